@@ -1,9 +1,11 @@
 """Errors raised by the custody package.
 
 Every error a user can cause derives from :class:`CustodyError`, so the CLI can turn it into a
-one-line message (with a hint of what to do) instead of a traceback::
+one-line message (with a hint of what to do) instead of a traceback. :class:`UserError` is the
+root that other packages' trees (``triage.errors``) derive from, so one CLI handler serves all::
 
-    CustodyError
+    UserError
+    └── CustodyError
     ├── CaseNotFound          no case folder/database where one was looked for
     ├── CaseExists            ``init`` on a folder that already holds a case
     ├── ActorError            unknown actor, missing or unreadable private key, wrong passphrase
@@ -17,12 +19,16 @@ one-line message (with a hint of what to do) instead of a traceback::
 from __future__ import annotations
 
 
-class CustodyError(Exception):
-    """Base of every custody error; ``hint`` tells the user what to do next."""
+class UserError(Exception):
+    """An error the user can act on; ``hint`` tells them what to do next."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.hint = hint
+
+
+class CustodyError(UserError):
+    """Base of every custody error."""
 
 
 class CaseNotFound(CustodyError):

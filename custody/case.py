@@ -1,0 +1,157 @@
+"""Finding, creating and opening a case folder.
+
+A case folder holds ``exhibit-case.json`` (what the case is and where its database lives) and, by
+default, the SQLite database itself. It is found like git finds a repository: ``--case DIR``,
+else ``$EXHIBIT_CASE``, else the current folder and its parents.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Engine, insert, select
+
+from custody import timefmt
+from custody.errors import CaseExists, CaseNotFound
+from custody.ledger import Ledger
+from custody.store import db
+from custody.store.models import CaseInfo
+
+CASE_FILE = "exhibit-case.json"
+DEFAULT_DB = "case.sqlite"
+FORMAT = "exhibit-case/1"
+
+
+@dataclass(frozen=True)
+class CaseIdentity:
+    ledger_id: str
+    case_number: str
+    title: str
+    agency: str | None
+    created_utc: str
+    created_offset: str
+
+
+class Case:
+    """An open case: its folder, database engine, identity and ledger."""
+
+    def __init__(self, root: Path, db_url: str) -> None:
+        self.root = root
+        self.db_url = db_url
+        self.engine: Engine = db.make_engine(db_url)
+        db.migrate(self.engine)
+        with self.engine.connect() as conn:
+            row = conn.execute(select(CaseInfo)).first()
+        if row is None:
+            raise CaseNotFound(
+                f"the database of case folder {root} holds no case",
+                hint="run 'exhibit init' to create the case",
+            )
+        info = row[0] if isinstance(row[0], CaseInfo) else row
+        self.identity = CaseIdentity(
+            ledger_id=info.ledger_id,
+            case_number=info.case_number,
+            title=info.title,
+            agency=info.agency,
+            created_utc=info.created_utc,
+            created_offset=info.created_offset,
+        )
+        self.ledger = Ledger(self.engine, self.identity.ledger_id, self.identity.case_number)
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Where copies of evidence may be made for parsing (never the evidence itself)."""
+        path = self.root / "scratch"
+        path.mkdir(exist_ok=True)
+        return path
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Case:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def find_case_dir(explicit: Path | None = None) -> Path:
+    if explicit is not None:
+        if not (explicit / CASE_FILE).is_file():
+            raise CaseNotFound(
+                f"{explicit} is not a case folder (no {CASE_FILE})",
+                hint="create one with 'exhibit init DIR --case-number N --title T'",
+            )
+        return explicit.resolve()
+    env = os.environ.get("EXHIBIT_CASE")
+    if env:
+        return find_case_dir(Path(env))
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / CASE_FILE).is_file():
+            return folder
+    raise CaseNotFound(
+        "no case folder here or in any parent folder",
+        hint="pass --case DIR, set EXHIBIT_CASE, or cd into a case folder",
+    )
+
+
+def _db_url_for(root: Path, stored: str) -> str:
+    if stored.startswith("sqlite:///") and not stored.startswith("sqlite:////"):
+        relative = stored.removeprefix("sqlite:///")
+        return f"sqlite:///{(root / relative).resolve()}"
+    return stored
+
+
+def open_case(explicit: Path | None = None) -> Case:
+    root = find_case_dir(explicit)
+    try:
+        config = json.loads((root / CASE_FILE).read_text(encoding="utf-8"))
+        url = config["database"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise CaseNotFound(f"{root / CASE_FILE} is unreadable: {exc}") from None
+    return Case(root, _db_url_for(root, url))
+
+
+def init_case(
+    root: Path, *, case_number: str, title: str, agency: str | None = None, db_url: str | None = None
+) -> Case:
+    """Create the case folder, its database schema and identity. Refuses an existing case."""
+    root = root.resolve()
+    if (root / CASE_FILE).exists():
+        raise CaseExists(f"{root} already holds a case", hint="open it with --case, or pick another folder")
+    root.mkdir(parents=True, exist_ok=True)
+    stored_url = db_url or f"sqlite:///{DEFAULT_DB}"
+    url = _db_url_for(root, stored_url)
+    engine = db.make_engine(url)
+    try:
+        db.migrate(engine)
+        with engine.begin() as conn:
+            if conn.execute(select(CaseInfo.id)).first() is not None:
+                raise CaseExists(
+                    f"the database {engine.url.render_as_string(hide_password=True)} already holds a case",
+                    hint="use an empty database for each case",
+                )
+            now = timefmt.stamp()
+            conn.execute(
+                insert(CaseInfo).values(
+                    id=1,
+                    ledger_id=str(uuid.uuid4()),
+                    case_number=case_number,
+                    title=title,
+                    agency=agency,
+                    created_utc=now.utc,
+                    created_offset=now.offset,
+                )
+            )
+    finally:
+        engine.dispose()
+    config = {"format": FORMAT, "case_number": case_number, "database": stored_url}
+    tmp = root / (CASE_FILE + ".tmp")
+    tmp.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(root / CASE_FILE)
+    return Case(root, url)

@@ -1,0 +1,557 @@
+"""The ``exhibit`` command line: the root app and the custody sub-commands.
+
+Each command is a thin layer over a library call. Other packages add their own commands
+through the ``exhibit.cli`` entry-point group (a ``register(app)`` callable), so imports keep
+flowing plugins -> triage -> custody.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from custody import actors as actors_mod
+from custody import events as events_mod
+from custody import exports, items, proofs, verify
+from custody.case import Case, init_case, open_case
+from custody.errors import UserError
+from custody.keys import PASSPHRASE_ENV
+
+app = typer.Typer(
+    name="exhibit",
+    help="Exhibit: digital-evidence chain of custody and forensic triage.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+actor_app = typer.Typer(help="Register the people who record entries.", no_args_is_help=True)
+custody_app = typer.Typer(
+    help="Record custody events; log, export, prove and verify the ledger.", no_args_is_help=True
+)
+app.add_typer(actor_app, name="actor")
+app.add_typer(custody_app, name="custody")
+
+out = Console()
+err = Console(stderr=True)
+
+CaseOpt = Annotated[
+    Path | None,
+    typer.Option("--case", help="Case folder (default: $EXHIBIT_CASE, else the current folder upwards)."),
+]
+ActorOpt = Annotated[
+    str,
+    typer.Option("--actor", envvar="EXHIBIT_ACTOR", help="Who records this (default: $EXHIBIT_ACTOR)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+
+
+def example(*lines: str) -> str:
+    return "Example:\n\n" + "\n\n".join(f"  $ {line}" for line in lines)
+
+
+def ask_passphrase(actor_id: str) -> str | None:
+    """$EXHIBIT_KEY_PASSPHRASE for scripts; otherwise ask, but only when a person is there."""
+    env = os.environ.get(PASSPHRASE_ENV)
+    if env:
+        return env
+    if sys.stdin.isatty():
+        return getpass.getpass(f"Passphrase for {actor_id}'s key: ") or None
+    return None
+
+
+def emit_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+
+
+@contextmanager
+def opened(case_dir: Path | None) -> Iterator[Case]:
+    case = open_case(case_dir)
+    try:
+        yield case
+    finally:
+        case.close()
+
+
+@contextmanager
+def byte_progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar (bytes done so far, throughput, ETA); silent when stderr is not a terminal."""
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    with progress:
+        task = progress.add_task(label, total=total)
+        yield lambda done: progress.update(task, completed=done)
+
+
+# -- init -----------------------------------------------------------------------------------------
+
+
+@app.command(epilog=example('exhibit init ./case-2026-017 --case-number 2026/017 --title "Op. Harbour"'))
+def init(
+    directory: Annotated[Path, typer.Argument(help="Case folder to create.")],
+    case_number: Annotated[str, typer.Option("--case-number", help="The case's reference number.")],
+    title: Annotated[str, typer.Option("--title", help="Short title of the case.")],
+    agency: Annotated[str | None, typer.Option("--agency", help="Agency or lab in charge.")] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="SQLAlchemy URL (default: a SQLite file inside the case folder)."),
+    ] = None,
+) -> None:
+    """Create a case folder and its ledger database."""
+    case = init_case(directory, case_number=case_number, title=title, agency=agency, db_url=db)
+    try:
+        out.print(
+            f"Created case {case.identity.case_number} in {case.root} (ledger {case.identity.ledger_id})"
+        )
+    finally:
+        case.close()
+
+
+# -- actors ---------------------------------------------------------------------------------------
+
+
+@actor_app.command(
+    "add",
+    epilog=example('exhibit actor add jdoe --name "Jane Doe" --role evidence-officer --org "City Police"'),
+)
+def actor_add(
+    actor_id: Annotated[str, typer.Argument(help="Short ID, e.g. jdoe.")],
+    name: Annotated[str, typer.Option("--name", help="Full name.")],
+    role: Annotated[str, typer.Option("--role", help="examiner, evidence-officer, prosecutor, ...")],
+    org: Annotated[str | None, typer.Option("--org", help="Organisation.")] = None,
+    passphrase: Annotated[
+        bool,
+        typer.Option(
+            "--passphrase", help=f"Protect a new private key with a passphrase (or ${PASSPHRASE_ENV})."
+        ),
+    ] = False,
+    case: CaseOpt = None,
+) -> None:
+    """Register a person: create their Ed25519 key pair and record the public key."""
+    secret = os.environ.get(PASSPHRASE_ENV) or None
+    if passphrase and not secret:
+        secret = getpass.getpass("New passphrase: ")
+        if secret != getpass.getpass("Repeat passphrase: "):
+            raise UserError("the passphrases differ", hint="run the command again")
+    with opened(case) as c:
+        actor, entry, created = actors_mod.add_actor(
+            c, actor_id, name=name, role=role, org=org, passphrase=secret
+        )
+    where = "new key created" if created else "existing key reused"
+    out.print(f"Registered {actor.id} ({actor.name}, {actor.role}) as entry {entry.seq}; {where}")
+
+
+@actor_app.command("list", epilog=example("exhibit actor list --json"))
+def actor_list(case: CaseOpt = None, as_json: JsonOpt = False) -> None:
+    """List the registered actors and their public keys."""
+    with opened(case) as c:
+        found = actors_mod.list_actors(c)
+    if as_json:
+        emit_json([a.as_dict() for a in found])
+        return
+    table = Table("ID", "Name", "Role", "Org", "Public key", "Entry")
+    for a in found:
+        table.add_row(a.id, a.name, a.role, a.org or "", a.public_key[:16] + "…", str(a.registered_seq))
+    out.print(table)
+
+
+# -- items ----------------------------------------------------------------------------------------
+
+
+@app.command(
+    epilog=example(
+        'exhibit acquire /evidence/phone.E01 --exhibit EX-001 --description "Samsung phone image" '
+        "--serial R58M12 --location 'Lab 2' --actor jdoe"
+    )
+)
+def acquire(
+    path: Annotated[Path, typer.Argument(help="Image (raw, split, E01), file, folder, zip or tar.")],
+    exhibit: Annotated[str, typer.Option("--exhibit", help="Exhibit number, unique in the case.")],
+    description: Annotated[str, typer.Option("--description", help="What the item is.")],
+    actor: ActorOpt,
+    make: Annotated[str | None, typer.Option("--make")] = None,
+    model: Annotated[str | None, typer.Option("--model")] = None,
+    serial: Annotated[str | None, typer.Option("--serial")] = None,
+    location: Annotated[str | None, typer.Option("--location", help="Where it was acquired.")] = None,
+    notes: Annotated[str | None, typer.Option("--notes")] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="Force the source kind: raw, split-raw, e01, file, folder, zip, tar."),
+    ] = None,
+    case: CaseOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Hash an evidence item (MD5, SHA-1, SHA-256 in one read pass) and record it."""
+    with opened(case) as c:
+        actors_mod.signing_keys(c, [actor], ask_passphrase)  # unlock before hashing, not after
+        with byte_progress(f"Acquiring {exhibit}", items.estimate_size(path, kind)) as advance:
+            item, entry = items.acquire(
+                c,
+                path,
+                exhibit=exhibit,
+                actor=actor,
+                description=description,
+                make=make,
+                model=model,
+                serial=serial,
+                location=location,
+                notes=notes,
+                kind=kind,
+                progress=advance,
+            )
+    if as_json:
+        emit_json({**item.as_dict(), "entry_hash": entry.entry_hash})
+        return
+    out.print(f"Acquired {item.exhibit} ({item.kind}, {item.size} bytes) as entry {entry.seq}")
+    for algorithm in ("md5", "sha1", "sha256"):
+        out.print(f"  {algorithm:6} {item.hashes.get(algorithm)}")
+    for algorithm, ok in (item.data["acquisition"].get("e01_hash_match") or {}).items():
+        if ok:
+            out.print(f"  E01 stored {algorithm} matches the media")
+        else:
+            err.print(
+                f"[bold red]WARNING: the {algorithm} stored in the E01 does NOT match the media data[/]"
+            )
+
+
+@app.command("items", epilog=example("exhibit items", "exhibit items --json"))
+def items_list(case: CaseOpt = None, as_json: JsonOpt = False) -> None:
+    """List the acquired exhibits with their hashes."""
+    with opened(case) as c:
+        found = items.list_items(c)
+    if as_json:
+        emit_json([i.as_dict() for i in found])
+        return
+    table = Table("Exhibit", "Kind", "Size", "SHA-256", "Description")
+    for i in found:
+        table.add_row(i.exhibit, i.kind, str(i.size), i.hashes.get("sha256", ""), i.description)
+    out.print(table)
+
+
+# -- custody events -------------------------------------------------------------------------------
+
+LocationOpt = Annotated[str | None, typer.Option("--location", help="Where it happened / storage location.")]
+ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why (purpose of the event).")]
+AuthorityOpt = Annotated[str | None, typer.Option("--authority", help="Authority, e.g. a warrant reference.")]
+ConditionOpt = Annotated[str | None, typer.Option("--condition", help="Condition and packaging notes.")]
+NotesOpt = Annotated[str | None, typer.Option("--notes")]
+AtOpt = Annotated[
+    str | None, typer.Option("--at", help="When it happened, ISO 8601 with offset (default: now).")
+]
+
+EVENT_EXAMPLES = {
+    "check-out": "exhibit custody check-out EX-001 --reason 'imaging' --location 'Store B' --actor jdoe",
+    "check-in": "exhibit custody check-in EX-001 --location 'Store B' --condition 'bag intact' --actor jdoe",
+    "transfer": "exhibit custody transfer EX-001 --to asmith --reason 'analysis' --authority W-2026-118 --actor jdoe",
+    "seal": "exhibit custody seal EX-001 --seal S-000123 --actor jdoe",
+    "unseal": "exhibit custody unseal EX-001 --seal S-000123 --actor asmith",
+    "move": "exhibit custody move EX-001 --location 'Vault 3, shelf 2' --actor jdoe",
+    "examine": "exhibit custody examine EX-001 --reason 'triage' --actor asmith",
+    "verify": "",
+    "return": "exhibit custody return EX-001 --reason 'case closed' --notes 'to owner' --actor jdoe",
+    "dispose": "exhibit custody dispose EX-001 --authority 'Court order 44/2027' --method shredding --actor jdoe",
+    "correct": "exhibit custody correct EX-001 --entry 7 --reason 'wrong shelf recorded' --location 'Shelf 3' --actor jdoe",
+}
+
+
+def _event_command(event: str) -> Callable[..., None]:
+    spec = events_mod.EVENTS[event]
+
+    def command(
+        exhibit: Annotated[str, typer.Argument(help="Exhibit number.")],
+        actor: ActorOpt,
+        location: LocationOpt = None,
+        reason: ReasonOpt = None,
+        authority: AuthorityOpt = None,
+        condition: ConditionOpt = None,
+        notes: NotesOpt = None,
+        at: AtOpt = None,
+        to: Annotated[
+            str | None, typer.Option("--to", help="transfer: the receiving actor (signs too).")
+        ] = None,
+        seal: Annotated[str | None, typer.Option("--seal", help="seal/unseal: the seal number.")] = None,
+        entry: Annotated[
+            int | None, typer.Option("--entry", help="correct: sequence number corrected.")
+        ] = None,
+        method: Annotated[str | None, typer.Option("--method", help="dispose: how.")] = None,
+        case: CaseOpt = None,
+        as_json: JsonOpt = False,
+    ) -> None:
+        with opened(case) as c:
+            stored = events_mod.record_event(
+                c,
+                event,
+                exhibit,
+                actor=actor,
+                location=location,
+                reason=reason,
+                authority=authority,
+                condition=condition,
+                notes=notes,
+                at=at,
+                receiver=to,
+                seal=seal,
+                corrects=entry,
+                method=method,
+                prompt=ask_passphrase,
+            )
+            problems = [p for p in verify.verify_case(c, exhibit).problems if p.seq == stored.seq]
+        if as_json:
+            emit_json({**stored.as_dict(), "problems": [p.as_dict() for p in problems]})
+        else:
+            out.print(f"Recorded {event} of {exhibit} as entry {stored.seq}")
+        for p in problems:
+            err.print(f"[bold yellow]warning[/] {p.code}: {p.detail}")
+
+    command.__doc__ = spec.summary[0].upper() + spec.summary[1:] + "."
+    return command
+
+
+for _event in events_mod.EVENTS:
+    if _event == "verify":
+        continue  # 'custody verify' verifies, and with --record also records the result
+    custody_app.command(_event, epilog=example(EVENT_EXAMPLES[_event]))(_event_command(_event))
+
+
+@custody_app.command(
+    "verify",
+    epilog=example(
+        "exhibit custody verify",
+        "exhibit custody verify EX-001 --rehash --json",
+        "exhibit custody verify --against checkpoint-2026-11-22.json",
+        "exhibit custody verify EX-001 --rehash --record --actor jdoe",
+    ),
+)
+def custody_verify(
+    exhibit: Annotated[str | None, typer.Argument(help="Only this exhibit's custody and evidence.")] = None,
+    rehash: Annotated[
+        bool, typer.Option("--rehash", help="Re-read the evidence and compare every hash.")
+    ] = False,
+    against: Annotated[
+        Path | None, typer.Option("--against", help="A checkpoint file the ledger must still extend.")
+    ] = None,
+    record: Annotated[bool, typer.Option("--record", help="Record the result as a 'verify' entry.")] = False,
+    actor: Annotated[
+        str | None, typer.Option("--actor", envvar="EXHIBIT_ACTOR", help="Who records the result.")
+    ] = None,
+    case: CaseOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Verify signatures, hash chain, Merkle checkpoints, custody logic and (--rehash) evidence.
+
+    Exit code 0 only when everything holds.
+    """
+    with opened(case) as c:
+        total = c.ledger.count()
+        progress = Progress(
+            TextColumn("Verifying"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} entries"),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        )
+        with progress:
+            task = progress.add_task("verify", total=total)
+            report = verify.verify_case(
+                c, exhibit, rehash=rehash, against=against, progress=lambda n: progress.advance(task, n)
+            )
+        if record:
+            if exhibit is None or actor is None:
+                raise UserError(
+                    "--record needs an exhibit and --actor",
+                    hint="exhibit custody verify EX-001 --record --actor jdoe",
+                )
+            events_mod.record_event(
+                c,
+                "verify",
+                exhibit,
+                actor=actor,
+                method="rehash" if rehash else "ledger",
+                extra={"result": {"ok": report.ok, "codes": sorted({p.code for p in report.problems})}},
+                prompt=ask_passphrase,
+            )
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        for p in report.problems:
+            where = f"entry {p.seq}" if p.seq is not None else "ledger"
+            err.print(f"[red]{p.code}[/] {where} {p.exhibit or ''}: {p.detail}")
+        for o in report.open_checkouts:
+            out.print(f"note: {o['exhibit']} is checked out (entry {o['seq']}) and not yet checked in")
+        verdict = "[green]OK[/]" if report.ok else f"[red]FAILED[/] ({len(report.problems)} problems)"
+        out.print(
+            f"{verdict}: {report.entries} entries, {report.checkpoints} checkpoints"
+            + (f", rehashed {', '.join(report.rehashed)}" if report.rehashed else "")
+        )
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@custody_app.command("log", epilog=example("exhibit custody log EX-001", "exhibit custody log --json"))
+def custody_log(
+    exhibit: Annotated[str | None, typer.Argument(help="Only this exhibit.")] = None,
+    case: CaseOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the chronology of entries."""
+    with opened(case) as c:
+        entries = list(c.ledger.entries(exhibit=exhibit))
+    if as_json:
+        emit_json([e.as_dict() for e in entries])
+        return
+    table = Table("Seq", "Recorded (UTC)", "Offset", "Event", "Exhibit", "Actor", "Details")
+    for e in entries:
+        body = e.parsed
+        data = e.data
+        details = ", ".join(
+            f"{k}={v}"
+            for k, v in data.items()
+            if k
+            in (
+                "location",
+                "reason",
+                "authority",
+                "seal",
+                "received_by",
+                "corrects",
+                "condition",
+                "name",
+                "role",
+            )
+            and v
+        )
+        table.add_row(
+            str(e.seq),
+            body["recorded"]["utc"],
+            body["recorded"]["offset"],
+            e.kind,
+            e.exhibit or "",
+            e.actor,
+            details,
+        )
+    out.print(table)
+
+
+@custody_app.command(
+    "export",
+    epilog=example(
+        "exhibit custody export --format json --out ledger.json", "exhibit custody export --format csv"
+    ),
+)
+def custody_export(
+    fmt: Annotated[str, typer.Option("--format", help="json or csv.")] = "json",
+    out_file: Annotated[Path | None, typer.Option("--out", help="File to write (default: stdout).")] = None,
+    case: CaseOpt = None,
+) -> None:
+    """Export every item with its hashes and every entry."""
+    if fmt not in ("json", "csv"):
+        raise UserError(f"unknown format {fmt!r}", hint="use --format json or --format csv")
+    with opened(case) as c:
+        text = exports.export_json(c) if fmt == "json" else exports.export_csv(c)
+    if out_file is None:
+        sys.stdout.write(text)
+    else:
+        out_file.write_text(text, encoding="utf-8")
+        err.print(f"Wrote {out_file}")
+
+
+@custody_app.command("proof", epilog=example("exhibit custody proof EX-001 > EX-001-proofs.json"))
+def custody_proof(
+    exhibit: Annotated[str, typer.Argument(help="Exhibit number.")],
+    case: CaseOpt = None,
+) -> None:
+    """Print inclusion proofs of an exhibit's entries against the latest checkpoint (JSON)."""
+    with opened(case) as c:
+        result = proofs.inclusion_proofs(c, exhibit)
+    emit_json(result)
+    raise typer.Exit(0 if result["ok"] else 1)
+
+
+@custody_app.command(
+    "checkpoint", epilog=example("exhibit custody checkpoint --out checkpoint-2026-11-22.json")
+)
+def custody_checkpoint(
+    out_file: Annotated[Path, typer.Option("--out", help="File to write the signed checkpoint to.")],
+    case: CaseOpt = None,
+) -> None:
+    """Export the latest signed checkpoint, to keep outside the database."""
+    with opened(case) as c:
+        data = verify.export_checkpoint(c)
+    out_file.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    cp = data["checkpoint"]
+    out.print(f"Wrote {out_file}: tree size {cp['tree_size']}, root {cp['root']}")
+
+
+# -- entry point ----------------------------------------------------------------------------------
+
+
+def _load_subcommands() -> None:
+    for ep in entry_points(group="exhibit.cli"):
+        try:
+            ep.load()(app)
+        except Exception as exc:  # a broken add-on must not take the whole CLI down
+            err.print(f"warning: could not load commands from {ep.name} ({ep.value}): {exc}")
+
+
+def main() -> None:
+    _load_subcommands()
+    try:
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except UserError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        if exc.hint:
+            err.print(f"hint: {exc.hint}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("interrupted: nothing was recorded for the unfinished step")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(1)
+    except Exception as exc:
+        if os.environ.get("EXHIBIT_DEBUG"):
+            raise
+        show = getattr(exc, "show", None)  # usage errors of Typer's (vendored) click
+        if callable(show):
+            show()
+            sys.exit(int(getattr(exc, "exit_code", 2)))
+        err.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
+            "This is a bug in Exhibit; rerun with EXHIBIT_DEBUG=1 for details and report it.",
+            highlight=False,
+        )
+        sys.exit(70)
+
+
+if __name__ == "__main__":
+    main()

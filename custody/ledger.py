@@ -1,0 +1,362 @@
+"""The append-only, signed, hash-chained ledger (the format is specified in docs/custody.md).
+
+Each entry body is canonical JSON (RFC 8785). Its SHA-256 is the entry hash; the next entry
+carries it as ``prev``; each entry is signed (Ed25519) by its actor and, for a transfer, by the
+receiver too. Entry bodies are also the leaves of an RFC 9162 Merkle tree, and every append
+ends with a signed checkpoint (tree size + root) so later ledgers can be proven to extend it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import rfc8785
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from custody import keys as keymod
+from custody import merkle, timefmt
+from custody.errors import ActorError, LedgerError
+from custody.store import db
+from custody.store.models import Checkpoint, Entry
+
+GENESIS = "0" * 64
+ENTRY_VERSION = 1
+ENTRY_DOMAIN = b"EXHIBIT-ENTRY-V1\x00"
+CHECKPOINT_DOMAIN = b"EXHIBIT-CHECKPOINT-V1\x00"
+CHECKPOINT_FORMAT = "exhibit-checkpoint/1"
+
+
+def canonical(value: Any) -> bytes:
+    """RFC 8785 (JCS) canonical JSON bytes."""
+    return bytes(rfc8785.dumps(value))
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def entry_message(entry_hash: str) -> bytes:
+    """What an actor signs for an entry: a domain tag and the raw 32-byte entry hash."""
+    return ENTRY_DOMAIN + bytes.fromhex(entry_hash)
+
+
+def checkpoint_message(body: bytes) -> bytes:
+    return CHECKPOINT_DOMAIN + hashlib.sha256(body).digest()
+
+
+class Frontier:
+    """The compact range of an RFC 9162 tree: the roots of its perfect subtrees, largest first.
+
+    Appending is O(log n) and the root of the whole tree is a right fold of the range, which
+    lets both appends and verification compute roots of every prefix in one pass.
+    """
+
+    def __init__(self, nodes: Sequence[tuple[int, bytes]] = ()) -> None:
+        self.nodes: list[tuple[int, bytes]] = list(nodes)
+
+    @property
+    def size(self) -> int:
+        return sum(n for n, _ in self.nodes)
+
+    def append(self, leaf: bytes) -> None:
+        nodes = self.nodes
+        nodes.append((1, leaf))
+        while len(nodes) >= 2 and nodes[-1][0] == nodes[-2][0]:
+            (n, right), (_, left) = nodes.pop(), nodes.pop()
+            nodes.append((2 * n, merkle.node_hash(left, right)))
+
+    def root(self) -> bytes:
+        if not self.nodes:
+            return merkle.EMPTY_ROOT
+        acc = self.nodes[-1][1]
+        for _, node in reversed(self.nodes[:-1]):
+            acc = merkle.node_hash(node, acc)
+        return acc
+
+    def dumps(self) -> str:
+        return json.dumps([[n, h.hex()] for n, h in self.nodes])
+
+    @classmethod
+    def loads(cls, text: str) -> Frontier:
+        return cls([(int(n), bytes.fromhex(h)) for n, h in json.loads(text or "[]")])
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An entry to be appended: who records what about which exhibit."""
+
+    kind: str
+    actor: str
+    data: Mapping[str, Any]
+    exhibit: str | None = None
+    cosigners: tuple[str, ...] = ()  # actors who must sign too (the receiver of a transfer)
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    seq: int
+    entry_hash: str
+    prev_hash: str
+    kind: str
+    exhibit: str | None
+    actor: str
+    recorded_utc: str
+    body: str
+    signatures: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def parsed(self) -> dict[str, Any]:
+        result: dict[str, Any] = json.loads(self.body)
+        return result
+
+    @property
+    def data(self) -> dict[str, Any]:
+        result: dict[str, Any] = self.parsed.get("data", {})
+        return result
+
+    def as_dict(self) -> dict[str, Any]:
+        """The entry as exported: the signed body plus its hash and signatures."""
+        return {
+            "seq": self.seq,
+            "entry_hash": self.entry_hash,
+            "body": self.parsed,
+            "signatures": self.signatures,
+        }
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    id: int
+    tree_size: int
+    root: str
+    signer: str
+    body: str
+    signature: str
+
+    @property
+    def parsed(self) -> dict[str, Any]:
+        result: dict[str, Any] = json.loads(self.body)
+        return result
+
+
+def _entry_from_row(row: Any) -> StoredEntry:
+    try:
+        sigs = json.loads(row.signatures)
+    except ValueError:
+        sigs = []
+    return StoredEntry(
+        seq=row.seq,
+        entry_hash=row.entry_hash,
+        prev_hash=row.prev_hash,
+        kind=row.kind,
+        exhibit=row.exhibit,
+        actor=row.actor,
+        recorded_utc=row.recorded_utc,
+        body=row.body,
+        signatures=sigs if isinstance(sigs, list) else [],
+    )
+
+
+Precheck = Callable[[Connection], None]
+
+
+class Ledger:
+    """Appends to and reads one case's ledger."""
+
+    def __init__(self, engine: Engine, ledger_id: str, case_number: str) -> None:
+        self.engine = engine
+        self.ledger_id = ledger_id
+        self.case_number = case_number
+
+    # -- writing -------------------------------------------------------------------------------
+    def append(
+        self,
+        drafts: Sequence[Draft],
+        signing_keys: Mapping[str, Ed25519PrivateKey],
+        *,
+        checkpoint_signer: str,
+        precheck: Precheck | None = None,
+    ) -> list[StoredEntry]:
+        """Append ``drafts`` as one transaction and close it with a signed checkpoint.
+
+        Either every entry and the checkpoint are stored, or nothing is: a crash or Ctrl-C in
+        the middle leaves the ledger as it was.
+        """
+        for signer in (
+            {d.actor for d in drafts} | {c for d in drafts for c in d.cosigners} | {checkpoint_signer}
+        ):
+            if signer not in signing_keys:
+                raise ActorError(f"no signing key loaded for actor {signer!r}")
+        try:
+            with self.engine.begin() as conn:
+                db.ledger_lock(conn)
+                if precheck is not None:
+                    precheck(conn)
+                db.drop_to_writer_role(conn)
+                stored = self._append_locked(conn, drafts, signing_keys, checkpoint_signer)
+        except IntegrityError as exc:
+            raise LedgerError(
+                f"the ledger refused the append: {exc.orig}",
+                hint="another writer may have appended at the same time; run the command again",
+            ) from None
+        return stored
+
+    def _append_locked(
+        self,
+        conn: Connection,
+        drafts: Sequence[Draft],
+        signing_keys: Mapping[str, Ed25519PrivateKey],
+        checkpoint_signer: str,
+    ) -> list[StoredEntry]:
+        last = conn.execute(select(Entry.seq, Entry.entry_hash).order_by(Entry.seq.desc()).limit(1)).first()
+        seq, prev = (int(last.seq), last.entry_hash) if last else (0, GENESIS)
+        frontier = self._frontier(conn, seq)
+        rows: list[dict[str, Any]] = []
+        stored: list[StoredEntry] = []
+        for draft in drafts:
+            seq += 1
+            now = timefmt.stamp()
+            body = {
+                "v": ENTRY_VERSION,
+                "ledger": self.ledger_id,
+                "case": self.case_number,
+                "seq": seq,
+                "prev": prev,
+                "recorded": now.as_dict(),
+                "actor": draft.actor,
+                "kind": draft.kind,
+                "exhibit": draft.exhibit,
+                "data": dict(draft.data),
+            }
+            raw = canonical(body)
+            digest = sha256_hex(raw)
+            message = entry_message(digest)
+            sigs = [
+                {"actor": who, "sig": signing_keys[who].sign(message).hex()}
+                for who in (draft.actor, *draft.cosigners)
+            ]
+            text_body = raw.decode("utf-8")
+            row = {
+                "seq": seq,
+                "entry_hash": digest,
+                "prev_hash": prev,
+                "kind": draft.kind,
+                "exhibit": draft.exhibit,
+                "actor": draft.actor,
+                "recorded_utc": now.utc,
+                "body": text_body,
+                "signatures": json.dumps(sigs, separators=(",", ":")),
+            }
+            rows.append(row)
+            stored.append(
+                StoredEntry(seq, digest, prev, draft.kind, draft.exhibit, draft.actor, now.utc, text_body, sigs)
+            )
+            frontier.append(merkle.leaf_hash(raw))
+            prev = digest
+        if rows:
+            conn.execute(insert(Entry), rows)
+        self._checkpoint(conn, frontier, seq, signing_keys[checkpoint_signer], checkpoint_signer)
+        return stored
+
+    def _frontier(self, conn: Connection, size: int) -> Frontier:
+        cached = conn.execute(
+            select(Checkpoint.frontier, Checkpoint.tree_size).order_by(Checkpoint.id.desc()).limit(1)
+        ).first()
+        if cached is not None and int(cached.tree_size) == size:
+            frontier = Frontier.loads(cached.frontier)
+            if frontier.size == size:
+                return frontier
+        frontier = Frontier()
+        for (body,) in conn.execute(select(Entry.body).order_by(Entry.seq)):
+            frontier.append(merkle.leaf_hash(body.encode("utf-8")))
+        return frontier
+
+    def _checkpoint(
+        self, conn: Connection, frontier: Frontier, size: int, key: Ed25519PrivateKey, signer: str
+    ) -> None:
+        body = canonical(
+            {
+                "format": CHECKPOINT_FORMAT,
+                "ledger": self.ledger_id,
+                "case": self.case_number,
+                "tree_size": size,
+                "root": frontier.root().hex(),
+                "time": timefmt.stamp().as_dict(),
+                "signer": signer,
+            }
+        )
+        conn.execute(
+            insert(Checkpoint).values(
+                tree_size=size,
+                root=frontier.root().hex(),
+                signer=signer,
+                body=body.decode("utf-8"),
+                signature=key.sign(checkpoint_message(body)).hex(),
+                frontier=frontier.dumps(),
+            )
+        )
+
+    # -- reading -------------------------------------------------------------------------------
+    def entries(
+        self, exhibit: str | None = None, kinds: Sequence[str] | None = None
+    ) -> Iterator[StoredEntry]:
+        query = select(Entry).order_by(Entry.seq)
+        if exhibit is not None:
+            query = query.where(Entry.exhibit == exhibit)
+        if kinds:
+            query = query.where(Entry.kind.in_(kinds))
+        with self.engine.connect() as conn:
+            for row in conn.execute(query.execution_options(yield_per=2000)):
+                yield _entry_from_row(row)
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(Entry)).scalar_one())
+
+    def checkpoints(self) -> list[StoredCheckpoint]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(Checkpoint).order_by(Checkpoint.id)).all()
+        return [StoredCheckpoint(r.id, int(r.tree_size), r.root, r.signer, r.body, r.signature) for r in rows]
+
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
+        cps = self.checkpoints()
+        return cps[-1] if cps else None
+
+    def leaf_hashes(self, size: int | None = None) -> list[bytes]:
+        query = select(Entry.body).order_by(Entry.seq)
+        if size is not None:
+            query = query.limit(size)
+        with self.engine.connect() as conn:
+            return [merkle.leaf_hash(b.encode("utf-8")) for (b,) in conn.execute(query)]
+
+
+def entries_in(
+    conn: Connection, *, kinds: Sequence[str] = (), exhibit: str | None = None
+) -> list[StoredEntry]:
+    """Entries read inside an open transaction (used by prechecks that run under the lock)."""
+    query = select(Entry).order_by(Entry.seq)
+    if kinds:
+        query = query.where(Entry.kind.in_(kinds))
+    if exhibit is not None:
+        query = query.where(Entry.exhibit == exhibit)
+    return [_entry_from_row(row) for row in conn.execute(query)]
+
+
+def actor_keys_from_entries(entries: Iterator[StoredEntry] | Sequence[StoredEntry]) -> dict[str, str]:
+    """Public keys by actor ID, as registered by ``actor.add`` entries (first registration wins)."""
+    found: dict[str, str] = {}
+    for entry in entries:
+        if entry.kind == "actor.add":
+            data = entry.data
+            found.setdefault(str(data.get("id")), str(data.get("public_key")))
+    return found
+
+
+def verify_entry_signature(public_key_hex: str, entry_hash: str, signature_hex: str) -> bool:
+    return keymod.verify_signature(public_key_hex, signature_hex, entry_message(entry_hash))

@@ -1,0 +1,110 @@
+"""Opening a case database: engine set-up, migrations, and the append lock.
+
+SQLite and PostgreSQL differ in how a writer takes the ledger for itself; both are hidden
+behind :func:`ledger_lock`, which every append calls first inside its transaction:
+
+- SQLite: every transaction starts with ``BEGIN IMMEDIATE``, so two writers never interleave;
+- PostgreSQL: ``pg_advisory_xact_lock`` on a fixed key, released at commit or rollback.
+
+The unique ``prev_hash`` column is the last line of defence against a forked chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.pool import NullPool
+
+from custody.errors import CaseNotFound
+
+MIGRATIONS = str(Path(__file__).with_name("migrations"))
+LEDGER_LOCK_KEY = 0x45584849  # "EXHI": the advisory lock every PostgreSQL append takes
+WRITER_ROLE = "exhibit_writer"
+
+_extra_version_locations: list[str] = []
+
+
+def register_migrations(location: str) -> None:
+    """Let a package that builds on custody (triage) add its own Alembic version folder."""
+    if location not in _extra_version_locations:
+        _extra_version_locations.append(location)
+
+
+def make_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise CaseNotFound(
+            f"invalid database URL {url!r}", hint="use sqlite:///path or postgresql://user@host/db"
+        ) from None
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, poolclass=NullPool, connect_args={"timeout": 60})
+        _sqlite_setup(engine)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        # Take transaction control from the driver so BEGIN IMMEDIATE is ours to emit.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def ledger_lock(conn: Connection) -> None:
+    """Serialise appends (SQLite already holds its write lock from BEGIN IMMEDIATE)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LEDGER_LOCK_KEY})
+
+
+def drop_to_writer_role(conn: Connection) -> None:
+    """On PostgreSQL, append as the INSERT/SELECT-only role when this login may assume it."""
+    if conn.dialect.name != "postgresql":
+        return
+    allowed = conn.execute(
+        text("SELECT pg_has_role(current_user, :r, 'MEMBER') FROM pg_roles WHERE rolname = :r"),
+        {"r": WRITER_ROLE},
+    ).scalar()
+    if allowed:
+        conn.execute(text(f"SET LOCAL ROLE {WRITER_ROLE}"))
+
+
+def alembic_config(conn: Connection, locations: Iterable[str] = ()) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", MIGRATIONS)
+    versions = [str(Path(MIGRATIONS) / "versions"), *_extra_version_locations, *locations]
+    cfg.set_main_option("version_locations", " ".join(versions))
+    cfg.set_main_option("path_separator", "space")
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the database to the newest schema of every registered package."""
+    try:
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "heads")
+    except OperationalError as exc:
+        raise CaseNotFound(
+            f"cannot open the case database {engine.url.render_as_string(hide_password=True)}: {exc.orig}",
+            hint="check the database URL, that the server runs and that the database exists",
+        ) from None

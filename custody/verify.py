@@ -1,0 +1,555 @@
+"""Verification of a case ledger: cryptography, chain, checkpoints, custody logic, evidence.
+
+Every problem names the entry (sequence number), the exhibit and a stable code a report can
+cite. Codes (docs/custody.md gives the precise rule behind each):
+
+ENTRY_HASH_MISMATCH, PREV_HASH_MISMATCH, SIGNATURE_INVALID, UNKNOWN_SIGNER, SEQ_GAP,
+ROOT_MISMATCH, TRUNCATED, INCONSISTENT_WITH_CHECKPOINT, ITEM_HASH_MISMATCH,
+E01_STORED_HASH_MISMATCH, E01_HEADER_MISMATCH, CUSTODY_GAP, SEAL_MISMATCH, CLOCK_ANOMALY,
+DERIVED_PARENT_MISSING, DERIVED_PARENT_MISMATCH.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from custody import keys as keymod
+from custody import merkle
+from custody.case import Case
+from custody.errors import CheckpointError, EvidenceError
+from custody.ledger import (
+    GENESIS,
+    Frontier,
+    StoredCheckpoint,
+    StoredEntry,
+    checkpoint_message,
+    entry_message,
+)
+from custody.timefmt import parse_utc
+
+CLOCK_TOLERANCE = timedelta(minutes=5)
+CHECKPOINT_FILE_FORMAT = "exhibit-checkpoint-file/1"
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    seq: int | None
+    exhibit: str | None
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    ok: bool = True
+    entries: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    checkpoints: int = 0
+    rehashed: list[str] = field(default_factory=list)
+    open_checkouts: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, code: str, seq: int | None, exhibit: str | None, detail: str) -> None:
+        self.problems.append(Problem(code, seq, exhibit, detail))
+        self.ok = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "problems": [p.as_dict() for p in self.problems],
+            "checkpoints": self.checkpoints,
+            "rehashed": self.rehashed,
+            "open_checkouts": self.open_checkouts,
+        }
+
+
+@dataclass
+class _Custody:
+    """What the ledger says about one exhibit so far, for the custody-logic checks."""
+
+    holder: str
+    out_seq: int | None = None
+    seal: str | None = None
+    seal_seq: int | None = None
+    closed_seq: int | None = None  # returned or disposed at this entry
+    sha256: str | None = None
+
+
+# ------------------------------------------------------------------------------------------------
+
+
+def verify_case(
+    case: Case,
+    exhibit: str | None = None,
+    *,
+    rehash: bool = False,
+    against: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Report:
+    """Check everything the ledger claims; with ``rehash`` re-read the evidence too."""
+    checkpoints = case.ledger.checkpoints()
+    report = verify_entries(
+        case.ledger.entries(),
+        checkpoints,
+        ledger_id=case.ledger.ledger_id,
+        case_number=case.ledger.case_number,
+        progress=progress,
+    )
+    if against is not None:
+        check_against(case, against, report)
+    if rehash:
+        rehash_items(case, report, exhibit)
+    if exhibit is not None:
+        report.problems = [p for p in report.problems if p.exhibit in (None, exhibit)]
+        report.open_checkouts = [o for o in report.open_checkouts if o["exhibit"] == exhibit]
+        report.ok = not report.problems
+    return report
+
+
+def verify_entries(
+    entries: Iterable[StoredEntry],
+    checkpoints: list[StoredCheckpoint],
+    *,
+    ledger_id: str,
+    case_number: str,
+    progress: Callable[[int], None] | None = None,
+) -> Report:
+    report = Report()
+    wanted_sizes = {cp.tree_size for cp in checkpoints}
+    roots: dict[int, bytes] = {}
+    frontier = Frontier()
+    actor_keys: dict[str, str] = {}
+    custody: dict[str, _Custody] = {}
+    prev_hash = GENESIS
+    expected_seq = 1
+    last_time = None
+    count = 0
+    for entry in entries:
+        count += 1
+        seq = entry.seq
+        raw = entry.body.encode("utf-8")
+        computed = hashlib.sha256(raw).hexdigest()
+        try:
+            body = json.loads(entry.body)
+            if not isinstance(body, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            report.add("ENTRY_HASH_MISMATCH", seq, entry.exhibit, "the entry body is not a JSON object")
+            body = {}
+        exhibit = body.get("exhibit", entry.exhibit)
+        if computed != entry.entry_hash:
+            report.add(
+                "ENTRY_HASH_MISMATCH",
+                seq,
+                exhibit,
+                f"stored entry hash {entry.entry_hash} but the body hashes to {computed}",
+            )
+        for column, key in (("seq", "seq"), ("kind", "kind"), ("exhibit", "exhibit"), ("actor", "actor")):
+            if body and getattr(entry, column) != body.get(key):
+                report.add(
+                    "ENTRY_HASH_MISMATCH",
+                    seq,
+                    exhibit,
+                    f"column {column}={getattr(entry, column)!r} differs from the signed body ({body.get(key)!r})",
+                )
+        if body and (body.get("ledger") != ledger_id or body.get("case") != case_number):
+            report.add("ENTRY_HASH_MISMATCH", seq, exhibit, "the entry belongs to another ledger or case")
+        body_seq = body.get("seq", seq)
+        if seq != expected_seq or body_seq != expected_seq:
+            report.add(
+                "SEQ_GAP",
+                seq,
+                exhibit,
+                f"expected entry {expected_seq} here, found {seq} (signed as {body_seq})",
+            )
+        expected_seq = (body_seq if isinstance(body_seq, int) else seq) + 1
+        if body.get("prev", entry.prev_hash) != prev_hash or entry.prev_hash != prev_hash:
+            report.add(
+                "PREV_HASH_MISMATCH",
+                seq,
+                exhibit,
+                f"links to {body.get('prev')} but the previous entry hashes to {prev_hash}",
+            )
+        prev_hash = computed
+        _check_signatures(entry, body, computed, actor_keys, report)
+        last_time = _check_time(entry, body, last_time, report)
+        if body.get("kind") == "actor.add":
+            data = body.get("data", {})
+            actor_keys.setdefault(str(data.get("id")), str(data.get("public_key")))
+        _check_custody(seq, body, custody, report)
+        frontier.append(merkle.leaf_hash(raw))
+        if count in wanted_sizes:
+            roots[count] = frontier.root()
+        if progress is not None:
+            progress(1)
+    report.entries = count
+    _check_checkpoints(checkpoints, roots, count, actor_keys, ledger_id, report)
+    for exhibit_id, state in custody.items():
+        if state.out_seq is not None:
+            report.open_checkouts.append({"exhibit": exhibit_id, "seq": state.out_seq})
+    return report
+
+
+def _check_signatures(
+    entry: StoredEntry, body: dict[str, Any], entry_hash: str, actor_keys: dict[str, str], report: Report
+) -> None:
+    exhibit = body.get("exhibit")
+    kind = body.get("kind")
+    actor = str(body.get("actor", entry.actor))
+    data = body.get("data") or {}
+    keys = dict(actor_keys)
+    if kind == "actor.add" and data.get("id") == actor and actor not in keys:
+        keys[actor] = str(data.get("public_key"))  # self-signed registration
+    sigs = {str(s.get("actor")): str(s.get("sig")) for s in entry.signatures if isinstance(s, dict)}
+    required = [actor]
+    if kind == "custody.transfer":
+        receiver = data.get("received_by")
+        if not receiver:
+            report.add("CUSTODY_GAP", entry.seq, exhibit, "transfer without a receiver")
+        else:
+            required.append(str(receiver))
+    message = entry_message(entry_hash)
+    for who in required:
+        if who not in keys:
+            report.add(
+                "UNKNOWN_SIGNER", entry.seq, exhibit, f"{who!r} is not a registered actor at this point"
+            )
+        elif who not in sigs:
+            report.add("SIGNATURE_INVALID", entry.seq, exhibit, f"no signature by {who!r}")
+        elif not keymod.verify_signature(keys[who], sigs[who], message):
+            report.add("SIGNATURE_INVALID", entry.seq, exhibit, f"the signature of {who!r} does not verify")
+
+
+def _check_time(entry: StoredEntry, body: dict[str, Any], last: Any, report: Report) -> Any:
+    exhibit = body.get("exhibit")
+    try:
+        recorded = parse_utc(str((body.get("recorded") or {}).get("utc")))
+    except (ValueError, TypeError):
+        report.add("CLOCK_ANOMALY", entry.seq, exhibit, "the recording time is missing or malformed")
+        return last
+    if last is not None and recorded < last:
+        report.add(
+            "CLOCK_ANOMALY",
+            entry.seq,
+            exhibit,
+            f"recorded at {recorded.isoformat()}, before the previous entry",
+        )
+    occurred = (body.get("data") or {}).get("occurred")
+    if isinstance(occurred, dict):
+        try:
+            when = parse_utc(str(occurred.get("utc")))
+        except (ValueError, TypeError):
+            report.add("CLOCK_ANOMALY", entry.seq, exhibit, "the event time is malformed")
+        else:
+            if when > recorded + CLOCK_TOLERANCE:
+                report.add("CLOCK_ANOMALY", entry.seq, exhibit, "the event is dated after it was recorded")
+    return recorded if last is None or recorded > last else last
+
+
+def _check_custody(seq: int, body: dict[str, Any], custody: dict[str, _Custody], report: Report) -> None:
+    kind = str(body.get("kind"))
+    exhibit = body.get("exhibit")
+    data = body.get("data") or {}
+    if exhibit is None:
+        return
+    if kind == "item.acquire":
+        custody[exhibit] = _Custody(
+            holder=str(body.get("actor")),
+            sha256=((data.get("acquisition") or {}).get("hashes") or {}).get("sha256"),
+        )
+        match = (data.get("acquisition") or {}).get("e01_hash_match") or {}
+        for algorithm, ok in match.items():
+            if ok is False:
+                report.add(
+                    "E01_STORED_HASH_MISMATCH",
+                    seq,
+                    exhibit,
+                    f"at acquisition the media {algorithm} differed from the {algorithm} stored in the E01",
+                )
+        return
+    state = custody.get(exhibit)
+    if state is None:
+        code = "DERIVED_PARENT_MISSING" if kind == "item.derive" else "CUSTODY_GAP"
+        report.add(code, seq, exhibit, f"{kind} about exhibit {exhibit}, which was never acquired before it")
+        return
+    if kind == "item.derive":
+        parent_sha = data.get("parent_sha256")
+        if parent_sha is not None and state.sha256 is not None and parent_sha != state.sha256:
+            report.add("DERIVED_PARENT_MISMATCH", seq, exhibit, "derived from a parent whose SHA-256 differs")
+        return
+    if not kind.startswith("custody."):
+        return
+    event = kind.removeprefix("custody.")
+    if state.closed_seq is not None and event not in ("correct", "verify", "examine"):
+        report.add(
+            "CUSTODY_GAP",
+            seq,
+            exhibit,
+            f"{event} after the item was returned/disposed (entry {state.closed_seq})",
+        )
+    if event == "check-out":
+        if state.out_seq is not None:
+            report.add(
+                "CUSTODY_GAP",
+                seq,
+                exhibit,
+                f"checked out again without a check-in since entry {state.out_seq}",
+            )
+        state.out_seq = seq
+    elif event == "check-in":
+        if state.out_seq is None:
+            report.add("CUSTODY_GAP", seq, exhibit, "check-in without a check-out")
+        state.out_seq = None
+    elif event == "transfer":
+        if data.get("received_by"):
+            state.holder = str(data["received_by"])
+    elif event == "seal":
+        state.seal, state.seal_seq = str(data.get("seal")), seq
+    elif event == "unseal":
+        if state.seal is None:
+            report.add(
+                "SEAL_MISMATCH", seq, exhibit, f"unsealed seal {data.get('seal')!r} but no seal was recorded"
+            )
+        elif str(data.get("seal")) != state.seal:
+            report.add(
+                "SEAL_MISMATCH",
+                seq,
+                exhibit,
+                f"unsealed seal {data.get('seal')!r}, but entry {state.seal_seq} recorded seal {state.seal!r}",
+            )
+        state.seal = None
+    elif event in ("return", "dispose"):
+        if state.out_seq is not None:
+            report.add("CUSTODY_GAP", seq, exhibit, f"{event} while checked out since entry {state.out_seq}")
+            state.out_seq = None
+        state.closed_seq = seq
+
+
+def _check_checkpoints(
+    checkpoints: list[StoredCheckpoint],
+    roots: dict[int, bytes],
+    count: int,
+    actor_keys: dict[str, str],
+    ledger_id: str,
+    report: Report,
+) -> None:
+    report.checkpoints = len(checkpoints)
+    covered = 0
+    for cp in checkpoints:
+        where = count if cp.tree_size > count else cp.tree_size
+        try:
+            body = json.loads(cp.body)
+        except ValueError:
+            report.add("ROOT_MISMATCH", where, None, f"checkpoint {cp.id} is not JSON")
+            continue
+        key = actor_keys.get(str(body.get("signer")))
+        if key is None:
+            report.add(
+                "UNKNOWN_SIGNER",
+                where,
+                None,
+                f"checkpoint {cp.id} is signed by unknown {body.get('signer')!r}",
+            )
+        elif not keymod.verify_signature(key, cp.signature, checkpoint_message(cp.body.encode("utf-8"))):
+            report.add(
+                "SIGNATURE_INVALID", where, None, f"the signature of checkpoint {cp.id} does not verify"
+            )
+        if (
+            body.get("tree_size") != cp.tree_size
+            or body.get("root") != cp.root
+            or body.get("ledger") != ledger_id
+        ):
+            report.add(
+                "ROOT_MISMATCH", where, None, f"checkpoint {cp.id}: columns differ from its signed body"
+            )
+        size = int(body.get("tree_size", cp.tree_size))
+        if size > count:
+            report.add(
+                "TRUNCATED",
+                count,
+                None,
+                f"checkpoint {cp.id} vouches for {size} entries; the ledger has {count}",
+            )
+            continue
+        computed = roots.get(size)
+        if computed is None or computed.hex() != body.get("root"):
+            report.add(
+                "ROOT_MISMATCH",
+                size,
+                None,
+                f"checkpoint {cp.id} (size {size}) root {body.get('root')} differs from the entries' root",
+            )
+        covered = max(covered, size)
+    if count > covered:
+        report.add(
+            "ROOT_MISMATCH",
+            covered + 1,
+            None,
+            f"entries {covered + 1}..{count} are covered by no checkpoint (appended outside Exhibit?)",
+        )
+
+
+# -- external checkpoints -------------------------------------------------------------------------
+
+
+def export_checkpoint(case: Case) -> dict[str, Any]:
+    """The latest checkpoint as a self-contained file anyone can keep outside the database."""
+    cp = case.ledger.latest_checkpoint()
+    if cp is None:
+        raise CheckpointError("the ledger has no checkpoint yet", hint="record something first")
+    body = json.loads(cp.body)
+    from custody.actors import get_actor
+
+    signer = get_actor(case, str(body["signer"]))
+    return {
+        "format": CHECKPOINT_FILE_FORMAT,
+        "checkpoint": body,
+        "checkpoint_canonical": cp.body,
+        "signature": cp.signature,
+        "signer_public_key": signer.public_key,
+    }
+
+
+def load_checkpoint_file(path: Path, ledger_id: str) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        canonical = str(data["checkpoint_canonical"])
+        body = json.loads(canonical)
+        _ = (
+            int(body["tree_size"]),
+            str(body["root"]),
+            str(data["signature"]),
+            str(data["signer_public_key"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CheckpointError(
+            f"{path}: not a readable Exhibit checkpoint file ({exc})",
+            hint="use a file written by 'exhibit custody checkpoint --out FILE'",
+        ) from None
+    if data.get("format") != CHECKPOINT_FILE_FORMAT:
+        raise CheckpointError(f"{path}: unknown checkpoint format {data.get('format')!r}")
+    if body.get("ledger") != ledger_id:
+        raise CheckpointError(
+            f"{path} is a checkpoint of another ledger ({body.get('ledger')})",
+            hint="check you opened the right case",
+        )
+    return data
+
+
+def check_against(case: Case, path: Path, report: Report) -> None:
+    data = load_checkpoint_file(path, case.ledger.ledger_id)
+    body = json.loads(data["checkpoint_canonical"])
+    size, root = int(body["tree_size"]), str(body["root"])
+    if not keymod.verify_signature(
+        data["signer_public_key"],
+        data["signature"],
+        checkpoint_message(data["checkpoint_canonical"].encode()),
+    ):
+        report.add("SIGNATURE_INVALID", None, None, f"{path}: the checkpoint's signature does not verify")
+    from custody.actors import list_actors
+
+    known = {a.id: a.public_key for a in list_actors(case)}
+    if known.get(str(body.get("signer"))) != data["signer_public_key"]:
+        report.add(
+            "UNKNOWN_SIGNER",
+            None,
+            None,
+            f"{path}: signer {body.get('signer')!r} is not registered with that key",
+        )
+    leaves = case.ledger.leaf_hashes()
+    n = len(leaves)
+    if size > n:
+        report.add("TRUNCATED", n, None, f"{path} vouches for {size} entries; the ledger now has {n}")
+        return
+    try:
+        current = merkle.root_from_leaf_hashes(leaves)
+        proof = merkle.consistency_proof(leaves, size)
+        merkle.verify_consistency(size, n, bytes.fromhex(root), current, proof)
+    except (merkle.ProofError, ValueError) as exc:
+        report.add(
+            "INCONSISTENT_WITH_CHECKPOINT",
+            size,
+            None,
+            f"the ledger does not extend the checkpoint in {path} (size {size}): {exc}",
+        )
+
+
+# -- re-reading evidence --------------------------------------------------------------------------
+
+
+def rehash_items(case: Case, report: Report, exhibit: str | None = None) -> None:
+    from custody.acquisition import acquire_source
+    from custody.items import list_items
+
+    for item in list_items(case):
+        if exhibit is not None and item.exhibit != exhibit:
+            continue
+        acq = item.data.get("acquisition", {})
+        try:
+            now = acquire_source(Path(item.source_path), kind=item.kind).as_dict()
+        except (EvidenceError, OSError) as exc:
+            report.add(
+                "ITEM_HASH_MISMATCH", item.seq, item.exhibit, f"cannot re-read {item.source_path}: {exc}"
+            )
+            continue
+        report.rehashed.append(item.exhibit)
+        compare_acquisitions(acq, now, item.seq, item.exhibit, report)
+
+
+def compare_acquisitions(
+    recorded: dict[str, Any], now: dict[str, Any], seq: int, exhibit: str, report: Report
+) -> None:
+    """Every recorded hash must match: one matching algorithm proves nothing about the others."""
+    old_h, new_h = recorded.get("hashes") or {}, now.get("hashes") or {}
+    wrong = [a for a in sorted(old_h) if old_h[a] != new_h.get(a)]
+    if wrong:
+        report.add(
+            "ITEM_HASH_MISMATCH",
+            seq,
+            exhibit,
+            "; ".join(f"{a}: recorded {old_h[a]}, now {new_h.get(a)}" for a in wrong),
+        )
+    old_m = {m["path"]: m for m in recorded.get("members") or []}
+    new_m = {m["path"]: m for m in now.get("members") or []}
+    if recorded.get("manifest_sha256") != now.get("manifest_sha256"):
+        changed = sorted(
+            p
+            for p in old_m.keys() | new_m.keys()
+            if old_m.get(p, {}).get("sha256") != new_m.get(p, {}).get("sha256")
+        )
+        report.add(
+            "ITEM_HASH_MISMATCH",
+            seq,
+            exhibit,
+            f"manifest changed; files differing: {', '.join(changed[:20]) or '(order/metadata)'}",
+        )
+    if recorded.get("e01") or now.get("e01"):
+        old_e, new_e = recorded.get("e01") or {}, now.get("e01") or {}
+        if (old_e.get("stored_hashes") or {}) != (new_e.get("stored_hashes") or {}):
+            report.add("E01_STORED_HASH_MISMATCH", seq, exhibit, "the hashes stored inside the E01 changed")
+        for algorithm, ok in (now.get("e01_hash_match") or {}).items():
+            if ok is False:
+                report.add(
+                    "E01_STORED_HASH_MISMATCH",
+                    seq,
+                    exhibit,
+                    f"the media {algorithm} now differs from the {algorithm} stored in the E01",
+                )
+        old_hd, new_hd = old_e.get("headers") or {}, new_e.get("headers") or {}
+        for name in sorted(old_hd.keys() | new_hd.keys()):
+            if old_hd.get(name) != new_hd.get(name):
+                report.add(
+                    "E01_HEADER_MISMATCH",
+                    seq,
+                    exhibit,
+                    f"E01 header {name}: recorded {old_hd.get(name)!r}, now {new_hd.get(name)!r}",
+                )

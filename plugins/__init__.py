@@ -1,0 +1,25 @@
+"""Exhibit's built-in artifact plugins, one module per artifact family.
+
+The tuple :data:`BUILTIN_PLUGINS` is the registry of built-ins: listing them here, explicitly,
+means no plugin appears or disappears because some module happened to be imported, and the order
+of the tuple (not import order) is the order plugins run in. A test fails when a module of this
+package is missing from the tuple. Third-party plugins use the ``exhibit.plugins`` entry-point
+group instead (see docs/plugins.md).
+"""
+
+from __future__ import annotations
+
+from plugins.browser_chrome import ChromeHistoryPlugin
+from plugins.photos_exif import PhotoExifPlugin
+from plugins.sms_android import AndroidSmsPlugin
+from plugins.whatsapp_ios import WhatsAppIosPlugin
+from triage.plugin import Plugin
+
+__all__ = ["BUILTIN_PLUGINS"]
+
+BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
+    AndroidSmsPlugin,
+    WhatsAppIosPlugin,
+    ChromeHistoryPlugin,
+    PhotoExifPlugin,
+)

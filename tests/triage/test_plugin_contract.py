@@ -1,0 +1,175 @@
+"""Registry-wide checks over every built-in plugin, and the loading of third-party plugins."""
+
+from __future__ import annotations
+
+import ast
+import json
+import pkgutil
+from collections.abc import Iterator
+from dataclasses import FrozenInstanceError, dataclass
+from importlib.metadata import EntryPoint
+from typing import ClassVar
+
+import pytest
+
+import plugins
+from plugins import BUILTIN_PLUGINS
+from tests.conftest import REPO
+from triage.plugin import FileItem, ParseContext, Plugin, Targets, plugin_problems
+from triage.records import RECORD_TYPE_PATTERN, Record, SourceRef, label_for, record_fields, record_to_dict
+from triage.registry import ENTRY_POINT_GROUP, list_plugins, load_plugins
+from triage.timeconv import from_unix_ms
+
+
+@pytest.mark.parametrize("cls", BUILTIN_PLUGINS, ids=lambda c: c.name)
+def test_builtin_plugin_honours_contract(cls: type[Plugin]) -> None:
+    assert plugin_problems(cls) == []
+    assert cls.__module__.startswith("plugins.")
+    module = __import__(cls.__module__, fromlist=["_"])
+    assert (module.__doc__ or "").strip(), f"{cls.__module__} has no module docstring"
+    assert cls.parse.__doc__ is None or cls.parse.__doc__.strip()
+    for rec in cls.emits:
+        assert (rec.__doc__ or "").strip(), f"{rec.__name__} has no docstring"
+        assert rec.__dataclass_params__.frozen  # type: ignore[attr-defined]
+        assert {"source", "locator"} <= set(record_fields(rec))
+
+
+def test_names_and_record_types_are_unique_and_namespaced() -> None:
+    names = [cls.name for cls in BUILTIN_PLUGINS]
+    assert len(names) == len(set(names))
+    types = [rec.record_type for cls in BUILTIN_PLUGINS for rec in cls.emits]
+    assert len(types) == len(set(types))
+    for rtype in types:
+        assert RECORD_TYPE_PATTERN.match(rtype), rtype
+
+
+def test_every_plugin_module_is_listed() -> None:
+    """A module in plugins/ that is not in BUILTIN_PLUGINS would silently never run."""
+    modules = {m.name for m in pkgutil.iter_modules(plugins.__path__) if not m.name.startswith("_")}
+    listed = {cls.__module__.removeprefix("plugins.") for cls in BUILTIN_PLUGINS}
+    assert modules == listed
+
+
+PLUGIN_API = {"triage.plugin", "triage.records", "triage.timeconv"}
+
+
+def test_plugins_use_only_the_plugin_api() -> None:
+    """Plugins see triage only through its plugin API: no engine, registry, store or ledger."""
+    for path in (REPO / "plugins").glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            modules = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                modules = [node.module]
+            elif isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            for mod in modules:
+                if mod.split(".")[0] in ("triage", "custody"):
+                    assert mod in PLUGIN_API, f"{path.name} imports {mod}"
+
+
+def test_list_plugins_is_json_able() -> None:
+    infos = list_plugins(third_party=False)
+    assert [i.name for i in infos] == [cls.name for cls in BUILTIN_PLUGINS]
+    dumped = json.loads(json.dumps([i.as_dict() for i in infos]))
+    sms = next(d for d in dumped if d["name"] == "sms_android")
+    assert sms["record_types"] == ["chat/android/sms"]
+    assert sms["targets"]["magic"] == [{"offset": 0, "hex": b"SQLite format 3\x00".hex()}]
+    assert "date" in sms["targets"]["sqlite"]["sms"]
+    assert sms["origin"] == "builtin"
+
+
+# --- records --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ping(Record):
+    """A test record."""
+
+    record_type: ClassVar[str] = "test/ping"
+    labels: ClassVar[dict[str, dict[object, str]]] = {"kind": {1: "in", 2: "out"}}
+
+    kind: int
+    when: object = None
+    blob: bytes = b""
+
+
+def test_record_to_dict_keeps_raw_values() -> None:
+    src = SourceRef(item="E1", partition=1048576, inode=42, path="/a/b", stream="ADS", sha256="00" * 32)
+    rec = Ping(source=src, locator="t.rowid=1", kind=2, when=from_unix_ms(1000), blob=b"\x01\xff")
+    d = record_to_dict(rec)
+    assert d["record_type"] == "test/ping"
+    assert d["kind"] == 2  # raw, not "out"
+    assert label_for(Ping, "kind", d["kind"]) == "out"
+    assert label_for(Ping, "nothing", 1) is None
+    assert d["when"]["utc"] == "1970-01-01T00:00:01.000000Z" and d["when"]["raw"] == 1000
+    assert d["blob"] == {"hex": "01ff"}
+    assert d["source"] == {
+        "item": "E1",
+        "path": "/a/b",
+        "sha256": "00" * 32,
+        "partition": 1048576,
+        "inode": 42,
+        "stream": "ADS",
+    }
+    json.dumps(d)
+    with pytest.raises(FrozenInstanceError):
+        rec.kind = 1  # type: ignore[misc]
+
+
+# --- third-party plugins --------------------------------------------------------------------------
+
+
+class ThirdParty(Plugin):
+    """A valid third-party plugin."""
+
+    name = "third_party"
+    version = "2.0"
+    description = "an add-on"
+    targets = Targets(globs=("**/*.tp",))
+    emits = (Ping,)
+
+    def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[Record]:
+        yield Ping(source=item.source, kind=1)
+
+
+class NoTargets(ThirdParty):
+    """Declares nothing to match."""
+
+    name = "no_targets"
+    targets = Targets()
+
+
+class TakesBuiltinName(ThirdParty):
+    """Reuses a built-in name."""
+
+    name = "sms_android"
+
+
+def _ep(name: str, attr: str) -> EntryPoint:
+    return EntryPoint(name=name, value=f"{__name__}:{attr}", group=ENTRY_POINT_GROUP)
+
+
+def test_third_party_plugins_load_and_broken_ones_warn() -> None:
+    eps = [
+        _ep("good", "ThirdParty"),
+        _ep("missing", "DoesNotExist"),
+        _ep("notaplugin", "Ping"),
+        _ep("notargets", "NoTargets"),
+        _ep("clash", "TakesBuiltinName"),
+    ]
+    eps.append(EntryPoint(name="badmodule", value="no_such_module_xyz:Plugin", group=ENTRY_POINT_GROUP))
+    loaded = load_plugins(discover=lambda: eps)
+    assert loaded.plugins[: len(BUILTIN_PLUGINS)] == list(BUILTIN_PLUGINS)
+    assert loaded.plugins[len(BUILTIN_PLUGINS) :] == [ThirdParty]
+    assert loaded.origins["third_party"].startswith("entry-point good")
+    joined = "\n".join(loaded.warnings)
+    assert len(loaded.warnings) == 5
+    for fragment in ("DoesNotExist", "not a subclass", "nothing would match", "already taken", "no_such_module"):
+        assert fragment in joined
+
+
+def test_installed_entry_points_do_not_break_listing() -> None:
+    loaded = load_plugins()
+    assert all(isinstance(w, str) for w in loaded.warnings)
+    assert len(list_plugins()) >= len(BUILTIN_PLUGINS)

@@ -1,0 +1,83 @@
+"""Epoch converters: each encoding converted explicitly, raw value kept, no unit guessing."""
+
+from __future__ import annotations
+
+import pytest
+
+from triage.timeconv import (
+    from_cocoa_seconds,
+    from_exif_datetime,
+    from_prtime_us,
+    from_unix_ms,
+    from_unix_seconds,
+    from_webkit_us,
+)
+
+
+def test_unix_ms_is_exact_to_the_millisecond() -> None:
+    # mmssms.db row 1 (plaso test data): 2013-10-29 16:56:28.038 UTC
+    t = from_unix_ms(1383065788038)
+    assert t.utc == "2013-10-29T16:56:28.038000Z"
+    assert (t.raw, t.encoding, t.offset) == (1383065788038, "unix_ms", "+00:00")
+
+
+def test_unix_seconds() -> None:
+    assert from_unix_seconds(0).utc is None
+    assert from_unix_seconds(1).utc == "1970-01-01T00:00:01.000000Z"
+
+
+def test_cocoa_seconds_int_and_fraction() -> None:
+    # WhatsApp ZMESSAGEDATE 676082810 = Unix 1654390010 (978307200 s between the epochs)
+    assert from_cocoa_seconds(676082810).utc == "2022-06-05T00:46:50.000000Z"
+    assert from_cocoa_seconds(704735807.2214981).utc == "2023-05-02T15:56:47.221498Z"
+
+
+def test_webkit_microseconds_since_1601() -> None:
+    # Chrome History visit 1: 12946651391000000 = 2011-04-07 12:03:11 UTC
+    assert from_webkit_us(12946651391000000).utc == "2011-04-07T12:03:11.000000Z"
+
+
+def test_prtime_microseconds_since_1970() -> None:
+    assert from_prtime_us(1383065788038123).utc == "2013-10-29T16:56:28.038123Z"
+
+
+def test_no_unit_guessing_from_magnitude() -> None:
+    """A seconds-sized value given to the ms converter is *not* reinterpreted as seconds."""
+    assert from_unix_ms(1383065788).utc == "1970-01-17T00:11:05.788000Z"
+
+
+@pytest.mark.parametrize("raw", [None, 0, ""])
+def test_absent_times_say_so(raw: int | str | None) -> None:
+    t = from_webkit_us(raw)
+    assert t.utc is None and t.raw == raw and t.note
+
+
+def test_out_of_range_and_garbage_are_flagged_not_blank() -> None:
+    huge = from_unix_ms(10**20)
+    assert huge.utc is None and huge.note == "out of range for its encoding" and huge.raw == 10**20
+    junk = from_cocoa_seconds("yesterday")
+    assert junk.utc is None and junk.note == "not a number"
+
+
+def test_numeric_text_is_accepted() -> None:
+    assert from_unix_ms("1383065788038").utc == "2013-10-29T16:56:28.038000Z"
+
+
+def test_exif_without_offset_keeps_local_time_only() -> None:
+    t = from_exif_datetime("2008:05:30 15:56:01")
+    assert t.utc is None and t.offset is None
+    assert t.local == "2008-05-30T15:56:01.000000"
+    assert t.note == "local time, UTC offset unknown"
+    assert t.raw == "2008:05:30 15:56:01"
+
+
+def test_exif_with_offset_and_subseconds_gives_utc() -> None:
+    t = from_exif_datetime("2020:01:02 10:00:00", "+02:00", "25")
+    assert t.utc == "2020-01-02T08:00:00.250000Z"
+    assert t.offset == "+02:00"
+
+
+@pytest.mark.parametrize("raw", ["0000:00:00 00:00:00", "    ", "2020:13:45 99:00:00", "garbage"])
+def test_exif_bad_values(raw: str) -> None:
+    t = from_exif_datetime(raw)
+    assert t.utc is None and t.local is None and t.note

@@ -1,0 +1,203 @@
+"""Open the file systems of a disk image: one :class:`FileSystem` per volume TSK can read.
+
+:class:`ImageSource` ties the layers together: container (:mod:`custody.media`) → TSK image
+(:mod:`triage.image`) → volumes (:mod:`triage.volumes`) → file systems (here) → entries
+(:mod:`triage.walk`) and content (:mod:`triage.content`). It owns every handle and closes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytsk3
+
+from triage.errors import EntryNotFound, NoFileSystem, SourceUnreadable, WalkWarning
+from triage.image import ReaderImg
+from triage.volumes import find_volumes
+
+if TYPE_CHECKING:
+    from custody.media import ImageReader
+    from triage.walk import FileEntry
+
+#: TSK file-system type → the short name used in ``FileEntry.fs_type`` and JSON.
+FS_TYPE_NAMES: dict[int, str] = {
+    int(pytsk3.TSK_FS_TYPE_NTFS): "ntfs",
+    int(pytsk3.TSK_FS_TYPE_FAT12): "fat12",
+    int(pytsk3.TSK_FS_TYPE_FAT16): "fat16",
+    int(pytsk3.TSK_FS_TYPE_FAT32): "fat32",
+    int(pytsk3.TSK_FS_TYPE_EXFAT): "exfat",
+    int(pytsk3.TSK_FS_TYPE_EXT2): "ext2",
+    int(pytsk3.TSK_FS_TYPE_EXT3): "ext3",
+    int(pytsk3.TSK_FS_TYPE_EXT4): "ext4",
+    int(pytsk3.TSK_FS_TYPE_HFS): "hfs",
+    int(pytsk3.TSK_FS_TYPE_ISO9660): "iso9660",
+    int(pytsk3.TSK_FS_TYPE_APFS): "apfs",
+    int(pytsk3.TSK_FS_TYPE_FFS1): "ufs1",
+    int(pytsk3.TSK_FS_TYPE_FFS1B): "ufs1b",
+    int(pytsk3.TSK_FS_TYPE_FFS2): "ufs2",
+    int(pytsk3.TSK_FS_TYPE_YAFFS2): "yaffs2",
+    int(pytsk3.TSK_FS_TYPE_SWAP): "swap",
+    int(pytsk3.TSK_FS_TYPE_RAW): "raw",
+}
+
+#: File systems that store wall-clock local time (no zone): their times carry ``times_local``.
+LOCAL_TIME_FS = frozenset({"fat12", "fat16", "fat32"})
+
+
+@dataclass(slots=True)
+class FileSystem:
+    """An opened file system inside an image."""
+
+    fs: Any  # pytsk3.FS_Info
+    offset: int  # bytes from the start of the media; FileEntry.partition
+    fs_type: str  # "ntfs", "fat16", "ext4", ...
+    root_inum: int
+    block_size: int
+
+    @property
+    def is_ntfs(self) -> bool:
+        return self.fs_type == "ntfs"
+
+    @property
+    def times_local(self) -> bool:
+        return self.fs_type in LOCAL_TIME_FS
+
+
+def open_filesystem(img: pytsk3.Img_Info, offset: int, source: str) -> FileSystem:
+    """Open the file system at byte ``offset`` of ``img``; :class:`NoFileSystem` if TSK cannot."""
+    try:
+        fs = pytsk3.FS_Info(img, offset=offset)
+    except (OSError, RuntimeError) as exc:
+        raise NoFileSystem(
+            f"{source}: no file system The Sleuth Kit recognises at byte {offset}: {exc}",
+            hint="list the partitions (mmls) and pick one that holds a file system",
+        ) from exc
+    ftype = int(fs.info.ftype)
+    return FileSystem(
+        fs=fs,
+        offset=offset,
+        fs_type=FS_TYPE_NAMES.get(ftype, f"tsk-0x{ftype:x}"),
+        root_inum=int(fs.info.root_inum),
+        block_size=int(fs.info.block_size),
+    )
+
+
+class ImageSource:
+    """A disk image (raw, split raw, E01) opened read-only, with every file system found in it.
+
+    ``warnings`` collects what could not be read (damaged partition table, unreadable directory,
+    unreadable content run); it grows while entries are walked and content is read.
+    """
+
+    kind = "image"
+
+    def __init__(self, image: Path | str | ImageReader, *, name: str | None = None) -> None:
+        from custody.errors import EvidenceError
+
+        self.warnings: list[WalkWarning] = []
+        if isinstance(image, (str, Path)):
+            from custody.media import open_image
+
+            self.path: Path | None = Path(image)
+            self.name = name or str(image)
+            reader = open_image(Path(image))
+        else:
+            reader = image
+            self.path = Path(reader.segments[0]) if reader.segments else None
+            self.name = name or (str(self.path) if self.path else "<image>")
+        self.reader = reader
+        self.img: ReaderImg | None = None
+        try:
+            if reader.size <= 0:
+                raise SourceUnreadable(f"{self.name}: the image is empty (0 bytes)")
+            self.img = ReaderImg(reader, name=self.name)
+            scan = find_volumes(self.img, self.name)
+            self.warnings.extend(scan.warnings)
+            self.volume_system = scan.volume_system
+            self.filesystems: list[FileSystem] = []
+            for vol in scan.volumes:
+                try:
+                    self.filesystems.append(open_filesystem(self.img, vol.offset, self.name))
+                except NoFileSystem as exc:  # opened in the probe, fails now: report, go on
+                    self.warnings.append(WalkWarning(self.name, f"offset {vol.offset}", str(exc)))
+            if not self.filesystems:
+                raise NoFileSystem(f"{self.name}: no file system could be opened")
+        except (EvidenceError, NoFileSystem, SourceUnreadable):
+            self.close()
+            raise
+        except (OSError, RuntimeError) as exc:
+            self.close()
+            raise SourceUnreadable(f"{self.name}: cannot read the image: {exc}") from exc
+
+    # -- file systems ---------------------------------------------------------------------------
+
+    def filesystem(self, partition: int | None) -> FileSystem:
+        """The file system at byte offset ``partition`` (``None``: the only/first one)."""
+        if partition is None:
+            return self.filesystems[0]
+        for fs in self.filesystems:
+            if fs.offset == partition:
+                return fs
+        offsets = ", ".join(str(f.offset) for f in self.filesystems)
+        raise EntryNotFound(
+            f"{self.name}: no file system at byte offset {partition}",
+            hint=f"file systems of this image start at byte offsets: {offsets}",
+        )
+
+    # -- listing and content --------------------------------------------------------------------
+
+    def entries(
+        self,
+        path: str | None = None,
+        *,
+        recursive: bool = False,
+        deleted_only: bool = False,
+        partition: int | None = None,
+    ) -> Iterator[FileEntry]:
+        """Entries of every file system (or of ``partition``), under ``path`` when given."""
+        from triage.walk import walk_filesystem
+
+        targets = self.filesystems if partition is None else [self.filesystem(partition)]
+        for fs in targets:
+            yield from walk_filesystem(
+                fs,
+                self.name,
+                self.warnings,
+                path=path,
+                recursive=recursive,
+                deleted_only=deleted_only,
+            )
+
+    def read(self, entry: FileEntry, *, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        """Content of ``entry`` (its data stream) in chunks, as ``icat`` would print it."""
+        from triage.content import read_stream
+
+        if entry.inode is None:
+            raise EntryNotFound(f"{self.name}: {entry.path} has no meta data address to read")
+        return read_stream(
+            self.filesystem(entry.partition),
+            entry.inode,
+            entry.attr_type,
+            entry.attr_id,
+            source=self.name,
+            path=entry.path,
+            warnings=self.warnings,
+            chunk_size=chunk_size,
+        )
+
+    def close(self) -> None:
+        """Release TSK's handles and the image files (idempotent)."""
+        self.filesystems = []
+        if self.img is not None:
+            self.img.close()
+        else:
+            self.reader.close()
+
+    def __enter__(self) -> ImageSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,161 @@
+"""Names from evidence are hostile: make them displayable, and make them safe to export.
+
+Two different jobs live here:
+
+* :func:`display_name` turns the raw bytes of a name into a one-line, *reversible* ``str`` for
+  listings and JSON: valid UTF-8 passes unchanged, while control characters, invalid UTF-8 bytes,
+  ``\\`` and ``/`` become backslash escapes (``\\x07``, ``\\xff``, ``\\\\``, ``\\x2f``).
+  :func:`display_to_bytes` undoes it, so no information is lost between ``name_bytes`` and a report.
+
+* :func:`safe_relative_path` turns a name or path from the evidence into a relative path that cannot
+  land outside the export folder, on Linux, macOS or Windows: ``..`` and absolute paths, NUL and
+  control characters, characters Windows forbids, reserved device names (``CON``, ``COM1.txt``),
+  trailing dots and spaces, over-long components and invalid UTF-8 are all neutralised. This is
+  one-way: exporters keep the original name in their manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import PurePosixPath
+
+from triage.errors import UnsafePath
+
+# --------------------------------------------------------------------------------------------------
+# display names (reversible)
+
+_DISPLAY_ESCAPE = re.compile(r"[\x00-\x1f\x7f-\x9f\\/\udc80-\udcff]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    ch = match.group()
+    if ch == "\\":
+        return "\\\\"
+    code = ord(ch)
+    if code >= 0xDC80:  # a byte that was not valid UTF-8, kept by surrogateescape
+        code -= 0xDC00
+    return f"\\x{code:02x}"
+
+
+def display_name(raw: bytes) -> str:
+    """Return ``raw`` as a printable, reversible string (see the module docstring).
+
+    This runs once per directory entry of a walk, so the common case (clean UTF-8) is one decode
+    and one ``isprintable`` test.
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", "surrogateescape")
+        return _DISPLAY_ESCAPE.sub(_escape_char, text)
+    if text.isprintable() and "\\" not in text and "/" not in text:
+        return text
+    return _DISPLAY_ESCAPE.sub(_escape_char, text)
+
+
+_UNESCAPE = re.compile(r"\\(\\|x[0-9a-f]{2})")
+
+
+def display_to_bytes(text: str) -> bytes:
+    """Inverse of :func:`display_name` (also accepts whole display paths)."""
+    out = bytearray()
+    pos = 0
+    for match in _UNESCAPE.finditer(text):
+        out += text[pos : match.start()].encode("utf-8", "surrogateescape")
+        token = match.group(1)
+        out += b"\\" if token == "\\" else bytes([int(token[1:], 16)])
+        pos = match.end()
+    out += text[pos:].encode("utf-8", "surrogateescape")
+    return bytes(out)
+
+
+# --------------------------------------------------------------------------------------------------
+# export paths (one-way, safe)
+
+#: Longest file-name component on ext4, NTFS (in UTF-16 units, stricter in bytes here), APFS, exFAT.
+MAX_COMPONENT_BYTES = 255
+
+_WINDOWS_RESERVED = frozenset(
+    ["CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"]
+    + [f"COM{c}" for c in "0123456789¹²³"]
+    + [f"LPT{c}" for c in "0123456789¹²³"]
+)
+# Bytes that are unsafe in a component anywhere: C0 controls, DEL, and what Windows forbids.
+_UNSAFE_BYTES = frozenset(list(range(0x20)) + [0x7F] + list(b'<>:"|?*\\%'))
+
+
+def _percent(byte: int) -> str:
+    return f"%{byte:02X}"
+
+
+def _clean_component(raw: bytes) -> str:
+    """Escape one component (no separators inside) into safe UTF-8 text."""
+    text = raw.decode("utf-8", "surrogateescape")
+    out: list[str] = []
+    for ch in text:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # invalid UTF-8 byte
+            out.append(_percent(code - 0xDC00))
+        elif code < 0x80 and code in _UNSAFE_BYTES or 0x80 <= code <= 0x9F:  # C1 controls too
+            out.append(_percent(code) if code < 0x100 else ch)
+        else:
+            out.append(ch)
+    cleaned = "".join(out)
+    if cleaned == "..":
+        return "%2E%2E"
+    # Windows strips trailing dots and spaces ("evil." == "evil"); make them visible instead.
+    stripped = cleaned.rstrip(". ")
+    if stripped != cleaned:
+        tail = cleaned[len(stripped) :]
+        cleaned = stripped + "".join(_percent(ord(c)) for c in tail)
+    # CON, con.txt, COM1.tar.gz, "NUL " ... are device names on Windows whatever the extension.
+    stem = cleaned.split(".", 1)[0].rstrip(" ").upper()
+    if stem in _WINDOWS_RESERVED:
+        cleaned = "_" + cleaned
+    return cleaned
+
+
+def _shorten(component: str, original: bytes) -> str:
+    """Cut ``component`` to :data:`MAX_COMPONENT_BYTES`, keeping a short extension and a hash suffix.
+
+    The hash (of the original bytes) keeps two long names that share a prefix distinct.
+    """
+    suffix = "~" + hashlib.sha256(original).hexdigest()[:12]
+    stem, dot, ext = component.rpartition(".")
+    if not dot or not stem or len(ext.encode("utf-8")) > 16:
+        stem, ext = component, ""
+    else:
+        ext = "." + ext
+    budget = MAX_COMPONENT_BYTES - len(suffix.encode()) - len(ext.encode("utf-8"))
+    encoded = stem.encode("utf-8")[:budget]
+    head = encoded.decode("utf-8", "ignore")  # never cut a character in half
+    result = head + suffix + ext
+    # the cut may have exposed a trailing dot/space before the suffix: harmless, suffix follows.
+    return result
+
+
+def safe_relative_path(path: str | bytes) -> PurePosixPath:
+    """Return a relative path for ``path`` (a name or ``/``-separated path from evidence) that is safe
+    to create under an export folder.
+
+    ``\\`` counts as a separator too, because an archive made on Windows uses it and because Windows
+    would treat it as one when the export is opened there. Empty, ``.`` components are dropped;
+    ``..`` is kept visibly as ``%2E%2E`` rather than resolved, so ``a/../b`` never climbs. Raises
+    :class:`UnsafePath` when nothing nameable is left (``""``, ``"/"``, ``"./."``).
+    """
+    raw = path.encode("utf-8", "surrogateescape") if isinstance(path, str) else bytes(path)
+    parts: list[str] = []
+    for piece in raw.replace(b"\\", b"/").split(b"/"):
+        if piece in (b"", b"."):
+            continue
+        component = _clean_component(piece)
+        if len(component.encode("utf-8")) > MAX_COMPONENT_BYTES:
+            component = _shorten(component, piece)
+        parts.append(component)
+    if not parts:
+        raise UnsafePath(
+            f"{path!r}: no usable name left after sanitising",
+            hint="name the exported file after its inode or hash instead",
+        )
+    return PurePosixPath(*parts)

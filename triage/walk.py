@@ -1,0 +1,557 @@
+"""Walk every entry of a file system, deleted ones included, as TSK's ``fls -r -p`` does.
+
+One :class:`FileEntry` per line ``fls -r -p`` would print: allocated and deleted names, orphan files
+under ``/$OrphanFiles``, TSK's virtual entries (``$MBR``, ``$FAT1``, ``$OrphanFiles``) and, on NTFS,
+one entry per data stream (``/file:stream``) and per non-``$I30`` index (``/$Extend/$ObjId:$O``).
+Keeping TSK's view unchanged is deliberate: every entry can be checked against ``fls``/``icat`` in
+court, and an examiner can always filter, but cannot get back what a tool hid.
+
+Speed matters (``ls -r`` of a 50,000-file disk must stay within a few times ``fls``), so the walk is
+one loop with an explicit stack, touches each pytsk3 attribute once, builds no intermediate objects
+and formats time stamps through a small cache. Nothing here hashes or sniffs content.
+
+Run ``python -m triage.walk IMAGE [PATH]`` to print a recursive listing as JSON lines (used by the
+benchmark ``bench/ls_vs_fls.py``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from json.encoder import encode_basestring
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from triage.errors import EntryNotFound, WalkWarning
+from triage.sanitize import display_name, display_to_bytes
+
+if TYPE_CHECKING:
+    from custody.media import ImageReader
+    from triage.filesystems import FileSystem
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """One directory entry (or one NTFS stream of it) as found in the evidence.
+
+    ``path`` and ``name`` are display-safe and reversible (:func:`triage.sanitize.display_name`);
+    ``name_bytes`` is the name exactly as TSK decoded it from disk (UTF-8 for NTFS/FAT/exFAT/HFS,
+    raw bytes for ext/UFS). ``inode`` is TSK's meta address (the MFT entry number on NTFS: match it
+    with the first number of fls's ``35-128-1``); ``attr_type``/``attr_id`` are the other two, set
+    on NTFS only. ``deleted`` means the *name* is unallocated (fls's ``*``); ``realloc`` that the
+    metadata it points to now belongs to another, allocated file (fls's ``(realloc)``).
+
+    Times are ISO 8601 strings (``Z``-suffixed UTC) or ``None`` when the file system does not keep
+    that time; when ``times_local`` is true (FAT, exFAT, ISO 9660) the file system stored wall-clock
+    time of an unknown zone, and the strings carry no zone suffix at all.
+    """
+
+    partition: int | None  # byte offset of the file system in the image (None: logical source)
+    fs_type: str  # "ntfs", "fat16", "ext4", "iso9660", ... "folder", "zip", "tar"
+    path: str  # "/dir/file", "/file:stream"; display-safe, starts with "/"
+    name: str  # last component, display-safe (with ":stream" for NTFS streams)
+    name_bytes: bytes  # last component as stored (without the stream)
+    inode: int | None  # meta address; member index for archives
+    type: str  # file, dir, link, fifo, char, block, socket, whiteout, shadow, virtual, virtual-dir, unknown
+    size: int
+    deleted: bool
+    realloc: bool = False
+    attr_type: int | None = None  # NTFS attribute type (128 = $DATA, 144 = $INDEX_ROOT)
+    attr_id: int | None = None
+    stream: str | None = None  # NTFS stream name ("ADS", "$O"), None for the default stream
+    mtime: str | None = None
+    atime: str | None = None
+    ctime: str | None = None  # metadata change (ext, NTFS $MFT modified)
+    crtime: str | None = None  # creation / birth
+    times_local: bool = False
+    mode: int | None = None  # permission bits (0o7777) where the file system has them
+    uid: int | None = None
+    gid: int | None = None
+
+    @property
+    def allocated(self) -> bool:
+        return not self.deleted
+
+    @property
+    def address(self) -> str:
+        """TSK's address of this entry: ``35`` or ``35-128-3`` (what ``icat`` accepts)."""
+        if self.inode is None:
+            return ""
+        if self.attr_type is None:
+            return str(self.inode)
+        return f"{self.inode}-{self.attr_type}-{self.attr_id}"
+
+
+# --------------------------------------------------------------------------------------------------
+# TSK enum values (plain ints, so the hot loop compares ints, not pytsk3 enum objects)
+
+_META_TYPES = {
+    1: "file",
+    2: "dir",
+    3: "fifo",
+    4: "char",
+    5: "block",
+    6: "link",
+    7: "shadow",
+    8: "socket",
+    9: "whiteout",
+    10: "virtual",
+    11: "virtual-dir",
+}
+_NAME_TYPES = {
+    1: "fifo",
+    2: "char",
+    3: "dir",
+    4: "block",
+    5: "file",
+    6: "link",
+    7: "socket",
+    8: "shadow",
+    9: "whiteout",
+    10: "virtual",
+    11: "virtual-dir",
+}
+_META_DIR = 2
+_META_VIRT_DIR = 11
+_NAME_FLAG_UNALLOC = 2
+_META_FLAG_ALLOC = 1
+_ATTR_NTFS_DATA = 128
+_ATTR_NTFS_IDXROOT = 144
+_DEFAULT_ATTR_TYPES = (_ATTR_NTFS_DATA, _ATTR_NTFS_IDXROOT)
+#: Same limits as TSK's own directory walk (MAX_DEPTH, DIR_STRSZ), so loops and absurd nesting stop
+#: where fls stops.
+MAX_DEPTH = 128
+MAX_PATH_BYTES = 4096
+#: File systems whose uid/gid/mode are real (NTFS/FAT ones are made up by TSK).
+_OWNER_FS = frozenset({"ext2", "ext3", "ext4", "hfs", "apfs", "ufs1", "ufs1b", "ufs2", "iso9660", "yaffs2"})
+
+# --------------------------------------------------------------------------------------------------
+# time stamps
+
+_utc_cache: dict[int, str] = {}
+_local_cache: dict[int, str] = {}
+
+
+def _utc(secs: int, nano: int) -> str | None:
+    """Seconds (+ nanoseconds) since the epoch → ``2004-02-29T20:24:00.1234567Z``; 0 → None."""
+    if not secs:
+        return None
+    text = _utc_cache.get(secs)
+    if text is None:
+        if len(_utc_cache) > 65536:
+            _utc_cache.clear()
+        try:
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+        except (OverflowError, OSError, ValueError):
+            text = f"@{secs}"  # outside what the platform's gmtime accepts: keep the raw value
+        _utc_cache[secs] = text
+    if nano:
+        return f"{text}.{nano:09d}".rstrip("0") + "Z"
+    return text + "Z"
+
+
+def _local(secs: int, nano: int) -> str | None:
+    """Undo TSK's ``mktime`` of a local-time file system: give back the wall clock as stored.
+
+    TSK turns FAT/exFAT/ISO 9660 wall-clock fields into an epoch with ``mktime`` in *this process's*
+    time zone; ``localtime`` in the same zone inverts that exactly, whatever the zone is.
+    """
+    if not secs:
+        return None
+    text = _local_cache.get(secs)
+    if text is None:
+        if len(_local_cache) > 65536:
+            _local_cache.clear()
+        try:
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(secs))
+        except (OverflowError, OSError, ValueError):
+            text = f"@{secs}"
+        _local_cache[secs] = text
+    if nano:
+        return f"{text}.{nano:09d}".rstrip("0")
+    return text
+
+
+# --------------------------------------------------------------------------------------------------
+# the walk
+
+
+def _resolve(fsys: FileSystem, path: str, source: str) -> tuple[Any, str, bytes]:
+    """Find ``path`` (a display path, as printed by the walk) from the root; deleted names count.
+
+    Returns ``(pytsk3 File, display path, name bytes)``. Component by component, so names that are
+    not valid UTF-8 and deleted directories can be reached, which ``FS_Info.open(path)`` cannot.
+    """
+    fs = fsys.fs
+    current = fs.open_meta(inode=fsys.root_inum)
+    shown = ""
+    name = b""
+    for part in [p for p in path.split("/") if p and p != "."]:
+        wanted = display_to_bytes(part)
+        try:
+            directory = current.as_directory()
+        except OSError as exc:
+            raise EntryNotFound(f"{source}: {shown or '/'} is not a directory ({exc})") from exc
+        found = None
+        for f in directory:
+            n = f.info.name
+            if n.name != wanted:
+                continue
+            candidate = f
+            if f.info.meta is None and n.meta_addr:
+                try:
+                    candidate = fs.open_meta(inode=n.meta_addr)
+                except OSError:
+                    continue
+            if found is None or not int(n.flags) & _NAME_FLAG_UNALLOC:
+                found = candidate  # prefer the allocated name when deleted twins exist
+        if found is None:
+            raise EntryNotFound(
+                f"{source}: no entry {path!r} in the file system at byte {fsys.offset}",
+                hint="list the parent directory to see the exact names",
+            )
+        current = found
+        shown = f"{shown}/{display_name(wanted)}"
+        name = wanted
+    return current, shown, name
+
+
+def walk_filesystem(
+    fsys: FileSystem,
+    source: str,
+    warnings: list[WalkWarning],
+    *,
+    path: str | None = None,
+    recursive: bool = True,
+    deleted_only: bool = False,
+) -> Iterator[FileEntry]:
+    """Yield the entries of ``fsys`` under ``path`` (default: root), depth first like ``fls -r``.
+
+    Unreadable directories and metadata are appended to ``warnings`` and skipped; the walk never
+    raises for damage found part-way (only :class:`EntryNotFound` for a ``path`` that is not there).
+    """
+    fs = fsys.fs
+    offset = fsys.offset
+    fs_type = fsys.fs_type
+    is_ntfs = fsys.is_ntfs
+    times_local = fsys.times_local
+    owners = fs_type in _OWNER_FS
+    fmt = _local if times_local else _utc
+    meta_types = _META_TYPES
+    name_types = _NAME_TYPES
+    open_meta = fs.open_meta
+
+    if path and path.strip("/"):
+        start, prefix, _ = _resolve(fsys, path, source)
+        start_meta = start.info.meta
+        if start_meta is None or int(start_meta.type) not in (_META_DIR, _META_VIRT_DIR):
+            raise EntryNotFound(f"{source}: {prefix} is not a directory", hint="list its parent instead")
+        start_addr = int(start_meta.addr)
+    else:
+        start = None
+        prefix = ""
+        start_addr = fsys.root_inum
+    try:
+        top = start.as_directory() if start is not None else fs.open_dir(inode=start_addr)
+    except OSError as exc:
+        warnings.append(WalkWarning(source, prefix or "/", f"cannot read the directory: {exc}"))
+        return
+
+    # Stack of (directory iterator, display prefix, meta address, depth); the set holds the meta
+    # addresses of the directories on the current path: TSK's loop guard, not a global "seen" set,
+    # because two names may legitimately lead to the same directory (deleted FAT copies).
+    stack: list[tuple[Iterator[Any], str, int, int, int]] = [(iter(top), prefix, start_addr, 0, len(prefix))]
+    on_path = {start_addr}
+    while stack:
+        iterator, dir_path, dir_addr, depth, dir_len = stack[-1]
+        try:
+            f = next(iterator, None)
+        except OSError as exc:  # TSK failed part-way through a directory
+            warnings.append(WalkWarning(source, dir_path or "/", f"directory listing cut short: {exc}"))
+            f = None
+        if f is None:
+            stack.pop()
+            on_path.discard(dir_addr)
+            continue
+        info = f.info
+        n = info.name
+        raw = n.name
+        if raw == b"." or raw == b"..":
+            continue
+        meta = info.meta
+        addr = n.meta_addr
+        if meta is None and (addr or is_ntfs):
+            # pytsk3 (TSK >= 4.12) hands deleted NTFS names over without metadata; fls loads it.
+            try:
+                f = open_meta(inode=addr)
+                meta = f.info.meta
+            except OSError:
+                meta = None
+        name = display_name(raw)
+        full = f"{dir_path}/{name}"
+        deleted = bool(int(n.flags) & _NAME_FLAG_UNALLOC)
+        is_dir = False
+        if meta is not None:
+            mtype = int(meta.type)
+            etype = meta_types.get(mtype, "unknown")
+            is_dir = mtype == _META_DIR or mtype == _META_VIRT_DIR
+            realloc = deleted and bool(int(meta.flags) & _META_FLAG_ALLOC)
+            if deleted or not deleted_only:
+                mtime = fmt(meta.mtime, meta.mtime_nano)
+                atime = fmt(meta.atime, meta.atime_nano)
+                ctime = fmt(meta.ctime, meta.ctime_nano)
+                crtime = fmt(meta.crtime, meta.crtime_nano)
+                if owners:
+                    mode: int | None = int(meta.mode) & 0o7777
+                    uid: int | None = meta.uid
+                    gid: int | None = meta.gid
+                else:
+                    mode = uid = gid = None
+                if is_ntfs:
+                    yield from _ntfs_streams(
+                        f, offset, full, name, raw, addr, etype, deleted, realloc, is_dir,
+                        (mtime, atime, ctime, crtime), int(meta.size),
+                    )  # fmt: skip
+                else:
+                    yield FileEntry(
+                        offset, fs_type, full, name, raw, addr, etype, meta.size, deleted, realloc,
+                        None, None, None, mtime, atime, ctime, crtime, times_local, mode, uid, gid,
+                    )  # fmt: skip
+        elif deleted or not deleted_only:
+            etype = name_types.get(int(n.type), "unknown")
+            yield FileEntry(offset, fs_type, full, name, raw, addr, etype, 0, deleted, False, times_local=times_local)
+
+        if is_dir and recursive and addr not in on_path:
+            if depth + 1 >= MAX_DEPTH or dir_len + len(raw) >= MAX_PATH_BYTES:
+                warnings.append(WalkWarning(source, full, "directory nested too deep; not descended into"))
+                continue
+            try:
+                sub = f.as_directory()
+            except OSError as exc:
+                if not deleted:  # a deleted directory whose blocks are gone is normal, not news
+                    warnings.append(WalkWarning(source, full, f"cannot read the directory: {exc}"))
+                continue
+            on_path.add(addr)
+            stack.append((iter(sub), full, addr, depth + 1, dir_len + len(raw) + 1))
+
+
+def _ntfs_streams(
+    f: Any,
+    offset: int,
+    full: str,
+    name: str,
+    raw: bytes,
+    addr: int,
+    etype: str,
+    deleted: bool,
+    realloc: bool,
+    is_dir: bool,
+    times: tuple[str | None, str | None, str | None, str | None],
+    meta_size: int,
+) -> Iterator[FileEntry]:
+    """One entry per $DATA stream and per index other than ``$I30``, exactly as fls prints them."""
+    mtime, atime, ctime, crtime = times
+    printed = False
+    for attr in f:
+        ainfo = attr.info
+        atype = int(ainfo.type)
+        if atype != _ATTR_NTFS_DATA and atype != _ATTR_NTFS_IDXROOT:
+            continue
+        printed = True
+        aname = ainfo.name
+        stream: str | None = None
+        path = full
+        shown = name
+        kind = etype
+        if aname and not (atype == _ATTR_NTFS_IDXROOT and aname == b"$I30"):
+            stream = display_name(aname)
+            path = f"{full}:{stream}"
+            shown = f"{name}:{stream}"
+            if atype == _ATTR_NTFS_DATA:
+                kind = "file"  # a named stream holds file content, even when attached to a directory
+        yield FileEntry(
+            offset, "ntfs", path, shown, raw, addr, kind, int(ainfo.size), deleted, realloc,
+            atype, int(ainfo.id), stream, mtime, atime, ctime, crtime, False, None, None, None,
+        )  # fmt: skip
+    if not printed:  # e.g. an entry with $STANDARD_INFORMATION but no $DATA: still show it
+        yield FileEntry(
+            offset, "ntfs", full, name, raw, addr, etype, meta_size, deleted, realloc,
+            None, None, None, mtime, atime, ctime, crtime, False, None, None, None,
+        )  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------------
+# sources and the library API used by the CLI
+
+
+class Source(Protocol):
+    """Anything triage can list and read: a disk image or a logical source (folder, zip, tar)."""
+
+    kind: str  # "image", "folder", "zip", "tar"
+    name: str
+    warnings: list[WalkWarning]
+
+    def entries(
+        self,
+        path: str | None = None,
+        *,
+        recursive: bool = False,
+        deleted_only: bool = False,
+        partition: int | None = None,
+    ) -> Iterator[FileEntry]: ...
+
+    def read(self, entry: FileEntry, *, chunk_size: int = ...) -> Iterator[bytes]: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Source: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+def open_source(path: Path | str) -> Source:
+    """Open ``path`` as evidence: a folder, a zip or tar archive, or else a disk image.
+
+    Raises :class:`custody.errors.EvidenceError` (container problems) or a
+    :class:`triage.errors.TriageError` (no file system, unreadable) naming ``path``.
+    """
+    from triage.logical import is_logical, open_logical
+
+    p = Path(path)
+    if is_logical(p):
+        return open_logical(p)
+    from triage.filesystems import ImageSource
+
+    return ImageSource(p)
+
+
+def list_entries(
+    image_path_or_reader: Path | str | ImageReader | Source,
+    path: str | None = None,
+    recursive: bool = False,
+    deleted_only: bool = False,
+    partition: int | None = None,
+    *,
+    warnings: list[WalkWarning] | None = None,
+) -> Iterator[FileEntry]:
+    """Yield entries of an image, a reader or a logical source (``exhibit ls``).
+
+    A path or reader is opened here and closed when the iteration ends; a :class:`Source` passed in
+    stays open (its owner closes it). Warnings go to ``warnings`` when given, otherwise they stay on
+    the source's ``warnings`` list.
+    """
+    owned = not hasattr(image_path_or_reader, "entries")
+    if owned:
+        if isinstance(image_path_or_reader, (str, Path)):
+            src: Source = open_source(image_path_or_reader)
+        else:
+            from triage.filesystems import ImageSource
+
+            src = ImageSource(image_path_or_reader)  # type: ignore[arg-type]
+    else:
+        src = image_path_or_reader  # type: ignore[assignment]
+    before = len(src.warnings)
+    try:
+        yield from src.entries(path, recursive=recursive, deleted_only=deleted_only, partition=partition)
+    finally:
+        if warnings is not None:
+            warnings.extend(src.warnings[before:])
+        if owned:
+            src.close()
+
+
+_JSON_KEYS = (
+    "partition",
+    "fs_type",
+    "path",
+    "name",
+    "inode",
+    "attr_type",
+    "attr_id",
+    "stream",
+    "type",
+    "size",
+    "deleted",
+    "realloc",
+    "mtime",
+    "atime",
+    "ctime",
+    "crtime",
+    "times_local",
+    "mode",
+    "uid",
+    "gid",
+)
+
+
+def entry_to_json(entry: FileEntry) -> dict[str, Any]:
+    """A JSON-ready dict of ``entry`` (callers add ``sha256`` when they know it).
+
+    ``name_bytes`` is not included: ``path``/``name`` are reversible
+    (:func:`triage.sanitize.display_to_bytes`), and hex would double the size of every line.
+    """
+    return {key: getattr(entry, key) for key in _JSON_KEYS}
+
+
+def _js(value: str | None) -> str:
+    return "null" if value is None else encode_basestring(value)
+
+
+def _jn(value: int | None) -> str:
+    return "null" if value is None else str(value)
+
+
+def entry_to_json_line(entry: FileEntry) -> str:
+    """``json.dumps(entry_to_json(entry))`` (same keys, same order), about three times faster.
+
+    For ``ls -r --json`` on large disks, where serialisation would otherwise cost as much as the
+    walk itself.
+    """
+    e = entry
+    return (
+        f'{{"partition": {_jn(e.partition)}, "fs_type": {_js(e.fs_type)}, "path": {_js(e.path)}, '
+        f'"name": {_js(e.name)}, "inode": {_jn(e.inode)}, "attr_type": {_jn(e.attr_type)}, '
+        f'"attr_id": {_jn(e.attr_id)}, "stream": {_js(e.stream)}, "type": {_js(e.type)}, '
+        f'"size": {e.size}, "deleted": {"true" if e.deleted else "false"}, '
+        f'"realloc": {"true" if e.realloc else "false"}, "mtime": {_js(e.mtime)}, '
+        f'"atime": {_js(e.atime)}, "ctime": {_js(e.ctime)}, "crtime": {_js(e.crtime)}, '
+        f'"times_local": {"true" if e.times_local else "false"}, "mode": {_jn(e.mode)}, '
+        f'"uid": {_jn(e.uid)}, "gid": {_jn(e.gid)}}}'
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m triage.walk SOURCE [PATH]``: recursive listing as JSON lines on stdout."""
+    import sys
+
+    from custody.errors import CustodyError
+    from triage.errors import TriageError
+
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
+        print("usage: python -m triage.walk SOURCE [PATH]", file=sys.stderr)
+        return 2
+    warnings: list[WalkWarning] = []
+    out = sys.stdout
+    try:
+        lines = []
+        for entry in list_entries(args[0], args[1] if len(args) > 1 else None, True, warnings=warnings):
+            lines.append(entry_to_json_line(entry))
+            if len(lines) >= 4096:
+                out.write("\n".join(lines) + "\n")
+                lines.clear()
+        if lines:
+            out.write("\n".join(lines) + "\n")
+    except (TriageError, CustodyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return 1
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
