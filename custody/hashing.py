@@ -79,7 +79,8 @@ def _relative_cost(name: str) -> float:
 def plan_lanes(algorithms: Sequence[str], lanes: int | None = None) -> list[tuple[str, ...]]:
     """Group ``algorithms`` into at most ``lanes`` threads (default: one per CPU) of similar cost.
 
-    Longest-processing-time-first: the costliest algorithm goes to the least loaded lane.
+    Longest-processing-time-first: the costliest algorithm goes to the least loaded lane. Lanes
+    come out costliest first (so the last is the cheapest: :func:`hash_stream` runs it inline).
     """
     names = _check_algorithms(algorithms)
     count = max(1, min(len(names), lanes if lanes is not None else _cpu_count()))
@@ -89,7 +90,8 @@ def plan_lanes(algorithms: Sequence[str], lanes: int | None = None) -> list[tupl
         lane = loads.index(min(loads))
         groups[lane].append(name)
         loads[lane] += _relative_cost(name)
-    return [tuple(g) for g in groups if g]
+    order = sorted(range(count), key=lambda i: loads[i], reverse=True)
+    return [tuple(groups[i]) for i in order if groups[i]]
 
 
 _STOP = object()
@@ -150,7 +152,12 @@ def hash_stream(
         return {name: h.hexdigest() for name, h in hashes.items()}
 
     assert first is not None
-    lanes = [_Lane(group, QUEUE_DEPTH) for group in plan_lanes(names)]
+    groups = plan_lanes(names)
+    # With two or more lanes, the calling thread is one of them (the cheapest, as it also reads):
+    # one thread fewer than lanes+reader means one fewer to fight for the CPUs.
+    inline = {name: hashlib.new(name) for name in groups.pop()} if len(groups) > 1 else {}
+    inline_updates = [h.update for h in inline.values()]
+    lanes = [_Lane(group, QUEUE_DEPTH) for group in groups]
     for lane in lanes:
         lane.start()
     done = 0
@@ -158,6 +165,8 @@ def hash_stream(
         for chunk in itertools.chain((first, second), chunks):
             for lane in lanes:
                 lane.queue.put(chunk)
+            for update in inline_updates:
+                update(chunk)
             done += len(chunk)
             if progress is not None:
                 progress(done)
@@ -171,7 +180,7 @@ def hash_stream(
     for lane in lanes:
         if lane.error is not None:
             raise lane.error
-    digests: dict[str, str] = {}
+    digests = {name: h.hexdigest() for name, h in inline.items()}
     for lane in lanes:
         digests.update((name, h.hexdigest()) for name, h in lane.hashes.items())
     return {name: digests[name] for name in names}

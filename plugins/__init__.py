@@ -10,6 +10,7 @@ group instead (see docs/plugins.md).
 from __future__ import annotations
 
 from plugins.browser_chrome import ChromeHistoryPlugin
+from plugins.browser_firefox import FirefoxHistoryPlugin
 from plugins.photos_exif import PhotoExifPlugin
 from plugins.sms_android import AndroidSmsPlugin
 from plugins.whatsapp_ios import WhatsAppIosPlugin
@@ -21,5 +22,6 @@ BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     AndroidSmsPlugin,
     WhatsAppIosPlugin,
     ChromeHistoryPlugin,
+    FirefoxHistoryPlugin,
     PhotoExifPlugin,
 )

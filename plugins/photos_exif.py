@@ -75,7 +75,9 @@ class PhotoExifPlugin(Plugin):
         offset, tiff = found
         locator = f"offset={offset}"
         tags = _read_tags(tiff, ctx, locator)
-        if tags is None:
+        if not tags:
+            if tags is not None:
+                ctx.warn("EXIF segment holds no readable tag", locator=locator)
             return
         yield _record(item, locator, tags, ctx)
 

@@ -28,7 +28,9 @@ def _run(item: FileItem, tmp_path: Path) -> tuple[list[ChromeVisit], list[str]]:
 
 def test_chrome_history_corpus(corpus: Path, tmp_path: Path) -> None:
     path = need(corpus / "browsers" / "chrome_History")
-    records, warnings = _run(FileItem.from_path(path, fs_path="/home/u/.config/google-chrome/Default/History"), tmp_path)
+    records, warnings = _run(
+        FileItem.from_path(path, fs_path="/home/u/.config/google-chrome/Default/History"), tmp_path
+    )
     assert warnings == []
     assert len(records) == EXPECTED_VISITS
     assert len({r.url_id for r in records}) <= EXPECTED_URLS
@@ -69,6 +71,6 @@ def test_newer_schema_and_dangling_url(tmp_path: Path) -> None:
     assert [r.visit_id for r in records] == [5, 6]
     typed, dangling = records
     assert typed.visit_duration_us == 1500000 and typed.transition_core == 1
-    assert typed.visit_time is not None and typed.visit_time.utc == "2022-06-16T19:33:20.000000Z"
+    assert typed.visit_time is not None and typed.visit_time.utc == "2022-06-18T04:26:40.000000Z"
     assert dangling.url is None and dangling.transition_core == 8
     assert warnings == ["visit points to missing urls.id 9"]

@@ -150,7 +150,9 @@ def _db(path: Path, sql: str) -> Path:
 
 
 def test_sqlite_signature_subset_match(tmp_path: Path, ctx: ParseContext) -> None:
-    yes = FileItem.from_path(_db(tmp_path / "y.db", "CREATE TABLE T (A, b, c); INSERT INTO t VALUES (7, 0, 0);"))
+    yes = FileItem.from_path(
+        _db(tmp_path / "y.db", "CREATE TABLE T (A, b, c); INSERT INTO t VALUES (7, 0, 0);")
+    )
     no = FileItem.from_path(_db(tmp_path / "n.db", "CREATE TABLE t (a, c);"))
     plugin = SqliteOnly()
     assert match_plugins(yes, [plugin], ctx) == [plugin]

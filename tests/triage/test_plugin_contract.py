@@ -165,7 +165,13 @@ def test_third_party_plugins_load_and_broken_ones_warn() -> None:
     assert loaded.origins["third_party"].startswith("entry-point good")
     joined = "\n".join(loaded.warnings)
     assert len(loaded.warnings) == 5
-    for fragment in ("DoesNotExist", "not a subclass", "nothing would match", "already taken", "no_such_module"):
+    for fragment in (
+        "DoesNotExist",
+        "not a subclass",
+        "nothing would match",
+        "already taken",
+        "no_such_module",
+    ):
         assert fragment in joined
 
 

@@ -113,4 +113,6 @@ def test_garbage_wal_is_reported(tmp_path: Path) -> None:
     with Scratch(tmp_path) as scratch:
         ctx = ParseContext(scratch=scratch, plugin="p")
         ctx.open_sqlite(item).execute("SELECT * FROM t").fetchall()
-        assert [w.message for w in ctx.warnings] == ["-wal of 100 bytes held no committed frame: nothing replayed"]
+        assert [w.message for w in ctx.warnings] == [
+            "-wal of 100 bytes held no committed frame: nothing replayed"
+        ]
