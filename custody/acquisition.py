@@ -48,7 +48,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, NotRequired, TypedDict
 
@@ -187,6 +187,16 @@ class _Counter:
 def _utc(seconds: float) -> str | None:
     try:
         return format_utc(datetime.fromtimestamp(seconds, UTC))
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _utc_ns(ns: int) -> str | None:
+    """Like :func:`_utc` for nanoseconds, without a float's rounding of the microseconds."""
+    try:
+        return format_utc(
+            datetime.fromtimestamp(ns // 10**9, UTC) + timedelta(microseconds=ns % 10**9 // 1000)
+        )
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -345,7 +355,7 @@ def _acquire_folder(path: Path, progress: Progress | None) -> Acquisition:
                         raise EvidenceError(f"{path / rel}: changed while being acquired")
                 finally:
                     os.close(fd)
-                members.append(_member(rel, size, digests, _utc(st.st_mtime_ns / 1e9), None))
+                members.append(_member(rel, size, digests, _utc_ns(st.st_mtime_ns), None))
             elif stat.S_ISLNK(st.st_mode):
                 skipped.append(Skipped(path=rel, type="symlink", target=os.readlink(name, dir_fd=dir_fd)))
             else:

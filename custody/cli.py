@@ -50,7 +50,7 @@ custody_app = typer.Typer(
 app.add_typer(actor_app, name="actor")
 app.add_typer(custody_app, name="custody")
 
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 CaseOpt = Annotated[

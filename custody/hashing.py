@@ -3,19 +3,27 @@
 Why this shape: acquisition must read the media exactly once (it may be slow, fragile or huge)
 and still record the three digests courts and tools expect. Done naively - one loop updating three
 hashes - the digests run one after another on one core, ~1.7x the time of ``md5sum``. hashlib
-releases the GIL while it digests a buffer larger than 2 KiB, so each digest can run in its own
-thread while the calling thread keeps reading:
+releases the GIL while it digests a buffer larger than 2 KiB, so digests can run in other threads
+while the calling thread keeps reading:
 
-    caller thread:  read chunk ──put──▶ [bounded queue] ──▶ lane thread: md5.update(chunk)
-                               └─put──▶ [bounded queue] ──▶ lane thread: sha1.update, sha256.update
+    caller thread:  read chunk ─put─▶ [bounded queue] ─▶ lane thread: md5.update(chunk)
+                    sha1.update(chunk); sha256.update(chunk)     (the cheapest lane, inline)
 
 Chunks are immutable ``bytes`` shared by every lane (no copies); the bounded queues (a few 4 MiB
 chunks each) give back-pressure, so memory stays small whatever the media size. Algorithms are
 packed into at most one lane per CPU, balanced by a one-off micro-benchmark of each algorithm on
-this machine (longest-processing-time-first): with SHA-NI on a 2-core machine MD5 is the slowest
-and gets a lane to itself, SHA-1 and SHA-256 share the other. Measured (2 cores, 1 GiB in page
-cache, see ``bench/acquire_vs_md5sum.py``): ``md5sum`` 1.46 s; single-thread loop 2.49 s (1.71x);
-one lane per algorithm 1.43 s (0.97x); two balanced lanes 1.36 s (0.93x).
+this machine (longest-processing-time-first). With SHA-NI on a 2-core machine MD5 (~770 MiB/s)
+is the slowest and gets a lane to itself; SHA-1 and SHA-256 (~1.9 GB/s each) share the other, and
+that cheapest lane runs in the calling thread between reads, so there are only as many busy
+threads as cores. MD5 is inherently sequential: its single lane is the floor, and OpenSSL's MD5
+is a little faster than coreutils' ``md5sum``, hence a ratio below 1.
+
+Measured on the 2-core build machine, 1 GiB in page cache (``bench/acquire_vs_md5sum.py``, quiet
+machine, best of several alternating rounds): ``md5sum`` 1.46 s; single-thread loop over the
+three digests 2.49 s (1.71x); one thread per digest 1.41-1.46 s (0.96-1.0x); two balanced
+threads plus reader 1.36 s (0.93x); the shipped layout (one MD5 thread, SHA-1+SHA-256 inline)
+1.34 s (0.91x). 1 MiB and 4 MiB chunks measure the same, 16 MiB is slower. On a loaded machine
+every variant degrades alike (three digests need ~2.5 CPU-seconds per GiB whatever the layout).
 
 Streams of a single chunk (small files, archive members) are hashed inline: starting threads
 would cost more than it saves.

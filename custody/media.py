@@ -18,7 +18,7 @@ How a path is classified (:func:`detect_source`, also used by acquisition)::
 
     directory                                            -> "folder"
     EWF signature at offset 0 (EVF1 "EVF\\x09\\x0d\\x0a\\xff\\x00" or EVF2)   -> "e01"
-    name ends in .E01/.Ex01/.s01... but no EWF signature -> EvidenceError "not an EWF file"
+    name ends in .E01-.E99/.Ex01-.Ex99 but no EWF signature -> EvidenceError "not an EWF file"
     split-raw name (.000/.001/.aa ...) and a sibling segment exists -> "split-raw"
     "PK\\x03\\x04" at offset 0 and a readable central directory -> "zip"
     ustar header (plain, or inside gzip/bzip2/xz)         -> "tar"
@@ -75,7 +75,8 @@ _MAGIC_MEDIA_WORDS = (
     "lvm2",
     "luks",
 )
-_EWF_NAME = re.compile(r"\.(?:[EeLs][0-9A-Za-z]{2}|[EeLs]x[0-9A-Za-z]{2})$")
+# .E01-.E99 / .Ex01-.Ex99: a name that promises an EWF segment. Only digits: .eps or .exe promise nothing.
+_EWF_NAME = re.compile(r"\.[Ee][Xx]?\d\d$")
 
 _O_NOATIME: int = getattr(os, "O_NOATIME", 0)
 
@@ -214,11 +215,21 @@ def _split_name(name: str) -> _SplitName | None:
 def split_raw_segments(path: Path) -> list[Path] | None:
     """The ordered segments of the split raw set ``path`` belongs to, or None if it is not one.
 
-    ``path`` may be any segment. The set is every sibling with the same stem and a suffix of the
-    same shape. It must start at index 0 or 1 (``.000``/``.001``/``.aa``) and be contiguous up to
-    the highest segment present; otherwise :class:`EvidenceError` names the first missing file.
+    ``path`` may be any segment. Candidates are siblings with the same stem and a suffix of the
+    same shape (digits of the same width, or letters of the same width and case). Returns None
+    when fewer than two segments make a set. Rules, strict for numbers and wary for letters since
+    two-letter extensions are everywhere (``x.gz`` beside ``x.py`` is not a split set):
+
+    * numeric (``.000``/``.001``...): the set must start at 0 or 1 and be contiguous up to the
+      highest number present; a gap raises :class:`EvidenceError` naming the first missing file,
+      as does a 3-digit set without ``.000``/``.001`` (wider numbers, e.g. ``log.2023`` beside
+      ``log.2024``, are then just files);
+    * alphabetic (``.aa``, ``.ab``...): the set is the contiguous run from ``.aa``. A sibling past
+      the end of the run is a missing segment (error) only if the run's last file is as long as
+      its first, i.e. looks like a full, non-final segment (``split -b`` makes all but the last
+      segment the same size); otherwise the run is the whole set and the sibling is unrelated.
+
     A trailing missing segment cannot be detected from names alone (raw has no footer).
-    Returns None when ``path`` has no split-style name or no sibling segment exists.
     """
     parsed = _split_name(path.name)
     if parsed is None:
@@ -241,12 +252,30 @@ def split_raw_segments(path: Path) -> list[Path] | None:
             found[other.index] = folder / name
     if len(found) < 2:
         return None
+    hint = "find the missing segment file and put it beside the others"
+    if parsed.alphabet != _DIGITS:
+        run: list[Path] = []
+        while len(run) in found:
+            run.append(found[len(run)])
+        if len(run) < 2 or path not in run:
+            return None
+        if len(found) > len(run) and run[-1].stat().st_size == run[0].stat().st_size:
+            missing = folder / parsed.name_for(len(run))
+            raise EvidenceError(
+                f"{missing}: segment missing from split raw set {folder / parsed.stem}.* "
+                f"(have {run[0].name}..{run[-1].name}, all full-size, and more segments after the gap)",
+                hint=hint,
+            )
+        return run
     start = min(found)
     if start > 1:
-        expected = folder / parsed.name_for(1 if parsed.alphabet == _DIGITS else 0)
+        if len(parsed.suffix) != 3:
+            return None
+        expected = folder / parsed.name_for(1)
         raise EvidenceError(
-            f"{expected}: first segment of split raw set {parsed.stem}.* is missing",
-            hint="find the missing segment file and put it beside the others",
+            f"{expected}: first segment of split raw set {parsed.stem}.* is missing "
+            f"(neither {parsed.name_for(0)} nor {parsed.name_for(1)} is there)",
+            hint=hint,
         )
     for index in range(start, max(found) + 1):
         if index not in found:
@@ -254,7 +283,7 @@ def split_raw_segments(path: Path) -> list[Path] | None:
             raise EvidenceError(
                 f"{missing}: segment missing from split raw set {folder / parsed.stem}.* "
                 f"(have {len(found)} segments up to {found[max(found)].name})",
-                hint="find the missing segment file and put it beside the others",
+                hint=hint,
             )
     return [found[i] for i in sorted(found)]
 
@@ -377,14 +406,46 @@ def _ewf_ext_for(number: int, first_ext: str) -> str:
     return text if base[0].isupper() else text.lower()
 
 
+def _ewf1_last_section(seg: Path) -> str | None:
+    """The type of the last section of EWF1 segment file ``seg`` ("next", "done"), by its chain.
+
+    Each section starts with a 76-byte descriptor (type[16], next offset, size, padding, checksum);
+    the chain starts at byte 13 and ends at a ``next`` (more segments follow) or ``done`` (last
+    segment) section. Returns None if the chain is damaged (offsets going backwards or out of the
+    file): libewf then has the last word. A chain running past the end of the file means the file
+    was cut short: that is an :class:`EvidenceError`.
+    """
+    fd = open_readonly(seg)
+    try:
+        file_size = os.fstat(fd).st_size
+        offset = 13
+        for _ in range(1_000_000):
+            desc = os.pread(fd, 76, offset)
+            if len(desc) < 76:
+                raise EvidenceError(
+                    f"{seg}: EWF segment file is truncated (section chain ends at byte {offset})",
+                    hint="the file was cut short, e.g. an acquisition that did not finish or a bad copy",
+                )
+            kind = desc[:16].rstrip(b"\0").decode("ascii", "replace")
+            (nxt,) = struct.unpack("<Q", desc[16:24])
+            if kind in ("done", "next") or nxt == offset:
+                return kind
+            if nxt <= offset or nxt > file_size:
+                return None
+            offset = nxt
+        return None
+    finally:
+        os.close(fd)
+
+
 def _ewf1_segment_check(segments: Sequence[Path]) -> None:
-    """Check an EWF1 set is complete: numbered 1..n and the last segment ends in a ``done`` section.
+    """Check an EWF1 set is complete: numbered 1..n, ``next`` ending each but the last, ``done`` it.
 
     libewf opens a set whose later segments are missing without complaint (the media size is in
     the first segment) and fails only when a read reaches the gap; the stored hash sits in the last
-    segment, so it silently looks absent. Walking the section chain of each segment file (76-byte
-    descriptors: type[16], next offset, size, padding, checksum) finds the ``next``/``done`` marker.
+    segment, so it silently looks absent. The section chains say whether more segments follow.
     """
+    hint = "find the missing segment file and put it beside the others"
     for number, seg in enumerate(segments, start=1):
         head = _read_head(seg, 13)
         if head[:8] != EWF1_SIGNATURE:
@@ -395,37 +456,19 @@ def _ewf1_segment_check(segments: Sequence[Path]) -> None:
                 f"{seg}: is segment {stored_number} of an EWF set, expected segment {number}",
                 hint="the segment files of different images may have been mixed up",
             )
-    last = segments[-1]
-    fd = open_readonly(last)
-    try:
-        file_size = os.fstat(fd).st_size
-        offset, kind = 13, ""
-        for _ in range(1_000_000):
-            desc = os.pread(fd, 76, offset)
-            if len(desc) < 76:
-                raise EvidenceError(
-                    f"{last}: EWF segment file is truncated (section chain ends at byte {offset})",
-                    hint="the file was cut short, e.g. an acquisition that did not finish or a bad copy",
-                )
-            kind = desc[:16].rstrip(b"\0").decode("ascii", "replace")
-            (nxt,) = struct.unpack("<Q", desc[16:24])
-            if kind in ("done", "next") or nxt == offset:
-                break
-            if nxt <= offset or nxt > file_size:
-                raise EvidenceError(f"{last}: EWF section chain is corrupt at byte {offset}")
-            offset = nxt
-    finally:
-        os.close(fd)
-    if kind == "next":
-        ext = _ewf_ext_for(len(segments) + 1, segments[0].suffix[1:])
-        missing = last.with_suffix("." + ext)
-        raise EvidenceError(
-            f"{missing}: segment {len(segments) + 1} of EWF set {segments[0]} is missing "
-            f"({last.name} says more segments follow)",
-            hint="find the missing segment file and put it beside the others",
-        )
-    if kind != "done":
-        raise EvidenceError(f"{last}: EWF set does not end in a 'done' section (last section: {kind!r})")
+        last = _ewf1_last_section(seg)
+        if last == "next" and number == len(segments):
+            ext = _ewf_ext_for(number + 1, segments[0].suffix[1:])
+            raise EvidenceError(
+                f"{seg.with_suffix('.' + ext)}: segment {number + 1} of EWF set {segments[0]} is missing "
+                f"({seg.name} says more segments follow)",
+                hint=hint,
+            )
+        if last == "done" and number < len(segments):
+            raise EvidenceError(
+                f"{seg}: ends the EWF set, yet {segments[number].name} follows it",
+                hint="a segment file of another image may sit beside this set: move it away",
+            )
 
 
 def _first_ewf_segment(path: Path, head: bytes) -> Path:
@@ -574,7 +617,7 @@ def _is_tar(path: Path, head: bytes) -> bool:
     block = head[:512]
     opener: Any = None
     if head[:2] == b"\x1f\x8b":
-        opener = gzip.GzipFile
+        opener = lambda f: gzip.GzipFile(fileobj=f)  # noqa: E731 - first positional is a name
     elif head[:3] == b"BZh":
         opener = bz2.BZ2File
     elif head[:6] == b"\xfd7zXZ\x00":
@@ -632,7 +675,7 @@ def detect_source(path: Path | str) -> str:
         return "e01"
     if head[:8] in (LEF1_SIGNATURE, LEF2_SIGNATURE):
         return "file"  # logical evidence file: its bytes are hashed as they are
-    if _EWF_NAME.search(path.name) and path.suffix[1:2] in "Ee":
+    if _EWF_NAME.search(path.name):
         raise EvidenceError(
             f"{path}: not an EWF file (named like an E01 segment but no EVF signature at offset 0)",
             hint="if it really is a raw image, acquire it with kind='raw'",
@@ -669,9 +712,7 @@ def open_image(path: Path, kind: str | None = None) -> ImageReader:
     try:
         if kind is None:
             head = _read_head(path, 8)
-            if head in (EWF1_SIGNATURE, EWF2_SIGNATURE) or (
-                _EWF_NAME.search(path.name) and path.suffix[1:2] in "Ee"
-            ):
+            if head in (EWF1_SIGNATURE, EWF2_SIGNATURE) or _EWF_NAME.search(path.name):
                 kind = "e01"  # EwfReader rejects a missing signature with "not an EWF file"
             else:
                 kind = "split-raw" if split_raw_segments(path) is not None else "raw"

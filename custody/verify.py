@@ -13,11 +13,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+import multiprocessing
+import multiprocessing.context
+import os
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from custody import keys as keymod
 from custody import merkle
@@ -30,6 +40,7 @@ from custody.ledger import (
     StoredEntry,
     checkpoint_message,
     entry_message,
+    json_loads,
 )
 from custody.timefmt import parse_utc
 
@@ -97,12 +108,13 @@ def verify_case(
 ) -> Report:
     """Check everything the ledger claims; with ``rehash`` re-read the evidence too."""
     checkpoints = case.ledger.checkpoints()
-    report = verify_entries(
-        case.ledger.entries(),
+    report = _verify_rows(
+        case.ledger.entry_rows(),
         checkpoints,
         ledger_id=case.ledger.ledger_id,
         case_number=case.ledger.case_number,
         progress=progress,
+        raw_signatures=True,
     )
     if against is not None:
         check_against(case, against, report)
@@ -123,74 +135,288 @@ def verify_entries(
     case_number: str,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
+    rows = (
+        (e.seq, e.entry_hash, e.prev_hash, e.kind, e.exhibit, e.actor, e.body, e.signatures) for e in entries
+    )
+    return _verify_rows(rows, checkpoints, ledger_id=ledger_id, case_number=case_number, progress=progress)
+
+
+# (seq, entry_hash, prev_hash, kind, exhibit, actor, body, signatures): the columns of an entry;
+# signatures is the stored JSON text (raw_signatures=True) or the parsed list of a StoredEntry.
+_Row = Sequence[Any]
+
+PROGRESS_EVERY = 1000  # entries per progress() call: a callback per entry costs more than the entry
+VERIFY_CHUNK = 2000  # entry signatures handed out at a time
+POOL_AFTER = 20_000  # signatures checked in this process before worker processes pay for themselves
+WORKERS_ENV = "EXHIBIT_VERIFY_WORKERS"  # worker processes beside this one (0: none); default CPUs - 1
+
+
+class _SignatureChecker:
+    """``keys.verify_signature`` with each actor's public-key object built once, not per entry."""
+
+    def __init__(self) -> None:
+        self._keys: dict[str, Ed25519PublicKey | None] = {}
+
+    def _key(self, public_key_hex: str) -> Ed25519PublicKey | None:
+        try:
+            return self._keys[public_key_hex]
+        except KeyError:
+            pass
+        try:
+            key: Ed25519PublicKey | None = Ed25519PublicKey.from_public_bytes(bytes.fromhex(public_key_hex))
+        except ValueError:
+            key = None  # not a key: every signature "by" it fails, as keys.verify_signature says
+        self._keys[public_key_hex] = key
+        return key
+
+    def verify(self, public_key_hex: str, signature_hex: str, message: bytes) -> bool:
+        key = self._key(public_key_hex)
+        if key is None:
+            return False
+        try:
+            key.verify(bytes.fromhex(signature_hex), message)
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    def failures(self, jobs: list[tuple[str, str, bytes]]) -> list[int]:
+        """Indexes of the (public key, signature, message) jobs that do not verify."""
+        verify = self.verify
+        return [i for i, (key, sig, message) in enumerate(jobs) if not verify(key, sig, message)]
+
+
+_worker_checker = _SignatureChecker()  # one per worker process: keys are built once per process
+
+
+def _failures_in_worker(jobs: list[tuple[str, str, bytes]]) -> list[int]:
+    return _worker_checker.failures(jobs)
+
+
+def _worker_count() -> int:
+    try:
+        return max(0, int(os.environ[WORKERS_ENV]))
+    except (KeyError, ValueError):
+        pass
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return cpus - 1
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")  # instant, and safe without other threads
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+_Pending = tuple[int, int, int, "str | None", str]  # (problem position, job number, seq, exhibit, who)
+
+
+class _Signatures:
+    """The entry-signature checks of one verification, in chunks.
+
+    Ed25519 verification is nearly all the cost of verifying a ledger, so on a large ledger the
+    chunks go to worker processes (``EXHIBIT_VERIFY_WORKERS``, default one per CPU beyond this
+    one) while this process parses and checks the entries, and takes a chunk itself whenever
+    the workers are behind. A failure is reported exactly as an immediate check would have:
+    same code, detail, and place in the problem list (the position is kept with each check).
+    """
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.checker = _SignatureChecker()
+        self.jobs: list[tuple[str, str, bytes]] = []
+        self.pending: list[_Pending] = []
+        self.failed: list[tuple[int, int, Problem]] = []
+        self.checked = 0
+        self.workers = _worker_count()
+        self.pool: ProcessPoolExecutor | None = None
+        self.in_flight: deque[tuple[Future[list[int]], list[tuple[str, str, bytes]], list[_Pending]]] = (
+            deque()
+        )
+
+    def check(self, seq: int, exhibit: str | None, who: str, key: str, sig: str, message: bytes) -> None:
+        self.pending.append((len(self.report.problems), self.checked + len(self.jobs), seq, exhibit, who))
+        self.jobs.append((key, sig, message))
+        if len(self.jobs) >= VERIFY_CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        jobs, pending = self.jobs, self.pending
+        self.jobs, self.pending = [], []
+        self.checked += len(jobs)
+        while self.in_flight and self.in_flight[0][0].done():
+            self._collect(*self.in_flight.popleft())
+        pool = self._pool()
+        if pool is not None and len(self.in_flight) < 2 * self.workers:
+            try:
+                self.in_flight.append((pool.submit(_failures_in_worker, jobs), jobs, pending))
+                return
+            except (BrokenProcessPool, RuntimeError, OSError):
+                self.workers = 0  # no more workers: carry on here
+        self._record(self.checker.failures(jobs), pending)
+
+    def _pool(self) -> ProcessPoolExecutor | None:
+        if self.pool is None and self.workers > 0 and self.checked >= POOL_AFTER:
+            try:
+                self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_mp_context())
+            except (OSError, ValueError, NotImplementedError):
+                self.workers = 0
+        return self.pool
+
+    def _collect(
+        self, future: Future[list[int]], jobs: list[tuple[str, str, bytes]], pending: list[_Pending]
+    ) -> None:
+        try:
+            failures = future.result()
+        except (BrokenProcessPool, OSError):
+            failures = self.checker.failures(jobs)  # a worker died: check the chunk here
+        self._record(failures, pending)
+
+    def _record(self, failures: list[int], pending: list[_Pending]) -> None:
+        for i in failures:
+            position, number, seq, exhibit, who = pending[i]
+            detail = f"the signature of {who!r} does not verify"
+            self.failed.append((position, number, Problem("SIGNATURE_INVALID", seq, exhibit, detail)))
+
+    def finish(self) -> None:
+        """Wait for every check and put each failure where it belongs in the report."""
+        try:
+            if self.jobs:
+                self._flush()
+            while self.in_flight:
+                self._collect(*self.in_flight.popleft())
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+                self.pool = None
+        if not self.failed:
+            return
+        self.failed.sort(key=lambda f: (f[0], f[1]))
+        merged: list[Problem] = []
+        done = 0
+        problems = self.report.problems
+        for position, _, problem in self.failed:
+            merged.extend(problems[done:position])
+            done = position
+            merged.append(problem)
+        merged.extend(problems[done:])
+        self.report.problems = merged
+        self.report.ok = False
+
+
+def _verify_rows(
+    rows: Iterable[_Row],
+    checkpoints: list[StoredCheckpoint],
+    *,
+    ledger_id: str,
+    case_number: str,
+    progress: Callable[[int], None] | None = None,
+    raw_signatures: bool = False,
+) -> Report:
+    # One pass over the entries; this loop is the whole cost of verifying beside the unavoidable
+    # SHA-256 and Ed25519 work (bench/verify_ledger.py), so per-entry work is kept to the checks.
     report = Report()
+    add = report.add
     wanted_sizes = {cp.tree_size for cp in checkpoints}
     roots: dict[int, bytes] = {}
     frontier = Frontier()
+    append_leaf = frontier.append
     actor_keys: dict[str, str] = {}
+    signatures_to_check = _Signatures(report)
     custody: dict[str, _Custody] = {}
     prev_hash = GENESIS
     expected_seq = 1
     last_time = None
     count = 0
-    for entry in entries:
+    unreported = 0
+    sha256 = hashlib.sha256
+    for seq, entry_hash, entry_prev, entry_kind, entry_exhibit, entry_actor, text, signatures in rows:
         count += 1
-        seq = entry.seq
-        raw = entry.body.encode("utf-8")
-        computed = hashlib.sha256(raw).hexdigest()
+        raw = text.encode("utf-8")
+        computed = sha256(raw).hexdigest()
         try:
-            body = json.loads(entry.body)
+            body = json_loads(text)
             if not isinstance(body, dict):
                 raise ValueError("not an object")
         except ValueError:
-            report.add("ENTRY_HASH_MISMATCH", seq, entry.exhibit, "the entry body is not a JSON object")
+            add("ENTRY_HASH_MISMATCH", seq, entry_exhibit, "the entry body is not a JSON object")
             body = {}
-        exhibit = body.get("exhibit", entry.exhibit)
-        if computed != entry.entry_hash:
-            report.add(
+        if raw_signatures:  # as Ledger.entries() reads them: unreadable means none
+            try:
+                signatures = json_loads(signatures)
+            except ValueError:
+                signatures = []
+            if not isinstance(signatures, list):
+                signatures = []
+        exhibit = body.get("exhibit", entry_exhibit)
+        if computed != entry_hash:
+            add(
                 "ENTRY_HASH_MISMATCH",
                 seq,
                 exhibit,
-                f"stored entry hash {entry.entry_hash} but the body hashes to {computed}",
+                f"stored entry hash {entry_hash} but the body hashes to {computed}",
             )
-        for column, key in (("seq", "seq"), ("kind", "kind"), ("exhibit", "exhibit"), ("actor", "actor")):
-            if body and getattr(entry, column) != body.get(key):
-                report.add(
-                    "ENTRY_HASH_MISMATCH",
-                    seq,
-                    exhibit,
-                    f"column {column}={getattr(entry, column)!r} differs from the signed body ({body.get(key)!r})",
-                )
-        if body and (body.get("ledger") != ledger_id or body.get("case") != case_number):
-            report.add("ENTRY_HASH_MISMATCH", seq, exhibit, "the entry belongs to another ledger or case")
+        if body:
+            if (
+                seq != body.get("seq")
+                or entry_kind != body.get("kind")
+                or entry_exhibit != body.get("exhibit")
+                or entry_actor != body.get("actor")
+            ):
+                for column, value in (
+                    ("seq", seq),
+                    ("kind", entry_kind),
+                    ("exhibit", entry_exhibit),
+                    ("actor", entry_actor),
+                ):
+                    if value != body.get(column):
+                        add(
+                            "ENTRY_HASH_MISMATCH",
+                            seq,
+                            exhibit,
+                            f"column {column}={value!r} differs from the signed body ({body.get(column)!r})",
+                        )
+            if body.get("ledger") != ledger_id or body.get("case") != case_number:
+                add("ENTRY_HASH_MISMATCH", seq, exhibit, "the entry belongs to another ledger or case")
         body_seq = body.get("seq", seq)
         if seq != expected_seq or body_seq != expected_seq:
-            report.add(
+            add(
                 "SEQ_GAP",
                 seq,
                 exhibit,
                 f"expected entry {expected_seq} here, found {seq} (signed as {body_seq})",
             )
         expected_seq = (body_seq if isinstance(body_seq, int) else seq) + 1
-        if body.get("prev", entry.prev_hash) != prev_hash or entry.prev_hash != prev_hash:
-            report.add(
+        if body.get("prev", entry_prev) != prev_hash or entry_prev != prev_hash:
+            add(
                 "PREV_HASH_MISMATCH",
                 seq,
                 exhibit,
                 f"links to {body.get('prev')} but the previous entry hashes to {prev_hash}",
             )
         prev_hash = computed
-        _check_signatures(entry, body, computed, actor_keys, report)
-        last_time = _check_time(entry, body, last_time, report)
+        _check_signatures(
+            seq, entry_actor, signatures, body, computed, actor_keys, signatures_to_check, report
+        )
+        last_time = _check_time(seq, body, last_time, report)
         if body.get("kind") == "actor.add":
             data = body.get("data", {})
             actor_keys.setdefault(str(data.get("id")), str(data.get("public_key")))
         _check_custody(seq, body, custody, report)
-        frontier.append(merkle.leaf_hash(raw))
+        append_leaf(merkle.leaf_hash(raw))
         if count in wanted_sizes:
             roots[count] = frontier.root()
         if progress is not None:
-            progress(1)
+            unreported += 1
+            if unreported >= PROGRESS_EVERY:
+                progress(unreported)
+                unreported = 0
+    signatures_to_check.finish()  # before the checkpoint checks, as if each had been checked in place
+    if progress is not None and unreported:
+        progress(unreported)
     report.entries = count
     _check_checkpoints(checkpoints, roots, count, actor_keys, ledger_id, report)
     for exhibit_id, state in custody.items():
@@ -200,46 +426,52 @@ def verify_entries(
 
 
 def _check_signatures(
-    entry: StoredEntry, body: dict[str, Any], entry_hash: str, actor_keys: dict[str, str], report: Report
+    seq: int,
+    entry_actor: str,
+    signatures: Iterable[Any],
+    body: dict[str, Any],
+    entry_hash: str,
+    actor_keys: dict[str, str],
+    checker: _Signatures,
+    report: Report,
 ) -> None:
     exhibit = body.get("exhibit")
     kind = body.get("kind")
-    actor = str(body.get("actor", entry.actor))
+    actor = str(body.get("actor", entry_actor))
     data = body.get("data") or {}
-    keys = dict(actor_keys)
-    if kind == "actor.add" and data.get("id") == actor and actor not in keys:
-        keys[actor] = str(data.get("public_key"))  # self-signed registration
-    sigs = {str(s.get("actor")): str(s.get("sig")) for s in entry.signatures if isinstance(s, dict)}
+    own_key = None  # a self-signed registration: the entry's own key signs it
+    if kind == "actor.add" and data.get("id") == actor and actor not in actor_keys:
+        own_key = str(data.get("public_key"))
+    sigs = {str(s.get("actor")): str(s.get("sig")) for s in signatures if isinstance(s, dict)}
     required = [actor]
     if kind == "custody.transfer":
         receiver = data.get("received_by")
         if not receiver:
-            report.add("CUSTODY_GAP", entry.seq, exhibit, "transfer without a receiver")
+            report.add("CUSTODY_GAP", seq, exhibit, "transfer without a receiver")
         else:
             required.append(str(receiver))
     message = entry_message(entry_hash)
     for who in required:
-        if who not in keys:
-            report.add(
-                "UNKNOWN_SIGNER", entry.seq, exhibit, f"{who!r} is not a registered actor at this point"
-            )
+        key = own_key if who == actor and own_key is not None else actor_keys.get(who)
+        if key is None:
+            report.add("UNKNOWN_SIGNER", seq, exhibit, f"{who!r} is not a registered actor at this point")
         elif who not in sigs:
-            report.add("SIGNATURE_INVALID", entry.seq, exhibit, f"no signature by {who!r}")
-        elif not keymod.verify_signature(keys[who], sigs[who], message):
-            report.add("SIGNATURE_INVALID", entry.seq, exhibit, f"the signature of {who!r} does not verify")
+            report.add("SIGNATURE_INVALID", seq, exhibit, f"no signature by {who!r}")
+        else:
+            checker.check(seq, exhibit, who, key, sigs[who], message)  # SIGNATURE_INVALID if it fails
 
 
-def _check_time(entry: StoredEntry, body: dict[str, Any], last: Any, report: Report) -> Any:
+def _check_time(seq: int, body: dict[str, Any], last: Any, report: Report) -> Any:
     exhibit = body.get("exhibit")
     try:
         recorded = parse_utc(str((body.get("recorded") or {}).get("utc")))
     except (ValueError, TypeError):
-        report.add("CLOCK_ANOMALY", entry.seq, exhibit, "the recording time is missing or malformed")
+        report.add("CLOCK_ANOMALY", seq, exhibit, "the recording time is missing or malformed")
         return last
     if last is not None and recorded < last:
         report.add(
             "CLOCK_ANOMALY",
-            entry.seq,
+            seq,
             exhibit,
             f"recorded at {recorded.isoformat()}, before the previous entry",
         )
@@ -248,10 +480,10 @@ def _check_time(entry: StoredEntry, body: dict[str, Any], last: Any, report: Rep
         try:
             when = parse_utc(str(occurred.get("utc")))
         except (ValueError, TypeError):
-            report.add("CLOCK_ANOMALY", entry.seq, exhibit, "the event time is malformed")
+            report.add("CLOCK_ANOMALY", seq, exhibit, "the event time is malformed")
         else:
             if when > recorded + CLOCK_TOLERANCE:
-                report.add("CLOCK_ANOMALY", entry.seq, exhibit, "the event is dated after it was recorded")
+                report.add("CLOCK_ANOMALY", seq, exhibit, "the event is dated after it was recorded")
     return recorded if last is None or recorded > last else last
 
 

@@ -68,7 +68,33 @@ _EXPORTS = {
     "display_to_bytes": "triage.sanitize",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "EntryNotFound",
+    "FileEntry",
+    "FileSystem",
+    "FolderSource",
+    "ImageSource",
+    "NoFileSystem",
+    "PluginError",
+    "Source",
+    "SourceUnreadable",
+    "TarSource",
+    "TriageError",
+    "UnsafePath",
+    "UnsupportedArchive",
+    "WalkWarning",
+    "ZipSource",
+    "display_name",
+    "display_to_bytes",
+    "entry_to_json",
+    "entry_to_json_line",
+    "list_entries",
+    "open_source",
+    "read_content",
+    "read_stream",
+    "safe_relative_path",
+    "walk_filesystem",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from triage.errors import EntryNotFound, WalkWarning
+from triage.errors import EntryNotFound, SourceUnreadable, WalkWarning
 
 if TYPE_CHECKING:
     from triage.filesystems import FileSystem
@@ -62,6 +62,11 @@ def read_stream(
     label = path or str(inode)
     try:
         f, size = _open_attr(fsys, inode, attr_type, attr_id)
+    except RuntimeError as exc:  # pytsk3's wrapping of a failed read of the media itself
+        raise SourceUnreadable(
+            f"{source}: metadata of {label} (meta address {inode}) is unreadable: {exc}",
+            hint="the image has unreadable regions; check the acquisition log / E01 integrity",
+        ) from exc
     except OSError as exc:
         raise EntryNotFound(
             f"{source}: cannot open {label} (meta address {inode}) at partition offset {fsys.offset}: {exc}"
@@ -76,7 +81,7 @@ def read_stream(
         want = min(chunk_size, size - pos)
         try:
             data = read(pos, want, atype, aid)
-        except OSError:
+        except (OSError, RuntimeError):
             data = _salvage(read, pos, want, atype, aid, fsys.block_size or 512, label, source, warnings)
         if not data:
             # TSK returned nothing (e.g. a deleted file whose runs are gone): stop like icat does,
@@ -111,7 +116,7 @@ def _salvage(
         n = min(block - (at % block), end - at)
         try:
             piece = read(at, n, atype, aid)
-        except OSError:
+        except (OSError, RuntimeError):
             piece = b""
         if len(piece) != n:
             if bad_start is None:

@@ -43,8 +43,10 @@ FS_TYPE_NAMES: dict[int, str] = {
     int(pytsk3.TSK_FS_TYPE_RAW): "raw",
 }
 
-#: File systems that store wall-clock local time (no zone): their times carry ``times_local``.
-LOCAL_TIME_FS = frozenset({"fat12", "fat16", "fat32"})
+#: File systems whose times TSK reads as wall-clock local time (it converts them with ``mktime``):
+#: their times carry ``times_local`` and no zone. exFAT and ISO 9660 can record a UTC offset, but
+#: TSK ignores it (checked: ``fls -m`` output moves with the TZ variable), so they count as local.
+LOCAL_TIME_FS = frozenset({"fat12", "fat16", "fat32", "exfat", "iso9660"})
 
 
 @dataclass(slots=True)

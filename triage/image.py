@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from custody.media import ImageReader
 
 
-class ReaderImg(pytsk3.Img_Info):  # type: ignore[misc]
+class ReaderImg(pytsk3.Img_Info):
     """A pytsk3 image backed by an :class:`~custody.media.ImageReader` (raw, split raw or E01)."""
 
     def __init__(self, reader: ImageReader, *, name: str | None = None) -> None:

@@ -24,7 +24,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Self
 
 from triage.errors import EntryNotFound, SourceUnreadable, UnsupportedArchive, WalkWarning
 from triage.sanitize import display_name
@@ -93,7 +93,7 @@ class _Logical:
         self.name = str(path)
         self.warnings: list[WalkWarning] = []
 
-    def __enter__(self) -> _Logical:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -101,6 +101,19 @@ class _Logical:
 
     def close(self) -> None:
         pass
+
+    def entries(
+        self,
+        path: str | None = None,
+        *,
+        recursive: bool = False,
+        deleted_only: bool = False,
+        partition: int | None = None,
+    ) -> Iterator[FileEntry]:
+        raise NotImplementedError
+
+    def read(self, entry: FileEntry, *, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
+        raise NotImplementedError
 
 
 # --------------------------------------------------------------------------------------------------
@@ -121,9 +134,8 @@ class FolderSource(_Logical):
 
     def _entry(self, full: str, display: str, raw: bytes) -> FileEntry:
         st = os.lstat(full)
-        birth = getattr(st, "st_birthtime_ns", None) or (
-            int(st.st_birthtime * 1e9) if hasattr(st, "st_birthtime") else None
-        )
+        birth_s = getattr(st, "st_birthtime", None)  # macOS, BSD, Windows; not Linux
+        birth = getattr(st, "st_birthtime_ns", None) or (int(birth_s * 1e9) if birth_s else None)
         return FileEntry(
             None, "folder", display, display.rsplit("/", 1)[-1], raw, None, _stat_type(st.st_mode),
             st.st_size, False, False, None, None, None, _utc_ns(st.st_mtime_ns), _utc_ns(st.st_atime_ns),
@@ -291,15 +303,34 @@ class ZipSource(_ArchiveSource):
             else:
                 etype = "file"
             try:
-                mtime: str | None = "%04d-%02d-%02dT%02d:%02d:%02d" % info.date_time
+                y, mo, d, h, mi, sec = info.date_time
+                mtime: str | None = f"{y:04d}-{mo:02d}-{d:02d}T{h:02d}:{mi:02d}:{sec:02d}"
             except (TypeError, ValueError):
                 mtime = None
             self._entries.append(
                 FileEntry(
-                    None, "zip", display, display.rsplit("/", 1)[-1], parts[-1], index, etype,
-                    info.file_size, False, False, None, None, None, mtime, None, None, None, True,
-                    stat.S_IMODE(unix_mode) if unix_mode else None, None, None,
-                )  # fmt: skip
+                    None,
+                    "zip",
+                    display,
+                    display.rsplit("/", 1)[-1],
+                    parts[-1],
+                    index,
+                    etype,
+                    info.file_size,
+                    False,
+                    False,
+                    None,
+                    None,
+                    None,
+                    mtime,
+                    None,
+                    None,
+                    None,
+                    True,
+                    stat.S_IMODE(unix_mode) if unix_mode else None,
+                    None,
+                    None,
+                )
             )
         self._add_implied_dirs()
 
@@ -340,7 +371,7 @@ class TarSource(_ArchiveSource):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         try:
-            self._tar = tarfile.open(path, "r:*", errorlevel=0)
+            self._tar = tarfile.open(path, "r:*", errorlevel=0)  # noqa: SIM115 - closed by close()
             members = self._tar.getmembers()
         except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
             raise SourceUnreadable(f"{path}: unreadable tar archive: {exc}") from exc
@@ -353,11 +384,28 @@ class TarSource(_ArchiveSource):
                 continue  # "./" — the archive's own root
             self._entries.append(
                 FileEntry(
-                    None, "tar", display, display.rsplit("/", 1)[-1], parts[-1], index,
-                    _TAR_TYPES.get(m.type, "unknown"), m.size, False, False, None, None, None,
-                    _utc_ns(int(m.mtime * 1_000_000_000)) if m.mtime else None, None, None, None, False,
-                    m.mode & 0o7777, m.uid, m.gid,
-                )  # fmt: skip
+                    None,
+                    "tar",
+                    display,
+                    display.rsplit("/", 1)[-1],
+                    parts[-1],
+                    index,
+                    _TAR_TYPES.get(m.type, "unknown"),
+                    m.size,
+                    False,
+                    False,
+                    None,
+                    None,
+                    None,
+                    _utc_ns(int(m.mtime * 1_000_000_000)) if m.mtime else None,
+                    None,
+                    None,
+                    None,
+                    False,
+                    m.mode & 0o7777,
+                    m.uid,
+                    m.gid,
+                )
             )
         self._add_implied_dirs()
 

@@ -4,7 +4,8 @@ Two different jobs live here:
 
 * :func:`display_name` turns the raw bytes of a name into a one-line, *reversible* ``str`` for
   listings and JSON: valid UTF-8 passes unchanged, while control characters, invalid UTF-8 bytes,
-  ``\\`` and ``/`` become backslash escapes (``\\x07``, ``\\xff``, ``\\\\``, ``\\x2f``).
+  ``\\`` and ``/`` become backslash escapes (``\\x07``, ``\\xff``, ``\\\\``, ``\\x2f``; C1 controls,
+  which are valid UTF-8, as ``\\u0085`` so they never collide with an invalid byte ``\\x85``).
   :func:`display_to_bytes` undoes it, so no information is lost between ``name_bytes`` and a report.
 
 * :func:`safe_relative_path` turns a name or path from the evidence into a relative path that cannot
@@ -34,7 +35,9 @@ def _escape_char(match: re.Match[str]) -> str:
         return "\\\\"
     code = ord(ch)
     if code >= 0xDC80:  # a byte that was not valid UTF-8, kept by surrogateescape
-        code -= 0xDC00
+        return f"\\x{code - 0xDC00:02x}"
+    if code >= 0x80:  # a valid C1 control character: distinct from the invalid byte of that value
+        return f"\\u{code:04x}"
     return f"\\x{code:02x}"
 
 
@@ -54,7 +57,7 @@ def display_name(raw: bytes) -> str:
     return _DISPLAY_ESCAPE.sub(_escape_char, text)
 
 
-_UNESCAPE = re.compile(r"\\(\\|x[0-9a-f]{2})")
+_UNESCAPE = re.compile(r"\\(\\|x[0-9a-f]{2}|u[0-9a-f]{4})")
 
 
 def display_to_bytes(text: str) -> bytes:
@@ -64,7 +67,12 @@ def display_to_bytes(text: str) -> bytes:
     for match in _UNESCAPE.finditer(text):
         out += text[pos : match.start()].encode("utf-8", "surrogateescape")
         token = match.group(1)
-        out += b"\\" if token == "\\" else bytes([int(token[1:], 16)])
+        if token == "\\":
+            out += b"\\"
+        elif token[0] == "x":
+            out += bytes([int(token[1:], 16)])
+        else:
+            out += chr(int(token[1:], 16)).encode("utf-8")
         pos = match.end()
     out += text[pos:].encode("utf-8", "surrogateescape")
     return bytes(out)
@@ -82,7 +90,7 @@ _WINDOWS_RESERVED = frozenset(
     + [f"LPT{c}" for c in "0123456789¹²³"]
 )
 # Bytes that are unsafe in a component anywhere: C0 controls, DEL, and what Windows forbids.
-_UNSAFE_BYTES = frozenset(list(range(0x20)) + [0x7F] + list(b'<>:"|?*\\%'))
+_UNSAFE_BYTES = frozenset([*range(0x20), 0x7F, *b'<>:"|?*\\%'])
 
 
 def _percent(byte: int) -> str:
@@ -97,7 +105,7 @@ def _clean_component(raw: bytes) -> str:
         code = ord(ch)
         if 0xDC80 <= code <= 0xDCFF:  # invalid UTF-8 byte
             out.append(_percent(code - 0xDC00))
-        elif code < 0x80 and code in _UNSAFE_BYTES or 0x80 <= code <= 0x9F:  # C1 controls too
+        elif (code < 0x80 and code in _UNSAFE_BYTES) or 0x80 <= code <= 0x9F:  # C1 controls too
             out.append(_percent(code) if code < 0x100 else ch)
         else:
             out.append(ch)

@@ -108,7 +108,7 @@ def _make_entry_factory() -> Any:
     def build(*args: Any, **kwargs: Any) -> FileEntry:
         obj = draft_cls(*args, **kwargs)
         obj.__class__ = FileEntry
-        return obj  # type: ignore[no-any-return]
+        return obj
 
     return build
 
@@ -148,6 +148,7 @@ _NAME_TYPES = {
 }
 _META_DIR = 2
 _META_VIRT_DIR = 11
+_DIR_TYPES = (_META_DIR, _META_VIRT_DIR)
 _NAME_FLAG_UNALLOC = 2
 _META_FLAG_ALLOC = 1
 _ATTR_NTFS_DATA = 128
@@ -226,7 +227,7 @@ def _resolve(fsys: FileSystem, path: str, source: str) -> tuple[Any, str, bytes]
         wanted = display_to_bytes(part)
         try:
             directory = current.as_directory()
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:
             raise EntryNotFound(f"{source}: {shown or '/'} is not a directory ({exc})") from exc
         found = None
         for f in directory:
@@ -237,7 +238,7 @@ def _resolve(fsys: FileSystem, path: str, source: str) -> tuple[Any, str, bytes]
             if f.info.meta is None and n.meta_addr:
                 try:
                     candidate = fs.open_meta(inode=n.meta_addr)
-                except OSError:
+                except (OSError, RuntimeError):
                     continue
             if found is None or not int(n.flags) & _NAME_FLAG_UNALLOC:
                 found = candidate  # prefer the allocated name when deleted twins exist
@@ -288,14 +289,18 @@ def walk_filesystem(
         start_addr = fsys.root_inum
     try:
         top = start.as_directory() if start is not None else fs.open_dir(inode=start_addr)
-    except OSError as exc:
+    except (OSError, RuntimeError) as exc:
         warnings.append(WalkWarning(source, prefix or "/", f"cannot read the directory: {exc}"))
         return
 
     # Stack of (directory iterator, display prefix, meta address, depth, path bytes); ``on_path``
     # holds the meta addresses of the directories on the current path: TSK's loop guard, not a
     # global "seen" set, because two names may legitimately lead to one directory (deleted FAT copies).
-    stack: list[tuple[Iterator[Any], str, int, int, int]] = [(iter(top), prefix, start_addr, 0, len(prefix))]
+    # pytsk3's Directory restarts from its first entry whenever iter() is called on it, and a
+    # for-loop calls iter(); wrapping __next__ gives an iterator that resumes where it stopped.
+    stack: list[tuple[Iterator[Any], str, int, int, int]] = [
+        (iter(top.__next__, None), prefix, start_addr, 0, len(prefix))
+    ]
     on_path = {start_addr}
     cache = _local_cache if times_local else _utc_cache
     fill = _fill_local if times_local else _fill_utc
@@ -322,7 +327,7 @@ def walk_filesystem(
                     try:
                         f = open_meta(inode=addr)
                         meta = f.info.meta
-                    except OSError:
+                    except (OSError, RuntimeError):
                         meta = None
                 name = display_name(raw)
                 full = f"{dir_path}/{name}"
@@ -382,19 +387,21 @@ def walk_filesystem(
                             meta.size, deleted, realloc, None, None, None, mtime, atime, ctime, crtime,
                             times_local, mode, uid, gid,
                         )  # fmt: skip
-                if (mtype == _META_DIR or mtype == _META_VIRT_DIR) and recursive and addr not in on_path:
+                if mtype in _DIR_TYPES and recursive and addr not in on_path:
                     if depth + 1 >= MAX_DEPTH or dir_len + len(raw) >= MAX_PATH_BYTES:
-                        warnings.append(WalkWarning(source, full, "directory nested too deep; not descended into"))
+                        warnings.append(
+                            WalkWarning(source, full, "directory nested too deep; not descended into")
+                        )
                         continue
                     try:
                         sub = f.as_directory()
-                    except OSError as exc:
+                    except (OSError, RuntimeError) as exc:
                         if not deleted:  # a deleted directory whose blocks are reused is normal, not news
                             warnings.append(WalkWarning(source, full, f"cannot read the directory: {exc}"))
                         continue
-                    descend = (iter(sub), full, addr, depth + 1, dir_len + len(raw) + 1)
+                    descend = (iter(sub.__next__, None), full, addr, depth + 1, dir_len + len(raw) + 1)
                     break
-        except OSError as exc:  # TSK failed part-way through a directory
+        except (OSError, RuntimeError) as exc:  # TSK failed part-way through a directory
             warnings.append(WalkWarning(source, dir_path or "/", f"directory listing cut short: {exc}"))
         if descend is None:  # this directory is done
             stack.pop()
@@ -483,10 +490,14 @@ def _looks_logical(p: Path) -> bool:
         return True
     try:
         with open(p, "rb") as fh:
-            head = fh.read(6)
+            head = fh.read(262)
     except OSError:
         return False
-    return head.startswith((b"PK", b"\x1f\x8b", b"BZh", b"\xfd7zXZ")) or p.suffix.lower() in (".tar", ".zip")
+    return (
+        head.startswith((b"PK", b"\x1f\x8b", b"BZh", b"\xfd7zXZ"))
+        or head[257:262] == b"ustar"
+        or p.suffix.lower() in (".tar", ".zip")
+    )
 
 
 def open_source(path: Path | str) -> Source:
@@ -574,29 +585,35 @@ def entry_to_json(entry: FileEntry) -> dict[str, Any]:
     return {key: getattr(entry, key) for key in _JSON_KEYS}
 
 
-def entry_to_json_line(entry: FileEntry) -> str:
-    """``json.dumps(entry_to_json(entry))`` (same keys, same order), several times faster.
+_JSON_LINE = (
+    '{"partition": %s, "fs_type": "%s", "path": %s, "name": %s, "inode": %s, "attr_type": %s, '
+    '"attr_id": %s, "stream": %s, "type": "%s", "size": %d, "deleted": %s, "realloc": %s, '
+    '"mtime": %s, "atime": %s, "ctime": %s, "crtime": %s, "times_local": %s, "mode": %s, '
+    '"uid": %s, "gid": %s}'
+)
+_JSON_BOOL = {True: "true", False: "false"}
 
-    For ``ls -r --json`` on large disks, where serialisation would otherwise cost more than the walk.
-    Only ``path``, ``name`` and ``stream`` can hold characters JSON must escape; the other strings
-    are produced here (types, fs names, ISO times) and are plain ASCII.
+
+def entry_to_json_line(entry: FileEntry) -> str:
+    """``json.dumps(entry_to_json(entry))`` (same keys, same order), about twice as fast.
+
+    For ``ls -r --json`` on large disks, where serialisation would otherwise cost as much as the
+    walk. Only ``path``, ``name`` and ``stream`` can hold characters JSON must escape; the other
+    strings are produced by this package (types, fs names, ISO times) and are plain ASCII.
     """
     e = entry
     p, i, at, ai, st = e.partition, e.inode, e.attr_type, e.attr_id, e.stream
     mt, a, c, cr = e.mtime, e.atime, e.ctime, e.crtime
     mo, u, g = e.mode, e.uid, e.gid
-    q = '"'
-    return (
-        f'{{"partition": {"null" if p is None else p}, "fs_type": "{e.fs_type}", '
-        f'"path": {_enc(e.path)}, "name": {_enc(e.name)}, "inode": {"null" if i is None else i}, '
-        f'"attr_type": {"null" if at is None else at}, "attr_id": {"null" if ai is None else ai}, '
-        f'"stream": {"null" if st is None else _enc(st)}, "type": "{e.type}", "size": {e.size}, '
-        f'"deleted": {"true" if e.deleted else "false"}, "realloc": {"true" if e.realloc else "false"}, '
-        f'"mtime": {"null" if mt is None else q + mt + q}, "atime": {"null" if a is None else q + a + q}, '
-        f'"ctime": {"null" if c is None else q + c + q}, "crtime": {"null" if cr is None else q + cr + q}, '
-        f'"times_local": {"true" if e.times_local else "false"}, "mode": {"null" if mo is None else mo}, '
-        f'"uid": {"null" if u is None else u}, "gid": {"null" if g is None else g}}}'
-    )
+    b = _JSON_BOOL
+    return _JSON_LINE % (
+        "null" if p is None else p, e.fs_type, _enc(e.path), _enc(e.name), "null" if i is None else i,
+        "null" if at is None else at, "null" if ai is None else ai, "null" if st is None else _enc(st),
+        e.type, e.size, b[e.deleted], b[e.realloc],
+        "null" if mt is None else '"' + mt + '"', "null" if a is None else '"' + a + '"',
+        "null" if c is None else '"' + c + '"', "null" if cr is None else '"' + cr + '"',
+        b[e.times_local], "null" if mo is None else mo, "null" if u is None else u, "null" if g is None else g,
+    )  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

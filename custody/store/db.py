@@ -11,7 +11,6 @@ The unique ``prev_hash`` column is the last line of defence against a forked cha
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +26,6 @@ from custody.errors import CaseNotFound
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
 LEDGER_LOCK_KEY = 0x45584849  # "EXHI": the advisory lock every PostgreSQL append takes
 WRITER_ROLE = "exhibit_writer"
-
-_extra_version_locations: list[str] = []
-
-
-def register_migrations(location: str) -> None:
-    """Let a package that builds on custody (triage) add its own Alembic version folder."""
-    if location not in _extra_version_locations:
-        _extra_version_locations.append(location)
-
 
 def make_engine(url: str) -> Engine:
     try:
@@ -88,21 +78,22 @@ def drop_to_writer_role(conn: Connection) -> None:
         conn.execute(text(f"SET LOCAL ROLE {WRITER_ROLE}"))
 
 
-def alembic_config(conn: Connection, locations: Iterable[str] = ()) -> Config:
+def alembic_config(conn: Connection, script_location: str = MIGRATIONS) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", MIGRATIONS)
-    versions = [str(Path(MIGRATIONS) / "versions"), *_extra_version_locations, *locations]
-    cfg.set_main_option("version_locations", " ".join(versions))
-    cfg.set_main_option("path_separator", "space")
+    cfg.set_main_option("script_location", script_location)
+    cfg.set_main_option("path_separator", "os")
     cfg.attributes["connection"] = conn
     return cfg
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the database to the newest schema of every registered package."""
+def migrate(engine: Engine, script_location: str = MIGRATIONS) -> None:
+    """Bring the database to the newest schema of one package (custody by default).
+
+    Each package (custody, triage) has its own migrations and version table.
+    """
     try:
         with engine.begin() as conn:
-            command.upgrade(alembic_config(conn), "heads")
+            command.upgrade(alembic_config(conn, script_location), "heads")
     except OperationalError as exc:
         raise CaseNotFound(
             f"cannot open the case database {engine.url.render_as_string(hide_password=True)}: {exc.orig}",

@@ -7,6 +7,12 @@ from alembic import context
 from custody.store.models import Base
 
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+# Each package keeps its own version table, so custody never needs to know later packages.
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=True,
+    version_table="custody_alembic_version",
+)
 with context.begin_transaction():
     context.run_migrations()

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Set up (if needed) and run the main job end to end on a real sample image, SQLite default:
+# create a case, register people, acquire the image, seal and hand it over, verify everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+
+DEMO=${DEMO_DIR:-demo}
+rm -rf "$DEMO"
+mkdir -p "$DEMO/evidence"
+export EXHIBIT_CONFIG_DIR="$PWD/$DEMO/config"     # the demo's keys stay inside the demo folder
+export EXHIBIT_CASE="$PWD/$DEMO/case"
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "==> sample evidence: Debian's forensics-samples FAT image (a 50 MB MBR disk)"
+xz -dc /usr/share/forensics-samples/fs.vfat.xz > "$DEMO/evidence/fs.vfat.dd"
+chmod a-w "$DEMO/evidence/fs.vfat.dd"
+
+set -x
+exhibit init "$DEMO/case" --case-number 2026/001 --title "Quick start" --agency "Demo Lab"
+exhibit actor add jdoe --name "Jane Doe" --role evidence-officer --org "Demo Police"
+exhibit actor add asmith --name "Alan Smith" --role examiner --org "Demo Lab"
+exhibit acquire "$DEMO/evidence/fs.vfat.dd" --exhibit EX-001 --description "USB stick (FAT)" \
+    --serial DEMO-0001 --location "Seizure site" --actor jdoe
+exhibit custody seal EX-001 --seal S-0001 --location "Evidence room" --actor jdoe
+exhibit custody transfer EX-001 --to asmith --reason "triage" --authority "Warrant W-2026-001" --actor jdoe
+exhibit custody unseal EX-001 --seal S-0001 --actor asmith
+exhibit custody checkpoint --out "$DEMO/checkpoint.json"
+exhibit custody log EX-001
+exhibit custody verify --rehash --against "$DEMO/checkpoint.json"
+{ set +x; } 2>/dev/null
+echo "==> done: the case is in $DEMO/case"

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Set up Exhibit on a fresh Debian/Ubuntu machine: system packages, a virtualenv, the package.
+# Idempotent: a second run installs nothing new.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(python3-venv python3-dev sleuthkit ewf-tools libmagic1 xz-utils e2fsprogs dosfstools mtools
+              exfatprogs forensics-samples-ntfs forensics-samples-vfat forensics-samples-exfat)
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "==> installing system packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+PYTHON=${PYTHON:-python3}
+"$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Exhibit needs Python 3.11 or newer")'
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv"
+  "$PYTHON" -m venv .venv
+fi
+if ! .venv/bin/python -c 'import custody, triage, plugins, pytest' 2>/dev/null \
+   || [ pyproject.toml -nt .venv/.exhibit-installed ]; then
+  echo "==> installing Exhibit and its Python dependencies"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[dev]"
+  touch .venv/.exhibit-installed
+fi

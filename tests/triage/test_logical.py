@@ -1,0 +1,187 @@
+"""Folders, zips and tars: same FileEntry shape, never extracted, links never followed."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS, need
+from triage.errors import EntryNotFound, SourceUnreadable
+from triage.logical import FolderSource, TarSource, ZipSource
+from triage.walk import FileEntry, entry_to_json, list_entries, open_source
+
+
+def snapshot(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    root = tmp_path / "evidence"
+    (root / "DCIM" / "Camera").mkdir(parents=True)
+    (root / "DCIM" / "Camera" / "IMG_0001.jpg").write_bytes(b"\xff\xd8jpeg")
+    (root / "notes.txt").write_text("hello\n")
+    (tmp_path / "outside-secret.txt").write_text("must never be read through a link\n")
+    os.symlink(tmp_path / "outside-secret.txt", root / "link-out")
+    os.symlink(tmp_path, root / "dirlink-out")
+    os.symlink("notes.txt", root / "link-in")
+    with open(os.path.join(os.fsencode(root), b"bad\xffname\x07"), "wb") as fh:
+        fh.write(b"weird")
+    return root
+
+
+def test_folder_listing_and_links(tree: Path) -> None:
+    with open_source(tree) as src:
+        assert isinstance(src, FolderSource)
+        entries = {e.path: e for e in src.entries(recursive=True)}
+        assert set(entries) == {
+            "/DCIM",
+            "/DCIM/Camera",
+            "/DCIM/Camera/IMG_0001.jpg",
+            "/notes.txt",
+            "/link-out",
+            "/dirlink-out",
+            "/link-in",
+            "/bad\\xffname\\x07",
+        }
+        e = entries["/notes.txt"]
+        assert (e.partition, e.fs_type, e.inode, e.type, e.size, e.deleted) == (
+            None,
+            "folder",
+            None,
+            "file",
+            6,
+            False,
+        )
+        assert e.mtime and e.mtime.endswith("Z") and e.mode is not None
+        assert entries["/link-out"].type == "link" and entries["/dirlink-out"].type == "link"
+        # a link's content is its target, never the file it points to
+        assert b"".join(src.read(entries["/link-out"])) == os.fsencode(tree.parent / "outside-secret.txt")
+        assert b"".join(src.read(entries["/link-in"])) == b"notes.txt"
+        assert b"".join(src.read(entries["/bad\\xffname\\x07"])) == b"weird"
+        assert entries["/bad\\xffname\\x07"].name_bytes == b"bad\xffname\x07"
+        assert b"".join(src.read(entries["/DCIM/Camera/IMG_0001.jpg"])) == b"\xff\xd8jpeg"
+        top = {e.path for e in src.entries()}
+        assert "/DCIM/Camera" not in top and "/DCIM" in top
+        assert {e.path for e in src.entries("/DCIM")} == {"/DCIM/Camera"}
+        assert list(src.entries(recursive=True, deleted_only=True)) == []
+
+
+def test_folder_refuses_paths_out(tree: Path) -> None:
+    with FolderSource(tree) as src:
+        fake = FileEntry(None, "folder", "/../outside-secret.txt", "x", b"x", None, "file", 1, False)
+        with pytest.raises(EntryNotFound):
+            b"".join(src.read(fake))
+        fake = FileEntry(None, "folder", "/dirlink-out/outside-secret.txt", "x", b"x", None, "file", 1, False)
+        with pytest.raises(EntryNotFound):
+            b"".join(src.read(fake))
+
+
+def make_zip(path: Path) -> None:
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("sdcard/DCIM/a.jpg", b"\xff\xd8zip-jpeg")
+        zf.writestr("../../escape.txt", b"traversal attempt")
+        zf.writestr("/abs/root.txt", b"absolute")
+        zf.writestr("emptydir/", b"")
+        info = zipfile.ZipInfo("sdcard/link")
+        info.create_system = 3
+        info.external_attr = 0o120777 << 16
+        zf.writestr(info, "/etc/passwd")
+
+
+def test_zip_never_extracts(tmp_path: Path) -> None:
+    archive = tmp_path / "phone.zip"
+    make_zip(archive)
+    before = snapshot(tmp_path)
+    with open_source(archive) as src:
+        assert isinstance(src, ZipSource)
+        entries = {e.path: e for e in src.entries(recursive=True)}
+        assert {"/sdcard", "/sdcard/DCIM", "/sdcard/DCIM/a.jpg", "/../../escape.txt"} <= set(entries)
+        assert {"/abs/root.txt", "/emptydir", "/sdcard/link"} <= set(entries)
+        jpeg = entries["/sdcard/DCIM/a.jpg"]
+        assert (jpeg.fs_type, jpeg.partition, jpeg.type, jpeg.size, jpeg.times_local) == (
+            "zip",
+            None,
+            "file",
+            10,
+            True,
+        )
+        assert isinstance(jpeg.inode, int)
+        assert b"".join(src.read(jpeg)) == b"\xff\xd8zip-jpeg"
+        assert entries["/sdcard/link"].type == "link"
+        assert b"".join(src.read(entries["/sdcard/link"])) == b"/etc/passwd"
+        assert b"".join(src.read(entries["/../../escape.txt"])) == b"traversal attempt"
+        assert {e.path for e in src.entries("/sdcard")} == {"/sdcard/DCIM", "/sdcard/link"}
+    assert snapshot(tmp_path) == before
+    assert not (tmp_path.parent / "escape.txt").exists()
+
+
+def test_tar_gz_with_symlink(tmp_path: Path) -> None:
+    archive = tmp_path / "extraction.tar.gz"
+    with tarfile.open(archive, "w:gz") as tf:
+        data = b"sqlite-ish"
+        info = tarfile.TarInfo("data/data/com.whatsapp/databases/msgstore.db")
+        info.size, info.mtime, info.mode = len(data), 1_600_000_000, 0o600
+        tf.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("data/evil")
+        link.type, link.linkname = tarfile.SYMTYPE, "../../../../etc/shadow"
+        tf.addfile(link)
+    before = snapshot(tmp_path)
+    entries = {e.path: e for e in list_entries(archive, recursive=True)}
+    db = entries["/data/data/com.whatsapp/databases/msgstore.db"]
+    assert (db.fs_type, db.type, db.size, db.mode, db.mtime) == (
+        "tar",
+        "file",
+        10,
+        0o600,
+        "2020-09-13T12:26:40Z",
+    )
+    with TarSource(archive) as src:
+        assert b"".join(src.read(db)) == b"sqlite-ish"
+        assert b"".join(src.read(entries["/data/evil"])) == b"../../../../etc/shadow"
+    assert snapshot(tmp_path) == before
+    assert entry_to_json(db)["path"] == "/data/data/com.whatsapp/databases/msgstore.db"
+
+
+def test_plain_tar_detected_by_content(tmp_path: Path) -> None:
+    archive = tmp_path / "no-extension"
+    with tarfile.open(archive, "w") as tf:
+        info = tarfile.TarInfo("x.txt")
+        info.size = 1
+        tf.addfile(info, io.BytesIO(b"x"))
+    with open_source(archive) as src:
+        assert src.kind == "tar"
+
+
+def test_broken_zip_is_a_clear_error(tmp_path: Path) -> None:
+    archive = tmp_path / "broken.zip"
+    archive.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    with pytest.raises(SourceUnreadable) as info:
+        open_source(archive)
+    assert "broken.zip" in str(info.value)
+
+
+def test_dftt8_embedded_archives_published_md5(tmp_path: Path) -> None:
+    """DFTT #8: the JPEGs inside file8.zip and file10.tar.gz, read from the image, then as logical sources."""
+    zipped = need(CORPUS / "disk/dftt/8-jpeg-search.zip")
+    with zipfile.ZipFile(zipped) as zf:
+        image = tmp_path / "8-jpeg-search.dd"
+        image.write_bytes(zf.read("8-jpeg-search/8-jpeg-search.dd"))
+    with open_source(image) as src:
+        entries = {e.path: e for e in src.entries("/archive")}
+        for name in ("file8.zip", "file10.tar.gz"):
+            (tmp_path / name).write_bytes(b"".join(src.read(entries[f"/archive/{name}"])))
+    md5 = {}
+    for name in ("file8.zip", "file10.tar.gz"):
+        with open_source(tmp_path / name) as inner:
+            for e in inner.entries(recursive=True):
+                if e.type == "file":
+                    md5[e.path.rsplit("/", 1)[-1]] = hashlib.md5(b"".join(inner.read(e))).hexdigest()
+    assert md5["file8.jpg"] == "f9956284a89156ef6967b49eced9d1b1"
+    assert md5["file10.jpg"] == "c476a66ccdc2796b4f6f8e27273dd788"

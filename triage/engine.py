@@ -1,0 +1,701 @@
+"""The triage run: walk every entry, read each file once, hash it, sniff it, offer it to the
+plugins, store files and findings with provenance, and record what plugins read in the ledger.
+
+Layout of a run
+---------------
+1. The parent process walks the source (fast; metadata only) and stores every entry.
+2. Regular files are processed in chunks by worker processes (one per core): each worker opens
+   the evidence itself, read-only, and reads every file exactly once: the same bytes feed the
+   hashes, libmagic and, when a plugin's cheap targets match, the plugins.
+3. Results come back to the parent, which alone writes to the database: one transaction per
+   chunk, so a run killed midway keeps everything finished so far and a new run resumes there.
+4. At the end, every file a plugin was handed becomes a derived item in the custody ledger, and
+   a ``triage.run`` entry records tool and plugin versions, arguments and counts, all in ONE
+   batched, signed append.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import tempfile
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from custody import timefmt
+from custody.actors import signing_keys
+from custody.case import Case
+from custody.items import DERIVE, Item, get_item, tool_version
+from custody.ledger import Draft
+from triage.dispatch import cheap_match, match_plugins, run_plugins
+from triage.errors import TriageError
+from triage.filetype import HEAD_SIZE, extension_mismatch, sniff_mime
+from triage.plugin import FileItem, ParseContext, Plugin
+from triage.records import SourceRef, record_to_dict
+from triage.registry import load_plugins
+from triage.scratch import Scratch
+from triage.store import ensure_schema
+from triage.store.models import File, Finding, Run, RunWarning
+from triage.walk import FileEntry, Source, open_source
+
+HASHES = ("md5", "sha1", "sha256")
+IN_MEMORY_LIMIT = 64 * 1024 * 1024  # bigger files a plugin wants are spooled to the scratch folder
+CHUNK_FILES = 256
+CHUNK_BYTES = 64 * 1024 * 1024
+SIBLINGS = ("-wal", "-shm", "-journal")
+
+
+@dataclass
+class TriageOptions:
+    plugins: Sequence[str] | None = None  # None: every available plugin
+    hashes: Sequence[str] = ("sha256",)
+    workers: int | None = None  # None: one per core
+    fresh: bool = False  # ignore what an interrupted run already stored
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    exhibit: str
+    status: str
+    counts: dict[str, int] = field(default_factory=dict)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    resumed_from: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "exhibit": self.exhibit,
+            "status": self.status,
+            "counts": self.counts,
+            "warnings": self.warnings,
+            "resumed_from": self.resumed_from,
+        }
+
+
+Progress = Callable[[int, int], None]  # (files done, bytes done)
+
+
+# -- identity of entries ------------------------------------------------------------------------
+
+
+def file_key(exhibit: str, e: FileEntry) -> str:
+    ident = f"{exhibit}\x00{e.partition}\x00{e.inode}\x00{e.attr_type}\x00{e.attr_id}\x00{e.path}\x00{e.deleted}\x00{e.realloc}"
+    return hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def entry_row(exhibit: str, key: str, e: FileEntry, run_id: str) -> dict[str, Any]:
+    return {
+        "key": key,
+        "exhibit": exhibit,
+        "partition": e.partition,
+        "fs_type": e.fs_type,
+        "path": e.path,
+        "name": e.name,
+        "inode": e.inode,
+        "attr_type": e.attr_type,
+        "attr_id": e.attr_id,
+        "stream": e.stream,
+        "type": e.type,
+        "size": e.size,
+        "deleted": e.deleted,
+        "realloc": e.realloc,
+        "mtime": e.mtime,
+        "atime": e.atime,
+        "ctime": e.ctime,
+        "crtime": e.crtime,
+        "times_local": e.times_local,
+        "mode": e.mode,
+        "uid": e.uid,
+        "gid": e.gid,
+        "md5": None,
+        "sha1": None,
+        "sha256": None,
+        "mime": None,
+        "ext_mismatch": False,
+        "error": None,
+        "plugins": None,
+        "run_id": run_id,
+    }
+
+
+# -- worker side ----------------------------------------------------------------------------------
+
+_worker: dict[str, Any] = {}
+
+
+def _worker_init(source_path: str, plugin_names: list[str], scratch_parent: str, exhibit: str) -> None:
+    _worker["source"] = open_source(source_path)
+    classes = {cls.name: cls for cls in load_plugins().plugins}
+    _worker["plugins"] = [classes[name]() for name in plugin_names]
+    _worker["scratch_parent"] = scratch_parent
+    _worker["exhibit"] = exhibit
+
+
+@dataclass
+class _Job:
+    key: str
+    entry: FileEntry
+    siblings: dict[str, FileEntry]
+
+
+def _spooled_opener(data: bytes | Path) -> Callable[[], BinaryIO]:
+    if isinstance(data, Path):
+        return lambda: open(data, "rb")
+    return lambda: io.BytesIO(data)
+
+
+def _read_whole(source: Source, entry: FileEntry) -> bytes:
+    return b"".join(source.read(entry))
+
+
+def _process_chunk(jobs: list[_Job], hashes: Sequence[str]) -> list[dict[str, Any]]:
+    source: Source = _worker["source"]
+    plugins: list[Plugin] = _worker["plugins"]
+    exhibit: str = _worker["exhibit"]
+    results: list[dict[str, Any]] = []
+    with Scratch(Path(_worker["scratch_parent"])) as scratch:
+        ctx = ParseContext(scratch=scratch)
+        for job in jobs:
+            results.append(_process_file(source, plugins, exhibit, job, hashes, ctx, scratch))
+    return results
+
+
+def _process_file(
+    source: Source,
+    plugins: list[Plugin],
+    exhibit: str,
+    job: _Job,
+    hashes: Sequence[str],
+    ctx: ParseContext,
+    scratch: Scratch,
+) -> dict[str, Any]:
+    entry = job.entry
+    result: dict[str, Any] = {"key": job.key, "records": [], "warnings": [], "plugins": [], "bytes": 0}
+    digests = {name: hashlib.new(name) for name in hashes}
+    head = b""
+    kept: list[bytes] | None = []
+    spool: BinaryIO | None = None
+    spool_path: Path | None = None
+    candidates: list[Plugin] | None = None
+    warnings_before = len(source.warnings)
+    try:
+        for chunk in source.read(entry):
+            if not head:
+                head = chunk[:HEAD_SIZE]
+            for d in digests.values():
+                d.update(chunk)
+            result["bytes"] += len(chunk)
+            if candidates is None:
+                probe = FileItem(
+                    source=SourceRef(item=exhibit, path=entry.path, sha256=""),
+                    size=entry.size,
+                    opener=_spooled_opener(b""),
+                    head=head,
+                    mime=sniff_mime(head),
+                )
+                candidates = [p for p in plugins if cheap_match(p.targets, probe)]
+                if not candidates:
+                    kept = None
+            if kept is not None:
+                if spool is None and entry.size > IN_MEMORY_LIMIT:
+                    fd, name = tempfile.mkstemp(dir=scratch.dir, suffix=".spool")
+                    spool, spool_path = os.fdopen(fd, "wb"), Path(name)
+                    for earlier in kept:
+                        spool.write(earlier)
+                    kept = []
+                if spool is not None:
+                    spool.write(chunk)
+                else:
+                    kept.append(chunk)
+    except Exception as exc:  # unreadable content: keep the entry, say why
+        result["error"] = f"{type(exc).__name__}: {exc}"
+    finally:
+        if spool is not None:
+            spool.close()
+    for warning in source.warnings[warnings_before:]:
+        result["warnings"].append(
+            {"plugin": None, "path": entry.path, "message": str(warning), "traceback": None}
+        )
+    mime = sniff_mime(head)
+    result["mime"] = mime
+    result["ext_mismatch"] = extension_mismatch(entry.name, mime)
+    result["hashes"] = {name: d.hexdigest() for name, d in digests.items()}
+    if not candidates or "error" in result:
+        return result
+    sha256 = result["hashes"]["sha256"]
+    ref = SourceRef(
+        item=exhibit,
+        path=entry.path,
+        sha256=sha256,
+        partition=entry.partition,
+        inode=entry.inode,
+        stream=entry.stream,
+    )
+    content: bytes | Path = spool_path if spool_path is not None else b"".join(kept or [])
+
+    def sibling(suffix: str) -> FileItem | None:
+        other = job.siblings.get(suffix)
+        if other is None:
+            return None
+        try:
+            data = _read_whole(source, other)
+        except Exception:
+            return None
+        return FileItem(
+            source=SourceRef(
+                item=exhibit,
+                path=other.path,
+                sha256=hashlib.sha256(data).hexdigest(),
+                partition=other.partition,
+                inode=other.inode,
+                stream=other.stream,
+            ),
+            size=len(data),
+            opener=_spooled_opener(data),
+        )
+
+    item = FileItem(
+        source=ref, size=entry.size, opener=_spooled_opener(content), head=head, mime=mime, siblings=sibling
+    )
+    chosen = match_plugins(item, candidates, ctx)
+    if chosen:
+        dispatched = run_plugins(item, chosen, ctx)
+        for run in dispatched.runs:
+            result["plugins"].append({"plugin": run.plugin, "version": run.version, "outcome": run.outcome})
+            for record in run.records:
+                result["records"].append(
+                    {
+                        "plugin": run.plugin,
+                        "version": run.version,
+                        "record_type": type(record).record_type,
+                        "locator": record.locator,
+                        "data": record_to_dict(record),
+                    }
+                )
+            for w in run.warnings:
+                result["warnings"].append(
+                    {"plugin": w.plugin, "path": w.path, "message": w.message, "traceback": w.traceback}
+                )
+    scratch.release(item)
+    if spool_path is not None:
+        spool_path.unlink(missing_ok=True)
+    return result
+
+
+# -- parent side ----------------------------------------------------------------------------------
+
+
+def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], key: str) -> None:
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(postgresql.insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
+    else:
+        conn.execute(sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
+
+
+def _finding_rows(exhibit: str, job: _Job, result: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
+    rows = []
+    e = job.entry
+    for rec in result["records"]:
+        data = json.dumps(rec["data"], sort_keys=True, ensure_ascii=False)
+        fingerprint = hashlib.sha256(
+            "\x00".join(
+                [
+                    exhibit,
+                    rec["plugin"],
+                    rec["version"],
+                    rec["record_type"],
+                    job.key,
+                    str(rec["locator"]),
+                    data,
+                ]
+            ).encode("utf-8", "surrogatepass")
+        ).hexdigest()
+        rows.append(
+            {
+                "fingerprint": fingerprint,
+                "exhibit": exhibit,
+                "record_type": rec["record_type"],
+                "plugin": rec["plugin"],
+                "plugin_version": rec["version"],
+                "partition": e.partition,
+                "inode": e.inode,
+                "path": e.path,
+                "stream": e.stream,
+                "file_sha256": result["hashes"].get("sha256"),
+                "locator": rec["locator"],
+                "data": data,
+                "run_id": run_id,
+            }
+        )
+    return rows
+
+
+class TriageRun:
+    """One run over one exhibit. Use :func:`run_triage`; this class holds the run's state."""
+
+    def __init__(self, case: Case, exhibit: str, actor: str, options: TriageOptions) -> None:
+        self.case = case
+        self.engine: Engine = case.engine
+        self.item: Item = get_item(case, exhibit)
+        self.exhibit = exhibit
+        self.actor = actor
+        self.options = options
+        self.hashes = tuple(dict.fromkeys([*(h.lower() for h in options.hashes), "sha256"]))
+        unknown = [h for h in self.hashes if h not in HASHES]
+        if unknown:
+            raise TriageError(
+                f"unknown hash algorithm(s): {', '.join(unknown)}", hint="use md5, sha1, sha256"
+            )
+        loaded = load_plugins()
+        self.load_warnings = loaded.warnings
+        available = {cls.name: cls for cls in loaded.plugins}
+        if options.plugins is not None:
+            missing = [n for n in options.plugins if n not in available]
+            if missing:
+                raise TriageError(
+                    f"unknown plugin(s): {', '.join(missing)}",
+                    hint="'exhibit plugins list' shows the available plugins",
+                )
+            self.plugin_classes = [available[n] for n in options.plugins]
+        else:
+            self.plugin_classes = list(available.values())
+        self.run_id = str(uuid.uuid4())
+
+    # ------------------------------------------------------------------------------------------
+    def execute(
+        self, progress: Progress | None = None, on_total: Callable[[int, int], None] | None = None
+    ) -> RunSummary:
+        keys = signing_keys(self.case, [self.actor])  # unlock before the long part
+        ensure_schema(self.engine)
+        resumed_from = self._close_interrupted_runs()
+        started = timefmt.stamp()
+        versions = {
+            "tool": tool_version(),
+            "plugins": {cls.name: cls.version for cls in self.plugin_classes},
+        }
+        arguments = {
+            "plugins": [cls.name for cls in self.plugin_classes],
+            "hashes": list(self.hashes),
+            "fresh": self.options.fresh,
+            "workers": self.options.workers,
+        }
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(Run).values(
+                    id=self.run_id,
+                    exhibit=self.exhibit,
+                    status="running",
+                    started_utc=started.utc,
+                    started_offset=started.offset,
+                    actor=self.actor,
+                    arguments=json.dumps(arguments),
+                    versions=json.dumps(versions),
+                    counts="{}",
+                    resumed_from=resumed_from,
+                )
+            )
+        counts = {
+            "entries": 0,
+            "files": 0,
+            "bytes": 0,
+            "findings": 0,
+            "warnings": 0,
+            "skipped": 0,
+            "errors": 0,
+        }
+        summary = RunSummary(self.run_id, self.exhibit, "running", counts, resumed_from=resumed_from)
+        try:
+            with open_source(self.item.source_path) as source:
+                jobs = self._store_entries(source, counts, summary)
+            if on_total is not None:
+                on_total(len(jobs), sum(j.entry.size for j in jobs))
+            handed = self._process(jobs, counts, summary, progress)
+            derived = self._record_in_ledger(handed, keys, versions, arguments, counts)
+            counts["derived"] = derived
+            summary.status = "complete"
+        except BaseException:
+            self._finish("interrupted", counts)
+            raise
+        self._finish("complete", counts)
+        return summary
+
+    def _close_interrupted_runs(self) -> str | None:
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(Run.id)
+                .where(Run.exhibit == self.exhibit, Run.status == "running")
+                .order_by(Run.started_utc)
+            ).all()
+            if rows:
+                conn.execute(update(Run).where(Run.id.in_([r.id for r in rows])).values(status="interrupted"))
+        return rows[-1].id if rows else None
+
+    def _store_entries(self, source: Source, counts: dict[str, int], summary: RunSummary) -> list[_Job]:
+        done: set[str] = set()
+        if not self.options.fresh:
+            with self.engine.connect() as conn:
+                done = {
+                    r.key
+                    for r in conn.execute(
+                        select(File.key).where(
+                            File.exhibit == self.exhibit, File.type == "file", File.sha256.is_not(None)
+                        )
+                    )
+                }
+        rows: list[dict[str, Any]] = []
+        jobs: list[_Job] = []
+        by_path: dict[tuple[int | None, str], FileEntry] = {}
+        seen: dict[str, int] = {}
+        entries = list(source.entries(None, recursive=True))
+        for e in entries:
+            if e.type == "file" and not e.deleted:
+                by_path[(e.partition, e.path)] = e
+        for e in entries:
+            key = file_key(self.exhibit, e)
+            if key in seen:  # the same identity listed twice: keep both, distinguishably
+                seen[key] += 1
+                key = hashlib.sha256(f"{key}#{seen[key]}".encode()).hexdigest()
+            else:
+                seen[key] = 0
+            counts["entries"] += 1
+            rows.append(entry_row(self.exhibit, key, e, self.run_id))
+            if e.type != "file":
+                continue
+            if key in done:
+                counts["skipped"] += 1
+                continue
+            siblings = {
+                suffix: by_path[(e.partition, e.path + suffix)]
+                for suffix in SIBLINGS
+                if (e.partition, e.path + suffix) in by_path
+            }
+            jobs.append(_Job(key, e, siblings))
+        for w in source.warnings:
+            summary.warnings.append({"plugin": None, "path": None, "message": str(w), "traceback": None})
+        with self.engine.begin() as conn:
+            for start in range(0, len(rows), 5000):
+                _upsert(conn, File.__table__, rows[start : start + 5000], "key")
+            self._store_warnings(conn, summary.warnings)
+        counts["warnings"] += len(summary.warnings)
+        return jobs
+
+    def _store_warnings(self, conn: Connection, warnings: list[dict[str, Any]]) -> None:
+        if warnings:
+            conn.execute(
+                insert(RunWarning),
+                [{"run_id": self.run_id, "exhibit": self.exhibit, **w} for w in warnings],
+            )
+
+    def _chunks(self, jobs: list[_Job]) -> Iterator[list[_Job]]:
+        chunk: list[_Job] = []
+        size = 0
+        for job in jobs:
+            chunk.append(job)
+            size += job.entry.size
+            if len(chunk) >= CHUNK_FILES or size >= CHUNK_BYTES:
+                yield chunk
+                chunk, size = [], 0
+        if chunk:
+            yield chunk
+
+    def _process(
+        self, jobs: list[_Job], counts: dict[str, int], summary: RunSummary, progress: Progress | None
+    ) -> list[tuple[_Job, dict[str, Any]]]:
+        handed: list[tuple[_Job, dict[str, Any]]] = []
+        workers = self.options.workers or os.cpu_count() or 1
+        scratch_parent = self.case.scratch_dir / self.run_id
+        scratch_parent.mkdir(parents=True, exist_ok=True)
+        init_args = (
+            self.item.source_path,
+            [c.name for c in self.plugin_classes],
+            str(scratch_parent),
+            self.exhibit,
+        )
+        chunks = list(self._chunks(jobs))
+
+        def absorb(chunk: list[_Job], results: list[dict[str, Any]]) -> None:
+            self._store_chunk(chunk, results, counts, summary, handed)
+            if progress is not None:
+                progress(counts["files"], counts["bytes"])
+
+        try:
+            if workers <= 1 or len(chunks) <= 1:
+                _worker_init(*init_args)
+                try:
+                    for chunk in chunks:
+                        absorb(chunk, _process_chunk(chunk, self.hashes))
+                finally:
+                    _worker["source"].close()
+            else:
+                ctx = multiprocessing.get_context("fork")
+                with ProcessPoolExecutor(
+                    workers, mp_context=ctx, initializer=_worker_init, initargs=init_args
+                ) as pool:
+                    pending: dict[Future[list[dict[str, Any]]], list[_Job]] = {}
+                    queue = iter(chunks)
+                    for chunk in queue:
+                        pending[pool.submit(_process_chunk, chunk, self.hashes)] = chunk
+                        if len(pending) >= workers * 2:
+                            break
+                    while pending:
+                        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                        for fut in finished:
+                            chunk = pending.pop(fut)
+                            absorb(chunk, fut.result())
+                            nxt = next(queue, None)
+                            if nxt is not None:
+                                pending[pool.submit(_process_chunk, nxt, self.hashes)] = nxt
+        finally:
+            import shutil
+
+            shutil.rmtree(scratch_parent, ignore_errors=True)
+        return handed
+
+    def _store_chunk(
+        self,
+        chunk: list[_Job],
+        results: list[dict[str, Any]],
+        counts: dict[str, int],
+        summary: RunSummary,
+        handed: list[tuple[_Job, dict[str, Any]]],
+    ) -> None:
+        findings: list[dict[str, Any]] = []
+        warnings: list[dict[str, Any]] = []
+        with self.engine.begin() as conn:
+            for job, result in zip(chunk, results, strict=True):
+                h = result["hashes"]
+                conn.execute(
+                    update(File)
+                    .where(File.key == job.key)
+                    .values(
+                        md5=h.get("md5"),
+                        sha1=h.get("sha1"),
+                        sha256=h.get("sha256"),
+                        mime=result["mime"],
+                        ext_mismatch=result["ext_mismatch"],
+                        error=result.get("error"),
+                        plugins=json.dumps(result["plugins"]) if result["plugins"] else None,
+                        run_id=self.run_id,
+                    )
+                )
+                findings.extend(_finding_rows(self.exhibit, job, result, self.run_id))
+                warnings.extend(result["warnings"])
+                counts["files"] += 1
+                counts["bytes"] += result["bytes"]
+                if result.get("error"):
+                    counts["errors"] += 1
+                    warnings.append(
+                        {
+                            "plugin": None,
+                            "path": job.entry.path,
+                            "message": f"cannot read: {result['error']}",
+                            "traceback": None,
+                        }
+                    )
+                if result["plugins"]:
+                    handed.append((job, result))
+            _upsert(conn, Finding.__table__, findings, "fingerprint")
+            self._store_warnings(conn, warnings)
+        counts["findings"] += len(findings)
+        counts["warnings"] += len(warnings)
+        summary.warnings.extend(warnings)
+
+    def _record_in_ledger(
+        self,
+        handed: list[tuple[_Job, dict[str, Any]]],
+        keys: dict[str, Any],
+        versions: dict[str, Any],
+        arguments: dict[str, Any],
+        counts: dict[str, int],
+    ) -> int:
+        already = set()
+        for entry in self.case.ledger.entries(exhibit=self.exhibit, kinds=[DERIVE]):
+            d = entry.data
+            already.add(
+                (
+                    d.get("partition"),
+                    d.get("inode"),
+                    d.get("path"),
+                    d.get("stream"),
+                    (d.get("hashes") or {}).get("sha256"),
+                )
+            )
+        drafts = []
+        for job, result in handed:
+            e = job.entry
+            ident = (e.partition, e.inode, e.path, e.stream, result["hashes"]["sha256"])
+            if ident in already:
+                continue
+            already.add(ident)
+            drafts.append(
+                Draft(
+                    kind=DERIVE,
+                    actor=self.actor,
+                    exhibit=self.exhibit,
+                    data={
+                        "path": e.path,
+                        "partition": e.partition,
+                        "inode": e.inode,
+                        "stream": e.stream,
+                        "size": e.size,
+                        "deleted": e.deleted,
+                        "hashes": result["hashes"],
+                        "parent_sha256": self.item.hashes.get("sha256"),
+                        "run": self.run_id,
+                        "plugins": result["plugins"],
+                    },
+                )
+            )
+        drafts.append(
+            Draft(
+                kind="triage.run",
+                actor=self.actor,
+                exhibit=self.exhibit,
+                data={
+                    "run": self.run_id,
+                    "versions": versions,
+                    "arguments": arguments,
+                    "counts": dict(counts),
+                    "derived": len(drafts),
+                },
+            )
+        )
+        self.case.ledger.append(drafts, keys, checkpoint_signer=self.actor)
+        return len(drafts) - 1
+
+    def _finish(self, status: str, counts: dict[str, int]) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(Run)
+                    .where(Run.id == self.run_id)
+                    .values(status=status, finished_utc=timefmt.stamp().utc, counts=json.dumps(counts))
+                )
+        except Exception:  # the run row is bookkeeping; never mask the real outcome
+            pass
+
+
+def run_triage(
+    case: Case,
+    exhibit: str,
+    *,
+    actor: str,
+    options: TriageOptions | None = None,
+    progress: Progress | None = None,
+    on_total: Callable[[int, int], None] | None = None,
+) -> RunSummary:
+    """Triage ``exhibit``: the library call behind ``exhibit triage``."""
+    return TriageRun(case, exhibit, actor, options or TriageOptions()).execute(progress, on_total)

@@ -1,0 +1,116 @@
+"""Reading back what triage stored: findings, files and runs (library side of the CLI)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, inspect, or_, select
+
+from triage.store.models import File, Finding, Run
+
+
+def _has_tables(engine: Engine) -> bool:
+    return inspect(engine).has_table("triage_findings")
+
+
+@dataclass(frozen=True)
+class StoredFinding:
+    id: int
+    exhibit: str
+    record_type: str
+    plugin: str
+    plugin_version: str
+    partition: int | None
+    inode: int | None
+    path: str
+    stream: str | None
+    file_sha256: str | None
+    locator: str | None
+    data: dict[str, Any]
+    run_id: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "exhibit": self.exhibit,
+            "record_type": self.record_type,
+            "plugin": self.plugin,
+            "plugin_version": self.plugin_version,
+            "source": {
+                "item": self.exhibit,
+                "partition": self.partition,
+                "inode": self.inode,
+                "path": self.path,
+                "stream": self.stream,
+                "sha256": self.file_sha256,
+            },
+            "locator": self.locator,
+            "data": self.data,
+            "run": self.run_id,
+        }
+
+
+def iter_findings(engine: Engine, exhibit: str, kind: str | None = None) -> Iterator[StoredFinding]:
+    """Findings of ``exhibit``; ``kind`` selects a record type or a namespace prefix ("chat")."""
+    if not _has_tables(engine):
+        return
+    query = select(Finding).where(Finding.exhibit == exhibit).order_by(Finding.id)
+    if kind:
+        query = query.where(
+            or_(Finding.record_type == kind, Finding.record_type.startswith(kind.rstrip("/") + "/"))
+        )
+    with engine.connect() as conn:
+        for r in conn.execute(query):
+            yield StoredFinding(
+                r.id,
+                r.exhibit,
+                r.record_type,
+                r.plugin,
+                r.plugin_version,
+                r.partition,
+                r.inode,
+                r.path,
+                r.stream,
+                r.file_sha256,
+                r.locator,
+                json.loads(r.data),
+                r.run_id,
+            )
+
+
+def known_hashes(engine: Engine, exhibit: str) -> dict[tuple[Any, ...], str]:
+    """SHA-256 of files a triage run hashed, by (partition, inode, attr_type, attr_id, path)."""
+    if not _has_tables(engine):
+        return {}
+    query = select(File.partition, File.inode, File.attr_type, File.attr_id, File.path, File.sha256).where(
+        File.exhibit == exhibit, File.sha256.is_not(None)
+    )
+    with engine.connect() as conn:
+        return {(r[0], r[1], r[2], r[3], r[4]): r[5] for r in conn.execute(query)}
+
+
+def list_runs(engine: Engine, exhibit: str | None = None) -> list[dict[str, Any]]:
+    if not _has_tables(engine):
+        return []
+    query = select(Run).order_by(Run.started_utc)
+    if exhibit:
+        query = query.where(Run.exhibit == exhibit)
+    with engine.connect() as conn:
+        return [
+            {
+                "run": r.id,
+                "exhibit": r.exhibit,
+                "status": r.status,
+                "started_utc": r.started_utc,
+                "finished_utc": r.finished_utc,
+                "actor": r.actor,
+                "arguments": json.loads(r.arguments),
+                "versions": json.loads(r.versions),
+                "counts": json.loads(r.counts or "{}"),
+                "resumed_from": r.resumed_from,
+            }
+            for r in conn.execute(query)
+        ]

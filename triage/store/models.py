@@ -1,0 +1,105 @@
+"""Triage tables: runs, the files found, the plugins' findings and the run warnings.
+
+Unlike the custody ledger these tables are a working index that a re-run can rebuild; what
+must be tamper-evident (which files were read, with which hashes, by which run) goes into the
+ledger as derived items. Every row still carries its provenance so a finding can be traced back
+to the exact bytes it came from.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Index, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class TriageBase(DeclarativeBase):
+    metadata = MetaData()
+
+
+class Run(TriageBase):
+    __tablename__ = "triage_runs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    exhibit: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # running, complete, interrupted, failed
+    started_utc: Mapped[str] = mapped_column(String(40))
+    started_offset: Mapped[str] = mapped_column(String(6))
+    finished_utc: Mapped[str | None] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(64))
+    arguments: Mapped[str] = mapped_column(Text)  # JSON
+    versions: Mapped[str] = mapped_column(Text)  # JSON: tool and plugin versions
+    counts: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    resumed_from: Mapped[str | None] = mapped_column(String(36))
+
+
+class File(TriageBase):
+    """One entry of the evidence (file system entry, NTFS stream, or archive member)."""
+
+    __tablename__ = "triage_files"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the identity fields
+    exhibit: Mapped[str] = mapped_column(String(200))
+    partition: Mapped[int | None] = mapped_column(BigInteger)
+    fs_type: Mapped[str] = mapped_column(String(20))
+    path: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    inode: Mapped[int | None] = mapped_column(BigInteger)
+    attr_type: Mapped[int | None] = mapped_column(Integer)
+    attr_id: Mapped[int | None] = mapped_column(Integer)
+    stream: Mapped[str | None] = mapped_column(Text)
+    type: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int] = mapped_column(BigInteger)
+    deleted: Mapped[bool] = mapped_column(Boolean)
+    realloc: Mapped[bool] = mapped_column(Boolean)
+    mtime: Mapped[str | None] = mapped_column(String(40))
+    atime: Mapped[str | None] = mapped_column(String(40))
+    ctime: Mapped[str | None] = mapped_column(String(40))
+    crtime: Mapped[str | None] = mapped_column(String(40))
+    times_local: Mapped[bool] = mapped_column(Boolean)
+    mode: Mapped[int | None] = mapped_column(Integer)
+    uid: Mapped[int | None] = mapped_column(BigInteger)
+    gid: Mapped[int | None] = mapped_column(BigInteger)
+    md5: Mapped[str | None] = mapped_column(String(32))
+    sha1: Mapped[str | None] = mapped_column(String(40))
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    mime: Mapped[str | None] = mapped_column(String(100))
+    ext_mismatch: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    plugins: Mapped[str | None] = mapped_column(Text)  # JSON list of plugins that parsed it
+    run_id: Mapped[str] = mapped_column(String(36))
+
+    __table_args__ = (Index("ix_triage_files_exhibit_path", "exhibit", "path"),)
+
+
+class Finding(TriageBase):
+    """One typed record a plugin produced, with its full provenance."""
+
+    __tablename__ = "triage_findings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)  # makes re-runs idempotent
+    exhibit: Mapped[str] = mapped_column(String(200), index=True)
+    record_type: Mapped[str] = mapped_column(String(100), index=True)
+    plugin: Mapped[str] = mapped_column(String(100))
+    plugin_version: Mapped[str] = mapped_column(String(40))
+    partition: Mapped[int | None] = mapped_column(BigInteger)
+    inode: Mapped[int | None] = mapped_column(BigInteger)
+    path: Mapped[str] = mapped_column(Text)
+    stream: Mapped[str | None] = mapped_column(Text)
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    locator: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[str] = mapped_column(Text)  # JSON of the record's own fields (raw values)
+    run_id: Mapped[str] = mapped_column(String(36))
+
+
+class RunWarning(TriageBase):
+    __tablename__ = "triage_warnings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(String(36), index=True)
+    exhibit: Mapped[str] = mapped_column(String(200))
+    plugin: Mapped[str | None] = mapped_column(String(100))
+    path: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    traceback: Mapped[str | None] = mapped_column(Text)
