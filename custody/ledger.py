@@ -33,8 +33,18 @@ CHECKPOINT_FORMAT = "exhibit-checkpoint/1"
 
 
 def canonical(value: Any) -> bytes:
-    """RFC 8785 (JCS) canonical JSON bytes."""
-    return bytes(rfc8785.dumps(value))
+    """RFC 8785 (JCS) canonical JSON bytes.
+
+    Raises :class:`LedgerError` for values JCS cannot represent (integers beyond 2**53, text
+    that is not valid Unicode), so the user gets a message instead of a crash.
+    """
+    try:
+        return bytes(rfc8785.dumps(value))
+    except (rfc8785.CanonicalizationError, ValueError, TypeError) as exc:
+        raise LedgerError(
+            f"cannot record this entry: {exc}",
+            hint="a value cannot be represented in canonical JSON; report this with the evidence's description",
+        ) from None
 
 
 def sha256_hex(data: bytes) -> str:

@@ -45,11 +45,19 @@ def inclusion_proofs(case: Case, exhibit: str) -> dict[str, Any]:
         )
     if not proofs:
         raise ItemError(f"no entries about exhibit {exhibit!r}", hint="'exhibit items' lists the exhibits")
+    from custody.actors import get_actor
+    from custody.keys import verify_signature
+    from custody.ledger import checkpoint_message
+
+    signer = get_actor(case, cp.signer)
+    signed = verify_signature(signer.public_key, cp.signature, checkpoint_message(cp.body.encode("utf-8")))
     return {
         "exhibit": exhibit,
         "checkpoint": json.loads(cp.body),
+        "signer_public_key": signer.public_key,
+        "checkpoint_signature_valid": signed,
         "checkpoint_canonical": cp.body,
         "checkpoint_signature": cp.signature,
         "proofs": proofs,
-        "ok": all(p["verified"] for p in proofs),
+        "ok": signed and all(p["verified"] for p in proofs),
     }

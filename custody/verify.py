@@ -34,10 +34,12 @@ from custody import merkle
 from custody.case import Case
 from custody.errors import CheckpointError, EvidenceError
 from custody.ledger import (
+    CHECKPOINT_FORMAT,
     GENESIS,
     Frontier,
     StoredCheckpoint,
     StoredEntry,
+    canonical,
     checkpoint_message,
     entry_message,
     json_loads,
@@ -89,6 +91,7 @@ class _Custody:
 
     holder: str
     out_seq: int | None = None
+    out_by: str | None = None
     seal: str | None = None
     seal_seq: int | None = None
     closed_seq: int | None = None  # returned or disposed at this entry
@@ -352,6 +355,8 @@ def _verify_rows(
             if not isinstance(signatures, list):
                 signatures = []
         exhibit = body.get("exhibit", entry_exhibit)
+        if body and not _is_canonical(body, text):
+            add("ENTRY_HASH_MISMATCH", seq, exhibit, "the stored body is not in RFC 8785 canonical form")
         if computed != entry_hash:
             add(
                 "ENTRY_HASH_MISMATCH",
@@ -404,7 +409,10 @@ def _verify_rows(
         last_time = _check_time(seq, body, last_time, report)
         if body.get("kind") == "actor.add":
             data = body.get("data", {})
-            actor_keys.setdefault(str(data.get("id")), str(data.get("public_key")))
+            if data.get("id") != body.get("actor"):
+                add("UNKNOWN_SIGNER", seq, exhibit, "an actor registration must be signed by the actor it registers")
+            else:
+                actor_keys.setdefault(str(data.get("id")), str(data.get("public_key")))
         _check_custody(seq, body, custody, report)
         append_leaf(merkle.leaf_hash(raw))
         if count in wanted_sizes:
@@ -423,6 +431,22 @@ def _verify_rows(
         if state.out_seq is not None:
             report.open_checkouts.append({"exhibit": exhibit_id, "seq": state.out_seq})
     return report
+
+
+def _is_canonical(body: dict[str, Any], text: str) -> bool:
+    """Whether ``text`` is exactly the RFC 8785 form of ``body``.
+
+    Independent verifiers re-canonicalise the exported body, so a signed but non-canonical text
+    would pass here and fail there. ``json.dumps`` with sorted keys gives the same bytes for the
+    bodies Exhibit writes (no floats; keys sort alike); only when it differs is the slower
+    reference serialiser asked.
+    """
+    if json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False) == text:
+        return True
+    try:
+        return canonical(body).decode("utf-8") == text
+    except Exception:
+        return False
 
 
 def _check_signatures(
@@ -537,11 +561,27 @@ def _check_custody(seq: int, body: dict[str, Any], custody: dict[str, _Custody],
                 f"checked out again without a check-in since entry {state.out_seq}",
             )
         state.out_seq = seq
+        state.out_by = str(body.get("actor"))
     elif event == "check-in":
         if state.out_seq is None:
             report.add("CUSTODY_GAP", seq, exhibit, "check-in without a check-out")
+        elif state.out_by is not None and body.get("actor") != state.out_by:
+            report.add(
+                "CUSTODY_GAP",
+                seq,
+                exhibit,
+                f"checked in by {body.get('actor')!r} but checked out by {state.out_by!r} (entry {state.out_seq})",
+            )
         state.out_seq = None
+        state.out_by = None
     elif event == "transfer":
+        if body.get("actor") != state.holder:
+            report.add(
+                "CUSTODY_GAP",
+                seq,
+                exhibit,
+                f"{body.get('actor')!r} released the item while {state.holder!r} held it",
+            )
         if data.get("received_by"):
             state.holder = str(data["received_by"])
     elif event == "seal":
@@ -597,6 +637,7 @@ def _check_checkpoints(
             )
         if (
             body.get("tree_size") != cp.tree_size
+            or body.get("format") != CHECKPOINT_FORMAT
             or body.get("root") != cp.root
             or body.get("ledger") != ledger_id
         ):
@@ -669,6 +710,8 @@ def load_checkpoint_file(path: Path, ledger_id: str) -> dict[str, Any]:
         ) from None
     if data.get("format") != CHECKPOINT_FILE_FORMAT:
         raise CheckpointError(f"{path}: unknown checkpoint format {data.get('format')!r}")
+    if body.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: the checkpoint inside has unknown format {body.get('format')!r}")
     if body.get("ledger") != ledger_id:
         raise CheckpointError(
             f"{path} is a checkpoint of another ledger ({body.get('ledger')})",

@@ -253,3 +253,45 @@ def test_edit_e01_header(case: Case, e01_set: Path) -> None:
     assert "E01_HEADER_MISMATCH" in found
     assert "ITEM_HASH_MISMATCH" not in found
     assert any("case_number" in p.detail for p in report.problems)
+
+
+def test_release_by_someone_who_does_not_hold_it(history: Case) -> None:
+    record_event(history, "transfer", "EX-001", actor="asmith", receiver="jdoe", reason="not theirs to give")
+    assert ("CUSTODY_GAP", 9) in codes(verify_case(history))
+
+
+def test_check_in_by_another_person(history: Case) -> None:
+    record_event(history, "check-out", "EX-001", actor="jdoe")
+    record_event(history, "check-in", "EX-001", actor="asmith")
+    assert ("CUSTODY_GAP", 10) in codes(verify_case(history))
+
+
+def test_registration_signed_by_someone_else(history: Case) -> None:
+    """A key 'registered' in an entry signed by another actor gains no authority."""
+    mallory = Ed25519PrivateKey.generate()
+    from cryptography.hazmat.primitives import serialization
+
+    from custody.actors import signing_keys
+    from custody.ledger import Draft
+
+    public = mallory.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+    keys = signing_keys(history, ["jdoe"])
+    history.ledger.append(
+        [Draft(kind="actor.add", actor="jdoe", data={"id": "mallory", "name": "M", "role": "examiner", "public_key": public})],
+        keys,
+        checkpoint_signer="jdoe",
+    )
+    assert ("UNKNOWN_SIGNER", 9) in codes(verify_case(history))
+
+
+def test_signed_but_not_canonical_body(history: Case) -> None:
+    """Re-serialised with spaces and re-signed with the real key: still rejected (not canonical)."""
+    from custody.keys import load_private_key
+
+    entry = next(e for e in history.ledger.entries() if e.seq == 8)
+    text = json.dumps(json.loads(entry.body), indent=1)
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    sig = json.dumps([{"actor": "jdoe", "sig": load_private_key("jdoe").sign(entry_message(digest)).hex()}])
+    tamper(history, "UPDATE entries SET body = %s, entry_hash = %s, signatures = %s WHERE seq = 8", (text, digest, sig))
+    found = verify_case(history)
+    assert any(p.code == "ENTRY_HASH_MISMATCH" and "canonical" in p.detail for p in found.problems)
