@@ -78,18 +78,20 @@ def _sizes(rng: random.Random, count: int, content: int) -> list[int]:
         r = rng.random()
         if r < 0.02:
             sizes.append(0)
-        elif r < 0.75:
+        elif r < 0.80:
             sizes.append(int(math.exp(rng.uniform(math.log(64), math.log(16 * 1024)))))
-        elif r < 0.97:
-            sizes.append(int(math.exp(rng.uniform(math.log(16 * 1024), math.log(256 * 1024)))))
+        elif r < 0.985:
+            sizes.append(int(math.exp(rng.uniform(math.log(16 * 1024), math.log(128 * 1024)))))
         else:
-            sizes.append(int(math.exp(rng.uniform(math.log(256 * 1024), math.log(4 * 1024 * 1024)))))
+            sizes.append(int(math.exp(rng.uniform(math.log(128 * 1024), math.log(2 * 1024 * 1024)))))
     have = sum(sizes)
-    if have < content:  # a few big files (videos, archives) make up the rest
+    if have > content:
+        sizes = [int(s * content / have) for s in sizes]
+    elif have < content:  # a few big files (videos, archives) make up the rest
         rest = content - have
         big = max(1, rest // (48 * 1024 * 1024))
-        for i in range(big):
-            sizes[rng.randrange(count)] = rest // big + (rest % big if i == 0 else 0)
+        for i, at in enumerate(rng.sample(range(count), big)):
+            sizes[at] += rest // big + (rest % big if i == 0 else 0)
     return sizes
 
 

@@ -444,6 +444,9 @@ def custody_log(
                 "condition",
                 "name",
                 "role",
+                "path",
+                "run",
+                "to",
             )
             and v
         )

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up (if needed) and run the main job end to end on a real sample image, SQLite default:
-# create a case, register people, acquire the image, seal and hand it over, verify everything.
+# create a case, register people, acquire the image, seal and hand it over, triage it (files,
+# deleted files, hashes, plugin findings), export a file, and verify the whole chain of custody.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -26,6 +27,10 @@ exhibit custody seal EX-001 --seal S-0001 --location "Evidence room" --actor jdo
 exhibit custody transfer EX-001 --to asmith --reason "triage" --authority "Warrant W-2026-001" --actor jdoe
 exhibit custody unseal EX-001 --seal S-0001 --actor asmith
 exhibit custody checkpoint --out "$DEMO/checkpoint.json"
+exhibit triage EX-001 --hash md5,sha256 --actor asmith
+exhibit ls EX-001 -r --deleted
+exhibit findings EX-001 --kind media
+exhibit export EX-001 /pic1/IMG_1054.JPG --to "$DEMO/exports" --actor asmith
 exhibit custody log EX-001
 exhibit custody verify --rehash --against "$DEMO/checkpoint.json"
 { set +x; } 2>/dev/null

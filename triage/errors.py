@@ -22,13 +22,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from custody.errors import UserError
 
-class TriageError(Exception):
-    """Base of every triage error; ``hint`` tells the user what to do next."""
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.hint = hint
+class TriageError(UserError):
+    """Base of every triage error; ``hint`` tells the user what to do next.
+
+    It derives from :class:`custody.errors.UserError`, so the one CLI handler turns any of these
+    into a message instead of a traceback.
+    """
 
 
 class SourceUnreadable(TriageError):

@@ -1,0 +1,117 @@
+"""The ``exhibit`` command line as a user meets it: help with examples, --json on listings,
+clear errors without tracebacks, and the triage commands on a real image."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from custody.cli import _load_subcommands, app
+from tests.conftest import CORPUS, need
+
+_load_subcommands()
+COMMAND = get_command(app)
+
+
+def command_paths(group=COMMAND, prefix=()) -> Iterator[tuple[str, ...]]:  # type: ignore[no-untyped-def]
+    for name, cmd in sorted(group.commands.items()):
+        if hasattr(cmd, "commands"):
+            yield from command_paths(cmd, (*prefix, name))
+        else:
+            yield (*prefix, name)
+
+
+ALL = list(command_paths())
+LISTINGS = [("actor", "list"), ("items",), ("custody", "log"), ("findings",), ("runs",), ("plugins", "list"), ("ls",)]
+
+
+def test_the_cli_has_every_command() -> None:
+    names = {" ".join(p) for p in ALL}
+    for expected in ("init", "acquire", "actor add", "custody transfer", "custody verify", "custody proof",
+                     "custody checkpoint", "custody export", "ls", "cat", "triage", "findings", "export",
+                     "plugins list"):
+        assert expected in names
+
+
+@pytest.mark.parametrize("path", ALL, ids=[" ".join(p) for p in ALL])
+def test_every_command_help_has_an_example(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(app, [*path, "--help"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "Example:" in result.output and "$ exhibit " + path[0] in result.output
+
+
+@pytest.mark.parametrize("path", LISTINGS, ids=[" ".join(p) for p in LISTINGS])
+def test_every_listing_has_json(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(app, [*path, "--help"], terminal_width=200)
+    assert "--json" in result.output
+
+
+def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "custody.cli", *args],
+        capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=120,
+    )
+
+
+@pytest.fixture
+def case_dir(tmp_path: Path) -> Path:
+    case = tmp_path / "case"
+    assert run("init", str(case), "--case-number", "T-1", "--title", "cli").returncode == 0
+    assert run("actor", "add", "ex", "--name", "Ex Aminer", "--role", "examiner", "--case", str(case)).returncode == 0
+    return case
+
+
+def test_errors_are_messages_not_tracebacks(case_dir: Path, tmp_path: Path) -> None:
+    env = {"EXHIBIT_ACTOR": "ex"}
+    bad = [
+        ("items", "--case", str(tmp_path / "nowhere")),
+        ("acquire", str(tmp_path / "missing.dd"), "--exhibit", "EX-1", "--description", "x", "--case", str(case_dir)),
+        ("custody", "transfer", "EX-404", "--to", "ex", "--case", str(case_dir)),
+        ("ls", "EX-404", "--case", str(case_dir)),
+        ("custody", "verify", "--against", str(tmp_path / "nope.json"), "--case", str(case_dir)),
+        ("triage", "EX-404", "--case", str(case_dir)),
+        ("acquire", str(case_dir), "--exhibit", "bad number!", "--description", "x", "--case", str(case_dir)),
+    ]
+    for args in bad:
+        result = run(*args, env=env)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert "Traceback" not in result.stderr and "error:" in result.stderr, (args, result.stderr)
+    nowhere = run("init", str(case_dir), "--case-number", "X", "--title", "again")
+    assert nowhere.returncode == 2 and "already holds a case" in nowhere.stderr
+
+
+def test_triage_commands_on_a_real_image(case_dir: Path, tmp_path: Path) -> None:
+    image = need(CORPUS / "disk/dfvfs/ext2.E01")
+    env = {"EXHIBIT_ACTOR": "ex", "EXHIBIT_CASE": str(case_dir)}
+    assert run("acquire", str(image), "--exhibit", "EX-1", "--description", "ext2", env=env).returncode == 0
+    triage = run("triage", "EX-1", "--json", env=env)
+    assert triage.returncode == 0, triage.stderr
+    assert json.loads(triage.stdout)["status"] == "complete"
+    lines = [json.loads(x) for x in run("ls", "EX-1", "-r", "--json", env=env).stdout.splitlines()]
+    assert lines and all({"partition", "path", "inode", "deleted", "type", "size", "sha256"} <= set(x) for x in lines)
+    text_file = next(x for x in lines if x["path"] == "/a_directory/a_file")
+    assert text_file["sha256"] and text_file["type"] == "file"
+    cat = subprocess.run([sys.executable, "-m", "custody.cli", "cat", "EX-1", "/a_directory/a_file"],
+                         capture_output=True, env={**os.environ, **env}, timeout=60)
+    import hashlib
+
+    assert hashlib.sha256(cat.stdout).hexdigest() == text_file["sha256"]
+    by_inode = subprocess.run([sys.executable, "-m", "custody.cli", "cat", "EX-1", "--inode", str(text_file["inode"])],
+                              capture_output=True, env={**os.environ, **env}, timeout=60)
+    assert by_inode.stdout == cat.stdout
+    out = tmp_path / "exports"
+    exported = run("export", "EX-1", "/a_directory/a_file", "--to", str(out), "--json", env=env)
+    assert exported.returncode == 0, exported.stderr
+    assert (out / "a_directory" / "a_file").read_bytes() == cat.stdout
+    assert json.loads(run("plugins", "list", "--json", env=env).stdout)
+    assert json.loads(run("runs", "EX-1", "--json", env=env).stdout)[0]["status"] == "complete"
+    assert json.loads(run("findings", "EX-1", "--json", env=env).stdout) == []
+    assert run("custody", "verify", env=env).returncode == 0
