@@ -89,7 +89,7 @@ def known_hashes(engine: Engine, exhibit: str) -> dict[tuple[Any, ...], str]:
         File.exhibit == exhibit, File.sha256.is_not(None)
     )
     with engine.connect() as conn:
-        return {(r[0], r[1], r[2], r[3], r[4]): r[5] for r in conn.execute(query)}
+        return {(r[0], r[1], r[2], r[3], r[4]): str(r[5]) for r in conn.execute(query)}
 
 
 def list_runs(engine: Engine, exhibit: str | None = None) -> list[dict[str, Any]]:
