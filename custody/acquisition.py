@@ -128,10 +128,32 @@ class Acquisition:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
+        out = {str(k): _plain(v) for k, v in value.items()}
+        for key in ("path", "target", "source_path"):
+            raw = value.get(key)
+            if isinstance(raw, str) and not _is_utf8(raw):
+                # The ledger is canonical JSON (valid Unicode only): keep the exact bytes in hex
+                # beside a readable, escaped form, so nothing about the name is lost.
+                out[f"{key}_bytes_hex"] = raw.encode("utf-8", "surrogateescape").hex()
+        return out
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
+    if isinstance(value, str) and not _is_utf8(value):
+        return escape_undecodable(value)
     return value
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def escape_undecodable(text: str) -> str:
+    """``text`` with each byte that was not valid UTF-8 (a surrogate escape) written as ``\\xNN``."""
+    return "".join(f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else c for c in text)
 
 
 # ------------------------------------------------------------------------------------- manifest

@@ -15,9 +15,23 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated, Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+
+class _Lazy(ModuleType):
+    """A module imported the first time one of its attributes is used."""
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+
+        module = importlib.import_module(self.__name__)
+        self.__dict__.update(module.__dict__)
+        return getattr(module, attr)
+
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -29,12 +43,21 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from custody import actors as actors_mod
 from custody import events as events_mod
-from custody import exports, items, proofs, verify
-from custody.case import Case, init_case, open_case
 from custody.errors import UserError
-from custody.keys import PASSPHRASE_ENV
+
+if TYPE_CHECKING:
+    from custody import actors as actors_mod
+    from custody import case as case_mod
+    from custody import exports, items, proofs, verify
+    from custody.case import Case
+else:
+    # Loaded on first use: 'exhibit ls' or '--help' need neither cryptography nor the ORM.
+    actors_mod, case_mod, exports, items, proofs, verify = (
+        _Lazy(f"custody.{name}") for name in ("actors", "case", "exports", "items", "proofs", "verify")
+    )
+
+PASSPHRASE_ENV = "EXHIBIT_KEY_PASSPHRASE"  # custody.keys.PASSPHRASE_ENV (a test keeps them equal)
 
 app = typer.Typer(
     name="exhibit",
@@ -84,7 +107,7 @@ def emit_json(value: Any) -> None:
 
 @contextmanager
 def opened(case_dir: Path | None) -> Iterator[Case]:
-    case = open_case(case_dir)
+    case = case_mod.open_case(case_dir)
     try:
         yield case
     finally:
@@ -124,7 +147,7 @@ def init(
     ] = None,
 ) -> None:
     """Create a case folder and its ledger database."""
-    case = init_case(directory, case_number=case_number, title=title, agency=agency, db_url=db)
+    case = case_mod.init_case(directory, case_number=case_number, title=title, agency=agency, db_url=db)
     try:
         out.print(
             f"Created case {case.identity.case_number} in {case.root} (ledger {case.identity.ledger_id})"

@@ -7,17 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
-
-from custody.actors import PassphrasePrompt, signing_keys
-from custody.case import Case
 from custody.errors import ItemError
-from custody.items import ACQUIRE, get_item
-from custody.keys import env_passphrase
-from custody.ledger import Draft, StoredEntry, entries_in
-from custody.timefmt import parse_stamp
+
+if TYPE_CHECKING:  # the CLI reads EVENTS at start-up; the heavy modules load on first use
+    from sqlalchemy import Connection
+
+    from custody.actors import PassphrasePrompt
+    from custody.case import Case
+    from custody.ledger import StoredEntry
 
 
 @dataclass(frozen=True)
@@ -66,9 +65,15 @@ def record_event(
     corrects: int | None = None,
     method: str | None = None,
     extra: Mapping[str, Any] | None = None,
-    prompt: PassphrasePrompt = env_passphrase,
+    prompt: PassphrasePrompt | None = None,
 ) -> StoredEntry:
     """Record one custody event about an acquired exhibit, signed by ``actor`` (and the receiver)."""
+    from custody.actors import signing_keys
+    from custody.items import ACQUIRE, get_item
+    from custody.keys import env_passphrase
+    from custody.ledger import Draft, entries_in
+    from custody.timefmt import parse_stamp
+
     spec = EVENTS.get(event)
     if spec is None:
         raise ItemError(f"unknown custody event {event!r}", hint=f"use one of: {', '.join(EVENTS)}")
@@ -112,7 +117,7 @@ def record_event(
     if extra:
         data.update(extra)
     cosigners = (receiver,) if event == "transfer" and receiver else ()
-    keys = signing_keys(case, [actor, *cosigners], prompt)
+    keys = signing_keys(case, [actor, *cosigners], prompt or env_passphrase)
 
     def precheck(conn: Connection) -> None:
         if not entries_in(conn, kinds=[ACQUIRE], exhibit=exhibit):

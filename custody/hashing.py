@@ -18,12 +18,13 @@ that cheapest lane runs in the calling thread between reads, so there are only a
 threads as cores. MD5 is inherently sequential: its single lane is the floor, and OpenSSL's MD5
 is a little faster than coreutils' ``md5sum``, hence a ratio below 1.
 
-Measured on the 2-core build machine, 1 GiB in page cache (``bench/acquire_vs_md5sum.py``, quiet
-machine, best of several alternating rounds): ``md5sum`` 1.46 s; single-thread loop over the
-three digests 2.49 s (1.71x); one thread per digest 1.41-1.46 s (0.96-1.0x); two balanced
-threads plus reader 1.36 s (0.93x); the shipped layout (one MD5 thread, SHA-1+SHA-256 inline)
-1.34 s (0.91x). 1 MiB and 4 MiB chunks measure the same, 16 MiB is slower. On a loaded machine
-every variant degrades alike (three digests need ~2.5 CPU-seconds per GiB whatever the layout).
+Measured on the 2-core build machine, 1 GiB in page cache, while it was quiet (ratios to an
+``md5sum`` of the same file in the same run, ~1.46 s): single-thread loop over the three digests
+2.49 s (1.71x); one thread per digest 0.97-1.0x; MD5 thread + SHA-1/SHA-256 thread + reader
+0.89-0.96x; the shipped layout (MD5 thread, SHA-1+SHA-256 inline) best 0.91x. 1 MiB and 4 MiB
+chunks measure the same, 16 MiB is slower. The three digests need ~2.6 CPU-seconds per GiB
+whatever the layout, so when other processes hold a core every layout degrades alike (1.3-1.9x
+seen with one core busy elsewhere): ``bench/acquire_vs_md5sum.py`` prints CPU seconds to tell.
 
 Streams of a single chunk (small files, archive members) are hashed inline: starting threads
 would cost more than it saves.

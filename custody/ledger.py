@@ -14,16 +14,19 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 import rfc8785
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from custody import keys as keymod
 from custody import merkle, timefmt
 from custody.errors import ActorError, LedgerError
 from custody.store import db
 from custody.store.models import Checkpoint, Entry
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 GENESIS = "0" * 64
 ENTRY_VERSION = 1
@@ -412,4 +415,6 @@ def actor_keys_from_entries(entries: Iterator[StoredEntry] | Sequence[StoredEntr
 
 
 def verify_entry_signature(public_key_hex: str, entry_hash: str, signature_hex: str) -> bool:
+    from custody import keys as keymod
+
     return keymod.verify_signature(public_key_hex, signature_hex, entry_message(entry_hash))

@@ -115,3 +115,25 @@ def test_triage_commands_on_a_real_image(case_dir: Path, tmp_path: Path) -> None
     assert json.loads(run("runs", "EX-1", "--json", env=env).stdout)[0]["status"] == "complete"
     assert json.loads(run("findings", "EX-1", "--json", env=env).stdout) == []
     assert run("custody", "verify", env=env).returncode == 0
+
+
+def test_passphrase_variable_is_one_name() -> None:
+    import custody.cli
+    import custody.keys
+
+    assert custody.cli.PASSPHRASE_ENV == custody.keys.PASSPHRASE_ENV
+
+
+def test_triage_migration_head_is_declared() -> None:
+    """triage.store.HEAD lets an up-to-date database skip Alembic; it must be Alembic's head."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    import triage.store
+    from custody.store import db
+
+    for location, (_table, head) in db.HEADS.items():
+        cfg = Config()
+        cfg.set_main_option("script_location", location)
+        assert ScriptDirectory.from_config(cfg).get_current_head() == head
+    assert triage.store.MIGRATIONS in db.HEADS

@@ -21,6 +21,7 @@ import io
 import json
 import multiprocessing
 import os
+import re
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from custody import timefmt
@@ -37,7 +38,7 @@ from custody.actors import signing_keys
 from custody.case import Case
 from custody.items import DERIVE, Item, get_item, tool_version
 from custody.ledger import Draft
-from triage.dispatch import cheap_match, match_plugins, run_plugins
+from triage.dispatch import _glob_regex, match_plugins, run_plugins
 from triage.errors import TriageError
 from triage.filetype import HEAD_SIZE, extension_mismatch, sniff_mime
 from triage.plugin import FileItem, ParseContext, Plugin
@@ -138,8 +139,41 @@ def _worker_init(source_path: str, plugin_names: list[str], scratch_parent: str,
     _worker["source"] = open_source(source_path)
     classes = {cls.name: cls for cls in load_plugins().plugins}
     _worker["plugins"] = [classes[name]() for name in plugin_names]
+    _worker["filters"] = _cheap_filters(_worker["plugins"])
     _worker["scratch_parent"] = scratch_parent
     _worker["exhibit"] = exhibit
+
+
+# A plugin's cheap targets, compiled once per worker: (plugin, glob regexes, magic, MIME types).
+_Filter = tuple[Plugin, tuple[re.Pattern[str], ...], tuple[tuple[int, bytes], ...], frozenset[str]]
+
+
+def _cheap_filters(plugins: Sequence[Plugin]) -> list[_Filter]:
+    return [
+        (
+            p,
+            tuple(_glob_regex(g) for g in p.targets.globs),
+            tuple(p.targets.magic),
+            frozenset(m.lower() for m in p.targets.mime_types),
+        )
+        for p in plugins
+    ]
+
+
+def _cheap_candidates(filters: list[_Filter], path: str, head: bytes, mime: str) -> list[Plugin]:
+    """The plugins whose cheap targets accept the file: exactly ``dispatch.cheap_match`` on a probe
+    ``FileItem(path, head, mime)``, without building one per file (most files match nothing)."""
+    norm = "/" + path.replace("\\", "/").lstrip("/")  # as dispatch.glob_matches normalises
+    mime = (mime or "").lower()
+    chosen = []
+    for plugin, globs, magic, mimes in filters:
+        if (
+            any(g.match(norm) is not None for g in globs)
+            or any(head[off : off + len(sig)] == sig for off, sig in magic)
+            or (mime and mime in mimes)
+        ):
+            chosen.append(plugin)
+    return chosen
 
 
 @dataclass
@@ -161,19 +195,19 @@ def _read_whole(source: Source, entry: FileEntry) -> bytes:
 
 def _process_chunk(jobs: list[_Job], hashes: Sequence[str]) -> list[dict[str, Any]]:
     source: Source = _worker["source"]
-    plugins: list[Plugin] = _worker["plugins"]
+    filters: list[_Filter] = _worker["filters"]
     exhibit: str = _worker["exhibit"]
     results: list[dict[str, Any]] = []
     with Scratch(Path(_worker["scratch_parent"])) as scratch:
         ctx = ParseContext(scratch=scratch)
         for job in jobs:
-            results.append(_process_file(source, plugins, exhibit, job, hashes, ctx, scratch))
+            results.append(_process_file(source, filters, exhibit, job, hashes, ctx, scratch))
     return results
 
 
 def _process_file(
     source: Source,
-    plugins: list[Plugin],
+    filters: list[_Filter],
     exhibit: str,
     job: _Job,
     hashes: Sequence[str],
@@ -182,29 +216,26 @@ def _process_file(
 ) -> dict[str, Any]:
     entry = job.entry
     result: dict[str, Any] = {"key": job.key, "records": [], "warnings": [], "plugins": [], "bytes": 0}
-    digests = {name: hashlib.new(name) for name in hashes}
+    digests = [hashlib.new(name) for name in hashes]
     head = b""
+    mime: str | None = None
+    sniffed: bytes | None = None  # the head ``mime`` was sniffed from
     kept: list[bytes] | None = []
     spool: BinaryIO | None = None
     spool_path: Path | None = None
     candidates: list[Plugin] | None = None
     warnings_before = len(source.warnings)
+    size = 0
     try:
         for chunk in source.read(entry):
             if not head:
                 head = chunk[:HEAD_SIZE]
-            for d in digests.values():
+            for d in digests:
                 d.update(chunk)
-            result["bytes"] += len(chunk)
+            size += len(chunk)
             if candidates is None:
-                probe = FileItem(
-                    source=SourceRef(item=exhibit, path=entry.path, sha256=""),
-                    size=entry.size,
-                    opener=_spooled_opener(b""),
-                    head=head,
-                    mime=sniff_mime(head),
-                )
-                candidates = [p for p in plugins if cheap_match(p.targets, probe)]
+                mime, sniffed = sniff_mime(head), head  # libmagic once per file, on the head only
+                candidates = _cheap_candidates(filters, entry.path, head, mime)
                 if not candidates:
                     kept = None
             if kept is not None:
@@ -221,16 +252,18 @@ def _process_file(
     except Exception as exc:  # unreadable content: keep the entry, say why
         result["error"] = f"{type(exc).__name__}: {exc}"
     finally:
+        result["bytes"] = size
         if spool is not None:
             spool.close()
     for warning in source.warnings[warnings_before:]:
         result["warnings"].append(
             {"plugin": None, "path": entry.path, "message": str(warning), "traceback": None}
         )
-    mime = sniff_mime(head)
+    if sniffed is not head:  # no content, or the head was completed after the first (empty) chunk
+        mime = sniff_mime(head)
     result["mime"] = mime
     result["ext_mismatch"] = extension_mismatch(entry.name, mime)
-    result["hashes"] = {name: d.hexdigest() for name, d in digests.items()}
+    result["hashes"] = {name: d.hexdigest() for name, d in zip(hashes, digests, strict=True)}
     if not candidates or "error" in result:
         return result
     sha256 = result["hashes"]["sha256"]
@@ -294,6 +327,11 @@ def _process_file(
 
 
 # -- parent side ----------------------------------------------------------------------------------
+
+_files = File.__table__
+#: What a processed file adds to its row (the row itself was stored by the walk): executed with a
+#: list of parameter dicts, whose other keys (md5, sha1, ..., run_id) are the columns SET.
+_FILE_UPDATE = update(_files).where(_files.c.key == bindparam("k"))
 
 
 def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], key: str) -> None:
@@ -574,22 +612,22 @@ class TriageRun:
     ) -> None:
         findings: list[dict[str, Any]] = []
         warnings: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
         with self.engine.begin() as conn:
             for job, result in zip(chunk, results, strict=True):
                 h = result["hashes"]
-                conn.execute(
-                    update(File)
-                    .where(File.key == job.key)
-                    .values(
-                        md5=h.get("md5"),
-                        sha1=h.get("sha1"),
-                        sha256=h.get("sha256"),
-                        mime=result["mime"],
-                        ext_mismatch=result["ext_mismatch"],
-                        error=result.get("error"),
-                        plugins=json.dumps(result["plugins"]) if result["plugins"] else None,
-                        run_id=self.run_id,
-                    )
+                updates.append(
+                    {
+                        "k": job.key,
+                        "md5": h.get("md5"),
+                        "sha1": h.get("sha1"),
+                        "sha256": h.get("sha256"),
+                        "mime": result["mime"],
+                        "ext_mismatch": result["ext_mismatch"],
+                        "error": result.get("error"),
+                        "plugins": json.dumps(result["plugins"]) if result["plugins"] else None,
+                        "run_id": self.run_id,
+                    }
                 )
                 findings.extend(_finding_rows(self.exhibit, job, result, self.run_id))
                 warnings.extend(result["warnings"])
@@ -607,6 +645,8 @@ class TriageRun:
                     )
                 if result["plugins"]:
                     handed.append((job, result))
+            if updates:  # one executemany for the whole chunk, not one UPDATE statement per file
+                conn.execute(_FILE_UPDATE, updates)
             _upsert(conn, Finding.__table__, findings, "fingerprint")
             self._store_warnings(conn, warnings)
         counts["findings"] += len(findings)

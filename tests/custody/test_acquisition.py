@@ -271,3 +271,32 @@ def test_forced_kind_mismatch(tmp_path: Path) -> None:
         acquire_source(tmp_path / "f.txt", kind="floppy")
     with pytest.raises(EvidenceError, match="not a readable zip"):
         acquire_source(tmp_path / "f.txt", kind="zip")
+
+
+def test_folder_with_undecodable_names_is_recorded(tmp_path: Path) -> None:
+    """Names that are not valid UTF-8 reach the canonical-JSON ledger escaped, with exact bytes."""
+    import json
+
+    from custody.actors import add_actor
+    from custody.case import init_case
+    from custody.items import acquire as record
+    from custody.ledger import canonical
+    from custody.verify import verify_case
+
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    raw_name = b"caf\xe9-\xff.txt"
+    with open(os.path.join(os.fsencode(folder), raw_name), "wb") as fh:
+        fh.write(b"latin-1 name\n")
+    acq = acquire_source(folder).as_dict()
+    canonical(acq)  # must not raise
+    [member] = acq["members"]
+    assert member["path"] == "caf\\xe9-\\xff.txt"
+    assert bytes.fromhex(member["path_bytes_hex"]) == raw_name
+    case = init_case(tmp_path / "case", case_number="U", title="utf8")
+    try:
+        add_actor(case, "ex", name="Ex Aminer", role="examiner")
+        record(case, folder, exhibit="EX-1", actor="ex", description="odd names")
+        assert verify_case(case, rehash=True).ok
+    finally:
+        case.close()
