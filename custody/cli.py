@@ -391,6 +391,8 @@ def custody_verify(
     Exit code 0 only when everything holds.
     """
     with opened(case) as c:
+        if exhibit is not None:
+            items.get_item(c, exhibit)  # an unknown exhibit is an error, not a clean bill
         total = c.ledger.count()
         progress = Progress(
             TextColumn("Verifying"),
@@ -445,6 +447,8 @@ def custody_log(
 ) -> None:
     """Print the chronology of entries."""
     with opened(case) as c:
+        if exhibit is not None:
+            items.get_item(c, exhibit)
         entries = list(c.ledger.entries(exhibit=exhibit))
     if as_json:
         emit_json([e.as_dict() for e in entries])

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import Connection
 
 from custody import timefmt
-from custody.actors import signing_keys
 from custody.case import Case
 from custody.errors import ItemError, UserError
 from custody.ledger import Draft, StoredEntry, entries_in
@@ -123,6 +122,8 @@ def acquire(
         )
     from custody.acquisition import acquire_source
 
+    from custody.actors import signing_keys
+
     keys = signing_keys(case, [actor])  # fail before hours of hashing, not after
     started = timefmt.stamp()
     acquisition = acquire_source(Path(path), kind=kind, progress=progress)
@@ -167,6 +168,8 @@ def record_derived(
     Each mapping should carry path, partition, inode, stream, size, hashes and the run it
     came from; the engine decides, the ledger just signs and chains them.
     """
+    from custody.actors import signing_keys
+
     get_item(case, parent)
     signing = dict(keys) if keys is not None else signing_keys(case, [actor])
     drafts = [Draft(kind=DERIVE, actor=actor, exhibit=parent, data=dict(d)) for d in derived]
