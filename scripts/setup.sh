@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3-venv python3-dev sleuthkit ewf-tools libmagic1 xz-utils e2fsprogs dosfstools mtools
+APT_PACKAGES=(python3-venv python3-dev sleuthkit ewf-tools libmagic1 xz-utils e2fsprogs dosfstools mtools fdisk
               exfatprogs forensics-samples-ntfs forensics-samples-vfat forensics-samples-exfat)
 
 missing=()
