@@ -19,19 +19,6 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-
-
-class _Lazy(ModuleType):
-    """A module imported the first time one of its attributes is used."""
-
-    def __getattr__(self, attr: str) -> Any:
-        import importlib
-
-        module = importlib.import_module(self.__name__)
-        self.__dict__.update(module.__dict__)
-        return getattr(module, attr)
-
-
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -45,6 +32,18 @@ from rich.table import Table
 
 from custody import events as events_mod
 from custody.errors import UserError
+
+
+class _Lazy(ModuleType):
+    """A module imported the first time one of its attributes is used."""
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+
+        module = importlib.import_module(self.__name__)
+        self.__dict__.update(module.__dict__)
+        return getattr(module, attr)
+
 
 if TYPE_CHECKING:
     from custody import actors as actors_mod
@@ -554,6 +553,8 @@ def main() -> None:
     _load_subcommands()
     try:
         code = app(standalone_mode=False)
+        if code == 130:  # Typer turns Ctrl-C into a quiet exit 130
+            err.print("interrupted: nothing was recorded for the unfinished step")
         sys.exit(code if isinstance(code, int) else 0)
     except UserError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)

@@ -121,7 +121,6 @@ def acquire(
             f"exhibit {exhibit!r} already exists in this case", hint="choose a new exhibit number"
         )
     from custody.acquisition import acquire_source
-
     from custody.actors import signing_keys
 
     keys = signing_keys(case, [actor])  # fail before hours of hashing, not after

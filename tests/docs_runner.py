@@ -35,7 +35,9 @@ from tests.custody.test_docs import INPROCESS, Command, documented_commands
 
 __all__ = ["Command", "Ran", "documented_commands", "run_page", "saved_files"]
 
-SAVED = re.compile(r"^```python[ \t]*\n# save as (?P<name>[\w.-]+)[ \t]*\n(?P<body>.*?)^```[ \t]*$", re.M | re.S)
+SAVED = re.compile(
+    r"^```python[ \t]*\n# save as (?P<name>[\w.-]+)[ \t]*\n(?P<body>.*?)^```[ \t]*$", re.M | re.S
+)
 
 
 @dataclass(frozen=True)
@@ -51,7 +53,9 @@ def saved_files(text: str) -> dict[str, str]:
     return {m.group("name"): f"# save as {m.group('name')}\n" + m.group("body") for m in SAVED.finditer(text)}
 
 
-def _run_inprocess(args: list[str], stdout_path: Path | None, monkeypatch: pytest.MonkeyPatch) -> tuple[int, str]:
+def _run_inprocess(
+    args: list[str], stdout_path: Path | None, monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str]:
     raw = io.BytesIO()
     out = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
     err = io.StringIO()
@@ -70,9 +74,7 @@ def _run_inprocess(args: list[str], stdout_path: Path | None, monkeypatch: pytes
     return code, data.decode("utf-8", "replace") + err.getvalue()
 
 
-def run_page(
-    doc: Path, work: Path, monkeypatch: pytest.MonkeyPatch, *, timeout: float = 120
-) -> list[Ran]:
+def run_page(doc: Path, work: Path, monkeypatch: pytest.MonkeyPatch, *, timeout: float = 120) -> list[Ran]:
     """Run every command of ``doc`` in ``work``; fail the test at the first unexpected exit status."""
     text = doc.read_text(encoding="utf-8")
     commands = documented_commands(text)

@@ -6,6 +6,7 @@ call (triage.walk, triage.engine, triage.findings, triage.export, triage.registr
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -36,28 +37,50 @@ def ls(
     recursive: Annotated[bool, typer.Option("-r", "--recursive", help="List sub-folders too.")] = False,
     deleted: Annotated[bool, typer.Option("--deleted", help="Only deleted entries.")] = False,
     partition: PartitionOpt = None,
+    mismatch: Annotated[
+        bool,
+        typer.Option(
+            "--mismatch", help="Only files whose content contradicts their extension (after triage)."
+        ),
+    ] = False,
     case: CaseOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """List the entries of an exhibit like fls: deleted ones included and marked with '*'."""
+    """List the entries of an exhibit like fls: deleted ones included and marked with '*'.
+
+    After a triage run, --json also gives each file's sha256, MIME type and extension mismatch flag.
+    """
     from custody.items import get_item
-    from triage.findings import known_hashes
+    from triage.findings import known_files
     from triage.walk import entry_to_json_line, list_entries
 
     with opened(case) as c:
         item = get_item(c, exhibit)
-        hashes = known_hashes(c.engine, exhibit)
+        known = known_files(c.engine, exhibit)
     warnings: list[object] = []
     write = sys.stdout.write
     entries = list_entries(item.source_path, path, recursive, deleted, partition, warnings=warnings)  # type: ignore[arg-type]
+    if mismatch:
+        if not known:
+            err.print(
+                f"note: no triage run has looked at {exhibit}'s content yet; run 'exhibit triage {exhibit}'"
+            )
+        entries = (
+            e
+            for e in entries
+            if (k := known.get((e.partition, e.inode, e.attr_type, e.attr_id, e.path))) is not None
+            and k.ext_mismatch
+        )
     if as_json:
         buffer: list[str] = []
         for e in entries:
             line = entry_to_json_line(e)
-            sha = hashes.get((e.partition, e.inode, e.attr_type, e.attr_id, e.path)) if hashes else None
-            buffer.append(
-                line[:-1] + f', "sha256": "{sha}"}}\n' if sha else line[:-1] + ', "sha256": null}\n'
-            )
+            k = known.get((e.partition, e.inode, e.attr_type, e.attr_id, e.path)) if known else None
+            if k is None:
+                buffer.append(line[:-1] + ', "sha256": null, "mime": null, "ext_mismatch": null}\n')
+            else:
+                extra = json.dumps({"sha256": k.sha256, "mime": k.mime, "ext_mismatch": k.ext_mismatch})
+                buffer.append(line[:-1] + ", " + extra[1:] + "\n")
             if len(buffer) >= 4096:
                 write("".join(buffer))
                 buffer.clear()
@@ -175,7 +198,9 @@ def triage_command(
             f"warning: {w.get('plugin') or 'walk'}: {w.get('path') or ''}: {w['message']}", highlight=False
         )
     if len(summary.warnings) > 20:
-        err.print(f"... and {len(summary.warnings) - 20} more ('exhibit runs {exhibit} --json' has them all)")
+        err.print(
+            f"... and {len(summary.warnings) - 20} more ('exhibit runs {exhibit} --json' lists them all)"
+        )
 
 
 def findings(
@@ -280,7 +305,14 @@ def plugins_list(as_json: JsonOpt = False) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add the triage commands to the ``exhibit`` app (entry point ``exhibit.cli``)."""
-    app.command("ls", epilog=example("exhibit ls EX-001 -r", "exhibit ls EX-001 /Users --deleted --json"))(ls)
+    app.command(
+        "ls",
+        epilog=example(
+            "exhibit ls EX-001 -r",
+            "exhibit ls EX-001 /Users --deleted --json",
+            "exhibit ls EX-001 -r --mismatch",
+        ),
+    )(ls)
     app.command(
         "cat",
         epilog=example(

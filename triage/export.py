@@ -51,15 +51,18 @@ def export_files(
     item = get_item(case, exhibit)
     keys = signing_keys(case, [actor])
     to = Path(to)
-    to.mkdir(parents=True, exist_ok=True)
-    root = to.resolve()
     recorded = known_hashes(case.engine, exhibit)
     exported: list[dict[str, Any]] = []
     with open_source(item.source_path) as source:
-        for path in paths:
-            entry = find_entry(source, path, partition)
+        # Resolve every path first: a typo in the last one must not leave earlier copies behind
+        # with no ledger entry.
+        entries = [find_entry(source, path, partition) for path in paths]
+        for entry in entries:
             if entry.type == "dir":
                 raise TriageError(f"{entry.path} is a folder", hint="export the files inside it")
+        to.mkdir(parents=True, exist_ok=True)
+        root = to.resolve()
+        for entry in entries:
             relative = safe_relative_path(entry.path)
             target = (root / relative).resolve()
             if root not in target.parents:

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine, inspect, or_, select
 
-from triage.store.models import File, Finding, Run
+from triage.store.models import File, Finding, Run, RunWarning
 
 
 def _has_tables(engine: Engine) -> bool:
@@ -81,15 +81,39 @@ def iter_findings(engine: Engine, exhibit: str, kind: str | None = None) -> Iter
             )
 
 
-def known_hashes(engine: Engine, exhibit: str) -> dict[tuple[Any, ...], str]:
-    """SHA-256 of files a triage run hashed, by (partition, inode, attr_type, attr_id, path)."""
+@dataclass(frozen=True)
+class KnownFile:
+    """What a triage run learnt about one file's content."""
+
+    sha256: str
+    mime: str | None
+    ext_mismatch: bool
+
+
+def known_files(engine: Engine, exhibit: str) -> dict[tuple[Any, ...], KnownFile]:
+    """Files a triage run hashed, by (partition, inode, attr_type, attr_id, path)."""
     if not _has_tables(engine):
         return {}
-    query = select(File.partition, File.inode, File.attr_type, File.attr_id, File.path, File.sha256).where(
-        File.exhibit == exhibit, File.sha256.is_not(None)
-    )
+    query = select(
+        File.partition,
+        File.inode,
+        File.attr_type,
+        File.attr_id,
+        File.path,
+        File.sha256,
+        File.mime,
+        File.ext_mismatch,
+    ).where(File.exhibit == exhibit, File.sha256.is_not(None))
     with engine.connect() as conn:
-        return {(r[0], r[1], r[2], r[3], r[4]): str(r[5]) for r in conn.execute(query)}
+        return {
+            (r[0], r[1], r[2], r[3], r[4]): KnownFile(str(r[5]), r[6], bool(r[7]))
+            for r in conn.execute(query)
+        }
+
+
+def known_hashes(engine: Engine, exhibit: str) -> dict[tuple[Any, ...], str]:
+    """SHA-256 of files a triage run hashed, by (partition, inode, attr_type, attr_id, path)."""
+    return {key: known.sha256 for key, known in known_files(engine, exhibit).items()}
 
 
 def list_runs(engine: Engine, exhibit: str | None = None) -> list[dict[str, Any]]:
@@ -99,6 +123,11 @@ def list_runs(engine: Engine, exhibit: str | None = None) -> list[dict[str, Any]
     if exhibit:
         query = query.where(Run.exhibit == exhibit)
     with engine.connect() as conn:
+        warnings: dict[str, list[dict[str, Any]]] = {}
+        for w in conn.execute(select(RunWarning).order_by(RunWarning.id)):
+            warnings.setdefault(w.run_id, []).append(
+                {"plugin": w.plugin, "path": w.path, "message": w.message, "traceback": w.traceback}
+            )
         return [
             {
                 "run": r.id,
@@ -111,6 +140,7 @@ def list_runs(engine: Engine, exhibit: str | None = None) -> list[dict[str, Any]
                 "versions": json.loads(r.versions),
                 "counts": json.loads(r.counts or "{}"),
                 "resumed_from": r.resumed_from,
+                "warnings": warnings.get(r.id, []),
             }
             for r in conn.execute(query)
         ]

@@ -79,3 +79,19 @@ def test_hostile_names_stay_inside_the_target(tmp_path: Path, hostile_image: Pat
         assert verify_case(case).ok
     finally:
         case.close()
+
+
+def test_a_bad_path_exports_nothing(tmp_path: Path, hostile_image: Path) -> None:
+    from triage.errors import EntryNotFound
+
+    case = init_case(tmp_path / "case", case_number="X", title="export")
+    try:
+        add_actor(case, "ex", name="Ex Aminer", role="examiner")
+        acquire(case, hostile_image, exhibit="EX-1", actor="ex", description="hostile names")
+        before = case.ledger.count()
+        with pytest.raises(EntryNotFound):
+            export_files(case, "EX-1", ["/dir/CON", "/dir/no-such-file"], tmp_path / "out", actor="ex")
+        assert not (tmp_path / "out").exists()
+        assert case.ledger.count() == before
+    finally:
+        case.close()

@@ -1,0 +1,106 @@
+"""Run the walk-throughs in docs/examiner.md and docs/prosecutor.md, so their commands cannot rot.
+
+Same convention as tests/custody/test_docs.py (see tests/docs_runner.py): every ``$ `` line of a
+```console block runs, in order, in one temporary folder, and must exit with status 0 unless the
+line ends with ``# exit status N``. ``exhibit ...`` lines run in this process (fast); the others
+run in ``bash -c``. Besides the exit statuses, a few checks below make sure the pages still show
+what their text claims (the outputs printed in the pages are otherwise not compared: IDs, keys
+and times differ on every run).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FORENSICS_SAMPLES
+from tests.docs_runner import Ran, documented_commands, run_page, saved_files
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+EXAMINER = DOCS / "examiner.md"
+PROSECUTOR = DOCS / "prosecutor.md"
+
+
+def _need_tools(*tools: str) -> None:
+    for tool in tools:
+        if shutil.which(tool) is None:
+            pytest.skip(
+                f"{tool} is not installed (the page uses it; apt-get install sleuthkit sqlite3 jq xz-utils)"
+            )
+
+
+def _need_samples(*names: str) -> None:
+    for name in names:
+        path = FORENSICS_SAMPLES / name
+        if not path.exists():
+            pytest.skip(
+                f"sample image absent: {path} (apt-get install forensics-samples-ntfs forensics-samples-vfat)"
+            )
+
+
+def _output_of(ran: list[Ran], line_start: str) -> str:
+    """Output of the first command starting with ``line_start``, whitespace runs made one space
+    (the CLI wraps long lines at the console width)."""
+    found = [r.output for r in ran if r.command.shell.startswith(line_start)]
+    assert found, f"no command starting with {line_start!r} ran"
+    return " ".join(found[0].split())
+
+
+def test_pages_parse() -> None:
+    assert len(documented_commands(EXAMINER.read_text(encoding="utf-8"))) > 50
+    prosecutor = PROSECUTOR.read_text(encoding="utf-8")
+    assert len(documented_commands(prosecutor)) > 25
+    assert "check_proof.py" in saved_files(prosecutor)
+
+
+def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _need_tools("bash", "unxz", "sha256sum", "fls", "icat", "mmls", "sqlite3", "jq", "cmp", "head")
+    _need_samples("fs.ntfs.xz", "fs.vfat.xz")
+    work = tmp_path / "lantern"
+    work.mkdir()
+    ran = run_page(EXAMINER, work, monkeypatch)
+
+    first = _output_of(ran, "exhibit triage EX-001 --hash md5,sha256")
+    assert "72 entries, 62 files hashed" in first and "9 derived items recorded" in first
+    rerun = [" ".join(r.output.split()) for r in ran if r.command.shell == "exhibit triage EX-001"]
+    assert rerun and "62 already done, 0 new findings, 0 derived items" in rerun[0]
+    assert _output_of(ran, 'sqlite3 case-2026-031/case.sqlite "SELECT exhibit, path, mime').strip() == (
+        "EX-003|/Download/invoice.pdf|image/jpeg"
+    )
+    photos = json.loads((work / "photos.json").read_text(encoding="utf-8"))
+    [deleted_photo] = [p for p in photos if p["source"]["inode"] == 92]
+    assert deleted_photo["source"]["path"] == "/pic2/IMG_20200608_111614.jpg"
+    assert deleted_photo["data"]["taken"]["utc"] is None and deleted_photo["data"]["taken"]["local"]
+    fat = json.loads((work / "fat-pic1.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert fat["times_local"] is True and not fat["mtime"].endswith("Z")
+    log = json.loads((work / "log-EX-001.json").read_text(encoding="utf-8"))
+    kinds = [e["body"]["kind"] for e in log]
+    assert kinds.count("item.derive") == 9 and kinds.count("triage.run") == 3 and kinds[-1] == "item.export"
+    assert "rehashed EX-001, EX-002, EX-003" in _output_of(ran, "exhibit custody verify --rehash")
+
+
+def test_prosecutor_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _need_tools("bash", "sqlite3", "jq", "sha256sum", "python3")
+    work = tmp_path / "harbour"
+    work.mkdir()
+    ran = run_page(PROSECUTOR, work, monkeypatch)
+
+    codes = json.loads((work / "verify-tampered.json").read_text(encoding="utf-8"))
+    assert {p["code"] for p in codes["problems"]} >= {"ITEM_HASH_MISMATCH"}
+    assert "RESULT: all entries proven" in _output_of(ran, "python3 check_proof.py EX-001-proofs.json")
+
+    # The same independent check through a real process, as the defence expert would run it.
+    last = next(r for r in ran if r.command.shell.startswith("python3 check_proof.py") and r.code == 0)
+    done = subprocess.run(
+        [sys.executable, *last.command.shell.split()[1:]],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == last.code, done.stdout + done.stderr
