@@ -212,21 +212,24 @@ def findings(
     as_json: JsonOpt = False,
 ) -> None:
     """List what the plugins found, with the provenance of each finding."""
-    from triage.findings import iter_findings
+    from custody.items import get_item
+    from triage.findings import iter_findings, labels_for
 
     with opened(case) as c:
+        get_item(c, exhibit)
         found = list(iter_findings(c.engine, exhibit, kind))
     if as_json:
         emit_json([f.as_dict() for f in found])
         return
     table = Table("ID", "Type", "Path", "Locator", "Summary")
     for f in found:
+        labels = labels_for(f.record_type, f.data)
         summary = ", ".join(
-            f"{k}={_short(v)}"
+            f"{k}={_short(v)}" + (f" ({labels[k]})" if k in labels else "")
             for k, v in f.data.items()
             if k not in ("record_type", "source", "locator") and v not in (None, "")
         )
-        table.add_row(str(f.id), f.record_type, f.path, f.locator or "", summary[:120])
+        table.add_row(str(f.id), f.record_type, f.path, f.locator or "", summary)
     out.print(table)
     out.print(f"{len(found)} findings")
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, inspect, or_, select
 
+from triage.records import Record, label_for
 from triage.store.models import File, Finding, Run, RunWarning
 
 
@@ -49,8 +51,30 @@ class StoredFinding:
             },
             "locator": self.locator,
             "data": self.data,
+            "labels": labels_for(self.record_type, self.data),
             "run": self.run_id,
         }
+
+
+@lru_cache(maxsize=1)
+def _record_classes() -> dict[str, type[Record]]:
+    from triage.registry import load_plugins
+
+    return {r.record_type: r for cls in load_plugins().plugins for r in cls.emits}
+
+
+def labels_for(record_type: str, data: dict[str, Any]) -> dict[str, str]:
+    """Human labels of raw values (``sms_type`` 1 -> "received"), applied only when rendering."""
+    record_class = _record_classes().get(record_type)
+    if record_class is None:
+        return {}
+    found = {}
+    for field_name, value in data.items():
+        if isinstance(value, (str, int, bool)) or value is None:
+            label = label_for(record_class, field_name, value)
+            if label is not None:
+                found[field_name] = label
+    return found
 
 
 def iter_findings(engine: Engine, exhibit: str, kind: str | None = None) -> Iterator[StoredFinding]:
