@@ -11,8 +11,8 @@ the same run. The triage reads only the allocated files, less than the whole ima
 What it does:
 
 1. Builds ``<workdir>/triage-ext4-<files>-<content>MB-t<text>-s<seed>.raw`` (reused when present):
-   a tree of ``--files`` files generated from a seeded RNG (sizes from a log-normal mix, plus a
-   few large files to reach ``--content-mb``; content is random bytes or compressible binary,
+   a tree of ``--files`` files generated from a seeded RNG (sizes log-uniform in three bands, plus
+   a few large files to reach ``--content-mb``; content is random bytes or compressible binary,
    ``--text-percent`` of the files are log-like text), plus real SQLite databases and JPEGs copied
    from ``/work/shared/corpus`` when present (so the plugins have work: EXIF, SMS, WhatsApp,
    browser history), then ``mke2fs -t ext4 -d TREE -F IMAGE SIZE``. The image is at least
@@ -101,8 +101,9 @@ def _text(rng: random.Random, size: int) -> bytes:
     total = 0
     n = 0
     while total < size:
-        line = f"2026-11-{rng.randint(1, 28):02d} 12:{n % 60:02d}:{rng.randint(0, 59):02d} host{rng.randint(1, 9)} " + " ".join(
-            rng.choice(words) for _ in range(rng.randint(3, 12))
+        line = (
+            f"2026-11-{rng.randint(1, 28):02d} 12:{n % 60:02d}:{rng.randint(0, 59):02d} host{rng.randint(1, 9)} "
+            + " ".join(rng.choice(words) for _ in range(rng.randint(3, 12)))
         )
         lines.append(line)
         total += len(line) + 1
@@ -172,16 +173,26 @@ def build_image(workdir: Path, files: int, content_mb: int, text_percent: float,
     shutil.rmtree(tree, ignore_errors=True)
     t0 = time.perf_counter()
     written = build_tree(tree, files, content_mb * 1000 * 1000, text_percent, seed)
-    blocks = sum(
-        -(-os.path.getsize(os.path.join(d, f)) // BLOCK) for d, _, fs in os.walk(tree) for f in fs
-    )
+    blocks = sum(-(-os.path.getsize(os.path.join(d, f)) // BLOCK) for d, _, fs in os.walk(tree) for f in fs)
     need = blocks * BLOCK + (files + 10_000) * 256 + 160 * 1024 * 1024  # + inode tables, journal
     size = max(MIN_IMAGE, int(need * 1.05))
     size_mb = -(-size // (1024 * 1024))
     print(f"tree: {files} files, {written / 1e9:.2f} GB written in {time.perf_counter() - t0:.1f} s")
     part = image.with_suffix(".part")
     subprocess.run(
-        [mke2fs, "-q", "-F", "-t", "ext4", "-N", str(files + 10_000), "-d", str(tree), str(part), f"{size_mb}M"],
+        [
+            mke2fs,
+            "-q",
+            "-F",
+            "-t",
+            "ext4",
+            "-N",
+            str(files + 10_000),
+            "-d",
+            str(tree),
+            str(part),
+            f"{size_mb}M",
+        ],
         check=True,
     )
     part.replace(image)

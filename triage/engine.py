@@ -28,9 +28,9 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from custody import timefmt
@@ -97,39 +97,26 @@ def file_key(exhibit: str, e: FileEntry) -> str:
     return hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+#: Columns of a stored entry, in the order of :func:`entry_values`.
+ENTRY_COLUMNS = (
+    "key", "exhibit", "partition", "fs_type", "path", "name", "inode", "attr_type", "attr_id",
+    "stream", "type", "size", "deleted", "realloc", "mtime", "atime", "ctime", "crtime",
+    "times_local", "mode", "uid", "gid", "md5", "sha1", "sha256", "mime", "ext_mismatch", "error",
+    "plugins", "run_id",
+)  # fmt: skip
+
+
+def entry_values(exhibit: str, key: str, e: FileEntry, run_id: str) -> tuple[Any, ...]:
+    """The row of a walked entry (no content results yet) as a tuple in ENTRY_COLUMNS order."""
+    return (
+        key, exhibit, e.partition, e.fs_type, e.path, e.name, e.inode, e.attr_type, e.attr_id,
+        e.stream, e.type, e.size, e.deleted, e.realloc, e.mtime, e.atime, e.ctime, e.crtime,
+        e.times_local, e.mode, e.uid, e.gid, None, None, None, None, False, None, None, run_id,
+    )  # fmt: skip
+
+
 def entry_row(exhibit: str, key: str, e: FileEntry, run_id: str) -> dict[str, Any]:
-    return {
-        "key": key,
-        "exhibit": exhibit,
-        "partition": e.partition,
-        "fs_type": e.fs_type,
-        "path": e.path,
-        "name": e.name,
-        "inode": e.inode,
-        "attr_type": e.attr_type,
-        "attr_id": e.attr_id,
-        "stream": e.stream,
-        "type": e.type,
-        "size": e.size,
-        "deleted": e.deleted,
-        "realloc": e.realloc,
-        "mtime": e.mtime,
-        "atime": e.atime,
-        "ctime": e.ctime,
-        "crtime": e.crtime,
-        "times_local": e.times_local,
-        "mode": e.mode,
-        "uid": e.uid,
-        "gid": e.gid,
-        "md5": None,
-        "sha1": None,
-        "sha256": None,
-        "mime": None,
-        "ext_mismatch": False,
-        "error": None,
-        "plugins": None,
-        "run_id": run_id,
-    }
+    return dict(zip(ENTRY_COLUMNS, entry_values(exhibit, key, e, run_id), strict=True))
 
 
 # -- worker side ----------------------------------------------------------------------------------
@@ -141,41 +128,52 @@ def _worker_init(source_path: str, plugin_names: list[str], scratch_parent: str,
     _worker["source"] = open_source(source_path)
     classes = {cls.name: cls for cls in load_plugins().plugins}
     _worker["plugins"] = [classes[name]() for name in plugin_names]
-    _worker["filters"] = _cheap_filters(_worker["plugins"])
+    _worker["filters"] = _CheapFilters(_worker["plugins"])
     _worker["scratch_parent"] = scratch_parent
     _worker["exhibit"] = exhibit
 
 
-# A plugin's cheap targets, compiled once per worker: (plugin, glob regexes, magic, MIME types).
-_Filter = tuple[Plugin, tuple[re.Pattern[str], ...], tuple[tuple[int, bytes], ...], frozenset[str]]
+class _CheapFilters:
+    """Every plugin's cheap targets (globs, magic, MIME types), compiled once per worker.
 
+    ``candidates`` answers exactly what ``dispatch.cheap_match`` answers for each plugin on a probe
+    ``FileItem(path, head, mime)``, without building one per file (most files match nothing):
+    each distinct magic signature is compared once, MIME types are one dict look-up, and a
+    plugin's globs are one regex (the alternation of ``dispatch``'s own translations).
+    """
 
-def _cheap_filters(plugins: Sequence[Plugin]) -> list[_Filter]:
-    return [
-        (
-            p,
-            tuple(_glob_regex(g) for g in p.targets.globs),
-            tuple(p.targets.magic),
-            frozenset(m.lower() for m in p.targets.mime_types),
-        )
-        for p in plugins
-    ]
+    def __init__(self, plugins: Sequence[Plugin]) -> None:
+        self.plugins = list(plugins)
+        self.globs: list[tuple[int, re.Pattern[str]]] = []
+        magic: dict[tuple[int, bytes], int] = {}
+        self.mimes: dict[str, int] = {}
+        for i, p in enumerate(self.plugins):
+            bit = 1 << i
+            t = p.targets
+            if t.globs:
+                alternation = "|".join(f"(?:{_glob_regex(g).pattern})" for g in t.globs)
+                self.globs.append((bit, re.compile(alternation, re.IGNORECASE | re.DOTALL)))
+            for off, sig in t.magic:
+                magic[(off, sig)] = magic.get((off, sig), 0) | bit
+            for m in t.mime_types:
+                self.mimes[m.lower()] = self.mimes.get(m.lower(), 0) | bit
+        self.magic = [(off, off + len(sig), sig, bits) for (off, sig), bits in magic.items()]
 
-
-def _cheap_candidates(filters: list[_Filter], path: str, head: bytes, mime: str) -> list[Plugin]:
-    """The plugins whose cheap targets accept the file: exactly ``dispatch.cheap_match`` on a probe
-    ``FileItem(path, head, mime)``, without building one per file (most files match nothing)."""
-    norm = "/" + path.replace("\\", "/").lstrip("/")  # as dispatch.glob_matches normalises
-    mime = (mime or "").lower()
-    chosen = []
-    for plugin, globs, magic, mimes in filters:
-        if (
-            any(g.match(norm) is not None for g in globs)
-            or any(head[off : off + len(sig)] == sig for off, sig in magic)
-            or (mime and mime in mimes)
-        ):
-            chosen.append(plugin)
-    return chosen
+    def candidates(self, path: str, head: bytes, mime: str | None) -> list[Plugin]:
+        hit = self.mimes.get(mime.lower(), 0) if mime else 0
+        for off, end, sig, bits in self.magic:
+            if head[off:end] == sig:
+                hit |= bits
+        norm = None
+        for bit, rx in self.globs:
+            if not hit & bit:
+                if norm is None:
+                    norm = "/" + path.replace("\\", "/").lstrip("/")  # as dispatch.glob_matches
+                if rx.match(norm) is not None:
+                    hit |= bit
+        if not hit:
+            return []
+        return [p for i, p in enumerate(self.plugins) if hit >> i & 1]
 
 
 @dataclass
@@ -195,9 +193,15 @@ def _read_whole(source: Source, entry: FileEntry) -> bytes:
     return b"".join(source.read(entry))
 
 
+def _process_range(start: int, stop: int, hashes: Sequence[str]) -> list[dict[str, Any]]:
+    """Process ``jobs[start:stop]`` of the run's job list, which a forked worker inherited from the
+    parent: only two integers travel to the worker, not tens of thousands of pickled entries."""
+    return _process_chunk(_worker["jobs"][start:stop], hashes)
+
+
 def _process_chunk(jobs: list[_Job], hashes: Sequence[str]) -> list[dict[str, Any]]:
     source: Source = _worker["source"]
-    filters: list[_Filter] = _worker["filters"]
+    filters: _CheapFilters = _worker["filters"]
     exhibit: str = _worker["exhibit"]
     results: list[dict[str, Any]] = []
     with Scratch(Path(_worker["scratch_parent"])) as scratch:
@@ -209,7 +213,7 @@ def _process_chunk(jobs: list[_Job], hashes: Sequence[str]) -> list[dict[str, An
 
 def _process_file(
     source: Source,
-    filters: list[_Filter],
+    filters: _CheapFilters,
     exhibit: str,
     job: _Job,
     hashes: Sequence[str],
@@ -237,7 +241,7 @@ def _process_file(
             size += len(chunk)
             if candidates is None:
                 mime, sniffed = sniff_mime(head), head  # libmagic once per file, on the head only
-                candidates = _cheap_candidates(filters, entry.path, head, mime)
+                candidates = filters.candidates(entry.path, head, mime)
                 if not candidates:
                     kept = None
             if kept is not None:
@@ -330,10 +334,11 @@ def _process_file(
 
 # -- parent side ----------------------------------------------------------------------------------
 
-_files = File.__table__
+_files = cast(Table, File.__table__)
 #: What a processed file adds to its row (the row itself was stored by the walk): executed with a
 #: list of parameter dicts, whose other keys (md5, sha1, ..., run_id) are the columns SET.
 _FILE_UPDATE = update(_files).where(_files.c.key == bindparam("k"))
+_RESULT_COLUMNS = ("md5", "sha1", "sha256", "mime", "ext_mismatch", "error", "plugins", "run_id")
 
 
 def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], key: str) -> None:
@@ -345,26 +350,43 @@ def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], key: str) 
         conn.execute(sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
 
 
-def _insert_ignore(conn: Connection, table: Any, rows: list[dict[str, Any]], key: str) -> None:
-    """``_upsert`` of many rows with the same keys; on SQLite one plain DB-API executemany.
+def _insert_ignore(
+    conn: Connection, table: Any, columns: Sequence[str], rows: list[tuple[Any, ...]], key: str
+) -> None:
+    """``_upsert`` of many rows given as tuples; on SQLite one plain DB-API executemany.
 
     Same statement and values as ``_upsert`` (SQLAlchemy's Boolean binds 1/0, as sqlite3 binds
-    True/False), without SQLAlchemy's per-row parameter processing: 50,000 entry rows of a walk
-    go in about twice as fast.
+    True/False), without building a dict per row and SQLAlchemy's per-row parameter processing:
+    the 50,000 entry rows of a walk go in about twice as fast.
     """
     if not rows:
         return
     if conn.dialect.name != "sqlite":
         for start in range(0, len(rows), 5000):
-            _upsert(conn, table, rows[start : start + 5000], key)
+            _upsert(
+                conn, table, [dict(zip(columns, r, strict=True)) for r in rows[start : start + 5000]], key
+            )
         return
-    cols = list(rows[0])
     q = conn.dialect.identifier_preparer.quote
     sql = (
-        f"INSERT INTO {q(table.name)} ({', '.join(q(c) for c in cols)}) "
-        f"VALUES ({', '.join('?' * len(cols))}) ON CONFLICT ({q(key)}) DO NOTHING"
+        f"INSERT INTO {q(table.name)} ({', '.join(q(c) for c in columns)}) "
+        f"VALUES ({', '.join('?' * len(columns))}) ON CONFLICT ({q(key)}) DO NOTHING"
     )
-    conn.exec_driver_sql(sql, [tuple(r[c] for c in cols) for r in rows])
+    conn.exec_driver_sql(sql, rows)
+
+
+def _update_files(conn: Connection, updates: list[tuple[Any, ...]]) -> None:
+    """Store the results of processed files: ``updates`` are (*_RESULT_COLUMNS values, key)."""
+    if not updates:
+        return
+    if conn.dialect.name == "sqlite":  # the same UPDATE as _FILE_UPDATE, executemany'd directly
+        q = conn.dialect.identifier_preparer.quote
+        sets = ", ".join(f"{q(c)} = ?" for c in _RESULT_COLUMNS)
+        conn.exec_driver_sql(f"UPDATE {q(_files.name)} SET {sets} WHERE {q('key')} = ?", updates)
+    else:
+        conn.execute(
+            _FILE_UPDATE, [{**dict(zip(_RESULT_COLUMNS, u[:-1], strict=True)), "k": u[-1]} for u in updates]
+        )
 
 
 def _finding_rows(exhibit: str, job: _Job, result: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
@@ -507,7 +529,7 @@ class TriageRun:
 
     def _walk_entries(
         self, source: Source, counts: dict[str, int], summary: RunSummary
-    ) -> tuple[list[_Job], list[dict[str, Any]]]:
+    ) -> tuple[list[_Job], list[tuple[Any, ...]]]:
         """Walk every entry: the rows to store and the files to process (stored by _process)."""
         done: set[str] = set()
         if not self.options.fresh:
@@ -520,7 +542,7 @@ class TriageRun:
                         )
                     )
                 }
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
         jobs: list[_Job] = []
         by_path: dict[tuple[int | None, str], FileEntry] = {}
         seen: dict[str, int] = {}
@@ -536,7 +558,7 @@ class TriageRun:
             else:
                 seen[key] = 0
             counts["entries"] += 1
-            rows.append(entry_row(self.exhibit, key, e, self.run_id))
+            rows.append(entry_values(self.exhibit, key, e, self.run_id))
             if e.type != "file":
                 continue
             if key in done:
@@ -552,10 +574,10 @@ class TriageRun:
             summary.warnings.append({"plugin": None, "path": None, "message": str(w), "traceback": None})
         return jobs, rows
 
-    def _store_entries(self, conn: Connection, rows: list[dict[str, Any]], summary: RunSummary) -> None:
+    def _store_entries(self, conn: Connection, rows: list[tuple[Any, ...]], summary: RunSummary) -> None:
         """Store every entry walked (one transaction), before any file's results."""
         with conn.begin():
-            _insert_ignore(conn, File.__table__, rows, "key")
+            _insert_ignore(conn, File.__table__, ENTRY_COLUMNS, rows, "key")
             self._store_warnings(conn, summary.warnings)
         summary.counts["warnings"] += len(summary.warnings)
 
@@ -566,22 +588,22 @@ class TriageRun:
                 [{"run_id": self.run_id, "exhibit": self.exhibit, **w} for w in warnings],
             )
 
-    def _chunks(self, jobs: list[_Job]) -> Iterator[list[_Job]]:
-        chunk: list[_Job] = []
+    def _chunks(self, jobs: list[_Job]) -> Iterator[tuple[int, int]]:
+        """``(start, stop)`` ranges of ``jobs``: at most CHUNK_FILES files or about CHUNK_BYTES."""
+        first = 0
         size = 0
-        for job in jobs:
-            chunk.append(job)
+        for i, job in enumerate(jobs):
             size += job.entry.size
-            if len(chunk) >= CHUNK_FILES or size >= CHUNK_BYTES:
-                yield chunk
-                chunk, size = [], 0
-        if chunk:
-            yield chunk
+            if i + 1 - first >= CHUNK_FILES or size >= CHUNK_BYTES:
+                yield first, i + 1
+                first, size = i + 1, 0
+        if first < len(jobs):
+            yield first, len(jobs)
 
     def _process(
         self,
         jobs: list[_Job],
-        rows: list[dict[str, Any]],
+        rows: list[tuple[Any, ...]],
         counts: dict[str, int],
         summary: RunSummary,
         progress: Progress | None,
@@ -604,38 +626,46 @@ class TriageRun:
                 try:
                     with self.engine.connect() as conn:
                         self._store_entries(conn, rows, summary)
-                        for chunk in chunks:
-                            self._absorb(conn, chunk, _process_chunk(chunk, self.hashes), summary, handed, progress)
+                        for start, stop in chunks:
+                            chunk = jobs[start:stop]
+                            self._absorb(
+                                conn, chunk, _process_chunk(chunk, self.hashes), summary, handed, progress
+                            )
                 finally:
                     _worker["source"].close()
             else:
                 ctx = multiprocessing.get_context("fork")
-                with ProcessPoolExecutor(
-                    workers, mp_context=ctx, initializer=_worker_init, initargs=init_args
-                ) as pool:
-                    pending: dict[Future[list[dict[str, Any]]], list[_Job]] = {}
-                    queue = iter(chunks)
-                    for chunk in queue:
-                        pending[pool.submit(_process_chunk, chunk, self.hashes)] = chunk
-                        if len(pending) >= workers * 2:
-                            break
-                    # The workers are forked by now (no database connection open in them) and busy:
-                    # store the entries meanwhile, then every chunk's results on the same connection
-                    # (one connection, not one per chunk: closing SQLite's last one checkpoints the WAL).
-                    try:
-                        with self.engine.connect() as conn:
-                            self._store_entries(conn, rows, summary)
-                            while pending:
-                                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                                for fut in finished:
-                                    chunk = pending.pop(fut)
-                                    nxt = next(queue, None)
-                                    if nxt is not None:  # keep the workers fed while we store
-                                        pending[pool.submit(_process_chunk, nxt, self.hashes)] = nxt
-                                    self._absorb(conn, chunk, fut.result(), summary, handed, progress)
-                    except BaseException:
-                        pool.shutdown(wait=True, cancel_futures=True)
-                        raise
+                _worker["jobs"] = jobs  # inherited by the forked workers; see _process_range
+                try:
+                    with ProcessPoolExecutor(
+                        workers, mp_context=ctx, initializer=_worker_init, initargs=init_args
+                    ) as pool:
+                        pending: dict[Future[list[dict[str, Any]]], tuple[int, int]] = {}
+                        queue = iter(chunks)
+                        for span in queue:
+                            pending[pool.submit(_process_range, *span, self.hashes)] = span
+                            if len(pending) >= workers * 2:
+                                break
+                        # The workers are forked by now (no database connection open in them) and
+                        # busy: store the entries meanwhile, then every chunk's results on the same
+                        # connection (not one per chunk: closing SQLite's last one checkpoints the WAL).
+                        try:
+                            with self.engine.connect() as conn:
+                                self._store_entries(conn, rows, summary)
+                                while pending:
+                                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                                    for fut in finished:
+                                        start, stop = pending.pop(fut)
+                                        nxt = next(queue, None)
+                                        if nxt is not None:  # keep the workers fed while we store
+                                            pending[pool.submit(_process_range, *nxt, self.hashes)] = nxt
+                                        chunk = jobs[start:stop]
+                                        self._absorb(conn, chunk, fut.result(), summary, handed, progress)
+                        except BaseException:
+                            pool.shutdown(wait=True, cancel_futures=True)
+                            raise
+                finally:
+                    _worker.pop("jobs", None)
         finally:
             import shutil
 
@@ -666,22 +696,22 @@ class TriageRun:
     ) -> None:
         findings: list[dict[str, Any]] = []
         warnings: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
+        updates: list[tuple[Any, ...]] = []
         with conn.begin():
             for job, result in zip(chunk, results, strict=True):
                 h = result["hashes"]
                 updates.append(
-                    {
-                        "k": job.key,
-                        "md5": h.get("md5"),
-                        "sha1": h.get("sha1"),
-                        "sha256": h.get("sha256"),
-                        "mime": result["mime"],
-                        "ext_mismatch": result["ext_mismatch"],
-                        "error": result.get("error"),
-                        "plugins": json.dumps(result["plugins"]) if result["plugins"] else None,
-                        "run_id": self.run_id,
-                    }
+                    (
+                        h.get("md5"),
+                        h.get("sha1"),
+                        h.get("sha256"),
+                        result["mime"],
+                        result["ext_mismatch"],
+                        result.get("error"),
+                        json.dumps(result["plugins"]) if result["plugins"] else None,
+                        self.run_id,
+                        job.key,
+                    )
                 )
                 findings.extend(_finding_rows(self.exhibit, job, result, self.run_id))
                 warnings.extend(result["warnings"])
@@ -699,8 +729,7 @@ class TriageRun:
                     )
                 if result["plugins"]:
                     handed.append((job, result))
-            if updates:  # one executemany for the whole chunk, not one UPDATE statement per file
-                conn.execute(_FILE_UPDATE, updates)
+            _update_files(conn, updates)  # one executemany per chunk, not one UPDATE per file
             _upsert(conn, Finding.__table__, findings, "fingerprint")
             self._store_warnings(conn, warnings)
         counts["findings"] += len(findings)
