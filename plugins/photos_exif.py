@@ -17,6 +17,7 @@ Expected on the public corpus (``images/``): the values of ``groundtruth/exif/ex
 from __future__ import annotations
 
 import io
+import logging
 import struct
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ import exifread
 from triage.plugin import FileItem, NotMyFormat, ParseContext, Plugin, Targets
 from triage.records import GeoFields, Record
 from triage.timeconv import TimeValue, from_exif_datetime
+
+# exifread reports odd-but-harmless structure ("No values found for GPS SubIFD") on its own
+# logger, straight to stderr; real problems reach the examiner as this plugin's warnings instead.
+logging.getLogger("exifread").setLevel(logging.ERROR)
 
 JPEG_SOI = b"\xff\xd8\xff"
 EXIF_HEADER = b"Exif\x00\x00"

@@ -341,13 +341,13 @@ _FILE_UPDATE = update(_files).where(_files.c.key == bindparam("k"))
 _RESULT_COLUMNS = ("md5", "sha1", "sha256", "mime", "ext_mismatch", "error", "plugins", "run_id")
 
 
-def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], key: str) -> None:
+def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], key: str) -> int:
+    """Insert ``rows``, skipping those whose ``key`` exists; returns how many were new."""
     if not rows:
-        return
-    if conn.dialect.name == "postgresql":
-        conn.execute(postgresql.insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
-    else:
-        conn.execute(sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
+        return 0
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    result = conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
+    return max(int(result.rowcount or 0), 0)
 
 
 def _insert_ignore(
@@ -506,12 +506,15 @@ class TriageRun:
                 jobs, rows = self._walk_entries(source, counts, summary)
             if on_total is not None:
                 on_total(len(jobs), sum(j.entry.size for j in jobs))
-            handed = self._process(jobs, rows, counts, summary, progress)
-            derived = self._record_in_ledger(handed, keys, versions, arguments, counts)
+            self._process(jobs, rows, counts, summary, progress)
+            derived = self._record_in_ledger(keys, versions, arguments, counts)
             counts["derived"] = derived
             summary.status = "complete"
-        except BaseException:
+        except (KeyboardInterrupt, SystemExit):
             self._finish("interrupted", counts)
+            raise
+        except BaseException:
+            self._finish("failed", counts)
             raise
         self._finish("complete", counts)
         return summary
@@ -607,8 +610,7 @@ class TriageRun:
         counts: dict[str, int],
         summary: RunSummary,
         progress: Progress | None,
-    ) -> list[tuple[_Job, dict[str, Any]]]:
-        handed: list[tuple[_Job, dict[str, Any]]] = []
+    ) -> None:
         workers = self.options.workers or os.cpu_count() or 1
         scratch_parent = self.case.scratch_dir / self.run_id
         scratch_parent.mkdir(parents=True, exist_ok=True)
@@ -628,9 +630,7 @@ class TriageRun:
                         self._store_entries(conn, rows, summary)
                         for start, stop in chunks:
                             chunk = jobs[start:stop]
-                            self._absorb(
-                                conn, chunk, _process_chunk(chunk, self.hashes), summary, handed, progress
-                            )
+                            self._absorb(conn, chunk, _process_chunk(chunk, self.hashes), summary, progress)
                 finally:
                     _worker["source"].close()
             else:
@@ -660,7 +660,7 @@ class TriageRun:
                                         if nxt is not None:  # keep the workers fed while we store
                                             pending[pool.submit(_process_range, *nxt, self.hashes)] = nxt
                                         chunk = jobs[start:stop]
-                                        self._absorb(conn, chunk, fut.result(), summary, handed, progress)
+                                        self._absorb(conn, chunk, fut.result(), summary, progress)
                         except BaseException:
                             pool.shutdown(wait=True, cancel_futures=True)
                             raise
@@ -670,7 +670,6 @@ class TriageRun:
             import shutil
 
             shutil.rmtree(scratch_parent, ignore_errors=True)
-        return handed
 
     def _absorb(
         self,
@@ -678,10 +677,9 @@ class TriageRun:
         chunk: list[_Job],
         results: list[dict[str, Any]],
         summary: RunSummary,
-        handed: list[tuple[_Job, dict[str, Any]]],
         progress: Progress | None,
     ) -> None:
-        self._store_chunk(conn, chunk, results, summary.counts, summary, handed)
+        self._store_chunk(conn, chunk, results, summary.counts, summary)
         if progress is not None:
             progress(summary.counts["files"], summary.counts["bytes"])
 
@@ -692,7 +690,6 @@ class TriageRun:
         results: list[dict[str, Any]],
         counts: dict[str, int],
         summary: RunSummary,
-        handed: list[tuple[_Job, dict[str, Any]]],
     ) -> None:
         findings: list[dict[str, Any]] = []
         warnings: list[dict[str, Any]] = []
@@ -727,23 +724,26 @@ class TriageRun:
                             "traceback": None,
                         }
                     )
-                if result["plugins"]:
-                    handed.append((job, result))
             _update_files(conn, updates)  # one executemany per chunk, not one UPDATE per file
-            _upsert(conn, Finding.__table__, findings, "fingerprint")
+            new_findings = _upsert(conn, Finding.__table__, findings, "fingerprint")
             self._store_warnings(conn, warnings)
-        counts["findings"] += len(findings)
+        counts["findings"] += new_findings
         counts["warnings"] += len(warnings)
         summary.warnings.extend(warnings)
 
     def _record_in_ledger(
         self,
-        handed: list[tuple[_Job, dict[str, Any]]],
         keys: dict[str, Any],
         versions: dict[str, Any],
         arguments: dict[str, Any],
         counts: dict[str, int],
     ) -> int:
+        """Every file any run handed to a plugin, not yet in the ledger, plus this run's summary.
+
+        Read from the stored files rather than from this run's results, so files processed by an
+        interrupted run are recorded by the run that completes it; sorted, so the order of the
+        entries does not depend on which worker finished first.
+        """
         already = set()
         for entry in self.case.ledger.entries(exhibit=self.exhibit, kinds=[DERIVE]):
             d = entry.data
@@ -756,32 +756,38 @@ class TriageRun:
                     (d.get("hashes") or {}).get("sha256"),
                 )
             )
+        query = (
+            select(File)
+            .where(File.exhibit == self.exhibit, File.plugins.is_not(None), File.sha256.is_not(None))
+            .order_by(File.path, File.partition, File.inode, File.key)
+        )
         drafts = []
-        for job, result in handed:
-            e = job.entry
-            ident = (e.partition, e.inode, e.path, e.stream, result["hashes"]["sha256"])
-            if ident in already:
-                continue
-            already.add(ident)
-            drafts.append(
-                Draft(
-                    kind=DERIVE,
-                    actor=self.actor,
-                    exhibit=self.exhibit,
-                    data={
-                        "path": e.path,
-                        "partition": e.partition,
-                        "inode": e.inode,
-                        "stream": e.stream,
-                        "size": e.size,
-                        "deleted": e.deleted,
-                        "hashes": result["hashes"],
-                        "parent_sha256": self.item.hashes.get("sha256"),
-                        "run": self.run_id,
-                        "plugins": result["plugins"],
-                    },
+        with self.engine.connect() as conn:
+            for f in conn.execute(query):
+                hashes = {name: value for name in HASHES if (value := getattr(f, name)) is not None}
+                ident = (f.partition, f.inode, f.path, f.stream, f.sha256)
+                if ident in already:
+                    continue
+                already.add(ident)
+                drafts.append(
+                    Draft(
+                        kind=DERIVE,
+                        actor=self.actor,
+                        exhibit=self.exhibit,
+                        data={
+                            "path": f.path,
+                            "partition": f.partition,
+                            "inode": f.inode,
+                            "stream": f.stream,
+                            "size": f.size,
+                            "deleted": bool(f.deleted),
+                            "hashes": hashes,
+                            "parent_sha256": self.item.hashes.get("sha256"),
+                            "run": f.run_id,
+                            "plugins": json.loads(f.plugins),
+                        },
+                    )
                 )
-            )
         drafts.append(
             Draft(
                 kind="triage.run",

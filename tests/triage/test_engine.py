@@ -53,7 +53,9 @@ def phone_image(tmp_path: Path) -> Path:
     return build_ext4(
         tmp_path,
         {
-            "data/data/com.android.providers.telephony/databases/mmssms.db": (corpus / "chats/mmssms.db").read_bytes(),
+            "data/data/com.android.providers.telephony/databases/mmssms.db": (
+                corpus / "chats/mmssms.db"
+            ).read_bytes(),
             "DCIM/Camera/DSCN0010.jpg": (corpus / "images/gps/DSCN0010.jpg").read_bytes(),
             "system/lib/libcamera.dll": (corpus / "images/Canon_40D.jpg").read_bytes(),
             "notes/todo.txt": b"meet at the harbour\n",
@@ -90,7 +92,9 @@ def test_triage_of_an_ext4_phone_image(case: Case, phone_image: Path) -> None:
     need_tool("icat")
     before = (hashlib.sha256(phone_image.read_bytes()).hexdigest(), phone_image.stat().st_mtime_ns)
     acquire(case, phone_image, exhibit="EX-001", actor="asmith", description="phone")
-    summary = run_triage(case, "EX-001", actor="asmith", options=TriageOptions(hashes=["md5", "sha256"], workers=2))
+    summary = run_triage(
+        case, "EX-001", actor="asmith", options=TriageOptions(hashes=["md5", "sha256"], workers=2)
+    )
     assert summary.status == "complete"
     assert (hashlib.sha256(phone_image.read_bytes()).hexdigest(), phone_image.stat().st_mtime_ns) == before
 
@@ -144,6 +148,7 @@ def test_rerun_is_idempotent(case: Case, phone_image: Path) -> None:
     assert first.counts["findings"] == count > 0
     assert again.counts["findings"] == 0 and again.counts["derived"] == 0
     assert fresh.counts["files"] == first.counts["files"] and fresh.counts["derived"] == 0
+    assert fresh.counts["findings"] == 0  # re-found, not new
     assert len(list(iter_findings(case.engine, "EX-001"))) == count
     assert case.ledger.count() == ledger + 2  # two run summaries, no duplicate derived items
     assert verify_case(case).ok
@@ -167,7 +172,9 @@ class ExplodingPlugin(Plugin):
         yield
 
 
-def test_plugin_failure_is_a_recorded_warning(case: Case, phone_image: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plugin_failure_is_a_recorded_warning(
+    case: Case, phone_image: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     real = load_plugins()
     monkeypatch.setattr(
         "triage.engine.load_plugins",
@@ -185,7 +192,9 @@ def test_plugin_failure_is_a_recorded_warning(case: Case, phone_image: Path, mon
 
 
 def test_interrupted_run_is_resumed(case: Case, tmp_path: Path) -> None:
-    image = build_ext4(tmp_path, {f"d{i % 7}/f{i}.txt": f"file {i}\n".encode() * (i % 50) for i in range(1200)})
+    image = build_ext4(
+        tmp_path, {f"d{i % 7}/f{i}.txt": f"file {i}\n".encode() * (i % 50) for i in range(1200)}
+    )
     acquire(case, image, exhibit="EX-001", actor="asmith", description="many files")
     calls = []
 
@@ -194,7 +203,9 @@ def test_interrupted_run_is_resumed(case: Case, tmp_path: Path) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1), progress=stop_after_first_chunk)
+        run_triage(
+            case, "EX-001", actor="asmith", options=TriageOptions(workers=1), progress=stop_after_first_chunk
+        )
     [interrupted] = list_runs(case.engine, "EX-001")
     assert interrupted["status"] == "interrupted"
     assert not any(e.kind == "triage.run" for e in case.ledger.entries(exhibit="EX-001"))
@@ -207,8 +218,31 @@ def test_interrupted_run_is_resumed(case: Case, tmp_path: Path) -> None:
     assert verify_case(case).ok
 
 
+def test_files_read_before_an_interruption_are_still_derived(case: Case, tmp_path: Path) -> None:
+    """The run that completes an interrupted one records every file any run handed to a plugin."""
+    corpus = need(CORPUS)
+    jpeg = (corpus / "images/gps/DSCN0010.jpg").read_bytes()
+    image = build_ext4(tmp_path, {f"DCIM/{i:04d}.jpg": jpeg for i in range(1100)}, size_mib=256)
+    acquire(case, image, exhibit="EX-001", actor="asmith", description="photos")
+
+    def stop(files: int, done: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1), progress=stop)
+    summary = run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1))
+    assert summary.counts["skipped"] > 0
+    derived = [e for e in case.ledger.entries(exhibit="EX-001") if e.kind == "item.derive"]
+    assert len(derived) == 1100 == summary.counts["derived"]
+    assert [e.data["path"] for e in derived] == sorted(e.data["path"] for e in derived)
+    assert len(list(iter_findings(case.engine, "EX-001", "media"))) == 1100
+    assert verify_case(case).ok
+
+
 def test_kill_9_midway_then_restart(case: Case, tmp_path: Path) -> None:
-    image = build_ext4(tmp_path, {f"d{i % 9}/f{i}.bin": os.urandom(2048 + i) for i in range(4000)}, size_mib=64)
+    image = build_ext4(
+        tmp_path, {f"d{i % 9}/f{i}.bin": os.urandom(2048 + i) for i in range(4000)}, size_mib=64
+    )
     acquire(case, image, exhibit="EX-001", actor="asmith", description="many files")
     env = {**os.environ, "EXHIBIT_ACTOR": "asmith"}
     proc = subprocess.Popen(
@@ -249,7 +283,7 @@ def test_bogus_image_is_a_clear_error(case: Case) -> None:
         run_triage(case, "EX-B", actor="asmith")
     assert "bogus.001" in str(info.value)
     [run] = list_runs(case.engine, "EX-B")
-    assert run["status"] == "interrupted"
+    assert run["status"] == "failed"
 
 
 def test_corpus_e01_and_split_raw_triage_alike(case: Case) -> None:
@@ -259,7 +293,10 @@ def test_corpus_e01_and_split_raw_triage_alike(case: Case) -> None:
     run_triage(case, "EX-E01", actor="asmith")
     run_triage(case, "EX-RAW", actor="asmith")
     rows = stored_files(case)
-    by = {ex: sorted((r["path"], r["inode"], r["sha256"]) for r in rows if r["exhibit"] == ex) for ex in ("EX-E01", "EX-RAW")}
+    by = {
+        ex: sorted((r["path"], r["inode"], r["sha256"]) for r in rows if r["exhibit"] == ex)
+        for ex in ("EX-E01", "EX-RAW")
+    }
     assert by["EX-E01"] == by["EX-RAW"] and len(by["EX-E01"]) >= 5
 
 
