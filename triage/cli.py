@@ -89,7 +89,7 @@ def ls(
         for e in entries:
             kind = {"file": "r", "dir": "d", "link": "l"}.get(e.type, "-")
             mark = "* " if e.deleted else ""
-            write(f"{kind}/{kind} {mark}{e.address}:\t{e.path.lstrip('/')}\n")
+            write(f"{kind}/{kind} {mark}{e.address or '-'}:\t{e.path.lstrip('/')}\n")
     for w in warnings:
         err.print(f"warning: {w}", highlight=False)
 
