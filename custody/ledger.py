@@ -289,7 +289,9 @@ class Ledger:
             }
             rows.append(row)
             stored.append(
-                StoredEntry(seq, digest, prev, draft.kind, draft.exhibit, draft.actor, now.utc, text_body, sigs)
+                StoredEntry(
+                    seq, digest, prev, draft.kind, draft.exhibit, draft.actor, now.utc, text_body, sigs
+                )
             )
             frontier.append(merkle.leaf_hash(raw))
             prev = digest

@@ -410,7 +410,12 @@ def _verify_rows(
         if body.get("kind") == "actor.add":
             data = body.get("data", {})
             if data.get("id") != body.get("actor"):
-                add("UNKNOWN_SIGNER", seq, exhibit, "an actor registration must be signed by the actor it registers")
+                add(
+                    "UNKNOWN_SIGNER",
+                    seq,
+                    exhibit,
+                    "an actor registration must be signed by the actor it registers",
+                )
             else:
                 actor_keys.setdefault(str(data.get("id")), str(data.get("public_key")))
         _check_custody(seq, body, custody, report)

@@ -30,14 +30,35 @@ def command_paths(group=COMMAND, prefix=()) -> Iterator[tuple[str, ...]]:  # typ
 
 
 ALL = list(command_paths())
-LISTINGS = [("actor", "list"), ("items",), ("custody", "log"), ("findings",), ("runs",), ("plugins", "list"), ("ls",)]
+LISTINGS = [
+    ("actor", "list"),
+    ("items",),
+    ("custody", "log"),
+    ("findings",),
+    ("runs",),
+    ("plugins", "list"),
+    ("ls",),
+]
 
 
 def test_the_cli_has_every_command() -> None:
     names = {" ".join(p) for p in ALL}
-    for expected in ("init", "acquire", "actor add", "custody transfer", "custody verify", "custody proof",
-                     "custody checkpoint", "custody export", "ls", "cat", "triage", "findings", "export",
-                     "plugins list"):
+    for expected in (
+        "init",
+        "acquire",
+        "actor add",
+        "custody transfer",
+        "custody verify",
+        "custody proof",
+        "custody checkpoint",
+        "custody export",
+        "ls",
+        "cat",
+        "triage",
+        "findings",
+        "export",
+        "plugins list",
+    ):
         assert expected in names
 
 
@@ -54,10 +75,16 @@ def test_every_listing_has_json(path: tuple[str, ...]) -> None:
     assert "--json" in result.output
 
 
-def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "custody.cli", *args],
-        capture_output=True, text=True, cwd=cwd, env={**os.environ, **(env or {})}, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=120,
     )
 
 
@@ -65,7 +92,10 @@ def run(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) 
 def case_dir(tmp_path: Path) -> Path:
     case = tmp_path / "case"
     assert run("init", str(case), "--case-number", "T-1", "--title", "cli").returncode == 0
-    assert run("actor", "add", "ex", "--name", "Ex Aminer", "--role", "examiner", "--case", str(case)).returncode == 0
+    assert (
+        run("actor", "add", "ex", "--name", "Ex Aminer", "--role", "examiner", "--case", str(case)).returncode
+        == 0
+    )
     return case
 
 
@@ -73,7 +103,16 @@ def test_errors_are_messages_not_tracebacks(case_dir: Path, tmp_path: Path) -> N
     env = {"EXHIBIT_ACTOR": "ex"}
     bad = [
         ("items", "--case", str(tmp_path / "nowhere")),
-        ("acquire", str(tmp_path / "missing.dd"), "--exhibit", "EX-1", "--description", "x", "--case", str(case_dir)),
+        (
+            "acquire",
+            str(tmp_path / "missing.dd"),
+            "--exhibit",
+            "EX-1",
+            "--description",
+            "x",
+            "--case",
+            str(case_dir),
+        ),
         ("custody", "transfer", "EX-404", "--to", "ex", "--case", str(case_dir)),
         ("ls", "EX-404", "--case", str(case_dir)),
         ("custody", "verify", "--against", str(tmp_path / "nope.json"), "--case", str(case_dir)),
@@ -98,16 +137,26 @@ def test_triage_commands_on_a_real_image(case_dir: Path, tmp_path: Path) -> None
     assert triage.returncode == 0, triage.stderr
     assert json.loads(triage.stdout)["status"] == "complete"
     lines = [json.loads(x) for x in run("ls", "EX-1", "-r", "--json", env=env).stdout.splitlines()]
-    assert lines and all({"partition", "path", "inode", "deleted", "type", "size", "sha256"} <= set(x) for x in lines)
+    assert lines and all(
+        {"partition", "path", "inode", "deleted", "type", "size", "sha256"} <= set(x) for x in lines
+    )
     text_file = next(x for x in lines if x["path"] == "/a_directory/a_file")
     assert text_file["sha256"] and text_file["type"] == "file"
-    cat = subprocess.run([sys.executable, "-m", "custody.cli", "cat", "EX-1", "/a_directory/a_file"],
-                         capture_output=True, env={**os.environ, **env}, timeout=60)
+    cat = subprocess.run(
+        [sys.executable, "-m", "custody.cli", "cat", "EX-1", "/a_directory/a_file"],
+        capture_output=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
     import hashlib
 
     assert hashlib.sha256(cat.stdout).hexdigest() == text_file["sha256"]
-    by_inode = subprocess.run([sys.executable, "-m", "custody.cli", "cat", "EX-1", "--inode", str(text_file["inode"])],
-                              capture_output=True, env={**os.environ, **env}, timeout=60)
+    by_inode = subprocess.run(
+        [sys.executable, "-m", "custody.cli", "cat", "EX-1", "--inode", str(text_file["inode"])],
+        capture_output=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
     assert by_inode.stdout == cat.stdout
     out = tmp_path / "exports"
     exported = run("export", "EX-1", "/a_directory/a_file", "--to", str(out), "--json", env=env)

@@ -28,6 +28,7 @@ MIGRATIONS = str(Path(__file__).with_name("migrations"))
 LEDGER_LOCK_KEY = 0x45584849  # "EXHI": the advisory lock every PostgreSQL append takes
 WRITER_ROLE = "exhibit_writer"
 
+
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)

@@ -275,7 +275,6 @@ def test_forced_kind_mismatch(tmp_path: Path) -> None:
 
 def test_folder_with_undecodable_names_is_recorded(tmp_path: Path) -> None:
     """Names that are not valid UTF-8 reach the canonical-JSON ledger escaped, with exact bytes."""
-    import json
 
     from custody.actors import add_actor
     from custody.case import init_case

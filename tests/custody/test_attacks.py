@@ -77,8 +77,11 @@ def test_recompute_whole_suffix_without_the_key(history: Case) -> None:
         raw = canonical(body)
         digest = hashlib.sha256(raw).hexdigest()
         sigs = json.dumps([{"actor": entry.actor, "sig": forger.sign(entry_message(digest)).hex()}])
-        tamper(history, "UPDATE entries SET body = %s, entry_hash = %s, prev_hash = %s, signatures = %s WHERE seq = %s",
-               (raw.decode(), digest, "f" * 63 + str(entry.seq % 10), sigs, entry.seq))
+        tamper(
+            history,
+            "UPDATE entries SET body = %s, entry_hash = %s, prev_hash = %s, signatures = %s WHERE seq = %s",
+            (raw.decode(), digest, "f" * 63 + str(entry.seq % 10), sigs, entry.seq),
+        )
         tamper(history, "UPDATE entries SET prev_hash = %s WHERE seq = %s", (prev, entry.seq))
         prev = digest
     found = codes(verify_case(history))
@@ -101,8 +104,17 @@ def test_swap_two_entries(history: Case) -> None:
             history,
             "INSERT INTO entries (seq, entry_hash, prev_hash, kind, exhibit, actor, recorded_utc, body, signatures) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (new_seq, old.entry_hash, old.prev_hash, old.kind, old.exhibit, old.actor, old.recorded_utc, old.body,
-             json.dumps(old.signatures)),
+            (
+                new_seq,
+                old.entry_hash,
+                old.prev_hash,
+                old.kind,
+                old.exhibit,
+                old.actor,
+                old.recorded_utc,
+                old.body,
+                json.dumps(old.signatures),
+            ),
         )
     found = codes(verify_case(history))
     assert ("SEQ_GAP", 5) in found
@@ -123,7 +135,17 @@ def test_insert_a_forged_entry(history: Case) -> None:
             history,
             "INSERT INTO entries (seq, entry_hash, prev_hash, kind, exhibit, actor, recorded_utc, body, signatures) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (last.seq + 1, digest, last.entry_hash, "custody.dispose", "EX-001", actor, last.recorded_utc, raw.decode(), sig),
+            (
+                last.seq + 1,
+                digest,
+                last.entry_hash,
+                "custody.dispose",
+                "EX-001",
+                actor,
+                last.recorded_utc,
+                raw.decode(),
+                sig,
+            ),
         )
         found = codes(verify_case(history))
         assert (expected, last.seq + 1) in found
@@ -142,7 +164,9 @@ def test_truncate_tail_against_exported_checkpoint(history: Case, tmp_path: Path
     tamper(history, "DELETE FROM entries WHERE seq >= 7")
     tamper(history, "DELETE FROM checkpoints WHERE tree_size >= 7")
     assert verify_case(history).ok  # the database alone now looks consistent ...
-    assert any(code == "TRUNCATED" for code, _ in codes(verify_case(history, against=saved)))  # ... the file is not
+    assert any(
+        code == "TRUNCATED" for code, _ in codes(verify_case(history, against=saved))
+    )  # ... the file is not
 
 
 def test_rewritten_history_is_inconsistent_with_checkpoint(history: Case, tmp_path: Path) -> None:
@@ -157,8 +181,12 @@ def test_equivocating_checkpoint(history: Case) -> None:
     assert cp is not None
     body = json.loads(cp.body)
     body["root"] = "ab" * 32
-    tamper(history, "INSERT INTO checkpoints (tree_size, root, signer, body, signature, frontier) VALUES "
-           "(%s, %s, %s, %s, %s, '[]')", (cp.tree_size, body["root"], cp.signer, canonical(body).decode(), cp.signature))
+    tamper(
+        history,
+        "INSERT INTO checkpoints (tree_size, root, signer, body, signature, frontier) VALUES "
+        "(%s, %s, %s, %s, %s, '[]')",
+        (cp.tree_size, body["root"], cp.signer, canonical(body).decode(), cp.signature),
+    )
     found = codes(verify_case(history))
     assert ("ROOT_MISMATCH", cp.tree_size) in found and ("SIGNATURE_INVALID", cp.tree_size) in found
 
@@ -216,9 +244,30 @@ def make_e01(work: Path, name: str, case_number: str) -> Path:
     if not src.exists():
         src.write_bytes(bytes(range(256)) * 8192)
     subprocess.run(
-        ["ewfacquire", "-u", "-t", str(work / name), "-c", "none", "-C", case_number, "-D", "test disk",
-         "-e", "Examiner One", "-E", "EV-9", "-N", "notes", "-f", "encase6", str(src)],
-        check=True, capture_output=True, stdin=subprocess.DEVNULL,
+        [
+            "ewfacquire",
+            "-u",
+            "-t",
+            str(work / name),
+            "-c",
+            "none",
+            "-C",
+            case_number,
+            "-D",
+            "test disk",
+            "-e",
+            "Examiner One",
+            "-E",
+            "EV-9",
+            "-N",
+            "notes",
+            "-f",
+            "encase6",
+            str(src),
+        ],
+        check=True,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
     )
     return work / f"{name}.E01"
 
@@ -274,10 +323,18 @@ def test_registration_signed_by_someone_else(history: Case) -> None:
     from custody.actors import signing_keys
     from custody.ledger import Draft
 
-    public = mallory.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+    public = (
+        mallory.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw).hex()
+    )
     keys = signing_keys(history, ["jdoe"])
     history.ledger.append(
-        [Draft(kind="actor.add", actor="jdoe", data={"id": "mallory", "name": "M", "role": "examiner", "public_key": public})],
+        [
+            Draft(
+                kind="actor.add",
+                actor="jdoe",
+                data={"id": "mallory", "name": "M", "role": "examiner", "public_key": public},
+            )
+        ],
         keys,
         checkpoint_signer="jdoe",
     )
@@ -292,6 +349,10 @@ def test_signed_but_not_canonical_body(history: Case) -> None:
     text = json.dumps(json.loads(entry.body), indent=1)
     digest = hashlib.sha256(text.encode()).hexdigest()
     sig = json.dumps([{"actor": "jdoe", "sig": load_private_key("jdoe").sign(entry_message(digest)).hex()}])
-    tamper(history, "UPDATE entries SET body = %s, entry_hash = %s, signatures = %s WHERE seq = 8", (text, digest, sig))
+    tamper(
+        history,
+        "UPDATE entries SET body = %s, entry_hash = %s, signatures = %s WHERE seq = 8",
+        (text, digest, sig),
+    )
     found = verify_case(history)
     assert any(p.code == "ENTRY_HASH_MISMATCH" and "canonical" in p.detail for p in found.problems)

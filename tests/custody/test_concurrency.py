@@ -16,7 +16,6 @@ from custody.actors import signing_keys
 from custody.case import Case, init_case, open_case
 from custody.ledger import Draft
 from custody.verify import verify_case
-from tests.custody.conftest import pg_available
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -86,7 +85,9 @@ def test_kill_during_acquire_leaves_no_record(case: Case, tmp_path: Path) -> Non
         fh.truncate(6 * 1024**3)  # sparse: reads fast, but takes seconds to hash
     env = {**os.environ, "EXHIBIT_ACTOR": "jdoe"}
     before = case.ledger.count()
-    proc = _exhibit("acquire", str(big), "--exhibit", "EX-BIG", "--description", "big", "--case", str(case.root), env=env)
+    proc = _exhibit(
+        "acquire", str(big), "--exhibit", "EX-BIG", "--description", "big", "--case", str(case.root), env=env
+    )
     time.sleep(2.5)
     assert proc.poll() is None, proc.communicate()
     proc.send_signal(signal.SIGKILL)

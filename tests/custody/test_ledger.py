@@ -56,7 +56,13 @@ def test_passphrase_protected_key(case: Case, monkeypatch: pytest.MonkeyPatch) -
 def test_acquire_records_hashes_and_leaves_evidence_untouched(case: Case, evidence: Path) -> None:
     before = fingerprint(evidence)
     item, entry = acquire(
-        case, evidence, exhibit="EX-001", actor="jdoe", description="USB stick", serial="SN1", location="Lab 2"
+        case,
+        evidence,
+        exhibit="EX-001",
+        actor="jdoe",
+        description="USB stick",
+        serial="SN1",
+        location="Lab 2",
     )
     assert fingerprint(evidence) == before
     data = evidence.read_bytes()
@@ -77,7 +83,9 @@ def test_acquire_records_hashes_and_leaves_evidence_untouched(case: Case, eviden
 def test_custody_events_and_log(case: Case, evidence: Path) -> None:
     acquire(case, evidence, exhibit="EX-001", actor="jdoe", description="disk")
     record_event(case, "seal", "EX-001", actor="jdoe", seal="S-1", location="Store B")
-    record_event(case, "transfer", "EX-001", actor="jdoe", receiver="asmith", reason="analysis", authority="W-118")
+    record_event(
+        case, "transfer", "EX-001", actor="jdoe", receiver="asmith", reason="analysis", authority="W-118"
+    )
     record_event(case, "unseal", "EX-001", actor="asmith", seal="S-1")
     record_event(case, "check-out", "EX-001", actor="asmith", reason="imaging")
     record_event(case, "check-in", "EX-001", actor="asmith", condition="intact")
@@ -131,8 +139,14 @@ def test_derived_items_are_one_batch(case: Case, evidence: Path) -> None:
     item, _ = acquire(case, evidence, exhibit="EX-001", actor="jdoe", description="disk")
     before = len(case.ledger.checkpoints())
     derived = [
-        {"path": f"/f{i}", "inode": i, "partition": 0, "hashes": {"sha256": "0" * 64}, "run": "r1",
-         "parent_sha256": item.hashes["sha256"]}
+        {
+            "path": f"/f{i}",
+            "inode": i,
+            "partition": 0,
+            "hashes": {"sha256": "0" * 64},
+            "run": "r1",
+            "parent_sha256": item.hashes["sha256"],
+        }
         for i in range(500)
     ]
     stored = record_derived(case, "EX-001", derived, actor="asmith")
@@ -150,12 +164,19 @@ def test_inclusion_proofs_verify_independently(case: Case, evidence: Path) -> No
     for proof in result["proofs"]:
         leaf = merkle.leaf_hash(proof["entry_canonical"].encode())
         merkle.verify_inclusion(
-            leaf, proof["leaf_index"], result["checkpoint"]["tree_size"], [bytes.fromhex(h) for h in proof["audit_path"]], root
+            leaf,
+            proof["leaf_index"],
+            result["checkpoint"]["tree_size"],
+            [bytes.fromhex(h) for h in proof["audit_path"]],
+            root,
         )
         with pytest.raises(merkle.ProofError):
             merkle.verify_inclusion(
-                leaf, proof["leaf_index"] + 1, result["checkpoint"]["tree_size"],
-                [bytes.fromhex(h) for h in proof["audit_path"]], root,
+                leaf,
+                proof["leaf_index"] + 1,
+                result["checkpoint"]["tree_size"],
+                [bytes.fromhex(h) for h in proof["audit_path"]],
+                root,
             )
 
 
@@ -168,8 +189,12 @@ def test_checkpoint_file_and_consistency(case: Case, evidence: Path, tmp_path: P
 
 
 def test_guards_reject_update_and_delete(case: Case) -> None:
-    for statement in ("UPDATE entries SET actor = 'mallory' WHERE seq = 1", "DELETE FROM entries WHERE seq = 2",
-                      "DELETE FROM checkpoints", "UPDATE case_info SET title = 'x'"):
+    for statement in (
+        "UPDATE entries SET actor = 'mallory' WHERE seq = 1",
+        "DELETE FROM entries WHERE seq = 2",
+        "DELETE FROM checkpoints",
+        "UPDATE case_info SET title = 'x'",
+    ):
         with pytest.raises(DBAPIError), case.engine.begin() as conn:
             conn.execute(text(statement))
     assert case.ledger.count() == 2

@@ -68,7 +68,9 @@ def test_hostile_names_stay_inside_the_target(tmp_path: Path, hostile_image: Pat
             assert path.stem.upper() not in ("CON", "AUX", "NUL")
         by_inode = {e.inode: e for e in entries}
         for item in exported:
-            icat = subprocess.run(["icat", str(hostile_image), str(item["inode"])], check=True, capture_output=True).stdout
+            icat = subprocess.run(
+                ["icat", str(hostile_image), str(item["inode"])], check=True, capture_output=True
+            ).stdout
             assert hashlib.sha256(icat).hexdigest() == item["sha256"]
             assert (root / item["exported_as"]).read_bytes() == icat
             assert by_inode[item["inode"]].path == item["path"]

@@ -17,18 +17,28 @@ SECTOR = 512
 
 
 def make_fat(
-    image: Path, start: int, sectors: int, files: dict[str, bytes], delete: tuple[str, ...] = (), bits: int = 32
+    image: Path,
+    start: int,
+    sectors: int,
+    files: dict[str, bytes],
+    delete: tuple[str, ...] = (),
+    bits: int = 32,
 ) -> None:
     need_tool("mkfs.fat")
     need_tool("mcopy")
-    subprocess.run(["mkfs.fat", "-F", str(bits), "--offset", str(start), "-n", "EXHIBIT", str(image), str(sectors // 2)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["mkfs.fat", "-F", str(bits), "--offset", str(start), "-n", "EXHIBIT", str(image), str(sectors // 2)],
+        check=True,
+        capture_output=True,
+    )
     target = f"{image}@@{start * SECTOR}"
     for name, data in files.items():
         src = image.parent / f"src-{start}-{name.replace('/', '_')}"
         src.write_bytes(data)
         if "/" in name:
-            subprocess.run(["mmd", "-D", "s", "-i", target, "::/" + name.rsplit("/", 1)[0]], capture_output=True)
+            subprocess.run(
+                ["mmd", "-D", "s", "-i", target, "::/" + name.rsplit("/", 1)[0]], capture_output=True
+            )
         subprocess.run(["mcopy", "-i", target, str(src), "::/" + name], check=True, capture_output=True)
     for name in delete:
         subprocess.run(["mdel", "-i", target, "::/" + name], check=True, capture_output=True)
@@ -37,9 +47,21 @@ def make_fat(
 def make_ext4(image: Path, start: int, sectors: int, tree: Path) -> None:
     need_tool("mke2fs")
     subprocess.run(
-        ["mke2fs", "-q", "-t", "ext4", "-E", f"offset={start * SECTOR}", "-d", str(tree), "-F", str(image),
-         f"{sectors * SECTOR // 1024}k"],
-        check=True, capture_output=True,
+        [
+            "mke2fs",
+            "-q",
+            "-t",
+            "ext4",
+            "-E",
+            f"offset={start * SECTOR}",
+            "-d",
+            str(tree),
+            "-F",
+            str(image),
+            f"{sectors * SECTOR // 1024}k",
+        ],
+        check=True,
+        capture_output=True,
     )
 
 
@@ -55,13 +77,17 @@ def check_against_fls(image: Path, starts: list[int]) -> None:
     assert found == [s * SECTOR for s in starts]
     for start in starts:
         ours = [e for e in entries if e.partition == start * SECTOR]
-        expected = parse_fls(run_tool("fls", "-r", "-p", "-o", str(start), str(image)).decode("utf-8", "surrogateescape"))
+        expected = parse_fls(
+            run_tool("fls", "-r", "-p", "-o", str(start), str(image)).decode("utf-8", "surrogateescape")
+        )
         assert our_keys(ours) == expected, start
     with open_source(image) as source:  # content of every allocated file equals icat's
         for e in entries:
             if e.type == "file" and not e.deleted:
                 icat = run_tool("icat", "-o", str(e.partition // SECTOR), str(image), e.address)
-                assert hashlib.sha256(b"".join(source.read(e))).digest() == hashlib.sha256(icat).digest(), e.path
+                assert hashlib.sha256(b"".join(source.read(e))).digest() == hashlib.sha256(icat).digest(), (
+                    e.path
+                )
 
 
 @pytest.fixture
@@ -84,8 +110,17 @@ def test_gpt_disk_with_fat_and_ext4(tmp_path: Path, tree: Path) -> None:
         "start=2048, size=73728, type=EBD0A0A2-B9E5-4433-87C0-68B6B72699C7\n"
         "start=77824, size=16384, type=0FC63DAF-8483-4772-8E79-3D8477DE4709\n",
     )
-    make_fat(image, 2048, 73728, {"DCIM/IMG_0001.JPG": b"\xff\xd8\xff" + b"x" * 5000, "notes.txt": b"hello\n",
-                                  "gone.txt": b"deleted later\n"}, delete=("gone.txt",))
+    make_fat(
+        image,
+        2048,
+        73728,
+        {
+            "DCIM/IMG_0001.JPG": b"\xff\xd8\xff" + b"x" * 5000,
+            "notes.txt": b"hello\n",
+            "gone.txt": b"deleted later\n",
+        },
+        delete=("gone.txt",),
+    )
     make_ext4(image, 77824, 16384, tree)
     check_against_fls(image, [2048, 77824])
     names = {e.path for e in list_entries(image, recursive=True)}
