@@ -1,9 +1,10 @@
 """Recursive listing: Exhibit's walk (JSON lines) against TSK's ``fls -r -p`` on a 50,000-file ext4.
 
 Builds ``bench/work/ls-ext4-<n>.raw`` with ``mke2fs -t ext4 -d <generated tree>`` (reused when
-present), then alternates, for ``--rounds`` rounds, three subprocesses (start-up included):
+present), then alternates, for ``--rounds`` rounds, four subprocesses (start-up included):
 
 * ``fls -r -p IMAGE``
+* ``exhibit ls EX-001 -r --json``    — the command the target is about, on a case made once
 * ``python -m triage.walk IMAGE``  — ``list_entries(recursive=True)`` + ``entry_to_json_line``
 * ``python -c <walk only>``         — the same without importing ``custody`` (see below)
 
@@ -83,6 +84,48 @@ def build_image(workdir: Path, files: int) -> Path:
     return image
 
 
+def make_case(workdir: Path, image: Path) -> Path:
+    """A case (keys kept in the work folder) with the image acquired as EX-001; reused when present."""
+    case = workdir / f"ls-case-{image.stem}"
+    os.environ["EXHIBIT_CONFIG_DIR"] = str(workdir / "ls-config")
+    if not (case / "exhibit-case.json").exists():
+        shutil.rmtree(case, ignore_errors=True)
+        cli = [sys.executable, "-m", "custody.cli"]
+        subprocess.run([*cli, "init", str(case), "--case-number", "BENCH", "--title", "ls bench"], check=True)
+        subprocess.run(
+            [
+                *cli,
+                "actor",
+                "add",
+                "bench",
+                "--name",
+                "Bench Mark",
+                "--role",
+                "examiner",
+                "--case",
+                str(case),
+            ],
+            check=True,
+        )
+        subprocess.run(
+            [
+                *cli,
+                "acquire",
+                str(image),
+                "--exhibit",
+                "EX-001",
+                "--description",
+                "ls bench",
+                "--actor",
+                "bench",
+                "--case",
+                str(case),
+            ],
+            check=True,
+        )
+    return case
+
+
 def timed(cmd: list[str]) -> tuple[float, int]:
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, check=True, cwd=REPO)
@@ -101,8 +144,20 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     image = build_image(args.workdir, args.files)
     py = sys.executable
+    case = make_case(args.workdir, image)
     variants = {
         "fls -r -p": [fls, "-r", "-p", str(image)],
+        "exhibit ls EX-001 -r --json": [
+            py,
+            "-m",
+            "custody.cli",
+            "ls",
+            "EX-001",
+            "-r",
+            "--json",
+            "--case",
+            str(case),
+        ],
         "python -m triage.walk": [py, "-m", "triage.walk", str(image)],
         "walk only (no custody pkg)": [py, "-c", WALK_ONLY, str(image), str(REPO)],
     }

@@ -8,7 +8,6 @@ else ``$EXHIBIT_CASE``, else the current folder and its parents.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +17,10 @@ from sqlalchemy import Engine, insert, select
 from custody import timefmt
 from custody.errors import CaseExists, CaseNotFound
 from custody.ledger import Ledger
+from custody.locate import CASE_FILE, case_db_url, db_url_for, find_case_dir
 from custody.store import db
 from custody.store.models import CaseInfo
 
-CASE_FILE = "exhibit-case.json"
 DEFAULT_DB = "case.sqlite"
 FORMAT = "exhibit-case/1"
 
@@ -79,42 +78,9 @@ class Case:
         self.close()
 
 
-def find_case_dir(explicit: Path | None = None) -> Path:
-    if explicit is not None:
-        if not (explicit / CASE_FILE).is_file():
-            raise CaseNotFound(
-                f"{explicit} is not a case folder (no {CASE_FILE})",
-                hint="create one with 'exhibit init DIR --case-number N --title T'",
-            )
-        return explicit.resolve()
-    env = os.environ.get("EXHIBIT_CASE")
-    if env:
-        return find_case_dir(Path(env))
-    here = Path.cwd().resolve()
-    for folder in (here, *here.parents):
-        if (folder / CASE_FILE).is_file():
-            return folder
-    raise CaseNotFound(
-        "no case folder here or in any parent folder",
-        hint="pass --case DIR, set EXHIBIT_CASE, or cd into a case folder",
-    )
-
-
-def _db_url_for(root: Path, stored: str) -> str:
-    if stored.startswith("sqlite:///") and not stored.startswith("sqlite:////"):
-        relative = stored.removeprefix("sqlite:///")
-        return f"sqlite:///{(root / relative).resolve()}"
-    return stored
-
-
 def open_case(explicit: Path | None = None) -> Case:
     root = find_case_dir(explicit)
-    try:
-        config = json.loads((root / CASE_FILE).read_text(encoding="utf-8"))
-        url = config["database"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise CaseNotFound(f"{root / CASE_FILE} is unreadable: {exc}") from None
-    return Case(root, _db_url_for(root, url))
+    return Case(root, case_db_url(root))
 
 
 def init_case(
@@ -126,7 +92,7 @@ def init_case(
         raise CaseExists(f"{root} already holds a case", hint="open it with --case, or pick another folder")
     root.mkdir(parents=True, exist_ok=True)
     stored_url = db_url or f"sqlite:///{DEFAULT_DB}"
-    url = _db_url_for(root, stored_url)
+    url = db_url_for(root, stored_url)
     engine = db.make_engine(url)
     try:
         db.migrate(engine)

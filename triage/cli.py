@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import (
@@ -31,6 +31,34 @@ PartitionOpt = Annotated[
 ]
 
 
+Known = dict[tuple[Any, ...], tuple[str, str | None, bool]]
+
+
+def _source_of(case: Path | None, exhibit: str, *, with_known: bool) -> tuple[str, Known]:
+    """The evidence path of ``exhibit`` and what triage learnt of its files (sha256, mime, mismatch).
+
+    Read-only commands on a SQLite case take the standard-library path (custody.locate): loading
+    the ORM would cost more than listing a small disk.
+    """
+    from custody.locate import quick_case
+
+    quick = quick_case(case)
+    if quick is not None:
+        try:
+            source = str(quick.acquisition(exhibit)["source_path"])
+            rows = quick.known_files(exhibit) if with_known else []
+        finally:
+            quick.close()
+        return source, {(r[0], r[1], r[2], r[3], r[4]): (r[5], r[6], bool(r[7])) for r in rows}
+    from custody.items import get_item
+    from triage.findings import known_files
+
+    with opened(case) as c:
+        item = get_item(c, exhibit)
+        known = known_files(c.engine, exhibit) if with_known else {}
+    return item.source_path, {k: (v.sha256, v.mime, v.ext_mismatch) for k, v in known.items()}
+
+
 def ls(
     exhibit: Annotated[str, typer.Argument(help="Exhibit number.")],
     path: Annotated[str | None, typer.Argument(help="Folder to list (default: the root).")] = None,
@@ -50,16 +78,12 @@ def ls(
 
     After a triage run, --json also gives each file's sha256, MIME type and extension mismatch flag.
     """
-    from custody.items import get_item
-    from triage.findings import known_files
     from triage.walk import entry_to_json_line, list_entries
 
-    with opened(case) as c:
-        item = get_item(c, exhibit)
-        known = known_files(c.engine, exhibit)
+    source_path, known = _source_of(case, exhibit, with_known=True)
     warnings: list[object] = []
     write = sys.stdout.write
-    entries = list_entries(item.source_path, path, recursive, deleted, partition, warnings=warnings)  # type: ignore[arg-type]
+    entries = list_entries(source_path, path, recursive, deleted, partition, warnings=warnings)  # type: ignore[arg-type]
     if mismatch:
         if not known:
             err.print(
@@ -68,8 +92,7 @@ def ls(
         entries = (
             e
             for e in entries
-            if (k := known.get((e.partition, e.inode, e.attr_type, e.attr_id, e.path))) is not None
-            and k.ext_mismatch
+            if (k := known.get((e.partition, e.inode, e.attr_type, e.attr_id, e.path))) is not None and k[2]
         )
     if as_json:
         buffer: list[str] = []
@@ -79,7 +102,7 @@ def ls(
             if k is None:
                 buffer.append(line[:-1] + ', "sha256": null, "mime": null, "ext_mismatch": null}\n')
             else:
-                extra = json.dumps({"sha256": k.sha256, "mime": k.mime, "ext_mismatch": k.ext_mismatch})
+                extra = json.dumps({"sha256": k[0], "mime": k[1], "ext_mismatch": k[2]})
                 buffer.append(line[:-1] + ", " + extra[1:] + "\n")
             if len(buffer) >= 4096:
                 write("".join(buffer))
@@ -105,17 +128,15 @@ def cat(
 ) -> None:
     """Write a file's raw content to stdout, like icat."""
     from custody.errors import UserError
-    from custody.items import get_item
-    from triage.export import find_entry
+    from triage.lookup import find_entry
     from triage.walk import open_source
 
     if (path is None) == (inode is None):
         raise UserError(
             "give a PATH or --inode N (one of them)", hint="exhibit cat EX-001 /Users/a/notes.txt"
         )
-    with opened(case) as c:
-        item = get_item(c, exhibit)
-    with open_source(item.source_path) as source:
+    source_path, _ = _source_of(case, exhibit, with_known=False)
+    with open_source(source_path) as source:
         entry = find_entry(source, path or "", partition, inode)
         sink = sys.stdout.buffer
         for chunk in source.read(entry):

@@ -17,32 +17,13 @@ from custody.actors import signing_keys
 from custody.case import Case
 from custody.items import get_item
 from custody.ledger import Draft
-from triage.errors import EntryNotFound, TriageError
+from triage.errors import TriageError
 from triage.findings import known_hashes
+from triage.lookup import find_entry
 from triage.sanitize import safe_relative_path
-from triage.walk import FileEntry, Source, open_source
+from triage.walk import open_source
 
 EXPORT = "item.export"
-
-
-def find_entry(
-    source: Source, path: str, partition: int | None = None, inode: int | None = None
-) -> FileEntry:
-    """The entry at ``path`` (allocated preferred over deleted), or with meta address ``inode``."""
-    if inode is not None:
-        for e in source.entries(None, recursive=True, partition=partition):
-            if e.inode == inode and e.stream is None and e.type != "dir":
-                return e
-        raise EntryNotFound(f"no file with meta address {inode}", hint="'exhibit ls EX -r' lists addresses")
-    clean = "/" + path.strip("/")
-    parent = clean.rsplit("/", 1)[0] or "/"
-    matches = [e for e in source.entries(parent, partition=partition) if e.path == clean]
-    if not matches:
-        raise EntryNotFound(
-            f"no entry {clean!r} in the evidence", hint="'exhibit ls EX [DIR]' lists a folder"
-        )
-    matches.sort(key=lambda e: (e.deleted, e.realloc))
-    return matches[0]
 
 
 def export_files(

@@ -1,0 +1,108 @@
+"""Finding a case folder and reading it cheaply, without the ORM or cryptography.
+
+Commands that only *read* evidence (``exhibit ls``, ``exhibit cat``) need the acquisition record
+of one exhibit and nothing else; loading SQLAlchemy for that costs more than listing a small disk.
+For the default SQLite case this module reads the record with the standard library, read-only.
+Everything else goes through :mod:`custody.case`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from custody.errors import CaseNotFound, ItemError
+
+CASE_FILE = "exhibit-case.json"
+
+
+def find_case_dir(explicit: Path | None = None) -> Path:
+    """``--case DIR``, else ``$EXHIBIT_CASE``, else the current folder and its parents (like git)."""
+    if explicit is not None:
+        if not (explicit / CASE_FILE).is_file():
+            raise CaseNotFound(
+                f"{explicit} is not a case folder (no {CASE_FILE})",
+                hint="create one with 'exhibit init DIR --case-number N --title T'",
+            )
+        return explicit.resolve()
+    env = os.environ.get("EXHIBIT_CASE")
+    if env:
+        return find_case_dir(Path(env))
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / CASE_FILE).is_file():
+            return folder
+    raise CaseNotFound(
+        "no case folder here or in any parent folder",
+        hint="pass --case DIR, set EXHIBIT_CASE, or cd into a case folder",
+    )
+
+
+def db_url_for(root: Path, stored: str) -> str:
+    """The stored URL with a relative SQLite path resolved against the case folder."""
+    if stored.startswith("sqlite:///") and not stored.startswith("sqlite:////"):
+        relative = stored.removeprefix("sqlite:///")
+        return f"sqlite:///{(root / relative).resolve()}"
+    return stored
+
+
+def case_db_url(root: Path) -> str:
+    try:
+        config = json.loads((root / CASE_FILE).read_text(encoding="utf-8"))
+        url = str(config["database"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise CaseNotFound(f"{root / CASE_FILE} is unreadable: {exc}") from None
+    return db_url_for(root, url)
+
+
+class QuickCase:
+    """A read-only view of a SQLite case: one exhibit's acquisition and triage's file index."""
+
+    def __init__(self, database: Path) -> None:
+        self.conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+
+    def acquisition(self, exhibit: str) -> dict[str, Any]:
+        row = self.conn.execute(
+            "SELECT body FROM entries WHERE exhibit = ? AND kind = 'item.acquire'", (exhibit,)
+        ).fetchone()
+        if row is None:
+            raise ItemError(
+                f"no exhibit {exhibit!r} in this case",
+                hint="'exhibit items' lists the exhibits; 'exhibit acquire' adds one",
+            )
+        acquisition: dict[str, Any] = json.loads(row[0])["data"]["acquisition"]
+        return acquisition
+
+    def known_files(self, exhibit: str) -> list[tuple[Any, ...]]:
+        """(partition, inode, attr_type, attr_id, path, sha256, mime, ext_mismatch) of hashed files."""
+        has = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'triage_files'"
+        ).fetchone()
+        if not has:
+            return []
+        return self.conn.execute(
+            "SELECT partition, inode, attr_type, attr_id, path, sha256, mime, ext_mismatch FROM triage_files "
+            "WHERE exhibit = ? AND sha256 IS NOT NULL",
+            (exhibit,),
+        ).fetchall()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def quick_case(explicit: Path | None = None) -> QuickCase | None:
+    """A :class:`QuickCase` for a SQLite case that exists; ``None`` for other databases."""
+    root = find_case_dir(explicit)
+    url = case_db_url(root)
+    if not url.startswith("sqlite:///"):
+        return None
+    database = Path(url.removeprefix("sqlite:///"))
+    if not database.is_file():
+        raise CaseNotFound(f"the case database {database} is missing", hint="check the case folder")
+    try:
+        return QuickCase(database)
+    except sqlite3.Error as exc:
+        raise CaseNotFound(f"cannot read the case database {database}: {exc}") from None
