@@ -31,9 +31,36 @@ from pathlib import Path
 import pytest
 
 from custody import cli
-from tests.custody.test_docs import INPROCESS, Command, documented_commands
 
 __all__ = ["Command", "Ran", "documented_commands", "run_page", "saved_files"]
+
+BLOCK = re.compile(r"^```console[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
+EXPECT = re.compile(r"\s+#\s*exit status (\d+)\s*$")
+INPROCESS = re.compile(r"^exhibit\s+(?P<args>[^|&;<>`$]*?)(?:\s+>\s*(?P<out>[^\s|&;<>`$]+))?\s*$")
+
+
+@dataclass(frozen=True)
+class Command:
+    line: str  # as written after "$ "
+    shell: str  # without the "# exit status" comment
+    expected: int
+
+
+def documented_commands(text: str) -> list[Command]:
+    found: list[Command] = []
+    for block in BLOCK.findall(text):
+        for line in block.splitlines():
+            if not line.startswith("$ "):
+                continue
+            command = line[2:].strip()
+            expected = 0
+            match = EXPECT.search(command)
+            if match:
+                expected = int(match.group(1))
+                command = command[: match.start()].rstrip()
+            found.append(Command(line[2:], command, expected))
+    return found
+
 
 SAVED = re.compile(
     r"^```python[ \t]*\n# save as (?P<name>[\w.-]+)[ \t]*\n(?P<body>.*?)^```[ \t]*$", re.M | re.S
