@@ -1,13 +1,12 @@
-"""Run the ```console blocks of a documentation page, the way tests/custody/test_docs.py does.
+"""Run the ```console blocks of a documentation page, so the user pages cannot rot.
 
-The convention is the one stated in that test (and at the top of each page): in every fenced
+The convention (stated at the top of each page): in every fenced
 ```console block, a line starting with ``$ `` is a command and the lines after it are its output
 (shown to the reader, not compared). A command must exit with status 0 unless its line ends with
 ``# exit status N``. ``export NAME=value`` lines change the environment of later commands. All
 blocks of a page run in order in one empty temporary folder.
 
-The parsing (:func:`documented_commands`) and the in-process pattern are imported from
-tests/custody/test_docs.py, so both runners read pages identically. What differs here:
+``exhibit ...`` lines run in this process (fast); the others run in ``bash -c``. Also:
 
 * in-process ``exhibit ...`` commands get a real byte stream as stdout, so ``exhibit cat EX PATH >
   FILE`` (which writes bytes to ``sys.stdout.buffer``) works in-process, byte for byte;
