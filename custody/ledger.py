@@ -402,19 +402,3 @@ def entries_in(
     if exhibit is not None:
         query = query.where(Entry.exhibit == exhibit)
     return [_entry_from_row(row) for row in conn.execute(query)]
-
-
-def actor_keys_from_entries(entries: Iterator[StoredEntry] | Sequence[StoredEntry]) -> dict[str, str]:
-    """Public keys by actor ID, as registered by ``actor.add`` entries (first registration wins)."""
-    found: dict[str, str] = {}
-    for entry in entries:
-        if entry.kind == "actor.add":
-            data = entry.data
-            found.setdefault(str(data.get("id")), str(data.get("public_key")))
-    return found
-
-
-def verify_entry_signature(public_key_hex: str, entry_hash: str, signature_hex: str) -> bool:
-    from custody import keys as keymod
-
-    return keymod.verify_signature(public_key_hex, signature_hex, entry_message(entry_hash))

@@ -115,10 +115,6 @@ def entry_values(exhibit: str, key: str, e: FileEntry, run_id: str) -> tuple[Any
     )  # fmt: skip
 
 
-def entry_row(exhibit: str, key: str, e: FileEntry, run_id: str) -> dict[str, Any]:
-    return dict(zip(ENTRY_COLUMNS, entry_values(exhibit, key, e, run_id), strict=True))
-
-
 # -- worker side ----------------------------------------------------------------------------------
 
 _worker: dict[str, Any] = {}
