@@ -42,11 +42,14 @@ from custody.ledger import Draft
 PG_ADMIN = os.environ.get("EXHIBIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
-def derived(n: int) -> Draft:
-    """An ``item.derive`` entry like the ones a triage run records (about 500 bytes of JSON)."""
+def derived(n: int, actor: str = "bench") -> Draft:
+    """An ``item.derive`` entry like the ones a triage run records (about 500 bytes of JSON).
+
+    Shared with bench/verify_ledger.py, so both benchmarks sign the same kind of entry.
+    """
     return Draft(
         kind="item.derive",
-        actor="bench",
+        actor=actor,
         exhibit="EX-001",
         data={
             "path": f"/Users/someone/Documents/folder-{n // 100}/file-{n:07d}.docx",

@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from ledger_appends import derived  # this folder is on sys.path when a bench script runs
 
 from custody.ledger import ENTRY_DOMAIN, Draft
 from custody.verify import WORKERS_ENV
@@ -84,26 +85,7 @@ def build(root: Path, entries: int, batch: int) -> tuple[Path, float]:
             )
             holder, other = other, holder
         else:
-            pending.append(
-                Draft(
-                    kind="item.derive",
-                    actor="asmith",
-                    exhibit="EX-001",
-                    data={
-                        "path": f"/Users/someone/Documents/folder-{n // 100}/file-{n:07d}.docx",
-                        "partition": 2,
-                        "inode": 100000 + n,
-                        "stream": None,
-                        "size": 4096 + n,
-                        "hashes": {
-                            "md5": hashlib.md5(n.to_bytes(8, "big")).hexdigest(),
-                            "sha256": hashlib.sha256(n.to_bytes(8, "big")).hexdigest(),
-                        },
-                        "parent_sha256": "2" * 64,
-                        "run": "bench-run-1",
-                    },
-                )
-            )
+            pending.append(derived(n, actor="asmith"))
         if len(pending) >= batch:
             case.ledger.append(pending, keys, checkpoint_signer="jdoe")
             made += len(pending)
