@@ -307,3 +307,39 @@ def test_findings_json_roundtrip(case: Case, phone_image: Path) -> None:
     doc = json.loads(json.dumps(first.as_dict()))
     assert doc["source"]["path"].endswith("mmssms.db") and doc["source"]["sha256"] and doc["locator"]
     shutil.rmtree(case.root / "scratch", ignore_errors=True)
+
+
+def test_mismatch_listing_labels_and_run_warnings(
+    case: Case, phone_image: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the CLI shows after a run: disguised files, labelled raw values, the run's warnings."""
+    from typer.testing import CliRunner
+
+    from custody.cli import _load_subcommands, app
+    from triage.findings import labels_for
+
+    real = load_plugins()
+    monkeypatch.setattr(
+        "triage.engine.load_plugins",
+        lambda: LoadedPlugins(plugins=[*real.plugins, ExplodingPlugin], origins={}, warnings=[]),
+    )
+    acquire(case, phone_image, exhibit="EX-001", actor="asmith", description="phone")
+    run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1))
+    _load_subcommands()
+    runner = CliRunner()
+    listed = runner.invoke(app, ["ls", "EX-001", "-r", "--mismatch", "--json", "--case", str(case.root)])
+    assert listed.exit_code == 0, listed.output
+    rows = [json.loads(line) for line in listed.stdout.splitlines() if line.startswith("{")]
+    assert [(r["path"], r["mime"], r["ext_mismatch"]) for r in rows] == [
+        ("/system/lib/libcamera.dll", "image/jpeg", True)
+    ]
+    sms = list(iter_findings(case.engine, "EX-001", "chat/android/sms"))
+    assert {labels_for(f.record_type, f.data).get("sms_type") for f in sms} == {"sent", "received"}
+    assert all(f.data["sms_type"] in (1, 2) for f in sms)  # stored raw, labelled only when shown
+    assert json.loads(
+        runner.invoke(
+            app, ["findings", "EX-001", "--kind", "chat", "--json", "--case", str(case.root)]
+        ).stdout
+    )[0]["labels"]
+    runs = json.loads(runner.invoke(app, ["runs", "EX-001", "--json", "--case", str(case.root)]).stdout)
+    assert [w["plugin"] for w in runs[0]["warnings"]] == ["exploding"]
