@@ -1,19 +1,17 @@
-"""Recursive listing: Exhibit's walk (JSON lines) against TSK's ``fls -r -p`` on a 50,000-file ext4.
+"""Recursive listing: ``exhibit ls -r --json`` against TSK's ``fls -r -p`` on a 50,000-file ext4.
 
 Builds ``bench/work/ls-ext4-<n>.raw`` with ``mke2fs -t ext4 -d <generated tree>`` (reused when
 present), then alternates, for ``--rounds`` rounds, four subprocesses (start-up included):
 
 * ``fls -r -p IMAGE``
-* ``exhibit ls EX-001 -r --json``    — the command the target is about, on a case made once
-* ``python -m triage.walk IMAGE``  — ``list_entries(recursive=True)`` + ``entry_to_json_line``
-* ``python -c <walk only>``         — the same without importing ``custody`` (see below)
+* ``exhibit ls EX-001 -r --json``    — the command the target is about, the installed script, on a
+  case made once: start-up fast path (triage.launch) and the C walk (triage._fastwalk)
+* ``python -m triage.walk IMAGE``  — the pytsk3 walk: ``list_entries`` + ``entry_to_json_line``
+  (what ``exhibit ls`` falls back to when the C walk is not built)
+* ``python -c <walk only>``         — the same without importing the ``custody`` package
 
 and prints each time, the best and median ratio against fls. Output lines are counted and must
 agree (fls prints one line per entry, as the walk does). Target: ratio <= 3.
-
-Why the third variant: ``custody.media`` (the image reader) is imported through the ``custody``
-package, whose ``__init__`` currently imports the ledger (SQLAlchemy, Alembic, cryptography); that
-start-up cost is not the walk's, and is shown separately so it can be fixed where it lives.
 """
 
 from __future__ import annotations
@@ -148,9 +146,7 @@ def main() -> None:
     variants = {
         "fls -r -p": [fls, "-r", "-p", str(image)],
         "exhibit ls EX-001 -r --json": [
-            py,
-            "-m",
-            "custody.cli",
+            str(Path(py).with_name("exhibit")),
             "ls",
             "EX-001",
             "-r",

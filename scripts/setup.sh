@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(python3-venv python3-dev sleuthkit ewf-tools libmagic1 xz-utils e2fsprogs dosfstools mtools fdisk
-              exfatprogs forensics-samples-ntfs forensics-samples-vfat forensics-samples-exfat)
+# gcc, libc6-dev and libtsk-dev build triage._fastwalk, the C walk behind `exhibit ls` (optional at
+# install time: without them ls falls back to the slower pytsk3 walk).
+APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev libtsk-dev sleuthkit ewf-tools libmagic1 xz-utils e2fsprogs
+              dosfstools mtools fdisk exfatprogs forensics-samples-ntfs forensics-samples-vfat forensics-samples-exfat)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -25,7 +27,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 if ! .venv/bin/python -c 'import custody, triage, plugins, pytest' 2>/dev/null \
-   || [ pyproject.toml -nt .venv/.exhibit-installed ]; then
+   || [ pyproject.toml -nt .venv/.exhibit-installed ] || [ triage/_fastwalk.c -nt .venv/.exhibit-installed ]; then
   echo "==> installing Exhibit and its Python dependencies"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[dev]"

@@ -79,7 +79,7 @@ def run(
     *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "custody.cli", *args],
+        [sys.executable, "-m", "triage.launch", *args],  # the `exhibit` script
         capture_output=True,
         text=True,
         cwd=cwd,

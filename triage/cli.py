@@ -6,10 +6,9 @@ call (triage.walk, triage.engine, triage.findings, triage.export, triage.registr
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import (
@@ -23,40 +22,13 @@ from rich.progress import (
 from rich.table import Table
 
 from custody.cli import ActorOpt, CaseOpt, JsonOpt, ask_passphrase, emit_json, err, example, opened, out
+from triage.listing import evidence_of, run_listing, stdout_bytes
 
 plugins_app = typer.Typer(help="The artifact plugins.", no_args_is_help=True)
 
 PartitionOpt = Annotated[
     int | None, typer.Option("--partition", help="Byte offset of the file system (see 'exhibit ls --json').")
 ]
-
-
-Known = dict[tuple[Any, ...], tuple[str, str | None, bool]]
-
-
-def _source_of(case: Path | None, exhibit: str, *, with_known: bool) -> tuple[str, Known]:
-    """The evidence path of ``exhibit`` and what triage learnt of its files (sha256, mime, mismatch).
-
-    Read-only commands on a SQLite case take the standard-library path (custody.locate): loading
-    the ORM would cost more than listing a small disk.
-    """
-    from custody.locate import quick_case
-
-    quick = quick_case(case)
-    if quick is not None:
-        try:
-            source = str(quick.acquisition(exhibit)["source_path"])
-            rows = quick.known_files(exhibit) if with_known else []
-        finally:
-            quick.close()
-        return source, {(r[0], r[1], r[2], r[3], r[4]): (r[5], r[6], bool(r[7])) for r in rows}
-    from custody.items import get_item
-    from triage.findings import known_files
-
-    with opened(case) as c:
-        item = get_item(c, exhibit)
-        known = known_files(c.engine, exhibit) if with_known else {}
-    return item.source_path, {k: (v.sha256, v.mime, v.ext_mismatch) for k, v in known.items()}
 
 
 def ls(
@@ -78,43 +50,20 @@ def ls(
 
     After a triage run, --json also gives each file's sha256, MIME type and extension mismatch flag.
     """
-    from triage.walk import entry_to_json_line, list_entries
-
-    source_path, known = _source_of(case, exhibit, with_known=True)
-    warnings: list[object] = []
-    write = sys.stdout.write
-    entries = list_entries(source_path, path, recursive, deleted, partition, warnings=warnings)  # type: ignore[arg-type]
-    if mismatch:
-        if not known:
-            err.print(
-                f"note: no triage run has looked at {exhibit}'s content yet; run 'exhibit triage {exhibit}'"
-            )
-        entries = (
-            e
-            for e in entries
-            if (k := known.get((e.partition, e.inode, e.attr_type, e.attr_id, e.path))) is not None and k[2]
-        )
-    if as_json:
-        buffer: list[str] = []
-        for e in entries:
-            line = entry_to_json_line(e)
-            k = known.get((e.partition, e.inode, e.attr_type, e.attr_id, e.path)) if known else None
-            if k is None:
-                buffer.append(line[:-1] + ', "sha256": null, "mime": null, "ext_mismatch": null}\n')
-            else:
-                extra = json.dumps({"sha256": k[0], "mime": k[1], "ext_mismatch": k[2]})
-                buffer.append(line[:-1] + ", " + extra[1:] + "\n")
-            if len(buffer) >= 4096:
-                write("".join(buffer))
-                buffer.clear()
-        write("".join(buffer))
-    else:
-        for e in entries:
-            kind = {"file": "r", "dir": "d", "link": "l"}.get(e.type, "-")
-            mark = "* " if e.deleted else ""
-            write(f"{kind}/{kind} {mark}{e.address or '-'}:\t{e.path.lstrip('/')}\n")
-    for w in warnings:
-        err.print(f"warning: {w}", highlight=False)
+    source_path, known = evidence_of(case, exhibit, with_known=True)
+    run_listing(
+        source_path,
+        known,
+        exhibit,
+        path,
+        recursive,
+        deleted,
+        partition,
+        mismatch,
+        as_json,
+        write=sys.stdout.write,
+        write_bytes=stdout_bytes,
+    )
 
 
 def cat(
@@ -135,7 +84,7 @@ def cat(
         raise UserError(
             "give a PATH or --inode N (one of them)", hint="exhibit cat EX-001 /Users/a/notes.txt"
         )
-    source_path, _ = _source_of(case, exhibit, with_known=False)
+    source_path, _ = evidence_of(case, exhibit, with_known=False)
     with open_source(source_path) as source:
         entry = find_entry(source, path or "", partition, inode)
         sink = sys.stdout.buffer

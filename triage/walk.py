@@ -156,7 +156,7 @@ _DEFAULT_ATTR_TYPES = (_ATTR_NTFS_DATA, _ATTR_NTFS_IDXROOT)
 MAX_DEPTH = 128
 MAX_PATH_BYTES = 4096
 #: File systems whose uid/gid/mode are real (NTFS/FAT ones are made up by TSK).
-_OWNER_FS = frozenset({"ext2", "ext3", "ext4", "hfs", "apfs", "ufs1", "ufs1b", "ufs2", "iso9660", "yaffs2"})
+OWNER_FS = frozenset({"ext2", "ext3", "ext4", "hfs", "apfs", "ufs1", "ufs1b", "ufs2", "iso9660", "yaffs2"})
 
 # --------------------------------------------------------------------------------------------------
 # time stamps
@@ -250,6 +250,17 @@ def _resolve(fsys: FileSystem, path: str, source: str) -> tuple[Any, str, bytes]
     return current, shown, name
 
 
+def start_directory(fsys: FileSystem, path: str | None, source: str) -> tuple[int, str]:
+    """Meta address and display path of the directory a listing of ``path`` starts from."""
+    if not path or not path.strip("/"):
+        return fsys.root_inum, ""
+    start, prefix, _ = _resolve(fsys, path, source)
+    start_meta = start.info.meta
+    if start_meta is None or int(start_meta.type) not in (_META_DIR, _META_VIRT_DIR):
+        raise EntryNotFound(f"{source}: {prefix} is not a directory", hint="list its parent instead")
+    return int(start_meta.addr), prefix
+
+
 def walk_filesystem(
     fsys: FileSystem,
     source: str,
@@ -269,23 +280,14 @@ def walk_filesystem(
     fs_type = fsys.fs_type
     is_ntfs = fsys.is_ntfs
     times_local = fsys.times_local
-    owners = fs_type in _OWNER_FS
+    owners = fs_type in OWNER_FS
     meta_types = _META_TYPES
     name_types = _NAME_TYPES
     open_meta = fs.open_meta
 
-    if path and path.strip("/"):
-        start, prefix, _ = _resolve(fsys, path, source)
-        start_meta = start.info.meta
-        if start_meta is None or int(start_meta.type) not in (_META_DIR, _META_VIRT_DIR):
-            raise EntryNotFound(f"{source}: {prefix} is not a directory", hint="list its parent instead")
-        start_addr = int(start_meta.addr)
-    else:
-        start = None
-        prefix = ""
-        start_addr = fsys.root_inum
+    start_addr, prefix = start_directory(fsys, path, source)
     try:
-        top = start.as_directory() if start is not None else fs.open_dir(inode=start_addr)
+        top = fs.open_dir(inode=start_addr)
     except (OSError, RuntimeError) as exc:
         warnings.append(WalkWarning(source, prefix or "/", f"cannot read the directory: {exc}"))
         return

@@ -1,0 +1,243 @@
+"""The lines of ``exhibit ls``: written by the C walk when it is built, else by the Python walk.
+
+``exhibit ls -r --json`` of a 50,000-file disk has to stay within 3x of ``fls -r -p`` (issue 3), and
+through pytsk3 each entry costs several times what fls spends. So image listings go through
+:mod:`triage._fastwalk` (C over Debian's libtsk, reading through the same custody reader), which
+writes finished lines. Everything else takes :func:`triage.walk.list_entries` and formats here:
+folders, zip and tar sources, ``--mismatch`` (it filters on what triage stored), an installation
+built without libtsk's headers, and a file system Debian's libtsk cannot open but pytsk3 can.
+Both paths print byte-identical lines (``tests/triage/test_listing.py`` checks every corpus image).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from triage.errors import WalkWarning
+from triage.walk import FileEntry, entry_to_json_line
+
+#: What ``ls --json`` appends to an entry triage has not hashed (closing the object).
+NULL_SUFFIX = ', "sha256": null, "mime": null, "ext_mismatch": null}\n'
+
+#: (partition, inode, attr_type, attr_id, path) -> (sha256, mime, ext_mismatch), from the triage index.
+Known = dict[tuple[Any, ...], tuple[str, str | None, bool]]
+
+_PLAIN_KIND = {"file": "r", "dir": "d", "link": "l"}
+
+
+def evidence_of(case: Path | None, exhibit: str, *, with_known: bool) -> tuple[str, Known]:
+    """The evidence path of ``exhibit`` and what triage learnt of its files (sha256, mime, mismatch).
+
+    Read-only commands on a SQLite case take the standard-library path (custody.locate): loading
+    the ORM would cost more than listing a small disk.
+    """
+    from custody.locate import quick_case
+
+    quick = quick_case(case)
+    if quick is not None:
+        try:
+            source = str(quick.acquisition(exhibit)["source_path"])
+            rows = quick.known_files(exhibit) if with_known else []
+        finally:
+            quick.close()
+        return source, {(r[0], r[1], r[2], r[3], r[4]): (r[5], r[6], bool(r[7])) for r in rows}
+    from custody.case import open_case
+    from custody.items import get_item
+    from triage.findings import known_files
+
+    c = open_case(case)
+    try:
+        item = get_item(c, exhibit)
+        known = known_files(c.engine, exhibit) if with_known else {}
+    finally:
+        c.close()
+    return item.source_path, {k: (v.sha256, v.mime, v.ext_mismatch) for k, v in known.items()}
+
+
+def known_suffix(sha256: str, mime: str | None, mismatch: bool) -> str:
+    """The JSON that closes the line of an entry triage has hashed."""
+    return ", " + json.dumps({"sha256": sha256, "mime": mime, "ext_mismatch": mismatch})[1:] + "\n"
+
+
+def format_line(entry: FileEntry, as_json: bool, known: Known) -> str:
+    """One ``ls`` line of ``entry`` (with its newline)."""
+    if not as_json:
+        kind = _PLAIN_KIND.get(entry.type, "-")
+        mark = "* " if entry.deleted else ""
+        return f"{kind}/{kind} {mark}{entry.address or '-'}:\t{entry.path.lstrip('/')}\n"
+    line = entry_to_json_line(entry)
+    k = (
+        known.get((entry.partition, entry.inode, entry.attr_type, entry.attr_id, entry.path))
+        if known
+        else None
+    )
+    return line[:-1] + (NULL_SUFFIX if k is None else known_suffix(*k))
+
+
+def write_entries(
+    entries: Iterable[FileEntry], as_json: bool, known: Known, write: Callable[[str], Any]
+) -> None:
+    """Format ``entries`` and hand them to ``write`` in blocks."""
+    buffer: list[str] = []
+    for e in entries:
+        buffer.append(format_line(e, as_json, known))
+        if len(buffer) >= 4096:
+            write("".join(buffer))
+            buffer.clear()
+    if buffer:
+        write("".join(buffer))
+
+
+def stdout_bytes(block: bytes) -> None:
+    """Write UTF-8 ``block`` to stdout's binary buffer, after whatever the text layer holds."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(block)
+
+
+def fast_walk_available() -> bool:
+    """True when the C walk is built (it needs libtsk-dev at install time)."""
+    try:
+        from triage import _fastwalk  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def write_listing(
+    source_path: str | Path,
+    path: str | None,
+    *,
+    recursive: bool,
+    deleted_only: bool,
+    partition: int | None,
+    as_json: bool,
+    known: Known,
+    write: Callable[[str], Any],
+    warnings: list[WalkWarning],
+    write_bytes: Callable[[bytes], Any] | None = None,
+    fast: bool = True,
+) -> None:
+    """Write the ``exhibit ls`` lines of ``source_path`` to ``write``; problems go to ``warnings``.
+
+    The C walk writes UTF-8 blocks to ``write_bytes`` when given (stdout's buffer: no decoding and
+    re-encoding of tens of megabytes), else decoded to ``write``. ``fast=False`` forces the Python
+    walk (tests compare the two).
+    """
+    from triage.walk import _looks_logical, list_entries
+
+    p = Path(source_path)
+    if not (fast and fast_walk_available()) or _looks_logical(p):
+        entries = list_entries(p, path, recursive, deleted_only, partition, warnings=warnings)
+        write_entries(entries, as_json, known, write)
+        return
+    from triage import _fastwalk
+    from triage.filesystems import ImageSource
+    from triage.sanitize import display_name
+    from triage.walk import OWNER_FS, start_directory, walk_filesystem
+
+    if write_bytes is None:
+
+        def write_bytes(block: bytes) -> None:
+            write(block.decode("utf-8", "surrogateescape"))
+
+    with ImageSource(p) as src:
+        before = len(src.warnings)
+        targets = src.filesystems if partition is None else [src.filesystem(partition)]
+        for fsys in targets:
+            start, prefix = start_directory(fsys, path, src.name)
+            mine: dict[tuple[Any, ...], str] | None = None
+            if as_json and known:
+                mine = {
+                    (k[1], k[2], k[3], k[4]): known_suffix(*v)
+                    for k, v in known.items()
+                    if k[0] == fsys.offset
+                }
+
+            def warn(where: str, problem: str, source: str = src.name) -> None:
+                src.warnings.append(WalkWarning(source, where, problem))
+
+            try:
+                _fastwalk.write_listing(
+                    src.reader.read_at,
+                    src.reader.size,
+                    fsys.offset,
+                    fsys.fs_type,
+                    start,
+                    prefix,
+                    len(prefix),
+                    recursive=recursive,
+                    deleted_only=deleted_only,
+                    as_json=as_json,
+                    is_ntfs=fsys.is_ntfs,
+                    times_local=fsys.times_local,
+                    owners=fsys.fs_type in OWNER_FS,
+                    display_name=display_name,
+                    write=write_bytes,
+                    warn=warn,
+                    known=mine or None,
+                    null_suffix=NULL_SUFFIX,
+                )
+            except OSError:  # libtsk refuses what pytsk3 opened (another TSK version): the Python walk
+                entries = walk_filesystem(
+                    fsys, src.name, src.warnings, path=path, recursive=recursive, deleted_only=deleted_only
+                )
+                write_entries(entries, as_json, known, write)
+        warnings.extend(src.warnings[before:])
+
+
+def run_listing(
+    source_path: str,
+    known: Known,
+    exhibit: str,
+    path: str | None,
+    recursive: bool,
+    deleted: bool,
+    partition: int | None,
+    mismatch: bool,
+    as_json: bool,
+    *,
+    write: Callable[[str], Any],
+    write_bytes: Callable[[bytes], Any] | None = None,
+) -> None:
+    """``exhibit ls``: the lines to ``write``, then the warnings to stderr (see :mod:`triage.launch`)."""
+    from triage.walk import list_entries
+
+    warnings: list[WalkWarning] = []
+    if mismatch:
+        if not known:
+            print(
+                f"note: no triage run has looked at {exhibit}'s content yet; run 'exhibit triage {exhibit}'",
+                file=sys.stderr,
+            )
+        entries = list_entries(source_path, path, recursive, deleted, partition, warnings=warnings)
+        write_entries(
+            (
+                e
+                for e in entries
+                if (k := known.get((e.partition, e.inode, e.attr_type, e.attr_id, e.path))) is not None
+                and k[2]
+            ),
+            as_json,
+            known,
+            write,
+        )
+    else:
+        write_listing(
+            source_path,
+            path,
+            recursive=recursive,
+            deleted_only=deleted,
+            partition=partition,
+            as_json=as_json,
+            known=known,
+            write=write,
+            warnings=warnings,
+            write_bytes=write_bytes,
+        )
+    sys.stdout.flush()
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
