@@ -21,7 +21,7 @@ def write_listing(
     times_local: bool,
     owners: bool,
     display_name: Callable[[bytes], str],
-    write: Callable[[str], Any],
+    write: Callable[[bytes], Any],
     warn: Callable[[str, str], None],
     known: dict[tuple[Any, ...], str] | None,
     null_suffix: str,
