@@ -6,7 +6,7 @@ everything, ledger included) takes at most **1.0x** the time of ``sha256sum IMAG
 the same run. The triage reads only the allocated files, less than the whole image.
 
     .venv/bin/python bench/triage_vs_sha256sum.py [--files 50000] [--content-mb 1400] [--rounds 3]
-        [--text-percent 0] [--workers N] [--workdir bench/work] [--keep]
+        [--text-percent 0] [--workers N] [--workdir bench/work] [--keep] [--without-libmagic]
 
 What it does:
 
@@ -201,6 +201,15 @@ def build_image(workdir: Path, files: int, content_mb: int, text_percent: float,
     return image
 
 
+#: ``exhibit`` with libmagic replaced by a constant, for ``--without-libmagic``. The engine's workers
+#: are forked, so they inherit the replacement. Diagnostic only: the stored MIME types are wrong.
+NO_LIBMAGIC = (
+    "import sys, triage.engine as e; "
+    "e.sniff_mime = lambda head: 'application/octet-stream' if head else 'inode/x-empty'; "
+    "from triage.launch import main; sys.argv[0] = 'exhibit'; main()"
+)
+
+
 # -- timing ---------------------------------------------------------------------------------------
 
 
@@ -247,6 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="exhibit triage --workers")
     parser.add_argument("--workdir", type=Path, default=REPO / "bench" / "work")
     parser.add_argument("--keep", action="store_true", help="keep the last round's case folder")
+    parser.add_argument(
+        "--without-libmagic",
+        action="store_true",
+        help="diagnostic: also time a triage whose MIME sniffing is replaced by a constant (not a valid triage)",
+    )
     args = parser.parse_args(argv)
     if not shutil.which("sha256sum"):
         print("sha256sum (coreutils) is not installed", file=sys.stderr)
@@ -266,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
             f"Python {sys.version.split()[0]}, load average before: {os.getloadavg()[0]:.2f}"
         )
         rows = []
+        bare_rows: list[float] = []
         for round_no in range(1, args.rounds + 1):
             t_sum, c_sum, _ = timed(["sha256sum", str(image)])
             case = tmp / f"case-{round_no}"
@@ -279,6 +294,18 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"unexpected triage counts: {counts}", file=sys.stderr)
                 return 1
             rows.append((t_sum, t_tri))
+            if args.without_libmagic:
+                bare = tmp / f"case-{round_no}-bare"
+                shutil.copytree(template, bare)
+                cmd_bare = [sys.executable, "-c", NO_LIBMAGIC, *cmd[1:]]
+                cmd_bare[cmd_bare.index(str(case))] = str(bare)
+                t_bare, c_bare, _ = timed(cmd_bare, env)
+                bare_rows.append(t_bare / t_sum)
+                print(
+                    f"         diagnostic, MIME replaced by a constant: triage {t_bare:.2f} s (cpu {c_bare:.2f})  "
+                    f"ratio {t_bare / t_sum:.3f}"
+                )
+                shutil.rmtree(bare)
             print(
                 f"round {round_no}: sha256sum {t_sum:.2f} s (cpu {c_sum:.2f})  triage {t_tri:.2f} s "
                 f"(cpu {c_tri:.2f})  ratio {t_tri / t_sum:.3f}   [{counts['entries']} entries, "
@@ -295,6 +322,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{statistics.median(t for _, t in rows):.2f} s; ratio best {min(ratios):.3f}, "
             f"median {statistics.median(ratios):.3f} (target <= 1.0)"
         )
+        if bare_rows:
+            print(
+                f"diagnostic without libmagic: ratio best {min(bare_rows):.3f}, median "
+                f"{statistics.median(bare_rows):.3f} (shows what libmagic's own CPU time costs)"
+            )
     finally:
         if not args.keep:
             shutil.rmtree(tmp, ignore_errors=True)

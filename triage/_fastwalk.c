@@ -172,6 +172,17 @@ static const char *META_TYPES[] = {"unknown", "file", "dir", "fifo", "char", "bl
 static const char *NAME_TYPES[] = {"unknown", "fifo", "char", "dir", "block", "file", "link",
                                    "socket", "shadow", "whiteout", "virtual", "virtual-dir"};
 
+/* TSK's one-letter names (tsk_fs_name_type_str, tsk_fs_meta_type_str) for fls's "r/r" column */
+static const char NAME_LETTERS[] = "-pcdbrlshwvV";
+static const char META_LETTERS[] = "-rdpcblshwvV";
+
+static void fls_type(char out[4], unsigned name_type, const TSK_FS_META *meta) {
+    out[0] = name_type < 12 ? NAME_LETTERS[name_type] : '-';
+    out[1] = '/';
+    out[2] = !meta ? '-' : (unsigned)meta->type < 12 ? META_LETTERS[meta->type] : '-';
+    out[3] = 0;
+}
+
 static const char *meta_type(unsigned t) { return t < 12 ? META_TYPES[t] : "unknown"; }
 static const char *name_type(unsigned t) { return t < 12 ? NAME_TYPES[t] : "unknown"; }
 
@@ -319,16 +330,14 @@ typedef struct {
     long long size;
     int deleted, realloc;
     TSK_FS_META *meta; /* times and owners; NULL: none */
+    const char *fls;   /* fls's type column: "r/r" */
 } Row;
 
 static int emit(Walk *w, const Row *r) {
     Buf *b = &w->out;
     w->count++;
-    if (!w->as_json) { /* `exhibit ls` plain line: "r/r * 12:\tdir/file" */
-        const char *k = strcmp(r->type, "file") == 0 ? "r"
-                        : strcmp(r->type, "dir") == 0 ? "d"
-                        : strcmp(r->type, "link") == 0 ? "l" : "-";
-        if (buf_str(b, k) < 0 || buf_str(b, "/") < 0 || buf_str(b, k) < 0 || buf_str(b, " ") < 0)
+    if (!w->as_json) { /* fls's line: "r/r * 35-128-1(realloc):\tdir/file" */
+        if (buf_str(b, r->fls) < 0 || buf_str(b, " ") < 0)
             return -1;
         if (r->deleted && buf_str(b, "* ") < 0)
             return -1;
@@ -338,6 +347,8 @@ static int emit(Walk *w, const Row *r) {
             if (buf_int(b, "-", r->attr_type) < 0 || buf_int(b, "-", r->attr_id) < 0)
                 return -1;
         }
+        if (r->realloc && buf_str(b, "(realloc)") < 0)
+            return -1;
         const char *p = r->path;
         size_t n = r->path_len;
         while (n && *p == '/') {
@@ -433,6 +444,13 @@ static int ntfs_streams(Walk *w, TSK_FS_FILE *file, Row *base, Buf *name_buf) {
             continue;
         printed = 1;
         Row r = *base;
+        char fls_data[4];
+        if (atype == ATTR_NTFS_DATA && (file->meta->type == TSK_FS_META_TYPE_DIR ||
+                                        file->meta->type == TSK_FS_META_TYPE_VIRT_DIR)) {
+            memcpy(fls_data, base->fls, 4); /* fls shows a directory's $DATA stream as a file */
+            fls_data[2] = 'r';
+            r.fls = fls_data;
+        }
         r.attr_type = atype;
         r.attr_id = attr->id;
         r.size = (long long)attr->size;
@@ -537,8 +555,10 @@ static void walk_dir(Walk *w, TSK_FS_DIR *dir, int depth, size_t dir_len) {
                 w->failed = 1;
         }
         int deleted = n->flags == TSK_FS_NAME_FLAG_UNALLOC;
+        char fls[4];
+        fls_type(fls, (unsigned)n->type, meta);
         Row r = {w->path.p, w->path.len, name.p, name.len, NULL, 0, addr, -1, -1, NULL, 0, deleted, 0,
-                 NULL};
+                 NULL, fls};
         int cut = 0;
         if (!w->failed && !meta) {
             if (deleted || !w->deleted_only) {

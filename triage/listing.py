@@ -65,10 +65,11 @@ def known_suffix(sha256: str, mime: str | None, mismatch: bool) -> str:
 
 def format_line(entry: FileEntry, as_json: bool, known: Known) -> str:
     """One ``ls`` line of ``entry`` (with its newline)."""
-    if not as_json:
-        kind = _PLAIN_KIND.get(entry.type, "-")
+    if not as_json:  # fls's line: "r/r * 35-128-1(realloc):\tdir/file"
+        kind = entry.fls_type or "{0}/{0}".format(_PLAIN_KIND.get(entry.type, "-"))
         mark = "* " if entry.deleted else ""
-        return f"{kind}/{kind} {mark}{entry.address or '-'}:\t{entry.path.lstrip('/')}\n"
+        realloc = "(realloc)" if entry.realloc else ""
+        return f"{kind} {mark}{entry.address or '-'}{realloc}:\t{entry.path.lstrip('/')}\n"
     line = entry_to_json_line(entry)
     k = (
         known.get((entry.partition, entry.inode, entry.attr_type, entry.attr_id, entry.path))

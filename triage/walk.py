@@ -68,6 +68,7 @@ class FileEntry:
     mode: int | None = None  # permission bits (0o7777) where the file system has them
     uid: int | None = None
     gid: int | None = None
+    fls_type: str | None = None  # fls's type column, name type / meta type: "r/r", "-/r", "d/d", "V/V"
 
     @property
     def allocated(self) -> bool:
@@ -142,6 +143,23 @@ _NAME_TYPES = {
     9: "whiteout",
     10: "virtual",
     11: "virtual-dir",
+}
+#: TSK's one-letter type names (tsk_fs_name_type_str, tsk_fs_meta_type_str), by enum value, for the
+#: "r/r" column fls prints and ``exhibit ls`` repeats.
+_NAME_LETTERS = "-pcdbrlshwvV"
+_META_LETTERS = "-rdpcblshwvV"
+
+
+def _fls_type(name_type: int, meta_type: int | None) -> str:
+    n = _NAME_LETTERS[name_type] if 0 <= name_type < len(_NAME_LETTERS) else "-"
+    if meta_type is None:
+        return f"{n}/-"
+    return f"{n}/{_META_LETTERS[meta_type] if 0 <= meta_type < len(_META_LETTERS) else '-'}"
+
+
+#: (name type, meta type or None) -> fls type column; every combination, so the hot loop only looks up.
+_FLS_TYPES = {
+    (n, m): _fls_type(n, m) for n in range(len(_NAME_LETTERS)) for m in (None, *range(len(_META_LETTERS)))
 }
 _META_DIR = 2
 _META_VIRT_DIR = 11
@@ -283,6 +301,7 @@ def walk_filesystem(
     owners = fs_type in OWNER_FS
     meta_types = _META_TYPES
     name_types = _NAME_TYPES
+    fls_types = _FLS_TYPES
     open_meta = fs.open_meta
 
     start_addr, prefix = start_directory(fsys, path, source)
@@ -336,12 +355,13 @@ def walk_filesystem(
                     name = display_name(raw)
                 full = f"{dir_path}/{name}"
                 deleted = n.flags == _NAME_FLAG_UNALLOC
+                ntype = int(n.type)
                 if meta is None:
                     if deleted or not deleted_only:
-                        etype = name_types.get(int(n.type), "unknown")
+                        etype = name_types.get(ntype, "unknown")
                         yield new_entry(
                             offset, fs_type, full, name, raw, addr, etype, 0, deleted, False,
-                            times_local=times_local,
+                            times_local=times_local, fls_type=fls_types.get((ntype, None), "-/-"),
                         )  # fmt: skip
                     continue
                 mtype = int(meta.type)
@@ -380,16 +400,17 @@ def walk_filesystem(
                         mode = int(meta.mode) & 0o7777
                         uid = meta.uid
                         gid = meta.gid
+                    fls = fls_types.get((ntype, mtype)) or _fls_type(ntype, mtype)
                     if is_ntfs:
                         yield from _ntfs_streams(
                             f, offset, full, name, raw, addr, meta_types.get(mtype, "unknown"), deleted,
-                            realloc, (mtime, atime, ctime, crtime), int(meta.size),
+                            realloc, (mtime, atime, ctime, crtime), int(meta.size), fls,
                         )  # fmt: skip
                     else:
                         yield new_entry(
                             offset, fs_type, full, name, raw, addr, meta_types.get(mtype, "unknown"),
                             meta.size, deleted, realloc, None, None, None, mtime, atime, ctime, crtime,
-                            times_local, mode, uid, gid,
+                            times_local, mode, uid, gid, fls,
                         )  # fmt: skip
                 if mtype in _DIR_TYPES and recursive and addr not in on_path:
                     if depth + 1 >= MAX_DEPTH or dir_len + len(raw) >= MAX_PATH_BYTES:
@@ -427,10 +448,13 @@ def _ntfs_streams(
     realloc: bool,
     times: tuple[str | None, str | None, str | None, str | None],
     meta_size: int,
+    fls: str,
 ) -> Iterator[FileEntry]:
     """One entry per $DATA stream and per index other than ``$I30``, exactly as fls prints them."""
     mtime, atime, ctime, crtime = times
     printed = False
+    # fls shows any $DATA stream of a directory as a file: "d/r"
+    fls_data = fls[:2] + "r" if etype in ("dir", "virtual-dir") else fls
     for attr in f:
         ainfo = attr.info
         atype = int(ainfo.type)
@@ -451,11 +475,12 @@ def _ntfs_streams(
         yield new_entry(
             offset, "ntfs", path, shown, raw, addr, kind, int(ainfo.size), deleted, realloc,
             atype, int(ainfo.id), stream, mtime, atime, ctime, crtime, False, None, None, None,
+            fls_data if atype == _ATTR_NTFS_DATA else fls,
         )  # fmt: skip
     if not printed:  # e.g. an entry with $STANDARD_INFORMATION but no $DATA: still show it
         yield new_entry(
             offset, "ntfs", full, name, raw, addr, etype, meta_size, deleted, realloc,
-            None, None, None, mtime, atime, ctime, crtime, False, None, None, None,
+            None, None, None, mtime, atime, ctime, crtime, False, None, None, None, fls,
         )  # fmt: skip
 
 

@@ -23,6 +23,7 @@ Exclusions, all explicit below:
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import subprocess
 import time
@@ -34,6 +35,7 @@ import pytest
 
 from tests.conftest import CORPUS, need, need_tool
 from tests.triage.images import IMAGES, Workspace
+from triage.listing import write_listing
 from triage.sanitize import display_to_bytes
 from triage.walk import FileEntry, open_source
 
@@ -312,3 +314,26 @@ def test_dfvfs_ext2_containers_agree(workspace: Workspace) -> None:
             )
     assert listings[0] == listings[1] == listings[2]
     assert len(listings[0]) == 7
+
+
+def _as_fls_prints(line: str) -> str:
+    """Our plain ``ls`` line with the path as fls -p prints it (see fls_path)."""
+    head, path = line.split(":\t", 1)
+    raw = display_to_bytes(path)
+    return head + ":\t" + bytes(b if b >= 0x20 else 0x5E for b in raw).decode("utf-8", "surrogateescape")
+
+
+@pytest.mark.parametrize("image_id", [i.id for i in IMAGES])
+def test_plain_ls_prints_what_fls_prints(workspace: Workspace, image_id: str) -> None:
+    """``exhibit ls -r`` (plain) is line for line ``fls -r -p``: type column, '*', address,
+    '(realloc)', path, in the same order."""
+    need_tool("fls")
+    prep = workspace.get(image_id)
+    fls = run_tool("fls", "-r", "-p", *prep.fls_opts(), *prep.tool_args).decode("utf-8", "surrogateescape")
+    for fast in (True, False):
+        out = io.StringIO()
+        write_listing(
+            prep.path, None, recursive=True, deleted_only=False, partition=prep.offset, as_json=False,
+            known={}, write=out.write, warnings=[], fast=fast,
+        )  # fmt: skip
+        assert [_as_fls_prints(x) for x in out.getvalue().splitlines()] == fls.splitlines(), f"fast={fast}"
