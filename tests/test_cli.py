@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -158,6 +159,17 @@ def test_triage_commands_on_a_real_image(case_dir: Path, tmp_path: Path) -> None
         timeout=60,
     )
     assert by_inode.stdout == cat.stdout
+    folder = next(x for x in lines if x["path"] == "/a_directory")
+    cat_dir = subprocess.run(
+        [sys.executable, "-m", "custody.cli", "cat", "EX-1", "/a_directory"],
+        capture_output=True,
+        env={**os.environ, **env},
+        timeout=60,
+    )
+    assert cat_dir.returncode == 0 and b"is a folder" in cat_dir.stderr
+    if shutil.which("icat"):  # the raw directory data, byte for byte what icat prints
+        icat = subprocess.run(["icat", str(image), str(folder["inode"])], capture_output=True, timeout=60)
+        assert cat_dir.stdout == icat.stdout and icat.stdout
     out = tmp_path / "exports"
     exported = run("export", "EX-1", "/a_directory/a_file", "--to", str(out), "--json", env=env)
     assert exported.returncode == 0, exported.stderr

@@ -87,12 +87,18 @@ def cat(
     source_path, _ = evidence_of(case, exhibit, with_known=False)
     with open_source(source_path) as source:
         entry = find_entry(source, path or "", partition, inode)
+        if entry.type in ("dir", "virtual-dir"):
+            print(
+                f"warning: {entry.path} is a folder: writing its raw directory data, as icat does "
+                f"(list it with 'exhibit ls {exhibit} {entry.path}')",
+                file=sys.stderr,
+            )
         sink = sys.stdout.buffer
         for chunk in source.read(entry):
             sink.write(chunk)
         sink.flush()
         for w in source.warnings:
-            err.print(f"warning: {w}", highlight=False)
+            print(f"warning: {w}", file=sys.stderr)
 
 
 def triage_command(
