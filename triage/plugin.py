@@ -249,15 +249,10 @@ class FileItem:
 
 
 def _sniff_mime(head: bytes) -> str:
-    """libmagic's MIME guess from the first bytes; empty string when libmagic is unavailable."""
-    try:
-        import magic
-    except ImportError:  # pragma: no cover - python-magic is a declared dependency
-        return ""
-    try:
-        return str(magic.from_buffer(head, mime=True))
-    except Exception:  # libmagic can fail on odd buffers; MIME is only a hint
-        return ""
+    """libmagic's MIME type of the first bytes, as the engine sniffs it (triage.filetype)."""
+    from triage.filetype import sniff_mime
+
+    return sniff_mime(head)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,173 @@
+"""triage.magicdb gives libmagic's own answer, for every kind of content, while running fewer rules.
+
+The reference is plain python-magic with the default database (``plain_libmagic``). Compared on:
+real files of this machine (programs, libraries, documents, images, archives, scripts), the
+corpus, the files inside the forensics-samples disk images, random and repetitive data, and every
+head cut short at lengths around the offsets rules look at.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import struct
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS, FORENSICS_SAMPLES
+from triage import magicdb
+from triage.filetype import HEAD_SIZE, sniff_mime
+
+SYSTEM_FOLDERS = ["/usr/bin", "/usr/lib/x86_64-linux-gnu", "/usr/share", "/etc"]
+
+
+def _heads_of_files(folders: list[str | Path], limit: int, seed: int) -> list[bytes]:
+    paths: list[str] = []
+    for folder in folders:
+        for root, _dirs, files in os.walk(folder):
+            paths.extend(os.path.join(root, f) for f in files)
+    paths.sort()
+    random.Random(seed).shuffle(paths)
+    heads: list[bytes] = []
+    for p in paths:
+        if len(heads) >= limit:
+            break
+        try:
+            if os.path.islink(p) or not os.path.isfile(p):
+                continue
+            with open(p, "rb") as fh:
+                head = fh.read(HEAD_SIZE)
+        except OSError:
+            continue
+        if head:
+            heads.append(head)
+    return heads
+
+
+def _heads_in_images() -> Iterator[bytes]:
+    """The first bytes of every file inside Debian's forensics-samples disks (real evidence files)."""
+    import lzma
+    import tempfile
+
+    from triage.walk import open_source
+
+    for name in ("fs.ntfs.xz", "fs.vfat.xz", "fs.exfat.xz"):
+        src = FORENSICS_SAMPLES / name
+        if not src.exists():
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            image = Path(tmp) / name.removesuffix(".xz")
+            image.write_bytes(lzma.decompress(src.read_bytes()))
+            with open_source(image) as source:
+                for entry in source.entries(recursive=True):
+                    if entry.type != "file" or not entry.size:
+                        continue
+                    head = b""
+                    try:
+                        for chunk in source.read(entry, chunk_size=HEAD_SIZE):
+                            head = chunk[:HEAD_SIZE]
+                            break
+                    except Exception:
+                        continue
+                    if head:
+                        yield head
+
+
+def _cut(heads: list[bytes], seed: int) -> list[bytes]:
+    """Heads cut at lengths where tests start or stop reading: shorter than the rule needs."""
+    rng = random.Random(seed)
+    lengths = (1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 16, 20, 31, 33, 64, 100, 257, 262, 300, 512, 1100, 4097)
+    return [h[:n] for h in rng.sample(heads, min(len(heads), 300)) for n in lengths if n < len(h)]
+
+
+@pytest.fixture(scope="module")
+def active() -> None:
+    if not magicdb.fast_path_active():
+        pytest.skip("this libmagic database is not one triage.magicdb splits; everything uses plain libmagic")
+
+
+def test_split_on_debian_libmagic() -> None:
+    """On the libmagic this project installs (Debian's file 5.4x, database format 18) the fast
+    path must be on: most binary rules plain, the rest kept for libmagic."""
+    path = magicdb.database_path()
+    if path is None or struct.unpack_from("<I", path.read_bytes(), 4)[0] != magicdb.VERSION:
+        pytest.skip(f"libmagic database {path} is not format {magicdb.VERSION}")
+    s = magicdb._sniffer()
+    assert s is not None
+    split = s.split
+    assert split.plain_rules > 10 * split.kept_rules, (split.plain_rules, split.kept_rules)
+    assert len(split.database()) < len(split.data) // 4
+
+
+def assert_same(heads: list[bytes]) -> None:
+    different = [
+        (h[:24], magicdb.sniff(h), magicdb.plain_libmagic(h))
+        for h in heads
+        if magicdb.sniff(h) != magicdb.plain_libmagic(h)
+    ]
+    assert not different, different[:10]
+
+
+def test_same_answers_on_system_files(active: None) -> None:
+    heads = _heads_of_files([f for f in SYSTEM_FOLDERS if os.path.isdir(f)], 6000, seed=1)
+    assert len(heads) > 1000
+    assert_same(heads + _cut(heads, seed=2))
+
+
+def test_same_answers_on_the_corpus_and_evidence_files(active: None) -> None:
+    heads = _heads_of_files([CORPUS], 2000, seed=3) if CORPUS.is_dir() else []
+    heads += list(_heads_in_images())
+    if not heads:
+        pytest.skip("neither ../shared/corpus nor forensics-samples-* is installed")
+    assert_same(heads + _cut(heads, seed=4))
+
+
+def test_same_answers_on_random_and_repetitive_data(active: None) -> None:
+    rng = random.Random(5)
+    pool = rng.randbytes(1 << 22)
+    heads = [pool[i * 4100 : i * 4100 + HEAD_SIZE] for i in range(1500)]
+    heads += [(pool[i * 7 : i * 7 + rng.randint(1, 600)] * HEAD_SIZE)[:HEAD_SIZE] for i in range(800)]
+    heads += [bytes(rng.randint(0, 3) for _ in range(64)) + pool[i * 100 : i * 100 + 4000] for i in range(300)]
+    assert_same(heads + _cut(heads, seed=6))
+
+
+def test_engine_sniffer_uses_it(active: None) -> None:
+    rng = random.Random(7)
+    head = rng.randbytes(HEAD_SIZE)
+    assert sniff_mime(head) == magicdb.plain_libmagic(head)
+    assert sniff_mime(b"") == "inode/x-empty"
+
+
+def test_plain_libmagic_on_request() -> None:
+    code = "from triage import magicdb; print(magicdb.fast_path_active())"
+    env = {**os.environ, "EXHIBIT_PLAIN_LIBMAGIC": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_databases_it_does_not_know_are_left_alone() -> None:
+    path = magicdb.database_path()
+    if path is None:
+        pytest.skip("libmagic loads no single compiled database here")
+    data = bytearray(path.read_bytes())
+    assert magicdb.split_database(bytes(data[:-1])) is None  # not whole entries
+    other = bytearray(data)
+    struct.pack_into("<I", other, 4, magicdb.VERSION + 1)  # another format version
+    assert magicdb.split_database(bytes(other)) is None
+    assert magicdb.split_database(b"\0" * magicdb.ENTRY_SIZE * 3) is None
+
+
+def test_local_rules_turn_it_off(tmp_path: Path) -> None:
+    local = tmp_path / "magic"
+    local.write_text("0 string EXHIBIT-TEST Exhibit test file\n!:mime application/x-exhibit-test\n")
+    path = magicdb.database_path()
+    if path is None:
+        pytest.skip("libmagic loads no single compiled database here")
+    code = "from triage import magicdb; print(magicdb.fast_path_active())"
+    env = {**os.environ, "MAGIC": f"{local}:{path}"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert out.stdout.strip() == "False"

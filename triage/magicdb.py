@@ -1,0 +1,494 @@
+"""libmagic's answer for a file's first bytes, without running the rules that cannot match them.
+
+Why: libmagic tries its ~3,500 binary rules one after the other and stops at the first that
+matches. Content that matches none of them (compressed, encrypted or random-looking data: much of
+a disk) is tested against every rule, about 400 µs a file here; for 50,000 such files that is more
+CPU time than reading and hashing all of them (docs/performance.md, triage benchmark). Yet about
+3,000 of those rules begin with a plain comparison, "these bytes at this offset". When a file's
+bytes at those offsets are none of the values those rules expect, none of them can match, and
+libmagic's first-match answer is decided by the other rules alone, in the same order.
+
+So, once per process:
+
+1. read the compiled database libmagic loads (``magic.mgc``, format version 18 of file 5.4x);
+2. sort the top-level tests of the binary rules into *plain* ones (a direct offset, ``=``, a byte
+   string without flags or an integer with at most an AND mask) and the rest;
+3. load a second libmagic handle, from memory, with the database minus the plain rules.
+
+Then for each head (:func:`sniff`): if one plain rule's first test matches the head, or libmagic
+finds the content to be text (its charset is not ``binary``; text goes through other rules, on a
+converted copy of the bytes), the full libmagic answers. Otherwise the small handle answers: it
+*is* libmagic, run on exactly the rules that could match. Nothing is guessed or re-implemented
+but one thing, "are these bytes at this offset": libmagic remains the judge of every answer.
+
+Whenever the database is not one this module understands (another format version, local rules in
+``/etc/magic``, a ``$MAGIC`` it cannot read), or ``$EXHIBIT_PLAIN_LIBMAGIC`` is set, the full
+libmagic answers everything. tests/triage/test_magicdb.py compares both on thousands of real files,
+random data and cut-off signatures.
+"""
+
+from __future__ import annotations
+
+import bisect
+import ctypes
+import operator
+import os
+import struct
+import sys
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import magic
+
+ENTRY_SIZE = 376  # sizeof(struct magic) for database version 18
+MAGIC_NUMBER = 0xF11E041C
+VERSION = 18
+
+# struct magic (file.h of file 5.4x): the fields this module reads, at these byte offsets
+_HEAD = struct.Struct("<HBBBBBBBBBBiiI")  # cont_level ... lineno: 28 bytes
+_MASK = struct.Struct("<Q")  # union _u at 24: numeric mask (or string count/flags)
+_STR_FLAGS = struct.Struct("<I")  # _u._s._flags at 28
+_VALUE_AT = 32
+
+# flag bits of struct magic
+_INDIR, _OFFADD, _INDIROFFADD, _UNSIGNED, _NOSPACE, _BINTEST, _TEXTTEST, _OFFNEGATIVE = (
+    0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80,
+)  # fmt: skip
+# nothing that moves or redirects the offset (TEXTTEST only adds text content, which never gets here)
+_PLAIN_FLAGS = _BINTEST | _TEXTTEST | _UNSIGNED | _NOSPACE
+_STRING_BINTEST = 0x40  # str_flags: "binary test" marker, compared byte for byte
+
+_FILE_STRING = 5
+_FILE_SEARCH = 20
+# str_flags a search rule may carry and still be screened by its literal prefix: W, w, c, C, s and the
+# text/binary markers. W/w (whitespace) and c/C (case) change how some pattern bytes compare; the
+# bytes before the first such byte compare exactly, so they must appear where the match starts.
+_W, _w, _c, _C, _s = 0x01, 0x02, 0x04, 0x08, 0x10
+_SEARCH_FLAGS = _W | _w | _c | _C | _s | 0x20 | _STRING_BINTEST
+#: integer types: byte width and byte order (None: the host's)
+Order = Literal["little", "big"]
+_INTEGERS: dict[int, tuple[int, Order | None]] = {
+    1: (1, None),  # byte
+    2: (2, None),  # short
+    4: (4, None),  # long
+    24: (8, None),  # quad
+    7: (2, "big"),  # beshort
+    8: (4, "big"),  # belong
+    26: (8, "big"),  # bequad
+    10: (2, "little"),  # leshort
+    11: (4, "little"),  # lelong
+    25: (8, "little"),  # lequad
+}
+_FILE_OPAND = 0
+
+MAGIC_MIME_TYPE = 0x10
+MAGIC_MIME_ENCODING = 0x400
+#: every check but the encoding one (compress, tar, soft, apptype, elf, text, cdf, csv, tokens, json)
+_NO_CHECKS = 0x1000 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000 | 0x80000 | 0x100000 | 0x400000
+
+
+#: A plain first test: (rule, offset, expected bytes) or (rule, offset, width, byte order, mask, expected),
+#: ``rule`` being the index of the rule's first entry in the database.
+Check = tuple[int, int, bytes] | tuple[int, int, int, Order, int, int]
+_Test = tuple[int, bytes] | tuple[int, int, Order, int, int]  # a Check without its rule
+#: A kept rule that can reach an ``indirect`` test: (offset, width, byte order, mask, upper bound), for
+#: a first test "unsigned integer & mask < bound"; such a rule may match only when that holds.
+Guard = tuple[int, int, Order, int, int]
+_FILE_INDIRECT = 41
+_NOTHING: tuple[None, ...] = (None,) * 256  # the table for the spare byte: no checks
+_FILE_NAME = 45
+_FILE_USE = 46
+
+
+@dataclass
+class Split:
+    """A compiled database sorted into plain first tests (checked here) and the other rules.
+
+    ``index`` holds every plain test under one byte position it fixes completely: position ->
+    byte value there -> the tests wanting that value. A head is looked at in about 120 places
+    instead of being tested against 3,000 rules.
+    """
+
+    data: bytes  # the whole database, as libmagic loads it
+    index: list[tuple[int, dict[int, list[Check]]]]
+    searches: list[tuple[int, int, int, bytes]]  # rule, offset, range (0: to the end), literal prefix
+    kept: list[int]  # entries of the rules that are not plain (every reduced database has them)
+    guards: list[Guard]  # kept rules that can run ``indirect``: when one may match, use the full database
+    spans: dict[int, int]  # plain rule -> end of its entries
+    reentrant: frozenset[int]  # plain rules that can run ``indirect`` (all rules again, elsewhere)
+    names: dict[bytes, tuple[int, int]]  # named rule -> its entries
+    uses: dict[int, frozenset[bytes]]  # rule -> the named rules it needs, directly or not
+    plain_rules: int
+    kept_rules: int
+    text_rules: int  # left out: libmagic tries them on text only, and text goes to the full database
+
+    def __post_init__(self) -> None:
+        # the index as parallel sequences (position; 256-slot table of checks) for the hot loop
+        self._positions = [position for position, _ in self.index]
+        self._tables = [tuple(table.get(b) for b in range(256)) for _, table in self.index]
+        self._fetchers: dict[int, tuple[tuple[tuple[list[Check] | None, ...], ...], Any]] = {}
+
+    def matching(self, head: bytes) -> list[int] | None:
+        """The plain rules whose first test matches ``head`` (the others cannot match it at all),
+        or ``None`` when only the full database can answer (a guard holds)."""
+        n = len(head)
+        for offset, width, order, mask, bound in self.guards:
+            if offset + width <= n and int.from_bytes(head[offset : offset + width], order) & mask < bound:
+                return None
+        found: list[int] = []
+        # the head's bytes at every indexed position it has, fetched in one C call
+        count = bisect.bisect_left(self._positions, n)
+        if count:
+            cached = self._fetchers.get(count)
+            if cached is None:  # itemgetter of one item returns it bare: fetch a spare last byte too
+                cached = self._fetchers[count] = (
+                    (*self._tables[:count], _NOTHING),
+                    operator.itemgetter(*self._positions[:count], -1),
+                )
+            tables, fetch = cached
+            for table, byte in zip(tables, fetch(head), strict=True):
+                checks = table[byte]
+                if checks:
+                    for check in checks:
+                        if len(check) == 3:
+                            if head.startswith(check[2], check[1]):
+                                found.append(check[0])
+                        else:
+                            rule, offset, width, order, mask, want = check
+                            if (
+                                offset + width <= n
+                                and int.from_bytes(head[offset : offset + width], order) & mask == want
+                            ):
+                                found.append(rule)
+        for rule, offset, span, prefix in self.searches:
+            # libmagic tries each start in [offset, offset + span); a match begins with ``prefix``
+            end = offset + span - 1 + len(prefix) if span else n
+            if offset < n and head.find(prefix, offset, end) != -1:
+                found.append(rule)
+        return found
+
+    def database(self, rules: tuple[int, ...] = ()) -> bytes:
+        """A compiled database: the kept rules plus ``rules`` in their original order, and the
+        named rules they need."""
+        entries = sorted([*self.kept, *(k for r in rules for k in range(r, self.spans[r]))])
+        needed = self.uses[-1].union(*(self.uses[r] for r in rules))
+        named = sorted(k for name in needed for k in range(*self.names[name]))
+        header = bytearray(self.data[:ENTRY_SIZE])
+        struct.pack_into("<II", header, 8, len(entries), len(named))
+        return bytes(header) + b"".join(
+            self.data[ENTRY_SIZE * (1 + k) : ENTRY_SIZE * (2 + k)] for k in (*entries, *named)
+        )
+
+    def no_rules(self) -> bytes:
+        """A database without rules: libmagic then decides only text or binary (and its charset)."""
+        header = bytearray(self.data[:ENTRY_SIZE])
+        struct.pack_into("<II", header, 8, 0, 0)
+        return bytes(header)
+
+
+def database_path() -> Path | None:
+    """The compiled database libmagic loads by default, if that is all it loads; else ``None``."""
+    lib = magic.libmagic
+    lib.magic_getpath.restype = ctypes.c_char_p
+    lib.magic_getpath.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    raw = lib.magic_getpath(None, 0)
+    if not raw:
+        return None
+    compiled: list[Path] = []
+    for part in os.fsdecode(raw).split(":"):
+        if not part:
+            continue
+        p = Path(part)
+        mgc = p if p.suffix == ".mgc" else Path(part + ".mgc")
+        if mgc.is_file():
+            compiled.append(mgc)
+        elif p.is_file():
+            try:
+                text = p.read_text("latin-1")
+            except OSError:
+                return None
+            if any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines()):
+                return None  # local rules in source form: evaluated before the database
+        elif p.is_dir():
+            return None  # a folder of source files
+    return compiled[0] if len(compiled) == 1 else None
+
+
+def split_database(data: bytes) -> Split | None:
+    """Split a compiled database (version 18, little-endian host); ``None`` if that is not safe."""
+    if len(data) < 2 * ENTRY_SIZE or len(data) % ENTRY_SIZE or sys.byteorder != "little":
+        return None
+    magic_no, version, n_binary, n_named = struct.unpack_from("<4I", data, 0)
+    if magic_no != MAGIC_NUMBER or version != VERSION or n_binary + n_named != len(data) // ENTRY_SIZE - 1:
+        return None
+
+    def kind(k: int) -> int:
+        return data[ENTRY_SIZE * (1 + k) + 6]  # struct magic.type
+
+    def value(k: int) -> bytes:
+        at = ENTRY_SIZE * (1 + k) + _VALUE_AT
+        return data[at : at + 128].split(b"\0", 1)[0]
+
+    def used(start: int, end: int) -> set[bytes]:  # "use ^name" flips the byte order of "name"
+        return {value(k).lstrip(b"^") for k in range(start, end) if kind(k) == _FILE_USE}
+
+    # named rules (set 1): name -> entries, the names each one uses, and whether it runs "indirect"
+    names: dict[bytes, tuple[int, int]] = {}
+    for start, end in _rules(data, n_binary, n_binary + n_named):
+        if kind(start) != _FILE_NAME:
+            return None
+        names[value(start)] = (start, end)
+    calls = {name: used(*span) for name, span in names.items()}
+    indirect = {name for name, (a, b) in names.items() if any(kind(k) == _FILE_INDIRECT for k in range(a, b))}
+
+    def closure(start_names: set[bytes]) -> frozenset[bytes] | None:
+        seen: set[bytes] = set()
+        todo = list(start_names)
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            if name not in names:
+                return None  # a name this parser cannot find: do not guess
+            seen.add(name)
+            todo.extend(calls[name])
+        return frozenset(seen)
+
+    index: dict[int, dict[int, list[Check]]] = {}
+    searches: list[tuple[int, int, int, bytes]] = []
+    kept: list[int] = []
+    guards: list[Guard] = []
+    spans: dict[int, int] = {}
+    reentrant: set[int] = set()
+    uses: dict[int, frozenset[bytes]] = {}
+    kept_names: set[bytes] = set()
+    plain_rules = kept_rules = text_only = 0
+    for start, end in _rules(data, 0, n_binary):
+        at = ENTRY_SIZE * (1 + start)
+        if not data[at + 2] & _BINTEST:
+            text_only += 1  # never tried on binary content, the only content reduced databases see
+            continue
+        needs = closure(used(start, end))
+        if needs is None:
+            return None
+        runs_indirect = any(kind(k) == _FILE_INDIRECT for k in range(start, end)) or bool(needs & indirect)
+        search = _search_check(data, at)
+        placed = None if search is not None else _plain_check(data, at)
+        if search is None and placed is None:
+            if runs_indirect:  # it would run every rule again at another offset: guard it
+                guard = _guard(data, at)
+                if guard is None:
+                    return None
+                guards.append(guard)
+            kept.extend(range(start, end))
+            kept_names |= needs
+            kept_rules += 1
+            continue
+        plain_rules += 1
+        spans[start] = end
+        uses[start] = needs
+        if runs_indirect:
+            reentrant.add(start)
+        if search is not None:
+            searches.append((start, *search))
+        else:
+            position, byte, check = placed  # type: ignore[misc]
+            index.setdefault(position, {}).setdefault(byte, []).append((start, *check))
+    uses[-1] = frozenset(kept_names)
+    return Split(
+        data=data,
+        index=sorted(index.items()),
+        searches=searches,
+        kept=kept,
+        guards=guards,
+        spans=spans,
+        reentrant=frozenset(reentrant),
+        names=names,
+        uses=uses,
+        plain_rules=plain_rules,
+        kept_rules=kept_rules,
+        text_rules=text_only,
+    )
+
+
+def _rules(data: bytes, first: int, stop: int) -> list[tuple[int, int]]:
+    """(first entry, end) of each rule among entries [first, stop): a top-level line and the
+    continuation lines after it."""
+    rules = []
+    i = first
+    while i < stop:
+        start = i
+        i += 1
+        while i < stop and _HEAD.unpack_from(data, ENTRY_SIZE * (1 + i))[0] != 0:
+            i += 1
+        rules.append((start, i))
+    return rules
+
+
+def _guard(data: bytes, at: int) -> Guard | None:
+    """The first test of a kept rule as "unsigned integer & mask < bound", if it is one."""
+    cont, flag, _factor, reln, _vallen, typ, _in_type, _in_op, mask_op, cond, _fop, offset, _in_off, _line = (
+        _HEAD.unpack_from(data, at)
+    )
+    if cont or flag & ~_PLAIN_FLAGS or not flag & _UNSIGNED or reln != ord("<") or cond or offset < 0:
+        return None
+    if typ not in _INTEGERS or mask_op != _FILE_OPAND:
+        return None
+    width, order = _INTEGERS[typ]
+    full = (1 << (8 * width)) - 1
+    bound = int.from_bytes(data[at + _VALUE_AT : at + _VALUE_AT + 8], "little")
+    if bound > full >> 1:
+        return None  # libmagic sign-extends before comparing: only small bounds compare alike
+    mask = _MASK.unpack_from(data, at + 24)[0] & full or full
+    return offset, width, order or sys.byteorder, mask, bound
+
+
+def _search_check(data: bytes, at: int) -> tuple[int, int, bytes] | None:
+    """(offset, range, literal prefix) of a top-level ``search`` test, or ``None``."""
+    cont, flag, _factor, reln, vallen, typ, _in_type, _in_op, _mask_op, cond, _fop, offset, _in_off, _line = (
+        _HEAD.unpack_from(data, at)
+    )
+    if typ != _FILE_SEARCH or cont != 0 or flag & ~_PLAIN_FLAGS or not flag & _BINTEST:
+        return None
+    if reln != ord("=") or cond or offset < 0 or not 0 < vallen <= 128:
+        return None
+    span, str_flags = struct.unpack_from("<II", data, at + 24)
+    if str_flags & ~_SEARCH_FLAGS:
+        return None
+    pattern = data[at + _VALUE_AT : at + _VALUE_AT + vallen]
+    if not str_flags & (_W | _w | _c | _C):
+        return offset, span, pattern  # compared byte for byte: the whole pattern
+    prefix = bytearray()
+    for byte in pattern:
+        if byte >= 0x80:
+            break  # the C library's idea of case and space beyond ASCII depends on the locale
+        if str_flags & (_W | _w) and byte in b" \t\n\v\f\r":
+            break
+        if str_flags & (_c | _C) and (0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A):
+            break
+        prefix.append(byte)
+    return (offset, span, bytes(prefix)) if prefix else None
+
+
+def _plain_check(data: bytes, at: int) -> tuple[int, int, _Test] | None:
+    """(position, byte there, check) of a plain top-level test, or ``None`` for any other test.
+
+    The position is one the test fixes completely: its first byte, or for a masked integer the
+    first byte the mask covers in full (an integer whose mask covers no whole byte is not plain).
+    """
+    cont, flag, _factor, reln, vallen, typ, _in_type, _in_op, mask_op, cond, _fop, offset, _in_off, _line = (
+        _HEAD.unpack_from(data, at)
+    )
+    if cont != 0 or flag & ~_PLAIN_FLAGS or not flag & _BINTEST or reln != ord("=") or cond or offset < 0:
+        return None
+    value = data[at + _VALUE_AT : at + _VALUE_AT + 128]
+    if typ == _FILE_STRING:
+        if _STR_FLAGS.unpack_from(data, at + 28)[0] not in (0, _STRING_BINTEST) or not 0 < vallen <= 128:
+            return None
+        return offset, value[0], (offset, value[:vallen])
+    if typ not in _INTEGERS or mask_op != _FILE_OPAND:
+        return None
+    width, order = _INTEGERS[typ]
+    order = order or sys.byteorder
+    full = (1 << (8 * width)) - 1
+    number = int.from_bytes(value[:8], "little") & full  # the union holds the value as a host integer
+    mask = _MASK.unpack_from(data, at + 24)[0] & full
+    if not mask:
+        want = number.to_bytes(width, order)
+        return offset, want[0], (offset, want)
+    mask_bytes = mask.to_bytes(width, order)
+    want_bytes = (number & mask).to_bytes(width, order)
+    for j, m in enumerate(mask_bytes):
+        if m == 0xFF:
+            return offset + j, want_bytes[j], (offset, width, order, mask, number & mask)
+    return None
+
+
+class _Handle:
+    """A libmagic handle loaded from a database held in memory (magic_load_buffers)."""
+
+    def __init__(self, database: bytes, flags: int) -> None:
+        lib = magic.libmagic
+        lib.magic_open.restype = ctypes.c_void_p
+        lib.magic_open.argtypes = [ctypes.c_int]
+        lib.magic_load_buffers.restype = ctypes.c_int
+        lib.magic_load_buffers.argtypes = [
+            ctypes.c_void_p,
+            ctypes.POINTER(ctypes.c_void_p),
+            ctypes.POINTER(ctypes.c_size_t),
+            ctypes.c_size_t,
+        ]
+        lib.magic_buffer.restype = ctypes.c_char_p
+        lib.magic_buffer.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+        self._lib = lib
+        self._buffer = ctypes.create_string_buffer(database, len(database))  # libmagic keeps pointers into it
+        self._cookie = lib.magic_open(flags)
+        if not self._cookie:
+            raise OSError("libmagic: magic_open failed")
+        pointers = (ctypes.c_void_p * 1)(ctypes.cast(self._buffer, ctypes.c_void_p))
+        sizes = (ctypes.c_size_t * 1)(len(database))
+        if lib.magic_load_buffers(self._cookie, pointers, sizes, 1) != 0:
+            raise OSError("libmagic: the reduced database did not load")
+        self._lock = threading.Lock()
+
+    def __call__(self, head: bytes) -> str | None:
+        with self._lock:
+            out = self._lib.magic_buffer(self._cookie, head, len(head))
+        return None if out is None else out.decode("utf-8", "replace")
+
+
+class _Sniffer:
+    """The handles of one process: text/binary, the kept rules, and kept + matched rules."""
+
+    def __init__(self, split: Split) -> None:
+        self.split = split
+        self.charset = _Handle(split.no_rules(), MAGIC_MIME_ENCODING | _NO_CHECKS)
+        self.handle = lru_cache(maxsize=64)(self._handle)
+
+    def _handle(self, rules: tuple[int, ...]) -> _Handle:
+        return _Handle(self.split.database(rules), MAGIC_MIME_TYPE)
+
+
+@lru_cache(maxsize=1)
+def _sniffer() -> _Sniffer | None:
+    if os.environ.get("EXHIBIT_PLAIN_LIBMAGIC"):
+        return None
+    try:
+        path = database_path()
+        if path is None:
+            return None
+        split = split_database(path.read_bytes())
+        if split is None:
+            return None
+        return _Sniffer(split)
+    except (OSError, AttributeError, ValueError):  # an older libmagic, an unreadable file: plain libmagic
+        return None
+
+
+@lru_cache(maxsize=1)
+def _full() -> Any:
+    return magic.Magic(mime=True)
+
+
+def plain_libmagic(head: bytes) -> str:
+    """The full libmagic's MIME type of ``head`` (python-magic, the default database)."""
+    return str(_full().from_buffer(head))
+
+
+def fast_path_active() -> bool:
+    """True when :func:`sniff` can answer binary heads from the reduced database."""
+    return _sniffer() is not None
+
+
+def sniff(head: bytes) -> str:
+    """libmagic's MIME type of ``head`` (non-empty), identical to :func:`plain_libmagic`."""
+    s = _sniffer()
+    if s is None or s.charset(head) != "binary":
+        return plain_libmagic(head)  # text: libmagic converts it and tries other rules on the copy
+    rules = s.split.matching(head)
+    if rules is None or s.split.reentrant.intersection(rules):
+        return plain_libmagic(head)  # a rule that may match runs all rules again: they must be there
+    return s.handle(tuple(rules))(head) or plain_libmagic(head)
