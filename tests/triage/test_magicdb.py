@@ -131,7 +131,9 @@ def test_same_answers_on_random_and_repetitive_data(active: None) -> None:
     pool = rng.randbytes(1 << 22)
     heads = [pool[i * 4100 : i * 4100 + HEAD_SIZE] for i in range(1500)]
     heads += [(pool[i * 7 : i * 7 + rng.randint(1, 600)] * HEAD_SIZE)[:HEAD_SIZE] for i in range(800)]
-    heads += [bytes(rng.randint(0, 3) for _ in range(64)) + pool[i * 100 : i * 100 + 4000] for i in range(300)]
+    heads += [
+        bytes(rng.randint(0, 3) for _ in range(64)) + pool[i * 100 : i * 100 + 4000] for i in range(300)
+    ]
     assert_same(heads + _cut(heads, seed=6))
 
 
