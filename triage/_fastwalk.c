@@ -196,6 +196,7 @@ typedef struct {
 
 typedef struct {
     TSK_FS_INFO *fs;
+    long long offset;
     int is_ntfs, times_local, owners, recursive, deleted_only, as_json;
     const char *fs_type;
     const char *partition;  /* JSON text of the partition offset */
@@ -209,6 +210,8 @@ typedef struct {
     TSK_INUM_T on_path[MAX_DEPTH + 2];
     int on_path_n;
     long long count;
+    PyObject *collect; /* list: append FileEntry-ordered tuples instead of writing lines */
+    PyObject *fs_type_obj;
     int failed; /* a Python exception is set: unwind */
     TimeSlot *times; /* TIME_SLOTS formatted seconds */
 } Walk;
@@ -317,6 +320,33 @@ static int add_time(Walk *w, Buf *b, time_t secs, uint32_t nano) {
     return 0;
 }
 
+/* A time stamp as triage.walk.format_time returns it: str, or None when not set. */
+static PyObject *time_obj(Walk *w, time_t secs, uint32_t nano) {
+    Buf tmp = {0};
+    if (add_time(w, &tmp, secs, nano) < 0) {
+        PyMem_Free(tmp.p);
+        return NULL;
+    }
+    PyObject *o = tmp.p[0] == 'n' ? Py_NewRef(Py_None)
+                                  : PyUnicode_DecodeASCII(tmp.p + 1, (Py_ssize_t)tmp.len - 2, "strict");
+    PyMem_Free(tmp.p);
+    return o;
+}
+
+/* An interned str for the few fixed strings (types, fls columns), made once. */
+static PyObject *interned(const char *text) {
+    static PyObject *cache = NULL;
+    if (!cache && !(cache = PyDict_New()))
+        return NULL;
+    PyObject *found = PyDict_GetItemString(cache, text); /* borrowed */
+    if (found)
+        return Py_NewRef(found);
+    PyObject *o = PyUnicode_InternFromString(text);
+    if (o && PyDict_SetItemString(cache, text, o) < 0)
+        Py_CLEAR(o);
+    return o;
+}
+
 typedef struct {
     const char *path; /* display path, UTF-8 */
     size_t path_len;
@@ -331,11 +361,17 @@ typedef struct {
     int deleted, realloc;
     TSK_FS_META *meta; /* times and owners; NULL: none */
     const char *fls;   /* fls's type column: "r/r" */
+    const char *raw;   /* the name as stored (without the stream) */
+    size_t raw_len;
 } Row;
+
+static int collect(Walk *w, const Row *r);
 
 static int emit(Walk *w, const Row *r) {
     Buf *b = &w->out;
     w->count++;
+    if (w->collect)
+        return collect(w, r);
     if (!w->as_json) { /* fls's line: "r/r * 35-128-1(realloc):\tdir/file" */
         if (buf_str(b, r->fls) < 0 || buf_str(b, " ") < 0)
             return -1;
@@ -417,6 +453,56 @@ static int emit(Walk *w, const Row *r) {
     if (buf_str(b, suffix) < 0)
         return -1;
     return b->len >= FLUSH_AT ? flush(w) : 0;
+}
+
+static PyObject *int_or_none(long long v, int present) {
+    return present ? PyLong_FromLongLong(v) : Py_NewRef(Py_None);
+}
+
+/* The arguments of triage.walk.FileEntry, in field order, appended to w->collect. */
+static int collect(Walk *w, const Row *r) {
+    TSK_FS_META *m = r->meta;
+    int owners = m && w->owners && !w->is_ntfs;
+    PyObject *t = PyTuple_New(22);
+    if (!t)
+        return -1;
+    PyObject *items[22] = {
+        PyLong_FromLongLong(w->offset),
+        Py_NewRef(w->fs_type_obj),
+        PyUnicode_DecodeUTF8(r->path, (Py_ssize_t)r->path_len, "surrogateescape"),
+        PyUnicode_DecodeUTF8(r->name, (Py_ssize_t)r->name_len, "surrogateescape"),
+        PyBytes_FromStringAndSize(r->raw, (Py_ssize_t)r->raw_len),
+        PyLong_FromUnsignedLongLong((unsigned long long)r->inode),
+        interned(r->type),
+        PyLong_FromLongLong(r->size),
+        PyBool_FromLong(r->deleted),
+        PyBool_FromLong(r->realloc),
+        int_or_none(r->attr_type, r->attr_type >= 0),
+        int_or_none(r->attr_id, r->attr_id >= 0),
+        r->stream ? PyUnicode_DecodeUTF8(r->stream, (Py_ssize_t)r->stream_len, "surrogateescape")
+                  : Py_NewRef(Py_None),
+        time_obj(w, m ? m->mtime : 0, m ? m->mtime_nano : 0),
+        time_obj(w, m ? m->atime : 0, m ? m->atime_nano : 0),
+        time_obj(w, m ? m->ctime : 0, m ? m->ctime_nano : 0),
+        time_obj(w, m ? m->crtime : 0, m ? m->crtime_nano : 0),
+        PyBool_FromLong(w->times_local && !w->is_ntfs),
+        int_or_none(m ? (long long)((unsigned)m->mode & 07777) : 0, owners),
+        int_or_none(m ? (long long)m->uid : 0, owners),
+        int_or_none(m ? (long long)m->gid : 0, owners),
+        interned(r->fls),
+    };
+    int ok = 1;
+    for (int i = 0; i < 22; i++) {
+        if (!items[i])
+            ok = 0;
+        PyTuple_SET_ITEM(t, i, items[i] ? items[i] : Py_NewRef(Py_None));
+    }
+    if (!ok || PyList_Append(w->collect, t) < 0) {
+        Py_DECREF(t);
+        return -1;
+    }
+    Py_DECREF(t);
+    return 0;
 }
 
 static int on_path(Walk *w, TSK_INUM_T addr) {
@@ -558,7 +644,7 @@ static void walk_dir(Walk *w, TSK_FS_DIR *dir, int depth, size_t dir_len) {
         char fls[4];
         fls_type(fls, (unsigned)n->type, meta);
         Row r = {w->path.p, w->path.len, name.p, name.len, NULL, 0, addr, -1, -1, NULL, 0, deleted, 0,
-                 NULL, fls};
+                 NULL, fls, raw, raw_len};
         int cut = 0;
         if (!w->failed && !meta) {
             if (deleted || !w->deleted_only) {
@@ -626,29 +712,37 @@ static void walk_dir(Walk *w, TSK_FS_DIR *dir, int depth, size_t dir_len) {
 PyDoc_STRVAR(walk_doc,
 "write_listing(read_at, size, offset, fs_type, start_inum, prefix, dir_len, *, recursive,\n"
 "              deleted_only, as_json, is_ntfs, times_local, owners, display_name, write, warn,\n"
-"              known, null_suffix) -> int\n\n"
+"              known, null_suffix, collect=None) -> int\n\n"
 "Walk the file system at byte `offset` of the image read through `read_at(offset, length)`,\n"
 "starting at directory `start_inum` shown as `prefix`, and pass `exhibit ls` lines to `write`\n"
-"as UTF-8 bytes, in large blocks. Returns the number of entries written; problems go to `warn(path, message)`.\n"
+"as UTF-8 bytes, in large blocks; or, given a list as `collect`, append to it one tuple of\n"
+"triage.walk.FileEntry's fields per entry. Returns the number of entries; problems go to\n"
+"`warn(path, message)`.\n"
 "Raises OSError when libtsk cannot open the image or the file system.");
 
 static PyObject *write_listing(PyObject *self, PyObject *args, PyObject *kw) {
     (void)self;
     static char *kwlist[] = {"read_at", "size", "offset", "fs_type", "start_inum", "prefix", "dir_len",
                              "recursive", "deleted_only", "as_json", "is_ntfs", "times_local", "owners",
-                             "display_name", "write", "warn", "known", "null_suffix", NULL};
-    PyObject *read_at, *display_name, *write, *warn_cb, *known;
+                             "display_name", "write", "warn", "known", "null_suffix", "collect", NULL};
+    PyObject *read_at, *display_name = NULL, *write = Py_None, *warn_cb = NULL, *known = Py_None;
+    PyObject *collect_list = Py_None;
     long long size, offset;
     unsigned long long start_inum;
-    const char *fs_type, *prefix, *null_suffix;
+    const char *fs_type, *prefix, *null_suffix = "}\n";
     Py_ssize_t prefix_len, dir_len;
-    int recursive, deleted_only, as_json, is_ntfs, times_local, owners;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OLLsKs#n$ppppppOOOOs:write_listing", kwlist, &read_at,
+    int recursive = 0, deleted_only = 0, as_json = 0, is_ntfs = 0, times_local = 0, owners = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OLLsKs#n|$ppppppOOOOsO:write_listing", kwlist, &read_at,
                                      &size, &offset, &fs_type, &start_inum, &prefix, &prefix_len,
                                      &dir_len, &recursive, &deleted_only, &as_json, &is_ntfs,
                                      &times_local, &owners, &display_name, &write, &warn_cb, &known,
-                                     &null_suffix))
+                                     &null_suffix, &collect_list))
         return NULL;
+    if (!display_name || !warn_cb || (collect_list == Py_None && write == Py_None) ||
+        (collect_list != Py_None && !PyList_Check(collect_list))) {
+        PyErr_SetString(PyExc_TypeError, "write_listing needs display_name, warn, and write or a collect list");
+        return NULL;
+    }
     ExtImg *e = PyMem_RawCalloc(1, sizeof(ExtImg));
     if (!e)
         return PyErr_NoMemory();
@@ -683,6 +777,14 @@ static PyObject *write_listing(PyObject *self, PyObject *args, PyObject *kw) {
     w.write = write;
     w.warn = warn_cb;
     w.known = known == Py_None ? NULL : known;
+    w.offset = offset;
+    w.collect = collect_list == Py_None ? NULL : collect_list;
+    w.fs_type_obj = PyUnicode_InternFromString(fs_type);
+    if (!w.fs_type_obj) {
+        tsk_fs_close(fs);
+        tsk_img_close(img);
+        return NULL;
+    }
     w.null_suffix = null_suffix;
     w.times = PyMem_Calloc(TIME_SLOTS, sizeof(TimeSlot));
     if (!w.times) {
@@ -698,6 +800,7 @@ static PyObject *write_listing(PyObject *self, PyObject *args, PyObject *kw) {
     PyMem_Free(w.out.p);
     PyMem_Free(w.path.p);
     PyMem_Free(w.times);
+    Py_XDECREF(w.fs_type_obj);
     tsk_fs_close(fs);
     tsk_img_close(img);
     if (w.failed)

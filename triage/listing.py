@@ -132,8 +132,17 @@ def write_listing(
 
     p = Path(source_path)
     if not (fast and fast_walk_available()) or _looks_logical(p):
-        entries = list_entries(p, path, recursive, deleted_only, partition, warnings=warnings)
-        write_entries(entries, as_json, known, write)
+        source: Any = p
+        if not fast and not _looks_logical(p):
+            from triage.filesystems import ImageSource
+
+            source = ImageSource(p, fast_walk=False)  # the pytsk3 walk, the reference
+        try:
+            entries = list_entries(source, path, recursive, deleted_only, partition, warnings=warnings)
+            write_entries(entries, as_json, known, write)
+        finally:
+            if source is not p:
+                source.close()
         return
     from triage import _fastwalk
     from triage.filesystems import ImageSource

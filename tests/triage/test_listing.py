@@ -114,3 +114,19 @@ def test_truncated_images_warn_alike(tmp_path: Path, name: str, keep: float, fas
     c = listing(image, fast=True)
     assert c == listing(image, fast=False)
     assert c[1], "a cut image must produce warnings"
+
+
+@pytest.mark.parametrize("image_id", [i.id for i in IMAGES])
+def test_c_walk_yields_the_same_entries(workspace: Workspace, image_id: str, fast: None) -> None:
+    """What triage walks (ImageSource.entries, C by default) is the pytsk3 walk's FileEntry list,
+    field for field, name bytes and warnings included."""
+    from triage.filesystems import ImageSource
+
+    prep = workspace.get(image_id)
+    walked = []
+    for fast_walk in (True, False):
+        with ImageSource(prep.path, fast_walk=fast_walk) as src:
+            entries = list(src.entries(recursive=True, partition=prep.offset))
+            walked.append((entries, [(w.path, w.problem.split(":")[0]) for w in src.warnings]))
+    assert walked[0] == walked[1]
+    assert walked[0][0]
