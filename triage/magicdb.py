@@ -130,6 +130,8 @@ class Split:
         self._positions = [position for position, _ in self.index]
         self._tables = [tuple(table.get(b) for b in range(256)) for _, table in self.index]
         self._fetchers: dict[int, tuple[tuple[tuple[list[Check] | None, ...], ...], Any]] = {}
+        # the kept rules' entries, in order, as one block (``kept`` is sorted)
+        self._kept_bytes = b"".join(self.data[ENTRY_SIZE * (1 + k) : ENTRY_SIZE * (2 + k)] for k in self.kept)
 
     def matching(self, head: bytes) -> list[int] | None:
         """The plain rules whose first test matches ``head`` (the others cannot match it at all),
@@ -172,14 +174,23 @@ class Split:
 
     def database(self, rules: tuple[int, ...] = ()) -> bytes:
         """A compiled database: the kept rules plus ``rules`` in their original order, and the
-        named rules they need."""
-        entries = sorted([*self.kept, *(k for r in rules for k in range(r, self.spans[r]))])
+        named rules they need. Built from whole blocks (this runs for every new set of rules)."""
+        pieces = []
+        done = 0  # kept entries placed so far
+        count = len(self.kept)
+        for rule in sorted(rules):
+            upto = bisect.bisect_left(self.kept, rule)
+            pieces.append(self._kept_bytes[ENTRY_SIZE * done : ENTRY_SIZE * upto])
+            pieces.append(self.data[ENTRY_SIZE * (1 + rule) : ENTRY_SIZE * (1 + self.spans[rule])])
+            count += self.spans[rule] - rule
+            done = upto
+        pieces.append(self._kept_bytes[ENTRY_SIZE * done :])
         needed = self.uses[-1].union(*(self.uses[r] for r in rules))
         named = sorted(k for name in needed for k in range(*self.names[name]))
         header = bytearray(self.data[:ENTRY_SIZE])
-        struct.pack_into("<II", header, 8, len(entries), len(named))
-        return bytes(header) + b"".join(
-            self.data[ENTRY_SIZE * (1 + k) : ENTRY_SIZE * (2 + k)] for k in (*entries, *named)
+        struct.pack_into("<II", header, 8, count, len(named))
+        return b"".join(
+            [header, *pieces, *(self.data[ENTRY_SIZE * (1 + k) : ENTRY_SIZE * (2 + k)] for k in named)]
         )
 
     def no_rules(self) -> bytes:
@@ -491,4 +502,4 @@ def sniff(head: bytes) -> str:
     rules = s.split.matching(head)
     if rules is None or s.split.reentrant.intersection(rules):
         return plain_libmagic(head)  # a rule that may match runs all rules again: they must be there
-    return s.handle(tuple(rules))(head) or plain_libmagic(head)
+    return s.handle(tuple(sorted(set(rules))))(head) or plain_libmagic(head)

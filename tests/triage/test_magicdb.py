@@ -173,3 +173,26 @@ def test_local_rules_turn_it_off(tmp_path: Path) -> None:
     env = {**os.environ, "MAGIC": f"{local}:{path}"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_reduced_databases_are_the_kept_and_matched_rules_in_order(active: None) -> None:
+    """``Split.database`` builds from blocks; it must equal the entry-by-entry construction."""
+    split = magicdb._sniffer().split  # type: ignore[union-attr]
+    size = magicdb.ENTRY_SIZE
+
+    def one_by_one(rules: tuple[int, ...]) -> bytes:
+        entries = sorted([*split.kept, *(k for r in rules for k in range(r, split.spans[r]))])
+        needed = split.uses[-1].union(*(split.uses[r] for r in rules))
+        named = sorted(k for name in needed for k in range(*split.names[name]))
+        header = bytearray(split.data[:size])
+        struct.pack_into("<II", header, 8, len(entries), len(named))
+        return bytes(header) + b"".join(
+            split.data[size * (1 + k) : size * (2 + k)] for k in (*entries, *named)
+        )
+
+    rng = random.Random(8)
+    plain = sorted(split.spans)
+    for n in (0, 1, 1, 2, 3, 6):
+        for _ in range(10):
+            rules = tuple(sorted(rng.sample(plain, n)))
+            assert split.database(rules) == one_by_one(rules), rules
