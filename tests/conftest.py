@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,3 +44,40 @@ def isolated_config(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.delenv("EXHIBIT_ACTOR", raising=False)
     monkeypatch.delenv("EXHIBIT_KEY_PASSPHRASE", raising=False)
     return home
+
+
+# -- PostgreSQL: a fresh database per test ------------------------------------------------------
+
+PG_ADMIN = os.environ.get("EXHIBIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def pg_connect(dbname: str | None = None):  # type: ignore[no-untyped-def]
+    import psycopg
+
+    url = PG_ADMIN if dbname is None else PG_ADMIN.rsplit("/", 1)[0] + "/" + dbname
+    return psycopg.connect(url, autocommit=True, connect_timeout=5)
+
+
+def pg_available() -> str | None:
+    try:
+        with pg_connect() as conn:
+            conn.execute("SELECT 1")
+    except Exception as exc:  # any failure means: not here
+        return f"PostgreSQL not reachable at {PG_ADMIN}: {exc}"
+    return None
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database URL, dropped after the test."""
+    why = pg_available()
+    if why:
+        pytest.skip(why)
+    name = f"exhibit_test_{uuid.uuid4().hex[:12]}"
+    with pg_connect() as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with pg_connect() as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
-from sqlalchemy import Connection, Engine, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from custody import timefmt
@@ -333,7 +333,6 @@ def _process_file(
 _files = cast(Table, File.__table__)
 #: What a processed file adds to its row (the row itself was stored by the walk): executed with a
 #: list of parameter dicts, whose other keys (md5, sha1, ..., run_id) are the columns SET.
-_FILE_UPDATE = update(_files).where(_files.c.key == bindparam("k"))
 _RESULT_COLUMNS = ("md5", "sha1", "sha256", "mime", "ext_mismatch", "error", "plugins", "run_id")
 
 
@@ -371,18 +370,30 @@ def _insert_ignore(
     conn.exec_driver_sql(sql, rows)
 
 
-def _update_files(conn: Connection, updates: list[tuple[Any, ...]]) -> None:
-    """Store the results of processed files: ``updates`` are (*_RESULT_COLUMNS values, key)."""
-    if not updates:
+def _store_files(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+    """Store processed files: whole rows (ENTRY_COLUMNS order) with their results.
+
+    A file's row is written once, with its results, rather than listed first and updated later
+    (that doubled the database work of a run). A row an earlier, interrupted run left behind
+    gets the new results (ON CONFLICT ... DO UPDATE of the result columns).
+    """
+    if not rows:
         return
-    if conn.dialect.name == "sqlite":  # the same UPDATE as _FILE_UPDATE, executemany'd directly
+    if conn.dialect.name == "sqlite":  # plain DB-API executemany: no per-row SQLAlchemy processing
         q = conn.dialect.identifier_preparer.quote
-        sets = ", ".join(f"{q(c)} = ?" for c in _RESULT_COLUMNS)
-        conn.exec_driver_sql(f"UPDATE {q(_files.name)} SET {sets} WHERE {q('key')} = ?", updates)
-    else:
-        conn.execute(
-            _FILE_UPDATE, [{**dict(zip(_RESULT_COLUMNS, u[:-1], strict=True)), "k": u[-1]} for u in updates]
+        sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in _RESULT_COLUMNS)
+        conn.exec_driver_sql(
+            f"INSERT INTO {q(_files.name)} ({', '.join(q(c) for c in ENTRY_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(ENTRY_COLUMNS))}) ON CONFLICT ({q('key')}) DO UPDATE SET {sets}",
+            rows,
         )
+        return
+    stmt = postgresql.insert(_files)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["key"], set_={c: stmt.excluded[c] for c in _RESULT_COLUMNS}
+    )
+    for start in range(0, len(rows), 5000):
+        conn.execute(stmt, [dict(zip(ENTRY_COLUMNS, r, strict=True)) for r in rows[start : start + 5000]])
 
 
 def _finding_rows(exhibit: str, job: _Job, result: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
@@ -453,6 +464,7 @@ class TriageRun:
         else:
             self.plugin_classes = list(available.values())
         self.run_id = str(uuid.uuid4())
+        self._entry_rows: dict[str, tuple[Any, ...]] = {}  # files to process: their rows, until stored
 
     # ------------------------------------------------------------------------------------------
     def execute(
@@ -557,12 +569,14 @@ class TriageRun:
             else:
                 seen[key] = 0
             counts["entries"] += 1
-            rows.append(entry_values(self.exhibit, key, e, self.run_id))
+            row = entry_values(self.exhibit, key, e, self.run_id)
+            rows.append(row)
             if e.type != "file":
                 continue
             if key in done:
                 counts["skipped"] += 1
                 continue
+            self._entry_rows[key] = row  # stored with its results
             siblings = {
                 suffix: by_path[(e.partition, e.path + suffix)]
                 for suffix in SIBLINGS
@@ -574,9 +588,12 @@ class TriageRun:
         return jobs, rows
 
     def _store_entries(self, conn: Connection, rows: list[tuple[Any, ...]], summary: RunSummary) -> None:
-        """Store every entry walked (one transaction), before any file's results."""
+        """Store every entry walked but the files to process (one transaction); those are
+        stored with their results (_store_chunk), from ``_entry_rows``."""
         with conn.begin():
-            _insert_ignore(conn, File.__table__, ENTRY_COLUMNS, rows, "key")
+            _insert_ignore(
+                conn, File.__table__, ENTRY_COLUMNS, [r for r in rows if r[0] not in self._entry_rows], "key"
+            )
             self._store_warnings(conn, summary.warnings)
         summary.counts["warnings"] += len(summary.warnings)
 
@@ -695,6 +712,7 @@ class TriageRun:
                 h = result["hashes"]
                 updates.append(
                     (
+                        *self._entry_rows.pop(job.key)[: -len(_RESULT_COLUMNS)],
                         h.get("md5"),
                         h.get("sha1"),
                         h.get("sha256"),
@@ -703,7 +721,6 @@ class TriageRun:
                         result.get("error"),
                         json.dumps(result["plugins"]) if result["plugins"] else None,
                         self.run_id,
-                        job.key,
                     )
                 )
                 findings.extend(_finding_rows(self.exhibit, job, result, self.run_id))
@@ -720,7 +737,7 @@ class TriageRun:
                             "traceback": None,
                         }
                     )
-            _update_files(conn, updates)  # one executemany per chunk, not one UPDATE per file
+            _store_files(conn, updates)  # one executemany per chunk
             new_findings = _upsert(conn, Finding.__table__, findings, "fingerprint")
             self._store_warnings(conn, warnings)
         counts["findings"] += new_findings

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,40 +16,7 @@ import pytest
 
 from custody.actors import add_actor
 from custody.case import Case, init_case
-
-PG_ADMIN = os.environ.get("EXHIBIT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def _pg_connect(dbname: str | None = None):  # type: ignore[no-untyped-def]
-    import psycopg
-
-    url = PG_ADMIN if dbname is None else PG_ADMIN.rsplit("/", 1)[0] + "/" + dbname
-    return psycopg.connect(url, autocommit=True, connect_timeout=5)
-
-
-def pg_available() -> str | None:
-    try:
-        with _pg_connect() as conn:
-            conn.execute("SELECT 1")
-    except Exception as exc:  # any failure means: not here
-        return f"PostgreSQL not reachable at {PG_ADMIN}: {exc}"
-    return None
-
-
-@pytest.fixture
-def pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database URL, dropped after the test."""
-    why = pg_available()
-    if why:
-        pytest.skip(why)
-    name = f"exhibit_test_{uuid.uuid4().hex[:12]}"
-    with _pg_connect() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with _pg_connect() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+from tests.conftest import pg_connect
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -95,6 +61,6 @@ def tamper(case: Case, statement: str, params: dict[str, object] | tuple[object,
         finally:
             conn.close()
     else:
-        with _pg_connect(url.database) as conn:
+        with pg_connect(url.database) as conn:
             conn.execute("SET session_replication_role = replica")
             conn.execute(statement, params)  # type: ignore[arg-type]

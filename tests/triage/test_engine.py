@@ -343,3 +343,49 @@ def test_mismatch_listing_labels_and_run_warnings(
     )[0]["labels"]
     runs = json.loads(runner.invoke(app, ["runs", "EX-001", "--json", "--case", str(case.root)]).stdout)
     assert [w["plugin"] for w in runs[0]["warnings"]] == ["exploding"]
+
+
+@pytest.mark.postgres
+def test_triage_on_postgresql_stores_what_sqlite_stores(
+    tmp_path: Path, phone_image: Path, pg_database: str
+) -> None:
+    """A lab case on PostgreSQL: the same rows and findings as on SQLite, idempotent re-runs, and an
+    interrupted run completed by the next one."""
+    from sqlalchemy import text
+
+    def triaged(case: Case) -> tuple[list[tuple[object, ...]], int]:
+        with case.engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT path, inode, type, size, deleted, sha256, mime, ext_mismatch, plugins "
+                    "FROM triage_files ORDER BY path, inode"
+                )
+            ).all()
+            found = conn.execute(text("SELECT count(*) FROM triage_findings")).scalar_one()
+        return [tuple(r) for r in rows], int(found)
+
+    results = []
+    for name, url in (("lite", None), ("pg", pg_database)):
+        case = init_case(tmp_path / name, case_number="2026/3", title="triage", db_url=url)
+        try:
+            add_actor(case, "asmith", name="Alan Smith", role="examiner")
+            acquire(case, phone_image, exhibit="EX-001", actor="asmith", description="phone")
+
+            def stop(files: int, done: int) -> None:
+                raise KeyboardInterrupt
+
+            with pytest.raises(KeyboardInterrupt):  # one chunk of 1, then Ctrl-C
+                run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1), progress=stop)
+            first = run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=2))
+            again = run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=2))
+            assert first.status == again.status == "complete"
+            assert (
+                again.counts["findings"] == 0
+                and again.counts["skipped"] == first.counts["files"] + first.counts["skipped"]
+            )
+            results.append(triaged(case))
+            assert verify_case(case).ok
+        finally:
+            case.close()
+    assert results[0] == results[1]
+    assert results[1][1] > 0 and any(r[5] for r in results[1][0])
