@@ -6,8 +6,8 @@ present), then alternates, for ``--rounds`` rounds, four subprocesses (start-up 
 * ``fls -r -p IMAGE``
 * ``exhibit ls EX-001 -r --json``    — the command the target is about, the installed script, on a
   case made once: start-up fast path (triage.launch) and the C walk (triage._fastwalk)
-* ``python -m triage.walk IMAGE``  — the pytsk3 walk: ``list_entries`` + ``entry_to_json_line``
-  (what ``exhibit ls`` falls back to when the C walk is not built)
+* ``python -m triage.walk IMAGE``  — ``list_entries`` + ``entry_to_json_line``: a FileEntry per
+  entry and JSON formatted in Python (the walk is the C one when it is built)
 * ``python -c <walk only>``         — the same without importing the ``custody`` package
 
 and prints each time, the best and median ratio against fls. Output lines are counted and must
