@@ -579,18 +579,24 @@ static int ntfs_streams(Walk *w, TSK_FS_FILE *file, Row *base, Buf *name_buf) {
 
 static void walk_dir(Walk *w, TSK_FS_DIR *dir, int depth, size_t dir_len);
 
+/* Warn "<what>: <TSK's error>" about the current path (w->path), then clear TSK's error. With
+ * `report` 0 only the error is cleared (a deleted directory whose blocks are reused is normal). */
+static void warn_tsk(Walk *w, const char *what, int report) {
+    if (report) {
+        char msg[1024];
+        const char *e = tsk_error_get();
+        snprintf(msg, sizeof msg, "%s: %s", what, e ? e : "unknown error");
+        if (warn(w, w->path.p, w->path.len, msg) < 0)
+            w->failed = 1;
+    }
+    tsk_error_reset();
+}
+
 /* Walk the directory at meta address `addr`; the current path is in w->path. */
 static void walk_addr(Walk *w, TSK_INUM_T addr, int depth, size_t dir_len, int report) {
     TSK_FS_DIR *dir = tsk_fs_dir_open_meta(w->fs, addr);
     if (!dir) {
-        if (report) {
-            char msg[1024];
-            const char *e = tsk_error_get();
-            snprintf(msg, sizeof msg, "cannot read the directory: %s", e ? e : "unknown error");
-            if (warn(w, w->path.p, w->path.len, msg) < 0)
-                w->failed = 1;
-        }
-        tsk_error_reset();
+        warn_tsk(w, "cannot read the directory", report);
         return;
     }
     w->on_path[w->on_path_n++] = addr;
@@ -606,13 +612,8 @@ static void walk_dir(Walk *w, TSK_FS_DIR *dir, int depth, size_t dir_len) {
     for (size_t i = 0; i < count && !w->failed; i++) {
         TSK_FS_FILE *file = tsk_fs_dir_get(dir, i);
         if (!file) {
-            char msg[1024];
-            const char *e = tsk_error_get();
-            snprintf(msg, sizeof msg, "directory listing cut short: %s", e ? e : "unknown error");
-            tsk_error_reset();
             w->path.len = dir_path_len;
-            if (warn(w, w->path.p, w->path.len, msg) < 0)
-                w->failed = 1;
+            warn_tsk(w, "directory listing cut short", 1);
             break;
         }
         TSK_FS_NAME *n = file->name;
@@ -673,15 +674,7 @@ static void walk_dir(Walk *w, TSK_FS_DIR *dir, int depth, size_t dir_len) {
                 } else {
                     TSK_FS_DIR *sub = tsk_fs_dir_open_meta(w->fs, meta->addr);
                     if (!sub) {
-                        if (!deleted) { /* a deleted directory whose blocks are reused is normal */
-                            char msg[1024];
-                            const char *e = tsk_error_get();
-                            snprintf(msg, sizeof msg, "cannot read the directory: %s",
-                                     e ? e : "unknown error");
-                            if (warn(w, w->path.p, w->path.len, msg) < 0)
-                                w->failed = 1;
-                        }
-                        tsk_error_reset();
+                        warn_tsk(w, "cannot read the directory", !deleted);
                     } else {
                         w->on_path[w->on_path_n++] = addr;
                         walk_dir(w, sub, depth + 1, dir_len + raw_len + 1);
@@ -695,13 +688,8 @@ static void walk_dir(Walk *w, TSK_FS_DIR *dir, int depth, size_t dir_len) {
             tsk_fs_file_close(opened);
         tsk_fs_file_close(file);
         if (cut) {
-            char msg[1024];
-            const char *e = tsk_error_get();
-            snprintf(msg, sizeof msg, "directory listing cut short: %s", e ? e : "unknown error");
-            tsk_error_reset();
             w->path.len = dir_path_len;
-            if (warn(w, w->path.p, w->path.len, msg) < 0)
-                w->failed = 1;
+            warn_tsk(w, "directory listing cut short", 1);
             break;
         }
     }
@@ -763,29 +751,21 @@ static PyObject *write_listing(PyObject *self, PyObject *args, PyObject *kw) {
     }
     char partition[32];
     snprintf(partition, sizeof partition, "%lld", offset);
-    Walk w = {0};
-    w.fs = fs;
-    w.is_ntfs = is_ntfs;
-    w.times_local = times_local;
-    w.owners = owners;
-    w.recursive = recursive;
-    w.deleted_only = deleted_only;
-    w.as_json = as_json;
-    w.fs_type = fs_type;
-    w.partition = partition;
-    w.display_name = display_name;
-    w.write = write;
-    w.warn = warn_cb;
-    w.known = known == Py_None ? NULL : known;
-    w.offset = offset;
-    w.collect = collect_list == Py_None ? NULL : collect_list;
+    Walk w = {
+        .fs = fs, .offset = offset, .fs_type = fs_type, .partition = partition,
+        .is_ntfs = is_ntfs, .times_local = times_local, .owners = owners,
+        .recursive = recursive, .deleted_only = deleted_only, .as_json = as_json,
+        .display_name = display_name, .write = write, .warn = warn_cb,
+        .known = known == Py_None ? NULL : known,
+        .collect = collect_list == Py_None ? NULL : collect_list,
+        .null_suffix = null_suffix,
+    };
     w.fs_type_obj = PyUnicode_InternFromString(fs_type);
     if (!w.fs_type_obj) {
         tsk_fs_close(fs);
         tsk_img_close(img);
         return NULL;
     }
-    w.null_suffix = null_suffix;
     w.times = PyMem_Calloc(TIME_SLOTS, sizeof(TimeSlot));
     if (!w.times) {
         PyErr_NoMemory();

@@ -185,38 +185,41 @@ class ImageSource:
     ) -> list[FileEntry] | None:
         """The entries :func:`triage.walk.walk_filesystem` yields, walked in C (about ten times
         faster); ``None`` when the C walk is not built or libtsk cannot open this file system."""
+        from triage.walk import new_entry
+
+        rows: list[tuple[object, ...]] = []
         try:
-            from triage import _fastwalk
-        except ImportError:
+            self.c_walk(fs, path, recursive=recursive, deleted_only=deleted_only, collect=rows)
+        except (ImportError, OSError):  # not built, or libtsk refuses what pytsk3 opened
             return None
+        return [new_entry(*row) for row in rows]
+
+    def c_walk(self, fs: FileSystem, path: str | None, **how: Any) -> int:
+        """Walk ``fs`` from ``path`` with :mod:`triage._fastwalk` (``how``: its keyword options).
+
+        Raises ImportError when the C walk is not built and OSError when libtsk cannot open the
+        file system (another TSK version than pytsk3's); nothing is walked then.
+        """
+        from triage import _fastwalk
         from triage.sanitize import display_name
-        from triage.walk import OWNER_FS, new_entry, start_directory
+        from triage.walk import OWNER_FS, start_directory
 
         start, prefix = start_directory(fs, path, self.name)
-        rows: list[tuple[object, ...]] = []
-        found: list[WalkWarning] = []
-        try:
-            _fastwalk.write_listing(
-                self.reader.read_at,
-                self.reader.size,
-                fs.offset,
-                fs.fs_type,
-                start,
-                prefix,
-                len(prefix),
-                recursive=recursive,
-                deleted_only=deleted_only,
-                is_ntfs=fs.is_ntfs,
-                times_local=fs.times_local,
-                owners=fs.fs_type in OWNER_FS,
-                display_name=display_name,
-                warn=lambda where, problem: found.append(WalkWarning(self.name, where, problem)),
-                collect=rows,
-            )
-        except OSError:  # libtsk refuses what pytsk3 opened (another TSK version): the pytsk3 walk
-            return None
-        self.warnings.extend(found)
-        return [new_entry(*row) for row in rows]
+        return _fastwalk.write_listing(
+            self.reader.read_at,
+            self.reader.size,
+            fs.offset,
+            fs.fs_type,
+            start,
+            prefix,
+            len(prefix),
+            is_ntfs=fs.is_ntfs,
+            times_local=fs.times_local,
+            owners=fs.fs_type in OWNER_FS,
+            display_name=display_name,
+            warn=lambda where, problem: self.warnings.append(WalkWarning(self.name, where, problem)),
+            **how,
+        )
 
     def read(self, entry: FileEntry, *, chunk_size: int = 1 << 20) -> Iterator[bytes]:
         """Content of ``entry`` (its data stream) in chunks, as ``icat`` would print it."""

@@ -144,10 +144,8 @@ def write_listing(
             if source is not p:
                 source.close()
         return
-    from triage import _fastwalk
     from triage.filesystems import ImageSource
-    from triage.sanitize import display_name
-    from triage.walk import OWNER_FS, start_directory, walk_filesystem
+    from triage.walk import walk_filesystem
 
     if write_bytes is None:
 
@@ -158,7 +156,6 @@ def write_listing(
         before = len(src.warnings)
         targets = src.filesystems if partition is None else [src.filesystem(partition)]
         for fsys in targets:
-            start, prefix = start_directory(fsys, path, src.name)
             mine: dict[tuple[Any, ...], str] | None = None
             if as_json and known:
                 mine = {
@@ -166,31 +163,11 @@ def write_listing(
                     for k, v in known.items()
                     if k[0] == fsys.offset
                 }
-
-            def warn(where: str, problem: str, source: str = src.name) -> None:
-                src.warnings.append(WalkWarning(source, where, problem))
-
             try:
-                _fastwalk.write_listing(
-                    src.reader.read_at,
-                    src.reader.size,
-                    fsys.offset,
-                    fsys.fs_type,
-                    start,
-                    prefix,
-                    len(prefix),
-                    recursive=recursive,
-                    deleted_only=deleted_only,
-                    as_json=as_json,
-                    is_ntfs=fsys.is_ntfs,
-                    times_local=fsys.times_local,
-                    owners=fsys.fs_type in OWNER_FS,
-                    display_name=display_name,
-                    write=write_bytes,
-                    warn=warn,
-                    known=mine or None,
-                    null_suffix=NULL_SUFFIX,
-                )
+                src.c_walk(
+                    fsys, path, recursive=recursive, deleted_only=deleted_only, as_json=as_json,
+                    write=write_bytes, known=mine or None, null_suffix=NULL_SUFFIX,
+                )  # fmt: skip
             except OSError:  # libtsk refuses what pytsk3 opened (another TSK version): the Python walk
                 entries = walk_filesystem(
                     fsys, src.name, src.warnings, path=path, recursive=recursive, deleted_only=deleted_only
