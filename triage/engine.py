@@ -16,6 +16,7 @@ Layout of a run
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import json
@@ -31,7 +32,6 @@ from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 from sqlalchemy import Connection, Engine, Table, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from custody import timefmt
 from custody.actors import signing_keys
@@ -340,6 +340,8 @@ def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], key: str) 
     """Insert ``rows``, skipping those whose ``key`` exists; returns how many were new."""
     if not rows:
         return 0
+    from sqlalchemy.dialects import postgresql, sqlite  # here: the PostgreSQL dialect costs ~50 ms to import
+
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     result = conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
     return max(int(result.rowcount or 0), 0)
@@ -388,6 +390,8 @@ def _store_files(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
             rows,
         )
         return
+    from sqlalchemy.dialects import postgresql
+
     stmt = postgresql.insert(_files)
     stmt = stmt.on_conflict_do_update(
         index_elements=["key"], set_={c: stmt.excluded[c] for c in _RESULT_COLUMNS}
@@ -649,6 +653,9 @@ class TriageRun:
             else:
                 ctx = multiprocessing.get_context("fork")
                 _worker["jobs"] = jobs  # inherited by the forked workers; see _process_range
+                # Keep the collector off what the workers inherit: a collection in a worker would
+                # write to every inherited object (copy-on-write faults for the whole walk).
+                gc.freeze()
                 try:
                     with ProcessPoolExecutor(
                         workers, mp_context=ctx, initializer=_worker_init, initargs=init_args
@@ -679,6 +686,7 @@ class TriageRun:
                             raise
                 finally:
                     _worker.pop("jobs", None)
+                    gc.unfreeze()
         finally:
             import shutil
 
