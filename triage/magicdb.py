@@ -11,18 +11,15 @@ libmagic's first-match answer is decided by the other rules alone, in the same o
 So, once per process:
 
 1. read the compiled database libmagic loads (``magic.mgc``, format version 18 of file 5.4x);
-2. sort the binary rules into *plain* ones, whose first test is "bytes (or an integer, at most
-   AND-masked) at a fixed offset" or "a literal searched for in a range", and the rest; index
-   the plain first tests by a byte position each one fixes;
-3. keep the compiled rules ready to be loaded into libmagic from memory (``magic_load_buffers``).
+2. sort the top-level tests of the binary rules into *plain* ones (a direct offset, ``=``, a byte
+   string without flags or an integer with at most an AND mask) and the rest;
+3. load a second libmagic handle, from memory, with the database minus the plain rules.
 
-Then for each head (:func:`sniff`): find the plain rules whose first test matches it (usually
-none); load libmagic, once per distinct set, with the other rules plus those, in the original
-order, and the named rules they use; ask it. If it finds the content to be text (its charset is
-not ``binary``: text goes through further rules, on a converted copy of the bytes), or a rule
-that may match can re-run the whole database (``indirect``), the full libmagic answers instead.
-Nothing is guessed or re-implemented but one thing, "can this first test match these bytes":
-libmagic remains the judge of every answer.
+Then for each head (:func:`sniff`): if one plain rule's first test matches the head, or libmagic
+finds the content to be text (its charset is not ``binary``; text goes through other rules, on a
+converted copy of the bytes), the full libmagic answers. Otherwise the small handle answers: it
+*is* libmagic, run on exactly the rules that could match. Nothing is guessed or re-implemented
+but one thing, "are these bytes at this offset": libmagic remains the judge of every answer.
 
 Whenever the database is not one this module understands (another format version, local rules in
 ``/etc/magic``, a ``$MAGIC`` it cannot read), or ``$EXHIBIT_PLAIN_LIBMAGIC`` is set, the full
@@ -89,6 +86,8 @@ _FILE_OPAND = 0
 
 MAGIC_MIME_TYPE = 0x10
 MAGIC_MIME_ENCODING = 0x400
+#: every check but the encoding one (compress, tar, soft, apptype, elf, text, cdf, csv, tokens, json)
+_NO_CHECKS = 0x1000 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000 | 0x80000 | 0x100000 | 0x400000
 
 
 #: A plain first test: (rule, offset, expected bytes) or (rule, offset, width, byte order, mask, expected),
@@ -193,6 +192,12 @@ class Split:
         return b"".join(
             [header, *pieces, *(self.data[ENTRY_SIZE * (1 + k) : ENTRY_SIZE * (2 + k)] for k in named)]
         )
+
+    def no_rules(self) -> bytes:
+        """A database without rules: libmagic then decides only text or binary (and its charset)."""
+        header = bytearray(self.data[:ENTRY_SIZE])
+        struct.pack_into("<II", header, 8, 0, 0)
+        return bytes(header)
 
 
 def database_path() -> Path | None:
@@ -447,15 +452,15 @@ class _Handle:
 
 
 class _Sniffer:
-    """The handles of one process: the kept rules, and kept + matched rules."""
+    """The handles of one process: text/binary, the kept rules, and kept + matched rules."""
 
     def __init__(self, split: Split) -> None:
         self.split = split
+        self.charset = _Handle(split.no_rules(), MAGIC_MIME_ENCODING | _NO_CHECKS)
         self.handle = lru_cache(maxsize=64)(self._handle)
 
     def _handle(self, rules: tuple[int, ...]) -> _Handle:
-        # the type and libmagic's own text/binary verdict ("; charset=binary"), in one call
-        return _Handle(self.split.database(rules), MAGIC_MIME_TYPE | MAGIC_MIME_ENCODING)
+        return _Handle(self.split.database(rules), MAGIC_MIME_TYPE)
 
 
 @lru_cache(maxsize=1)
@@ -489,24 +494,12 @@ def fast_path_active() -> bool:
     return _sniffer() is not None
 
 
-def _likely_text(head: bytes) -> bool:
-    """A routing guess, never an answer: no NUL byte, or a UTF-16/32 byte-order mark, is likely
-    text, which only the full libmagic types. (Whatever the guess, the reduced database's answer
-    is used only when libmagic itself says ``charset=binary``.)"""
-    return b"\0" not in head or head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff"))
-
-
 def sniff(head: bytes) -> str:
     """libmagic's MIME type of ``head`` (non-empty), identical to :func:`plain_libmagic`."""
     s = _sniffer()
-    if s is None or _likely_text(head):
-        return plain_libmagic(head)  # text goes to the full libmagic anyway: do not try the rest first
+    if s is None or s.charset(head) != "binary":
+        return plain_libmagic(head)  # text: libmagic converts it and tries other rules on the copy
     rules = s.split.matching(head)
     if rules is None or s.split.reentrant.intersection(rules):
         return plain_libmagic(head)  # a rule that may match runs all rules again: they must be there
-    out = s.handle(tuple(sorted(set(rules))))(head)  # "type; charset=..."
-    if out is not None:
-        mime, _, charset = out.partition("; charset=")
-        if charset == "binary":  # not text: only the binary rules ran, on these very bytes
-            return mime
-    return plain_libmagic(head)  # text: libmagic converts it and tries other rules on the copy
+    return s.handle(tuple(sorted(set(rules))))(head) or plain_libmagic(head)
