@@ -11,15 +11,19 @@ libmagic's first-match answer is decided by the other rules alone, in the same o
 So, once per process:
 
 1. read the compiled database libmagic loads (``magic.mgc``, format version 18 of file 5.4x);
-2. sort the top-level tests of the binary rules into *plain* ones (a direct offset, ``=``, a byte
-   string without flags or an integer with at most an AND mask) and the rest;
-3. load a second libmagic handle, from memory, with the database minus the plain rules.
+2. sort the binary rules into *plain* ones, whose first test is "bytes (or an integer, at most
+   AND-masked) at a fixed offset" or "a literal searched for in a range", and the rest; index
+   the plain first tests by a byte position each one fixes;
+3. keep the compiled rules ready to be loaded into libmagic from memory (``magic_load_buffers``).
 
-Then for each head (:func:`sniff`): if one plain rule's first test matches the head, or libmagic
-finds the content to be text (its charset is not ``binary``; text goes through other rules, on a
-converted copy of the bytes), the full libmagic answers. Otherwise the small handle answers: it
-*is* libmagic, run on exactly the rules that could match. Nothing is guessed or re-implemented
-but one thing, "are these bytes at this offset": libmagic remains the judge of every answer.
+Then for each head (:func:`sniff`): if libmagic finds the content to be text (its charset is not
+``binary``: text goes through further rules, on a converted copy of the bytes), the full libmagic
+answers. Otherwise find the plain rules whose first test matches the head (usually none), load
+libmagic, once per distinct set, with the other rules plus those, in the original order, and the
+named rules they use, and ask it. A rule that may match and can re-run the whole database
+(``indirect``) sends the head to the full libmagic instead. Nothing is guessed or re-implemented
+but one thing, "can this first test match these bytes": libmagic remains the judge of every
+answer.
 
 Whenever the database is not one this module understands (another format version, local rules in
 ``/etc/magic``, a ``$MAGIC`` it cannot read), or ``$EXHIBIT_PLAIN_LIBMAGIC`` is set, the full
