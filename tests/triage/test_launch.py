@@ -122,3 +122,28 @@ def test_ls_into_a_closed_pipe_is_quiet(tmp_path: Path) -> None:
         shell, shell=True, capture_output=True, text=True, env={**os.environ, **env}, timeout=60
     )
     assert done.stdout and "Traceback" not in done.stderr and "Error" not in done.stderr
+
+
+def test_ls_does_not_load_the_full_cli(tmp_path: Path) -> None:
+    """The point of the fast path: ``exhibit ls`` answers without importing Typer (or rich)."""
+    image = need(CORPUS / "disk/dfvfs/ext2.E01")
+    case = tmp_path / "case"
+    env = {"EXHIBIT_ACTOR": "ex", "EXHIBIT_CASE": str(case)}
+    for setup in (
+        ("init", str(case), "--case-number", "L-3", "--title", "imports"),
+        ("actor", "add", "ex", "--name", "Ex Aminer", "--role", "examiner"),
+        ("acquire", str(image), "--exhibit", "EX-1", "--description", "ext2"),
+    ):
+        assert exhibit(*setup, env=env, fast=False).returncode == 0
+    code = (
+        "import sys\n"
+        "from triage.launch import main\n"
+        "sys.argv = ['exhibit', 'ls', 'EX-1', '-r', '--json']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('typer', 'rich', 'pydantic', 'sqlalchemy') if m in sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env}, timeout=60
+    )
+    assert done.stdout.count("\n") >= 5, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "[]", done.stderr

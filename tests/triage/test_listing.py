@@ -130,3 +130,12 @@ def test_c_walk_yields_the_same_entries(workspace: Workspace, image_id: str, fas
             walked.append((entries, [(w.path, w.problem.split(":")[0]) for w in src.warnings]))
     assert walked[0] == walked[1]
     assert walked[0][0]
+
+
+def test_triage_walks_in_c_when_it_is_built(workspace: Workspace, fast: None) -> None:
+    from triage.filesystems import ImageSource
+
+    prep = workspace.get("fs-ntfs")
+    with ImageSource(prep.path) as src:
+        fs = src.filesystem(prep.offset)
+        assert src._fast_entries(fs, None, True, False) is not None
