@@ -698,7 +698,7 @@ static void walk_dir(Walk *w, TSK_FS_DIR *dir, int depth, size_t dir_len) {
 }
 
 PyDoc_STRVAR(walk_doc,
-"write_listing(read_at, size, offset, fs_type, start_inum, prefix, dir_len, *, recursive,\n"
+"walk(read_at, size, offset, fs_type, start_inum, prefix, dir_len, *, recursive,\n"
 "              deleted_only, as_json, is_ntfs, times_local, owners, display_name, write, warn,\n"
 "              known, null_suffix, collect=None) -> int\n\n"
 "Walk the file system at byte `offset` of the image read through `read_at(offset, length)`,\n"
@@ -708,7 +708,7 @@ PyDoc_STRVAR(walk_doc,
 "`warn(path, message)`.\n"
 "Raises OSError when libtsk cannot open the image or the file system.");
 
-static PyObject *write_listing(PyObject *self, PyObject *args, PyObject *kw) {
+static PyObject *walk(PyObject *self, PyObject *args, PyObject *kw) {
     (void)self;
     static char *kwlist[] = {"read_at", "size", "offset", "fs_type", "start_inum", "prefix", "dir_len",
                              "recursive", "deleted_only", "as_json", "is_ntfs", "times_local", "owners",
@@ -720,7 +720,7 @@ static PyObject *write_listing(PyObject *self, PyObject *args, PyObject *kw) {
     const char *fs_type, *prefix, *null_suffix = "}\n";
     Py_ssize_t prefix_len, dir_len;
     int recursive = 0, deleted_only = 0, as_json = 0, is_ntfs = 0, times_local = 0, owners = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OLLsKs#n|$ppppppOOOOsO:write_listing", kwlist, &read_at,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OLLsKs#n|$ppppppOOOOsO:walk", kwlist, &read_at,
                                      &size, &offset, &fs_type, &start_inum, &prefix, &prefix_len,
                                      &dir_len, &recursive, &deleted_only, &as_json, &is_ntfs,
                                      &times_local, &owners, &display_name, &write, &warn_cb, &known,
@@ -728,7 +728,7 @@ static PyObject *write_listing(PyObject *self, PyObject *args, PyObject *kw) {
         return NULL;
     if (!display_name || !warn_cb || (collect_list == Py_None && write == Py_None) ||
         (collect_list != Py_None && !PyList_Check(collect_list))) {
-        PyErr_SetString(PyExc_TypeError, "write_listing needs display_name, warn, and write or a collect list");
+        PyErr_SetString(PyExc_TypeError, "walk needs display_name, warn, and write or a collect list");
         return NULL;
     }
     ExtImg *e = PyMem_RawCalloc(1, sizeof(ExtImg));
@@ -789,7 +789,7 @@ static PyObject *write_listing(PyObject *self, PyObject *args, PyObject *kw) {
 }
 
 static PyMethodDef methods[] = {
-    {"write_listing", (PyCFunction)(void (*)(void))write_listing, METH_VARARGS | METH_KEYWORDS, walk_doc},
+    {"walk", (PyCFunction)(void (*)(void))walk, METH_VARARGS | METH_KEYWORDS, walk_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -5,7 +5,7 @@ from typing import Any
 
 TSK_VERSION: str
 
-def write_listing(
+def walk(
     read_at: Callable[[int, int], bytes],
     size: int,
     offset: int,

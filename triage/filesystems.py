@@ -205,7 +205,7 @@ class ImageSource:
         from triage.walk import OWNER_FS, start_directory
 
         start, prefix = start_directory(fs, path, self.name)
-        return _fastwalk.write_listing(
+        return _fastwalk.walk(
             self.reader.read_at,
             self.reader.size,
             fs.offset,
