@@ -19,7 +19,6 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -28,10 +27,11 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
 
 from custody import events as events_mod
+from custody.console import LiteralConsole, LiteralTable, label_column, styled
 from custody.errors import UserError
+from custody.safetext import escape, is_utf8
 
 
 class _Lazy(ModuleType):
@@ -72,8 +72,27 @@ custody_app = typer.Typer(
 app.add_typer(actor_app, name="actor")
 app.add_typer(custody_app, name="custody")
 
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+# Every value reaches the terminal as literal, escaped text (custody.console, custody.safetext).
+out = LiteralConsole(width=None if sys.stdout.isatty() else 160)
+err = LiteralConsole(stderr=True)
+
+
+def utf8_text(value: Any) -> Any:
+    """Typer callback: refuse text that is not UTF-8 (a usage error, exit 2), naming it escaped.
+
+    Linux hands Python arguments that are not valid UTF-8 with lone surrogates in them
+    (``exhibit ls $'\\xff'``); such a value can be neither stored nor looked up, and without this
+    check it fails deep inside SQLite or the JSON encoder. Paths are not checked: a file name
+    may be any bytes.
+    """
+    for v in value if isinstance(value, list | tuple) else [value]:
+        if isinstance(v, str) and not is_utf8(v):
+            raise typer.BadParameter(
+                f"{escape(v)} is not UTF-8 text: exhibit numbers, names and notes are stored as "
+                "UTF-8 (check the terminal's or the script's character encoding)"
+            )
+    return value
+
 
 CaseOpt = Annotated[
     Path | None,
@@ -81,7 +100,12 @@ CaseOpt = Annotated[
 ]
 ActorOpt = Annotated[
     str,
-    typer.Option("--actor", envvar="EXHIBIT_ACTOR", help="Who records this (default: $EXHIBIT_ACTOR)."),
+    typer.Option(
+        "--actor",
+        envvar="EXHIBIT_ACTOR",
+        help="Who records this (default: $EXHIBIT_ACTOR).",
+        callback=utf8_text,
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
@@ -117,7 +141,7 @@ def opened(case_dir: Path | None) -> Iterator[Case]:
 def byte_progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
     """A progress bar (bytes done so far, throughput, ETA); silent when stderr is not a terminal."""
     progress = Progress(
-        TextColumn("{task.description}"),
+        label_column(),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
@@ -127,7 +151,7 @@ def byte_progress(label: str, total: int | None) -> Iterator[Callable[[int], Non
         disable=not err.is_terminal,
     )
     with progress:
-        task = progress.add_task(label, total=total)
+        task = progress.add_task(escape(label), total=total)
         yield lambda done: progress.update(task, completed=done)
 
 
@@ -197,7 +221,7 @@ def actor_list(case: CaseOpt = None, as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json([a.as_dict() for a in found])
         return
-    table = Table("ID", "Name", "Role", "Org", "Public key", "Entry")
+    table = LiteralTable("ID", "Name", "Role", "Org", "Public key", "Entry")
     for a in found:
         table.add_row(a.id, a.name, a.role, a.org or "", a.public_key[:16] + "…", str(a.registered_seq))
     out.print(table)
@@ -214,7 +238,9 @@ def actor_list(case: CaseOpt = None, as_json: JsonOpt = False) -> None:
 )
 def acquire(
     path: Annotated[Path, typer.Argument(help="Image (raw, split, E01), file, folder, zip or tar.")],
-    exhibit: Annotated[str, typer.Option("--exhibit", help="Exhibit number, unique in the case.")],
+    exhibit: Annotated[
+        str, typer.Option("--exhibit", help="Exhibit number, unique in the case.", callback=utf8_text)
+    ],
     description: Annotated[str, typer.Option("--description", help="What the item is.")],
     actor: ActorOpt,
     make: Annotated[str | None, typer.Option("--make")] = None,
@@ -258,7 +284,9 @@ def acquire(
             out.print(f"  E01 stored {algorithm} matches the media")
         else:
             err.print(
-                f"[bold red]WARNING: the {algorithm} stored in the E01 does NOT match the media data[/]"
+                styled(
+                    (f"WARNING: the {algorithm} stored in the E01 does NOT match the media data", "bold red")
+                )
             )
 
 
@@ -270,7 +298,7 @@ def items_list(case: CaseOpt = None, as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json([i.as_dict() for i in found])
         return
-    table = Table("Exhibit", "Kind", "Size", "SHA-256", "Description")
+    table = LiteralTable("Exhibit", "Kind", "Size", "SHA-256", "Description")
     for i in found:
         table.add_row(i.exhibit, i.kind, str(i.size), i.hashes.get("sha256", ""), i.description)
     out.print(table)
@@ -278,11 +306,19 @@ def items_list(case: CaseOpt = None, as_json: JsonOpt = False) -> None:
 
 # -- custody events -------------------------------------------------------------------------------
 
-LocationOpt = Annotated[str | None, typer.Option("--location", help="Where it happened / storage location.")]
-ReasonOpt = Annotated[str | None, typer.Option("--reason", help="Why (purpose of the event).")]
-AuthorityOpt = Annotated[str | None, typer.Option("--authority", help="Authority, e.g. a warrant reference.")]
-ConditionOpt = Annotated[str | None, typer.Option("--condition", help="Condition and packaging notes.")]
-NotesOpt = Annotated[str | None, typer.Option("--notes")]
+LocationOpt = Annotated[
+    str | None, typer.Option("--location", help="Where it happened / storage location.", callback=utf8_text)
+]
+ReasonOpt = Annotated[
+    str | None, typer.Option("--reason", help="Why (purpose of the event).", callback=utf8_text)
+]
+AuthorityOpt = Annotated[
+    str | None, typer.Option("--authority", help="Authority, e.g. a warrant reference.", callback=utf8_text)
+]
+ConditionOpt = Annotated[
+    str | None, typer.Option("--condition", help="Condition and packaging notes.", callback=utf8_text)
+]
+NotesOpt = Annotated[str | None, typer.Option("--notes", callback=utf8_text)]
 AtOpt = Annotated[
     str | None, typer.Option("--at", help="When it happened, ISO 8601 with offset (default: now).")
 ]
@@ -306,7 +342,7 @@ def _event_command(event: str) -> Callable[..., None]:
     spec = events_mod.EVENTS[event]
 
     def command(
-        exhibit: Annotated[str, typer.Argument(help="Exhibit number.")],
+        exhibit: Annotated[str, typer.Argument(help="Exhibit number.", callback=utf8_text)],
         actor: ActorOpt,
         location: LocationOpt = None,
         reason: ReasonOpt = None,
@@ -349,7 +385,7 @@ def _event_command(event: str) -> Callable[..., None]:
         else:
             out.print(f"Recorded {event} of {exhibit} as entry {stored.seq}")
         for p in problems:
-            err.print(f"[bold yellow]warning[/] {p.code}: {p.detail}")
+            err.print(styled(("warning", "bold yellow"), f" {p.code}: {p.detail}"))
 
     command.__doc__ = spec.summary[0].upper() + spec.summary[1:] + "."
     return command
@@ -371,7 +407,9 @@ for _event in events_mod.EVENTS:
     ),
 )
 def custody_verify(
-    exhibit: Annotated[str | None, typer.Argument(help="Only this exhibit's custody and evidence.")] = None,
+    exhibit: Annotated[
+        str | None, typer.Argument(help="Only this exhibit's custody and evidence.", callback=utf8_text)
+    ] = None,
     rehash: Annotated[
         bool, typer.Option("--rehash", help="Re-read the evidence and compare every hash.")
     ] = False,
@@ -427,20 +465,27 @@ def custody_verify(
     else:
         for p in report.problems:
             where = f"entry {p.seq}" if p.seq is not None else "ledger"
-            err.print(f"[red]{p.code}[/] {where} {p.exhibit or ''}: {p.detail}")
+            err.print(styled((p.code, "red"), f" {where} {p.exhibit or ''}: {p.detail}"))
         for o in report.open_checkouts:
             out.print(f"note: {o['exhibit']} is checked out (entry {o['seq']}) and not yet checked in")
-        verdict = "[green]OK[/]" if report.ok else f"[red]FAILED[/] ({len(report.problems)} problems)"
+        verdict = (
+            styled(("OK", "green"))
+            if report.ok
+            else styled(("FAILED", "red"), f" ({len(report.problems)} problems)")
+        )
         out.print(
-            f"{verdict}: {report.entries} entries, {report.checkpoints} checkpoints"
-            + (f", rehashed {', '.join(report.rehashed)}" if report.rehashed else "")
+            styled(
+                verdict,
+                f": {report.entries} entries, {report.checkpoints} checkpoints"
+                + (f", rehashed {', '.join(report.rehashed)}" if report.rehashed else ""),
+            )
         )
     raise typer.Exit(0 if report.ok else 1)
 
 
 @custody_app.command("log", epilog=example("exhibit custody log EX-001", "exhibit custody log --json"))
 def custody_log(
-    exhibit: Annotated[str | None, typer.Argument(help="Only this exhibit.")] = None,
+    exhibit: Annotated[str | None, typer.Argument(help="Only this exhibit.", callback=utf8_text)] = None,
     case: CaseOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -452,7 +497,7 @@ def custody_log(
     if as_json:
         emit_json([e.as_dict() for e in entries])
         return
-    table = Table("Seq", "Recorded (UTC)", "Offset", "Event", "Exhibit", "Actor", "Details")
+    table = LiteralTable("Seq", "Recorded (UTC)", "Offset", "Event", "Exhibit", "Actor", "Details")
     for e in entries:
         body = e.parsed
         data = e.data
@@ -513,7 +558,7 @@ def custody_export(
 
 @custody_app.command("proof", epilog=example("exhibit custody proof EX-001 > EX-001-proofs.json"))
 def custody_proof(
-    exhibit: Annotated[str, typer.Argument(help="Exhibit number.")],
+    exhibit: Annotated[str, typer.Argument(help="Exhibit number.", callback=utf8_text)],
     case: CaseOpt = None,
 ) -> None:
     """Print inclusion proofs of an exhibit's entries against the latest checkpoint (JSON)."""
@@ -549,6 +594,23 @@ def _load_subcommands() -> None:
             err.print(f"warning: could not load commands from {ep.name} ({ep.value}): {exc}")
 
 
+def _show_usage_error(exc: Exception) -> None:
+    """Print a usage error of Typer's click the way click does, with the values it quotes escaped.
+
+    click's own ``show()`` writes the message raw (an option typed as ``--x$'\\x1b[2J'`` would
+    reach the terminal) and strips ANSI sequences when not on a terminal, hiding what was typed.
+    """
+    ctx = getattr(exc, "ctx", None)
+    if ctx is not None:
+        for line in ctx.get_usage().splitlines():  # click's own text; values only in the message
+            err.print(line)
+        if ctx.command.get_help_option(ctx) is not None:
+            err.print(f"Try '{ctx.command_path} {ctx.help_option_names[0]}' for help.")
+        err.print("")
+    format_message = getattr(exc, "format_message", None)
+    err.print(f"Error: {format_message() if callable(format_message) else exc}")
+
+
 def main() -> None:
     _load_subcommands()
     try:
@@ -557,9 +619,9 @@ def main() -> None:
             err.print("interrupted: nothing was recorded for the unfinished step")
         sys.exit(code if isinstance(code, int) else 0)
     except UserError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(styled(("error:", "bold red"), f" {exc}"))
         if exc.hint:
-            err.print(f"hint: {exc.hint}", highlight=False)
+            err.print(f"hint: {exc.hint}")
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted: nothing was recorded for the unfinished step")
@@ -574,13 +636,10 @@ def main() -> None:
             raise
         show = getattr(exc, "show", None)  # usage errors of Typer's (vendored) click
         if callable(show):
-            show()
+            _show_usage_error(exc)
             sys.exit(int(getattr(exc, "exit_code", 2)))
-        err.print(
-            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
-            "This is a bug in Exhibit; rerun with EXHIBIT_DEBUG=1 for details and report it.",
-            highlight=False,
-        )
+        err.print(styled(("internal error:", "bold red"), f" {type(exc).__name__}: {exc}"))
+        err.print("This is a bug in Exhibit; rerun with EXHIBIT_DEBUG=1 for details and report it.")
         sys.exit(70)
 
 

@@ -19,9 +19,22 @@ from rich.progress import (
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
-from rich.table import Table
+from rich.text import Text
 
-from custody.cli import ActorOpt, CaseOpt, JsonOpt, ask_passphrase, emit_json, err, example, opened, out
+from custody.cli import (
+    ActorOpt,
+    CaseOpt,
+    JsonOpt,
+    ask_passphrase,
+    emit_json,
+    err,
+    example,
+    opened,
+    out,
+    utf8_text,
+)
+from custody.console import LiteralTable, label_column
+from custody.safetext import escape
 from triage.listing import evidence_of, run_listing, stdout_bytes
 
 plugins_app = typer.Typer(help="The artifact plugins.", no_args_is_help=True)
@@ -32,7 +45,7 @@ PartitionOpt = Annotated[
 
 
 def ls(
-    exhibit: Annotated[str, typer.Argument(help="Exhibit number.")],
+    exhibit: Annotated[str, typer.Argument(help="Exhibit number.", callback=utf8_text)],
     path: Annotated[str | None, typer.Argument(help="Folder to list (default: the root).")] = None,
     recursive: Annotated[bool, typer.Option("-r", "--recursive", help="List sub-folders too.")] = False,
     deleted: Annotated[bool, typer.Option("--deleted", help="Only deleted entries.")] = False,
@@ -67,7 +80,7 @@ def ls(
 
 
 def cat(
-    exhibit: Annotated[str, typer.Argument(help="Exhibit number.")],
+    exhibit: Annotated[str, typer.Argument(help="Exhibit number.", callback=utf8_text)],
     path: Annotated[str | None, typer.Argument(help="Path of the file inside the evidence.")] = None,
     inode: Annotated[
         int | None, typer.Option("--inode", help="Meta address instead of a path (like icat).")
@@ -88,21 +101,20 @@ def cat(
     with open_source(source_path) as source:
         entry = find_entry(source, path or "", partition, inode)
         if entry.type in ("dir", "virtual-dir"):
-            print(
+            err.print(
                 f"warning: {entry.path} is a folder: writing its raw directory data, as icat does "
-                f"(list it with 'exhibit ls {exhibit} {entry.path}')",
-                file=sys.stderr,
+                f"(list it with 'exhibit ls {exhibit} {entry.path}')"
             )
         sink = sys.stdout.buffer
         for chunk in source.read(entry):
             sink.write(chunk)
         sink.flush()
         for w in source.warnings:
-            print(f"warning: {w}", file=sys.stderr)
+            err.print(f"warning: {w}")
 
 
 def triage_command(
-    exhibit: Annotated[str, typer.Argument(help="Exhibit number.")],
+    exhibit: Annotated[str, typer.Argument(help="Exhibit number.", callback=utf8_text)],
     actor: ActorOpt,
     plugins: Annotated[
         str | None, typer.Option("--plugins", help="Comma-separated plugin names (default: all).")
@@ -134,7 +146,7 @@ def triage_command(
         fresh=fresh,
     )
     progress = Progress(
-        TextColumn(f"Triage {exhibit}"),
+        label_column(),
         BarColumn(),
         TextColumn("{task.fields[files]} files"),
         DownloadColumn(),
@@ -147,7 +159,7 @@ def triage_command(
     with opened(case) as c:
         signing_keys(c, [actor], ask_passphrase)
         with progress:
-            task = progress.add_task("triage", total=None, files="0")
+            task = progress.add_task(escape(f"Triage {exhibit}"), total=None, files="0")
 
             def on_total(files: int, size: int) -> None:
                 progress.update(task, total=size, files=f"0/{files}")
@@ -170,9 +182,7 @@ def triage_command(
         f"{n.get('warnings', 0)} warnings"
     )
     for w in summary.warnings[:20]:
-        err.print(
-            f"warning: {w.get('plugin') or 'walk'}: {w.get('path') or ''}: {w['message']}", highlight=False
-        )
+        err.print(f"warning: {w.get('plugin') or 'walk'}: {w.get('path') or ''}: {w['message']}")
     if len(summary.warnings) > 20:
         err.print(
             f"... and {len(summary.warnings) - 20} more ('exhibit runs {exhibit} --json' lists them all)"
@@ -180,7 +190,7 @@ def triage_command(
 
 
 def findings(
-    exhibit: Annotated[str, typer.Argument(help="Exhibit number.")],
+    exhibit: Annotated[str, typer.Argument(help="Exhibit number.", callback=utf8_text)],
     kind: Annotated[
         str | None, typer.Option("--kind", help="Record type or namespace, e.g. chat or chat/android/sms.")
     ] = None,
@@ -197,7 +207,7 @@ def findings(
     if as_json:
         emit_json([f.as_dict() for f in found])
         return
-    table = Table("ID", "Type", "Path", "Locator", "Summary")
+    table = LiteralTable("ID", "Type", "Path", "Locator", "Summary")
     for f in found:
         labels = labels_for(f.record_type, f.data)
         summary = ", ".join(
@@ -217,7 +227,7 @@ def _short(value: object) -> str:
 
 
 def export(
-    exhibit: Annotated[str, typer.Argument(help="Exhibit number.")],
+    exhibit: Annotated[str, typer.Argument(help="Exhibit number.", callback=utf8_text)],
     paths: Annotated[list[str], typer.Argument(help="Paths of files inside the evidence.")],
     to: Annotated[Path, typer.Option("--to", help="Folder to copy them into.")],
     actor: ActorOpt,
@@ -238,7 +248,7 @@ def export(
 
 
 def runs(
-    exhibit: Annotated[str | None, typer.Argument(help="Only this exhibit.")] = None,
+    exhibit: Annotated[str | None, typer.Argument(help="Only this exhibit.", callback=utf8_text)] = None,
     case: CaseOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -250,7 +260,7 @@ def runs(
     if as_json:
         emit_json(found)
         return
-    table = Table("Run", "Exhibit", "Status", "Started (UTC)", "Files", "Findings", "Warnings")
+    table = LiteralTable("Run", "Exhibit", "Status", "Started (UTC)", "Files", "Findings", "Warnings")
     for r in found:
         n = r["counts"]
         table.add_row(
@@ -273,13 +283,14 @@ def plugins_list(as_json: JsonOpt = False) -> None:
     if as_json:
         emit_json([i.as_dict() for i in infos])
         return
-    table = Table("Name", "Version", "Record types", "Targets", "Origin")
+    table = LiteralTable("Name", "Version", "Record types", "Targets", "Origin")
     for i in infos:
         targets = ", ".join(f"{k}: {v}" for k, v in i.targets.items() if v)
-        table.add_row(i.name, i.version, "\n".join(i.record_types), targets[:80], i.origin)
+        record_types = "\n".join(escape(t) for t in i.record_types)  # one per line: our own newlines
+        table.add_row(i.name, i.version, Text(record_types), targets[:80], i.origin)
     out.print(table)
     for w in load_plugins().warnings:
-        err.print(f"warning: {w}", highlight=False)
+        err.print(f"warning: {w}")
 
 
 def register(app: typer.Typer) -> None:

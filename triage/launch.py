@@ -76,6 +76,7 @@ def parse_ls(argv: list[str]) -> LsArgs | None:
 def _fast_ls(args: LsArgs) -> int | None:
     """Run ``exhibit ls``; ``None`` when the full CLI should take over (nothing written yet)."""
     from custody.errors import UserError
+    from custody.safetext import escape
     from triage.listing import evidence_of, run_listing, stdout_bytes
 
     written = False
@@ -99,9 +100,9 @@ def _fast_ls(args: LsArgs) -> int | None:
     except UserError as exc:
         if not written:
             return None  # the full CLI reports it, the same way as for every command
-        print(f"error: {exc}", file=sys.stderr)
+        print(escape(f"error: {exc}"), file=sys.stderr)
         if exc.hint:
-            print(f"hint: {exc.hint}", file=sys.stderr)
+            print(escape(f"hint: {exc.hint}"), file=sys.stderr)
         return 2
     except BrokenPipeError:  # `exhibit ls -r | head`: the reader has gone, which is fine
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

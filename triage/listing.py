@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from custody.safetext import escape, is_utf8
 from triage.errors import WalkWarning
 from triage.walk import FileEntry, entry_to_json_line
 
@@ -35,8 +36,14 @@ def evidence_of(case: Path | None, exhibit: str, *, with_known: bool) -> tuple[s
     Read-only commands on a SQLite case take the standard-library path (custody.locate): loading
     the ORM would cost more than listing a small disk.
     """
+    from custody.errors import UserError
     from custody.locate import quick_case
 
+    if not is_utf8(exhibit):  # sys.argv keeps bytes that are not UTF-8 as lone surrogates
+        raise UserError(
+            f"exhibit number {escape(exhibit)} is not UTF-8 text, so no exhibit can have it",
+            hint="list the exhibits with 'exhibit items' and check the terminal's character encoding",
+        )
     quick = quick_case(case)
     if quick is not None:
         try:
@@ -197,7 +204,9 @@ def run_listing(
     if mismatch:
         if not known:
             print(
-                f"note: no triage run has looked at {exhibit}'s content yet; run 'exhibit triage {exhibit}'",
+                escape(
+                    f"note: no triage run has looked at {exhibit}'s content yet; run 'exhibit triage {exhibit}'"
+                ),
                 file=sys.stderr,
             )
         entries = list_entries(source_path, path, recursive, deleted, partition, warnings=warnings)
@@ -227,4 +236,4 @@ def run_listing(
         )
     sys.stdout.flush()
     for w in warnings:
-        print(f"warning: {w}", file=sys.stderr)
+        print(escape(f"warning: {w}"), file=sys.stderr)

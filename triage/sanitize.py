@@ -3,9 +3,13 @@
 Two different jobs live here:
 
 * :func:`display_name` turns the raw bytes of a name into a one-line, *reversible* ``str`` for
-  listings and JSON: valid UTF-8 passes unchanged, while control characters, invalid UTF-8 bytes,
-  ``\\`` and ``/`` become backslash escapes (``\\x07``, ``\\xff``, ``\\\\``, ``\\x2f``; C1 controls,
-  which are valid UTF-8, as ``\\u0085`` so they never collide with an invalid byte ``\\x85``).
+  listings and JSON: valid printable UTF-8 passes unchanged, while invalid UTF-8 bytes, ``\\``,
+  ``/`` and every character :mod:`custody.safetext` escapes for display (controls, bidi
+  overrides and isolates, zero-width and other invisible characters, line and paragraph
+  separators, unusual spaces, private-use and unassigned code points) become backslash escapes:
+  ``\\x07``, ``\\xff``, ``\\\\``, ``\\x2f``, ``\\u202e``, ``\\U000e0001`` (C1 controls, which are
+  valid UTF-8, as ``\\u0085`` so they never collide with an invalid byte ``\\x85``). A file named
+  ``rtl_<U+202E>gpj.exe`` is listed as ``rtl_\\u202egpj.exe``, never as ``rtl_exe.jpg``.
   :func:`display_to_bytes` undoes it, so no information is lost between ``name_bytes`` and a report.
 
 * :func:`safe_relative_path` turns a name or path from the evidence into a relative path that cannot
@@ -21,43 +25,44 @@ import hashlib
 import re
 from pathlib import PurePosixPath
 
+from custody.safetext import char_escape, is_unsafe, needs_escape
 from triage.errors import UnsafePath
 
 # --------------------------------------------------------------------------------------------------
 # display names (reversible)
 
-_DISPLAY_ESCAPE = re.compile(r"[\x00-\x1f\x7f-\x9f\\/\udc80-\udcff]")
+# What always needs the slow path, beside what custody.safetext escapes (it leaves "\\" alone).
+_SEPARATORS = re.compile(r"[\\/]")
 
 
-def _escape_char(match: re.Match[str]) -> str:
-    ch = match.group()
+def _escape_char(ch: str) -> str:
     if ch == "\\":
         return "\\\\"
-    code = ord(ch)
-    if code >= 0xDC80:  # a byte that was not valid UTF-8, kept by surrogateescape
-        return f"\\x{code - 0xDC00:02x}"
-    if code >= 0x80:  # a valid C1 control character: distinct from the invalid byte of that value
-        return f"\\u{code:04x}"
-    return f"\\x{code:02x}"
+    if ch == "/":
+        return "\\x2f"
+    # C0 and DEL as \x07, an invalid byte (surrogateescape) as \xff, C1 controls as \u0085 (so
+    # never the same as the invalid byte of that value), bidi/invisible/separators as \u202e,
+    # higher planes as \U000e0001: custody.safetext's forms, which display_to_bytes reverses.
+    return char_escape(ch) if is_unsafe(ch) else ch
 
 
 def display_name(raw: bytes) -> str:
     """Return ``raw`` as a printable, reversible string (see the module docstring).
 
-    This runs once per directory entry of a walk, so the common case (clean UTF-8) is one decode
-    and one ``isprintable`` test.
+    This runs once per directory entry of a walk, so the common case (clean UTF-8) is one decode,
+    one ``isprintable`` test and two small regex searches.
     """
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = raw.decode("utf-8", "surrogateescape")
-        return _DISPLAY_ESCAPE.sub(_escape_char, text)
-    if text.isprintable() and "\\" not in text and "/" not in text:
-        return text
-    return _DISPLAY_ESCAPE.sub(_escape_char, text)
+    else:
+        if not needs_escape(text) and _SEPARATORS.search(text) is None:
+            return text
+    return "".join(_escape_char(ch) for ch in text)
 
 
-_UNESCAPE = re.compile(r"\\(\\|x[0-9a-f]{2}|u[0-9a-f]{4})")
+_UNESCAPE = re.compile(r"\\(\\|x[0-9a-f]{2}|u[0-9a-f]{4}|U(?:000[0-9a-f]|0010)[0-9a-f]{4})")
 
 
 def display_to_bytes(text: str) -> bytes:
@@ -72,7 +77,7 @@ def display_to_bytes(text: str) -> bytes:
         elif token[0] == "x":
             out += bytes([int(token[1:], 16)])
         else:
-            out += chr(int(token[1:], 16)).encode("utf-8")
+            out += chr(int(token[1:], 16)).encode("utf-8", "surrogatepass")
         pos = match.end()
     out += text[pos:].encode("utf-8", "surrogateescape")
     return bytes(out)

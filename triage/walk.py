@@ -23,6 +23,7 @@ from json.encoder import encode_basestring as _enc
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from custody.safetext import needs_escape
 from triage.errors import EntryNotFound, WalkWarning
 from triage.sanitize import display_name, display_to_bytes
 
@@ -349,7 +350,7 @@ def walk_filesystem(
                         meta = None
                 try:  # display_name's fast path, inlined: clean UTF-8 needs no escaping
                     name = raw.decode()
-                    if not name.isprintable() or "\\" in name or "/" in name:
+                    if "\\" in name or "/" in name or needs_escape(name):
                         name = display_name(raw)
                 except UnicodeDecodeError:
                     name = display_name(raw)
