@@ -73,7 +73,8 @@ app.add_typer(actor_app, name="actor")
 app.add_typer(custody_app, name="custody")
 
 # Every value reaches the terminal as literal, escaped text (custody.console, custody.safetext).
-out = LiteralConsole(width=None if sys.stdout.isatty() else 160)
+# Not on a terminal: 160 columns, unless $COLUMNS says otherwise (Rich reads it when width is None).
+out = LiteralConsole(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160)
 err = LiteralConsole(stderr=True)
 
 
