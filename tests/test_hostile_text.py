@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from custody.safetext import escape, is_unsafe
@@ -304,6 +304,8 @@ def test_escaped_text_holds_no_hidden_character(text: str) -> None:
 
 
 @given(st.binary(max_size=64))
+@example("rtl_\u202egpj.exe\u200b\u2028\u3164".encode())
+@example(b"\xff\\/\x1b\xc2\x85")
 def test_display_names_are_safe_and_reversible(raw: bytes) -> None:
     name = display_name(raw)
     assert not any(is_unsafe(ch) for ch in name) and "/" not in name
