@@ -388,8 +388,12 @@ def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], key: str) 
         return 0
     from sqlalchemy.dialects import postgresql, sqlite  # here: the PostgreSQL dialect costs ~50 ms to import
 
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    result = conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
+    if conn.dialect.name == "postgresql":
+        # psycopg's executemany reports no usable rowcount (it signed 0 new findings): count the
+        # rows actually inserted, which RETURNING lists (SQLAlchemy batches them as one statement).
+        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+        return len(conn.execute(stmt, rows).all())
+    result = conn.execute(sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
     return max(int(result.rowcount or 0), 0)
 
 
