@@ -297,3 +297,25 @@ def test_tampering_on_postgresql(tmp_path: Path, phone: Path, pg_database: str, 
         assert verify_case(case, rehash=True).ok
     finally:
         case.close()
+
+
+def test_docs_specify_the_digest_the_code_computes() -> None:
+    """docs/custody.md's worked example and column lists are what the code does."""
+    import re
+
+    from custody import merkle
+    from tests.conftest import REPO
+
+    page = (REPO / "docs/custody.md").read_text()
+    section = page[page.index("## Triage digest") : page.index("## Known limits")]
+    rows = re.findall(r"^(\{\"exhibit\".*\})$\nleaf = ([0-9a-f]{64})$", section, re.M)
+    assert len(rows) == 2
+    for text_row, leaf in rows:
+        assert merkle.leaf_hash(text_row.encode()).hex() == leaf
+        assert json.dumps(json.loads(text_row), sort_keys=True, separators=(",", ":")) == text_row
+    root = re.search(r"= ([0-9a-f]{64})\n```", section)
+    assert root and merkle.root_from_leaf_hashes([bytes.fromhex(v) for _, v in rows]).hex() == root.group(1)
+    for spec in integrity.TABLES:
+        line = next(x for x in section.splitlines() if x.startswith(f"| `{spec.name}` |"))
+        documented = re.findall(r"`([a-z_0-9]+)`", line.split("|")[2])
+        assert documented == spec.columns, spec.name
