@@ -6,7 +6,8 @@ cite. Codes (docs/custody.md gives the precise rule behind each):
 ENTRY_HASH_MISMATCH, PREV_HASH_MISMATCH, SIGNATURE_INVALID, UNKNOWN_SIGNER, SEQ_GAP,
 ROOT_MISMATCH, TRUNCATED, INCONSISTENT_WITH_CHECKPOINT, ITEM_HASH_MISMATCH,
 E01_STORED_HASH_MISMATCH, E01_HEADER_MISMATCH, CUSTODY_GAP, SEAL_MISMATCH, CLOCK_ANOMALY,
-DERIVED_PARENT_MISSING, DERIVED_PARENT_MISMATCH.
+DERIVED_PARENT_MISSING, DERIVED_PARENT_MISMATCH; and, from the ``exhibit.verify`` extensions,
+TRIAGE_DATA_MISMATCH.
 """
 
 from __future__ import annotations
@@ -123,6 +124,7 @@ def verify_case(
         check_against(case, against, report)
     if rehash:
         rehash_items(case, report, exhibit)
+    run_extensions(case, report, exhibit, rehash)
     if exhibit is not None:
         report.problems = [p for p in report.problems if p.exhibit in (None, exhibit)]
         report.open_checkouts = [o for o in report.open_checkouts if o["exhibit"] == exhibit]
@@ -761,6 +763,24 @@ def check_against(case: Case, path: Path, report: Report) -> None:
             None,
             f"the ledger does not extend the checkpoint in {path} (size {size}): {exc}",
         )
+
+
+# -- checks other packages add ---------------------------------------------------------------------
+
+VERIFY_EXTENSIONS = "exhibit.verify"
+
+
+def run_extensions(case: Case, report: Report, exhibit: str | None, rehash: bool) -> None:
+    """Run every check registered in the ``exhibit.verify`` entry-point group.
+
+    Each is a callable ``check(case, report, exhibit, rehash)`` adding problems to ``report``:
+    the way a package custody must not import (triage: its signed digest of the stored rows,
+    code TRIAGE_DATA_MISMATCH) gets verified by ``exhibit custody verify``.
+    """
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group=VERIFY_EXTENSIONS), key=lambda ep: ep.name):
+        ep.load()(case, report, exhibit, rehash)
 
 
 # -- re-reading evidence --------------------------------------------------------------------------

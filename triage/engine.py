@@ -23,9 +23,10 @@ import json
 import multiprocessing
 import os
 import re
+import sys
 import tempfile
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,8 @@ from custody.actors import signing_keys
 from custody.case import Case
 from custody.items import DERIVE, Item, get_item, tool_version
 from custody.ledger import Draft
+from triage import integrity
+from triage import lock as exhibit_lock
 from triage.dispatch import _glob_regex, match_plugins, run_plugins
 from triage.errors import TriageError
 from triage.filetype import HEAD_SIZE, extension_mismatch, sniff_mime
@@ -97,6 +100,23 @@ def file_key(exhibit: str, e: FileEntry) -> str:
     return hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def keyed_entries(exhibit: str, entries: Iterable[FileEntry]) -> Iterator[tuple[str, FileEntry]]:
+    """Each walked entry with its stored row's key (the identity listed twice gets ``#n``).
+
+    Shared by the run and by ``verify --rehash`` (triage/verify_triage.py), which must find the
+    same row for the same entry.
+    """
+    seen: dict[str, int] = {}
+    for e in entries:
+        key = file_key(exhibit, e)
+        if key in seen:  # the same identity listed twice: keep both, distinguishably
+            seen[key] += 1
+            key = hashlib.sha256(f"{key}#{seen[key]}".encode()).hexdigest()
+        else:
+            seen[key] = 0
+        yield key, e
+
+
 #: Columns of a stored entry, in the order of :func:`entry_values`.
 ENTRY_COLUMNS = (
     "key", "exhibit", "partition", "fs_type", "path", "name", "inode", "attr_type", "attr_id",
@@ -118,6 +138,32 @@ def entry_values(exhibit: str, key: str, e: FileEntry, run_id: str) -> tuple[Any
 # -- worker side ----------------------------------------------------------------------------------
 
 _worker: dict[str, Any] = {}
+
+
+def _pool_worker_init(parent_pid: int, *init_args: Any) -> None:
+    """Initializer of a pool worker: die with the run, then open the evidence (_worker_init).
+
+    A worker must never outlive its run (``kill -9`` of the run would otherwise leave workers
+    reading the evidence): ask Linux to SIGKILL this process when its parent dies, then check
+    the parent is still the run, since it may have died between the fork and the request.
+    """
+    die_with_parent(parent_pid)
+    _worker_init(*init_args)
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """``prctl(PR_SET_PDEATHSIG, SIGKILL)``, then exit at once if ``parent_pid`` is already gone."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import ctypes.util
+        import signal
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        pr_set_pdeathsig = 1
+        if libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent_pid:  # the run died before the request took effect
+        os._exit(1)
 
 
 def _worker_init(source_path: str, plugin_names: list[str], scratch_parent: str, exhibit: str) -> None:
@@ -342,8 +388,12 @@ def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], key: str) 
         return 0
     from sqlalchemy.dialects import postgresql, sqlite  # here: the PostgreSQL dialect costs ~50 ms to import
 
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    result = conn.execute(dialect.insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
+    if conn.dialect.name == "postgresql":
+        # psycopg's executemany reports no usable rowcount (it signed 0 new findings): count the
+        # rows actually inserted, which RETURNING lists (SQLAlchemy batches them as one statement).
+        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+        return len(conn.execute(stmt, rows).all())
+    result = conn.execute(sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
     return max(int(result.rowcount or 0), 0)
 
 
@@ -469,6 +519,8 @@ class TriageRun:
             self.plugin_classes = list(available.values())
         self.run_id = str(uuid.uuid4())
         self._entry_rows: dict[str, tuple[Any, ...]] = {}  # files to process: their rows, until stored
+        self.rebuild = False  # stored rows differed from their anchor: read every file again
+        self._integrity_warnings: list[dict[str, Any]] = []
 
     # ------------------------------------------------------------------------------------------
     def execute(
@@ -476,6 +528,17 @@ class TriageRun:
     ) -> RunSummary:
         keys = signing_keys(self.case, [self.actor])  # unlock before the long part
         ensure_schema(self.engine)
+        with exhibit_lock.holding(self.engine, self.exhibit, self.run_id):
+            return self._execute_locked(keys, progress, on_total)
+
+    def _execute_locked(
+        self,
+        keys: dict[str, Any],
+        progress: Progress | None,
+        on_total: Callable[[int, int], None] | None,
+    ) -> RunSummary:
+        """The run, while it holds the exhibit (triage/lock.py)."""
+        self._check_stored()
         resumed_from = self._close_interrupted_runs()
         started = timefmt.stamp()
         versions = {
@@ -513,13 +576,14 @@ class TriageRun:
             "errors": 0,
         }
         summary = RunSummary(self.run_id, self.exhibit, "running", counts, resumed_from=resumed_from)
+        summary.warnings.extend(self._integrity_warnings)
         try:
             with open_source(self.item.source_path) as source:
                 jobs, rows = self._walk_entries(source, counts, summary)
             if on_total is not None:
                 on_total(len(jobs), sum(j.entry.size for j in jobs))
             self._process(jobs, rows, counts, summary, progress)
-            derived = self._record_in_ledger(keys, versions, arguments, counts)
+            derived = self._record_in_ledger(keys, versions, arguments, counts, started, resumed_from)
             counts["derived"] = derived
             summary.status = "complete"
         except (KeyboardInterrupt, SystemExit):
@@ -530,6 +594,35 @@ class TriageRun:
             raise
         self._finish("complete", counts)
         return summary
+
+    def _check_stored(self) -> None:
+        """Check the exhibit's stored rows against the latest signed digest before using any.
+
+        Rows that differ (edited, inserted; every row of a table whose anchors were altered too)
+        are deleted and the run reads every file again, so the entries it signs are recomputed
+        from the evidence, never taken from changed rows. Nothing anchored yet (first run, or a
+        ledger from before digests): nothing to check against.
+        """
+        anchor = integrity.latest_anchors(self.case.ledger, self.exhibit).get(self.exhibit)
+        if anchor is None:
+            return
+        with self.engine.begin() as conn:
+            diffs = integrity.compare(conn, self.exhibit, anchor)
+            if not diffs:
+                return
+            integrity.discard(conn, self.exhibit, diffs)
+        self.rebuild = True
+        for line in integrity.summarise(diffs):
+            self._integrity_warnings.append(
+                {
+                    "plugin": None,
+                    "path": None,
+                    "message": f"stored triage data differed from what run {anchor.run} signed "
+                    f"(ledger entry {anchor.seq}): {line}; the differing rows were dropped and every "
+                    "file is read again from the evidence",
+                    "traceback": None,
+                }
+            )
 
     def _close_interrupted_runs(self) -> str | None:
         with self.engine.begin() as conn:
@@ -547,7 +640,7 @@ class TriageRun:
     ) -> tuple[list[_Job], list[tuple[Any, ...]]]:
         """Walk every entry: the rows to store and the files to process (stored by _process)."""
         done: set[str] = set()
-        if not self.options.fresh:
+        if not (self.options.fresh or self.rebuild):
             with self.engine.connect() as conn:
                 done = {
                     r.key
@@ -560,18 +653,11 @@ class TriageRun:
         rows: list[tuple[Any, ...]] = []
         jobs: list[_Job] = []
         by_path: dict[tuple[int | None, str], FileEntry] = {}
-        seen: dict[str, int] = {}
         entries = list(source.entries(None, recursive=True))
         for e in entries:
             if e.type == "file" and not e.deleted:
                 by_path[(e.partition, e.path)] = e
-        for e in entries:
-            key = file_key(self.exhibit, e)
-            if key in seen:  # the same identity listed twice: keep both, distinguishably
-                seen[key] += 1
-                key = hashlib.sha256(f"{key}#{seen[key]}".encode()).hexdigest()
-            else:
-                seen[key] = 0
+        for key, e in keyed_entries(self.exhibit, entries):
             counts["entries"] += 1
             row = entry_values(self.exhibit, key, e, self.run_id)
             rows.append(row)
@@ -658,7 +744,10 @@ class TriageRun:
                 gc.freeze()
                 try:
                     with ProcessPoolExecutor(
-                        workers, mp_context=ctx, initializer=_worker_init, initargs=init_args
+                        workers,
+                        mp_context=ctx,
+                        initializer=_pool_worker_init,
+                        initargs=(os.getpid(), *init_args),
                     ) as pool:
                         pending: dict[Future[list[dict[str, Any]]], tuple[int, int]] = {}
                         queue = iter(chunks)
@@ -745,6 +834,7 @@ class TriageRun:
                             "traceback": None,
                         }
                     )
+            exhibit_lock.heartbeat(conn, self.exhibit, self.run_id)
             _store_files(conn, updates)  # one executemany per chunk
             new_findings = _upsert(conn, Finding.__table__, findings, "fingerprint")
             self._store_warnings(conn, warnings)
@@ -758,12 +848,16 @@ class TriageRun:
         versions: dict[str, Any],
         arguments: dict[str, Any],
         counts: dict[str, int],
+        started: timefmt.Stamp,
+        resumed_from: str | None,
     ) -> int:
-        """Every file any run handed to a plugin, not yet in the ledger, plus this run's summary.
+        """Every file any run handed to a plugin, not yet in the ledger, plus this run's summary
+        with the digest of every stored row of the exhibit (triage/integrity.py).
 
         Read from the stored files rather than from this run's results, so files processed by an
-        interrupted run are recorded by the run that completes it; sorted, so the order of the
-        entries does not depend on which worker finished first.
+        interrupted run are recorded by the run that completes it (the rows were checked against
+        their anchor when this run started: _check_stored); sorted, so the order of the entries
+        does not depend on which worker finished first.
         """
         already = set()
         for entry in self.case.ledger.entries(exhibit=self.exhibit, kinds=[DERIVE]):
@@ -809,9 +903,10 @@ class TriageRun:
                         },
                     )
                 )
+            state = integrity.state_of(conn, self.exhibit)
         drafts.append(
             Draft(
-                kind="triage.run",
+                kind=integrity.RUN_KIND,
                 actor=self.actor,
                 exhibit=self.exhibit,
                 data={
@@ -820,10 +915,15 @@ class TriageRun:
                     "arguments": arguments,
                     "counts": dict(counts),
                     "derived": len(drafts),
+                    "started": {"utc": started.utc, "offset": started.offset},
+                    "resumed_from": resumed_from,
+                    "digest": integrity.digest_of(state),
                 },
             )
         )
         self.case.ledger.append(drafts, keys, checkpoint_signer=self.actor)
+        with self.engine.begin() as conn:
+            integrity.store_anchors(conn, self.exhibit, self.run_id, state)
         return len(drafts) - 1
 
     def _finish(self, status: str, counts: dict[str, int]) -> None:

@@ -103,3 +103,35 @@ class RunWarning(TriageBase):
     path: Mapped[str | None] = mapped_column(Text)
     message: Mapped[str] = mapped_column(Text)
     traceback: Mapped[str | None] = mapped_column(Text)
+
+
+class Anchor(TriageBase):
+    """The leaf hash of one stored row, as the latest completed run of its exhibit anchored it.
+
+    The ledger's ``triage.run`` entry signs only each table's Merkle root; these rows (rewritten
+    by every completed run) let verification name *which* row differs. They prove nothing by
+    themselves: they are used only after their own root was found equal to the signed one.
+    """
+
+    __tablename__ = "triage_anchors"
+
+    exhibit: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tbl: Mapped[str] = mapped_column(String(40), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    row_key: Mapped[str] = mapped_column(String(64))
+    leaf: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[str] = mapped_column(String(36))
+
+
+class ExhibitLock(TriageBase):
+    """At most one triage run per exhibit: the row of the run holding it (see triage/lock.py)."""
+
+    __tablename__ = "triage_locks"
+
+    exhibit: Mapped[str] = mapped_column(String(200), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(36))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(BigInteger)
+    pid_start: Mapped[int | None] = mapped_column(BigInteger)  # /proc/<pid>/stat start time
+    acquired_utc: Mapped[str] = mapped_column(String(40))
+    heartbeat_utc: Mapped[str] = mapped_column(String(40))

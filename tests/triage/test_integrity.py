@@ -1,0 +1,321 @@
+"""Issue 7 point 2: the triage rows cannot be rewritten unnoticed.
+
+A real ext4 'phone' (mke2fs -d, real corpus SMS database and photos) is triaged; then rows of every
+triage table are edited, deleted and inserted with plain SQL (guard triggers dropped, if any), and
+``verify`` must report TRIAGE_DATA_MISMATCH naming the run and the row; a re-run must recompute
+from the evidence what it signs instead of absorbing the edits.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import rfc8785
+from sqlalchemy import select, text
+
+from custody.actors import add_actor
+from custody.case import Case, init_case
+from custody.items import acquire
+from custody.verify import Report, verify_case
+from tests.conftest import CORPUS, need
+from tests.triage.test_engine import ExplodingPlugin, build_ext4
+from triage import integrity
+from triage.engine import TriageOptions, run_triage
+from triage.findings import iter_findings
+from triage.registry import LoadedPlugins, load_plugins
+from triage.store.models import File, Finding, RunWarning
+
+SMS_DB = "/data/data/com.android.providers.telephony/databases/mmssms.db"
+ZEROS = "0" * 64
+
+
+@pytest.fixture
+def phone(tmp_path: Path) -> Path:
+    corpus = need(CORPUS)
+    return build_ext4(
+        tmp_path,
+        {
+            SMS_DB.lstrip("/"): (corpus / "chats/mmssms.db").read_bytes(),
+            "DCIM/Camera/DSCN0010.jpg": (corpus / "images/gps/DSCN0010.jpg").read_bytes(),
+            "notes/todo.txt": b"meet at the harbour\n",
+        },
+    )
+
+
+@pytest.fixture
+def exploding(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plugin that fails on .txt files, so the run stores a warning row too."""
+    real = load_plugins()
+    monkeypatch.setattr(
+        "triage.engine.load_plugins",
+        lambda: LoadedPlugins(plugins=[*real.plugins, ExplodingPlugin], origins={}, warnings=[]),
+    )
+
+
+def _triaged(root: Path, image: Path, url: str | None = None) -> Case:
+    case = init_case(root, case_number="2026/7", title="integrity", db_url=url)
+    add_actor(case, "asmith", name="Alan Smith", role="examiner")
+    acquire(case, image, exhibit="EX-001", actor="asmith", description="phone")
+    summary = run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1))
+    assert summary.status == "complete"
+    return case
+
+
+@pytest.fixture
+def case(tmp_path: Path, phone: Path, exploding: None) -> Iterator[Case]:
+    c = _triaged(tmp_path / "case", phone)
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def sql(case: Case, statement: str, *params: object) -> None:
+    """Plain SQL on the SQLite file, as anyone who can write it could (triggers dropped first)."""
+    conn = sqlite3.connect(case.root / "case.sqlite")
+    try:
+        for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name LIKE 'triage%'"
+        ).fetchall():
+            conn.execute(f'DROP TRIGGER "{name}"')
+        conn.execute(statement, params)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def run_id(case: Case) -> str:
+    [entry] = [e for e in case.ledger.entries(exhibit="EX-001") if e.kind == "triage.run"]
+    return str(entry.data["run"])
+
+
+def mismatches(report: Report) -> list[str]:
+    return [p.detail for p in report.problems if p.code == "TRIAGE_DATA_MISMATCH"]
+
+
+def one_key(case: Case, table: str, column: str, where: str) -> str:
+    conn = sqlite3.connect(case.root / "case.sqlite")
+    try:
+        return str(conn.execute(f"SELECT {column} FROM {table} WHERE {where} LIMIT 1").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_a_clean_triage_is_anchored_and_verifies(case: Case) -> None:
+    [entry] = [e for e in case.ledger.entries(exhibit="EX-001") if e.kind == "triage.run"]
+    digest = entry.data["digest"]
+    assert digest["format"] == "exhibit-triage-digest/1"
+    tables = digest["tables"]
+    assert set(tables) == {"triage_files", "triage_findings", "triage_warnings"}
+    assert tables["triage_findings"]["rows"] == len(list(iter_findings(case.engine, "EX-001"))) > 9
+    assert tables["triage_warnings"]["rows"] >= 1
+    report = verify_case(case, rehash=True)
+    assert report.ok, report.problems
+
+
+def test_the_canonical_form_is_rfc8785(case: Case) -> None:
+    """The fast encoder gives RFC 8785's bytes on every real row of every digested table."""
+    with case.engine.connect() as conn:
+        for model in (File, Finding, RunWarning):
+            rows = conn.execute(select(model.__table__)).all()  # type: ignore[arg-type]
+            assert rows
+            for row in rows:
+                table = model.__table__
+                mapping = {c.name: integrity._value(c, row._mapping[c.name]) for c in table.columns}  # type: ignore[attr-defined]
+                assert integrity.canonical_row(table, row) == rfc8785.dumps(mapping)  # type: ignore[arg-type]
+
+
+# (table, SQL, expected words in the detail); {key} is filled with a real row's key.
+TAMPERING: dict[str, tuple[str, str, str, str, str]] = {
+    # name: (table, key column, row filter, statement, change)
+    "files-edit": ("triage_files", "key", f"path = '{SMS_DB}'", "UPDATE triage_files SET sha256 = '" + ZEROS + "' WHERE key = ?", "edited"),
+    "files-edit-mime": ("triage_files", "key", "path = '/notes/todo.txt'", "UPDATE triage_files SET mime = 'image/jpeg' WHERE key = ?", "edited"),
+    "files-delete": ("triage_files", "key", "path = '/notes/todo.txt'", "DELETE FROM triage_files WHERE key = ?", "deleted"),
+    "files-insert": (
+        "triage_files", "key", "path = '/notes/todo.txt'",
+        "INSERT INTO triage_files (key, exhibit, partition, fs_type, path, name, inode, attr_type, attr_id, stream, type, size, deleted, realloc, mtime, atime, ctime, crtime, times_local, mode, uid, gid, md5, sha1, sha256, mime, ext_mismatch, error, plugins, run_id) "
+        "SELECT 'f' || substr(key, 2), exhibit, partition, fs_type, '/notes/planted.txt', 'planted.txt', inode, attr_type, attr_id, stream, type, size, deleted, realloc, mtime, atime, ctime, crtime, times_local, mode, uid, gid, md5, sha1, sha256, mime, ext_mismatch, error, plugins, run_id FROM triage_files WHERE key = ?",
+        "inserted",
+    ),
+    "findings-edit": ("triage_findings", "fingerprint", "record_type LIKE 'chat%'", "UPDATE triage_findings SET data = replace(data, '\"body\": \"', '\"body\": \"NOT ') WHERE fingerprint = ?", "edited"),
+    "findings-edit-gps": ("triage_findings", "fingerprint", "record_type LIKE 'media%'", "UPDATE triage_findings SET locator = 'elsewhere' WHERE fingerprint = ?", "edited"),
+    "findings-delete": ("triage_findings", "fingerprint", "record_type LIKE 'chat%'", "DELETE FROM triage_findings WHERE fingerprint = ?", "deleted"),
+    "findings-insert": (
+        "triage_findings", "fingerprint", "record_type LIKE 'chat%'",
+        "INSERT INTO triage_findings (fingerprint, exhibit, record_type, plugin, plugin_version, partition, inode, path, stream, file_sha256, locator, data, run_id) "
+        "SELECT 'f' || substr(fingerprint, 2), exhibit, record_type, plugin, plugin_version, partition, inode, path, stream, file_sha256, 'planted', data, run_id FROM triage_findings WHERE fingerprint = ?",
+        "inserted",
+    ),
+    "warnings-edit": ("triage_warnings", "id", "1 = 1", "UPDATE triage_warnings SET message = 'all fine' WHERE id = ?", "edited"),
+    "warnings-delete": ("triage_warnings", "id", "1 = 1", "DELETE FROM triage_warnings WHERE id = ?", "deleted"),
+    "warnings-insert": (
+        "triage_warnings", "id", "1 = 1",
+        "INSERT INTO triage_warnings (run_id, exhibit, plugin, path, message) SELECT run_id, exhibit, plugin, path, 'planted' FROM triage_warnings WHERE id = ?",
+        "inserted",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(TAMPERING))
+def test_tampering_is_reported_naming_run_and_row(case: Case, name: str) -> None:
+    table, key_column, where, statement, change = TAMPERING[name]
+    key = one_key(case, table, key_column, where)
+    sql(case, statement, key)
+    report = verify_case(case)
+    found = mismatches(report)
+    assert len(found) == 1, report.problems
+    [problem] = [p for p in report.problems if p.code == "TRIAGE_DATA_MISMATCH"]
+    assert problem.exhibit == "EX-001"
+    assert problem.seq == max(e.seq for e in case.ledger.entries(kinds=["triage.run"]))
+    assert f"run {run_id(case)}" in found[0]
+    if change == "inserted":
+        assert f"{table} row {key_column}=" in found[0] and change in found[0]
+    else:
+        assert f"{table} row {key_column}={key} {change}" in found[0]
+    assert verify_case(case, exhibit="EX-002").ok  # another exhibit's verification is not affected
+
+
+RUN_EDITS = {
+    "counts": ("UPDATE triage_runs SET counts = replace(counts, '\"errors\": 0', '\"errors\": 7')", "counts"),
+    "status": ("UPDATE triage_runs SET status = 'failed'", "status"),
+    "actor": ("UPDATE triage_runs SET actor = 'mallory'", "actor"),
+    "started": ("UPDATE triage_runs SET started_utc = '2020-01-01T00:00:00.000000Z'", "started_utc"),
+    "arguments": ("UPDATE triage_runs SET arguments = '{}'", "arguments"),
+    "delete": ("DELETE FROM triage_runs", "deleted"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RUN_EDITS))
+def test_run_rows_are_checked_against_their_entry(case: Case, name: str) -> None:
+    statement, word = RUN_EDITS[name]
+    sql(case, statement)
+    found = mismatches(verify_case(case))
+    assert len(found) == 1 and f"run {run_id(case)}" in found[0] and word in found[0], found
+
+
+def test_altered_anchors_cannot_hide_an_edit(case: Case) -> None:
+    """Editing a row and its stored anchor still breaks the signed root; the row is then not named."""
+    key = one_key(case, "triage_files", "key", f"path = '{SMS_DB}'")
+    sql(case, "UPDATE triage_files SET sha256 = ? WHERE key = ?", ZEROS, key)
+    with case.engine.connect() as conn:
+        row = conn.execute(select(File.__table__).where(File.key == key)).one()
+    leaf = integrity.leaf_of(File.__table__, row).hex()  # type: ignore[arg-type]
+    sql(case, "UPDATE triage_anchors SET leaf = ? WHERE row_key = ?", leaf, key)
+    found = mismatches(verify_case(case))
+    assert len(found) == 1 and "triage_files" in found[0] and "cannot be named" in found[0], found
+
+
+def test_rehash_rereads_the_files_the_run_hashed(case: Case) -> None:
+    """Row and anchor edited consistently with a forged root is out of reach (signed); but even a
+    row whose hash was wrong when signed is caught by re-reading the evidence."""
+    key = one_key(case, "triage_files", "key", "path = '/notes/todo.txt'")
+    sql(case, "UPDATE triage_files SET sha256 = ? WHERE key = ?", ZEROS, key)
+    found = mismatches(verify_case(case, rehash=True))
+    assert any(f"key={key}" in d and "sha256 stored " + ZEROS in d for d in found), found
+
+
+def test_rerun_recomputes_a_zeroed_hash_instead_of_signing_it(case: Case) -> None:
+    """Was: the next triage skipped the file and signed an item.derive carrying the zero hash."""
+    sql(case, f"UPDATE triage_files SET sha256 = '{ZEROS}' WHERE path = ?", SMS_DB)
+    # and drop its derived entry's identity from consideration: a new derive would carry the zeros
+    summary = run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1))
+    derived = [e.data for e in case.ledger.entries(exhibit="EX-001") if e.kind == "item.derive"]
+    assert all(d["hashes"]["sha256"] != ZEROS for d in derived)
+    assert summary.counts["derived"] == 0 and summary.counts["skipped"] == 0
+    assert any("differed from what run" in w["message"] for w in summary.warnings)
+    assert one_key(case, "triage_files", "sha256", f"path = '{SMS_DB}'") != ZEROS
+    report = verify_case(case, rehash=True)
+    assert report.ok, report.problems
+
+
+def _findings(case: Case) -> list[tuple[str, str]]:
+    return sorted(
+        (f.locator or "", json.dumps(f.data, sort_keys=True)) for f in iter_findings(case.engine, "EX-001")
+    )
+
+
+@pytest.mark.parametrize("fresh", [True, False])
+def test_edited_findings_do_not_survive_a_rerun(case: Case, fresh: bool) -> None:
+    before = _findings(case)
+    sql(case, 'UPDATE triage_findings SET data = replace(data, \'"body": "\', \'"body": "NOT \')')
+    assert _findings(case) != before
+    run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1, fresh=fresh))
+    assert _findings(case) == before
+    assert verify_case(case).ok
+
+
+def test_a_deleted_and_an_inserted_finding_are_undone(case: Case) -> None:
+    """Was: one finding deleted and another planted kept the signed count right and stayed."""
+    before = _findings(case)
+    key = one_key(case, "triage_findings", "fingerprint", "record_type LIKE 'chat%'")
+    sql(case, TAMPERING["findings-insert"][3], key)
+    sql(case, "DELETE FROM triage_findings WHERE fingerprint = ?", key)
+    assert len(_findings(case)) == len(before) and _findings(case) != before
+    found = mismatches(verify_case(case))
+    assert len(found) == 1 and "2 more row" not in found[0] and "1 more row" in found[0], found
+    run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1))
+    assert _findings(case) == before
+    assert verify_case(case).ok
+
+
+def test_a_ledger_from_before_digests_still_verifies(case: Case) -> None:
+    """A triage.run entry without a digest is not checked against the rows (nothing to check)."""
+    assert not integrity.latest_anchors(case.ledger, "EX-002")
+    sql(case, "DELETE FROM triage_anchors")
+    with case.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM triage_anchors")).scalar_one() == 0
+    assert verify_case(case).ok  # the anchors only name rows; the signed roots still match
+
+
+@pytest.mark.postgres
+def test_tampering_on_postgresql(tmp_path: Path, phone: Path, pg_database: str, exploding: None) -> None:
+    case = _triaged(tmp_path / "pg", phone, pg_database)
+    try:
+        assert verify_case(case, rehash=True).ok
+        before = _findings(case)
+        with case.engine.begin() as conn:
+            key = conn.execute(
+                text("SELECT key FROM triage_files WHERE path = :p"), {"p": SMS_DB}
+            ).scalar_one()
+            conn.execute(text("UPDATE triage_files SET sha256 = :z WHERE key = :k"), {"z": ZEROS, "k": key})
+            fp = conn.execute(
+                text("SELECT fingerprint FROM triage_findings ORDER BY fingerprint LIMIT 1")
+            ).scalar_one()
+            conn.execute(text("DELETE FROM triage_findings WHERE fingerprint = :f"), {"f": fp})
+        found = mismatches(verify_case(case))
+        assert len(found) == 2, found
+        assert f"triage_files row key={key} edited" in found[0] and f"run {run_id(case)}" in found[0]
+        assert f"triage_findings row fingerprint={fp} deleted" in found[1]
+        run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=2))
+        derived = [e.data for e in case.ledger.entries(exhibit="EX-001") if e.kind == "item.derive"]
+        assert all(d["hashes"]["sha256"] != ZEROS for d in derived)
+        assert _findings(case) == before
+        assert verify_case(case, rehash=True).ok
+    finally:
+        case.close()
+
+
+def test_docs_specify_the_digest_the_code_computes() -> None:
+    """docs/custody.md's worked example and column lists are what the code does."""
+    import re
+
+    from custody import merkle
+    from tests.conftest import REPO
+
+    page = (REPO / "docs/custody.md").read_text()
+    section = page[page.index("## Triage digest") : page.index("## Known limits")]
+    rows = re.findall(r"^(\{\"exhibit\".*\})$\nleaf = ([0-9a-f]{64})$", section, re.M)
+    assert len(rows) == 2
+    for text_row, leaf in rows:
+        assert merkle.leaf_hash(text_row.encode()).hex() == leaf
+        assert json.dumps(json.loads(text_row), sort_keys=True, separators=(",", ":")) == text_row
+    root = re.search(r"= ([0-9a-f]{64})\n```", section)
+    assert root and merkle.root_from_leaf_hashes([bytes.fromhex(v) for _, v in rows]).hex() == root.group(1)
+    for spec in integrity.TABLES:
+        line = next(x for x in section.splitlines() if x.startswith(f"| `{spec.name}` |"))
+        documented = re.findall(r"`([a-z_0-9]+)`", line.split("|")[2])
+        assert documented == spec.columns, spec.name

@@ -1,0 +1,270 @@
+"""The triage digest: what a completed run signs about the rows triage stored, and its checks.
+
+Why: the triage tables are ordinary rows that anyone with write access to the case database can
+edit. Each completed run therefore signs, in its ``triage.run`` ledger entry, a Merkle root (RFC
+9162) per table over the canonical form of every stored row of the exhibit (the exhibit's whole
+triage state when the run ended; docs/custody.md, "Triage digest", specifies it byte for byte).
+
+Model: the latest ``triage.run`` entry with a digest anchors every row of its exhibit. Rows are
+upserted and deduplicated across runs, so "the rows of run R" is ambiguous; "the exhibit's rows
+as of the latest completed run" is not. A run that starts checks the stored rows against that
+anchor first, drops the rows that differ and then re-reads everything from the evidence, so
+nothing it signs is taken from rows that were changed.
+
+``triage_anchors`` keeps each anchored row's leaf hash so that a mismatch can name the row; those
+rows are trusted only when their own root equals the signed one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Boolean, Connection, Engine, Integer, Table, delete, insert, inspect, select
+
+from custody import merkle
+from custody.ledger import Ledger
+from triage.store.models import Anchor, File, Finding, RunWarning
+
+FORMAT = "exhibit-triage-digest/1"
+RUN_KIND = "triage.run"
+CODE = "TRIAGE_DATA_MISMATCH"
+MAX_NAMED = 20  # problems named one by one per table and per re-hash before a summary line
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """One digested table: its rows of an exhibit, identified and ordered by ``key``."""
+
+    name: str
+    table: Table
+    key: str
+    numeric_key: bool  # order by the integer value (warnings' id), else by the text's bytes
+
+    @property
+    def columns(self) -> list[str]:
+        return [c.name for c in self.table.columns]
+
+
+TABLES: tuple[TableSpec, ...] = (
+    TableSpec("triage_files", File.__table__, "key", False),  # type: ignore[arg-type]
+    TableSpec("triage_findings", Finding.__table__, "fingerprint", False),  # type: ignore[arg-type]
+    TableSpec("triage_warnings", RunWarning.__table__, "id", True),  # type: ignore[arg-type]
+)
+BY_NAME = {spec.name: spec for spec in TABLES}
+
+
+# -- canonical form of a row ----------------------------------------------------------------------
+
+
+def _value(column: Any, value: Any) -> Any:
+    """The JSON value of one stored column: NULL -> null, Boolean -> true/false, integer ->
+    number, text -> string (exactly as stored; JSON text columns are not parsed)."""
+    if value is None:
+        return None
+    if isinstance(column.type, Boolean):
+        return bool(value)
+    if isinstance(column.type, Integer):  # BigInteger too
+        return int(value)
+    return str(value)
+
+
+def canonical_row(table: Table, row: Any) -> bytes:
+    """RFC 8785 canonical JSON of a row: an object of every column, name -> value.
+
+    ``json.dumps`` with sorted keys and no spaces is RFC 8785 for these values (ASCII column
+    names; strings, integers, true/false/null), about three times faster than the general
+    canonicaliser; tests/triage/test_integrity.py checks the two agree on real rows.
+    """
+    mapping = row._mapping
+    body = {c.name: _value(c, mapping[c.name]) for c in table.columns}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8", "surrogatepass")
+
+
+def leaf_of(table: Table, row: Any) -> bytes:
+    return merkle.leaf_hash(canonical_row(table, row))
+
+
+def _sort_key(spec: TableSpec, key: str) -> Any:
+    return int(key) if spec.numeric_key else key.encode("utf-8")
+
+
+def table_leaves(conn: Connection, spec: TableSpec, exhibit: str) -> list[tuple[str, bytes]]:
+    """``(key, leaf hash)`` of every row of ``exhibit`` in ``spec``, in digest order."""
+    t = spec.table
+    rows = conn.execute(select(t).where(t.c.exhibit == exhibit).execution_options(yield_per=5000))
+    out = [(str(r._mapping[spec.key]), leaf_of(t, r)) for r in rows]
+    out.sort(key=lambda kv: _sort_key(spec, kv[0]))
+    return out
+
+
+def state_of(conn: Connection, exhibit: str) -> dict[str, list[tuple[str, bytes]]]:
+    return {spec.name: table_leaves(conn, spec, exhibit) for spec in TABLES}
+
+
+def digest_of(state: dict[str, list[tuple[str, bytes]]]) -> dict[str, Any]:
+    """The ``digest`` member of a ``triage.run`` entry."""
+    return {
+        "format": FORMAT,
+        "tables": {
+            name: {"rows": len(leaves), "root": merkle.root_from_leaf_hashes([h for _, h in leaves]).hex()}
+            for name, leaves in state.items()
+        },
+    }
+
+
+def store_anchors(
+    conn: Connection, exhibit: str, run_id: str, state: dict[str, list[tuple[str, bytes]]]
+) -> None:
+    """Replace the exhibit's row anchors by ``state`` (call inside a transaction)."""
+    conn.execute(delete(Anchor).where(Anchor.exhibit == exhibit))
+    rows = [
+        {"exhibit": exhibit, "tbl": name, "position": i, "row_key": key, "leaf": leaf.hex(), "run_id": run_id}
+        for name, leaves in state.items()
+        for i, (key, leaf) in enumerate(leaves)
+    ]
+    for start in range(0, len(rows), 5000):
+        conn.execute(insert(Anchor), rows[start : start + 5000])
+
+
+# -- comparing the stored rows with their anchor --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnchorEntry:
+    """The latest ``triage.run`` entry of an exhibit that carries a digest."""
+
+    seq: int
+    exhibit: str
+    run: str
+    digest: dict[str, Any]
+
+
+def latest_anchors(ledger: Ledger, exhibit: str | None = None) -> dict[str, AnchorEntry]:
+    found: dict[str, AnchorEntry] = {}
+    for e in ledger.entries(exhibit=exhibit, kinds=[RUN_KIND]):
+        try:
+            data = e.data
+        except ValueError:  # not JSON: the ledger checks report ENTRY_HASH_MISMATCH
+            continue
+        digest = data.get("digest") if isinstance(data, dict) else None
+        if isinstance(digest, dict) and digest.get("format") == FORMAT and e.exhibit:
+            found[e.exhibit] = AnchorEntry(e.seq, e.exhibit, str(data.get("run")), digest)
+    return found
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One stored row that does not match the anchor (``key`` None: the row cannot be named)."""
+
+    table: str
+    key: str | None
+    change: str  # edited, deleted, inserted, unlocatable
+    detail: str
+
+    def describe(self) -> str:
+        if self.key is None:
+            return f"{self.table}: {self.detail}"
+        return f"{self.table} row {_key_name(self.table)}={self.key} {self.change}{self.detail}"
+
+
+def _key_name(table: str) -> str:
+    return BY_NAME[table].key
+
+
+def _describe_row(conn: Connection, spec: TableSpec, key: str) -> str:
+    """A few words identifying a stored row for a human (its path, record type)."""
+    t = spec.table
+    value: Any = int(key) if spec.numeric_key else key
+    row = conn.execute(select(t).where(t.c[spec.key] == value)).first()
+    if row is None:
+        return ""
+    m = row._mapping
+    bits = [f"{c}={m[c]!r}" for c in ("path", "record_type", "message") if c in m and m[c] is not None]
+    return f" ({', '.join(bits)[:200]})" if bits else ""
+
+
+def compare(conn: Connection, exhibit: str, anchor: AnchorEntry) -> list[Difference]:
+    """Every difference between the stored rows of ``exhibit`` and ``anchor``, per table in
+    digest order (a table's first difference comes first)."""
+    diffs: list[Difference] = []
+    tables = anchor.digest.get("tables") or {}
+    for spec in TABLES:
+        signed = tables.get(spec.name) or {}
+        leaves = table_leaves(conn, spec, exhibit)
+        root = merkle.root_from_leaf_hashes([h for _, h in leaves]).hex()
+        if root == signed.get("root") and len(leaves) == signed.get("rows"):
+            continue
+        diffs.extend(_locate(conn, spec, exhibit, leaves, signed))
+    return diffs
+
+
+def _locate(
+    conn: Connection,
+    spec: TableSpec,
+    exhibit: str,
+    leaves: list[tuple[str, bytes]],
+    signed: dict[str, Any],
+) -> list[Difference]:
+    stored = conn.execute(
+        select(Anchor.row_key, Anchor.leaf)
+        .where(Anchor.exhibit == exhibit, Anchor.tbl == spec.name)
+        .order_by(Anchor.position)
+    ).all()
+    try:
+        anchored = [(str(k), bytes.fromhex(h)) for k, h in stored]
+        anchors_root = merkle.root_from_leaf_hashes([h for _, h in anchored]).hex()
+    except ValueError:
+        anchors_root = None
+    if anchors_root != signed.get("root") or len(stored) != signed.get("rows"):
+        return [
+            Difference(
+                spec.name,
+                None,
+                "unlocatable",
+                f"{len(leaves)} rows now, {signed.get('rows')} anchored, and the stored row anchors "
+                "were altered too, so the differing rows cannot be named",
+            )
+        ]
+    now = dict(leaves)
+    then = dict(anchored)
+    diffs = []
+    for key in sorted(now.keys() | then.keys(), key=lambda k: _sort_key(spec, k)):
+        if key not in then:
+            diffs.append(Difference(spec.name, key, "inserted", _describe_row(conn, spec, key)))
+        elif key not in now:
+            diffs.append(Difference(spec.name, key, "deleted", ""))
+        elif now[key] != then[key]:
+            diffs.append(Difference(spec.name, key, "edited", _describe_row(conn, spec, key)))
+    return diffs
+
+
+def discard(conn: Connection, exhibit: str, diffs: Sequence[Difference]) -> None:
+    """Delete the stored rows named in ``diffs`` (every row of a table that cannot be located),
+    so that a run re-reads them from the evidence instead of signing them."""
+    for d in diffs:
+        spec = BY_NAME[d.table]
+        t = spec.table
+        if d.key is None:
+            conn.execute(delete(t).where(t.c.exhibit == exhibit))
+        elif d.change != "deleted":
+            value: Any = int(d.key) if spec.numeric_key else d.key
+            conn.execute(delete(t).where(t.c.exhibit == exhibit, t.c[spec.key] == value))
+
+
+def has_tables(engine: Engine) -> bool:
+    return inspect(engine).has_table("triage_anchors")
+
+
+def summarise(diffs: Iterable[Difference]) -> Iterator[str]:
+    """One line per table: its first difference and how many rows differ."""
+    by_table: dict[str, list[Difference]] = {}
+    for d in diffs:
+        by_table.setdefault(d.table, []).append(d)
+    for table_diffs in by_table.values():
+        first = table_diffs[0].describe()
+        more = len(table_diffs) - 1
+        yield first + (f"; {more} more row(s) of the table differ" if more else "")
