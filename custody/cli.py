@@ -31,7 +31,7 @@ from rich.progress import (
 from rich.table import Table
 
 from custody import events as events_mod
-from custody.errors import UserError
+from custody.errors import UserError, environment_error
 
 
 class _Lazy(ModuleType):
@@ -541,7 +541,13 @@ def custody_checkpoint(
 # -- entry point ----------------------------------------------------------------------------------
 
 
+_loaded: list[bool] = []
+
+
 def _load_subcommands() -> None:
+    if _loaded:
+        return  # main() may run more than once in one process (tests)
+    _loaded.append(True)
     for ep in entry_points(group="exhibit.cli"):
         try:
             ep.load()(app)
@@ -549,10 +555,15 @@ def _load_subcommands() -> None:
             err.print(f"warning: could not load commands from {ep.name} ({ep.value}): {exc}")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI (``argv``: the arguments, default ``sys.argv[1:]``); always ends in ``sys.exit``.
+
+    Exit status: 0 done, 1 verification found problems, 2 the command could not run (bad input,
+    a full disk, ...: a message and a hint, never a traceback), 70 a bug in Exhibit, 130 Ctrl-C.
+    """
     _load_subcommands()
     try:
-        code = app(standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
         if code == 130:  # Typer turns Ctrl-C into a quiet exit 130
             err.print("interrupted: nothing was recorded for the unfinished step")
         sys.exit(code if isinstance(code, int) else 0)
@@ -576,6 +587,12 @@ def main() -> None:
         if callable(show):
             show()
             sys.exit(int(getattr(exc, "exit_code", 2)))
+        known = environment_error(exc)  # a full disk, an unusable path, non-UTF-8 input: not bugs
+        if known is not None:
+            err.print(f"[bold red]error:[/] {known}", highlight=False)
+            if known.hint:
+                err.print(f"hint: {known.hint}", highlight=False)
+            sys.exit(2)
         err.print(
             f"[bold red]internal error:[/] {type(exc).__name__}: {exc}\n"
             "This is a bug in Exhibit; rerun with EXHIBIT_DEBUG=1 for details and report it.",
