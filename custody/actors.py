@@ -40,21 +40,37 @@ class Actor:
         return asdict(self)
 
 
+def _actor(entry: StoredEntry) -> Actor:
+    data = entry.data
+    return Actor(
+        id=str(data.get("id")),
+        name=str(data.get("name")),
+        role=str(data.get("role")),
+        org=data.get("org"),
+        public_key=str(data.get("public_key")),
+        registered_seq=entry.seq,
+    )
+
+
 def list_actors(case: Case) -> list[Actor]:
     found: dict[str, Actor] = {}
     for entry in case.ledger.entries(kinds=["actor.add"]):
-        data = entry.data
-        actor_id = str(data.get("id"))
-        if actor_id not in found:
-            found[actor_id] = Actor(
-                id=actor_id,
-                name=str(data.get("name")),
-                role=str(data.get("role")),
-                org=data.get("org"),
-                public_key=str(data.get("public_key")),
-                registered_seq=entry.seq,
-            )
+        actor = _actor(entry)
+        found.setdefault(actor.id, actor)
     return list(found.values())
+
+
+def _refuse_shared_key(actor_id: str, public_key: str, registered: Iterable[Actor]) -> None:
+    """One key, one person: a key registered under two IDs would let its holder sign both sides
+    of a transfer (verify reports such a ledger as DUPLICATE_KEY)."""
+    for other in registered:
+        if other.public_key == public_key and other.id != actor_id:
+            raise ActorError(
+                f"the key of {actor_id!r} is already registered for actor {other.id!r} "
+                f"(entry {other.registered_seq}): one key cannot stand for two people",
+                hint=f"if {actor_id!r} is another person, move {keys.key_path(actor_id)} away "
+                "and run 'exhibit actor add' again to create their own key",
+            )
 
 
 def get_actor(case: Case, actor_id: str) -> Actor:
@@ -84,19 +100,23 @@ def add_actor(
     if any(a.id == actor_id for a in list_actors(case)):
         raise ActorError(f"actor {actor_id!r} is already registered in this case")
     key, created = keys.create_or_load_key(actor_id, passphrase)
+    public_key = keys.public_hex(key)
+    _refuse_shared_key(actor_id, public_key, list_actors(case))
     data = {
         "id": actor_id,
         "name": name,
         "role": role,
         "org": org,
-        "public_key": keys.public_hex(key),
+        "public_key": public_key,
         "algorithm": "ed25519",
     }
 
     def precheck(conn: Connection) -> None:
         # Re-checked under the ledger lock: two concurrent registrations cannot both pass.
-        if any(e.data.get("id") == actor_id for e in entries_in(conn, kinds=["actor.add"])):
+        registered = entries_in(conn, kinds=["actor.add"])
+        if any(e.data.get("id") == actor_id for e in registered):
             raise ActorError(f"actor {actor_id!r} is already registered in this case")
+        _refuse_shared_key(actor_id, public_key, [_actor(e) for e in registered])
 
     [entry] = case.ledger.append(
         [Draft(kind="actor.add", actor=actor_id, data=data)],

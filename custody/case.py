@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine, insert, select
 
 from custody import timefmt
-from custody.errors import CaseExists, CaseNotFound
+from custody.errors import CaseError, CaseExists, CaseNotFound
 from custody.ledger import Ledger
 from custody.locate import CASE_FILE, case_db_url, db_url_for, find_case_dir
 from custody.store import db
@@ -87,13 +87,20 @@ def init_case(
     root: Path, *, case_number: str, title: str, agency: str | None = None, db_url: str | None = None
 ) -> Case:
     """Create the case folder, its database schema and identity. Refuses an existing case."""
+    if not case_number.strip():
+        raise CaseError(
+            "the case number is empty",
+            hint="give the case's reference number, e.g. --case-number 2026/017",
+        )
+    if not title.strip():
+        raise CaseError("the case title is empty", hint='give a short title, e.g. --title "Op. Harbour"')
     root = root.resolve()
     if (root / CASE_FILE).exists():
         raise CaseExists(f"{root} already holds a case", hint="open it with --case, or pick another folder")
-    root.mkdir(parents=True, exist_ok=True)
-    stored_url = db_url or f"sqlite:///{DEFAULT_DB}"
+    stored_url = f"sqlite:///{DEFAULT_DB}" if db_url is None else db_url
     url = db_url_for(root, stored_url)
-    engine = db.make_engine(url)
+    engine = db.make_engine(url)  # refuses an unusable URL before the folder is created
+    root.mkdir(parents=True, exist_ok=True)
     try:
         db.migrate(engine)
         with engine.begin() as conn:

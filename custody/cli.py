@@ -30,7 +30,7 @@ from rich.progress import (
 
 from custody import events as events_mod
 from custody.console import LiteralConsole, LiteralTable, label_column, styled
-from custody.errors import UserError
+from custody.errors import UserError, environment_error
 from custody.safetext import escape, is_utf8
 
 
@@ -587,7 +587,13 @@ def custody_checkpoint(
 # -- entry point ----------------------------------------------------------------------------------
 
 
+_loaded: list[bool] = []
+
+
 def _load_subcommands() -> None:
+    if _loaded:
+        return  # main() may run more than once in one process (tests)
+    _loaded.append(True)
     for ep in entry_points(group="exhibit.cli"):
         try:
             ep.load()(app)
@@ -612,17 +618,26 @@ def _show_usage_error(exc: Exception) -> None:
     err.print(f"Error: {format_message() if callable(format_message) else exc}")
 
 
-def main() -> None:
+def _print_user_error(exc: UserError) -> None:
+    err.print(styled(("error:", "bold red"), f" {exc}"))
+    if exc.hint:
+        err.print(f"hint: {exc.hint}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI (``argv``: the arguments, default ``sys.argv[1:]``); always ends in ``sys.exit``.
+
+    Exit status: 0 done, 1 verification found problems, 2 the command could not run (bad input,
+    a full disk, ...: a message and a hint, never a traceback), 70 a bug in Exhibit, 130 Ctrl-C.
+    """
     _load_subcommands()
     try:
-        code = app(standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
         if code == 130:  # Typer turns Ctrl-C into a quiet exit 130
             err.print("interrupted: nothing was recorded for the unfinished step")
         sys.exit(code if isinstance(code, int) else 0)
     except UserError as exc:
-        err.print(styled(("error:", "bold red"), f" {exc}"))
-        if exc.hint:
-            err.print(f"hint: {exc.hint}")
+        _print_user_error(exc)
         sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted: nothing was recorded for the unfinished step")
@@ -639,6 +654,10 @@ def main() -> None:
         if callable(show):
             _show_usage_error(exc)
             sys.exit(int(getattr(exc, "exit_code", 2)))
+        known = environment_error(exc)  # a full disk, an unusable path, non-UTF-8 input: not bugs
+        if known is not None:
+            _print_user_error(known)
+            sys.exit(2)
         err.print(styled(("internal error:", "bold red"), f" {type(exc).__name__}: {exc}"))
         err.print("This is a bug in Exhibit; rerun with EXHIBIT_DEBUG=1 for details and report it.")
         sys.exit(70)

@@ -5,15 +5,18 @@ one-line message (with a hint of what to do) instead of a traceback. :class:`Use
 root that other packages' trees (``triage.errors``) derive from, so one CLI handler serves all::
 
     UserError
+    ├── DiskFull                  the disk or quota ran out while writing (see environment_error)
     └── CustodyError
-    ├── CaseNotFound          no case folder/database where one was looked for
-    ├── CaseExists            ``init`` on a folder that already holds a case
-    ├── ActorError            unknown actor, missing or unreadable private key, wrong passphrase
-    ├── ItemError             unknown or duplicate exhibit number, bad custody event
-    ├── EvidenceError         evidence cannot be opened or read (missing segment, not an image, ...)
-    │   └── UnsupportedSource the path is not a kind of evidence Exhibit can acquire
-    ├── LedgerError           the ledger refused an append (concurrent fork, guard, bad state)
-    └── CheckpointError       a checkpoint file is unreadable or not for this ledger
+        ├── CaseNotFound          no case folder/database where one was looked for
+        ├── CaseExists            ``init`` on a folder that already holds a case
+        ├── CaseError             empty case number or title; a database URL Exhibit cannot use
+        ├── ActorError            unknown actor, missing, unsafe or unreadable private key, wrong passphrase
+        ├── ItemError             unknown or duplicate exhibit number, bad custody event
+        ├── EvidenceError         evidence cannot be opened or read (missing segment, not an image, ...)
+        │   └── UnsupportedSource the path is not a kind of evidence Exhibit can acquire
+        ├── LedgerError           the ledger refused an append (concurrent fork, guard, bad state)
+        ├── CheckpointError       a checkpoint file is unreadable, malformed or not for this case
+        └── InvalidTime           a time given by the user is not ISO 8601 with an offset, or out of range
 """
 
 from __future__ import annotations
@@ -39,6 +42,10 @@ class CaseExists(CustodyError):
     pass
 
 
+class CaseError(CustodyError):
+    pass
+
+
 class ActorError(CustodyError):
     pass
 
@@ -61,3 +68,72 @@ class LedgerError(CustodyError):
 
 class CheckpointError(CustodyError):
     pass
+
+
+class InvalidTime(CustodyError):
+    pass
+
+
+class DiskFull(UserError):
+    """The disk (or quota) ran out while writing; nothing half-done was committed to the ledger."""
+
+
+_SQLITE_FULL = 13
+_PG_DISK_FULL = "53100"
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc``, the driver error SQLAlchemy wraps (``orig``) and its causes, each once."""
+    seen: list[BaseException] = []
+    todo: list[BaseException | None] = [exc]
+    while todo and len(seen) < 20:
+        item = todo.pop(0)
+        if item is None or any(item is s for s in seen):
+            continue
+        seen.append(item)
+        orig = getattr(item, "orig", None)
+        todo += [orig if isinstance(orig, BaseException) else None, item.__cause__, item.__context__]
+    return seen
+
+
+def environment_error(exc: BaseException) -> UserError | None:
+    """A user-facing error for what the machine did rather than a bug in Exhibit, else ``None``.
+
+    A full disk shows as ``OSError`` ENOSPC/EDQUOT from a write, as SQLite's SQLITE_FULL or as
+    PostgreSQL's ``disk_full``; other ``OSError`` s (permission denied, not a folder) name their file.
+    A command-line value that is not valid UTF-8 reaches the database as text it cannot encode.
+    """
+    import errno
+
+    full = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+    causes = _causes(exc)
+    for cause in causes:
+        where = None
+        if isinstance(cause, OSError) and cause.errno in full:
+            where = cause.filename
+        elif getattr(cause, "sqlite_errorcode", None) == _SQLITE_FULL or "database or disk is full" in str(
+            cause
+        ):
+            where = "the case database"
+        elif getattr(cause, "sqlstate", None) == _PG_DISK_FULL:
+            where = "the PostgreSQL server's data folder"
+        else:
+            continue
+        place = f" at {where}" if where else ""
+        return DiskFull(
+            f"the disk is full{place}: the command stopped and nothing was recorded for the unfinished step",
+            hint=f"free space{place} (or raise the quota) and run the command again",
+        )
+    for cause in causes:
+        if isinstance(cause, UnicodeEncodeError) and "surrogate" in str(cause.reason):
+            return UserError(
+                "a value on the command line is not valid UTF-8 text",
+                hint="exhibit numbers, actor IDs and other names must be UTF-8; check the terminal's encoding",
+            )
+    for cause in causes:
+        if isinstance(cause, OSError) and cause.strerror and cause.filename is not None:
+            return UserError(
+                f"cannot use {cause.filename}: {cause.strerror}",
+                hint="check the path exists and that you may read or write it",
+            )
+    return None

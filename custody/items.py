@@ -18,6 +18,7 @@ from custody import timefmt
 from custody.case import Case
 from custody.errors import ItemError, UserError
 from custody.ledger import Draft, StoredEntry, entries_in
+from custody.locate import check_utf8
 
 EXHIBIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 ACQUIRE = "item.acquire"
@@ -79,6 +80,7 @@ def list_items(case: Case) -> list[Item]:
 
 
 def get_item(case: Case, exhibit: str) -> Item:
+    check_utf8(exhibit)
     for entry in case.ledger.entries(exhibit=exhibit, kinds=[ACQUIRE]):
         return _item(entry)
     raise ItemError(

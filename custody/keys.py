@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
@@ -22,6 +23,7 @@ ACTOR_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 PASSPHRASE_ENV = "EXHIBIT_KEY_PASSPHRASE"
 
 PassphraseSource = Callable[[str], str | None]
+MAX_KEY_BYTES = 16 * 1024  # an Ed25519 PKCS#8 PEM is under 300 bytes, encrypted under 1 KiB
 
 
 def config_dir() -> Path:
@@ -53,7 +55,7 @@ def env_passphrase(_actor_id: str) -> str | None:
 def create_or_load_key(actor_id: str, passphrase: str | None) -> tuple[Ed25519PrivateKey, bool]:
     """Return the actor's key, creating it (mode 0600) if absent; the bool says if it was created."""
     path = key_path(actor_id)
-    if path.exists():
+    if path.exists() or path.is_symlink():
         return load_private_key(actor_id, lambda _a: passphrase), False
     key = Ed25519PrivateKey.generate()
     encryption: serialization.KeySerializationEncryption = (
@@ -65,15 +67,79 @@ def create_or_load_key(actor_id: str, passphrase: str | None) -> tuple[Ed25519Pr
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, 0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(pem)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError:
+        path.unlink(missing_ok=True)  # a truncated key would later read as "damaged"
+        raise
     return key, True
+
+
+def read_key_file(path: Path) -> bytes:
+    """The bytes of a private key file, refused (as ssh does) when others could read or replace it.
+
+    Opened without blocking and checked before reading: a FIFO would hang a plain ``open`` and a
+    device such as ``/dev/zero`` would never end, so anything but a regular file is refused and
+    at most :data:`MAX_KEY_BYTES` are read.
+    """
+    folder = path.parent
+    try:
+        folder_mode = folder.stat().st_mode
+    except FileNotFoundError:
+        raise  # the caller says whose key is missing
+    except OSError as exc:
+        raise ActorError(f"cannot read the keys folder {folder}: {exc.strerror}") from None
+    if folder_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise ActorError(
+            f"the keys folder {folder} is writable by other users, who could replace a key",
+            hint=f"chmod 700 '{folder}'",
+        )
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise ActorError(f"cannot read the private key file {path}: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ActorError(
+                f"the private key path {path} is not a regular file",
+                hint="it must be the PEM file 'exhibit actor add' wrote; move whatever is there away",
+            )
+        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise ActorError(
+                f"the private key file {path} is accessible by other users "
+                f"(mode {stat.S_IMODE(info.st_mode):04o}); a private key must be readable only by you",
+                hint=f"chmod 600 '{path}'",
+            )
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_KEY_BYTES:
+            chunk = os.read(fd, MAX_KEY_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise ActorError(f"cannot read the private key file {path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if size > MAX_KEY_BYTES:
+        raise ActorError(
+            f"{path} is larger than {MAX_KEY_BYTES} bytes: not a private key file",
+            hint="it must be the PEM file 'exhibit actor add' wrote",
+        )
+    return b"".join(chunks)
 
 
 def load_private_key(actor_id: str, passphrase: PassphraseSource = env_passphrase) -> Ed25519PrivateKey:
     path = key_path(actor_id)
     try:
-        pem = path.read_bytes()
+        pem = read_key_file(path)
     except FileNotFoundError:
         raise ActorError(
             f"no private key for actor {actor_id!r} at {path}",
@@ -93,6 +159,8 @@ def load_private_key(actor_id: str, passphrase: PassphraseSource = env_passphras
             f"cannot unlock the private key of {actor_id!r}: wrong passphrase or damaged key file {path}",
             hint=f"check ${PASSPHRASE_ENV}",
         ) from None
+    except UnsupportedAlgorithm:
+        raise ActorError(f"{path} is not an Ed25519 key") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise ActorError(f"{path} is not an Ed25519 key")
     return key

@@ -58,6 +58,18 @@ def case_db_url(root: Path) -> str:
     return db_url_for(root, url)
 
 
+def check_utf8(value: str, what: str = "exhibit number") -> None:
+    """Refuse text that cannot be stored: a non-UTF-8 command-line argument arrives as lone
+    surrogates (PEP 383), which no database driver can encode."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ItemError(
+            f"the {what} {value!r} is not valid UTF-8 text",
+            hint="type it again in a UTF-8 terminal; 'exhibit items' lists the exhibit numbers",
+        ) from None
+
+
 class QuickCase:
     """A read-only view of a SQLite case: one exhibit's acquisition and triage's file index."""
 
@@ -65,6 +77,7 @@ class QuickCase:
         self.conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
 
     def acquisition(self, exhibit: str) -> dict[str, Any]:
+        check_utf8(exhibit)
         row = self.conn.execute(
             "SELECT body FROM entries WHERE exhibit = ? AND kind = 'item.acquire'", (exhibit,)
         ).fetchone()
@@ -78,6 +91,7 @@ class QuickCase:
 
     def known_files(self, exhibit: str) -> list[tuple[Any, ...]]:
         """(partition, inode, attr_type, attr_id, path, sha256, mime, ext_mismatch) of hashed files."""
+        check_utf8(exhibit)
         has = self.conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'triage_files'"
         ).fetchone()

@@ -6,8 +6,8 @@ cite. Codes (docs/custody.md gives the precise rule behind each):
 ENTRY_HASH_MISMATCH, PREV_HASH_MISMATCH, SIGNATURE_INVALID, UNKNOWN_SIGNER, SEQ_GAP,
 ROOT_MISMATCH, TRUNCATED, INCONSISTENT_WITH_CHECKPOINT, ITEM_HASH_MISMATCH,
 E01_STORED_HASH_MISMATCH, E01_HEADER_MISMATCH, CUSTODY_GAP, SEAL_MISMATCH, CLOCK_ANOMALY,
-DERIVED_PARENT_MISSING, DERIVED_PARENT_MISMATCH; and, from the ``exhibit.verify`` extensions,
-TRIAGE_DATA_MISMATCH.
+DERIVED_PARENT_MISSING, DERIVED_PARENT_MISMATCH, DUPLICATE_KEY; and, from the ``exhibit.verify``
+extensions, TRIAGE_DATA_MISMATCH.
 """
 
 from __future__ import annotations
@@ -17,13 +17,17 @@ import json
 import multiprocessing
 import multiprocessing.context
 import os
+import re
+import stat
 import threading
+from array import array
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,7 +49,7 @@ from custody.ledger import (
     entry_message,
     json_loads,
 )
-from custody.timefmt import parse_utc
+from custody.timefmt import parse_offset, parse_utc
 
 CLOCK_TOLERANCE = timedelta(minutes=5)
 CHECKPOINT_FILE_FORMAT = "exhibit-checkpoint-file/1"
@@ -109,8 +113,13 @@ def verify_case(
     rehash: bool = False,
     against: Path | None = None,
     progress: Callable[[int], None] | None = None,
+    now: datetime | None = None,
 ) -> Report:
-    """Check everything the ledger claims; with ``rehash`` re-read the evidence too."""
+    """Check everything the ledger claims; with ``rehash`` re-read the evidence too.
+
+    ``now`` is the time of the verification (default: this computer's clock); entries recorded
+    after it are clock anomalies.
+    """
     checkpoints = case.ledger.checkpoints()
     report = _verify_rows(
         case.ledger.entry_rows(),
@@ -119,6 +128,7 @@ def verify_case(
         case_number=case.ledger.case_number,
         progress=progress,
         raw_signatures=True,
+        now=now,
     )
     if against is not None:
         check_against(case, against, report)
@@ -139,11 +149,14 @@ def verify_entries(
     ledger_id: str,
     case_number: str,
     progress: Callable[[int], None] | None = None,
+    now: datetime | None = None,
 ) -> Report:
     rows = (
         (e.seq, e.entry_hash, e.prev_hash, e.kind, e.exhibit, e.actor, e.body, e.signatures) for e in entries
     )
-    return _verify_rows(rows, checkpoints, ledger_id=ledger_id, case_number=case_number, progress=progress)
+    return _verify_rows(
+        rows, checkpoints, ledger_id=ledger_id, case_number=case_number, progress=progress, now=now
+    )
 
 
 # (seq, entry_hash, prev_hash, kind, exhibit, actor, body, signatures): the columns of an entry;
@@ -320,6 +333,7 @@ def _verify_rows(
     case_number: str,
     progress: Callable[[int], None] | None = None,
     raw_signatures: bool = False,
+    now: datetime | None = None,
 ) -> Report:
     # One pass over the entries; this loop is the whole cost of verifying beside the unavoidable
     # SHA-256 and Ed25519 work (bench/verify_ledger.py), so per-entry work is kept to the checks.
@@ -330,11 +344,12 @@ def _verify_rows(
     frontier = Frontier()
     append_leaf = frontier.append
     actor_keys: dict[str, str] = {}
+    key_owners: dict[str, str] = {}  # public key -> the first actor ID it was registered for
     signatures_to_check = _Signatures(report)
     custody: dict[str, _Custody] = {}
     prev_hash = GENESIS
     expected_seq = 1
-    last_time = None
+    clock = _Clock(now or datetime.now(UTC))
     count = 0
     unreported = 0
     sha256 = hashlib.sha256
@@ -408,7 +423,7 @@ def _verify_rows(
         _check_signatures(
             seq, entry_actor, signatures, body, computed, actor_keys, signatures_to_check, report
         )
-        last_time = _check_time(seq, body, last_time, report)
+        clock.check(seq, body, report)
         if body.get("kind") == "actor.add":
             data = body.get("data", {})
             if data.get("id") != body.get("actor"):
@@ -419,7 +434,7 @@ def _verify_rows(
                     "an actor registration must be signed by the actor it registers",
                 )
             else:
-                actor_keys.setdefault(str(data.get("id")), str(data.get("public_key")))
+                _register_key(seq, data, actor_keys, key_owners, report)
         _check_custody(seq, body, custody, report)
         append_leaf(merkle.leaf_hash(raw))
         if count in wanted_sizes:
@@ -430,6 +445,7 @@ def _verify_rows(
                 progress(unreported)
                 unreported = 0
     signatures_to_check.finish()  # before the checkpoint checks, as if each had been checked in place
+    clock.finish(report)
     if progress is not None and unreported:
         progress(unreported)
     report.entries = count
@@ -492,30 +508,158 @@ def _check_signatures(
             checker.check(seq, exhibit, who, key, sigs[who], message)  # SIGNATURE_INVALID if it fails
 
 
-def _check_time(seq: int, body: dict[str, Any], last: Any, report: Report) -> Any:
-    exhibit = body.get("exhibit")
-    try:
-        recorded = parse_utc(str((body.get("recorded") or {}).get("utc")))
-    except (ValueError, TypeError):
-        report.add("CLOCK_ANOMALY", seq, exhibit, "the recording time is missing or malformed")
-        return last
-    if last is not None and recorded < last:
+def _register_key(
+    seq: int, data: dict[str, Any], actor_keys: dict[str, str], key_owners: dict[str, str], report: Report
+) -> None:
+    """Record an actor's key (the first registration of an ID wins); one key for two IDs is
+    DUPLICATE_KEY, since its holder could then sign as both sides of a transfer."""
+    actor_id, public_key = str(data.get("id")), str(data.get("public_key"))
+    if actor_id in actor_keys:
+        return
+    actor_keys[actor_id] = public_key
+    owner = key_owners.setdefault(public_key.lower(), actor_id)
+    if owner != actor_id:
         report.add(
-            "CLOCK_ANOMALY",
+            "DUPLICATE_KEY",
             seq,
-            exhibit,
-            f"recorded at {recorded.isoformat()}, before the previous entry",
+            None,
+            f"actor {actor_id!r} is registered with the public key of {owner!r}: one person can sign as both",
         )
-    occurred = (body.get("data") or {}).get("occurred")
-    if isinstance(occurred, dict):
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+class _Clock:
+    """The recording times of the whole ledger, to name the entries whose clock was wrong.
+
+    A time dated after the verification (plus :data:`CLOCK_TOLERANCE`) is wrong on its own. The
+    rest should never go backwards; when they do, the entries to blame are those left out of a
+    longest run of entries (in ``seq`` order) whose times never decrease: the fewest entries
+    whose removal leaves a consistent history. One entry recorded with the clock set forward is
+    then the one flagged, not every honest entry after it. When two such runs are equally long
+    (e.g. ``1, 5, 2``: 5 or 2 is wrong, nothing says which), every entry left out of one of them
+    is flagged. Only the times are kept per entry (three integers), and the search runs only if
+    some time went backwards: O(n log n).
+    """
+
+    def __init__(self, now: datetime) -> None:
+        self.limit = now + CLOCK_TOLERANCE
+        self.times = array("q")  # microseconds since 1970 (negative before)
+        self.seqs = array("q")
+        self.exhibits = array("l")  # index into self.names
+        self.names: dict[str | None, int] = {}
+        self.high: int | None = None
+        self.backwards = False
+
+    def check(self, seq: int, body: dict[str, Any], report: Report) -> None:
+        exhibit = body.get("exhibit")
         try:
-            when = parse_utc(str(occurred.get("utc")))
-        except (ValueError, TypeError):
-            report.add("CLOCK_ANOMALY", seq, exhibit, "the event time is malformed")
+            recorded = parse_utc(str((body.get("recorded") or {}).get("utc")))
+        except (ValueError, TypeError, OverflowError):
+            report.add("CLOCK_ANOMALY", seq, exhibit, "the recording time is missing or malformed")
+            return
+        if recorded > self.limit:
+            report.add(
+                "CLOCK_ANOMALY",
+                seq,
+                exhibit,
+                f"recorded at {recorded.isoformat()}, after the time of this verification "
+                f"({(self.limit - CLOCK_TOLERANCE).isoformat()}): the clock was set forward",
+            )
         else:
-            if when > recorded + CLOCK_TOLERANCE:
-                report.add("CLOCK_ANOMALY", seq, exhibit, "the event is dated after it was recorded")
-    return recorded if last is None or recorded > last else last
+            micro = (recorded - _EPOCH) // _MICROSECOND
+            if self.high is not None and micro < self.high:
+                self.backwards = True
+            else:
+                self.high = micro
+            self.times.append(micro)
+            self.seqs.append(seq)
+            self.exhibits.append(
+                self.names.setdefault(exhibit if isinstance(exhibit, str) else None, len(self.names))
+            )
+        occurred = (body.get("data") or {}).get("occurred")
+        if isinstance(occurred, dict):
+            try:
+                when = parse_utc(str(occurred.get("utc")))
+            except (ValueError, TypeError, OverflowError):
+                report.add("CLOCK_ANOMALY", seq, exhibit, "the event time is malformed")
+            else:
+                if when > recorded + CLOCK_TOLERANCE:
+                    report.add("CLOCK_ANOMALY", seq, exhibit, "the event is dated after it was recorded")
+
+    def finish(self, report: Report) -> None:
+        """Report the entries out of order with the rest, each in its place among the problems."""
+        if not self.backwards:
+            return
+        times = self.times
+        ending = _runs(times)  # longest non-decreasing run ending at each entry
+        starting = _runs(array("q", (-t for t in reversed(times))))[::-1]  # ... starting there
+        longest = max(ending)
+        in_some = [e + s - 1 == longest for e, s in zip(ending, starting, strict=True)]
+        per_length: dict[int, int] = {}
+        for i, ok in enumerate(in_some):
+            if ok:
+                per_length[ending[i]] = per_length.get(ending[i], 0) + 1
+        flagged = [not ok or per_length[ending[i]] > 1 for i, ok in enumerate(in_some)]
+        names = {code: name for name, code in self.names.items()}
+        found: list[Problem] = []
+        for i, bad in enumerate(flagged):
+            if bad:
+                found.append(
+                    Problem("CLOCK_ANOMALY", self.seqs[i], names[self.exhibits[i]], self._detail(i, flagged))
+                )
+        _merge_by_seq(report, found)
+
+    def _detail(self, i: int, flagged: list[bool]) -> str:
+        def when(j: int) -> str:
+            return (_EPOCH + self.times[j] * _MICROSECOND).isoformat()
+
+        around = []
+        before = next((j for j in range(i - 1, -1, -1) if not flagged[j]), None)
+        after = next((j for j in range(i + 1, len(flagged)) if not flagged[j]), None)
+        if before is not None:
+            around.append(f"entry {self.seqs[before]} before it was recorded at {when(before)}")
+        if after is not None:
+            around.append(f"entry {self.seqs[after]} after it at {when(after)}")
+        context = "; ".join(around) if around else "no entry agrees with it"
+        return f"recorded at {when(i)}, out of order with the rest of the ledger ({context})"
+
+
+def _runs(values: array[int]) -> list[int]:
+    """For each position, the length of the longest non-decreasing subsequence ending there."""
+    tails: list[int] = []  # tails[k]: the smallest last value of such a subsequence of length k+1
+    lengths = []
+    for value in values:
+        k = bisect_right(tails, value)
+        if k == len(tails):
+            tails.append(value)
+        else:
+            tails[k] = value
+        lengths.append(k + 1)
+    return lengths
+
+
+def _merge_by_seq(report: Report, found: list[Problem]) -> None:
+    """Put problems found at the end (sorted by seq) where checking in seq order would have."""
+    if not found:
+        return
+    merged: list[Problem] = []
+    pending = iter(found)
+    nxt = next(pending, None)
+    for problem in report.problems:
+        while (
+            nxt is not None and isinstance(problem.seq, int) and nxt.seq is not None and problem.seq > nxt.seq
+        ):
+            merged.append(nxt)
+            nxt = next(pending, None)
+        merged.append(problem)
+    while nxt is not None:
+        merged.append(nxt)
+        nxt = next(pending, None)
+    report.problems = merged
+    report.ok = False
 
 
 def _check_custody(seq: int, body: dict[str, Any], custody: dict[str, _Custody], report: Report) -> None:
@@ -699,36 +843,140 @@ def export_checkpoint(case: Case) -> dict[str, Any]:
     }
 
 
-def load_checkpoint_file(path: Path, ledger_id: str) -> dict[str, Any]:
+MAX_CHECKPOINT_FILE = 64 * 1024  # a checkpoint file is about 1 KiB; anything far larger is not one
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_HEX128 = re.compile(r"^[0-9a-f]{128}$")
+_FILE_MEMBERS = {"format", "checkpoint", "checkpoint_canonical", "signature", "signer_public_key"}
+_BODY_MEMBERS = {"format", "ledger", "case", "tree_size", "root", "time", "signer"}
+MAX_TREE_SIZE = 2**53 - 1  # the largest integer RFC 8785 represents exactly
+
+
+def read_small_file(path: Path, limit: int, what: str) -> bytes:
+    """At most ``limit`` bytes of a regular file the user named, or :class:`CheckpointError`.
+
+    Opened without blocking and checked before reading: a FIFO or a device (``/dev/zero``) would
+    otherwise hang or fill the memory.
+    """
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        canonical = str(data["checkpoint_canonical"])
-        body = json.loads(canonical)
-        _ = (
-            int(body["tree_size"]),
-            str(body["root"]),
-            str(data["signature"]),
-            str(data["signer_public_key"]),
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise CheckpointError(f"cannot open {what} {path}: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise CheckpointError(f"{path} is not a regular file, so not {what}")
+        data = os.read(fd, limit + 1)
+        while data and len(data) <= limit:
+            more = os.read(fd, limit + 1 - len(data))
+            if not more:
+                break
+            data += more
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {what} {path}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise CheckpointError(f"{path} is larger than {limit} bytes, so not {what}")
+    return data
+
+
+def _strict_json(text: str) -> Any:
+    """JSON as RFC 8259 has it: no NaN/Infinity, no duplicate member names, no float overflow."""
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        result = dict(items)
+        if len(result) != len(items):
+            raise ValueError("a member name appears twice in one object")
+        return result
+
+    def constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    def number(text: str) -> Any:
+        raise ValueError(f"the number {text[:20]} is not an integer")
+
+    return json.loads(text, object_pairs_hook=pairs, parse_constant=constant, parse_float=number)
+
+
+def load_checkpoint_file(path: Path, ledger_id: str, case_number: str | None = None) -> dict[str, Any]:
+    """Read a checkpoint file strictly: exactly what 'exhibit custody checkpoint --out' writes.
+
+    Every member present with its type, nothing else; ``checkpoint_canonical`` in RFC 8785 form
+    and equal to ``checkpoint``; this ledger and case. Anything else is :class:`CheckpointError`
+    (the command exits with status 2), never a guess about what the file meant.
+    """
+    hint = "use a file written by 'exhibit custody checkpoint --out FILE' for this case, unchanged"
+
+    def refuse(why: str) -> CheckpointError:
+        return CheckpointError(f"{path}: not a valid Exhibit checkpoint file: {why}", hint=hint)
+
+    raw = read_small_file(Path(path), MAX_CHECKPOINT_FILE, "a checkpoint file")
+    try:
+        data = _strict_json(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise refuse("it is not UTF-8 text") from None
+    except RecursionError:
+        raise refuse("its JSON is nested too deeply") from None
+    except ValueError as exc:
+        raise refuse(f"it is not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise refuse("it is not a JSON object")
+    if set(data) != _FILE_MEMBERS:
+        raise refuse(f"its members must be exactly {', '.join(sorted(_FILE_MEMBERS))}")
+    if data["format"] != CHECKPOINT_FILE_FORMAT:
+        raise refuse(f"unknown format {data['format']!r} (expected {CHECKPOINT_FILE_FORMAT!r})")
+    canonical_text = data["checkpoint_canonical"]
+    if not isinstance(canonical_text, str):
+        raise refuse("checkpoint_canonical is not a string")
+    try:
+        body = _strict_json(canonical_text)
+    except RecursionError:
+        raise refuse("checkpoint_canonical is nested too deeply") from None
+    except ValueError as exc:
+        raise refuse(f"checkpoint_canonical is not JSON ({exc})") from None
+    if not isinstance(body, dict) or set(body) != _BODY_MEMBERS:
+        raise refuse(f"checkpoint_canonical must be an object of exactly {', '.join(sorted(_BODY_MEMBERS))}")
+    if not _is_canonical(body, canonical_text):
+        raise refuse("checkpoint_canonical is not in RFC 8785 canonical form")
+    if data["checkpoint"] != body:
+        raise refuse("checkpoint differs from checkpoint_canonical")
+    size = body["tree_size"]
+    if type(size) is not int or not 1 <= size <= MAX_TREE_SIZE:
+        raise refuse(f"tree_size must be an integer from 1 to {MAX_TREE_SIZE}")
+    for name, value, pattern, what in (
+        ("root", body["root"], _HEX64, "64 lower-case hex digits"),
+        ("signature", data["signature"], _HEX128, "128 lower-case hex digits"),
+        ("signer_public_key", data["signer_public_key"], _HEX64, "64 lower-case hex digits"),
+    ):
+        if not isinstance(value, str) or not pattern.match(value):
+            raise refuse(f"{name} must be {what}")
+    if not isinstance(body["signer"], str) or not keymod.ACTOR_ID.match(body["signer"]):
+        raise refuse("signer is not an actor ID")
+    time = body["time"]
+    if not isinstance(time, dict) or set(time) != {"utc", "offset"}:
+        raise refuse("time must be an object of utc and offset")
+    try:
+        parse_utc(str(time["utc"]))
+        parse_offset(str(time["offset"]))
+    except (ValueError, OverflowError):
+        raise refuse("time is not a valid stamp") from None
+    if body["format"] != CHECKPOINT_FORMAT:
+        raise refuse(f"the checkpoint inside has unknown format {body['format']!r}")
+    if body["ledger"] != ledger_id:
+        raise CheckpointError(
+            f"{path} is a checkpoint of another ledger ({body['ledger']!r}), not of this one ({ledger_id})",
+            hint="check you opened the right case",
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    if case_number is not None and body["case"] != case_number:
         raise CheckpointError(
-            f"{path}: not a readable Exhibit checkpoint file ({exc})",
-            hint="use a file written by 'exhibit custody checkpoint --out FILE'",
-        ) from None
-    if data.get("format") != CHECKPOINT_FILE_FORMAT:
-        raise CheckpointError(f"{path}: unknown checkpoint format {data.get('format')!r}")
-    if body.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path}: the checkpoint inside has unknown format {body.get('format')!r}")
-    if body.get("ledger") != ledger_id:
-        raise CheckpointError(
-            f"{path} is a checkpoint of another ledger ({body.get('ledger')})",
+            f"{path} is a checkpoint of case {body['case']!r}, not of case {case_number!r}",
             hint="check you opened the right case",
         )
     return data
 
 
 def check_against(case: Case, path: Path, report: Report) -> None:
-    data = load_checkpoint_file(path, case.ledger.ledger_id)
+    data = load_checkpoint_file(path, case.ledger.ledger_id, case.ledger.case_number)
     body = json.loads(data["checkpoint_canonical"])
     size, root = int(body["tree_size"]), str(body["root"])
     if not keymod.verify_signature(

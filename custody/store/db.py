@@ -11,15 +11,16 @@ The unique ``prev_hash`` column is the last line of defence against a forked cha
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import NullPool
 
-from custody.errors import CaseNotFound
+from custody.errors import CaseError, CaseNotFound, DiskFull, environment_error
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -29,20 +30,41 @@ LEDGER_LOCK_KEY = 0x45584849  # "EXHI": the advisory lock every PostgreSQL appen
 WRITER_ROLE = "exhibit_writer"
 
 
-def make_engine(url: str) -> Engine:
+SUPPORTED = ("sqlite", "postgresql")  # the dialects the migrations and tests cover
+URL_HINT = "use sqlite:///path/to/case.sqlite or postgresql://user@host/database"
+
+
+def check_url(url: str) -> URL:
+    """The parsed URL when Exhibit can use it; :class:`CaseError` (with what to type) otherwise."""
+    shown = url if len(url) <= 200 else url[:200] + "..."
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise CaseNotFound(
-            f"invalid database URL {url!r}", hint="use sqlite:///path or postgresql://user@host/db"
-        ) from None
-    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+    except (ArgumentError, ValueError):
+        raise CaseError(f"invalid database URL {shown!r}", hint=URL_HINT) from None
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED:
+        raise CaseError(
+            f"unsupported database {backend!r} in {shown!r}: Exhibit stores cases in SQLite or PostgreSQL",
+            hint=URL_HINT,
+        )
+    if backend == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.get_backend_name() == "sqlite":
-        engine = create_engine(parsed, poolclass=NullPool, connect_args={"timeout": 60})
-        _sqlite_setup(engine)
-        return engine
-    return create_engine(parsed, pool_pre_ping=True)
+    return parsed
+
+
+def make_engine(url: str) -> Engine:
+    parsed = check_url(url)
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            engine = create_engine(parsed, poolclass=NullPool, connect_args={"timeout": 60})
+            _sqlite_setup(engine)
+            return engine
+        return create_engine(parsed, pool_pre_ping=True)
+    except (ArgumentError, ImportError) as exc:  # an unknown driver (+name) or one not installed
+        raise CaseError(
+            f"cannot use the database URL {parsed.render_as_string(hide_password=True)!r}: {exc}",
+            hint=URL_HINT,
+        ) from None
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -125,7 +147,31 @@ def migrate(engine: Engine, script_location: str = MIGRATIONS) -> None:
         with engine.begin() as conn:
             command.upgrade(alembic_config(conn, script_location), "heads")
     except OperationalError as exc:
+        _raise_if_disk_full(engine, exc)
         raise CaseNotFound(
             f"cannot open the case database {engine.url.render_as_string(hide_password=True)}: {exc.orig}",
             hint="check the database URL, that the server runs and that the database exists",
+        ) from None
+
+
+LOW_SPACE = 1024 * 1024  # below this much free space, a SQLite I/O error is taken for a full disk
+
+
+def _raise_if_disk_full(engine: Engine, exc: BaseException) -> None:
+    """Say "the disk is full" when it is: SQLite reports a full disk while opening a database as
+    SQLITE_FULL or, when it cannot even create its shared-memory file, as a plain I/O error."""
+    found = environment_error(exc)
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    folder = Path(database).parent if database else None
+    if not isinstance(found, DiskFull) and folder is not None:
+        try:
+            if shutil.disk_usage(folder).free < LOW_SPACE:
+                found = DiskFull("")
+        except OSError:
+            pass  # the folder is unreadable: the caller's own message says so
+    if isinstance(found, DiskFull):
+        where = f" at {folder}" if folder is not None else " on the database server"
+        raise DiskFull(
+            f"the disk is full{where}: the case database cannot be opened or changed; nothing was recorded",
+            hint=f"free space{where} and run the command again",
         ) from None
