@@ -140,6 +140,7 @@ class Scratch:
         self.limit = scratch_limit(limit)
         self.used = 0  # bytes charged and not yet released
         self._charged: dict[SourceRef, int] = {}
+        self._failed: dict[SourceRef, sqlite3.DatabaseError] = {}
         self._copies: dict[SourceRef, ScratchCopy] = {}
         self._schemas: dict[SourceRef, dict[str, frozenset[str]]] = {}
         self._connections: list[sqlite3.Connection] = []
@@ -158,6 +159,9 @@ class Scratch:
         cached = self._copies.get(item.source)
         if cached is not None:
             return cached
+        failed = self._failed.get(item.source)
+        if failed is not None:
+            raise failed
         self._counter += 1
         folder = self.dir / f"{self._counter:06d}"
         folder.mkdir()
@@ -183,8 +187,16 @@ class Scratch:
             self.uncharge(charged)
             shutil.rmtree(folder, ignore_errors=True)
             raise
+        try:
+            mode, frames = _replay(dest)
+        except sqlite3.DatabaseError as exc:
+            # Not a usable database: remember that, so the next plugin asking about this file
+            # does not copy gigabytes again only to fail the same way.
+            self.uncharge(charged)
+            shutil.rmtree(folder, ignore_errors=True)
+            self._failed[item.source] = exc
+            raise
         self._charged[item.source] = charged
-        mode, frames = _replay(dest)
         result = ScratchCopy(dest, tuple(copied), wal_size, frames, mode)
         self._copies[item.source] = result
         return result
@@ -248,6 +260,7 @@ class Scratch:
         """Forget and delete the scratch copy of ``item`` (the engine calls it when done with a file)."""
         copy = self._copies.pop(item.source, None)
         self._schemas.pop(item.source, None)
+        self._failed.pop(item.source, None)
         self.uncharge(self._charged.pop(item.source, 0))
         if copy is not None:
             shutil.rmtree(copy.path.parent, ignore_errors=True)
