@@ -385,11 +385,57 @@ class ZipSource(_ArchiveSource):
         self._mark_duplicates()
         self._add_implied_dirs()
         self._max_expansion = max_expansion()
+        self._overlapping = self._find_overlaps()
+
+    def _find_overlaps(self) -> dict[int, int]:
+        """Members whose compressed data runs into another member's: ``{index: other index}``.
+
+        No archiver writes that; it is how the non-recursive zip bombs reach a million to one
+        (every member inflating the same kernel), which a per-member ratio cannot catch. Only
+        certain overlaps count: the shortest local header (30 bytes plus the name) is assumed.
+        """
+        spans = sorted(
+            (
+                info.header_offset,
+                info.header_offset
+                + 30
+                + len(info.orig_filename.encode("utf-8", "surrogateescape"))
+                + info.compress_size,
+                i,
+            )
+            for i, info in enumerate(self._infos)
+            if not info.is_dir()
+        )
+        overlapping: dict[int, int] = {}
+        reach, owner = -1, -1  # the furthest end so far, and whose it is
+        for start, end, i in spans:
+            if start < reach:
+                overlapping.setdefault(i, owner)
+                overlapping.setdefault(owner, i)
+            if end > reach:
+                reach, owner = end, i
+        if overlapping:
+            self.warnings.append(
+                WalkWarning(
+                    self.name,
+                    "/",
+                    f"{len(overlapping)} members share compressed data with another member "
+                    "(a zip bomb construction); their content is not read",
+                )
+            )
+        return overlapping
 
     def read(self, entry: FileEntry, *, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
-        info = self._infos[self._member(entry)]
+        index = self._member(entry)
+        info = self._infos[index]
         if info.is_dir():
             return
+        if index in self._overlapping:
+            raise SourceUnreadable(
+                f"{self.name}: member {entry.path} shares its compressed data with member "
+                f"#{self._overlapping[index]}: a zip bomb construction; not read",
+                hint="no archiver writes overlapping members; examine the archive's raw bytes instead",
+            )
         # Count what decompression really produces: declared sizes are the attacker's to choose.
         allowed = max(info.compress_size * self._max_expansion, _EXPANSION_FLOOR)
         produced = 0

@@ -180,3 +180,33 @@ def test_sparse_writes_and_the_scratch_budget(tmp_path: Path) -> None:
             scratch.charge(200, "second")
         scratch.uncharge(900)
         scratch.charge(1000, "third")
+
+
+def _overlapping_zip(path: Path) -> None:
+    """Two central-directory entries pointing at the same compressed data (a zip bomb's trick)."""
+    import struct
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("a.bin", bytes(1 << 20))
+    data = path.read_bytes()
+    eocd = data.rindex(b"PK\x05\x06")
+    cd_size, cd_offset = struct.unpack("<II", data[eocd + 12 : eocd + 20])
+    entry = data[cd_offset : cd_offset + cd_size]
+    name_len = struct.unpack("<H", entry[28:30])[0]
+    twin = entry[:46] + b"b.bin" + entry[46 + name_len :]
+    directory = entry + twin
+    end = data[eocd : eocd + 8] + struct.pack("<HHII", 2, 2, len(directory), cd_offset) + data[eocd + 20 :]
+    path.write_bytes(data[:cd_offset] + directory + end)
+
+
+def test_overlapping_zip_members_are_not_inflated(tmp_path: Path) -> None:
+    archive = tmp_path / "overlap.zip"
+    _overlapping_zip(archive)
+    with open_source(archive) as src:
+        files = [e for e in src.entries(None, recursive=True) if e.type == "file"]
+        assert [e.path for e in files] == ["/a.bin", "/b.bin"]
+        assert any("zip bomb construction" in w.problem for w in src.warnings)
+        for entry in files:
+            with pytest.raises(SourceUnreadable, match="shares its compressed data"):
+                for _ in src.read(entry):
+                    pass
