@@ -291,3 +291,16 @@ def test_damaged_sms_databases_warn(tmp_path: Path, case: Path) -> None:
     findings, _ = exhibit("findings", "EV-1", "--json", case=case)
     paths = [f["source"]["path"] for f in json.loads(findings.stdout)]
     assert paths.count("/good/mmssms.db") == 9 and set(paths) == {"/good/mmssms.db"}
+
+
+def test_a_bad_scratch_limit_is_a_usage_error(tmp_path: Path, case: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "f.txt").write_bytes(b"x")
+    acquire(case, evidence)
+    proc, _ = exhibit("triage", "EV-1", "--scratch-limit", "lots", case=case)
+    assert proc.returncode == 2 and "'lots' is not a size" in proc.stderr and "Traceback" not in proc.stderr
+    proc, _ = exhibit("triage", "EV-1", case=case, env={"EXHIBIT_SCRATCH_LIMIT": "x"})
+    assert proc.returncode == 2 and "EXHIBIT_SCRATCH_LIMIT: 'x' is not a size" in proc.stderr
+    runs, _ = exhibit("runs", "EV-1", "--json", case=case)
+    assert json.loads(runs.stdout) == []  # refused before a run was started
