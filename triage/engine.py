@@ -302,7 +302,7 @@ def _process_file(
                 if spool is not None:
                     try:
                         spool.add(chunk)
-                    except ScratchFull as exc:  # keep hashing; only the plugins are skipped
+                    except (ScratchFull, OSError) as exc:  # keep hashing; only the plugins are skipped
                         _skip_warning(result, entry.path, candidates or [], exc)
                         spool.discard()
                         spool, candidates = None, []
@@ -330,15 +330,15 @@ def _process_file(
     return result
 
 
-def _skip_warning(result: dict[str, Any], path: str, plugins: Sequence[Plugin], exc: TriageError) -> None:
+def _skip_warning(result: dict[str, Any], path: str, plugins: Sequence[Plugin], exc: Exception) -> None:
+    """Say which plugins did not see ``path`` and why (the scratch cap, or a scratch disk error)."""
     names = ", ".join(p.name for p in plugins) or "none"
+    if isinstance(exc, TriageError):
+        why = f"{exc} (hint: {exc.hint})" if exc.hint else str(exc)
+    else:
+        why = f"cannot write its scratch copy: {type(exc).__name__}: {exc}"
     result["warnings"].append(
-        {
-            "plugin": None,
-            "path": path,
-            "message": f"not given to plugin(s) {names}: {exc} (hint: {exc.hint})",
-            "traceback": None,
-        }
+        {"plugin": None, "path": path, "message": f"not given to plugin(s) {names}: {why}", "traceback": None}
     )
 
 

@@ -48,7 +48,14 @@ def exhibit(
         capture_output=True,
         text=True,
         timeout=900,
-        env={**os.environ, "EXHIBIT_CASE": str(case), "EXHIBIT_ACTOR": "ex", **(env or {})},
+        # wide enough that the console never wraps a long path in the middle
+        env={
+            **os.environ,
+            "EXHIBIT_CASE": str(case),
+            "EXHIBIT_ACTOR": "ex",
+            "COLUMNS": "1000",
+            **(env or {}),
+        },
     )
     stats: dict[str, int] = {}
     if timed:
