@@ -12,6 +12,7 @@ Expected on the public corpus (``chats/mmssms.db``, plaso test data): 9 SMS, 5 s
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
@@ -96,27 +97,37 @@ class AndroidSmsPlugin(Plugin):
 
     def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[AndroidSms]:
         con = ctx.open_sqlite(item)
-        cols = table_columns(con, "sms")
-        query = f"SELECT {select_list(cols, _COLUMNS)} FROM sms ORDER BY _id"
-        for row in con.execute(query):
-            rowid = row["_id"]
-            sms_type = row["type"]
-            yield AndroidSms(
-                source=item.source,
-                locator=f"sms._id={rowid}",
-                rowid=rowid,
-                timestamp=from_unix_ms(row["date"]),
-                sent_time=from_unix_ms(row["date_sent"]) if "date_sent" in cols else None,
-                body=row["body"],
-                from_me=(sms_type in _OUTGOING) if sms_type in SMS_TYPE_LABELS and sms_type else None,
-                party=row["address"],
-                conversation=None if row["thread_id"] is None else str(row["thread_id"]),
-                thread_id=row["thread_id"],
-                address=row["address"],
-                sms_type=sms_type,
-                read=row["read"],
-                seen=row["seen"],
-                status=row["status"],
-                subject=row["subject"],
-                service_center=row["service_center"],
-            )
+        read = 0
+        try:
+            cols = table_columns(con, "sms")
+            query = f"SELECT {select_list(cols, _COLUMNS)} FROM sms ORDER BY _id"
+            for row in con.execute(query):
+                read += 1
+                yield self._record(item, row, cols)
+        except sqlite3.DatabaseError as exc:
+            # A damaged database: keep what was read and say where it stopped, never "no messages".
+            ctx.warn(f"damaged SMS database, reading stopped after {read} message(s): {exc}")
+
+    def _record(self, item: FileItem, row: sqlite3.Row, cols: frozenset[str]) -> AndroidSms:
+        """One ``sms`` row as a record (``cols``: the columns this schema has)."""
+        rowid = row["_id"]
+        sms_type = row["type"]
+        return AndroidSms(
+            source=item.source,
+            locator=f"sms._id={rowid}",
+            rowid=rowid,
+            timestamp=from_unix_ms(row["date"]),
+            sent_time=from_unix_ms(row["date_sent"]) if "date_sent" in cols else None,
+            body=row["body"],
+            from_me=(sms_type in _OUTGOING) if sms_type in SMS_TYPE_LABELS and sms_type else None,
+            party=row["address"],
+            conversation=None if row["thread_id"] is None else str(row["thread_id"]),
+            thread_id=row["thread_id"],
+            address=row["address"],
+            sms_type=sms_type,
+            read=row["read"],
+            seen=row["seen"],
+            status=row["status"],
+            subject=row["subject"],
+            service_center=row["service_center"],
+        )

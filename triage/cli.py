@@ -128,6 +128,13 @@ def triage_command(
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Re-process files an interrupted run already stored.")
     ] = False,
+    scratch_limit: Annotated[
+        str | None,
+        typer.Option(
+            "--scratch-limit",
+            help="Scratch disk the run may use at once, e.g. 2G (default: $EXHIBIT_SCRATCH_LIMIT or 8G).",
+        ),
+    ] = None,
     case: CaseOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -138,12 +145,14 @@ def triage_command(
     """
     from custody.actors import signing_keys
     from triage.engine import TriageOptions, run_triage
+    from triage.scratch import parse_size
 
     options = TriageOptions(
         plugins=[p.strip() for p in plugins.split(",") if p.strip()] if plugins else None,
         hashes=[h.strip() for h in hashes.split(",") if h.strip()],
         workers=workers,
         fresh=fresh,
+        scratch_limit=None if scratch_limit is None else parse_size(scratch_limit),
     )
     progress = Progress(
         label_column(),

@@ -106,7 +106,9 @@ def match_plugins(item: FileItem, plugins: Sequence[Plugin], ctx: ParseContext) 
 
     SQLite signatures are checked last and only for cheap candidates, against the schema of the
     scratch copy (WAL applied), read once per file. A file that is not a readable database simply
-    does not match a SQLite plugin.
+    does not match a SQLite plugin, except that a file *named* as the plugin's database (one of
+    its globs matches) is not passed over silently: ``ctx`` gets a warning naming the plugin, the
+    file and the problem, because a damaged ``mmssms.db`` read as "no messages" is wrong evidence.
     """
     chosen: list[Plugin] = []
     for plugin in plugins:
@@ -114,20 +116,27 @@ def match_plugins(item: FileItem, plugins: Sequence[Plugin], ctx: ParseContext) 
         if not cheap_match(targets, item):
             continue
         if targets.sqlite is not None:
-            schema = _schema(item, ctx)
+            schema, problem = _schema(item, ctx)
             if schema is None or not targets.sqlite.matches(schema):
+                if any(glob_matches(g, item.path) for g in targets.globs):
+                    wanted = "; ".join(f"{t}({', '.join(c)})" for t, c in targets.sqlite.to_dict().items())
+                    why = problem or f"it lacks the tables and columns the plugin reads: {wanted}"
+                    ctx.warnings.append(
+                        ParseWarning(plugin.name, item.path, f"database skipped by {plugin.name}: {why}")
+                    )
                 continue
         chosen.append(plugin)
     return chosen
 
 
-def _schema(item: FileItem, ctx: ParseContext) -> dict[str, frozenset[str]] | None:
+def _schema(item: FileItem, ctx: ParseContext) -> tuple[dict[str, frozenset[str]] | None, str | None]:
+    """The scratch copy's schema, or ``None`` and why not."""
     if not item.head.startswith(SQLITE_HEADER):
-        return None
+        return None, f"not a SQLite 3 database (its first bytes are {item.head[:16].hex()})"
     try:
-        return ctx.scratch.sqlite_schema(item)
-    except sqlite3.DatabaseError:
-        return None
+        return ctx.scratch.sqlite_schema(item), None
+    except sqlite3.DatabaseError as exc:
+        return None, f"unreadable SQLite database: {exc}"
 
 
 @dataclass

@@ -47,7 +47,7 @@ from triage.filetype import HEAD_SIZE, extension_mismatch, sniff_mime
 from triage.plugin import FileItem, ParseContext, Plugin
 from triage.records import SourceRef, record_to_dict
 from triage.registry import load_plugins
-from triage.scratch import Scratch
+from triage.scratch import Scratch, ScratchFull, scratch_limit, write_sparse
 from triage.store import ensure_schema
 from triage.store.models import File, Finding, Run, RunWarning
 from triage.walk import FileEntry, Source, open_source
@@ -67,6 +67,7 @@ class TriageOptions:
     hashes: Sequence[str] = ("sha256",)
     workers: int | None = None  # None: one per core
     fresh: bool = False  # ignore what an interrupted run already stored
+    scratch_limit: int | None = None  # bytes of scratch the run may hold at once (None: default)
 
 
 @dataclass
@@ -166,12 +167,15 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _worker_init(source_path: str, plugin_names: list[str], scratch_parent: str, exhibit: str) -> None:
+def _worker_init(
+    source_path: str, plugin_names: list[str], scratch_parent: str, exhibit: str, scratch_share: int
+) -> None:
     _worker["source"] = open_source(source_path)
     classes = {cls.name: cls for cls in load_plugins().plugins}
     _worker["plugins"] = [classes[name]() for name in plugin_names]
     _worker["filters"] = _CheapFilters(_worker["plugins"])
     _worker["scratch_parent"] = scratch_parent
+    _worker["scratch_share"] = scratch_share
     _worker["exhibit"] = exhibit
 
 
@@ -231,8 +235,62 @@ def _spooled_opener(data: bytes | Path) -> Callable[[], BinaryIO]:
     return lambda: io.BytesIO(data)
 
 
-def _read_whole(source: Source, entry: FileEntry) -> bytes:
-    return b"".join(source.read(entry))
+class _Spool:
+    """Content kept for the plugins while it is hashed: in memory up to IN_MEMORY_LIMIT, then in
+    a sparse scratch file charged to the run's scratch budget (never a whole big file in memory)."""
+
+    def __init__(self, scratch: Scratch, label: str, known_big: bool) -> None:
+        self.scratch = scratch
+        self.label = label
+        self.kept: list[bytes] = []
+        self.kept_bytes = 0
+        self.out: BinaryIO | None = None
+        self.path: Path | None = None
+        self.charged = 0
+        if known_big:
+            self._to_disk()
+
+    def _to_disk(self) -> None:
+        fd, name = tempfile.mkstemp(dir=self.scratch.dir, suffix=".spool")
+        self.out, self.path = os.fdopen(fd, "wb"), Path(name)
+        for earlier in self.kept:
+            self._write(earlier)
+        self.kept = []
+
+    def _write(self, chunk: bytes) -> None:
+        assert self.out is not None
+        n = write_sparse(self.out, chunk)
+        self.scratch.charge(n, f"{self.label}: spooled for the plugins")  # ScratchFull past the cap
+        self.charged += n
+
+    def add(self, chunk: bytes) -> None:
+        if self.out is None:
+            self.kept.append(chunk)
+            self.kept_bytes += len(chunk)
+            if self.kept_bytes > IN_MEMORY_LIMIT:  # the declared size was wrong: do not trust it
+                self._to_disk()
+        else:
+            self._write(chunk)
+
+    def finish(self) -> bytes | Path:
+        if self.out is None:
+            return b"".join(self.kept)
+        self.out.truncate()
+        self.out.close()
+        self.out = None
+        assert self.path is not None
+        return self.path
+
+    def discard(self) -> None:
+        if self.out is not None:
+            self.out.close()
+            self.out = None
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+            self.path = None
+        self.kept = []
+        self.scratch.uncharge(self.charged)
+        self.charged = 0
 
 
 def _process_range(start: int, stop: int, hashes: Sequence[str]) -> list[dict[str, Any]]:
@@ -246,7 +304,7 @@ def _process_chunk(jobs: list[_Job], hashes: Sequence[str]) -> list[dict[str, An
     filters: _CheapFilters = _worker["filters"]
     exhibit: str = _worker["exhibit"]
     results: list[dict[str, Any]] = []
-    with Scratch(Path(_worker["scratch_parent"])) as scratch:
+    with Scratch(Path(_worker["scratch_parent"]), limit=_worker["scratch_share"]) as scratch:
         ctx = ParseContext(scratch=scratch)
         for job in jobs:
             results.append(_process_file(source, filters, exhibit, job, hashes, ctx, scratch))
@@ -268,110 +326,166 @@ def _process_file(
     head = b""
     mime: str | None = None
     sniffed: bytes | None = None  # the head ``mime`` was sniffed from
-    kept: list[bytes] | None = []
-    spool: BinaryIO | None = None
-    spool_path: Path | None = None
+    spool: _Spool | None = None
     candidates: list[Plugin] | None = None
     warnings_before = len(source.warnings)
     size = 0
+    spools: list[_Spool] = []  # every scratch file made for this file, removed at the end
     try:
-        for chunk in source.read(entry):
-            if not head:
-                head = chunk[:HEAD_SIZE]
-            for d in digests:
-                d.update(chunk)
-            size += len(chunk)
-            if candidates is None:
-                mime, sniffed = sniff_mime(head), head  # libmagic once per file, on the head only
-                candidates = filters.candidates(entry.path, head, mime)
-                if not candidates:
-                    kept = None
-            if kept is not None:
-                if spool is None and entry.size > IN_MEMORY_LIMIT:
-                    fd, name = tempfile.mkstemp(dir=scratch.dir, suffix=".spool")
-                    spool, spool_path = os.fdopen(fd, "wb"), Path(name)
-                    for earlier in kept:
-                        spool.write(earlier)
-                    kept = []
+        try:
+            for chunk in source.read(entry):
+                if not head:
+                    head = chunk[:HEAD_SIZE]
+                for d in digests:
+                    d.update(chunk)
+                size += len(chunk)
+                if candidates is None:
+                    mime, sniffed = sniff_mime(head), head  # libmagic once per file, on the head only
+                    candidates = filters.candidates(entry.path, head, mime)
+                    if candidates:
+                        spool = _Spool(scratch, entry.path, entry.size > IN_MEMORY_LIMIT)
+                        spools.append(spool)
                 if spool is not None:
-                    spool.write(chunk)
-                else:
-                    kept.append(chunk)
-    except Exception as exc:  # unreadable content: keep the entry, say why
-        result["error"] = f"{type(exc).__name__}: {exc}"
-    finally:
-        result["bytes"] = size
-        if spool is not None:
-            spool.close()
-    for warning in source.warnings[warnings_before:]:
-        result["warnings"].append(
-            {"plugin": None, "path": entry.path, "message": str(warning), "traceback": None}
+                    try:
+                        spool.add(chunk)
+                    except (ScratchFull, OSError) as exc:  # keep hashing; only the plugins are skipped
+                        _skip_warning(result, entry.path, candidates or [], exc)
+                        spool.discard()
+                        spool, candidates = None, []
+        except Exception as exc:  # unreadable content: keep the entry, say why
+            result["error"] = f"{type(exc).__name__}: {exc}"
+        finally:
+            result["bytes"] = size
+        for warning in source.warnings[warnings_before:]:
+            result["warnings"].append(
+                {"plugin": None, "path": entry.path, "message": str(warning), "traceback": None}
+            )
+        if sniffed is not head:  # no content, or the head was completed after the first (empty) chunk
+            mime = sniff_mime(head)
+        result["mime"] = mime
+        result["ext_mismatch"] = extension_mismatch(entry.name, mime)
+        result["hashes"] = {name: d.hexdigest() for name, d in zip(hashes, digests, strict=True)}
+        if not candidates or spool is None or "error" in result:
+            return result
+        _run_plugins(
+            source, exhibit, job, result, head, mime, spool.finish(), candidates, ctx, scratch, spools
         )
-    if sniffed is not head:  # no content, or the head was completed after the first (empty) chunk
-        mime = sniff_mime(head)
-    result["mime"] = mime
-    result["ext_mismatch"] = extension_mismatch(entry.name, mime)
-    result["hashes"] = {name: d.hexdigest() for name, d in zip(hashes, digests, strict=True)}
-    if not candidates or "error" in result:
-        return result
-    sha256 = result["hashes"]["sha256"]
+    finally:
+        for made in spools:
+            made.discard()
+    return result
+
+
+def _skip_warning(result: dict[str, Any], path: str, plugins: Sequence[Plugin], exc: Exception) -> None:
+    """Say which plugins did not see ``path`` and why (the scratch cap, or a scratch disk error)."""
+    names = ", ".join(p.name for p in plugins) or "none"
+    if isinstance(exc, TriageError):
+        why = f"{exc} (hint: {exc.hint})" if exc.hint else str(exc)
+    else:
+        why = f"cannot write its scratch copy: {type(exc).__name__}: {exc}"
+    result["warnings"].append(
+        {"plugin": None, "path": path, "message": f"not given to plugin(s) {names}: {why}", "traceback": None}
+    )
+
+
+def _run_plugins(
+    source: Source,
+    exhibit: str,
+    job: _Job,
+    result: dict[str, Any],
+    head: bytes,
+    mime: str | None,
+    content: bytes | Path,
+    candidates: list[Plugin],
+    ctx: ParseContext,
+    scratch: Scratch,
+    spools: list[_Spool],
+) -> None:
+    entry = job.entry
     ref = SourceRef(
         item=exhibit,
         path=entry.path,
-        sha256=sha256,
+        sha256=result["hashes"]["sha256"],
         partition=entry.partition,
         inode=entry.inode,
         stream=entry.stream,
     )
-    content: bytes | Path = spool_path if spool_path is not None else b"".join(kept or [])
 
     def sibling(suffix: str) -> FileItem | None:
+        """A ``-wal``/``-shm``/``-journal`` next to the file: streamed into a charged scratch spool
+        while hashed (a 3 GB WAL never sits in memory); ScratchFull propagates to the caller."""
         other = job.siblings.get(suffix)
         if other is None:
             return None
+        spool = _Spool(scratch, other.path, other.size > IN_MEMORY_LIMIT)
+        spools.append(spool)
+        digest = hashlib.sha256()
+        length = 0
         try:
-            data = _read_whole(source, other)
-        except Exception:
+            for chunk in source.read(other):
+                digest.update(chunk)
+                length += len(chunk)
+                spool.add(chunk)
+        except ScratchFull:
+            raise
+        except Exception as exc:  # an unreadable sibling: the database is read without it
+            ctx.warn(f"{other.path} ignored: cannot read it: {type(exc).__name__}: {exc}")
+            spool.discard()
             return None
         return FileItem(
             source=SourceRef(
                 item=exhibit,
                 path=other.path,
-                sha256=hashlib.sha256(data).hexdigest(),
+                sha256=digest.hexdigest(),
                 partition=other.partition,
                 inode=other.inode,
                 stream=other.stream,
             ),
-            size=len(data),
-            opener=_spooled_opener(data),
+            size=length,
+            opener=_spooled_opener(spool.finish()),
         )
 
     item = FileItem(
         source=ref, size=entry.size, opener=_spooled_opener(content), head=head, mime=mime, siblings=sibling
     )
-    chosen = match_plugins(item, candidates, ctx)
-    if chosen:
-        dispatched = run_plugins(item, chosen, ctx)
-        for run in dispatched.runs:
-            result["plugins"].append({"plugin": run.plugin, "version": run.version, "outcome": run.outcome})
-            for record in run.records:
-                result["records"].append(
-                    {
-                        "plugin": run.plugin,
-                        "version": run.version,
-                        "record_type": type(record).record_type,
-                        "locator": record.locator,
-                        "data": record_to_dict(record),
-                    }
+    try:
+        try:
+            chosen = match_plugins(item, candidates, ctx)
+        except ScratchFull as exc:
+            _skip_warning(result, entry.path, candidates, exc)
+            return
+        if chosen:
+            dispatched = run_plugins(item, chosen, ctx)
+            for run in dispatched.runs:
+                result["plugins"].append(
+                    {"plugin": run.plugin, "version": run.version, "outcome": run.outcome}
                 )
-            for w in run.warnings:
-                result["warnings"].append(
-                    {"plugin": w.plugin, "path": w.path, "message": w.message, "traceback": w.traceback}
-                )
-    scratch.release(item)
-    if spool_path is not None:
-        spool_path.unlink(missing_ok=True)
-    return result
+                for record in run.records:
+                    result["records"].append(
+                        {
+                            "plugin": run.plugin,
+                            "version": run.version,
+                            "record_type": type(record).record_type,
+                            "locator": record.locator,
+                            "data": record_to_dict(record),
+                        }
+                    )
+                for w in run.warnings:
+                    result["warnings"].append(
+                        {"plugin": w.plugin, "path": w.path, "message": w.message, "traceback": w.traceback}
+                    )
+    finally:
+        scratch.release(item)
+        for w in ctx.warnings:  # warnings about the file itself, before any plugin ran
+            result["warnings"].append(
+                {
+                    "plugin": w.plugin or None,
+                    "path": w.path or entry.path,
+                    "message": w.message,
+                    "traceback": w.traceback,
+                }
+            )
+        ctx.warnings.clear()
 
 
 # -- parent side ----------------------------------------------------------------------------------
@@ -517,6 +631,7 @@ class TriageRun:
             self.plugin_classes = [available[n] for n in options.plugins]
         else:
             self.plugin_classes = list(available.values())
+        self.scratch_limit = scratch_limit(options.scratch_limit)  # a bad EXHIBIT_SCRATCH_LIMIT fails here
         self.run_id = str(uuid.uuid4())
         self._entry_rows: dict[str, tuple[Any, ...]] = {}  # files to process: their rows, until stored
         self.rebuild = False  # stored rows differed from their anchor: read every file again
@@ -717,16 +832,19 @@ class TriageRun:
         workers = self.options.workers or os.cpu_count() or 1
         scratch_parent = self.case.scratch_dir / self.run_id
         scratch_parent.mkdir(parents=True, exist_ok=True)
+        chunks = list(self._chunks(jobs))
+        parallel = workers > 1 and len(chunks) > 1
         init_args = (
             self.item.source_path,
             [c.name for c in self.plugin_classes],
             str(scratch_parent),
             self.exhibit,
+            # the run's limit split between the workers, so together they never exceed it
+            self.scratch_limit // (workers if parallel else 1),
         )
-        chunks = list(self._chunks(jobs))
 
         try:
-            if workers <= 1 or len(chunks) <= 1:
+            if not parallel:
                 _worker_init(*init_args)
                 try:
                     with self.engine.connect() as conn:

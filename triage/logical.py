@@ -12,7 +12,13 @@ Evidence rules:
   "content" is its target, as ``icat`` shows for a link on a disk image, and a folder file whose
   real path leaves the folder is refused;
 * folder files are opened ``O_NOFOLLOW`` (and ``O_NOATIME`` where permitted) so reading does not
-  change the evidence's access times.
+  change the evidence's access times;
+* an archive may hold two members with the same name (``zip`` appends, ``tar -r``): both are
+  listed, hashed and readable. The first keeps its path; each later one gets the stream
+  ``#2``, ``#3``... and the path ``/dir/name:#2`` (as NTFS streams are shown), with a warning;
+* a zip member is never expanded beyond :data:`MAX_EXPANSION` times its compressed size (counted
+  on the bytes actually produced, not the sizes the archive declares): deflate cannot exceed
+  about 1032:1, so anything beyond is a bzip2/lzma bomb or a lying header, and reading stops.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import tarfile
 import time
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Self
 
@@ -31,6 +38,25 @@ from triage.sanitize import display_name
 from triage.walk import FileEntry
 
 DEFAULT_CHUNK = 1 << 20
+#: Largest expansion (bytes out per compressed byte) a zip member may have; EXHIBIT_MAX_EXPANSION.
+MAX_EXPANSION = 1100
+EXPANSION_ENV = "EXHIBIT_MAX_EXPANSION"
+_EXPANSION_FLOOR = 1 << 20  # tiny members (an empty-ish file of zeros) are never refused
+
+
+def max_expansion() -> int:
+    """The expansion cap: ``EXHIBIT_MAX_EXPANSION`` when set to a positive integer, else the default."""
+    text = os.environ.get(EXPANSION_ENV, "").strip()
+    if not text:
+        return MAX_EXPANSION
+    if not text.isdigit() or int(text) < 1:
+        raise UnsupportedArchive(
+            f"{EXPANSION_ENV}={text!r} is not a positive whole number",
+            hint=f"unset it or give a ratio such as {MAX_EXPANSION}",
+        )
+    return int(text)
+
+
 _GZIP, _BZIP2, _XZ = b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00"
 
 
@@ -227,6 +253,30 @@ class _ArchiveSource(_Logical):
         super().__init__(path)
         self._entries: list[FileEntry] = []
 
+    def _mark_duplicates(self) -> None:
+        """Give every later member with an already-listed path a ``#n`` stream and path (see above)."""
+        first: dict[str, FileEntry] = {}
+        count: dict[str, int] = {}
+        for i, e in enumerate(self._entries):
+            if e.type == "dir":
+                continue
+            if e.path not in first:
+                first[e.path] = e
+                count[e.path] = 1
+                continue
+            count[e.path] += 1
+            tag = f"#{count[e.path]}"
+            marked = replace(e, path=f"{e.path}:{tag}", name=f"{e.name}:{tag}", stream=tag)
+            self._entries[i] = marked
+            self.warnings.append(
+                WalkWarning(
+                    self.name,
+                    e.path,
+                    f"member #{e.inode} has the same name as member #{first[e.path].inode}; "
+                    f"both are kept, this one as {marked.path}",
+                )
+            )
+
     def _add_implied_dirs(self) -> None:
         have = {e.path for e in self._entries}
         implied: list[FileEntry] = []
@@ -332,15 +382,74 @@ class ZipSource(_ArchiveSource):
                     None,
                 )
             )
+        self._mark_duplicates()
         self._add_implied_dirs()
+        self._max_expansion = max_expansion()
+        self._overlapping = self._find_overlaps()
+
+    def _find_overlaps(self) -> dict[int, int]:
+        """Members whose compressed data runs into another member's: ``{index: other index}``.
+
+        No archiver writes that; it is how the non-recursive zip bombs reach a million to one
+        (every member inflating the same kernel), which a per-member ratio cannot catch. Only
+        certain overlaps count: the shortest local header (30 bytes plus the name) is assumed.
+        """
+        spans = sorted(
+            (
+                info.header_offset,
+                info.header_offset
+                + 30
+                + len(info.orig_filename.encode("utf-8", "surrogateescape"))
+                + info.compress_size,
+                i,
+            )
+            for i, info in enumerate(self._infos)
+            if not info.is_dir()
+        )
+        overlapping: dict[int, int] = {}
+        reach, owner = -1, -1  # the furthest end so far, and whose it is
+        for start, end, i in spans:
+            if start < reach:
+                overlapping.setdefault(i, owner)
+                overlapping.setdefault(owner, i)
+            if end > reach:
+                reach, owner = end, i
+        if overlapping:
+            self.warnings.append(
+                WalkWarning(
+                    self.name,
+                    "/",
+                    f"{len(overlapping)} members share compressed data with another member "
+                    "(a zip bomb construction); their content is not read",
+                )
+            )
+        return overlapping
 
     def read(self, entry: FileEntry, *, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
-        info = self._infos[self._member(entry)]
+        index = self._member(entry)
+        info = self._infos[index]
         if info.is_dir():
             return
+        if index in self._overlapping:
+            raise SourceUnreadable(
+                f"{self.name}: member {entry.path} shares its compressed data with member "
+                f"#{self._overlapping[index]}: a zip bomb construction; not read",
+                hint="no archiver writes overlapping members; examine the archive's raw bytes instead",
+            )
+        # Count what decompression really produces: declared sizes are the attacker's to choose.
+        allowed = max(info.compress_size * self._max_expansion, _EXPANSION_FLOOR)
+        produced = 0
         try:
             with self._zip.open(info) as fh:
                 while chunk := fh.read(chunk_size):
+                    produced += len(chunk)
+                    if produced > allowed:
+                        raise SourceUnreadable(
+                            f"{self.name}: member {entry.path} expands to more than "
+                            f"{self._max_expansion} times its {info.compress_size} compressed bytes "
+                            f"(declared {info.file_size}): a zip bomb or a corrupt member; reading stopped",
+                            hint=f"if it is genuine, raise {EXPANSION_ENV} and triage again",
+                        )
                     yield chunk
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
             raise SourceUnreadable(f"{self.name}: member {entry.path} unreadable: {exc}") from exc
@@ -407,6 +516,7 @@ class TarSource(_ArchiveSource):
                     m.gid,
                 )
             )
+        self._mark_duplicates()
         self._add_implied_dirs()
 
     def read(self, entry: FileEntry, *, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:

@@ -12,10 +12,12 @@ Two different jobs live here:
   ``rtl_<U+202E>gpj.exe`` is listed as ``rtl_\\u202egpj.exe``, never as ``rtl_exe.jpg``.
   :func:`display_to_bytes` undoes it, so no information is lost between ``name_bytes`` and a report.
 
-* :func:`safe_relative_path` turns a name or path from the evidence into a relative path that cannot
-  land outside the export folder, on Linux, macOS or Windows: ``..`` and absolute paths, NUL and
-  control characters, characters Windows forbids, reserved device names (``CON``, ``COM1.txt``),
-  trailing dots and spaces, over-long components and invalid UTF-8 are all neutralised. This is
+* :func:`safe_components` (raw name bytes, one per component: what export uses) and
+  :func:`safe_relative_path` (a ``/`` or ``\\`` separated path) turn names from the evidence into
+  a relative path that cannot land outside the export folder, on Linux, macOS or Windows: ``..``
+  and absolute paths, NUL and control characters, characters Windows forbids, reserved device
+  names (``CON``, ``COM1.txt``), trailing dots and spaces, over-long components, invalid UTF-8 and
+  invisible or reordering characters (bidi overrides, zero-width) are all neutralised. This is
   one-way: exporters keep the original name in their manifest.
 """
 
@@ -23,6 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 
 from custody.safetext import char_escape, is_unsafe, needs_escape
@@ -98,6 +102,11 @@ _WINDOWS_RESERVED = frozenset(
 _UNSAFE_BYTES = frozenset([*range(0x20), 0x7F, *b'<>:"|?*\\%'])
 
 
+#: Unicode categories that are invisible or reorder text: format (bidi controls, zero-width),
+#: line and paragraph separators, unassigned and private use code points.
+_HIDDEN_CATEGORIES = frozenset(["Cf", "Zl", "Zp", "Cn", "Co"])
+
+
 def _percent(byte: int) -> str:
     return f"%{byte:02X}"
 
@@ -112,6 +121,10 @@ def _clean_component(raw: bytes) -> str:
             out.append(_percent(code - 0xDC00))
         elif (code < 0x80 and code in _UNSAFE_BYTES) or 0x80 <= code <= 0x9F:  # C1 controls too
             out.append(_percent(code) if code < 0x100 else ch)
+        elif code >= 0xA0 and unicodedata.category(ch) in _HIDDEN_CATEGORIES:
+            # bidi overrides (U+202E turns "gpj.exe" into "exe.jpg"), zero-width and line or
+            # paragraph separators: percent-encode their UTF-8 so the name shows what it is.
+            out.append("".join(_percent(b) for b in ch.encode("utf-8")))
         else:
             out.append(ch)
     cleaned = "".join(out)
@@ -148,6 +161,31 @@ def _shorten(component: str, original: bytes) -> str:
     return result
 
 
+def safe_components(components: Sequence[bytes]) -> PurePosixPath:
+    """Return a safe relative path for a path given as its raw name bytes, one per component.
+
+    Unlike :func:`safe_relative_path`, nothing inside a component is a separator: a ``\\`` or a
+    ``/`` that is part of a name (``back\\slash.txt`` on ext4) is percent-encoded, so the name
+    stays one file and cannot collide with a real ``back/slash.txt``. This is what export uses:
+    the walk keeps every name's raw bytes, so the display escapes (``\\x08``) never reach disk.
+    Raises :class:`UnsafePath` when nothing nameable is left.
+    """
+    parts: list[str] = []
+    for piece in components:
+        if piece in (b"", b"."):
+            continue
+        component = _clean_component(piece)
+        if len(component.encode("utf-8")) > MAX_COMPONENT_BYTES:
+            component = _shorten(component, piece)
+        parts.append(component)
+    if not parts:
+        raise UnsafePath(
+            f"{list(components)!r}: no usable name left after sanitising",
+            hint="name the exported file after its inode or hash instead",
+        )
+    return PurePosixPath(*parts)
+
+
 def safe_relative_path(path: str | bytes) -> PurePosixPath:
     """Return a relative path for ``path`` (a name or ``/``-separated path from evidence) that is safe
     to create under an export folder.
@@ -158,17 +196,10 @@ def safe_relative_path(path: str | bytes) -> PurePosixPath:
     :class:`UnsafePath` when nothing nameable is left (``""``, ``"/"``, ``"./."``).
     """
     raw = path.encode("utf-8", "surrogateescape") if isinstance(path, str) else bytes(path)
-    parts: list[str] = []
-    for piece in raw.replace(b"\\", b"/").split(b"/"):
-        if piece in (b"", b"."):
-            continue
-        component = _clean_component(piece)
-        if len(component.encode("utf-8")) > MAX_COMPONENT_BYTES:
-            component = _shorten(component, piece)
-        parts.append(component)
-    if not parts:
+    try:
+        return safe_components(raw.replace(b"\\", b"/").split(b"/"))
+    except UnsafePath:
         raise UnsafePath(
             f"{path!r}: no usable name left after sanitising",
             hint="name the exported file after its inode or hash instead",
-        )
-    return PurePosixPath(*parts)
+        ) from None

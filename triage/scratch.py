@@ -10,11 +10,18 @@ replayed; the raw ``-wal`` file stays in the evidence (and is hashed by the engi
 
 One :class:`Scratch` serves a whole triage run; the copy of a file is made once and shared by
 every plugin (and the dispatcher's schema check) that looks at that file.
+
+Scratch space is bounded: every byte written here is charged to a budget (:data:`DEFAULT_LIMIT`,
+or ``EXHIBIT_SCRATCH_LIMIT`` / ``exhibit triage --scratch-limit``), and a copy that would exceed it
+stops with :class:`ScratchFull`, which the engine turns into a warning naming the file and the
+plugins that were skipped. Copies are written sparse: a run of zero bytes becomes a hole and costs
+nothing, so a 2 GB sparse file (8 KB on disk) does not become 2 GB of scratch.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import sqlite3
@@ -22,19 +29,96 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import quote
+
+from triage.errors import TriageError
 
 if TYPE_CHECKING:
     from triage.plugin import FileItem
     from triage.records import SourceRef
 
-__all__ = ["SIBLING_SUFFIXES", "SQLITE_HEADER", "Scratch", "ScratchCopy"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "SIBLING_SUFFIXES",
+    "SQLITE_HEADER",
+    "Scratch",
+    "ScratchCopy",
+    "ScratchFull",
+    "parse_size",
+    "scratch_limit",
+    "write_sparse",
+]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 #: Files that belong to a database and change what a reader sees.
 SIBLING_SUFFIXES = ("-wal", "-shm", "-journal")
+
+#: Scratch bytes one triage run may hold at once (all workers together), unless configured.
+DEFAULT_LIMIT = 8 * 1024**3
+LIMIT_ENV = "EXHIBIT_SCRATCH_LIMIT"
+_CHUNK = 1 << 20
+_HOLE = 4096  # zero runs at least this long (and aligned like it) are skipped, not written
+_ZEROS = bytes(_CHUNK)
+_UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "KIB": 1024, "M": 1024**2, "MB": 1024**2,
+          "MIB": 1024**2, "G": 1024**3, "GB": 1024**3, "GIB": 1024**3, "T": 1024**4, "TB": 1024**4,
+          "TIB": 1024**4}  # fmt: skip
+
+
+class ScratchFull(TriageError):
+    """A scratch copy would take more than the run's scratch limit; the file is skipped."""
+
+
+def parse_size(text: str) -> int:
+    """``"8G"``, ``"512 MiB"``, ``"1000000"`` -> bytes (binary units); TriageError when not a size."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", text)
+    unit = match.group(2).upper() if match else ""
+    if match is None or unit not in _UNITS:
+        raise TriageError(f"{text!r} is not a size", hint="give a number of bytes or a size such as 512M, 8G")
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def scratch_limit(given: int | None = None) -> int:
+    """The scratch limit: ``given``, else ``EXHIBIT_SCRATCH_LIMIT``, else :data:`DEFAULT_LIMIT`."""
+    if given is not None:
+        return given
+    env = os.environ.get(LIMIT_ENV)
+    if env:
+        try:
+            return parse_size(env)
+        except TriageError as exc:
+            raise TriageError(f"{LIMIT_ENV}: {exc}", hint=exc.hint) from None
+    return DEFAULT_LIMIT
+
+
+def write_sparse(out: BinaryIO, chunk: bytes) -> int:
+    """Write ``chunk`` to ``out``, seeking over whole zero blocks instead of writing them.
+
+    Returns the bytes actually written (what the disk is charged). The caller truncates ``out``
+    at the end so a trailing hole still counts towards the file's size. Content read back is
+    identical; only the allocation differs.
+    """
+    n = len(chunk)
+    if n < _HOLE:
+        out.write(chunk)
+        return n
+    if n <= _CHUNK and chunk == _ZEROS[:n]:  # a whole zero chunk: the common sparse case
+        out.seek(n, os.SEEK_CUR)
+        return 0
+    zero_block = _ZEROS[:_HOLE]
+    written = 0
+    pos = 0
+    while pos < n:
+        end = min(pos + _HOLE, n)
+        block = chunk[pos:end]
+        if block == zero_block:
+            out.seek(_HOLE, os.SEEK_CUR)
+        else:
+            out.write(block)
+            written += end - pos
+        pos = end
+    return written
 
 
 @dataclass(frozen=True)
@@ -51,8 +135,12 @@ class ScratchCopy:
 class Scratch:
     """A private temporary folder holding scratch copies; remove it with :meth:`close`."""
 
-    def __init__(self, parent: Path | None = None) -> None:
+    def __init__(self, parent: Path | None = None, *, limit: int | None = None) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="exhibit-scratch-", dir=parent))
+        self.limit = scratch_limit(limit)
+        self.used = 0  # bytes charged and not yet released
+        self._charged: dict[SourceRef, int] = {}
+        self._failed: dict[SourceRef, sqlite3.DatabaseError] = {}
         self._copies: dict[SourceRef, ScratchCopy] = {}
         self._schemas: dict[SourceRef, dict[str, frozenset[str]]] = {}
         self._connections: list[sqlite3.Connection] = []
@@ -71,25 +159,76 @@ class Scratch:
         cached = self._copies.get(item.source)
         if cached is not None:
             return cached
+        failed = self._failed.get(item.source)
+        if failed is not None:
+            raise failed
         self._counter += 1
         folder = self.dir / f"{self._counter:06d}"
         folder.mkdir()
         dest = folder / (_safe_name(item.name) or "database")
-        _copy_content(item, dest)
-        copied: list[str] = []
-        wal_size = 0
-        for suffix in SIBLING_SUFFIXES:
-            sibling = item.sibling(suffix)
-            if sibling is None:
-                continue
-            _copy_content(sibling, dest.with_name(dest.name + suffix))
-            copied.append(suffix)
-            if suffix == "-wal":
-                wal_size = sibling.size
-        mode, frames = _replay(dest)
+        charged = 0
+        try:
+            charged += self.copy_in(item, dest)
+            copied: list[str] = []
+            wal_size = 0
+            for suffix in SIBLING_SUFFIXES:
+                sibling = item.sibling(suffix)
+                if sibling is None:
+                    continue
+                wrote = self.copy_in(sibling, dest.with_name(dest.name + suffix))
+                charged += wrote
+                copied.append(suffix)
+                if suffix == "-wal":
+                    wal_size = sibling.size
+                    # replaying the WAL writes up to as much again into the database copy
+                    self.charge(wrote, f"{item.path}: replaying its -wal")
+                    charged += wrote
+        except BaseException:
+            self.uncharge(charged)
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        try:
+            mode, frames = _replay(dest)
+        except sqlite3.DatabaseError as exc:
+            # Not a usable database: remember that, so the next plugin asking about this file
+            # does not copy gigabytes again only to fail the same way.
+            self.uncharge(charged)
+            shutil.rmtree(folder, ignore_errors=True)
+            self._failed[item.source] = exc
+            raise
+        self._charged[item.source] = charged
         result = ScratchCopy(dest, tuple(copied), wal_size, frames, mode)
         self._copies[item.source] = result
         return result
+
+    def charge(self, nbytes: int, what: str) -> None:
+        """Count ``nbytes`` more scratch bytes; :class:`ScratchFull` (naming ``what``) past the limit."""
+        if self.used + nbytes > self.limit:
+            raise ScratchFull(
+                f"{what}: needs more than the scratch limit of {self.limit} bytes "
+                f"({self.used + nbytes} would be in use)",
+                hint=f"raise it with --scratch-limit or {LIMIT_ENV} (e.g. 16G) if the disk has room",
+            )
+        self.used += nbytes
+
+    def uncharge(self, nbytes: int) -> None:
+        self.used = max(self.used - nbytes, 0)
+
+    def copy_in(self, item: FileItem, dest: Path) -> int:
+        """Stream ``item``'s content to ``dest`` (sparse), charging what is written; returns that."""
+        written = 0
+        try:
+            with item.open() as src, dest.open("xb") as out:
+                while chunk := src.read(_CHUNK):
+                    n = write_sparse(out, chunk)
+                    self.charge(n, f"{item.path}: scratch copy")
+                    written += n
+                out.truncate()
+        except BaseException:
+            self.uncharge(written)
+            dest.unlink(missing_ok=True)
+            raise
+        return written
 
     def open_sqlite(self, item: FileItem) -> sqlite3.Connection:
         """A new read-only (``mode=ro``, ``query_only``) connection on the scratch copy."""
@@ -121,6 +260,8 @@ class Scratch:
         """Forget and delete the scratch copy of ``item`` (the engine calls it when done with a file)."""
         copy = self._copies.pop(item.source, None)
         self._schemas.pop(item.source, None)
+        self._failed.pop(item.source, None)
+        self.uncharge(self._charged.pop(item.source, 0))
         if copy is not None:
             shutil.rmtree(copy.path.parent, ignore_errors=True)
 
@@ -142,11 +283,6 @@ class Scratch:
 
 def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name)[:100]
-
-
-def _copy_content(item: FileItem, dest: Path) -> None:
-    with item.open() as src, dest.open("xb") as out:
-        shutil.copyfileobj(src, out, 1 << 20)
 
 
 def _replay(db: Path) -> tuple[str, int]:
