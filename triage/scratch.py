@@ -26,13 +26,17 @@ import re
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
 from urllib.parse import quote
 
 from triage.errors import TriageError
+
+_A = TypeVar("_A")
+_R = TypeVar("_R")
 
 if TYPE_CHECKING:
     from triage.plugin import FileItem
@@ -188,7 +192,7 @@ class Scratch:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         try:
-            mode, frames = _replay(dest)
+            mode, frames = _sqlite_call(_replay, dest)
         except sqlite3.DatabaseError as exc:
             # Not a usable database: remember that, so the next plugin asking about this file
             # does not copy gigabytes again only to fail the same way.
@@ -245,12 +249,8 @@ class Scratch:
         if cached is not None:
             return cached
         con = self.open_sqlite(item)
-        schema: dict[str, frozenset[str]] = {}
         try:
-            tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-            for table in tables:
-                cols = con.execute("SELECT name FROM pragma_table_info(?)", (table,)).fetchall()
-                schema[table] = frozenset(c[0] for c in cols)
+            schema = _sqlite_call(_read_schema, con)
         finally:
             self._close(con)
         self._schemas[item.source] = schema
@@ -307,3 +307,27 @@ def _replay(db: Path) -> tuple[str, int]:
     finally:
         con.close()
     return mode, frames
+
+
+def _read_schema(con: sqlite3.Connection) -> dict[str, frozenset[str]]:
+    schema: dict[str, frozenset[str]] = {}
+    tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    for table in tables:
+        cols = con.execute("SELECT name FROM pragma_table_info(?)", (table,)).fetchall()
+        schema[table] = frozenset(c[0] for c in cols)
+    return schema
+
+
+def _sqlite_call(function: Callable[[_A], _R], argument: _A) -> _R:
+    """``function(argument)``, with SQLite's undecodable error messages made database errors.
+
+    SQLite quotes parts of a damaged schema in its error messages ("malformed database schema
+    (<name>)"); when those bytes are not UTF-8, Python's sqlite3 raises :class:`UnicodeDecodeError`
+    while building the exception instead of :class:`sqlite3.DatabaseError`. That is still "this
+    database is damaged", so it is reported as one, with the message's bytes escaped.
+    """
+    try:
+        return function(argument)
+    except UnicodeDecodeError as exc:
+        raw = exc.object if isinstance(exc.object, bytes) else bytes(exc.object)
+        raise sqlite3.DatabaseError(raw.decode("utf-8", "backslashreplace")) from exc

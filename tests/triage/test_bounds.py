@@ -267,7 +267,7 @@ def test_disk_full_during_export_leaves_nothing(tmp_path: Path, case: Path) -> N
 def test_damaged_sms_databases_warn(tmp_path: Path, case: Path) -> None:
     db = need(CORPUS / "chats" / "mmssms.db")
     evidence = tmp_path / "evidence"
-    for sub in ("garbage", "truncated", "damaged", "good"):
+    for sub in ("garbage", "truncated", "damaged", "badschema", "good"):
         (evidence / sub).mkdir(parents=True)
     (evidence / "garbage" / "mmssms.db").write_bytes(b"\x06\x97 not a database at all" * 40)
     (evidence / "truncated" / "mmssms.db").write_bytes(db.read_bytes()[:4096])
@@ -282,13 +282,30 @@ def test_damaged_sms_databases_warn(tmp_path: Path, case: Path) -> None:
     start = (root - 1) * page_size
     data[start : start + page_size] = b"\xfe" * page_size  # the sms table's root page
     damaged.write_bytes(bytes(data))
+    # Found by bench/fuzz_triage.py: a schema entry whose name is not UTF-8 and whose SQL is broken
+    # makes SQLite's error message non-UTF-8, and Python's sqlite3 raises UnicodeDecodeError (not a
+    # DatabaseError) from the first statement: it ended the whole run as an internal error.
+    badschema = evidence / "badschema" / "mmssms.db"
+    shutil.copyfile(db, badschema)
+    with sqlite3.connect(badschema) as con:
+        con.execute("PRAGMA writable_schema=ON")
+        con.execute(
+            "UPDATE sqlite_master SET name = CAST(X'FF41' AS TEXT), sql = 'CREATE TABLE x(' WHERE name = 'sms'"
+        )
+    con.close()
     acquire(case, evidence)
     proc, _ = exhibit("triage", "EV-1", "--workers", "1", case=case)
     assert proc.returncode == 0, proc.stderr
     warnings = run_json(case)["warnings"]
     assert isinstance(warnings, list)
     by_path = {w["path"]: w for w in warnings if w["plugin"] == "sms_android"}
-    assert set(by_path) == {"/garbage/mmssms.db", "/truncated/mmssms.db", "/damaged/mmssms.db"}
+    assert set(by_path) == {
+        "/garbage/mmssms.db",
+        "/truncated/mmssms.db",
+        "/damaged/mmssms.db",
+        "/badschema/mmssms.db",
+    }
+    assert "malformed database schema" in by_path["/badschema/mmssms.db"]["message"]
     assert "not a SQLite 3 database" in by_path["/garbage/mmssms.db"]["message"]
     assert "malformed" in by_path["/truncated/mmssms.db"]["message"]
     assert "damaged SMS database" in by_path["/damaged/mmssms.db"]["message"]
