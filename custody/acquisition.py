@@ -428,6 +428,9 @@ def _acquire_zip(path: Path, progress: Progress | None) -> Acquisition:
             raise EvidenceError(f"{path}: not a readable zip archive: {exc}") from exc
         with zf:
             for info in zf.infolist():
+                if not info.filename:  # no name to record it under (zipfile's is_dir() fails on it)
+                    skipped.append(Skipped(path="", type="nameless", target=None))
+                    continue
                 if info.is_dir():
                     continue
                 mode = info.external_attr >> 16

@@ -404,7 +404,7 @@ class ZipSource(_ArchiveSource):
                 i,
             )
             for i, info in enumerate(self._infos)
-            if not info.is_dir()
+            if not info.filename.endswith("/")  # not is_dir(): it fails on an empty name
         )
         overlapping: dict[int, int] = {}
         reach, owner = -1, -1  # the furthest end so far, and whose it is

@@ -185,3 +185,20 @@ def test_dftt8_embedded_archives_published_md5(tmp_path: Path) -> None:
                     md5[e.path.rsplit("/", 1)[-1]] = hashlib.md5(b"".join(inner.read(e))).hexdigest()
     assert md5["file8.jpg"] == "f9956284a89156ef6967b49eced9d1b1"
     assert md5["file10.jpg"] == "c476a66ccdc2796b4f6f8e27273dd788"
+
+
+def test_zip_member_with_an_empty_name_is_recorded_not_fatal(tmp_path: Path) -> None:
+    """Found by bench/fuzz_triage.py: zipfile's ``is_dir()`` raises IndexError on a member whose
+    name is empty, which ended acquisition (and the triage walk) as an internal error."""
+    from custody.acquisition import acquire_source
+
+    archive = tmp_path / "nameless.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("a.txt"), b"hello")
+        zf.writestr(zipfile.ZipInfo(""), b"nameless content")
+    acquisition = acquire_source(archive)
+    assert [m["path"] for m in acquisition.members or []] == ["a.txt"]
+    assert acquisition.skipped == [{"path": "", "type": "nameless", "target": None}]
+    with open_source(archive) as src:
+        assert [e.path for e in src.entries(recursive=True)] == ["/a.txt"]
+        assert [(w.path, w.problem) for w in src.warnings] == [("member #1", "member has an empty name")]
