@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from custody.safetext import escape, is_utf8
-from triage.errors import WalkWarning
+from triage.errors import WalkAbandoned, WalkWarning
 from triage.walk import FileEntry, entry_to_json_line
 
 #: What ``ls --json`` appends to an entry triage has not hashed (closing the object).
@@ -159,6 +159,7 @@ def write_listing(
         def write_bytes(block: bytes) -> None:
             write(block.decode("utf-8", "surrogateescape"))
 
+    abandoned: list[WalkAbandoned] = []
     with ImageSource(p) as src:
         before = len(src.warnings)
         targets = src.filesystems if partition is None else [src.filesystem(partition)]
@@ -180,7 +181,20 @@ def write_listing(
                     fsys, src.name, src.warnings, path=path, recursive=recursive, deleted_only=deleted_only
                 )
                 write_entries(entries, as_json, known, write)
+            except WalkAbandoned as exc:  # hung or out of memory: go on with the other file systems
+                abandoned.append(exc)
         warnings.extend(src.warnings[before:])
+    if abandoned:
+        raise (
+            abandoned[0]
+            if len(abandoned) == 1
+            else WalkAbandoned(
+                "; ".join(str(a) for a in abandoned),
+                offset=abandoned[0].offset,
+                fs_type=abandoned[0].fs_type,
+                hint=abandoned[0].hint,
+            )
+        )
 
 
 def run_listing(
@@ -222,18 +236,31 @@ def run_listing(
             write,
         )
     else:
-        write_listing(
-            source_path,
-            path,
-            recursive=recursive,
-            deleted_only=deleted,
-            partition=partition,
-            as_json=as_json,
-            known=known,
-            write=write,
-            warnings=warnings,
-            write_bytes=write_bytes,
-        )
+        try:
+            write_listing(
+                source_path,
+                path,
+                recursive=recursive,
+                deleted_only=deleted,
+                partition=partition,
+                as_json=as_json,
+                known=known,
+                write=write,
+                warnings=warnings,
+                write_bytes=write_bytes,
+            )
+        except WalkAbandoned as exc:  # after the other file systems: their warnings, then the error
+            _print_warnings(warnings)
+            raise WalkAbandoned(
+                f"{exhibit}: {exc} (the listing is incomplete)",
+                offset=exc.offset,
+                fs_type=exc.fs_type,
+                hint=exc.hint,
+            ) from None
+    _print_warnings(warnings)
+
+
+def _print_warnings(warnings: list[WalkWarning]) -> None:
     sys.stdout.flush()
     for w in warnings:
         print(escape(f"warning: {w}"), file=sys.stderr)
