@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -102,13 +103,21 @@ class Case:
         timer = need_tool("/usr/bin/time")
         full = {**os.environ, "EXHIBIT_CONFIG_DIR": str(self.config), **env}
         started = time.monotonic()
-        res = subprocess.run(
+        with subprocess.Popen(
             [timer, "-v", EXHIBIT, *args, "--case", str(self.root)],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             env=full,
-            timeout=LIMIT_S,
-        )
+            start_new_session=True,  # a hang found here must not outlive the test: kill its group
+        ) as proc:
+            try:
+                out, err = proc.communicate(timeout=LIMIT_S)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+                raise
+        res = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
         elapsed = time.monotonic() - started
         found = re.search(r"Maximum resident set size \(kbytes\): (\d+)", res.stderr)
         assert found, res.stderr
