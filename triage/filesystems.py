@@ -202,7 +202,8 @@ class ImageSource:
         return [new_entry(*row) for row in rows]
 
     def c_walk(self, fs: FileSystem, path: str | None, **how: Any) -> int:
-        """Walk ``fs`` from ``path`` with :mod:`triage._fastwalk` (``how``: its keyword options).
+        """Walk ``fs`` from ``path`` with :mod:`triage._fastwalk` (``how``: its keyword options,
+        and ``out_fd``: a descriptor the guarded walk may write ``how["write"]``'s blocks to).
 
         Raises ImportError when the C walk is not built and OSError when libtsk cannot open the
         file system (another TSK version than pytsk3's); nothing is walked then. The walk runs in
@@ -234,9 +235,10 @@ class ImageSource:
             display_name=display_name,
             warn=lambda where, problem: self.warnings.append(WalkWarning(self.name, where, problem)),
         )
+        out_fd = how.pop("out_fd", None)
         if not guard_enabled():
             return walk(**how)
-        return run_guarded(walk, how, offset=fs.offset, fs_type=fs.fs_type)
+        return run_guarded(walk, how, offset=fs.offset, fs_type=fs.fs_type, out_fd=out_fd)
 
     def read(self, entry: FileEntry, *, chunk_size: int = 1 << 20) -> Iterator[bytes]:
         """Content of ``entry`` (its data stream) in chunks, as ``icat`` would print it."""

@@ -96,7 +96,7 @@ def _fast_ls(args: LsArgs) -> int | None:
         source_path, known = evidence_of(args.case, args.exhibit, with_known=True)
         run_listing(
             source_path, known, args.exhibit, args.path, args.recursive, args.deleted, args.partition,
-            args.mismatch, args.as_json, write=write, write_bytes=write_bytes,
+            args.mismatch, args.as_json, write=write, write_bytes=write_bytes, direct_stdout=True,
         )  # fmt: skip
     except UserError as exc:
         if not written and not isinstance(exc, WalkAbandoned):

@@ -128,12 +128,14 @@ def write_listing(
     warnings: list[WalkWarning],
     write_bytes: Callable[[bytes], Any] | None = None,
     fast: bool = True,
+    direct_stdout: bool = False,
 ) -> None:
     """Write the ``exhibit ls`` lines of ``source_path`` to ``write``; problems go to ``warnings``.
 
     The C walk writes UTF-8 blocks to ``write_bytes`` when given (stdout's buffer: no decoding and
     re-encoding of tens of megabytes), else decoded to ``write``. ``fast=False`` forces the Python
-    walk (tests compare the two).
+    walk (tests compare the two). ``direct_stdout``: ``write_bytes`` writes to stdout, so the C
+    walk's process may write there itself (see :mod:`triage.walkguard`).
     """
     from triage.walk import _looks_logical, list_entries
 
@@ -171,10 +173,15 @@ def write_listing(
                     for k, v in known.items()
                     if k[0] == fsys.offset
                 }
+            out_fd = None
+            if direct_stdout:  # the guarded walk writes to stdout itself
+                write_bytes(b"")  # (tells the caller output has begun)
+                sys.stdout.flush()
+                out_fd = sys.stdout.fileno()
             try:
                 src.c_walk(
                     fsys, path, recursive=recursive, deleted_only=deleted_only, as_json=as_json,
-                    write=write_bytes, known=mine or None, null_suffix=NULL_SUFFIX,
+                    write=write_bytes, known=mine or None, null_suffix=NULL_SUFFIX, out_fd=out_fd,
                 )  # fmt: skip
             except OSError:  # libtsk refuses what pytsk3 opened (another TSK version): the Python walk
                 entries = walk_filesystem(
@@ -210,6 +217,7 @@ def run_listing(
     *,
     write: Callable[[str], Any],
     write_bytes: Callable[[bytes], Any] | None = None,
+    direct_stdout: bool = False,
 ) -> None:
     """``exhibit ls``: the lines to ``write``, then the warnings to stderr (see :mod:`triage.launch`)."""
     from triage.walk import list_entries
@@ -248,6 +256,7 @@ def run_listing(
                 write=write,
                 warnings=warnings,
                 write_bytes=write_bytes,
+                direct_stdout=direct_stdout,
             )
         except WalkAbandoned as exc:  # after the other file systems: their warnings, then the error
             _print_warnings(warnings)

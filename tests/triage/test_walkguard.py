@@ -320,3 +320,59 @@ def test_libtsk_refusing_the_file_system_still_reaches_the_caller() -> None:
 def test_setup_installs_time() -> None:
     assert re.search(r"^APT_PACKAGES=\(.*\btime\b", (REPO / "scripts" / "setup.sh").read_text(), re.M)
     assert shutil.which("time") or Path("/usr/bin/time").exists()
+
+
+def _big_output_walk(**how: object) -> int:
+    write = how["write"]
+    assert callable(write)
+    for _ in range(32):
+        write(b"x" * 65536)  # 2 MiB: more than any pipe holds
+    return 32
+
+
+def test_a_child_blocked_on_a_slow_reader_of_stdout_is_not_a_stall() -> None:
+    """``exhibit ls -r | less``: the child writes to stdout itself and waits for the pager."""
+    import threading
+
+    read_end, write_end = os.pipe()
+    got = bytearray()
+
+    def pager() -> None:
+        time.sleep(3)  # three times the stall limit before reading anything
+        while chunk := os.read(read_end, 1 << 16):
+            got.extend(chunk)
+
+    reader = threading.Thread(target=pager)
+    reader.start()
+    try:
+        count = run_guarded(
+            _big_output_walk,
+            {"warn": print, "write": lambda b: None},
+            offset=0,
+            fs_type="ext4",
+            limits=Limits(1, 256),
+            out_fd=write_end,
+        )
+    finally:
+        os.close(write_end)
+        reader.join()
+        os.close(read_end)
+    assert count == 32 and bytes(got) == b"x" * (32 << 16)
+
+
+def test_a_reader_that_has_gone_is_a_broken_pipe_as_before() -> None:
+    """``exhibit ls -r | head``: the launcher treats BrokenPipeError as a normal end."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        with pytest.raises(BrokenPipeError):
+            run_guarded(
+                _big_output_walk,
+                {"warn": print, "write": lambda b: None},
+                offset=0,
+                fs_type="ext4",
+                limits=Limits(5, 256),
+                out_fd=write_end,
+            )
+    finally:
+        os.close(write_end)
