@@ -174,10 +174,13 @@ def write_listing(
                     if k[0] == fsys.offset
                 }
             out_fd = None
-            if direct_stdout:  # the guarded walk writes to stdout itself
+            if direct_stdout:  # the guarded walk writes to stdout itself, when it is a real file
                 write_bytes(b"")  # (tells the caller output has begun)
                 sys.stdout.flush()
-                out_fd = sys.stdout.fileno()
+                try:
+                    out_fd = sys.stdout.fileno()
+                except (OSError, ValueError):  # captured in memory (tests, an embedding program)
+                    out_fd = None
             try:
                 src.c_walk(
                     fsys, path, recursive=recursive, deleted_only=deleted_only, as_json=as_json,
