@@ -17,8 +17,13 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <signal.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <tsk/libtsk.h>
 
@@ -114,13 +119,20 @@ static int buf_json(Buf *b, const char *s, size_t n) {
 /* ---------------------------------------------------------------------------------------------
  * TSK external image backed by a Python reader (custody.media.ImageReader.read_at) */
 
+/* The progress counter a guarded walk's parent watches (triage/walkguard.py): bumped at every
+ * image read and every entry, in memory shared with the parent. A plain store per event, so it
+ * costs nothing of note; `no_progress` points to a local when nobody watches. */
+static volatile unsigned long long no_progress;
+
 typedef struct {
     TSK_IMG_INFO img; /* must come first: TSK casts */
     PyObject *read_at;
+    volatile unsigned long long *tick;
 } ExtImg;
 
 static ssize_t ext_read(TSK_IMG_INFO *img, TSK_OFF_T off, char *buf, size_t len) {
     ExtImg *e = (ExtImg *)img;
+    (*e->tick)++;
     if (off >= img->size || len == 0)
         return 0; /* past the end: a short read, as from a file (triage.image.ReaderImg) */
     if ((TSK_OFF_T)len > img->size - off)
@@ -214,7 +226,11 @@ typedef struct {
     PyObject *fs_type_obj;
     int failed; /* a Python exception is set: unwind */
     TimeSlot *times; /* TIME_SLOTS formatted seconds */
+    volatile unsigned long long *tick; /* see ExtImg.tick */
+    PyObject *flush_rows; /* called when `collect` holds ROWS_BATCH rows (it empties it), or NULL */
 } Walk;
+
+#define ROWS_BATCH 4096
 
 static int flush(Walk *w) {
     if (w->out.len == 0)
@@ -370,6 +386,7 @@ static int collect(Walk *w, const Row *r);
 static int emit(Walk *w, const Row *r) {
     Buf *b = &w->out;
     w->count++;
+    (*w->tick)++;
     if (w->collect)
         return collect(w, r);
     if (!w->as_json) { /* fls's line: "r/r * 35-128-1(realloc):\tdir/file" */
@@ -502,6 +519,12 @@ static int collect(Walk *w, const Row *r) {
         return -1;
     }
     Py_DECREF(t);
+    if (w->flush_rows && PyList_GET_SIZE(w->collect) >= ROWS_BATCH) {
+        PyObject *rr = PyObject_CallNoArgs(w->flush_rows);
+        if (!rr)
+            return -1;
+        Py_DECREF(rr);
+    }
     return 0;
 }
 
@@ -626,13 +649,18 @@ static void walk_dir(Walk *w, TSK_FS_DIR *dir, int depth, size_t dir_len) {
         TSK_FS_META *meta = file->meta;
         TSK_INUM_T addr = n->meta_addr;
         TSK_FS_FILE *opened = NULL;
+        /* TSK survives a failed allocation (a damaged inode asking for gigabytes, refused by the
+         * guard's memory cap, triage/walkguard.py) and goes on with what it has, leaving only its
+         * error set: say so, since what it shows of that entry may be incomplete */
+        int meta_nomem = tsk_error_get_errno() == TSK_ERR_AUX_MALLOC;
         if (!meta && (addr || w->is_ntfs)) { /* deleted NTFS names come without metadata */
             opened = tsk_fs_file_open_meta(w->fs, NULL, addr);
             if (opened)
                 meta = opened->meta;
             else
-                tsk_error_reset();
+                meta_nomem = meta_nomem || tsk_error_get_errno() == TSK_ERR_AUX_MALLOC;
         }
+        tsk_error_reset();
         TSK_FS_FILE *f = opened ? opened : file;
         if (display(w, raw, raw_len, &name) < 0) {
             w->failed = 1;
@@ -641,6 +669,11 @@ static void walk_dir(Walk *w, TSK_FS_DIR *dir, int depth, size_t dir_len) {
             if (buf_str(&w->path, "/") < 0 || buf_add(&w->path, name.p, name.len) < 0)
                 w->failed = 1;
         }
+        if (meta_nomem && !w->failed &&
+            warn(w, w->path.p, w->path.len,
+                 "metadata may be incomplete: The Sleuth Kit ran out of the memory a walk may use "
+                 "(a damaged inode asked for more; see EXHIBIT_WALK_MEMORY_MB)") < 0)
+            w->failed = 1;
         int deleted = n->flags == TSK_FS_NAME_FLAG_UNALLOC;
         char fls[4];
         fls_type(fls, (unsigned)n->type, meta);
@@ -700,46 +733,68 @@ static void walk_dir(Walk *w, TSK_FS_DIR *dir, int depth, size_t dir_len) {
 PyDoc_STRVAR(walk_doc,
 "walk(read_at, size, offset, fs_type, start_inum, prefix, dir_len, *, recursive,\n"
 "              deleted_only, as_json, is_ntfs, times_local, owners, display_name, write, warn,\n"
-"              known, null_suffix, collect=None) -> int\n\n"
+"              known, null_suffix, collect=None, flush_rows=None, progress=None) -> int\n\n"
 "Walk the file system at byte `offset` of the image read through `read_at(offset, length)`,\n"
 "starting at directory `start_inum` shown as `prefix`, and pass `exhibit ls` lines to `write`\n"
 "as UTF-8 bytes, in large blocks; or, given a list as `collect`, append to it one tuple of\n"
 "triage.walk.FileEntry's fields per entry. Returns the number of entries; problems go to\n"
-"`warn(path, message)`.\n"
+"`warn(path, message)`. `flush_rows()` is called whenever `collect` holds 4096 rows (it is\n"
+"expected to empty it); `progress`, a writable buffer of at least 8 bytes, gets a native\n"
+"unsigned 64-bit counter at its start, bumped at every image read and entry.\n"
 "Raises OSError when libtsk cannot open the image or the file system.");
 
 static PyObject *walk(PyObject *self, PyObject *args, PyObject *kw) {
     (void)self;
     static char *kwlist[] = {"read_at", "size", "offset", "fs_type", "start_inum", "prefix", "dir_len",
                              "recursive", "deleted_only", "as_json", "is_ntfs", "times_local", "owners",
-                             "display_name", "write", "warn", "known", "null_suffix", "collect", NULL};
+                             "display_name", "write", "warn", "known", "null_suffix", "collect",
+                             "flush_rows", "progress", NULL};
     PyObject *read_at, *display_name = NULL, *write = Py_None, *warn_cb = NULL, *known = Py_None;
-    PyObject *collect_list = Py_None;
+    PyObject *collect_list = Py_None, *flush_rows = Py_None, *progress = Py_None;
     long long size, offset;
     unsigned long long start_inum;
     const char *fs_type, *prefix, *null_suffix = "}\n";
     Py_ssize_t prefix_len, dir_len;
     int recursive = 0, deleted_only = 0, as_json = 0, is_ntfs = 0, times_local = 0, owners = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kw, "OLLsKs#n|$ppppppOOOOsO:walk", kwlist, &read_at,
+    if (!PyArg_ParseTupleAndKeywords(args, kw, "OLLsKs#n|$ppppppOOOOsOOO:walk", kwlist, &read_at,
                                      &size, &offset, &fs_type, &start_inum, &prefix, &prefix_len,
                                      &dir_len, &recursive, &deleted_only, &as_json, &is_ntfs,
                                      &times_local, &owners, &display_name, &write, &warn_cb, &known,
-                                     &null_suffix, &collect_list))
+                                     &null_suffix, &collect_list, &flush_rows, &progress))
         return NULL;
     if (!display_name || !warn_cb || (collect_list == Py_None && write == Py_None) ||
         (collect_list != Py_None && !PyList_Check(collect_list))) {
         PyErr_SetString(PyExc_TypeError, "walk needs display_name, warn, and write or a collect list");
         return NULL;
     }
+    Py_buffer tick_view = {0};
+    volatile unsigned long long *tick = &no_progress;
+    if (progress != Py_None) {
+        if (PyObject_GetBuffer(progress, &tick_view, PyBUF_WRITABLE) < 0)
+            return NULL;
+        if (tick_view.len < (Py_ssize_t)sizeof(unsigned long long) ||
+            ((uintptr_t)tick_view.buf % sizeof(unsigned long long)) != 0) {
+            PyBuffer_Release(&tick_view);
+            PyErr_SetString(PyExc_ValueError, "progress must be an aligned writable buffer of 8 bytes or more");
+            return NULL;
+        }
+        tick = (volatile unsigned long long *)tick_view.buf;
+    }
     ExtImg *e = PyMem_RawCalloc(1, sizeof(ExtImg));
-    if (!e)
+    if (!e) {
+        if (tick_view.obj)
+            PyBuffer_Release(&tick_view);
         return PyErr_NoMemory();
+    }
+    e->tick = tick;
     e->img.tag = TSK_IMG_INFO_TAG;
     e->read_at = Py_NewRef(read_at);
     TSK_IMG_INFO *img = tsk_img_open_external(e, (TSK_OFF_T)size, 512, ext_read, ext_close, ext_imgstat);
     if (!img) {
         PyErr_Format(PyExc_OSError, "libtsk cannot use the image: %s", tsk_error_get());
         ext_close(&e->img);
+        if (tick_view.obj)
+            PyBuffer_Release(&tick_view);
         return NULL;
     }
     TSK_FS_INFO *fs = tsk_fs_open_img(img, (TSK_OFF_T)offset, TSK_FS_TYPE_DETECT);
@@ -747,6 +802,8 @@ static PyObject *walk(PyObject *self, PyObject *args, PyObject *kw) {
         PyErr_Format(PyExc_OSError, "libtsk finds no file system at byte %lld: %s", offset, tsk_error_get());
         tsk_error_reset();
         tsk_img_close(img);
+        if (tick_view.obj)
+            PyBuffer_Release(&tick_view);
         return NULL;
     }
     char partition[32];
@@ -759,11 +816,15 @@ static PyObject *walk(PyObject *self, PyObject *args, PyObject *kw) {
         .known = known == Py_None ? NULL : known,
         .collect = collect_list == Py_None ? NULL : collect_list,
         .null_suffix = null_suffix,
+        .tick = tick,
+        .flush_rows = flush_rows == Py_None || collect_list == Py_None ? NULL : flush_rows,
     };
     w.fs_type_obj = PyUnicode_InternFromString(fs_type);
     if (!w.fs_type_obj) {
         tsk_fs_close(fs);
         tsk_img_close(img);
+        if (tick_view.obj)
+            PyBuffer_Release(&tick_view);
         return NULL;
     }
     w.times = PyMem_Calloc(TIME_SLOTS, sizeof(TimeSlot));
@@ -777,19 +838,48 @@ static PyObject *walk(PyObject *self, PyObject *args, PyObject *kw) {
     }
     if (!w.failed && flush(&w) < 0)
         w.failed = 1;
+    if (!w.failed && w.flush_rows && PyList_GET_SIZE(w.collect) > 0) {
+        PyObject *rr = PyObject_CallNoArgs(w.flush_rows);
+        if (!rr)
+            w.failed = 1;
+        Py_XDECREF(rr);
+    }
     PyMem_Free(w.out.p);
     PyMem_Free(w.path.p);
     PyMem_Free(w.times);
     Py_XDECREF(w.fs_type_obj);
     tsk_fs_close(fs);
     tsk_img_close(img);
+    if (tick_view.obj)
+        PyBuffer_Release(&tick_view);
     if (w.failed)
         return NULL;
     return PyLong_FromLongLong(w.count);
 }
 
+PyDoc_STRVAR(die_with_parent_doc,
+"die_with_parent(parent_pid) -> None\n\n"
+"In a forked walk child: have Linux SIGKILL this process when its parent dies (the child holds\n"
+"the evidence open and must never outlive the command), then end at once if `parent_pid` is\n"
+"already gone. Elsewhere than Linux only the second check is made.");
+
+static PyObject *die_with_parent(PyObject *self, PyObject *arg) {
+    (void)self;
+    long pid = PyLong_AsLong(arg);
+    if (pid == -1 && PyErr_Occurred())
+        return NULL;
+#ifdef __linux__
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+        return PyErr_SetFromErrno(PyExc_OSError);
+#endif
+    if ((long)getppid() != pid)
+        _exit(1);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"walk", (PyCFunction)(void (*)(void))walk, METH_VARARGS | METH_KEYWORDS, walk_doc},
+    {"die_with_parent", die_with_parent, METH_O, die_with_parent_doc},
     {NULL, NULL, 0, NULL},
 };
 

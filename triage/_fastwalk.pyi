@@ -26,4 +26,7 @@ def walk(
     known: dict[tuple[Any, ...], str] | None = ...,
     null_suffix: str = ...,
     collect: list[tuple[Any, ...]] | None = ...,
+    flush_rows: Callable[[], Any] | None = ...,
+    progress: Any = ...,
 ) -> int: ...
+def die_with_parent(parent_pid: int, /) -> None: ...

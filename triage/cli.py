@@ -76,6 +76,7 @@ def ls(
         as_json,
         write=sys.stdout.write,
         write_bytes=stdout_bytes,
+        direct_stdout=True,
     )
 
 

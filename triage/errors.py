@@ -11,6 +11,7 @@ re-raises them unchanged so the user sees the same message whichever command the
     ├── EntryNotFound           the path / inode / stream asked for does not exist in the source
     ├── UnsupportedArchive      a logical source that is neither a folder, a zip nor a tar
     ├── UnsafePath              an exported name cannot be made safe (should not happen: sanitize escapes)
+    ├── WalkAbandoned           one file system's walk hung or blew its memory and was ended
     └── PluginError             a triage plugin failed (raised by plugins, never by the walk itself)
 
 Partial damage is *not* an error: the walk keeps going and records a :class:`WalkWarning` for each
@@ -51,6 +52,16 @@ class UnsupportedArchive(TriageError):
 
 class UnsafePath(TriageError):
     """A name that cannot be turned into a safe relative export path."""
+
+
+class WalkAbandoned(TriageError):
+    """The walk of one file system was ended (no progress, out of its memory, crashed): see
+    :mod:`triage.walkguard`. The other file systems of the evidence are still walked."""
+
+    def __init__(self, message: str, *, offset: int, fs_type: str, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.offset = offset
+        self.fs_type = fs_type
 
 
 class PluginError(TriageError):

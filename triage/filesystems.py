@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytsk3
 
-from triage.errors import EntryNotFound, NoFileSystem, SourceUnreadable, WalkWarning
+from triage.errors import EntryNotFound, NoFileSystem, SourceUnreadable, WalkAbandoned, WalkWarning
 from triage.image import ReaderImg
 from triage.volumes import find_volumes
 
@@ -184,7 +184,12 @@ class ImageSource:
         self, fs: FileSystem, path: str | None, recursive: bool, deleted_only: bool
     ) -> list[FileEntry] | None:
         """The entries :func:`triage.walk.walk_filesystem` yields, walked in C (about ten times
-        faster); ``None`` when the C walk is not built or libtsk cannot open this file system."""
+        faster); ``None`` when the C walk is not built or libtsk cannot open this file system.
+
+        A walk that hangs or exhausts its memory (:mod:`triage.walkguard`) gives the entries found
+        until then plus a warning naming the file system; it is not retried with pytsk3, which
+        would hang the same way, in this process.
+        """
         from triage.walk import new_entry
 
         rows: list[tuple[object, ...]] = []
@@ -192,20 +197,29 @@ class ImageSource:
             self.c_walk(fs, path, recursive=recursive, deleted_only=deleted_only, collect=rows)
         except (ImportError, OSError):  # not built, or libtsk refuses what pytsk3 opened
             return None
+        except WalkAbandoned as exc:
+            self.warnings.append(WalkWarning(self.name, f"partition@{fs.offset}", str(exc)))
         return [new_entry(*row) for row in rows]
 
     def c_walk(self, fs: FileSystem, path: str | None, **how: Any) -> int:
-        """Walk ``fs`` from ``path`` with :mod:`triage._fastwalk` (``how``: its keyword options).
+        """Walk ``fs`` from ``path`` with :mod:`triage._fastwalk` (``how``: its keyword options,
+        and ``out_fd``: a descriptor the guarded walk may write ``how["write"]``'s blocks to).
 
         Raises ImportError when the C walk is not built and OSError when libtsk cannot open the
-        file system (another TSK version than pytsk3's); nothing is walked then.
+        file system (another TSK version than pytsk3's); nothing is walked then. The walk runs in
+        a watched child process (:mod:`triage.walkguard`) and raises :class:`WalkAbandoned` when
+        it hangs or exceeds its memory; what it found until then has been delivered.
         """
+        from functools import partial
+
         from triage import _fastwalk
         from triage.sanitize import display_name
         from triage.walk import OWNER_FS, start_directory
+        from triage.walkguard import guard_enabled, run_guarded
 
         start, prefix = start_directory(fs, path, self.name)
-        return _fastwalk.walk(
+        walk = partial(
+            _fastwalk.walk,
             self.reader.read_at,
             self.reader.size,
             fs.offset,
@@ -213,13 +227,18 @@ class ImageSource:
             start,
             prefix,
             len(prefix),
+        )
+        how.update(
             is_ntfs=fs.is_ntfs,
             times_local=fs.times_local,
             owners=fs.fs_type in OWNER_FS,
             display_name=display_name,
             warn=lambda where, problem: self.warnings.append(WalkWarning(self.name, where, problem)),
-            **how,
         )
+        out_fd = how.pop("out_fd", None)
+        if not guard_enabled():
+            return walk(**how)
+        return run_guarded(walk, how, offset=fs.offset, fs_type=fs.fs_type, out_fd=out_fd)
 
     def read(self, entry: FileEntry, *, chunk_size: int = 1 << 20) -> Iterator[bytes]:
         """Content of ``entry`` (its data stream) in chunks, as ``icat`` would print it."""

@@ -77,6 +77,7 @@ def _fast_ls(args: LsArgs) -> int | None:
     """Run ``exhibit ls``; ``None`` when the full CLI should take over (nothing written yet)."""
     from custody.errors import UserError
     from custody.safetext import escape
+    from triage.errors import WalkAbandoned
     from triage.listing import evidence_of, run_listing, stdout_bytes
 
     written = False
@@ -95,11 +96,12 @@ def _fast_ls(args: LsArgs) -> int | None:
         source_path, known = evidence_of(args.case, args.exhibit, with_known=True)
         run_listing(
             source_path, known, args.exhibit, args.path, args.recursive, args.deleted, args.partition,
-            args.mismatch, args.as_json, write=write, write_bytes=write_bytes,
+            args.mismatch, args.as_json, write=write, write_bytes=write_bytes, direct_stdout=True,
         )  # fmt: skip
     except UserError as exc:
-        if not written:
-            return None  # the full CLI reports it, the same way as for every command
+        if not written and not isinstance(exc, WalkAbandoned):
+            return None  # the full CLI reports it, the same way as for every command (not a walk
+            # that hung: running it again would hang again)
         print(escape(f"error: {exc}"), file=sys.stderr)
         if exc.hint:
             print(escape(f"hint: {exc.hint}"), file=sys.stderr)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from custody.safetext import escape, is_utf8
-from triage.errors import WalkWarning
+from triage.errors import WalkAbandoned, WalkWarning
 from triage.walk import FileEntry, entry_to_json_line
 
 #: What ``ls --json`` appends to an entry triage has not hashed (closing the object).
@@ -128,12 +128,14 @@ def write_listing(
     warnings: list[WalkWarning],
     write_bytes: Callable[[bytes], Any] | None = None,
     fast: bool = True,
+    direct_stdout: bool = False,
 ) -> None:
     """Write the ``exhibit ls`` lines of ``source_path`` to ``write``; problems go to ``warnings``.
 
     The C walk writes UTF-8 blocks to ``write_bytes`` when given (stdout's buffer: no decoding and
     re-encoding of tens of megabytes), else decoded to ``write``. ``fast=False`` forces the Python
-    walk (tests compare the two).
+    walk (tests compare the two). ``direct_stdout``: ``write_bytes`` writes to stdout, so the C
+    walk's process may write there itself (see :mod:`triage.walkguard`).
     """
     from triage.walk import _looks_logical, list_entries
 
@@ -159,6 +161,7 @@ def write_listing(
         def write_bytes(block: bytes) -> None:
             write(block.decode("utf-8", "surrogateescape"))
 
+    abandoned: list[WalkAbandoned] = []
     with ImageSource(p) as src:
         before = len(src.warnings)
         targets = src.filesystems if partition is None else [src.filesystem(partition)]
@@ -170,17 +173,38 @@ def write_listing(
                     for k, v in known.items()
                     if k[0] == fsys.offset
                 }
+            out_fd = None
+            if direct_stdout:  # the guarded walk writes to stdout itself, when it is a real file
+                write_bytes(b"")  # (tells the caller output has begun)
+                sys.stdout.flush()
+                try:
+                    out_fd = sys.stdout.fileno()
+                except (OSError, ValueError):  # captured in memory (tests, an embedding program)
+                    out_fd = None
             try:
                 src.c_walk(
                     fsys, path, recursive=recursive, deleted_only=deleted_only, as_json=as_json,
-                    write=write_bytes, known=mine or None, null_suffix=NULL_SUFFIX,
+                    write=write_bytes, known=mine or None, null_suffix=NULL_SUFFIX, out_fd=out_fd,
                 )  # fmt: skip
             except OSError:  # libtsk refuses what pytsk3 opened (another TSK version): the Python walk
                 entries = walk_filesystem(
                     fsys, src.name, src.warnings, path=path, recursive=recursive, deleted_only=deleted_only
                 )
                 write_entries(entries, as_json, known, write)
+            except WalkAbandoned as exc:  # hung or out of memory: go on with the other file systems
+                abandoned.append(exc)
         warnings.extend(src.warnings[before:])
+    if abandoned:
+        raise (
+            abandoned[0]
+            if len(abandoned) == 1
+            else WalkAbandoned(
+                "; ".join(str(a) for a in abandoned),
+                offset=abandoned[0].offset,
+                fs_type=abandoned[0].fs_type,
+                hint=abandoned[0].hint,
+            )
+        )
 
 
 def run_listing(
@@ -196,6 +220,7 @@ def run_listing(
     *,
     write: Callable[[str], Any],
     write_bytes: Callable[[bytes], Any] | None = None,
+    direct_stdout: bool = False,
 ) -> None:
     """``exhibit ls``: the lines to ``write``, then the warnings to stderr (see :mod:`triage.launch`)."""
     from triage.walk import list_entries
@@ -222,18 +247,32 @@ def run_listing(
             write,
         )
     else:
-        write_listing(
-            source_path,
-            path,
-            recursive=recursive,
-            deleted_only=deleted,
-            partition=partition,
-            as_json=as_json,
-            known=known,
-            write=write,
-            warnings=warnings,
-            write_bytes=write_bytes,
-        )
+        try:
+            write_listing(
+                source_path,
+                path,
+                recursive=recursive,
+                deleted_only=deleted,
+                partition=partition,
+                as_json=as_json,
+                known=known,
+                write=write,
+                warnings=warnings,
+                write_bytes=write_bytes,
+                direct_stdout=direct_stdout,
+            )
+        except WalkAbandoned as exc:  # after the other file systems: their warnings, then the error
+            _print_warnings(warnings)
+            raise WalkAbandoned(
+                f"{exhibit}: {exc} (the listing is incomplete)",
+                offset=exc.offset,
+                fs_type=exc.fs_type,
+                hint=exc.hint,
+            ) from None
+    _print_warnings(warnings)
+
+
+def _print_warnings(warnings: list[WalkWarning]) -> None:
     sys.stdout.flush()
     for w in warnings:
         print(escape(f"warning: {w}"), file=sys.stderr)
