@@ -31,6 +31,7 @@ from triage.store.models import Anchor, File, Finding, RunWarning
 FORMAT = "exhibit-triage-digest/1"
 RUN_KIND = "triage.run"
 CODE = "TRIAGE_DATA_MISMATCH"
+ANCHOR_CHUNK = 4096  # anchored rows per triage_anchors row
 MAX_NAMED = 20  # problems named one by one per table and per re-hash before a summary line
 
 
@@ -92,11 +93,49 @@ def _sort_key(spec: TableSpec, key: str) -> Any:
     return int(key) if spec.numeric_key else key.encode("utf-8")
 
 
+class _RowEncoder:
+    """The canonical bytes of many rows of one table, fast (the end of every run digests them all).
+
+    Same bytes as :func:`canonical_row` (a test checks it on real rows), without a per-column
+    function call: the columns are selected in name order, so the object needs no sorting, and
+    only Boolean columns (0/1 in SQLite) and values a driver returns in another Python type
+    are converted.
+    """
+
+    def __init__(self, table: Table) -> None:
+        self.columns = sorted(table.columns, key=lambda c: c.name)
+        self.names = [c.name for c in self.columns]
+        self.bools = [i for i, c in enumerate(self.columns) if isinstance(c.type, Boolean)]
+        self.ints = [i for i, c in enumerate(self.columns) if isinstance(c.type, Integer)]
+        self.texts = [i for i, c in enumerate(self.columns) if not isinstance(c.type, (Boolean, Integer))]
+        self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+    def encode(self, row: Sequence[Any]) -> bytes:
+        values = list(row)
+        for i in self.bools:
+            if values[i] is not None:
+                values[i] = bool(values[i])
+        for i in self.ints:
+            v = values[i]
+            if v is not None and type(v) is not int:
+                values[i] = int(v)
+        for i in self.texts:
+            v = values[i]
+            if v is not None and type(v) is not str:
+                values[i] = str(v)
+        text = self._dumps(dict(zip(self.names, values, strict=True)))
+        return text.encode("utf-8", "surrogatepass")
+
+
 def table_leaves(conn: Connection, spec: TableSpec, exhibit: str) -> list[tuple[str, bytes]]:
     """``(key, leaf hash)`` of every row of ``exhibit`` in ``spec``, in digest order."""
     t = spec.table
-    rows = conn.execute(select(t).where(t.c.exhibit == exhibit).execution_options(yield_per=5000))
-    out = [(str(r._mapping[spec.key]), leaf_of(t, r)) for r in rows]
+    encoder = _RowEncoder(t)
+    key_at = encoder.names.index(spec.key)
+    leaf_hash = merkle.leaf_hash
+    encode = encoder.encode
+    query = select(*encoder.columns).where(t.c.exhibit == exhibit).execution_options(yield_per=5000)
+    out = [(str(r[key_at]), leaf_hash(encode(r))) for r in conn.execute(query)]
     out.sort(key=lambda kv: _sort_key(spec, kv[0]))
     return out
 
@@ -119,15 +158,48 @@ def digest_of(state: dict[str, list[tuple[str, bytes]]]) -> dict[str, Any]:
 def store_anchors(
     conn: Connection, exhibit: str, run_id: str, state: dict[str, list[tuple[str, bytes]]]
 ) -> None:
-    """Replace the exhibit's row anchors by ``state`` (call inside a transaction)."""
+    """Replace the exhibit's row anchors by ``state`` (call inside a transaction).
+
+    Stored in chunks of :data:`ANCHOR_CHUNK` rows (see :class:`triage.store.models.Anchor`).
+    """
     conn.execute(delete(Anchor).where(Anchor.exhibit == exhibit))
-    rows = [
-        {"exhibit": exhibit, "tbl": name, "position": i, "row_key": key, "leaf": leaf.hex(), "run_id": run_id}
-        for name, leaves in state.items()
-        for i, (key, leaf) in enumerate(leaves)
-    ]
-    for start in range(0, len(rows), 5000):
-        conn.execute(insert(Anchor), rows[start : start + 5000])
+    rows = []
+    for name, leaves in state.items():
+        for position, start in enumerate(range(0, len(leaves), ANCHOR_CHUNK)):
+            chunk = leaves[start : start + ANCHOR_CHUNK]
+            rows.append(
+                {
+                    "exhibit": exhibit,
+                    "tbl": name,
+                    "position": position,
+                    "row_key": "\n".join(key for key, _ in chunk),
+                    "leaf": b"".join(leaf for _, leaf in chunk).hex(),
+                    "run_id": run_id,
+                }
+            )
+    if rows:
+        conn.execute(insert(Anchor), rows)
+
+
+def _anchored(conn: Connection, spec: TableSpec, exhibit: str) -> list[tuple[str, bytes]] | None:
+    """The anchored ``(key, leaf)`` of ``spec``'s rows, in order; ``None`` when the chunks are
+    malformed (then they were altered: the caller reports the table without naming a row)."""
+    chunks = conn.execute(
+        select(Anchor.row_key, Anchor.leaf)
+        .where(Anchor.exhibit == exhibit, Anchor.tbl == spec.name)
+        .order_by(Anchor.position)
+    ).all()
+    anchored: list[tuple[str, bytes]] = []
+    for keys_text, leaves_hex in chunks:
+        try:
+            leaves = bytes.fromhex(leaves_hex)
+        except (TypeError, ValueError):
+            return None
+        keys = keys_text.split("\n") if keys_text else []
+        if len(leaves) != 32 * len(keys):
+            return None
+        anchored.extend((key, leaves[32 * i : 32 * i + 32]) for i, key in enumerate(keys))
+    return anchored
 
 
 # -- comparing the stored rows with their anchor --------------------------------------------------
@@ -209,17 +281,11 @@ def _locate(
     leaves: list[tuple[str, bytes]],
     signed: dict[str, Any],
 ) -> list[Difference]:
-    stored = conn.execute(
-        select(Anchor.row_key, Anchor.leaf)
-        .where(Anchor.exhibit == exhibit, Anchor.tbl == spec.name)
-        .order_by(Anchor.position)
-    ).all()
-    try:
-        anchored = [(str(k), bytes.fromhex(h)) for k, h in stored]
-        anchors_root = merkle.root_from_leaf_hashes([h for _, h in anchored]).hex()
-    except ValueError:
-        anchors_root = None
-    if anchors_root != signed.get("root") or len(stored) != signed.get("rows"):
+    anchored = _anchored(conn, spec, exhibit)
+    anchors_root = (
+        merkle.root_from_leaf_hashes([h for _, h in anchored]).hex() if anchored is not None else None
+    )
+    if anchored is None or anchors_root != signed.get("root") or len(anchored) != signed.get("rows"):
         return [
             Difference(
                 spec.name,

@@ -204,7 +204,20 @@ def test_altered_anchors_cannot_hide_an_edit(case: Case) -> None:
     with case.engine.connect() as conn:
         row = conn.execute(select(File.__table__).where(File.key == key)).one()
     leaf = integrity.leaf_of(File.__table__, row).hex()  # type: ignore[arg-type]
-    sql(case, "UPDATE triage_anchors SET leaf = ? WHERE row_key = ?", leaf, key)
+    # the anchors are stored in chunks: keys "\n"-separated, leaf hashes concatenated in hex
+    with case.engine.connect() as conn:
+        position, keys, leaves = conn.execute(
+            text("SELECT position, row_key, leaf FROM triage_anchors WHERE tbl = 'triage_files'")
+        ).one()
+    at = keys.split("\n").index(key)
+    forged = leaves[: 64 * at] + leaf + leaves[64 * (at + 1) :]
+    assert forged != leaves
+    sql(
+        case,
+        "UPDATE triage_anchors SET leaf = ? WHERE tbl = 'triage_files' AND position = ?",
+        forged,
+        position,
+    )
     found = mismatches(verify_case(case))
     assert len(found) == 1 and "triage_files" in found[0] and "cannot be named" in found[0], found
 

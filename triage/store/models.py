@@ -106,7 +106,11 @@ class RunWarning(TriageBase):
 
 
 class Anchor(TriageBase):
-    """The leaf hash of one stored row, as the latest completed run of its exhibit anchored it.
+    """The leaf hashes of stored rows, as the latest completed run of their exhibit anchored them.
+
+    One row holds up to :data:`triage.integrity.ANCHOR_CHUNK` consecutive rows of a digested table,
+    in digest order: their keys, newline-separated, and their leaf hashes, hex, concatenated (one
+    database row per anchored row made the end of every run insert tens of thousands of rows).
 
     The ledger's ``triage.run`` entry signs only each table's Merkle root; these rows (rewritten
     by every completed run) let verification name *which* row differs. They prove nothing by
@@ -118,8 +122,8 @@ class Anchor(TriageBase):
     exhibit: Mapped[str] = mapped_column(String(200), primary_key=True)
     tbl: Mapped[str] = mapped_column(String(40), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
-    row_key: Mapped[str] = mapped_column(String(64))
-    leaf: Mapped[str] = mapped_column(String(64))
+    row_key: Mapped[str] = mapped_column(Text)  # the keys, "\n"-separated
+    leaf: Mapped[str] = mapped_column(Text)  # the leaf hashes, 64 hex digits each, concatenated
     run_id: Mapped[str] = mapped_column(String(36))
 
 

@@ -21,8 +21,8 @@ def upgrade() -> None:
         sa.Column("exhibit", sa.String(200), primary_key=True),
         sa.Column("tbl", sa.String(40), primary_key=True),
         sa.Column("position", sa.Integer, primary_key=True, autoincrement=False),
-        sa.Column("row_key", sa.String(64), nullable=False),
-        sa.Column("leaf", sa.String(64), nullable=False),
+        sa.Column("row_key", sa.Text, nullable=False),
+        sa.Column("leaf", sa.Text, nullable=False),
         sa.Column("run_id", sa.String(36), nullable=False),
     )
     op.create_table(
