@@ -127,6 +127,21 @@ def test_the_canonical_form_is_rfc8785(case: Case) -> None:
                 table = model.__table__
                 mapping = {c.name: integrity._value(c, row._mapping[c.name]) for c in table.columns}  # type: ignore[attr-defined]
                 assert integrity.canonical_row(table, row) == rfc8785.dumps(mapping)  # type: ignore[arg-type]
+        # and the leaves the digest is made of (the batch encoder) are the leaves of those bytes
+        for spec in integrity.TABLES:
+            rows = conn.execute(select(spec.table)).all()
+            expected = sorted(
+                (
+                    str(r._mapping[spec.key]),
+                    integrity.merkle.leaf_hash(
+                        rfc8785.dumps(
+                            {c.name: integrity._value(c, r._mapping[c.name]) for c in spec.table.columns}
+                        )
+                    ),
+                )
+                for r in rows
+            )
+            assert sorted(integrity.table_leaves(conn, spec, "EX-001")) == expected
 
 
 # (table, SQL, expected words in the detail); {key} is filled with a real row's key.
