@@ -1341,6 +1341,10 @@ def main(argv: list[str] | None = None) -> int:
     for var in ("EXHIBIT_CASE", "EXHIBIT_ACTOR", "EXHIBIT_KEY_PASSPHRASE", "EXHIBIT_DEBUG"):
         os.environ.pop(var, None)
     os.environ["PYTHONFAULTHANDLER"] = "1"  # cli mode: a segfault or SIGABRT prints the Python stack
+    # Exhibit gives up a file system whose walk stops making progress (EXHIBIT_WALK_STALL_SECONDS,
+    # 60 s by default, docs/examiner.md) and says so: keep that limit well inside one execution's
+    # timeout, so a stopped walk is judged by what the user sees (the message), not as a hang.
+    os.environ.setdefault("EXHIBIT_WALK_STALL_SECONDS", f"{max(args.timeout / 5, 1.0):g}")
     if args.mode == "cli":
         os.environ["EXHIBIT_DEBUG"] = "1"
     opts: dict[str, Any] = {

@@ -192,7 +192,8 @@ def triage_command(
         f"{n.get('warnings', 0)} warnings"
     )
     for w in summary.warnings[:20]:
-        err.print(f"warning: {w.get('plugin') or 'walk'}: {w.get('path') or ''}: {w['message']}")
+        where = f"{w['path']}: " if w.get("path") else ""  # a walk warning names its source itself
+        err.print(f"warning: {w.get('plugin') or 'walk'}: {where}{w['message']}")
     if len(summary.warnings) > 20:
         err.print(
             f"... and {len(summary.warnings) - 20} more ('exhibit runs {exhibit} --json' lists them all)"
