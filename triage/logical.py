@@ -318,6 +318,12 @@ class _ArchiveSource(_Logical):
     _count = 0
 
 
+def _zip_dir(info: zipfile.ZipInfo) -> bool:
+    """``info.is_dir()`` without its IndexError on an empty name: zipfile cuts a name at its first
+    NUL, so a member named ``"\\x00..."`` has an empty ``filename`` (found by bench/fuzz_triage.py)."""
+    return info.filename.endswith("/")
+
+
 class ZipSource(_ArchiveSource):
     """A zip archive (also ``.ufdr``-style phone extractions that are zips inside)."""
 
@@ -346,7 +352,7 @@ class ZipSource(_ArchiveSource):
                 self.warnings.append(WalkWarning(self.name, f"member #{index}", "member has an empty name"))
                 continue
             unix_mode = info.external_attr >> 16 if info.create_system == 3 else 0
-            if info.is_dir():
+            if _zip_dir(info):
                 etype = "dir"
             elif unix_mode and stat.S_ISLNK(unix_mode):
                 etype = "link"
@@ -404,7 +410,7 @@ class ZipSource(_ArchiveSource):
                 i,
             )
             for i, info in enumerate(self._infos)
-            if not info.filename.endswith("/")  # not is_dir(): it fails on an empty name
+            if not _zip_dir(info)
         )
         overlapping: dict[int, int] = {}
         reach, owner = -1, -1  # the furthest end so far, and whose it is
@@ -428,7 +434,7 @@ class ZipSource(_ArchiveSource):
     def read(self, entry: FileEntry, *, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
         index = self._member(entry)
         info = self._infos[index]
-        if info.is_dir():
+        if _zip_dir(info):
             return
         if index in self._overlapping:
             raise SourceUnreadable(

@@ -189,16 +189,24 @@ def test_dftt8_embedded_archives_published_md5(tmp_path: Path) -> None:
 
 def test_zip_member_with_an_empty_name_is_recorded_not_fatal(tmp_path: Path) -> None:
     """Found by bench/fuzz_triage.py: zipfile's ``is_dir()`` raises IndexError on a member whose
-    name is empty, which ended acquisition (and the triage walk) as an internal error."""
+    name is empty, which ended acquisition (and the triage walk) as an internal error. zipfile also
+    cuts a name at its first NUL, so ``"\\x00abc"`` has an empty ``filename`` but a raw name."""
     from custody.acquisition import acquire_source
 
     archive = tmp_path / "nameless.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr(zipfile.ZipInfo("a.txt"), b"hello")
         zf.writestr(zipfile.ZipInfo(""), b"nameless content")
+    with zipfile.ZipFile(archive, "a") as zf:
+        zf.writestr(zipfile.ZipInfo("Nabc"), b"named after a NUL")
+    data = archive.read_bytes()
+    assert data.count(b"Nabc") == 2  # local and central headers: make the name start with NUL
+    archive.write_bytes(data.replace(b"Nabc", b"\x00abc"))
     acquisition = acquire_source(archive)
     assert [m["path"] for m in acquisition.members or []] == ["a.txt"]
-    assert acquisition.skipped == [{"path": "", "type": "nameless", "target": None}]
+    assert acquisition.skipped == [{"path": "", "type": "nameless", "target": None}] * 2
     with open_source(archive) as src:
-        assert [e.path for e in src.entries(recursive=True)] == ["/a.txt"]
+        entries = {e.path: e for e in src.entries(recursive=True)}
+        assert set(entries) == {"/a.txt", "/\\x00abc"}
+        assert b"".join(src.read(entries["/\\x00abc"])) == b"named after a NUL"
         assert [(w.path, w.problem) for w in src.warnings] == [("member #1", "member has an empty name")]
