@@ -456,6 +456,7 @@ def _acquire_zip(path: Path, progress: Progress | None) -> Acquisition:
                         OSError,
                         EOFError,
                         RuntimeError,
+                        ValueError,  # e.g. a local header name that is not the UTF-8 it claims
                         zlib.error,
                     ) as exc:
                         digests, error = None, f"unreadable member: {exc}"

@@ -28,6 +28,7 @@ import stat
 import tarfile
 import time
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -457,7 +458,15 @@ class ZipSource(_ArchiveSource):
                             hint=f"if it is genuine, raise {EXPANSION_ENV} and triage again",
                         )
                     yield chunk
-        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+        except (
+            zipfile.BadZipFile,
+            OSError,
+            EOFError,
+            NotImplementedError,
+            RuntimeError,
+            ValueError,  # e.g. a local header name that is not the UTF-8 it claims
+            zlib.error,
+        ) as exc:
             raise SourceUnreadable(f"{self.name}: member {entry.path} unreadable: {exc}") from exc
 
     def close(self) -> None:

@@ -210,3 +210,28 @@ def test_zip_member_with_an_empty_name_is_recorded_not_fatal(tmp_path: Path) -> 
         assert set(entries) == {"/a.txt", "/\\x00abc"}
         assert b"".join(src.read(entries["/\\x00abc"])) == b"named after a NUL"
         assert [(w.path, w.problem) for w in src.warnings] == [("member #1", "member has an empty name")]
+
+
+def test_zip_member_whose_local_name_is_not_utf8(tmp_path: Path) -> None:
+    """Found by bench/fuzz_triage.py: a member flagged UTF-8 whose local header name is not UTF-8
+    made zipfile raise UnicodeDecodeError while opening it, which ended acquisition as an internal
+    error. It is now an unreadable member (recorded with the reason), and the walk warns."""
+    from custody.acquisition import acquire_source
+
+    archive = tmp_path / "badname.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(zipfile.ZipInfo("ok.txt"), b"fine")
+        zf.writestr(zipfile.ZipInfo("\u00e9.txt"), b"content")  # non-ASCII: flagged UTF-8
+    data = bytearray(archive.read_bytes())
+    at = data.index("\u00e9.txt".encode())  # the first copy is the local header's
+    data[at] = 0xFF  # b"\xff\xa9.txt": not UTF-8, same length
+    archive.write_bytes(bytes(data))
+    acquisition = acquire_source(archive)
+    members = {m["path"]: m for m in acquisition.members or []}
+    assert members["ok.txt"]["sha256"] == hashlib.sha256(b"fine").hexdigest()
+    bad = members["\u00e9.txt"]
+    assert bad["sha256"] is None and "unreadable member" in (bad["error"] or "")
+    with open_source(archive) as src:
+        entries = {e.path: e for e in src.entries(recursive=True)}
+        with pytest.raises(SourceUnreadable):
+            b"".join(src.read(entries["/\u00e9.txt"]))
