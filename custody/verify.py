@@ -364,6 +364,11 @@ def _verify_rows(
         except ValueError:
             add("ENTRY_HASH_MISMATCH", seq, entry_exhibit, "the entry body is not a JSON object")
             body = {}
+        if body and (malformed := _shape_problem(body)):
+            # members of the wrong JSON type: every check below would read them as if they were
+            # right; report the body and check the entry like one that is not JSON at all
+            add("ENTRY_HASH_MISMATCH", seq, entry_exhibit, f"the entry body is malformed: {malformed}")
+            body = {}
         if raw_signatures:  # as Ledger.entries() reads them: unreadable means none
             try:
                 signatures = json_loads(signatures)
@@ -454,6 +459,36 @@ def _verify_rows(
         if state.out_seq is not None:
             report.open_checkouts.append({"exhibit": exhibit_id, "seq": state.out_seq})
     return report
+
+
+_BODY_TYPES: dict[str, tuple[type, ...]] = {
+    "v": (int,),
+    "ledger": (str,),
+    "case": (str,),
+    "seq": (int,),
+    "prev": (str,),
+    "recorded": (dict,),
+    "actor": (str,),
+    "kind": (str,),
+    "exhibit": (str, type(None)),
+    "data": (dict,),
+}
+
+
+def _shape_problem(body: dict[str, Any]) -> str | None:
+    """What makes ``body`` other than the ten members of docs/custody.md ("Entry body") with
+    their JSON types, or ``None``. Checked before anything reads a member as a string or object."""
+    extra = sorted(set(body) - set(_BODY_TYPES))
+    if extra:
+        return f"unexpected members {extra}"
+    for name, types in _BODY_TYPES.items():
+        value = body.get(name)
+        if name not in body or not isinstance(value, types) or isinstance(value, bool):
+            return f"member {name!r} is missing or not a {' or '.join(t.__name__ for t in types)}"
+    recorded = body["recorded"]
+    if set(recorded) != {"utc", "offset"} or not all(isinstance(v, str) for v in recorded.values()):
+        return "member 'recorded' is not {utc, offset} strings"
+    return None
 
 
 def _is_canonical(body: dict[str, Any], text: str) -> bool:

@@ -30,7 +30,6 @@ from custody.verify import Report
 from triage import integrity
 from triage.engine import HASHES, keyed_entries
 from triage.errors import TriageError
-from triage.store import ensure_schema
 from triage.store.models import File, Run
 from triage.walk import open_source
 
@@ -41,7 +40,8 @@ def check(case: Case, report: Report, exhibit: str | None, rehash: bool) -> None
     """The ``exhibit.verify`` entry point."""
     if not inspect(case.engine).has_table("triage_runs"):
         return  # never triaged
-    ensure_schema(case.engine)
+    # Verification never writes: no migration here (a case triaged before the digest existed has
+    # no triage_anchors table, and no digest in its ledger either; integrity._locate copes).
     _check_runs(case, report, exhibit)
     anchors = integrity.latest_anchors(case.ledger, exhibit)
     with case.engine.connect() as conn:
@@ -60,6 +60,8 @@ def _check_runs(case: Case, report: Report, exhibit: str | None) -> None:
         try:
             data = entry.data
         except ValueError:  # not JSON: the ledger checks report ENTRY_HASH_MISMATCH
+            continue
+        if not isinstance(data, dict):  # likewise reported by the ledger checks
             continue
         run_id = data.get("run")
         with case.engine.connect() as conn:

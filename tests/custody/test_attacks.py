@@ -356,3 +356,29 @@ def test_signed_but_not_canonical_body(history: Case) -> None:
     )
     found = verify_case(history)
     assert any(p.code == "ENTRY_HASH_MISMATCH" and "canonical" in p.detail for p in found.problems)
+
+
+@pytest.mark.parametrize(
+    ("seq", "member", "value"),
+    [
+        (5, "recorded", "2026-01-01T00:00:00Z"),
+        (5, "recorded", [1, 2]),
+        (5, "data", "Store C"),
+        (5, "data", ["Store C"]),
+        (5, "exhibit", 7),
+        (5, "signers", "jdoe"),
+        (1, "data", "jdoe"),
+        (6, "data", {"occurred": "yesterday", "reason": ["x"]}),
+    ],
+)
+def test_a_body_of_the_wrong_shape_is_reported_not_a_crash(
+    history: Case, seq: int, member: str, value: object
+) -> None:
+    """An attacker who rewrites a body with members of the wrong JSON type (found in review:
+    ``"recorded": "..."`` raised AttributeError inside verify, an internal error) gets a report."""
+    body = json.loads(body_of(history, seq))
+    body[member] = value
+    tamper(history, "UPDATE entries SET body = %s WHERE seq = %s", (canonical(body).decode(), seq))
+    report = verify_case(history)
+    assert not report.ok
+    assert ("ENTRY_HASH_MISMATCH", seq) in codes(report), report.problems

@@ -347,3 +347,17 @@ def test_docs_specify_the_digest_the_code_computes() -> None:
         line = next(x for x in section.splitlines() if x.startswith(f"| `{spec.name}` |"))
         documented = re.findall(r"`([a-z_0-9]+)`", line.split("|")[2])
         assert documented == spec.columns, spec.name
+
+
+def test_dropped_anchors_and_odd_run_data_are_reported_not_a_crash(case: Case) -> None:
+    """Found in review: verify migrated the case (a write) and read the row anchors without
+    checking the table was there. Dropping it and editing a row is still TRIAGE_DATA_MISMATCH,
+    with the table named; verify creates nothing."""
+    key = one_key(case, "triage_files", "key", f"path = '{SMS_DB}'")
+    sql(case, "UPDATE triage_files SET sha256 = ? WHERE key = ?", ZEROS, key)
+    sql(case, "DROP TABLE triage_anchors")
+    found = mismatches(verify_case(case))
+    assert len(found) == 1 and "triage_files" in found[0] and "cannot be named" in found[0], found
+    with case.engine.connect() as conn:
+        tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
+    assert "triage_anchors" not in tables  # verification wrote nothing back
