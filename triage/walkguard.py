@@ -33,6 +33,7 @@ from __future__ import annotations
 import marshal
 import mmap
 import os
+import pickle
 import select
 import signal
 import struct
@@ -197,7 +198,11 @@ def _child(
     except MemoryError:
         report = (_NOMEM, b"")
     except BaseException as exc:  # sent to the parent, which raises it there
-        report = (_ERROR, marshal.dumps((type(exc).__name__, str(exc))))
+        try:  # the exception itself, so an evidence error keeps its type and hint
+            pickled = pickle.dumps(exc)
+        except Exception:
+            pickled = b""
+        report = (_ERROR, marshal.dumps((type(exc).__name__, str(exc), pickled)))
     code = 3 if report[0] == _NOMEM else 0
     try:
         send(*report)
@@ -330,7 +335,14 @@ def _deliver(
             hint=f"if the file system is sound and very large, raise {MEMORY_ENV} (docs/examiner.md)",
         )
     elif kind == _ERROR:
-        name, message = marshal.loads(payload)
+        name, message, pickled = marshal.loads(payload)
+        if pickled:
+            try:  # from our own forked child: the walk's exception, as raised there
+                error = pickle.loads(pickled)
+            except Exception:
+                error = None
+            if isinstance(error, BaseException):
+                raise error
         if name == "OSError":
             raise OSError(message)
         if name == "KeyboardInterrupt":

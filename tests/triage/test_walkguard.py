@@ -26,7 +26,7 @@ import pytest
 from custody.actors import add_actor
 from custody.case import init_case
 from tests.conftest import CORPUS, need, need_tool
-from triage.errors import WalkAbandoned
+from triage.errors import SourceUnreadable, WalkAbandoned
 from triage.walkguard import Limits, run_guarded
 
 REPO = Path(__file__).resolve().parents[2]
@@ -315,6 +315,19 @@ def test_libtsk_refusing_the_file_system_still_reaches_the_caller() -> None:
 
     with pytest.raises(OSError, match="no file system at byte 0"):
         run_guarded(refuse, {"warn": print}, offset=0, fs_type="fat12", limits=Limits(5, 256))
+
+
+def test_an_evidence_error_in_the_walk_keeps_its_type_and_hint() -> None:
+    """Found in review: the child sent only the exception's name and message, so a read error of
+    the evidence (a missing segment, a bad sector) reached the user as a RuntimeError, which the
+    CLI shows as an internal error, with its hint lost."""
+
+    def unreadable(**how: object) -> int:
+        raise SourceUnreadable("disk.E01: segment disk.E03 is missing", hint="bring every segment")
+
+    with pytest.raises(SourceUnreadable, match=r"segment disk\.E03 is missing") as info:
+        run_guarded(unreadable, {"warn": print}, offset=0, fs_type="ntfs", limits=Limits(5, 256))
+    assert info.value.hint == "bring every segment"
 
 
 def test_setup_installs_time() -> None:
