@@ -343,8 +343,13 @@ def _process_file(
                     mime, sniffed = sniff_mime(head), head  # libmagic once per file, on the head only
                     candidates = filters.candidates(entry.path, head, mime)
                     if candidates:
-                        spool = _Spool(scratch, entry.path, entry.size > IN_MEMORY_LIMIT)
-                        spools.append(spool)
+                        try:  # a scratch failure skips the plugins, never blames the evidence
+                            spool = _Spool(scratch, entry.path, entry.size > IN_MEMORY_LIMIT)
+                        except (ScratchFull, OSError) as exc:
+                            _skip_warning(result, entry.path, candidates, exc)
+                            candidates = []
+                        else:
+                            spools.append(spool)
                 if spool is not None:
                     try:
                         spool.add(chunk)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -72,7 +72,7 @@ def _stale(row: Any, now: datetime) -> bool:
     if row.host == _host():
         return not _alive(int(row.pid), row.pid_start)
     try:
-        last = datetime.fromisoformat(str(row.heartbeat_utc).replace("Z", "+00:00"))
+        last = timefmt.parse_utc(str(row.heartbeat_utc))
     except ValueError:
         return True
     return now - last > STALE_AFTER
@@ -142,5 +142,8 @@ def holding(engine: Engine, exhibit: str, run_id: str) -> Iterator[None]:
     acquire(engine, exhibit, run_id)
     try:
         yield
-    finally:
-        release(engine, exhibit, run_id)
+    except BaseException:
+        with suppress(Exception):  # the run's own error is the one to report; a lock left is found stale
+            release(engine, exhibit, run_id)
+        raise
+    release(engine, exhibit, run_id)

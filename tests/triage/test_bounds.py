@@ -328,3 +328,42 @@ def test_a_bad_scratch_limit_is_a_usage_error(tmp_path: Path, case: Path) -> Non
     assert proc.returncode == 2 and "EXHIBIT_SCRATCH_LIMIT: 'x' is not a size" in proc.stderr
     runs, _ = exhibit("runs", "EV-1", "--json", case=case)
     assert json.loads(runs.stdout) == []  # refused before a run was started
+
+
+def test_a_scratch_file_that_cannot_be_made_skips_the_plugins_not_the_file(tmp_path: Path) -> None:
+    """Found in review: the scratch file for a big file was made outside the scratch error guard,
+    so a scratch disk error (here: the scratch folder gone) was recorded as the evidence being
+    unreadable. The file must still be hashed, with a warning naming the plugin and the cause."""
+    import hashlib
+
+    from triage.engine import IN_MEMORY_LIMIT, _CheapFilters, _Job, _process_file
+    from triage.plugin import ParseContext
+    from triage.registry import load_plugins
+    from triage.scratch import Scratch
+    from triage.walk import open_source
+
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    big = evidence / "mmssms.db"
+    with big.open("wb") as fh:  # big enough to be spooled to disk, sparse so the test is cheap
+        fh.write(b"SQLite format 3\x00")
+        fh.truncate(IN_MEMORY_LIMIT + MB)
+    plugins = [cls() for cls in load_plugins().plugins if cls.name == "sms_android"]
+    assert plugins, "the sms_android plugin is needed to want the file"
+    with open_source(evidence) as source, Scratch(tmp_path, limit=None) as scratch:
+        entry = next(e for e in source.entries(recursive=True) if e.path.endswith("mmssms.db"))
+        shutil.rmtree(scratch.dir)  # what a wiped or unmounted scratch disk looks like
+        result = _process_file(
+            source,
+            _CheapFilters(plugins),
+            "EV-1",
+            _Job("k", entry, {}),
+            ["sha256"],
+            ParseContext(scratch=scratch),
+            scratch,
+        )
+    assert "error" not in result, result.get("error")  # the evidence was read in full
+    assert result["hashes"]["sha256"] == hashlib.sha256(big.read_bytes()).hexdigest()
+    [warning] = result["warnings"]
+    assert "not given to plugin(s) sms_android" in warning["message"]
+    assert "cannot write its scratch copy" in warning["message"]

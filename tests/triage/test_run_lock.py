@@ -243,3 +243,18 @@ def test_a_worker_whose_run_is_gone_exits(tmp_path: Path) -> None:
     assert done.returncode == 1 and b"still here" not in done.stdout
     mine = subprocess.run([sys.executable, "-c", code, str(os.getpid())], capture_output=True, timeout=60)
     assert mine.returncode == 0 and b"still here" in mine.stdout
+
+
+def test_a_failing_release_does_not_hide_the_runs_own_error(tmp_path: Path) -> None:
+    """Found in review: when the run failed and releasing its lock failed too (the database gone
+    read-only, the table damaged), the release error replaced the run's, so the examiner was told
+    about the lock instead of what went wrong."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'case.db'}")
+    ensure_schema(engine)
+    with pytest.raises(ValueError, match="the run's own problem"), lock.holding(engine, "EX-001", "run-1"):
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE triage_locks"))  # release will fail
+        raise ValueError("the run's own problem")
+    engine.dispose()
