@@ -1,8 +1,8 @@
-"""The one compiled part of Exhibit: triage._fastwalk, the listing walk in C over libtsk.
+"""The one compiled part of Exhibit: triage.sources._fastwalk, the listing walk in C over libtsk.
 
 Everything else about the package is in pyproject.toml. The extension is optional: without
 libtsk's headers (Debian: libtsk-dev) or a C compiler the build goes on without it, and
-triage.listing / ImageSource.entries use the pytsk3 walk, which gives the same entries, slower.
+triage.views.listing / ImageSource.entries use the pytsk3 walk, which gives the same entries, slower.
 """
 
 from setuptools import Extension, setup
@@ -10,8 +10,8 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "triage._fastwalk",
-            sources=["triage/_fastwalk.c"],
+            "triage.sources._fastwalk",
+            sources=["triage/sources/_fastwalk.c"],
             libraries=["tsk"],
             extra_compile_args=["-O2", "-Wall", "-Wno-unused-function"],
             optional=True,

@@ -1137,7 +1137,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from triage.plugin import Plugin, Targets
-from triage.records import Record
+from triage.plugin.records import Record
 
 
 class PlantedCrash(BaseException):

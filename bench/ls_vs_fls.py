@@ -5,8 +5,8 @@ present), then alternates, for ``--rounds`` rounds, four subprocesses (start-up 
 
 * ``fls -r -p IMAGE``
 * ``exhibit ls EX-001 -r --json``    — the command the target is about, the installed script, on a
-  case made once: start-up fast path (triage.launch) and the C walk (triage._fastwalk)
-* ``python -m triage.walk IMAGE``  — ``list_entries`` + ``entry_to_json_line``: a FileEntry per
+  case made once: start-up fast path (triage.launch) and the C walk (triage.sources._fastwalk)
+* ``python -m triage.sources.open IMAGE``  — ``list_entries`` + ``entry_to_json_line``: a FileEntry per
   entry and JSON formatted in Python (the walk is the C one when it is built)
 * ``python -c <walk only>``         — the same without importing the ``custody`` package
 
@@ -32,8 +32,8 @@ WALK_ONLY = """
 import sys, os
 sys.modules.setdefault("custody", type(sys)("custody"))  # skip custody/__init__ (ledger imports)
 sys.modules["custody"].__path__ = [os.path.join(sys.argv[2], "custody")]
-from triage.filesystems import ImageSource
-from triage.walk import entry_to_json_line
+from triage.sources.image_source import ImageSource
+from triage.sources.entry import entry_to_json_line
 from custody.media import RawReader
 from pathlib import Path
 out = sys.stdout
@@ -154,7 +154,7 @@ def main() -> None:
             "--case",
             str(case),
         ],
-        "python -m triage.walk": [py, "-m", "triage.walk", str(image)],
+        "python -m triage.sources.open": [py, "-m", "triage.sources.open", str(image)],
         "walk only (no custody pkg)": [py, "-c", WALK_ONLY, str(image), str(REPO)],
     }
     for cmd in variants.values():  # warm the page cache and .pyc files

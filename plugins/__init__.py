@@ -9,11 +9,11 @@ group instead (see docs/plugins.md).
 
 from __future__ import annotations
 
-from plugins.browser_chrome import ChromeHistoryPlugin
-from plugins.browser_firefox import FirefoxHistoryPlugin
-from plugins.photos_exif import PhotoExifPlugin
-from plugins.sms_android import AndroidSmsPlugin
-from plugins.whatsapp_ios import WhatsAppIosPlugin
+from plugins.browser.chrome import ChromeHistoryPlugin
+from plugins.browser.firefox import FirefoxHistoryPlugin
+from plugins.chat.sms_android import AndroidSmsPlugin
+from plugins.chat.whatsapp_ios import WhatsAppIosPlugin
+from plugins.media.photos_exif import PhotoExifPlugin
 from triage.plugin import Plugin
 
 __all__ = ["BUILTIN_PLUGINS"]

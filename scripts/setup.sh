@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# gcc, libc6-dev and libtsk-dev build triage._fastwalk, the C walk behind `exhibit ls` (optional at
+# gcc, libc6-dev and libtsk-dev build triage.sources._fastwalk, the C walk behind `exhibit ls` (optional at
 # install time: without them ls falls back to the slower pytsk3 walk). GNU time (/usr/bin/time -v)
 # measures the peak memory of the real command in tests/triage/test_bounds.py and test_walkguard.py.
 APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev libtsk-dev sleuthkit ewf-tools libmagic1 xz-utils e2fsprogs time
@@ -28,7 +28,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 if ! .venv/bin/python -c 'import custody, triage, plugins, pytest' 2>/dev/null \
-   || [ pyproject.toml -nt .venv/.exhibit-installed ] || [ triage/_fastwalk.c -nt .venv/.exhibit-installed ] || [ setup.py -nt .venv/.exhibit-installed ]; then
+   || [ pyproject.toml -nt .venv/.exhibit-installed ] || [ triage/sources/_fastwalk.c -nt .venv/.exhibit-installed ] || [ setup.py -nt .venv/.exhibit-installed ]; then
   echo "==> installing Exhibit and its Python dependencies"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[dev]"

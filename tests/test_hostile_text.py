@@ -205,7 +205,7 @@ def test_ls_escapes_bidi_invisible_and_separators(hostile: Hostile, fast: bool) 
 
 
 def test_ls_python_walk_matches_the_c_walk(hostile: Hostile) -> None:
-    from triage.listing import write_listing
+    from triage.views.listing import write_listing
 
     outputs = []
     for fast in (True, False):
@@ -330,7 +330,7 @@ def test_the_literal_console_and_table_never_parse_markup() -> None:
 def test_command_modules_use_the_literal_console() -> None:
     """New command code cannot slip back to Rich's parsing Console or Table."""
     root = Path(__file__).resolve().parent.parent
-    for module in ("custody/cli.py", "triage/cli.py", "triage/listing.py", "triage/launch.py"):
+    for module in ("custody/cli.py", "triage/cli.py", "triage/views/listing.py", "triage/launch.py"):
         source = (root / module).read_text()
         assert "from rich.console import Console" not in source, module
         assert "from rich.table import Table" not in source, module

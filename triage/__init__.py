@@ -16,7 +16,6 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from triage.content import read_content, read_stream
     from triage.errors import (
         EntryNotFound,
         NoFileSystem,
@@ -27,18 +26,14 @@ if TYPE_CHECKING:
         UnsupportedArchive,
         WalkWarning,
     )
-    from triage.filesystems import FileSystem, ImageSource
-    from triage.logical import FolderSource, TarSource, ZipSource
     from triage.sanitize import display_name, display_to_bytes, safe_relative_path
-    from triage.walk import (
-        FileEntry,
-        Source,
-        entry_to_json,
-        entry_to_json_line,
-        list_entries,
-        open_source,
-        walk_filesystem,
-    )
+    from triage.sources.content import read_stream
+    from triage.sources.entry import FileEntry, Source, entry_to_json, entry_to_json_line
+    from triage.sources.filesystems import FileSystem
+    from triage.sources.image_source import ImageSource
+    from triage.sources.logical import FolderSource, TarSource, ZipSource
+    from triage.sources.open import list_entries, open_source, read_content
+    from triage.sources.walk import walk_filesystem
 
 _EXPORTS = {
     "TriageError": "triage.errors",
@@ -49,20 +44,20 @@ _EXPORTS = {
     "UnsafePath": "triage.errors",
     "PluginError": "triage.errors",
     "WalkWarning": "triage.errors",
-    "FileEntry": "triage.walk",
-    "Source": "triage.walk",
-    "open_source": "triage.walk",
-    "list_entries": "triage.walk",
-    "entry_to_json": "triage.walk",
-    "entry_to_json_line": "triage.walk",
-    "walk_filesystem": "triage.walk",
-    "read_content": "triage.content",
-    "read_stream": "triage.content",
-    "ImageSource": "triage.filesystems",
-    "FileSystem": "triage.filesystems",
-    "FolderSource": "triage.logical",
-    "ZipSource": "triage.logical",
-    "TarSource": "triage.logical",
+    "FileEntry": "triage.sources.entry",
+    "Source": "triage.sources.entry",
+    "open_source": "triage.sources.open",
+    "list_entries": "triage.sources.open",
+    "entry_to_json": "triage.sources.entry",
+    "entry_to_json_line": "triage.sources.entry",
+    "walk_filesystem": "triage.sources.walk",
+    "read_content": "triage.sources.open",
+    "read_stream": "triage.sources.content",
+    "ImageSource": "triage.sources.image_source",
+    "FileSystem": "triage.sources.filesystems",
+    "FolderSource": "triage.sources.logical",
+    "ZipSource": "triage.sources.logical",
+    "TarSource": "triage.sources.logical",
     "safe_relative_path": "triage.sanitize",
     "display_name": "triage.sanitize",
     "display_to_bytes": "triage.sanitize",

@@ -1,7 +1,7 @@
 """Triage sub-commands of ``exhibit``: ls, cat, triage, findings, export, runs, plugins list.
 
 Registered through the ``exhibit.cli`` entry point; each command is a thin layer over a library
-call (triage.walk, triage.engine, triage.findings, triage.export, triage.registry).
+call (triage.sources.walk, triage.engine.run, triage.views.findings, triage.views.export, triage.plugin.registry).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from custody.cli import (
 )
 from custody.console import LiteralTable, label_column
 from custody.safetext import escape
-from triage.listing import evidence_of, run_listing, stdout_bytes
+from triage.views.listing import evidence_of, run_listing, stdout_bytes
 
 plugins_app = typer.Typer(help="The artifact plugins.", no_args_is_help=True)
 
@@ -91,8 +91,8 @@ def cat(
 ) -> None:
     """Write a file's raw content to stdout, like icat."""
     from custody.errors import UserError
-    from triage.lookup import find_entry
-    from triage.walk import open_source
+    from triage.sources.lookup import find_entry
+    from triage.sources.open import open_source
 
     if (path is None) == (inode is None):
         raise UserError(
@@ -145,8 +145,8 @@ def triage_command(
     An interrupted run is resumed by running the same command again.
     """
     from custody.actors import signing_keys
-    from triage.engine import TriageOptions, run_triage
-    from triage.scratch import parse_size
+    from triage.engine.run import TriageOptions, run_triage
+    from triage.plugin.scratch import parse_size
 
     options = TriageOptions(
         plugins=[p.strip() for p in plugins.split(",") if p.strip()] if plugins else None,
@@ -210,7 +210,7 @@ def findings(
 ) -> None:
     """List what the plugins found, with the provenance of each finding."""
     from custody.items import get_item
-    from triage.findings import iter_findings, labels_for
+    from triage.views.findings import iter_findings, labels_for
 
     with opened(case) as c:
         get_item(c, exhibit)
@@ -247,7 +247,7 @@ def export(
     as_json: JsonOpt = False,
 ) -> None:
     """Copy files out of the evidence, re-check their hashes and record the export in the ledger."""
-    from triage.export import export_files
+    from triage.views.export import export_files
 
     with opened(case) as c:
         exported = export_files(c, exhibit, paths, to, actor=actor, partition=partition)
@@ -264,7 +264,7 @@ def runs(
     as_json: JsonOpt = False,
 ) -> None:
     """List triage runs with their versions, arguments, counts and status."""
-    from triage.findings import list_runs
+    from triage.views.findings import list_runs
 
     with opened(case) as c:
         found = list_runs(c.engine, exhibit)
@@ -288,7 +288,7 @@ def runs(
 
 def plugins_list(as_json: JsonOpt = False) -> None:
     """List the available plugins: name, version, targets and record types."""
-    from triage.registry import list_plugins, load_plugins
+    from triage.plugin.registry import list_plugins, load_plugins
 
     infos = list_plugins()
     if as_json:

@@ -56,7 +56,7 @@ class UnsafePath(TriageError):
 
 class WalkAbandoned(TriageError):
     """The walk of one file system was ended (no progress, out of its memory, crashed): see
-    :mod:`triage.walkguard`. The other file systems of the evidence are still walked."""
+    :mod:`triage.sources.walkguard`. The other file systems of the evidence are still walked."""
 
     def __init__(self, message: str, *, offset: int, fs_type: str, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)

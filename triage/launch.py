@@ -6,7 +6,7 @@ within 3x of ``fls`` (issue 3). So a plain ``exhibit ls`` command line is recogn
 without loading Typer. Only the exact options of ``exhibit ls`` are accepted; anything else
 (``--help``, a typo, a missing exhibit, an unknown case) goes to :func:`custody.cli.main`, which
 parses and reports it the usual way. Either way the command runs the same function,
-:func:`triage.listing.run_listing`.
+:func:`triage.views.listing.run_listing`.
 
 The script lives in triage rather than custody because it must know the ``ls`` command, and custody
 never imports triage (imports flow plugins -> triage -> custody).
@@ -78,7 +78,7 @@ def _fast_ls(args: LsArgs) -> int | None:
     from custody.errors import UserError
     from custody.safetext import escape
     from triage.errors import WalkAbandoned
-    from triage.listing import evidence_of, run_listing, stdout_bytes
+    from triage.views.listing import evidence_of, run_listing, stdout_bytes
 
     written = False
 

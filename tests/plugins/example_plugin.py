@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from triage.plugin import SQLITE_MAGIC, FileItem, ParseContext, Plugin, SqliteSignature, Targets
-from triage.records import Record
+from triage.plugin import SQLITE_MAGIC, FileItem, ParseContext, Plugin, Record, SqliteSignature, Targets
 
 
 @dataclass(frozen=True, kw_only=True)

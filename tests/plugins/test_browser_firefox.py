@@ -5,12 +5,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from plugins.browser_firefox import FirefoxHistoryPlugin, FirefoxVisit
+from plugins.browser.firefox import FirefoxHistoryPlugin, FirefoxVisit
 from tests.conftest import need
-from triage.dispatch import match_plugins, run_plugins
+from triage.engine.dispatch import match_plugins, run_plugins
 from triage.plugin import FileItem, ParseContext
-from triage.records import label_for
-from triage.scratch import Scratch
+from triage.plugin.records import label_for
+from triage.plugin.scratch import Scratch
 
 EXPECTED_VISITS = 1  # groundtruth/sqlite-tablecounts.tsv: moz_historyvisits 1
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from tests.conftest import REPO
 from tests.plugins.example_plugin import AndroidDbLocale, AndroidDbLocalePlugin
-from triage.dispatch import match_plugins, run_plugins
+from triage.engine.dispatch import match_plugins, run_plugins
 from triage.plugin import FileItem, ParseContext, plugin_problems
-from triage.records import record_to_dict
-from triage.scratch import Scratch
+from triage.plugin.records import record_to_dict
+from triage.plugin.scratch import Scratch
 
 
 def test_example_honours_the_contract() -> None:

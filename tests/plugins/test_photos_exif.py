@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from plugins.photos_exif import PhotoExif, PhotoExifPlugin
+from plugins.media.photos_exif import PhotoExif, PhotoExifPlugin
 from tests.conftest import need
-from triage.dispatch import match_plugins, run_plugins
+from triage.engine.dispatch import match_plugins, run_plugins
 from triage.plugin import FileItem, ParseContext
-from triage.scratch import Scratch
+from triage.plugin.scratch import Scratch
 
 GPS_TOLERANCE = 1e-9  # degrees; exiftool -n prints ~15 significant digits
 

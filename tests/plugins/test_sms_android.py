@@ -5,12 +5,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from plugins.sms_android import AndroidSms, AndroidSmsPlugin
+from plugins.chat.sms_android import AndroidSms, AndroidSmsPlugin
 from tests.conftest import need
-from triage.dispatch import match_plugins, run_plugins
+from triage.engine.dispatch import match_plugins, run_plugins
 from triage.plugin import FileItem, ParseContext
-from triage.records import label_for, record_to_dict
-from triage.scratch import Scratch
+from triage.plugin.records import label_for, record_to_dict
+from triage.plugin.scratch import Scratch
 
 # Expected values: corpus README / plaso's own test of this file.
 EXPECTED_TOTAL = 9

@@ -7,12 +7,12 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from plugins.whatsapp_ios import WhatsAppIosMessage, WhatsAppIosPlugin
+from plugins.chat.whatsapp_ios import WhatsAppIosMessage, WhatsAppIosPlugin
 from tests.conftest import need
-from triage.dispatch import match_plugins, run_plugins
+from triage.engine.dispatch import match_plugins, run_plugins
 from triage.plugin import FileItem, ParseContext
-from triage.records import label_for
-from triage.scratch import Scratch
+from triage.plugin.records import label_for
+from triage.plugin.scratch import Scratch
 
 EXPECTED_MESSAGES = 32  # corpus README: 32 ZWAMESSAGE rows, 5 chat sessions
 EXPECTED_CHATS = 5

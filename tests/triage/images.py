@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.conftest import CORPUS, FORENSICS_SAMPLES, need
-from triage.walk import FileEntry, list_entries
+from triage.sources.entry import FileEntry
+from triage.sources.open import list_entries
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,10 @@ import pytest
 from custody.errors import EvidenceError
 from tests.conftest import FORENSICS_SAMPLES, REPO, need, need_tool
 from triage.errors import NoFileSystem, SourceUnreadable, TriageError, WalkWarning
-from triage.filesystems import ImageSource
 from triage.sanitize import display_to_bytes
-from triage.walk import FileEntry, list_entries, open_source
+from triage.sources.entry import FileEntry
+from triage.sources.image_source import ImageSource
+from triage.sources.open import list_entries, open_source
 
 T = TypeVar("T")
 LIMIT_S = 30
@@ -275,7 +276,7 @@ def test_command_line_prints_error_not_traceback(corpus: Path, tmp_path: Path, n
     else:
         target = tmp_path / name
     proc = subprocess.run(
-        [sys.executable, "-m", "triage.walk", str(target)],
+        [sys.executable, "-m", "triage.sources.open", str(target)],
         capture_output=True,
         text=True,
         timeout=60,

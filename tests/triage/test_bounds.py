@@ -336,11 +336,11 @@ def test_a_scratch_file_that_cannot_be_made_skips_the_plugins_not_the_file(tmp_p
     unreadable. The file must still be hashed, with a warning naming the plugin and the cause."""
     import hashlib
 
-    from triage.engine import IN_MEMORY_LIMIT, _CheapFilters, _Job, _process_file
+    from triage.engine.run import IN_MEMORY_LIMIT, _CheapFilters, _Job, _process_file
     from triage.plugin import ParseContext
-    from triage.registry import load_plugins
-    from triage.scratch import Scratch
-    from triage.walk import open_source
+    from triage.plugin.registry import load_plugins
+    from triage.plugin.scratch import Scratch
+    from triage.sources.open import open_source
 
     evidence = tmp_path / "evidence"
     evidence.mkdir()

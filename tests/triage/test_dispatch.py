@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import pytest
 
-from triage.dispatch import cheap_match, glob_matches, match_plugins, run_plugins
+from triage.engine.dispatch import cheap_match, glob_matches, match_plugins, run_plugins
 from triage.plugin import (
     SQLITE_MAGIC,
     FileItem,
@@ -20,8 +20,8 @@ from triage.plugin import (
     SqliteSignature,
     Targets,
 )
-from triage.records import Record
-from triage.scratch import Scratch
+from triage.plugin.records import Record
+from triage.plugin.scratch import Scratch
 
 
 @dataclass(frozen=True, kw_only=True)

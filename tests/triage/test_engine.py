@@ -22,11 +22,11 @@ from custody.case import Case, init_case
 from custody.items import acquire
 from custody.verify import verify_case
 from tests.conftest import CORPUS, need, need_tool
-from triage.engine import TriageOptions, run_triage
-from triage.findings import iter_findings, list_runs
+from triage.engine.run import TriageOptions, run_triage
 from triage.plugin import Plugin, Targets
-from triage.records import Record
-from triage.registry import LoadedPlugins, load_plugins
+from triage.plugin.records import Record
+from triage.plugin.registry import LoadedPlugins, load_plugins
+from triage.views.findings import iter_findings, list_runs
 
 
 def build_ext4(tmp: Path, files: dict[str, bytes], size_mib: int = 16) -> Path:
@@ -177,7 +177,7 @@ def test_plugin_failure_is_a_recorded_warning(
 ) -> None:
     real = load_plugins()
     monkeypatch.setattr(
-        "triage.engine.load_plugins",
+        "triage.engine.run.load_plugins",
         lambda: LoadedPlugins(plugins=[*real.plugins, ExplodingPlugin], origins={}, warnings=[]),
     )
     acquire(case, phone_image, exhibit="EX-001", actor="asmith", description="phone")
@@ -316,11 +316,11 @@ def test_mismatch_listing_labels_and_run_warnings(
     from typer.testing import CliRunner
 
     from custody.cli import _load_subcommands, app
-    from triage.findings import labels_for
+    from triage.views.findings import labels_for
 
     real = load_plugins()
     monkeypatch.setattr(
-        "triage.engine.load_plugins",
+        "triage.engine.run.load_plugins",
         lambda: LoadedPlugins(plugins=[*real.plugins, ExplodingPlugin], origins={}, warnings=[]),
     )
     acquire(case, phone_image, exhibit="EX-001", actor="asmith", description="phone")

@@ -16,8 +16,8 @@ from custody.items import acquire
 from custody.verify import verify_case
 from tests.conftest import need_tool
 from triage.errors import TriageError
-from triage.export import export_files
-from triage.walk import list_entries
+from triage.sources.open import list_entries
+from triage.views.export import export_files
 
 HOSTILE = [
     b"..\x2e.txt",  # dots that look like traversal once joined

@@ -13,9 +13,9 @@ from custody.actors import add_actor
 from custody.case import Case, init_case
 from custody.items import acquire
 from triage.errors import SourceUnreadable
-from triage.export import export_files
-from triage.lookup import find_entry
-from triage.walk import open_source
+from triage.sources.lookup import find_entry
+from triage.sources.open import open_source
+from triage.views.export import export_files
 
 
 def _case(tmp_path: Path, evidence: Path) -> Case:
@@ -141,7 +141,7 @@ def test_archive_members_with_the_same_name_are_both_listed(tmp_path: Path, kind
 def test_zip_member_beyond_the_expansion_cap_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from triage.logical import EXPANSION_ENV
+    from triage.sources.logical import EXPANSION_ENV
 
     archive = tmp_path / "bomb.zip"
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_BZIP2) as zf:
@@ -158,7 +158,7 @@ def test_zip_member_beyond_the_expansion_cap_is_refused(
 
 
 def test_sparse_writes_and_the_scratch_budget(tmp_path: Path) -> None:
-    from triage.scratch import Scratch, ScratchFull, parse_size, write_sparse
+    from triage.plugin.scratch import Scratch, ScratchFull, parse_size, write_sparse
 
     path = tmp_path / "sparse"
     with path.open("wb") as out:

@@ -23,11 +23,11 @@ from custody.items import acquire
 from custody.verify import Report, verify_case
 from tests.conftest import CORPUS, need
 from tests.triage.test_engine import ExplodingPlugin, build_ext4
-from triage import integrity
-from triage.engine import TriageOptions, run_triage
-from triage.findings import iter_findings
-from triage.registry import LoadedPlugins, load_plugins
+from triage.engine import integrity
+from triage.engine.run import TriageOptions, run_triage
+from triage.plugin.registry import LoadedPlugins, load_plugins
 from triage.store.models import File, Finding, RunWarning
+from triage.views.findings import iter_findings
 
 SMS_DB = "/data/data/com.android.providers.telephony/databases/mmssms.db"
 ZEROS = "0" * 64
@@ -51,7 +51,7 @@ def exploding(monkeypatch: pytest.MonkeyPatch) -> None:
     """A plugin that fails on .txt files, so the run stores a warning row too."""
     real = load_plugins()
     monkeypatch.setattr(
-        "triage.engine.load_plugins",
+        "triage.engine.run.load_plugins",
         lambda: LoadedPlugins(plugins=[*real.plugins, ExplodingPlugin], origins={}, warnings=[]),
     )
 

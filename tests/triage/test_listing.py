@@ -1,4 +1,4 @@
-"""The C walk (triage._fastwalk) prints exactly what the pytsk3 walk prints, on every corpus image.
+"""The C walk (triage.sources._fastwalk) prints exactly what the pytsk3 walk prints, on every corpus image.
 
 The pytsk3 walk is the reference: tests/triage/test_oracle.py holds it to real ``fls``/``icat``. Here
 the lines ``exhibit ls`` prints through each path must be byte-identical: JSON and plain, all entries
@@ -17,14 +17,14 @@ import pytest
 
 from tests.conftest import FORENSICS_SAMPLES, need
 from tests.triage.images import IMAGES, Workspace
-from triage.listing import NULL_SUFFIX, Known, fast_walk_available, write_listing
-from triage.walk import list_entries
+from triage.sources.open import list_entries
+from triage.views.listing import NULL_SUFFIX, Known, fast_walk_available, write_listing
 
 
 @pytest.fixture
 def fast() -> None:
     if not fast_walk_available():
-        pytest.skip("triage._fastwalk is not built (apt-get install libtsk-dev; pip install -e .)")
+        pytest.skip("triage.sources._fastwalk is not built (apt-get install libtsk-dev; pip install -e .)")
 
 
 def listing(
@@ -60,7 +60,9 @@ def listing(
 def test_c_walk_is_built_where_libtsk_is_installed() -> None:
     if not Path("/usr/include/tsk/libtsk.h").exists():
         pytest.skip("libtsk-dev is not installed, so the C walk is not built; ls uses the pytsk3 walk")
-    assert fast_walk_available(), "libtsk-dev is installed but triage._fastwalk is missing: pip install -e ."
+    assert fast_walk_available(), (
+        "libtsk-dev is installed but triage.sources._fastwalk is missing: pip install -e ."
+    )
 
 
 @pytest.mark.parametrize("image_id", [i.id for i in IMAGES])
@@ -120,7 +122,7 @@ def test_truncated_images_warn_alike(tmp_path: Path, name: str, keep: float, fas
 def test_c_walk_yields_the_same_entries(workspace: Workspace, image_id: str, fast: None) -> None:
     """What triage walks (ImageSource.entries, C by default) is the pytsk3 walk's FileEntry list,
     field for field, name bytes and warnings included."""
-    from triage.filesystems import ImageSource
+    from triage.sources.image_source import ImageSource
 
     prep = workspace.get(image_id)
     walked = []
@@ -133,7 +135,7 @@ def test_c_walk_yields_the_same_entries(workspace: Workspace, image_id: str, fas
 
 
 def test_triage_walks_in_c_when_it_is_built(workspace: Workspace, fast: None) -> None:
-    from triage.filesystems import ImageSource
+    from triage.sources.image_source import ImageSource
 
     prep = workspace.get("fs-ntfs")
     with ImageSource(prep.path) as src:

@@ -13,8 +13,9 @@ import pytest
 
 from tests.conftest import CORPUS, need
 from triage.errors import EntryNotFound, SourceUnreadable
-from triage.logical import FolderSource, TarSource, ZipSource
-from triage.walk import FileEntry, entry_to_json, list_entries, open_source
+from triage.sources.entry import FileEntry, entry_to_json
+from triage.sources.logical import FolderSource, TarSource, ZipSource
+from triage.sources.open import list_entries, open_source
 
 
 def snapshot(folder: Path) -> set[str]:

@@ -1,4 +1,4 @@
-"""triage.magicdb gives libmagic's own answer, for every kind of content, while running fewer rules.
+"""triage.sources.magicdb gives libmagic's own answer, for every kind of content, while running fewer rules.
 
 The reference is plain python-magic with the default database (``plain_libmagic``). Compared on:
 real files of this machine (programs, libraries, documents, images, archives, scripts), the
@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CORPUS, FORENSICS_SAMPLES
-from triage import magicdb
-from triage.filetype import HEAD_SIZE, sniff_mime
+from triage.sources import magicdb
+from triage.sources.filetype import HEAD_SIZE, sniff_mime
 
 SYSTEM_FOLDERS = ["/usr/bin", "/usr/lib/x86_64-linux-gnu", "/usr/share", "/etc"]
 
@@ -53,7 +53,7 @@ def _heads_in_images() -> Iterator[bytes]:
     import lzma
     import tempfile
 
-    from triage.walk import open_source
+    from triage.sources.open import open_source
 
     for name in ("fs.ntfs.xz", "fs.vfat.xz", "fs.exfat.xz"):
         src = FORENSICS_SAMPLES / name
@@ -87,7 +87,9 @@ def _cut(heads: list[bytes], seed: int) -> list[bytes]:
 @pytest.fixture(scope="module")
 def active() -> None:
     if not magicdb.fast_path_active():
-        pytest.skip("this libmagic database is not one triage.magicdb splits; everything uses plain libmagic")
+        pytest.skip(
+            "this libmagic database is not one triage.sources.magicdb splits; everything uses plain libmagic"
+        )
 
 
 def test_split_on_debian_libmagic() -> None:
@@ -145,7 +147,7 @@ def test_engine_sniffer_uses_it(active: None) -> None:
 
 
 def test_plain_libmagic_on_request() -> None:
-    code = "from triage import magicdb; print(magicdb.fast_path_active())"
+    code = "from triage.sources import magicdb; print(magicdb.fast_path_active())"
     env = {**os.environ, "EXHIBIT_PLAIN_LIBMAGIC": "1"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "False"
@@ -169,7 +171,7 @@ def test_local_rules_turn_it_off(tmp_path: Path) -> None:
     path = magicdb.database_path()
     if path is None:
         pytest.skip("libmagic loads no single compiled database here")
-    code = "from triage import magicdb; print(magicdb.fast_path_active())"
+    code = "from triage.sources import magicdb; print(magicdb.fast_path_active())"
     env = {**os.environ, "MAGIC": f"{local}:{path}"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert out.stdout.strip() == "False"

@@ -35,9 +35,10 @@ import pytest
 
 from tests.conftest import CORPUS, need, need_tool
 from tests.triage.images import IMAGES, Workspace
-from triage.listing import write_listing
 from triage.sanitize import display_to_bytes
-from triage.walk import FileEntry, open_source
+from triage.sources.entry import FileEntry
+from triage.sources.open import open_source
+from triage.views.listing import write_listing
 
 GROUNDTRUTH = CORPUS / "groundtruth"
 

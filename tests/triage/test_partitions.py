@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import need_tool
 from tests.triage.test_oracle import our_keys, parse_fls, run_tool
-from triage.walk import list_entries, open_source
+from triage.sources.open import list_entries, open_source
 
 SECTOR = 512
 

@@ -16,9 +16,16 @@ import plugins
 from plugins import BUILTIN_PLUGINS
 from tests.conftest import REPO
 from triage.plugin import FileItem, ParseContext, Plugin, Targets, plugin_problems
-from triage.records import RECORD_TYPE_PATTERN, Record, SourceRef, label_for, record_fields, record_to_dict
-from triage.registry import ENTRY_POINT_GROUP, list_plugins, load_plugins
-from triage.timeconv import from_unix_ms
+from triage.plugin.records import (
+    RECORD_TYPE_PATTERN,
+    Record,
+    SourceRef,
+    label_for,
+    record_fields,
+    record_to_dict,
+)
+from triage.plugin.registry import ENTRY_POINT_GROUP, list_plugins, load_plugins
+from triage.plugin.timeconv import from_unix_ms
 
 
 @pytest.mark.parametrize("cls", BUILTIN_PLUGINS, ids=lambda c: c.name)
@@ -45,17 +52,29 @@ def test_names_and_record_types_are_unique_and_namespaced() -> None:
 
 def test_every_plugin_module_is_listed() -> None:
     """A module in plugins/ that is not in BUILTIN_PLUGINS would silently never run."""
-    modules = {m.name for m in pkgutil.iter_modules(plugins.__path__) if not m.name.startswith("_")}
-    listed = {cls.__module__.removeprefix("plugins.") for cls in BUILTIN_PLUGINS}
+    modules = {
+        m.name
+        for m in pkgutil.walk_packages(plugins.__path__, "plugins.")
+        if not m.ispkg and not m.name.rsplit(".", 1)[-1].startswith("_")
+    }
+    listed = {cls.__module__ for cls in BUILTIN_PLUGINS}
     assert modules == listed
 
 
-PLUGIN_API = {"triage.plugin", "triage.records", "triage.timeconv"}
+def test_plugin_folders_mirror_record_namespaces() -> None:
+    """plugins/<family>/ holds the plugins whose record types start with ``<family>/``."""
+    for cls in BUILTIN_PLUGINS:
+        family = cls.__module__.split(".")[1]
+        for record in cls.emits:
+            assert record.record_type.split("/")[0] == family, (cls.__module__, record.record_type)
+
+
+PLUGIN_API = {"triage.plugin"}
 
 
 def test_plugins_use_only_the_plugin_api() -> None:
     """Plugins see triage only through its plugin API: no engine, registry, store or ledger."""
-    for path in (REPO / "plugins").glob("*.py"):
+    for path in (REPO / "plugins").rglob("*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             modules = []

@@ -22,8 +22,8 @@ from custody.items import acquire
 from custody.verify import verify_case
 from tests.conftest import CORPUS, need
 from tests.triage.test_engine import build_ext4
-from triage import lock
-from triage.engine import TriageOptions, run_triage
+from triage.engine import lock
+from triage.engine.run import TriageOptions, run_triage
 from triage.store import ensure_schema
 from triage.store.models import ExhibitLock, Run
 
@@ -235,7 +235,7 @@ def test_a_worker_whose_run_is_gone_exits(tmp_path: Path) -> None:
     """The race the parent-death signal cannot cover: the parent died before the request."""
     code = (
         "import os, sys\n"
-        "from triage.engine import die_with_parent\n"
+        "from triage.engine.run import die_with_parent\n"
         "die_with_parent(int(sys.argv[1]))\n"
         "print('still here')\n"
     )

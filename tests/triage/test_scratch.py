@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from triage.plugin import FileItem, NotMyFormat, ParseContext
-from triage.scratch import Scratch
+from triage.plugin.scratch import Scratch
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[str, int]]:

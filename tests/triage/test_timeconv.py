@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from triage.timeconv import (
+from triage.plugin.timeconv import (
     from_cocoa_seconds,
     from_exif_datetime,
     from_prtime_us,

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import CORPUS, FORENSICS_SAMPLES, REPO, need
-from triage.content import read_content
 from triage.errors import EntryNotFound
-from triage.filesystems import ImageSource
-from triage.walk import FileEntry, entry_to_json, entry_to_json_line, list_entries, open_source
+from triage.sources.entry import FileEntry, entry_to_json, entry_to_json_line
+from triage.sources.image_source import ImageSource
+from triage.sources.open import list_entries, open_source, read_content
 
 IMYND = CORPUS / "disk/dfvfs/ímynd.dd"
 
@@ -121,7 +121,7 @@ def test_fat_times_are_independent_of_process_time_zone(tmp_path: Path) -> None:
         image = tmp_path / "daylight.dd"
         image.write_bytes(zf.read("5-fat-daylight/daylight.dd"))
     code = (
-        "import json,sys; from triage.walk import list_entries;"
+        "import json,sys; from triage.sources.open import list_entries;"
         "print(json.dumps(sorted((e.path, e.mtime) for e in list_entries(sys.argv[1], recursive=True))))"
     )
     outs = []

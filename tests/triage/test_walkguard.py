@@ -5,7 +5,7 @@ with the same mutations: an ISO 9660 on which libtsk deadlocks on its own lock w
 orphan files (``fls -p`` hangs too), and an ext3 image with a damaged inode for which libtsk asks
 for gigabytes (``fls -r`` reaches 6.6 GB on 5 MB). Every command runs as the user runs it, under
 ``/usr/bin/time -v``, and must end in bounded time and memory with a message naming the file
-system. See triage/walkguard.py and docs/examiner.md ("Damaged file systems").
+system. See triage/sources/walkguard.py and docs/examiner.md ("Damaged file systems").
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from custody.actors import add_actor
 from custody.case import init_case
 from tests.conftest import CORPUS, need, need_tool
 from triage.errors import SourceUnreadable, WalkAbandoned
-from triage.walkguard import Limits, run_guarded
+from triage.sources.walkguard import Limits, run_guarded
 
 REPO = Path(__file__).resolve().parents[2]
 EXHIBIT = str(Path(sys.executable).parent / "exhibit")

@@ -108,7 +108,7 @@ class RunWarning(TriageBase):
 class Anchor(TriageBase):
     """The leaf hashes of stored rows, as the latest completed run of their exhibit anchored them.
 
-    One row holds up to :data:`triage.integrity.ANCHOR_CHUNK` consecutive rows of a digested table,
+    One row holds up to :data:`triage.engine.integrity.ANCHOR_CHUNK` consecutive rows of a digested table,
     in digest order: their keys, newline-separated, and their leaf hashes, hex, concatenated (one
     database row per anchored row made the end of every run insert tens of thousands of rows).
 
@@ -128,7 +128,7 @@ class Anchor(TriageBase):
 
 
 class ExhibitLock(TriageBase):
-    """At most one triage run per exhibit: the row of the run holding it (see triage/lock.py)."""
+    """At most one triage run per exhibit: the row of the run holding it (see triage/engine/lock.py)."""
 
     __tablename__ = "triage_locks"
 

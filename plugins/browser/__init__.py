@@ -1,0 +1,1 @@
+"""Web browser history: record types ``browser/...``."""

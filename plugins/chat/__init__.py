@@ -1,0 +1,1 @@
+"""Messages, calls and contacts: record types ``chat/...``."""

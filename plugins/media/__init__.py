@@ -1,0 +1,1 @@
+"""Photos and videos: record types ``media/...``."""

@@ -1,0 +1,157 @@
+"""``exhibit custody verify`` for triage: the stored rows against what the runs signed.
+
+Registered in the ``exhibit.verify`` entry-point group (custody/verify.py runs it; custody never
+imports triage). Every problem has the code TRIAGE_DATA_MISMATCH, the ``seq`` of the
+``triage.run`` entry it contradicts, and names the run and the row (table, key, column when the
+signed entry holds the value itself).
+
+* Each ``triage.run`` entry against its ``triage_runs`` row: status, actor, arguments, versions,
+  counts, start time and resumed run must be what was signed.
+* The latest ``triage.run`` entry with a digest of each exhibit against every stored files,
+  findings and warnings row of that exhibit (triage/engine/integrity.py). Older entries without a digest
+  are not checked (nothing to check them against; docs/custody.md, "Triage digest").
+* With ``--rehash``, every file the anchored rows say was hashed is read again from the evidence
+  and each stored hash compared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import inspect, select
+
+from custody.case import Case
+from custody.errors import CustodyError, EvidenceError
+from custody.items import get_item
+from custody.verify import Report
+from triage.engine import integrity
+from triage.engine.run import HASHES, keyed_entries
+from triage.errors import TriageError
+from triage.sources.open import open_source
+from triage.store.models import File, Run
+
+CODE = integrity.CODE
+
+
+def check(case: Case, report: Report, exhibit: str | None, rehash: bool) -> None:
+    """The ``exhibit.verify`` entry point."""
+    if not inspect(case.engine).has_table("triage_runs"):
+        return  # never triaged
+    # Verification never writes: no migration here (a case triaged before the digest existed has
+    # no triage_anchors table, and no digest in its ledger either; integrity._locate copes).
+    _check_runs(case, report, exhibit)
+    anchors = integrity.latest_anchors(case.ledger, exhibit)
+    with case.engine.connect() as conn:
+        for anchor in anchors.values():
+            diffs = integrity.compare(conn, anchor.exhibit, anchor)
+            for line in integrity.summarise(diffs):
+                report.add(CODE, anchor.seq, anchor.exhibit, f"run {anchor.run}: {line}")
+    if rehash:
+        for anchor in anchors.values():
+            _rehash_files(case, report, anchor)
+
+
+def _check_runs(case: Case, report: Report, exhibit: str | None) -> None:
+    # A list, not the generator: on SQLite each connection holds the write lock (BEGIN IMMEDIATE).
+    for entry in list(case.ledger.entries(exhibit=exhibit, kinds=[integrity.RUN_KIND])):
+        try:
+            data = entry.data
+        except ValueError:  # not JSON: the ledger checks report ENTRY_HASH_MISMATCH
+            continue
+        if not isinstance(data, dict):  # likewise reported by the ledger checks
+            continue
+        run_id = data.get("run")
+        with case.engine.connect() as conn:
+            row = conn.execute(select(Run).where(Run.id == run_id)).first()
+        if row is None:
+            report.add(CODE, entry.seq, entry.exhibit, f"run {run_id}: its triage_runs row was deleted")
+            continue
+        signed: dict[str, Any] = {
+            "exhibit": entry.exhibit,
+            "actor": entry.actor,
+            "status": "complete",
+            "arguments": data.get("arguments"),
+            "versions": data.get("versions"),
+            "counts": {**(data.get("counts") or {}), "derived": data.get("derived")},
+        }
+        if isinstance(data.get("started"), dict):
+            signed["started_utc"] = data["started"].get("utc")
+            signed["started_offset"] = data["started"].get("offset")
+        if "resumed_from" in data:
+            signed["resumed_from"] = data["resumed_from"]
+        differing = [col for col, value in signed.items() if _stored(row, col) != value]
+        if differing:
+            report.add(
+                CODE,
+                entry.seq,
+                entry.exhibit,
+                f"run {run_id}: triage_runs row id={run_id} column(s) {', '.join(differing)} "
+                "differ from the signed run entry",
+            )
+
+
+def _stored(row: Any, column: str) -> Any:
+    value = getattr(row, column)
+    if column in ("arguments", "versions", "counts"):
+        try:
+            return json.loads(value)
+        except (TypeError, ValueError):
+            return value
+    return value
+
+
+def _rehash_files(case: Case, report: Report, anchor: integrity.AnchorEntry) -> None:
+    """Read every hashed file of the exhibit again and compare each stored hash."""
+    wanted: dict[str, tuple[str, dict[str, str]]] = {}
+    with case.engine.connect() as conn:
+        for f in conn.execute(
+            select(File).where(File.exhibit == anchor.exhibit, File.type == "file", File.sha256.is_not(None))
+        ):
+            hashes = {name: value for name in HASHES if (value := getattr(f, name)) is not None}
+            wanted[f.key] = (f.path, hashes)
+    if not wanted:
+        return
+    where = f"run {anchor.run}"
+    problems = 0
+    try:
+        item = get_item(case, anchor.exhibit)
+        with open_source(Path(item.source_path)) as source:
+            for key, e in keyed_entries(anchor.exhibit, source.entries(None, recursive=True)):
+                if key not in wanted:
+                    continue
+                path, stored = wanted.pop(key)
+                digests = {name: hashlib.new(name) for name in stored}
+                for chunk in source.read(e):
+                    for d in digests.values():
+                        d.update(chunk)
+                wrong = [n for n in sorted(stored) if digests[n].hexdigest() != stored[n]]
+                if wrong:
+                    problems += 1
+                    if problems <= integrity.MAX_NAMED:
+                        report.add(
+                            CODE,
+                            anchor.seq,
+                            anchor.exhibit,
+                            f"{where}: triage_files row key={key} ({path!r}) column(s) {', '.join(wrong)}: "
+                            + "; ".join(
+                                f"{n} stored {stored[n]}, evidence now {digests[n].hexdigest()}"
+                                for n in wrong
+                            ),
+                        )
+    except (TriageError, CustodyError, EvidenceError, OSError) as exc:
+        report.add(CODE, anchor.seq, anchor.exhibit, f"{where}: cannot re-read the files it hashed: {exc}")
+        return
+    if problems > integrity.MAX_NAMED:
+        report.add(
+            CODE, anchor.seq, anchor.exhibit, f"{where}: {problems - integrity.MAX_NAMED} more files differ"
+        )
+    for key, (path, _) in list(wanted.items())[: integrity.MAX_NAMED]:
+        report.add(
+            CODE,
+            anchor.seq,
+            anchor.exhibit,
+            f"{where}: triage_files row key={key} ({path!r}) is not an entry of the evidence",
+        )

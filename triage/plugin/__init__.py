@@ -1,0 +1,62 @@
+"""The plugin API: everything a plugin imports, from this one module.
+
+A plugin reads a :class:`FileItem`, yields :class:`Record` subclasses (typed, with raw values and
+their :class:`TimeValue`), and declares its :class:`Targets`; see docs/plugins.md. The modules
+behind it: :mod:`~triage.plugin.item` (the file handed over), :mod:`~triage.plugin.contract` (what
+a plugin declares and is given), :mod:`~triage.plugin.records` (what it emits),
+:mod:`~triage.plugin.timeconv` (each format's epoch, converted explicitly),
+:mod:`~triage.plugin.scratch` (private copies of databases) and :mod:`~triage.plugin.registry`.
+"""
+
+from __future__ import annotations
+
+from triage.plugin.contract import (
+    SQLITE_MAGIC,
+    NotMyFormat,
+    ParseContext,
+    ParseWarning,
+    Plugin,
+    SqliteSignature,
+    Targets,
+    plugin_problems,
+    select_list,
+    table_columns,
+)
+from triage.plugin.item import HEAD_SIZE, FileItem
+from triage.plugin.records import GeoFields, MessageFields, Record, SourceRef, UrlVisitFields
+from triage.plugin.timeconv import (
+    TimeValue,
+    from_cocoa_seconds,
+    from_exif_datetime,
+    from_prtime_us,
+    from_unix_ms,
+    from_unix_seconds,
+    from_webkit_us,
+)
+
+__all__ = [
+    "HEAD_SIZE",
+    "SQLITE_MAGIC",
+    "FileItem",
+    "GeoFields",
+    "MessageFields",
+    "NotMyFormat",
+    "ParseContext",
+    "ParseWarning",
+    "Plugin",
+    "Record",
+    "SourceRef",
+    "SqliteSignature",
+    "Targets",
+    "TimeValue",
+    "UrlVisitFields",
+    "from_cocoa_seconds",
+    "from_exif_datetime",
+    "from_prtime_us",
+    "from_unix_ms",
+    "from_unix_seconds",
+    "from_webkit_us",
+    "plugin_problems",
+    "select_list",
+    "table_columns",
+]

@@ -1,0 +1,153 @@
+"""Typed records that plugins emit, and where each one came from.
+
+A record is a frozen, keyword-only dataclass with a namespaced ``record_type`` such as
+``chat/android/sms``: the type names the artifact family and lets reports, filters and the store
+tell records apart without looking at their fields. Every record carries a :class:`SourceRef`
+(which exhibit, partition, inode, path, stream and file hash it was read from) and a ``locator``
+inside that file (``sms.rowid=42``, ``offset=1234``), so any value in a report can be traced back to
+the bytes it came from.
+
+Records keep *raw* values (an SMS ``type`` of 1 or 2, a Chrome transition bit field). Human labels
+live beside the data in the class attribute ``labels`` and are applied only when rendering, so a
+wrong label can be fixed without re-parsing evidence. Times follow one convention: a
+:class:`~triage.plugin.timeconv.TimeValue` holding the UTC instant together with the raw stored value and
+its encoding.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from triage.plugin.timeconv import TimeValue
+
+__all__ = [
+    "RECORD_TYPE_PATTERN",
+    "GeoFields",
+    "MessageFields",
+    "Record",
+    "SourceRef",
+    "TimeValue",
+    "UrlVisitFields",
+    "label_for",
+    "record_fields",
+    "record_to_dict",
+]
+
+#: ``family/.../leaf``: at least two lowercase segments separated by ``/``.
+RECORD_TYPE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*(?:/[a-z0-9][a-z0-9_.-]*)+$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceRef:
+    """Where a file lives in the evidence: the provenance chain every record points back to.
+
+    Modelled on a path specification: exhibit -> partition (file-system byte offset in the image)
+    -> inode (metadata address) / path -> stream (e.g. an NTFS alternate data stream), plus the
+    SHA-256 of the file content the plugin read, so a record can be re-derived and verified.
+    """
+
+    item: str
+    path: str
+    sha256: str
+    partition: int | None = None
+    inode: int | None = None
+    stream: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form (field names as in the dataclass)."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Record:
+    """Base of every record: its type name, its source file and its place inside that file.
+
+    Subclasses set ``record_type`` (namespaced, unique across plugins) and may set ``labels``:
+    ``{field name: {raw value: label}}`` used only at render time.
+    """
+
+    record_type: ClassVar[str]
+    labels: ClassVar[Mapping[str, Mapping[object, str]]] = {}
+
+    source: SourceRef
+    locator: str | None = None
+
+
+# --- shared field sets --------------------------------------------------------------------------
+# Mixins let records of different apps share field names, so a timeline or a report can show
+# "every message" or "every place" without knowing each app. They carry no behaviour.
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageFields:
+    """Fields common to chat messages of every app.
+
+    ``from_me`` is ``None`` when the source does not say; ``party`` is the other side of the
+    conversation as the app identifies it (phone number, JID, handle).
+    """
+
+    timestamp: TimeValue | None = None
+    body: str | None = None
+    from_me: bool | None = None
+    party: str | None = None
+    conversation: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GeoFields:
+    """A WGS-84 position in decimal degrees (south and west negative)."""
+
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class UrlVisitFields:
+    """Fields common to browser history visits of every browser."""
+
+    url: str | None = None
+    title: str | None = None
+    visit_time: TimeValue | None = None
+
+
+# --- rendering helpers --------------------------------------------------------------------------
+
+
+def _jsonable(value: object) -> Any:
+    if isinstance(value, TimeValue | SourceRef):
+        return value.as_dict()
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"hex": bytes(value).hex()}
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    raise TypeError(f"record field of type {type(value).__name__} is not JSON-able")
+
+
+def record_to_dict(record: Record) -> dict[str, Any]:
+    """A JSON-able dict of ``record``: ``record_type`` first, raw values kept, no labels applied.
+
+    Times become ``{"utc", "raw", "encoding", "offset", "local", "note"}``; bytes become
+    ``{"hex": ...}``. Raises ``TypeError`` on a field value that has no JSON form.
+    """
+    out: dict[str, Any] = {"record_type": type(record).record_type}
+    for f in dataclasses.fields(record):
+        out[f.name] = _jsonable(getattr(record, f.name))
+    return out
+
+
+def record_fields(record_class: type[Record]) -> list[str]:
+    """Field names of a record class in declaration order (for CSV headers and docs)."""
+    return [f.name for f in dataclasses.fields(record_class)]
+
+
+def label_for(record_class: type[Record], field: str, value: object) -> str | None:
+    """The render-time label of a raw value, or ``None`` when the class declares none for it."""
+    return record_class.labels.get(field, {}).get(value)

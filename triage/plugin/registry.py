@@ -1,0 +1,147 @@
+"""Which plugins exist: the built-ins, listed explicitly, and third-party ones from entry points.
+
+Built-in plugins are the tuple ``plugins.BUILTIN_PLUGINS``: no registration by import side effect,
+no priority by import order, and a test checks every module of the ``plugins`` package is listed.
+Third-party packages add plugins through the entry-point group ``exhibit.plugins``; each entry
+point names one :class:`~triage.plugin.Plugin` subclass. A third-party plugin that fails to
+import, breaks the contract or reuses a taken name or record type is left out with a warning:
+one bad add-on never stops triage.
+
+Imports flow ``plugins -> triage``; this module reaches the built-in tuple by importing the
+``plugins`` package when called, never at import time, so ``triage`` stays importable alone.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+from triage.plugin.contract import Plugin, plugin_problems
+
+__all__ = [
+    "BUILTIN_PACKAGE",
+    "ENTRY_POINT_GROUP",
+    "LoadedPlugins",
+    "PluginInfo",
+    "builtin_plugins",
+    "list_plugins",
+    "load_plugins",
+    "plugin_info",
+]
+
+ENTRY_POINT_GROUP = "exhibit.plugins"
+BUILTIN_PACKAGE = "plugins"
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """What ``exhibit plugins list`` shows about one plugin (``as_dict`` for ``--json``)."""
+
+    name: str
+    version: str
+    description: str
+    targets: dict[str, Any]
+    record_types: tuple[str, ...]
+    origin: str  # "builtin" or "entry-point <name> (<distribution>)"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "description": self.description,
+            "targets": self.targets,
+            "record_types": list(self.record_types),
+            "origin": self.origin,
+        }
+
+
+@dataclass
+class LoadedPlugins:
+    """Plugin classes ready to instantiate, where each came from, and what was left out and why."""
+
+    plugins: list[type[Plugin]] = field(default_factory=list)
+    origins: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def builtin_plugins() -> tuple[type[Plugin], ...]:
+    """The built-in plugin classes, in their listed order."""
+    module = importlib.import_module(BUILTIN_PACKAGE)
+    found: tuple[type[Plugin], ...] = module.BUILTIN_PLUGINS
+    return found
+
+
+def plugin_info(cls: type[Plugin], origin: str = "builtin") -> PluginInfo:
+    """Describe a plugin class from its declarations only (nothing is run)."""
+    return PluginInfo(
+        name=cls.name,
+        version=cls.version,
+        description=cls.description,
+        targets=cls.targets.to_dict(),
+        record_types=tuple(r.record_type for r in cls.emits),
+        origin=origin,
+    )
+
+
+def _entry_points() -> Iterable[EntryPoint]:
+    return entry_points(group=ENTRY_POINT_GROUP)
+
+
+def load_plugins(
+    *,
+    builtin: Sequence[type[Plugin]] | None = None,
+    third_party: bool = True,
+    discover: Callable[[], Iterable[EntryPoint]] = _entry_points,
+) -> LoadedPlugins:
+    """Built-ins (``builtin`` or :func:`builtin_plugins`) then valid third-party plugins.
+
+    Built-ins are trusted to pass the contract (a test checks them); third-party classes are
+    checked with :func:`~triage.plugin.plugin_problems` and rejected with a warning.
+    """
+    loaded = LoadedPlugins()
+    names: set[str] = set()
+    record_types: set[str] = set()
+    for known in builtin if builtin is not None else builtin_plugins():
+        loaded.plugins.append(known)
+        loaded.origins[known.name] = "builtin"
+        names.add(known.name)
+        record_types.update(r.record_type for r in known.emits)
+    if not third_party:
+        return loaded
+    for ep in discover():
+        dist = ep.dist.name if ep.dist is not None else "unknown distribution"
+        origin = f"entry-point {ep.name} ({dist})"
+        try:
+            obj = ep.load()
+        except Exception as exc:
+            loaded.warnings.append(f"{origin}: cannot load {ep.value}: {type(exc).__name__}: {exc}")
+            continue
+        problems = plugin_problems(obj)
+        if problems:
+            loaded.warnings.append(f"{origin}: not a valid plugin: " + "; ".join(problems))
+            continue
+        cls: type[Plugin] = obj
+        if cls.name in names:
+            loaded.warnings.append(f"{origin}: plugin name {cls.name!r} is already taken; skipped")
+            continue
+        clash = sorted({r.record_type for r in cls.emits} & record_types)
+        if clash:
+            loaded.warnings.append(f"{origin}: record type(s) {clash} already emitted by another plugin")
+            continue
+        loaded.plugins.append(cls)
+        loaded.origins[cls.name] = origin
+        names.add(cls.name)
+        record_types.update(r.record_type for r in cls.emits)
+    return loaded
+
+
+def list_plugins(*, third_party: bool = True) -> list[PluginInfo]:
+    """Every available plugin, built-ins first; the library call behind ``exhibit plugins list``.
+
+    Warnings about rejected third-party plugins are available from :func:`load_plugins`.
+    """
+    loaded = load_plugins(third_party=third_party)
+    return [plugin_info(cls, loaded.origins[cls.name]) for cls in loaded.plugins]

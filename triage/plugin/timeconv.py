@@ -1,0 +1,188 @@
+"""Explicit conversions from the time encodings found in artifacts to a :class:`TimeValue`.
+
+Every artifact format counts time its own way: Android stores Unix milliseconds, Apple stores
+seconds since 2001-01-01 (Cocoa / Mac absolute time), Chrome stores microseconds since 1601
+(WebKit), Firefox stores microseconds since 1970 (PRTime), EXIF stores local wall-clock text with
+no offset. Each plugin names the encoding it knows its column uses and calls the matching
+converter. Nothing here guesses a unit from the size of a number: one project that did so dated
+evidence decades off when a value happened to fall in the "wrong" range.
+
+A converted time keeps the raw value and the encoding name next to the UTC instant, so an examiner
+can always check the conversion by hand, and a value that cannot be converted (zero, null, out of
+range) is reported as such rather than turned into an empty string.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+__all__ = [
+    "COCOA_EPOCH",
+    "UNIX_EPOCH",
+    "WEBKIT_EPOCH",
+    "TimeValue",
+    "from_cocoa_seconds",
+    "from_exif_datetime",
+    "from_prtime_us",
+    "from_unix_ms",
+    "from_unix_seconds",
+    "from_webkit_us",
+    "iso_utc",
+]
+
+UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+COCOA_EPOCH = datetime(2001, 1, 1, tzinfo=UTC)
+WEBKIT_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
+
+# Encoding names, as stored in TimeValue.encoding (part of the record format: do not rename).
+UNIX_S = "unix_s"
+UNIX_MS = "unix_ms"
+COCOA_S = "cocoa_s"
+WEBKIT_US = "webkit_us"
+PRTIME_US = "prtime_us"
+EXIF_LOCAL = "exif_local"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TimeValue:
+    """A time read from an artifact: the UTC instant (when known) and exactly what was stored.
+
+    ``utc`` is ISO 8601 with microseconds and ``Z``, or ``None`` when the stored value means
+    "no time" (zero/null) or cannot be converted; ``note`` then says which. ``local`` holds the
+    wall-clock time when that is all the artifact records (EXIF without an offset): the UTC
+    instant is then unknown and ``offset`` is ``None`` rather than a guessed ``+00:00``.
+    """
+
+    utc: str | None
+    raw: int | float | str | None
+    encoding: str
+    offset: str | None = None
+    local: str | None = None
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON-able form used by :func:`triage.plugin.records.record_to_dict`."""
+        return {
+            "utc": self.utc,
+            "raw": self.raw,
+            "encoding": self.encoding,
+            "offset": self.offset,
+            "local": self.local,
+            "note": self.note,
+        }
+
+
+def iso_utc(dt: datetime) -> str:
+    """Format an aware datetime as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (the project-wide form)."""
+    if dt.tzinfo is None:
+        raise ValueError("naive datetime: refuse to guess its time zone")
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _absent(raw: object) -> bool:
+    return raw is None or raw == 0 or raw == ""
+
+
+def _number(raw: int | float | str | None, encoding: str) -> int | float | None:
+    """Accept ints, floats and numeric text (SQLite columns are loosely typed)."""
+    if isinstance(raw, bool):
+        raise TypeError(f"{encoding}: boolean is not a time value")
+    if isinstance(raw, int | float):
+        return raw
+    if isinstance(raw, str):
+        try:
+            return int(raw)
+        except ValueError:
+            try:
+                return float(raw)
+            except ValueError:
+                return None
+    return None
+
+
+def _convert(raw: int | float | str | None, encoding: str, epoch: datetime, unit_us: int) -> TimeValue:
+    """Shared body: ``epoch + raw * unit``; integer arithmetic for ints so milliseconds stay exact."""
+    if _absent(raw):
+        return TimeValue(utc=None, raw=raw, encoding=encoding, note="no time stored (null or zero)")
+    number = _number(raw, encoding)
+    if number is None or (isinstance(number, float) and not math.isfinite(number)):
+        return TimeValue(utc=None, raw=raw, encoding=encoding, note="not a number")
+    micro = number * unit_us if isinstance(number, int) else round(number * unit_us)
+    try:
+        return TimeValue(
+            utc=iso_utc(epoch + timedelta(microseconds=micro)), raw=raw, encoding=encoding, offset="+00:00"
+        )
+    except (OverflowError, ValueError):
+        return TimeValue(utc=None, raw=raw, encoding=encoding, note="out of range for its encoding")
+
+
+def from_unix_seconds(raw: int | float | str | None) -> TimeValue:
+    """Seconds since 1970-01-01 UTC (POSIX time)."""
+    return _convert(raw, UNIX_S, UNIX_EPOCH, 1_000_000)
+
+
+def from_unix_ms(raw: int | float | str | None) -> TimeValue:
+    """Milliseconds since 1970-01-01 UTC (Java/Android ``System.currentTimeMillis``)."""
+    return _convert(raw, UNIX_MS, UNIX_EPOCH, 1_000)
+
+
+def from_cocoa_seconds(raw: int | float | str | None) -> TimeValue:
+    """Seconds since 2001-01-01 UTC (Cocoa ``NSDate`` / Mac absolute time; Core Data TIMESTAMP)."""
+    return _convert(raw, COCOA_S, COCOA_EPOCH, 1_000_000)
+
+
+def from_webkit_us(raw: int | float | str | None) -> TimeValue:
+    """Microseconds since 1601-01-01 UTC (Chrome/WebKit history, Windows FILETIME / 10)."""
+    return _convert(raw, WEBKIT_US, WEBKIT_EPOCH, 1)
+
+
+def from_prtime_us(raw: int | float | str | None) -> TimeValue:
+    """Microseconds since 1970-01-01 UTC (Mozilla PRTime, e.g. ``moz_historyvisits.visit_date``)."""
+    return _convert(raw, PRTIME_US, UNIX_EPOCH, 1)
+
+
+_EXIF_DT = re.compile(r"^(\d{4}):(\d{2}):(\d{2})[ T](\d{2}):(\d{2}):(\d{2})$")
+_EXIF_OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
+
+
+def from_exif_datetime(raw: str | None, offset: str | None = None, subsec: str | None = None) -> TimeValue:
+    """EXIF ``YYYY:MM:DD HH:MM:SS`` local time, with the EXIF 2.31 ``OffsetTime*`` tag if present.
+
+    Without an offset the UTC instant is unknown: ``utc`` stays ``None``, ``local`` carries the
+    wall-clock time and ``note`` flags it, so a timeline never silently treats camera time as UTC.
+    """
+    if raw is None or not raw.strip(" \x00") or set(raw.strip(" \x00")) <= set("0: "):
+        return TimeValue(utc=None, raw=raw, encoding=EXIF_LOCAL, note="no time stored")
+    text = raw.strip(" \x00")
+    m = _EXIF_DT.match(text)
+    if not m:
+        return TimeValue(utc=None, raw=raw, encoding=EXIF_LOCAL, note="not an EXIF date-time")
+    micro = 0
+    if subsec and subsec.strip(" \x00").isdigit():
+        digits = subsec.strip(" \x00")[:6]
+        micro = int(digits.ljust(6, "0"))
+    try:
+        year, month, day, hour, minute, second = (int(g) for g in m.groups())
+        wall = datetime(year, month, day, hour, minute, second, micro)
+    except ValueError:
+        return TimeValue(utc=None, raw=raw, encoding=EXIF_LOCAL, note="invalid calendar date")
+    local = wall.isoformat(timespec="microseconds")
+    off = offset.strip(" \x00") if offset else None
+    om = _EXIF_OFFSET.match(off) if off else None
+    if not om:
+        return TimeValue(
+            utc=None,
+            raw=raw,
+            encoding=EXIF_LOCAL,
+            local=local,
+            note="local time, UTC offset unknown",
+        )
+    sign = -1 if om.group(1) == "-" else 1
+    tz = timezone(sign * timedelta(hours=int(om.group(2)), minutes=int(om.group(3))))
+    return TimeValue(
+        utc=iso_utc(wall.replace(tzinfo=tz)), raw=raw, encoding=EXIF_LOCAL, offset=off, local=local
+    )

@@ -1,0 +1,173 @@
+"""Open an evidence item as a :class:`~triage.sources.entry.Source`, list it and read from it.
+
+The one place that knows every kind of source: a folder, a zip or tar archive, else a disk image.
+Run ``python -m triage.sources.open IMAGE [PATH]`` to print a recursive listing as JSON lines
+(used by the benchmark ``bench/ls_vs_fls.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from triage.errors import EntryNotFound, WalkWarning
+from triage.sources.content import DEFAULT_CHUNK, read_stream
+from triage.sources.entry import FileEntry, Source, entry_to_json_line
+
+if TYPE_CHECKING:
+    from custody.media import ImageReader
+
+
+def _looks_logical(p: Path) -> bool:
+    """Cheap pre-check so listing a disk image does not import zipfile/tarfile (start-up time)."""
+    if p.is_dir():
+        return True
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(262)
+    except OSError:
+        return False
+    return (
+        head.startswith((b"PK", b"\x1f\x8b", b"BZh", b"\xfd7zXZ"))
+        or head[257:262] == b"ustar"
+        or p.suffix.lower() in (".tar", ".zip")
+    )
+
+
+def open_source(path: Path | str) -> Source:
+    """Open ``path`` as evidence: a folder, a zip or tar archive, or else a disk image.
+
+    Raises :class:`custody.errors.EvidenceError` (container problems) or a
+    :class:`triage.errors.TriageError` (no file system, unreadable) naming ``path``.
+    """
+    p = Path(path)
+    if _looks_logical(p):
+        from triage.sources.logical import is_logical, open_logical
+
+        if is_logical(p):
+            return open_logical(p)
+    from triage.sources.image_source import ImageSource
+
+    return ImageSource(p)
+
+
+def list_entries(
+    image_path_or_reader: Path | str | ImageReader | Source,
+    path: str | None = None,
+    recursive: bool = False,
+    deleted_only: bool = False,
+    partition: int | None = None,
+    *,
+    warnings: list[WalkWarning] | None = None,
+) -> Iterator[FileEntry]:
+    """Yield entries of an image, a reader or a logical source (``exhibit ls``).
+
+    A path or reader is opened here and closed when the iteration ends; a :class:`Source` passed in
+    stays open (its owner closes it). Warnings go to ``warnings`` when given, otherwise they stay on
+    the source's ``warnings`` list.
+    """
+    owned = not hasattr(image_path_or_reader, "entries")
+    if owned:
+        if isinstance(image_path_or_reader, (str, Path)):
+            src: Source = open_source(image_path_or_reader)
+        else:
+            from triage.sources.image_source import ImageSource
+
+            src = ImageSource(image_path_or_reader)  # type: ignore[arg-type]
+    else:
+        src = image_path_or_reader  # type: ignore[assignment]
+    before = len(src.warnings)
+    try:
+        yield from src.entries(path, recursive=recursive, deleted_only=deleted_only, partition=partition)
+    finally:
+        if warnings is not None:
+            warnings.extend(src.warnings[before:])
+        if owned:
+            src.close()
+
+
+def read_content(
+    source: Path | str | Source,
+    entry: FileEntry | None = None,
+    *,
+    partition: int | None = None,
+    inode: int | None = None,
+    attr_type: int | None = None,
+    attr_id: int | None = None,
+    warnings: list[WalkWarning] | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> Iterator[bytes]:
+    """Yield the content of ``entry`` — or of ``(partition, inode, attr_type, attr_id)`` — in chunks.
+
+    ``source`` is an open :class:`~triage.sources.entry.Source` (kept open) or a path (opened here and closed
+    when the iteration ends). Warnings about unreadable ranges go to ``warnings`` when given, else
+    to the source's own list.
+    """
+    from triage.sources.image_source import ImageSource
+
+    owned = isinstance(source, (str, Path))
+    if owned:
+        src: Source = open_source(source)  # type: ignore[arg-type]
+    else:
+        src = source  # type: ignore[assignment]
+    before = len(src.warnings)
+    try:
+        if entry is not None:
+            yield from src.read(entry, chunk_size=chunk_size)
+        else:
+            if inode is None:
+                raise EntryNotFound(f"{src.name}: give an entry or an inode to read")
+            if not isinstance(src, ImageSource):
+                raise EntryNotFound(f"{src.name}: a {src.kind} source is read by entry, not by inode")
+            fsys = src.filesystem(partition)
+            yield from read_stream(
+                fsys,
+                inode,
+                attr_type,
+                attr_id,
+                source=src.name,
+                warnings=src.warnings,
+                chunk_size=chunk_size,
+            )
+    finally:
+        if warnings is not None:
+            warnings.extend(src.warnings[before:])
+        if owned:
+            src.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m triage.sources.open SOURCE [PATH]``: recursive listing as JSON lines on stdout."""
+    import sys
+
+    from custody.errors import CustodyError
+    from triage.errors import TriageError
+
+    args = sys.argv[1:] if argv is None else argv
+    if not args:
+        print("usage: python -m triage.sources.open SOURCE [PATH]", file=sys.stderr)
+        return 2
+    warnings: list[WalkWarning] = []
+    out = sys.stdout
+    try:
+        lines = []
+        for entry in list_entries(args[0], args[1] if len(args) > 1 else None, True, warnings=warnings):
+            lines.append(entry_to_json_line(entry))
+            if len(lines) >= 4096:
+                out.write("\n".join(lines) + "\n")
+                lines.clear()
+        if lines:
+            out.write("\n".join(lines) + "\n")
+    except (TriageError, CustodyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if exc.hint:
+            print(f"hint: {exc.hint}", file=sys.stderr)
+        return 1
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Read-only queries behind the commands: listings, findings, exports."""

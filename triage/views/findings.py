@@ -1,0 +1,170 @@
+"""Reading back what triage stored: findings, files and runs (library side of the CLI)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Engine, inspect, or_, select
+
+from triage.plugin.records import Record, label_for
+from triage.store.models import File, Finding, Run, RunWarning
+
+
+def _has_tables(engine: Engine) -> bool:
+    return inspect(engine).has_table("triage_findings")
+
+
+@dataclass(frozen=True)
+class StoredFinding:
+    id: int
+    exhibit: str
+    record_type: str
+    plugin: str
+    plugin_version: str
+    partition: int | None
+    inode: int | None
+    path: str
+    stream: str | None
+    file_sha256: str | None
+    locator: str | None
+    data: dict[str, Any]
+    run_id: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "exhibit": self.exhibit,
+            "record_type": self.record_type,
+            "plugin": self.plugin,
+            "plugin_version": self.plugin_version,
+            "source": {
+                "item": self.exhibit,
+                "partition": self.partition,
+                "inode": self.inode,
+                "path": self.path,
+                "stream": self.stream,
+                "sha256": self.file_sha256,
+            },
+            "locator": self.locator,
+            "data": self.data,
+            "labels": labels_for(self.record_type, self.data),
+            "run": self.run_id,
+        }
+
+
+@lru_cache(maxsize=1)
+def _record_classes() -> dict[str, type[Record]]:
+    from triage.plugin.registry import load_plugins
+
+    return {r.record_type: r for cls in load_plugins().plugins for r in cls.emits}
+
+
+def labels_for(record_type: str, data: dict[str, Any]) -> dict[str, str]:
+    """Human labels of raw values (``sms_type`` 1 -> "received"), applied only when rendering."""
+    record_class = _record_classes().get(record_type)
+    if record_class is None:
+        return {}
+    found = {}
+    for field_name, value in data.items():
+        if isinstance(value, (str, int, bool)) or value is None:
+            label = label_for(record_class, field_name, value)
+            if label is not None:
+                found[field_name] = label
+    return found
+
+
+def iter_findings(engine: Engine, exhibit: str, kind: str | None = None) -> Iterator[StoredFinding]:
+    """Findings of ``exhibit``; ``kind`` selects a record type or a namespace prefix ("chat")."""
+    if not _has_tables(engine):
+        return
+    query = select(Finding).where(Finding.exhibit == exhibit).order_by(Finding.id)
+    if kind:
+        query = query.where(
+            or_(Finding.record_type == kind, Finding.record_type.startswith(kind.rstrip("/") + "/"))
+        )
+    with engine.connect() as conn:
+        for r in conn.execute(query):
+            yield StoredFinding(
+                r.id,
+                r.exhibit,
+                r.record_type,
+                r.plugin,
+                r.plugin_version,
+                r.partition,
+                r.inode,
+                r.path,
+                r.stream,
+                r.file_sha256,
+                r.locator,
+                json.loads(r.data),
+                r.run_id,
+            )
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    """What a triage run learnt about one file's content."""
+
+    sha256: str
+    mime: str | None
+    ext_mismatch: bool
+
+
+def known_files(engine: Engine, exhibit: str) -> dict[tuple[Any, ...], KnownFile]:
+    """Files a triage run hashed, by (partition, inode, attr_type, attr_id, path)."""
+    if not _has_tables(engine):
+        return {}
+    query = select(
+        File.partition,
+        File.inode,
+        File.attr_type,
+        File.attr_id,
+        File.path,
+        File.sha256,
+        File.mime,
+        File.ext_mismatch,
+    ).where(File.exhibit == exhibit, File.sha256.is_not(None))
+    with engine.connect() as conn:
+        return {
+            (r[0], r[1], r[2], r[3], r[4]): KnownFile(str(r[5]), r[6], bool(r[7]))
+            for r in conn.execute(query)
+        }
+
+
+def known_hashes(engine: Engine, exhibit: str) -> dict[tuple[Any, ...], str]:
+    """SHA-256 of files a triage run hashed, by (partition, inode, attr_type, attr_id, path)."""
+    return {key: known.sha256 for key, known in known_files(engine, exhibit).items()}
+
+
+def list_runs(engine: Engine, exhibit: str | None = None) -> list[dict[str, Any]]:
+    if not _has_tables(engine):
+        return []
+    query = select(Run).order_by(Run.started_utc)
+    if exhibit:
+        query = query.where(Run.exhibit == exhibit)
+    with engine.connect() as conn:
+        warnings: dict[str, list[dict[str, Any]]] = {}
+        for w in conn.execute(select(RunWarning).order_by(RunWarning.id)):
+            warnings.setdefault(w.run_id, []).append(
+                {"plugin": w.plugin, "path": w.path, "message": w.message, "traceback": w.traceback}
+            )
+        return [
+            {
+                "run": r.id,
+                "exhibit": r.exhibit,
+                "status": r.status,
+                "started_utc": r.started_utc,
+                "finished_utc": r.finished_utc,
+                "actor": r.actor,
+                "arguments": json.loads(r.arguments),
+                "versions": json.loads(r.versions),
+                "counts": json.loads(r.counts or "{}"),
+                "resumed_from": r.resumed_from,
+                "warnings": warnings.get(r.id, []),
+            }
+            for r in conn.execute(query)
+        ]

@@ -1,0 +1,278 @@
+"""The lines of ``exhibit ls``: written by the C walk when it is built, else by the Python walk.
+
+``exhibit ls -r --json`` of a 50,000-file disk has to stay within 3x of ``fls -r -p`` (issue 3), and
+through pytsk3 each entry costs several times what fls spends. So image listings go through
+:mod:`triage.sources._fastwalk` (C over Debian's libtsk, reading through the same custody reader), which
+writes finished lines. Everything else takes :func:`triage.sources.open.list_entries` and formats here:
+folders, zip and tar sources, ``--mismatch`` (it filters on what triage stored), an installation
+built without libtsk's headers, and a file system Debian's libtsk cannot open but pytsk3 can.
+Both paths print byte-identical lines (``tests/triage/test_listing.py`` checks every corpus image).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from custody.safetext import escape, is_utf8
+from triage.errors import WalkAbandoned, WalkWarning
+from triage.sources.entry import FileEntry, entry_to_json_line
+
+#: What ``ls --json`` appends to an entry triage has not hashed (closing the object).
+NULL_SUFFIX = ', "sha256": null, "mime": null, "ext_mismatch": null}\n'
+
+#: (partition, inode, attr_type, attr_id, path) -> (sha256, mime, ext_mismatch), from the triage index.
+Known = dict[tuple[Any, ...], tuple[str, str | None, bool]]
+
+_PLAIN_KIND = {"file": "r", "dir": "d", "link": "l"}
+
+
+def evidence_of(case: Path | None, exhibit: str, *, with_known: bool) -> tuple[str, Known]:
+    """The evidence path of ``exhibit`` and what triage learnt of its files (sha256, mime, mismatch).
+
+    Read-only commands on a SQLite case take the standard-library path (custody.locate): loading
+    the ORM would cost more than listing a small disk.
+    """
+    from custody.errors import UserError
+    from custody.locate import quick_case
+
+    if not is_utf8(exhibit):  # sys.argv keeps bytes that are not UTF-8 as lone surrogates
+        raise UserError(
+            f"exhibit number {escape(exhibit)} is not UTF-8 text, so no exhibit can have it",
+            hint="list the exhibits with 'exhibit items' and check the terminal's character encoding",
+        )
+    quick = quick_case(case)
+    if quick is not None:
+        try:
+            source = str(quick.acquisition(exhibit)["source_path"])
+            rows = quick.known_files(exhibit) if with_known else []
+        finally:
+            quick.close()
+        return source, {(r[0], r[1], r[2], r[3], r[4]): (r[5], r[6], bool(r[7])) for r in rows}
+    from custody.case import open_case
+    from custody.items import get_item
+    from triage.views.findings import known_files
+
+    c = open_case(case)
+    try:
+        item = get_item(c, exhibit)
+        known = known_files(c.engine, exhibit) if with_known else {}
+    finally:
+        c.close()
+    return item.source_path, {k: (v.sha256, v.mime, v.ext_mismatch) for k, v in known.items()}
+
+
+def known_suffix(sha256: str, mime: str | None, mismatch: bool) -> str:
+    """The JSON that closes the line of an entry triage has hashed."""
+    return ", " + json.dumps({"sha256": sha256, "mime": mime, "ext_mismatch": mismatch})[1:] + "\n"
+
+
+def format_line(entry: FileEntry, as_json: bool, known: Known) -> str:
+    """One ``ls`` line of ``entry`` (with its newline)."""
+    if not as_json:  # fls's line: "r/r * 35-128-1(realloc):\tdir/file"
+        kind = entry.fls_type or "{0}/{0}".format(_PLAIN_KIND.get(entry.type, "-"))
+        mark = "* " if entry.deleted else ""
+        realloc = "(realloc)" if entry.realloc else ""
+        return f"{kind} {mark}{entry.address or '-'}{realloc}:\t{entry.path.lstrip('/')}\n"
+    line = entry_to_json_line(entry)
+    k = (
+        known.get((entry.partition, entry.inode, entry.attr_type, entry.attr_id, entry.path))
+        if known
+        else None
+    )
+    return line[:-1] + (NULL_SUFFIX if k is None else known_suffix(*k))
+
+
+def write_entries(
+    entries: Iterable[FileEntry], as_json: bool, known: Known, write: Callable[[str], Any]
+) -> None:
+    """Format ``entries`` and hand them to ``write`` in blocks."""
+    buffer: list[str] = []
+    for e in entries:
+        buffer.append(format_line(e, as_json, known))
+        if len(buffer) >= 4096:
+            write("".join(buffer))
+            buffer.clear()
+    if buffer:
+        write("".join(buffer))
+
+
+def stdout_bytes(block: bytes) -> None:
+    """Write UTF-8 ``block`` to stdout's binary buffer, after whatever the text layer holds."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(block)
+
+
+def fast_walk_available() -> bool:
+    """True when the C walk is built (it needs libtsk-dev at install time)."""
+    try:
+        from triage.sources import _fastwalk  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def write_listing(
+    source_path: str | Path,
+    path: str | None,
+    *,
+    recursive: bool,
+    deleted_only: bool,
+    partition: int | None,
+    as_json: bool,
+    known: Known,
+    write: Callable[[str], Any],
+    warnings: list[WalkWarning],
+    write_bytes: Callable[[bytes], Any] | None = None,
+    fast: bool = True,
+    direct_stdout: bool = False,
+) -> None:
+    """Write the ``exhibit ls`` lines of ``source_path`` to ``write``; problems go to ``warnings``.
+
+    The C walk writes UTF-8 blocks to ``write_bytes`` when given (stdout's buffer: no decoding and
+    re-encoding of tens of megabytes), else decoded to ``write``. ``fast=False`` forces the Python
+    walk (tests compare the two). ``direct_stdout``: ``write_bytes`` writes to stdout, so the C
+    walk's process may write there itself (see :mod:`triage.sources.walkguard`).
+    """
+    from triage.sources.open import _looks_logical, list_entries
+
+    p = Path(source_path)
+    if not (fast and fast_walk_available()) or _looks_logical(p):
+        source: Any = p
+        if not fast and not _looks_logical(p):
+            from triage.sources.image_source import ImageSource
+
+            source = ImageSource(p, fast_walk=False)  # the pytsk3 walk, the reference
+        try:
+            entries = list_entries(source, path, recursive, deleted_only, partition, warnings=warnings)
+            write_entries(entries, as_json, known, write)
+        finally:
+            if source is not p:
+                source.close()
+        return
+    from triage.sources.image_source import ImageSource
+    from triage.sources.walk import walk_filesystem
+
+    if write_bytes is None:
+
+        def write_bytes(block: bytes) -> None:
+            write(block.decode("utf-8", "surrogateescape"))
+
+    abandoned: list[WalkAbandoned] = []
+    with ImageSource(p) as src:
+        before = len(src.warnings)
+        targets = src.filesystems if partition is None else [src.filesystem(partition)]
+        for fsys in targets:
+            mine: dict[tuple[Any, ...], str] | None = None
+            if as_json and known:
+                mine = {
+                    (k[1], k[2], k[3], k[4]): known_suffix(*v)
+                    for k, v in known.items()
+                    if k[0] == fsys.offset
+                }
+            out_fd = None
+            if direct_stdout:  # the guarded walk writes to stdout itself, when it is a real file
+                write_bytes(b"")  # (tells the caller output has begun)
+                sys.stdout.flush()
+                try:
+                    out_fd = sys.stdout.fileno()
+                except (OSError, ValueError):  # captured in memory (tests, an embedding program)
+                    out_fd = None
+            try:
+                src.c_walk(
+                    fsys, path, recursive=recursive, deleted_only=deleted_only, as_json=as_json,
+                    write=write_bytes, known=mine or None, null_suffix=NULL_SUFFIX, out_fd=out_fd,
+                )  # fmt: skip
+            except OSError:  # libtsk refuses what pytsk3 opened (another TSK version): the Python walk
+                entries = walk_filesystem(
+                    fsys, src.name, src.warnings, path=path, recursive=recursive, deleted_only=deleted_only
+                )
+                write_entries(entries, as_json, known, write)
+            except WalkAbandoned as exc:  # hung or out of memory: go on with the other file systems
+                abandoned.append(exc)
+        warnings.extend(src.warnings[before:])
+    if abandoned:
+        raise (
+            abandoned[0]
+            if len(abandoned) == 1
+            else WalkAbandoned(
+                "; ".join(str(a) for a in abandoned),
+                offset=abandoned[0].offset,
+                fs_type=abandoned[0].fs_type,
+                hint=abandoned[0].hint,
+            )
+        )
+
+
+def run_listing(
+    source_path: str,
+    known: Known,
+    exhibit: str,
+    path: str | None,
+    recursive: bool,
+    deleted: bool,
+    partition: int | None,
+    mismatch: bool,
+    as_json: bool,
+    *,
+    write: Callable[[str], Any],
+    write_bytes: Callable[[bytes], Any] | None = None,
+    direct_stdout: bool = False,
+) -> None:
+    """``exhibit ls``: the lines to ``write``, then the warnings to stderr (see :mod:`triage.launch`)."""
+    from triage.sources.open import list_entries
+
+    warnings: list[WalkWarning] = []
+    if mismatch:
+        if not known:
+            print(
+                escape(
+                    f"note: no triage run has looked at {exhibit}'s content yet; run 'exhibit triage {exhibit}'"
+                ),
+                file=sys.stderr,
+            )
+        entries = list_entries(source_path, path, recursive, deleted, partition, warnings=warnings)
+        write_entries(
+            (
+                e
+                for e in entries
+                if (k := known.get((e.partition, e.inode, e.attr_type, e.attr_id, e.path))) is not None
+                and k[2]
+            ),
+            as_json,
+            known,
+            write,
+        )
+    else:
+        try:
+            write_listing(
+                source_path,
+                path,
+                recursive=recursive,
+                deleted_only=deleted,
+                partition=partition,
+                as_json=as_json,
+                known=known,
+                write=write,
+                warnings=warnings,
+                write_bytes=write_bytes,
+                direct_stdout=direct_stdout,
+            )
+        except WalkAbandoned as exc:  # after the other file systems: their warnings, then the error
+            _print_warnings(warnings)
+            raise WalkAbandoned(
+                f"{exhibit}: {exc} (the listing is incomplete)",
+                offset=exc.offset,
+                fs_type=exc.fs_type,
+                hint=exc.hint,
+            ) from None
+    _print_warnings(warnings)
+
+
+def _print_warnings(warnings: list[WalkWarning]) -> None:
+    sys.stdout.flush()
+    for w in warnings:
+        print(escape(f"warning: {w}"), file=sys.stderr)
