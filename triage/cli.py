@@ -63,9 +63,10 @@ def ls(
 
     After a triage run, --json also gives each file's sha256, MIME type and extension mismatch flag.
     """
-    source_path, known = evidence_of(case, exhibit, with_known=True)
+    source_path, kind, known = evidence_of(case, exhibit, with_known=True)
     run_listing(
         source_path,
+        kind,
         known,
         exhibit,
         path,
@@ -98,8 +99,8 @@ def cat(
         raise UserError(
             "give a PATH or --inode N (one of them)", hint="exhibit cat EX-001 /Users/a/notes.txt"
         )
-    source_path, _ = evidence_of(case, exhibit, with_known=False)
-    with open_source(source_path) as source:
+    source_path, kind, _ = evidence_of(case, exhibit, with_known=False)
+    with open_source(source_path, kind) as source:
         entry = find_entry(source, path or "", partition, inode)
         if entry.type in ("dir", "virtual-dir"):
             err.print(

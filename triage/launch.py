@@ -93,9 +93,9 @@ def _fast_ls(args: LsArgs) -> int | None:
         stdout_bytes(block)
 
     try:
-        source_path, known = evidence_of(args.case, args.exhibit, with_known=True)
+        source_path, kind, known = evidence_of(args.case, args.exhibit, with_known=True)
         run_listing(
-            source_path, known, args.exhibit, args.path, args.recursive, args.deleted, args.partition,
+            source_path, kind, known, args.exhibit, args.path, args.recursive, args.deleted, args.partition,
             args.mismatch, args.as_json, write=write, write_bytes=write_bytes, direct_stdout=True,
         )  # fmt: skip
     except UserError as exc:

@@ -164,8 +164,11 @@ def test_broken_zip_is_a_clear_error(tmp_path: Path) -> None:
     archive = tmp_path / "broken.zip"
     archive.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
     with pytest.raises(SourceUnreadable) as info:
-        open_source(archive)
+        open_source(archive, "zip")
     assert "broken.zip" in str(info.value)
+    with open_source(archive) as src:  # not a zip to acquisition either: one file, hashed as it is
+        assert src.kind == "file"
+        assert [e.path for e in src.entries(recursive=True)] == ["/broken.zip"]
 
 
 def test_dftt8_embedded_archives_published_md5(tmp_path: Path) -> None:

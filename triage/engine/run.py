@@ -170,9 +170,14 @@ def die_with_parent(parent_pid: int) -> None:
 
 
 def _worker_init(
-    source_path: str, plugin_names: list[str], scratch_parent: str, exhibit: str, scratch_share: int
+    source_path: str,
+    kind: str,
+    plugin_names: list[str],
+    scratch_parent: str,
+    exhibit: str,
+    scratch_share: int,
 ) -> None:
-    _worker["source"] = open_source(source_path)
+    _worker["source"] = open_source(source_path, kind)
     classes = {cls.name: cls for cls in load_plugins().plugins}
     _worker["plugins"] = [classes[name]() for name in plugin_names]
     _worker["filters"] = _CheapFilters(_worker["plugins"])
@@ -700,7 +705,7 @@ class TriageRun:
         summary = RunSummary(self.run_id, self.exhibit, "running", counts, resumed_from=resumed_from)
         summary.warnings.extend(self._integrity_warnings)
         try:
-            with open_source(self.item.source_path) as source:
+            with open_source(self.item.source_path, self.item.kind) as source:
                 jobs, rows = self._walk_entries(source, counts, summary)
             if on_total is not None:
                 on_total(len(jobs), sum(j.entry.size for j in jobs))
@@ -843,6 +848,7 @@ class TriageRun:
         parallel = workers > 1 and len(chunks) > 1
         init_args = (
             self.item.source_path,
+            self.item.kind,
             [c.name for c in self.plugin_classes],
             str(scratch_parent),
             self.exhibit,

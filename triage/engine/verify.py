@@ -118,7 +118,7 @@ def _rehash_files(case: Case, report: Report, anchor: integrity.AnchorEntry) -> 
     problems = 0
     try:
         item = get_item(case, anchor.exhibit)
-        with open_source(Path(item.source_path)) as source:
+        with open_source(Path(item.source_path), item.kind) as source:
             for key, e in keyed_entries(anchor.exhibit, source.entries(None, recursive=True)):
                 if key not in wanted:
                     continue

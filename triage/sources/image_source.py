@@ -36,8 +36,14 @@ class ImageSource:
     kind = "image"
 
     def __init__(
-        self, image: Path | str | ImageReader, *, name: str | None = None, fast_walk: bool = True
+        self,
+        image: Path | str | ImageReader,
+        *,
+        name: str | None = None,
+        fast_walk: bool = True,
+        kind: str | None = None,
     ) -> None:
+        """``kind``: the container recorded at acquisition ("raw", "split-raw", "e01"), else detected."""
         from custody.errors import EvidenceError
 
         self.warnings: list[WalkWarning] = []
@@ -47,7 +53,7 @@ class ImageSource:
 
             self.path: Path | None = Path(image)
             self.name = name or str(image)
-            reader = open_image(Path(image))
+            reader = open_image(Path(image), kind)
         else:
             reader = image
             self.path = Path(reader.segments[0]) if reader.segments else None

@@ -241,6 +241,58 @@ class FolderSource(_Logical):
                 yield chunk
 
 
+class SingleFileSource(_Logical):
+    """One file acquired on its own (kind ``file``: a loose database, a photo, an export).
+
+    Listed as the only entry, ``/<its name>``, so every later step (hashing, plugins, export) sees
+    it as it sees a file inside an image. Read-only, without following links, like a folder's files.
+    """
+
+    kind = "file"
+    fs_type = "file"
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        if not path.is_file():
+            raise SourceUnreadable(f"{path}: not a regular file")
+        raw = os.fsencode(path.name)
+        st = os.stat(path)
+        shown = display_name(raw)
+        self.entry = FileEntry(
+            None, "file", "/" + shown, shown, raw, None, "file", st.st_size, False, False, None, None, None,
+            _utc_ns(st.st_mtime_ns), _utc_ns(st.st_atime_ns), _utc_ns(st.st_ctime_ns), None, False,
+            stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid,
+        )  # fmt: skip
+
+    def entries(
+        self,
+        path: str | None = None,
+        *,
+        recursive: bool = False,
+        deleted_only: bool = False,
+        partition: int | None = None,
+    ) -> Iterator[FileEntry]:
+        prefix = _norm_prefix(path)
+        if prefix == self.entry.path:
+            raise EntryNotFound(f"{self.name}: {prefix} is a file, not a folder")
+        if prefix != "/":
+            raise EntryNotFound(f"{self.name}: no entry {prefix!r}")
+        if not deleted_only:
+            yield self.entry
+
+    def read(self, entry: FileEntry, *, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
+        if entry.path != self.entry.path:
+            raise EntryNotFound(f"{self.name}: no entry {entry.path!r}")
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        try:
+            fd = os.open(self.path, flags | getattr(os, "O_NOATIME", 0))
+        except PermissionError:  # O_NOATIME needs ownership of the file
+            fd = os.open(self.path, flags)
+        with os.fdopen(fd, "rb") as fh:
+            while chunk := fh.read(chunk_size):
+                yield chunk
+
+
 # --------------------------------------------------------------------------------------------------
 # archives
 
@@ -555,46 +607,17 @@ class TarSource(_ArchiveSource):
 # detection
 
 
-def _head(path: Path, n: int = 512) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(n)
-    except OSError:
-        return b""
-
-
-def is_logical(path: Path) -> bool:
-    """Is ``path`` a folder, zip or tar (rather than a disk image)?
-
-    Decided from content, not only the name: a zip must start with a local header (``PK\\3\\4``) or
-    end-of-archive record, a tar must carry ``ustar`` at byte 257 or be a compressed stream that
-    tarfile can open. A raw disk image never starts that way.
-    """
-    if path.is_dir():
-        return True
-    head = _head(path)
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return True
-    if head[257:262] == b"ustar":
-        return True
-    if head.startswith((_GZIP, _BZIP2, _XZ)):
-        try:
-            return tarfile.is_tarfile(path)
-        except (OSError, EOFError, tarfile.TarError):
-            return False
-    return False
-
-
-def open_logical(path: Path) -> FolderSource | ZipSource | TarSource:
-    """Open a folder, zip or tar source; :class:`UnsupportedArchive` for anything else."""
-    if path.is_dir():
+def open_logical(path: Path, kind: str) -> FolderSource | ZipSource | TarSource | SingleFileSource:
+    """Open a logical source of the ``kind`` recorded at acquisition (custody.media.detect_source)."""
+    if kind == "folder":
         return FolderSource(path)
-    head = _head(path)
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+    if kind == "zip":
         return ZipSource(path)
-    if head[257:262] == b"ustar" or head.startswith((_GZIP, _BZIP2, _XZ)):
+    if kind == "tar":
         return TarSource(path)
+    if kind == "file":
+        return SingleFileSource(path)
     raise UnsupportedArchive(
-        f"{path}: not a folder, zip or tar archive",
-        hint="disk images are opened with open_source(); other archive formats are not supported",
+        f"{path}: {kind!r} is not a logical source",
+        hint="disk images are opened with triage.sources.open.open_source()",
     )

@@ -19,37 +19,37 @@ if TYPE_CHECKING:
     from custody.media import ImageReader
 
 
-def _looks_logical(p: Path) -> bool:
-    """Cheap pre-check so listing a disk image does not import zipfile/tarfile (start-up time)."""
-    if p.is_dir():
-        return True
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(262)
-    except OSError:
-        return False
-    return (
-        head.startswith((b"PK", b"\x1f\x8b", b"BZh", b"\xfd7zXZ"))
-        or head[257:262] == b"ustar"
-        or p.suffix.lower() in (".tar", ".zip")
-    )
+#: Kinds of evidence item (custody.media.SOURCE_KINDS) that are disk images; the others are logical.
+IMAGE_KINDS = frozenset({"raw", "split-raw", "e01"})
 
 
-def open_source(path: Path | str) -> Source:
-    """Open ``path`` as evidence: a folder, a zip or tar archive, or else a disk image.
+def evidence_kind(path: Path) -> str:
+    """What ``path`` is, decided as acquisition decides it (:func:`custody.media.detect_source`).
+
+    For evidence not acquired (a library caller, a benchmark): an acquired item's recorded kind is
+    what every command passes to :func:`open_source`, so the decision is made once, at acquisition.
+    """
+    from custody.media import detect_source  # imported on use: start-up time of `exhibit ls`
+
+    return detect_source(path)
+
+
+def open_source(path: Path | str, kind: str | None = None) -> Source:
+    """Open ``path`` as evidence of ``kind`` ("raw", "split-raw", "e01", "folder", "zip", "tar",
+    "file"): the kind recorded at acquisition; decided from ``path`` when not given.
 
     Raises :class:`custody.errors.EvidenceError` (container problems) or a
     :class:`triage.errors.TriageError` (no file system, unreadable) naming ``path``.
     """
     p = Path(path)
-    if _looks_logical(p):
-        from triage.sources.logical import is_logical, open_logical
+    kind = kind or evidence_kind(p)
+    if kind in IMAGE_KINDS:
+        from triage.sources.image_source import ImageSource  # imported on use: pytsk3 is slow to load
 
-        if is_logical(p):
-            return open_logical(p)
-    from triage.sources.image_source import ImageSource
+        return ImageSource(p, kind=kind)
+    from triage.sources.logical import open_logical  # imported on use: zipfile and tarfile
 
-    return ImageSource(p)
+    return open_logical(p, kind)
 
 
 def list_entries(
@@ -60,6 +60,7 @@ def list_entries(
     partition: int | None = None,
     *,
     warnings: list[WalkWarning] | None = None,
+    kind: str | None = None,
 ) -> Iterator[FileEntry]:
     """Yield entries of an image, a reader or a logical source (``exhibit ls``).
 
@@ -70,7 +71,7 @@ def list_entries(
     owned = not hasattr(image_path_or_reader, "entries")
     if owned:
         if isinstance(image_path_or_reader, (str, Path)):
-            src: Source = open_source(image_path_or_reader)
+            src: Source = open_source(image_path_or_reader, kind)
         else:
             from triage.sources.image_source import ImageSource
 

@@ -159,7 +159,7 @@ def export_files(
     recorded = known_hashes(case.engine, exhibit)
     exported: list[dict[str, Any]] = []
     done: list[Path] = []
-    with open_source(item.source_path) as source:
+    with open_source(item.source_path, item.kind) as source:
         # Resolve every path first: a typo in the last one must not leave earlier copies behind
         # with no ledger entry.
         entries = [find_entry(source, path, partition) for path in paths]

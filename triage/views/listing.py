@@ -30,8 +30,9 @@ Known = dict[tuple[Any, ...], tuple[str, str | None, bool]]
 _PLAIN_KIND = {"file": "r", "dir": "d", "link": "l"}
 
 
-def evidence_of(case: Path | None, exhibit: str, *, with_known: bool) -> tuple[str, Known]:
-    """The evidence path of ``exhibit`` and what triage learnt of its files (sha256, mime, mismatch).
+def evidence_of(case: Path | None, exhibit: str, *, with_known: bool) -> tuple[str, str, Known]:
+    """The evidence path of ``exhibit``, its kind as recorded at acquisition, and what triage learnt
+    of its files (sha256, mime, mismatch).
 
     Read-only commands on a SQLite case take the standard-library path (custody.locate): loading
     the ORM would cost more than listing a small disk.
@@ -47,11 +48,15 @@ def evidence_of(case: Path | None, exhibit: str, *, with_known: bool) -> tuple[s
     quick = quick_case(case)
     if quick is not None:
         try:
-            source = str(quick.acquisition(exhibit)["source_path"])
+            acquisition = quick.acquisition(exhibit)
             rows = quick.known_files(exhibit) if with_known else []
         finally:
             quick.close()
-        return source, {(r[0], r[1], r[2], r[3], r[4]): (r[5], r[6], bool(r[7])) for r in rows}
+        return (
+            str(acquisition["source_path"]),
+            str(acquisition["kind"]),
+            {(r[0], r[1], r[2], r[3], r[4]): (r[5], r[6], bool(r[7])) for r in rows},
+        )
     from custody.case import open_case
     from custody.items import get_item
     from triage.views.findings import known_files
@@ -62,7 +67,7 @@ def evidence_of(case: Path | None, exhibit: str, *, with_known: bool) -> tuple[s
         known = known_files(c.engine, exhibit) if with_known else {}
     finally:
         c.close()
-    return item.source_path, {k: (v.sha256, v.mime, v.ext_mismatch) for k, v in known.items()}
+    return item.source_path, item.kind, {k: (v.sha256, v.mime, v.ext_mismatch) for k, v in known.items()}
 
 
 def known_suffix(sha256: str, mime: str | None, mismatch: bool) -> str:
@@ -129,25 +134,31 @@ def write_listing(
     write_bytes: Callable[[bytes], Any] | None = None,
     fast: bool = True,
     direct_stdout: bool = False,
+    kind: str | None = None,
 ) -> None:
     """Write the ``exhibit ls`` lines of ``source_path`` to ``write``; problems go to ``warnings``.
 
     The C walk writes UTF-8 blocks to ``write_bytes`` when given (stdout's buffer: no decoding and
     re-encoding of tens of megabytes), else decoded to ``write``. ``fast=False`` forces the Python
     walk (tests compare the two). ``direct_stdout``: ``write_bytes`` writes to stdout, so the C
-    walk's process may write there itself (see :mod:`triage.sources.walkguard`).
+    walk's process may write there itself (see :mod:`triage.sources.walkguard`). ``kind``: as
+    recorded at acquisition (decided from ``source_path`` when not given).
     """
-    from triage.sources.open import _looks_logical, list_entries
+    from triage.sources.open import IMAGE_KINDS, evidence_kind, list_entries
 
     p = Path(source_path)
-    if not (fast and fast_walk_available()) or _looks_logical(p):
+    kind = kind or evidence_kind(p)
+    image = kind in IMAGE_KINDS
+    if not (fast and fast_walk_available()) or not image:
         source: Any = p
-        if not fast and not _looks_logical(p):
+        if not fast and image:
             from triage.sources.image_source import ImageSource
 
-            source = ImageSource(p, fast_walk=False)  # the pytsk3 walk, the reference
+            source = ImageSource(p, fast_walk=False, kind=kind)  # the pytsk3 walk, the reference
         try:
-            entries = list_entries(source, path, recursive, deleted_only, partition, warnings=warnings)
+            entries = list_entries(
+                source, path, recursive, deleted_only, partition, warnings=warnings, kind=kind
+            )
             write_entries(entries, as_json, known, write)
         finally:
             if source is not p:
@@ -162,7 +173,7 @@ def write_listing(
             write(block.decode("utf-8", "surrogateescape"))
 
     abandoned: list[WalkAbandoned] = []
-    with ImageSource(p) as src:
+    with ImageSource(p, kind=kind) as src:
         before = len(src.warnings)
         targets = src.filesystems if partition is None else [src.filesystem(partition)]
         for fsys in targets:
@@ -209,6 +220,7 @@ def write_listing(
 
 def run_listing(
     source_path: str,
+    kind: str,
     known: Known,
     exhibit: str,
     path: str | None,
@@ -234,7 +246,7 @@ def run_listing(
                 ),
                 file=sys.stderr,
             )
-        entries = list_entries(source_path, path, recursive, deleted, partition, warnings=warnings)
+        entries = list_entries(source_path, path, recursive, deleted, partition, warnings=warnings, kind=kind)
         write_entries(
             (
                 e
@@ -260,6 +272,7 @@ def run_listing(
                 warnings=warnings,
                 write_bytes=write_bytes,
                 direct_stdout=direct_stdout,
+                kind=kind,
             )
         except WalkAbandoned as exc:  # after the other file systems: their warnings, then the error
             _print_warnings(warnings)
