@@ -23,6 +23,7 @@ from triage.plugin.contract import (
     table_columns,
 )
 from triage.plugin.item import HEAD_SIZE, FileItem
+from triage.plugin.options import Option
 from triage.plugin.records import GeoFields, MessageFields, Record, SourceRef, UrlVisitFields
 from triage.plugin.timeconv import (
     TimeValue,
@@ -41,6 +42,7 @@ __all__ = [
     "GeoFields",
     "MessageFields",
     "NotMyFormat",
+    "Option",
     "ParseContext",
     "ParseWarning",
     "Plugin",

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from triage.plugin.item import HEAD_SIZE, FileItem
+from triage.plugin.options import Option, PluginOptions
 from triage.plugin.records import RECORD_TYPE_PATTERN, Record
 from triage.plugin.scratch import SQLITE_HEADER, Scratch
 
@@ -147,6 +148,10 @@ class ParseContext:
     plugin: str = ""
     path: str = ""
     warnings: list[ParseWarning] = field(default_factory=list)
+    #: this plugin's option values (``--option PLUGIN.NAME=VALUE``), typed as it declared them
+    options: Mapping[str, Any] = field(default_factory=dict)
+    #: every plugin's values: the engine's context holds them, for_plugin() hands each its own
+    run_options: PluginOptions | None = None
 
     @property
     def scratch_dir(self) -> Path:
@@ -172,7 +177,10 @@ class ParseContext:
 
     def for_plugin(self, plugin: str, item: FileItem) -> ParseContext:
         """A context for one plugin on one file, sharing this context's scratch area."""
-        return ParseContext(scratch=self.scratch, plugin=plugin, path=item.path)
+        mine = self.run_options.of(plugin) if self.run_options is not None else {}
+        return ParseContext(
+            scratch=self.scratch, plugin=plugin, path=item.path, options=mine, run_options=self.run_options
+        )
 
 
 # --- the plugin base class ------------------------------------------------------------------------
@@ -186,6 +194,8 @@ class Plugin(ABC):
     description: ClassVar[str]
     targets: ClassVar[Targets]
     emits: ClassVar[tuple[type[Record], ...]]
+    #: settings the examiner may give (``--option NAME.OPTION=VALUE``); read from ``ctx.options``
+    options: ClassVar[tuple[Option, ...]] = ()
 
     @abstractmethod
     def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[Record]:
@@ -228,6 +238,11 @@ def plugin_problems(cls: object) -> list[str]:
             rtype = getattr(rec, "record_type", None)
             if not isinstance(rtype, str) or not RECORD_TYPE_PATTERN.match(rtype):
                 problems.append(f"{label}: {rec.__name__}.record_type {rtype!r} is not namespaced (a/b/c)")
+    options = getattr(cls, "options", ())
+    if not isinstance(options, tuple) or not all(isinstance(o, Option) for o in options):
+        problems.append(f"{label}: 'options' must be a tuple of triage.plugin.Option")
+    elif len({o.name for o in options}) != len(options):
+        problems.append(f"{label}: two options share a name")
     if not (cls.__doc__ or "").strip():
         problems.append(f"{label}: no docstring")
     return problems
