@@ -26,6 +26,9 @@ from triage.plugin.timeconv import TimeValue
 
 __all__ = [
     "RECORD_TYPE_PATTERN",
+    "Attachment",
+    "CallFields",
+    "ContactFields",
     "GeoFields",
     "MessageFields",
     "Record",
@@ -83,18 +86,82 @@ class Record:
 
 
 @dataclass(frozen=True, kw_only=True)
-class MessageFields:
-    """Fields common to chat messages of every app.
+class Attachment:
+    """A file a message carries, as the app recorded it and, when found, as it is in the evidence.
 
-    ``from_me`` is ``None`` when the source does not say; ``party`` is the other side of the
-    conversation as the app identifies it (phone number, JID, handle).
+    ``recorded_path`` is the app's own reference (``Media/WhatsApp Images/IMG-....jpg``, a
+    ``~/Library/SMS/Attachments/...`` path); ``path``, ``size`` and ``sha256`` describe the file
+    found in the same evidence item, or stay ``None`` when it is not there (deleted, never
+    downloaded). ``mime`` is what the app recorded.
     """
 
+    name: str | None = None
+    mime: str | None = None
+    recorded_path: str | None = None
+    path: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageFields:
+    """The fields every chat message has, whatever the app: one schema for ``exhibit chats``.
+
+    Raw values, as the app stored them: ``from_me`` is ``None`` when the source does not say
+    (rendered as the direction, "outgoing"/"incoming"); ``party`` is the other side of a one-to-one
+    conversation, ``sender`` who wrote this message (a group member, or the owner), ``recipients``
+    whom it went to where the app records it; identifiers stay as the app wrote them (phone
+    numbers are normalised to E.164 at render time). ``account`` is the device owner's identifier
+    in the app. ``status`` is the app's own raw code (labels at render time). ``deleted`` marks a
+    message recovered from free space of the database (its ``locator`` says where).
+
+    A record class using these fields names its app in the class attribute ``app``.
+    """
+
+    app: ClassVar[str] = ""
     timestamp: TimeValue | None = None
     body: str | None = None
     from_me: bool | None = None
     party: str | None = None
     conversation: str | None = None
+    conversation_title: str | None = None
+    account: str | None = None
+    sender: str | None = None
+    recipients: tuple[str, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    status: int | str | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallFields:
+    """The fields every call record has: ``duration`` in seconds as stored; ``status`` raw."""
+
+    app: ClassVar[str] = ""
+    timestamp: TimeValue | None = None
+    duration: int | float | None = None
+    from_me: bool | None = None
+    party: str | None = None
+    account: str | None = None
+    status: int | str | None = None
+    video: bool | None = None
+    deleted: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContactFields:
+    """The fields every contact has: the identifiers it links (phones, e-mails, app account ids)."""
+
+    app: ClassVar[str] = ""
+    name: str | None = None
+    phones: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    account_ids: tuple[str, ...] = ()
+    account: str | None = None
+    deleted: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,7 +185,7 @@ class UrlVisitFields:
 
 
 def _jsonable(value: object) -> Any:
-    if isinstance(value, TimeValue | SourceRef):
+    if isinstance(value, TimeValue | SourceRef | Attachment):
         return value.as_dict()
     if isinstance(value, bytes | bytearray | memoryview):
         return {"hex": bytes(value).hex()}
