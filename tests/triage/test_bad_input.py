@@ -21,7 +21,7 @@ from typing import TypeVar
 import pytest
 
 from custody.errors import EvidenceError
-from tests.conftest import FORENSICS_SAMPLES, REPO, need, need_tool
+from tests.conftest import CORPUS, FORENSICS_SAMPLES, REPO, need, need_tool
 from triage.errors import NoFileSystem, SourceUnreadable, TriageError, WalkWarning
 from triage.sanitize import display_to_bytes
 from triage.sources.entry import FileEntry
@@ -320,6 +320,42 @@ def test_unreadable_region_is_a_warning_not_a_crash(fs_vfat: Path) -> None:
         assert problems and "replaced by zeros" in problems[0].problem, src.warnings
         assert data[(256 << 10) : (320 << 10)] == bytes(64 << 10)
         assert str(fs_vfat) in str(problems[0])
+
+
+def damaged_sizes_ext3(folder: Path) -> Path:
+    """dftt ext3-img-kw-1.dd with the fuzz finding's mutations (bench/fuzz_triage.py, seed 2027):
+    a run of 0x80 bytes over the inode table gives /lost+found, file1 and file2 sizes of 2 GB, and
+    deleted file3 (inode 14) a size of 0xffffffff."""
+    import zipfile
+
+    archive = need(CORPUS / "disk" / "dftt" / "4-kwsrch-ext3.zip")
+    with zipfile.ZipFile(archive) as z:
+        data = bytearray(z.read("4-kwsrch-ext3/ext3-img-kw-1.dd"))
+    data[6360:6872] = b"\x80" * 512
+    data[7940:7944] = b"\xff" * 4
+    data[8724], data[8737] = 0x10, 0x02
+    path = folder / "ext3-damaged-sizes.dd"
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_files_whose_sizes_exceed_their_file_system_are_not_read_for_ever(tmp_path: Path) -> None:
+    """Found by the fuzz script: The Sleuth Kit's recovery of the deleted inode walks block
+    pointers up to its 4 GB size (``icat`` of it takes 27 s on this 5 MB image), and the three 2 GB
+    allocated files were read as 6 GB of zeros with one warning per MB (6,172 warnings)."""
+    image = damaged_sizes_ext3(tmp_path)
+    with open_source(image, "raw") as src:
+        files = {e.path: e for e in src.entries(recursive=True) if e.type in ("file", "dir")}
+        fs_size = src.filesystem(None).size
+        assert fs_size == 5 * 1024 * 1024
+        assert files["/file3"].deleted and files["/file3"].size > fs_size
+        with pytest.raises(SourceUnreadable, match=r"/file3 \(deleted, inode 14\) records \d+ bytes"):
+            run_limited(lambda: b"".join(src.read(files["/file3"])), 5)
+        data = run_limited(lambda: b"".join(src.read(files["/file1"])), 10)
+        assert fs_size < len(data) < files["/file1"].size  # stopped, not 2 GB of zeros
+        problems = [w.problem for w in src.warnings if w.path == "/file1"]
+        assert len(problems) == 1, problems  # one warning for the file, not one per megabyte
+        assert "reading stopped" in problems[0] and "damaged metadata" in problems[0]
 
 
 def test_source_unreadable_is_a_triage_error() -> None:

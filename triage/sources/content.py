@@ -73,39 +73,65 @@ def read_stream(
         atype, aid = attr_type, (-1 if attr_id is None else attr_id)
     read = f.read_random
     pos = 0
-    while pos < size:
-        want = min(chunk_size, size - pos)
-        try:
-            data = read(pos, want, atype, aid)
-        except (OSError, RuntimeError):
-            data = _salvage(read, pos, want, atype, aid, fsys.block_size or 512, label, source, warnings)
-        if not data:
-            # TSK returned nothing (e.g. a deleted file whose runs are gone): stop like icat does,
-            # but say so, because the size in the listing promised more.
-            if warnings is not None:
-                warnings.append(
-                    WalkWarning(source, label, f"content ends at byte {pos} of {size}: no more data readable")
-                )
-            return
-        pos += len(data)
-        yield data
+    bad = _Unreadable()
+    try:
+        while pos < size:
+            want = min(chunk_size, size - pos)
+            try:
+                data = read(pos, want, atype, aid)
+            except (OSError, RuntimeError):
+                data = _salvage(read, pos, want, atype, aid, fsys.block_size or 512, bad)
+                if fsys.size and bad.bytes > fsys.size:
+                    # more unreadable than the whole file system holds: the metadata is damaged
+                    # (an absurd size), not the media; zeros for the rest would be no content at all
+                    bad.note = f"; reading stopped at byte {pos + len(data)} of {size}: more unreadable "
+                    bad.note += f"than its file system's {fsys.size} bytes (damaged metadata)"
+                    yield data
+                    return
+            if not data:
+                # TSK returned nothing (e.g. a deleted file whose runs are gone): stop like icat
+                # does, but say so, because the size in the listing promised more.
+                if warnings is not None:
+                    warnings.append(
+                        WalkWarning(
+                            source, label, f"content ends at byte {pos} of {size}: no more data readable"
+                        )
+                    )
+                return
+            pos += len(data)
+            yield data
+    finally:
+        if bad.bytes and warnings is not None:  # one warning per file, however many ranges
+            warnings.append(WalkWarning(source, label, bad.describe()))
 
 
-def _salvage(
-    read: Any,
-    pos: int,
-    want: int,
-    atype: Any,
-    aid: int,
-    block: int,
-    label: str,
-    source: str,
-    warnings: list[WalkWarning] | None,
-) -> bytes:
-    """Re-read a failed chunk block by block; unreadable blocks become zeros (one warning)."""
+class _Unreadable:
+    """The unreadable parts of one file, summed for a single warning."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+        self.ranges = 0
+        self.first: int | None = None
+        self.end = 0
+        self.note = ""
+
+    def add(self, start: int, length: int) -> None:
+        if self.first is None:
+            self.first = start
+        if start != self.end or not self.ranges:
+            self.ranges += 1
+        self.bytes += length
+        self.end = start + length
+
+    def describe(self) -> str:
+        where = f"between offsets {self.first} and {self.end}"
+        ranges = "" if self.ranges == 1 else f" in {self.ranges} ranges"
+        return f"{self.bytes} unreadable bytes{ranges} {where} replaced by zeros{self.note}"
+
+
+def _salvage(read: Any, pos: int, want: int, atype: Any, aid: int, block: int, bad: _Unreadable) -> bytes:
+    """Re-read a failed chunk block by block; unreadable blocks become zeros, noted in ``bad``."""
     out = bytearray()
-    bad_start: int | None = None
-    bad_bytes = 0
     end = pos + want
     at = pos
     while at < end:
@@ -115,18 +141,8 @@ def _salvage(
         except (OSError, RuntimeError):
             piece = b""
         if len(piece) != n:
-            if bad_start is None:
-                bad_start = at
-            bad_bytes += n - len(piece)
+            bad.add(at + len(piece), n - len(piece))
             piece = piece + bytes(n - len(piece))
         out += piece
         at += n
-    if bad_start is not None and warnings is not None:
-        warnings.append(
-            WalkWarning(
-                source,
-                label,
-                f"{bad_bytes} unreadable bytes between offsets {bad_start} and {end} replaced by zeros",
-            )
-        )
     return bytes(out)

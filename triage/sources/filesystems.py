@@ -50,6 +50,7 @@ class FileSystem:
     fs_type: str  # "ntfs", "fat16", "ext4", ...
     root_inum: int
     block_size: int
+    size: int = 0  # bytes the file system spans (its block count times its block size)
 
     @property
     def is_ntfs(self) -> bool:
@@ -76,4 +77,5 @@ def open_filesystem(img: pytsk3.Img_Info, offset: int, source: str) -> FileSyste
         fs_type=FS_TYPE_NAMES.get(ftype, f"tsk-0x{ftype:x}"),
         root_inum=int(fs.info.root_inum),
         block_size=int(fs.info.block_size),
+        size=int(fs.info.block_count) * int(fs.info.block_size),
     )
