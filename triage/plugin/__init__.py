@@ -10,6 +10,7 @@ a plugin declares and is given), :mod:`~triage.plugin.records` (what it emits),
 
 from __future__ import annotations
 
+from triage.plugin.analyzer import AnalysisContext, Analyzer, StoredRecord
 from triage.plugin.contract import (
     SQLITE_MAGIC,
     NotMyFormat,
@@ -38,6 +39,8 @@ from triage.plugin.timeconv import (
 __all__ = [
     "HEAD_SIZE",
     "SQLITE_MAGIC",
+    "AnalysisContext",
+    "Analyzer",
     "FileItem",
     "GeoFields",
     "MessageFields",
@@ -49,6 +52,7 @@ __all__ = [
     "Record",
     "SourceRef",
     "SqliteSignature",
+    "StoredRecord",
     "Targets",
     "TimeValue",
     "UrlVisitFields",

@@ -19,20 +19,26 @@ from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
+from triage.plugin.analyzer import Analyzer, analyzer_problems
 from triage.plugin.contract import Plugin, plugin_problems
 
 __all__ = [
+    "ANALYZER_GROUP",
     "BUILTIN_PACKAGE",
     "ENTRY_POINT_GROUP",
+    "LoadedAnalyzers",
     "LoadedPlugins",
     "PluginInfo",
+    "builtin_analyzers",
     "builtin_plugins",
     "list_plugins",
+    "load_analyzers",
     "load_plugins",
     "plugin_info",
 ]
 
 ENTRY_POINT_GROUP = "exhibit.plugins"
+ANALYZER_GROUP = "exhibit.analyzers"
 BUILTIN_PACKAGE = "plugins"
 
 
@@ -145,3 +151,65 @@ def list_plugins(*, third_party: bool = True) -> list[PluginInfo]:
     """
     loaded = load_plugins(third_party=third_party)
     return [plugin_info(cls, loaded.origins[cls.name]) for cls in loaded.plugins]
+
+
+@dataclass
+class LoadedAnalyzers:
+    """Analyzer classes ready to run, where each came from, and what was left out and why."""
+
+    analyzers: list[type[Analyzer]] = field(default_factory=list)
+    origins: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def builtin_analyzers() -> tuple[type[Analyzer], ...]:
+    """The built-in analyzer classes (``plugins.BUILTIN_ANALYZERS``), in their listed order."""
+    module = importlib.import_module(BUILTIN_PACKAGE)
+    found: tuple[type[Analyzer], ...] = getattr(module, "BUILTIN_ANALYZERS", ())
+    return found
+
+
+def _analyzer_entry_points() -> Iterable[EntryPoint]:
+    return entry_points(group=ANALYZER_GROUP)
+
+
+def load_analyzers(
+    *,
+    builtin: Sequence[type[Analyzer]] | None = None,
+    third_party: bool = True,
+    taken: Iterable[str] = (),
+    discover: Callable[[], Iterable[EntryPoint]] = _analyzer_entry_points,
+) -> LoadedAnalyzers:
+    """Built-in analyzers then valid third-party ones (entry-point group ``exhibit.analyzers``).
+
+    ``taken``: names already used by file plugins (an analyzer may not reuse one: findings name
+    their producer, and the name must say which it was).
+    """
+    loaded = LoadedAnalyzers()
+    names = set(taken)
+    for known in builtin if builtin is not None else builtin_analyzers():
+        loaded.analyzers.append(known)
+        loaded.origins[known.name] = "builtin"
+        names.add(known.name)
+    if not third_party:
+        return loaded
+    for ep in discover():
+        dist = ep.dist.name if ep.dist is not None else "unknown distribution"
+        origin = f"entry-point {ep.name} ({dist})"
+        try:
+            obj = ep.load()
+        except Exception as exc:
+            loaded.warnings.append(f"{origin}: cannot load {ep.value}: {type(exc).__name__}: {exc}")
+            continue
+        problems = analyzer_problems(obj)
+        if problems:
+            loaded.warnings.append(f"{origin}: not a valid analyzer: " + "; ".join(problems))
+            continue
+        cls: type[Analyzer] = obj
+        if cls.name in names:
+            loaded.warnings.append(f"{origin}: name {cls.name!r} is already taken; skipped")
+            continue
+        loaded.analyzers.append(cls)
+        loaded.origins[cls.name] = origin
+        names.add(cls.name)
+    return loaded
