@@ -23,7 +23,7 @@ from triage.plugin.contract import (
     select_list,
     table_columns,
 )
-from triage.plugin.item import HEAD_SIZE, FileItem
+from triage.plugin.item import HEAD_SIZE, FileItem, RelatedFile
 from triage.plugin.options import Option
 from triage.plugin.records import GeoFields, MessageFields, Record, SourceRef, UrlVisitFields
 from triage.plugin.timeconv import (
@@ -50,6 +50,7 @@ __all__ = [
     "ParseWarning",
     "Plugin",
     "Record",
+    "RelatedFile",
     "SourceRef",
     "SqliteSignature",
     "StoredRecord",
