@@ -5,7 +5,8 @@ their :class:`TimeValue`), and declares its :class:`Targets`; see docs/plugins.m
 behind it: :mod:`~triage.plugin.item` (the file handed over), :mod:`~triage.plugin.contract` (what
 a plugin declares and is given), :mod:`~triage.plugin.records` (what it emits),
 :mod:`~triage.plugin.timeconv` (each format's epoch, converted explicitly),
-:mod:`~triage.plugin.scratch` (private copies of databases) and :mod:`~triage.plugin.registry`.
+:mod:`~triage.plugin.scratch` (private copies of databases), :mod:`~triage.plugin.sqlite_table`
+(the base of plugins that map SQLite rows to records) and :mod:`~triage.plugin.registry`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,15 @@ from triage.plugin.contract import (
 )
 from triage.plugin.item import HEAD_SIZE, FileItem
 from triage.plugin.records import GeoFields, MessageFields, Record, SourceRef, UrlVisitFields
+from triage.plugin.sqlite_table import (
+    Join,
+    RowContext,
+    SqliteTablePlugin,
+    Table,
+    UndecodableText,
+    read_rows,
+    sqlite_signature,
+)
 from triage.plugin.timeconv import (
     TimeValue,
     from_cocoa_seconds,
@@ -39,16 +49,21 @@ __all__ = [
     "SQLITE_MAGIC",
     "FileItem",
     "GeoFields",
+    "Join",
     "MessageFields",
     "NotMyFormat",
     "ParseContext",
     "ParseWarning",
     "Plugin",
     "Record",
+    "RowContext",
     "SourceRef",
     "SqliteSignature",
+    "SqliteTablePlugin",
+    "Table",
     "Targets",
     "TimeValue",
+    "UndecodableText",
     "UrlVisitFields",
     "from_cocoa_seconds",
     "from_exif_datetime",
@@ -57,6 +72,8 @@ __all__ = [
     "from_unix_seconds",
     "from_webkit_us",
     "plugin_problems",
+    "read_rows",
     "select_list",
+    "sqlite_signature",
     "table_columns",
 ]
