@@ -321,6 +321,40 @@ def test_where_and_order_by(tmp_path: Path) -> None:
     assert [n.key for n in _notes(records)] == [3, 1]
 
 
+def test_a_query_that_does_not_compile_is_a_plugin_failure_not_damage(tmp_path: Path) -> None:
+    class BadWhere(NotesPlugin):
+        """A WHERE naming a column no schema has."""
+
+        tables = (Table("notes", key="_id", required=("body",), where="no_such_column = 1"),)
+
+    db = _db(tmp_path, SCHEMA + "INSERT INTO notes (_id, body) VALUES (1, 'a');")
+    item = FileItem.from_path(db)
+    with Scratch(tmp_path) as scratch:
+        result = run_plugins(item, [BadWhere()], ParseContext(scratch=scratch))
+    assert [run.outcome for run in result.runs] == ["failed"]
+    [warning] = result.warnings
+    assert "the query for table notes does not compile: no such column: no_such_column" in warning.message
+    assert warning.traceback
+
+
+def test_an_optional_join_without_its_table_or_key_reads_null(tmp_path: Path) -> None:
+    for schema in ("CREATE TABLE authors (name TEXT);", ""):  # no key column; no table at all
+        db = _db(
+            tmp_path,
+            "CREATE TABLE notes (_id INTEGER PRIMARY KEY, body TEXT, author_id INTEGER); CREATE TABLE tags (tag);"
+            + schema
+            + "INSERT INTO notes VALUES (1, 'a', 1);",
+            name=f"notes{len(schema)}.db",
+        )
+        plugin = NotesPlugin()
+        item = FileItem.from_path(db)
+        with Scratch(tmp_path) as scratch:
+            result = run_plugins(item, [plugin], ParseContext(scratch=scratch))
+        assert result.warnings == []
+        [note] = _notes(result.records)
+        assert note.author is None
+
+
 def test_declarations_are_checked_when_the_class_is_made() -> None:
     with pytest.raises(TypeError, match="tuple of column names"):
         Table("sms", required="body")  # type: ignore[arg-type]

@@ -285,8 +285,10 @@ def _plan(con: sqlite3.Connection, table: Table) -> _Plan:
     joins: list[str] = []
     for join in table.joins:
         jhave = table_columns(con, join.table)
-        if jhave or join.required:
+        if join.required:
             _require(join.table, jhave, _needed(join.key, join.required))
+        elif join.key.lower() not in jhave and join.key.lower() not in ROWID_NAMES:
+            jhave = frozenset()  # an optional join that cannot be made: its columns read as NULL
         j = _quote(join.table)
         for col in join.columns:
             alias = _quote(f"{join.table}.{col}")
@@ -301,6 +303,12 @@ def _plan(con: sqlite3.Connection, table: Table) -> _Plan:
     if table.where:
         sql += f" WHERE ({table.where})"
     sql += f" ORDER BY {table.order_by or f'{t}.{_quote(table.key)}'}"
+    try:  # compiled, not run: a mistake in the declarations is the plugin's failure, not damage
+        con.execute(f"EXPLAIN {sql}").close()
+    except sqlite3.OperationalError as exc:
+        raise sqlite3.OperationalError(
+            f"the query for table {table.name} does not compile: {exc}: {sql}"
+        ) from exc
     return _Plan(table, sql, frozenset(present))
 
 
