@@ -267,7 +267,11 @@ class _Plan:
 
 
 def _plan(con: sqlite3.Connection, table: Table) -> _Plan:
-    """The SELECT for ``table`` on this schema; NotMyFormat when a table or required column is absent."""
+    """The SELECT for ``table`` on this schema.
+
+    NotMyFormat when a table or required column is absent; OperationalError (a plugin failure)
+    when the query does not compile here, e.g. a ``where`` naming a column this schema lacks.
+    """
     have = table_columns(con, table.name)
     if not have:
         raise NotMyFormat(f"no table {table.name}")
@@ -418,6 +422,7 @@ def read_rows(con: sqlite3.Connection, ctx: ParseContext, table: Table) -> Itera
     yields nothing (older app versions lack some); one without the key or a required column yields
     nothing, with a warning.
     """
+    _decoder(con)
     if not table_columns(con, table.name):
         return
     try:
