@@ -13,23 +13,23 @@ Expected on the public corpus (``browsers/chrome_History``, plaso test data): 69
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
 from triage.plugin import (
     SQLITE_MAGIC,
-    FileItem,
-    ParseContext,
-    Plugin,
+    Join,
     Record,
-    SqliteSignature,
+    RowContext,
+    SqliteTablePlugin,
+    Table,
     Targets,
     TimeValue,
     UrlVisitFields,
     from_webkit_us,
-    select_list,
-    table_columns,
+    sqlite_signature,
 )
 
 CORE_TRANSITION_LABELS: Mapping[object, str] = {
@@ -66,53 +66,52 @@ class ChromeVisit(UrlVisitFields, Record):
     url_last_visit: TimeValue | None = None
 
 
-_VISIT_COLUMNS = ("id", "url", "visit_time", "from_visit", "transition", "visit_duration")
-_URL_COLUMNS = ("url", "title", "visit_count", "typed_count", "last_visit_time", "hidden")
+VISITS = Table(
+    "visits",
+    key="id",
+    required=("url", "visit_time", "transition"),
+    optional=("from_visit", "visit_duration"),
+    joins=(
+        Join(
+            "urls",
+            on="url",
+            key="id",
+            required=("url", "title"),
+            optional=("visit_count", "typed_count", "last_visit_time", "hidden"),
+        ),
+    ),
+)
 
 
-class ChromeHistoryPlugin(Plugin):
+class ChromeHistoryPlugin(SqliteTablePlugin[None]):
     """Reads page visits from Chrome/Chromium ``History`` (visits joined with urls)."""
 
     name = "browser_chrome"
     version = "1.0.0"
     description = "Chrome/Chromium browsing history visits (History: visits + urls), WebKit time"
-    targets = Targets(
-        globs=("**/History",),
-        magic=(SQLITE_MAGIC,),
-        sqlite=SqliteSignature.of(
-            visits=("id", "url", "visit_time", "transition"),
-            urls=("id", "url", "title"),
-        ),
-    )
+    tables = (VISITS,)
+    targets = Targets(globs=("**/History",), magic=(SQLITE_MAGIC,), sqlite=sqlite_signature(*tables))
     emits = (ChromeVisit,)
 
-    def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[ChromeVisit]:
-        con = ctx.open_sqlite(item)
-        vcols = select_list(table_columns(con, "visits"), _VISIT_COLUMNS, prefix="v.")
-        ucols = select_list(table_columns(con, "urls"), _URL_COLUMNS, prefix="u.", alias_prefix="u_")
-        query = (
-            f"SELECT {vcols}, u.id AS u_id, {ucols} "
-            "FROM visits v LEFT JOIN urls u ON u.id = v.url ORDER BY v.id"
+    def record(self, row: sqlite3.Row, at: RowContext[None]) -> ChromeVisit:
+        """One ``visits`` row with its ``urls`` row (a warning when the visit points to none)."""
+        if row["urls.id"] is None:
+            at.warn(f"visit points to missing urls.id {row['url']}")
+        transition = row["transition"]
+        return ChromeVisit(
+            source=at.source,
+            locator=at.locator,
+            visit_id=row["id"],
+            url_id=row["url"],
+            url=row["urls.url"],
+            title=row["urls.title"],
+            visit_time=from_webkit_us(row["visit_time"]),
+            from_visit=row["from_visit"],
+            transition=transition,
+            transition_core=transition & 0xFF if isinstance(transition, int) else None,
+            visit_duration_us=row["visit_duration"],
+            visit_count=row["urls.visit_count"],
+            typed_count=row["urls.typed_count"],
+            hidden=row["urls.hidden"],
+            url_last_visit=from_webkit_us(row["urls.last_visit_time"]),
         )
-        for row in con.execute(query):
-            visit_id = row["id"]
-            if row["u_id"] is None:
-                ctx.warn(f"visit points to missing urls.id {row['url']}", locator=f"visits.id={visit_id}")
-            transition = row["transition"]
-            yield ChromeVisit(
-                source=item.source,
-                locator=f"visits.id={visit_id}",
-                visit_id=visit_id,
-                url_id=row["url"],
-                url=row["u_url"],
-                title=row["u_title"],
-                visit_time=from_webkit_us(row["visit_time"]),
-                from_visit=row["from_visit"],
-                transition=transition,
-                transition_core=transition & 0xFF if isinstance(transition, int) else None,
-                visit_duration_us=row["visit_duration"],
-                visit_count=row["u_visit_count"],
-                typed_count=row["u_typed_count"],
-                hidden=row["u_hidden"],
-                url_last_visit=from_webkit_us(row["u_last_visit_time"]),
-            )

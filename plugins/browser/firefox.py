@@ -12,23 +12,23 @@ typed, at 2011-07-01 11:16:21.371935 UTC.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
 from triage.plugin import (
     SQLITE_MAGIC,
-    FileItem,
-    ParseContext,
-    Plugin,
+    Join,
     Record,
-    SqliteSignature,
+    RowContext,
+    SqliteTablePlugin,
+    Table,
     Targets,
     TimeValue,
     UrlVisitFields,
     from_prtime_us,
-    select_list,
-    table_columns,
+    sqlite_signature,
 )
 
 VISIT_TYPE_LABELS: Mapping[object, str] = {
@@ -61,53 +61,49 @@ class FirefoxVisit(UrlVisitFields, Record):
     place_last_visit: TimeValue | None = None
 
 
-_VISIT_COLUMNS = ("id", "place_id", "visit_date", "from_visit", "visit_type")
-_PLACE_COLUMNS = ("url", "title", "visit_count", "typed", "hidden", "last_visit_date")
+VISITS = Table(
+    "moz_historyvisits",
+    key="id",
+    required=("place_id", "visit_date"),
+    optional=("from_visit", "visit_type"),
+    joins=(
+        Join(
+            "moz_places",
+            on="place_id",
+            key="id",
+            required=("url",),
+            optional=("title", "visit_count", "typed", "hidden", "last_visit_date"),
+        ),
+    ),
+)
 
 
-class FirefoxHistoryPlugin(Plugin):
+class FirefoxHistoryPlugin(SqliteTablePlugin[None]):
     """Reads page visits from Firefox ``places.sqlite`` (moz_historyvisits + moz_places)."""
 
     name = "browser_firefox"
     version = "1.0.0"
     description = "Firefox browsing history visits (places.sqlite: moz_historyvisits + moz_places), PRTime"
-    targets = Targets(
-        globs=("**/places.sqlite",),
-        magic=(SQLITE_MAGIC,),
-        sqlite=SqliteSignature.of(
-            moz_historyvisits=("id", "place_id", "visit_date"),
-            moz_places=("id", "url"),
-        ),
-    )
+    tables = (VISITS,)
+    targets = Targets(globs=("**/places.sqlite",), magic=(SQLITE_MAGIC,), sqlite=sqlite_signature(*tables))
     emits = (FirefoxVisit,)
 
-    def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[FirefoxVisit]:
-        con = ctx.open_sqlite(item)
-        vcols = select_list(table_columns(con, "moz_historyvisits"), _VISIT_COLUMNS, prefix="v.")
-        pcols = select_list(table_columns(con, "moz_places"), _PLACE_COLUMNS, prefix="p.", alias_prefix="p_")
-        query = (
-            f"SELECT {vcols}, p.id AS p_id, {pcols} "
-            "FROM moz_historyvisits v LEFT JOIN moz_places p ON p.id = v.place_id ORDER BY v.id"
+    def record(self, row: sqlite3.Row, at: RowContext[None]) -> FirefoxVisit:
+        """One ``moz_historyvisits`` row with its ``moz_places`` row (a warning when there is none)."""
+        if row["moz_places.id"] is None:
+            at.warn(f"visit points to missing moz_places.id {row['place_id']}")
+        return FirefoxVisit(
+            source=at.source,
+            locator=at.locator,
+            visit_id=row["id"],
+            place_id=row["place_id"],
+            url=row["moz_places.url"],
+            title=row["moz_places.title"],
+            visit_time=from_prtime_us(row["visit_date"]),
+            from_visit=row["from_visit"],
+            visit_type=row["visit_type"],
+            visit_count=row["moz_places.visit_count"],
+            typed=row["moz_places.typed"],
+            hidden=row["moz_places.hidden"],
+            place_last_visit=from_prtime_us(row["moz_places.last_visit_date"]),
         )
-        for row in con.execute(query):
-            visit_id = row["id"]
-            if row["p_id"] is None:
-                ctx.warn(
-                    f"visit points to missing moz_places.id {row['place_id']}",
-                    locator=f"moz_historyvisits.id={visit_id}",
-                )
-            yield FirefoxVisit(
-                source=item.source,
-                locator=f"moz_historyvisits.id={visit_id}",
-                visit_id=visit_id,
-                place_id=row["place_id"],
-                url=row["p_url"],
-                title=row["p_title"],
-                visit_time=from_prtime_us(row["visit_date"]),
-                from_visit=row["from_visit"],
-                visit_type=row["visit_type"],
-                visit_count=row["p_visit_count"],
-                typed=row["p_typed"],
-                hidden=row["p_hidden"],
-                place_last_visit=from_prtime_us(row["p_last_visit_date"]),
-            )

@@ -13,23 +13,21 @@ Expected on the public corpus (``chats/mmssms.db``, plaso test data): 9 SMS, 5 s
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
 from triage.plugin import (
     SQLITE_MAGIC,
-    FileItem,
     MessageFields,
-    ParseContext,
-    Plugin,
     Record,
-    SqliteSignature,
+    RowContext,
+    SqliteTablePlugin,
+    Table,
     Targets,
     TimeValue,
     from_unix_ms,
-    select_list,
-    table_columns,
+    sqlite_signature,
 )
 
 SMS_TYPE_LABELS: Mapping[object, str] = {
@@ -68,58 +66,38 @@ class AndroidSms(MessageFields, Record):
     service_center: str | None = None
 
 
-_COLUMNS = (
-    "_id",
-    "thread_id",
-    "address",
-    "date",
-    "date_sent",
-    "type",
-    "read",
-    "seen",
-    "status",
-    "subject",
-    "body",
-    "service_center",
+SMS = Table(
+    "sms",
+    key="_id",
+    required=("address", "date", "type", "body"),
+    optional=("thread_id", "date_sent", "read", "seen", "status", "subject", "service_center"),
+    label="SMS",
 )
 
 
-class AndroidSmsPlugin(Plugin):
+class AndroidSmsPlugin(SqliteTablePlugin[None]):
     """Reads SMS from Android's telephony provider (``mmssms.db``), sent and received."""
 
     name = "sms_android"
     version = "1.0.0"
     description = "Android SMS messages (telephony provider mmssms.db, table sms)"
+    tables = (SMS,)
     targets = Targets(
         globs=("**/com.android.providers.telephony/databases/mmssms.db", "**/mmssms.db"),
         magic=(SQLITE_MAGIC,),
-        sqlite=SqliteSignature.of(sms=("_id", "address", "date", "type", "body")),
+        sqlite=sqlite_signature(*tables),
     )
     emits = (AndroidSms,)
 
-    def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[AndroidSms]:
-        con = ctx.open_sqlite(item)
-        read = 0
-        try:
-            cols = table_columns(con, "sms")
-            query = f"SELECT {select_list(cols, _COLUMNS)} FROM sms ORDER BY _id"
-            for row in con.execute(query):
-                read += 1
-                yield self._record(item, row, cols)
-        except sqlite3.DatabaseError as exc:
-            # A damaged database: keep what was read and say where it stopped, never "no messages".
-            ctx.warn(f"damaged SMS database, reading stopped after {read} message(s): {exc}")
-
-    def _record(self, item: FileItem, row: sqlite3.Row, cols: frozenset[str]) -> AndroidSms:
-        """One ``sms`` row as a record (``cols``: the columns this schema has)."""
-        rowid = row["_id"]
+    def record(self, row: sqlite3.Row, at: RowContext[None]) -> AndroidSms:
+        """One ``sms`` row; ``sent_time`` is None where the schema has no ``date_sent`` (Android < 4)."""
         sms_type = row["type"]
         return AndroidSms(
-            source=item.source,
-            locator=f"sms._id={rowid}",
-            rowid=rowid,
+            source=at.source,
+            locator=at.locator,
+            rowid=row["_id"],
             timestamp=from_unix_ms(row["date"]),
-            sent_time=from_unix_ms(row["date_sent"]) if "date_sent" in cols else None,
+            sent_time=from_unix_ms(row["date_sent"]) if at.has("date_sent") else None,
             body=row["body"],
             from_me=(sms_type in _OUTGOING) if sms_type in SMS_TYPE_LABELS and sms_type else None,
             party=row["address"],

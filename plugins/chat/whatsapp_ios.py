@@ -14,24 +14,25 @@ image via iLEAPP's test case): 32 messages in 5 chats, matching iLEAPP's output 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from triage.plugin import (
     SQLITE_MAGIC,
-    FileItem,
     GeoFields,
     MessageFields,
     ParseContext,
-    Plugin,
     Record,
-    SqliteSignature,
+    RowContext,
+    SqliteTablePlugin,
+    Table,
     Targets,
     TimeValue,
     from_cocoa_seconds,
-    select_list,
-    table_columns,
+    read_rows,
+    sqlite_signature,
 )
 
 MESSAGE_TYPE_LABELS: Mapping[object, str] = {
@@ -80,110 +81,113 @@ class WhatsAppIosMessage(MessageFields, GeoFields, Record):
     media_title: str | None = None
 
 
-_MESSAGE_COLUMNS = (
-    "Z_PK",
-    "ZISFROMME",
-    "ZMESSAGETYPE",
-    "ZGROUPEVENTTYPE",
-    "ZMESSAGEDATE",
-    "ZSENTDATE",
-    "ZFROMJID",
-    "ZTOJID",
-    "ZTEXT",
-    "ZSTARRED",
-    "ZSTANZAID",
-    "ZCHATSESSION",
-    "ZGROUPMEMBER",
-    "ZMEDIAITEM",
+MESSAGES = Table(
+    "ZWAMESSAGE",
+    key="Z_PK",
+    required=("ZISFROMME", "ZMESSAGEDATE", "ZTEXT", "ZCHATSESSION"),
+    optional=(
+        "ZMESSAGETYPE",
+        "ZGROUPEVENTTYPE",
+        "ZSENTDATE",
+        "ZFROMJID",
+        "ZTOJID",
+        "ZSTARRED",
+        "ZSTANZAID",
+        "ZGROUPMEMBER",
+        "ZMEDIAITEM",
+    ),
+)
+SESSIONS = Table("ZWACHATSESSION", key="Z_PK", required=("ZCONTACTJID",), optional=("ZPARTNERNAME",))
+MEMBERS = Table("ZWAGROUPMEMBER", key="Z_PK", optional=("ZMEMBERJID", "ZCONTACTNAME"))
+MEDIA = Table(
+    "ZWAMEDIAITEM",
+    key="Z_PK",
+    optional=(
+        "ZLATITUDE",
+        "ZLONGITUDE",
+        "ZMEDIALOCALPATH",
+        "ZXMPPTHUMBPATH",
+        "ZMEDIAURL",
+        "ZFILESIZE",
+        "ZTITLE",
+    ),
 )
 
 
-class WhatsAppIosPlugin(Plugin):
+@dataclass(frozen=True)
+class Lookups:
+    """Chats, group members and media items by ``Z_PK``: one row each per chat, member or
+    attachment, held in memory for the file (messages outnumber them)."""
+
+    sessions: dict[object, sqlite3.Row]
+    members: dict[object, sqlite3.Row]
+    media: dict[object, sqlite3.Row]
+
+
+class WhatsAppIosPlugin(SqliteTablePlugin[Lookups]):
     """Reads WhatsApp messages, chats, group senders and media references on iOS."""
 
     name = "whatsapp_ios"
     version = "1.0.0"
     description = "WhatsApp messages on iOS (ChatStorage.sqlite: ZWAMESSAGE + chat, member, media)"
+    tables = (MESSAGES,)
     targets = Targets(
         globs=("**/ChatStorage.sqlite",),
         magic=(SQLITE_MAGIC,),
-        sqlite=SqliteSignature.of(
-            ZWAMESSAGE=("Z_PK", "ZISFROMME", "ZMESSAGEDATE", "ZTEXT", "ZCHATSESSION"),
-            ZWACHATSESSION=("Z_PK", "ZCONTACTJID"),
-        ),
+        sqlite=sqlite_signature(*tables, SESSIONS),
     )
     emits = (WhatsAppIosMessage,)
 
-    def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[WhatsAppIosMessage]:
-        con = ctx.open_sqlite(item)
-        sessions = {
-            row[0]: (row[1], row[2])
-            for row in con.execute(
-                "SELECT Z_PK, ZCONTACTJID, "
-                f"{select_list(table_columns(con, 'ZWACHATSESSION'), ['ZPARTNERNAME'])} FROM ZWACHATSESSION"
-            )
-        }
-        members: dict[int, tuple[str | None, str | None]] = {}
-        member_cols = table_columns(con, "ZWAGROUPMEMBER")
-        if member_cols:
-            query = (
-                f"SELECT Z_PK, {select_list(member_cols, ['ZMEMBERJID', 'ZCONTACTNAME'])} FROM ZWAGROUPMEMBER"
-            )
-            members = {row[0]: (row[1], row[2]) for row in con.execute(query)}
-        media: dict[int, dict[str, object]] = {}
-        media_cols = table_columns(con, "ZWAMEDIAITEM")
-        if media_cols:
-            wanted = [
-                "ZLATITUDE",
-                "ZLONGITUDE",
-                "ZMEDIALOCALPATH",
-                "ZXMPPTHUMBPATH",
-                "ZMEDIAURL",
-                "ZFILESIZE",
-                "ZTITLE",
-            ]
-            query = f"SELECT Z_PK, {select_list(media_cols, wanted)} FROM ZWAMEDIAITEM"
-            media = {row[0]: dict(zip(wanted, tuple(row)[1:], strict=True)) for row in con.execute(query)}
+    def lookups(self, con: sqlite3.Connection, ctx: ParseContext) -> Lookups:
+        """The chat sessions, group members and media items (the last two absent in old stores)."""
+        return Lookups(
+            sessions={row["Z_PK"]: row for row in read_rows(con, ctx, SESSIONS)},
+            members={row["Z_PK"]: row for row in read_rows(con, ctx, MEMBERS)},
+            media={row["Z_PK"]: row for row in read_rows(con, ctx, MEDIA)},
+        )
 
-        cols = table_columns(con, "ZWAMESSAGE")
-        query = f"SELECT {select_list(cols, _MESSAGE_COLUMNS)} FROM ZWAMESSAGE ORDER BY Z_PK"
-        for row in con.execute(query):
-            pk = row["Z_PK"]
-            chat_jid, chat_name = sessions.get(row["ZCHATSESSION"], (None, None))
-            if row["ZCHATSESSION"] is not None and row["ZCHATSESSION"] not in sessions:
-                ctx.warn(f"chat session {row['ZCHATSESSION']} not found", locator=f"ZWAMESSAGE.Z_PK={pk}")
-            member_jid, member_name = members.get(row["ZGROUPMEMBER"], (None, None))
-            m = media.get(row["ZMEDIAITEM"], {})
-            is_location = row["ZMESSAGETYPE"] == LOCATION
-            from_me = None if row["ZISFROMME"] is None else bool(row["ZISFROMME"])
-            yield WhatsAppIosMessage(
-                source=item.source,
-                locator=f"ZWAMESSAGE.Z_PK={pk}",
-                rowid=pk,
-                timestamp=from_cocoa_seconds(row["ZMESSAGEDATE"]),
-                sent_time=from_cocoa_seconds(row["ZSENTDATE"]),
-                body=row["ZTEXT"],
-                from_me=from_me,
-                party=chat_jid,
-                conversation=chat_jid,
-                message_type=row["ZMESSAGETYPE"],
-                group_event_type=row["ZGROUPEVENTTYPE"],
-                from_jid=row["ZFROMJID"],
-                to_jid=row["ZTOJID"],
-                chat_jid=chat_jid,
-                chat_name=chat_name,
-                group_member_jid=member_jid,
-                group_member_name=member_name,
-                starred=row["ZSTARRED"],
-                stanza_id=row["ZSTANZAID"],
-                media_local_path=_str(m.get("ZMEDIALOCALPATH")),
-                media_thumbnail_path=_str(m.get("ZXMPPTHUMBPATH")),
-                media_url=_str(m.get("ZMEDIAURL")),
-                media_size=_int(m.get("ZFILESIZE")),
-                media_title=_str(m.get("ZTITLE")),
-                latitude=_float(m.get("ZLATITUDE")) if is_location else None,
-                longitude=_float(m.get("ZLONGITUDE")) if is_location else None,
-            )
+    def record(self, row: sqlite3.Row, at: RowContext[Lookups]) -> WhatsAppIosMessage:
+        """One ``ZWAMESSAGE`` row with its chat, group member and media item."""
+        session = at.lookups.sessions.get(row["ZCHATSESSION"])
+        if row["ZCHATSESSION"] is not None and session is None:
+            at.warn(f"chat session {row['ZCHATSESSION']} not found")
+        chat_jid = _get(session, "ZCONTACTJID")
+        member = at.lookups.members.get(row["ZGROUPMEMBER"])
+        media = at.lookups.media.get(row["ZMEDIAITEM"])
+        is_location = row["ZMESSAGETYPE"] == LOCATION
+        return WhatsAppIosMessage(
+            source=at.source,
+            locator=at.locator,
+            rowid=row["Z_PK"],
+            timestamp=from_cocoa_seconds(row["ZMESSAGEDATE"]),
+            sent_time=from_cocoa_seconds(row["ZSENTDATE"]),
+            body=row["ZTEXT"],
+            from_me=None if row["ZISFROMME"] is None else bool(row["ZISFROMME"]),
+            party=chat_jid,
+            conversation=chat_jid,
+            message_type=row["ZMESSAGETYPE"],
+            group_event_type=row["ZGROUPEVENTTYPE"],
+            from_jid=row["ZFROMJID"],
+            to_jid=row["ZTOJID"],
+            chat_jid=chat_jid,
+            chat_name=_get(session, "ZPARTNERNAME"),
+            group_member_jid=_get(member, "ZMEMBERJID"),
+            group_member_name=_get(member, "ZCONTACTNAME"),
+            starred=row["ZSTARRED"],
+            stanza_id=row["ZSTANZAID"],
+            media_local_path=_str(_get(media, "ZMEDIALOCALPATH")),
+            media_thumbnail_path=_str(_get(media, "ZXMPPTHUMBPATH")),
+            media_url=_str(_get(media, "ZMEDIAURL")),
+            media_size=_int(_get(media, "ZFILESIZE")),
+            media_title=_str(_get(media, "ZTITLE")),
+            latitude=_float(_get(media, "ZLATITUDE")) if is_location else None,
+            longitude=_float(_get(media, "ZLONGITUDE")) if is_location else None,
+        )
+
+
+def _get(row: sqlite3.Row | None, column: str) -> Any:
+    """``row[column]``, or None when there is no row (a message without chat, member or media)."""
+    return None if row is None else row[column]
 
 
 def _str(value: object) -> str | None:

@@ -7,11 +7,19 @@ file is included verbatim in the docs and run by tests/plugins/test_example_plug
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
 from dataclasses import dataclass
 from typing import ClassVar
 
-from triage.plugin import SQLITE_MAGIC, FileItem, ParseContext, Plugin, Record, SqliteSignature, Targets
+from triage.plugin import (
+    SQLITE_MAGIC,
+    Record,
+    RowContext,
+    SqliteTablePlugin,
+    Table,
+    Targets,
+    sqlite_signature,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,28 +31,22 @@ class AndroidDbLocale(Record):
     locale: str
 
 
-class AndroidDbLocalePlugin(Plugin):
+class AndroidDbLocalePlugin(SqliteTablePlugin[None]):
     """Reports the locale stored in ``android_metadata`` of Android app databases."""
 
     name = "example_android_db_locale"
     version = "1.0.0"
     description = "Locale an Android app database was created with (table android_metadata)"
+    tables = (Table("android_metadata", required=("locale",)),)  # no key column: rows are named by rowid
     targets = Targets(
         globs=("/data/data/*/databases/*.db",),
         magic=(SQLITE_MAGIC,),
-        sqlite=SqliteSignature.of(android_metadata=("locale",)),
+        sqlite=sqlite_signature(*tables),  # android_metadata(locale)
     )
     emits = (AndroidDbLocale,)
 
-    def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[AndroidDbLocale]:
-        con = ctx.open_sqlite(item)  # scratch copy, WAL applied, read-only
-        rows = con.execute("SELECT rowid, locale FROM android_metadata").fetchall()
-        if not rows:
-            ctx.warn("android_metadata is empty")
-        for row in rows:
-            if not isinstance(row["locale"], str):
-                ctx.warn(f"locale is {row['locale']!r}, not text", locator=f"android_metadata.rowid={row[0]}")
-                continue
-            yield AndroidDbLocale(
-                source=item.source, locator=f"android_metadata.rowid={row[0]}", locale=row["locale"]
-            )
+    def record(self, row: sqlite3.Row, at: RowContext[None]) -> AndroidDbLocale:
+        locale = row["locale"]
+        if not isinstance(locale, str):
+            raise ValueError(f"locale is {locale!r}, not text")  # a warning for this row; next row
+        return AndroidDbLocale(source=at.source, locator=at.locator, locale=locale)

@@ -5,7 +5,8 @@ their :class:`TimeValue`), and declares its :class:`Targets`; see docs/plugins.m
 behind it: :mod:`~triage.plugin.item` (the file handed over), :mod:`~triage.plugin.contract` (what
 a plugin declares and is given), :mod:`~triage.plugin.records` (what it emits),
 :mod:`~triage.plugin.timeconv` (each format's epoch, converted explicitly),
-:mod:`~triage.plugin.scratch` (private copies of databases) and :mod:`~triage.plugin.registry`.
+:mod:`~triage.plugin.scratch` (private copies of databases), :mod:`~triage.plugin.sqlite_table`
+(the base of plugins that map SQLite rows to records) and :mod:`~triage.plugin.registry`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,25 @@ from triage.plugin.contract import (
 )
 from triage.plugin.item import HEAD_SIZE, FileItem, RelatedFile
 from triage.plugin.options import Option
-from triage.plugin.records import GeoFields, MessageFields, Record, SourceRef, UrlVisitFields
+from triage.plugin.records import (
+    Attachment,
+    CallFields,
+    ContactFields,
+    GeoFields,
+    MessageFields,
+    Record,
+    SourceRef,
+    UrlVisitFields,
+)
+from triage.plugin.sqlite_table import (
+    Join,
+    RowContext,
+    SqliteTablePlugin,
+    Table,
+    UndecodableText,
+    read_rows,
+    sqlite_signature,
+)
 from triage.plugin.timeconv import (
     TimeValue,
     from_cocoa_seconds,
@@ -41,8 +60,12 @@ __all__ = [
     "SQLITE_MAGIC",
     "AnalysisContext",
     "Analyzer",
+    "Attachment",
+    "CallFields",
+    "ContactFields",
     "FileItem",
     "GeoFields",
+    "Join",
     "MessageFields",
     "NotMyFormat",
     "Option",
@@ -51,11 +74,15 @@ __all__ = [
     "Plugin",
     "Record",
     "RelatedFile",
+    "RowContext",
     "SourceRef",
     "SqliteSignature",
+    "SqliteTablePlugin",
     "StoredRecord",
+    "Table",
     "Targets",
     "TimeValue",
+    "UndecodableText",
     "UrlVisitFields",
     "from_cocoa_seconds",
     "from_exif_datetime",
@@ -64,6 +91,8 @@ __all__ = [
     "from_unix_seconds",
     "from_webkit_us",
     "plugin_problems",
+    "read_rows",
     "select_list",
+    "sqlite_signature",
     "table_columns",
 ]

@@ -1,0 +1,510 @@
+"""A base for plugins that turn SQLite table rows into records: declare the tables, map one row.
+
+Chat, call-log, contact and browser databases are all read the same way: select some columns of
+a table (some of them missing in older app versions), walk the rows in key order, make one record
+per row and point it at ``table.key=N``. The hard parts are the same too, and are solved here once
+instead of in every plugin:
+
+- a column the schema lacks is selected as ``NULL`` (declared *optional*), while a missing table or
+  *required* column means the file is not the plugin's (:class:`~triage.plugin.NotMyFormat`);
+- rows are streamed from the cursor one at a time, so a table of millions of messages never sits in
+  memory (the records the engine collects are its own business);
+- a row the plugin's mapping cannot handle, or whose text is not UTF-8, is one warning with that
+  row's locator, and the next row is read: one bad row no longer ends the file;
+- a database error while reading a table (a damaged page halfway through) ends that table with one
+  warning saying how many rows were read; the rows before it are kept and the next table is read.
+
+A plugin declares its :class:`Table` s (with :class:`Join` s for tables looked up per row in SQL),
+derives its ``Targets.sqlite`` from them with :func:`sqlite_signature`, and implements
+:meth:`SqliteTablePlugin.record`. Small tables every row refers to (chat sessions, group members)
+can be read once per file into maps by overriding :meth:`SqliteTablePlugin.lookups`, with
+:func:`read_rows` applying the same tolerance to them. See docs/plugins.md.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import traceback
+from abc import abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar, Generic, TypeVar, cast
+
+from triage.plugin.contract import (
+    FileItem,
+    NotMyFormat,
+    ParseContext,
+    ParseWarning,
+    Plugin,
+    SqliteSignature,
+    table_columns,
+)
+from triage.plugin.records import Record, SourceRef
+
+__all__ = [
+    "MAX_ROW_WARNINGS",
+    "Join",
+    "RowContext",
+    "SqliteTablePlugin",
+    "Table",
+    "UndecodableText",
+    "read_rows",
+    "sqlite_signature",
+]
+
+L = TypeVar("L")
+
+#: Names SQLite accepts for the implicit row id of a (rowid) table; never listed by table_info.
+ROWID_NAMES = frozenset({"rowid", "oid", "_rowid_"})
+
+#: Row warnings listed per table; further ones are only counted, in one summary warning, so a
+#: mapping that fails on every row of a big table does not bury the run under identical warnings.
+MAX_ROW_WARNINGS = 100
+
+_DATABASE_ERRORS = (sqlite3.DatabaseError, UnicodeDecodeError)  # see _sqlite_message
+
+
+# --- declarations ---------------------------------------------------------------------------------
+
+
+def _names(value: tuple[str, ...], what: str) -> None:
+    """Catch ``required="body"`` (a string is a tuple of one-letter columns to Python)."""
+    if isinstance(value, str) or not all(isinstance(v, str) and v for v in value):
+        raise TypeError(f"{what} must be a tuple of column names, not {value!r}")
+
+
+@dataclass(frozen=True)
+class Join:
+    """A table LEFT JOINed to every row: the row of ``table`` whose ``key`` equals ``on``.
+
+    ``on`` is a column of the main table (a foreign key such as ``visits.url``). The joined columns
+    come back named ``"<table>.<column>"`` (``row["urls.title"]``), always including
+    ``"<table>.<key>"``, which is NULL when the row points at nothing: a dangling reference the
+    plugin may warn about. Joining in SQL leaves the joined table on disk where a lookup map would
+    hold it in memory, so join big tables (a browser's ``urls``) rather than mapping them.
+    ``required`` columns go into the plugin's signature; ``optional`` ones read as NULL when
+    absent, and so does everything when a join without required columns finds no table.
+    """
+
+    table: str
+    on: str
+    key: str = "rowid"
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        _names(self.required, f"Join({self.table!r}).required")
+        _names(self.optional, f"Join({self.table!r}).optional")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The key, then the required and optional columns, each once, as declared."""
+        return _unique((self.key, *self.required, *self.optional))
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table read row by row, one record per row, in the order of ``order_by``.
+
+    ``key`` names the row in locators (``sms._id=42``): an alias of the rowid such as ``_id`` or
+    ``Z_PK``, or ``"rowid"`` itself; it should be unique. ``required`` columns must exist (they
+    make the plugin's :func:`sqlite_signature`), ``optional`` ones read as NULL when this schema
+    lacks them. ``where`` and ``order_by`` are SQL text; columns there are qualified with the table
+    name when joins make them ambiguous. Keep the default order (the key): a damaged table then
+    still yields every row before the damage, and none is read twice. ``label`` names the data in
+    the warning for a damaged table (``"SMS"`` gives "damaged SMS database: ...").
+    """
+
+    name: str
+    key: str = "rowid"
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    joins: tuple[Join, ...] = ()
+    where: str | None = None
+    order_by: str | None = None
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        _names(self.required, f"Table({self.name!r}).required")
+        _names(self.optional, f"Table({self.name!r}).optional")
+        if not isinstance(self.joins, tuple) or not all(isinstance(j, Join) for j in self.joins):
+            raise TypeError(f"Table({self.name!r}).joins must be a tuple of Join")
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The key, then the required and optional columns, each once, as declared."""
+        return _unique((self.key, *self.required, *self.optional))
+
+    def locator(self, key: object) -> str:
+        """``<table>.<key column>=<value>``: the row in the file, as records and warnings cite it."""
+        return f"{self.name}.{self.key}={key}"
+
+
+def _unique(names: tuple[str, ...]) -> tuple[str, ...]:
+    seen: set[str] = set()
+    out = []
+    for name in names:
+        if name.lower() not in seen:
+            seen.add(name.lower())
+            out.append(name)
+    return tuple(out)
+
+
+def _needed(key: str, required: tuple[str, ...]) -> tuple[str, ...]:
+    """Columns that must exist: the key (unless it is the implicit rowid) and the required ones."""
+    return _unique(required if key.lower() in ROWID_NAMES else (key, *required))
+
+
+def sqlite_signature(*tables: Table) -> SqliteSignature:
+    """The ``Targets.sqlite`` of a plugin reading ``tables``: each with its key and required columns.
+
+    Also the ``on`` column of every join, and each joined table that has required columns. Pass
+    the lookup tables the plugin cannot do without as well (``sqlite_signature(*tables, SESSIONS)``).
+    """
+    wanted: dict[str, set[str]] = {}
+    for table in tables:
+        ons = tuple(j.on for j in table.joins)
+        wanted.setdefault(table.name, set()).update(_needed(table.key, (*table.required, *ons)))
+        for join in table.joins:
+            if join.required:
+                wanted.setdefault(join.table, set()).update(_needed(join.key, join.required))
+    return SqliteSignature({name: frozenset(cols) for name, cols in wanted.items()})
+
+
+# --- what the mapping is handed -------------------------------------------------------------------
+
+
+class RowContext(Generic[L]):
+    """Everything :meth:`SqliteTablePlugin.record` knows about a row besides its values.
+
+    ``source`` and ``locator`` go into the record as they are; ``lookups`` is what
+    :meth:`SqliteTablePlugin.lookups` returned for this file; ``has(column)`` tells a NULL the
+    database stored from a column this schema version does not have.
+    """
+
+    __slots__ = ("_ctx", "_present", "key", "locator", "lookups", "source", "table")
+
+    def __init__(
+        self,
+        *,
+        table: str,
+        key: object,
+        locator: str,
+        source: SourceRef,
+        lookups: L,
+        present: frozenset[str],
+        ctx: ParseContext,
+    ) -> None:
+        self.table = table  # the table's name, for plugins that read several
+        self.key = key  # the row's key value
+        self.locator = locator
+        self.source = source
+        self.lookups = lookups
+        self._present = present
+        self._ctx = ctx
+
+    def has(self, column: str) -> bool:
+        """True when this database has the declared ``column`` (``"date_sent"``, ``"urls.title"``)."""
+        return column.lower() in self._present
+
+    def warn(self, message: str) -> None:
+        """Report something about this row (its locator is added) and keep the record."""
+        self._ctx.warn(message, locator=self.locator)
+
+
+class UndecodableText(bytes):
+    """The raw bytes of a TEXT value that is not UTF-8.
+
+    The base skips a row holding one, with a warning; a lookup query a plugin runs itself on the
+    connection gets these instead of an exception (their JSON form is hex, never a crash).
+    """
+
+
+class _TextDecoder:
+    """A connection's ``text_factory``: UTF-8 text as ``str``, anything else as UndecodableText.
+
+    Python's own decoding raises from the fetch and leaves the cursor on the same row, so one
+    non-UTF-8 message would end its table. ``failed`` counts the bad values, so the reader notices
+    one by comparing the count around a fetch instead of scanning every value of every row.
+    """
+
+    __slots__ = ("failed",)
+
+    def __init__(self) -> None:
+        self.failed = 0
+
+    def __call__(self, data: bytes) -> str | UndecodableText:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            self.failed += 1
+            return UndecodableText(data)
+
+
+def _decoder(con: sqlite3.Connection) -> _TextDecoder:
+    factory = con.text_factory
+    if isinstance(factory, _TextDecoder):
+        return factory
+    decoder = _TextDecoder()
+    con.text_factory = decoder
+    return decoder
+
+
+# --- reading one table ----------------------------------------------------------------------------
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """One table's query against this database's schema, and which declared columns it has."""
+
+    table: Table
+    sql: str
+    present: frozenset[str]  # lower-case declared names (``col``, ``joined.col``) the schema has
+
+
+def _plan(con: sqlite3.Connection, table: Table) -> _Plan:
+    """The SELECT for ``table`` on this schema.
+
+    NotMyFormat when a table or required column is absent; OperationalError (a plugin failure)
+    when the query does not compile here, e.g. a ``where`` naming a column this schema lacks.
+    """
+    have = table_columns(con, table.name)
+    if not have:
+        raise NotMyFormat(f"no table {table.name}")
+    ons = tuple(j.on for j in table.joins)
+    _require(table.name, have, _needed(table.key, (*table.required, *ons)))
+    t = _quote(table.name)
+    select: list[str] = []
+    present: set[str] = set()
+    for col in table.columns:
+        if col.lower() in have or col.lower() in ROWID_NAMES:
+            select.append(f"{t}.{_quote(col)} AS {_quote(col)}")
+            present.add(col.lower())
+        else:
+            select.append(f"NULL AS {_quote(col)}")
+    joins: list[str] = []
+    for join in table.joins:
+        jhave = table_columns(con, join.table)
+        if join.required:
+            _require(join.table, jhave, _needed(join.key, join.required))
+        elif join.key.lower() not in jhave and join.key.lower() not in ROWID_NAMES:
+            jhave = frozenset()  # an optional join that cannot be made: its columns read as NULL
+        j = _quote(join.table)
+        for col in join.columns:
+            alias = _quote(f"{join.table}.{col}")
+            if jhave and (col.lower() in jhave or col.lower() in ROWID_NAMES):
+                select.append(f"{j}.{_quote(col)} AS {alias}")
+                present.add(f"{join.table}.{col}".lower())
+            else:
+                select.append(f"NULL AS {alias}")
+        if jhave:
+            joins.append(f" LEFT JOIN {j} ON {j}.{_quote(join.key)} = {t}.{_quote(join.on)}")
+    sql = f"SELECT {', '.join(select)} FROM {t}{''.join(joins)}"
+    if table.where:
+        sql += f" WHERE ({table.where})"
+    sql += f" ORDER BY {table.order_by or f'{t}.{_quote(table.key)}'}"
+    try:  # compiled, not run: a mistake in the declarations is the plugin's failure, not damage
+        con.execute(f"EXPLAIN {sql}").close()
+    except sqlite3.OperationalError as exc:
+        raise sqlite3.OperationalError(
+            f"the query for table {table.name} does not compile: {exc}: {sql}"
+        ) from exc
+    return _Plan(table, sql, frozenset(present))
+
+
+def _require(name: str, have: frozenset[str], needed: tuple[str, ...]) -> None:
+    if not have:
+        raise NotMyFormat(f"no table {name}")
+    missing = [c for c in needed if c.lower() not in have]
+    if missing:
+        raise NotMyFormat(f"table {name} has no column {', '.join(missing)}")
+
+
+class _RowWarnings:
+    """The row warnings of one table: the first :data:`MAX_ROW_WARNINGS` listed, the rest counted."""
+
+    def __init__(self, ctx: ParseContext, table: str) -> None:
+        self.ctx = ctx
+        self.table = table
+        self.count = 0
+
+    def add(self, locator: str, message: str, trace: str | None = None) -> None:
+        self.count += 1
+        if self.count <= MAX_ROW_WARNINGS:
+            self.ctx.warnings.append(ParseWarning(self.ctx.plugin, self.ctx.path, message, locator, trace))
+
+    def close(self) -> None:
+        if self.count > MAX_ROW_WARNINGS:
+            self.ctx.warn(
+                f"table {self.table}: {self.count - MAX_ROW_WARNINGS} more row(s) skipped with a warning "
+                f"that is not listed (the first {MAX_ROW_WARNINGS} are)"
+            )
+
+
+def _stream(
+    con: sqlite3.Connection, ctx: ParseContext, plan: _Plan, notes: _RowWarnings
+) -> Iterator[sqlite3.Row]:
+    """The rows of one table, fetched one at a time, each decoded or skipped with a warning.
+
+    A database error ends the table with one warning giving the number of rows read. Python's
+    sqlite3 builds a row, then steps to the next one and drops the row it built when that step
+    fails, so the last readable row before a damaged page would be lost: in key order it is asked
+    for again on its own (``LIMIT 1 OFFSET n`` never steps past it).
+    """
+    decoder = _decoder(con)
+    read = 0
+    failure: str | None = None
+    try:
+        cursor = con.execute(plan.sql)
+        while True:
+            before = decoder.failed
+            row = cursor.fetchone()
+            if row is None:
+                return
+            read += 1
+            if decoder.failed == before:
+                yield row
+            else:
+                notes.add(_row_locator(plan.table, row), _undecodable(row))
+    except _DATABASE_ERRORS as exc:
+        failure = _sqlite_message(exc)
+    if failure is None:
+        return
+    if plan.table.order_by is None:
+        before = decoder.failed
+        try:
+            dropped = con.execute(f"{plan.sql} LIMIT 1 OFFSET {read}").fetchone()
+        except _DATABASE_ERRORS:
+            dropped = None
+        if dropped is not None:
+            read += 1
+            if decoder.failed == before:
+                yield dropped
+            else:
+                notes.add(_row_locator(plan.table, dropped), _undecodable(dropped))
+    label = f"{plan.table.label} " if plan.table.label else ""
+    ctx.warn(
+        f"damaged {label}database: reading table {plan.table.name} stopped after {read} row(s): {failure}"
+    )
+
+
+def _row_locator(table: Table, row: sqlite3.Row) -> str:
+    return table.locator(row[table.key])
+
+
+def _undecodable(row: sqlite3.Row) -> str:
+    bad = [
+        f"{name} ({bytes(value[:32]).hex()}{'…' if len(value) > 32 else ''})"
+        for name, value in zip(row.keys(), row, strict=True)
+        if isinstance(value, UndecodableText)
+    ]
+    return f"row skipped: text that is not UTF-8 in {', '.join(bad)}"
+
+
+def _sqlite_message(exc: Exception) -> str:
+    """The error's text. SQLite may quote damaged bytes in a message, which Python's sqlite3 then
+    fails to decode, raising UnicodeDecodeError instead of the DatabaseError; show those bytes escaped."""
+    if isinstance(exc, UnicodeDecodeError):
+        raw = exc.object if isinstance(exc.object, bytes) else bytes(exc.object)
+        return raw.decode("utf-8", "backslashreplace")
+    return str(exc)
+
+
+def read_rows(con: sqlite3.Connection, ctx: ParseContext, table: Table) -> Iterator[sqlite3.Row]:
+    """Every row of ``table`` with the base's tolerance, for :meth:`SqliteTablePlugin.lookups`.
+
+    Missing optional columns read as NULL; a row whose text is not UTF-8 is skipped with a warning;
+    a damaged table ends with a warning and what was read. A table the database does not have
+    yields nothing (older app versions lack some); one without the key or a required column yields
+    nothing, with a warning.
+    """
+    _decoder(con)
+    if not table_columns(con, table.name):
+        return
+    try:
+        plan = _plan(con, table)
+    except NotMyFormat as exc:
+        ctx.warn(f"{exc}: not read")
+        return
+    notes = _RowWarnings(ctx, table.name)
+    yield from _stream(con, ctx, plan, notes)
+    notes.close()
+
+
+# --- the base class -------------------------------------------------------------------------------
+
+
+class SqliteTablePlugin(Plugin, Generic[L]):
+    """Base of plugins that make one record per row of SQLite tables; see the module docstring.
+
+    Subclasses declare ``tables`` (and ``name``, ``version``, ``description``, ``targets`` with
+    ``sqlite=sqlite_signature(*tables)``, ``emits``) and implement :meth:`record`. ``L`` is the type
+    :meth:`lookups` returns: ``SqliteTablePlugin[None]`` for a plugin without lookups.
+    """
+
+    tables: ClassVar[tuple[Table, ...]]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        tables = cls.__dict__.get("tables")
+        if tables is not None and (
+            not isinstance(tables, tuple) or not tables or not all(isinstance(t, Table) for t in tables)
+        ):
+            raise TypeError(f"{cls.__qualname__}.tables must be a non-empty tuple of Table")
+
+    def lookups(self, con: sqlite3.Connection, ctx: ParseContext) -> L:
+        """Read what the rows will look up, once per file, before the tables (default: nothing).
+
+        Override it to return maps of small tables, such as ``{row["Z_PK"]: row for row in
+        read_rows(con, ctx, SESSIONS)}``; the result reaches :meth:`record` as ``at.lookups``.
+        These maps are held in memory for the whole file, so keep them to tables that are small
+        next to the main one (chats, members, handles); join big ones with :class:`Join` instead.
+        An exception here fails the plugin on the file, as any parse failure does.
+        """
+        return cast(L, None)
+
+    @abstractmethod
+    def record(self, row: sqlite3.Row, at: RowContext[L]) -> Record:
+        """The record of one row (``row["column"]``, joined ones ``row["table.column"]``).
+
+        Use ``at.source`` and ``at.locator`` for the record's provenance. Raise to skip the row:
+        the exception becomes a warning for that row (``at.locator``) and the next row is read.
+        ``at.warn()`` reports something about a row whose record is still returned.
+        """
+
+    def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[Record]:
+        """Read every declared table, in order, and yield one record per readable row.
+
+        NotMyFormat, before any record, when a declared table or required column is missing.
+        """
+        con = ctx.open_sqlite(item)
+        _decoder(con)
+        plans = [_plan(con, table) for table in self.tables]
+        lookups = self.lookups(con, ctx)
+        for plan in plans:
+            table = plan.table
+            notes = _RowWarnings(ctx, table.name)
+            for row in _stream(con, ctx, plan, notes):
+                key = row[table.key]
+                at = RowContext(
+                    table=table.name,
+                    key=key,
+                    locator=table.locator(key),
+                    source=item.source,
+                    lookups=lookups,
+                    present=plan.present,
+                    ctx=ctx,
+                )
+                try:
+                    record = self.record(row, at)
+                except (NotMyFormat, MemoryError):
+                    raise
+                except Exception as exc:
+                    notes.add(at.locator, f"row skipped: {type(exc).__name__}: {exc}", traceback.format_exc())
+                    continue
+                yield record
+            notes.close()
