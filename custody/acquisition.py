@@ -415,6 +415,18 @@ def _zip_utc_mtime(extra: bytes) -> str | None:
     return None
 
 
+#: What reading one damaged zip member can raise (the member is recorded as unreadable).
+_ZIP_MEMBER_ERRORS = (
+    zipfile.BadZipFile,
+    NotImplementedError,
+    OSError,
+    EOFError,
+    RuntimeError,
+    ValueError,  # e.g. a local header name that is not the UTF-8 it claims
+    zlib.error,
+)
+
+
 def _acquire_zip(path: Path, progress: Progress | None) -> Acquisition:
     counter = _Counter(progress)
     before = _snapshot([path])
@@ -435,9 +447,10 @@ def _acquire_zip(path: Path, progress: Progress | None) -> Acquisition:
                     continue
                 mode = info.external_attr >> 16
                 if info.create_system == 3 and stat.S_ISLNK(mode):
-                    target = (
-                        zf.read(info).decode("utf-8", "surrogateescape") if not info.flag_bits & 1 else None
-                    )
+                    target = None  # encrypted, or unreadable: recorded as a link without a target
+                    if not info.flag_bits & 1:
+                        with contextlib.suppress(*_ZIP_MEMBER_ERRORS):
+                            target = zf.read(info).decode("utf-8", "surrogateescape")
                     skipped.append(Skipped(path=info.filename, type="symlink", target=target))
                     continue
                 digests: dict[str, str] | None = None
@@ -450,15 +463,7 @@ def _acquire_zip(path: Path, progress: Progress | None) -> Acquisition:
                             digests, seen = _hash_member(f, counter)
                         if seen != info.file_size:
                             error = f"member has {seen} bytes, header says {info.file_size}"
-                    except (
-                        zipfile.BadZipFile,
-                        NotImplementedError,
-                        OSError,
-                        EOFError,
-                        RuntimeError,
-                        ValueError,  # e.g. a local header name that is not the UTF-8 it claims
-                        zlib.error,
-                    ) as exc:
+                    except _ZIP_MEMBER_ERRORS as exc:
                         digests, error = None, f"unreadable member: {exc}"
                 member = _member(info.filename, info.file_size, digests, _zip_utc_mtime(info.extra), error)
                 with contextlib.suppress(ValueError):  # an impossible DOS date: leave it out

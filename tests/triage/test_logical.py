@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import stat
 import tarfile
 import zipfile
 from pathlib import Path
@@ -239,3 +240,30 @@ def test_zip_member_whose_local_name_is_not_utf8(tmp_path: Path) -> None:
         entries = {e.path: e for e in src.entries(recursive=True)}
         with pytest.raises(SourceUnreadable):
             b"".join(src.read(entries["/\u00e9.txt"]))
+
+
+def test_zip_symlink_member_whose_data_is_damaged(tmp_path: Path) -> None:
+    """Found by bench/fuzz_triage.py (during issue 8): a symbolic-link member whose local header is
+    damaged made zipfile raise BadZipFile while acquisition read the link's target, an internal
+    error. The link is now recorded without its target, and the rest of the archive is hashed."""
+    from custody.acquisition import acquire_source
+
+    archive = tmp_path / "links.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        link = zipfile.ZipInfo("photos/latest.jpg")
+        link.create_system = 3
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(link, b"IMG_0001.jpg")
+        zf.writestr(zipfile.ZipInfo("notes.txt"), b"pier 7")
+    data = bytearray(archive.read_bytes())
+    data[0:4] = b"PK\x00\x00"  # the link's local header signature (the first member's) destroyed
+    archive.write_bytes(bytes(data))
+    acquisition = acquire_source(archive, kind="zip")
+    assert [(s["path"], s["type"], s["target"]) for s in acquisition.skipped or []] == [
+        ("photos/latest.jpg", "symlink", None)
+    ]
+    [notes] = acquisition.members or []
+    assert notes["path"] == "notes.txt" and notes["sha256"] == hashlib.sha256(b"pier 7").hexdigest()
+    with open_source(archive, "zip") as src:
+        entries = {e.path: e for e in src.entries(recursive=True)}
+        assert b"".join(src.read(entries["/notes.txt"])) == b"pier 7"
