@@ -327,21 +327,30 @@ def test_a_file_id_that_is_not_40_hex_digits_is_never_used_as_a_path(tmp_path: P
         assert any("not 40 lower-case hex digits" in str(w) for w in source.warnings)
 
 
-def test_a_hash_folder_that_is_a_link_out_of_the_backup_is_not_followed(tmp_path: Path) -> None:
+def test_links_in_place_of_hash_folders_or_hashed_files_are_not_followed(tmp_path: Path) -> None:
+    """A hash folder or a hashed file replaced by a link out of the backup reads nothing outside."""
     secret = b"a file outside the backup"
-    root = make_backup(tmp_path / "b", [Row("HomeDomain", "a.txt", FILE, b"inside")])
-    fid = file_id("HomeDomain", "a.txt")
+    root = make_backup(
+        tmp_path / "b", [Row("HomeDomain", "a.txt", FILE, b"inside"), Row("HomeDomain", "b.txt", FILE, b"b")]
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
+    fid = file_id("HomeDomain", "a.txt")
     (elsewhere / fid).write_bytes(secret)
     (root / fid[:2] / fid).unlink()
     (root / fid[:2]).rmdir()
     os.symlink(elsewhere, root / fid[:2])
+    other = file_id("HomeDomain", "b.txt")
+    (elsewhere / "secret").write_bytes(secret)
+    (root / other[:2] / other).unlink()
+    os.symlink(elsewhere / "secret", root / other[:2] / other)
     with open_source(root, "ios-backup") as source:
-        [entry] = [e for e in source.entries(recursive=True) if e.type == "file"]
-        assert entry.backup_file is None
-        with pytest.raises(SourceUnreadable, match="missing from the backup"):
-            b"".join(source.read(entry))
+        files = [e for e in source.entries(recursive=True) if e.type == "file"]
+        assert len(files) == 2
+        for entry in files:
+            assert entry.backup_file is None
+            with pytest.raises(SourceUnreadable, match="missing from the backup"):
+                b"".join(source.read(entry))
 
 
 def test_a_missing_hashed_file_is_listed_with_a_warning_and_read_is_a_clear_error(tmp_path: Path) -> None:
