@@ -439,3 +439,33 @@ def test_unreadable_metadata_and_odd_rows_are_warnings_not_failures(tmp_path: Pa
     assert "unknown flags 7" in warnings
     assert "has no domain" in warnings
     assert "same path as fileID" in warnings
+
+
+def test_metadata_is_decoded_once_when_listed_not_when_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decoding an MBFile costs hundreds of microseconds: each triage worker opens the backup only
+    to read files, so opening decodes none, listing decodes each once, reading a plain file none."""
+    from triage.sources import ios_backup
+
+    calls: list[int] = []
+    real = ios_backup.decode_mbfile
+
+    def counting(blob: bytes) -> ios_backup.MBFile:
+        calls.append(len(blob))
+        return real(blob)
+
+    monkeypatch.setattr(ios_backup, "decode_mbfile", counting)
+    root = make_backup(tmp_path / "b", [Row("HomeDomain", f"f{i}.txt", FILE, b"%d" % i) for i in range(50)])
+    with open_source(root, "ios-backup") as source:
+        assert calls == []
+        first = list(source.entries(recursive=True))
+        assert len(calls) == 50
+        assert list(source.entries(recursive=True)) == first
+        for entry in first:
+            b"".join(source.read(entry))
+        assert len(calls) == 50
+    with open_source(root, "ios-backup") as worker:  # as a triage worker: read only
+        entry = next(e for e in first if e.path == "/HomeDomain/f7.txt")
+        assert b"".join(worker.read(entry)) == b"7"
+        assert len(calls) == 50

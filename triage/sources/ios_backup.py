@@ -175,7 +175,9 @@ class _Row:
     file_id: str | None  # None: the stored fileID is not 40 lower-case hex digits
     shown_id: str  # the stored fileID, display-safe (for messages)
     stored: str | None  # "ab/ab12..." or "ab12..." (flat): the hashed file found; None: missing
-    mb: MBFile | None
+    blob: bytes | None  # the MBFile not decoded yet (None once decoded, or when there is none)
+    mb: MBFile | None = None
+    listed: FileEntry | None = None  # the entry with its metadata, once listed
 
 
 def _utc(seconds: int | None) -> str | None:
@@ -499,14 +501,7 @@ class IosBackupSource(_ArchiveSource):
         etype = {FLAG_FILE: "file", FLAG_DIR: "dir", FLAG_LINK: "link"}.get(flag, "unknown")
         if etype == "unknown":
             self._warn(path, f"unknown flags {flags!r} in Manifest.db (1 file, 2 directory, 4 link)")
-        mb: MBFile | None = None
-        if isinstance(blob, bytes):
-            try:
-                mb = decode_mbfile(blob)
-            except ValueError as exc:
-                self._warn(path, f"metadata (the MBFile in Manifest.db) unreadable: {exc}")
         stored: str | None = None
-        st: os.stat_result | None = None
         if etype in ("file", "unknown"):
             if valid_id is None:
                 self._warn(
@@ -515,39 +510,85 @@ class IosBackupSource(_ArchiveSource):
                     "its content cannot be located and is not read",
                 )
             else:
-                stored, st = self._find(valid_id)
-                if stored is None and (etype == "file" or mb is not None):
+                stored = self._find(valid_id)
+                if stored is None and (etype == "file" or isinstance(blob, bytes)):
                     self._warn(
                         path,
                         f"its file {valid_id[:2]}/{valid_id} is missing from the backup "
                         "(an incomplete backup): listed, not readable",
                     )
+        # The metadata (size, times, mode) is decoded when the entry is first listed: decoding
+        # every MBFile costs a few hundred microseconds, and each triage worker opens the source
+        # only to read files, which (unencrypted) needs none of it.
+        name = path.rsplit("/", 1)[-1]
+        entry = FileEntry(
+            None, self.fs_type, path, name, last, None, etype, 0, False, False, None, None, None,
+            None, None, None, None, False, None, None, None, None, stored,
+        )  # fmt: skip
+        return entry, _Row(flag, valid_id, shown_id, stored, blob if isinstance(blob, bytes) else None)
+
+    def _metadata(self, row: _Row, path: str) -> MBFile | None:
+        """The row's MBFile, decoded once (a warning, once, when it cannot be)."""
+        if row.blob is not None:
+            blob, row.blob = row.blob, None
+            try:
+                row.mb = decode_mbfile(blob)
+            except ValueError as exc:
+                self._warn(path, f"metadata (the MBFile in Manifest.db) unreadable: {exc}")
+        return row.mb
+
+    def _complete(self, entry: FileEntry) -> FileEntry:
+        """``entry`` with its size, times, mode and owner (from the MBFile, else the hashed file)."""
+        row = self._rows.get(entry.path)
+        if row is None:  # a directory the manifest only implies
+            return entry
+        if row.listed is not None:
+            return row.listed
+        mb = self._metadata(row, entry.path)
         size, mtime, ctime, crtime, mode, uid, gid = 0, None, None, None, None, None, None
+        st: os.stat_result | None = None
+        if row.stored is not None and (mb is None or mb.size is None):
+            try:
+                st = os.stat(row.stored, dir_fd=self._root_fd, follow_symlinks=False)
+            except OSError:
+                st = None
         if mb is not None:
             size = mb.size if mb.size is not None and mb.size >= 0 else 0
             mtime, ctime, crtime = _utc(mb.mtime), _utc(mb.ctime), _utc(mb.birth)
             mode = mb.mode & 0o7777 if mb.mode is not None else None
             uid, gid = mb.uid, mb.gid
-            if etype == "link" and mb.target is not None:
+            if entry.type == "link" and mb.target is not None:
                 size = len(mb.target)
             if mb.size is None and st is not None and self._class_keys is None:
                 size = st.st_size
         elif st is not None:
             self._warn(
-                path,
+                entry.path,
                 "no metadata in Manifest.db: size and times are those of the backup's copy "
-                f"{stored}, not of the file on the phone",
+                f"{row.stored}, not of the file on the phone",
             )
             size = st.st_size if self._class_keys is None else 0
             mtime, ctime = _utc_ns(st.st_mtime_ns), _utc_ns(st.st_ctime_ns)
-        name = path.rsplit("/", 1)[-1]
-        entry = FileEntry(
-            None, self.fs_type, path, name, last, None, etype, size, False, False, None, None, None,
-            mtime, None, ctime, crtime, False, mode, uid, gid, None, stored,
-        )  # fmt: skip
-        return entry, _Row(flag, valid_id, shown_id, stored, mb)
+        row.listed = replace(
+            entry, size=size, mtime=mtime, ctime=ctime, crtime=crtime, mode=mode, uid=uid, gid=gid
+        )
+        return row.listed
 
-    def _find(self, file_id: str) -> tuple[str | None, os.stat_result | None]:
+    def entries(
+        self,
+        path: str | None = None,
+        *,
+        recursive: bool = False,
+        deleted_only: bool = False,
+        partition: int | None = None,
+    ) -> Iterator[FileEntry]:
+        """Entries under ``path`` (a backup has no deleted entries, so ``deleted_only`` lists none)."""
+        for entry in super().entries(
+            path, recursive=recursive, deleted_only=deleted_only, partition=partition
+        ):
+            yield self._complete(entry)
+
+    def _find(self, file_id: str) -> str | None:
         """Where the hashed file of ``file_id`` (validated hex) is: ``ab/ab..``, flat, or nowhere."""
         candidates = []
         if file_id[:2] in self._hash_folders:
@@ -559,8 +600,8 @@ class IosBackupSource(_ArchiveSource):
             except OSError:
                 continue
             if stat.S_ISREG(st.st_mode):
-                return relative, st
-        return None, None
+                return relative
+        return None
 
     # -- reading -----------------------------------------------------------------------------------
 
@@ -573,8 +614,9 @@ class IosBackupSource(_ArchiveSource):
         if row.flags == FLAG_DIR:
             return
         if row.flags == FLAG_LINK:
-            if row.mb is not None and row.mb.target is not None:
-                yield row.mb.target  # a link's content is its target; never followed
+            mb = self._metadata(row, entry.path)
+            if mb is not None and mb.target is not None:
+                yield mb.target  # a link's content is its target; never followed
             return
         if row.file_id is None:
             raise SourceUnreadable(
@@ -619,7 +661,7 @@ class IosBackupSource(_ArchiveSource):
 
     def _decrypt(self, row: _Row, chunks: Iterator[bytes], shown: str) -> Iterator[bytes]:
         assert self._class_keys is not None
-        mb = row.mb
+        mb = self._metadata(row, shown)
         if mb is None or mb.encryption_key is None:
             if mb is not None and mb.size == 0:
                 return
