@@ -19,9 +19,11 @@ file          the file's bytes / its size
 zip, tar      the archive file's bytes, so the archive itself stays verifiable / the sum of the
               sizes of its regular-file members; ``members`` lists each member's own hashes
 folder        the manifest text (below) / the sum of the sizes of its regular files
+ios-backup    an iTunes/Finder backup folder, hashed exactly as a folder (every file, hashed names
+              and all: the kind only tells triage how to present its files)
 ============  =====================================================================================
 
-The manifest (folder, zip, tar) lets anyone re-derive ``manifest_sha256`` from the member list,
+The manifest (folder, ios-backup, zip, tar) lets anyone re-derive ``manifest_sha256`` from the member list,
 without Exhibit. It is UTF-8 text (file names that are not valid UTF-8 keep their original bytes,
 Python's ``surrogateescape``) with one line per regular-file member::
 
@@ -62,7 +64,14 @@ from custody.hashing import (
     hash_stream,
     iter_fd,
 )
-from custody.media import SOURCE_KINDS, EwfReader, detect_source, open_image, open_readonly
+from custody.media import (
+    FOLDER_KINDS,
+    SOURCE_KINDS,
+    EwfReader,
+    detect_source,
+    open_image,
+    open_readonly,
+)
 from custody.timefmt import format_utc
 
 
@@ -341,7 +350,7 @@ def _logical(
     return Acquisition(
         kind=kind,
         source_path=os.path.abspath(path),
-        segments=_segments([path]) if kind != "folder" else [],
+        segments=_segments([path]) if kind not in FOLDER_KINDS else [],
         size=sum(m["size"] for m in members),
         hashes=digests,
         members=members,
@@ -350,7 +359,7 @@ def _logical(
     )
 
 
-def _acquire_folder(path: Path, progress: Progress | None) -> Acquisition:
+def _acquire_folder(path: Path, progress: Progress | None, kind: str = "folder") -> Acquisition:
     members: list[Member] = []
     skipped: list[Skipped] = []
     counter = _Counter(progress)
@@ -400,7 +409,7 @@ def _acquire_folder(path: Path, progress: Progress | None) -> Acquisition:
     finally:
         os.close(root)
     members.sort(key=lambda m: _path_key(m["path"]))
-    return _logical("folder", path, members, skipped, hash_bytes(manifest_text(members)))
+    return _logical(kind, path, members, skipped, hash_bytes(manifest_text(members)))
 
 
 def _zip_utc_mtime(extra: bytes) -> str | None:
@@ -530,7 +539,7 @@ def acquire_source(
 ) -> Acquisition:
     """Identify (or take ``kind`` for) the evidence at ``path``, read it once and record its hashes.
 
-    ``kind`` is one of "raw", "split-raw", "e01", "file", "folder", "zip", "tar"; None means
+    ``kind`` is one of "raw", "split-raw", "e01", "file", "folder", "ios-backup", "zip", "tar"; None means
     :func:`custody.media.detect_source` decides. ``progress(bytes_done)`` is called from this
     thread as data is read (for zip/tar: the archive bytes, then the member bytes).
     Raises :class:`EvidenceError` (missing segment, not an EWF file, changed while read, ...) or
@@ -545,10 +554,10 @@ def acquire_source(
         )
     if not path.exists():
         raise EvidenceError(f"{path}: no such file or folder", hint="check the path of the evidence")
-    if kind == "folder":
+    if kind in FOLDER_KINDS:
         if not path.is_dir():
             raise EvidenceError(f"{path}: not a folder")
-        return _acquire_folder(path, progress)
+        return _acquire_folder(path, progress, kind)
     if not path.is_file():
         raise EvidenceError(f"{path}: not a regular file", hint="a folder is acquired with kind='folder'")
     if kind in ("raw", "split-raw", "e01"):

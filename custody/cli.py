@@ -238,7 +238,9 @@ def actor_list(case: CaseOpt = None, as_json: JsonOpt = False) -> None:
     )
 )
 def acquire(
-    path: Annotated[Path, typer.Argument(help="Image (raw, split, E01), file, folder, zip or tar.")],
+    path: Annotated[
+        Path, typer.Argument(help="Image (raw, split, E01), file, folder, iTunes/Finder backup, zip or tar.")
+    ],
     exhibit: Annotated[
         str, typer.Option("--exhibit", help="Exhibit number, unique in the case.", callback=utf8_text)
     ],
@@ -251,7 +253,9 @@ def acquire(
     notes: Annotated[str | None, typer.Option("--notes")] = None,
     kind: Annotated[
         str | None,
-        typer.Option("--kind", help="Force the source kind: raw, split-raw, e01, file, folder, zip, tar."),
+        typer.Option(
+            "--kind", help="Force the source kind: raw, split-raw, e01, file, folder, ios-backup, zip, tar."
+        ),
     ] = None,
     case: CaseOpt = None,
     as_json: JsonOpt = False,

@@ -191,7 +191,7 @@ def estimate_size(path: Path, kind: str | None = None) -> int | None:
                 return reader.size
             finally:
                 reader.close()
-        if kind == "folder":
+        if kind in ("folder", "ios-backup"):
             return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file() and not p.is_symlink())
         return Path(path).stat().st_size
     except (OSError, ValueError, UserError):

@@ -16,7 +16,8 @@ Evidence is sacred, so:
 
 How a path is classified (:func:`detect_source`, also used by acquisition)::
 
-    directory                                            -> "folder"
+    directory holding an iTunes/Finder backup (below)    -> "ios-backup"
+    any other directory                                  -> "folder"
     EWF signature at offset 0 (EVF1 "EVF\\x09\\x0d\\x0a\\xff\\x00" or EVF2)   -> "e01"
     name ends in .E01-.E99/.Ex01-.Ex99 but no EWF signature -> EvidenceError "not an EWF file"
     split-raw name (.000/.001/.aa ...) and a sibling segment exists -> "split-raw"
@@ -31,6 +32,14 @@ that happens to start with zeros is a valid empty tar to :func:`tarfile.is_tarfi
 ends with a zip's end record passes :func:`zipfile.is_zipfile`). A caller who knows better forces
 the kind: ``open_image(path, kind="raw")`` or ``acquire_source(path, kind=...)``.
 
+An iTunes/Finder backup of an iPhone or iPad is a folder whose files are named by a hash
+(``<2 hex>/<40 hex>``, the SHA-1 of ``domain-relativePath``) and listed in ``Manifest.db``; it is
+recorded as "ios-backup" so that triage shows its files under their domain paths
+(:mod:`triage.sources.ios_backup`). It is hashed exactly as a folder is. The test is strict: the
+folder itself (not a folder above it) holds a regular ``Manifest.db``, a regular
+``Manifest.plist`` or ``Info.plist``, and at least one two-hex-digit sub-folder (or, as very old
+backups have it, one file named by 40 hex digits). Anything else stays a "folder".
+
 A lone ``x.001`` (no siblings) is a one-file raw image: only a sibling makes it a split set. That
 is why ``bogus.001`` (dfvfs' "not an image" sample) opens as a 51 200-byte raw image here; it is
 triage, looking for a volume or file system in it, that reports "no file system found".
@@ -40,6 +49,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import struct
 import threading
 from collections import OrderedDict
@@ -56,7 +66,9 @@ LEF1_SIGNATURE = b"LVF\x09\x0d\x0a\xff\x00"  # L01: logical evidence (files, not
 LEF2_SIGNATURE = b"LEF2\x0d\x0a\x81\x00"
 
 IMAGE_KINDS = ("raw", "split-raw", "e01")
-SOURCE_KINDS = ("raw", "split-raw", "e01", "file", "folder", "zip", "tar")
+SOURCE_KINDS = ("raw", "split-raw", "e01", "file", "folder", "ios-backup", "zip", "tar")
+#: Kinds whose evidence is a folder on disk, hashed file by file (the manifest in acquisition.py).
+FOLDER_KINDS = ("folder", "ios-backup")
 
 # Extensions that say "this is a disk image" when nothing else does.
 RAW_EXTENSIONS = frozenset({".dd", ".raw", ".img", ".bin", ".iso", ".000", ".001", ".aa", ".dmg", ".ima"})
@@ -79,6 +91,10 @@ _MAGIC_MEDIA_WORDS = (
 _EWF_NAME = re.compile(r"\.[Ee][Xx]?\d\d$")
 
 _O_NOATIME: int = getattr(os, "O_NOATIME", 0)
+
+# An iTunes/Finder backup's layout: sub-folders named by the first two hex digits of a file's ID.
+_HASH_FOLDER = re.compile(r"[0-9a-f]{2}")
+_FILE_ID = re.compile(r"[0-9a-f]{40}")
 
 
 def open_readonly(path: Path | str, *, dir_fd: int | None = None, directory: bool = False) -> int:
@@ -650,8 +666,37 @@ def _magic_says_media(path: Path) -> bool:
     return any(word in description for word in _MAGIC_MEDIA_WORDS)
 
 
+def _is_regular(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
+
+def is_ios_backup(path: Path | str) -> bool:
+    """True when the folder ``path`` is an iTunes/Finder backup (the test is in the module docstring).
+
+    Links are not followed: a ``Manifest.db`` or a hash folder that is a symbolic link does not count.
+    """
+    path = Path(path)
+    if not _is_regular(path / "Manifest.db"):
+        return False
+    if not (_is_regular(path / "Manifest.plist") or _is_regular(path / "Info.plist")):
+        return False
+    try:
+        with os.scandir(path) as it:
+            for entry in it:
+                if _HASH_FOLDER.fullmatch(entry.name) and entry.is_dir(follow_symlinks=False):
+                    return True
+                if _FILE_ID.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                    return True
+    except OSError:
+        return False
+    return False
+
+
 def detect_source(path: Path | str) -> str:
-    """Classify ``path`` as "raw", "split-raw", "e01", "file", "folder", "zip" or "tar".
+    """Classify ``path`` as "raw", "split-raw", "e01", "file", "folder", "ios-backup", "zip" or "tar".
 
     The rules and their order are in this module's docstring. Raises :class:`EvidenceError` if
     ``path`` does not exist, cannot be read, is an ``.E01`` without an EWF signature, or is part
@@ -661,7 +706,7 @@ def detect_source(path: Path | str) -> str:
     if not path.exists():
         raise EvidenceError(f"{path}: no such file or folder", hint="check the path of the evidence")
     if path.is_dir():
-        return "folder"
+        return "ios-backup" if is_ios_backup(path) else "folder"
     if not path.is_file():
         raise UnsupportedSource(
             f"{path}: not a regular file or folder",

@@ -19,18 +19,21 @@ if TYPE_CHECKING:
     from triage.errors import (
         EntryNotFound,
         NoFileSystem,
+        PasswordRequired,
         PluginError,
         SourceUnreadable,
         TriageError,
         UnsafePath,
         UnsupportedArchive,
         WalkWarning,
+        WrongPassword,
     )
     from triage.sanitize import display_name, display_to_bytes, safe_relative_path
     from triage.sources.content import read_stream
     from triage.sources.entry import FileEntry, Source, entry_to_json, entry_to_json_line
     from triage.sources.filesystems import FileSystem
     from triage.sources.image_source import ImageSource
+    from triage.sources.ios_backup import IosBackupSource
     from triage.sources.logical import FolderSource, TarSource, ZipSource
     from triage.sources.open import list_entries, open_source, read_content
     from triage.sources.walk import walk_filesystem
@@ -44,6 +47,8 @@ _EXPORTS = {
     "UnsafePath": "triage.errors",
     "PluginError": "triage.errors",
     "WalkWarning": "triage.errors",
+    "PasswordRequired": "triage.errors",
+    "WrongPassword": "triage.errors",
     "FileEntry": "triage.sources.entry",
     "Source": "triage.sources.entry",
     "open_source": "triage.sources.open",
@@ -58,6 +63,7 @@ _EXPORTS = {
     "FolderSource": "triage.sources.logical",
     "ZipSource": "triage.sources.logical",
     "TarSource": "triage.sources.logical",
+    "IosBackupSource": "triage.sources.ios_backup",
     "safe_relative_path": "triage.sanitize",
     "display_name": "triage.sanitize",
     "display_to_bytes": "triage.sanitize",
@@ -69,7 +75,9 @@ __all__ = [
     "FileSystem",
     "FolderSource",
     "ImageSource",
+    "IosBackupSource",
     "NoFileSystem",
+    "PasswordRequired",
     "PluginError",
     "Source",
     "SourceUnreadable",
@@ -78,6 +86,7 @@ __all__ = [
     "UnsafePath",
     "UnsupportedArchive",
     "WalkWarning",
+    "WrongPassword",
     "ZipSource",
     "display_name",
     "display_to_bytes",

@@ -10,6 +10,8 @@ re-raises them unchanged so the user sees the same message whichever command the
     ├── NoFileSystem            no volume system and no file system TSK knows (random bytes, wiped)
     ├── EntryNotFound           the path / inode / stream asked for does not exist in the source
     ├── UnsupportedArchive      a logical source that is neither a folder, a zip nor a tar
+    ├── PasswordRequired        an encrypted source (an iTunes backup) opened without its password
+    │   └── WrongPassword       ... or with a password that does not open it
     ├── UnsafePath              an exported name cannot be made safe (should not happen: sanitize escapes)
     ├── WalkAbandoned           one file system's walk hung or blew its memory and was ended
     └── PluginError             a triage plugin failed (raised by plugins, never by the walk itself)
@@ -48,6 +50,15 @@ class EntryNotFound(TriageError):
 
 class UnsupportedArchive(TriageError):
     """A logical source that is not a folder, a zip or a tar archive."""
+
+
+class PasswordRequired(TriageError):
+    """An encrypted source was opened without its password. The message names the source and the
+    option that gives the password; it never holds a password."""
+
+
+class WrongPassword(PasswordRequired):
+    """The password given does not open the encrypted source (never repeated in the message)."""
 
 
 class UnsafePath(TriageError):

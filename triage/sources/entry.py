@@ -29,10 +29,15 @@ class FileEntry:
     Times are ISO 8601 strings (``Z``-suffixed UTC) or ``None`` when the file system does not keep
     that time; when ``times_local`` is true (FAT, exFAT, ISO 9660) the file system stored wall-clock
     time of an unknown zone, and the strings carry no zone suffix at all.
+
+    ``backup_file`` is set where the file's content is stored under another name than ``path``:
+    in an iTunes/Finder backup, ``/HomeDomain/Library/SMS/sms.db`` is read from the hashed file
+    ``3d/3d0d7e5fb2ce288813306e4d4636395e047a3d28`` (relative to the backup folder, ``/``-separated).
+    It is provenance: the file an examiner can go to. ``None`` everywhere else.
     """
 
     partition: int | None  # byte offset of the file system in the image (None: logical source)
-    fs_type: str  # "ntfs", "fat16", "ext4", "iso9660", ... "folder", "zip", "tar"
+    fs_type: str  # "ntfs", "fat16", "ext4", "iso9660", ... "folder", "zip", "tar", "ios-backup"
     path: str  # "/dir/file", "/file:stream"; display-safe, starts with "/"
     name: str  # last component, display-safe (with ":stream" for NTFS streams)
     name_bytes: bytes  # last component as stored (without the stream)
@@ -53,6 +58,7 @@ class FileEntry:
     uid: int | None = None
     gid: int | None = None
     fls_type: str | None = None  # fls's type column, name type / meta type: "r/r", "-/r", "d/d", "V/V"
+    backup_file: str | None = None  # the stored file read for this entry (iTunes backups), see above
 
     @property
     def allocated(self) -> bool:
@@ -102,7 +108,7 @@ new_entry = _make_entry_factory()
 class Source(Protocol):
     """Anything triage can list and read: a disk image or a logical source (folder, zip, tar)."""
 
-    kind: str  # "image", "folder", "zip", "tar"
+    kind: str  # "image", "folder", "zip", "tar", "file", "ios-backup"
     name: str
     warnings: list[WalkWarning]
 
@@ -153,8 +159,13 @@ def entry_to_json(entry: FileEntry) -> dict[str, Any]:
 
     ``name_bytes`` is not included: ``path``/``name`` are reversible
     (:func:`triage.sanitize.display_to_bytes`), and hex would double the size of every line.
+    ``backup_file`` is included only when set (entries of an iTunes backup), so the lines of every
+    other source stay as they were (and as the C walk writes them).
     """
-    return {key: getattr(entry, key) for key in _JSON_KEYS}
+    out = {key: getattr(entry, key) for key in _JSON_KEYS}
+    if entry.backup_file is not None:
+        out["backup_file"] = entry.backup_file
+    return out
 
 
 _JSON_LINE = (
@@ -178,7 +189,7 @@ def entry_to_json_line(entry: FileEntry) -> str:
     mt, a, c, cr = e.mtime, e.atime, e.ctime, e.crtime
     mo, u, g = e.mode, e.uid, e.gid
     b = _JSON_BOOL
-    return _JSON_LINE % (
+    line = _JSON_LINE % (
         "null" if p is None else p, e.fs_type, _enc(e.path), _enc(e.name), "null" if i is None else i,
         "null" if at is None else at, "null" if ai is None else ai, "null" if st is None else _enc(st),
         e.type, e.size, b[e.deleted], b[e.realloc],
@@ -186,3 +197,6 @@ def entry_to_json_line(entry: FileEntry) -> str:
         "null" if c is None else '"' + c + '"', "null" if cr is None else '"' + cr + '"',
         b[e.times_local], "null" if mo is None else mo, "null" if u is None else u, "null" if g is None else g,
     )  # fmt: skip
+    if e.backup_file is not None:
+        return line[:-1] + ', "backup_file": ' + _enc(e.backup_file) + "}"
+    return line

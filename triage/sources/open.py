@@ -1,17 +1,18 @@
 """Open an evidence item as a :class:`~triage.sources.entry.Source`, list it and read from it.
 
-The one place that knows every kind of source: a folder, a zip or tar archive, else a disk image.
+The one place that knows every kind of source: a folder, an iTunes/Finder backup, a zip or tar
+archive, a single file, else a disk image.
 Run ``python -m triage.sources.open IMAGE [PATH]`` to print a recursive listing as JSON lines
 (used by the benchmark ``bench/ls_vs_fls.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from triage.errors import EntryNotFound, WalkWarning
+from triage.errors import EntryNotFound, UnsupportedArchive, WalkWarning
 from triage.sources.content import DEFAULT_CHUNK, read_stream
 from triage.sources.entry import FileEntry, Source, entry_to_json_line
 
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 
 #: Kinds of evidence item (custody.media.SOURCE_KINDS) that are disk images; the others are logical.
 IMAGE_KINDS = frozenset({"raw", "split-raw", "e01"})
+#: The options :func:`open_source` understands (named as ``--option NAME=VALUE`` will name them).
+SOURCE_OPTIONS = ("backup.password", "scratch_dir")
 
 
 def evidence_kind(path: Path) -> str:
@@ -34,15 +37,39 @@ def evidence_kind(path: Path) -> str:
     return detect_source(path)
 
 
-def open_source(path: Path | str, kind: str | None = None) -> Source:
-    """Open ``path`` as evidence of ``kind`` ("raw", "split-raw", "e01", "folder", "zip", "tar",
-    "file"): the kind recorded at acquisition; decided from ``path`` when not given.
+def open_source(
+    path: Path | str, kind: str | None = None, *, options: Mapping[str, object] | None = None
+) -> Source:
+    """Open ``path`` as evidence of ``kind`` ("raw", "split-raw", "e01", "folder", "ios-backup",
+    "zip", "tar", "file"): the kind recorded at acquisition; decided from ``path`` when not given.
+
+    ``options`` are what some kinds need besides the evidence, named as on the command line; names
+    not listed here (plugin options) and names a kind does not use are ignored:
+
+    * ``backup.password`` (``str``): the password of an encrypted iTunes/Finder backup. It is
+      used to unlock the backup's keys and never stored, logged or put in a message. Without it,
+      an encrypted backup raises :class:`triage.errors.PasswordRequired`; a wrong one,
+      :class:`triage.errors.WrongPassword`;
+    * ``scratch_dir`` (``str`` or :class:`~pathlib.Path`): where a source may keep private scratch
+      files while it is open (the decrypted Manifest.db of an encrypted backup); default: the
+      system's temporary folder.
 
     Raises :class:`custody.errors.EvidenceError` (container problems) or a
-    :class:`triage.errors.TriageError` (no file system, unreadable) naming ``path``.
+    :class:`triage.errors.TriageError` (no file system, unreadable, password needed) naming ``path``.
     """
     p = Path(path)
     kind = kind or evidence_kind(p)
+    opts = dict(options or {})
+    if kind == "ios-backup":
+        from triage.sources.ios_backup import IosBackupSource  # imported on use: sqlite3, cryptography
+
+        password = opts.get("backup.password")
+        scratch = opts.get("scratch_dir")
+        if password is not None and not isinstance(password, str):
+            raise UnsupportedArchive("the backup.password option must be text")
+        return IosBackupSource(
+            p, password=password, scratch_dir=None if scratch is None else Path(str(scratch))
+        )
     if kind in IMAGE_KINDS:
         from triage.sources.image_source import ImageSource  # imported on use: pytsk3 is slow to load
 
@@ -61,17 +88,18 @@ def list_entries(
     *,
     warnings: list[WalkWarning] | None = None,
     kind: str | None = None,
+    options: Mapping[str, object] | None = None,
 ) -> Iterator[FileEntry]:
     """Yield entries of an image, a reader or a logical source (``exhibit ls``).
 
     A path or reader is opened here and closed when the iteration ends; a :class:`Source` passed in
     stays open (its owner closes it). Warnings go to ``warnings`` when given, otherwise they stay on
-    the source's ``warnings`` list.
+    the source's ``warnings`` list. ``options``: as :func:`open_source` takes them.
     """
     owned = not hasattr(image_path_or_reader, "entries")
     if owned:
         if isinstance(image_path_or_reader, (str, Path)):
-            src: Source = open_source(image_path_or_reader, kind)
+            src: Source = open_source(image_path_or_reader, kind, options=options)
         else:
             from triage.sources.image_source import ImageSource
 
