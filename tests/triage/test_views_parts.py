@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from triage.errors import TriageError
 from triage.views.identifiers import Identity, Normaliser, check_region, identity
+from triage.views.links import xml_text
 from triage.views.spool import Spool, encode_key, json_line, sort_key
 
 
@@ -134,3 +135,9 @@ def test_json_lines_are_one_line_and_exact() -> None:
     assert line.splitlines() == [line] and json.loads(line) == value
     plain = json_line({"é": "中文 \u2028"})
     assert "中文" in plain and "\\u2028" in plain and json.loads(plain) == {"é": "中文 \u2028"}
+
+
+def test_xml_text_replaces_what_xml_cannot_carry() -> None:
+    assert (
+        xml_text("a\x07b\x1b[2J\tc\nd\ud800e\ufffef\u202eg") == "a\\x07b\\x1b[2J\tc\nd\\ud800e\\ufffef\u202eg"
+    )

@@ -4,7 +4,7 @@ A case can hold millions of findings; the views read them from the case database
 (never a whole list) and sort or aggregate them on disk, in ordinary SQLite files in
 ``<case>/scratch`` (the case database itself may be PostgreSQL, whose JSON functions differ from
 SQLite's, and is never written by a view). :class:`Spool` is an external merge sort: sorted runs
-of bounded size written to a scratch file, merged when read back. :func:`scratch_database` gives
+of bounded size written to a scratch file, merged when read back. :func:`open_scratch_database` gives
 a bare scratch SQLite file (``exhibit links`` aggregates in one). Every such file is deleted when
 the view is done, even after an error.
 
@@ -35,7 +35,6 @@ __all__ = [
     "json_line",
     "open_scratch_database",
     "remove_scratch_database",
-    "scratch_database",
     "sort_key",
 ]
 
@@ -139,16 +138,6 @@ def remove_scratch_database(con: sqlite3.Connection, path: Path) -> None:
     for suffix in ("", "-journal", "-wal", "-shm"):
         with contextlib.suppress(FileNotFoundError):
             Path(str(path) + suffix).unlink()
-
-
-@contextlib.contextmanager
-def scratch_database(folder: Path) -> Iterator[sqlite3.Connection]:
-    """:func:`open_scratch_database` as a context manager: the file is gone afterwards, even after an error."""
-    con, path = open_scratch_database(folder)
-    try:
-        yield con
-    finally:
-        remove_scratch_database(con, path)
 
 
 class Spool:
