@@ -355,8 +355,9 @@ def _listing(
     source = None
     for view in found:
         if group_of(view) != group:
+            if group is not None:
+                yield ""
             group, source = group_of(view), None
-            yield ""
             yield header(view)
         if _source_line(view) != source:
             source = _source_line(view)
@@ -364,6 +365,10 @@ def _listing(
         yield from line(view)
         if view["deleted"]:
             yield escape(f"    deleted, recovered from {view['locator'] or 'an unknown place'}")
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _at(view: dict[str, Any]) -> str:
@@ -405,8 +410,9 @@ def _chat_lines(found: Iterable[dict[str, Any]]) -> Iterator[str]:
 
     group = lambda m: (m["exhibit"], m["app"], m["account"], m["conversation"])  # noqa: E731
     yield from _listing(found, group, header, line)
-    yield ""
-    yield f"{counts['messages']} messages in {counts['conversations']} conversations"
+    if counts["messages"]:
+        yield ""
+    yield f"{_n(counts['messages'], 'message')} in {_n(counts['conversations'], 'conversation')}"
 
 
 def chats(
@@ -451,8 +457,9 @@ def _grouped(
         lambda v: escape(f"== {v['exhibit']} | {v['app']}"),
         lines,
     )
-    yield ""
-    yield f"{count} {noun}"
+    if count:
+        yield ""
+    yield _n(count, noun)
 
 
 def calls(
@@ -479,7 +486,7 @@ def calls(
 
     with opened(case) as c:
         found = find_calls(c, exhibits, app=app, region=region, known=known)
-        _write_lines(found.json_lines() if as_json else _grouped(found, line, "calls"))
+        _write_lines(found.json_lines() if as_json else _grouped(found, line, "call"))
 
 
 def contacts(
@@ -505,7 +512,7 @@ def contacts(
 
     with opened(case) as c:
         found = find_contacts(c, exhibits, app=app, region=region)
-        _write_lines(found.json_lines() if as_json else _grouped(found, line, "contacts"))
+        _write_lines(found.json_lines() if as_json else _grouped(found, line, "contact"))
 
 
 def timeline(
@@ -551,7 +558,7 @@ def timeline(
         when = e["time"] + (" (local)" if e["time_local"] else "")
         src = e["source"]
         where = src["path"] + (f" {e['locator']}" if e["locator"] else "")
-        return escape(f"{when:<30}  {e['kind']:<32}  {e['exhibit']}  {e['summary']}  [{where}]")
+        return escape(f"{when:<34}  {e['kind']:<35}  {e['exhibit']}  {e['summary']}  [{where}]")
 
     with opened(case) as c:
         found = find_events(c, exhibits, start=start, end=end, kinds=kinds, files=files)
@@ -592,12 +599,12 @@ def links(
         for link in found:
             count += 1
             yield line(link)
-        yield f"{count} identifiers link exhibits or apps"
+        yield f"{_n(count, 'linked identifier')}"
 
     with opened(case) as c, Links(c, region=region) as found:
         if graphml is not None:
             nodes = write_graphml(found, graphml)
-            err.print(f"wrote {graphml}: {nodes} identifiers, {len(found.exhibits())} exhibits")
+            err.print(f"wrote {graphml}: {_n(nodes, 'identifier')}, {_n(len(found.exhibits()), 'exhibit')}")
         _write_lines((json_line(link) for link in found) if as_json else lines(found))
 
 

@@ -707,7 +707,7 @@ def test_links_find_the_numbers_two_phones_share(views: Views) -> None:
     loose = {(link["kind"], link["value"]) for link in exhibit("links", "--json").lines()}
     assert ("phone", "+19198887386") in loose and ("number", "5404561685") in loose
     shown = assert_literal(exhibit("links", "--region", "US"))
-    assert shown.splitlines()[-1] == "3 identifiers link exhibits or apps"
+    assert shown.splitlines()[-1] == "3 linked identifiers"
 
 
 def test_links_cap_the_record_list_and_give_the_total(views: Views) -> None:
