@@ -784,3 +784,72 @@ def test_the_views_read_a_postgresql_case_as_they_read_sqlite(
     monkeypatch.setenv("EXHIBIT_CASE", str(tmp_path / "pg"))
     for command, expected in zip(commands, on_sqlite, strict=True):
         assert _without_ids(exhibit(*command).lines()) == _without_ids(expected), command
+
+
+def test_attachments_and_recovered_messages_are_shown_under_their_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No built-in plugin fills ``attachments`` or ``deleted`` yet, so this test inserts one finding
+    row straight into ``triage_findings``, shaped as ``record_to_dict`` stores a record."""
+    from sqlalchemy import insert
+
+    from plugins.chat.sms_android import AndroidSms
+    from triage.plugin.records import Attachment, SourceRef, record_to_dict
+    from triage.plugin.timeconv import from_unix_ms
+    from triage.store import ensure_schema
+    from triage.store.models import Finding
+
+    path = "/data/data/com.android.providers.telephony/databases/mmssms.db"
+    record = AndroidSms(
+        source=SourceRef(item="EX-1", path=path, sha256="ab" * 32),
+        locator="freelist page 12, offset 300",
+        rowid=7,
+        timestamp=from_unix_ms(T0),
+        body=f"photo of the [boat] {RLO}",
+        from_me=True,
+        party="+31612345678",
+        conversation="4",
+        deleted=True,
+        attachments=(
+            Attachment(name="IMG_1.jpg", mime="image/jpeg", recorded_path="app_parts/PART_1.jpg"),
+            Attachment(
+                name="IMG_2.jpg", mime="image/jpeg", recorded_path="app_parts/PART_2.jpg",
+                path="/data/data/com.android.providers.telephony/app_parts/PART_2.jpg", size=10, sha256="cd" * 32,
+            ),
+        ),
+    )  # fmt: skip
+    case = init_case(tmp_path / "case", case_number="2026/11", title="attachments")
+    try:
+        ensure_schema(case.engine)
+        with case.engine.begin() as conn:
+            conn.execute(
+                insert(Finding),
+                [
+                    {
+                        "fingerprint": "f" * 64,
+                        "exhibit": "EX-1",
+                        "record_type": AndroidSms.record_type,
+                        "plugin": "sms_android",
+                        "plugin_version": "1.0.0",
+                        "path": path,
+                        "file_sha256": "ab" * 32,
+                        "locator": record.locator,
+                        "data": json.dumps(record_to_dict(record), sort_keys=True),
+                        "run_id": "synthetic",
+                    }
+                ],
+            )
+    finally:
+        case.close()
+    monkeypatch.setenv("EXHIBIT_CASE", str(tmp_path / "case"))
+    [message] = exhibit("chats", "--json").lines()
+    assert message["deleted"] is True and message["locator"] == "freelist page 12, offset 300"
+    assert message["attachments"] == [a.as_dict() for a in record.attachments]
+    lines = assert_literal(exhibit("chats")).splitlines()
+    assert lines[2:6] == [
+        "2026-01-01T10:00:00.000000Z  ->  (owner): photo of the [boat] \\u202e  [freelist page 12, offset 300]",
+        "    attachment: IMG_1.jpg [image/jpeg] recorded as app_parts/PART_1.jpg not found in the exhibit",
+        "    attachment: IMG_2.jpg [image/jpeg] recorded as app_parts/PART_2.jpg found at "
+        f"/data/data/com.android.providers.telephony/app_parts/PART_2.jpg sha256 {'cd' * 32}",
+        "    deleted, recovered from freelist page 12, offset 300",
+    ]
