@@ -39,6 +39,11 @@ LISTINGS = [
     ("runs",),
     ("plugins", "list"),
     ("ls",),
+    ("chats",),
+    ("calls",),
+    ("contacts",),
+    ("timeline",),
+    ("links",),
 ]
 
 
@@ -59,6 +64,11 @@ def test_the_cli_has_every_command() -> None:
         "findings",
         "export",
         "plugins list",
+        "chats",
+        "calls",
+        "contacts",
+        "timeline",
+        "links",
     ):
         assert expected in names
 

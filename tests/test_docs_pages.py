@@ -83,6 +83,21 @@ def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert kinds.count("item.derive") == 9 and kinds.count("triage.run") == 3 and kinds[-1] == "item.export"
     assert "rehashed EX-001, EX-002, EX-003" in _output_of(ran, "exhibit custody verify --rehash")
 
+    # section 11: the views across exhibits
+    chats = _output_of(ran, "exhibit chats EX-003 EX-005 --region NL")
+    assert "<- 0612345678 (+31612345678): Boat is late. Saturday now. [sms._id=1]" in chats
+    assert chats.endswith("5 messages in 3 conversations")
+    first = json.loads((work / "chats.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert first["sender_e164"] == "+31612345678" and first["sender_field"] == "party"
+    assert _output_of(ran, "exhibit timeline --from").count("chat/android/sms timestamp EX-005") == 2
+    fat = (work / "timeline-EX-002.txt").read_text(encoding="utf-8").splitlines()
+    assert fat and all("(local)" in line for line in fat)  # FAT and EXIF: no zone, never converted
+    assert _output_of(ran, "exhibit links --region NL").startswith(
+        "phone +31612345678 exhibits: EX-003, EX-005"
+    )
+    assert [r.output for r in ran if r.command.shell == "exhibit links"] == ["0 linked identifiers\n"]
+    assert _output_of(ran, "grep -c '<node ' links.graphml") == "3"
+
 
 def test_prosecutor_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _need_tools("bash", "sqlite3", "jq", "sha256sum", "python3")

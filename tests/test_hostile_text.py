@@ -169,6 +169,25 @@ def test_findings_show_every_word_of_the_evidence(hostile: Hostile) -> None:
     )  # --json is exact
 
 
+def test_views_show_every_word_of_the_evidence(hostile: Hostile) -> None:
+    """chats, timeline, calls, contacts and links (issue 8): bodies and numbers literally, --json exact."""
+    chats = assert_literal(run("chats", "EX-1", env=hostile.env))
+    for body in BODIES:
+        assert escape(body) in chats, (body, chats)
+    assert (
+        "Meet [at pier 7] 22:00, bring [cash]" in chats
+        and "[link=https://evil.example]click here[/link]" in chats
+    )
+    assert "<-  +1555[b]\\u202e: \\x1b[2J\\x1b[HOK: 0 problems" in chats  # the sender, then the body
+    timeline = assert_literal(run("timeline", env=hostile.env))
+    assert escape(BODIES[4]) in timeline and "chat/android/sms timestamp" in timeline
+    for command in (("calls",), ("contacts",), ("links",), ("timeline", "--files")):
+        assert_literal(run(*command, env=hostile.env))
+    exact = [json.loads(line) for line in run("chats", "--json", env=hostile.env).stdout.splitlines()]
+    assert sorted(m["body"] for m in exact) == sorted(BODIES)
+    assert {m["sender"] for m in exact} == {f"+1555[b]{RLO}"}
+
+
 def test_custody_log_survives_a_hostile_derived_path(hostile: Hostile) -> None:
     log = assert_literal(run("custody", "log", env=hostile.env))
     assert "path=/[/x].jpg" in log and escape(LOCATION) in log and escape(REASON) in log
@@ -330,7 +349,8 @@ def test_the_literal_console_and_table_never_parse_markup() -> None:
 def test_command_modules_use_the_literal_console() -> None:
     """New command code cannot slip back to Rich's parsing Console or Table."""
     root = Path(__file__).resolve().parent.parent
-    for module in ("custody/cli.py", "triage/cli.py", "triage/views/listing.py", "triage/launch.py"):
+    views = [str(p.relative_to(root)) for p in (root / "triage" / "views").glob("*.py")]
+    for module in ("custody/cli.py", "triage/cli.py", "triage/launch.py", *views):
         source = (root / module).read_text()
         assert "from rich.console import Console" not in source, module
         assert "from rich.table import Table" not in source, module

@@ -1,14 +1,18 @@
-"""Triage sub-commands of ``exhibit``: ls, cat, triage, findings, export, runs, plugins list.
+"""Triage sub-commands of ``exhibit``: ls, cat, triage, findings, export, runs, plugins list, and the
+views chats, calls, contacts, timeline and links.
 
 Registered through the ``exhibit.cli`` entry point; each command is a thin layer over a library
-call (triage.sources.walk, triage.engine.run, triage.views.findings, triage.views.export, triage.plugin.registry).
+call (triage.sources.walk, triage.engine.run, triage.views.findings, triage.views.export, triage.plugin.registry,
+triage.views.conversations, triage.views.timeline, triage.views.links).
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import (
@@ -287,6 +291,323 @@ def runs(
     out.print(table)
 
 
+ExhibitsArg = Annotated[
+    list[str] | None,
+    typer.Argument(help="Exhibit numbers (default: every exhibit of the case).", callback=utf8_text),
+]
+RegionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--region",
+        help="Country whose phone numbers are written without a country code, as a two-letter "
+        "code (US, GB, NL): used to give each number its E.164 form.",
+    ),
+]
+LinesOpt = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
+
+
+def _write_lines(lines: Iterable[str]) -> None:
+    """Write lines to stdout; a reader that goes away (``| head``) ends the output quietly."""
+    write = sys.stdout.write
+    try:
+        for line in lines:
+            write(line + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _who(raw: str | None, e164: str | None, missing: str) -> str:
+    if raw is None:
+        return missing
+    return escape(raw) + (f" ({e164})" if e164 and e164 != raw else "")
+
+
+def _when(view: dict[str, Any]) -> str:
+    if view["timestamp"]:
+        return escape(view["timestamp"])
+    time = view["time"] or {}
+    if time.get("local"):
+        return escape(f"{time['local']} (local)")
+    return escape(f"no time (raw {time.get('raw')!r})") if time else "no time"
+
+
+_ARROWS = {"outgoing": "->", "incoming": "<-", None: "--"}
+
+
+def _source_line(view: dict[str, Any]) -> str:
+    """Where the following lines came from: exhibit, file (and stream), its SHA-256, plugin@version."""
+    src = view["source"]
+    where = src["path"] + (f":{src['stream']}" if src.get("stream") else "")
+    digest = f" sha256 {src['sha256']}" if src.get("sha256") else ""
+    return escape(f"   source: {src['item']} {where}{digest} ({view['plugin']}@{view['plugin_version']})")
+
+
+def _listing(
+    found: Iterable[dict[str, Any]],
+    group_of: Callable[[dict[str, Any]], tuple[Any, ...]],
+    header: Callable[[dict[str, Any]], str],
+    line: Callable[[dict[str, Any]], Iterator[str]],
+) -> Iterator[str]:
+    """Plain lines of a view: a header per group, a source line whenever the source file changes
+    (so every line below it came from that file), then the lines of each record."""
+    group: tuple[Any, ...] | None = None
+    source = None
+    for view in found:
+        if group_of(view) != group:
+            if group is not None:
+                yield ""
+            group, source = group_of(view), None
+            yield header(view)
+        if _source_line(view) != source:
+            source = _source_line(view)
+            yield source
+        yield from line(view)
+        if view["deleted"]:
+            yield escape(f"    deleted, recovered from {view['locator'] or 'an unknown place'}")
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _at(view: dict[str, Any]) -> str:
+    return f"  [{escape(view['locator'])}]" if view["locator"] else ""
+
+
+def _attachment(a: dict[str, Any]) -> str:
+    parts = [str(a.get("name") or a.get("recorded_path") or a.get("path") or "(unnamed)")]
+    if a.get("mime"):
+        parts.append(f"[{a['mime']}]")
+    if a.get("recorded_path"):
+        parts.append(f"recorded as {a['recorded_path']}")
+    if a.get("path"):
+        parts.append(f"found at {a['path']}" + (f" sha256 {a['sha256']}" if a.get("sha256") else ""))
+    else:
+        parts.append("not found in the exhibit")
+    return escape("    attachment: " + " ".join(parts))
+
+
+def _chat_lines(found: Iterable[dict[str, Any]]) -> Iterator[str]:
+    counts = {"messages": 0, "conversations": 0}
+
+    def header(m: dict[str, Any]) -> str:
+        counts["conversations"] += 1
+        title = f' "{m["conversation_title"]}"' if m["conversation_title"] else ""
+        account = f" (account {_who(m['account'], m['account_e164'], '')})" if m["account"] else ""
+        conversation = m["conversation"] if m["conversation"] is not None else "(none)"
+        return escape(f"== {m['exhibit']} | {m['app']} | conversation {conversation}{title}") + account
+
+    def line(m: dict[str, Any]) -> Iterator[str]:
+        counts["messages"] += 1
+        sender = _who(
+            m["sender"], m["sender_e164"], "(owner)" if m["direction"] == "outgoing" else "(unknown)"
+        )
+        body = escape(m["body"]) if m["body"] is not None else "(no text)"
+        yield f"{_when(m):<27}  {_ARROWS[m['direction']]}  {sender}: {body}{_at(m)}"
+        for a in m["attachments"]:
+            yield _attachment(a)
+
+    group = lambda m: (m["exhibit"], m["app"], m["account"], m["conversation"])  # noqa: E731
+    yield from _listing(found, group, header, line)
+    if counts["messages"]:
+        yield ""
+    yield f"{_n(counts['messages'], 'message')} in {_n(counts['conversations'], 'conversation')}"
+
+
+def chats(
+    exhibits: ExhibitsArg = None,
+    conversation: Annotated[
+        str | None, typer.Option("--conversation", help="Only this conversation id.", callback=utf8_text)
+    ] = None,
+    app: Annotated[
+        str | None, typer.Option("--app", help="Only this app (sms, whatsapp ...).", callback=utf8_text)
+    ] = None,
+    region: RegionOpt = None,
+    case: CaseOpt = None,
+    as_json: LinesOpt = False,
+) -> None:
+    """Read the messages of every app as threads: one schema for SMS, WhatsApp and the rest.
+
+    Each conversation gets a header (exhibit, app, conversation id and title), then its messages in
+    time order (UTC), with direction (-> sent by the owner, <- received, -- unknown), sender and
+    text, attachments, a note for deleted messages and where each one came from.
+    """
+    from triage.views.conversations import messages
+
+    with opened(case) as c:
+        found = messages(c, exhibits, conversation=conversation, app=app, region=region)
+        _write_lines(found.json_lines() if as_json else _chat_lines(found))
+
+
+def _grouped(
+    found: Iterable[dict[str, Any]], line: Callable[[dict[str, Any]], str], noun: str
+) -> Iterator[str]:
+    """Calls or contacts: a header per exhibit and app, one line each (see :func:`_listing`)."""
+    count = 0
+
+    def lines(view: dict[str, Any]) -> Iterator[str]:
+        nonlocal count
+        count += 1
+        yield line(view) + _at(view)
+
+    yield from _listing(
+        found,
+        lambda v: (v["exhibit"], v["app"]),
+        lambda v: escape(f"== {v['exhibit']} | {v['app']}"),
+        lines,
+    )
+    if count:
+        yield ""
+    yield _n(count, noun)
+
+
+def calls(
+    exhibits: ExhibitsArg = None,
+    app: Annotated[str | None, typer.Option("--app", help="Only this app.", callback=utf8_text)] = None,
+    region: RegionOpt = None,
+    case: CaseOpt = None,
+    as_json: LinesOpt = False,
+) -> None:
+    """List the calls of every app: time (UTC), direction, other party, duration, where each came from."""
+    from triage.views.conversations import calls as find_calls
+    from triage.views.conversations import schema
+
+    known = schema()
+
+    def line(v: dict[str, Any]) -> str:
+        status = "" if v["status"] is None else f"  status {escape(v['status'])}"
+        label = known.label(v["record_type"], "status", v["status"])
+        status += f" ({escape(label)})" if label else ""
+        duration = "" if v["duration"] is None else f"  {escape(v['duration'])} s"
+        video = "  video" if v["video"] else ""
+        party = _who(v["party"], v["party_e164"], "(unknown)")
+        return f"{_when(v):<27}  {_ARROWS[v['direction']]}  {party}{duration}{status}{video}"
+
+    with opened(case) as c:
+        found = find_calls(c, exhibits, app=app, region=region, known=known)
+        _write_lines(found.json_lines() if as_json else _grouped(found, line, "call"))
+
+
+def contacts(
+    exhibits: ExhibitsArg = None,
+    app: Annotated[str | None, typer.Option("--app", help="Only this app.", callback=utf8_text)] = None,
+    region: RegionOpt = None,
+    case: CaseOpt = None,
+    as_json: LinesOpt = False,
+) -> None:
+    """List the contacts of every app: name, phone numbers (with E.164), e-mails and account ids."""
+    from triage.views.conversations import contacts as find_contacts
+
+    def line(v: dict[str, Any]) -> str:
+        parts = [escape(v["name"]) if v["name"] is not None else "(no name)"]
+        phones = [_who(p, e, "") for p, e in zip(v["phones"], v["phones_e164"], strict=True)]
+        if phones:
+            parts.append("phones: " + ", ".join(phones))
+        if v["emails"]:
+            parts.append("e-mails: " + ", ".join(escape(e) for e in v["emails"]))
+        if v["account_ids"]:
+            parts.append("ids: " + ", ".join(escape(i) for i in v["account_ids"]))
+        return "  ".join(parts)
+
+    with opened(case) as c:
+        found = find_contacts(c, exhibits, app=app, region=region)
+        _write_lines(found.json_lines() if as_json else _grouped(found, line, "contact"))
+
+
+def timeline(
+    exhibits: ExhibitsArg = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="Only events at or after this time, ISO 8601 with offset.", callback=utf8_text
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            "--to", help="Only events at or before this time, ISO 8601 with offset.", callback=utf8_text
+        ),
+    ] = None,
+    kinds: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kind",
+            help="Only findings of this record type or family (repeatable), e.g. chat.",
+            callback=utf8_text,
+        ),
+    ] = None,
+    files: Annotated[
+        bool,
+        typer.Option(
+            "--files", help="Add the file-system times (mtime, atime, ctime, crtime) of every entry."
+        ),
+    ] = False,
+    case: CaseOpt = None,
+    as_json: LinesOpt = False,
+) -> None:
+    """Every dated record of the case in time order: one event per time of a record.
+
+    Each line: time (UTC; local times of unknown zone, such as FAT's, are marked "(local)" and
+    never converted), kind (record type and the time's field), exhibit, a short summary and the
+    source. Events are sorted on disk in the case's scratch folder, so memory stays small.
+    """
+    from triage.views.timeline import timeline as find_events
+
+    def line(e: dict[str, Any]) -> str:
+        when = e["time"] + (" (local)" if e["time_local"] else "")
+        src = e["source"]
+        where = src["path"] + (f" {e['locator']}" if e["locator"] else "")
+        return escape(f"{when:<34}  {e['kind']:<35}  {e['exhibit']}  {e['summary']}  [{where}]")
+
+    with opened(case) as c:
+        found = find_events(c, exhibits, start=start, end=end, kinds=kinds, files=files)
+        _write_lines(found.json_lines() if as_json else (line(e) for e in found))
+
+
+def links(
+    graphml: Annotated[
+        Path | None,
+        typer.Option("--graphml", help="Also write the links as a GraphML graph to this new file."),
+    ] = None,
+    region: RegionOpt = None,
+    case: CaseOpt = None,
+    as_json: LinesOpt = False,
+) -> None:
+    """Find the phone numbers, e-mails and app accounts seen in more than one exhibit or app.
+
+    Numbers are compared in E.164 (a WhatsApp JID 15551234567@s.whatsapp.net is +15551234567),
+    e-mails lower-cased. --graphml writes identifier and exhibit nodes and their edges (app,
+    number of records) for Gephi or Cytoscape.
+    """
+    from triage.views.links import Links, write_graphml
+    from triage.views.spool import json_line
+
+    def line(link: dict[str, Any]) -> str:
+        more = "" if link["records_total"] <= len(link["records"]) else ", ..."
+        ids = ", ".join(str(r) for r in link["records"][:10]) + (
+            ", ..." if len(link["records"]) > 10 else more
+        )
+        return escape(
+            f"{link['kind']:<8} {link['value']}  exhibits: {', '.join(link['exhibits'])}  "
+            f"apps: {', '.join(link['apps'])}  records: {link['records_total']} (findings {ids})  "
+            f"as stored: {', '.join(link['raw'])}"
+        )
+
+    def lines(found: Links) -> Iterator[str]:
+        count = 0
+        for link in found:
+            count += 1
+            yield line(link)
+        yield f"{_n(count, 'linked identifier')}"
+
+    with opened(case) as c, Links(c, region=region) as found:
+        if graphml is not None:
+            nodes = write_graphml(found, graphml)
+            err.print(f"wrote {graphml}: {_n(nodes, 'identifier')}, {_n(len(found.exhibits()), 'exhibit')}")
+        _write_lines((json_line(link) for link in found) if as_json else lines(found))
+
+
 def plugins_list(as_json: JsonOpt = False) -> None:
     """List the available plugins: name, version, targets and record types."""
     from triage.plugin.registry import list_plugins, load_plugins
@@ -339,6 +660,28 @@ def register(app: typer.Typer) -> None:
         ),
     )(export)
     app.command("runs", epilog=example("exhibit runs EX-001", "exhibit runs --json"))(runs)
+    app.command(
+        "chats",
+        epilog=example(
+            "exhibit chats EX-001",
+            "exhibit chats EX-001 EX-002 --app whatsapp --region US",
+            "exhibit chats --conversation 1 --json",
+        ),
+    )(chats)
+    app.command("calls", epilog=example("exhibit calls EX-001 --region GB", "exhibit calls --json"))(calls)
+    app.command("contacts", epilog=example("exhibit contacts EX-001", "exhibit contacts --json"))(contacts)
+    app.command(
+        "timeline",
+        epilog=example(
+            "exhibit timeline",
+            "exhibit timeline EX-001 --from 2026-01-01T00:00Z --to 2026-01-31T23:59:59Z --kind chat",
+            "exhibit timeline EX-002 --files --json",
+        ),
+    )(timeline)
+    app.command(
+        "links",
+        epilog=example("exhibit links --region US", "exhibit links --json --graphml links.graphml"),
+    )(links)
     plugins_app.command("list", epilog=example("exhibit plugins list", "exhibit plugins list --json"))(
         plugins_list
     )

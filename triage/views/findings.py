@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -88,21 +88,108 @@ def iter_findings(engine: Engine, exhibit: str, kind: str | None = None) -> Iter
         )
     with engine.connect() as conn:
         for r in conn.execute(query):
-            yield StoredFinding(
-                r.id,
-                r.exhibit,
-                r.record_type,
-                r.plugin,
-                r.plugin_version,
-                r.partition,
-                r.inode,
-                r.path,
-                r.stream,
-                r.file_sha256,
-                r.locator,
-                json.loads(r.data),
-                r.run_id,
+            yield _stored(r)
+
+
+def stream_findings(
+    engine: Engine,
+    exhibits: Sequence[str] | None = None,
+    record_types: Collection[str] | None = None,
+    prefixes: Sequence[str] | None = None,
+) -> Iterator[StoredFinding]:
+    """Findings of ``exhibits`` (``None``: the whole case) in id order, fetched in batches so that
+    memory does not grow with their number (a server-side cursor on PostgreSQL).
+
+    ``record_types`` keeps only those types (an empty collection keeps none); ``prefixes`` keeps
+    the types equal to or below one of them (``chat`` keeps ``chat/android/sms``).
+    """
+    if not _has_tables(engine) or (record_types is not None and not record_types):
+        return
+    query = select(*_COLUMNS).order_by(Finding.id)
+    if exhibits:
+        query = query.where(Finding.exhibit.in_(list(exhibits)))
+    if record_types is not None:
+        query = query.where(Finding.record_type.in_(sorted(record_types)))
+    if prefixes:
+        query = query.where(
+            or_(
+                *(
+                    or_(
+                        Finding.record_type == p.rstrip("/"),
+                        Finding.record_type.startswith(p.rstrip("/") + "/", autoescape=True),
+                    )
+                    for p in prefixes
+                )
             )
+        )
+    with engine.connect() as conn:
+        for r in conn.execute(query.execution_options(yield_per=2000)):
+            # by position: reading a Row's attributes costs more than decoding its JSON
+            (
+                fid,
+                exhibit,
+                rtype,
+                plugin,
+                version,
+                partition,
+                inode,
+                path,
+                stream,
+                sha,
+                locator,
+                data,
+                run,
+            ) = r
+            yield StoredFinding(
+                fid,
+                exhibit,
+                rtype,
+                plugin,
+                version,
+                partition,
+                inode,
+                path,
+                stream,
+                sha,
+                locator,
+                json.loads(data),
+                run,
+            )
+
+
+_COLUMNS = (
+    Finding.id,
+    Finding.exhibit,
+    Finding.record_type,
+    Finding.plugin,
+    Finding.plugin_version,
+    Finding.partition,
+    Finding.inode,
+    Finding.path,
+    Finding.stream,
+    Finding.file_sha256,
+    Finding.locator,
+    Finding.data,
+    Finding.run_id,
+)
+
+
+def _stored(r: Any) -> StoredFinding:
+    return StoredFinding(
+        r.id,
+        r.exhibit,
+        r.record_type,
+        r.plugin,
+        r.plugin_version,
+        r.partition,
+        r.inode,
+        r.path,
+        r.stream,
+        r.file_sha256,
+        r.locator,
+        json.loads(r.data),
+        r.run_id,
+    )
 
 
 @dataclass(frozen=True)
