@@ -22,7 +22,6 @@ import io
 import json
 import multiprocessing
 import os
-import re
 import sys
 import tempfile
 import uuid
@@ -41,7 +40,7 @@ from custody.items import DERIVE, Item, get_item, tool_version
 from custody.ledger import Draft
 from triage.engine import integrity
 from triage.engine import lock as exhibit_lock
-from triage.engine.dispatch import _glob_regex, match_plugins, run_plugins
+from triage.engine.dispatch import TargetMatcher, match_plugins, run_plugins
 from triage.errors import TriageError
 from triage.plugin.contract import ParseContext, Plugin
 from triage.plugin.item import FileItem
@@ -182,46 +181,14 @@ def _worker_init(
 
 
 class _CheapFilters:
-    """Every plugin's cheap targets (globs, magic, MIME types), compiled once per worker.
-
-    ``candidates`` answers exactly what ``dispatch.cheap_match`` answers for each plugin on a probe
-    ``FileItem(path, head, mime)``, without building one per file (most files match nothing):
-    each distinct magic signature is compared once, MIME types are one dict look-up, and a
-    plugin's globs are one regex (the alternation of ``dispatch``'s own translations).
-    """
+    """The run's plugins and their cheap targets, compiled once per worker (dispatch.TargetMatcher)."""
 
     def __init__(self, plugins: Sequence[Plugin]) -> None:
         self.plugins = list(plugins)
-        self.globs: list[tuple[int, re.Pattern[str]]] = []
-        magic: dict[tuple[int, bytes], int] = {}
-        self.mimes: dict[str, int] = {}
-        for i, p in enumerate(self.plugins):
-            bit = 1 << i
-            t = p.targets
-            if t.globs:
-                alternation = "|".join(f"(?:{_glob_regex(g).pattern})" for g in t.globs)
-                self.globs.append((bit, re.compile(alternation, re.IGNORECASE | re.DOTALL)))
-            for off, sig in t.magic:
-                magic[(off, sig)] = magic.get((off, sig), 0) | bit
-            for m in t.mime_types:
-                self.mimes[m.lower()] = self.mimes.get(m.lower(), 0) | bit
-        self.magic = [(off, off + len(sig), sig, bits) for (off, sig), bits in magic.items()]
+        self.matcher = TargetMatcher(p.targets for p in self.plugins)
 
     def candidates(self, path: str, head: bytes, mime: str | None) -> list[Plugin]:
-        hit = self.mimes.get(mime.lower(), 0) if mime else 0
-        for off, end, sig, bits in self.magic:
-            if head[off:end] == sig:
-                hit |= bits
-        norm = None
-        for bit, rx in self.globs:
-            if not hit & bit:
-                if norm is None:
-                    norm = "/" + path.replace("\\", "/").lstrip("/")  # as dispatch.glob_matches
-                if rx.match(norm) is not None:
-                    hit |= bit
-        if not hit:
-            return []
-        return [p for i, p in enumerate(self.plugins) if hit >> i & 1]
+        return TargetMatcher.pick(self.plugins, self.matcher.accepting(path, head, mime))
 
 
 @dataclass
