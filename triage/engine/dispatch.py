@@ -273,7 +273,7 @@ def run_plugins(item: FileItem, plugins: Iterable[Plugin], ctx: ParseContext) ->
         except NotMyFormat:
             run.outcome = "not-my-format"
             run.records.clear()
-        except Exception as exc:
+        except Exception as exc:  # the plugin's failure, not the run's: recorded with its traceback
             run.outcome = "failed"
             pctx.warnings.append(
                 ParseWarning(

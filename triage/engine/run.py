@@ -187,13 +187,20 @@ class TriageRun:
             derived = self._record_in_ledger(keys, versions, arguments, counts, started, resumed_from)
             counts["derived"] = derived
             summary.status = "complete"
-        except (KeyboardInterrupt, SystemExit):
-            self._finish("interrupted", counts)
+        except (KeyboardInterrupt, SystemExit) as exc:
+            self._finish_after(exc, "interrupted", counts)
             raise
-        except BaseException:
-            self._finish("failed", counts)
+        except BaseException as exc:
+            self._finish_after(exc, "failed", counts)
             raise
-        self._finish("complete", counts)
+        try:
+            self._finish("complete", counts)
+        except Exception as exc:
+            exc.add_note(
+                f"run {self.run_id} did complete and is recorded in the ledger; only its triage_runs row "
+                "still says 'running' (exhibit custody verify reports it)"
+            )
+            raise
         return summary
 
     def _check_stored(self) -> None:
@@ -307,7 +314,10 @@ class TriageRun:
                     if progress is not None:
                         progress(summary.counts["files"], summary.counts["bytes"])
         finally:
-            shutil.rmtree(scratch_parent, ignore_errors=True)  # what a chunk's Scratch did not remove
+            # What a chunk's Scratch did not remove. Errors ignored on purpose: a scratch folder
+            # left behind (it is under the case's scratch folder) is no reason to fail a run that
+            # stored everything, nor to replace the error of one that did not.
+            shutil.rmtree(scratch_parent, ignore_errors=True)
 
     def _store_chunk(
         self, conn: Connection, chunk: Sequence[FileJob], results: list[FileResult], summary: RunSummary
@@ -420,15 +430,28 @@ class TriageRun:
         return len(drafts) - 1
 
     def _finish(self, status: str, counts: dict[str, int]) -> None:
+        """Record how the run ended in its ``triage_runs`` row."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(Run)
+                .where(Run.id == self.run_id)
+                .values(status=status, finished_utc=timefmt.stamp().utc, counts=json.dumps(counts))
+            )
+
+    def _finish_after(self, error: BaseException, status: str, counts: dict[str, int]) -> None:
+        """:meth:`_finish` for a run ended by ``error``, which stays the error reported.
+
+        When the run row cannot be written either (the database is what failed, often), that
+        second problem is added to ``error`` as a note rather than raised in its place; the row
+        stays ``running`` and the next run of the exhibit marks it ``interrupted``.
+        """
         try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    update(Run)
-                    .where(Run.id == self.run_id)
-                    .values(status=status, finished_utc=timefmt.stamp().utc, counts=json.dumps(counts))
-                )
-        except Exception:  # the run row is bookkeeping; never mask the real outcome
-            pass
+            self._finish(status, counts)
+        except Exception as exc:
+            error.add_note(
+                f"the triage_runs row of run {self.run_id} could not be marked {status} either: "
+                f"{type(exc).__name__}: {exc}"
+            )
 
 
 def run_triage(

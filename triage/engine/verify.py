@@ -98,7 +98,7 @@ def _stored(row: Any, column: str) -> Any:
     if column in ("arguments", "versions", "counts"):
         try:
             return json.loads(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError):  # not JSON: compared as stored, so it differs (reported)
             return value
     return value
 
