@@ -81,13 +81,14 @@ class RunSummary:
 Progress = Callable[[int, int], None]  # (files done, bytes done)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Walked:
-    """What the walk found: the entries stored as listed, and the files to read."""
+    """What the walk found, in walk order: the entries stored as listed, the files to read, and
+    the warnings so far (the stored rows' check, then the walk's)."""
 
-    listed: list[tuple[str, FileEntry]]  # (row key, entry): stored without reading
-    jobs: list[FileJob]  # stored with their results
-    warnings: list[TriageWarning]
+    listed: list[tuple[str, FileEntry]] = field(default_factory=list)  # (row key, entry): not read
+    jobs: list[FileJob] = field(default_factory=list)  # stored with their results
+    warnings: list[TriageWarning] = field(default_factory=list)
 
 
 class TriageRun:
@@ -255,7 +256,7 @@ class TriageRun:
                         )
                     )
                 }
-        walked = _Walked(listed=[], jobs=[], warnings=list(self._integrity_warnings))
+        walked = _Walked(warnings=list(self._integrity_warnings))
         by_path: dict[tuple[int | None, str], FileEntry] = {}
         entries = list(source.entries(None, recursive=True))
         for e in entries:

@@ -6,9 +6,9 @@ file was read), a finding's (:func:`finding_rows`), a warning's (:func:`warning_
 upserted, so a re-run or a resumed run stores each file and finding once: a file's row is keyed by
 the identity of its entry (:func:`file_key`), a finding's by a fingerprint of its content.
 
-On SQLite the bulk statements go to the driver as one plain DB-API ``executemany`` with named
-parameters (the same SQL and values SQLAlchemy would send, without its per-row processing: the
-50,000 rows of a walk go in about twice as fast); PostgreSQL gets the SQLAlchemy statements.
+On SQLite the bulk statements go to the driver as one plain DB-API ``executemany`` (the same SQL
+and values SQLAlchemy would send, without its per-row processing: the 50,000 rows of a walk go
+in about twice as fast); PostgreSQL gets the SQLAlchemy statements with the dicts themselves.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import Connection, Table, insert
@@ -177,9 +178,8 @@ def store_listed(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
         for batch in _batches(rows):
             insert_new(conn, _files, batch, "key")
         return
-    sql = f"{_insert_sql(conn, _files, FILE_COLUMNS)} ON CONFLICT ({_quote(conn, 'key')}) DO NOTHING"
     for batch in _batches(rows):
-        conn.exec_driver_sql(sql, batch)
+        _driver_insert(conn, _files, FILE_COLUMNS, f"ON CONFLICT ({_quote(conn, 'key')}) DO NOTHING", batch)
 
 
 def store_files(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -194,9 +194,7 @@ def store_files(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if conn.dialect.name == "sqlite":
         q = conn.dialect.identifier_preparer.quote
         sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in RESULT_COLUMNS)
-        conn.exec_driver_sql(
-            f"{_insert_sql(conn, _files, FILE_COLUMNS)} ON CONFLICT ({q('key')}) DO UPDATE SET {sets}", rows
-        )
+        _driver_insert(conn, _files, FILE_COLUMNS, f"ON CONFLICT ({q('key')}) DO UPDATE SET {sets}", rows)
         return
     from sqlalchemy.dialects import postgresql  # here: the PostgreSQL dialect costs ~50 ms to import
 
@@ -237,12 +235,20 @@ def _quote(conn: Connection, name: str) -> str:
     return conn.dialect.identifier_preparer.quote(name)
 
 
-def _insert_sql(conn: Connection, table: Table, columns: Sequence[str]) -> str:
-    """``INSERT INTO t (a, b) VALUES (:a, :b)``: values bound by column name (sqlite3's named style)."""
-    return (
-        f"INSERT INTO {_quote(conn, table.name)} ({', '.join(_quote(conn, c) for c in columns)}) "
-        f"VALUES ({', '.join(f':{c}' for c in columns)})"
-    )
+def _driver_insert(
+    conn: Connection, table: Table, columns: Sequence[str], conflict: str, rows: list[dict[str, Any]]
+) -> None:
+    """``INSERT INTO table (columns) VALUES (?, ...) <conflict>`` of ``rows`` through the SQLite
+    driver, in one ``executemany``.
+
+    The rows stay dicts keyed by column name up to here; each row's values are taken by name, in
+    the order ``columns`` lists them in the statement (a missing column is a KeyError, never a
+    shifted value). sqlite3 binds such a tuple 1.5 to 2.5 times as fast as the dict, by name.
+    """
+    names = ", ".join(_quote(conn, c) for c in columns)
+    sql = f"INSERT INTO {_quote(conn, table.name)} ({names}) VALUES ({', '.join('?' * len(columns))}) {conflict}"
+    values = itemgetter(*columns)
+    conn.exec_driver_sql(sql, [values(row) for row in rows])
 
 
 def _batches(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
