@@ -204,7 +204,7 @@ def build_image(workdir: Path, files: int, content_mb: int, text_percent: float,
 #: ``exhibit`` with libmagic replaced by a constant, for ``--without-libmagic``. The engine's workers
 #: are forked, so they inherit the replacement. Diagnostic only: the stored MIME types are wrong.
 NO_LIBMAGIC = (
-    "import sys, triage.engine.run as e; "
+    "import sys, triage.engine.per_file as e; "
     "e.sniff_mime = lambda head: 'application/octet-stream' if head else 'inode/x-empty'; "
     "from triage.launch import main; sys.argv[0] = 'exhibit'; main()"
 )

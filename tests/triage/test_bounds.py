@@ -336,7 +336,7 @@ def test_a_scratch_file_that_cannot_be_made_skips_the_plugins_not_the_file(tmp_p
     unreadable. The file must still be hashed, with a warning naming the plugin and the cause."""
     import hashlib
 
-    from triage.engine.run import IN_MEMORY_LIMIT, _CheapFilters, _Job, _process_file
+    from triage.engine.per_file import IN_MEMORY_LIMIT, FileJob, FileProcessor
     from triage.plugin import ParseContext
     from triage.plugin.registry import load_plugins
     from triage.plugin.scratch import Scratch
@@ -353,17 +353,11 @@ def test_a_scratch_file_that_cannot_be_made_skips_the_plugins_not_the_file(tmp_p
     with open_source(evidence) as source, Scratch(tmp_path, limit=None) as scratch:
         entry = next(e for e in source.entries(recursive=True) if e.path.endswith("mmssms.db"))
         shutil.rmtree(scratch.dir)  # what a wiped or unmounted scratch disk looks like
-        result = _process_file(
-            source,
-            _CheapFilters(plugins),
-            "EV-1",
-            _Job("k", entry, {}),
-            ["sha256"],
-            ParseContext(scratch=scratch),
-            scratch,
+        result = FileProcessor(source, "EV-1", ["sha256"], plugins).process(
+            FileJob("k", entry, {}), ParseContext(scratch=scratch), scratch
         )
-    assert "error" not in result, result.get("error")  # the evidence was read in full
-    assert result["hashes"]["sha256"] == hashlib.sha256(big.read_bytes()).hexdigest()
-    [warning] = result["warnings"]
-    assert "not given to plugin(s) sms_android" in warning["message"]
-    assert "cannot write its scratch copy" in warning["message"]
+    assert result.error is None, result.error  # the evidence was read in full
+    assert result.sha256 == hashlib.sha256(big.read_bytes()).hexdigest()
+    [warning] = result.warnings
+    assert "not given to plugin(s) sms_android" in warning.message
+    assert "cannot write its scratch copy" in warning.message

@@ -235,7 +235,7 @@ def test_a_worker_whose_run_is_gone_exits(tmp_path: Path) -> None:
     """The race the parent-death signal cannot cover: the parent died before the request."""
     code = (
         "import os, sys\n"
-        "from triage.engine.run import die_with_parent\n"
+        "from triage.engine.workers import die_with_parent\n"
         "die_with_parent(int(sys.argv[1]))\n"
         "print('still here')\n"
     )

@@ -28,6 +28,7 @@ from triage.plugin.scratch import SQLITE_HEADER
 __all__ = [
     "DispatchResult",
     "PluginRun",
+    "TargetMatcher",
     "cheap_match",
     "glob_matches",
     "match_plugins",
@@ -83,23 +84,97 @@ def glob_matches(pattern: str, path: str) -> bool:
     ``/data/*/mmssms.db`` matches one directory level; ``**/History`` matches ``/History`` and
     any ``.../History``. Backslashes in ``path`` are treated as separators.
     """
-    norm = "/" + path.replace("\\", "/").lstrip("/")
-    return _glob_regex(pattern).match(norm) is not None
+    return _glob_regex(pattern).match(_normalised(path)) is not None
+
+
+class TargetMatcher:
+    """The cheap targets (globs, MIME types, magic) of several plugins, compiled once.
+
+    The one place that decides whether a file is a plugin's *candidate*: :func:`cheap_match` and
+    :func:`match_plugins` use it, and the engine builds one per worker for the run's plugins and
+    asks it about every file (most match nothing, so the question must be cheap). Each distinct
+    magic signature is compared once for all plugins, the MIME types are one dict look-up, and
+    each plugin's globs are one regex (the alternation of their :func:`glob_matches` translations).
+
+    Answers are bit masks over the ``targets`` given, in order: bit ``i`` is set when
+    ``targets[i]`` accepts the file; :meth:`pick` turns a mask back into the plugins.
+    """
+
+    def __init__(self, targets: Iterable[Targets]) -> None:
+        self._globs: list[tuple[int, re.Pattern[str]]] = []  # (bit, one regex of all its globs)
+        magic: dict[tuple[int, bytes], int] = {}
+        self._mimes: dict[str, int] = {}
+        self._magic_bits = self._mime_bits = 0  # the targets that declare any magic, any MIME type
+        for i, t in enumerate(targets):
+            bit = 1 << i
+            if t.globs:
+                alternation = "|".join(f"(?:{_glob_regex(g).pattern})" for g in t.globs)
+                self._globs.append((bit, re.compile(alternation, re.IGNORECASE | re.DOTALL)))
+            for off, sig in t.magic:
+                magic[(off, sig)] = magic.get((off, sig), 0) | bit
+                self._magic_bits |= bit
+            for m in t.mime_types:
+                self._mimes[m.lower()] = self._mimes.get(m.lower(), 0) | bit
+                self._mime_bits |= bit
+        self._magic = [(off, off + len(sig), sig, bits) for (off, sig), bits in magic.items()]
+
+    def accepting(self, path: str, head: bytes, mime: str | None) -> int:
+        """The targets whose cheap filters accept a file: its ``path``, first bytes and MIME type."""
+        hit = self._mime_hits(mime) | self._magic_hits(head)
+        return hit | self._glob_hits(path, hit)
+
+    def accepting_item(self, item: FileItem) -> int:
+        """:meth:`accepting` for ``item``, reading its head and sniffing its MIME type only when a
+        target that globs did not already accept declares magic, or MIME types."""
+        hit = self._glob_hits(item.path, 0)
+        if self._magic_bits & ~hit:
+            hit |= self._magic_hits(item.head)
+        if self._mime_bits & ~hit:
+            hit |= self._mime_hits(item.mime)
+        return hit
+
+    def named(self, path: str) -> int:
+        """The targets one of whose globs matches ``path`` (the file is *named* as what they read)."""
+        return self._glob_hits(path, 0)
+
+    @staticmethod
+    def pick(plugins: Sequence[Plugin], mask: int) -> list[Plugin]:
+        """The plugins of ``mask`` (``plugins`` in the order of the targets compiled)."""
+        if not mask:
+            return []
+        return [p for i, p in enumerate(plugins) if mask >> i & 1]
+
+    def _mime_hits(self, mime: str | None) -> int:
+        return self._mimes.get(mime.lower(), 0) if mime else 0
+
+    def _magic_hits(self, head: bytes) -> int:
+        hit = 0
+        for off, end, sig, bits in self._magic:
+            if head[off:end] == sig:
+                hit |= bits
+        return hit
+
+    def _glob_hits(self, path: str, known: int) -> int:
+        """The targets not in ``known`` whose globs match ``path``."""
+        hit = 0
+        norm = None
+        for bit, rx in self._globs:
+            if not known & bit:
+                if norm is None:
+                    norm = _normalised(path)
+                if rx.match(norm) is not None:
+                    hit |= bit
+        return hit
+
+
+def _normalised(path: str) -> str:
+    """``path`` as globs see it: ``/`` separators, one leading ``/``."""
+    return "/" + path.replace("\\", "/").lstrip("/")
 
 
 def cheap_match(targets: Targets, item: FileItem) -> bool:
     """True when any cheap filter (glob, MIME type, magic) of ``targets`` accepts ``item``."""
-    if any(glob_matches(g, item.path) for g in targets.globs):
-        return True
-    if targets.magic:
-        head = item.head
-        if any(head[off : off + len(sig)] == sig for off, sig in targets.magic):
-            return True
-    if targets.mime_types:
-        mime = (item.mime or "").lower()
-        if mime and mime in (m.lower() for m in targets.mime_types):
-            return True
-    return False
+    return TargetMatcher((targets,)).accepting_item(item) != 0
 
 
 def match_plugins(item: FileItem, plugins: Sequence[Plugin], ctx: ParseContext) -> list[Plugin]:
@@ -111,15 +186,20 @@ def match_plugins(item: FileItem, plugins: Sequence[Plugin], ctx: ParseContext) 
     its globs matches) is not passed over silently: ``ctx`` gets a warning naming the plugin, the
     file and the problem, because a damaged ``mmssms.db`` read as "no messages" is wrong evidence.
     """
+    matcher = TargetMatcher(p.targets for p in plugins)
+    cheap = matcher.accepting_item(item)
     chosen: list[Plugin] = []
-    for plugin in plugins:
-        targets = plugin.targets
-        if not cheap_match(targets, item):
+    named: int | None = None
+    for i, plugin in enumerate(plugins):
+        if not cheap >> i & 1:
             continue
+        targets = plugin.targets
         if targets.sqlite is not None:
             schema, problem = _schema(item, ctx)
             if schema is None or not targets.sqlite.matches(schema):
-                if any(glob_matches(g, item.path) for g in targets.globs):
+                if named is None:
+                    named = matcher.named(item.path)
+                if named >> i & 1:
                     wanted = "; ".join(f"{t}({', '.join(c)})" for t, c in targets.sqlite.to_dict().items())
                     why = problem or f"it lacks the tables and columns the plugin reads: {wanted}"
                     ctx.warnings.append(
@@ -193,7 +273,7 @@ def run_plugins(item: FileItem, plugins: Iterable[Plugin], ctx: ParseContext) ->
         except NotMyFormat:
             run.outcome = "not-my-format"
             run.records.clear()
-        except Exception as exc:
+        except Exception as exc:  # the plugin's failure, not the run's: recorded with its traceback
             run.outcome = "failed"
             pctx.warnings.append(
                 ParseWarning(

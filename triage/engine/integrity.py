@@ -195,7 +195,7 @@ def _anchored(conn: Connection, spec: TableSpec, exhibit: str) -> list[tuple[str
     for keys_text, leaves_hex in chunks:
         try:
             leaves = bytes.fromhex(leaves_hex)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError):  # not hex: altered (reported, without naming the row)
             return None
         keys = keys_text.split("\n") if keys_text else []
         if len(leaves) != 32 * len(keys):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -73,7 +73,7 @@ def _stale(row: Any, now: datetime) -> bool:
         return not _alive(int(row.pid), row.pid_start)
     try:
         last = timefmt.parse_utc(str(row.heartbeat_utc))
-    except ValueError:
+    except ValueError:  # a heartbeat that cannot be read shows no life
         return True
     return now - last > STALE_AFTER
 
@@ -98,7 +98,7 @@ def acquire(engine: Engine, exhibit: str, run_id: str) -> None:
                 )
             return
         except IntegrityError:
-            pass
+            pass  # held already: see by whom, below
         with engine.begin() as conn:
             holder = conn.execute(select(ExhibitLock).where(ExhibitLock.exhibit == exhibit)).first()
             if holder is None:
@@ -142,8 +142,13 @@ def holding(engine: Engine, exhibit: str, run_id: str) -> Iterator[None]:
     acquire(engine, exhibit, run_id)
     try:
         yield
-    except BaseException:
-        with suppress(Exception):  # the run's own error is the one to report; a lock left is found stale
+    except BaseException as error:
+        try:
             release(engine, exhibit, run_id)
+        except Exception as exc:  # the run's own error is the one to report; a lock left is found stale
+            error.add_note(
+                f"the triage lock of exhibit {exhibit} could not be released either ({type(exc).__name__}: "
+                f"{exc}); the next run finds it stale and clears it"
+            )
         raise
     release(engine, exhibit, run_id)

@@ -1,65 +1,51 @@
-"""The triage run: walk every entry, read each file once, hash it, sniff it, offer it to the
-plugins, store files and findings with provenance, and record what plugins read in the ledger.
+"""A triage run: walk every entry, read each file once, store files and findings with their
+provenance, and record in the ledger what the plugins read and a digest of everything stored.
 
-Layout of a run
----------------
-1. The parent process walks the source (fast; metadata only) and stores every entry.
-2. Regular files are processed in chunks by worker processes (one per core): each worker opens
-   the evidence itself, read-only, and reads every file exactly once: the same bytes feed the
-   hashes, libmagic and, when a plugin's cheap targets match, the plugins.
-3. Results come back to the parent, which alone writes to the database: one transaction per
-   chunk, so a run killed midway keeps everything finished so far and a new run resumes there.
+Layout of a run (:class:`TriageRun`, holding the exhibit's lock throughout: triage/engine/lock.py)
+---------------------------------------------------------------------------------------------------
+1. The stored rows are checked against the exhibit's latest signed digest (integrity.py); rows
+   that differ are dropped and every file is read again.
+2. The run walks the source (fast; metadata only): every entry becomes a ``triage_files`` row,
+   every regular file not read yet a job.
+3. Worker processes read the files in chunks (workers.py; one file: per_file.py) and hand back
+   typed results (results.py). The run alone writes to the database (writes.py): one
+   transaction per chunk, so a run killed midway keeps everything finished so far and a new run
+   resumes there.
 4. At the end, every file a plugin was handed becomes a derived item in the custody ledger, and
-   a ``triage.run`` entry records tool and plugin versions, arguments and counts, all in ONE
-   batched, signed append.
+   a ``triage.run`` entry records tool and plugin versions, arguments, counts and the digest of
+   the stored rows, all in ONE batched, signed append.
 """
 
 from __future__ import annotations
 
-import gc
-import hashlib
-import io
 import json
-import multiprocessing
 import os
-import re
-import sys
-import tempfile
+import shutil
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from custody import timefmt
 from custody.actors import signing_keys
 from custody.case import Case
 from custody.items import DERIVE, Item, get_item, tool_version
 from custody.ledger import Draft
-from triage.engine import integrity
+from triage.engine import integrity, workers, writes
 from triage.engine import lock as exhibit_lock
-from triage.engine.dispatch import _glob_regex, match_plugins, run_plugins
+from triage.engine.per_file import FileJob
+from triage.engine.results import FileResult, TriageWarning
+from triage.engine.writes import HASHES
 from triage.errors import TriageError
-from triage.plugin.contract import ParseContext, Plugin
-from triage.plugin.item import FileItem
-from triage.plugin.records import SourceRef, record_to_dict
 from triage.plugin.registry import load_plugins
-from triage.plugin.scratch import Scratch, ScratchFull, scratch_limit, write_sparse
+from triage.plugin.scratch import scratch_limit
 from triage.sources.entry import FileEntry, Source
-from triage.sources.filetype import HEAD_SIZE, extension_mismatch, sniff_mime
 from triage.sources.open import open_source
 from triage.store import ensure_schema
-from triage.store.models import File, Finding, Run, RunWarning
+from triage.store.models import File, Run
 
-HASHES = ("md5", "sha1", "sha256")
-IN_MEMORY_LIMIT = 64 * 1024 * 1024  # bigger files a plugin wants are spooled to the scratch folder
-# A chunk is one task for a worker and one transaction in the parent: big enough that the
-# per-chunk costs (pickling, a commit and its fsync) vanish, small enough to balance two workers.
-CHUNK_FILES = 1024
-CHUNK_BYTES = 128 * 1024 * 1024
 SIBLINGS = ("-wal", "-shm", "-journal")
 
 
@@ -78,7 +64,7 @@ class RunSummary:
     exhibit: str
     status: str
     counts: dict[str, int] = field(default_factory=dict)
-    warnings: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # TriageWarning.as_dict()
     resumed_from: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
@@ -95,523 +81,14 @@ class RunSummary:
 Progress = Callable[[int, int], None]  # (files done, bytes done)
 
 
-# -- identity of entries ------------------------------------------------------------------------
-
-
-def file_key(exhibit: str, e: FileEntry) -> str:
-    ident = f"{exhibit}\x00{e.partition}\x00{e.inode}\x00{e.attr_type}\x00{e.attr_id}\x00{e.path}\x00{e.deleted}\x00{e.realloc}"
-    return hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def keyed_entries(exhibit: str, entries: Iterable[FileEntry]) -> Iterator[tuple[str, FileEntry]]:
-    """Each walked entry with its stored row's key (the identity listed twice gets ``#n``).
-
-    Shared by the run and by ``verify --rehash`` (triage/engine/verify.py), which must find the
-    same row for the same entry.
-    """
-    seen: dict[str, int] = {}
-    for e in entries:
-        key = file_key(exhibit, e)
-        if key in seen:  # the same identity listed twice: keep both, distinguishably
-            seen[key] += 1
-            key = hashlib.sha256(f"{key}#{seen[key]}".encode()).hexdigest()
-        else:
-            seen[key] = 0
-        yield key, e
-
-
-#: Columns of a stored entry, in the order of :func:`entry_values`.
-ENTRY_COLUMNS = (
-    "key", "exhibit", "partition", "fs_type", "path", "name", "inode", "attr_type", "attr_id",
-    "stream", "type", "size", "deleted", "realloc", "mtime", "atime", "ctime", "crtime",
-    "times_local", "mode", "uid", "gid", "md5", "sha1", "sha256", "mime", "ext_mismatch", "error",
-    "plugins", "run_id",
-)  # fmt: skip
-
-
-def entry_values(exhibit: str, key: str, e: FileEntry, run_id: str) -> tuple[Any, ...]:
-    """The row of a walked entry (no content results yet) as a tuple in ENTRY_COLUMNS order."""
-    return (
-        key, exhibit, e.partition, e.fs_type, e.path, e.name, e.inode, e.attr_type, e.attr_id,
-        e.stream, e.type, e.size, e.deleted, e.realloc, e.mtime, e.atime, e.ctime, e.crtime,
-        e.times_local, e.mode, e.uid, e.gid, None, None, None, None, False, None, None, run_id,
-    )  # fmt: skip
-
-
-# -- worker side ----------------------------------------------------------------------------------
-
-_worker: dict[str, Any] = {}
-
-
-def _pool_worker_init(parent_pid: int, *init_args: Any) -> None:
-    """Initializer of a pool worker: die with the run, then open the evidence (_worker_init).
-
-    A worker must never outlive its run (``kill -9`` of the run would otherwise leave workers
-    reading the evidence): ask Linux to SIGKILL this process when its parent dies, then check
-    the parent is still the run, since it may have died between the fork and the request.
-    """
-    die_with_parent(parent_pid)
-    _worker_init(*init_args)
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """``prctl(PR_SET_PDEATHSIG, SIGKILL)``, then exit at once if ``parent_pid`` is already gone."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import ctypes.util
-        import signal
-
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        if libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    if os.getppid() != parent_pid:  # the run died before the request took effect
-        os._exit(1)
-
-
-def _worker_init(
-    source_path: str,
-    kind: str,
-    plugin_names: list[str],
-    scratch_parent: str,
-    exhibit: str,
-    scratch_share: int,
-) -> None:
-    _worker["source"] = open_source(source_path, kind)
-    classes = {cls.name: cls for cls in load_plugins().plugins}
-    _worker["plugins"] = [classes[name]() for name in plugin_names]
-    _worker["filters"] = _CheapFilters(_worker["plugins"])
-    _worker["scratch_parent"] = scratch_parent
-    _worker["scratch_share"] = scratch_share
-    _worker["exhibit"] = exhibit
-
-
-class _CheapFilters:
-    """Every plugin's cheap targets (globs, magic, MIME types), compiled once per worker.
-
-    ``candidates`` answers exactly what ``dispatch.cheap_match`` answers for each plugin on a probe
-    ``FileItem(path, head, mime)``, without building one per file (most files match nothing):
-    each distinct magic signature is compared once, MIME types are one dict look-up, and a
-    plugin's globs are one regex (the alternation of ``dispatch``'s own translations).
-    """
-
-    def __init__(self, plugins: Sequence[Plugin]) -> None:
-        self.plugins = list(plugins)
-        self.globs: list[tuple[int, re.Pattern[str]]] = []
-        magic: dict[tuple[int, bytes], int] = {}
-        self.mimes: dict[str, int] = {}
-        for i, p in enumerate(self.plugins):
-            bit = 1 << i
-            t = p.targets
-            if t.globs:
-                alternation = "|".join(f"(?:{_glob_regex(g).pattern})" for g in t.globs)
-                self.globs.append((bit, re.compile(alternation, re.IGNORECASE | re.DOTALL)))
-            for off, sig in t.magic:
-                magic[(off, sig)] = magic.get((off, sig), 0) | bit
-            for m in t.mime_types:
-                self.mimes[m.lower()] = self.mimes.get(m.lower(), 0) | bit
-        self.magic = [(off, off + len(sig), sig, bits) for (off, sig), bits in magic.items()]
-
-    def candidates(self, path: str, head: bytes, mime: str | None) -> list[Plugin]:
-        hit = self.mimes.get(mime.lower(), 0) if mime else 0
-        for off, end, sig, bits in self.magic:
-            if head[off:end] == sig:
-                hit |= bits
-        norm = None
-        for bit, rx in self.globs:
-            if not hit & bit:
-                if norm is None:
-                    norm = "/" + path.replace("\\", "/").lstrip("/")  # as dispatch.glob_matches
-                if rx.match(norm) is not None:
-                    hit |= bit
-        if not hit:
-            return []
-        return [p for i, p in enumerate(self.plugins) if hit >> i & 1]
-
-
-@dataclass
-class _Job:
-    key: str
-    entry: FileEntry
-    siblings: dict[str, FileEntry]
-
-
-def _spooled_opener(data: bytes | Path) -> Callable[[], BinaryIO]:
-    if isinstance(data, Path):
-        return lambda: open(data, "rb")
-    return lambda: io.BytesIO(data)
-
-
-class _Spool:
-    """Content kept for the plugins while it is hashed: in memory up to IN_MEMORY_LIMIT, then in
-    a sparse scratch file charged to the run's scratch budget (never a whole big file in memory)."""
-
-    def __init__(self, scratch: Scratch, label: str, known_big: bool) -> None:
-        self.scratch = scratch
-        self.label = label
-        self.kept: list[bytes] = []
-        self.kept_bytes = 0
-        self.out: BinaryIO | None = None
-        self.path: Path | None = None
-        self.charged = 0
-        if known_big:
-            self._to_disk()
-
-    def _to_disk(self) -> None:
-        fd, name = tempfile.mkstemp(dir=self.scratch.dir, suffix=".spool")
-        self.out, self.path = os.fdopen(fd, "wb"), Path(name)
-        for earlier in self.kept:
-            self._write(earlier)
-        self.kept = []
-
-    def _write(self, chunk: bytes) -> None:
-        assert self.out is not None
-        n = write_sparse(self.out, chunk)
-        self.scratch.charge(n, f"{self.label}: spooled for the plugins")  # ScratchFull past the cap
-        self.charged += n
-
-    def add(self, chunk: bytes) -> None:
-        if self.out is None:
-            self.kept.append(chunk)
-            self.kept_bytes += len(chunk)
-            if self.kept_bytes > IN_MEMORY_LIMIT:  # the declared size was wrong: do not trust it
-                self._to_disk()
-        else:
-            self._write(chunk)
-
-    def finish(self) -> bytes | Path:
-        if self.out is None:
-            return b"".join(self.kept)
-        self.out.truncate()
-        self.out.close()
-        self.out = None
-        assert self.path is not None
-        return self.path
-
-    def discard(self) -> None:
-        if self.out is not None:
-            self.out.close()
-            self.out = None
-        if self.path is not None:
-            self.path.unlink(missing_ok=True)
-            self.path = None
-        self.kept = []
-        self.scratch.uncharge(self.charged)
-        self.charged = 0
-
-
-def _process_range(start: int, stop: int, hashes: Sequence[str]) -> list[dict[str, Any]]:
-    """Process ``jobs[start:stop]`` of the run's job list, which a forked worker inherited from the
-    parent: only two integers travel to the worker, not tens of thousands of pickled entries."""
-    return _process_chunk(_worker["jobs"][start:stop], hashes)
-
-
-def _process_chunk(jobs: list[_Job], hashes: Sequence[str]) -> list[dict[str, Any]]:
-    source: Source = _worker["source"]
-    filters: _CheapFilters = _worker["filters"]
-    exhibit: str = _worker["exhibit"]
-    results: list[dict[str, Any]] = []
-    with Scratch(Path(_worker["scratch_parent"]), limit=_worker["scratch_share"]) as scratch:
-        ctx = ParseContext(scratch=scratch)
-        for job in jobs:
-            results.append(_process_file(source, filters, exhibit, job, hashes, ctx, scratch))
-    return results
-
-
-def _process_file(
-    source: Source,
-    filters: _CheapFilters,
-    exhibit: str,
-    job: _Job,
-    hashes: Sequence[str],
-    ctx: ParseContext,
-    scratch: Scratch,
-) -> dict[str, Any]:
-    entry = job.entry
-    result: dict[str, Any] = {"key": job.key, "records": [], "warnings": [], "plugins": [], "bytes": 0}
-    digests = [hashlib.new(name) for name in hashes]
-    head = b""
-    mime: str | None = None
-    sniffed: bytes | None = None  # the head ``mime`` was sniffed from
-    spool: _Spool | None = None
-    candidates: list[Plugin] | None = None
-    warnings_before = len(source.warnings)
-    size = 0
-    spools: list[_Spool] = []  # every scratch file made for this file, removed at the end
-    try:
-        try:
-            for chunk in source.read(entry):
-                if not head:
-                    head = chunk[:HEAD_SIZE]
-                for d in digests:
-                    d.update(chunk)
-                size += len(chunk)
-                if candidates is None:
-                    mime, sniffed = sniff_mime(head), head  # libmagic once per file, on the head only
-                    candidates = filters.candidates(entry.path, head, mime)
-                    if candidates:
-                        try:  # a scratch failure skips the plugins, never blames the evidence
-                            spool = _Spool(scratch, entry.path, entry.size > IN_MEMORY_LIMIT)
-                        except (ScratchFull, OSError) as exc:
-                            _skip_warning(result, entry.path, candidates, exc)
-                            candidates = []
-                        else:
-                            spools.append(spool)
-                if spool is not None:
-                    try:
-                        spool.add(chunk)
-                    except (ScratchFull, OSError) as exc:  # keep hashing; only the plugins are skipped
-                        _skip_warning(result, entry.path, candidates or [], exc)
-                        spool.discard()
-                        spool, candidates = None, []
-        except Exception as exc:  # unreadable content: keep the entry, say why
-            result["error"] = f"{type(exc).__name__}: {exc}"
-        finally:
-            result["bytes"] = size
-        for warning in source.warnings[warnings_before:]:
-            result["warnings"].append(
-                {"plugin": None, "path": entry.path, "message": str(warning), "traceback": None}
-            )
-        if sniffed is not head:  # no content, or the head was completed after the first (empty) chunk
-            mime = sniff_mime(head)
-        result["mime"] = mime
-        result["ext_mismatch"] = extension_mismatch(entry.name, mime)
-        result["hashes"] = {name: d.hexdigest() for name, d in zip(hashes, digests, strict=True)}
-        if not candidates or spool is None or "error" in result:
-            return result
-        _run_plugins(
-            source, exhibit, job, result, head, mime, spool.finish(), candidates, ctx, scratch, spools
-        )
-    finally:
-        for made in spools:
-            made.discard()
-    return result
-
-
-def _skip_warning(result: dict[str, Any], path: str, plugins: Sequence[Plugin], exc: Exception) -> None:
-    """Say which plugins did not see ``path`` and why (the scratch cap, or a scratch disk error)."""
-    names = ", ".join(p.name for p in plugins) or "none"
-    if isinstance(exc, TriageError):
-        why = f"{exc} (hint: {exc.hint})" if exc.hint else str(exc)
-    else:
-        why = f"cannot write its scratch copy: {type(exc).__name__}: {exc}"
-    result["warnings"].append(
-        {"plugin": None, "path": path, "message": f"not given to plugin(s) {names}: {why}", "traceback": None}
-    )
-
-
-def _run_plugins(
-    source: Source,
-    exhibit: str,
-    job: _Job,
-    result: dict[str, Any],
-    head: bytes,
-    mime: str | None,
-    content: bytes | Path,
-    candidates: list[Plugin],
-    ctx: ParseContext,
-    scratch: Scratch,
-    spools: list[_Spool],
-) -> None:
-    entry = job.entry
-    ref = SourceRef(
-        item=exhibit,
-        path=entry.path,
-        sha256=result["hashes"]["sha256"],
-        partition=entry.partition,
-        inode=entry.inode,
-        stream=entry.stream,
-    )
-
-    def sibling(suffix: str) -> FileItem | None:
-        """A ``-wal``/``-shm``/``-journal`` next to the file: streamed into a charged scratch spool
-        while hashed (a 3 GB WAL never sits in memory); ScratchFull propagates to the caller."""
-        other = job.siblings.get(suffix)
-        if other is None:
-            return None
-        spool = _Spool(scratch, other.path, other.size > IN_MEMORY_LIMIT)
-        spools.append(spool)
-        digest = hashlib.sha256()
-        length = 0
-        try:
-            for chunk in source.read(other):
-                digest.update(chunk)
-                length += len(chunk)
-                spool.add(chunk)
-        except ScratchFull:
-            raise
-        except Exception as exc:  # an unreadable sibling: the database is read without it
-            ctx.warn(f"{other.path} ignored: cannot read it: {type(exc).__name__}: {exc}")
-            spool.discard()
-            return None
-        return FileItem(
-            source=SourceRef(
-                item=exhibit,
-                path=other.path,
-                sha256=digest.hexdigest(),
-                partition=other.partition,
-                inode=other.inode,
-                stream=other.stream,
-            ),
-            size=length,
-            opener=_spooled_opener(spool.finish()),
-        )
-
-    item = FileItem(
-        source=ref, size=entry.size, opener=_spooled_opener(content), head=head, mime=mime, siblings=sibling
-    )
-    try:
-        try:
-            chosen = match_plugins(item, candidates, ctx)
-        except ScratchFull as exc:
-            _skip_warning(result, entry.path, candidates, exc)
-            return
-        if chosen:
-            dispatched = run_plugins(item, chosen, ctx)
-            for run in dispatched.runs:
-                result["plugins"].append(
-                    {"plugin": run.plugin, "version": run.version, "outcome": run.outcome}
-                )
-                for record in run.records:
-                    result["records"].append(
-                        {
-                            "plugin": run.plugin,
-                            "version": run.version,
-                            "record_type": type(record).record_type,
-                            "locator": record.locator,
-                            "data": record_to_dict(record),
-                        }
-                    )
-                for w in run.warnings:
-                    result["warnings"].append(
-                        {"plugin": w.plugin, "path": w.path, "message": w.message, "traceback": w.traceback}
-                    )
-    finally:
-        scratch.release(item)
-        for w in ctx.warnings:  # warnings about the file itself, before any plugin ran
-            result["warnings"].append(
-                {
-                    "plugin": w.plugin or None,
-                    "path": w.path or entry.path,
-                    "message": w.message,
-                    "traceback": w.traceback,
-                }
-            )
-        ctx.warnings.clear()
-
-
-# -- parent side ----------------------------------------------------------------------------------
-
-_files = cast(Table, File.__table__)
-#: What a processed file adds to its row (the row itself was stored by the walk): executed with a
-#: list of parameter dicts, whose other keys (md5, sha1, ..., run_id) are the columns SET.
-_RESULT_COLUMNS = ("md5", "sha1", "sha256", "mime", "ext_mismatch", "error", "plugins", "run_id")
-
-
-def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]], key: str) -> int:
-    """Insert ``rows``, skipping those whose ``key`` exists; returns how many were new."""
-    if not rows:
-        return 0
-    from sqlalchemy.dialects import postgresql, sqlite  # here: the PostgreSQL dialect costs ~50 ms to import
-
-    if conn.dialect.name == "postgresql":
-        # psycopg's executemany reports no usable rowcount (it signed 0 new findings): count the
-        # rows actually inserted, which RETURNING lists (SQLAlchemy batches them as one statement).
-        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
-        return len(conn.execute(stmt, rows).all())
-    result = conn.execute(sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
-    return max(int(result.rowcount or 0), 0)
-
-
-def _insert_ignore(
-    conn: Connection, table: Any, columns: Sequence[str], rows: list[tuple[Any, ...]], key: str
-) -> None:
-    """``_upsert`` of many rows given as tuples; on SQLite one plain DB-API executemany.
-
-    Same statement and values as ``_upsert`` (SQLAlchemy's Boolean binds 1/0, as sqlite3 binds
-    True/False), without building a dict per row and SQLAlchemy's per-row parameter processing:
-    the 50,000 entry rows of a walk go in about twice as fast.
-    """
-    if not rows:
-        return
-    if conn.dialect.name != "sqlite":
-        for start in range(0, len(rows), 5000):
-            _upsert(
-                conn, table, [dict(zip(columns, r, strict=True)) for r in rows[start : start + 5000]], key
-            )
-        return
-    q = conn.dialect.identifier_preparer.quote
-    sql = (
-        f"INSERT INTO {q(table.name)} ({', '.join(q(c) for c in columns)}) "
-        f"VALUES ({', '.join('?' * len(columns))}) ON CONFLICT ({q(key)}) DO NOTHING"
-    )
-    conn.exec_driver_sql(sql, rows)
-
-
-def _store_files(conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-    """Store processed files: whole rows (ENTRY_COLUMNS order) with their results.
-
-    A file's row is written once, with its results, rather than listed first and updated later
-    (that doubled the database work of a run). A row an earlier, interrupted run left behind
-    gets the new results (ON CONFLICT ... DO UPDATE of the result columns).
-    """
-    if not rows:
-        return
-    if conn.dialect.name == "sqlite":  # plain DB-API executemany: no per-row SQLAlchemy processing
-        q = conn.dialect.identifier_preparer.quote
-        sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in _RESULT_COLUMNS)
-        conn.exec_driver_sql(
-            f"INSERT INTO {q(_files.name)} ({', '.join(q(c) for c in ENTRY_COLUMNS)}) "
-            f"VALUES ({', '.join('?' * len(ENTRY_COLUMNS))}) ON CONFLICT ({q('key')}) DO UPDATE SET {sets}",
-            rows,
-        )
-        return
-    from sqlalchemy.dialects import postgresql
-
-    stmt = postgresql.insert(_files)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["key"], set_={c: stmt.excluded[c] for c in _RESULT_COLUMNS}
-    )
-    for start in range(0, len(rows), 5000):
-        conn.execute(stmt, [dict(zip(ENTRY_COLUMNS, r, strict=True)) for r in rows[start : start + 5000]])
-
-
-def _finding_rows(exhibit: str, job: _Job, result: dict[str, Any], run_id: str) -> list[dict[str, Any]]:
-    rows = []
-    e = job.entry
-    for rec in result["records"]:
-        data = json.dumps(rec["data"], sort_keys=True, ensure_ascii=False)
-        fingerprint = hashlib.sha256(
-            "\x00".join(
-                [
-                    exhibit,
-                    rec["plugin"],
-                    rec["version"],
-                    rec["record_type"],
-                    job.key,
-                    str(rec["locator"]),
-                    data,
-                ]
-            ).encode("utf-8", "surrogatepass")
-        ).hexdigest()
-        rows.append(
-            {
-                "fingerprint": fingerprint,
-                "exhibit": exhibit,
-                "record_type": rec["record_type"],
-                "plugin": rec["plugin"],
-                "plugin_version": rec["version"],
-                "partition": e.partition,
-                "inode": e.inode,
-                "path": e.path,
-                "stream": e.stream,
-                "file_sha256": result["hashes"].get("sha256"),
-                "locator": rec["locator"],
-                "data": data,
-                "run_id": run_id,
-            }
-        )
-    return rows
+@dataclass(slots=True)
+class _Walked:
+    """What the walk found, in walk order: the entries stored as listed, the files to read, and
+    the warnings so far (the stored rows' check, then the walk's)."""
+
+    listed: list[tuple[str, FileEntry]] = field(default_factory=list)  # (row key, entry): not read
+    jobs: list[FileJob] = field(default_factory=list)  # stored with their results
+    warnings: list[TriageWarning] = field(default_factory=list)
 
 
 class TriageRun:
@@ -645,9 +122,8 @@ class TriageRun:
             self.plugin_classes = list(available.values())
         self.scratch_limit = scratch_limit(options.scratch_limit)  # a bad EXHIBIT_SCRATCH_LIMIT fails here
         self.run_id = str(uuid.uuid4())
-        self._entry_rows: dict[str, tuple[Any, ...]] = {}  # files to process: their rows, until stored
         self.rebuild = False  # stored rows differed from their anchor: read every file again
-        self._integrity_warnings: list[dict[str, Any]] = []
+        self._integrity_warnings: list[TriageWarning] = []
 
     # ------------------------------------------------------------------------------------------
     def execute(
@@ -703,23 +179,29 @@ class TriageRun:
             "errors": 0,
         }
         summary = RunSummary(self.run_id, self.exhibit, "running", counts, resumed_from=resumed_from)
-        summary.warnings.extend(self._integrity_warnings)
         try:
             with open_source(self.item.source_path, self.item.kind) as source:
-                jobs, rows = self._walk_entries(source, counts, summary)
+                walked = self._walk_entries(source, counts)
             if on_total is not None:
-                on_total(len(jobs), sum(j.entry.size for j in jobs))
-            self._process(jobs, rows, counts, summary, progress)
+                on_total(len(walked.jobs), sum(j.entry.size for j in walked.jobs))
+            self._process(walked, summary, progress)
             derived = self._record_in_ledger(keys, versions, arguments, counts, started, resumed_from)
             counts["derived"] = derived
             summary.status = "complete"
-        except (KeyboardInterrupt, SystemExit):
-            self._finish("interrupted", counts)
+        except (KeyboardInterrupt, SystemExit) as exc:
+            self._finish_after(exc, "interrupted", counts)
             raise
-        except BaseException:
-            self._finish("failed", counts)
+        except BaseException as exc:
+            self._finish_after(exc, "failed", counts)
             raise
-        self._finish("complete", counts)
+        try:
+            self._finish("complete", counts)
+        except Exception as exc:
+            exc.add_note(
+                f"run {self.run_id} did complete and is recorded in the ledger; only its triage_runs row "
+                "still says 'running' (exhibit custody verify reports it)"
+            )
+            raise
         return summary
 
     def _check_stored(self) -> None:
@@ -741,14 +223,13 @@ class TriageRun:
         self.rebuild = True
         for line in integrity.summarise(diffs):
             self._integrity_warnings.append(
-                {
-                    "plugin": None,
-                    "path": None,
-                    "message": f"stored triage data differed from what run {anchor.run} signed "
+                TriageWarning(
+                    plugin=None,
+                    path=None,
+                    message=f"stored triage data differed from what run {anchor.run} signed "
                     f"(ledger entry {anchor.seq}): {line}; the differing rows were dropped and every "
                     "file is read again from the evidence",
-                    "traceback": None,
-                }
+                )
             )
 
     def _close_interrupted_runs(self) -> str | None:
@@ -762,10 +243,8 @@ class TriageRun:
                 conn.execute(update(Run).where(Run.id.in_([r.id for r in rows])).values(status="interrupted"))
         return rows[-1].id if rows else None
 
-    def _walk_entries(
-        self, source: Source, counts: dict[str, int], summary: RunSummary
-    ) -> tuple[list[_Job], list[tuple[Any, ...]]]:
-        """Walk every entry: the rows to store and the files to process (stored by _process)."""
+    def _walk_entries(self, source: Source, counts: dict[str, int]) -> _Walked:
+        """Walk every entry: those stored as listed, and the files to read (_process stores both)."""
         done: set[str] = set()
         if not (self.options.fresh or self.rebuild):
             with self.engine.connect() as conn:
@@ -777,201 +256,96 @@ class TriageRun:
                         )
                     )
                 }
-        rows: list[tuple[Any, ...]] = []
-        jobs: list[_Job] = []
+        walked = _Walked(warnings=list(self._integrity_warnings))
         by_path: dict[tuple[int | None, str], FileEntry] = {}
         entries = list(source.entries(None, recursive=True))
         for e in entries:
             if e.type == "file" and not e.deleted:
                 by_path[(e.partition, e.path)] = e
-        for key, e in keyed_entries(self.exhibit, entries):
+        for key, e in writes.keyed_entries(self.exhibit, entries):
             counts["entries"] += 1
-            row = entry_values(self.exhibit, key, e, self.run_id)
-            rows.append(row)
             if e.type != "file":
+                walked.listed.append((key, e))
                 continue
             if key in done:
                 counts["skipped"] += 1
+                walked.listed.append((key, e))  # its stored row, with its results, is kept
                 continue
-            self._entry_rows[key] = row  # stored with its results
             siblings = {
                 suffix: by_path[(e.partition, e.path + suffix)]
                 for suffix in SIBLINGS
                 if (e.partition, e.path + suffix) in by_path
             }
-            jobs.append(_Job(key, e, siblings))
-        for w in source.warnings:
-            summary.warnings.append({"plugin": None, "path": None, "message": str(w), "traceback": None})
-        return jobs, rows
+            walked.jobs.append(FileJob(key, e, siblings))
+        walked.warnings.extend(TriageWarning(None, None, str(w)) for w in source.warnings)
+        return walked
 
-    def _store_entries(self, conn: Connection, rows: list[tuple[Any, ...]], summary: RunSummary) -> None:
-        """Store every entry walked but the files to process (one transaction); those are
-        stored with their results (_store_chunk), from ``_entry_rows``."""
+    def _store_entries(self, conn: Connection, walked: _Walked, summary: RunSummary) -> None:
+        """Store every entry walked but the files to read (one transaction), and the warnings so
+        far; the files are stored with their results (_store_chunk)."""
         with conn.begin():
-            _insert_ignore(
-                conn, File.__table__, ENTRY_COLUMNS, [r for r in rows if r[0] not in self._entry_rows], "key"
+            writes.store_listed(
+                conn, (writes.file_row(self.exhibit, key, e, self.run_id) for key, e in walked.listed)
             )
-            self._store_warnings(conn, summary.warnings)
-        summary.counts["warnings"] += len(summary.warnings)
+            writes.store_warnings(conn, writes.warning_rows(self.exhibit, self.run_id, walked.warnings))
+        summary.warnings.extend(w.as_dict() for w in walked.warnings)
+        summary.counts["warnings"] += len(walked.warnings)
 
-    def _store_warnings(self, conn: Connection, warnings: list[dict[str, Any]]) -> None:
-        if warnings:
-            conn.execute(
-                insert(RunWarning),
-                [{"run_id": self.run_id, "exhibit": self.exhibit, **w} for w in warnings],
-            )
-
-    def _chunks(self, jobs: list[_Job]) -> Iterator[tuple[int, int]]:
-        """``(start, stop)`` ranges of ``jobs``: at most CHUNK_FILES files or about CHUNK_BYTES."""
-        first = 0
-        size = 0
-        for i, job in enumerate(jobs):
-            size += job.entry.size
-            if i + 1 - first >= CHUNK_FILES or size >= CHUNK_BYTES:
-                yield first, i + 1
-                first, size = i + 1, 0
-        if first < len(jobs):
-            yield first, len(jobs)
-
-    def _process(
-        self,
-        jobs: list[_Job],
-        rows: list[tuple[Any, ...]],
-        counts: dict[str, int],
-        summary: RunSummary,
-        progress: Progress | None,
-    ) -> None:
-        workers = self.options.workers or os.cpu_count() or 1
+    def _process(self, walked: _Walked, summary: RunSummary, progress: Progress | None) -> None:
+        """Read the files with the workers while storing the listed entries, then every chunk's
+        results as it comes back, on one connection (closing SQLite's last one checkpoints the WAL)."""
+        count = self.options.workers or os.cpu_count() or 1
         scratch_parent = self.case.scratch_dir / self.run_id
         scratch_parent.mkdir(parents=True, exist_ok=True)
-        chunks = list(self._chunks(jobs))
-        parallel = workers > 1 and len(chunks) > 1
-        init_args = (
-            self.item.source_path,
-            self.item.kind,
-            [c.name for c in self.plugin_classes],
-            str(scratch_parent),
-            self.exhibit,
-            # the run's limit split between the workers, so together they never exceed it
-            self.scratch_limit // (workers if parallel else 1),
+        setup = workers.WorkerSetup(
+            source_path=self.item.source_path,
+            kind=self.item.kind,
+            plugin_classes=tuple(self.plugin_classes),
+            exhibit=self.exhibit,
+            hashes=self.hashes,
+            scratch_parent=scratch_parent,
+            scratch_limit=self.scratch_limit,
         )
-
         try:
-            if not parallel:
-                _worker_init(*init_args)
-                try:
-                    with self.engine.connect() as conn:
-                        self._store_entries(conn, rows, summary)
-                        for start, stop in chunks:
-                            chunk = jobs[start:stop]
-                            self._absorb(conn, chunk, _process_chunk(chunk, self.hashes), summary, progress)
-                finally:
-                    _worker["source"].close()
-            else:
-                ctx = multiprocessing.get_context("fork")
-                _worker["jobs"] = jobs  # inherited by the forked workers; see _process_range
-                # Keep the collector off what the workers inherit: a collection in a worker would
-                # write to every inherited object (copy-on-write faults for the whole walk).
-                gc.freeze()
-                try:
-                    with ProcessPoolExecutor(
-                        workers,
-                        mp_context=ctx,
-                        initializer=_pool_worker_init,
-                        initargs=(os.getpid(), *init_args),
-                    ) as pool:
-                        pending: dict[Future[list[dict[str, Any]]], tuple[int, int]] = {}
-                        queue = iter(chunks)
-                        for span in queue:
-                            pending[pool.submit(_process_range, *span, self.hashes)] = span
-                            if len(pending) >= workers * 2:
-                                break
-                        # The workers are forked by now (no database connection open in them) and
-                        # busy: store the entries meanwhile, then every chunk's results on the same
-                        # connection (not one per chunk: closing SQLite's last one checkpoints the WAL).
-                        try:
-                            with self.engine.connect() as conn:
-                                self._store_entries(conn, rows, summary)
-                                while pending:
-                                    finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                                    for fut in finished:
-                                        start, stop = pending.pop(fut)
-                                        nxt = next(queue, None)
-                                        if nxt is not None:  # keep the workers fed while we store
-                                            pending[pool.submit(_process_range, *nxt, self.hashes)] = nxt
-                                        chunk = jobs[start:stop]
-                                        self._absorb(conn, chunk, fut.result(), summary, progress)
-                        except BaseException:
-                            pool.shutdown(wait=True, cancel_futures=True)
-                            raise
-                finally:
-                    _worker.pop("jobs", None)
-                    gc.unfreeze()
+            # The workers are forked on entry (no database connection open yet) and busy: the
+            # listed entries are stored meanwhile.
+            with workers.processing(walked.jobs, setup, count) as finished, self.engine.connect() as conn:
+                self._store_entries(conn, walked, summary)
+                for chunk, results in finished:
+                    self._store_chunk(conn, chunk, results, summary)
+                    if progress is not None:
+                        progress(summary.counts["files"], summary.counts["bytes"])
         finally:
-            import shutil
-
+            # What a chunk's Scratch did not remove. Errors ignored on purpose: a scratch folder
+            # left behind (it is under the case's scratch folder) is no reason to fail a run that
+            # stored everything, nor to replace the error of one that did not.
             shutil.rmtree(scratch_parent, ignore_errors=True)
 
-    def _absorb(
-        self,
-        conn: Connection,
-        chunk: list[_Job],
-        results: list[dict[str, Any]],
-        summary: RunSummary,
-        progress: Progress | None,
-    ) -> None:
-        self._store_chunk(conn, chunk, results, summary.counts, summary)
-        if progress is not None:
-            progress(summary.counts["files"], summary.counts["bytes"])
-
     def _store_chunk(
-        self,
-        conn: Connection,
-        chunk: list[_Job],
-        results: list[dict[str, Any]],
-        counts: dict[str, int],
-        summary: RunSummary,
+        self, conn: Connection, chunk: Sequence[FileJob], results: list[FileResult], summary: RunSummary
     ) -> None:
+        """Store one chunk's files, findings and warnings in one transaction."""
+        counts = summary.counts
+        files: list[dict[str, Any]] = []
         findings: list[dict[str, Any]] = []
-        warnings: list[dict[str, Any]] = []
-        updates: list[tuple[Any, ...]] = []
+        warnings: list[TriageWarning] = []
         with conn.begin():
             for job, result in zip(chunk, results, strict=True):
-                h = result["hashes"]
-                updates.append(
-                    (
-                        *self._entry_rows.pop(job.key)[: -len(_RESULT_COLUMNS)],
-                        h.get("md5"),
-                        h.get("sha1"),
-                        h.get("sha256"),
-                        result["mime"],
-                        result["ext_mismatch"],
-                        result.get("error"),
-                        json.dumps(result["plugins"]) if result["plugins"] else None,
-                        self.run_id,
-                    )
-                )
-                findings.extend(_finding_rows(self.exhibit, job, result, self.run_id))
-                warnings.extend(result["warnings"])
+                files.append(writes.file_row(self.exhibit, job.key, job.entry, self.run_id, result))
+                findings.extend(writes.finding_rows(self.exhibit, job.key, job.entry, result, self.run_id))
+                warnings.extend(result.warnings)
                 counts["files"] += 1
-                counts["bytes"] += result["bytes"]
-                if result.get("error"):
+                counts["bytes"] += result.bytes_read
+                if result.error:
                     counts["errors"] += 1
-                    warnings.append(
-                        {
-                            "plugin": None,
-                            "path": job.entry.path,
-                            "message": f"cannot read: {result['error']}",
-                            "traceback": None,
-                        }
-                    )
+                    warnings.append(TriageWarning(None, job.entry.path, f"cannot read: {result.error}"))
             exhibit_lock.heartbeat(conn, self.exhibit, self.run_id)
-            _store_files(conn, updates)  # one executemany per chunk
-            new_findings = _upsert(conn, Finding.__table__, findings, "fingerprint")
-            self._store_warnings(conn, warnings)
+            writes.store_files(conn, files)  # one executemany per chunk
+            new_findings = writes.store_findings(conn, findings)
+            writes.store_warnings(conn, writes.warning_rows(self.exhibit, self.run_id, warnings))
         counts["findings"] += new_findings
         counts["warnings"] += len(warnings)
-        summary.warnings.extend(warnings)
+        summary.warnings.extend(w.as_dict() for w in warnings)
 
     def _record_in_ledger(
         self,
@@ -1058,15 +432,28 @@ class TriageRun:
         return len(drafts) - 1
 
     def _finish(self, status: str, counts: dict[str, int]) -> None:
+        """Record how the run ended in its ``triage_runs`` row."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(Run)
+                .where(Run.id == self.run_id)
+                .values(status=status, finished_utc=timefmt.stamp().utc, counts=json.dumps(counts))
+            )
+
+    def _finish_after(self, error: BaseException, status: str, counts: dict[str, int]) -> None:
+        """:meth:`_finish` for a run ended by ``error``, which stays the error reported.
+
+        When the run row cannot be written either (the database is what failed, often), that
+        second problem is added to ``error`` as a note rather than raised in its place; the row
+        stays ``running`` and the next run of the exhibit marks it ``interrupted``.
+        """
         try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    update(Run)
-                    .where(Run.id == self.run_id)
-                    .values(status=status, finished_utc=timefmt.stamp().utc, counts=json.dumps(counts))
-                )
-        except Exception:  # the run row is bookkeeping; never mask the real outcome
-            pass
+            self._finish(status, counts)
+        except Exception as exc:
+            error.add_note(
+                f"the triage_runs row of run {self.run_id} could not be marked {status} either: "
+                f"{type(exc).__name__}: {exc}"
+            )
 
 
 def run_triage(

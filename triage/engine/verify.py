@@ -28,7 +28,7 @@ from custody.errors import CustodyError, EvidenceError
 from custody.items import get_item
 from custody.verify import Report
 from triage.engine import integrity
-from triage.engine.run import HASHES, keyed_entries
+from triage.engine.writes import HASHES, keyed_entries
 from triage.errors import TriageError
 from triage.sources.open import open_source
 from triage.store.models import File, Run
@@ -98,7 +98,7 @@ def _stored(row: Any, column: str) -> Any:
     if column in ("arguments", "versions", "counts"):
         try:
             return json.loads(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError):  # not JSON: compared as stored, so it differs (reported)
             return value
     return value
 

@@ -1,0 +1,157 @@
+"""The engine's parts on their own: typed results, rows by column name, the target matcher, and
+errors that are noted rather than swallowed."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from custody.actors import add_actor
+from custody.case import Case, init_case
+from custody.items import acquire
+from triage.engine import lock, writes
+from triage.engine.dispatch import TargetMatcher, cheap_match, glob_matches
+from triage.engine.results import FileResult, FoundRecord, PluginOutcome, TriageWarning
+from triage.engine.run import TriageOptions, TriageRun, run_triage
+from triage.plugin import Targets
+from triage.plugin.item import FileItem
+from triage.plugin.records import SourceRef
+from triage.sources.entry import FileEntry
+from triage.store import ensure_schema
+
+
+def _entry() -> FileEntry:
+    return FileEntry(
+        partition=0,
+        fs_type="ext4",
+        path="/DCIM/a.jpg",
+        name="a.jpg",
+        name_bytes=b"a.jpg",
+        inode=12,
+        type="file",
+        size=3,
+        deleted=False,
+    )
+
+
+def _result() -> FileResult:
+    return FileResult(
+        key="k",
+        bytes_read=3,
+        md5=None,
+        sha1="s" * 40,
+        sha256="2" * 64,
+        mime="image/jpeg",
+        ext_mismatch=False,
+        plugins=(PluginOutcome("photos_exif", "1.0", "ok"),),
+        records=(FoundRecord("photos_exif", "1.0", "media/photo/exif", "ifd0", '{"a":1}'),),
+        warnings=(TriageWarning("photos_exif", "/DCIM/a.jpg", "odd", "Traceback"),),
+    )
+
+
+def test_results_pickle_as_their_field_values() -> None:
+    result = _result()
+    again = pickle.loads(pickle.dumps([result], protocol=pickle.HIGHEST_PROTOCOL))
+    assert again == [result]
+    assert result.__reduce__()[1][:2] == ("k", 3)  # the field values, in declaration order
+
+
+def test_a_file_row_has_every_column_by_name() -> None:
+    e = _entry()
+    listed = writes.file_row("EX-1", "k", e, "run-1")
+    read = writes.file_row("EX-1", "k", e, "run-1", _result())
+    assert tuple(sorted(listed)) == tuple(sorted(read)) == tuple(sorted(writes.FILE_COLUMNS))
+    assert listed["sha256"] is None and listed["ext_mismatch"] is False and listed["plugins"] is None
+    assert read["sha256"] == "2" * 64 and read["md5"] is None
+    assert read["plugins"] == '[{"plugin": "photos_exif", "version": "1.0", "outcome": "ok"}]'
+    [finding] = writes.finding_rows("EX-1", "k", e, _result(), "run-1")
+    assert finding["data"] == '{"a":1}' and finding["file_sha256"] == "2" * 64 and finding["inode"] == 12
+    [warning] = writes.warning_rows("EX-1", "run-1", _result().warnings)
+    assert warning == {
+        "run_id": "run-1",
+        "exhibit": "EX-1",
+        "plugin": "photos_exif",
+        "path": "/DCIM/a.jpg",
+        "message": "odd",
+        "traceback": "Traceback",
+    }
+
+
+def test_the_matcher_answers_per_target_and_reads_no_more_than_it_needs() -> None:
+    targets = [
+        Targets(globs=("**/*.jpg",)),
+        Targets(magic=((0, b"\xff\xd8\xff"),)),
+        Targets(mime_types=("Image/JPEG",)),
+        Targets(globs=("/data/*/x.db",), magic=((0, b"SQLite"),)),
+    ]
+    m = TargetMatcher(targets)
+    assert m.accepting("/DCIM/A.JPG", b"\xff\xd8\xff\xe0", "image/jpeg") == 0b0111
+    assert m.accepting("\\data\\app\\x.db", b"", None) == 0b1000
+    assert m.named("/data/app/x.db") == 0b1000 and m.named("/data/a/b/x.db") == 0
+    assert TargetMatcher.pick(["a", "b", "c", "d"], 0b1010) == ["b", "d"]  # type: ignore[list-item]
+
+    opened = []
+
+    def opener() -> io.BytesIO:
+        opened.append(1)
+        return io.BytesIO(b"\xff\xd8\xff")
+
+    item = FileItem(source=SourceRef(item="E", path="/a.jpg", sha256="0"), size=3, opener=opener)
+    assert cheap_match(Targets(globs=("**/*.jpg",), magic=((0, b"x"),)), item)
+    assert not opened  # the glob decided: the head was not read
+    assert cheap_match(Targets(magic=((0, b"\xff\xd8"),)), item) and opened
+    assert glob_matches("**/*.jpg", "/a.jpg")
+
+
+def test_a_failing_release_is_noted_on_the_runs_own_error(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'case.db'}")
+    ensure_schema(engine)
+    with (
+        pytest.raises(ValueError, match="the run's own problem") as info,
+        lock.holding(engine, "EX-1", "run-1"),
+    ):
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE triage_locks"))
+        raise ValueError("the run's own problem")
+    assert any("could not be released either" in note for note in info.value.__notes__)
+    engine.dispose()
+
+
+@pytest.fixture
+def case(tmp_path: Path) -> Iterator[Case]:
+    c = init_case(tmp_path / "case", case_number="2026/9", title="parts")
+    add_actor(c, "asmith", name="Alan Smith", role="examiner")
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "a.txt").write_bytes(b"a\n")
+    acquire(c, evidence, exhibit="EX-001", actor="asmith", description="folder")
+    try:
+        yield c
+    finally:
+        c.close()
+
+
+def test_a_run_row_that_cannot_be_written_is_noted_not_swallowed(
+    case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: TriageRun, status: str, counts: dict[str, int]) -> None:
+        raise OperationalError("UPDATE triage_runs", {}, Exception("disk I/O error"))
+
+    def walk_fails(self: TriageRun, *args: object) -> None:
+        raise ValueError("the walk's own problem")
+
+    monkeypatch.setattr(TriageRun, "_finish", broken)
+    with pytest.raises(OperationalError) as completed:  # complete, but the row says otherwise: said
+        run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1))
+    assert any("did complete and is recorded in the ledger" in n for n in completed.value.__notes__)
+
+    monkeypatch.setattr(TriageRun, "_walk_entries", walk_fails)
+    with pytest.raises(ValueError, match="the walk's own problem") as failed:  # the run's error stays
+        run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1))
+    assert any("could not be marked failed either" in n for n in failed.value.__notes__)

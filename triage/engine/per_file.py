@@ -1,0 +1,318 @@
+"""What a worker does with one file: read it once, hash and sniff it, and hand it to the plugins.
+
+The same bytes feed the hashes, libmagic (on the first bytes only) and, when a plugin's cheap
+targets accept the file (dispatch.TargetMatcher), a :class:`Spool` that keeps the content for
+the plugins: in memory up to :data:`IN_MEMORY_LIMIT`, beyond that in a sparse scratch file charged
+to the run's scratch budget. The answer is a frozen :class:`~triage.engine.results.FileResult`;
+nothing here writes to the database.
+
+Failures are sorted by whose they are: content that cannot be read is the evidence's and becomes
+the file's ``error``; a scratch disk that is full or failing is ours and only skips the plugins,
+with a warning naming them; a plugin's exception is the plugin's (dispatch.run_plugins).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from triage.engine.dispatch import TargetMatcher, match_plugins, run_plugins
+from triage.engine.results import FileResult, FoundRecord, PluginOutcome, TriageWarning
+from triage.errors import TriageError
+from triage.plugin.contract import ParseContext, Plugin
+from triage.plugin.item import FileItem
+from triage.plugin.records import SourceRef, record_to_dict
+from triage.plugin.scratch import Scratch, ScratchFull, write_sparse
+from triage.sources.entry import FileEntry, Source
+from triage.sources.filetype import HEAD_SIZE, extension_mismatch, sniff_mime
+
+IN_MEMORY_LIMIT = 64 * 1024 * 1024  # bigger files a plugin wants are spooled to the scratch folder
+
+
+@dataclass(frozen=True, slots=True)
+class FileJob:
+    """One file to read: its row's key, its entry, and the ``-wal``/``-shm``/``-journal`` files
+    next to it (by suffix), which a SQLite plugin reads with it."""
+
+    key: str
+    entry: FileEntry
+    siblings: dict[str, FileEntry]
+
+
+class Spool:
+    """Content kept for the plugins while it is hashed: in memory up to IN_MEMORY_LIMIT, then in
+    a sparse scratch file charged to the run's scratch budget (never a whole big file in memory)."""
+
+    def __init__(self, scratch: Scratch, label: str, known_big: bool) -> None:
+        self.scratch = scratch
+        self.label = label
+        self.kept: list[bytes] = []
+        self.kept_bytes = 0
+        self.out: BinaryIO | None = None
+        self.path: Path | None = None
+        self.charged = 0
+        if known_big:
+            self._to_disk()
+
+    def _to_disk(self) -> None:
+        fd, name = tempfile.mkstemp(dir=self.scratch.dir, suffix=".spool")
+        self.out, self.path = os.fdopen(fd, "wb"), Path(name)
+        for earlier in self.kept:
+            self._write(earlier)
+        self.kept = []
+
+    def _write(self, chunk: bytes) -> None:
+        assert self.out is not None
+        n = write_sparse(self.out, chunk)
+        self.scratch.charge(n, f"{self.label}: spooled for the plugins")  # ScratchFull past the cap
+        self.charged += n
+
+    def add(self, chunk: bytes) -> None:
+        if self.out is None:
+            self.kept.append(chunk)
+            self.kept_bytes += len(chunk)
+            if self.kept_bytes > IN_MEMORY_LIMIT:  # the declared size was wrong: do not trust it
+                self._to_disk()
+        else:
+            self._write(chunk)
+
+    def finish(self) -> bytes | Path:
+        if self.out is None:
+            return b"".join(self.kept)
+        self.out.truncate()
+        self.out.close()
+        self.out = None
+        assert self.path is not None
+        return self.path
+
+    def discard(self) -> None:
+        if self.out is not None:
+            self.out.close()
+            self.out = None
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+            self.path = None
+        self.kept = []
+        self.scratch.uncharge(self.charged)
+        self.charged = 0
+
+
+def _opener(data: bytes | Path) -> Callable[[], BinaryIO]:
+    if isinstance(data, Path):
+        return lambda: open(data, "rb")
+    return lambda: io.BytesIO(data)
+
+
+def _not_given(path: str, plugins: Sequence[Plugin], exc: Exception) -> TriageWarning:
+    """Which plugins did not see ``path`` and why (the scratch cap, or a scratch disk error)."""
+    names = ", ".join(p.name for p in plugins) or "none"
+    if isinstance(exc, TriageError):
+        why = f"{exc} (hint: {exc.hint})" if exc.hint else str(exc)
+    else:
+        why = f"cannot write its scratch copy: {type(exc).__name__}: {exc}"
+    return TriageWarning(None, path, f"not given to plugin(s) {names}: {why}")
+
+
+class FileProcessor:
+    """Reads files of one evidence source for the run's plugins (one per worker process)."""
+
+    def __init__(
+        self, source: Source, exhibit: str, hashes: Sequence[str], plugins: Sequence[Plugin]
+    ) -> None:
+        self.source = source
+        self.exhibit = exhibit
+        self.hashes = tuple(hashes)
+        self.plugins = tuple(plugins)
+        self.matcher = TargetMatcher(p.targets for p in self.plugins)  # compiled once, asked per file
+
+    def process(self, job: FileJob, ctx: ParseContext, scratch: Scratch) -> FileResult:
+        """Read ``job``'s file once: hashes, MIME type, and what the plugins it matches found."""
+        entry = job.entry
+        source = self.source
+        digests = [hashlib.new(name) for name in self.hashes]
+        warnings: list[TriageWarning] = []
+        error: str | None = None
+        head = b""
+        mime: str | None = None
+        sniffed: bytes | None = None  # the head ``mime`` was sniffed from
+        spool: Spool | None = None
+        candidates: list[Plugin] | None = None  # None: not asked yet (no content read)
+        warnings_before = len(source.warnings)
+        size = 0
+        spools: list[Spool] = []  # every scratch file made for this file, removed at the end
+        try:
+            try:
+                for chunk in source.read(entry):
+                    if not head:
+                        head = chunk[:HEAD_SIZE]
+                    for d in digests:
+                        d.update(chunk)
+                    size += len(chunk)
+                    if candidates is None:
+                        mime, sniffed = sniff_mime(head), head  # libmagic once per file, on the head only
+                        candidates = TargetMatcher.pick(
+                            self.plugins, self.matcher.accepting(entry.path, head, mime)
+                        )
+                        if candidates:
+                            try:  # a scratch failure skips the plugins, never blames the evidence
+                                spool = Spool(scratch, entry.path, entry.size > IN_MEMORY_LIMIT)
+                            except (ScratchFull, OSError) as exc:
+                                warnings.append(_not_given(entry.path, candidates, exc))
+                                candidates = []
+                            else:
+                                spools.append(spool)
+                    if spool is not None:
+                        try:
+                            spool.add(chunk)
+                        except (ScratchFull, OSError) as exc:  # keep hashing; only the plugins are skipped
+                            warnings.append(_not_given(entry.path, candidates or [], exc))
+                            spool.discard()
+                            spool, candidates = None, []
+            # Broad on purpose, and recorded, not swallowed: whatever the reader of this kind of
+            # evidence raises (libtsk, libewf, zipfile, tarfile, OSError) means the content cannot
+            # be read in full; the entry is kept, with the reason as its ``error``.
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            warnings.extend(
+                TriageWarning(None, entry.path, str(w)) for w in source.warnings[warnings_before:]
+            )
+            if sniffed is not head:  # no content, or the head was completed after the first (empty) chunk
+                mime = sniff_mime(head)
+            hexes = {name: d.hexdigest() for name, d in zip(self.hashes, digests, strict=True)}
+            plugins: tuple[PluginOutcome, ...] = ()
+            records: tuple[FoundRecord, ...] = ()
+            if candidates and spool is not None and error is None:
+                plugins, records = self._run_plugins(
+                    job,
+                    hexes["sha256"],
+                    head,
+                    mime,
+                    spool.finish(),
+                    candidates,
+                    ctx,
+                    scratch,
+                    spools,
+                    warnings,
+                )
+            return FileResult(
+                key=job.key,
+                bytes_read=size,
+                md5=hexes.get("md5"),
+                sha1=hexes.get("sha1"),
+                sha256=hexes.get("sha256"),
+                mime=mime,
+                ext_mismatch=extension_mismatch(entry.name, mime),
+                error=error,
+                plugins=plugins,
+                records=records,
+                warnings=tuple(warnings),
+            )
+        finally:
+            for made in spools:
+                made.discard()
+
+    def _run_plugins(
+        self,
+        job: FileJob,
+        sha256: str,
+        head: bytes,
+        mime: str | None,
+        content: bytes | Path,
+        candidates: list[Plugin],
+        ctx: ParseContext,
+        scratch: Scratch,
+        spools: list[Spool],
+        warnings: list[TriageWarning],
+    ) -> tuple[tuple[PluginOutcome, ...], tuple[FoundRecord, ...]]:
+        """The plugins' outcomes and records for the file; their warnings go to ``warnings``."""
+        entry = job.entry
+        source = self.source
+        exhibit = self.exhibit
+        ref = SourceRef(
+            item=exhibit,
+            path=entry.path,
+            sha256=sha256,
+            partition=entry.partition,
+            inode=entry.inode,
+            stream=entry.stream,
+        )
+
+        def sibling(suffix: str) -> FileItem | None:
+            """A ``-wal``/``-shm``/``-journal`` next to the file: streamed into a charged scratch spool
+            while hashed (a 3 GB WAL never sits in memory); ScratchFull propagates to the caller."""
+            other = job.siblings.get(suffix)
+            if other is None:
+                return None
+            spool = Spool(scratch, other.path, other.size > IN_MEMORY_LIMIT)
+            spools.append(spool)
+            digest = hashlib.sha256()
+            length = 0
+            try:
+                for chunk in source.read(other):
+                    digest.update(chunk)
+                    length += len(chunk)
+                    spool.add(chunk)
+            except ScratchFull:
+                raise
+            # Broad on purpose (as for the file itself), and recorded: the database is read
+            # without its unreadable sibling, and the plugin's warnings say so.
+            except Exception as exc:
+                ctx.warn(f"{other.path} ignored: cannot read it: {type(exc).__name__}: {exc}")
+                spool.discard()
+                return None
+            return FileItem(
+                source=SourceRef(
+                    item=exhibit,
+                    path=other.path,
+                    sha256=digest.hexdigest(),
+                    partition=other.partition,
+                    inode=other.inode,
+                    stream=other.stream,
+                ),
+                size=length,
+                opener=_opener(spool.finish()),
+            )
+
+        item = FileItem(
+            source=ref, size=entry.size, opener=_opener(content), head=head, mime=mime, siblings=sibling
+        )
+        outcomes: list[PluginOutcome] = []
+        records: list[FoundRecord] = []
+        try:
+            try:
+                chosen = match_plugins(item, candidates, ctx)
+            except ScratchFull as exc:
+                warnings.append(_not_given(entry.path, candidates, exc))
+                return (), ()
+            if chosen:
+                for run in run_plugins(item, chosen, ctx).runs:
+                    outcomes.append(PluginOutcome(run.plugin, run.version, run.outcome))
+                    records.extend(
+                        FoundRecord(
+                            plugin=run.plugin,
+                            version=run.version,
+                            record_type=type(record).record_type,
+                            locator=record.locator,
+                            data=json.dumps(record_to_dict(record), sort_keys=True, ensure_ascii=False),
+                        )
+                        for record in run.records
+                    )
+                    warnings.extend(
+                        TriageWarning(w.plugin, w.path, w.message, w.traceback) for w in run.warnings
+                    )
+        finally:
+            scratch.release(item)
+            # warnings about the file itself, before any plugin ran
+            warnings.extend(
+                TriageWarning(w.plugin or None, w.path or entry.path, w.message, w.traceback)
+                for w in ctx.warnings
+            )
+            ctx.warnings.clear()
+        return tuple(outcomes), tuple(records)
