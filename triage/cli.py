@@ -141,6 +141,21 @@ def triage_command(
             help="Scratch disk the run may use at once, e.g. 2G (default: $EXHIBIT_SCRATCH_LIMIT or 8G).",
         ),
     ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            help="A plugin's or the evidence's option, PLUGIN.NAME=VALUE (repeatable), "
+            "e.g. backup.password=... for an encrypted iTunes backup.",
+        ),
+    ] = None,
+    options_file: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--options-file",
+            help="A TOML file of options, one [plugin] table each (keeps secrets out of shell history).",
+        ),
+    ] = None,
     case: CaseOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -159,6 +174,8 @@ def triage_command(
         workers=workers,
         fresh=fresh,
         scratch_limit=None if scratch_limit is None else parse_size(scratch_limit),
+        option_values=option or [],
+        option_files=options_file or [],
     )
     progress = Progress(
         label_column(),
@@ -648,6 +665,7 @@ def register(app: typer.Typer) -> None:
         epilog=example(
             "exhibit triage EX-001 --actor asmith",
             "exhibit triage EX-001 --plugins sms_android,photos_exif --hash md5,sha256",
+            "exhibit triage EX-002 --options-file ~/case-2026-8/options.toml",
         ),
     )(triage_command)
     app.command(

@@ -11,7 +11,6 @@ decrypted a fixture made by tests/ios_backups.py to the corpus WhatsApp database
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import logging
 import plistlib
@@ -29,13 +28,13 @@ from custody.case import Case, init_case
 from custody.items import acquire
 from tests.conftest import CORPUS, need
 from tests.ios_backups import FILE, WHATSAPP_DOMAIN, Row, file_id, make_backup, standard_rows
-from triage.engine import run as engine_run
-from triage.engine.run import run_triage
+from triage.engine.run import TriageOptions, run_triage
 from triage.errors import PasswordRequired, SourceUnreadable, TriageError, WrongPassword
+from triage.plugin.options import SECRET_SHOWN, OptionError
 from triage.sources import ios_crypto
 from triage.sources.ios_backup import IosBackupSource
 from triage.sources.open import open_source
-from triage.views.findings import iter_findings
+from triage.views.findings import iter_findings, list_runs
 
 PASSWORD = "correct horse battery staple 7"
 WHATSAPP_PATH = f"/{WHATSAPP_DOMAIN}/ChatStorage.sqlite"
@@ -178,17 +177,16 @@ def test_the_password_is_never_logged_or_printed(
         assert PASSWORD not in text
 
 
-def test_triage_decrypts_once_the_password_reaches_open_source(
-    encrypted: Path, case: Case, monkeypatch: pytest.MonkeyPatch
+def test_triage_decrypts_with_the_password_option_and_records_only_that_it_was_given(
+    encrypted: Path, case: Case
 ) -> None:
-    """The command line does not pass ``--option backup.password`` to the engine yet (that wiring
-    comes separately); given to open_source as the engine will give it, the WhatsApp plugin reads
-    the decrypted database and its findings carry the domain path."""
+    """``--option backup.password=...`` (here through TriageOptions, as the command line gives it):
+    the WhatsApp plugin reads the decrypted database, its findings carry the domain path, and the
+    password is nowhere in the case: not in the run's recorded arguments, the ledger or the database."""
     before = evidence_state(encrypted)
     acquire(case, encrypted, exhibit="EX-021", actor="asmith", description="encrypted backup")
-    with_password = functools.partial(engine_run.open_source, options={"backup.password": PASSWORD})
-    monkeypatch.setattr(engine_run, "open_source", with_password)
-    summary = run_triage(case, "EX-021", actor="asmith")
+    options = TriageOptions(option_values=[f"backup.password={PASSWORD}"])
+    summary = run_triage(case, "EX-021", actor="asmith", options=options)
     assert summary.status == "complete" and summary.counts["errors"] == 0, summary
     messages = list(iter_findings(case.engine, "EX-021", "chat/ios/whatsapp/message"))
     assert len(messages) == 32
@@ -196,6 +194,25 @@ def test_triage_decrypts_once_the_password_reaches_open_source(
     plain = corpus_bytes("chats/whatsapp_ios_ChatStorage.sqlite")
     assert {f.data["source"]["sha256"] for f in messages} == {hashlib.sha256(plain).hexdigest()}
     assert evidence_state(encrypted) == before
+    [run] = list_runs(case.engine, "EX-021")
+    assert run["arguments"]["options"] == {"backup.password": SECRET_SHOWN}
+    case.engine.dispose()
+    for stored in case.root.rglob("*"):
+        if stored.is_file():
+            assert PASSWORD.encode() not in stored.read_bytes(), stored
+
+
+def test_a_wrong_option_stops_the_run_before_anything_is_recorded(encrypted: Path, case: Case) -> None:
+    acquire(case, encrypted, exhibit="EX-022", actor="asmith", description="encrypted backup")
+    entries = len(list(case.ledger.entries()))
+    with pytest.raises(OptionError, match="no plugin named 'backups'"):
+        run_triage(
+            case, "EX-022", actor="asmith", options=TriageOptions(option_values=["backups.password=x"])
+        )
+    with pytest.raises(OptionError, match="has no option 'pasword'"):
+        run_triage(case, "EX-022", actor="asmith", options=TriageOptions(option_values=["backup.pasword=x"]))
+    assert len(list(case.ledger.entries())) == entries
+    assert list_runs(case.engine, "EX-022") == []
 
 
 # -- damaged encrypted backups --------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, update
@@ -35,10 +36,12 @@ from custody.items import DERIVE, Item, get_item, tool_version
 from custody.ledger import Draft
 from triage.engine import integrity, workers, writes
 from triage.engine import lock as exhibit_lock
+from triage.engine.options import run_options, source_options
 from triage.engine.per_file import FileJob
 from triage.engine.results import FileResult, TriageWarning
 from triage.engine.writes import HASHES
 from triage.errors import TriageError
+from triage.plugin.options import for_record
 from triage.plugin.registry import load_plugins
 from triage.plugin.scratch import scratch_limit
 from triage.sources.entry import FileEntry, Source
@@ -56,6 +59,8 @@ class TriageOptions:
     workers: int | None = None  # None: one per core
     fresh: bool = False  # ignore what an interrupted run already stored
     scratch_limit: int | None = None  # bytes of scratch the run may hold at once (None: default)
+    option_values: Sequence[str] = ()  # --option PLUGIN.NAME=VALUE texts, checked before the run
+    option_files: Sequence[Path] = ()  # TOML options files (values kept out of shell history)
 
 
 @dataclass
@@ -121,6 +126,9 @@ class TriageRun:
         else:
             self.plugin_classes = list(available.values())
         self.scratch_limit = scratch_limit(options.scratch_limit)  # a bad EXHIBIT_SCRATCH_LIMIT fails here
+        # a misspelt plugin or option, or a value of the wrong type, fails here: before the run
+        self.plugin_options = run_options(self.plugin_classes, options.option_values, options.option_files)
+        self.source_options = source_options(self.plugin_options)
         self.run_id = str(uuid.uuid4())
         self.rebuild = False  # stored rows differed from their anchor: read every file again
         self._integrity_warnings: list[TriageWarning] = []
@@ -154,6 +162,8 @@ class TriageRun:
             "fresh": self.options.fresh,
             "workers": self.options.workers,
         }
+        if self.plugin_options:
+            arguments["options"] = for_record(self.plugin_options)  # secrets: given, not recorded
         with self.engine.begin() as conn:
             conn.execute(
                 insert(Run).values(
@@ -180,7 +190,7 @@ class TriageRun:
         }
         summary = RunSummary(self.run_id, self.exhibit, "running", counts, resumed_from=resumed_from)
         try:
-            with open_source(self.item.source_path, self.item.kind) as source:
+            with open_source(self.item.source_path, self.item.kind, options=self.source_options) as source:
                 walked = self._walk_entries(source, counts)
             if on_total is not None:
                 on_total(len(walked.jobs), sum(j.entry.size for j in walked.jobs))
@@ -300,6 +310,8 @@ class TriageRun:
         setup = workers.WorkerSetup(
             source_path=self.item.source_path,
             kind=self.item.kind,
+            source_options=self.source_options,
+            plugin_options=self.plugin_options,
             plugin_classes=tuple(self.plugin_classes),
             exhibit=self.exhibit,
             hashes=self.hashes,

@@ -26,6 +26,7 @@ from pathlib import Path
 from triage.engine.per_file import FileJob, FileProcessor
 from triage.engine.results import FileResult
 from triage.plugin.contract import ParseContext, Plugin
+from triage.plugin.options import PluginOptions
 from triage.plugin.scratch import Scratch
 from triage.sources.open import open_source
 
@@ -42,6 +43,8 @@ class WorkerSetup:
 
     source_path: str
     kind: str  # as recorded at acquisition (custody.media.detect_source)
+    source_options: dict[str, object]  # what opening the evidence needs (a backup's password)
+    plugin_options: PluginOptions  # every plugin's --option values; each plugin sees its own
     plugin_classes: tuple[type[Plugin], ...]  # the run's plugins (a worker makes its own instances)
     exhibit: str
     hashes: tuple[str, ...]
@@ -56,6 +59,7 @@ class _Worker:
     processor: FileProcessor
     scratch_parent: Path
     scratch_share: int
+    plugin_options: PluginOptions
 
 
 _worker: _Worker | None = None  # set by _init_worker, in each worker (or in the run for one worker)
@@ -177,10 +181,13 @@ def _init_worker(setup: WorkerSetup, workers: int) -> None:
     global _worker
     plugins = [cls() for cls in setup.plugin_classes]
     processor = FileProcessor(
-        open_source(setup.source_path, setup.kind), setup.exhibit, setup.hashes, plugins
+        open_source(setup.source_path, setup.kind, options=setup.source_options),
+        setup.exhibit,
+        setup.hashes,
+        plugins,
     )
     # the run's limit split between the workers, so together they never exceed it
-    _worker = _Worker(processor, setup.scratch_parent, setup.scratch_limit // workers)
+    _worker = _Worker(processor, setup.scratch_parent, setup.scratch_limit // workers, setup.plugin_options)
 
 
 def _close_worker() -> None:
@@ -199,5 +206,5 @@ def process_chunk(jobs: Sequence[FileJob]) -> list[FileResult]:
     """Read each of ``jobs`` in this worker, with one scratch folder for the chunk."""
     assert _worker is not None, "not a worker: _init_worker was not called"
     with Scratch(_worker.scratch_parent, limit=_worker.scratch_share) as scratch:
-        ctx = ParseContext(scratch=scratch)
+        ctx = ParseContext(scratch=scratch, run_options=_worker.plugin_options)
         return [_worker.processor.process(job, ctx, scratch) for job in jobs]
