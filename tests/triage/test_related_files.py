@@ -88,3 +88,79 @@ def test_relative_patterns_resolve_from_the_files_folder() -> None:
     assert resolve_pattern("/data/db/msgstore.db", "wa.db") == "/data/db/wa.db"
     assert resolve_pattern("/data/db/msgstore.db", "../../../../x") == "/x"
     assert resolve_pattern("/data/db/msgstore.db", "/abs/./y") == "/abs/y"
+
+
+# --- in a real run: the engine's index of the walked files ------------------------------------------
+
+from collections.abc import Iterator as _Iterator  # noqa: E402
+from dataclasses import dataclass as _dataclass  # noqa: E402
+from typing import ClassVar as _ClassVar  # noqa: E402
+
+from triage.plugin import ParseContext, Plugin, Record, Targets  # noqa: E402
+
+
+@_dataclass(frozen=True, kw_only=True)
+class _Found(Record):
+    record_type: _ClassVar[str] = "test/related/found"
+    path: str
+    size: int
+    sha256: str
+
+
+class FindsNeighbours(Plugin):
+    """Test plugin: for each msgstore.db, reports wa.db beside it and the JPEGs of the media folder."""
+
+    name = "finds_neighbours"
+    version = "1"
+    description = "test: related files"
+    targets = Targets(globs=("**/msgstore.db",))
+    emits = (_Found,)
+
+    def parse(self, item: FileItem, ctx: ParseContext) -> _Iterator[Record]:
+        for pattern in ("wa.db", "/sdcard/WhatsApp/Media/**/*.jpg"):
+            for found in item.find(pattern):
+                full = found.item()
+                yield _Found(source=full.source, path=found.path, size=found.size, sha256=full.source.sha256)
+
+
+@pytest.mark.parametrize("container", ["folder", "ext4"])
+def test_plugins_find_related_files_in_a_real_run(
+    extraction: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, container: str
+) -> None:
+    from custody.actors import add_actor
+    from custody.case import init_case
+    from custody.items import acquire
+    from triage.engine.run import TriageOptions, run_triage
+    from triage.plugin.registry import LoadedPlugins
+    from triage.views.findings import iter_findings
+
+    evidence = extraction
+    if container == "ext4":
+        from tests.triage.test_engine import build_ext4
+
+        files = {str(p.relative_to(extraction)): p.read_bytes() for p in extraction.rglob("*") if p.is_file()}
+        evidence = build_ext4(tmp_path, files)
+    monkeypatch.setattr(
+        "triage.engine.run.load_plugins",
+        lambda: LoadedPlugins(plugins=[FindsNeighbours], origins={}, warnings=[]),
+    )
+    case = init_case(tmp_path / "case", case_number="2026/8", title="related files")
+    try:
+        add_actor(case, "asmith", name="Alan Smith", role="examiner")
+        acquire(case, evidence, exhibit="EX-1", actor="asmith", description="extraction")
+        summary = run_triage(case, "EX-1", actor="asmith", options=TriageOptions(workers=1))
+        assert summary.status == "complete", summary
+        found = {f.data["path"]: f for f in iter_findings(case.engine, "EX-1", "test/related")}
+        expected = {
+            "/data/data/com.whatsapp/databases/wa.db",
+            "/sdcard/WhatsApp/Media/WhatsApp Images/IMG-20200101-WA0001.jpg",
+            "/sdcard/WhatsApp/Media/WhatsApp Images/Sent/IMG-20200101-WA0002.jpg",
+        }
+        assert set(found) == expected
+        for path, finding in found.items():
+            content = (extraction / path.lstrip("/")).read_bytes()
+            assert finding.data["sha256"] == hashlib.sha256(content).hexdigest()
+            assert finding.data["size"] == len(content)
+            assert finding.data["source"]["path"] == path  # the record points at the file it describes
+    finally:
+        case.close()

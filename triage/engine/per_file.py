@@ -18,16 +18,16 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from triage.engine.dispatch import TargetMatcher, match_plugins, run_plugins
 from triage.engine.results import FileResult, FoundRecord, PluginOutcome, TriageWarning
-from triage.errors import TriageError
+from triage.errors import SourceUnreadable, TriageError
 from triage.plugin.contract import ParseContext, Plugin
-from triage.plugin.item import FileItem
+from triage.plugin.item import FileItem, RelatedFile, path_pattern
 from triage.plugin.records import SourceRef, record_to_dict
 from triage.plugin.scratch import Scratch, ScratchFull, write_sparse
 from triage.sources.entry import FileEntry, Source
@@ -44,6 +44,34 @@ class FileJob:
     key: str
     entry: FileEntry
     siblings: dict[str, FileEntry]
+
+
+class PathIndex:
+    """Every file of the source by partition and path, for plugins' related files (FileItem.find).
+
+    Built once from the walk (the entries are in memory already) and inherited by the workers.
+    An exact path is a dictionary look-up; a glob scans the partition's paths in order.
+    """
+
+    def __init__(self, entries: Iterable[FileEntry]) -> None:
+        self.files: dict[int | None, dict[str, FileEntry]] = {}
+        for e in entries:
+            if e.type == "file":
+                self.files.setdefault(e.partition, {}).setdefault(e.path, e)
+        self.sorted: dict[int | None, list[str]] = {}
+
+    def find(self, partition: int | None, pattern: str) -> Iterator[FileEntry]:
+        files = self.files.get(partition, {})
+        if not any(c in pattern for c in "*?"):
+            if pattern in files:
+                yield files[pattern]
+            return
+        if partition not in self.sorted:
+            self.sorted[partition] = sorted(files)
+        rx = path_pattern(pattern)
+        for path in self.sorted[partition]:
+            if rx.fullmatch(path):
+                yield files[path]
 
 
 class Spool:
@@ -124,8 +152,14 @@ class FileProcessor:
     """Reads files of one evidence source for the run's plugins (one per worker process)."""
 
     def __init__(
-        self, source: Source, exhibit: str, hashes: Sequence[str], plugins: Sequence[Plugin]
+        self,
+        source: Source,
+        exhibit: str,
+        hashes: Sequence[str],
+        plugins: Sequence[Plugin],
+        index: PathIndex | None = None,
     ) -> None:
+        self.index = index  # the walk's files, for FileItem.find (None: plugins find nothing)
         self.source = source
         self.exhibit = exhibit
         self.hashes = tuple(hashes)
@@ -244,12 +278,10 @@ class FileProcessor:
             stream=entry.stream,
         )
 
-        def sibling(suffix: str) -> FileItem | None:
-            """A ``-wal``/``-shm``/``-journal`` next to the file: streamed into a charged scratch spool
-            while hashed (a 3 GB WAL never sits in memory); ScratchFull propagates to the caller."""
-            other = job.siblings.get(suffix)
-            if other is None:
-                return None
+        def read_other(other: FileEntry) -> FileItem | None:
+            """Another file of the source (a ``-wal`` beside it, a related file a plugin found):
+            streamed into a charged scratch spool while hashed (a 3 GB WAL never sits in
+            memory); ScratchFull propagates to the caller."""
             spool = Spool(scratch, other.path, other.size > IN_MEMORY_LIMIT)
             spools.append(spool)
             digest = hashlib.sha256()
@@ -261,8 +293,8 @@ class FileProcessor:
                     spool.add(chunk)
             except ScratchFull:
                 raise
-            # Broad on purpose (as for the file itself), and recorded: the database is read
-            # without its unreadable sibling, and the plugin's warnings say so.
+            # Broad on purpose (as for the file itself), and recorded: the plugin goes on without
+            # the unreadable file, and its warnings say so.
             except Exception as exc:
                 ctx.warn(f"{other.path} ignored: cannot read it: {type(exc).__name__}: {exc}")
                 spool.discard()
@@ -280,8 +312,35 @@ class FileProcessor:
                 opener=_opener(spool.finish()),
             )
 
+        def sibling(suffix: str) -> FileItem | None:
+            other = job.siblings.get(suffix)
+            return None if other is None else read_other(other)
+
+        index = self.index
+
+        def finder(pattern: str) -> Iterator[RelatedFile]:
+            if index is None:
+                return
+            for other in index.find(entry.partition, pattern):
+                if other.path == entry.path:
+                    continue
+
+                def make(other: FileEntry = other) -> FileItem:
+                    found = read_other(other)
+                    if found is None:
+                        raise SourceUnreadable(f"{self.source.name}: {other.path} cannot be read")
+                    return found
+
+                yield RelatedFile(other.path, other.size, other.deleted, make)
+
         item = FileItem(
-            source=ref, size=entry.size, opener=_opener(content), head=head, mime=mime, siblings=sibling
+            source=ref,
+            size=entry.size,
+            opener=_opener(content),
+            head=head,
+            mime=mime,
+            siblings=sibling,
+            finder=finder,
         )
         outcomes: list[PluginOutcome] = []
         records: list[FoundRecord] = []

@@ -37,7 +37,7 @@ from custody.ledger import Draft
 from triage.engine import integrity, workers, writes
 from triage.engine import lock as exhibit_lock
 from triage.engine.options import run_options, source_options
-from triage.engine.per_file import FileJob
+from triage.engine.per_file import FileJob, PathIndex
 from triage.engine.results import FileResult, TriageWarning
 from triage.engine.writes import HASHES
 from triage.errors import TriageError
@@ -94,6 +94,7 @@ class _Walked:
     listed: list[tuple[str, FileEntry]] = field(default_factory=list)  # (row key, entry): not read
     jobs: list[FileJob] = field(default_factory=list)  # stored with their results
     warnings: list[TriageWarning] = field(default_factory=list)
+    index: PathIndex | None = None  # every file by path, for the plugins' related files
 
 
 class TriageRun:
@@ -269,6 +270,7 @@ class TriageRun:
         walked = _Walked(warnings=list(self._integrity_warnings))
         by_path: dict[tuple[int | None, str], FileEntry] = {}
         entries = list(source.entries(None, recursive=True))
+        walked.index = PathIndex(entries)
         for e in entries:
             if e.type == "file" and not e.deleted:
                 by_path[(e.partition, e.path)] = e
@@ -321,7 +323,10 @@ class TriageRun:
         try:
             # The workers are forked on entry (no database connection open yet) and busy: the
             # listed entries are stored meanwhile.
-            with workers.processing(walked.jobs, setup, count) as finished, self.engine.connect() as conn:
+            with (
+                workers.processing(walked.jobs, setup, count, walked.index) as finished,
+                self.engine.connect() as conn,
+            ):
                 self._store_entries(conn, walked, summary)
                 for chunk, results in finished:
                     self._store_chunk(conn, chunk, results, summary)

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from triage.engine.per_file import FileJob, FileProcessor
+from triage.engine.per_file import FileJob, FileProcessor, PathIndex
 from triage.engine.results import FileResult
 from triage.plugin.contract import ParseContext, Plugin
 from triage.plugin.options import PluginOptions
@@ -64,6 +64,7 @@ class _Worker:
 
 _worker: _Worker | None = None  # set by _init_worker, in each worker (or in the run for one worker)
 _jobs: Sequence[FileJob] = ()  # the run's jobs, set before the fork, inherited by the workers
+_index: PathIndex | None = None  # the walk's files by path (FileItem.find), inherited likewise
 
 
 def chunks(jobs: Sequence[FileJob]) -> list[tuple[int, int]]:
@@ -82,7 +83,9 @@ def chunks(jobs: Sequence[FileJob]) -> list[tuple[int, int]]:
 
 
 @contextmanager
-def processing(jobs: Sequence[FileJob], setup: WorkerSetup, workers: int) -> Iterator[Iterator[Finished]]:
+def processing(
+    jobs: Sequence[FileJob], setup: WorkerSetup, workers: int, index: PathIndex | None = None
+) -> Iterator[Iterator[Finished]]:
     """Read ``jobs`` with up to ``workers`` processes: yields an iterator of finished chunks.
 
     On entry the workers are forked and given their first chunks, so the caller can store other
@@ -90,6 +93,17 @@ def processing(jobs: Sequence[FileJob], setup: WorkerSetup, workers: int) -> Ite
     inherit one). Chunks arrive in the order they finish. Leaving early (an error, Ctrl-C) cancels
     the chunks not started and waits for the workers.
     """
+    global _index
+    _index = index  # inherited by forked workers, as the job list is
+    try:
+        with _processing(jobs, setup, workers) as finished:
+            yield finished
+    finally:
+        _index = None
+
+
+@contextmanager
+def _processing(jobs: Sequence[FileJob], setup: WorkerSetup, workers: int) -> Iterator[Iterator[Finished]]:
     spans = chunks(jobs)
     if workers > 1 and len(spans) > 1:
         with _pool(jobs, spans, setup, workers) as finished:
@@ -185,6 +199,7 @@ def _init_worker(setup: WorkerSetup, workers: int) -> None:
         setup.exhibit,
         setup.hashes,
         plugins,
+        _index,
     )
     # the run's limit split between the workers, so together they never exceed it
     _worker = _Worker(processor, setup.scratch_parent, setup.scratch_limit // workers, setup.plugin_options)
