@@ -86,3 +86,68 @@ def test_third_party_analyzers_are_checked_and_names_are_unique() -> None:
     assert any("not a valid analyzer" in w for w in loaded.warnings)
     assert any("cannot load" in w for w in loaded.warnings)
     assert any("already taken" in w for w in loaded.warnings)
+
+
+# --- in a real run ----------------------------------------------------------------------------------
+
+import hashlib  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.conftest import CORPUS, need  # noqa: E402
+
+
+class Exploding(Analyzer):
+    """Fails after its first record (the run must go on)."""
+
+    name = "exploding_analyzer"
+    version = "1"
+    description = "fails"
+    reads = ("chat/android/sms",)
+    emits = (_Count,)
+
+    def analyze(self, records: Iterable[StoredRecord], ctx: AnalysisContext) -> Iterator[Record]:
+        first = next(iter(records))
+        yield _Count(source=first.source, n=-1)
+        raise RuntimeError("analyzer bug")
+
+
+def test_analyzers_run_after_the_plugins_over_the_runs_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custody.actors import add_actor
+    from custody.case import init_case
+    from custody.items import acquire
+    from custody.verify import verify_case
+    from triage.engine.run import run_triage
+    from triage.plugin.registry import LoadedAnalyzers
+    from triage.views.findings import iter_findings
+
+    db = need(CORPUS / "chats/mmssms.db")
+    evidence = tmp_path / "phone" / "data/data/com.android.providers.telephony/databases"
+    evidence.mkdir(parents=True)
+    (evidence / "mmssms.db").write_bytes(db.read_bytes())
+    monkeypatch.setattr(
+        "triage.engine.run.load_analyzers",
+        lambda taken=(): LoadedAnalyzers(analyzers=[CountChats, Exploding], origins={}, warnings=[]),
+    )
+    case = init_case(tmp_path / "case", case_number="2026/8", title="analyzers")
+    try:
+        add_actor(case, "asmith", name="Alan Smith", role="examiner")
+        acquire(case, tmp_path / "phone", exhibit="EX-1", actor="asmith", description="phone")
+        summary = run_triage(case, "EX-1", actor="asmith")
+        assert summary.status == "complete"
+        assert {f.plugin for f in iter_findings(case.engine, "EX-1", "test/analysis")} == {
+            "count_chats",
+            "exploding_analyzer",
+        }
+        counts = sorted(f.data["n"] for f in iter_findings(case.engine, "EX-1", "test/analysis"))
+        assert counts == [-1, 9]  # 9 SMS (corpus README); the failing one kept what it yielded
+        sms_sha = hashlib.sha256(db.read_bytes()).hexdigest()
+        assert {f.file_sha256 for f in iter_findings(case.engine, "EX-1", "test/analysis")} == {sms_sha}
+        failures = [w for w in summary.warnings if w["plugin"] == "exploding_analyzer"]
+        assert len(failures) == 1 and "analyzer bug" in failures[0]["message"]
+        assert verify_case(case).ok  # the analyzers' findings are covered by the run's digest
+    finally:
+        case.close()

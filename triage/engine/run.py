@@ -36,13 +36,14 @@ from custody.items import DERIVE, Item, get_item, tool_version
 from custody.ledger import Draft
 from triage.engine import integrity, workers, writes
 from triage.engine import lock as exhibit_lock
+from triage.engine.analysis import run_analyzers
 from triage.engine.options import run_options, source_options
 from triage.engine.per_file import FileJob, PathIndex
 from triage.engine.results import FileResult, TriageWarning
 from triage.engine.writes import HASHES
 from triage.errors import TriageError
 from triage.plugin.options import for_record
-from triage.plugin.registry import load_plugins
+from triage.plugin.registry import load_analyzers, load_plugins
 from triage.plugin.scratch import scratch_limit
 from triage.sources.entry import FileEntry, Source
 from triage.sources.open import open_source
@@ -115,6 +116,9 @@ class TriageRun:
             )
         loaded = load_plugins()
         self.load_warnings = loaded.warnings
+        found = load_analyzers(taken=[cls.name for cls in loaded.plugins])
+        self.load_warnings += found.warnings
+        self.analyzer_classes = list(found.analyzers)
         available = {cls.name: cls for cls in loaded.plugins}
         if options.plugins is not None:
             missing = [n for n in options.plugins if n not in available]
@@ -128,7 +132,9 @@ class TriageRun:
             self.plugin_classes = list(available.values())
         self.scratch_limit = scratch_limit(options.scratch_limit)  # a bad EXHIBIT_SCRATCH_LIMIT fails here
         # a misspelt plugin or option, or a value of the wrong type, fails here: before the run
-        self.plugin_options = run_options(self.plugin_classes, options.option_values, options.option_files)
+        self.plugin_options = run_options(
+            [*self.plugin_classes, *self.analyzer_classes], options.option_values, options.option_files
+        )
         self.source_options = source_options(self.plugin_options)
         self.run_id = str(uuid.uuid4())
         self.rebuild = False  # stored rows differed from their anchor: read every file again
@@ -196,6 +202,7 @@ class TriageRun:
             if on_total is not None:
                 on_total(len(walked.jobs), sum(j.entry.size for j in walked.jobs))
             self._process(walked, summary, progress)
+            self._analyze(summary)
             derived = self._record_in_ledger(keys, versions, arguments, counts, started, resumed_from)
             counts["derived"] = derived
             summary.status = "complete"
@@ -337,6 +344,20 @@ class TriageRun:
             # left behind (it is under the case's scratch folder) is no reason to fail a run that
             # stored everything, nor to replace the error of one that did not.
             shutil.rmtree(scratch_parent, ignore_errors=True)
+
+    def _analyze(self, summary: RunSummary) -> None:
+        """The analyzers, over what this run stored (triage/engine/analysis.py)."""
+        if not self.analyzer_classes:
+            return
+        new, warnings = run_analyzers(
+            self.engine, self.exhibit, self.run_id, self.analyzer_classes, self.plugin_options
+        )
+        summary.counts["findings"] += new
+        if warnings:
+            with self.engine.begin() as conn:
+                writes.store_warnings(conn, writes.warning_rows(self.exhibit, self.run_id, warnings))
+            summary.counts["warnings"] += len(warnings)
+            summary.warnings.extend(w.as_dict() for w in warnings)
 
     def _store_chunk(
         self, conn: Connection, chunk: Sequence[FileJob], results: list[FileResult], summary: RunSummary
