@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from plugins.browser.chrome import ChromeHistoryPlugin
 from plugins.browser.firefox import FirefoxHistoryPlugin
+from plugins.chat.calllog_android import AndroidCallLogPlugin
 from plugins.chat.contacts_android import AndroidContactsPlugin
 from plugins.chat.mms_android import AndroidMmsPlugin
 from plugins.chat.sms_android import AndroidSmsPlugin
@@ -23,6 +24,7 @@ __all__ = ["BUILTIN_PLUGINS"]
 BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     AndroidSmsPlugin,
     AndroidMmsPlugin,
+    AndroidCallLogPlugin,
     AndroidContactsPlugin,
     WhatsAppIosPlugin,
     ChromeHistoryPlugin,
