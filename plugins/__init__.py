@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from plugins.browser.chrome import ChromeHistoryPlugin
 from plugins.browser.firefox import FirefoxHistoryPlugin
+from plugins.chat.calllog_android import AndroidCallLogPlugin
+from plugins.chat.contacts_android import AndroidContactsPlugin
+from plugins.chat.mms_android import AndroidMmsPlugin
 from plugins.chat.sms_android import AndroidSmsPlugin
 from plugins.chat.whatsapp_ios import WhatsAppIosPlugin
 from plugins.media.photos_exif import PhotoExifPlugin
@@ -20,6 +23,9 @@ __all__ = ["BUILTIN_PLUGINS"]
 
 BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     AndroidSmsPlugin,
+    AndroidMmsPlugin,
+    AndroidCallLogPlugin,
+    AndroidContactsPlugin,
     WhatsAppIosPlugin,
     ChromeHistoryPlugin,
     FirefoxHistoryPlugin,

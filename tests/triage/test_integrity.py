@@ -153,7 +153,7 @@ TAMPERING: dict[str, tuple[str, str, str, str, str]] = {
     "files-insert": (
         "triage_files", "key", "path = '/notes/todo.txt'",
         "INSERT INTO triage_files (key, exhibit, partition, fs_type, path, name, inode, attr_type, attr_id, stream, type, size, deleted, realloc, mtime, atime, ctime, crtime, times_local, mode, uid, gid, md5, sha1, sha256, mime, ext_mismatch, error, plugins, run_id) "
-        "SELECT 'f' || substr(key, 2), exhibit, partition, fs_type, '/notes/planted.txt', 'planted.txt', inode, attr_type, attr_id, stream, type, size, deleted, realloc, mtime, atime, ctime, crtime, times_local, mode, uid, gid, md5, sha1, sha256, mime, ext_mismatch, error, plugins, run_id FROM triage_files WHERE key = ?",
+        "SELECT CASE substr(key, 1, 1) WHEN 'f' THEN 'e' ELSE 'f' END || substr(key, 2), exhibit, partition, fs_type, '/notes/planted.txt', 'planted.txt', inode, attr_type, attr_id, stream, type, size, deleted, realloc, mtime, atime, ctime, crtime, times_local, mode, uid, gid, md5, sha1, sha256, mime, ext_mismatch, error, plugins, run_id FROM triage_files WHERE key = ?",
         "inserted",
     ),
     "findings-edit": ("triage_findings", "fingerprint", "record_type LIKE 'chat%'", "UPDATE triage_findings SET data = replace(data, '\"body\": \"', '\"body\": \"NOT ') WHERE fingerprint = ?", "edited"),
@@ -162,7 +162,7 @@ TAMPERING: dict[str, tuple[str, str, str, str, str]] = {
     "findings-insert": (
         "triage_findings", "fingerprint", "record_type LIKE 'chat%'",
         "INSERT INTO triage_findings (fingerprint, exhibit, record_type, plugin, plugin_version, partition, inode, path, stream, file_sha256, locator, data, run_id) "
-        "SELECT 'f' || substr(fingerprint, 2), exhibit, record_type, plugin, plugin_version, partition, inode, path, stream, file_sha256, 'planted', data, run_id FROM triage_findings WHERE fingerprint = ?",
+        "SELECT CASE substr(fingerprint, 1, 1) WHEN 'f' THEN 'e' ELSE 'f' END || substr(fingerprint, 2), exhibit, record_type, plugin, plugin_version, partition, inode, path, stream, file_sha256, 'planted', data, run_id FROM triage_findings WHERE fingerprint = ?",
         "inserted",
     ),
     "warnings-edit": ("triage_warnings", "id", "1 = 1", "UPDATE triage_warnings SET message = 'all fine' WHERE id = ?", "edited"),

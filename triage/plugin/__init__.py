@@ -6,7 +6,8 @@ behind it: :mod:`~triage.plugin.item` (the file handed over), :mod:`~triage.plug
 a plugin declares and is given), :mod:`~triage.plugin.records` (what it emits),
 :mod:`~triage.plugin.timeconv` (each format's epoch, converted explicitly),
 :mod:`~triage.plugin.scratch` (private copies of databases), :mod:`~triage.plugin.sqlite_table`
-(the base of plugins that map SQLite rows to records) and :mod:`~triage.plugin.registry`.
+(the base of plugins that map SQLite rows to records), :mod:`~triage.plugin.grouped` (child rows
+grouped under their parent row, a streamed merge join) and :mod:`~triage.plugin.registry`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from triage.plugin.contract import (
     select_list,
     table_columns,
 )
+from triage.plugin.grouped import GroupedRows
 from triage.plugin.item import HEAD_SIZE, FileItem, RelatedFile
 from triage.plugin.options import Option
 from triage.plugin.records import (
@@ -65,6 +67,7 @@ __all__ = [
     "ContactFields",
     "FileItem",
     "GeoFields",
+    "GroupedRows",
     "Join",
     "MessageFields",
     "NotMyFormat",

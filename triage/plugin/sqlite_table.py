@@ -179,10 +179,11 @@ class RowContext(Generic[L]):
 
     ``source`` and ``locator`` go into the record as they are; ``lookups`` is what
     :meth:`SqliteTablePlugin.lookups` returned for this file; ``has(column)`` tells a NULL the
-    database stored from a column this schema version does not have.
+    database stored from a column this schema version does not have. ``item`` is the database
+    file itself, for finding the files its rows name (``at.item.find(...)``: an attachment's path).
     """
 
-    __slots__ = ("_ctx", "_present", "key", "locator", "lookups", "source", "table")
+    __slots__ = ("_ctx", "_present", "item", "key", "locator", "lookups", "source", "table")
 
     def __init__(
         self,
@@ -194,8 +195,10 @@ class RowContext(Generic[L]):
         lookups: L,
         present: frozenset[str],
         ctx: ParseContext,
+        item: FileItem | None = None,
     ) -> None:
         self.table = table  # the table's name, for plugins that read several
+        self.item = item  # the database being read (None only when built outside the base)
         self.key = key  # the row's key value
         self.locator = locator
         self.source = source
@@ -498,6 +501,7 @@ class SqliteTablePlugin(Plugin, Generic[L]):
                     lookups=lookups,
                     present=plan.present,
                     ctx=ctx,
+                    item=item,
                 )
                 try:
                     record = self.record(row, at)
