@@ -47,6 +47,7 @@ from triage.plugin.sqlite_table import (
 )
 from triage.plugin.timeconv import (
     TimeValue,
+    from_cocoa_ns,
     from_cocoa_seconds,
     from_exif_datetime,
     from_prtime_us,
@@ -84,6 +85,7 @@ __all__ = [
     "TimeValue",
     "UndecodableText",
     "UrlVisitFields",
+    "from_cocoa_ns",
     "from_cocoa_seconds",
     "from_exif_datetime",
     "from_prtime_us",
