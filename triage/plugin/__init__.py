@@ -39,6 +39,7 @@ from triage.plugin.records import (
 from triage.plugin.sqlite_table import (
     Join,
     RowContext,
+    RowGroups,
     SqliteTablePlugin,
     Table,
     UndecodableText,
@@ -76,6 +77,7 @@ __all__ = [
     "Record",
     "RelatedFile",
     "RowContext",
+    "RowGroups",
     "SourceRef",
     "SqliteSignature",
     "SqliteTablePlugin",
