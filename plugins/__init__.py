@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from plugins.browser.chrome import ChromeHistoryPlugin
 from plugins.browser.firefox import FirefoxHistoryPlugin
+from plugins.chat.imessage import IMessagePlugin
 from plugins.chat.sms_android import AndroidSmsPlugin
 from plugins.chat.whatsapp_ios import WhatsAppIosPlugin
 from plugins.media.photos_exif import PhotoExifPlugin
@@ -21,6 +22,7 @@ __all__ = ["BUILTIN_PLUGINS"]
 BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     AndroidSmsPlugin,
     WhatsAppIosPlugin,
+    IMessagePlugin,
     ChromeHistoryPlugin,
     FirefoxHistoryPlugin,
     PhotoExifPlugin,
