@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from plugins.browser.chrome import ChromeHistoryPlugin
 from plugins.browser.firefox import FirefoxHistoryPlugin
+from plugins.chat.addressbook_ios import AddressBookIosPlugin
+from plugins.chat.callhistory_ios import CallHistoryIosPlugin
 from plugins.chat.imessage import IMessagePlugin
 from plugins.chat.sms_android import AndroidSmsPlugin
 from plugins.chat.whatsapp_ios import WhatsAppIosPlugin
@@ -23,6 +25,8 @@ BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     AndroidSmsPlugin,
     WhatsAppIosPlugin,
     IMessagePlugin,
+    AddressBookIosPlugin,
+    CallHistoryIosPlugin,
     ChromeHistoryPlugin,
     FirefoxHistoryPlugin,
     PhotoExifPlugin,
