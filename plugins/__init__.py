@@ -11,8 +11,11 @@ from __future__ import annotations
 
 from plugins.browser.chrome import ChromeHistoryPlugin
 from plugins.browser.firefox import FirefoxHistoryPlugin
+from plugins.chat.addressbook_ios import AddressBookIosPlugin
+from plugins.chat.callhistory_ios import CallHistoryIosPlugin
 from plugins.chat.calllog_android import AndroidCallLogPlugin
 from plugins.chat.contacts_android import AndroidContactsPlugin
+from plugins.chat.imessage import IMessagePlugin
 from plugins.chat.mms_android import AndroidMmsPlugin
 from plugins.chat.sms_android import AndroidSmsPlugin
 from plugins.chat.whatsapp_ios import WhatsAppIosPlugin
@@ -27,6 +30,9 @@ BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     AndroidCallLogPlugin,
     AndroidContactsPlugin,
     WhatsAppIosPlugin,
+    IMessagePlugin,
+    AddressBookIosPlugin,
+    CallHistoryIosPlugin,
     ChromeHistoryPlugin,
     FirefoxHistoryPlugin,
     PhotoExifPlugin,

@@ -25,6 +25,7 @@ from triage.plugin import (
     Plugin,
     Record,
     RowContext,
+    RowGroups,
     SqliteTablePlugin,
     Table,
     Targets,
@@ -353,6 +354,46 @@ def test_an_optional_join_without_its_table_or_key_reads_null(tmp_path: Path) ->
         assert result.warnings == []
         [note] = _notes(result.records)
         assert note.author is None
+
+
+def test_row_groups_follow_the_main_table_in_key_order(tmp_path: Path) -> None:
+    """Side rows per main row, read in one ordered pass: orphans skipped, groups in table order."""
+    db = _db(
+        tmp_path,
+        """
+        CREATE TABLE files (note_id INTEGER, name TEXT, kind_id INTEGER);
+        CREATE TABLE kinds (id INTEGER PRIMARY KEY, label TEXT);
+        INSERT INTO kinds VALUES (1, 'photo');
+        INSERT INTO files VALUES (3, 'c.jpg', 1), (1, 'a.jpg', 1), (0, 'orphan', NULL), (3, 'd.txt', 9),
+          (NULL, 'no note', NULL), (2, 'b.jpg', NULL), (9, 'after the last', NULL);
+        """,
+        name="side.db",
+    )
+    files = Table(
+        "files",
+        required=("note_id", "name"),
+        joins=(Join("kinds", on="kind_id", key="id", optional=("label",)),),
+        order_by="files.note_id, files.rowid",
+    )
+    with Scratch(tmp_path) as scratch:
+        ctx = ParseContext(scratch=scratch)
+        con = ctx.open_sqlite(FileItem.from_path(db))
+        groups = RowGroups(con, ctx, files, by="note_id")
+        taken = {key: [(r["name"], r["kinds.label"]) for r in groups.take(key)] for key in (1, 2, 3, 4)}
+        assert taken == {
+            1: [("a.jpg", "photo")],
+            2: [("b.jpg", None)],
+            3: [("c.jpg", "photo"), ("d.txt", None)],  # a dangling join reads NULL
+            4: [],
+        }
+        assert groups.unclaimed == 2  # the NULL and the 0 before the first key asked for
+        with pytest.raises(ValueError, match="after a larger one"):
+            groups.take(2)
+        # a table the database lacks gives no rows; a Table without order_by is refused
+        assert RowGroups(con, ctx, Table("nothing", order_by="x"), by="x").take(1) == []
+        with pytest.raises(ValueError, match="order_by"):
+            RowGroups(con, ctx, Table("files"), by="note_id")
+        assert ctx.warnings == []
 
 
 def test_declarations_are_checked_when_the_class_is_made() -> None:

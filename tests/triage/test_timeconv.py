@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from triage.plugin.timeconv import (
+    from_cocoa_ns,
     from_cocoa_seconds,
     from_exif_datetime,
     from_prtime_us,
@@ -30,6 +31,23 @@ def test_cocoa_seconds_int_and_fraction() -> None:
     # WhatsApp ZMESSAGEDATE 676082810 = Unix 1654390010 (978307200 s between the epochs)
     assert from_cocoa_seconds(676082810).utc == "2022-06-05T00:46:50.000000Z"
     assert from_cocoa_seconds(704735807.2214981).utc == "2023-05-02T15:56:47.221498Z"
+
+
+def test_cocoa_nanoseconds_since_2001() -> None:
+    # imessage_chat.db (plaso test data) message 8: 470573320 s = 2015-11-30 10:48:40 UTC, the
+    # instant plaso asserts; the same instant as iOS 11+ stores it, in nanoseconds
+    t = from_cocoa_ns(470573320_000000000)
+    assert t.utc == "2015-11-30T10:48:40.000000Z"
+    assert (t.raw, t.encoding, t.offset) == (470573320_000000000, "cocoa_ns", "+00:00")
+    # sub-microsecond digits are kept in raw; the instant is rounded down to the microsecond
+    assert from_cocoa_ns(704735807_221498999).utc == "2023-05-02T15:56:47.221498Z"
+    assert from_cocoa_ns(-1).utc == "2000-12-31T23:59:59.999999Z"  # before the epoch: still down
+    assert from_cocoa_ns("470573320000000000").utc == "2015-11-30T10:48:40.000000Z"
+    assert from_cocoa_ns(0).utc is None and from_cocoa_ns(0).note
+    assert from_cocoa_ns(10**30).note == "out of range for its encoding"
+    assert from_cocoa_ns("soon").note == "not a number"
+    # no unit guessing: a seconds-sized value stays nanoseconds (0.47 s after the epoch)
+    assert from_cocoa_ns(470573320).utc == "2001-01-01T00:00:00.470573Z"
 
 
 def test_webkit_microseconds_since_1601() -> None:

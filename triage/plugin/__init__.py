@@ -41,6 +41,7 @@ from triage.plugin.records import (
 from triage.plugin.sqlite_table import (
     Join,
     RowContext,
+    RowGroups,
     SqliteTablePlugin,
     Table,
     UndecodableText,
@@ -49,6 +50,7 @@ from triage.plugin.sqlite_table import (
 )
 from triage.plugin.timeconv import (
     TimeValue,
+    from_cocoa_ns,
     from_cocoa_seconds,
     from_exif_datetime,
     from_prtime_us,
@@ -78,6 +80,7 @@ __all__ = [
     "Record",
     "RelatedFile",
     "RowContext",
+    "RowGroups",
     "SourceRef",
     "SqliteSignature",
     "SqliteTablePlugin",
@@ -87,6 +90,7 @@ __all__ = [
     "TimeValue",
     "UndecodableText",
     "UrlVisitFields",
+    "from_cocoa_ns",
     "from_cocoa_seconds",
     "from_exif_datetime",
     "from_prtime_us",

@@ -45,6 +45,7 @@ __all__ = [
     "MAX_ROW_WARNINGS",
     "Join",
     "RowContext",
+    "RowGroups",
     "SqliteTablePlugin",
     "Table",
     "UndecodableText",
@@ -436,6 +437,67 @@ def read_rows(con: sqlite3.Connection, ctx: ParseContext, table: Table) -> Itera
     notes = _RowWarnings(ctx, table.name)
     yield from _stream(con, ctx, plan, notes)
     notes.close()
+
+
+def _sqlite_order(value: object) -> tuple[int, object]:
+    """A sort key following SQLite's order of storage classes: NULL, numbers, text, blobs."""
+    if value is None:
+        return (0, 0)
+    if isinstance(value, bool | int | float):
+        return (1, value)
+    if isinstance(value, str):
+        return (2, value)
+    return (3, bytes(value) if isinstance(value, bytes | bytearray | memoryview) else repr(value))
+
+
+class RowGroups:
+    """The rows of a side table that belong to each row of the main table, read in step with it.
+
+    A message has several attachments, a contact several phone numbers: side tables as big as the
+    main one, so a lookup map would hold them all in memory. Instead ``table`` is read once, in
+    the order of its column ``by`` (give ``order_by`` accordingly, e.g. ``"message_id, rowid"``),
+    beside the main table read in key order; :meth:`take` returns the rows whose ``by`` equals
+    the main row's key and skips those no main row claims. Only one group is held at a time.
+
+    Reading goes through :func:`read_rows`, with its tolerance: a missing table gives no rows, a
+    damaged one ends with a warning. Keys must be asked for in ascending order (the base reads the
+    main table by its key); asking for a smaller key than the last one raises ``ValueError``.
+    Make it in :meth:`SqliteTablePlugin.lookups`, which runs once per file.
+    """
+
+    def __init__(self, con: sqlite3.Connection, ctx: ParseContext, table: Table, by: str) -> None:
+        if not table.order_by:
+            raise ValueError(f"RowGroups({table.name!r}) needs the table's order_by to sort by {by!r}")
+        self._rows = read_rows(con, ctx, table)
+        self._by = by
+        self._next: sqlite3.Row | None = None
+        self._done = False
+        self._last: tuple[int, object] | None = None
+        self.unclaimed = 0  # side rows skipped because no main row has their key
+
+    def _peek(self) -> sqlite3.Row | None:
+        if self._next is None and not self._done:
+            self._next = next(self._rows, None)
+            self._done = self._next is None
+        return self._next
+
+    def take(self, key: object) -> list[sqlite3.Row]:
+        """The side rows whose ``by`` column equals ``key`` (the main row's key), in table order."""
+        wanted = _sqlite_order(key)
+        if self._last is not None and wanted < self._last:
+            raise ValueError(f"RowGroups: key {key!r} asked for after a larger one")
+        self._last = wanted
+        group: list[sqlite3.Row] = []
+        while (row := self._peek()) is not None:
+            have = _sqlite_order(row[self._by])
+            if have > wanted:
+                break
+            if have == wanted:
+                group.append(row)
+            else:
+                self.unclaimed += 1
+            self._next = None
+        return group
 
 
 # --- the base class -------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """Explicit conversions from the time encodings found in artifacts to a :class:`TimeValue`.
 
 Every artifact format counts time its own way: Android stores Unix milliseconds, Apple stores
-seconds since 2001-01-01 (Cocoa / Mac absolute time), Chrome stores microseconds since 1601
-(WebKit), Firefox stores microseconds since 1970 (PRTime), EXIF stores local wall-clock text with
-no offset. Each plugin names the encoding it knows its column uses and calls the matching
+seconds since 2001-01-01 (Cocoa / Mac absolute time; Messages counts nanoseconds since then from
+iOS 11), Chrome stores microseconds since 1601 (WebKit), Firefox stores microseconds since 1970
+(PRTime), EXIF stores local wall-clock text with no offset. Each plugin names the encoding it knows its column uses and calls the matching
 converter. Nothing here guesses a unit from the size of a number: one project that did so dated
 evidence decades off when a value happened to fall in the "wrong" range.
 
@@ -25,6 +25,7 @@ __all__ = [
     "UNIX_EPOCH",
     "WEBKIT_EPOCH",
     "TimeValue",
+    "from_cocoa_ns",
     "from_cocoa_seconds",
     "from_exif_datetime",
     "from_prtime_us",
@@ -42,6 +43,7 @@ WEBKIT_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 UNIX_S = "unix_s"
 UNIX_MS = "unix_ms"
 COCOA_S = "cocoa_s"
+COCOA_NS = "cocoa_ns"
 WEBKIT_US = "webkit_us"
 PRTIME_US = "prtime_us"
 EXIF_LOCAL = "exif_local"
@@ -133,6 +135,29 @@ def from_unix_ms(raw: int | float | str | None) -> TimeValue:
 def from_cocoa_seconds(raw: int | float | str | None) -> TimeValue:
     """Seconds since 2001-01-01 UTC (Cocoa ``NSDate`` / Mac absolute time; Core Data TIMESTAMP)."""
     return _convert(raw, COCOA_S, COCOA_EPOCH, 1_000_000)
+
+
+def from_cocoa_ns(raw: int | float | str | None) -> TimeValue:
+    """Nanoseconds since 2001-01-01 UTC (Apple Messages ``message.date`` from iOS 11 / macOS 10.13).
+
+    The instant is kept to the microsecond, rounded down (towards the past); ``raw`` keeps the
+    nanoseconds exactly as stored.
+    """
+    if _absent(raw):
+        return TimeValue(utc=None, raw=raw, encoding=COCOA_NS, note="no time stored (null or zero)")
+    number = _number(raw, COCOA_NS)
+    if number is None or (isinstance(number, float) and not math.isfinite(number)):
+        return TimeValue(utc=None, raw=raw, encoding=COCOA_NS, note="not a number")
+    micro = number // 1000 if isinstance(number, int) else math.floor(number / 1000)
+    try:
+        return TimeValue(
+            utc=iso_utc(COCOA_EPOCH + timedelta(microseconds=micro)),
+            raw=raw,
+            encoding=COCOA_NS,
+            offset="+00:00",
+        )
+    except (OverflowError, ValueError):
+        return TimeValue(utc=None, raw=raw, encoding=COCOA_NS, note="out of range for its encoding")
 
 
 def from_webkit_us(raw: int | float | str | None) -> TimeValue:
