@@ -88,7 +88,7 @@ def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert "<- 0612345678 (+31612345678): Boat is late. Saturday now. [sms._id=1]" in chats
     assert chats.endswith("5 messages in 3 conversations")
     first = json.loads((work / "chats.jsonl").read_text(encoding="utf-8").splitlines()[0])
-    assert first["sender_e164"] == "+31612345678" and first["sender_field"] == "party"
+    assert first["sender_e164"] == "+31612345678" and first["sender_field"] == "sender"
     assert _output_of(ran, "exhibit timeline --from").count("chat/android/sms timestamp EX-005") == 2
     fat = (work / "timeline-EX-002.txt").read_text(encoding="utf-8").splitlines()
     assert fat and all("(local)" in line for line in fat)  # FAT and EXIF: no zone, never converted
