@@ -14,7 +14,7 @@ Imports flow ``plugins -> triage``; this module reaches the built-in tuple by im
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
@@ -92,6 +92,29 @@ def plugin_info(cls: type[Plugin], origin: str = "builtin") -> PluginInfo:
     )
 
 
+def _valid_entry_points(
+    discover: Callable[[], Iterable[EntryPoint]],
+    problems_of: Callable[[object], list[str]],
+    what: str,
+    warnings: list[str],
+) -> Iterator[tuple[str, Any]]:
+    """``(origin, class)`` of each entry point that loads and honours its contract; the others
+    are left out with a warning naming the entry point and its distribution."""
+    for ep in discover():
+        dist = ep.dist.name if ep.dist is not None else "unknown distribution"
+        origin = f"entry-point {ep.name} ({dist})"
+        try:
+            obj = ep.load()
+        except Exception as exc:
+            warnings.append(f"{origin}: cannot load {ep.value}: {type(exc).__name__}: {exc}")
+            continue
+        problems = problems_of(obj)
+        if problems:
+            warnings.append(f"{origin}: not a valid {what}: " + "; ".join(problems))
+            continue
+        yield origin, obj
+
+
 def _entry_points() -> Iterable[EntryPoint]:
     return entry_points(group=ENTRY_POINT_GROUP)
 
@@ -117,18 +140,7 @@ def load_plugins(
         record_types.update(r.record_type for r in known.emits)
     if not third_party:
         return loaded
-    for ep in discover():
-        dist = ep.dist.name if ep.dist is not None else "unknown distribution"
-        origin = f"entry-point {ep.name} ({dist})"
-        try:
-            obj = ep.load()
-        except Exception as exc:
-            loaded.warnings.append(f"{origin}: cannot load {ep.value}: {type(exc).__name__}: {exc}")
-            continue
-        problems = plugin_problems(obj)
-        if problems:
-            loaded.warnings.append(f"{origin}: not a valid plugin: " + "; ".join(problems))
-            continue
+    for origin, obj in _valid_entry_points(discover, plugin_problems, "plugin", loaded.warnings):
         cls: type[Plugin] = obj
         if cls.name in names:
             loaded.warnings.append(f"{origin}: plugin name {cls.name!r} is already taken; skipped")
@@ -193,18 +205,7 @@ def load_analyzers(
         names.add(known.name)
     if not third_party:
         return loaded
-    for ep in discover():
-        dist = ep.dist.name if ep.dist is not None else "unknown distribution"
-        origin = f"entry-point {ep.name} ({dist})"
-        try:
-            obj = ep.load()
-        except Exception as exc:
-            loaded.warnings.append(f"{origin}: cannot load {ep.value}: {type(exc).__name__}: {exc}")
-            continue
-        problems = analyzer_problems(obj)
-        if problems:
-            loaded.warnings.append(f"{origin}: not a valid analyzer: " + "; ".join(problems))
-            continue
+    for origin, obj in _valid_entry_points(discover, analyzer_problems, "analyzer", loaded.warnings):
         cls: type[Analyzer] = obj
         if cls.name in names:
             loaded.warnings.append(f"{origin}: name {cls.name!r} is already taken; skipped")
