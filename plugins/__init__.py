@@ -13,7 +13,7 @@ from plugins.browser.chrome import ChromeHistoryPlugin
 from plugins.browser.firefox import FirefoxHistoryPlugin
 from plugins.chat.sms_android import AndroidSmsPlugin
 from plugins.chat.whatsapp_android import WhatsAppAndroidContactsPlugin, WhatsAppAndroidPlugin
-from plugins.chat.whatsapp_ios import WhatsAppIosPlugin
+from plugins.chat.whatsapp_ios import WhatsAppIosCallsPlugin, WhatsAppIosContactsPlugin, WhatsAppIosPlugin
 from plugins.media.photos_exif import PhotoExifPlugin
 from triage.plugin import Plugin
 
@@ -22,6 +22,8 @@ __all__ = ["BUILTIN_PLUGINS"]
 BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     AndroidSmsPlugin,
     WhatsAppIosPlugin,
+    WhatsAppIosContactsPlugin,
+    WhatsAppIosCallsPlugin,
     WhatsAppAndroidPlugin,
     WhatsAppAndroidContactsPlugin,
     ChromeHistoryPlugin,

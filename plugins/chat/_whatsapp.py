@@ -15,7 +15,7 @@ import posixpath
 import sqlite3
 from collections.abc import Callable
 
-from triage.plugin import Attachment, FileItem, RelatedFile
+from triage.plugin import Attachment, FileItem, ParseContext, RelatedFile
 
 __all__ = ["MediaIndex", "as_int", "as_text", "table_columns_by_name"]
 
@@ -27,17 +27,23 @@ class MediaIndex:
         self.files: dict[str, RelatedFile] = files or {}
 
     @classmethod
-    def build(cls, item: FileItem, pattern: str, key: Callable[[str], str | None]) -> MediaIndex:
+    def build(
+        cls, item: FileItem, ctx: ParseContext, pattern: str, key: Callable[[str], str | None]
+    ) -> MediaIndex:
         """One ``item.find(pattern)``; ``key(found path)`` names each file (``None``: leave it out).
 
         When two files get the same key (the same folder seen under two mount points, such as
-        ``/sdcard`` and ``/data/media/0``), the first in path order is kept.
+        ``/sdcard`` and ``/data/media/0``), the first in path order is kept. A search that fails
+        is a warning; the messages are still read, their attachments without a found file.
         """
         files: dict[str, RelatedFile] = {}
-        for found in item.find(pattern):
-            name = key(found.path)
-            if name is not None:
-                files.setdefault(name, found)
+        try:
+            for found in item.find(pattern):
+                name = key(found.path)
+                if name is not None:
+                    files.setdefault(name, found)
+        except OSError as exc:
+            ctx.warn(f"media files not searched ({pattern}): {exc}")
         return cls(files)
 
     def __len__(self) -> int:

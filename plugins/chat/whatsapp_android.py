@@ -414,7 +414,7 @@ class WhatsAppAndroidPlugin(SqliteTablePlugin[Lookups]):
         if self._item is None:
             raise RuntimeError("lookups() is called through parse()")
         names, names_from = _wa_names(self._item, ctx)
-        media = MediaIndex.build(self._item, "/**/WhatsApp/Media/**", _media_key)
+        media = MediaIndex.build(self._item, ctx, "/**/WhatsApp/Media/**", _media_key)
         return Lookups(
             jids=jids,
             chats=chats,
