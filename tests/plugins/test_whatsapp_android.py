@@ -320,6 +320,39 @@ def test_legacy_schema(tmp_path: Path) -> None:
     assert _calls(records) == []
 
 
+# The oldest layout (about 2014): no message_media, media_caption, starred or quoted columns.
+OLDEST_SCHEMA = """
+CREATE TABLE messages (_id INTEGER PRIMARY KEY AUTOINCREMENT, key_remote_jid TEXT NOT NULL,
+  key_from_me INTEGER, key_id TEXT NOT NULL, status INTEGER, needs_push INTEGER, data TEXT,
+  timestamp INTEGER, media_url TEXT, media_mime_type TEXT, media_wa_type TEXT, media_size INTEGER,
+  media_name TEXT, media_hash TEXT, latitude REAL, longitude REAL, thumb_image TEXT,
+  remote_resource TEXT, received_timestamp INTEGER, send_timestamp INTEGER,
+  receipt_server_timestamp INTEGER, receipt_device_timestamp INTEGER, raw_data BLOB,
+  recipient_count INTEGER, media_duration INTEGER, origin INTEGER);
+CREATE TABLE chat_list (_id INTEGER PRIMARY KEY AUTOINCREMENT, key_remote_jid TEXT UNIQUE,
+  message_table_id INTEGER, subject TEXT, creation INTEGER);
+"""
+
+
+def test_oldest_legacy_schema(tmp_path: Path) -> None:
+    script = (
+        OLDEST_SCHEMA
+        + f"""INSERT INTO messages (_id, key_remote_jid, key_from_me, key_id, status, data, timestamp,
+                media_wa_type, media_mime_type, media_name) VALUES
+              (1, '{ALICE}', 1, 'O1', 5, 'from 2014', 1400000000000, '0', NULL, NULL),
+              (2, '{ALICE}', 0, 'O2', 0, NULL, 1400000060000, '1', 'image/jpeg', NULL);"""
+    )
+    root = _phone(tmp_path, script, wa=False, media=False)
+    records, warnings = _run(_item(root), tmp_path)
+    assert warnings == []
+    text, image = _messages(records)
+    assert text.timestamp is not None and text.timestamp.utc == "2014-05-13T16:53:20.000000Z"
+    assert text.body == "from 2014" and text.caption is None and text.starred is None
+    assert text.received_time is not None and text.received_time.utc is None  # column there, value NULL
+    assert image.attachments[0].mime == "image/jpeg" and image.attachments[0].recorded_path is None
+    assert text.conversation_title is None and text.names_from is None
+
+
 TRANSITION_ROWS = f"""
 INSERT INTO jid (_id, user, server, raw_string) VALUES (1, '15551230001', 's.whatsapp.net', '{ALICE}'),
   (3, '15551230002', 's.whatsapp.net', '{BOB}');
