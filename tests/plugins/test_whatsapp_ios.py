@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -464,3 +465,43 @@ def test_one_corrupt_row_among_good_ones(tmp_path: Path) -> None:
     assert warnings == ["chat session 7 not found", "row skipped: text that is not UTF-8 in ZTEXT (c3)"]
     bad_date = messages[2].timestamp
     assert bad_date is not None and bad_date.utc is None and bad_date.note == "not a number"
+
+
+ROWS = 200_000
+
+
+@pytest.mark.slow
+def test_a_big_message_table_is_streamed_in_bounded_memory(tmp_path: Path) -> None:
+    """200,000 messages of 100 bytes: the plugin holds its lookups and the current row only."""
+    db = tmp_path / "ChatStorage.sqlite"
+    con = sqlite3.connect(db)
+    con.executescript(MINIMAL_SCHEMA + "DELETE FROM ZWAMESSAGE;")
+    con.executemany(
+        "INSERT INTO ZWAMESSAGE VALUES (?, ?, ?, ?, 1, ?)",
+        (
+            (
+                i,
+                i % 2,
+                700000000 + i / 10,
+                f"{i:08d}" + "m" * 92,
+                None if i % 2 else "441234567890@s.whatsapp.net",
+            )
+            for i in range(1, ROWS + 1)
+        ),
+    )
+    con.commit()
+    con.close()
+    bound = ROWS * 100 // 50  # 2% of the table's text
+    plugin = WhatsAppIosPlugin()
+    item = FileItem.from_path(db)
+    with Scratch(tmp_path) as scratch:
+        ctx = ParseContext(scratch=scratch).for_plugin(plugin.name, item)
+        ctx.open_sqlite(item)  # the scratch copy is made before measuring
+        tracemalloc.start()
+        try:
+            count = sum(1 for _ in plugin.parse(item, ctx))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert count == ROWS and ctx.warnings == []
+    assert peak < bound
