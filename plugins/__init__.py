@@ -18,7 +18,8 @@ from plugins.chat.contacts_android import AndroidContactsPlugin
 from plugins.chat.imessage import IMessagePlugin
 from plugins.chat.mms_android import AndroidMmsPlugin
 from plugins.chat.sms_android import AndroidSmsPlugin
-from plugins.chat.whatsapp_ios import WhatsAppIosPlugin
+from plugins.chat.whatsapp_android import WhatsAppAndroidContactsPlugin, WhatsAppAndroidPlugin
+from plugins.chat.whatsapp_ios import WhatsAppIosCallsPlugin, WhatsAppIosContactsPlugin, WhatsAppIosPlugin
 from plugins.media.photos_exif import PhotoExifPlugin
 from triage.plugin import Plugin
 
@@ -33,6 +34,10 @@ BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     IMessagePlugin,
     AddressBookIosPlugin,
     CallHistoryIosPlugin,
+    WhatsAppIosContactsPlugin,
+    WhatsAppIosCallsPlugin,
+    WhatsAppAndroidPlugin,
+    WhatsAppAndroidContactsPlugin,
     ChromeHistoryPlugin,
     FirefoxHistoryPlugin,
     PhotoExifPlugin,

@@ -443,3 +443,32 @@ def test_a_big_table_is_streamed_in_bounded_memory(tmp_path: Path) -> None:
     assert ctx.warnings == []
     assert held_peak > bound  # the measure does see rows held in memory: 5% of them exceed the bound
     assert streamed_peak < bound
+
+
+class TagsWhenPresent(NotesPlugin):
+    """Reads ``tags`` only where the database has it; says so and reads nothing without ``notes``."""
+
+    name = "test_notes_tables_in"
+    targets = Targets(globs=("**/notes.db",), magic=(SQLITE_MAGIC,))
+
+    def tables_in(self, con: sqlite3.Connection, item: FileItem, ctx: ParseContext) -> tuple[Table, ...]:
+        names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "notes" not in names:
+            ctx.warn("unsupported schema: no notes")
+            return ()
+        return (NOTES, TAGS) if "tags" in names else (NOTES,)
+
+
+def test_tables_in_chooses_the_tables_of_this_database(tmp_path: Path) -> None:
+    db = _db(tmp_path, SCHEMA + "DROP TABLE tags; INSERT INTO notes (_id, body) VALUES (1, 'a');")
+    plugin = TagsWhenPresent()
+    item = FileItem.from_path(db)
+    with Scratch(tmp_path) as scratch:
+        result = run_plugins(item, [plugin], ParseContext(scratch=scratch))
+    assert [type(r).__name__ for r in result.records] == ["Note"] and result.warnings == []
+    empty = _db(tmp_path, "CREATE TABLE tags (tag TEXT);", name="empty.db")
+    plugin = TagsWhenPresent()
+    with Scratch(tmp_path) as scratch:
+        result = run_plugins(FileItem.from_path(empty), [plugin], ParseContext(scratch=scratch))
+    assert result.records == [] and [w.message for w in result.warnings] == ["unsupported schema: no notes"]
+    assert plugin.lookup_calls == 0  # nothing to read: no lookups either

@@ -208,7 +208,7 @@ class FileItem:
         recorded = fs_path or host.as_posix()
         source = SourceRef(item=item, path=recorded, sha256=sha256)
 
-        top = Path(root) if root is not None else _host_root(host, recorded)
+        top = Path(root) if root is not None else (_host_root(host, recorded) if fs_path else None)
 
         def siblings(suffix: str) -> FileItem | None:
             other = host.with_name(host.name + suffix)

@@ -521,6 +521,18 @@ class SqliteTablePlugin(Plugin, Generic[L]):
         ):
             raise TypeError(f"{cls.__qualname__}.tables must be a non-empty tuple of Table")
 
+    def tables_in(self, con: sqlite3.Connection, item: FileItem, ctx: ParseContext) -> tuple[Table, ...]:
+        """The tables to read in this database, in order (default: every declared table).
+
+        Override it when app versions differ in *which tables* they have, not only in columns:
+        a database of one version holds ``messages``, the next ``message``, a third both (then
+        ``where`` can keep the second copy of a row out). Return a subset of ``tables`` or other
+        :class:`Table` declarations; raise :class:`~triage.plugin.NotMyFormat` when the file is not
+        the plugin's, or return ``()`` after a ``ctx.warn`` when it is but its schema is not
+        supported. Runs before :meth:`lookups`.
+        """
+        return self.tables
+
     def lookups(self, con: sqlite3.Connection, ctx: ParseContext) -> L:
         """Read what the rows will look up, once per file, before the tables (default: nothing).
 
@@ -548,7 +560,9 @@ class SqliteTablePlugin(Plugin, Generic[L]):
         """
         con = ctx.open_sqlite(item)
         _decoder(con)
-        plans = [_plan(con, table) for table in self.tables]
+        plans = [_plan(con, table) for table in self.tables_in(con, item, ctx)]
+        if not plans:  # the plugin's file, in a schema it does not support (it said so)
+            return
         lookups = self.lookups(con, ctx)
         for plan in plans:
             table = plan.table
