@@ -12,6 +12,7 @@ from __future__ import annotations
 from plugins.browser.chrome import ChromeHistoryPlugin
 from plugins.browser.firefox import FirefoxHistoryPlugin
 from plugins.chat.sms_android import AndroidSmsPlugin
+from plugins.chat.telegram_android import TelegramAndroidPlugin
 from plugins.chat.whatsapp_ios import WhatsAppIosPlugin
 from plugins.media.photos_exif import PhotoExifPlugin
 from triage.plugin import Plugin
@@ -21,6 +22,7 @@ __all__ = ["BUILTIN_PLUGINS"]
 BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     AndroidSmsPlugin,
     WhatsAppIosPlugin,
+    TelegramAndroidPlugin,
     ChromeHistoryPlugin,
     FirefoxHistoryPlugin,
     PhotoExifPlugin,
