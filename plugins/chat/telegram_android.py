@@ -548,11 +548,12 @@ def _message(row: sqlite3.Row, at: RowContext[Lookups]) -> Record:
     decoded: Decoded | None = None
     if isinstance(blob, bytes):
         decoded = decode(blob, "Message", SCHEMA, root="message")
-        problem = look.tally.problem(at.table, "message", decoded, at.locator, at.warn)
+        where = f"{at.locator}: mid {row['mid']}, dialog {dialog}"  # names the first one in a summary
+        problem = look.tally.problem(at.table, "message", decoded, where, at.warn)
         view = _message_view(decoded.obj or {})
         unread = decoded.obj is not None and "body" not in view and "action" not in view
         if problem is None and unread and decoded.ended_at:  # a part-read constructor before the text
-            problem = look.tally.text_not_reached(at.table, decoded.ended_at, at.locator)
+            problem = look.tally.text_not_reached(at.table, decoded.ended_at, where)
     else:
         problem = look.tally.no_blob(at.table, "message", at.warn)
     con = decoded.constructor if decoded else None

@@ -682,7 +682,8 @@ def test_unknown_constructors_are_counted_once_per_file(rich: tuple) -> None:
     messages = {m.mid: m for m in by_type(records)[0]}
     unknown = [x for x in warnings if "0x12345678" in x and "messages_v2" in x]
     assert unknown == [
-        "2 messages in messages_v2 with unknown Message constructor 0x12345678 (first at messages_v2.rowid=11)"
+        "2 messages in messages_v2 with unknown Message constructor 0x12345678 "
+        "(first at messages_v2.rowid=11: mid 20, dialog 1002)"
     ]
     for mid in (20, 21):
         rec = messages[mid]
@@ -693,7 +694,7 @@ def test_unknown_constructors_are_counted_once_per_file(rich: tuple) -> None:
     media = [x for x in warnings if "0x0badf00d" in x]
     assert media == [
         "1 message in messages_v2 with unknown MessageMedia constructor 0x0badf00d in media; "
-        "the fields before it are kept (first at messages_v2.rowid=20)"
+        "the fields before it are kept (first at messages_v2.rowid=20: mid 29, dialog 1002)"
     ]
     assert messages[29].body == "look at this" and messages[29].media_kind is None
     user = [x for x in warnings if "users" in x and "0x12345678" in x]
@@ -722,7 +723,7 @@ def test_damaged_blobs_are_one_warning_each_and_the_rest_is_read(rich: tuple) ->
     assert messages[28].tl_name == "messageEmpty" and messages[28].decode_problem is None
     assert (
         "1 message in messages_v2 whose text was not decoded: it follows reply_to.reply_media.webpage, "
-        "which this reader reads only in part (first at messages_v2.rowid=16)"
+        "which this reader reads only in part (first at messages_v2.rowid=16: mid 25, dialog 1002)"
     ) in warnings
     assert (
         len(warnings) == 6
@@ -811,6 +812,24 @@ def test_a_dropped_table_zero_filled_or_encrypted_file_is_a_warning(tmp_path: Pa
         records, warnings, _ = run(FileItem.from_path(path, fs_path=FS_PATH), tmp_path / path.parent.name)
         assert records == []
         assert len(warnings) == 1 and warnings[0].startswith("database skipped by telegram_android: ")
+
+
+def test_a_truncated_database_is_a_warning_not_a_failure(tmp_path: Path) -> None:
+    """A copy cut short (an interrupted extraction): a warning naming the damage, never a failure;
+    whatever rows are read are whole ones (here SQLite refuses the file: "malformed")."""
+    f = Fixture()
+    bob = w.peer_user(BOB)
+    for mid in range(1, 3001):
+        f.add(mid, BOB, 0, w.message_l228(msg_id=mid, peer=bob, date=T0, text=f"{mid:05d} " + "t" * 200))
+    db = build(tmp_path / "evidence" / "cache4.db", f)
+    size = db.stat().st_size
+    with db.open("r+b") as fh:
+        fh.truncate(size * 6 // 10 // 4096 * 4096)
+    records, warnings, _ = run(FileItem.from_path(db, fs_path=FS_PATH), tmp_path)  # no plugin failure
+    messages = by_type(records)[0]
+    assert len(messages) < 3000
+    assert any("damaged" in x or "skipped" in x or "malformed" in x for x in warnings), warnings
+    assert all(m.body is not None and m.body.endswith("t" * 200) for m in messages)
 
 
 def test_a_wal_without_its_database_is_not_offered(tmp_path: Path) -> None:
