@@ -210,3 +210,59 @@ def test_schema_lines_are_checked() -> None:
         Schema("a#1 = A;\nb#1 = A;")
     with pytest.raises(ValueError, match="not a TL constructor line"):
         Schema("a = A;")
+
+
+def test_objects_serialised_by_telethon_decode_alike() -> None:
+    """An independent writer as oracle: Telethon (MIT) serialises layer-229 objects from its own
+    generated tables. Not a dependency of Exhibit: skipped unless installed (pip install telethon)."""
+    types = pytest.importorskip("telethon.tl.types")
+    date = 1704164645
+    doc = types.Document(
+        id=5, access_hash=6, file_reference=b"r", date=date, mime_type="video/mp4", size=10**10, dc_id=2,
+        attributes=[
+            types.DocumentAttributeVideo(duration=3.5, w=640, h=480, round_message=True, video_codec="h264"),
+            types.DocumentAttributeFilename(file_name="clip.mp4"),
+        ],
+        thumbs=[types.PhotoStrippedSize(type="i", bytes=b"xyz"), types.PhotoSizeProgressive(type="y", w=1, h=2, sizes=[1, 2])],
+        video_thumbs=[types.VideoSizeEmojiMarkup(emoji_id=7, background_colors=[1, 2])],
+    )  # fmt: skip
+    message = types.Message(
+        id=42, peer_id=types.PeerChannel(99), date=date, message="hello world", out=True,
+        from_id=types.PeerUser(7), from_boosts_applied=3, from_rank="admin", saved_peer_id=types.PeerChat(5),
+        fwd_from=types.MessageFwdHeader(date=date, from_id=types.PeerUser(8), from_name="F", saved_date=date),
+        via_bot_id=11, via_business_bot_id=12, guestchat_via_from=types.PeerUser(13),
+        reply_to=types.MessageReplyHeader(
+            reply_to_msg_id=41, reply_to_peer_id=types.PeerUser(9), reply_from=types.MessageFwdHeader(date=date, from_name="q"),
+            reply_media=types.MessageMediaDocument(document=doc, video=True, ttl_seconds=5), quote_text="hel",
+            quote_entities=[types.MessageEntityBold(0, 3), types.MessageEntityCustomEmoji(0, 1, document_id=5)],
+            quote_offset=1, poll_option=b"p",
+        ),
+        media=types.MessageMediaVenue(
+            geo=types.GeoPoint(long=-0.1, lat=51.5, access_hash=1, accuracy_radius=3),
+            title="t", address="a", provider="p", venue_id="v", venue_type="vt",
+        ),
+        entities=[types.MessageEntityUrl(0, 5)], views=4, forwards=5,
+    )  # fmt: skip
+    view = _message_view(decode(bytes(message), "Message", SCHEMA).obj or {})
+    assert view["body"] == "hello world" and view["from"] == ("user", 7) and view["peer"] == ("channel", 99)
+    assert (view["fwd_from"], view["fwd_from_name"], view["fwd_date"]) == (("user", 8), "F", date)
+    assert (view["reply_to_msg_id"], view["reply_to_peer"], view["via_bot_id"]) == (41, ("user", 9), 11)
+    assert view["media"] == {"kind": "venue", "lat": 51.5, "long": -0.1, "title": "t", "address": "a"}
+    call = types.MessageService(
+        id=43, peer_id=types.PeerUser(5), date=date, out=True,
+        action=types.MessageActionPhoneCall(call_id=77, reason=types.PhoneCallDiscardReasonBusy(), video=True),
+        reply_to=types.MessageReplyStoryHeader(peer=types.PeerUser(3), story_id=4),
+    )  # fmt: skip
+    assert _message_view(decode(bytes(call), "Message", SCHEMA).obj or {})["call"] == {
+        "call_id": 77, "duration": None, "video": True, "reason": "busy",
+    }  # fmt: skip
+    user = types.User(
+        id=5, is_self=True, first_name="F", last_name="L", username="un", phone="1", access_hash=1
+    )
+    decoded = decode(bytes(user), "User", SCHEMA).obj or {}
+    assert (decoded["id"], decoded["first_name"], decoded["username"], decoded["phone"]) == (
+        5,
+        "F",
+        "un",
+        "1",
+    )
