@@ -18,6 +18,7 @@ from plugins.chat.contacts_android import AndroidContactsPlugin
 from plugins.chat.imessage import IMessagePlugin
 from plugins.chat.mms_android import AndroidMmsPlugin
 from plugins.chat.sms_android import AndroidSmsPlugin
+from plugins.chat.telegram_android import TelegramAndroidPlugin
 from plugins.chat.whatsapp_android import WhatsAppAndroidContactsPlugin, WhatsAppAndroidPlugin
 from plugins.chat.whatsapp_ios import WhatsAppIosCallsPlugin, WhatsAppIosContactsPlugin, WhatsAppIosPlugin
 from plugins.media.photos_exif import PhotoExifPlugin
@@ -38,6 +39,7 @@ BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     WhatsAppIosCallsPlugin,
     WhatsAppAndroidPlugin,
     WhatsAppAndroidContactsPlugin,
+    TelegramAndroidPlugin,
     ChromeHistoryPlugin,
     FirefoxHistoryPlugin,
     PhotoExifPlugin,
