@@ -332,7 +332,9 @@ class WhatsAppAndroidPlugin(SqliteTablePlugin[Lookups]):
         "WhatsApp messages and calls on Android (msgstore.db: message/messages, call_log; wa.db names)"
     )
     tables = (MESSAGE, LEGACY, CALLS)  # which of them a database holds is decided by tables_in
-    targets = Targets(globs=MSGSTORE_GLOBS, magic=(SQLITE_MAGIC,))
+    targets = Targets(
+        globs=MSGSTORE_GLOBS
+    )  # by name only: no one signature fits every layout (see tables_in)
     emits = (WhatsAppAndroidMessage, WhatsAppAndroidCall)
     _item: FileItem | None = None  # the file being parsed (set on a per-file copy by parse)
 
