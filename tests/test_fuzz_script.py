@@ -20,6 +20,9 @@ from tests.conftest import CORPUS, REPO, need
 SCRIPT = REPO / "bench" / "fuzz_triage.py"
 
 
+HANG_LIMIT = 15  # seconds per execution in the planted-failure tests
+
+
 def fuzz(tmp_path: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
     need(CORPUS / "images" / "Canon_40D.jpg", "(the fuzz script mutates corpus files)")
     return subprocess.run(
@@ -79,7 +82,9 @@ def test_mutating_runs_and_describes_each_case(tmp_path: Path) -> None:
 def test_planted_failure_is_reported_saved_and_replayed(
     tmp_path: Path, fault: str, kind: str, expected: str
 ) -> None:
-    result = fuzz(tmp_path, "--self-test", fault, "--max-execs", "1", "--timeout", "4")
+    # the limit leaves room for a loaded machine (an execution takes ~1 s quiet, 5 s at load 12):
+    # a planted hang never answers, so only the hang case waits it out
+    result = fuzz(tmp_path, "--self-test", fault, "--max-execs", "1", "--timeout", str(HANG_LIMIT))
     assert result.returncode == 1, result.stdout + result.stderr
     assert expected in result.stdout
     assert summary_numbers(result.stdout)["executions"] == 1
@@ -88,6 +93,8 @@ def test_planted_failure_is_reported_saved_and_replayed(
     assert "fuzz_selftest_plugin.py" in finding["key"]  # located in the planted plugin's frame
     saved = Path(finding["saved"])
     assert (saved / "evidence").is_dir() and (saved / "output.txt").read_text()
-    replayed = fuzz(tmp_path, "--self-test", fault, "--timeout", "4", "--replay", str(saved / "case.json"))
+    replayed = fuzz(
+        tmp_path, "--self-test", fault, "--timeout", str(HANG_LIMIT), "--replay", str(saved / "case.json")
+    )
     assert replayed.returncode == 1, replayed.stdout + replayed.stderr
     assert f"FOUND {kind}" in replayed.stdout

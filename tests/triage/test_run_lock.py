@@ -222,7 +222,7 @@ def test_kill_9_of_a_multi_worker_run_kills_its_workers(tmp_path: Path, busy_ima
 
         _wait_for(forked)
         assert run.poll() is None and len(workers) >= 2
-        _wait_for(lambda: all(p in _holding(busy_image) for p in workers) or run.poll() is not None, 10)
+        _wait_for(lambda: all(p in _holding(busy_image) for p in workers) or run.poll() is not None)
         run.send_signal(signal.SIGKILL)
         run.wait()
         _wait_for(lambda: not any(_alive(p) for p in workers), timeout=5)
