@@ -75,3 +75,15 @@ def test_calls_and_contacts_share_their_fields() -> None:
     )
     assert {"timestamp", "duration", "party", "from_me", "status", "video", "deleted", "account"} <= set(call)
     assert contact["phones"] == ["+1 555 0100"] and contact["emails"] == ["a@example.org"]
+
+
+def test_a_time_whose_raw_value_is_bytes_is_json() -> None:
+    """Found by bench/fuzz_triage.py (seed 2029): a damaged Chrome History stored a BLOB in a time
+    column; the TimeValue kept the bytes raw and storing the record failed with a TypeError (an
+    internal error of the whole run). Raw bytes inside a time, a source or an attachment are hex."""
+    from triage.plugin.timeconv import from_webkit_us
+
+    msg = _Msg(source=SRC, rowid=1, timestamp=from_webkit_us(b"\x00\x01\xff"))  # type: ignore[arg-type]
+    data = record_to_dict(msg)
+    assert data["timestamp"]["raw"] == {"hex": "0001ff"}
+    json.dumps(data)

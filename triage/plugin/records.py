@@ -186,7 +186,7 @@ class UrlVisitFields:
 
 def _jsonable(value: object) -> Any:
     if isinstance(value, TimeValue | SourceRef | Attachment):
-        return value.as_dict()
+        return _jsonable(value.as_dict())  # their raw values may be bytes too (a BLOB in a time column)
     if isinstance(value, bytes | bytearray | memoryview):
         return {"hex": bytes(value).hex()}
     if isinstance(value, tuple | list):
