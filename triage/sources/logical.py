@@ -111,6 +111,19 @@ def _norm_prefix(path: str | None) -> str:
     return "/" + "/".join(parts)
 
 
+def _read_evidence_file(path: str, chunk_size: int) -> Iterator[bytes]:
+    """A host file's content in chunks: read-only, never through a link, without touching its
+    access time where the system allows it (``O_NOATIME`` needs ownership of the file)."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags | getattr(os, "O_NOATIME", 0))
+    except PermissionError:
+        fd = os.open(path, flags)
+    with os.fdopen(fd, "rb") as fh:
+        while chunk := fh.read(chunk_size):
+            yield chunk
+
+
 class _Logical:
     kind = "logical"
     fs_type = "logical"
@@ -230,15 +243,7 @@ class FolderSource(_Logical):
             raise EntryNotFound(f"{self.name}: {entry.path} resolves outside the folder ({real}); refused")
         if not stat.S_ISREG(st.st_mode):
             raise EntryNotFound(f"{self.name}: {entry.path} is a {_stat_type(st.st_mode)}, not a file")
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-        noatime = getattr(os, "O_NOATIME", 0)
-        try:
-            fd = os.open(full, flags | noatime)
-        except PermissionError:  # O_NOATIME needs ownership of the file
-            fd = os.open(full, flags)
-        with os.fdopen(fd, "rb") as fh:
-            while chunk := fh.read(chunk_size):
-                yield chunk
+        yield from _read_evidence_file(full, chunk_size)
 
 
 class SingleFileSource(_Logical):
@@ -283,14 +288,7 @@ class SingleFileSource(_Logical):
     def read(self, entry: FileEntry, *, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
         if entry.path != self.entry.path:
             raise EntryNotFound(f"{self.name}: no entry {entry.path!r}")
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-        try:
-            fd = os.open(self.path, flags | getattr(os, "O_NOATIME", 0))
-        except PermissionError:  # O_NOATIME needs ownership of the file
-            fd = os.open(self.path, flags)
-        with os.fdopen(fd, "rb") as fh:
-            while chunk := fh.read(chunk_size):
-                yield chunk
+        yield from _read_evidence_file(str(self.path), chunk_size)
 
 
 # --------------------------------------------------------------------------------------------------
