@@ -1345,6 +1345,8 @@ def main(argv: list[str] | None = None) -> int:
     # 60 s by default, docs/examiner.md) and says so: keep that limit well inside one execution's
     # timeout, so a stopped walk is judged by what the user sees (the message), not as a hang.
     os.environ.setdefault("EXHIBIT_WALK_STALL_SECONDS", f"{max(args.timeout / 5, 1.0):g}")
+    # Likewise for one file's read during triage (EXHIBIT_READ_STALL_SECONDS, triage/engine/stall.py).
+    os.environ.setdefault("EXHIBIT_READ_STALL_SECONDS", f"{max(args.timeout / 5, 1.0):g}")
     if args.mode == "cli":
         os.environ["EXHIBIT_DEBUG"] = "1"
     opts: dict[str, Any] = {

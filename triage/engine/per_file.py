@@ -25,6 +25,7 @@ from typing import BinaryIO
 
 from triage.engine.dispatch import TargetMatcher, match_plugins, run_plugins
 from triage.engine.results import FileResult, FoundRecord, PluginOutcome, TriageWarning
+from triage.engine.stall import NO_HEARTBEAT, Heartbeat
 from triage.errors import SourceUnreadable, TriageError
 from triage.plugin.contract import ParseContext, Plugin
 from triage.plugin.item import FileItem, RelatedFile, path_pattern
@@ -158,7 +159,9 @@ class FileProcessor:
         hashes: Sequence[str],
         plugins: Sequence[Plugin],
         index: PathIndex | None = None,
+        heartbeat: Heartbeat = NO_HEARTBEAT,
     ) -> None:
+        self.heartbeat = heartbeat  # told of every chunk read, so a stalled read can be ended
         self.index = index  # the walk's files, for FileItem.find (None: plugins find nothing)
         self.source = source
         self.exhibit = exhibit
@@ -181,9 +184,11 @@ class FileProcessor:
         warnings_before = len(source.warnings)
         size = 0
         spools: list[Spool] = []  # every scratch file made for this file, removed at the end
+        tick = self.heartbeat.tick
         try:
             try:
                 for chunk in source.read(entry):
+                    tick()
                     if not head:
                         head = chunk[:HEAD_SIZE]
                     for d in digests:
@@ -223,6 +228,7 @@ class FileProcessor:
             plugins: tuple[PluginOutcome, ...] = ()
             records: tuple[FoundRecord, ...] = ()
             if candidates and spool is not None and error is None:
+                self.heartbeat.parsing()
                 plugins, records = self._run_plugins(
                     job,
                     hexes["sha256"],
@@ -286,8 +292,11 @@ class FileProcessor:
             spools.append(spool)
             digest = hashlib.sha256()
             length = 0
+            heartbeat = self.heartbeat
+            heartbeat.reading()
             try:
                 for chunk in source.read(other):
+                    heartbeat.tick()
                     digest.update(chunk)
                     length += len(chunk)
                     spool.add(chunk)
@@ -299,6 +308,8 @@ class FileProcessor:
                 ctx.warn(f"{other.path} ignored: cannot read it: {type(exc).__name__}: {exc}")
                 spool.discard()
                 return None
+            finally:
+                heartbeat.parsing()
             return FileItem(
                 source=SourceRef(
                     item=exhibit,

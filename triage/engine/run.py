@@ -40,6 +40,7 @@ from triage.engine.analysis import run_analyzers
 from triage.engine.options import run_options, source_options
 from triage.engine.per_file import FileJob, PathIndex
 from triage.engine.results import FileResult, TriageWarning
+from triage.engine.stall import stall_seconds
 from triage.engine.writes import HASHES
 from triage.errors import TriageError
 from triage.plugin.options import for_record
@@ -131,6 +132,7 @@ class TriageRun:
         else:
             self.plugin_classes = list(available.values())
         self.scratch_limit = scratch_limit(options.scratch_limit)  # a bad EXHIBIT_SCRATCH_LIMIT fails here
+        stall_seconds()  # and a bad EXHIBIT_READ_STALL_SECONDS (the workers read it again)
         # a misspelt plugin or option, or a value of the wrong type, fails here: before the run
         self.plugin_options = run_options(
             [*self.plugin_classes, *self.analyzer_classes], options.option_values, options.option_files

@@ -5,7 +5,10 @@ The run's files are cut into chunks (at most :data:`CHUNK_FILES` files or about
 enough that the per-chunk costs (pickling, a commit and its fsync) vanish and small enough to
 balance two workers. :func:`processing` hands the chunks to a pool of forked processes (one per
 core), or reads them in this process when one worker is asked for or there is a single chunk,
-and gives back each chunk's :class:`~triage.engine.results.FileResult` list as it finishes.
+and gives back each chunk's :class:`~triage.engine.results.FileResult` list as it finishes. Disk
+images are always read in pool workers, watched for a read that makes no progress
+(triage/engine/stall.py): such a worker is ended, its file returned as unread, and the chunks
+not finished are read again by a new pool.
 
 The forked workers inherit the run's job list and get only ``(start, stop)`` ranges of it, never
 pickled entries; they return results, and never touch the database.
@@ -13,22 +16,27 @@ pickled entries; they return results, and never touch the database.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
+import signal
 import sys
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from triage.engine.per_file import FileJob, FileProcessor, PathIndex
 from triage.engine.results import FileResult
+from triage.engine.stall import NO_HEARTBEAT, STALL_ENV, Heartbeat, ReadWatch, stall_seconds
 from triage.plugin.contract import ParseContext, Plugin
 from triage.plugin.options import PluginOptions
 from triage.plugin.scratch import Scratch
-from triage.sources.open import open_source
+from triage.sources.open import IMAGE_KINDS, open_source
 
 CHUNK_FILES = 1024
 CHUNK_BYTES = 128 * 1024 * 1024
@@ -105,58 +113,155 @@ def processing(
 @contextmanager
 def _processing(jobs: Sequence[FileJob], setup: WorkerSetup, workers: int) -> Iterator[Iterator[Finished]]:
     spans = chunks(jobs)
-    if workers > 1 and len(spans) > 1:
-        with _pool(jobs, spans, setup, workers) as finished:
-            yield finished
+    # Disk images are read by The Sleuth Kit, which a crafted file system can keep inside one
+    # call for minutes: they are always read in watched pool workers (one fork, even for one
+    # chunk), so a stalled read can be ended (triage/engine/stall.py).
+    watch = (
+        ReadWatch(max(1, min(workers, len(spans))), stall_seconds()) if setup.kind in IMAGE_KINDS else None
+    )
+    if spans and (watch is not None or (workers > 1 and len(spans) > 1)):
+        runner = _Pool(jobs, spans, setup, min(workers, len(spans)), watch)
+        try:
+            yield runner.finished()
+        except BaseException:
+            runner.close(cancel=True)
+            raise
+        runner.close(cancel=False)
         return
     _init_worker(setup, 1)
     try:
-        yield ((jobs[start:stop], process_chunk(jobs[start:stop])) for start, stop in spans)
+        yield ((jobs[start:stop], process_chunk(jobs[start:stop], start)) for start, stop in spans)
     finally:
         _close_worker()
 
 
-@contextmanager
-def _pool(
-    jobs: Sequence[FileJob], spans: list[tuple[int, int]], setup: WorkerSetup, workers: int
-) -> Iterator[Iterator[Finished]]:
-    global _jobs
-    _jobs = jobs  # inherited by the forked workers; see _process_span
-    # Keep the collector off what the workers inherit: a collection in a worker would write to
-    # every inherited object (copy-on-write faults for the whole walk).
-    gc.freeze()
-    try:
-        with ProcessPoolExecutor(
-            workers,
+class _Pool:
+    """The forked workers of a run, restarted when a stalled worker had to be ended.
+
+    A worker stuck in one read (:class:`~triage.engine.stall.ReadWatch`) is killed; the pool is
+    then broken (concurrent.futures ends the other workers too), so the chunks not finished are
+    given to a new pool, cut around the abandoned file, which is returned as unread.
+    """
+
+    def __init__(
+        self,
+        jobs: Sequence[FileJob],
+        spans: list[tuple[int, int]],
+        setup: WorkerSetup,
+        workers: int,
+        watch: ReadWatch | None,
+    ) -> None:
+        global _jobs
+        self.jobs = jobs
+        self.queue = deque(spans)
+        self.setup = setup
+        self.workers = workers
+        self.watch = watch
+        self.pending: dict[Future[list[FileResult]], tuple[int, int]] = {}
+        self.abandoned: dict[int, float] = {}  # job index -> seconds it was stalled when ended
+        self.reported: set[int] = set()
+        _jobs = jobs  # inherited by the forked workers; see _process_span
+        # Keep the collector off what the workers inherit: a collection in a worker would write to
+        # every inherited object (copy-on-write faults for the whole walk).
+        gc.freeze()
+        self.executor = self._start()
+        self._feed()
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self.watch is not None:
+            self.watch.reset()
+        return ProcessPoolExecutor(
+            self.workers,
             mp_context=multiprocessing.get_context("fork"),
             initializer=_init_pool_worker,
-            initargs=(os.getpid(), setup, workers),
-        ) as pool:
-            pending: dict[Future[list[FileResult]], tuple[int, int]] = {}
-            queue = iter(spans)
-            for span in queue:
-                pending[pool.submit(_process_span, *span)] = span
-                if len(pending) >= workers * 2:
-                    break
+            initargs=(os.getpid(), self.setup, self.workers, self.watch),
+        )
 
-            def finished() -> Iterator[Finished]:
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        start, stop = pending.pop(fut)
-                        nxt = next(queue, None)
-                        if nxt is not None:  # keep the workers fed while the caller stores
-                            pending[pool.submit(_process_span, *nxt)] = nxt
-                        yield jobs[start:stop], fut.result()
+    def _feed(self) -> None:
+        """Keep two chunks per worker queued, so the workers stay busy while the caller stores."""
+        while self.queue and len(self.pending) < self.workers * 2:
+            span = self.queue.popleft()
+            self.pending[self.executor.submit(_process_span, *span)] = span
 
-            try:
-                yield finished()
-            except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-    finally:
-        _jobs = ()
-        gc.unfreeze()
+    def finished(self) -> Iterator[Finished]:
+        poll = None if self.watch is None else min(1.0, self.watch.limit / 4)
+        while self.pending:
+            done, _ = wait(self.pending, timeout=poll, return_when=FIRST_COMPLETED)
+            broken = False
+            for fut in done:
+                start, stop = self.pending.pop(fut)
+                exc = fut.exception()
+                if exc is None:
+                    yield self.jobs[start:stop], fut.result()
+                elif isinstance(exc, BrokenProcessPool) and self.abandoned:
+                    self.queue.appendleft((start, stop))  # a worker we ended took the pool down
+                    broken = True
+                else:
+                    raise exc
+            if broken:
+                yield from self._restart()
+            else:
+                self._end_stalled()
+            self._feed()
+
+    def _end_stalled(self) -> None:
+        if self.watch is None:
+            return
+        for stalled in self.watch.stalled():
+            if stalled.job not in self.abandoned:
+                self.abandoned[stalled.job] = stalled.seconds
+                with contextlib.suppress(ProcessLookupError):  # it finished meanwhile
+                    os.kill(stalled.pid, signal.SIGKILL)
+
+    def _restart(self) -> Iterator[Finished]:
+        """Collect what the broken pool finished, start a new one for the rest."""
+        for fut in list(self.pending):  # the broken pool fails all of them promptly
+            start, stop = self.pending.pop(fut)
+            if fut.exception() is None:
+                yield self.jobs[start:stop], fut.result()
+            else:
+                self.queue.appendleft((start, stop))
+        self.executor.shutdown(wait=True)
+        spans = []
+        for start, stop in sorted(self.queue):
+            first = start
+            for index in range(start, stop):
+                if index in self.abandoned and index not in self.reported:
+                    self.reported.add(index)
+                    if first < index:
+                        spans.append((first, index))
+                    first = index + 1
+                    yield [self.jobs[index]], [_abandoned(self.jobs[index], self.abandoned[index])]
+            if first < stop:
+                spans.append((first, stop))
+        self.queue = deque(spans)
+        self.executor = self._start()
+
+    def close(self, cancel: bool) -> None:
+        global _jobs
+        try:
+            self.executor.shutdown(wait=True, cancel_futures=cancel)
+        finally:
+            _jobs = ()
+            gc.unfreeze()
+
+
+def _abandoned(job: FileJob, seconds: float) -> FileResult:
+    """The result of a file whose read was ended: unread, with the reason as its error."""
+    return FileResult(
+        key=job.key,
+        bytes_read=0,
+        md5=None,
+        sha1=None,
+        sha256=None,
+        mime=None,
+        ext_mismatch=False,
+        error=(
+            f"ReadAbandoned: the evidence reader made no progress on this file for {seconds:.0f} s "
+            f"and was ended ({STALL_ENV} sets the limit); a damaged or crafted file system can keep "
+            "The Sleuth Kit inside one file for minutes (icat is as slow)"
+        ),
+    )
 
 
 def die_with_parent(parent_pid: int) -> None:
@@ -170,7 +275,6 @@ def die_with_parent(parent_pid: int) -> None:
     if sys.platform.startswith("linux"):
         import ctypes
         import ctypes.util
-        import signal
 
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         pr_set_pdeathsig = 1
@@ -180,7 +284,7 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _init_pool_worker(parent_pid: int, setup: WorkerSetup, workers: int) -> None:
+def _init_pool_worker(parent_pid: int, setup: WorkerSetup, workers: int, watch: ReadWatch | None) -> None:
     """Initializer of a pool worker: die with the run, then open the evidence.
 
     A worker must never outlive its run (``kill -9`` of the run would otherwise leave workers
@@ -188,10 +292,11 @@ def _init_pool_worker(parent_pid: int, setup: WorkerSetup, workers: int) -> None
     the parent is still the run, since it may have died between the fork and the request.
     """
     die_with_parent(parent_pid)
-    _init_worker(setup, workers)
+    heartbeat = NO_HEARTBEAT if watch is None else watch.claim()
+    _init_worker(setup, workers, heartbeat)
 
 
-def _init_worker(setup: WorkerSetup, workers: int) -> None:
+def _init_worker(setup: WorkerSetup, workers: int, heartbeat: Heartbeat = NO_HEARTBEAT) -> None:
     global _worker
     plugins = [cls() for cls in setup.plugin_classes]
     processor = FileProcessor(
@@ -200,6 +305,7 @@ def _init_worker(setup: WorkerSetup, workers: int) -> None:
         setup.hashes,
         plugins,
         _index,
+        heartbeat,
     )
     # the run's limit split between the workers, so together they never exceed it
     _worker = _Worker(processor, setup.scratch_parent, setup.scratch_limit // workers, setup.plugin_options)
@@ -214,12 +320,20 @@ def _close_worker() -> None:
 
 def _process_span(start: int, stop: int) -> list[FileResult]:
     """Process ``jobs[start:stop]`` of the job list this forked worker inherited from the run."""
-    return process_chunk(_jobs[start:stop])
+    return process_chunk(_jobs[start:stop], start)
 
 
-def process_chunk(jobs: Sequence[FileJob]) -> list[FileResult]:
-    """Read each of ``jobs`` in this worker, with one scratch folder for the chunk."""
+def process_chunk(jobs: Sequence[FileJob], first: int = 0) -> list[FileResult]:
+    """Read each of ``jobs`` (numbers ``first``... of the run's list) in this worker, with one
+    scratch folder for the chunk."""
     assert _worker is not None, "not a worker: _init_worker was not called"
+    processor = _worker.processor
+    heartbeat = processor.heartbeat
     with Scratch(_worker.scratch_parent, limit=_worker.scratch_share) as scratch:
         ctx = ParseContext(scratch=scratch, run_options=_worker.plugin_options)
-        return [_worker.processor.process(job, ctx, scratch) for job in jobs]
+        results = []
+        for number, job in enumerate(jobs, first):
+            heartbeat.begin(number)
+            results.append(processor.process(job, ctx, scratch))
+        heartbeat.idle()
+        return results
