@@ -132,7 +132,10 @@ def test_a_stalled_read_is_ended_and_every_other_file_is_read(
     problems = [w for w in summary.warnings if w["path"] == "/slow.bin"]
     assert len(problems) == 1 and "made no progress" in problems[0]["message"]
     assert verify_case(case).ok
-    assert (hashlib.sha256(slow_inode_ext3.read_bytes()).hexdigest(), slow_inode_ext3.stat().st_mtime_ns) == before
+    assert (
+        hashlib.sha256(slow_inode_ext3.read_bytes()).hexdigest(),
+        slow_inode_ext3.stat().st_mtime_ns,
+    ) == before
 
 
 def test_triage_as_the_user_runs_it_prints_the_file_and_completes(
