@@ -16,9 +16,9 @@ import functools
 import re
 import sqlite3
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 from triage.plugin.contract import NotMyFormat, ParseContext, ParseWarning, Plugin, Targets
 from triage.plugin.item import FileItem
@@ -227,8 +227,9 @@ class PluginRun:
     plugin: str
     version: str
     outcome: Outcome
-    records: list[Record] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)  # empty when run_plugins was given a sink
     warnings: list[ParseWarning] = field(default_factory=list)
+    count: int = 0  # records kept (in ``records`` or the sink)
 
 
 @dataclass
@@ -251,38 +252,74 @@ class DispatchResult:
         return [run.plugin for run in self.runs if run.outcome == "failed"]
 
 
-def run_plugins(item: FileItem, plugins: Iterable[Plugin], ctx: ParseContext) -> DispatchResult:
+class RecordSink(Protocol):
+    """Where one plugin's records go as they are yielded (the engine's streams them to its store)."""
+
+    def add(self, record: Record) -> None: ...
+
+    def drop(self) -> None:
+        """Forget every record added: the plugin said the file is not its format after all."""
+
+
+class _Kept:
+    """The default sink: the records in the plugin run's list."""
+
+    def __init__(self, records: list[Record]) -> None:
+        self.records = records
+
+    def add(self, record: Record) -> None:
+        self.records.append(record)
+
+    def drop(self) -> None:
+        self.records.clear()
+
+
+def run_plugins(
+    item: FileItem,
+    plugins: Iterable[Plugin],
+    ctx: ParseContext,
+    sink: Callable[[Plugin], RecordSink] | None = None,
+) -> DispatchResult:
     """Run each plugin on ``item``, isolating failures.
 
     - ``NotMyFormat`` -> outcome ``not-my-format``, no records, no warning.
     - any other exception -> outcome ``failed`` and a warning with the traceback; records yielded
       before the failure are kept (they were read correctly) and the warning says how many.
     - a record of a type the plugin does not declare in ``emits`` is dropped with a warning.
+
+    Records go to ``sink(plugin)`` as they are yielded when a sink is given (nothing is kept in
+    ``PluginRun.records``: a million-row table is never a list here), else to ``records``.
+    ``PluginRun.count`` is the number of records kept either way.
     """
     result = DispatchResult(path=item.path)
     for plugin in plugins:
         pctx = ctx.for_plugin(plugin.name, item)
         run = PluginRun(plugin=plugin.name, version=plugin.version, outcome="ok")
+        out: RecordSink = _Kept(run.records) if sink is None else sink(plugin)
         allowed = tuple(plugin.emits)
+        count = 0
         try:
             for record in plugin.parse(item, pctx):
                 if not isinstance(record, allowed):
                     pctx.warn(f"dropped a {type(record).__name__}: not in the plugin's declared 'emits'")
                     continue
-                run.records.append(record)
+                out.add(record)
+                count += 1
         except NotMyFormat:
             run.outcome = "not-my-format"
-            run.records.clear()
+            out.drop()
+            count = 0
         except Exception as exc:  # the plugin's failure, not the run's: recorded with its traceback
             run.outcome = "failed"
             pctx.warnings.append(
                 ParseWarning(
                     plugin=plugin.name,
                     path=item.path,
-                    message=f"plugin failed after {len(run.records)} record(s): {type(exc).__name__}: {exc}",
+                    message=f"plugin failed after {count} record(s): {type(exc).__name__}: {exc}",
                     traceback="".join(traceback.format_exception(exc)),
                 )
             )
+        run.count = count
         run.warnings = list(pctx.warnings)
         result.runs.append(run)
     return result

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import marshal
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -29,12 +30,13 @@ from triage.engine.stall import NO_HEARTBEAT, Heartbeat
 from triage.errors import SourceUnreadable, TriageError
 from triage.plugin.contract import ParseContext, Plugin
 from triage.plugin.item import FileItem, RelatedFile, path_pattern
-from triage.plugin.records import SourceRef, record_to_dict
+from triage.plugin.records import Record, SourceRef, record_to_dict
 from triage.plugin.scratch import Scratch, ScratchFull, write_sparse
 from triage.sources.entry import FileEntry, Source
 from triage.sources.filetype import HEAD_SIZE, extension_mismatch, sniff_mime
 
 IN_MEMORY_LIMIT = 64 * 1024 * 1024  # bigger files a plugin wants are spooled to the scratch folder
+SPILL_RECORDS = 5000  # a file's records kept in memory; beyond, they go to a spill file in batches
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,84 @@ class Spool:
         self.charged = 0
 
 
+class SpilledRecords:
+    """One file's records as the plugins yield them: in memory up to :data:`SPILL_RECORDS`, then
+    appended in batches to a spill file in the run's scratch folder, which the run reads back
+    batch by batch as it stores them (results.found_records) and removes.
+
+    So a database of a million messages costs a batch of memory in the worker and in the run,
+    not a million records in each (and the pickled copy between them). The file holds
+    ``marshal`` data (lists of field tuples), never code or pickles.
+    """
+
+    def __init__(self, spill_dir: Path | None, plugin: str, version: str) -> None:
+        self.spill_dir = spill_dir  # None: never spilled (a processor made outside a run)
+        self.plugin = plugin
+        self.version = version
+        self.kept: list[tuple[str, str, str, str | None, str]] = []
+        self.file: BinaryIO | None = None
+        self.path: Path | None = None
+        self._mark = (0, 0)  # where the current plugin's records start: (file offset, kept)
+
+    def for_plugin(self, plugin: Plugin) -> SpilledRecords:
+        """Start a plugin's records (the sink dispatch.run_plugins hands them to)."""
+        self.plugin, self.version = plugin.name, plugin.version
+        self._mark = (self.file.tell() if self.file else 0, len(self.kept))
+        return self
+
+    def add(self, record: Record) -> None:
+        self.kept.append(
+            (
+                self.plugin,
+                self.version,
+                type(record).record_type,
+                record.locator,
+                json.dumps(record_to_dict(record), sort_keys=True, ensure_ascii=False),
+            )
+        )
+        if len(self.kept) >= SPILL_RECORDS and self.spill_dir is not None:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.file is None:
+            assert self.spill_dir is not None
+            fd, name = tempfile.mkstemp(dir=self.spill_dir, suffix=".records")
+            self.file, self.path = os.fdopen(fd, "w+b"), Path(name)
+        marshal.dump(self.kept, self.file)
+        self.kept = []
+
+    def drop(self) -> None:
+        """Forget the current plugin's records (NotMyFormat), keeping the earlier plugins'."""
+        offset, kept = self._mark
+        if self.file is None or self.file.tell() == offset:  # nothing flushed since the mark
+            del self.kept[kept:]
+            return
+        # Flushed since: the first batch written after the mark begins with the earlier
+        # plugins' records that were still in memory at the mark.
+        self.file.seek(offset)
+        earlier = marshal.load(self.file)[:kept]
+        self.file.seek(offset)
+        self.file.truncate()
+        self.kept = earlier
+
+    def finish(self) -> tuple[tuple[FoundRecord, ...], str | None]:
+        """The records (in memory) or the spill file's path (all of them in it)."""
+        if self.file is None:
+            return tuple(FoundRecord(*r) for r in self.kept), None
+        if self.kept:
+            self._flush()
+        self.file.close()
+        self.file = None
+        return (), str(self.path)
+
+    def discard(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
 def _opener(data: bytes | Path) -> Callable[[], BinaryIO]:
     if isinstance(data, Path):
         return lambda: open(data, "rb")
@@ -160,7 +240,9 @@ class FileProcessor:
         plugins: Sequence[Plugin],
         index: PathIndex | None = None,
         heartbeat: Heartbeat = NO_HEARTBEAT,
+        spill_dir: Path | None = None,
     ) -> None:
+        self.spill_dir = spill_dir  # where many records of one file go (None: kept in memory)
         self.heartbeat = heartbeat  # told of every chunk read, so a stalled read can be ended
         self.index = index  # the walk's files, for FileItem.find (None: plugins find nothing)
         self.source = source
@@ -227,9 +309,10 @@ class FileProcessor:
             hexes = {name: d.hexdigest() for name, d in zip(self.hashes, digests, strict=True)}
             plugins: tuple[PluginOutcome, ...] = ()
             records: tuple[FoundRecord, ...] = ()
+            spill: str | None = None
             if candidates and spool is not None and error is None:
                 self.heartbeat.parsing()
-                plugins, records = self._run_plugins(
+                plugins, records, spill = self._run_plugins(
                     job,
                     hexes["sha256"],
                     head,
@@ -253,6 +336,7 @@ class FileProcessor:
                 plugins=plugins,
                 records=records,
                 warnings=tuple(warnings),
+                spill=spill,
             )
         finally:
             for made in spools:
@@ -270,8 +354,9 @@ class FileProcessor:
         scratch: Scratch,
         spools: list[Spool],
         warnings: list[TriageWarning],
-    ) -> tuple[tuple[PluginOutcome, ...], tuple[FoundRecord, ...]]:
-        """The plugins' outcomes and records for the file; their warnings go to ``warnings``."""
+    ) -> tuple[tuple[PluginOutcome, ...], tuple[FoundRecord, ...], str | None]:
+        """The plugins' outcomes and records (or the spill file holding the records) for the
+        file; their warnings go to ``warnings``."""
         entry = job.entry
         source = self.source
         exhibit = self.exhibit
@@ -354,29 +439,25 @@ class FileProcessor:
             finder=finder,
         )
         outcomes: list[PluginOutcome] = []
-        records: list[FoundRecord] = []
+        found = SpilledRecords(self.spill_dir, "", "")
+        kept: tuple[FoundRecord, ...] = ()
+        spill: str | None = None
         try:
             try:
                 chosen = match_plugins(item, candidates, ctx)
             except ScratchFull as exc:
                 warnings.append(_not_given(entry.path, candidates, exc))
-                return (), ()
+                return (), (), None
             if chosen:
-                for run in run_plugins(item, chosen, ctx).runs:
+                for run in run_plugins(item, chosen, ctx, found.for_plugin).runs:
                     outcomes.append(PluginOutcome(run.plugin, run.version, run.outcome))
-                    records.extend(
-                        FoundRecord(
-                            plugin=run.plugin,
-                            version=run.version,
-                            record_type=type(record).record_type,
-                            locator=record.locator,
-                            data=json.dumps(record_to_dict(record), sort_keys=True, ensure_ascii=False),
-                        )
-                        for record in run.records
-                    )
                     warnings.extend(
                         TriageWarning(w.plugin, w.path, w.message, w.traceback) for w in run.warnings
                     )
+            kept, spill = found.finish()
+        except BaseException:
+            found.discard()
+            raise
         finally:
             scratch.release(item)
             # warnings about the file itself, before any plugin ran
@@ -385,4 +466,4 @@ class FileProcessor:
                 for w in ctx.warnings
             )
             ctx.warnings.clear()
-        return tuple(outcomes), tuple(records)
+        return tuple(outcomes), kept, spill

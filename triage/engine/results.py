@@ -9,7 +9,8 @@ pickles as a call of the class with its field values (:func:`_pickled_as_fields`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import marshal
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from typing import Any, TypeVar
@@ -106,3 +107,20 @@ class FileResult:
     plugins: tuple[PluginOutcome, ...] = ()
     records: tuple[FoundRecord, ...] = ()
     warnings: tuple[TriageWarning, ...] = ()
+    spill: str | None = None  # the records are in this spill file instead (many records: SpilledRecords)
+
+
+def found_records(result: FileResult) -> Iterator[FoundRecord]:
+    """The records of ``result`` in the order the plugins yielded them: from ``records``, or read
+    back batch by batch from its spill file (triage/engine/per_file.py: SpilledRecords)."""
+    if result.spill is None:
+        yield from result.records
+        return
+    with open(result.spill, "rb") as f:
+        while True:
+            try:
+                batch = marshal.load(f)  # data only (never code run): lists of field tuples
+            except EOFError:
+                return
+            for fields_ in batch:
+                yield FoundRecord(*fields_)

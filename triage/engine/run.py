@@ -52,6 +52,7 @@ from triage.store import ensure_schema
 from triage.store.models import File, Run
 
 SIBLINGS = ("-wal", "-shm", "-journal")
+FINDINGS_BATCH = 10_000  # finding rows per INSERT while a chunk is stored
 
 
 @dataclass
@@ -317,7 +318,7 @@ class TriageRun:
         results as it comes back, on one connection (closing SQLite's last one checkpoints the WAL)."""
         count = self.options.workers or os.cpu_count() or 1
         scratch_parent = self.case.scratch_dir / self.run_id
-        scratch_parent.mkdir(parents=True, exist_ok=True)
+        (scratch_parent / workers.SPILL_FOLDER).mkdir(parents=True, exist_ok=True)
         setup = workers.WorkerSetup(
             source_path=self.item.source_path,
             kind=self.item.kind,
@@ -367,12 +368,11 @@ class TriageRun:
         """Store one chunk's files, findings and warnings in one transaction."""
         counts = summary.counts
         files: list[dict[str, Any]] = []
-        findings: list[dict[str, Any]] = []
         warnings: list[TriageWarning] = []
+        new_findings = 0
         with conn.begin():
             for job, result in zip(chunk, results, strict=True):
                 files.append(writes.file_row(self.exhibit, job.key, job.entry, self.run_id, result))
-                findings.extend(writes.finding_rows(self.exhibit, job.key, job.entry, result, self.run_id))
                 warnings.extend(result.warnings)
                 counts["files"] += 1
                 counts["bytes"] += result.bytes_read
@@ -381,8 +381,19 @@ class TriageRun:
                     warnings.append(TriageWarning(None, job.entry.path, f"cannot read: {result.error}"))
             exhibit_lock.heartbeat(conn, self.exhibit, self.run_id)
             writes.store_files(conn, files)  # one executemany per chunk
-            new_findings = writes.store_findings(conn, findings)
+            findings: list[dict[str, Any]] = []
+            for job, result in zip(chunk, results, strict=True):
+                # streamed in batches: a file can hold a million records (its spill file)
+                for row in writes.finding_rows(self.exhibit, job.key, job.entry, result, self.run_id):
+                    findings.append(row)
+                    if len(findings) >= FINDINGS_BATCH:
+                        new_findings += writes.store_findings(conn, findings)
+                        findings = []
+            new_findings += writes.store_findings(conn, findings)
             writes.store_warnings(conn, writes.warning_rows(self.exhibit, self.run_id, warnings))
+        for result in results:
+            if result.spill is not None:
+                os.unlink(result.spill)
         counts["findings"] += new_findings
         counts["warnings"] += len(warnings)
         summary.warnings.extend(w.as_dict() for w in warnings)

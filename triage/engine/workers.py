@@ -39,6 +39,7 @@ from triage.plugin.scratch import Scratch
 from triage.sources.open import IMAGE_KINDS, open_source
 
 CHUNK_FILES = 1024
+SPILL_FOLDER = "spill"  # in the run's scratch folder: files' many records (per_file.SpilledRecords)
 CHUNK_BYTES = 128 * 1024 * 1024
 
 #: A finished chunk: its jobs and their results, in the same order.
@@ -306,6 +307,7 @@ def _init_worker(setup: WorkerSetup, workers: int, heartbeat: Heartbeat = NO_HEA
         plugins,
         _index,
         heartbeat,
+        setup.scratch_parent / SPILL_FOLDER,
     )
     # the run's limit split between the workers, so together they never exceed it
     _worker = _Worker(processor, setup.scratch_parent, setup.scratch_limit // workers, setup.plugin_options)

@@ -21,7 +21,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, Table, insert
 
-from triage.engine.results import FileResult, TriageWarning
+from triage.engine.results import FileResult, TriageWarning, found_records
 from triage.sources.entry import FileEntry
 from triage.store.models import File, Finding, RunWarning
 
@@ -121,37 +121,33 @@ _NOT_READ: dict[str, Any] = {
 
 def finding_rows(
     exhibit: str, key: str, e: FileEntry, result: FileResult, run_id: str
-) -> list[dict[str, Any]]:
+) -> Iterator[dict[str, Any]]:
     """The ``triage_findings`` rows of the records found in the file of row ``key``.
 
     The fingerprint covers the exhibit, the plugin and its version, the record type, the file's
     row, the locator and the data: the same record found again (a re-run) is the same row.
     """
-    rows = []
-    for rec in result.records:
+    for rec in found_records(result):  # read back from the spill file when there are many
         fingerprint = hashlib.sha256(
             "\x00".join(
                 [exhibit, rec.plugin, rec.version, rec.record_type, key, str(rec.locator), rec.data]
             ).encode("utf-8", "surrogatepass")
         ).hexdigest()
-        rows.append(
-            {
-                "fingerprint": fingerprint,
-                "exhibit": exhibit,
-                "record_type": rec.record_type,
-                "plugin": rec.plugin,
-                "plugin_version": rec.version,
-                "partition": e.partition,
-                "inode": e.inode,
-                "path": e.path,
-                "stream": e.stream,
-                "file_sha256": result.sha256,
-                "locator": rec.locator,
-                "data": rec.data,
-                "run_id": run_id,
-            }
-        )
-    return rows
+        yield {
+            "fingerprint": fingerprint,
+            "exhibit": exhibit,
+            "record_type": rec.record_type,
+            "plugin": rec.plugin,
+            "plugin_version": rec.version,
+            "partition": e.partition,
+            "inode": e.inode,
+            "path": e.path,
+            "stream": e.stream,
+            "file_sha256": result.sha256,
+            "locator": rec.locator,
+            "data": rec.data,
+            "run_id": run_id,
+        }
 
 
 def warning_rows(exhibit: str, run_id: str, warnings: Iterable[TriageWarning]) -> list[dict[str, Any]]:
