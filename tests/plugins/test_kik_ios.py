@@ -170,7 +170,10 @@ def test_damaged_copies_give_warnings_not_tracebacks(corpus: Path, tmp_path: Pat
     good.parent.mkdir()
     shutil.copy(_corpus(corpus), good)
     found = check_bad_copies(KikIosPlugin(), good, "/" + APP_DIR, tmp_path)
-    assert found["truncated"]
+    # half the pages: SQLite finds the copy malformed; one warning, no record, no traceback
+    assert found["truncated"] == [
+        "database skipped by kik_ios: unreadable SQLite database: database disk image is malformed"
+    ]
 
 
 def test_rows_of_the_wrong_types_give_warnings_and_the_rest_is_read(corpus: Path, tmp_path: Path) -> None:
@@ -250,3 +253,35 @@ def test_exhibit_triage_then_chats_and_contacts(
     )
     assert hello["timestamp"] == "2015-06-29T12:26:11.584834Z"
     assert len(contacts) == 25 and {c["record_type"] for c in contacts} == {"chat/ios/kik/contact"}
+
+
+def test_a_damaged_page_in_the_messages_keeps_the_rows_before_it(corpus: Path, tmp_path: Path) -> None:
+    """ZKIKMESSAGE of the corpus spans two leaf pages (45 and 46, of 4096 bytes, as dbstat
+    reports); the second is overwritten: the rows of the first are read, one warning says where
+    the table ended, and the users are read all the same."""
+    copy = tmp_path / "damaged" / "kik.sqlite"
+    copy.parent.mkdir()
+    shutil.copy(_corpus(corpus), copy)
+    con = ro(copy)
+    pages = [
+        r[0]
+        for r in con.execute("SELECT pageno FROM dbstat WHERE name = 'ZKIKMESSAGE' AND pagetype = 'leaf'")
+    ]
+    keys = [r[0] for r in con.execute("SELECT Z_PK FROM ZKIKMESSAGE ORDER BY Z_PK")]
+    con.close()
+    assert pages == [45, 46] and len(keys) == 60
+    data = bytearray(copy.read_bytes())
+    data[45 * 4096 : 46 * 4096] = b"\xff" * 4096  # page 46 (pages count from 1)
+    copy.write_bytes(bytes(data))
+    records, warnings = run([KikIosPlugin()], FileItem.from_path(copy, fs_path=FS_PATH), tmp_path)
+    messages = [m for m in records if isinstance(m, KikMessage)]
+    assert [m.rowid for m in messages] == keys[:34]  # the rows of page 45
+    assert len([r for r in records if isinstance(r, KikContact)]) == 25
+    assert warnings == [
+        (
+            "kik_ios",
+            None,
+            "damaged Kik message database: reading table ZKIKMESSAGE stopped after 34 row(s):"
+            " database disk image is malformed",
+        )
+    ]
