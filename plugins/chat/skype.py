@@ -1,10 +1,11 @@
-"""Skype "classic" (desktop versions 4 to 7, and SkypeKit-based mobile builds): ``main.db``.
+"""Skype "classic" (the desktop client up to version 7, and the Android app before 2017): ``main.db``.
 
 Where: one folder per Skype account, named after the account's Skype name, holding ``main.db``:
 ``%APPDATA%\\Skype\\<account>\\main.db`` on Windows (``C:\\Users\\<user>\\AppData\\Roaming\\Skype\\``),
-``~/Library/Application Support/Skype/<account>/main.db`` on macOS and ``~/.Skype/<account>/main.db``
-on Linux. (Skype 8 and later, and the Windows Store app, keep their data elsewhere, in other
-formats: not read here.) Any SQLite file with the tables and columns of :data:`SIGNATURE` is read,
+``~/Library/Application Support/Skype/<account>/main.db`` on macOS, ``~/.Skype/<account>/main.db``
+on Linux and ``/data/data/com.skype.raider/files/<account>/main.db`` on Android. (Skype 8 and
+later, and the Windows Store app, keep their data elsewhere, in other formats: not read here.)
+Any SQLite file with the tables and columns of :data:`SIGNATURE` is read,
 whatever its name, since exported copies are often renamed.
 
 What is read, one record per row, all times **Unix seconds** (UTC) as stored, 0 meaning "none":
@@ -19,11 +20,13 @@ What is read, one record per row, all times **Unix seconds** (UTC) as stored, 0 
   (``message_type``, SkypeKit's ``Message.TYPE``: 61 posted text, 60 emote, 64 SMS, 68 files,
   50 contact request, 51 granted authorisation, 10 added, 13 left, 30/39 call started/ended,
   ...), ``chatmsg_type`` (legacy code: 3 ordinary message, 7 SMS/file/emote, 18 call/contact
-  event, ... as observed by Skyperious) and ``chatmsg_status`` (legacy API: 1 sending, 2 sent,
-  3 received, 4 read; also ``status``), ``sending_status`` (1 sending, 2 sent, 3 failed),
-  ``consumption_status`` (0 consumed, 1-3 unconsumed), raw with labels at render time.
+  event, ... as observed by Skyperious) and ``chatmsg_status`` (also ``status``: 1 sending,
+  2 sent, 3 received, 4 read, the order of the legacy Skype API's chat message states; the corpus
+  agrees, the owner's messages are 1 or 2, the partner's 4), SkypeKit's ``sending_status``
+  (1 sending, 2 sent, 3 failed) and ``consumption_status`` (0 consumed, 1-3 unconsumed), raw with
+  labels at render time.
   The thread: ``chatname`` (the legacy chat, a row of ``Chats``: ``friendlyname``, space-separated
-  ``participants``, ``type`` 2 one-to-one dialog / 4 group) and ``convo_id`` (a row of
+  ``participants``, ``type`` 2 one-to-one dialog / 4 group, as observed) and ``convo_id`` (a row of
   ``Conversations``: ``identity``, the Skype name of the partner or the group's id, ``type`` 1
   dialog / 2 conference). ``conversation`` is the conversation's ``identity`` when ``convo_id``
   names one, else ``chatname``; ``conversation_title`` its ``displayname``, else the chat's
@@ -137,7 +140,7 @@ CHATMSG_TYPE_LABELS: Mapping[object, str] = {
     15: "changed picture",
     18: "call, contact or transfer event",
 }
-#: Legacy Skype API ``CHATMESSAGE STATUS``.
+#: ``chatmsg_status``: the legacy Skype API's chat message states, in their order (see the module).
 CHATMSG_STATUS_LABELS: Mapping[object, str] = {1: "sending", 2: "sent", 3: "received", 4: "read"}
 #: SkypeKit ``Message.SENDING_STATUS`` and ``Message.CONSUMPTION_STATUS``.
 SENDING_STATUS_LABELS: Mapping[object, str] = {1: "sending", 2: "sent", 3: "failed to send"}
@@ -687,7 +690,7 @@ class SkypePlugin(SqliteTablePlugin[Lookups]):
     description = "Skype classic main.db (Messages, SMSes, Calls, Transfers, Chats, Conversations, Contacts)"
     tables = (MESSAGES, SMSES, CALLS, TRANSFERS, CHATS, CONVERSATIONS, ACCOUNTS, CONTACTS)
     targets = Targets(
-        globs=("**/Skype/*/main.db", "**/.Skype/*/main.db"),
+        globs=("**/Skype/*/main.db", "**/.Skype/*/main.db", "**/com.skype.raider/files/*/main.db"),
         magic=(SQLITE_MAGIC,),
         sqlite=SIGNATURE,
     )
