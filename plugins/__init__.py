@@ -16,7 +16,9 @@ from plugins.chat.callhistory_ios import CallHistoryIosPlugin
 from plugins.chat.calllog_android import AndroidCallLogPlugin
 from plugins.chat.contacts_android import AndroidContactsPlugin
 from plugins.chat.imessage import IMessagePlugin
+from plugins.chat.kik_ios import KikIosPlugin
 from plugins.chat.mms_android import AndroidMmsPlugin
+from plugins.chat.skype import SkypePlugin
 from plugins.chat.sms_android import AndroidSmsPlugin
 from plugins.chat.telegram_android import TelegramAndroidPlugin
 from plugins.chat.whatsapp_android import WhatsAppAndroidContactsPlugin, WhatsAppAndroidPlugin
@@ -40,6 +42,8 @@ BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     WhatsAppAndroidPlugin,
     WhatsAppAndroidContactsPlugin,
     TelegramAndroidPlugin,
+    SkypePlugin,
+    KikIosPlugin,
     ChromeHistoryPlugin,
     FirefoxHistoryPlugin,
     PhotoExifPlugin,
