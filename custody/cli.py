@@ -409,6 +409,7 @@ for _event in events_mod.EVENTS:
         "exhibit custody verify EX-001 --rehash --json",
         "exhibit custody verify --against checkpoint-2026-11-22.json",
         "exhibit custody verify EX-001 --rehash --record --actor jdoe",
+        "exhibit custody verify EX-004 --rehash --options-file ~/case/backup-password.toml",
     ),
 )
 def custody_verify(
@@ -424,6 +425,18 @@ def custody_verify(
     record: Annotated[bool, typer.Option("--record", help="Record the result as a 'verify' entry.")] = False,
     actor: Annotated[
         str | None, typer.Option("--actor", envvar="EXHIBIT_ACTOR", help="Who records the result.")
+    ] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            help="What re-reading an exhibit's files needs with --rehash, NAME=VALUE (repeatable): "
+            "backup.password=... for an encrypted iTunes backup.",
+        ),
+    ] = None,
+    options_file: Annotated[
+        list[Path] | None,
+        typer.Option("--options-file", help="A TOML file with a [backup] table (password = ...)."),
     ] = None,
     case: CaseOpt = None,
     as_json: JsonOpt = False,
@@ -448,7 +461,13 @@ def custody_verify(
         with progress:
             task = progress.add_task("verify", total=total)
             report = verify.verify_case(
-                c, exhibit, rehash=rehash, against=against, progress=lambda n: progress.advance(task, n)
+                c,
+                exhibit,
+                rehash=rehash,
+                against=against,
+                progress=lambda n: progress.advance(task, n),
+                options=option or [],
+                options_files=options_file or [],
             )
         if record:
             if exhibit is None or actor is None:

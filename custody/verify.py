@@ -114,11 +114,15 @@ def verify_case(
     against: Path | None = None,
     progress: Callable[[int], None] | None = None,
     now: datetime | None = None,
+    options: Sequence[str] = (),
+    options_files: Sequence[Path] = (),
 ) -> Report:
     """Check everything the ledger claims; with ``rehash`` re-read the evidence too.
 
     ``now`` is the time of the verification (default: this computer's clock); entries recorded
-    after it are clock anomalies.
+    after it are clock anomalies. ``options`` (``NAME=VALUE``) and ``options_files`` are handed,
+    unread, to the checks of other packages (:func:`run_extensions`): what opening an exhibit's
+    evidence needs to re-read the files triage hashed (an encrypted backup's password).
     """
     checkpoints = case.ledger.checkpoints()
     report = _verify_rows(
@@ -134,7 +138,7 @@ def verify_case(
         check_against(case, against, report)
     if rehash:
         rehash_items(case, report, exhibit)
-    run_extensions(case, report, exhibit, rehash)
+    run_extensions(case, report, exhibit, rehash, options=options, options_files=options_files)
     if exhibit is not None:
         report.problems = [p for p in report.problems if p.exhibit in (None, exhibit)]
         report.open_checkouts = [o for o in report.open_checkouts if o["exhibit"] == exhibit]
@@ -1053,17 +1057,26 @@ def check_against(case: Case, path: Path, report: Report) -> None:
 VERIFY_EXTENSIONS = "exhibit.verify"
 
 
-def run_extensions(case: Case, report: Report, exhibit: str | None, rehash: bool) -> None:
+def run_extensions(
+    case: Case,
+    report: Report,
+    exhibit: str | None,
+    rehash: bool,
+    *,
+    options: Sequence[str] = (),
+    options_files: Sequence[Path] = (),
+) -> None:
     """Run every check registered in the ``exhibit.verify`` entry-point group.
 
-    Each is a callable ``check(case, report, exhibit, rehash)`` adding problems to ``report``:
+    Each is a callable ``check(case, report, exhibit, rehash, *, options, options_files)`` adding
+    problems to ``report`` (the options are the command's ``--option``/``--options-file``):
     the way a package custody must not import (triage: its signed digest of the stored rows,
     code TRIAGE_DATA_MISMATCH) gets verified by ``exhibit custody verify``.
     """
     from importlib.metadata import entry_points
 
     for ep in sorted(entry_points(group=VERIFY_EXTENSIONS), key=lambda ep: ep.name):
-        ep.load()(case, report, exhibit, rehash)
+        ep.load()(case, report, exhibit, rehash, options=options, options_files=options_files)
 
 
 # -- re-reading evidence --------------------------------------------------------------------------

@@ -46,6 +46,28 @@ plugins_app = typer.Typer(help="The artifact plugins.", no_args_is_help=True)
 PartitionOpt = Annotated[
     int | None, typer.Option("--partition", help="Byte offset of the file system (see 'exhibit ls --json').")
 ]
+EvidenceOptionOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--option",
+        help="What opening the evidence needs, NAME=VALUE (repeatable): backup.password=... for an "
+        "encrypted iTunes backup.",
+    ),
+]
+EvidenceOptionsFileOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--options-file",
+        help="A TOML file with a [backup] table (password = ...): keeps the password out of shell history.",
+    ),
+]
+
+
+def _evidence_options(option: list[str] | None, options_file: list[Path] | None) -> dict[str, object]:
+    """The evidence's options (a backup's password), checked like triage's --option."""
+    from triage.engine.options import evidence_options
+
+    return evidence_options(option or [], options_file or [])
 
 
 def ls(
@@ -60,6 +82,8 @@ def ls(
             "--mismatch", help="Only files whose content contradicts their extension (after triage)."
         ),
     ] = False,
+    option: EvidenceOptionOpt = None,
+    options_file: EvidenceOptionsFileOpt = None,
     case: CaseOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
@@ -67,6 +91,7 @@ def ls(
 
     After a triage run, --json also gives each file's sha256, MIME type and extension mismatch flag.
     """
+    options = _evidence_options(option, options_file)
     source_path, kind, known = evidence_of(case, exhibit, with_known=True)
     run_listing(
         source_path,
@@ -82,6 +107,7 @@ def ls(
         write=sys.stdout.write,
         write_bytes=stdout_bytes,
         direct_stdout=True,
+        options=options,
     )
 
 
@@ -92,6 +118,8 @@ def cat(
         int | None, typer.Option("--inode", help="Meta address instead of a path (like icat).")
     ] = None,
     partition: PartitionOpt = None,
+    option: EvidenceOptionOpt = None,
+    options_file: EvidenceOptionsFileOpt = None,
     case: CaseOpt = None,
 ) -> None:
     """Write a file's raw content to stdout, like icat."""
@@ -103,8 +131,9 @@ def cat(
         raise UserError(
             "give a PATH or --inode N (one of them)", hint="exhibit cat EX-001 /Users/a/notes.txt"
         )
+    options = _evidence_options(option, options_file)
     source_path, kind, _ = evidence_of(case, exhibit, with_known=False)
-    with open_source(source_path, kind) as source:
+    with open_source(source_path, kind, options=options) as source:
         entry = find_entry(source, path or "", partition, inode)
         if entry.type in ("dir", "virtual-dir"):
             err.print(
@@ -265,14 +294,17 @@ def export(
     to: Annotated[Path, typer.Option("--to", help="Folder to copy them into.")],
     actor: ActorOpt,
     partition: PartitionOpt = None,
+    option: EvidenceOptionOpt = None,
+    options_file: EvidenceOptionsFileOpt = None,
     case: CaseOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Copy files out of the evidence, re-check their hashes and record the export in the ledger."""
     from triage.views.export import export_files
 
+    options = _evidence_options(option, options_file)
     with opened(case) as c:
-        exported = export_files(c, exhibit, paths, to, actor=actor, partition=partition)
+        exported = export_files(c, exhibit, paths, to, actor=actor, partition=partition, options=options)
     if as_json:
         emit_json(exported)
         return

@@ -12,6 +12,7 @@ decrypted a fixture made by tests/ios_backups.py to the corpus WhatsApp database
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import plistlib
 import stat
@@ -294,3 +295,82 @@ def test_keybag_parser_and_stream_decryption_units() -> None:
 
 def test_a_password_error_is_a_triage_error_for_the_cli() -> None:
     assert issubclass(PasswordRequired, TriageError) and issubclass(WrongPassword, PasswordRequired)
+
+
+# -- the other commands that read the evidence ------------------------------------------------------
+
+
+def _exhibit(case: Case, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "triage.launch", *args, "--case", str(case.root)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
+def test_ls_cat_export_and_verify_rehash_take_the_password(
+    encrypted: Path, case: Case, tmp_path: Path
+) -> None:
+    """``--option`` and ``--options-file`` on every command that reads an encrypted backup's files;
+    the password reaches nothing stored or printed, and a plugin's option is refused there."""
+    before = evidence_state(encrypted)
+    acquire(case, encrypted, exhibit="EX-023", actor="asmith", description="encrypted backup")
+    run_triage(
+        case, "EX-023", actor="asmith", options=TriageOptions(option_values=[f"backup.password={PASSWORD}"])
+    )
+    secret = tmp_path / "password.toml"
+    secret.write_text(f'[backup]\npassword = "{PASSWORD}"\n')
+    option = f"backup.password={PASSWORD}"
+
+    listed = _exhibit(case, "ls", "EX-023", "-r", "--json", "--option", option)
+    assert listed.returncode == 0, listed.stderr
+    assert SMS_PATH in {json.loads(line)["path"] for line in listed.stdout.splitlines()}
+
+    plain = corpus_bytes("chats/imessage_chat.db")
+    cat = subprocess.run(
+        [sys.executable, "-m", "triage.launch", "cat", "EX-023", SMS_PATH, "--options-file", str(secret),
+         "--case", str(case.root)],
+        capture_output=True,
+        timeout=180,
+    )  # fmt: skip
+    assert cat.returncode == 0, cat.stderr
+    assert cat.stdout == plain  # decrypted, byte for byte
+
+    out = tmp_path / "out"
+    exported = _exhibit(
+        case,
+        "export",
+        "EX-023",
+        SMS_PATH,
+        "--to",
+        str(out),
+        "--actor",
+        "asmith",
+        "--option",
+        option,
+        "--json",
+    )
+    assert exported.returncode == 0, exported.stderr
+    [copy] = [p for p in out.rglob("*") if p.is_file()]
+    assert copy.read_bytes() == plain
+
+    verified = _exhibit(case, "custody", "verify", "EX-023", "--rehash", "--json", "--option", option)
+    assert verified.returncode == 0, (verified.stdout, verified.stderr)
+    assert json.loads(verified.stdout)["ok"] is True
+
+    without = _exhibit(case, "custody", "verify", "EX-023", "--rehash")
+    assert without.returncode == 2, (without.stdout, without.stderr)
+    assert "give its password with --option backup.password=..." in without.stderr
+    assert "TRIAGE_DATA_MISMATCH" not in without.stdout + without.stderr  # not a problem of the rows
+
+    plugin_option = _exhibit(case, "ls", "EX-023", "--option", "signal.key=00")
+    assert plugin_option.returncode == 2 and "no plugin named 'signal'" in plugin_option.stderr
+
+    for done in (listed, exported, verified, without):
+        assert PASSWORD not in done.stdout + done.stderr
+    case.engine.dispose()
+    for stored in case.root.rglob("*"):
+        if stored.is_file():
+            assert PASSWORD.encode() not in stored.read_bytes(), stored
+    assert evidence_state(encrypted) == before

@@ -44,3 +44,9 @@ def source_options(options: PluginOptions) -> dict[str, object]:
         for group in SOURCE_OPTIONS
         for name, value in options.of(group.name).items()
     }
+
+
+def evidence_options(assignments: Sequence[str], files: Sequence[Path]) -> dict[str, object]:
+    """The evidence's options alone (``exhibit ls``, ``cat``, ``export``, ``custody verify
+    --rehash``): plugins' options are not accepted there (OptionError names the option)."""
+    return source_options(parse_options(SOURCE_OPTIONS, assignments, files))

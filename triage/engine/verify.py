@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +30,26 @@ from custody.items import get_item
 from custody.verify import Report
 from triage.engine import integrity
 from triage.engine.writes import HASHES, keyed_entries
-from triage.errors import TriageError
+from triage.engine.options import evidence_options
+from triage.errors import PasswordRequired, TriageError, WrongPassword
 from triage.sources.open import open_source
 from triage.store.models import File, Run
 
 CODE = integrity.CODE
 
 
-def check(case: Case, report: Report, exhibit: str | None, rehash: bool) -> None:
-    """The ``exhibit.verify`` entry point."""
+def check(
+    case: Case,
+    report: Report,
+    exhibit: str | None,
+    rehash: bool,
+    *,
+    options: Sequence[str] = (),
+    options_files: Sequence[Path] = (),
+) -> None:
+    """The ``exhibit.verify`` entry point. ``options``: the evidence's (``backup.password=...``),
+    checked before anything is read (OptionError)."""
+    opening = evidence_options(options, options_files)
     if not inspect(case.engine).has_table("triage_runs"):
         return  # never triaged
     # Verification never writes: no migration here (a case triaged before the digest existed has
@@ -51,7 +63,7 @@ def check(case: Case, report: Report, exhibit: str | None, rehash: bool) -> None
                 report.add(CODE, anchor.seq, anchor.exhibit, f"run {anchor.run}: {line}")
     if rehash:
         for anchor in anchors.values():
-            _rehash_files(case, report, anchor)
+            _rehash_files(case, report, anchor, opening)
 
 
 def _check_runs(case: Case, report: Report, exhibit: str | None) -> None:
@@ -103,8 +115,13 @@ def _stored(row: Any, column: str) -> Any:
     return value
 
 
-def _rehash_files(case: Case, report: Report, anchor: integrity.AnchorEntry) -> None:
-    """Read every hashed file of the exhibit again and compare each stored hash."""
+def _rehash_files(
+    case: Case, report: Report, anchor: integrity.AnchorEntry, opening: dict[str, object]
+) -> None:
+    """Read every hashed file of the exhibit again and compare each stored hash.
+
+    An encrypted backup without its password (or with a wrong one) is the user's error to fix
+    (``--option backup.password=...``), raised, not a mismatch of the stored rows."""
     wanted: dict[str, tuple[str, dict[str, str]]] = {}
     with case.engine.connect() as conn:
         for f in conn.execute(
@@ -118,7 +135,7 @@ def _rehash_files(case: Case, report: Report, anchor: integrity.AnchorEntry) -> 
     problems = 0
     try:
         item = get_item(case, anchor.exhibit)
-        with open_source(Path(item.source_path), item.kind) as source:
+        with open_source(Path(item.source_path), item.kind, options=opening) as source:
             for key, e in keyed_entries(anchor.exhibit, source.entries(None, recursive=True)):
                 if key not in wanted:
                     continue
@@ -141,6 +158,9 @@ def _rehash_files(case: Case, report: Report, anchor: integrity.AnchorEntry) -> 
                                 for n in wrong
                             ),
                         )
+    except (PasswordRequired, WrongPassword) as exc:
+        exc.hint = f"{exc.hint}; exhibit custody verify takes it as --option or --options-file too"
+        raise
     except (TriageError, CustodyError, EvidenceError, OSError) as exc:
         report.add(CODE, anchor.seq, anchor.exhibit, f"{where}: cannot re-read the files it hashed: {exc}")
         return

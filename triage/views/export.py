@@ -19,7 +19,7 @@ import errno
 import hashlib
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -151,7 +151,14 @@ def _copy_one(source: Source, entry: FileEntry, target: Path, expected: str | No
 
 
 def export_files(
-    case: Case, exhibit: str, paths: Sequence[str], to: Path, *, actor: str, partition: int | None = None
+    case: Case,
+    exhibit: str,
+    paths: Sequence[str],
+    to: Path,
+    *,
+    actor: str,
+    partition: int | None = None,
+    options: Mapping[str, object] | None = None,
 ) -> list[dict[str, Any]]:
     item = get_item(case, exhibit)
     keys = signing_keys(case, [actor])
@@ -159,7 +166,7 @@ def export_files(
     recorded = known_hashes(case.engine, exhibit)
     exported: list[dict[str, Any]] = []
     done: list[Path] = []
-    with open_source(item.source_path, item.kind) as source:
+    with open_source(item.source_path, item.kind, options=options) as source:
         # Resolve every path first: a typo in the last one must not leave earlier copies behind
         # with no ledger entry.
         entries = [find_entry(source, path, partition) for path in paths]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,7 @@ def write_listing(
     fast: bool = True,
     direct_stdout: bool = False,
     kind: str | None = None,
+    options: Mapping[str, object] | None = None,
 ) -> None:
     """Write the ``exhibit ls`` lines of ``source_path`` to ``write``; problems go to ``warnings``.
 
@@ -157,7 +158,14 @@ def write_listing(
             source = ImageSource(p, fast_walk=False, kind=kind)  # the pytsk3 walk, the reference
         try:
             entries = list_entries(
-                source, path, recursive, deleted_only, partition, warnings=warnings, kind=kind
+                source,
+                path,
+                recursive,
+                deleted_only,
+                partition,
+                warnings=warnings,
+                kind=kind,
+                options=options,
             )
             write_entries(entries, as_json, known, write)
         finally:
@@ -233,8 +241,10 @@ def run_listing(
     write: Callable[[str], Any],
     write_bytes: Callable[[bytes], Any] | None = None,
     direct_stdout: bool = False,
+    options: Mapping[str, object] | None = None,
 ) -> None:
-    """``exhibit ls``: the lines to ``write``, then the warnings to stderr (see :mod:`triage.launch`)."""
+    """``exhibit ls``: the lines to ``write``, then the warnings to stderr (see :mod:`triage.launch`).
+    ``options``: what opening the evidence needs (an encrypted backup's password)."""
     from triage.sources.open import list_entries
 
     warnings: list[WalkWarning] = []
@@ -246,7 +256,9 @@ def run_listing(
                 ),
                 file=sys.stderr,
             )
-        entries = list_entries(source_path, path, recursive, deleted, partition, warnings=warnings, kind=kind)
+        entries = list_entries(
+            source_path, path, recursive, deleted, partition, warnings=warnings, kind=kind, options=options
+        )
         write_entries(
             (
                 e
@@ -273,6 +285,7 @@ def run_listing(
                 write_bytes=write_bytes,
                 direct_stdout=direct_stdout,
                 kind=kind,
+                options=options,
             )
         except WalkAbandoned as exc:  # after the other file systems: their warnings, then the error
             _print_warnings(warnings)
