@@ -29,8 +29,8 @@ from custody.errors import CustodyError, EvidenceError
 from custody.items import get_item
 from custody.verify import Report
 from triage.engine import integrity
-from triage.engine.writes import HASHES, keyed_entries
 from triage.engine.options import evidence_options
+from triage.engine.writes import HASHES, keyed_entries
 from triage.errors import PasswordRequired, TriageError, WrongPassword
 from triage.sources.open import open_source
 from triage.store.models import File, Run
