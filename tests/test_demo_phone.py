@@ -27,6 +27,7 @@ from tests.plugins.triage_e2e import exhibit
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "scripts" / "demo.sh"
+EXAMINER = REPO / "docs" / "examiner.md"
 BUILDER = REPO / "scripts" / "make_phone_extraction.py"
 
 SMS = "/data/user_de/0/com.android.providers.telephony/databases/mmssms.db"
@@ -193,6 +194,21 @@ def test_the_links_the_demo_prints(demo_case: Path, monkeypatch: pytest.MonkeyPa
 def test_the_timeline_the_demo_prints(demo_case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Friday morning on both phones: the call, then each SMS as both phones stored it."""
     assert _run(demo_case, monkeypatch, _demo_views()["timeline"]).splitlines() == TIMELINE
+
+
+def test_the_calls_and_contacts_docs_examiner_shows(demo_case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """docs/examiner.md section 11 shows ``exhibit calls``/``contacts`` on the demo's case in a
+    ```text block (not run by tests/test_docs_pages.py: it needs the repository's demo folder)."""
+    page = EXAMINER.read_text(encoding="utf-8")
+    [block] = [b for b in re.findall(r"^```text\n(.*?)^```$", page, re.M | re.S) if "demo/case" in b]
+    commands = re.split(r"^\$ ", block, flags=re.M)[1:]
+    assert commands[0] == "export EXHIBIT_CASE=$PWD/demo/case\n"
+    assert len(commands) == 3
+    for command in commands[1:]:
+        line, _, shown = command.partition("\n")
+        args = shlex.split(line)
+        assert args[0] == "exhibit" and args[1] in ("calls", "contacts"), line
+        assert _masked(_run(demo_case, monkeypatch, args[1:])) == _masked(shown.rstrip("\n")), line
 
 
 def test_the_builder_never_overwrites(tmp_path: Path) -> None:
