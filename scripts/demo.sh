@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Set up (if needed) and run the main job end to end on a real sample image, SQLite default:
 # create a case, register people, acquire the image, seal and hand it over, triage it (files,
-# deleted files, hashes, plugin findings), export a file, and verify the whole chain of custody.
+# deleted files, hashes, plugin findings), export a file; then build two small phone extractions
+# (made-up data in the apps' real schemas: scripts/make_phone_extraction.py), acquire and triage
+# them, print a conversation, the numbers that link the phones and a stretch of the timeline;
+# and verify the whole chain of custody.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -32,6 +35,23 @@ exhibit ls EX-001 -r --deleted
 exhibit findings EX-001 --kind media
 exhibit export EX-001 /pic1/IMG_1054.JPG --to "$DEMO/exports" --actor asmith
 exhibit custody log EX-001
+{ set +x; } 2>/dev/null
+
+echo "==> two phones: made-up messages, calls and contacts in the apps' real database schemas"
+.venv/bin/python scripts/make_phone_extraction.py "$DEMO/evidence/phones"
+find "$DEMO/evidence/phones" -type f -exec chmod a-w {} +
+set -x
+exhibit acquire "$DEMO/evidence/phones/android" --exhibit EX-002 --description "Android phone (Kai), file-system extraction" \
+    --serial DEMO-0002 --location "Seizure site" --actor jdoe
+exhibit acquire "$DEMO/evidence/phones/iphone" --exhibit EX-003 --description "iPhone (Dani), file-system extraction" \
+    --serial DEMO-0003 --location "Seizure site" --actor jdoe
+exhibit custody transfer EX-002 --to asmith --reason "triage" --authority "Warrant W-2026-002" --actor jdoe
+exhibit custody transfer EX-003 --to asmith --reason "triage" --authority "Warrant W-2026-002" --actor jdoe
+exhibit triage EX-002 --actor asmith
+exhibit triage EX-003 --actor asmith
+exhibit chats EX-002 --app sms --conversation 1 --region GB
+exhibit links --region GB
+exhibit timeline EX-002 EX-003 --from 2026-03-13T05:00+00:00 --to 2026-03-13T06:00+00:00
 exhibit custody verify --rehash --against "$DEMO/checkpoint.json"
 { set +x; } 2>/dev/null
 echo "==> done: the case is in $DEMO/case"

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from plugins.chat.addressbook_ios import AddressBookIosPlugin, IosContact
+from tests.plugins.app_schemas import ADDRESSBOOK
 from triage.engine.dispatch import match_plugins, run_plugins
 from triage.plugin import FileItem, ParseContext, ParseWarning
 from triage.plugin.records import label_for, record_to_dict
@@ -25,32 +26,15 @@ from triage.plugin.scratch import Scratch
 
 FS_PATH = "/private/var/mobile/Library/AddressBook/AddressBook.sqlitedb"
 
-SCHEMA = """
-CREATE TABLE _SqliteDatabaseProperties (key TEXT, value TEXT, UNIQUE(key));
-CREATE TABLE ABStore (ROWID INTEGER PRIMARY KEY AUTOINCREMENT, Name TEXT, Type INTEGER, Enabled INTEGER);
-CREATE TABLE ABPerson (ROWID INTEGER PRIMARY KEY AUTOINCREMENT, First TEXT, Last TEXT, Middle TEXT,
-  FirstPhonetic TEXT, MiddlePhonetic TEXT, LastPhonetic TEXT, Organization TEXT, Department TEXT, Note TEXT,
-  Kind INTEGER, Birthday TEXT, JobTitle TEXT, Nickname TEXT, Prefix TEXT, Suffix TEXT, FirstSort TEXT,
-  LastSort TEXT, CreationDate INTEGER, ModificationDate INTEGER, CompositeNameFallback TEXT,
-  ExternalIdentifier TEXT, ExternalModificationTag TEXT, ExternalUUID TEXT, StoreID INTEGER,
-  DisplayName TEXT, ExternalRepresentation BLOB, FirstSortSection TEXT, LastSortSection TEXT,
-  FirstSortLanguageIndex INTEGER DEFAULT 2147483647, LastSortLanguageIndex INTEGER DEFAULT 2147483647,
-  PersonLink INTEGER DEFAULT -1, ImageURI TEXT, IsPreferredName INTEGER DEFAULT 1, guid TEXT,
-  PhonemeData TEXT, AlternateBirthday TEXT, MapsData TEXT, FirstPronunciation TEXT,
-  MiddlePronunciation TEXT, LastPronunciation TEXT, OrganizationPhonetic TEXT,
-  OrganizationPronunciation TEXT, PreviousFamilyName TEXT, PreferredLikenessSource TEXT,
-  PreferredPersonaIdentifier TEXT);
-CREATE TABLE ABMultiValue (UID INTEGER PRIMARY KEY, record_id INTEGER, property INTEGER,
-  identifier INTEGER, label INTEGER, value TEXT, guid TEXT);
-CREATE TABLE ABMultiValueLabel (value TEXT, UNIQUE(value));
-CREATE TABLE ABMultiValueEntry (parent_id INTEGER, key INTEGER, value TEXT, UNIQUE(parent_id, key));
-CREATE TABLE ABMultiValueEntryKey (value TEXT, UNIQUE(value));
-CREATE INDEX ABMultiValueRecordIDIndex ON ABMultiValue(record_id);
+SCHEMA = (
+    ADDRESSBOOK
+    + """
 INSERT INTO ABStore VALUES (1, 'Local', 0, 1);
 INSERT INTO ABMultiValueLabel (rowid, value) VALUES (1, '_$!<Mobile>!$_'), (2, '_$!<Home>!$_'), (3, 'burner'),
   (4, '_$!<Work>!$_');
 INSERT INTO ABMultiValueEntryKey (rowid, value) VALUES (1, 'Street'), (2, 'City');
 """
+)
 
 PEOPLE = """
 INSERT INTO ABPerson (ROWID, First, Last, Middle, Prefix, Note, Kind, Birthday, CreationDate, ModificationDate,

@@ -27,6 +27,7 @@ from plugins.chat.whatsapp_android import (
     WhatsAppAndroidMessage,
     WhatsAppAndroidPlugin,
 )
+from tests.plugins.app_schemas import WHATSAPP_MEDIA, WHATSAPP_MSGSTORE, WHATSAPP_WA_CONTACTS
 from triage.engine.dispatch import match_plugins, run_plugins
 from triage.plugin import FileItem, ParseContext, Record
 from triage.plugin.records import label_for, record_to_dict
@@ -52,56 +53,13 @@ CREATE TABLE chat_list (_id INTEGER PRIMARY KEY AUTOINCREMENT, key_remote_jid TE
   message_table_id INTEGER, subject TEXT, creation INTEGER);
 """
 
-NEW_SCHEMA = """
-CREATE TABLE jid (_id INTEGER PRIMARY KEY AUTOINCREMENT, user TEXT NOT NULL, server TEXT NOT NULL,
-  agent INTEGER, device INTEGER, type INTEGER, raw_string TEXT);
-CREATE UNIQUE INDEX jid_raw_string_index ON jid (raw_string);
-CREATE TABLE chat (_id INTEGER PRIMARY KEY AUTOINCREMENT, jid_row_id INTEGER UNIQUE, hidden INTEGER,
-  subject TEXT, created_timestamp INTEGER, display_message_row_id INTEGER,
-  last_message_row_id INTEGER, archived INTEGER, sort_timestamp INTEGER);
-CREATE TABLE message (_id INTEGER PRIMARY KEY AUTOINCREMENT, chat_row_id INTEGER NOT NULL,
-  from_me INTEGER NOT NULL, key_id TEXT NOT NULL, sender_jid_row_id INTEGER, status INTEGER,
-  broadcast INTEGER, recipient_count INTEGER, participant_hash TEXT, origination_flags INTEGER,
-  origin INTEGER, timestamp INTEGER, received_timestamp INTEGER, receipt_server_timestamp INTEGER,
-  message_type INTEGER, text_data TEXT, starred INTEGER, lookup_tables INTEGER,
-  sort_id INTEGER NOT NULL DEFAULT 0);
-CREATE UNIQUE INDEX message_key_index on message (chat_row_id, from_me, key_id, sender_jid_row_id);
-CREATE TABLE message_location (message_row_id INTEGER PRIMARY KEY, chat_row_id INTEGER,
-  latitude REAL, longitude REAL, place_name TEXT, place_address TEXT, url TEXT,
-  live_location_share_duration INTEGER, live_location_sequence_number INTEGER,
-  live_location_final_latitude REAL, live_location_final_longitude REAL,
-  live_location_final_timestamp INTEGER, map_download_status INTEGER);
-CREATE TABLE call_log (_id INTEGER PRIMARY KEY AUTOINCREMENT, jid_row_id INTEGER, from_me INTEGER,
-  call_id TEXT, transaction_id INTEGER, timestamp INTEGER, video_call INTEGER, duration INTEGER,
-  call_result INTEGER, bytes_transferred INTEGER, group_jid_row_id INTEGER NOT NULL DEFAULT 0,
-  is_joinable_group_call INTEGER, call_creator_device_jid_row_id INTEGER NOT NULL DEFAULT 0,
-  call_random_id TEXT);
-CREATE TABLE call_log_participant_v2 (_id INTEGER PRIMARY KEY AUTOINCREMENT,
-  call_log_row_id INTEGER, jid_row_id INTEGER, call_result INTEGER);
-"""
+NEW_SCHEMA = WHATSAPP_MSGSTORE
 
-MEDIA_SCHEMA = """
-CREATE TABLE message_media (message_row_id INTEGER PRIMARY KEY, chat_row_id INTEGER,
-  autotransfer_retry_enabled INTEGER, multicast_id TEXT, media_job_uuid TEXT, transferred INTEGER,
-  transcoded INTEGER, file_path TEXT, file_size INTEGER, suspicious_content INTEGER,
-  trim_from INTEGER, trim_to INTEGER, face_x INTEGER, face_y INTEGER, media_key BLOB,
-  media_key_timestamp INTEGER, width INTEGER, height INTEGER, has_streaming_sidecar INTEGER,
-  gif_attribution INTEGER, thumbnail_height_width_ratio REAL, direct_path TEXT,
-  first_scan_sidecar BLOB, first_scan_length INTEGER, message_url TEXT, mime_type TEXT,
-  file_length INTEGER, media_name TEXT, file_hash TEXT, media_duration INTEGER, page_count INTEGER,
-  enc_file_hash TEXT, partial_media_hash TEXT, partial_media_enc_hash TEXT,
-  is_animated_sticker INTEGER, original_file_hash TEXT, mute_video INTEGER DEFAULT 0);
-"""
+MEDIA_SCHEMA = WHATSAPP_MEDIA
 
-WA_SCHEMA = """
-CREATE TABLE wa_contacts (_id INTEGER PRIMARY KEY AUTOINCREMENT, jid TEXT NOT NULL,
-  is_whatsapp_user BOOLEAN NOT NULL, status TEXT, status_timestamp INTEGER, number TEXT,
-  raw_contact_id INTEGER, display_name TEXT, phone_type INTEGER, phone_label TEXT,
-  unseen_msg_count INTEGER, photo_ts INTEGER, thumb_ts INTEGER, photo_id_timestamp INTEGER,
-  given_name TEXT, family_name TEXT, wa_name TEXT, sort_name TEXT, nickname TEXT, company TEXT,
-  title TEXT, status_autodownload_disabled INTEGER, keep_timestamp INTEGER,
-  is_spam_reported INTEGER, is_sidelist_synced BOOLEAN DEFAULT 0, is_business_synced BOOLEAN DEFAULT 0,
-  disappearing_mode_duration INTEGER, disappearing_mode_timestamp LONG, history_sync_initial_phash TEXT);
+WA_SCHEMA = (
+    WHATSAPP_WA_CONTACTS
+    + """
 INSERT INTO wa_contacts (_id, jid, is_whatsapp_user, status, status_timestamp, number, display_name,
   given_name, family_name, wa_name, phone_label)
 VALUES
@@ -110,6 +68,7 @@ VALUES
   (2, '15551230002@s.whatsapp.net', 1, NULL, NULL, '+15551230002', NULL, NULL, NULL, 'Bobby', NULL),
   (3, '120363000000000001@g.us', 1, NULL, NULL, NULL, 'Shipment', NULL, NULL, NULL, NULL);
 """
+)
 
 ALICE = "15551230001@s.whatsapp.net"
 BOB = "15551230002@s.whatsapp.net"
