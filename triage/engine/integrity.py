@@ -177,6 +177,9 @@ def store_anchors(
                     "run_id": run_id,
                 }
             )
+            if len(rows) >= 16:  # a few chunks at a time: a million rows' text is ~130 MB at once
+                conn.execute(insert(Anchor), rows)
+                rows = []
     if rows:
         conn.execute(insert(Anchor), rows)
 
