@@ -28,6 +28,9 @@ class LsArgs:
     deleted: bool = False
     partition: int | None = None
     mismatch: bool = False
+    # --option / --options-file (an encrypted backup's password) are left to Typer: never set here
+    option: tuple[str, ...] = ()  # what Typer gives for a list option not given
+    options_file: tuple[Path, ...] = ()
     case: Path | None = None
     as_json: bool = False
 
