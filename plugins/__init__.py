@@ -19,6 +19,7 @@ from plugins.chat.imessage import IMessagePlugin
 from plugins.chat.mms_android import AndroidMmsPlugin
 from plugins.chat.sms_android import AndroidSmsPlugin
 from plugins.chat.telegram_android import TelegramAndroidPlugin
+from plugins.chat.viber_android import ViberDataPlugin, ViberMessagesPlugin
 from plugins.chat.whatsapp_android import WhatsAppAndroidContactsPlugin, WhatsAppAndroidPlugin
 from plugins.chat.whatsapp_ios import WhatsAppIosCallsPlugin, WhatsAppIosContactsPlugin, WhatsAppIosPlugin
 from plugins.media.photos_exif import PhotoExifPlugin
@@ -40,6 +41,8 @@ BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     WhatsAppAndroidPlugin,
     WhatsAppAndroidContactsPlugin,
     TelegramAndroidPlugin,
+    ViberDataPlugin,
+    ViberMessagesPlugin,
     ChromeHistoryPlugin,
     FirefoxHistoryPlugin,
     PhotoExifPlugin,
