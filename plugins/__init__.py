@@ -17,6 +17,7 @@ from plugins.chat.calllog_android import AndroidCallLogPlugin
 from plugins.chat.contacts_android import AndroidContactsPlugin
 from plugins.chat.imessage import IMessagePlugin
 from plugins.chat.mms_android import AndroidMmsPlugin
+from plugins.chat.signal_android import SignalAndroidPlugin
 from plugins.chat.sms_android import AndroidSmsPlugin
 from plugins.chat.telegram_android import TelegramAndroidPlugin
 from plugins.chat.viber_android import ViberDataPlugin, ViberMessagesPlugin
@@ -43,6 +44,7 @@ BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     TelegramAndroidPlugin,
     ViberDataPlugin,
     ViberMessagesPlugin,
+    SignalAndroidPlugin,
     ChromeHistoryPlugin,
     FirefoxHistoryPlugin,
     PhotoExifPlugin,
