@@ -55,8 +55,14 @@ else the phone's contact name (``system_joined_name``, ``system_display_name`` b
 their Signal profile name (``profile_joined_name``, ``signal_profile_name`` in old versions);
 ``phones`` the phone number, ``account_ids`` the ACI, PNI and username, ``emails`` the e-mail.
 
-Not read: attachments (``attachment``/``part``), reactions, quotes, mentions, group
-membership, calls (``call``), stories' distribution lists, the key-value store. No public
+**Attachments**: the ``attachment`` rows of a ``message`` (``message_id``; ``part`` rows of an
+``mms``, ``mid``, before 2023), read beside the messages in message order: ``file_name``,
+``content_type`` (``ct``), ``data_size``, and ``data_file`` (``_data``), the app's own file under
+``app_parts/`` as ``recorded_path``. Signal encrypts those files with another secret (the
+attachment secret), so they are not looked for or hashed (``path`` stays ``None``).
+
+Not read: reactions, quotes, mentions, group membership, calls (``call``), stories'
+distribution lists, the key-value store. No public
 ``signal.db`` exists: the tests build one from the published schema (``MessageTable``,
 ``ThreadTable``, ``RecipientTable``) and encrypt it as Signal does.
 """
@@ -77,8 +83,10 @@ from urllib.parse import quote
 
 from triage.plugin import (
     SQLITE_MAGIC,
+    Attachment,
     ContactFields,
     FileItem,
+    GroupedRows,
     MessageFields,
     NotMyFormat,
     Option,
@@ -244,6 +252,22 @@ RECIPIENT = Table(
     label="Signal recipients",
 )
 GROUPS = Table("groups", key="_id", optional=("group_id", "title"))
+ATTACHMENT = Table(
+    "attachment",
+    key="_id",
+    required=("message_id",),
+    optional=("content_type", "file_name", "data_file", "data_size"),
+    label="Signal attachments",
+)
+PART = Table(
+    "part",
+    key="_id",
+    required=("mid",),
+    optional=("ct", "file_name", "_data", "data_size"),
+    label="Signal attachments",
+)
+#: the attachment table of each message table, and its column naming the message
+ATTACHMENTS: Mapping[str, tuple[Table, str]] = {"message": (ATTACHMENT, "message_id"), "mms": (PART, "mid")}
 
 
 @dataclass(frozen=True)
@@ -466,9 +490,12 @@ class SignalAndroidPlugin(Plugin):
                 f"{item.path}: no message, sms or mms table: no message read (an unknown Signal version?)"
             )
         for table in tables:
-            yield from self._rows(
-                con, ctx, table, partial(self._message, table=table, item=item, look=lookups, how=how)
-            )
+            parts = None
+            if table.name in ATTACHMENTS:
+                side, by = ATTACHMENTS[table.name]
+                parts = GroupedRows(con, ctx, side, by=by) if table_columns(con, side.name) else None
+            make = partial(self._message, table=table, item=item, look=lookups, how=how, parts=parts)
+            yield from self._rows(con, ctx, table, make)
         yield from self._rows(con, ctx, RECIPIENT, lambda row: self._recipient(row, item, how))
 
     def _rows(
@@ -499,7 +526,13 @@ class SignalAndroidPlugin(Plugin):
                 yield record
 
     def _message(
-        self, row: sqlite3.Row, table: Table, item: FileItem, look: _Lookups, how: str
+        self,
+        row: sqlite3.Row,
+        table: Table,
+        item: FileItem,
+        look: _Lookups,
+        how: str,
+        parts: GroupedRows | None,
     ) -> SignalMessage:
         legacy_mms = table is MMS
         raw_type = row["msg_box"] if legacy_mms else row["type"]
@@ -517,6 +550,11 @@ class SignalAndroidPlugin(Plugin):
             single = row["recipient_id"] if row["recipient_id"] is not None else row["address"]
             sender_id, to_id = (None, single) if from_me else (single, None)
         body = row["body"]
+        attachments = (
+            tuple(_attachment(p, table is MESSAGE) for p in parts.take(row["_id"]))
+            if parts is not None
+            else ()
+        )
         return SignalMessage(
             source=item.source,
             locator=table.locator(row["_id"]),
@@ -534,6 +572,7 @@ class SignalAndroidPlugin(Plugin):
             sender=None if from_me else look.ident(sender_id),
             sender_name=None if from_me else look.name(sender_id),
             recipients=tuple(r for r in (look.ident(to_id),) if r is not None) if from_me else (),
+            attachments=attachments,
             type=raw_type,
             base_type=base,
             thread_id=thread,
@@ -572,3 +611,14 @@ class SignalAndroidPlugin(Plugin):
             registered=row["registered"],
             cipher=how,
         )
+
+
+def _attachment(row: sqlite3.Row, modern: bool) -> Attachment:
+    """An ``attachment`` (``modern``) or legacy ``part`` row: the app's own file, kept encrypted."""
+    size = row["data_size"]
+    return Attachment(
+        name=_text(row["file_name"]),
+        mime=_text(row["content_type"] if modern else row["ct"]),
+        recorded_path=_text(row["data_file"] if modern else row["_data"]),
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+    )

@@ -92,6 +92,9 @@ CREATE TABLE message (_id INTEGER PRIMARY KEY AUTOINCREMENT, date_sent INTEGER N
   to_recipient_id INTEGER NOT NULL REFERENCES recipient (_id) ON DELETE CASCADE, type INTEGER NOT NULL, body TEXT,
   read INTEGER DEFAULT 0, expires_in INTEGER DEFAULT 0, view_once INTEGER DEFAULT 0,
   remote_deleted INTEGER DEFAULT 0);
+CREATE TABLE attachment (_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  message_id INTEGER REFERENCES message (_id) ON DELETE CASCADE, content_type TEXT, data_file TEXT,
+  data_size INTEGER, file_name TEXT, transfer_state INTEGER);
 """
 ROWS_2024 = """
 INSERT INTO recipient (_id, type, e164, aci, registered, profile_joined_name) VALUES
@@ -117,6 +120,10 @@ INSERT INTO message (_id, date_sent, date_received, date_server, thread_id, from
   (7, 1700000360000, 1700000360000, -1, 1, 2, 1, 7, NULL, 1),
   (8, 1700000420000, 1700000421000, 1700000420500, 1, 2, 1, 10485780, NULL, 1);
 UPDATE message SET remote_deleted = 1 WHERE _id = 8;
+INSERT INTO attachment (_id, message_id, content_type, data_file, data_size, file_name) VALUES
+  (1, 5, 'image/jpeg', '/data/user/0/org.thoughtcrime.securesms/app_parts/part8814.mms', 48213, NULL),
+  (2, 5, 'application/pdf', '/data/user/0/org.thoughtcrime.securesms/app_parts/part8815.mms', 90210, 'manifest.pdf'),
+  (3, 99, 'image/png', NULL, 10, NULL);
 """
 
 # Before 2023: sms and mms tables; "address" holds a recipient id; thread_recipient_id; phone and uuid.
@@ -133,6 +140,10 @@ CREATE TABLE sms (_id INTEGER PRIMARY KEY, thread_id INTEGER, address INTEGER, a
 CREATE TABLE mms (_id INTEGER PRIMARY KEY, thread_id INTEGER, date INTEGER, date_received INTEGER,
   date_server INTEGER DEFAULT -1, msg_box INTEGER, read INTEGER DEFAULT 0, body TEXT, address INTEGER,
   remote_deleted INTEGER DEFAULT 0);
+CREATE TABLE part (_id INTEGER PRIMARY KEY, mid INTEGER, ct TEXT, name TEXT, _data TEXT, data_size INTEGER,
+  file_name TEXT);
+INSERT INTO part (_id, mid, ct, _data, data_size) VALUES
+  (1, 1, 'image/jpeg', '/data/user/0/org.thoughtcrime.securesms/app_parts/part100.mms', 1234);
 INSERT INTO recipient (_id, uuid, phone, system_display_name, signal_profile_name) VALUES
   (1, 'c4d1b1a2-1111-4222-8333-944455556666', '+15550100002', 'Anna K.', 'Anna'),
   (2, NULL, NULL, NULL, NULL);
@@ -244,6 +255,11 @@ def test_the_right_key_gives_messages_and_contacts(signal_db: Path, tmp_path: Pa
     assert update.type == IN_MSG | GROUP_UPDATE | GROUP_V2 and update.from_me is False
     assert (group_in.sender, group_in.sender_name, group_in.party) == (BORIS, "Bor", None)
     assert (group_in.conversation, group_in.conversation_title, group_in.read) == ("2", "Pier 7", 0)
+    photo, pdf = group_in.attachments
+    assert (photo.mime, photo.size, photo.name, photo.path) == ("image/jpeg", 48213, None, None)
+    assert photo.recorded_path == "/data/user/0/org.thoughtcrime.securesms/app_parts/part8814.mms"
+    assert (pdf.name, pdf.mime) == ("manifest.pdf", "application/pdf")
+    assert all(m.attachments == () for i, m in msgs.items() if i != 5)  # attachment 3 has no message
     assert group_out.from_me is True and group_out.recipients == (GROUP_ID,)
     assert (
         profile.from_me is None
@@ -299,6 +315,9 @@ def test_legacy_sms_mms_layout_with_a_raw_key(tmp_path: Path) -> None:
     assert (reply.from_me, reply.sender, reply.recipients, reply.to_recipient_id) == (True, None, (ANNA,), 1)
     assert photo.timestamp is not None and photo.timestamp.raw == 1_600_000_100_000  # mms.date
     assert photo.type == IN_MSG and photo.body == "a photo" and photo.locator == "mms._id=1"
+    [jpeg] = photo.attachments
+    assert (jpeg.mime, jpeg.size) == ("image/jpeg", 1234) and jpeg.recorded_path.endswith("part100.mms")
+    assert hello.attachments == ()
     people = _contacts(records)
     assert sorted(people) == [1, 2]  # the group recipient is not a person
     assert people[1].name == "Anna K." and people[1].account_ids == ("c4d1b1a2-1111-4222-8333-944455556666",)
