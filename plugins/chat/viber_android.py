@@ -11,23 +11,25 @@ incoming). Only 2 is the owner's call (``from_me`` true); 1 and 3 come in; anoth
 ``from_me`` ``None``. ``viber_call_type`` is the medium: 1 audio, 4 video (both tools agree);
 ``video`` is true for 4, false for 1, ``None`` otherwise. ``party`` is ``number`` as stored
 (``canonized_number`` is kept beside it); the owner's own number is not in the table. The
-other columns (``viber_call``: a Viber-to-Viber call rather than Viber Out, ``start_reason``,
-``end_reason``, ``token``, ``looked``, ``conference_info``, ``group_id``, ``flags``) are kept
-raw, unlabelled: no published source defines their values. A ``calls`` table is told from
+other columns (``viber_call``, ``start_reason``, ``end_reason``, ``token``, ``looked``,
+``conference_info``, ``group_id``, ``flags``) are kept raw, unlabelled: no published source
+defines their values. A ``calls`` table is told from
 Android's own call log by ``viber_call_type`` (and the call log by ``new`` and ``numbertype``,
 which this table lacks), so neither plugin claims the other's file.
 
 **Contacts** (``viber_data``: ``phonebookcontact`` with its ``phonebookdata`` rows; one record
 per ``phonebookcontact`` row). Viber copies the phone's address book: ``display_name`` is the
-name, ``native_id`` the contact's id in Android's contacts provider. Each ``phonebookdata`` row
-(``contact_id`` = ``phonebookcontact._id``) of ``mime_type`` 0 is a phone number: ``data1`` as
-typed, ``data2`` its canonical E.164 form, ``data3`` as formatted for display. ``phones`` holds
+name, ``native_id`` (by its name, the contact's id in Android's contacts provider). Each
+``phonebookdata`` row (``contact_id`` = ``phonebookcontact._id``) of ``mime_type`` 0 is a phone
+number: ``data1`` as typed, ``data2`` its canonical E.164 form, ``data3`` as formatted for display
+(as the corpus file shows them). ``phones`` holds
 ``data2`` (else ``data1``, else ``data3``, the order ALEAPP uses), each number once, in row
 order; ``typed_numbers`` and ``formatted_numbers`` keep ``data1`` and ``data3`` of the same rows,
 in parallel. Rows of any other ``mime_type`` are kept as ``other_data`` (``data1``) with
-``other_mime_types`` (no source defines those kinds). ``viber`` is 1 when the contact is a Viber
-user, ``joined_date`` when they joined (Unix ms, 0 when unknown); ``deleted`` is the
-``phonebookcontact.deleted`` flag (1: removed from the phone's address book, row kept).
+``other_mime_types`` (no source defines those kinds). ``viber``, ``starred`` and
+``joined_date`` (Unix ms; 0 when unset; on the corpus only the contact with ``viber`` 1 has one)
+are kept raw; no published source documents them beyond their names. ``deleted`` is true when the
+``phonebookcontact.deleted`` column holds 1 (by its name, a contact Viber marked deleted).
 ``phonebookdata`` is read once, ordered by contact, beside ``phonebookcontact`` (a streamed merge
 join), never held in memory whole.
 
