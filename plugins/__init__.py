@@ -18,9 +18,11 @@ from plugins.chat.contacts_android import AndroidContactsPlugin
 from plugins.chat.imessage import IMessagePlugin
 from plugins.chat.kik_ios import KikIosPlugin
 from plugins.chat.mms_android import AndroidMmsPlugin
+from plugins.chat.signal_android import SignalAndroidPlugin
 from plugins.chat.skype import SkypePlugin
 from plugins.chat.sms_android import AndroidSmsPlugin
 from plugins.chat.telegram_android import TelegramAndroidPlugin
+from plugins.chat.viber_android import ViberDataPlugin, ViberMessagesPlugin
 from plugins.chat.whatsapp_android import WhatsAppAndroidContactsPlugin, WhatsAppAndroidPlugin
 from plugins.chat.whatsapp_ios import WhatsAppIosCallsPlugin, WhatsAppIosContactsPlugin, WhatsAppIosPlugin
 from plugins.media.photos_exif import PhotoExifPlugin
@@ -44,6 +46,9 @@ BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     TelegramAndroidPlugin,
     SkypePlugin,
     KikIosPlugin,
+    ViberDataPlugin,
+    ViberMessagesPlugin,
+    SignalAndroidPlugin,
     ChromeHistoryPlugin,
     FirefoxHistoryPlugin,
     PhotoExifPlugin,

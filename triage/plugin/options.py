@@ -1,4 +1,4 @@
-"""Options a plugin declares and an examiner sets: ``exhibit triage EX --option signal.key=HEX``.
+"""Options a plugin declares and an examiner sets: ``exhibit triage EX --option signal_android.key=HEX``.
 
 A plugin lists its options as :class:`Option` declarations in ``options`` (readable without running
 it, like ``targets``); the command line (repeatable ``--option PLUGIN.NAME=VALUE``) and an options
