@@ -15,7 +15,8 @@ What is read (the app's own table definitions: database versions 19 and 20 of th
   (``<number>_g@groups.kik.com``) for a group; ``was_me`` (1 sent by the owner, 0 received:
   ``from_me`` is true for 1, false for 0, ``None`` otherwise; labels ``sent``/``received``);
   ``read_state`` (stored as an integer; its codes are not published, so no labels: ``status``
-  and ``message_status``, as the iOS plugin keeps ``ZSTATE``); ``uid`` (the message's id);
+  and ``message_status``, as the iOS plugin keeps ``ZSTATE``; Andriller's Kik decoder lists only
+  the rows whose ``read_state`` is 500, every row is read here); ``uid`` (the message's id);
   ``length``; ``sys_msg`` and ``stat_msg`` (the text of system and status lines such as a member
   joining a group) with ``stat_user_jid`` (whom a status line is about); ``content_id`` (the
   attachment's content id) and ``app_id`` (the content app that made it, such as a camera or

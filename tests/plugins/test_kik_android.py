@@ -20,10 +20,16 @@ the schema (facts only: table and column names, types, units, meanings):
   contacts on ``partner_jid = jid``;
 - anparser (anparser/anparser, ``kik_android``): the same three tables and their columns, the
   message time in Unix milliseconds;
+- Andriller (den4uk/andriller, ``andriller/decoders.py``, ``KikMessagesDecoder``): the
+  ``*.kikDatabase.db`` name, ``was_me`` set for sent messages, ``timestamp`` in Unix
+  milliseconds, ``partner_jid`` joined to ``KIKcontactsTable.jid`` for the display name, and
+  ``read_state`` 500 on the messages it lists (the value used for received rows here);
 - group chats keyed by the group's JID in ``bin_id`` with ``partner_jid`` the member who wrote:
-  a public Kik group reader's query ``messagesTable m, KIKcontactsTable c WHERE m.bin_id = <group>
-  AND m.partner_jid = c.jid``, and group JIDs of the form ``<number>_g@groups.kik.com`` as in
-  the corpus ``chats/kik_ios.sqlite`` (plaso's test data).
+  the query of a public script reading a Kik group's messages (found with the code search; its
+  repository not identified) ``... FROM messagesTable m, KIKcontactsTable c WHERE m.bin_id =
+  <group> AND m.partner_jid = c.jid``, and group JIDs of the form ``<number>_g@groups.kik.com``
+  as in the corpus ``chats/kik_ios.sqlite`` (plaso's test data). How the owner's own messages in
+  a group set ``partner_jid`` is not published: the fixture gives them the group's JID.
 
 The expected values below are the fixture's own rows, so these tests check the reading, the
 conversions and the tolerance, not agreement with a real phone.
