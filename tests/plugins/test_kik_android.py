@@ -471,3 +471,32 @@ def test_exhibit_triage_then_chats_and_contacts(tmp_path: Path, monkeypatch: pyt
     assert {c["app"] for c in contacts} == {"kik"}
     [ken] = [c for c in contacts if c["name"] == "Ken Doh"]
     assert ken["account_ids"] == ["ken.doh", KEN]
+
+
+def test_a_damaged_page_in_the_messages_keeps_the_rows_before_it(tmp_path: Path) -> None:
+    """The last leaf page of messagesTable is overwritten: the rows of the pages before it are read,
+    one warning says where the table ended, and the contacts and members are read all the same."""
+    path = build(tmp_path / "damaged" / "kikDatabase.db")
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    page_size = con.execute("PRAGMA page_size").fetchone()[0]
+    leaves = con.execute(
+        "SELECT pageno, ncell FROM dbstat WHERE name = 'messagesTable' AND pagetype = 'leaf' ORDER BY pageno"
+    ).fetchall()
+    con.close()
+    last = leaves[-1][0]
+    before = sum(n for _, n in leaves[:-1])  # rows on the leaf pages before the last (filled in key order)
+    assert len(leaves) > 2 and 0 < before < len(MESSAGES) + FILLER
+    data = bytearray(path.read_bytes())
+    data[(last - 1) * page_size : last * page_size] = b"\xff" * page_size
+    path.write_bytes(bytes(data))
+    messages, contacts, members, warnings = _read(path, tmp_path)
+    assert [m.rowid for m in messages] == list(range(1, before + 1))
+    assert (len(contacts), len(members)) == (5, 3)
+    assert warnings == [
+        (
+            "kik_android",
+            None,
+            f"damaged Kik message database: reading table messagesTable stopped after {before} row(s):"
+            " database disk image is malformed",
+        )
+    ]
