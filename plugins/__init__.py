@@ -16,6 +16,7 @@ from plugins.chat.callhistory_ios import CallHistoryIosPlugin
 from plugins.chat.calllog_android import AndroidCallLogPlugin
 from plugins.chat.contacts_android import AndroidContactsPlugin
 from plugins.chat.imessage import IMessagePlugin
+from plugins.chat.kik_android import KikAndroidPlugin
 from plugins.chat.kik_ios import KikIosPlugin
 from plugins.chat.mms_android import AndroidMmsPlugin
 from plugins.chat.signal_android import SignalAndroidPlugin
@@ -49,6 +50,7 @@ BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     ViberDataPlugin,
     ViberMessagesPlugin,
     SignalAndroidPlugin,
+    KikAndroidPlugin,
     ChromeHistoryPlugin,
     FirefoxHistoryPlugin,
     PhotoExifPlugin,
