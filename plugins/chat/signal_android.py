@@ -423,8 +423,8 @@ class SignalAndroidPlugin(Plugin):
             ctx.warn(
                 f"{item.path} is an encrypted Signal database (SQLCipher) and no key was given: "
                 f"not read. Pass its database secret with --option {OPTION}=HEX "
-                "(64 hex digits recovered from the Android keystore; with --fresh when this exhibit "
-                "was triaged already, so that the file is read again)"
+                "(64 hex digits recovered from the Android keystore; a later run given the key reads "
+                "the file again)"
             )
             return
         if len(key) != KEY_BYTES:
@@ -451,7 +451,7 @@ class SignalAndroidPlugin(Plugin):
                 ctx.warn(
                     f"the {OPTION} given does not open {item.path} (neither as Signal-Android keys it "
                     "nor as a raw SQLCipher 4 key), or the file is damaged: not read. Check the key "
-                    f"and pass the right one with --option {OPTION}=HEX (and --fresh)"
+                    f"and pass the right one with --option {OPTION}=HEX"
                 )
                 return
             scratch.charge(plain)

@@ -100,6 +100,15 @@ class _Walked:
     index: PathIndex | None = None  # every file by path, for the plugins' related files
 
 
+def _plugins_in(stored: str) -> set[str]:
+    """The plugin names in a files row's ``plugins`` column (JSON list of outcomes)."""
+    try:
+        outcomes = json.loads(stored)
+    except ValueError:
+        return set()
+    return {o.get("plugin") for o in outcomes if isinstance(o, dict)} if isinstance(outcomes, list) else set()
+
+
 class TriageRun:
     """One run over one exhibit. Use :func:`run_triage`; this class holds the run's state."""
 
@@ -268,14 +277,18 @@ class TriageRun:
         """Walk every entry: those stored as listed, and the files to read (_process stores both)."""
         done: set[str] = set()
         if not (self.options.fresh or self.rebuild):
+            # A file an earlier run read is not read again, unless a plugin that looked at it is
+            # given options now (a key for an encrypted database: the first run could not read it).
+            optioned = {name for name, values in self.plugin_options.values.items() if values}
             with self.engine.connect() as conn:
                 done = {
                     r.key
                     for r in conn.execute(
-                        select(File.key).where(
+                        select(File.key, File.plugins).where(
                             File.exhibit == self.exhibit, File.type == "file", File.sha256.is_not(None)
                         )
                     )
+                    if not (optioned and r.plugins and optioned & _plugins_in(r.plugins))
                 }
         walked = _Walked(warnings=list(self._integrity_warnings))
         by_path: dict[tuple[int | None, str], FileEntry] = {}
