@@ -106,7 +106,9 @@ def _plugins_in(stored: str) -> set[str]:
         outcomes = json.loads(stored)
     except ValueError:
         return set()
-    return {o.get("plugin") for o in outcomes if isinstance(o, dict)} if isinstance(outcomes, list) else set()
+    if not isinstance(outcomes, list):
+        return set()
+    return {o["plugin"] for o in outcomes if isinstance(o, dict) and isinstance(o.get("plugin"), str)}
 
 
 class TriageRun:
