@@ -11,7 +11,7 @@ What it does:
 
 1. Builds ``<workdir>/wa-<messages>/extraction/data/data/com.whatsapp/databases/msgstore.db``
    (reused when present) with the app's schema as the WhatsApp tests declare it
-   (tests/plugins/test_whatsapp_android.py: ``jid``, ``chat``, ``message``, ``message_media``,
+   (tests/plugins/app_schemas.py: ``jid``, ``chat``, ``message``, ``message_media``,
    ``message_location``, ``call_log``...), 300 chats, ``--messages`` messages with text of 20 to
    200 characters, one in 50 with a media row; plus ``wa.db`` with a contact per chat.
 2. Makes a case template (``exhibit init``, ``actor add``, ``acquire`` of the folder; not timed).
@@ -45,7 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from plugins.chat.whatsapp_android import MESSAGE  # noqa: E402
-from tests.plugins.test_whatsapp_android import MEDIA_SCHEMA, NEW_SCHEMA, WA_SCHEMA  # noqa: E402
+from tests.plugins.app_schemas import WHATSAPP_MEDIA, WHATSAPP_MSGSTORE, WHATSAPP_WA_CONTACTS  # noqa: E402
 from triage.plugin.sqlite_table import _plan  # noqa: E402  (the SELECT the plugin runs)
 
 EXHIBIT = str(Path(sys.executable).parent / "exhibit")
@@ -96,7 +96,7 @@ def build(folder: Path, messages: int, seed: int = 8) -> Path:
     tmp = db.with_suffix(".tmp")
     tmp.unlink(missing_ok=True)
     con = sqlite3.connect(tmp)
-    con.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + NEW_SCHEMA + MEDIA_SCHEMA)
+    con.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + WHATSAPP_MSGSTORE + WHATSAPP_MEDIA)
     jids = [
         (i, f"4477009{i:05d}", "s.whatsapp.net", f"4477009{i:05d}@s.whatsapp.net")
         for i in range(1, CHATS + 1)
@@ -137,7 +137,7 @@ def build(folder: Path, messages: int, seed: int = 8) -> Path:
     con.close()
     tmp.rename(db)
     wa = sqlite3.connect(db.parent / "wa.db")
-    wa.executescript(WA_SCHEMA)
+    wa.executescript(WHATSAPP_WA_CONTACTS)
     wa.executemany(
         "INSERT INTO wa_contacts (jid, is_whatsapp_user, display_name) VALUES (?, 1, ?)",
         [(raw, f"Contact {i}") for i, _, _, raw in jids],
@@ -224,12 +224,12 @@ def main() -> int:
             if messages != args.messages:
                 raise SystemExit(f"round {r}: {messages} messages stored, expected {args.messages}")
             ratios.append(triage_s / dump_s)
-            cpu_ratios.append(triage_cpu / dump_cpu)
+            cpu_ratios.append(triage_cpu / max(dump_cpu, 0.01))  # time -v counts in 10 ms steps
             peaks.append(peak)
             print(
                 f"round {r}: sqlite3 dump {dump_s:.2f} s (cpu {dump_cpu:.2f}), exhibit triage "
                 f"{triage_s:.2f} s (cpu {triage_cpu:.2f}): ratio {triage_s / dump_s:.2f}x "
-                f"(cpu {triage_cpu / dump_cpu:.2f}x), peak RSS {peak / 1024:.0f} MB, "
+                f"(cpu {triage_cpu / max(dump_cpu, 0.01):.2f}x), peak RSS {peak / 1024:.0f} MB, "
                 f"{counts.get('findings')} findings"
             )
             shutil.rmtree(case)
