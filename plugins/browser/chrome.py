@@ -87,7 +87,7 @@ class ChromeHistoryPlugin(SqliteTablePlugin[None]):
     """Reads page visits from Chrome/Chromium ``History`` (visits joined with urls)."""
 
     name = "browser_chrome"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "Chrome/Chromium browsing history visits (History: visits + urls), WebKit time"
     tables = (VISITS,)
     targets = Targets(globs=("**/History",), magic=(SQLITE_MAGIC,), sqlite=sqlite_signature(*tables))

@@ -82,7 +82,7 @@ class FirefoxHistoryPlugin(SqliteTablePlugin[None]):
     """Reads page visits from Firefox ``places.sqlite`` (moz_historyvisits + moz_places)."""
 
     name = "browser_firefox"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "Firefox browsing history visits (places.sqlite: moz_historyvisits + moz_places), PRTime"
     tables = (VISITS,)
     targets = Targets(globs=("**/places.sqlite",), magic=(SQLITE_MAGIC,), sqlite=sqlite_signature(*tables))

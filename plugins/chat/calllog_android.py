@@ -151,7 +151,7 @@ class AndroidCallLogPlugin(SqliteTablePlugin[None]):
     """
 
     name = "calllog_android"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "Android call log (contacts provider calllog.db / contacts2.db, table calls)"
     tables = (CALLS,)
     targets = Targets(

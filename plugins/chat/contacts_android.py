@@ -172,7 +172,7 @@ class AndroidContactsPlugin(SqliteTablePlugin[Lookups]):
     """
 
     name = "contacts_android"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "Android contacts (contacts provider contacts2.db: raw_contacts, data, mimetypes, accounts)"
     tables = (RAW_CONTACTS,)
     targets = Targets(

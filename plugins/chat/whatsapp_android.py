@@ -327,7 +327,7 @@ class WhatsAppAndroidPlugin(SqliteTablePlugin[Lookups]):
     media files resolved in the same evidence."""
 
     name = "whatsapp_android"
-    version = "1.0.0"
+    version = "1.1.0"
     description = (
         "WhatsApp messages and calls on Android (msgstore.db: message/messages, call_log; wa.db names)"
     )
@@ -681,7 +681,7 @@ class WhatsAppAndroidContactsPlugin(SqliteTablePlugin[None]):
     contact and group the app knows, with its JID, number, names and "about" text."""
 
     name = "whatsapp_android_contacts"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "WhatsApp contacts on Android (wa.db: wa_contacts)"
     tables = (CONTACTS,)
     targets = Targets(

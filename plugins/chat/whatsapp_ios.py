@@ -203,7 +203,7 @@ class WhatsAppIosPlugin(SqliteTablePlugin[Lookups]):
     """Reads WhatsApp messages, chats, group senders, group members and media files on iOS."""
 
     name = "whatsapp_ios"
-    version = "1.1.0"
+    version = "1.2.0"
     description = (
         "WhatsApp messages and group members on iOS (ChatStorage.sqlite: ZWAMESSAGE + chat, member, media)"
     )
@@ -386,7 +386,7 @@ class WhatsAppIosContactsPlugin(SqliteTablePlugin[None]):
     "about" texts."""
 
     name = "whatsapp_ios_contacts"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "WhatsApp contacts on iOS (ContactsV2.sqlite: ZWAADDRESSBOOKCONTACT)"
     tables = (CONTACTS,)
     targets = Targets(
@@ -481,7 +481,7 @@ class WhatsAppIosCallsPlugin(SqliteTablePlugin[CallLookups]):
     outcome, video, participants."""
 
     name = "whatsapp_ios_calls"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "WhatsApp calls on iOS (CallHistory.sqlite: ZWACDCALLEVENT + aggregate, participants)"
     tables = (CALL_EVENTS,)
     targets = Targets(

@@ -43,6 +43,7 @@ import mmap
 import re
 import sqlite3
 import struct
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -98,6 +99,10 @@ _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 class RecoveryError(TriageError, ValueError):
     """The input is not an SQLite database this module can read at all."""
+
+
+class _OutOfTime(Exception):
+    """The deadline given to :func:`recover` passed: the searches stop where they are."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1534,6 +1539,7 @@ class RecoveryResult:
     fragments: Counter[str]
     stats: Counter[str]
     tables: dict[str, Table]
+    owners: dict[int, str] = field(default_factory=dict)  # b-tree page -> owning table/index now
 
     def for_table(self, name: str) -> list[Candidate]:
         return [c for c in self.candidates if c.table == name]
@@ -1773,13 +1779,19 @@ def recover(
     journal: Source | None = None,
     tables: Iterable[str] | None = None,
     min_columns: Mapping[str, int] | None = None,
+    deadline: float | None = None,
 ) -> RecoveryResult:
-    """Recover deleted records of ``tables`` (default: every rowid table but sqlite_*)."""
+    """Recover deleted records of ``tables`` (default: every rowid table but sqlite_*).
+
+    ``deadline`` is a :func:`time.monotonic` instant: when it passes, the searches stop at the
+    page they are on and what was found until then is merged and returned, with
+    ``stats["timed_out"]`` set to 1 (the pages not searched are simply not looked at).
+    """
     with contextlib.ExitStack() as stack:
         data = _open(db, stack)
         wal_log = parse_wal(_open(wal, stack)) if wal is not None else None
         journal_data = _open(journal, stack) if journal is not None else None
-        return _recover(data, wal_log, journal_data, tables, min_columns or {})
+        return _recover(data, wal_log, journal_data, tables, min_columns or {}, deadline)
 
 
 def _recover(
@@ -1788,6 +1800,7 @@ def _recover(
     journal: Buffer | None,
     tables: Iterable[str] | None,
     min_columns: Mapping[str, int],
+    deadline: float | None = None,
 ) -> RecoveryResult:
     header, view = _open_view(data, wal_log)
     stats: Counter[str] = Counter()
@@ -1808,20 +1821,24 @@ def _recover(
         fragments=fragments,
         stats=stats,
         live_cells=set().union(*(index.cells for index in live.values())),
+        deadline=deadline,
     )
     if scans.tables:
-        scans.current(view)
-        scans.freelist(view, trunks, free_leaves)
-        if wal_log is not None:
-            scans.wal(FileSource(data, header.page_size), wal_log)
-        if journal is not None:
-            max_page = max(view.page_count, len(data) // header.page_size)
-            scans.journal(view, parse_journal(journal, header.page_size, max_page))
+        try:
+            scans.current(view)
+            scans.freelist(view, trunks, free_leaves)
+            if wal_log is not None:
+                scans.wal(FileSource(data, header.page_size), wal_log)
+            if journal is not None:
+                max_page = max(view.page_count, len(data) // header.page_size)
+                scans.journal(view, parse_journal(journal, header.page_size, max_page))
+        except _OutOfTime:
+            stats["timed_out"] = 1
     stats["records_found_raw"] = len(scans.found)
     _cut_shared_overflow(scans.found, stats)
     candidates = _drop_damaged_copies(_merge(scans.found, live, stats), live, stats)
     stats["candidates"] = len(candidates)
-    return RecoveryResult(candidates, fragments, stats, targets)
+    return RecoveryResult(candidates, fragments, stats, targets, dict(scans.owners))
 
 
 @dataclass
@@ -1834,8 +1851,14 @@ class _Scans:
     fragments: Counter[str]
     stats: Counter[str]
     live_cells: set[bytes]
+    deadline: float | None = None  # time.monotonic() instant after which no page is searched
     found: list[Found] = field(default_factory=list)
     cache: dict[tuple[object, ...], tuple[list[Hit], int, int]] = field(default_factory=dict)
+
+    def tick(self) -> None:
+        """Stop the searches (:class:`_OutOfTime`) once the deadline has passed."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise _OutOfTime
 
     def tables_for(self, pgno: int) -> list[Table]:
         """The target tables, the one owning ``pgno`` now first."""
@@ -1852,6 +1875,7 @@ class _Scans:
         """Freeblocks and unallocated space of every b-tree page of the current state."""
         scan = self.page_scan("db")
         for pgno in sorted(self.owners):
+            self.tick()
             page = view.get(pgno)
             if page is not None:
                 scan.btree_page(page, pgno, self.tables_for(pgno), None, cells=False)
@@ -1859,10 +1883,12 @@ class _Scans:
     def freelist(self, view: PageView, trunks: Mapping[int, int], leaves: set[int]) -> None:
         scan = self.page_scan("freelist")
         for pgno, count in sorted(trunks.items()):
+            self.tick()
             page = view.get(pgno)
             if page is not None:
                 scan.region(page, 8 + 4 * count, self.carver.usable, pgno, self.tables, None, "trunk")
         for pgno in sorted(leaves):
+            self.tick()
             page = view.get(pgno)
             if page is not None:
                 scan.btree_page(page, pgno, self.tables, None, cells=True)
@@ -1876,6 +1902,7 @@ class _Scans:
         """
         history = WalHistory(wal_log, main_file)
         for frame in wal_log.frames:
+            self.tick()
             self.stats["wal_frames"] += 1
             self.stats["wal_frames_valid"] += frame.valid
             then = replace(
@@ -1886,6 +1913,7 @@ class _Scans:
         before = replace(self.carver, source=main_file, overflow_ok=_any_page, free_overflow=False)
         old = self.page_scan("superseded", before, cache=True)
         for pgno in sorted({f.page for f in wal_log.frames if f.committed}):
+            self.tick()
             page = main_file.get(pgno)
             if page is not None:
                 old.btree_page(page, pgno, self.tables_for(pgno), None, cells=True)
@@ -1902,6 +1930,7 @@ class _Scans:
         )
         scan = self.page_scan("journal", then, cache=True)
         for number, pgno, page in records:
+            self.tick()
             self.stats["journal_records"] += 1
             scan.btree_page(page, pgno, self.tables_for(pgno), number, cells=True)
 
