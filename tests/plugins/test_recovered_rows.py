@@ -75,8 +75,12 @@ def _seize(files: Path, into: Path, name: str, suffixes: tuple[str, ...]) -> Pat
     return into / name
 
 
-def _sms(tmp_path: Path, db: Path) -> tuple[list[AndroidSms], list[AndroidSms], list[tuple[str, str | None, str]]]:
-    records, warnings = run_all([AndroidSmsPlugin()], FileItem.from_path(db, fs_path=SMS_PATH), tmp_path / "run")
+def _sms(
+    tmp_path: Path, db: Path
+) -> tuple[list[AndroidSms], list[AndroidSms], list[tuple[str, str | None, str]]]:
+    records, warnings = run_all(
+        [AndroidSmsPlugin()], FileItem.from_path(db, fs_path=SMS_PATH), tmp_path / "run"
+    )
     sms = [r for r in records if isinstance(r, AndroidSms)]
     return [r for r in sms if r.recovered is None], [r for r in sms if r.recovered], warnings
 
@@ -134,7 +138,9 @@ def test_sms_deleted_in_rollback_mode_come_back_flagged_with_their_place(tmp_pat
     live, recovered, warnings = _sms(tmp_path, db)
     assert warnings == []
     assert [r.rowid for r in live] == [i for i in range(1, 31) if i not in GONE]
-    assert all(r.deleted is False and r.recovered is None and LOCATOR.match(r.locator or "") is None for r in live)
+    assert all(
+        r.deleted is False and r.recovered is None and LOCATOR.match(r.locator or "") is None for r in live
+    )
     assert [r.locator for r in live][:2] == ["sms._id=1", "sms._id=2"]
     _check_sms(recovered, db, {"freeblock", "unallocated"})
     assert fingerprint(db) == before
@@ -248,7 +254,9 @@ def _notes_db(path: Path) -> Path:
     return path
 
 
-def _notes(tmp_path: Path, plugin: SqliteTablePlugin[None]) -> tuple[list[_Note], list[tuple[str | None, str]]]:
+def _notes(
+    tmp_path: Path, plugin: SqliteTablePlugin[None]
+) -> tuple[list[_Note], list[tuple[str | None, str]]]:
     db = _notes_db(tmp_path / "notes.db")
     (tmp_path / "s").mkdir()
     with Scratch(tmp_path / "s") as scratch:
@@ -282,7 +290,10 @@ def test_a_table_can_opt_out_and_its_where_applies_to_recovered_rows(tmp_path: P
     assert len(records) == 37 and not any(r.recovered for r in records) and warnings == []
     records, warnings = _notes(tmp_path / "where", _Where())
     # note 4 (kind 1, whose mapping fails) is left out by the where, as its live row would be
-    assert sorted(r.text or "" for r in records if r.recovered) == ["note 30 about the case", "note 9 about the case"]
+    assert sorted(r.text or "" for r in records if r.recovered) == [
+        "note 30 about the case",
+        "note 9 about the case",
+    ]
     assert warnings == []
 
 
@@ -318,7 +329,9 @@ def test_a_damaged_database_gives_a_warning_not_a_traceback(tmp_path: Path) -> N
     for start in range(4096 * 2, len(data), 4096):
         data[start + 2000 : start + 4000] = bytes(range(256)) * 7 + bytes(208)
     db.write_bytes(bytes(data))
-    records, warnings = run_all([AndroidSmsPlugin()], FileItem.from_path(db, fs_path=SMS_PATH), tmp_path / "r")
+    records, warnings = run_all(
+        [AndroidSmsPlugin()], FileItem.from_path(db, fs_path=SMS_PATH), tmp_path / "r"
+    )
     assert all(isinstance(r, AndroidSms) for r in records)
     assert all("Traceback" not in w[2] for w in warnings)
 
@@ -328,8 +341,10 @@ def test_a_damaged_database_gives_a_warning_not_a_traceback(tmp_path: Path) -> N
 
 @pytest.mark.slow
 def test_recovery_memory_is_bounded_by_the_database_size(tmp_path: Path) -> None:
-    """Recovery holds the live rows of the recovered tables (to tell deleted rows from them):
-    its peak is measured here against the database size, the bound :attr:`recover_max_bytes` sets."""
+    """Recovery keeps a digest of every live row of the recovered tables (to tell deleted rows
+    from them) and reads the rows again when it needs their values: its peak grows with the
+    database, which :attr:`recover_max_bytes` bounds. 100,000 SMS of 100 bytes (a 10 MB file):
+    measured 29.5 MB (2.9 times the file; 83 MB before the rows were held as digests)."""
     import tracemalloc
 
     db = tmp_path / "phone" / "mmssms.db"
@@ -356,5 +371,4 @@ def test_recovery_memory_is_bounded_by_the_database_size(tmp_path: Path) -> None
         finally:
             tracemalloc.stop()
     assert recovered == 100 and ctx.warnings == []
-    assert peak < 8 * size, f"peak {peak} bytes for a database of {size} bytes"
-
+    assert peak < 4 * size, f"peak {peak} bytes for a database of {size} bytes"  # measured: 2.9 times

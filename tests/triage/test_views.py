@@ -857,7 +857,9 @@ def test_attachments_and_recovered_messages_are_shown_under_their_message(
         case.close()
     monkeypatch.setenv("EXHIBIT_CASE", str(tmp_path / "case"))
     [message] = exhibit("chats", "--json").lines()
-    assert message["deleted"] is True and message["locator"] == "sms._id=7@freelist:page=12,offset=300,area=cell"
+    assert (
+        message["deleted"] is True and message["locator"] == "sms._id=7@freelist:page=12,offset=300,area=cell"
+    )
     assert message["attachments"] == [a.as_dict() for a in record.attachments]
     lines = assert_literal(exhibit("chats")).splitlines()
     assert lines[2:6] == [

@@ -73,7 +73,7 @@ _DATABASE_ERRORS = (sqlite3.DatabaseError, UnicodeDecodeError)  # see _sqlite_me
 
 #: Default bound of deleted-record recovery per file (see SqliteTablePlugin.recover_max_bytes):
 #: recovery holds the live rows of the declared tables in memory to tell deleted rows from them.
-RECOVER_MAX_BYTES = 512 * 1024**2
+RECOVER_MAX_BYTES = 256 * 1024**2
 #: Default time bound of deleted-record recovery per file, in seconds.
 RECOVER_SECONDS = 300.0
 
