@@ -28,7 +28,7 @@ import sqlite3
 import time
 import traceback
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar, cast
 
@@ -43,9 +43,11 @@ from triage.plugin.contract import (
 )
 from triage.plugin.records import Record, SourceRef
 from triage.plugin.sqlite_recover import Candidate, RecoveryResult, Value, recover
+from triage.plugin.sqlite_recover import Table as RecoveredTable
 
 __all__ = [
     "MAX_ROW_WARNINGS",
+    "MIN_RECOVER_COLUMNS",
     "RECOVER_MAX_BYTES",
     "RECOVER_SECONDS",
     "Join",
@@ -76,6 +78,8 @@ _DATABASE_ERRORS = (sqlite3.DatabaseError, UnicodeDecodeError)  # see _sqlite_me
 RECOVER_MAX_BYTES = 256 * 1024**2
 #: Default time bound of deleted-record recovery per file, in seconds.
 RECOVER_SECONDS = 300.0
+#: Tables with fewer columns than this (besides an INTEGER PRIMARY KEY) give no recovered rows.
+MIN_RECOVER_COLUMNS = 3
 
 
 # --- declarations ---------------------------------------------------------------------------------
@@ -742,10 +746,22 @@ class SqliteTablePlugin(Plugin, Generic[L]):
         for plan in wanted:
             table = plan.table
             notes = _RowWarnings(ctx, table.name)
+            schema = result.tables.get(table.name)
+            twins = _LiveTwins(con, schema) if schema is not None else None
             for candidate in result.for_table(table.name):
                 if candidate.status == "modified":
                     continue  # an older version of a row that is still there: an edit, not a deletion
-                if not _trusted(candidate, result):
+                if not _trusted(candidate, result) or twins is None:
+                    continue
+                try:
+                    if twins.of(candidate):
+                        continue  # a copy or an older version of a live row, not a deleted one
+                except _DATABASE_ERRORS as exc:
+                    notes.add(
+                        f"{table.name}.{table.key}=?@{_recovered_at(candidate).place()}",
+                        f"recovered row not reported: it could not be compared with the live rows: "
+                        f"{_sqlite_message(exc)}",
+                    )
                     continue
                 found = _recovered_at(candidate)
                 columns, params = _recovered_params(candidate)
@@ -819,7 +835,10 @@ def _trusted(candidate: Candidate, result: RecoveryResult) -> bool:
     under the wrong schema (a deleted ``ZKIKUSER`` row read as a ``ZKIKATTACHMENTEXTRA`` one,
     full-text-index pages read as ``android_metadata`` locales). The same holds for WAL and
     journal images of such pages. Freelist pages belong to no one and are kept. A record with
-    nothing but NULLs besides its rowid says nothing and is dropped too.
+    nothing but NULLs besides its rowid says nothing and is dropped too, and so is every record
+    of a table of fewer than :data:`MIN_RECOVER_COLUMNS` columns besides its rowid alias: one or
+    two small values match the bytes of anything (on the corpus: ``android_metadata`` locales
+    from a full-text index, two-integer Core Data join rows from a user table's freeblocks).
     """
     where = candidate.where
     owner = result.owners.get(where.page)
@@ -829,7 +848,82 @@ def _trusted(candidate: Candidate, result: RecoveryResult) -> bool:
         return False
     table = result.tables.get(candidate.table)
     ipk = table.ipk_index if table is not None else None
+    if len(candidate.columns) - (ipk is not None) < MIN_RECOVER_COLUMNS:
+        return False
     return any(v is not None for i, v in enumerate(candidate.values) if i != ipk)
+
+
+class _LiveTwins:
+    """Tells a recovered row that is a copy or an older version of a live row, by SQL on the table.
+
+    A row updated in place leaves its older version in a freeblock when its size changed, usually
+    without its rowid; that is not a deleted row. Such a candidate is recognised by
+    (1) agreeing with a live row on every value it holds (NULLs being values it lost), or
+    (2) sharing with a live row the values of an identity: the columns of a UNIQUE index, or an
+    *identity-like* column: with at least 20 live rows, an INTEGER or TEXT column whose live
+    values are all present and all different (TEXT ones at least 8 characters long: a JID, a
+    GUID, a message key id, a user foreign key). On the corpus, (1) is an iMessage ``chat`` row,
+    (2) three Kik users whose display names changed and a Kik user-extra row. The price: a deleted
+    row sharing such a value with a live row (a re-sent message with the same id, a second
+    message at the same millisecond when every live time differs) is not reported.
+    """
+
+    MIN_IDENTITY_LENGTH = 8  # characters of every value of an identity-like TEXT column
+    MIN_IDENTITY_ROWS = 20  # live rows needed before distinct values are taken as identities
+
+    def __init__(self, con: sqlite3.Connection, schema: RecoveredTable) -> None:
+        self._con = con
+        self._schema = schema
+        self._from = _quote(schema.name)
+        self._identity: list[tuple[str, ...]] | None = None
+
+    def identity(self) -> list[tuple[str, ...]]:
+        """Column sets naming a row: those of the table's UNIQUE indexes, then single columns
+        whose live values are all present and all different (TEXT ones at least 8 characters
+        long), given at least 20 live rows."""
+        if self._identity is None:
+            found: list[tuple[str, ...]] = []
+            for index in self._con.execute(f"PRAGMA index_list({self._from})").fetchall():
+                if index[2] and index[4] == 0:  # unique, not partial
+                    names = [r[2] for r in self._con.execute(f"PRAGMA index_info({_quote(index[1])})")]
+                    if names and all(isinstance(n, str) for n in names):
+                        found.append(tuple(names))
+            (rows,) = self._con.execute(f"SELECT count(*) FROM {self._from}").fetchone()
+            for i, column in enumerate(self._schema.columns):
+                if rows < self.MIN_IDENTITY_ROWS:
+                    break
+                if i == self._schema.ipk_index or column.affinity not in ("TEXT", "INTEGER"):
+                    continue
+                q = _quote(column.name)
+                present, distinct, shortest = self._con.execute(
+                    f"SELECT count({q}), count(DISTINCT {q}), min(length({q})) FROM {self._from}"
+                ).fetchone()
+                long_enough = column.affinity != "TEXT" or (shortest or 0) >= self.MIN_IDENTITY_LENGTH
+                if rows == present == distinct and long_enough:
+                    found.append((column.name,))
+            self._identity = found
+        return self._identity
+
+    def of(self, candidate: Candidate) -> bool:
+        ipk = self._schema.ipk_index
+        known = [
+            (name, value)
+            for i, (name, value) in enumerate(zip(candidate.columns, candidate.values, strict=False))
+            if i != ipk and value is not None
+        ]
+        if known and self._exists(known):
+            return True
+        values = dict(zip(candidate.columns, candidate.values, strict=False))
+        for names in self.identity():
+            pairs = [(n, values.get(n)) for n in names]
+            if all(v is not None for _, v in pairs) and self._exists(pairs):
+                return True
+        return False
+
+    def _exists(self, pairs: Sequence[tuple[str, Value]]) -> bool:
+        where = " AND ".join(f"{_quote(name)} = ?" for name, _ in pairs)
+        sql = f"SELECT 1 FROM {self._from} WHERE {where} LIMIT 1"
+        return self._con.execute(sql, [value for _, value in pairs]).fetchone() is not None
 
 
 _FIELDS: dict[type[Record], frozenset[str]] = {}
