@@ -433,7 +433,7 @@ def test_chats_read_like_a_thread(views: Views) -> None:
     sms_lines = lines[lines.index(headers[0]) + 2 : lines.index(headers[0]) + 11]
     assert lines[lines.index(headers[0]) + 1] == (
         f"   source: EX-001 /{SMS_DIR}/mmssms.db sha256 "
-        f"{hashlib.sha256((CORPUS / 'chats' / 'mmssms.db').read_bytes()).hexdigest()} (sms_android@1.1.0)"
+        f"{hashlib.sha256((CORPUS / 'chats' / 'mmssms.db').read_bytes()).hexdigest()} (sms_android@1.2.0)"
     )
     for line, expected in zip(sms_lines, expected_sms(views, "EX-001"), strict=True):
         arrow = "->" if expected["direction"] == "outgoing" else "<-"
