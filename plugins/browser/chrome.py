@@ -54,7 +54,7 @@ class ChromeVisit(UrlVisitFields, Record):
     record_type: ClassVar[str] = "browser/chrome/visit"
     labels: ClassVar[Mapping[str, Mapping[object, str]]] = {"transition_core": CORE_TRANSITION_LABELS}
 
-    visit_id: int
+    visit_id: int | None  # None: a recovered deleted row whose id was overwritten
     url_id: int | None = None
     from_visit: int | None = None
     transition: int | None = None

@@ -51,7 +51,7 @@ class FirefoxVisit(UrlVisitFields, Record):
     record_type: ClassVar[str] = "browser/firefox/visit"
     labels: ClassVar[Mapping[str, Mapping[object, str]]] = {"visit_type": VISIT_TYPE_LABELS}
 
-    visit_id: int
+    visit_id: int | None  # None: a recovered deleted row whose id was overwritten
     place_id: int | None = None
     from_visit: int | None = None
     visit_type: int | None = None

@@ -89,7 +89,7 @@ class IosContact(ContactFields, Record):
         "email_labels": BUILTIN_LABELS,
     }
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     first: str | None = None
     middle: str | None = None
     last: str | None = None

@@ -65,7 +65,7 @@ class IosCall(CallFields, Record):
         "answered": {0: "not answered", 1: "answered"},
     }
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     originated: int | None = None
     answered: int | None = None
     call_type: int | None = None

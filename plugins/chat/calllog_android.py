@@ -81,7 +81,7 @@ class AndroidCall(CallFields, Record):
         "presentation": PRESENTATION_LABELS,
     }
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     call_type: int | None = None
     number: str | None = None
     name: str | None = None

@@ -98,7 +98,7 @@ class AndroidContact(ContactFields, Record):
     record_type: ClassVar[str] = "chat/android/contacts/contact"
     app: ClassVar[str] = "contacts"
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     contact_id: int | None = None
     profile: bool = False
     given_name: str | None = None

@@ -173,7 +173,7 @@ class IosMessage(MessageFields, Record):
         "associated_message_type": TAPBACK_LABELS,
     }
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     guid: str | None = None
     service: str | None = None
     time_basis: str | None = None
@@ -260,7 +260,7 @@ class IosLegacyMessage(MessageFields, Record):
         "group_type": {0: "one-to-one", 1: "group"},
     }
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     is_madrid: int | None = None
     time_basis: str | None = None
     read_time: TimeValue | None = None

@@ -173,7 +173,7 @@ class AndroidMms(MessageFields, Record):
         "priority": {128: "low", 129: "normal", 130: "high"},
     }
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     thread_id: int | None = None
     msg_box: int | None = None
     message_type: int | None = None

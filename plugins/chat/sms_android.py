@@ -83,7 +83,7 @@ class AndroidSms(MessageFields, Record):
         "status": {-1: "none", 0: "complete", 32: "pending", 64: "failed"},
     }
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     thread_id: int | None = None
     address: str | None = None
     sms_type: int | None = None

@@ -106,7 +106,7 @@ class WhatsAppIosMessage(MessageFields, GeoFields, Record):
     app: ClassVar[str] = "whatsapp"
     labels: ClassVar[Mapping[str, Mapping[object, str]]] = {"message_type": MESSAGE_TYPE_LABELS}
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     sent_time: TimeValue | None = None
     message_type: int | None = None
     group_event_type: int | None = None
@@ -136,7 +136,7 @@ class WhatsAppIosGroupMember(Record):
         "is_active": {0: "left", 1: "active"},
     }
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     chat_jid: str | None = None
     chat_name: str | None = None
     member_jid: str | None = None
@@ -348,7 +348,7 @@ class WhatsAppIosContact(ContactFields, Record):
     app: ClassVar[str] = "whatsapp"
     labels: ClassVar[Mapping[str, Mapping[object, str]]] = {"phone_label": PHONE_LABELS}
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     identifier: str | None = None
     whatsapp_id: str | None = None
     lid: str | None = None
@@ -433,7 +433,7 @@ class WhatsAppIosCall(CallFields, Record):
     app: ClassVar[str] = "whatsapp"
     labels: ClassVar[Mapping[str, Mapping[object, str]]] = {"status": OUTCOME_LABELS}
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     call_id: str | None = None
     participants: tuple[str, ...] = ()
     group_jid: str | None = None
