@@ -412,8 +412,11 @@ def _listing(
             source = _source_line(view)
             yield source
         yield from line(view)
-        if view["deleted"]:
-            yield escape(f"    deleted, recovered from {view['locator'] or 'an unknown place'}")
+        if view.get("recovered"):
+            where = view["locator"] or "an unknown place"
+            yield escape(f"    deleted, recovered from the database's {view['recovered']} space: {where}")
+        elif view["deleted"]:
+            yield "    deleted: marked deleted by the app, its row still in the database"
 
 
 def _n(count: int, noun: str) -> str:

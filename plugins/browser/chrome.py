@@ -54,7 +54,7 @@ class ChromeVisit(UrlVisitFields, Record):
     record_type: ClassVar[str] = "browser/chrome/visit"
     labels: ClassVar[Mapping[str, Mapping[object, str]]] = {"transition_core": CORE_TRANSITION_LABELS}
 
-    visit_id: int
+    visit_id: int | None  # None: a recovered deleted row whose id was overwritten
     url_id: int | None = None
     from_visit: int | None = None
     transition: int | None = None
@@ -87,7 +87,7 @@ class ChromeHistoryPlugin(SqliteTablePlugin[None]):
     """Reads page visits from Chrome/Chromium ``History`` (visits joined with urls)."""
 
     name = "browser_chrome"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "Chrome/Chromium browsing history visits (History: visits + urls), WebKit time"
     tables = (VISITS,)
     targets = Targets(globs=("**/History",), magic=(SQLITE_MAGIC,), sqlite=sqlite_signature(*tables))

@@ -51,7 +51,7 @@ class FirefoxVisit(UrlVisitFields, Record):
     record_type: ClassVar[str] = "browser/firefox/visit"
     labels: ClassVar[Mapping[str, Mapping[object, str]]] = {"visit_type": VISIT_TYPE_LABELS}
 
-    visit_id: int
+    visit_id: int | None  # None: a recovered deleted row whose id was overwritten
     place_id: int | None = None
     from_visit: int | None = None
     visit_type: int | None = None
@@ -82,7 +82,7 @@ class FirefoxHistoryPlugin(SqliteTablePlugin[None]):
     """Reads page visits from Firefox ``places.sqlite`` (moz_historyvisits + moz_places)."""
 
     name = "browser_firefox"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "Firefox browsing history visits (places.sqlite: moz_historyvisits + moz_places), PRTime"
     tables = (VISITS,)
     targets = Targets(globs=("**/places.sqlite",), magic=(SQLITE_MAGIC,), sqlite=sqlite_signature(*tables))

@@ -21,8 +21,9 @@ text; ``phone_labels``/``email_labels`` run parallel to ``phones``/``emails``.
 a calendar day, so its time of day carries no meaning.
 
 **Not read.** Postal addresses, instant-messaging and social-profile accounts (their parts are
-in ``ABMultiValueEntry``), groups, photos (``AddressBookImages.sqlitedb``), and deleted contacts
-left in free pages.
+in ``ABMultiValueEntry``), groups, photos (``AddressBookImages.sqlitedb``). Deleted ``ABPerson``
+rows still in the files are recovered by the table base and flagged (docs/plugins.md, "Deleted
+records").
 
 There is no AddressBook in the public corpus: the tests build one from the published schema
 (iLEAPP's ``addressBook.py`` query and the table definitions of iPhone OS address books).
@@ -88,7 +89,7 @@ class IosContact(ContactFields, Record):
         "email_labels": BUILTIN_LABELS,
     }
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     first: str | None = None
     middle: str | None = None
     last: str | None = None
@@ -162,7 +163,7 @@ class AddressBookIosPlugin(SqliteTablePlugin[RowGroups]):
     """Reads iOS contacts (``AddressBook.sqlitedb``): names, phone numbers, e-mail addresses, URLs."""
 
     name = "addressbook_ios"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "iOS Contacts (AddressBook.sqlitedb: ABPerson with ABMultiValue phones, e-mails, URLs)"
     tables = (PEOPLE,)
     targets = Targets(

@@ -18,7 +18,8 @@ warning. ``name`` (``ZNAME``), ``location``, ``iso_country_code``, ``unique_id``
 ``filtered_out_reason`` are the columns of the same names, raw, when the version has them.
 
 **Not read.** The participants of group FaceTime calls (a Core Data join table whose name varies
-with the model version), and deleted calls left in free pages.
+with the model version). Deleted calls still in the files are recovered by the table base and
+flagged (docs/plugins.md, "Deleted records").
 
 There is no CallHistory in the public corpus: the tests build one from the published schema
 (iLEAPP's ``callHistory.py`` query and its value meanings).
@@ -64,7 +65,7 @@ class IosCall(CallFields, Record):
         "answered": {0: "not answered", 1: "answered"},
     }
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     originated: int | None = None
     answered: int | None = None
     call_type: int | None = None
@@ -117,7 +118,7 @@ class CallHistoryIosPlugin(SqliteTablePlugin[None]):
     """Reads iOS call history (``CallHistory.storedata``): phone, FaceTime and CallKit app calls."""
 
     name = "callhistory_ios"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "iOS call history (CallHistory.storedata: ZCALLRECORD; phone, FaceTime, CallKit apps)"
     tables = (CALLS,)
     targets = Targets(

@@ -81,7 +81,7 @@ class AndroidCall(CallFields, Record):
         "presentation": PRESENTATION_LABELS,
     }
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     call_type: int | None = None
     number: str | None = None
     name: str | None = None
@@ -151,7 +151,7 @@ class AndroidCallLogPlugin(SqliteTablePlugin[None]):
     """
 
     name = "calllog_android"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "Android call log (contacts provider calllog.db / contacts2.db, table calls)"
     tables = (CALLS,)
     targets = Targets(

@@ -98,7 +98,7 @@ class AndroidContact(ContactFields, Record):
     record_type: ClassVar[str] = "chat/android/contacts/contact"
     app: ClassVar[str] = "contacts"
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     contact_id: int | None = None
     profile: bool = False
     given_name: str | None = None
@@ -172,7 +172,7 @@ class AndroidContactsPlugin(SqliteTablePlugin[Lookups]):
     """
 
     name = "contacts_android"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "Android contacts (contacts provider contacts2.db: raw_contacts, data, mimetypes, accounts)"
     tables = (RAW_CONTACTS,)
     targets = Targets(

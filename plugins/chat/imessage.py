@@ -56,8 +56,9 @@ database belongs to (two folders above it: ``/private/var/mobile`` for
 ``path``/``size`` describe the file found (its hash is the walk's); ``attachment_details`` keeps the
 raw attachment columns (GUID, UTI, recorded size, transfer state, dates).
 
-**Not read.** ``deleted_messages`` (GUIDs only, no content), free pages and page slack (the test
-file's freelist is zeroed), group-call and FaceTime rows beyond what ``message`` says, and
+Deleted ``message`` rows still in free space, the ``-wal`` or the ``-journal`` are recovered by
+the table base and flagged (docs/plugins.md, "Deleted records"); the corpus file gives none (its
+freelist is zeroed). **Not read.** ``deleted_messages`` (GUIDs only, no content), group-call and FaceTime rows beyond what ``message`` says, and
 stickers' or apps' payloads (``payload_data``).
 
 Expected on the public corpus (``chats/imessage_chat.db``, a macOS chat.db in plaso's test data):
@@ -172,7 +173,7 @@ class IosMessage(MessageFields, Record):
         "associated_message_type": TAPBACK_LABELS,
     }
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     guid: str | None = None
     service: str | None = None
     time_basis: str | None = None
@@ -259,7 +260,7 @@ class IosLegacyMessage(MessageFields, Record):
         "group_type": {0: "one-to-one", 1: "group"},
     }
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     is_madrid: int | None = None
     time_basis: str | None = None
     read_time: TimeValue | None = None
@@ -879,7 +880,7 @@ class IMessagePlugin(Plugin):
     """
 
     name = "imessage"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "Apple Messages: SMS, MMS and iMessage (iOS sms.db, iOS 3 to current; macOS chat.db)"
     targets = Targets(
         globs=("**/Library/SMS/sms.db", "**/sms.db", "**/Library/Messages/chat.db"),

@@ -50,7 +50,9 @@ Every ``pdu`` row gives one record, including download notifications (``m_type``
 fetched yet, whose ``content_location`` is the MMSC address) and delivery or read reports (134,
 136), labelled by ``message_type``.
 
-Not read: MMS deleted from the database (no carving); the ``drm`` table; ``pending_msgs``.
+Deleted ``pdu`` rows still in the files are recovered by the table base and flagged (docs/plugins.md,
+"Deleted records"); their parts and addresses are those still live (deleted ones are not matched
+to them). Not read: the ``drm`` table; ``pending_msgs``.
 The public corpus file (``chats/mmssms.db``) has empty ``pdu``, ``part`` and ``addr`` tables (0 MMS,
 checked by the tests); the other tests use fixtures built from the AOSP schema.
 """
@@ -171,7 +173,7 @@ class AndroidMms(MessageFields, Record):
         "priority": {128: "low", 129: "normal", 130: "high"},
     }
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     thread_id: int | None = None
     msg_box: int | None = None
     message_type: int | None = None
@@ -259,7 +261,7 @@ class AndroidMmsPlugin(SqliteTablePlugin[Lookups]):
     """
 
     name = "mms_android"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "Android MMS messages (telephony provider mmssms.db, tables pdu, part, addr)"
     tables = (PDU,)
     targets = Targets(globs=GLOBS, magic=(SQLITE_MAGIC,), sqlite=sqlite_signature(*tables))

@@ -20,8 +20,10 @@ sent one's ``recipients`` are ``(address,)``. The device owner's own number is n
 ``conversation`` is ``thread_id``; ``conversation_title`` lists the thread's participants from
 ``threads.recipient_ids`` and ``canonical_addresses``, as the messaging app titles the thread.
 
-Not read: deleted messages left in free pages of the database (no carving here); the ``raw``
-table of incomplete multi-part messages; the ``words`` full-text index (a copy of the bodies).
+Deleted messages still in the database, its ``-wal`` or its ``-journal`` are recovered by the
+table base and flagged (``deleted`` true, ``recovered`` set, a locator naming the place; see
+docs/plugins.md, "Deleted records"); the corpus file gives none. Not read: the ``raw`` table of
+incomplete multi-part messages; the ``words`` full-text index (a copy of the bodies).
 
 Expected on the public corpus (``chats/mmssms.db``, plaso test data): 9 SMS, 5 sent and
 4 received; the first, "Yo Fred this is my new number.", stored 2013-10-29 16:56:28.038 UTC; one
@@ -81,7 +83,7 @@ class AndroidSms(MessageFields, Record):
         "status": {-1: "none", 0: "complete", 32: "pending", 64: "failed"},
     }
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     thread_id: int | None = None
     address: str | None = None
     sms_type: int | None = None
@@ -130,7 +132,7 @@ class AndroidSmsPlugin(SqliteTablePlugin[Threads]):
     """
 
     name = "sms_android"
-    version = "1.1.0"
+    version = "1.2.0"
     description = "Android SMS messages (telephony provider mmssms.db, table sms)"
     tables = (SMS,)
     targets = Targets(globs=GLOBS, magic=(SQLITE_MAGIC,), sqlite=sqlite_signature(*tables))

@@ -372,7 +372,7 @@ class TelegramAndroidPlugin(SqliteTablePlugin[Lookups]):
     """
 
     name = "telegram_android"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "Telegram messages, calls and contacts on Android (cache4.db: messages_v2/messages, users)"
     tables = (MESSAGES_V2, USERS)
     targets = Targets(

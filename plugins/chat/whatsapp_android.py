@@ -117,7 +117,7 @@ class WhatsAppAndroidMessage(MessageFields, GeoFields, Record):
     app: ClassVar[str] = "whatsapp"
     labels: ClassVar[Mapping[str, Mapping[object, str]]] = {"message_type": MESSAGE_TYPE_LABELS}
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     schema: str
     key_id: str | None = None
     chat_jid: str | None = None
@@ -150,7 +150,7 @@ class WhatsAppAndroidCall(CallFields, Record):
     record_type: ClassVar[str] = "chat/android/whatsapp/call"
     app: ClassVar[str] = "whatsapp"
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     call_id: str | None = None
     party_name: str | None = None
     group_jid: str | None = None
@@ -167,7 +167,7 @@ class WhatsAppAndroidContact(ContactFields, Record):
     record_type: ClassVar[str] = "chat/android/whatsapp/contact"
     app: ClassVar[str] = "whatsapp"
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     jid: str | None = None
     is_whatsapp_user: int | None = None
     display_name: str | None = None
@@ -327,7 +327,7 @@ class WhatsAppAndroidPlugin(SqliteTablePlugin[Lookups]):
     media files resolved in the same evidence."""
 
     name = "whatsapp_android"
-    version = "1.0.0"
+    version = "1.1.0"
     description = (
         "WhatsApp messages and calls on Android (msgstore.db: message/messages, call_log; wa.db names)"
     )
@@ -681,7 +681,7 @@ class WhatsAppAndroidContactsPlugin(SqliteTablePlugin[None]):
     contact and group the app knows, with its JID, number, names and "about" text."""
 
     name = "whatsapp_android_contacts"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "WhatsApp contacts on Android (wa.db: wa_contacts)"
     tables = (CONTACTS,)
     targets = Targets(

@@ -106,7 +106,7 @@ class WhatsAppIosMessage(MessageFields, GeoFields, Record):
     app: ClassVar[str] = "whatsapp"
     labels: ClassVar[Mapping[str, Mapping[object, str]]] = {"message_type": MESSAGE_TYPE_LABELS}
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     sent_time: TimeValue | None = None
     message_type: int | None = None
     group_event_type: int | None = None
@@ -136,7 +136,7 @@ class WhatsAppIosGroupMember(Record):
         "is_active": {0: "left", 1: "active"},
     }
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     chat_jid: str | None = None
     chat_name: str | None = None
     member_jid: str | None = None
@@ -203,7 +203,7 @@ class WhatsAppIosPlugin(SqliteTablePlugin[Lookups]):
     """Reads WhatsApp messages, chats, group senders, group members and media files on iOS."""
 
     name = "whatsapp_ios"
-    version = "1.1.0"
+    version = "1.2.0"
     description = (
         "WhatsApp messages and group members on iOS (ChatStorage.sqlite: ZWAMESSAGE + chat, member, media)"
     )
@@ -348,7 +348,7 @@ class WhatsAppIosContact(ContactFields, Record):
     app: ClassVar[str] = "whatsapp"
     labels: ClassVar[Mapping[str, Mapping[object, str]]] = {"phone_label": PHONE_LABELS}
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     identifier: str | None = None
     whatsapp_id: str | None = None
     lid: str | None = None
@@ -386,7 +386,7 @@ class WhatsAppIosContactsPlugin(SqliteTablePlugin[None]):
     "about" texts."""
 
     name = "whatsapp_ios_contacts"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "WhatsApp contacts on iOS (ContactsV2.sqlite: ZWAADDRESSBOOKCONTACT)"
     tables = (CONTACTS,)
     targets = Targets(
@@ -433,7 +433,7 @@ class WhatsAppIosCall(CallFields, Record):
     app: ClassVar[str] = "whatsapp"
     labels: ClassVar[Mapping[str, Mapping[object, str]]] = {"status": OUTCOME_LABELS}
 
-    rowid: int
+    rowid: int | None  # None: a recovered deleted row whose rowid was overwritten
     call_id: str | None = None
     participants: tuple[str, ...] = ()
     group_jid: str | None = None
@@ -481,7 +481,7 @@ class WhatsAppIosCallsPlugin(SqliteTablePlugin[CallLookups]):
     outcome, video, participants."""
 
     name = "whatsapp_ios_calls"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "WhatsApp calls on iOS (CallHistory.sqlite: ZWACDCALLEVENT + aggregate, participants)"
     tables = (CALL_EVENTS,)
     targets = Targets(

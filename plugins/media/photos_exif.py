@@ -69,7 +69,7 @@ class PhotoExifPlugin(Plugin):
     """Reads camera make/model, capture time and GPS position from JPEG EXIF."""
 
     name = "photos_exif"
-    version = "1.0.0"
+    version = "1.1.0"
     description = "EXIF camera metadata of JPEG photos: make, model, DateTimeOriginal, GPS"
     targets = Targets(
         globs=("**/*.jpg", "**/*.jpeg", "**/*.jpe"),

@@ -5,8 +5,6 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import pytest
-
 from triage.plugin import FileItem, GroupedRows, ParseContext, Table
 from triage.plugin.grouped import sqlite_order
 from triage.plugin.scratch import Scratch
@@ -40,11 +38,11 @@ def test_groups_come_in_parent_key_order_with_orphans_counted(tmp_path: Path) ->
     assert warnings == []
 
 
-def test_a_smaller_key_after_a_larger_one_is_refused(tmp_path: Path) -> None:
-    db_groups, _, _ = _groups(tmp_path, SCHEMA, [2])
-    assert db_groups == [["b1", "b2"]]
-    with pytest.raises(ValueError, match="key order"):
-        _groups(tmp_path / "again", SCHEMA, [2, 1])
+def test_a_smaller_key_after_a_larger_one_is_looked_up_on_its_own(tmp_path: Path) -> None:
+    """A recovered parent row comes after the live ones: its children are found by a query."""
+    groups, _, warnings = _groups(tmp_path, SCHEMA, [2, 1, 9, 2, "x", None, b"\x00"])
+    assert groups == [["b1", "b2"], ["a1"], ["i1"], ["b1", "b2"], ["text key"], [], []]
+    assert warnings == []
 
 
 def test_a_missing_table_gives_empty_groups(tmp_path: Path) -> None:

@@ -285,8 +285,8 @@ def test_the_schema_comes_from_the_registry(views: Views) -> None:
 CHAT_FIELDS = {
     "id", "exhibit", "record_type", "app", "account", "account_e164", "conversation", "conversation_title",
     "party", "party_e164", "sender", "sender_e164", "sender_field", "recipients", "recipients_e164",
-    "direction", "timestamp", "time", "body", "attachments", "status", "deleted", "source", "locator",
-    "plugin", "plugin_version",
+    "direction", "timestamp", "time", "body", "attachments", "status", "deleted", "recovered", "source",
+    "locator", "plugin", "plugin_version",
 }  # fmt: skip
 SOURCE_FIELDS = {"item", "path", "partition", "inode", "stream", "sha256"}
 
@@ -433,7 +433,7 @@ def test_chats_read_like_a_thread(views: Views) -> None:
     sms_lines = lines[lines.index(headers[0]) + 2 : lines.index(headers[0]) + 11]
     assert lines[lines.index(headers[0]) + 1] == (
         f"   source: EX-001 /{SMS_DIR}/mmssms.db sha256 "
-        f"{hashlib.sha256((CORPUS / 'chats' / 'mmssms.db').read_bytes()).hexdigest()} (sms_android@1.1.0)"
+        f"{hashlib.sha256((CORPUS / 'chats' / 'mmssms.db').read_bytes()).hexdigest()} (sms_android@1.2.0)"
     )
     for line, expected in zip(sms_lines, expected_sms(views, "EX-001"), strict=True):
         arrow = "->" if expected["direction"] == "outgoing" else "<-"
@@ -470,7 +470,7 @@ def test_calls_give_every_call_of_the_call_logs(views: Views) -> None:
     assert [{k: c[k] for k in expected[0]} for c in calls] == expected
     fields = {
         "id", "exhibit", "record_type", "app", "account", "account_e164", "party", "party_e164", "direction",
-        "timestamp", "time", "duration", "video", "status", "deleted", "source", "locator", "plugin", "plugin_version",
+        "timestamp", "time", "duration", "video", "status", "deleted", "recovered", "source", "locator", "plugin", "plugin_version",
     }  # fmt: skip
     assert all(set(c) == fields and set(c["source"]) == SOURCE_FIELDS for c in calls)
     shown = assert_literal(exhibit("calls", "EX-001", "--region", "US"))
@@ -490,7 +490,7 @@ def test_contacts_give_the_names_the_call_logs_cached(views: Views) -> None:
     assert {c["app"] for c in contacts} == {"calllog"}  # the record class leaves app empty
     fields = {
         "id", "exhibit", "record_type", "app", "account", "account_e164", "name", "phones", "phones_e164",
-        "emails", "account_ids", "deleted", "source", "locator", "plugin", "plugin_version",
+        "emails", "account_ids", "deleted", "recovered", "source", "locator", "plugin", "plugin_version",
     }  # fmt: skip
     assert all(set(c) == fields for c in contacts)
 
@@ -801,8 +801,9 @@ def test_the_views_read_a_postgresql_case_as_they_read_sqlite(
 def test_attachments_and_recovered_messages_are_shown_under_their_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No built-in plugin fills ``attachments`` or ``deleted`` yet, so this test inserts one finding
-    row straight into ``triage_findings``, shaped as ``record_to_dict`` stores a record."""
+    """One finding row inserted straight into ``triage_findings``, shaped as ``record_to_dict``
+    stores a record: attachments, and a message recovered from a freelist page (the engine run
+    of a real recovery is in tests/plugins/test_recovered_rows.py)."""
     from sqlalchemy import insert
 
     from plugins.chat.sms_android import AndroidSms
@@ -814,7 +815,7 @@ def test_attachments_and_recovered_messages_are_shown_under_their_message(
     path = "/data/data/com.android.providers.telephony/databases/mmssms.db"
     record = AndroidSms(
         source=SourceRef(item="EX-1", path=path, sha256="ab" * 32),
-        locator="freelist page 12, offset 300",
+        locator="sms._id=7@freelist:page=12,offset=300,area=cell",
         rowid=7,
         timestamp=from_unix_ms(T0),
         body=f"photo of the [boat] {RLO}",
@@ -822,6 +823,7 @@ def test_attachments_and_recovered_messages_are_shown_under_their_message(
         party="+31612345678",
         conversation="4",
         deleted=True,
+        recovered="freelist",
         attachments=(
             Attachment(name="IMG_1.jpg", mime="image/jpeg", recorded_path="app_parts/PART_1.jpg"),
             Attachment(
@@ -855,13 +857,15 @@ def test_attachments_and_recovered_messages_are_shown_under_their_message(
         case.close()
     monkeypatch.setenv("EXHIBIT_CASE", str(tmp_path / "case"))
     [message] = exhibit("chats", "--json").lines()
-    assert message["deleted"] is True and message["locator"] == "freelist page 12, offset 300"
+    assert (
+        message["deleted"] is True and message["locator"] == "sms._id=7@freelist:page=12,offset=300,area=cell"
+    )
     assert message["attachments"] == [a.as_dict() for a in record.attachments]
     lines = assert_literal(exhibit("chats")).splitlines()
     assert lines[2:6] == [
-        "2026-01-01T10:00:00.000000Z  ->  (owner): photo of the [boat] \\u202e  [freelist page 12, offset 300]",
+        "2026-01-01T10:00:00.000000Z  ->  (owner): photo of the [boat] \\u202e  [sms._id=7@freelist:page=12,offset=300,area=cell]",
         "    attachment: IMG_1.jpg [image/jpeg] recorded as app_parts/PART_1.jpg not found in the exhibit",
         "    attachment: IMG_2.jpg [image/jpeg] recorded as app_parts/PART_2.jpg found at "
         f"/data/data/com.android.providers.telephony/app_parts/PART_2.jpg sha256 {'cd' * 32}",
-        "    deleted, recovered from freelist page 12, offset 300",
+        "    deleted, recovered from the database's freelist space: sms._id=7@freelist:page=12,offset=300,area=cell",
     ]

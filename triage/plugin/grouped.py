@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from triage.plugin.contract import ParseContext
-from triage.plugin.sqlite_table import Table, read_rows
+from triage.plugin.sqlite_table import Table, read_rows, rows_where
 
 __all__ = ["GroupedRows", "sqlite_order"]
 
@@ -57,6 +57,7 @@ class GroupedRows:
 
     def __init__(self, con: sqlite3.Connection, ctx: ParseContext, table: Table, by: str) -> None:
         ordered = replace(table, order_by=f"{_quote(by)}, {_quote(table.key)}")
+        self._con, self._ctx, self._table = con, ctx, ordered
         self._by = by
         self._rows: Iterator[sqlite3.Row] = read_rows(con, ctx, ordered)
         self._next: sqlite3.Row | None = None
@@ -71,12 +72,14 @@ class GroupedRows:
     def take(self, key: object) -> list[sqlite3.Row]:
         """The rows whose ``by`` equals ``key``, in key order of the child table.
 
-        Keys must be asked for in non-decreasing SQLite order (the parent table's key order);
-        a smaller key than the last one raises ``ValueError``, since its rows are already passed.
+        Keys come in non-decreasing SQLite order (the parent table's key order) for live rows.
+        A smaller key than the last one (a deleted parent row recovered after the live rows)
+        is looked up with a query of its own (:func:`rows_where`), which scans the table when
+        ``by`` has no index: fine for the few recovered rows, not as the way to read a table.
         """
         order = sqlite_order(key)
         if self._last is not None and order < self._last:
-            raise ValueError(f"GroupedRows.take({key!r}) after a larger key: parents must come in key order")
+            return rows_where(self._con, self._ctx, self._table, self._by, key)
         self._last = order
         if not self._started:
             self._started = True

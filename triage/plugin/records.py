@@ -71,6 +71,13 @@ class Record:
 
     Subclasses set ``record_type`` (namespaced, unique across plugins) and may set ``labels``:
     ``{field name: {raw value: label}}`` used only at render time.
+
+    ``recovered`` is ``None`` for a record read from the file's live content. For a record made
+    from a deleted row recovered from the file's free space, its write-ahead log or its rollback
+    journal, it names the kind of place (``freeblock``, ``unallocated``, ``freelist``, ``wal``,
+    ``superseded``, ``journal``) and ``locator`` gives the exact place
+    (``sms._id=12@freeblock:page=5,offset=3012``; the grammar is in docs/plugins.md). Plugins
+    never set it: the SQLite table base does.
     """
 
     record_type: ClassVar[str]
@@ -78,6 +85,7 @@ class Record:
 
     source: SourceRef
     locator: str | None = None
+    recovered: str | None = None
 
 
 # --- shared field sets --------------------------------------------------------------------------
@@ -115,8 +123,10 @@ class MessageFields:
     conversation, ``sender`` who wrote this message (a group member, or the owner), ``recipients``
     whom it went to where the app records it; identifiers stay as the app wrote them (phone
     numbers are normalised to E.164 at render time). ``account`` is the device owner's identifier
-    in the app. ``status`` is the app's own raw code (labels at render time). ``deleted`` marks a
-    message recovered from free space of the database (its ``locator`` says where).
+    in the app. ``status`` is the app's own raw code (labels at render time). ``deleted`` is true
+    for a message that is deleted: one the app keeps but marks deleted, or one recovered from
+    deleted space of the database; ``recovered`` (see :class:`Record`) tells the second kind
+    from the first, and its ``locator`` says where it was found.
 
     A record class using these fields names its app in the class attribute ``app``.
     """
@@ -138,7 +148,11 @@ class MessageFields:
 
 @dataclass(frozen=True, kw_only=True)
 class CallFields:
-    """The fields every call record has: ``duration`` in seconds as stored; ``status`` raw."""
+    """The fields every call record has: ``duration`` in seconds as stored; ``status`` raw.
+
+    ``deleted``: marked deleted by the app, or recovered from deleted space (``recovered`` set),
+    as for :class:`MessageFields`.
+    """
 
     app: ClassVar[str] = ""
     timestamp: TimeValue | None = None
@@ -153,7 +167,11 @@ class CallFields:
 
 @dataclass(frozen=True, kw_only=True)
 class ContactFields:
-    """The fields every contact has: the identifiers it links (phones, e-mails, app account ids)."""
+    """The fields every contact has: the identifiers it links (phones, e-mails, app account ids).
+
+    ``deleted``: marked deleted by the app, or recovered from deleted space (``recovered`` set),
+    as for :class:`MessageFields`.
+    """
 
     app: ClassVar[str] = ""
     name: str | None = None

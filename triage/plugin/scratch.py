@@ -45,6 +45,7 @@ __all__ = [
     "DEFAULT_LIMIT",
     "SIBLING_SUFFIXES",
     "SQLITE_HEADER",
+    "PristineCopy",
     "Scratch",
     "ScratchCopy",
     "ScratchFull",
@@ -135,6 +136,16 @@ class ScratchCopy:
     journal_mode: str  # journal mode of the database as found ("wal", "delete", ...)
 
 
+@dataclass(frozen=True)
+class PristineCopy:
+    """Byte-for-byte copies of a database and its ``-wal`` / ``-journal`` as found in the evidence
+    (no WAL replayed, no journal rolled back): what deleted-record recovery reads."""
+
+    db: Path
+    wal: Path | None
+    journal: Path | None
+
+
 class Scratch:
     """A private temporary folder holding scratch copies; remove it with :meth:`close`."""
 
@@ -145,6 +156,7 @@ class Scratch:
         self._charged: dict[SourceRef, int] = {}
         self._failed: dict[SourceRef, sqlite3.DatabaseError] = {}
         self._copies: dict[SourceRef, ScratchCopy] = {}
+        self._pristine: dict[SourceRef, tuple[PristineCopy, int]] = {}
         self._schemas: dict[SourceRef, dict[str, frozenset[str]]] = {}
         self._connections: list[sqlite3.Connection] = []
         self._counter = 0
@@ -204,6 +216,43 @@ class Scratch:
         self._copies[item.source] = result
         return result
 
+    def pristine(self, item: FileItem) -> PristineCopy:
+        """Unmodified copies of ``item`` and its ``-wal`` and ``-journal`` (once per file).
+
+        The copy :meth:`sqlite_copy` makes is changed by replaying the WAL or rolling back a hot
+        journal; when it has neither (no sibling, not in WAL mode) it is still the evidence's
+        bytes and is reused, else the files are copied again, charged to the same budget and
+        removed by :meth:`release`.
+        """
+        cached = self._pristine.get(item.source)
+        if cached is not None:
+            return cached[0]
+        copy = self.sqlite_copy(item)
+        if not copy.siblings and copy.journal_mode != "wal":
+            result = PristineCopy(copy.path, None, None)
+            self._pristine[item.source] = (result, 0)
+            return result
+        self._counter += 1
+        folder = self.dir / f"{self._counter:06d}-pristine"
+        folder.mkdir()
+        dest = folder / (_safe_name(item.name) or "database")
+        charged = 0
+        paths: dict[str, Path | None] = {"-wal": None, "-journal": None}
+        try:
+            charged += self.copy_in(item, dest)
+            for suffix in paths:
+                sibling = item.sibling(suffix)
+                if sibling is not None:
+                    paths[suffix] = dest.with_name(dest.name + suffix)
+                    charged += self.copy_in(sibling, paths[suffix])  # type: ignore[arg-type]
+        except BaseException:
+            self.uncharge(charged)
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        result = PristineCopy(dest, paths["-wal"], paths["-journal"])
+        self._pristine[item.source] = (result, charged)
+        return result
+
     def charge(self, nbytes: int, what: str) -> None:
         """Count ``nbytes`` more scratch bytes; :class:`ScratchFull` (naming ``what``) past the limit."""
         if self.used + nbytes > self.limit:
@@ -258,6 +307,10 @@ class Scratch:
     def release(self, item: FileItem) -> None:
         """Forget and delete the scratch copy of ``item`` (the engine calls it when done with a file)."""
         copy = self._copies.pop(item.source, None)
+        pristine = self._pristine.pop(item.source, None)
+        if pristine is not None and pristine[1]:
+            self.uncharge(pristine[1])
+            shutil.rmtree(pristine[0].db.parent, ignore_errors=True)
         self._schemas.pop(item.source, None)
         self._failed.pop(item.source, None)
         self.uncharge(self._charged.pop(item.source, 0))
@@ -271,6 +324,7 @@ class Scratch:
                 con.close()
         self._connections.clear()
         self._copies.clear()
+        self._pristine.clear()
         self._schemas.clear()
         shutil.rmtree(self.dir, ignore_errors=True)
 

@@ -39,12 +39,14 @@ from __future__ import annotations
 import bisect
 import contextlib
 import hashlib
+import marshal
 import mmap
 import re
 import sqlite3
 import struct
+import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -98,6 +100,10 @@ _CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 class RecoveryError(TriageError, ValueError):
     """The input is not an SQLite database this module can read at all."""
+
+
+class _OutOfTime(Exception):
+    """The deadline given to :func:`recover` passed: the searches stop where they are."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1263,7 +1269,7 @@ class PageScan:
     found: list[Found] = field(default_factory=list)
     cell_carver: Carver | None = None  # for cells still in a page's pointer array
     cache: dict[tuple[object, ...], tuple[list[Hit], int, int]] | None = None  # equal regions
-    live_cells: set[bytes] = field(default_factory=set)  # digests of live cells, not decoded again
+    live_cells: Container[int] = field(default_factory=set)  # digests of live cells, not decoded again
 
     def btree_page(
         self, page: bytes, pgno: int, tables: Sequence[Table], frame: int | None, cells: bool
@@ -1534,25 +1540,44 @@ class RecoveryResult:
     fragments: Counter[str]
     stats: Counter[str]
     tables: dict[str, Table]
+    owners: dict[int, str] = field(default_factory=dict)  # b-tree page -> owning table/index now
 
     def for_table(self, name: str) -> list[Candidate]:
         return [c for c in self.candidates if c.table == name]
 
 
 class _LiveIndex:
-    """Live rows of one table, by rowid and by content without the rowid alias."""
+    """Live rows of one table, as digests by rowid and by content without the rowid alias.
 
-    def __init__(self, table: Table, rows: Iterable[tuple[int, list[Value], bytes]]):
-        self.by_rowid: dict[int, tuple[Value, ...]] = {}
-        self.contents: set[tuple[Value, ...]] = set()
-        self.cells: set[bytes] = set()  # digests of the live cells' bytes
+    Holding every live row's values would take several times the table's size in memory; a
+    digest takes a fixed few dozen bytes a row. The checks that need the values (a cut record
+    against the live rows, damaged copies of live rows) read the table again from its pages
+    (:meth:`rows`), once per recovery. ``rows`` makes a fresh iterator over the live cells.
+    """
+
+    def __init__(self, table: Table, rows: Callable[[], Iterable[tuple[int, list[Value], bytes]]]):
+        self.by_rowid: dict[int, int] = {}  # rowid -> digest of the row
+        self.contents: set[int] = set()  # digests of the rows without the rowid alias
+        self.cells: set[int] = set()  # digests of the live cells' bytes
         self._table = table
-        self._by_text_start: dict[tuple[int, str], list[tuple[Value, ...]]] | None = None
-        for rowid, values, cell in rows:
+        self._cells = rows
+        self._classes = [0] * len(table.columns)
+        self._widest = [0] * len(table.columns)
+        for rowid, values, cell in rows():
             row = _complete_row(table, values[: len(table.columns)], rowid)
-            self.by_rowid[rowid] = row
-            self.contents.add(self.content(row))
             self.cells.add(cell_digest(cell))
+            self.by_rowid[rowid] = row_digest(row)
+            self.contents.add(row_digest(self.content(row)))
+            for i, value in enumerate(row):
+                storage, int_type = _storage_of(value)
+                self._classes[i] |= storage
+                self._widest[i] = max(self._widest[i], int_type)
+
+    def rows(self) -> Iterator[tuple[int, tuple[Value, ...]]]:
+        """(rowid, values) of every live row, read from the pages again."""
+        table = self._table
+        for rowid, values, _cell in self._cells():
+            yield rowid, _complete_row(table, values[: len(table.columns)], rowid)
 
     @property
     def ipk(self) -> int | None:
@@ -1564,45 +1589,56 @@ class _LiveIndex:
 
     def is_live(self, rowid: int | None, values: tuple[Value, ...]) -> bool:
         if rowid is not None:
-            return self.by_rowid.get(rowid) == values
-        return self.content(values) in self.contents
+            return self.by_rowid.get(rowid) == row_digest(values)
+        return row_digest(self.content(values)) in self.contents
 
-    def covers(self, rowid: int | None, values: tuple[Value, ...]) -> bool:
-        """Whether a cut record agrees with a live row on everything it still holds."""
-        if rowid is not None:
-            row = self.by_rowid.get(rowid)
-            return row is not None and _agrees(values, row, None)
-        return any(_agrees(values, row, self.ipk) for row in self._rows_like(values))
-
-    def _rows_like(self, values: Sequence[Value]) -> Iterable[tuple[Value, ...]]:
-        """Live rows that may agree with ``values``: those sharing the start of its first text
-        (of at least 8 characters), else all rows."""
-        anchor = next(((i, v[:8]) for i, v in enumerate(values) if isinstance(v, str) and len(v) >= 8), None)
-        if anchor is None:
-            return self.by_rowid.values()
-        if self._by_text_start is None:
-            self._by_text_start = {}
-            for row in self.by_rowid.values():
+    def covered(self, cut: Sequence[tuple[int | None, tuple[Value, ...]]]) -> set[int]:
+        """Which of the cut records (rowid, values) agree with a live row on everything they
+        still hold: their indexes in ``cut``. One pass over the live rows; a record without a
+        rowid is compared with the rows sharing the start of its first text of at least 8
+        characters, or with every row when it has none."""
+        found: set[int] = set()
+        if not cut:
+            return found
+        by_rowid: dict[int, list[int]] = {}
+        by_anchor: dict[tuple[int, str], list[int]] = {}
+        anywhere: list[int] = []
+        for n, (rowid, values) in enumerate(cut):
+            if rowid is not None:
+                by_rowid.setdefault(rowid, []).append(n)
+                continue
+            anchor = next(
+                ((i, v[:8]) for i, v in enumerate(values) if isinstance(v, str) and len(v) >= 8), None
+            )
+            if anchor is None:
+                anywhere.append(n)
+            else:
+                by_anchor.setdefault(anchor, []).append(n)
+        ipk = self.ipk
+        for rowid, row in self.rows():
+            for n in by_rowid.get(rowid, ()):
+                if _agrees(cut[n][1], row, None):
+                    found.add(n)
+            if by_anchor:
                 for i, v in enumerate(row):
                     if isinstance(v, str) and len(v) >= 8:
-                        self._by_text_start.setdefault((i, v[:8]), []).append(row)
-        return self._by_text_start.get(anchor, ())
+                        for n in by_anchor.get((i, v[:8]), ()):
+                            if n not in found and _agrees(cut[n][1], row, ipk):
+                                found.add(n)
+            for n in anywhere:
+                if n not in found and _agrees(cut[n][1], row, ipk):
+                    found.add(n)
+        return found
 
     def learn(self, table: Table) -> Table:
         """``table`` with what its live rows show (given enough rows): the storage classes
         of each column and how wide its integers get. Carved records must fit that too."""
         if len(self.by_rowid) < MIN_LEARN_ROWS:
             return table
-        classes = [0] * len(table.columns)
-        widest = [0] * len(table.columns)
-        for row in self.by_rowid.values():
-            for i, value in enumerate(row):
-                storage, int_type = _storage_of(value)
-                classes[i] |= storage
-                widest[i] = max(widest[i], int_type)
+        classes = list(self._classes)
         if table.ipk_index is not None:
             classes[table.ipk_index] = NULL
-        return replace(table, learned=tuple(zip(classes, widest, strict=True)))
+        return replace(table, learned=tuple(zip(classes, self._widest, strict=True)))
 
     def status(self, rowid: int | None) -> str:
         if rowid is None:
@@ -1610,8 +1646,25 @@ class _LiveIndex:
         return "modified" if rowid in self.by_rowid else "deleted"
 
 
-def cell_digest(cell: bytes) -> bytes:
-    return hashlib.blake2b(cell, digest_size=16).digest()
+def cell_digest(cell: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(cell, digest_size=8).digest(), "big")
+
+
+def row_digest(values: Sequence[Value]) -> int:
+    """A 64-bit digest of a row's values that is equal for rows Python finds equal (an
+    integral real and the same integer digest alike, as ``1.0 == 1``)."""
+    canon = tuple(int(v) if isinstance(v, float) and v.is_integer() else v for v in values)
+    return int.from_bytes(hashlib.blake2b(marshal.dumps(canon, 2), digest_size=8).digest(), "big")
+
+
+class _AnyOf:
+    """Membership in any of several sets, without building their union."""
+
+    def __init__(self, sets: Iterable[set[int]]) -> None:
+        self._sets = list(sets)
+
+    def __contains__(self, item: object) -> bool:
+        return any(item in s for s in self._sets)
 
 
 def _storage_of(value: Value) -> tuple[int, int]:
@@ -1647,10 +1700,18 @@ def _merge(found: Sequence[Found], live: Mapping[str, _LiveIndex], stats: Counte
     merged: dict[tuple[object, ...], Candidate] = {}
     by_content: dict[tuple[object, ...], Candidate] = {}
     ordered = sorted(found, key=lambda f: (f.hit.rowid is None, f.hit.truncated))
+    cut: dict[str, list[Found]] = {}
+    for item in ordered:
+        if item.hit.truncated:
+            cut.setdefault(item.hit.table.name, []).append(item)
+    covered: set[int] = set()  # id() of the cut records a live row covers
+    for name, items in cut.items():
+        hits = [(item.hit.rowid, item.hit.values) for item in items]
+        covered.update(id(items[n]) for n in live[name].covered(hits))
     for item in ordered:
         hit, index = item.hit, live[item.hit.table.name]
-        duplicate = index.covers if hit.truncated else index.is_live
-        if duplicate(hit.rowid, hit.values):
+        duplicate = id(item) in covered if hit.truncated else index.is_live(hit.rowid, hit.values)
+        if duplicate:
             stats["suppressed_live_duplicates"] += 1
             continue
         content_key = (hit.table.name, index.content(hit.values))
@@ -1712,8 +1773,9 @@ def _drop_damaged_copies(
         if candidate.where.area == "cell" and not candidate.truncated:
             check(candidate.table, candidate.values, candidate.rowid, candidate)
     for name, rows in live.items():
-        for rowid, row in rows.by_rowid.items():
-            check(name, row, rowid, None)
+        if any(key[0] == name for key in carved):
+            for rowid, row in rows.rows():
+                check(name, row, rowid, None)
     kept: list[Candidate] = []
     for candidate in candidates:
         if id(candidate) not in copy_of:
@@ -1773,13 +1835,19 @@ def recover(
     journal: Source | None = None,
     tables: Iterable[str] | None = None,
     min_columns: Mapping[str, int] | None = None,
+    deadline: float | None = None,
 ) -> RecoveryResult:
-    """Recover deleted records of ``tables`` (default: every rowid table but sqlite_*)."""
+    """Recover deleted records of ``tables`` (default: every rowid table but sqlite_*).
+
+    ``deadline`` is a :func:`time.monotonic` instant: when it passes, the searches stop at the
+    page they are on and what was found until then is merged and returned, with
+    ``stats["timed_out"]`` set to 1 (the pages not searched are simply not looked at).
+    """
     with contextlib.ExitStack() as stack:
         data = _open(db, stack)
         wal_log = parse_wal(_open(wal, stack)) if wal is not None else None
         journal_data = _open(journal, stack) if journal is not None else None
-        return _recover(data, wal_log, journal_data, tables, min_columns or {})
+        return _recover(data, wal_log, journal_data, tables, min_columns or {}, deadline)
 
 
 def _recover(
@@ -1788,6 +1856,7 @@ def _recover(
     journal: Buffer | None,
     tables: Iterable[str] | None,
     min_columns: Mapping[str, int],
+    deadline: float | None = None,
 ) -> RecoveryResult:
     header, view = _open_view(data, wal_log)
     stats: Counter[str] = Counter()
@@ -1795,7 +1864,10 @@ def _recover(
     schema = read_schema(view, header.usable, header.encoding)
     targets = _target_tables(schema, tables, min_columns, stats)
     live = {
-        t.name: _LiveIndex(t, iter_table_cells(view, t.root_page, header.usable, header.encoding))
+        t.name: _LiveIndex(
+            t,
+            lambda t=t: iter_table_cells(view, t.root_page, header.usable, header.encoding),  # type: ignore[misc]
+        )
         for t in targets.values()
     }
     targets = {name: live[name].learn(table) for name, table in targets.items()}
@@ -1807,21 +1879,25 @@ def _recover(
         tables=list(targets.values()),
         fragments=fragments,
         stats=stats,
-        live_cells=set().union(*(index.cells for index in live.values())),
+        live_cells=_AnyOf(index.cells for index in live.values()),
+        deadline=deadline,
     )
     if scans.tables:
-        scans.current(view)
-        scans.freelist(view, trunks, free_leaves)
-        if wal_log is not None:
-            scans.wal(FileSource(data, header.page_size), wal_log)
-        if journal is not None:
-            max_page = max(view.page_count, len(data) // header.page_size)
-            scans.journal(view, parse_journal(journal, header.page_size, max_page))
+        try:
+            scans.current(view)
+            scans.freelist(view, trunks, free_leaves)
+            if wal_log is not None:
+                scans.wal(FileSource(data, header.page_size), wal_log)
+            if journal is not None:
+                max_page = max(view.page_count, len(data) // header.page_size)
+                scans.journal(view, parse_journal(journal, header.page_size, max_page))
+        except _OutOfTime:
+            stats["timed_out"] = 1
     stats["records_found_raw"] = len(scans.found)
     _cut_shared_overflow(scans.found, stats)
     candidates = _drop_damaged_copies(_merge(scans.found, live, stats), live, stats)
     stats["candidates"] = len(candidates)
-    return RecoveryResult(candidates, fragments, stats, targets)
+    return RecoveryResult(candidates, fragments, stats, targets, dict(scans.owners))
 
 
 @dataclass
@@ -1833,9 +1909,15 @@ class _Scans:
     tables: list[Table]
     fragments: Counter[str]
     stats: Counter[str]
-    live_cells: set[bytes]
+    live_cells: Container[int]
+    deadline: float | None = None  # time.monotonic() instant after which no page is searched
     found: list[Found] = field(default_factory=list)
     cache: dict[tuple[object, ...], tuple[list[Hit], int, int]] = field(default_factory=dict)
+
+    def tick(self) -> None:
+        """Stop the searches (:class:`_OutOfTime`) once the deadline has passed."""
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise _OutOfTime
 
     def tables_for(self, pgno: int) -> list[Table]:
         """The target tables, the one owning ``pgno`` now first."""
@@ -1852,6 +1934,7 @@ class _Scans:
         """Freeblocks and unallocated space of every b-tree page of the current state."""
         scan = self.page_scan("db")
         for pgno in sorted(self.owners):
+            self.tick()
             page = view.get(pgno)
             if page is not None:
                 scan.btree_page(page, pgno, self.tables_for(pgno), None, cells=False)
@@ -1859,10 +1942,12 @@ class _Scans:
     def freelist(self, view: PageView, trunks: Mapping[int, int], leaves: set[int]) -> None:
         scan = self.page_scan("freelist")
         for pgno, count in sorted(trunks.items()):
+            self.tick()
             page = view.get(pgno)
             if page is not None:
                 scan.region(page, 8 + 4 * count, self.carver.usable, pgno, self.tables, None, "trunk")
         for pgno in sorted(leaves):
+            self.tick()
             page = view.get(pgno)
             if page is not None:
                 scan.btree_page(page, pgno, self.tables, None, cells=True)
@@ -1876,6 +1961,7 @@ class _Scans:
         """
         history = WalHistory(wal_log, main_file)
         for frame in wal_log.frames:
+            self.tick()
             self.stats["wal_frames"] += 1
             self.stats["wal_frames_valid"] += frame.valid
             then = replace(
@@ -1886,6 +1972,7 @@ class _Scans:
         before = replace(self.carver, source=main_file, overflow_ok=_any_page, free_overflow=False)
         old = self.page_scan("superseded", before, cache=True)
         for pgno in sorted({f.page for f in wal_log.frames if f.committed}):
+            self.tick()
             page = main_file.get(pgno)
             if page is not None:
                 old.btree_page(page, pgno, self.tables_for(pgno), None, cells=True)
@@ -1902,6 +1989,7 @@ class _Scans:
         )
         scan = self.page_scan("journal", then, cache=True)
         for number, pgno, page in records:
+            self.tick()
             self.stats["journal_records"] += 1
             scan.btree_page(page, pgno, self.tables_for(pgno), number, cells=True)
 

@@ -23,10 +23,12 @@ can be read once per file into maps by overriding :meth:`SqliteTablePlugin.looku
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
+import time
 import traceback
 from abc import abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar, cast
 
@@ -40,16 +42,23 @@ from triage.plugin.contract import (
     table_columns,
 )
 from triage.plugin.records import Record, SourceRef
+from triage.plugin.sqlite_recover import Candidate, RecoveryResult, Value, recover
+from triage.plugin.sqlite_recover import Table as RecoveredTable
 
 __all__ = [
     "MAX_ROW_WARNINGS",
+    "MIN_RECOVER_COLUMNS",
+    "RECOVER_MAX_BYTES",
+    "RECOVER_SECONDS",
     "Join",
+    "Recovered",
     "RowContext",
     "RowGroups",
     "SqliteTablePlugin",
     "Table",
     "UndecodableText",
     "read_rows",
+    "rows_where",
     "sqlite_signature",
 ]
 
@@ -63,6 +72,14 @@ ROWID_NAMES = frozenset({"rowid", "oid", "_rowid_"})
 MAX_ROW_WARNINGS = 100
 
 _DATABASE_ERRORS = (sqlite3.DatabaseError, UnicodeDecodeError)  # see _sqlite_message
+
+#: Default bound of deleted-record recovery per file (see SqliteTablePlugin.recover_max_bytes):
+#: recovery holds the live rows of the declared tables in memory to tell deleted rows from them.
+RECOVER_MAX_BYTES = 256 * 1024**2
+#: Default time bound of deleted-record recovery per file, in seconds.
+RECOVER_SECONDS = 300.0
+#: Tables with fewer columns than this (besides an INTEGER PRIMARY KEY) give no recovered rows.
+MIN_RECOVER_COLUMNS = 3
 
 
 # --- declarations ---------------------------------------------------------------------------------
@@ -114,6 +131,9 @@ class Table:
     name when joins make them ambiguous. Keep the default order (the key): a damaged table then
     still yields every row before the damage, and none is read twice. ``label`` names the data in
     the warning for a damaged table (``"SMS"`` gives "damaged SMS database: ...").
+    ``recover=False`` keeps the deleted rows of this table from being recovered (see
+    :meth:`SqliteTablePlugin.parse`): for a table whose rows are not evidence of anything when
+    deleted (a cache), or whose mapping cannot make sense of a row out of its context.
     """
 
     name: str
@@ -124,6 +144,7 @@ class Table:
     where: str | None = None
     order_by: str | None = None
     label: str = ""
+    recover: bool = True
 
     def __post_init__(self) -> None:
         _names(self.required, f"Table({self.name!r}).required")
@@ -175,6 +196,42 @@ def sqlite_signature(*tables: Table) -> SqliteSignature:
 # --- what the mapping is handed -------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Recovered:
+    """Where a deleted row handed to :meth:`SqliteTablePlugin.record` was recovered from.
+
+    ``kind`` is where in the files it was found: ``freeblock`` or ``unallocated`` (free space of
+    a page in use), ``freelist`` (a page the database no longer uses), ``wal`` (a frame of the
+    ``-wal``: ``frame`` is its 1-based number), ``superseded`` (a main-file page a WAL frame
+    replaces) or ``journal`` (a page record of the ``-journal``: ``frame`` is its 1-based number).
+    ``page`` and ``offset`` are the page number and the byte offset of the record in that page;
+    ``area`` the part of the page (``cell``, ``freeblock``, ``unallocated``, ``trunk``, ``page``).
+    ``rowid`` is ``None`` when it was overwritten (usual for a freeblock); ``truncated`` means
+    only part of the record was left (missing columns are NULL). ``also_found`` lists other
+    places holding the same record, in the grammar of :meth:`place`.
+    """
+
+    kind: str
+    page: int
+    offset: int
+    frame: int | None = None
+    area: str = ""
+    rowid: int | None = None
+    truncated: bool = False
+    also_found: tuple[str, ...] = ()
+
+    def place(self) -> str:
+        """``<kind>:[frame=<n>,]page=<n>,offset=<n>[,area=<area>][,truncated]``."""
+        return _place(self.kind, self.page, self.offset, self.frame, self.area, self.truncated)
+
+
+def _place(kind: str, page: int, offset: int, frame: int | None, area: str, truncated: bool = False) -> str:
+    text = f"{kind}:" + (f"frame={frame}," if frame is not None else "") + f"page={page},offset={offset}"
+    if area and area != kind:
+        text += f",area={area}"
+    return text + (",truncated" if truncated else "")
+
+
 class RowContext(Generic[L]):
     """Everything :meth:`SqliteTablePlugin.record` knows about a row besides its values.
 
@@ -182,9 +239,12 @@ class RowContext(Generic[L]):
     :meth:`SqliteTablePlugin.lookups` returned for this file; ``has(column)`` tells a NULL the
     database stored from a column this schema version does not have. ``item`` is the database
     file itself, for finding the files its rows name (``at.item.find(...)``: an attachment's path).
+    ``recovered`` is ``None`` for a live row and says where a deleted row recovered from the
+    file's free space, WAL or journal was found (:class:`Recovered`); ``locator`` then names that
+    place too. The base flags the record of such a row itself.
     """
 
-    __slots__ = ("_ctx", "_present", "item", "key", "locator", "lookups", "source", "table")
+    __slots__ = ("_ctx", "_present", "item", "key", "locator", "lookups", "recovered", "source", "table")
 
     def __init__(
         self,
@@ -197,8 +257,10 @@ class RowContext(Generic[L]):
         present: frozenset[str],
         ctx: ParseContext,
         item: FileItem | None = None,
+        recovered: Recovered | None = None,
     ) -> None:
         self.table = table  # the table's name, for plugins that read several
+        self.recovered = recovered  # where a row recovered from deleted space was found; None: live
         self.item = item  # the database being read (None only when built outside the base)
         self.key = key  # the row's key value
         self.locator = locator
@@ -268,6 +330,15 @@ class _Plan:
     table: Table
     sql: str
     present: frozenset[str]  # lower-case declared names (``col``, ``joined.col``) the schema has
+    select: str = ""  # the select list, joins and where of ``sql``, for recovered rows
+    joins: str = ""
+    where: str = ""
+
+    def recovered_sql(self, columns: tuple[str, ...]) -> str:
+        """The same query over one recovered row given as parameters, one per name of ``columns``:
+        the row stands in for the table (same name), so the joins and ``where`` apply to it."""
+        params = ", ".join(f"? AS {_quote(c)}" for c in columns)
+        return f"SELECT {self.select} FROM (SELECT {params}) AS {_quote(self.table.name)}{self.joins}{self.where}"
 
 
 def _plan(con: sqlite3.Connection, table: Table) -> _Plan:
@@ -307,9 +378,8 @@ def _plan(con: sqlite3.Connection, table: Table) -> _Plan:
                 select.append(f"NULL AS {alias}")
         if jhave:
             joins.append(f" LEFT JOIN {j} ON {j}.{_quote(join.key)} = {t}.{_quote(join.on)}")
-    sql = f"SELECT {', '.join(select)} FROM {t}{''.join(joins)}"
-    if table.where:
-        sql += f" WHERE ({table.where})"
+    where = f" WHERE ({table.where})" if table.where else ""
+    sql = f"SELECT {', '.join(select)} FROM {t}{''.join(joins)}{where}"
     sql += f" ORDER BY {table.order_by or f'{t}.{_quote(table.key)}'}"
     try:  # compiled, not run: a mistake in the declarations is the plugin's failure, not damage
         con.execute(f"EXPLAIN {sql}").close()
@@ -317,7 +387,7 @@ def _plan(con: sqlite3.Connection, table: Table) -> _Plan:
         raise sqlite3.OperationalError(
             f"the query for table {table.name} does not compile: {exc}: {sql}"
         ) from exc
-    return _Plan(table, sql, frozenset(present))
+    return _Plan(table, sql, frozenset(present), ", ".join(select), "".join(joins), where)
 
 
 def _require(name: str, have: frozenset[str], needed: tuple[str, ...]) -> None:
@@ -439,6 +509,34 @@ def read_rows(con: sqlite3.Connection, ctx: ParseContext, table: Table) -> Itera
     notes.close()
 
 
+def rows_where(
+    con: sqlite3.Connection, ctx: ParseContext, table: Table, by: str, key: object
+) -> list[sqlite3.Row]:
+    """The rows of ``table`` whose column ``by`` equals ``key``, read with :func:`read_rows`'s
+    tolerance (in the table's ``order_by``); none for a NULL key or one of no SQL literal form."""
+    literal = sql_literal(key)
+    if literal is None:
+        return []
+    match = f"{_quote(by)} = {literal}"
+    where = f"({table.where}) AND {match}" if table.where else match
+    return list(read_rows(con, ctx, dataclasses.replace(table, where=where)))
+
+
+def sql_literal(value: object) -> str | None:
+    """``value`` as an SQL literal (integers, reals, text, blobs); ``None`` for anything else."""
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if value == value and abs(value) != float("inf") else None
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"X'{bytes(value).hex()}'"
+    return None
+
+
 def _sqlite_order(value: object) -> tuple[int, object]:
     """A sort key following SQLite's order of storage classes: NULL, numbers, text, blobs."""
     if value is None:
@@ -460,8 +558,8 @@ class RowGroups:
     the main row's key and skips those no main row claims. Only one group is held at a time.
 
     Reading goes through :func:`read_rows`, with its tolerance: a missing table gives no rows, a
-    damaged one ends with a warning. Keys must be asked for in ascending order (the base reads the
-    main table by its key); asking for a smaller key than the last one raises ``ValueError``.
+    damaged one ends with a warning. Keys are asked for in ascending order (the base reads the
+    main table by its key) but for recovered rows, which come after the live ones.
     Make it in :meth:`SqliteTablePlugin.lookups`, which runs once per file.
     """
 
@@ -469,6 +567,7 @@ class RowGroups:
         if not table.order_by:
             raise ValueError(f"RowGroups({table.name!r}) needs the table's order_by to sort by {by!r}")
         self._rows = read_rows(con, ctx, table)
+        self._con, self._ctx, self._table = con, ctx, table
         self._by = by
         self._next: sqlite3.Row | None = None
         self._done = False
@@ -485,7 +584,7 @@ class RowGroups:
         """The side rows whose ``by`` column equals ``key`` (the main row's key), in table order."""
         wanted = _sqlite_order(key)
         if self._last is not None and wanted < self._last:
-            raise ValueError(f"RowGroups: key {key!r} asked for after a larger one")
+            return rows_where(self._con, self._ctx, self._table, self._by, key)
         self._last = wanted
         group: list[sqlite3.Row] = []
         while (row := self._peek()) is not None:
@@ -512,6 +611,11 @@ class SqliteTablePlugin(Plugin, Generic[L]):
     """
 
     tables: ClassVar[tuple[Table, ...]]
+    #: Largest database (with its -wal and -journal, in bytes) whose deleted rows are recovered;
+    #: a bigger one gets a warning instead. 0 turns recovery off for the plugin.
+    recover_max_bytes: ClassVar[int] = RECOVER_MAX_BYTES
+    #: Seconds the search for deleted rows may take per file; then what was found is reported.
+    recover_seconds: ClassVar[float] = RECOVER_SECONDS
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -554,7 +658,8 @@ class SqliteTablePlugin(Plugin, Generic[L]):
         """
 
     def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[Record]:
-        """Read every declared table, in order, and yield one record per readable row.
+        """Read every declared table, in order, and yield one record per readable row; then the
+        records of the deleted rows recovered from those tables (see :meth:`recovered_records`).
 
         NotMyFormat, before any record, when a declared table or required column is missing.
         """
@@ -579,12 +684,261 @@ class SqliteTablePlugin(Plugin, Generic[L]):
                     ctx=ctx,
                     item=item,
                 )
-                try:
-                    record = self.record(row, at)
-                except (NotMyFormat, MemoryError):
-                    raise
-                except Exception as exc:
-                    notes.add(at.locator, f"row skipped: {type(exc).__name__}: {exc}", traceback.format_exc())
-                    continue
-                yield record
+                record = self._record(row, at, notes)
+                if record is not None:
+                    yield record
             notes.close()
+        yield from self._recovered(con, item, ctx, plans, lookups)
+
+    def _record(self, row: sqlite3.Row, at: RowContext[L], notes: _RowWarnings) -> Record | None:
+        try:
+            return self.record(row, at)
+        except (NotMyFormat, MemoryError):
+            raise
+        except Exception as exc:
+            notes.add(at.locator, f"row skipped: {type(exc).__name__}: {exc}", traceback.format_exc())
+            return None
+
+    def _recovered(
+        self, con: sqlite3.Connection, item: FileItem, ctx: ParseContext, plans: list[_Plan], lookups: L
+    ) -> Iterator[Record]:
+        """The records of the deleted rows of the declared tables, flagged and located.
+
+        Read-only, on unmodified copies of the database and its ``-wal`` / ``-journal``
+        (:mod:`triage.plugin.sqlite_recover`); bounded by :attr:`recover_max_bytes` and
+        :attr:`recover_seconds`. Each row goes through the table's joins and ``where`` (given as
+        the table itself) and then :meth:`record`, as a live row does. A row that equals a live
+        row, and an older version of a row still live (an edit, not a deletion), is not reported.
+        """
+        wanted = [plan for plan in plans if plan.table.recover]
+        if not wanted or self.recover_max_bytes <= 0:
+            return
+        sizes = [item.size]
+        for suffix in ("-wal", "-journal"):
+            sibling = item.sibling(suffix)
+            if sibling is not None:
+                sizes.append(sibling.size)
+        if sum(sizes) > self.recover_max_bytes:
+            ctx.warn(
+                f"deleted records not recovered: the database with its -wal/-journal is {sum(sizes)} bytes, "
+                f"more than the {self.recover_max_bytes} bytes recovery reads"
+            )
+            return
+        names = sorted({plan.table.name for plan in wanted})
+        started = time.monotonic()
+        try:
+            pristine = ctx.scratch.pristine(item)
+            result = recover(
+                pristine.db, pristine.wal, pristine.journal, names, deadline=started + self.recover_seconds
+            )
+        except MemoryError:
+            ctx.warn("deleted records not recovered: out of memory")
+            return
+        except Exception as exc:
+            ctx.warn(f"deleted records not recovered: {type(exc).__name__}: {exc}")
+            return
+        if result.stats.get("timed_out"):
+            ctx.warn(
+                f"recovery of deleted records stopped after {self.recover_seconds} s: the records found "
+                f"until then are reported, the rest of the file was not searched"
+            )
+        decoder = _decoder(con)
+        for plan in wanted:
+            table = plan.table
+            notes = _RowWarnings(ctx, table.name)
+            schema = result.tables.get(table.name)
+            twins = _LiveTwins(con, schema) if schema is not None else None
+            for candidate in result.for_table(table.name):
+                if candidate.status == "modified":
+                    continue  # an older version of a row that is still there: an edit, not a deletion
+                if not _trusted(candidate, result) or twins is None:
+                    continue
+                try:
+                    if twins.of(candidate):
+                        continue  # a copy or an older version of a live row, not a deleted one
+                except _DATABASE_ERRORS as exc:
+                    notes.add(
+                        f"{table.name}.{table.key}=?@{_recovered_at(candidate).place()}",
+                        f"recovered row not reported: it could not be compared with the live rows: "
+                        f"{_sqlite_message(exc)}",
+                    )
+                    continue
+                found = _recovered_at(candidate)
+                columns, params = _recovered_params(candidate)
+                before = decoder.failed
+                where = f"{table.name}.{table.key}=?@{found.place()}"
+                try:
+                    row = con.execute(plan.recovered_sql(columns), params).fetchone()
+                except _DATABASE_ERRORS as exc:
+                    notes.add(where, f"recovered row skipped: {_sqlite_message(exc)}")
+                    continue
+                if row is None:
+                    continue  # the table's ``where`` leaves it out, as it would the live row
+                key = row[table.key]
+                locator = f"{table.locator('?' if key is None else key)}@{found.place()}"
+                if decoder.failed != before:
+                    notes.add(locator, _undecodable(row))
+                    continue
+                at = RowContext(
+                    table=table.name,
+                    key=key,
+                    locator=locator,
+                    source=item.source,
+                    lookups=lookups,
+                    present=plan.present,
+                    ctx=ctx,
+                    item=item,
+                    recovered=found,
+                )
+                record = self._record(row, at, notes)
+                if record is not None:
+                    yield _flagged(record, found, locator)
+            notes.close()
+
+
+# --- recovered rows -------------------------------------------------------------------------------
+
+
+def _recovered_at(candidate: Candidate) -> Recovered:
+    where = candidate.where
+    return Recovered(
+        kind=where.kind,
+        page=where.page,
+        offset=where.offset,
+        frame=where.frame,
+        area=where.area,
+        rowid=candidate.rowid,
+        truncated=candidate.truncated,
+        also_found=tuple(_place(o.kind, o.page, o.offset, o.frame, o.area) for o in candidate.also_found),
+    )
+
+
+def _recovered_params(candidate: Candidate) -> tuple[tuple[str, ...], tuple[Value, ...]]:
+    """The recovered row as column names and values: every column of the table (NULL where
+    nothing was recovered), plus the rowid under each of its names the table does not use."""
+    columns = list(candidate.columns)
+    values = list(candidate.values[: len(columns)])
+    values += [None] * (len(columns) - len(values))
+    have = {c.lower() for c in columns}
+    for alias in ("rowid", "oid", "_rowid_"):
+        if alias not in have:
+            columns.append(alias)
+            values.append(candidate.rowid)
+    return tuple(columns), tuple(values)
+
+
+def _trusted(candidate: Candidate, result: RecoveryResult) -> bool:
+    """Whether a carved record's place can hold a row of its table.
+
+    Free space of a page that another table or an index owns now is not searched for this
+    table's rows: on the corpus every record carved there was another table's bytes decoded
+    under the wrong schema (a deleted ``ZKIKUSER`` row read as a ``ZKIKATTACHMENTEXTRA`` one,
+    full-text-index pages read as ``android_metadata`` locales). The same holds for WAL and
+    journal images of such pages. Freelist pages belong to no one and are kept. A record with
+    nothing but NULLs besides its rowid says nothing and is dropped too, and so is every record
+    of a table of fewer than :data:`MIN_RECOVER_COLUMNS` columns besides its rowid alias: one or
+    two small values match the bytes of anything (on the corpus: ``android_metadata`` locales
+    from a full-text index, two-integer Core Data join rows from a user table's freeblocks).
+    """
+    where = candidate.where
+    owner = result.owners.get(where.page)
+    if where.kind in ("freeblock", "unallocated") and owner != candidate.table:
+        return False
+    if where.kind in ("wal", "superseded", "journal") and owner not in (None, candidate.table):
+        return False
+    table = result.tables.get(candidate.table)
+    ipk = table.ipk_index if table is not None else None
+    if len(candidate.columns) - (ipk is not None) < MIN_RECOVER_COLUMNS:
+        return False
+    return any(v is not None for i, v in enumerate(candidate.values) if i != ipk)
+
+
+class _LiveTwins:
+    """Tells a recovered row that is a copy or an older version of a live row, by SQL on the table.
+
+    A row updated in place leaves its older version in a freeblock when its size changed, usually
+    without its rowid; that is not a deleted row. Such a candidate is recognised by
+    (1) agreeing with a live row on every value it holds (NULLs being values it lost), or
+    (2) sharing with a live row the values of an identity: the columns of a UNIQUE index, or an
+    *identity-like* column: with at least 20 live rows, an INTEGER or TEXT column whose live
+    values are all present and all different (TEXT ones at least 8 characters long: a JID, a
+    GUID, a message key id, a user foreign key). On the corpus, (1) is an iMessage ``chat`` row,
+    (2) three Kik users whose display names changed and a Kik user-extra row. The price: a deleted
+    row sharing such a value with a live row (a re-sent message with the same id, a second
+    message at the same millisecond when every live time differs) is not reported.
+    """
+
+    MIN_IDENTITY_LENGTH = 8  # characters of every value of an identity-like TEXT column
+    MIN_IDENTITY_ROWS = 20  # live rows needed before distinct values are taken as identities
+
+    def __init__(self, con: sqlite3.Connection, schema: RecoveredTable) -> None:
+        self._con = con
+        self._schema = schema
+        self._from = _quote(schema.name)
+        self._identity: list[tuple[str, ...]] | None = None
+
+    def identity(self) -> list[tuple[str, ...]]:
+        """Column sets naming a row: those of the table's UNIQUE indexes, then single columns
+        whose live values are all present and all different (TEXT ones at least 8 characters
+        long), given at least 20 live rows."""
+        if self._identity is None:
+            found: list[tuple[str, ...]] = []
+            for index in self._con.execute(f"PRAGMA index_list({self._from})").fetchall():
+                if index[2] and index[4] == 0:  # unique, not partial
+                    names = [r[2] for r in self._con.execute(f"PRAGMA index_info({_quote(index[1])})")]
+                    if names and all(isinstance(n, str) for n in names):
+                        found.append(tuple(names))
+            (rows,) = self._con.execute(f"SELECT count(*) FROM {self._from}").fetchone()
+            for i, column in enumerate(self._schema.columns):
+                if rows < self.MIN_IDENTITY_ROWS:
+                    break
+                if i == self._schema.ipk_index or column.affinity not in ("TEXT", "INTEGER"):
+                    continue
+                q = _quote(column.name)
+                present, distinct, shortest = self._con.execute(
+                    f"SELECT count({q}), count(DISTINCT {q}), min(length({q})) FROM {self._from}"
+                ).fetchone()
+                long_enough = column.affinity != "TEXT" or (shortest or 0) >= self.MIN_IDENTITY_LENGTH
+                if rows == present == distinct and long_enough:
+                    found.append((column.name,))
+            self._identity = found
+        return self._identity
+
+    def of(self, candidate: Candidate) -> bool:
+        ipk = self._schema.ipk_index
+        known = [
+            (name, value)
+            for i, (name, value) in enumerate(zip(candidate.columns, candidate.values, strict=False))
+            if i != ipk and value is not None
+        ]
+        if known and self._exists(known):
+            return True
+        values = dict(zip(candidate.columns, candidate.values, strict=False))
+        for names in self.identity():
+            pairs = [(n, values.get(n)) for n in names]
+            if all(v is not None for _, v in pairs) and self._exists(pairs):
+                return True
+        return False
+
+    def _exists(self, pairs: Sequence[tuple[str, Value]]) -> bool:
+        where = " AND ".join(f"{_quote(name)} = ?" for name, _ in pairs)
+        sql = f"SELECT 1 FROM {self._from} WHERE {where} LIMIT 1"
+        return self._con.execute(sql, [value for _, value in pairs]).fetchone() is not None
+
+
+_FIELDS: dict[type[Record], frozenset[str]] = {}
+
+
+def _field_names(cls: type[Record]) -> frozenset[str]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = frozenset(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def _flagged(record: Record, found: Recovered, locator: str) -> Record:
+    """``record`` marked as recovered from ``found`` (and ``deleted``, where the class has it)."""
+    changes: dict[str, object] = {"recovered": found.kind, "locator": locator}
+    if "deleted" in _field_names(type(record)):
+        changes["deleted"] = True
+    return dataclasses.replace(record, **changes)  # type: ignore[arg-type]

@@ -209,6 +209,7 @@ def message_view(f: StoredFinding, app: str, norm: Normaliser) -> dict[str, Any]
         "attachments": attachments if isinstance(attachments, list) else [],
         "status": d.get("status"),
         "deleted": bool(d.get("deleted")),
+        "recovered": _text(d.get("recovered")),
         **_provenance(f),
     }
 
@@ -233,6 +234,7 @@ def call_view(f: StoredFinding, app: str, norm: Normaliser) -> dict[str, Any]:
         "video": d.get("video"),
         "status": d.get("status"),
         "deleted": bool(d.get("deleted")),
+        "recovered": _text(d.get("recovered")),
         **_provenance(f),
     }
 
@@ -254,6 +256,7 @@ def contact_view(f: StoredFinding, app: str, norm: Normaliser) -> dict[str, Any]
         "emails": _texts(d.get("emails")),
         "account_ids": _texts(d.get("account_ids")),
         "deleted": bool(d.get("deleted")),
+        "recovered": _text(d.get("recovered")),
         **_provenance(f),
     }
 
