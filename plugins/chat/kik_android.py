@@ -56,7 +56,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from functools import partial
+from typing import ClassVar
 
 from triage.plugin import (
     SQLITE_MAGIC,
@@ -71,6 +72,9 @@ from triage.plugin import (
     Table,
     Targets,
     TimeValue,
+    column_int,
+    column_text,
+    column_time,
     from_unix_ms,
     read_rows,
     sqlite_signature,
@@ -220,33 +224,9 @@ CONTENT = Table(
 #: A Kik store: messages with partners and times, and the contacts' names.
 SIGNATURE = sqlite_signature(MESSAGES, CONTACTS)
 
-
-def _text(value: object, column: str, at: RowContext[Any] | None = None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value or None
-    if at is not None:
-        at.warn(f"{column} is not text ({type(value).__name__}): not read")
-    return None
-
-
-def _int(value: object, column: str, at: RowContext[Any] | None = None) -> int | None:
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    if at is not None:
-        at.warn(f"{column} is not an integer ({type(value).__name__}): not read")
-    return None
-
-
-def _unix_ms(value: object, column: str, at: RowContext[Any]) -> TimeValue | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        at.warn(f"{column} is not a number ({type(value).__name__}): no time")
-        return TimeValue(utc=None, raw=None, encoding="unix_ms", note="not a number")
-    converted = from_unix_ms(value)
-    if converted.note == "not a number":
-        at.warn(f"{column} is not a number: {str(value)[:40]!r}")
-    return converted
+_text = column_text
+_int = column_int
+_unix_ms = partial(column_time, convert=from_unix_ms, encoding="unix_ms")
 
 
 @dataclass(frozen=True)

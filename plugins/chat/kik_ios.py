@@ -57,7 +57,8 @@ import re
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from functools import partial
+from typing import ClassVar
 
 from triage.plugin import (
     SQLITE_MAGIC,
@@ -72,6 +73,9 @@ from triage.plugin import (
     Table,
     Targets,
     TimeValue,
+    column_int,
+    column_text,
+    column_time,
     from_cocoa_seconds,
     from_unix_ms,
     read_rows,
@@ -173,33 +177,9 @@ ATTACHMENTS = Table(
 #: A Kik store: messages pointing at users, and the users' names.
 SIGNATURE = sqlite_signature(MESSAGES, USERS)
 
-
-def _text(value: object, column: str, at: RowContext[Any] | None = None) -> str | None:
-    if value is None or isinstance(value, str):
-        return value or None
-    if at is not None:
-        at.warn(f"{column} is not text ({type(value).__name__}): not read")
-    return None
-
-
-def _int(value: object, column: str, at: RowContext[Any] | None = None) -> int | None:
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    if at is not None:
-        at.warn(f"{column} is not an integer ({type(value).__name__}): not read")
-    return None
-
-
-def _cocoa(value: object, column: str, at: RowContext[Any]) -> TimeValue | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        at.warn(f"{column} is not a number ({type(value).__name__}): no time")
-        return TimeValue(utc=None, raw=None, encoding="cocoa_s", note="not a number")
-    converted = from_cocoa_seconds(value)
-    if converted.note == "not a number":
-        at.warn(f"{column} is not a number: {str(value)[:40]!r}")
-    return converted
+_text = column_text
+_int = column_int
+_cocoa = partial(column_time, convert=from_cocoa_seconds, encoding="cocoa_s")
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,8 @@ import sqlite3
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from functools import partial
+from typing import ClassVar
 
 from triage.plugin import (
     SQLITE_MAGIC,
@@ -94,6 +95,9 @@ from triage.plugin import (
     Table,
     Targets,
     TimeValue,
+    column_int,
+    column_text,
+    column_time,
     from_unix_seconds,
     read_rows,
     sqlite_signature,
@@ -620,41 +624,12 @@ SIGNATURE = sqlite_signature(MESSAGES, CHATS, ACCOUNTS, CONTACTS)
 
 _OPTIONAL_TABLES = (SMSES, CALLS, TRANSFERS, CHATS, CONVERSATIONS, ACCOUNTS, CONTACTS)
 
+_text = column_text
+_int = partial(column_int, digits=True)  # Skype stores some numbers as text
+_time = partial(column_time, convert=from_unix_seconds, encoding="unix_s")
+
 
 # --- helpers --------------------------------------------------------------------------------------
-
-
-def _text(value: object, column: str, at: RowContext[Any] | None = None) -> str | None:
-    """A TEXT column's value; another type is warned about (with the row) and read as ``None``."""
-    if value is None or isinstance(value, str):
-        return value or None
-    if at is not None:
-        at.warn(f"{column} is not text ({type(value).__name__}): not read")
-    return None
-
-
-def _int(value: object, column: str, at: RowContext[Any] | None = None) -> int | None:
-    """An INTEGER column's value; numeric text as its integer; anything else warned about."""
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    if at is not None:
-        at.warn(f"{column} is not an integer ({type(value).__name__}): not read")
-    return None
-
-
-def _time(value: object, column: str, at: RowContext[Any]) -> TimeValue | None:
-    """Unix seconds as stored; a value of the wrong type is warned about and kept raw."""
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        at.warn(f"{column} is not a number ({type(value).__name__}): no time")
-        return TimeValue(utc=None, raw=None, encoding="unix_s", note="not a number")
-    converted = from_unix_seconds(value)
-    if converted.note == "not a number":
-        at.warn(f"{column} is not a number: {str(value)[:40]!r}")
-    return converted
 
 
 def _words(value: object) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ grouped under their parent row, a streamed merge join) and :mod:`~triage.plugin.
 from __future__ import annotations
 
 from triage.plugin.analyzer import AnalysisContext, Analyzer, StoredRecord
+from triage.plugin.columns import column_int, column_text, column_time
 from triage.plugin.contract import (
     SQLITE_MAGIC,
     NotMyFormat,
@@ -90,6 +91,9 @@ __all__ = [
     "TimeValue",
     "UndecodableText",
     "UrlVisitFields",
+    "column_int",
+    "column_text",
+    "column_time",
     "from_cocoa_ns",
     "from_cocoa_seconds",
     "from_exif_datetime",
