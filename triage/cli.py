@@ -39,7 +39,7 @@ from custody.cli import (
 )
 from custody.console import LiteralTable, label_column
 from custody.safetext import escape
-from triage.views.listing import evidence_of, run_listing, stdout_bytes
+from triage.views.listing import evidence_of, is_member_path, member_listing, run_listing, stdout_bytes
 
 plugins_app = typer.Typer(help="The artifact plugins.", no_args_is_help=True)
 
@@ -68,6 +68,12 @@ def ls(
     After a triage run, --json also gives each file's sha256, MIME type and extension mismatch flag.
     """
     source_path, kind, known = evidence_of(case, exhibit, with_known=True)
+    if is_member_path(path) and not deleted and not mismatch:
+        assert path is not None
+        member_listing(
+            case, source_path, kind, known, path, recursive, partition, as_json, write=sys.stdout.write
+        )
+        return
     run_listing(
         source_path,
         kind,
@@ -104,6 +110,9 @@ def cat(
             "give a PATH or --inode N (one of them)", hint="exhibit cat EX-001 /Users/a/notes.txt"
         )
     source_path, kind, _ = evidence_of(case, exhibit, with_known=False)
+    if path is not None and "!/" in path:  # a member of an archive in the evidence (nested.MARK)
+        _cat_member(case, source_path, kind, path, partition)
+        return
     with open_source(source_path, kind) as source:
         entry = find_entry(source, path or "", partition, inode)
         if entry.type in ("dir", "virtual-dir"):
@@ -115,6 +124,34 @@ def cat(
         for chunk in source.read(entry):
             sink.write(chunk)
         sink.flush()
+        for w in source.warnings:
+            err.print(f"warning: {w}")
+
+
+def _cat_member(case: Path | None, source_path: str, kind: str, path: str, partition: int | None) -> None:
+    """``exhibit cat`` of ``/a/chat.zip!/msgstore.db``: the archives on the way are opened from
+    the evidence, big ones spooled in the case's scratch folder (triage/sources/nested.py)."""
+    from custody.case import open_case
+    from triage.plugin.scratch import Scratch
+    from triage.sources.nested import NestedSource
+    from triage.sources.open import open_source
+
+    c = open_case(case)
+    try:
+        scratch_parent = c.scratch_dir
+    finally:
+        c.close()
+    scratch_parent.mkdir(parents=True, exist_ok=True)
+    with open_source(source_path, kind) as top, Scratch(scratch_parent) as scratch:
+        source = NestedSource(top, scratch=scratch)
+        try:
+            entry = source.locate(path, partition)
+            sink = sys.stdout.buffer
+            for chunk in source.read(entry):
+                sink.write(chunk)
+            sink.flush()
+        finally:
+            source.close_archives()
         for w in source.warnings:
             err.print(f"warning: {w}")
 
@@ -357,7 +394,17 @@ def _source_line(view: dict[str, Any]) -> str:
     src = view["source"]
     where = src["path"] + (f":{src['stream']}" if src.get("stream") else "")
     digest = f" sha256 {src['sha256']}" if src.get("sha256") else ""
-    return escape(f"   source: {src['item']} {where}{digest} ({view['plugin']}@{view['plugin_version']})")
+    line = escape(f"   source: {src['item']} {where}{digest} ({view['plugin']}@{view['plugin_version']})")
+    return line + "".join("\n" + escape(f"   within: {text}") for text in _within(src))
+
+
+def _within(src: dict[str, Any]) -> Iterator[str]:
+    """The archives a source file was read from, innermost first: path (and partition), sha256."""
+    parent = src.get("parent")
+    while isinstance(parent, dict):
+        at = f"partition {parent['partition']} " if parent.get("partition") is not None else ""
+        yield f"{parent.get('item')} {at}{parent.get('path')} sha256 {parent.get('sha256')}"
+        parent = parent.get("parent")
 
 
 def _listing(

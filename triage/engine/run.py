@@ -44,8 +44,9 @@ from triage.engine.writes import HASHES
 from triage.errors import TriageError
 from triage.plugin.options import for_record
 from triage.plugin.registry import load_analyzers, load_plugins
-from triage.plugin.scratch import scratch_limit
+from triage.plugin.scratch import Scratch, scratch_limit
 from triage.sources.entry import FileEntry, Source
+from triage.sources.nested import NestedSource, NestLimits
 from triage.sources.open import open_source
 from triage.store import ensure_schema
 from triage.store.models import File, Run
@@ -62,6 +63,7 @@ class TriageOptions:
     scratch_limit: int | None = None  # bytes of scratch the run may hold at once (None: default)
     option_values: Sequence[str] = ()  # --option PLUGIN.NAME=VALUE texts, checked before the run
     option_files: Sequence[Path] = ()  # TOML options files (values kept out of shell history)
+    nested: NestLimits | None = None  # archives inside the evidence: how far to follow them (None: defaults)
 
 
 @dataclass
@@ -96,6 +98,7 @@ class _Walked:
     jobs: list[FileJob] = field(default_factory=list)  # stored with their results
     warnings: list[TriageWarning] = field(default_factory=list)
     index: PathIndex | None = None  # every file by path, for the plugins' related files
+    parents: dict[str, str] = field(default_factory=dict)  # a member's row key -> its archive's
 
 
 class TriageRun:
@@ -198,7 +201,7 @@ class TriageRun:
         summary = RunSummary(self.run_id, self.exhibit, "running", counts, resumed_from=resumed_from)
         try:
             with open_source(self.item.source_path, self.item.kind, options=self.source_options) as source:
-                walked = self._walk_entries(source, counts)
+                walked = self._walk(source, counts)
             if on_total is not None:
                 on_total(len(walked.jobs), sum(j.entry.size for j in walked.jobs))
             self._process(walked, summary, progress)
@@ -261,6 +264,22 @@ class TriageRun:
                 conn.execute(update(Run).where(Run.id.in_([r.id for r in rows])).values(status="interrupted"))
         return rows[-1].id if rows else None
 
+    def _walk(self, source: Source, counts: dict[str, int]) -> _Walked:
+        """:meth:`_walk_entries` of ``source`` with the members of the archives found in it, which
+        are spooled (when big) in a scratch folder of the run, within the run's scratch limit."""
+        scratch_parent = self.case.scratch_dir / self.run_id
+        scratch_parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with Scratch(scratch_parent, limit=self.scratch_limit) as scratch:
+                nested = NestedSource(source, limits=self.options.nested, scratch=scratch)
+                try:
+                    return self._walk_entries(nested, counts)
+                finally:
+                    nested.close_archives()
+        except BaseException:
+            shutil.rmtree(scratch_parent, ignore_errors=True)
+            raise
+
     def _walk_entries(self, source: Source, counts: dict[str, int]) -> _Walked:
         """Walk every entry: those stored as listed, and the files to read (_process stores both)."""
         done: set[str] = set()
@@ -277,12 +296,19 @@ class TriageRun:
         walked = _Walked(warnings=list(self._integrity_warnings))
         by_path: dict[tuple[int | None, str], FileEntry] = {}
         entries = list(source.entries(None, recursive=True))
-        walked.index = PathIndex(entries)
+        nested = source if isinstance(source, NestedSource) else None
+        walked.index = PathIndex(entries, nested.members if nested is not None else None)
+        key_of: dict[int, str] = {}  # id() of an entry listed (alive in ``entries``) -> its row key
         for e in entries:
             if e.type == "file" and not e.deleted:
                 by_path[(e.partition, e.path)] = e
         for key, e in writes.keyed_entries(self.exhibit, entries):
             counts["entries"] += 1
+            if nested is not None:
+                key_of[id(e)] = key
+                member = nested.member(e)
+                if member is not None and id(member.archive) in key_of:
+                    walked.parents[key] = key_of[id(member.archive)]
             if e.type != "file":
                 walked.listed.append((key, e))
                 continue
@@ -304,7 +330,11 @@ class TriageRun:
         far; the files are stored with their results (_store_chunk)."""
         with conn.begin():
             writes.store_listed(
-                conn, (writes.file_row(self.exhibit, key, e, self.run_id) for key, e in walked.listed)
+                conn,
+                (
+                    writes.file_row(self.exhibit, key, e, self.run_id, parent=walked.parents.get(key))
+                    for key, e in walked.listed
+                ),
             )
             writes.store_warnings(conn, writes.warning_rows(self.exhibit, self.run_id, walked.warnings))
         summary.warnings.extend(w.as_dict() for w in walked.warnings)
@@ -336,7 +366,7 @@ class TriageRun:
             ):
                 self._store_entries(conn, walked, summary)
                 for chunk, results in finished:
-                    self._store_chunk(conn, chunk, results, summary)
+                    self._store_chunk(conn, chunk, results, summary, walked.parents)
                     if progress is not None:
                         progress(summary.counts["files"], summary.counts["bytes"])
         finally:
@@ -360,7 +390,12 @@ class TriageRun:
             summary.warnings.extend(w.as_dict() for w in warnings)
 
     def _store_chunk(
-        self, conn: Connection, chunk: Sequence[FileJob], results: list[FileResult], summary: RunSummary
+        self,
+        conn: Connection,
+        chunk: Sequence[FileJob],
+        results: list[FileResult],
+        summary: RunSummary,
+        parents: dict[str, str] | None = None,
     ) -> None:
         """Store one chunk's files, findings and warnings in one transaction."""
         counts = summary.counts
@@ -369,7 +404,8 @@ class TriageRun:
         warnings: list[TriageWarning] = []
         with conn.begin():
             for job, result in zip(chunk, results, strict=True):
-                files.append(writes.file_row(self.exhibit, job.key, job.entry, self.run_id, result))
+                parent = parents.get(job.key) if parents else None
+                files.append(writes.file_row(self.exhibit, job.key, job.entry, self.run_id, result, parent))
                 findings.extend(writes.finding_rows(self.exhibit, job.key, job.entry, result, self.run_id))
                 warnings.extend(result.warnings)
                 counts["files"] += 1
@@ -427,25 +463,21 @@ class TriageRun:
                 if ident in already:
                     continue
                 already.add(ident)
-                drafts.append(
-                    Draft(
-                        kind=DERIVE,
-                        actor=self.actor,
-                        exhibit=self.exhibit,
-                        data={
-                            "path": f.path,
-                            "partition": f.partition,
-                            "inode": f.inode,
-                            "stream": f.stream,
-                            "size": f.size,
-                            "deleted": bool(f.deleted),
-                            "hashes": hashes,
-                            "parent_sha256": self.item.hashes.get("sha256"),
-                            "run": f.run_id,
-                            "plugins": json.loads(f.plugins),
-                        },
-                    )
-                )
+                data = {
+                    "path": f.path,
+                    "partition": f.partition,
+                    "inode": f.inode,
+                    "stream": f.stream,
+                    "size": f.size,
+                    "deleted": bool(f.deleted),
+                    "hashes": hashes,
+                    "parent_sha256": self.item.hashes.get("sha256"),
+                    "run": f.run_id,
+                    "plugins": json.loads(f.plugins),
+                }
+                if f.parent is not None:
+                    data["within"] = _archive_chain(conn, self.exhibit, f.parent)
+                drafts.append(Draft(kind=DERIVE, actor=self.actor, exhibit=self.exhibit, data=data))
             state = integrity.state_of(conn, self.exhibit)
         drafts.append(
             Draft(
@@ -492,6 +524,33 @@ class TriageRun:
                 f"the triage_runs row of run {self.run_id} could not be marked {status} either: "
                 f"{type(exc).__name__}: {exc}"
             )
+
+
+def _archive_chain(conn: Connection, exhibit: str, key: str | None) -> list[dict[str, Any]]:
+    """The archives a member was read from, innermost first, as stored (path, partition, inode,
+    stream, sha256): what a derived item found inside an archive is derived from."""
+    chain: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    while key is not None and key not in seen:
+        seen.add(key)
+        row = conn.execute(
+            select(File.path, File.partition, File.inode, File.stream, File.sha256, File.parent).where(
+                File.exhibit == exhibit, File.key == key
+            )
+        ).first()
+        if row is None:
+            break
+        chain.append(
+            {
+                "path": row.path,
+                "partition": row.partition,
+                "inode": row.inode,
+                "stream": row.stream,
+                "sha256": row.sha256,
+            }
+        )
+        key = row.parent
+    return chain
 
 
 def run_triage(

@@ -30,6 +30,8 @@ from custody.verify import Report
 from triage.engine import integrity
 from triage.engine.writes import HASHES, keyed_entries
 from triage.errors import TriageError
+from triage.plugin.scratch import Scratch
+from triage.sources.nested import NestedSource
 from triage.sources.open import open_source
 from triage.store.models import File, Run
 
@@ -103,6 +105,13 @@ def _stored(row: Any, column: str) -> Any:
     return value
 
 
+def _scratch_parent(case: Case) -> Path:
+    """Where re-hashing spools big archives found in the evidence: the case's scratch folder."""
+    parent = case.scratch_dir
+    parent.mkdir(parents=True, exist_ok=True)
+    return parent
+
+
 def _rehash_files(case: Case, report: Report, anchor: integrity.AnchorEntry) -> None:
     """Read every hashed file of the exhibit again and compare each stored hash."""
     wanted: dict[str, tuple[str, dict[str, str]]] = {}
@@ -118,29 +127,33 @@ def _rehash_files(case: Case, report: Report, anchor: integrity.AnchorEntry) -> 
     problems = 0
     try:
         item = get_item(case, anchor.exhibit)
-        with open_source(Path(item.source_path), item.kind) as source:
-            for key, e in keyed_entries(anchor.exhibit, source.entries(None, recursive=True)):
-                if key not in wanted:
-                    continue
-                path, stored = wanted.pop(key)
-                digests = {name: hashlib.new(name) for name in stored}
-                for chunk in source.read(e):
-                    for d in digests.values():
-                        d.update(chunk)
-                wrong = [n for n in sorted(stored) if digests[n].hexdigest() != stored[n]]
-                if wrong:
-                    problems += 1
-                    if problems <= integrity.MAX_NAMED:
-                        report.add(
-                            CODE,
-                            anchor.seq,
-                            anchor.exhibit,
-                            f"{where}: triage_files row key={key} ({path!r}) column(s) {', '.join(wrong)}: "
-                            + "; ".join(
-                                f"{n} stored {stored[n]}, evidence now {digests[n].hexdigest()}"
-                                for n in wrong
-                            ),
-                        )
+        with open_source(Path(item.source_path), item.kind) as top, Scratch(_scratch_parent(case)) as scratch:
+            source = NestedSource(top, scratch=scratch)  # members of archives in the evidence too
+            try:
+                for key, e in keyed_entries(anchor.exhibit, source.entries(None, recursive=True)):
+                    if key not in wanted:
+                        continue
+                    path, stored = wanted.pop(key)
+                    digests = {name: hashlib.new(name) for name in stored}
+                    for chunk in source.read(e):
+                        for d in digests.values():
+                            d.update(chunk)
+                    wrong = [n for n in sorted(stored) if digests[n].hexdigest() != stored[n]]
+                    if wrong:
+                        problems += 1
+                        if problems <= integrity.MAX_NAMED:
+                            report.add(
+                                CODE,
+                                anchor.seq,
+                                anchor.exhibit,
+                                f"{where}: triage_files row key={key} ({path!r}) column(s) {', '.join(wrong)}: "
+                                + "; ".join(
+                                    f"{n} stored {stored[n]}, evidence now {digests[n].hexdigest()}"
+                                    for n in wrong
+                                ),
+                            )
+            finally:
+                source.close_archives()
     except (TriageError, CustodyError, EvidenceError, OSError) as exc:
         report.add(CODE, anchor.seq, anchor.exhibit, f"{where}: cannot re-read the files it hashed: {exc}")
         return
