@@ -60,6 +60,14 @@ def ls(
             "--mismatch", help="Only files whose content contradicts their extension (after triage)."
         ),
     ] = False,
+    archives: Annotated[
+        bool,
+        typer.Option(
+            "--archives",
+            help="With -r: also list the members of zip and tar files in the evidence, as "
+            "ARCHIVE!/MEMBER (list one archive with 'exhibit ls EX ARCHIVE!').",
+        ),
+    ] = False,
     case: CaseOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
@@ -68,8 +76,7 @@ def ls(
     After a triage run, --json also gives each file's sha256, MIME type and extension mismatch flag.
     """
     source_path, kind, known = evidence_of(case, exhibit, with_known=True)
-    if is_member_path(path) and not deleted and not mismatch:
-        assert path is not None
+    if (is_member_path(path) or (archives and recursive)) and not deleted and not mismatch:
         member_listing(
             case, source_path, kind, known, path, recursive, partition, as_json, write=sys.stdout.write
         )
@@ -193,6 +200,15 @@ def triage_command(
             help="A TOML file of options, one [plugin] table each (keeps secrets out of shell history).",
         ),
     ] = None,
+    archive_depth: Annotated[
+        int | None,
+        typer.Option(
+            "--archive-depth",
+            min=0,
+            help="How deep zip and tar files inside the evidence are opened and walked "
+            "(1: only those in the evidence itself; 0: none; default: 3).",
+        ),
+    ] = None,
     case: CaseOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -204,6 +220,7 @@ def triage_command(
     from custody.actors import signing_keys
     from triage.engine.run import TriageOptions, run_triage
     from triage.plugin.scratch import parse_size
+    from triage.sources.nested import NestLimits
 
     options = TriageOptions(
         plugins=[p.strip() for p in plugins.split(",") if p.strip()] if plugins else None,
@@ -213,6 +230,7 @@ def triage_command(
         scratch_limit=None if scratch_limit is None else parse_size(scratch_limit),
         option_values=option or [],
         option_files=options_file or [],
+        nested=None if archive_depth is None else NestLimits(depth=archive_depth),
     )
     progress = Progress(
         label_column(),

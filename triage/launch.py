@@ -28,11 +28,18 @@ class LsArgs:
     deleted: bool = False
     partition: int | None = None
     mismatch: bool = False
+    archives: bool = False
     case: Path | None = None
     as_json: bool = False
 
 
-_FLAGS = {"-r": "recursive", "--recursive": "recursive", "--deleted": "deleted", "--mismatch": "mismatch"}
+_FLAGS = {
+    "-r": "recursive",
+    "--recursive": "recursive",
+    "--deleted": "deleted",
+    "--mismatch": "mismatch",
+    "--archives": "archives",
+}
 
 
 def parse_ls(argv: list[str]) -> LsArgs | None:
@@ -78,8 +85,10 @@ def _fast_ls(args: LsArgs) -> int | None:
     from custody.errors import UserError
     from custody.safetext import escape
     from triage.errors import WalkAbandoned
-    from triage.views.listing import evidence_of, run_listing, stdout_bytes
+    from triage.views.listing import evidence_of, is_member_path, run_listing, stdout_bytes
 
+    if is_member_path(args.path) or (args.archives and args.recursive):
+        return None  # archives inside the evidence are opened by the full CLI's ls (listing.member_listing)
     written = False
 
     def write(text: str) -> None:

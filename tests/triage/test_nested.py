@@ -253,7 +253,8 @@ def test_bombs_and_limits_are_warnings_naming_the_archive(tmp_path: Path) -> Non
         assert len([p for p in rows if p.startswith("/many.zip!")]) == 10
         assert "/deep.zip!/level2.zip!/level1.zip" in rows
         assert not [p for p in rows if p.startswith("/deep.zip!/level2.zip!/level1.zip!")]
-        assert verify_case(c, rehash=False).ok
+        report = verify_case(c, rehash=True)  # with the run's limits, recorded in its arguments
+        assert report.ok, report.problems
     finally:
         c.close()
 
@@ -380,3 +381,40 @@ def test_the_evidence_is_untouched(laptop: dict[str, bytes], tmp_path: Path) -> 
     c.close()
     after = {p: (p.stat().st_mtime_ns, sha(p.read_bytes())) for p in ev.rglob("*") if p.is_file()}
     assert before == after
+
+
+def test_archive_depth_option_is_recorded_and_verify_follows_it(
+    tmp_path: Path, laptop: dict[str, bytes], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``exhibit triage --archive-depth 1``: the tar is walked, the zip in it is not; the limit is
+    in the run's arguments, and verify --rehash walks with it (so every row is found again)."""
+    c = init_case(tmp_path / "case", case_number="2026/8", title="nested")
+    add_actor(c, "asmith", name="Alan Smith", role="examiner")
+    acquire(c, tmp_path / "ev", exhibit="EX-001", actor="asmith", description="seized laptop")
+    root = str(c.root)
+    c.close()
+    ran = cli(
+        capsys,
+        "triage",
+        "EX-001",
+        "--actor",
+        "asmith",
+        "--archive-depth",
+        "1",
+        "--workers",
+        "1",
+        "--case",
+        root,
+    )
+    assert ran.code == 0, ran.err
+    assert (
+        "/Users/a/backup.tgz!/phone.zip: a zip archive nested 2 levels deep, beyond the limit of 1"
+        in " ".join(ran.err.split())
+    )
+    listed = cli(capsys, "ls", "EX-001", "-r", "--archives", "--json", "--case", root)
+    paths = {json.loads(line)["path"]: json.loads(line) for line in listed.out.splitlines()}
+    assert paths["/Users/a/backup.tgz!/phone.zip"]["sha256"] == sha(laptop["phone"])
+    assert MEMBER in paths  # ls opens every level; the run stopped at 1
+    assert paths[MEMBER]["sha256"] is None
+    verified = cli(capsys, "custody", "verify", "--rehash", "--case", root)
+    assert verified.code == 0, verified.out + verified.err

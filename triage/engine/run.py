@@ -18,6 +18,7 @@ Layout of a run (:class:`TriageRun`, holding the exhibit's lock throughout: tria
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -174,6 +175,8 @@ class TriageRun:
         }
         if self.plugin_options:
             arguments["options"] = for_record(self.plugin_options)  # secrets: given, not recorded
+        if self.options.nested is not None:  # recorded when not the defaults (verify --rehash uses them)
+            arguments["archives"] = dataclasses.asdict(self.options.nested)
         with self.engine.begin() as conn:
             conn.execute(
                 insert(Run).values(

@@ -31,7 +31,7 @@ from triage.engine import integrity
 from triage.engine.writes import HASHES, keyed_entries
 from triage.errors import TriageError
 from triage.plugin.scratch import Scratch
-from triage.sources.nested import NestedSource
+from triage.sources.nested import NestedSource, NestLimits
 from triage.sources.open import open_source
 from triage.store.models import File, Run
 
@@ -112,6 +112,18 @@ def _scratch_parent(case: Case) -> Path:
     return parent
 
 
+def _archive_limits(case: Case, run_id: str) -> NestLimits | None:
+    """The limits the run followed archives in the evidence with, when not the defaults (its
+    recorded arguments), so the re-hash walks the same members; None: the defaults."""
+    with case.engine.connect() as conn:
+        text = conn.execute(select(Run.arguments).where(Run.id == run_id)).scalar()
+    try:
+        given = json.loads(text or "{}").get("archives")
+        return NestLimits(**given) if isinstance(given, dict) else None
+    except (TypeError, ValueError):  # altered arguments: the run-row checks report them
+        return None
+
+
 def _rehash_files(case: Case, report: Report, anchor: integrity.AnchorEntry) -> None:
     """Read every hashed file of the exhibit again and compare each stored hash."""
     wanted: dict[str, tuple[str, dict[str, str]]] = {}
@@ -127,8 +139,9 @@ def _rehash_files(case: Case, report: Report, anchor: integrity.AnchorEntry) -> 
     problems = 0
     try:
         item = get_item(case, anchor.exhibit)
+        limits = _archive_limits(case, anchor.run)
         with open_source(Path(item.source_path), item.kind) as top, Scratch(_scratch_parent(case)) as scratch:
-            source = NestedSource(top, scratch=scratch)  # members of archives in the evidence too
+            source = NestedSource(top, limits=limits, scratch=scratch)  # members of archives too
             try:
                 for key, e in keyed_entries(anchor.exhibit, source.entries(None, recursive=True)):
                     if key not in wanted:

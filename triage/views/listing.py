@@ -296,7 +296,7 @@ def member_listing(
     source_path: str,
     kind: str,
     known: Known,
-    path: str,
+    path: str | None,
     recursive: bool,
     partition: int | None,
     as_json: bool,
@@ -305,7 +305,10 @@ def member_listing(
 ) -> None:
     """``exhibit ls EX /a/chat.zip!`` (or ``.../chat.zip!/Media``): the members of an archive found
     in the evidence, opened from the evidence; big archives are spooled in the case's scratch
-    folder, never extracted. Members of archives inside it are listed with ``-r``."""
+    folder, never extracted. Members of archives inside it are listed with ``-r``.
+
+    ``exhibit ls EX [DIR] -r --archives`` (``path`` not inside an archive): the recursive listing
+    with every archive's members after it, as triage walks them."""
     from custody.case import open_case
     from triage.plugin.scratch import Scratch
     from triage.sources.nested import NestedSource
@@ -320,7 +323,10 @@ def member_listing(
     with open_source(source_path, kind) as top, Scratch(scratch_parent) as scratch:
         source = NestedSource(top, scratch=scratch)
         try:
-            entries = list(source.archive_entries(path, recursive=recursive, partition=partition))
+            if path is not None and is_member_path(path):
+                entries = list(source.archive_entries(path, recursive=recursive, partition=partition))
+            else:
+                entries = list(source.entries(path, recursive=True, partition=partition))
         finally:
             source.close_archives()
         write_entries(entries, as_json, known, write)
