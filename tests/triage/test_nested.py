@@ -418,3 +418,19 @@ def test_archive_depth_option_is_recorded_and_verify_follows_it(
     assert paths[MEMBER]["sha256"] is None
     verified = cli(capsys, "custody", "verify", "--rehash", "--case", root)
     assert verified.code == 0, verified.out + verified.err
+
+
+def test_a_second_run_reads_no_member_again(case: tuple[Case, RunSummary]) -> None:
+    """Members already hashed are 'already done' like other files (their archives are looked at
+    again to list them), and a --fresh run stores no finding twice."""
+    c, first = case
+    again = run_triage(c, "EX-001", actor="asmith", options=TriageOptions(workers=1))
+    assert again.status == "complete"
+    assert again.counts["entries"] == first.counts["entries"]
+    assert again.counts["files"] == 0 and again.counts["skipped"] == first.counts["files"]
+    assert again.counts["findings"] == 0 and again.counts["derived"] == 0
+    fresh = run_triage(c, "EX-001", actor="asmith", options=TriageOptions(workers=1, fresh=True))
+    assert fresh.counts["files"] == first.counts["files"] and fresh.counts["findings"] == 0
+    assert len(list(iter_findings(c.engine, "EX-001", "chat/android/sms"))) == 9
+    report = verify_case(c, rehash=True)
+    assert report.ok, report.problems

@@ -32,7 +32,7 @@ from triage.plugin.records import SourceRef, record_to_dict
 from triage.plugin.scratch import Scratch, ScratchFull, write_sparse
 from triage.sources.entry import FileEntry, Source
 from triage.sources.filetype import HEAD_SIZE, extension_mismatch, sniff_mime
-from triage.sources.nested import Members, NestedSource, chain_of
+from triage.sources.nested import Members, NestedSource, chain_of, sniff_archive
 
 IN_MEMORY_LIMIT = 64 * 1024 * 1024  # bigger files a plugin wants are spooled to the scratch folder
 
@@ -62,6 +62,15 @@ class PathIndex:
             if e.type == "file":
                 self.files.setdefault(e.partition, {}).setdefault(e.path, e)
         self.sorted: dict[int | None, list[str]] = {}
+
+    def extended(self, entries: Iterable[FileEntry], members: Members) -> PathIndex:
+        """This index with ``entries`` added (the members of archives), and ``members``."""
+        out = PathIndex((), members)
+        out.files = {partition: dict(paths) for partition, paths in self.files.items()}
+        for e in entries:
+            if e.type == "file":
+                out.files.setdefault(e.partition, {}).setdefault(e.path, e)
+        return out
 
     def find(self, partition: int | None, pattern: str) -> Iterator[FileEntry]:
         files = self.files.get(partition, {})
@@ -255,6 +264,7 @@ class FileProcessor:
                 plugins=plugins,
                 records=records,
                 warnings=tuple(warnings),
+                archive=error is None and sniff_archive(head) is not None,
             )
         finally:
             for made in spools:

@@ -106,3 +106,4 @@ class FileResult:
     plugins: tuple[PluginOutcome, ...] = ()
     records: tuple[FoundRecord, ...] = ()
     warnings: tuple[TriageWarning, ...] = ()
+    archive: bool = False  # its first bytes are a zip's or a tar's (triage/sources/nested.py)

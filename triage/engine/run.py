@@ -11,6 +11,10 @@ Layout of a run (:class:`TriageRun`, holding the exhibit's lock throughout: tria
    typed results (results.py). The run alone writes to the database (writes.py): one
    transaction per chunk, so a run killed midway keeps everything finished so far and a new run
    resumes there.
+3b. The files whose content is a zip or tar (a result's ``archive``; and those read by an
+   earlier run, looked at again) are opened from the evidence and their members walked
+   (triage/sources/nested.py; archives in archives too, within the limits); the members are
+   read as a second round of step 3, each row naming its archive's (``parent``).
 4. At the end, every file a plugin was handed becomes a derived item in the custody ledger, and
    a ``triage.run`` entry records tool and plugin versions, arguments, counts and the digest of
    the stored rows, all in ONE batched, signed append.
@@ -100,6 +104,9 @@ class _Walked:
     warnings: list[TriageWarning] = field(default_factory=list)
     index: PathIndex | None = None  # every file by path, for the plugins' related files
     parents: dict[str, str] = field(default_factory=dict)  # a member's row key -> its archive's
+    files: list[tuple[str, FileEntry]] = field(default_factory=list)  # (key, allocated file), walk order
+    done: set[str] = field(default_factory=set)  # keys of the files read by an earlier run
+    done_archives: set[str] = field(default_factory=set)  # those of them to look at for archives
 
 
 class TriageRun:
@@ -143,6 +150,7 @@ class TriageRun:
         self.run_id = str(uuid.uuid4())
         self.rebuild = False  # stored rows differed from their anchor: read every file again
         self._integrity_warnings: list[TriageWarning] = []
+        self._archives: set[str] = set()  # keys of the files read whose content is a zip's or tar's
 
     # ------------------------------------------------------------------------------------------
     def execute(
@@ -204,10 +212,16 @@ class TriageRun:
         summary = RunSummary(self.run_id, self.exhibit, "running", counts, resumed_from=resumed_from)
         try:
             with open_source(self.item.source_path, self.item.kind, options=self.source_options) as source:
-                walked = self._walk(source, counts)
+                walked = self._walk_entries(source, counts)
+            total = [len(walked.jobs), sum(j.entry.size for j in walked.jobs)]
             if on_total is not None:
-                on_total(len(walked.jobs), sum(j.entry.size for j in walked.jobs))
+                on_total(*total)
             self._process(walked, summary, progress)
+            members = self._walk_archives(walked, counts)
+            if members.jobs or members.listed or members.warnings:
+                if on_total is not None:
+                    on_total(total[0] + len(members.jobs), total[1] + sum(j.entry.size for j in members.jobs))
+                self._process(members, summary, progress)
             self._analyze(summary)
             derived = self._record_in_ledger(keys, versions, arguments, counts, started, resumed_from)
             counts["derived"] = derived
@@ -267,21 +281,65 @@ class TriageRun:
                 conn.execute(update(Run).where(Run.id.in_([r.id for r in rows])).values(status="interrupted"))
         return rows[-1].id if rows else None
 
-    def _walk(self, source: Source, counts: dict[str, int]) -> _Walked:
-        """:meth:`_walk_entries` of ``source`` with the members of the archives found in it, which
-        are spooled (when big) in a scratch folder of the run, within the run's scratch limit."""
+    def _walk_archives(self, walked: _Walked, counts: dict[str, int]) -> _Walked:
+        """The members of the zip and tar files found in the evidence (triage/sources/nested.py),
+        to read as a second round: the archives are the files whose content the first round found
+        to start like one (FileResult.archive), and the files an earlier run read (whose content
+        is looked at again here). Archives in archives are walked here too, within the limits.
+        Big archives are spooled in a scratch folder of the run, within its scratch limit; the
+        first round's workers are done by then."""
+        done = walked.done_archives
+        candidates = [(key, e) for key, e in walked.files if key in self._archives or key in done]
+        out = _Walked(parents={})
+        if not candidates:
+            return out
         scratch_parent = self.case.scratch_dir / self.run_id
         scratch_parent.mkdir(parents=True, exist_ok=True)
+        entries: list[FileEntry] = []
         try:
-            with Scratch(scratch_parent, limit=self.scratch_limit) as scratch:
+            with (
+                open_source(self.item.source_path, self.item.kind, options=self.source_options) as source,
+                Scratch(scratch_parent, limit=self.scratch_limit) as scratch,
+            ):
                 nested = NestedSource(source, limits=self.options.nested, scratch=scratch)
+                before = len(nested.warnings)
+                key_of = {(e.partition, e.path, e.inode): key for key, e in candidates}
                 try:
-                    return self._walk_entries(nested, counts)
+                    for _, archive in candidates:
+                        entries.extend(nested.expand(archive))
                 finally:
                     nested.close_archives()
-        except BaseException:
+                warnings = nested.warnings[before:]
+        finally:
             shutil.rmtree(scratch_parent, ignore_errors=True)
-            raise
+        out.warnings.extend(TriageWarning(None, None, str(w)) for w in warnings)
+        if not entries:
+            return out
+        assert walked.index is not None
+        out.index = walked.index.extended(entries, nested.members)
+        by_path = {(e.partition, e.path): e for e in entries if e.type == "file" and not e.deleted}
+        for key, e in writes.keyed_entries(self.exhibit, entries):
+            counts["entries"] += 1
+            key_of[(e.partition, e.path, e.inode)] = key
+            member = nested.member(e)
+            if member is not None:
+                a = member.archive
+                parent = key_of.get((a.partition, a.path, a.inode))
+                if parent is not None:
+                    out.parents[key] = parent
+            if e.type != "file":
+                out.listed.append((key, e))
+            elif key in walked.done:
+                counts["skipped"] += 1
+                out.listed.append((key, e))
+            else:
+                siblings = {
+                    suffix: by_path[(e.partition, e.path + suffix)]
+                    for suffix in SIBLINGS
+                    if (e.partition, e.path + suffix) in by_path
+                }
+                out.jobs.append(FileJob(key, e, siblings))
+        return out
 
     def _walk_entries(self, source: Source, counts: dict[str, int]) -> _Walked:
         """Walk every entry: those stored as listed, and the files to read (_process stores both)."""
@@ -299,25 +357,23 @@ class TriageRun:
         walked = _Walked(warnings=list(self._integrity_warnings))
         by_path: dict[tuple[int | None, str], FileEntry] = {}
         entries = list(source.entries(None, recursive=True))
-        nested = source if isinstance(source, NestedSource) else None
-        walked.index = PathIndex(entries, nested.members if nested is not None else None)
-        key_of: dict[int, str] = {}  # id() of an entry listed (alive in ``entries``) -> its row key
+        walked.index = PathIndex(entries)
+        walked.done = done
         for e in entries:
             if e.type == "file" and not e.deleted:
                 by_path[(e.partition, e.path)] = e
         for key, e in writes.keyed_entries(self.exhibit, entries):
             counts["entries"] += 1
-            if nested is not None:
-                key_of[id(e)] = key
-                member = nested.member(e)
-                if member is not None and id(member.archive) in key_of:
-                    walked.parents[key] = key_of[id(member.archive)]
+            if e.type == "file" and not e.deleted:
+                walked.files.append((key, e))
             if e.type != "file":
                 walked.listed.append((key, e))
                 continue
             if key in done:
                 counts["skipped"] += 1
                 walked.listed.append((key, e))  # its stored row, with its results, is kept
+                if not e.deleted:
+                    walked.done_archives.add(key)  # not read now: whether it is an archive is looked at
                 continue
             siblings = {
                 suffix: by_path[(e.partition, e.path + suffix)]
@@ -370,6 +426,7 @@ class TriageRun:
                 self._store_entries(conn, walked, summary)
                 for chunk, results in finished:
                     self._store_chunk(conn, chunk, results, summary, walked.parents)
+                    self._archives.update(r.key for r in results if r.archive)
                     if progress is not None:
                         progress(summary.counts["files"], summary.counts["bytes"])
         finally:

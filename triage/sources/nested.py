@@ -22,9 +22,12 @@ bytes in the evidence and its members listed after it, as if they were files of 
   not encrypted) and a warning says their content cannot be read.
 
 :class:`NestedSource` wraps any :class:`~triage.sources.entry.Source`: its recursive listing adds
-the members, and reading a member reads it from its archive. What the walk found
-(:attr:`NestedSource.members`) is handed to the engine's workers, which read members without
-walking again.
+the members (``exhibit ls --archives``, ``verify --rehash``), :meth:`NestedSource.expand` lists
+one archive's, and reading a member reads it from its archive. A triage run does not look at
+every file's first bytes while walking: its workers say which files they read are archives
+(they sniff the head anyway), the run then expands those (triage/engine/run.py) and hands what
+it found (:attr:`NestedSource.members`) to the workers of a second round, which read the members
+without walking again.
 """
 
 from __future__ import annotations
@@ -299,6 +302,12 @@ class NestedSource:
             yield e
             if e.type == "file" and not e.deleted and e.size >= 22:
                 yield from self._expand(e, 1)
+
+    def expand(self, entry: FileEntry) -> Iterator[FileEntry]:
+        """The members of ``entry`` (a file of ``top``) when it is an archive, each followed by
+        the members of the archives in it, within the limits; nothing when it is not one."""
+        if self.limits.depth >= 1 and entry.type == "file" and not entry.deleted and entry.size >= 22:
+            yield from self._expand(entry, 1)
 
     def _head(self, entry: FileEntry) -> bytes:
         """The first bytes of ``entry``; what cannot be read is reported when the file itself is
