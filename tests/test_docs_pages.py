@@ -66,9 +66,9 @@ def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     ran = run_page(EXAMINER, work, monkeypatch)
 
     first = _output_of(ran, "exhibit triage EX-001 --hash md5,sha256")
-    assert "72 entries, 62 files hashed" in first and "9 derived items recorded" in first
+    assert "107 entries, 80 files hashed" in first and "9 derived items recorded" in first
     rerun = [" ".join(r.output.split()) for r in ran if r.command.shell == "exhibit triage EX-001"]
-    assert rerun and "62 already done, 0 new findings, 0 derived items" in rerun[0]
+    assert rerun and "80 already done, 0 new findings, 0 derived items" in rerun[0]
     assert _output_of(ran, 'sqlite3 case-2026-031/case.sqlite "SELECT exhibit, path, mime').strip() == (
         "EX-003|/Download/invoice.pdf|image/jpeg"
     )

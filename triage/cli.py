@@ -39,7 +39,7 @@ from custody.cli import (
 )
 from custody.console import LiteralTable, label_column
 from custody.safetext import escape
-from triage.views.listing import evidence_of, run_listing, stdout_bytes
+from triage.views.listing import evidence_of, is_member_path, member_listing, run_listing, stdout_bytes
 
 plugins_app = typer.Typer(help="The artifact plugins.", no_args_is_help=True)
 
@@ -84,6 +84,14 @@ def ls(
     ] = False,
     option: EvidenceOptionOpt = None,
     options_file: EvidenceOptionsFileOpt = None,
+    archives: Annotated[
+        bool,
+        typer.Option(
+            "--archives",
+            help="With -r: also list the members of zip and tar files in the evidence, as "
+            "ARCHIVE!/MEMBER (list one archive with 'exhibit ls EX ARCHIVE!').",
+        ),
+    ] = False,
     case: CaseOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
@@ -93,6 +101,11 @@ def ls(
     """
     options = _evidence_options(option, options_file)
     source_path, kind, known = evidence_of(case, exhibit, with_known=True)
+    if (is_member_path(path) or (archives and recursive)) and not deleted and not mismatch:
+        member_listing(
+            case, source_path, kind, known, path, recursive, partition, as_json, write=sys.stdout.write
+        )
+        return
     run_listing(
         source_path,
         kind,
@@ -133,6 +146,9 @@ def cat(
         )
     options = _evidence_options(option, options_file)
     source_path, kind, _ = evidence_of(case, exhibit, with_known=False)
+    if path is not None and "!/" in path:  # a member of an archive in the evidence (nested.MARK)
+        _cat_member(case, source_path, kind, path, partition, options)
+        return
     with open_source(source_path, kind, options=options) as source:
         entry = find_entry(source, path or "", partition, inode)
         if entry.type in ("dir", "virtual-dir"):
@@ -144,6 +160,41 @@ def cat(
         for chunk in source.read(entry):
             sink.write(chunk)
         sink.flush()
+        for w in source.warnings:
+            err.print(f"warning: {w}")
+
+
+def _cat_member(
+    case: Path | None,
+    source_path: str,
+    kind: str,
+    path: str,
+    partition: int | None,
+    options: dict[str, object],
+) -> None:
+    """``exhibit cat`` of ``/a/chat.zip!/msgstore.db``: the archives on the way are opened from
+    the evidence, big ones spooled in the case's scratch folder (triage/sources/nested.py)."""
+    from custody.case import open_case
+    from triage.plugin.scratch import Scratch
+    from triage.sources.nested import NestedSource
+    from triage.sources.open import open_source
+
+    c = open_case(case)
+    try:
+        scratch_parent = c.scratch_dir
+    finally:
+        c.close()
+    scratch_parent.mkdir(parents=True, exist_ok=True)
+    with open_source(source_path, kind, options=options) as top, Scratch(scratch_parent) as scratch:
+        source = NestedSource(top, scratch=scratch)
+        try:
+            entry = source.locate(path, partition)
+            sink = sys.stdout.buffer
+            for chunk in source.read(entry):
+                sink.write(chunk)
+            sink.flush()
+        finally:
+            source.close_archives()
         for w in source.warnings:
             err.print(f"warning: {w}")
 
@@ -185,6 +236,15 @@ def triage_command(
             help="A TOML file of options, one [plugin] table each (keeps secrets out of shell history).",
         ),
     ] = None,
+    archive_depth: Annotated[
+        int | None,
+        typer.Option(
+            "--archive-depth",
+            min=0,
+            help="How deep zip and tar files inside the evidence are opened and walked "
+            "(1: only those in the evidence itself; 0: none; default: 3).",
+        ),
+    ] = None,
     case: CaseOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -196,6 +256,7 @@ def triage_command(
     from custody.actors import signing_keys
     from triage.engine.run import TriageOptions, run_triage
     from triage.plugin.scratch import parse_size
+    from triage.sources.nested import NestLimits
 
     options = TriageOptions(
         plugins=[p.strip() for p in plugins.split(",") if p.strip()] if plugins else None,
@@ -205,6 +266,7 @@ def triage_command(
         scratch_limit=None if scratch_limit is None else parse_size(scratch_limit),
         option_values=option or [],
         option_files=options_file or [],
+        nested=None if archive_depth is None else NestLimits(depth=archive_depth),
     )
     progress = Progress(
         label_column(),
@@ -389,7 +451,17 @@ def _source_line(view: dict[str, Any]) -> str:
     src = view["source"]
     where = src["path"] + (f":{src['stream']}" if src.get("stream") else "")
     digest = f" sha256 {src['sha256']}" if src.get("sha256") else ""
-    return escape(f"   source: {src['item']} {where}{digest} ({view['plugin']}@{view['plugin_version']})")
+    line = escape(f"   source: {src['item']} {where}{digest} ({view['plugin']}@{view['plugin_version']})")
+    return line + "".join("\n" + escape(f"   within: {text}") for text in _within(src))
+
+
+def _within(src: dict[str, Any]) -> Iterator[str]:
+    """The archives a source file was read from, innermost first: path (and partition), sha256."""
+    parent = src.get("parent")
+    while isinstance(parent, dict):
+        at = f"partition {parent['partition']} " if parent.get("partition") is not None else ""
+        yield f"{parent.get('item')} {at}{parent.get('path')} sha256 {parent.get('sha256')}"
+        parent = parent.get("parent")
 
 
 def _listing(

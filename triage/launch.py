@@ -31,11 +31,18 @@ class LsArgs:
     # --option / --options-file (an encrypted backup's password) are left to Typer: never set here
     option: tuple[str, ...] = ()  # what Typer gives for a list option not given
     options_file: tuple[Path, ...] = ()
+    archives: bool = False
     case: Path | None = None
     as_json: bool = False
 
 
-_FLAGS = {"-r": "recursive", "--recursive": "recursive", "--deleted": "deleted", "--mismatch": "mismatch"}
+_FLAGS = {
+    "-r": "recursive",
+    "--recursive": "recursive",
+    "--deleted": "deleted",
+    "--mismatch": "mismatch",
+    "--archives": "archives",
+}
 
 
 def parse_ls(argv: list[str]) -> LsArgs | None:
@@ -81,8 +88,10 @@ def _fast_ls(args: LsArgs) -> int | None:
     from custody.errors import UserError
     from custody.safetext import escape
     from triage.errors import WalkAbandoned
-    from triage.views.listing import evidence_of, run_listing, stdout_bytes
+    from triage.views.listing import evidence_of, is_member_path, run_listing, stdout_bytes
 
+    if is_member_path(args.path) or (args.archives and args.recursive):
+        return None  # archives inside the evidence are opened by the full CLI's ls (listing.member_listing)
     written = False
 
     def write(text: str) -> None:

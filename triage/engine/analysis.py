@@ -83,7 +83,7 @@ def _records(engine: Engine, run_id: str, reads: Sequence[str]) -> Iterator[Stor
             yield StoredRecord(
                 record_type=row.record_type,
                 data=data,
-                source=SourceRef(**data["source"]),
+                source=SourceRef.from_dict(data["source"]),
                 locator=row.locator,
                 plugin=row.plugin,
             )

@@ -55,6 +55,9 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("triage_warnings", RunWarning.__table__, "id", True),  # type: ignore[arg-type]
 )
 BY_NAME = {spec.name: spec for spec in TABLES}
+#: Columns added after format 1 was specified: members of a row's canonical form only when not
+#: NULL, so the rows stored before them keep the canonical bytes their digest was signed over.
+OMITTED_WHEN_NULL = frozenset({"parent"})
 
 
 # -- canonical form of a row ----------------------------------------------------------------------
@@ -80,7 +83,11 @@ def canonical_row(table: Table, row: Any) -> bytes:
     canonicaliser; tests/triage/test_integrity.py checks the two agree on real rows.
     """
     mapping = row._mapping
-    body = {c.name: _value(c, mapping[c.name]) for c in table.columns}
+    body = {
+        c.name: _value(c, mapping[c.name])
+        for c in table.columns
+        if not (c.name in OMITTED_WHEN_NULL and mapping[c.name] is None)
+    }
     text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return text.encode("utf-8", "surrogatepass")
 
@@ -109,6 +116,7 @@ class _RowEncoder:
         self.ints = [i for i, c in enumerate(self.columns) if isinstance(c.type, Integer)]
         self.texts = [i for i, c in enumerate(self.columns) if not isinstance(c.type, (Boolean, Integer))]
         self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        self.optional = [name for name in self.names if name in OMITTED_WHEN_NULL]
 
     def encode(self, row: Sequence[Any]) -> bytes:
         values = list(row)
@@ -123,7 +131,11 @@ class _RowEncoder:
             v = values[i]
             if v is not None and type(v) is not str:
                 values[i] = str(v)
-        text = self._dumps(dict(zip(self.names, values, strict=True)))
+        body = dict(zip(self.names, values, strict=True))
+        for name in self.optional:
+            if body[name] is None:
+                del body[name]
+        text = self._dumps(body)
         return text.encode("utf-8", "surrogatepass")
 
 

@@ -34,6 +34,7 @@ from triage.plugin.records import Record, SourceRef, record_to_dict
 from triage.plugin.scratch import Scratch, ScratchFull, write_sparse
 from triage.sources.entry import FileEntry, Source
 from triage.sources.filetype import HEAD_SIZE, extension_mismatch, sniff_mime
+from triage.sources.nested import Members, NestedSource, chain_of, sniff_archive
 
 IN_MEMORY_LIMIT = 64 * 1024 * 1024  # bigger files a plugin wants are spooled to the scratch folder
 SPILL_RECORDS = 5000  # a file's records kept in memory; beyond, they go to a spill file in batches
@@ -56,12 +57,23 @@ class PathIndex:
     An exact path is a dictionary look-up; a glob scans the partition's paths in order.
     """
 
-    def __init__(self, entries: Iterable[FileEntry]) -> None:
+    def __init__(self, entries: Iterable[FileEntry], members: Members | None = None) -> None:
+        #: the members of archives found in the evidence, as the walk found them (nested.py)
+        self.members: Members = members or {}
         self.files: dict[int | None, dict[str, FileEntry]] = {}
         for e in entries:
             if e.type == "file":
                 self.files.setdefault(e.partition, {}).setdefault(e.path, e)
         self.sorted: dict[int | None, list[str]] = {}
+
+    def extended(self, entries: Iterable[FileEntry], members: Members) -> PathIndex:
+        """This index with ``entries`` added (the members of archives), and ``members``."""
+        out = PathIndex((), members)
+        out.files = {partition: dict(paths) for partition, paths in self.files.items()}
+        for e in entries:
+            if e.type == "file":
+                out.files.setdefault(e.partition, {}).setdefault(e.path, e)
+        return out
 
     def find(self, partition: int | None, pattern: str) -> Iterator[FileEntry]:
         files = self.files.get(partition, {})
@@ -245,6 +257,9 @@ class FileProcessor:
         self.spill_dir = spill_dir  # where many records of one file go (None: kept in memory)
         self.heartbeat = heartbeat  # told of every chunk read, so a stalled read can be ended
         self.index = index  # the walk's files, for FileItem.find (None: plugins find nothing)
+        if index is not None and index.members and not isinstance(source, NestedSource):
+            # members of archives in the evidence are read from their archive (nested.py)
+            source = NestedSource(source, members=index.members)
         self.source = source
         self.exhibit = exhibit
         self.hashes = tuple(hashes)
@@ -255,6 +270,8 @@ class FileProcessor:
         """Read ``job``'s file once: hashes, MIME type, and what the plugins it matches found."""
         entry = job.entry
         source = self.source
+        if isinstance(source, NestedSource):
+            source.use_scratch(scratch)  # archives are spooled within this chunk's budget
         digests = [hashlib.new(name) for name in self.hashes]
         warnings: list[TriageWarning] = []
         error: str | None = None
@@ -337,10 +354,28 @@ class FileProcessor:
                 records=records,
                 warnings=tuple(warnings),
                 spill=spill,
+                archive=error is None and sniff_archive(head) is not None,
             )
         finally:
             for made in spools:
                 made.discard()
+
+    def parent_ref(self, entry: FileEntry) -> SourceRef | None:
+        """The SourceRef of the archive ``entry`` is a member of (with its own parents), or None."""
+        if self.index is None or not self.index.members:
+            return None
+        ref: SourceRef | None = None
+        for archive, sha256 in reversed(chain_of(self.index.members, entry)):
+            ref = SourceRef(
+                item=self.exhibit,
+                path=archive.path,
+                sha256=sha256,
+                partition=archive.partition,
+                inode=archive.inode,
+                stream=archive.stream,
+                parent=ref,
+            )
+        return ref
 
     def _run_plugins(
         self,
@@ -367,6 +402,7 @@ class FileProcessor:
             partition=entry.partition,
             inode=entry.inode,
             stream=entry.stream,
+            parent=self.parent_ref(entry),
         )
 
         def read_other(other: FileEntry) -> FileItem | None:
@@ -403,6 +439,7 @@ class FileProcessor:
                     partition=other.partition,
                     inode=other.inode,
                     stream=other.stream,
+                    parent=self.parent_ref(other),
                 ),
                 size=length,
                 opener=_opener(spool.finish()),

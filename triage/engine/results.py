@@ -108,6 +108,7 @@ class FileResult:
     records: tuple[FoundRecord, ...] = ()
     warnings: tuple[TriageWarning, ...] = ()
     spill: str | None = None  # the records are in this spill file instead (many records: SpilledRecords)
+    archive: bool = False  # its first bytes are a zip's or a tar's (triage/sources/nested.py)
 
 
 def found_records(result: FileResult) -> Iterator[FoundRecord]:

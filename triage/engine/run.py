@@ -11,6 +11,10 @@ Layout of a run (:class:`TriageRun`, holding the exhibit's lock throughout: tria
    typed results (results.py). The run alone writes to the database (writes.py): one
    transaction per chunk, so a run killed midway keeps everything finished so far and a new run
    resumes there.
+3b. The files whose content is a zip or tar (a result's ``archive``; and those read by an
+   earlier run, looked at again) are opened from the evidence and their members walked
+   (triage/sources/nested.py; archives in archives too, within the limits); the members are
+   read as a second round of step 3, each row naming its archive's (``parent``).
 4. At the end, every file a plugin was handed becomes a derived item in the custody ledger, and
    a ``triage.run`` entry records tool and plugin versions, arguments, counts and the digest of
    the stored rows, all in ONE batched, signed append.
@@ -18,6 +22,7 @@ Layout of a run (:class:`TriageRun`, holding the exhibit's lock throughout: tria
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -45,8 +50,9 @@ from triage.engine.writes import HASHES
 from triage.errors import TriageError
 from triage.plugin.options import for_record
 from triage.plugin.registry import load_analyzers, load_plugins
-from triage.plugin.scratch import scratch_limit
+from triage.plugin.scratch import Scratch, scratch_limit
 from triage.sources.entry import FileEntry, Source
+from triage.sources.nested import NestedSource, NestLimits
 from triage.sources.open import open_source
 from triage.store import ensure_schema
 from triage.store.models import File, Run
@@ -64,6 +70,7 @@ class TriageOptions:
     scratch_limit: int | None = None  # bytes of scratch the run may hold at once (None: default)
     option_values: Sequence[str] = ()  # --option PLUGIN.NAME=VALUE texts, checked before the run
     option_files: Sequence[Path] = ()  # TOML options files (values kept out of shell history)
+    nested: NestLimits | None = None  # archives inside the evidence: how far to follow them (None: defaults)
 
 
 @dataclass
@@ -98,6 +105,10 @@ class _Walked:
     jobs: list[FileJob] = field(default_factory=list)  # stored with their results
     warnings: list[TriageWarning] = field(default_factory=list)
     index: PathIndex | None = None  # every file by path, for the plugins' related files
+    parents: dict[str, str] = field(default_factory=dict)  # a member's row key -> its archive's
+    files: list[tuple[str, FileEntry]] = field(default_factory=list)  # (key, allocated file), walk order
+    done: set[str] = field(default_factory=set)  # keys of the files read by an earlier run
+    done_archives: set[str] = field(default_factory=set)  # those of them to look at for archives
 
 
 def _plugins_in(stored: str) -> set[str]:
@@ -153,6 +164,7 @@ class TriageRun:
         self.run_id = str(uuid.uuid4())
         self.rebuild = False  # stored rows differed from their anchor: read every file again
         self._integrity_warnings: list[TriageWarning] = []
+        self._archives: set[str] = set()  # keys of the files read whose content is a zip's or tar's
 
     # ------------------------------------------------------------------------------------------
     def execute(
@@ -185,6 +197,8 @@ class TriageRun:
         }
         if self.plugin_options:
             arguments["options"] = for_record(self.plugin_options)  # secrets: given, not recorded
+        if self.options.nested is not None:  # recorded when not the defaults (verify --rehash uses them)
+            arguments["archives"] = dataclasses.asdict(self.options.nested)
         with self.engine.begin() as conn:
             conn.execute(
                 insert(Run).values(
@@ -213,9 +227,15 @@ class TriageRun:
         try:
             with open_source(self.item.source_path, self.item.kind, options=self.source_options) as source:
                 walked = self._walk_entries(source, counts)
+            total = [len(walked.jobs), sum(j.entry.size for j in walked.jobs)]
             if on_total is not None:
-                on_total(len(walked.jobs), sum(j.entry.size for j in walked.jobs))
+                on_total(*total)
             self._process(walked, summary, progress)
+            members = self._walk_archives(walked, counts)
+            if members.jobs or members.listed or members.warnings:
+                if on_total is not None:
+                    on_total(total[0] + len(members.jobs), total[1] + sum(j.entry.size for j in members.jobs))
+                self._process(members, summary, progress)
             self._analyze(summary)
             derived = self._record_in_ledger(keys, versions, arguments, counts, started, resumed_from)
             counts["derived"] = derived
@@ -275,6 +295,66 @@ class TriageRun:
                 conn.execute(update(Run).where(Run.id.in_([r.id for r in rows])).values(status="interrupted"))
         return rows[-1].id if rows else None
 
+    def _walk_archives(self, walked: _Walked, counts: dict[str, int]) -> _Walked:
+        """The members of the zip and tar files found in the evidence (triage/sources/nested.py),
+        to read as a second round: the archives are the files whose content the first round found
+        to start like one (FileResult.archive), and the files an earlier run read (whose content
+        is looked at again here). Archives in archives are walked here too, within the limits.
+        Big archives are spooled in a scratch folder of the run, within its scratch limit; the
+        first round's workers are done by then."""
+        done = walked.done_archives
+        candidates = [(key, e) for key, e in walked.files if key in self._archives or key in done]
+        out = _Walked(parents={})
+        if not candidates:
+            return out
+        scratch_parent = self.case.scratch_dir / self.run_id
+        scratch_parent.mkdir(parents=True, exist_ok=True)
+        entries: list[FileEntry] = []
+        try:
+            with (
+                open_source(self.item.source_path, self.item.kind, options=self.source_options) as source,
+                Scratch(scratch_parent, limit=self.scratch_limit) as scratch,
+            ):
+                nested = NestedSource(source, limits=self.options.nested, scratch=scratch)
+                before = len(nested.warnings)
+                key_of = {(e.partition, e.path, e.inode): key for key, e in candidates}
+                try:
+                    for _, archive in candidates:
+                        entries.extend(nested.expand(archive))
+                finally:
+                    nested.close_archives()
+                warnings = nested.warnings[before:]
+        finally:
+            shutil.rmtree(scratch_parent, ignore_errors=True)
+        out.warnings.extend(TriageWarning(None, None, str(w)) for w in warnings)
+        if not entries:
+            return out
+        assert walked.index is not None
+        out.index = walked.index.extended(entries, nested.members)
+        by_path = {(e.partition, e.path): e for e in entries if e.type == "file" and not e.deleted}
+        for key, e in writes.keyed_entries(self.exhibit, entries):
+            counts["entries"] += 1
+            key_of[(e.partition, e.path, e.inode)] = key
+            member = nested.member(e)
+            if member is not None:
+                a = member.archive
+                parent = key_of.get((a.partition, a.path, a.inode))
+                if parent is not None:
+                    out.parents[key] = parent
+            if e.type != "file":
+                out.listed.append((key, e))
+            elif key in walked.done:
+                counts["skipped"] += 1
+                out.listed.append((key, e))
+            else:
+                siblings = {
+                    suffix: by_path[(e.partition, e.path + suffix)]
+                    for suffix in SIBLINGS
+                    if (e.partition, e.path + suffix) in by_path
+                }
+                out.jobs.append(FileJob(key, e, siblings))
+        return out
+
     def _walk_entries(self, source: Source, counts: dict[str, int]) -> _Walked:
         """Walk every entry: those stored as listed, and the files to read (_process stores both)."""
         done: set[str] = set()
@@ -296,17 +376,22 @@ class TriageRun:
         by_path: dict[tuple[int | None, str], FileEntry] = {}
         entries = list(source.entries(None, recursive=True))
         walked.index = PathIndex(entries)
+        walked.done = done
         for e in entries:
             if e.type == "file" and not e.deleted:
                 by_path[(e.partition, e.path)] = e
         for key, e in writes.keyed_entries(self.exhibit, entries):
             counts["entries"] += 1
+            if e.type == "file" and not e.deleted:
+                walked.files.append((key, e))
             if e.type != "file":
                 walked.listed.append((key, e))
                 continue
             if key in done:
                 counts["skipped"] += 1
                 walked.listed.append((key, e))  # its stored row, with its results, is kept
+                if not e.deleted:
+                    walked.done_archives.add(key)  # not read now: whether it is an archive is looked at
                 continue
             siblings = {
                 suffix: by_path[(e.partition, e.path + suffix)]
@@ -322,7 +407,11 @@ class TriageRun:
         far; the files are stored with their results (_store_chunk)."""
         with conn.begin():
             writes.store_listed(
-                conn, (writes.file_row(self.exhibit, key, e, self.run_id) for key, e in walked.listed)
+                conn,
+                (
+                    writes.file_row(self.exhibit, key, e, self.run_id, parent=walked.parents.get(key))
+                    for key, e in walked.listed
+                ),
             )
             writes.store_warnings(conn, writes.warning_rows(self.exhibit, self.run_id, walked.warnings))
         summary.warnings.extend(w.as_dict() for w in walked.warnings)
@@ -354,7 +443,8 @@ class TriageRun:
             ):
                 self._store_entries(conn, walked, summary)
                 for chunk, results in finished:
-                    self._store_chunk(conn, chunk, results, summary)
+                    self._store_chunk(conn, chunk, results, summary, walked.parents)
+                    self._archives.update(r.key for r in results if r.archive)
                     if progress is not None:
                         progress(summary.counts["files"], summary.counts["bytes"])
         finally:
@@ -378,7 +468,12 @@ class TriageRun:
             summary.warnings.extend(w.as_dict() for w in warnings)
 
     def _store_chunk(
-        self, conn: Connection, chunk: Sequence[FileJob], results: list[FileResult], summary: RunSummary
+        self,
+        conn: Connection,
+        chunk: Sequence[FileJob],
+        results: list[FileResult],
+        summary: RunSummary,
+        parents: dict[str, str] | None = None,
     ) -> None:
         """Store one chunk's files, findings and warnings in one transaction."""
         counts = summary.counts
@@ -387,7 +482,8 @@ class TriageRun:
         new_findings = 0
         with conn.begin():
             for job, result in zip(chunk, results, strict=True):
-                files.append(writes.file_row(self.exhibit, job.key, job.entry, self.run_id, result))
+                parent = parents.get(job.key) if parents else None
+                files.append(writes.file_row(self.exhibit, job.key, job.entry, self.run_id, result, parent))
                 warnings.extend(result.warnings)
                 counts["files"] += 1
                 counts["bytes"] += result.bytes_read
@@ -455,25 +551,21 @@ class TriageRun:
                 if ident in already:
                     continue
                 already.add(ident)
-                drafts.append(
-                    Draft(
-                        kind=DERIVE,
-                        actor=self.actor,
-                        exhibit=self.exhibit,
-                        data={
-                            "path": f.path,
-                            "partition": f.partition,
-                            "inode": f.inode,
-                            "stream": f.stream,
-                            "size": f.size,
-                            "deleted": bool(f.deleted),
-                            "hashes": hashes,
-                            "parent_sha256": self.item.hashes.get("sha256"),
-                            "run": f.run_id,
-                            "plugins": json.loads(f.plugins),
-                        },
-                    )
-                )
+                data = {
+                    "path": f.path,
+                    "partition": f.partition,
+                    "inode": f.inode,
+                    "stream": f.stream,
+                    "size": f.size,
+                    "deleted": bool(f.deleted),
+                    "hashes": hashes,
+                    "parent_sha256": self.item.hashes.get("sha256"),
+                    "run": f.run_id,
+                    "plugins": json.loads(f.plugins),
+                }
+                if f.parent is not None:
+                    data["within"] = _archive_chain(conn, self.exhibit, f.parent)
+                drafts.append(Draft(kind=DERIVE, actor=self.actor, exhibit=self.exhibit, data=data))
             state = integrity.state_of(conn, self.exhibit)
         drafts.append(
             Draft(
@@ -520,6 +612,33 @@ class TriageRun:
                 f"the triage_runs row of run {self.run_id} could not be marked {status} either: "
                 f"{type(exc).__name__}: {exc}"
             )
+
+
+def _archive_chain(conn: Connection, exhibit: str, key: str | None) -> list[dict[str, Any]]:
+    """The archives a member was read from, innermost first, as stored (path, partition, inode,
+    stream, sha256): what a derived item found inside an archive is derived from."""
+    chain: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    while key is not None and key not in seen:
+        seen.add(key)
+        row = conn.execute(
+            select(File.path, File.partition, File.inode, File.stream, File.sha256, File.parent).where(
+                File.exhibit == exhibit, File.key == key
+            )
+        ).first()
+        if row is None:
+            break
+        chain.append(
+            {
+                "path": row.path,
+                "partition": row.partition,
+                "inode": row.inode,
+                "stream": row.stream,
+                "sha256": row.sha256,
+            }
+        )
+        key = row.parent
+    return chain
 
 
 def run_triage(

@@ -32,6 +32,8 @@ from triage.engine import integrity
 from triage.engine.options import evidence_options
 from triage.engine.writes import HASHES, keyed_entries
 from triage.errors import PasswordRequired, TriageError, WrongPassword
+from triage.plugin.scratch import Scratch
+from triage.sources.nested import NestedSource, NestLimits
 from triage.sources.open import open_source
 from triage.store.models import File, Run
 
@@ -115,6 +117,25 @@ def _stored(row: Any, column: str) -> Any:
     return value
 
 
+def _scratch_parent(case: Case) -> Path:
+    """Where re-hashing spools big archives found in the evidence: the case's scratch folder."""
+    parent = case.scratch_dir
+    parent.mkdir(parents=True, exist_ok=True)
+    return parent
+
+
+def _archive_limits(case: Case, run_id: str) -> NestLimits | None:
+    """The limits the run followed archives in the evidence with, when not the defaults (its
+    recorded arguments), so the re-hash walks the same members; None: the defaults."""
+    with case.engine.connect() as conn:
+        text = conn.execute(select(Run.arguments).where(Run.id == run_id)).scalar()
+    try:
+        given = json.loads(text or "{}").get("archives")
+        return NestLimits(**given) if isinstance(given, dict) else None
+    except (TypeError, ValueError):  # altered arguments: the run-row checks report them
+        return None
+
+
 def _rehash_files(
     case: Case, report: Report, anchor: integrity.AnchorEntry, opening: dict[str, object]
 ) -> None:
@@ -135,29 +156,37 @@ def _rehash_files(
     problems = 0
     try:
         item = get_item(case, anchor.exhibit)
-        with open_source(Path(item.source_path), item.kind, options=opening) as source:
-            for key, e in keyed_entries(anchor.exhibit, source.entries(None, recursive=True)):
-                if key not in wanted:
-                    continue
-                path, stored = wanted.pop(key)
-                digests = {name: hashlib.new(name) for name in stored}
-                for chunk in source.read(e):
-                    for d in digests.values():
-                        d.update(chunk)
-                wrong = [n for n in sorted(stored) if digests[n].hexdigest() != stored[n]]
-                if wrong:
-                    problems += 1
-                    if problems <= integrity.MAX_NAMED:
-                        report.add(
-                            CODE,
-                            anchor.seq,
-                            anchor.exhibit,
-                            f"{where}: triage_files row key={key} ({path!r}) column(s) {', '.join(wrong)}: "
-                            + "; ".join(
-                                f"{n} stored {stored[n]}, evidence now {digests[n].hexdigest()}"
-                                for n in wrong
-                            ),
-                        )
+        limits = _archive_limits(case, anchor.run)
+        with (
+            open_source(Path(item.source_path), item.kind, options=opening) as top,
+            Scratch(_scratch_parent(case)) as scratch,
+        ):
+            source = NestedSource(top, limits=limits, scratch=scratch)  # members of archives too
+            try:
+                for key, e in keyed_entries(anchor.exhibit, source.entries(None, recursive=True)):
+                    if key not in wanted:
+                        continue
+                    path, stored = wanted.pop(key)
+                    digests = {name: hashlib.new(name) for name in stored}
+                    for chunk in source.read(e):
+                        for d in digests.values():
+                            d.update(chunk)
+                    wrong = [n for n in sorted(stored) if digests[n].hexdigest() != stored[n]]
+                    if wrong:
+                        problems += 1
+                        if problems <= integrity.MAX_NAMED:
+                            report.add(
+                                CODE,
+                                anchor.seq,
+                                anchor.exhibit,
+                                f"{where}: triage_files row key={key} ({path!r}) column(s) {', '.join(wrong)}: "
+                                + "; ".join(
+                                    f"{n} stored {stored[n]}, evidence now {digests[n].hexdigest()}"
+                                    for n in wrong
+                                ),
+                            )
+            finally:
+                source.close_archives()
     except (PasswordRequired, WrongPassword) as exc:
         exc.hint = f"{exc.hint}; exhibit custody verify takes it as --option or --options-file too"
         raise

@@ -66,10 +66,16 @@ def keyed_entries(exhibit: str, entries: Iterable[FileEntry]) -> Iterator[tuple[
 
 
 def file_row(
-    exhibit: str, key: str, e: FileEntry, run_id: str, result: FileResult | None = None
+    exhibit: str,
+    key: str,
+    e: FileEntry,
+    run_id: str,
+    result: FileResult | None = None,
+    parent: str | None = None,
 ) -> dict[str, Any]:
     """The ``triage_files`` row of a walked entry; without ``result`` (not read: not a regular
-    file, or read by an earlier run) its content columns are empty."""
+    file, or read by an earlier run) its content columns are empty. ``parent``: the key of the
+    archive's row, for a member of an archive found in the evidence (triage/sources/nested.py)."""
     row = {
         "key": key,
         "exhibit": exhibit,
@@ -94,6 +100,7 @@ def file_row(
         "uid": e.uid,
         "gid": e.gid,
         "run_id": run_id,
+        "parent": parent,
     }
     if result is None:
         row.update(_NOT_READ)

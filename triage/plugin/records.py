@@ -51,6 +51,12 @@ class SourceRef:
     Modelled on a path specification: exhibit -> partition (file-system byte offset in the image)
     -> inode (metadata address) / path -> stream (e.g. an NTFS alternate data stream), plus the
     SHA-256 of the file content the plugin read, so a record can be re-derived and verified.
+
+    A member of an archive found in the evidence (triage/sources/nested.py) has the archive's
+    path, ``!`` and its path inside the archive as ``path`` (``/Users/a/chat.zip!/msgstore.db``),
+    its index in the archive as ``inode``, and ``parent``: the SourceRef of the archive itself
+    (which has its own ``parent`` when the archive is in another archive). The chain reads
+    exhibit -> partition -> archive file -> member path.
     """
 
     item: str
@@ -59,10 +65,45 @@ class SourceRef:
     partition: int | None = None
     inode: int | None = None
     stream: str | None = None
+    parent: SourceRef | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-able form (field names as in the dataclass)."""
-        return dataclasses.asdict(self)
+        """JSON-able form (field names as in the dataclass); ``parent`` only when there is one,
+        so the records of files that are in no archive are stored as before."""
+        out: dict[str, Any] = {
+            "item": self.item,
+            "path": self.path,
+            "sha256": self.sha256,
+            "partition": self.partition,
+            "inode": self.inode,
+            "stream": self.stream,
+        }
+        if self.parent is not None:
+            out["parent"] = self.parent.as_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SourceRef:
+        """The SourceRef of :meth:`as_dict`'s form."""
+        parent = data.get("parent")
+        return cls(
+            item=data["item"],
+            path=data["path"],
+            sha256=data["sha256"],
+            partition=data.get("partition"),
+            inode=data.get("inode"),
+            stream=data.get("stream"),
+            parent=cls.from_dict(parent) if isinstance(parent, Mapping) else None,
+        )
+
+    def chain(self) -> list[SourceRef]:
+        """This file and the archives it is in, outermost last."""
+        out: list[SourceRef] = []
+        ref: SourceRef | None = self
+        while ref is not None:
+            out.append(ref)
+            ref = ref.parent
+        return out
 
 
 @dataclass(frozen=True, kw_only=True)

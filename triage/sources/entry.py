@@ -34,6 +34,11 @@ class FileEntry:
     in an iTunes/Finder backup, ``/HomeDomain/Library/SMS/sms.db`` is read from the hashed file
     ``3d/3d0d7e5fb2ce288813306e4d4636395e047a3d28`` (relative to the backup folder, ``/``-separated).
     It is provenance: the file an examiner can go to. ``None`` everywhere else.
+
+    A member of a zip or tar found inside the evidence (triage/sources/nested.py) has the
+    archive's ``path``, ``!`` and its own path inside the archive as ``path``
+    (``/Users/a/chat.zip!/msgstore.db``), the archive's ``partition``, ``fs_type`` ``zip`` or
+    ``tar`` and its index in the archive as ``inode``.
     """
 
     partition: int | None  # byte offset of the file system in the image (None: logical source)

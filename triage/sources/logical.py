@@ -128,9 +128,9 @@ class _Logical:
     kind = "logical"
     fs_type = "logical"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, name: str | None = None) -> None:
         self.path = path
-        self.name = str(path)
+        self.name = str(path) if name is None else name
         self.warnings: list[WalkWarning] = []
 
     def __enter__(self) -> Self:
@@ -298,8 +298,8 @@ class SingleFileSource(_Logical):
 class _ArchiveSource(_Logical):
     """Members listed once at open; implied parent directories added so one-level listings work."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self, path: Path, name: str | None = None) -> None:
+        super().__init__(path, name)
         self._entries: list[FileEntry] = []
 
     def _mark_duplicates(self) -> None:
@@ -357,6 +357,19 @@ class _ArchiveSource(_Logical):
             if _under(prefix, e.path, recursive):
                 yield e
 
+    def member_name(self, entry: FileEntry) -> bytes | None:
+        """The member's name exactly as the archive stores it (``None``: a directory only implied)."""
+        if entry.inode is None or not 0 <= entry.inode < self._count:
+            return None
+        return self._raw_name(entry.inode)
+
+    def _raw_name(self, index: int) -> bytes:
+        raise NotImplementedError
+
+    def encrypted(self) -> int:
+        """How many members are encrypted (their content cannot be read without a password)."""
+        return 0
+
     def _member(self, entry: FileEntry) -> int:
         if entry.inode is None or not 0 <= entry.inode < self._count:
             raise EntryNotFound(f"{self.name}: {entry.path} is not a member with content")
@@ -372,18 +385,22 @@ def _zip_dir(info: zipfile.ZipInfo) -> bool:
 
 
 class ZipSource(_ArchiveSource):
-    """A zip archive (also ``.ufdr``-style phone extractions that are zips inside)."""
+    """A zip archive (also ``.ufdr``-style phone extractions that are zips inside).
+
+    ``fileobj``: read the archive from this seekable binary file instead of ``path`` (an archive
+    found inside the evidence, triage/sources/nested.py); ``name`` then names it in messages.
+    """
 
     kind = "zip"
     fs_type = "zip"
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self, path: Path, *, fileobj: IO[bytes] | None = None, name: str | None = None) -> None:
+        super().__init__(path, name)
         try:
-            self._zip = zipfile.ZipFile(path)
+            self._zip = zipfile.ZipFile(path if fileobj is None else fileobj)
             infos = self._zip.infolist()
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-            raise SourceUnreadable(f"{path}: unreadable zip archive: {exc}") from exc
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+            raise SourceUnreadable(f"{self.name}: unreadable zip archive: {exc}") from exc
         self._infos = infos
         self._count = len(infos)
         for index, info in enumerate(infos):
@@ -439,6 +456,12 @@ class ZipSource(_ArchiveSource):
         self._add_implied_dirs()
         self._max_expansion = max_expansion()
         self._overlapping = self._find_overlaps()
+
+    def _raw_name(self, index: int) -> bytes:
+        return self._infos[index].orig_filename.encode("utf-8", "surrogateescape")
+
+    def encrypted(self) -> int:
+        return sum(1 for info in self._infos if info.flag_bits & 0x1)
 
     def _find_overlaps(self) -> dict[int, int]:
         """Members whose compressed data runs into another member's: ``{index: other index}``.
@@ -533,18 +556,21 @@ _TAR_TYPES = {
 
 
 class TarSource(_ArchiveSource):
-    """A tar archive, plain or compressed (gz, bz2, xz)."""
+    """A tar archive, plain or compressed (gz, bz2, xz); ``fileobj`` and ``name`` as for ZipSource."""
 
     kind = "tar"
     fs_type = "tar"
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path)
+    def __init__(self, path: Path, *, fileobj: IO[bytes] | None = None, name: str | None = None) -> None:
+        super().__init__(path, name)
         try:
-            self._tar = tarfile.open(path, "r:*", errorlevel=0)  # noqa: SIM115 - closed by close()
+            if fileobj is None:
+                self._tar = tarfile.open(path, "r:*", errorlevel=0)  # noqa: SIM115 - closed by close()
+            else:
+                self._tar = tarfile.open(fileobj=fileobj, mode="r:*", errorlevel=0)  # noqa: SIM115
             members = self._tar.getmembers()
-        except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
-            raise SourceUnreadable(f"{path}: unreadable tar archive: {exc}") from exc
+        except (tarfile.TarError, OSError, EOFError, ValueError, zlib.error) as exc:
+            raise SourceUnreadable(f"{self.name}: unreadable tar archive: {exc}") from exc
         self._members = members
         self._count = len(members)
         for index, m in enumerate(members):
@@ -579,6 +605,9 @@ class TarSource(_ArchiveSource):
             )
         self._mark_duplicates()
         self._add_implied_dirs()
+
+    def _raw_name(self, index: int) -> bytes:
+        return self._members[index].name.encode("utf-8", "surrogateescape")
 
     def read(self, entry: FileEntry, *, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
         m = self._members[self._member(entry)]

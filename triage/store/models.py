@@ -68,6 +68,9 @@ class File(TriageBase):
     error: Mapped[str | None] = mapped_column(Text)
     plugins: Mapped[str | None] = mapped_column(Text)  # JSON list of plugins that parsed it
     run_id: Mapped[str] = mapped_column(String(36))
+    # A member of an archive found in the evidence (triage/sources/nested.py): the key of the
+    # archive's row; its ``path`` is the archive's path, "!", and its path inside the archive.
+    parent: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_triage_files_exhibit_path", "exhibit", "path"),)
 

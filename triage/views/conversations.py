@@ -128,7 +128,7 @@ def check_exhibits(case: Case, exhibits: Sequence[str] | None) -> list[str] | No
 
 def source_of(f: StoredFinding) -> dict[str, Any]:
     """The provenance object of the views' ``--json``: exhibit, file and the hash of what was read."""
-    return {
+    out: dict[str, Any] = {
         "item": f.exhibit,
         "path": f.path,
         "partition": f.partition,
@@ -136,6 +136,9 @@ def source_of(f: StoredFinding) -> dict[str, Any]:
         "stream": f.stream,
         "sha256": f.file_sha256,
     }
+    if (parent := f.parent) is not None:  # the archive(s) the file was read from
+        out["parent"] = parent
+    return out
 
 
 def _time(value: object) -> dict[str, Any] | None:

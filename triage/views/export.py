@@ -28,10 +28,10 @@ from custody.case import Case
 from custody.items import get_item
 from custody.ledger import Draft
 from triage.errors import TriageError
-from triage.plugin.scratch import write_sparse
+from triage.plugin.scratch import Scratch, write_sparse
 from triage.sanitize import display_to_bytes, safe_components
 from triage.sources.entry import FileEntry, Source
-from triage.sources.lookup import find_entry
+from triage.sources.nested import NestedSource
 from triage.sources.open import open_source
 from triage.views.findings import known_hashes
 
@@ -166,10 +166,16 @@ def export_files(
     recorded = known_hashes(case.engine, exhibit)
     exported: list[dict[str, Any]] = []
     done: list[Path] = []
-    with open_source(item.source_path, item.kind, options=options) as source:
+    case.scratch_dir.mkdir(parents=True, exist_ok=True)
+    with (
+        open_source(item.source_path, item.kind, options=options) as top,
+        Scratch(case.scratch_dir) as scratch,  # big archives a member is exported from
+    ):
+        # a member of an archive in the evidence is exported by its path: /a/chat.zip!/msgstore.db
+        source = NestedSource(top, scratch=scratch)
         # Resolve every path first: a typo in the last one must not leave earlier copies behind
         # with no ledger entry.
-        entries = [find_entry(source, path, partition) for path in paths]
+        entries = [source.locate(path, partition) for path in paths]
         for entry in entries:
             if entry.type == "dir":
                 raise TriageError(f"{entry.path} is a folder", hint="export the files inside it")

@@ -34,21 +34,32 @@ class StoredFinding:
     data: dict[str, Any]
     run_id: str
 
+    @property
+    def parent(self) -> dict[str, Any] | None:
+        """The SourceRef (as a dict) of the archive the file was read from, with its own
+        ``parent`` when that archive is in another (triage/sources/nested.py); None: not in one."""
+        source = self.data.get("source")
+        parent = source.get("parent") if isinstance(source, dict) else None
+        return parent if isinstance(parent, dict) else None
+
     def as_dict(self) -> dict[str, Any]:
+        source: dict[str, Any] = {
+            "item": self.exhibit,
+            "partition": self.partition,
+            "inode": self.inode,
+            "path": self.path,
+            "stream": self.stream,
+            "sha256": self.file_sha256,
+        }
+        if (parent := self.parent) is not None:
+            source["parent"] = parent
         return {
             "id": self.id,
             "exhibit": self.exhibit,
             "record_type": self.record_type,
             "plugin": self.plugin,
             "plugin_version": self.plugin_version,
-            "source": {
-                "item": self.exhibit,
-                "partition": self.partition,
-                "inode": self.inode,
-                "path": self.path,
-                "stream": self.stream,
-                "sha256": self.file_sha256,
-            },
+            "source": source,
             "locator": self.locator,
             "data": self.data,
             "labels": labels_for(self.record_type, self.data),

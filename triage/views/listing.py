@@ -298,6 +298,54 @@ def run_listing(
     _print_warnings(warnings)
 
 
+def is_member_path(path: str | None) -> bool:
+    """Does ``path`` name the inside of an archive in the evidence (``/a/chat.zip!``,
+    ``/a/chat.zip!/Media``)? (triage/sources/nested.py)"""
+    return path is not None and ("!/" in path or path.rstrip("/").endswith("!"))
+
+
+def member_listing(
+    case: Path | None,
+    source_path: str,
+    kind: str,
+    known: Known,
+    path: str | None,
+    recursive: bool,
+    partition: int | None,
+    as_json: bool,
+    *,
+    write: Callable[[str], Any],
+) -> None:
+    """``exhibit ls EX /a/chat.zip!`` (or ``.../chat.zip!/Media``): the members of an archive found
+    in the evidence, opened from the evidence; big archives are spooled in the case's scratch
+    folder, never extracted. Members of archives inside it are listed with ``-r``.
+
+    ``exhibit ls EX [DIR] -r --archives`` (``path`` not inside an archive): the recursive listing
+    with every archive's members after it, as triage walks them."""
+    from custody.case import open_case
+    from triage.plugin.scratch import Scratch
+    from triage.sources.nested import NestedSource
+    from triage.sources.open import open_source
+
+    c = open_case(case)
+    try:
+        scratch_parent = c.scratch_dir
+    finally:
+        c.close()
+    scratch_parent.mkdir(parents=True, exist_ok=True)
+    with open_source(source_path, kind) as top, Scratch(scratch_parent) as scratch:
+        source = NestedSource(top, scratch=scratch)
+        try:
+            if path is not None and is_member_path(path):
+                entries = list(source.archive_entries(path, recursive=recursive, partition=partition))
+            else:
+                entries = list(source.entries(path, recursive=True, partition=partition))
+        finally:
+            source.close_archives()
+        write_entries(entries, as_json, known, write)
+        _print_warnings(source.warnings)
+
+
 def _print_warnings(warnings: list[WalkWarning]) -> None:
     sys.stdout.flush()
     for w in warnings:
