@@ -33,7 +33,7 @@ BUILDER = REPO / "scripts" / "make_phone_extraction.py"
 SMS = "/data/user_de/0/com.android.providers.telephony/databases/mmssms.db"
 CONVERSATION = [
     '== EX-002 | sms | conversation 1 "07700900456"',
-    f"   source: EX-002 {SMS} sha256 <sha256> (sms_android@1.1.0)",
+    f"   source: EX-002 {SMS} sha256 <sha256> (sms_android@1.2.0)",
     "2026-03-12T18:30:02.000000Z  <-  07700900456 (+447700900456): Friday 05:30, car park behind Unit 4, Harbour Road. Six people.  [sms._id=1]",
     "2026-03-12T18:41:00.000000Z  ->  (owner): OK. Van is fuelled. 2400 total?  [sms._id=2]",
     "2026-03-12T18:43:02.000000Z  <-  07700900456 (+447700900456): 2400. Cash to me, not to V.  [sms._id=3]",

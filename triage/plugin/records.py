@@ -262,9 +262,9 @@ def _jsonable(value: object) -> Any:
     kind = type(value)
     if kind in _SCALARS:
         return value
-    if isinstance(value, TimeValue):
-        return {k: _jsonable(v) for k, v in value.as_dict().items()}  # its raw value may be bytes
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # SourceRef, Attachment
+    if isinstance(value, TimeValue | SourceRef):  # their own forms (a time's raw value may be bytes)
+        return {k: _jsonable(v) for k, v in value.as_dict().items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):  # Attachment
         return {name: _jsonable(getattr(value, name)) for name in _field_names(kind)}
     if isinstance(value, bytes | bytearray | memoryview):
         return {"hex": bytes(value).hex()}
