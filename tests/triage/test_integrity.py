@@ -148,7 +148,11 @@ def test_the_canonical_form_is_rfc8785(case: Case) -> None:
                 )
                 for r in rows
             )
-            assert sorted(integrity.table_leaves(conn, spec, "EX-001")) == expected
+            leaves = integrity.table_leaves(conn, spec, "EX-001")
+            assert sorted(leaves.pairs()) == expected
+            assert leaves.keys == sorted(
+                leaves.keys, key=lambda k: integrity._sort_key(spec, k)
+            )  # digest order
 
 
 # (table, SQL, expected words in the detail); {key} is filled with a real row's key.
@@ -368,3 +372,23 @@ def test_dropped_anchors_and_odd_run_data_are_reported_not_a_crash(case: Case) -
     with case.engine.connect() as conn:
         tables = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'"))}
     assert "triage_anchors" not in tables  # verification wrote nothing back
+
+
+def test_leaves_are_compact_and_keep_the_digest_order() -> None:
+    """Leaves (the end of a run holds one per stored row) give the same root as a list of the
+    hashes, and rows that come out of order are put in digest order: integers for warnings, byte
+    order of UTF-8 (= code-point order) for text keys, which is not every collation's order."""
+    spec = integrity.BY_NAME["triage_warnings"]
+    leaves = integrity.Leaves()
+    for key in ("10", "9", "100", "1"):
+        leaves.add(key, integrity.merkle.leaf_hash(key.encode()))
+    ordered = leaves.sorted_by(spec)
+    assert ordered.keys == ["1", "9", "10", "100"]
+    assert [h for _, h in ordered.pairs()] == [integrity.merkle.leaf_hash(k.encode()) for k in ordered.keys]
+    assert ordered.root() == integrity.merkle.root_from_leaf_hashes(list(ordered)).hex()
+    text = integrity.BY_NAME["triage_findings"]
+    words = integrity.Leaves()
+    for key in ("é", "z", "Z", "\u00ff\u0100", "ÿ"):
+        words.add(key, integrity.merkle.leaf_hash(key.encode()))
+    assert words.sorted_by(text).keys == sorted(words.keys, key=lambda k: k.encode("utf-8"))
+    assert len(words) == 5 and words[-1] == integrity.merkle.leaf_hash("ÿ".encode())

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy import Boolean, Connection, Integer, Table, delete, insert, inspect, select
 
@@ -139,64 +139,138 @@ class _RowEncoder:
         return text.encode("utf-8", "surrogatepass")
 
 
-def table_leaves(conn: Connection, spec: TableSpec, exhibit: str) -> list[tuple[str, bytes]]:
-    """``(key, leaf hash)`` of every row of ``exhibit`` in ``spec``, in digest order."""
+class Leaves(Sequence[bytes]):
+    """The leaf hashes of one table's rows in digest order, with each row's key.
+
+    Kept compact because the end of every run holds them for every stored row (a million
+    findings): the keys in a list, the 32-byte hashes back to back in one bytearray, not a tuple
+    and a bytes object per row. As a sequence it is the hashes (what the Merkle root is made of).
+    """
+
+    __slots__ = ("hashes", "keys")
+
+    def __init__(self, keys: list[str] | None = None, hashes: bytearray | None = None) -> None:
+        self.keys = keys if keys is not None else []
+        self.hashes = hashes if hashes is not None else bytearray()
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    @overload
+    def __getitem__(self, i: int) -> bytes: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[bytes]: ...
+    def __getitem__(self, i: int | slice) -> bytes | Sequence[bytes]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return bytes(self.hashes[32 * i : 32 * i + 32])
+
+    def __iter__(self) -> Iterator[bytes]:
+        view = memoryview(self.hashes)
+        for i in range(len(self.keys)):
+            yield bytes(view[32 * i : 32 * i + 32])
+
+    def add(self, key: str, leaf: bytes | bytearray) -> None:
+        self.keys.append(key)
+        self.hashes += leaf
+
+    def pairs(self) -> Iterator[tuple[str, bytes]]:
+        """``(key, leaf hash)`` of every row, in order."""
+        return zip(self.keys, self, strict=True)
+
+    def root(self) -> str:
+        return merkle.root_from_leaf_hashes(self).hex()
+
+    def sorted_by(self, spec: TableSpec) -> Leaves:
+        """The same rows in digest order (when the database did not give them in it)."""
+        order = sorted(range(len(self.keys)), key=lambda i: _sort_key(spec, self.keys[i]))
+        out = Leaves()
+        for i in order:
+            out.add(self.keys[i], self.hashes[32 * i : 32 * i + 32])
+        return out
+
+
+def table_leaves(conn: Connection, spec: TableSpec, exhibit: str) -> Leaves:
+    """``(key, leaf hash)`` of every row of ``exhibit`` in ``spec``, in digest order.
+
+    The database is asked for that order (byte order of the text keys: SQLite's BINARY collation,
+    PostgreSQL's "C"), and the order is checked as the rows arrive; only rows that did not come
+    in it are sorted here (a sort of a million keys doubled the memory of the end of a run).
+    """
     t = spec.table
     encoder = _RowEncoder(t)
     key_at = encoder.names.index(spec.key)
     leaf_hash = merkle.leaf_hash
     encode = encoder.encode
-    query = select(*encoder.columns).where(t.c.exhibit == exhibit).execution_options(yield_per=5000)
-    out = [(str(r[key_at]), leaf_hash(encode(r))) for r in conn.execute(query)]
-    out.sort(key=lambda kv: _sort_key(spec, kv[0]))
-    return out
+    order: Any = t.c[spec.key]
+    if not spec.numeric_key and conn.dialect.name == "postgresql":
+        order = order.collate("C")
+    query = (
+        select(*encoder.columns)
+        .where(t.c.exhibit == exhibit)
+        .order_by(order)
+        .execution_options(yield_per=5000)
+    )
+    out = Leaves()
+    in_order = True
+    previous: Any = None
+    numeric = spec.numeric_key
+    for r in conn.execute(query):
+        key = str(r[key_at])
+        # text keys: code-point order is UTF-8 byte order, so str comparison is the digest's
+        ordered = int(key) if numeric else key
+        if previous is not None and ordered <= previous:
+            in_order = False
+        previous = ordered
+        out.add(key, leaf_hash(encode(r)))
+    return out if in_order else out.sorted_by(spec)
 
 
-def state_of(conn: Connection, exhibit: str) -> dict[str, list[tuple[str, bytes]]]:
+def state_of(conn: Connection, exhibit: str) -> dict[str, Leaves]:
     return {spec.name: table_leaves(conn, spec, exhibit) for spec in TABLES}
 
 
-def digest_of(state: dict[str, list[tuple[str, bytes]]]) -> dict[str, Any]:
+def digest_of(state: dict[str, Leaves]) -> dict[str, Any]:
     """The ``digest`` member of a ``triage.run`` entry."""
     return {
         "format": FORMAT,
-        "tables": {
-            name: {"rows": len(leaves), "root": merkle.root_from_leaf_hashes([h for _, h in leaves]).hex()}
-            for name, leaves in state.items()
-        },
+        "tables": {name: {"rows": len(leaves), "root": leaves.root()} for name, leaves in state.items()},
     }
 
 
-def store_anchors(
-    conn: Connection, exhibit: str, run_id: str, state: dict[str, list[tuple[str, bytes]]]
-) -> None:
+def store_anchors(conn: Connection, exhibit: str, run_id: str, state: dict[str, Leaves]) -> None:
     """Replace the exhibit's row anchors by ``state`` (call inside a transaction).
 
-    Stored in chunks of :data:`ANCHOR_CHUNK` rows (see :class:`triage.store.models.Anchor`).
+    Stored in chunks of :data:`ANCHOR_CHUNK` rows (see :class:`triage.store.models.Anchor`),
+    inserted a few chunks at a time (a million rows' text at once is ~130 MB).
     """
     conn.execute(delete(Anchor).where(Anchor.exhibit == exhibit))
     rows = []
     for name, leaves in state.items():
         for position, start in enumerate(range(0, len(leaves), ANCHOR_CHUNK)):
-            chunk = leaves[start : start + ANCHOR_CHUNK]
+            stop = min(start + ANCHOR_CHUNK, len(leaves))
             rows.append(
                 {
                     "exhibit": exhibit,
                     "tbl": name,
                     "position": position,
-                    "row_key": "\n".join(key for key, _ in chunk),
-                    "leaf": b"".join(leaf for _, leaf in chunk).hex(),
+                    "row_key": "\n".join(leaves.keys[start:stop]),
+                    "leaf": leaves.hashes[32 * start : 32 * stop].hex(),
                     "run_id": run_id,
                 }
             )
-            if len(rows) >= 16:  # a few chunks at a time: a million rows' text is ~130 MB at once
+            if len(rows) >= 16:
                 conn.execute(insert(Anchor), rows)
                 rows = []
     if rows:
         conn.execute(insert(Anchor), rows)
 
 
-def _anchored(conn: Connection, spec: TableSpec, exhibit: str) -> list[tuple[str, bytes]] | None:
+def _anchored(conn: Connection, spec: TableSpec, exhibit: str) -> Leaves | None:
     """The anchored ``(key, leaf)`` of ``spec``'s rows, in order; ``None`` when the chunks are
     malformed (then they were altered: the caller reports the table without naming a row)."""
     if not inspect(conn).has_table(Anchor.__tablename__):
@@ -206,7 +280,7 @@ def _anchored(conn: Connection, spec: TableSpec, exhibit: str) -> list[tuple[str
         .where(Anchor.exhibit == exhibit, Anchor.tbl == spec.name)
         .order_by(Anchor.position)
     ).all()
-    anchored: list[tuple[str, bytes]] = []
+    anchored = Leaves()
     for keys_text, leaves_hex in chunks:
         try:
             leaves = bytes.fromhex(leaves_hex)
@@ -215,7 +289,8 @@ def _anchored(conn: Connection, spec: TableSpec, exhibit: str) -> list[tuple[str
         keys = keys_text.split("\n") if keys_text else []
         if len(leaves) != 32 * len(keys):
             return None
-        anchored.extend((key, leaves[32 * i : 32 * i + 32]) for i, key in enumerate(keys))
+        anchored.keys.extend(keys)
+        anchored.hashes += leaves
     return anchored
 
 
@@ -284,7 +359,7 @@ def compare(conn: Connection, exhibit: str, anchor: AnchorEntry) -> list[Differe
     for spec in TABLES:
         signed = tables.get(spec.name) or {}
         leaves = table_leaves(conn, spec, exhibit)
-        root = merkle.root_from_leaf_hashes([h for _, h in leaves]).hex()
+        root = leaves.root()
         if root == signed.get("root") and len(leaves) == signed.get("rows"):
             continue
         diffs.extend(_locate(conn, spec, exhibit, leaves, signed))
@@ -295,13 +370,11 @@ def _locate(
     conn: Connection,
     spec: TableSpec,
     exhibit: str,
-    leaves: list[tuple[str, bytes]],
+    leaves: Leaves,
     signed: dict[str, Any],
 ) -> list[Difference]:
     anchored = _anchored(conn, spec, exhibit)
-    anchors_root = (
-        merkle.root_from_leaf_hashes([h for _, h in anchored]).hex() if anchored is not None else None
-    )
+    anchors_root = anchored.root() if anchored is not None else None
     if anchored is None or anchors_root != signed.get("root") or len(anchored) != signed.get("rows"):
         return [
             Difference(
@@ -312,8 +385,8 @@ def _locate(
                 "were altered too, so the differing rows cannot be named",
             )
         ]
-    now = dict(leaves)
-    then = dict(anchored)
+    now = dict(leaves.pairs())
+    then = dict(anchored.pairs())
     diffs = []
     for key in sorted(now.keys() | then.keys(), key=lambda k: _sort_key(spec, k)):
         if key not in then:
