@@ -45,6 +45,7 @@ import re
 import sqlite3
 import struct
 import time
+from array import array
 from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -1556,9 +1557,9 @@ class _LiveIndex:
     """
 
     def __init__(self, table: Table, rows: Callable[[], Iterable[tuple[int, list[Value], bytes]]]):
-        self.by_rowid: dict[int, int] = {}  # rowid -> digest of the row
-        self.contents: set[int] = set()  # digests of the rows without the rowid alias
-        self.cells: set[int] = set()  # digests of the live cells' bytes
+        self.by_rowid = _DigestMap()  # rowid -> digest of the row
+        self.contents = _DigestSet()  # digests of the rows without the rowid alias
+        self.cells = _DigestSet()  # digests of the live cells' bytes
         self._table = table
         self._cells = rows
         self._classes = [0] * len(table.columns)
@@ -1566,12 +1567,15 @@ class _LiveIndex:
         for rowid, values, cell in rows():
             row = _complete_row(table, values[: len(table.columns)], rowid)
             self.cells.add(cell_digest(cell))
-            self.by_rowid[rowid] = row_digest(row)
+            self.by_rowid.add(rowid, row_digest(row))
             self.contents.add(row_digest(self.content(row)))
             for i, value in enumerate(row):
                 storage, int_type = _storage_of(value)
                 self._classes[i] |= storage
                 self._widest[i] = max(self._widest[i], int_type)
+        self.cells.freeze()
+        self.by_rowid.freeze()
+        self.contents.freeze()
 
     def rows(self) -> Iterator[tuple[int, tuple[Value, ...]]]:
         """(rowid, values) of every live row, read from the pages again."""
@@ -1657,10 +1661,65 @@ def row_digest(values: Sequence[Value]) -> int:
     return int.from_bytes(hashlib.blake2b(marshal.dumps(canon, 2), digest_size=8).digest(), "big")
 
 
+class _DigestSet:
+    """64-bit digests in one sorted array: 8 bytes each, where a set of ints takes about 60
+    (a million live rows: 8 MB, not 60 MB). Add, then :meth:`freeze`, then ask ``in``."""
+
+    def __init__(self) -> None:
+        self._values = array("Q")
+
+    def add(self, digest: int) -> None:
+        self._values.append(digest)
+
+    def freeze(self) -> None:
+        self._values = array("Q", sorted(self._values))  # duplicates are harmless to bisect
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __contains__(self, item: object) -> bool:
+        values = self._values
+        if not isinstance(item, int) or not 0 <= item < 1 << 64:
+            return False
+        i = bisect.bisect_left(values, item)
+        return i < len(values) and values[i] == item
+
+
+class _DigestMap:
+    """rowid -> 64-bit digest in two sorted arrays (16 bytes a row instead of ~100 in a dict);
+    a rowid added twice keeps the last digest, as a dict would."""
+
+    def __init__(self) -> None:
+        self._rowids = array("q")
+        self._digests = array("Q")
+
+    def add(self, rowid: int, digest: int) -> None:
+        self._rowids.append(rowid)
+        self._digests.append(digest)
+
+    def freeze(self) -> None:
+        rowids = self._rowids
+        if any(rowids[i] >= rowids[i + 1] for i in range(len(rowids) - 1)):  # not in b-tree order
+            last = dict(zip(rowids, self._digests, strict=True))
+            self._rowids = array("q", sorted(last))
+            self._digests = array("Q", (last[r] for r in self._rowids))
+
+    def __len__(self) -> int:
+        return len(self._rowids)
+
+    def get(self, rowid: int) -> int | None:
+        rowids = self._rowids
+        i = bisect.bisect_left(rowids, rowid)
+        return self._digests[i] if i < len(rowids) and rowids[i] == rowid else None
+
+    def __contains__(self, rowid: object) -> bool:
+        return isinstance(rowid, int) and self.get(rowid) is not None
+
+
 class _AnyOf:
     """Membership in any of several sets, without building their union."""
 
-    def __init__(self, sets: Iterable[set[int]]) -> None:
+    def __init__(self, sets: Iterable[Container[int]]) -> None:
         self._sets = list(sets)
 
     def __contains__(self, item: object) -> bool:
