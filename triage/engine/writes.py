@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, CursorResult, Table, insert
 
 from triage.engine.results import FileResult, TriageWarning, found_records
 from triage.sources.entry import FileEntry
@@ -210,8 +210,20 @@ def store_files(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def store_findings(conn: Connection, rows: list[dict[str, Any]]) -> int:
-    """Store finding rows not stored yet (by fingerprint); returns how many were new."""
-    return insert_new(conn, _findings, rows, "fingerprint")
+    """Store finding rows not stored yet (by fingerprint); returns how many were new.
+
+    On SQLite through the driver, as the files are (SQLAlchemy's per-row parameter processing
+    was an eighth of the CPU of storing a million messages); sqlite3 sums the rows an
+    ``executemany`` inserted, and a row skipped by ``ON CONFLICT DO NOTHING`` counts 0.
+    """
+    if not rows:
+        return 0
+    if conn.dialect.name != "sqlite":
+        return insert_new(conn, _findings, rows, "fingerprint")
+    result = _driver_insert(
+        conn, _findings, list(rows[0]), f"ON CONFLICT ({_quote(conn, 'fingerprint')}) DO NOTHING", rows
+    )
+    return max(int(result.rowcount or 0), 0)
 
 
 def store_warnings(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -240,7 +252,7 @@ def _quote(conn: Connection, name: str) -> str:
 
 def _driver_insert(
     conn: Connection, table: Table, columns: Sequence[str], conflict: str, rows: list[dict[str, Any]]
-) -> None:
+) -> CursorResult[Any]:
     """``INSERT INTO table (columns) VALUES (?, ...) <conflict>`` of ``rows`` through the SQLite
     driver, in one ``executemany``.
 
@@ -251,7 +263,7 @@ def _driver_insert(
     names = ", ".join(_quote(conn, c) for c in columns)
     sql = f"INSERT INTO {_quote(conn, table.name)} ({names}) VALUES ({', '.join('?' * len(columns))}) {conflict}"
     values = itemgetter(*columns)
-    conn.exec_driver_sql(sql, [values(row) for row in rows])
+    return conn.exec_driver_sql(sql, [values(row) for row in rows])
 
 
 def _batches(rows: Iterable[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
