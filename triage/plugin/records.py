@@ -263,7 +263,10 @@ def _jsonable(value: object) -> Any:
     if kind in _SCALARS:
         return value
     if isinstance(value, TimeValue | SourceRef):  # their own forms (a time's raw value may be bytes)
-        return {k: _jsonable(v) for k, v in value.as_dict().items()}
+        form = value.as_dict()
+        if all(type(v) in _SCALARS for v in form.values()):
+            return form
+        return {k: _jsonable(v) for k, v in form.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):  # Attachment
         return {name: _jsonable(getattr(value, name)) for name in _field_names(kind)}
     if isinstance(value, bytes | bytearray | memoryview):
