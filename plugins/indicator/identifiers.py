@@ -184,7 +184,7 @@ class IdentifiersAnalyzer(Analyzer):
     address, IBAN or payment card found in them (see the module docstring for each check)."""
 
     name = "identifiers"
-    version = "1"
+    version = "1.0.0"
     description = (
         "validated phone numbers, e-mails, URLs, wallets, IBANs and cards in messages and web history"
     )
