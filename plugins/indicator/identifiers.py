@@ -87,6 +87,7 @@ _IBAN = re.compile(
     r"(?<![0-9A-Za-z])[A-Za-z]{2}\d{2}(?:[ ]?[0-9A-Za-z]{4}){2,7}(?:[ ]?[0-9A-Za-z]{1,4})?(?![0-9A-Za-z])"
 )
 _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){11,18}(?![\d])")
+_DIGIT = re.compile(r"\d")
 _TRAILING = ".,;:!?)]}>'\""
 
 
@@ -163,10 +164,11 @@ def find_identifiers(text: str, region: str | None = None) -> list[Found]:
         card = validate.card(m.group())
         if card is not None:
             add("card", card[0], m.start(), m.end(), card[1])
-    leniency = phonenumbers.Leniency.VALID
-    for pm in phonenumbers.PhoneNumberMatcher(text, region, leniency=leniency, max_tries=1000):
-        e164 = phonenumbers.format_number(pm.number, phonenumbers.PhoneNumberFormat.E164)
-        add("phone", e164, pm.start, pm.end, None)
+    if len(_DIGIT.findall(text)) >= 6:  # no valid number is shorter; the matcher is the slow part
+        leniency = phonenumbers.Leniency.VALID
+        for pm in phonenumbers.PhoneNumberMatcher(text, region, leniency=leniency, max_tries=1000):
+            e164 = phonenumbers.format_number(pm.number, phonenumbers.PhoneNumberFormat.E164)
+            add("phone", e164, pm.start, pm.end, None)
     found.sort(key=lambda f: (f.start, f.kind))
     return found
 

@@ -193,3 +193,19 @@ def test_find_identifiers_in_text() -> None:
         ("url", "http://x.com", "hxxp://x[.]com"),
         ("bitcoin", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"),
     ]
+
+
+def test_odd_fields_are_skipped_and_a_giant_body_is_cut_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from plugins.indicator import identifiers
+
+    monkeypatch.setattr(identifiers, "MAX_TEXT", 100)
+    ctx = AnalysisContext(exhibit="EX-9", run_id="r", analyzer="identifiers")
+    records = [
+        _stored("chat/x/y", {"body": 12345, "title": None, "url": ["not", "text"]}),
+        _stored("chat/x/y", {"body": f"{BTC} " + "x" * 200 + f" {IBAN}"}),
+    ]
+    out = [r for r in IdentifiersAnalyzer().analyze(records, ctx) if isinstance(r, Indicator)]
+    assert [(r.kind, r.value) for r in out] == [("bitcoin", BTC)]  # the IBAN is past the cut
+    assert [w.message for w in ctx.warnings] == ["body of 266 characters: only the first 100 searched"]
