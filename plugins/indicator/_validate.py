@@ -31,11 +31,10 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-import email_validator
 import phonenumbers
-from Crypto.Hash import keccak
-from schwifty import IBAN
-from schwifty.exceptions import SchwiftyException
+
+# email-validator, pycryptodome and schwifty are imported where they are used: they cost about
+# 0.2 s at start-up (schwifty loads its registries), which every ``exhibit`` command would pay.
 
 __all__ = [
     "BECH32",
@@ -205,6 +204,8 @@ def bitcoin(text: str) -> tuple[str, str] | None:
 
 def keccak256(data: bytes) -> bytes:
     """Keccak-256 as Ethereum uses it (the original Keccak padding; not hashlib.sha3_256)."""
+    from Crypto.Hash import keccak
+
     return keccak.new(data=data, digest_bits=256).digest()
 
 
@@ -242,6 +243,9 @@ def ethereum(text: str) -> tuple[str, str] | None:
 
 def iban(text: str) -> tuple[str, str] | None:
     """``(compact IBAN, country code)`` of a valid IBAN (``schwifty``), else ``None``."""
+    from schwifty import IBAN
+    from schwifty.exceptions import SchwiftyException
+
     compact = re.sub(r"[ \t]", "", text.strip()).upper()
     if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{8,30}", compact):
         return None
@@ -326,6 +330,8 @@ def email(text: str) -> str | None:
     Deliverability checks are off: nothing is resolved. Normalised: Unicode NFC, domain
     lower-cased (``email-validator``'s ``normalized``).
     """
+    import email_validator
+
     try:
         result = email_validator.validate_email(
             text.strip(), check_deliverability=False, allow_smtputf8=True, globally_deliverable=True
