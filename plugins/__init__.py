@@ -26,10 +26,11 @@ from plugins.chat.telegram_android import TelegramAndroidPlugin
 from plugins.chat.viber_android import ViberDataPlugin, ViberMessagesPlugin
 from plugins.chat.whatsapp_android import WhatsAppAndroidContactsPlugin, WhatsAppAndroidPlugin
 from plugins.chat.whatsapp_ios import WhatsAppIosCallsPlugin, WhatsAppIosContactsPlugin, WhatsAppIosPlugin
+from plugins.indicator.identifiers import IdentifiersAnalyzer
 from plugins.media.photos_exif import PhotoExifPlugin
-from triage.plugin import Plugin
+from triage.plugin import Analyzer, Plugin
 
-__all__ = ["BUILTIN_PLUGINS"]
+__all__ = ["BUILTIN_ANALYZERS", "BUILTIN_PLUGINS"]
 
 BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     AndroidSmsPlugin,
@@ -55,3 +56,6 @@ BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     FirefoxHistoryPlugin,
     PhotoExifPlugin,
 )
+
+#: Built-in analyzers (run after the file plugins, over a run's stored records), in running order.
+BUILTIN_ANALYZERS: tuple[type[Analyzer], ...] = (IdentifiersAnalyzer,)

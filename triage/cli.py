@@ -733,10 +733,10 @@ def links(
 
 
 def plugins_list(as_json: JsonOpt = False) -> None:
-    """List the available plugins: name, version, targets and record types."""
-    from triage.plugin.registry import list_plugins, load_plugins
+    """List the available plugins, then the analyzers: name, version, targets and record types."""
+    from triage.plugin.registry import list_analyzers, list_plugins, load_plugins
 
-    infos = list_plugins()
+    infos = list_plugins() + list_analyzers()
     if as_json:
         emit_json([i.as_dict() for i in infos])
         return

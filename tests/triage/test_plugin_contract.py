@@ -13,7 +13,7 @@ from typing import ClassVar
 import pytest
 
 import plugins
-from plugins import BUILTIN_PLUGINS
+from plugins import BUILTIN_ANALYZERS, BUILTIN_PLUGINS
 from tests.conftest import REPO
 from triage.plugin import FileItem, ParseContext, Plugin, Targets, plugin_problems
 from triage.plugin.records import (
@@ -51,13 +51,13 @@ def test_names_and_record_types_are_unique_and_namespaced() -> None:
 
 
 def test_every_plugin_module_is_listed() -> None:
-    """A module in plugins/ that is not in BUILTIN_PLUGINS would silently never run."""
+    """A module in plugins/ that is not in BUILTIN_PLUGINS or BUILTIN_ANALYZERS would silently never run."""
     modules = {
         m.name
         for m in pkgutil.walk_packages(plugins.__path__, "plugins.")
         if not m.ispkg and not m.name.rsplit(".", 1)[-1].startswith("_")
     }
-    listed = {cls.__module__ for cls in BUILTIN_PLUGINS}
+    listed = {cls.__module__ for cls in (*BUILTIN_PLUGINS, *BUILTIN_ANALYZERS)}
     assert modules == listed
 
 

@@ -29,8 +29,10 @@ __all__ = [
     "LoadedAnalyzers",
     "LoadedPlugins",
     "PluginInfo",
+    "analyzer_info",
     "builtin_analyzers",
     "builtin_plugins",
+    "list_analyzers",
     "list_plugins",
     "load_analyzers",
     "load_plugins",
@@ -179,6 +181,26 @@ def builtin_analyzers() -> tuple[type[Analyzer], ...]:
     module = importlib.import_module(BUILTIN_PACKAGE)
     found: tuple[type[Analyzer], ...] = getattr(module, "BUILTIN_ANALYZERS", ())
     return found
+
+
+def analyzer_info(cls: type[Analyzer], origin: str = "builtin") -> PluginInfo:
+    """Describe an analyzer as ``exhibit plugins list`` shows it: its targets are the record
+    types it reads, and its origin ends in ``analyzer``."""
+    return PluginInfo(
+        name=cls.name,
+        version=cls.version,
+        description=cls.description,
+        targets={"reads": list(cls.reads)},
+        record_types=tuple(r.record_type for r in cls.emits),
+        origin=f"{origin} analyzer",
+    )
+
+
+def list_analyzers(*, third_party: bool = True) -> list[PluginInfo]:
+    """Every available analyzer, built-ins first (shown by ``exhibit plugins list`` after the plugins)."""
+    plugins = load_plugins(third_party=third_party)
+    loaded = load_analyzers(third_party=third_party, taken=[cls.name for cls in plugins.plugins])
+    return [analyzer_info(cls, loaded.origins.get(cls.name, "builtin")) for cls in loaded.analyzers]
 
 
 def _analyzer_entry_points() -> Iterable[EntryPoint]:

@@ -7,8 +7,12 @@ Each is reduced to an identity (:func:`triage.views.identifiers.identity`): a ph
 E.164 (``1 555-521-5554`` with ``--region US``, ``15555215554`` and the WhatsApp JID
 ``15555215554@s.whatsapp.net`` are all ``+15555215554``), a lower-cased e-mail address, an
 app's account id (``whatsapp:120363023356659014@g.us``), or the digits of a number that could not
-be normalised (kind ``number``). An identity seen in **more than one exhibit or more than one
-app** is a link.
+be normalised (kind ``number``). Indicator records (``indicator/...``, from the ``identifiers``
+analyzer: identifiers validated in message bodies and web-history URLs and titles) join with their
+own kind and normalised value: ``phone`` (E.164) and ``email`` (lower-cased) meet the same
+identities of the people fields, and ``bitcoin``, ``ethereum``, ``iban``, ``card`` and ``url``
+values meet each other; an indicator's app is the app of the record it was found in. An
+identity seen in **more than one exhibit or more than one app** is a link.
 
 Aggregation runs in a temporary SQLite file in the case's scratch folder, indexed by identity,
 so memory does not grow with the number of records; each link lists at most ``record_cap``
@@ -42,7 +46,7 @@ from triage.views.findings import stream_findings
 from triage.views.identifiers import Normaliser, identity
 from triage.views.spool import open_scratch_database, remove_scratch_database
 
-__all__ = ["IDENTIFIER_FIELDS", "Links", "write_graphml", "xml_text"]
+__all__ = ["IDENTIFIER_FIELDS", "INDICATOR_NAMESPACE", "Links", "write_graphml", "xml_text"]
 
 #: The fields of each record family that name a person or account.
 IDENTIFIER_FIELDS: dict[str, tuple[str, ...]] = {
@@ -50,6 +54,9 @@ IDENTIFIER_FIELDS: dict[str, tuple[str, ...]] = {
     CALL: ("party", "account"),
     CONTACT: ("phones", "emails", "account_ids", "account"),
 }
+#: Record types of the indicators analyzers emit (``indicator/identifier``): each has ``kind``,
+#: ``value`` (normalised), ``raw`` and ``source_type``, and is grouped on ``(kind, value)``.
+INDICATOR_NAMESPACE = "indicator"
 RECORD_CAP = 100
 RAW_CAP = 20
 _BATCH = 5000
@@ -140,7 +147,27 @@ class Links:
             batch.extend(rows)
             if len(batch) >= _BATCH:
                 self._insert(batch)
+        for f in stream_findings(self._case.engine, None, None, [INDICATOR_NAMESPACE]):
+            kind, value, raw = f.data.get("kind"), f.data.get("value"), f.data.get("raw")
+            if not (isinstance(kind, str) and isinstance(value, str) and kind and value):
+                continue
+            app = self._indicator_app(f.data.get("source_type"))
+            text = raw.strip() if isinstance(raw, str) and raw.strip() else value
+            batch.append((kind, _blob(value), f.exhibit, app, f.id, _blob(text)))
+            if len(batch) >= _BATCH:
+                self._insert(batch)
         self._insert(batch)
+
+    def _indicator_app(self, source_type: object) -> str:
+        """The app of the record an indicator was found in: a chat record's app, else the second
+        segment of its type (``browser/chrome/visit`` -> ``chrome``)."""
+        if not isinstance(source_type, str) or not source_type:
+            return "unknown"
+        known = self._known.apps.get(source_type)
+        if known:
+            return known
+        parts = source_type.split("/")
+        return parts[1] if len(parts) > 1 else parts[0]
 
     def _insert(self, batch: list[tuple[str, bytes, str, str, int, bytes]]) -> None:
         if batch:

@@ -1,0 +1,1 @@
+"""Indicators found in records: record types ``indicator/...`` (identifiers validated by their standards)."""

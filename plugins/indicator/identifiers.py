@@ -1,0 +1,244 @@
+"""The ``identifiers`` analyzer: validated identifiers in message bodies and web-history URLs/titles.
+
+Runs after the file plugins, over the run's stored records of the ``chat`` and ``browser``
+namespaces. The text it reads is a record's ``body`` (messages), ``url`` and ``title`` (visits);
+other fields are not read. Candidates are found with loose patterns and kept only when their
+validator (:mod:`plugins.indicator._validate`) accepts them:
+
+* ``phone``: ``phonenumbers``' matcher at leniency VALID (a valid number for its region;
+  numbers without ``+`` need the ``region`` option, e.g. ``US``); value E.164;
+* ``email``: ``email-validator``, syntax only, nothing resolved; value lower-cased (as the links
+  view compares e-mail addresses);
+* ``url``: http(s)/ftp URLs, also defanged (``hxxp://x[.]com``); value re-fanged, scheme and host
+  lower-cased; ``detail`` is ``defanged`` when it was; a visit's own ``url`` field is not
+  reported again as an indicator (it is the record itself), only URLs inside text;
+* ``bitcoin``: base58check and bech32/bech32m segwit addresses; value as written (base58) or
+  lower-cased (segwit); ``detail`` the address type;
+* ``ethereum``: ``0x`` + 40 hex; value the EIP-55 form; ``detail`` ``eip55`` or ``unchecked``;
+* ``iban``: compact or in groups of four; value compact upper case; ``detail`` the country;
+* ``card``: 12-19 digits, optionally grouped by spaces or dashes, Luhn and issuer range; value
+  the digits; ``detail`` the network.
+
+Each indicator keeps the raw text as found, a context snippet (up to 40 characters either side,
+on one line), the field and character offset it was found at, and the provenance of the source
+record (its record type, locator and plugin; its :class:`SourceRef` is the indicator's source).
+One identifier found twice in the same field of one record is one indicator.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+import phonenumbers
+
+from plugins.indicator import _validate as validate
+from triage.plugin import AnalysisContext, Analyzer, Option, Record, StoredRecord
+
+__all__ = ["IdentifiersAnalyzer", "Indicator", "find_identifiers"]
+
+#: Fields of a stored record that are searched, in this order.
+TEXT_FIELDS = ("body", "title", "url")
+CONTEXT = 40
+MAX_TEXT = 1 << 20  # characters of one field searched (a giant body is cut, with a warning)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Indicator(Record):
+    """A validated identifier found in the text of another record."""
+
+    record_type: ClassVar[str] = "indicator/identifier"
+
+    kind: str  # phone, email, url, bitcoin, ethereum, iban, card
+    value: str  # normalised form (the key links compare)
+    raw: str  # the text as found
+    detail: str | None = None  # address type, card network, IBAN country, "defanged"
+    context: str = ""
+    field: str = ""  # body, title or url of the source record
+    offset: int = 0  # character offset of ``raw`` in that field
+    source_type: str = ""
+    source_locator: str | None = None
+    source_plugin: str = ""
+
+
+@dataclass(frozen=True)
+class Found:
+    """One identifier in a text: kind, normalised value, raw text, detail, character span."""
+
+    kind: str
+    value: str
+    raw: str
+    detail: str | None
+    start: int
+    end: int
+
+
+_URL = re.compile(
+    r"(?<![\w.])(?:h[tx]{2}ps?|ftp|fxp)(?:://|\[:\]//|\[://\])[^\s<>\"'`]+",
+    re.IGNORECASE,
+)
+_EMAIL = re.compile(r"(?<![\w.+-])[\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]+(?:\.[\w-]+)+")
+_BECH32 = re.compile(r"(?<![0-9A-Za-z])(?:bc|tb|BC|TB)1[02-9AC-HJ-NP-Zac-hj-np-z]{6,87}(?![0-9A-Za-z])")
+_BASE58 = re.compile(r"(?<![0-9A-Za-z])[123mn2][1-9A-HJ-NP-Za-km-z]{24,34}(?![0-9A-Za-z])")
+_ETH = re.compile(r"(?<![0-9A-Za-z])0[xX][0-9a-fA-F]{40}(?![0-9A-Za-z])")
+_IBAN = re.compile(
+    r"(?<![0-9A-Za-z])[A-Za-z]{2}\d{2}(?:[ ]?[0-9A-Za-z]{4}){2,7}(?:[ ]?[0-9A-Za-z]{1,4})?(?![0-9A-Za-z])"
+)
+_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){11,18}(?![\d])")
+_DIGIT = re.compile(r"\d")
+_TRAILING = ".,;:!?)]}>'\""
+
+
+def _trim_url(raw: str) -> str:
+    """A URL candidate without the sentence punctuation that follows it (keeping balanced brackets)."""
+    while raw and raw[-1] in _TRAILING:
+        if raw[-1] == ")" and raw.count("(") >= raw.count(")"):
+            break
+        if raw[-1] == "]" and raw.count("[") >= raw.count("]"):
+            break
+        raw = raw[:-1]
+    return raw
+
+
+def _iban_at(text: str, match: re.Match[str]) -> tuple[str, str, int] | None:
+    """The longest valid IBAN starting at ``match`` (the pattern may take a following word too)."""
+    raw = match.group()
+    while len(raw) >= 12:
+        found = validate.iban(raw)
+        if found is not None:
+            return found[0], found[1], len(raw)
+        cut = max(raw.rfind(" "), len(raw) - 1)
+        raw = raw[:cut].rstrip()
+    return None
+
+
+def find_identifiers(text: str, region: str | None = None) -> list[Found]:
+    """Every validated identifier in ``text``, in order of position (spans never overlap)."""
+    found: list[Found] = []
+    taken: list[tuple[int, int]] = []
+    urls: list[tuple[int, int]] = []
+
+    def free(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
+        return all(end <= s or start >= e for s, e in spans)
+
+    def add(kind: str, value: str, start: int, end: int, detail: str | None) -> None:
+        # Wallets, IBANs and e-mail addresses inside a URL count (a block explorer's address
+        # page); digits inside a URL are not read as phone or card numbers.
+        if kind == "url":
+            urls.append((start, end))
+        elif not free(start, end, taken) or (kind in ("phone", "card") and not free(start, end, urls)):
+            return
+        else:
+            taken.append((start, end))
+        found.append(Found(kind, value, text[start:end], detail, start, end))
+
+    for m in _URL.finditer(text):
+        raw = _trim_url(m.group())
+        url = validate.url(raw)
+        if url is not None:
+            add("url", url[0], m.start(), m.start() + len(raw), "defanged" if url[1] else None)
+    for m in _ETH.finditer(text):
+        eth = validate.ethereum(m.group())
+        if eth is not None:
+            add("ethereum", eth[0], m.start(), m.end(), eth[1])
+    for m in _BECH32.finditer(text):
+        btc = validate.bitcoin(m.group())
+        if btc is not None:
+            add("bitcoin", btc[0], m.start(), m.end(), btc[1])
+    for m in _BASE58.finditer(text):
+        btc = validate.bitcoin(m.group())
+        if btc is not None:
+            add("bitcoin", btc[0], m.start(), m.end(), btc[1])
+    for m in _EMAIL.finditer(text):
+        raw = m.group().rstrip(".-")
+        address = validate.email(raw)
+        if address is not None:
+            add("email", address.lower(), m.start(), m.start() + len(raw), None)
+    for m in _IBAN.finditer(text):
+        iban = _iban_at(text, m)
+        if iban is not None:
+            add("iban", iban[0], m.start(), m.start() + iban[2], iban[1])
+    for m in _CARD.finditer(text):
+        card = validate.card(m.group())
+        if card is not None:
+            add("card", card[0], m.start(), m.end(), card[1])
+    if len(_DIGIT.findall(text)) >= 6:  # no valid number is shorter; the matcher is the slow part
+        leniency = phonenumbers.Leniency.VALID
+        for pm in phonenumbers.PhoneNumberMatcher(text, region, leniency=leniency, max_tries=1000):
+            e164 = phonenumbers.format_number(pm.number, phonenumbers.PhoneNumberFormat.E164)
+            add("phone", e164, pm.start, pm.end, None)
+    found.sort(key=lambda f: (f.start, f.kind))
+    return found
+
+
+def _snippet(text: str, start: int, end: int) -> str:
+    left = max(0, start - CONTEXT)
+    right = min(len(text), end + CONTEXT)
+    snippet = ("…" if left else "") + text[left:right] + ("…" if right < len(text) else "")
+    return " ".join(snippet.split())
+
+
+class IdentifiersAnalyzer(Analyzer):
+    """Reads the run's chat and browser records (``body``, ``title``, ``url``) and emits one
+    :class:`Indicator` per validated phone number, e-mail address, URL, Bitcoin or Ethereum
+    address, IBAN or payment card found in them (see the module docstring for each check)."""
+
+    name = "identifiers"
+    version = "1.0.0"
+    description = (
+        "validated phone numbers, e-mails, URLs, wallets, IBANs and cards in messages and web history"
+    )
+    reads = ("chat", "browser")
+    emits = (Indicator,)
+    options = (
+        Option(
+            "region",
+            "text",
+            "two-letter country of numbers written without +, e.g. US (default: only +numbers)",
+        ),
+    )
+
+    def analyze(self, records: Iterable[StoredRecord], ctx: AnalysisContext) -> Iterator[Record]:
+        region = ctx.options.get("region")
+        if isinstance(region, str) and region.strip():
+            region = region.strip().upper()
+            if region not in phonenumbers.SUPPORTED_REGIONS:
+                ctx.warn(f"unknown region {region!r}: only numbers written with + are read")
+                region = None
+        else:
+            region = None
+        for record in records:
+            for field in TEXT_FIELDS:
+                text = record.data.get(field)
+                if not isinstance(text, str) or not text:
+                    continue
+                if len(text) > MAX_TEXT:
+                    ctx.warn(
+                        f"{field} of {len(text)} characters: only the first {MAX_TEXT} searched",
+                        path=record.source.path,
+                        locator=record.locator,
+                    )
+                    text = text[:MAX_TEXT]
+                seen: set[tuple[str, str]] = set()
+                for f in find_identifiers(text, region):
+                    if field == "url" and f.kind == "url" and f.start == 0 and f.end == len(text):
+                        continue  # the visited URL itself
+                    if (f.kind, f.value) in seen:
+                        continue
+                    seen.add((f.kind, f.value))
+                    yield Indicator(
+                        source=record.source,
+                        locator=f"{record.locator or ''}#{field}@{f.start}",
+                        kind=f.kind,
+                        value=f.value,
+                        raw=f.raw,
+                        detail=f.detail,
+                        context=_snippet(text, f.start, f.end),
+                        field=field,
+                        offset=f.start,
+                        source_type=record.record_type,
+                        source_locator=record.locator,
+                        source_plugin=record.plugin,
+                    )
