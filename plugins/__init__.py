@@ -26,6 +26,10 @@ from plugins.chat.telegram_android import TelegramAndroidPlugin
 from plugins.chat.viber_android import ViberDataPlugin, ViberMessagesPlugin
 from plugins.chat.whatsapp_android import WhatsAppAndroidContactsPlugin, WhatsAppAndroidPlugin
 from plugins.chat.whatsapp_ios import WhatsAppIosCallsPlugin, WhatsAppIosContactsPlugin, WhatsAppIosPlugin
+from plugins.document.odf import OdfPlugin
+from plugins.document.ole_office import OleOfficePlugin
+from plugins.document.ooxml import OoxmlPlugin
+from plugins.document.pdf import PdfPlugin
 from plugins.media.photos_exif import PhotoExifPlugin
 from triage.plugin import Plugin
 
@@ -54,4 +58,8 @@ BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     ChromeHistoryPlugin,
     FirefoxHistoryPlugin,
     PhotoExifPlugin,
+    OoxmlPlugin,
+    OdfPlugin,
+    PdfPlugin,
+    OleOfficePlugin,
 )
