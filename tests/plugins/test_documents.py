@@ -160,13 +160,19 @@ def _exif_time(tv: TimeValue) -> str | int:
 
 
 def _time_span(value: str, fmt: str) -> str | int:
-    """exiftool's ConvertTimeSpan of a stored editing time (OOXML minutes, OLE2 100 ns ticks)."""
+    """exiftool's ConvertTimeSpan of a stored editing time (OOXML minutes, OLE2 100 ns ticks).
+
+    Whole units when the stored unit is at least the printed one (OOXML minutes: "6 minutes"),
+    else one decimal ("23.1 hours", "5.0 minutes").
+    """
+    unit_seconds = 60 if fmt == "document/ooxml" else 1
     seconds = int(value) * 60 if fmt == "document/ooxml" else int(value) // 10_000_000
     if seconds == 0:
         return 0
     for unit, size in (("days", 86400), ("hours", 3600), ("minutes", 60)):
         if seconds >= size:
-            return f"{seconds / size:.1f} {unit}"
+            number = f"{seconds // size}" if unit_seconds >= size else f"{seconds / size:.1f}"
+            return f"{number} {unit}"
     return f"{seconds} seconds"
 
 
@@ -334,6 +340,48 @@ def test_pdf_xmp_fills_what_info_lacks(tmp_path: Path) -> None:
     )
     assert rec.created is not None and rec.created.utc == "2023-04-05T04:07:08.000000Z"
     assert rec.created.encoding == "w3cdtf"
+
+
+# -- real documents: the forensics-samples NTFS image, against the installed exiftool -------------
+
+#: inode -> name of the documents in /text1 (live) and /text2 (deleted) of Debian's fs.ntfs
+NTFS_DOCUMENTS = {
+    98: "a-text.docx",
+    99: "a-text.odt",
+    100: "a-text.pdf",
+    101: "a-text-pass-peanuts.pdf",
+    102: "a-text-pass-A5d.pdf",
+    104: "d-text.docx",
+    105: "d-text.odt",
+    106: "d-text.pdf",
+}
+
+
+def test_forensics_samples_documents_match_exiftool(tmp_path: Path) -> None:
+    """LibreOffice 7.0 documents (docx, odt, pdf; two PDFs with a user password) of forensics-samples."""
+    import lzma
+
+    from tests.conftest import FORENSICS_SAMPLES, need_tool
+
+    icat = need_tool("icat")
+    packed = need(FORENSICS_SAMPLES / "fs.ntfs.xz", "(apt-get install forensics-samples-ntfs)")
+    image = tmp_path / "fs.ntfs"
+    with lzma.open(packed) as src, image.open("wb") as dst:
+        shutil.copyfileobj(src, dst, 1 << 20)
+    compared = 0
+    for inode, name in NTFS_DOCUMENTS.items():
+        path = tmp_path / name
+        with path.open("wb") as out:
+            subprocess.run([icat, "-o", "2048", str(image), str(inode)], check=True, stdout=out, timeout=60)
+        tags = _exiftool(path)
+        [rec], warnings, _ = _run(FileItem.from_path(path), tmp_path)
+        compared += _compare(rec, tags, grouped=True)
+        if "-pass-" in name:
+            assert rec.encrypted and rec.creator is None
+            assert warnings == [f"pdf_metadata: {path}: encrypted PDF: a password is needed to read its metadata"]
+        else:
+            assert warnings == [] and rec.creator == "Eriberto Mota" and not rec.encrypted
+    assert compared == 2 * (16 + 11 + 6) + 2  # docx, odt, pdf fields; the locked PDFs' version
 
 
 # -- XML attacks --------------------------------------------------------------------------------
