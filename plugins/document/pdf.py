@@ -16,11 +16,15 @@ encrypted with an empty user password (restrictions only): those are opened with
 the others the Info strings are themselves encrypted and only the record saying so is given.
 
 Damage (truncated files, broken cross-reference tables, reference loops) is reported as a
-warning. No public corpus PDF: the tests write PDFs with pypdf and by hand.
+warning. pypdf rebuilds a broken cross-reference table by reading the whole file into memory; the
+file is handed to it through :class:`_BoundedStream`, which refuses any single read larger than
+:data:`MAX_WHOLE_READ` (a 2 GB file of zeros named ``.pdf`` is a warning in milliseconds, not
+2 GB of memory). No public corpus PDF: the tests write PDFs with pypdf and by hand.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -53,6 +57,54 @@ XMP_NS = {
 }
 
 
+#: Largest single read handed to pypdf (its xref rebuild reads the rest of the file at once).
+MAX_WHOLE_READ = 64 << 20
+#: Bytes at the end of a large PDF that must hold its ``startxref`` and ``%%EOF`` (pypdf otherwise
+#: searches the whole file backwards for them).
+TAIL_BYTES = 64 << 10
+
+
+class PdfTooLargeToScan(Exception):
+    """pypdf asked to read more than :data:`MAX_WHOLE_READ` bytes at once (a damaged large file)."""
+
+
+class _BoundedStream(io.RawIOBase):
+    """A read-only, seekable view of ``fh`` that refuses reads larger than :data:`MAX_WHOLE_READ`."""
+
+    def __init__(self, fh: Any) -> None:
+        super().__init__()
+        self._fh = fh
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return int(self._fh.seek(offset, whence))
+
+    def tell(self) -> int:
+        return int(self._fh.tell())
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0 or size > MAX_WHOLE_READ:
+            here = self._fh.tell()
+            end = self._fh.seek(0, io.SEEK_END)
+            self._fh.seek(here)
+            wanted = end - here if size is None or size < 0 else min(size, end - here)
+            if wanted > MAX_WHOLE_READ:
+                raise PdfTooLargeToScan(
+                    f"damaged PDF: reading it needs {wanted} bytes at once (more than {MAX_WHOLE_READ}): not scanned"
+                )
+        return bytes(self._fh.read(size))
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
 class PdfPlugin(Plugin):
     """Reads the Info dictionary and XMP of PDF files into one ``document/metadata`` record."""
 
@@ -66,8 +118,21 @@ class PdfPlugin(Plugin):
         if PDF_MAGIC not in item.head[:1024]:
             raise NotMyFormat(f"{item.path} has no %PDF- header")
         with item.open() as fh:
+            if item.size > MAX_WHOLE_READ:
+                fh.seek(max(0, item.size - TAIL_BYTES))
+                tail = fh.read(TAIL_BYTES)
+                if b"%%EOF" not in tail or b"startxref" not in tail:
+                    ctx.warn(
+                        f"damaged PDF: no %%EOF/startxref in the last {TAIL_BYTES} bytes of {item.size}: "
+                        "too large to scan for objects"
+                    )
+                    return
+                fh.seek(0)
             try:
-                record = _read(item, fh, ctx)
+                record = _read(item, _BoundedStream(fh), ctx)
+            except PdfTooLargeToScan as exc:
+                ctx.warn(str(exc))
+                return
             except RecursionError:
                 ctx.warn("PDF object references loop: metadata not read")
                 return

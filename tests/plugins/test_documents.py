@@ -378,7 +378,9 @@ def test_forensics_samples_documents_match_exiftool(tmp_path: Path) -> None:
         compared += _compare(rec, tags, grouped=True)
         if "-pass-" in name:
             assert rec.encrypted and rec.creator is None
-            assert warnings == [f"pdf_metadata: {path}: encrypted PDF: a password is needed to read its metadata"]
+            assert warnings == [
+                f"pdf_metadata: {path}: encrypted PDF: a password is needed to read its metadata"
+            ]
         else:
             assert warnings == [] and rec.creator == "Eriberto Mota" and not rec.encrypted
     assert compared == 2 * (16 + 11 + 6) + 2  # docx, odt, pdf fields; the locked PDFs' version
@@ -505,6 +507,32 @@ def test_pdf_reference_loops_warn(tmp_path: Path) -> None:
     assert rec.creator == "Jane Roe" and rec.title is None
     assert any("/Title" in w for w in warnings), warnings
     assert all(w.startswith("pdf_metadata: /d/loop.pdf: ") for w in warnings)
+
+
+def test_two_gigabyte_file_named_pdf_is_bounded(tmp_path: Path) -> None:
+    """Sparse 2 GiB files: zeros after a PDF header, then the same with a startxref to nowhere.
+
+    pypdf, left alone, searches the first backwards for %%EOF and rebuilds the second's xref by
+    reading the whole file: minutes and gigabytes. Both must be a warning within seconds.
+    """
+    size = 2 << 30
+    zeros = tmp_path / "zeros.pdf"
+    with zeros.open("wb") as fh:
+        fh.write(b"%PDF-1.4\n")
+        fh.truncate(size)
+    pointer = tmp_path / "pointer.pdf"
+    with pointer.open("wb") as fh:
+        fh.write(b"%PDF-1.4\n")
+        fh.seek(size)
+        fh.write(b"\nstartxref\n999\n%%EOF\n")
+    for path in (zeros, pointer):
+        started = time.monotonic()
+        records, warnings, outcomes = _run(FileItem.from_path(path, sha256="0" * 64), tmp_path)
+        assert time.monotonic() - started < 20, path.name
+        assert outcomes == ["pdf_metadata=ok"]
+        assert warnings and all(w.startswith(f"pdf_metadata: {path}: ") for w in warnings), warnings
+        assert all(r.creator is None for r in records)
+    assert "too large to scan" in _run(FileItem.from_path(zeros, sha256="0" * 64), tmp_path)[1][0]
 
 
 @pytest.mark.parametrize("name", ["sheet.xlsx", "notes.odt", "invoice.pdf", "ledger.xls"])
