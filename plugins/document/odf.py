@@ -47,7 +47,7 @@ _M = "{" + NS["meta"] + "}"
 
 
 class OdfPlugin(Plugin):
-    """Reads ``meta.xml`` of OpenDocument files into one ``document/metadata`` record."""
+    """Reads ``meta.xml`` of OpenDocument files into one ``document/odf`` record."""
 
     name = "odf_meta"
     version = "1.0.0"

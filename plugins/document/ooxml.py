@@ -75,7 +75,7 @@ def open_zip(item: FileItem, ctx: ParseContext) -> zipfile.ZipFile | None:
 
 
 class OoxmlPlugin(Plugin):
-    """Reads core and extended properties of OOXML documents into one ``document/metadata`` record."""
+    """Reads core and extended properties of OOXML documents into one ``document/ooxml`` record."""
 
     name = "ooxml_properties"
     version = "1.0.0"
@@ -105,6 +105,7 @@ class OoxmlPlugin(Plugin):
                     raise NotMyFormat(f"{item.path} is a zip without OOXML parts")
                 return  # an OOXML package without document properties
             fields: dict[str, object] = {}
+            locator: str | None = None
             for part, reader in ((CORE, _core), (APP, _app)):
                 if part not in names:
                     continue
@@ -113,10 +114,11 @@ class OoxmlPlugin(Plugin):
                     continue
                 try:
                     fields.update(reader(parse_xml(data, part)))
+                    locator = locator or part
                 except UnsafeXml as exc:
                     ctx.warn(str(exc), locator=part)
         if fields:
-            yield OoxmlMetadata(source=item.source, locator=CORE, format="ooxml", **fields)  # type: ignore[arg-type]
+            yield OoxmlMetadata(source=item.source, locator=locator, format="ooxml", **fields)  # type: ignore[arg-type]
 
 
 def _core(root: object) -> dict[str, object]:

@@ -106,7 +106,7 @@ class _BoundedStream(io.RawIOBase):
 
 
 class PdfPlugin(Plugin):
-    """Reads the Info dictionary and XMP of PDF files into one ``document/metadata`` record."""
+    """Reads the Info dictionary and XMP of PDF files into one ``document/pdf`` record."""
 
     name = "pdf_metadata"
     version = "1.0.0"
