@@ -26,6 +26,10 @@ from plugins.chat.telegram_android import TelegramAndroidPlugin
 from plugins.chat.viber_android import ViberDataPlugin, ViberMessagesPlugin
 from plugins.chat.whatsapp_android import WhatsAppAndroidContactsPlugin, WhatsAppAndroidPlugin
 from plugins.chat.whatsapp_ios import WhatsAppIosCallsPlugin, WhatsAppIosContactsPlugin, WhatsAppIosPlugin
+from plugins.document.odf import OdfPlugin
+from plugins.document.ole_office import OleOfficePlugin
+from plugins.document.ooxml import OoxmlPlugin
+from plugins.document.pdf import PdfPlugin
 from plugins.indicator.identifiers import IdentifiersAnalyzer
 from plugins.media.photos_exif import PhotoExifPlugin
 from triage.plugin import Analyzer, Plugin
@@ -55,6 +59,10 @@ BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     ChromeHistoryPlugin,
     FirefoxHistoryPlugin,
     PhotoExifPlugin,
+    OoxmlPlugin,
+    OdfPlugin,
+    PdfPlugin,
+    OleOfficePlugin,
 )
 
 #: Built-in analyzers (run after the file plugins, over a run's stored records), in running order.

@@ -1,0 +1,1 @@
+"""Documents: author, dates and application of office files and PDFs; record types ``document/...``."""
