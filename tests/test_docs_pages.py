@@ -66,7 +66,7 @@ def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     ran = run_page(EXAMINER, work, monkeypatch)
 
     first = _output_of(ran, "exhibit triage EX-001 --hash md5,sha256")
-    assert "107 entries, 80 files hashed" in first and "9 derived items recorded" in first
+    assert "107 entries, 80 files hashed" in first and "13 derived items recorded" in first
     rerun = [" ".join(r.output.split()) for r in ran if r.command.shell == "exhibit triage EX-001"]
     assert rerun and "80 already done, 0 new findings, 0 derived items" in rerun[0]
     assert _output_of(ran, 'sqlite3 case-2026-031/case.sqlite "SELECT exhibit, path, mime').strip() == (
@@ -80,7 +80,7 @@ def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert fat["times_local"] is True and not fat["mtime"].endswith("Z")
     log = json.loads((work / "log-EX-001.json").read_text(encoding="utf-8"))
     kinds = [e["body"]["kind"] for e in log]
-    assert kinds.count("item.derive") == 9 and kinds.count("triage.run") == 3 and kinds[-1] == "item.export"
+    assert kinds.count("item.derive") == 13 and kinds.count("triage.run") == 3 and kinds[-1] == "item.export"
     assert "rehashed EX-001, EX-002, EX-003" in _output_of(ran, "exhibit custody verify --rehash")
 
     # section 11: the views across exhibits
@@ -91,7 +91,9 @@ def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert first["sender_e164"] == "+31612345678" and first["sender_field"] == "sender"
     assert _output_of(ran, "exhibit timeline --from").count("chat/android/sms timestamp EX-005") == 2
     fat = (work / "timeline-EX-002.txt").read_text(encoding="utf-8").splitlines()
-    assert fat and all("(local)" in line for line in fat)  # FAT and EXIF: no zone, never converted
+    # FAT and EXIF dates: no zone, never converted; the EXIF GPS time is UTC by definition
+    assert fat and all(("(local)" in line) != (" gps_time " in line) for line in fat)
+    assert any(" gps_time " in line and line.split()[0].endswith("Z") for line in fat)
     assert _output_of(ran, "exhibit links --region NL").startswith(
         "phone +31612345678 exhibits: EX-003, EX-005"
     )
