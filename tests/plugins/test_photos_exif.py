@@ -420,7 +420,7 @@ def test_malformed_exif_is_a_quick_warning(tmp_path: Path, kind: str, case: str)
 
 
 def test_decompression_bomb_is_capped_before_decoding(tmp_path: Path) -> None:
-    """A PNG declaring 100000 x 100000 pixels, and the corpus HEIC with its size boxes rewritten to
+    """A PNG declaring 100000 x 100000 pixels (a JPEG 65000 x 65000, a WebP 40000 x 40000), and the corpus HEIC with its size boxes rewritten to
     60000 x 60000: a warning from the header alone, libheif never asked to open the HEIC."""
     ihdr = (
         struct.pack(">I", 13)
@@ -431,9 +431,16 @@ def test_decompression_bomb_is_capped_before_decoding(tmp_path: Path) -> None:
     png = FileItem.from_bytes(
         b"\x89PNG\r\n\x1a\n" + ihdr + b"\x00\x00\x00\x00IEND\xaeB`\x82", path="/bomb.png"
     )
-    records, warnings, outcome = _run(png, tmp_path)
-    assert outcome == "ok" and records == []
-    assert any("decompression bomb" in w for w in warnings)
+    sof = b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, 65_000, 65_000, 1) + b"\x01\x11\x00"
+    jpeg = FileItem.from_bytes(b"\xff\xd8" + sof + b"\xff\xd9", path="/bomb.jpg")
+    vp8x = b"VP8X" + struct.pack("<I", 10) + b"\x00" * 4 + (40_000 - 1).to_bytes(3, "little") * 2
+    webp = FileItem.from_bytes(b"RIFF" + struct.pack("<I", 4 + len(vp8x)) + b"WEBP" + vp8x, path="/bomb.webp")
+    for item in (png, jpeg, webp):
+        started = time.perf_counter()
+        records, warnings, outcome = _run(item, tmp_path)
+        assert outcome == "ok" and records == [], item.path
+        assert any("decompression bomb" in w for w in warnings), item.path
+        assert time.perf_counter() - started < 1.0
 
 
 def test_heic_bomb_never_reaches_libheif(
