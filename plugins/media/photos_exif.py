@@ -85,6 +85,7 @@ HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"
 MAX_PIXELS = 178_956_970  # twice Pillow's default warning level: Pillow refuses to decode past it
 MAX_TIFF_BYTES = 8 * 1024 * 1024  # EXIF is at most 64 KiB in JPEG; 8 MiB leaves room for TIFF files
 MAX_XMP_BYTES = 4 * 1024 * 1024
+MAX_HEIF_BYTES = 512 * 1024 * 1024  # libheif reads the whole file into memory
 MAX_IFD_ENTRIES = 1000
 MAX_IFDS = 64
 MAX_CHUNKS = 100_000  # PNG/WebP chunks walked before giving up
@@ -207,10 +208,10 @@ class PhotoExifPlugin(Plugin):
         locator = None
         if found.tiff is not None:
             locator = f"offset={found.tiff_offset}"
-            tiff_xmp = _check_ifds(found.tiff, ctx, locator)
+            tiff, tiff_xmp = _check_ifds(found.tiff, ctx, locator)
             if found.xmp is None and tiff_xmp:
                 found.xmp, found.xmp_offset = tiff_xmp, found.tiff_offset
-            tags = _read_tags(found.tiff, ctx, locator)
+            tags = _read_tags(tiff, ctx, locator)
             if not tags and tags is not None:
                 ctx.warn("EXIF segment holds no readable tag", locator=locator)
         xmp = _parse_xmp(found.xmp, ctx, f"offset={found.xmp_offset}") if found.xmp else {}
@@ -441,6 +442,12 @@ def _read_heif(item: FileItem, ctx: ParseContext) -> _Found | None:
             found.width, found.height = size
             if _pixel_cap(found, ctx):
                 return found
+        if item.size > MAX_HEIF_BYTES:
+            ctx.warn(
+                f"HEIF file of {item.size} bytes is over {MAX_HEIF_BYTES}: not handed to libheif",
+                locator="offset=0",
+            )
+            return None
         fh.seek(0)
         try:
             import pi_heif  # LGPL libheif/libde265 inside a BSD-licensed binding; loaded on demand
@@ -474,37 +481,46 @@ _READERS = {"jpeg": _read_jpeg, "tiff": _read_tiff, "png": _read_png, "webp": _r
 # --- TIFF / EXIF --------------------------------------------------------------------------------
 
 
-def _check_ifds(tiff: bytes, ctx: ParseContext, locator: str) -> bytes | None:
+def _check_ifds(tiff: bytes, ctx: ParseContext, locator: str) -> tuple[bytes, bytes | None]:
     """Walk the IFD tree with hard limits, warn about loops, absurd counts and truncation.
 
-    Returns the XMP packet of IFD0 tag 700 (where TIFF files keep XMP), if any.
+    Returns the block with each impossible IFD entry count cut to the entries that fit (at most
+    :data:`MAX_IFD_ENTRIES`), each looping next-IFD pointer cleared and each tag whose values run
+    past the end given a count of 0, so that exifread never iterates over garbage; and the XMP packet of IFD0 tag 700 (where TIFF files keep XMP), if any.
     """
     xmp = None
     if len(tiff) < 8 or tiff[:4] not in (TIFF_LE, TIFF_BE):
         if len(tiff) >= 8:  # shorter blocks get "holds no readable tag" below
             ctx.warn("EXIF block does not start with a TIFF header", locator=locator)
-        return None
+        return tiff, None
+    fixed = bytearray(tiff)
     endian = "<" if tiff[:2] == b"II" else ">"
     problems: list[str] = []
     seen: set[int] = set()
-    todo: list[tuple[str, int]] = [("IFD0", struct.unpack(endian + "I", tiff[4:8])[0])]
+    # (name, IFD offset, where the pointer to it is stored: cleared if it loops)
+    todo: list[tuple[str, int, int | None]] = [("IFD0", struct.unpack(endian + "I", tiff[4:8])[0], None)]
     chain = 0
     while todo and len(seen) < MAX_IFDS:
-        name, off = todo.pop(0)
+        name, off, pointer_at = todo.pop(0)
         if off in seen:
             problems.append(f"{name} at {off} loops back to an IFD already read")
+            if pointer_at is not None and name.startswith("IFD"):
+                fixed[pointer_at : pointer_at + 4] = b"\x00\x00\x00\x00"
             continue
         seen.add(off)
         if off + 2 > len(tiff):
             problems.append(f"{name} offset {off} is past the end of the block ({len(tiff)} bytes)")
             continue
         (count,) = struct.unpack(endian + "H", tiff[off : off + 2])
-        if count > MAX_IFD_ENTRIES:
-            problems.append(f"{name} claims {count} entries")
-            continue
-        if off + 2 + 12 * count + 4 > len(tiff):
-            problems.append(f"{name} at {off} is truncated ({count} entries do not fit)")
-            count = max(0, (len(tiff) - off - 2) // 12)
+        fits = max(0, (len(tiff) - off - 2 - 4) // 12)
+        if count > MAX_IFD_ENTRIES or count > fits:
+            problems.append(
+                f"{name} claims {count} entries"
+                if count > MAX_IFD_ENTRIES
+                else f"{name} at {off} is truncated ({count} entries do not fit)"
+            )
+            count = min(fits, MAX_IFD_ENTRIES)
+            fixed[off : off + 2] = struct.pack(endian + "H", count)
         for i in range(count):
             entry = off + 2 + 12 * i
             tag, ftype, n = struct.unpack(endian + "HHI", tiff[entry : entry + 8])
@@ -515,23 +531,24 @@ def _check_ifds(tiff: bytes, ctx: ParseContext, locator: str) -> bytes | None:
                 (value_off,) = struct.unpack(endian + "I", tiff[entry + 8 : entry + 12])
                 if value_off + size * n > len(tiff):
                     problems.append(f"{name} tag 0x{tag:04x} claims {n} values at {value_off}, past the end")
+                    fixed[entry + 4 : entry + 8] = b"\x00\x00\x00\x00"  # dropped, as exiftool does
                 elif tag == 0x02BC and name == "IFD0" and size == 1:
                     xmp = tiff[value_off : value_off + n]
             if tag in _SUB_IFD_TAGS and ftype in (4, 13) and n >= 1:
                 (sub,) = struct.unpack(endian + "I", tiff[entry + 8 : entry + 12])
-                todo.append((_SUB_IFD_TAGS[tag], sub))
+                todo.append((_SUB_IFD_TAGS[tag], sub, None))
         end = off + 2 + 12 * count
         if name.startswith("IFD") and end + 4 <= len(tiff):
             (nxt,) = struct.unpack(endian + "I", tiff[end : end + 4])
             if nxt:
                 chain += 1
-                todo.append((f"IFD{chain}", nxt))
+                todo.append((f"IFD{chain}", nxt, end))
     if len(seen) >= MAX_IFDS:
         problems.append(f"more than {MAX_IFDS} IFDs")
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         ctx.warn(f"malformed EXIF structure: {shown}", locator=locator)
-    return xmp
+    return bytes(fixed), xmp
 
 
 def _read_tags(tiff: bytes, ctx: ParseContext, locator: str) -> dict[str, Any] | None:

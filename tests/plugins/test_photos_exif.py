@@ -413,9 +413,11 @@ def test_malformed_exif_is_a_quick_warning(tmp_path: Path, kind: str, case: str)
     elapsed = time.perf_counter() - started
     assert outcome == "ok", (case, kind)
     assert any("malformed EXIF" in w for w in warnings), (case, kind, warnings)
-    assert elapsed < 1.0, (case, kind, elapsed)
-    if case in ("ifd-loop", "gps-past-end"):
-        [rec] = records  # what could be read is kept
+    assert elapsed < 0.5, (case, kind, elapsed)  # measured: 1-30 ms each
+    [rec] = records  # what could be read is kept
+    if case == "absurd-count":
+        assert (rec.make, rec.model) == (None, "xy")  # the impossible tag is dropped, not read as garbage
+    else:
         assert rec.make == "ab"
 
 
@@ -468,3 +470,11 @@ def test_xmp_with_entities_is_refused(tmp_path: Path) -> None:
     records, warnings, outcome = _run(FileItem.from_bytes(_jpeg_with_app1(payload), path="/x.jpg"), tmp_path)
     assert outcome == "ok" and records == []
     assert warnings == ["XMP packet declares a DTD or entities: not parsed"]
+
+
+def test_truncated_heic_warns(corpus: Path, tmp_path: Path) -> None:
+    """The corpus HEIC cut inside its meta box: libheif's refusal becomes a warning, no record."""
+    data = need(corpus / "images" / "heic" / "iphone_13_pro_max.heic").read_bytes()[:3000]
+    records, warnings, outcome = _run(FileItem.from_bytes(data, path="/cut.heic"), tmp_path)
+    assert outcome == "ok" and records == []
+    assert len(warnings) == 1 and warnings[0].startswith("HEIF container unreadable")
