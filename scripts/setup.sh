@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 # gcc, libc6-dev and libtsk-dev build triage.sources._fastwalk, the C walk behind `exhibit ls` (optional at
 # install time: without them ls falls back to the slower pytsk3 walk). GNU time (/usr/bin/time -v)
 # measures the peak memory of the real command in tests/triage/test_bounds.py and test_walkguard.py.
-# libimage-exiftool-perl is the oracle of the document-metadata tests (tests/plugins/test_documents.py).
+# libimage-exiftool-perl (exiftool) is the oracle of tests/plugins/test_documents.py and test_photos_exif.py.
 APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev libtsk-dev sleuthkit ewf-tools libmagic1 xz-utils e2fsprogs time
               dosfstools mtools fdisk exfatprogs libimage-exiftool-perl forensics-samples-ntfs forensics-samples-vfat forensics-samples-exfat)
 

@@ -92,7 +92,9 @@ def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert first["sender_e164"] == "+31612345678" and first["sender_field"] == "sender"
     assert _output_of(ran, "exhibit timeline --from").count("chat/android/sms timestamp EX-005") == 2
     fat = (work / "timeline-EX-002.txt").read_text(encoding="utf-8").splitlines()
-    assert fat and all("(local)" in line for line in fat)  # FAT and EXIF: no zone, never converted
+    # FAT and EXIF dates: no zone, never converted; the EXIF GPS time is UTC by definition
+    assert fat and all(("(local)" in line) != (" gps_time " in line) for line in fat)
+    assert any(" gps_time " in line and line.split()[0].endswith("Z") for line in fat)
     assert _output_of(ran, "exhibit links --region NL").startswith(
         "phone +31612345678 exhibits: EX-003, EX-005"
     )
