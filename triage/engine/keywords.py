@@ -231,6 +231,7 @@ def run_search(
             case.ledger.append([draft], keys, checkpoint_signer=actor)
             with engine.begin() as conn:
                 integrity.store_anchors(conn, exhibit, run_id, state)
+            counts["derived"] = 0  # as a triage run's row: the signed counts plus "derived"
             summary.status = "complete"
         except BaseException:
             with engine.begin() as conn:

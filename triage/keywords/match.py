@@ -56,7 +56,9 @@ class KeywordSet:
         literals = [(i, fold(t.pattern)) for i, t in enumerate(self.terms) if not t.regex]
         self.literal_terms = [i for i, _ in literals]
         self.automaton = (
-            ahocorasick_rs.AhoCorasick([p for _, p in literals], matchkind=ahocorasick_rs.MatchKind.Standard)
+            ahocorasick_rs.BytesAhoCorasick(
+                [p.encode("utf-8") for _, p in literals], matchkind=ahocorasick_rs.MatchKind.Standard
+            )
             if literals
             else None
         )
@@ -68,7 +70,8 @@ class KeywordSet:
         longest = max((len(p) for _, p in literals), default=0)
         # a folded character comes from at most 4 bytes (UTF-8, or a UTF-16 surrogate pair)
         self.overlap = max(OVERLAP_MIN, 4 * longest + 16, REGEX_SPAN)
-        # UTF-16 of text outside ASCII may hold no zero byte: then every window is read as UTF-16
+        # UTF-16 of text outside ASCII may hold no zero byte: then every window is read as UTF-16;
+        # otherwise only a window holding ASCII text in UTF-16 (triage/text/decode.py)
         self.always_utf16 = any(not t.pattern.isascii() for t in self.terms)
         self.regex_timeouts: dict[int, int] = {}  # term -> windows whose search timed out
 
@@ -77,7 +80,17 @@ class KeywordSet:
         """``(term, start, end)`` character spans of ``text`` (original characters) that match."""
         if self.automaton is not None:
             folded = Folded.of(text)
-            for pattern, start, end in self.automaton.find_matches_as_indexes(folded.text, overlapping=True):
+            ascii_ = folded.text.isascii()
+            # lone surrogates (undecodable bytes) become bytes no UTF-8 term holds
+            data = folded.text.encode("ascii") if ascii_ else folded.text.encode("utf-8", "surrogatepass")
+            found = sorted(self.automaton.find_matches_as_indexes(data, overlapping=True), key=lambda m: m[1])
+            to_char = _ByteToChar(data) if not ascii_ else None
+            for pattern, bstart, bend in found:
+                if to_char is None:
+                    start, end = bstart, bend
+                else:
+                    start = to_char.index(bstart)
+                    end = start + len(data[bstart:bend].decode("utf-8", "surrogatepass"))
                 if folded.ends_inside(end):  # 'cafe' is not a hit in 'café' (e + U+0301)
                     continue
                 a, b = folded.source_span(start, end)
@@ -104,6 +117,22 @@ class KeywordSet:
                 continue  # inside the overlap: the previous window reported it
             start = view.byte_offset(a)
             yield Hit(term, start, end - start, view.encoding, clean(text[a:b]), _context(text, a, b))
+
+
+class _ByteToChar:
+    """Character index of UTF-8 byte offsets of one text, asked in increasing order (one pass)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.at = 0  # byte offset
+        self.chars = 0  # characters before it
+
+    def index(self, offset: int) -> int:
+        if offset < self.at:
+            self.at, self.chars = 0, 0
+        self.chars += len(self.data[self.at : offset].decode("utf-8", "surrogatepass"))
+        self.at = offset
+        return self.chars
 
 
 def _context(text: str, a: int, b: int) -> str:
@@ -142,13 +171,18 @@ class ContentScanner:
     def _search(self, size: int) -> None:
         data = bytes(self._buffer[:size])
         report_from = self._searched_to
-        seen: set[tuple[int, int]] = set()
+        found: dict[tuple[int, int], Hit] = {}
         for view in views(data, self._buffer_at, always_utf16=self.keywords.always_utf16):
             for hit in self.keywords.view_hits(view, report_from):
-                if (hit.term, hit.start) in seen:  # the same bytes in another view (ASCII text)
-                    continue
-                seen.add((hit.term, hit.start))
-                self._keep(hit)
+                # the same bytes in another view (ASCII text reads the same in UTF-8 and Latin-1)
+                found.setdefault((hit.term, hit.start), hit)
+        for (term, start), hit in found.items():
+            # ASCII text in UTF-16LE also reads as UTF-16BE one byte earlier (the zero byte before
+            # each letter taken as its high byte): the same text, kept once, as UTF-16LE
+            twin = found.get((term, start + 1))
+            if hit.encoding == "utf-16be" and twin is not None and twin.encoding == "utf-16le":
+                continue
+            self._keep(hit)
         end = self._buffer_at + size
         self._searched_to = end
         keep = min(self.keywords.overlap, size)

@@ -7,9 +7,11 @@ for each, the decoded text and the byte offset of every character:
 * ``utf-8`` (which covers ASCII): always. A byte that is not part of valid UTF-8 becomes one
   lone surrogate (``surrogateescape``), so every character still has its byte offset.
 * ``latin-1``: when the window is not valid UTF-8 (one byte, one character).
-* ``utf-16le`` and ``utf-16be`` at both byte alignments: when the window holds a NUL byte (Latin
-  script in UTF-16 is every other byte zero) or ``always_utf16`` is asked for (terms outside
-  ASCII, whose UTF-16 form may hold no zero byte). Lone surrogates pass through.
+* ``utf-16le`` and ``utf-16be`` at both byte alignments: when the window holds three printable
+  ASCII characters in a row in UTF-16 (zero, printable, zero, printable, zero), or always
+  when ``always_utf16`` is asked for (terms outside ASCII, whose UTF-16 form may hold no zero
+  byte). Lone surrogates pass through. So a term of ASCII letters is found in UTF-16 text
+  wherever that text holds ASCII, which is where such a term can be.
 
 A window that is pure ASCII has one view (the others would find the same text at the same
 offsets). Offsets are absolute: ``base`` is the window's offset in the file or image.
@@ -17,10 +19,16 @@ offsets). Offsets are absolute: ``base`` is the window's offset in the file or i
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 __all__ = ["TextView", "clean", "views"]
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# two printable ASCII characters between zero bytes: UTF-16LE or BE text of three ASCII characters
+# (starting with a literal byte, the search runs at memchr speed)
+_UTF16_ASCII = re.compile(rb"\x00[\x20-\x7e]\x00[\x20-\x7e]\x00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +64,15 @@ def views(data: bytes, base: int = 0, *, always_utf16: bool = False) -> Iterator
         yield TextView("utf-8", data.decode("ascii"), base, data, 0)
         if not (always_utf16 or b"\x00" in data):
             return
+        if not data.strip(b"\x00"):  # only zeros (unused space): no text in any encoding
+            return
     else:
         try:
             yield TextView("utf-8", data.decode("utf-8"), base, data, 0)
         except UnicodeDecodeError:
             yield TextView("utf-8", data.decode("utf-8", "surrogateescape"), base, data, 0)
             yield TextView("latin-1", data.decode("latin-1"), base, data, 0)
-    if always_utf16 or b"\x00" in data:
+    if always_utf16 or _UTF16_ASCII.search(data):
         for start in (0, 1):
             stop = start + (len(data) - start) // 2 * 2
             for enc in ("utf-16le", "utf-16be"):
@@ -75,4 +85,4 @@ def clean(text: str) -> str:
         text.encode("utf-8")
         return text
     except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return _SURROGATE.sub("\ufffd", text)

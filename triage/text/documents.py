@@ -55,6 +55,7 @@ _OOXML_PARTS = re.compile(
     r"|docProps/core\.xml)$"
 )
 _ODF_PARTS = ("content.xml", "styles.xml", "meta.xml")
+_METADATA_PARTS = frozenset({"docProps/core.xml", "meta.xml"})
 # elements after which a line ends: paragraphs, headings, table rows/cells, line breaks
 _BREAKS = frozenset({"p", "h", "br", "tab", "tr", "tc", "row", "c", "line-break", "table-cell", "si"})
 # xlsx cells: <v> holds a number or an index into the shared strings, not text; <f> a formula
@@ -116,7 +117,10 @@ def _zipped(stream: IO[bytes], name: str, warn: Warn, limits: TextLimits) -> Ite
             data = _member(zf, info, name, warn, limits)
             if data is None:
                 continue
-            text = _xml_text(data, f"{name}!{info.filename}", warn)
+            # metadata parts hold one value an element: a line each (a document's runs of one word
+            # are elements too, so its text is joined without breaks)
+            leaf_lines = info.filename in _METADATA_PARTS
+            text = _xml_text(data, f"{name}!{info.filename}", warn, leaf_lines)
             if text is None or not text.strip():
                 continue
             if len(text) > left:
@@ -163,7 +167,7 @@ def _local(tag: Any) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def _xml_text(data: bytes, where: str, warn: Warn) -> str | None:
+def _xml_text(data: bytes, where: str, warn: Warn, leaf_lines: bool = False) -> str | None:
     """The character data of an XML part, a line break after each paragraph-like element."""
     import defusedxml.ElementTree as SafeET
     from defusedxml import DefusedXmlException
@@ -184,7 +188,7 @@ def _xml_text(data: bytes, where: str, warn: Warn) -> str | None:
         el, done = stack.pop()
         local = _local(el.tag)
         if done:
-            if local in _BREAKS:
+            if local in _BREAKS or (leaf_lines and len(el) == 0 and el.text):
                 out.append("\t" if local in ("tab", "c", "tc", "table-cell") else "\n")
             if el.tail and el is not root:
                 out.append(el.tail)

@@ -10,7 +10,8 @@ What that means for a searcher: the ligature ``ﬁ`` folds to ``fi``, ``ß`` and
 full-width ``Ｆｉｒｓｔ`` to ``first``, ``é`` (one code point or ``e`` + U+0301) to ``e`` + U+0301;
 Turkish dotted capital ``İ`` folds to ``i`` + U+0307 (so it matches ``i̇`` and ``İ``, not plain
 ``i``) and dotless ``ı`` stays ``ı`` (Unicode's default folding, without Turkish rules). A lone
-surrogate (what an undecodable byte becomes, triage/text/decode.py) folds to U+FFFD.
+surrogate (what an undecodable byte becomes, triage/text/decode.py) stays as it is and matches
+no term.
 
 :func:`fold` folds a term; :class:`Folded` folds a text and maps a position in the folded text
 back to the index of the original character it came from. Every character folds to at least
@@ -27,8 +28,6 @@ __all__ = ["Folded", "fold", "is_combining"]
 
 
 def _fold_char(c: str) -> str:
-    if "\ud800" <= c <= "\udfff":  # a lone surrogate (a byte that decoded to nothing): matches nothing
-        return "\ufffd"
     return unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", c).casefold())
 
 
@@ -59,10 +58,19 @@ for _c in range(128):  # ASCII folds to its lower case: filled in advance
 
 
 def fold(text: str) -> str:
-    """``text`` folded (see the module docstring): what a term is compared in."""
+    """``text`` folded (see the module docstring): what a term is compared in.
+
+    Computed on the whole string in C (``casefold`` and ``unicodedata.normalize``): the same as
+    folding character by character, except that combining marks in a row come out in canonical
+    order. Lone surrogates (undecodable bytes) stay as they are: they match no term.
+    """
     if text.isascii():
         return text.lower()
-    return text.translate(_FOLD)
+    decomposed = unicodedata.normalize("NFKD", text)
+    folded = decomposed.casefold()
+    if folded == decomposed:  # nothing to fold: it is decomposed already
+        return folded
+    return unicodedata.normalize("NFKD", folded)
 
 
 def is_combining(c: str) -> bool:
@@ -72,11 +80,16 @@ def is_combining(c: str) -> bool:
 
 @dataclass(slots=True)
 class Folded:
-    """``original`` folded into ``text``; :meth:`source_index` maps positions back."""
+    """``original`` folded into ``text``; :meth:`source_index` maps positions back.
+
+    Positions asked for in increasing order are mapped in one pass over the text however many
+    there are (the count of characters completed so far is carried from one to the next).
+    """
 
     original: str
     text: str = ""
     _marks: str | None = field(default=None, repr=False)
+    _last: tuple[int, int] = field(default=(0, 0), repr=False)  # (position, characters before it)
 
     @classmethod
     def of(cls, original: str) -> Folded:
@@ -95,14 +108,21 @@ class Folded:
         if self._marks is None:
             self._marks = self.original.translate(_MARK)
         # characters completed before ``position``: those whose last folded char lies before it
-        return self._marks.count("\x01", 0, position)
+        at, before = self._last
+        if position >= at:
+            before += self._marks.count("\x01", at, position)
+        else:
+            before -= self._marks.count("\x01", position, at)
+        self._last = (position, before)
+        return before
 
     def source_span(self, start: int, end: int) -> tuple[int, int]:
         """The original characters ``[a, b)`` that folded ``text[start:end]`` came from, whole."""
         if self.identity:
             return start, end
         first = self.source_index(start)
-        return first, (self.source_index(end - 1) + 1) if end > start else first
+        last = (self.source_index(end - 1) + 1) if end > start else first
+        return first, last
 
     def ends_inside(self, end: int) -> bool:
         """Does a match ending at folded ``end`` stop before a combining mark (a partial letter)?"""
