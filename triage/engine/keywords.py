@@ -33,7 +33,7 @@ from triage.engine.results import TriageWarning
 from triage.errors import TriageError
 from triage.keywords.match import KeywordSet
 from triage.keywords.records import ENGINE_NAME, VERSION, KeywordHit
-from triage.keywords.stored import finding_row, image_hits, open_image_reader, record_hits
+from triage.keywords.stored import finding_row, image_records, open_image_reader, range_hits, record_hits
 from triage.keywords.terms import KeywordSpec
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def _searched_rest(
     keywords: KeywordSet,
     warnings: list[TriageWarning],
     own_records_only: bool,
-    on_image: Callable[[int], None] | None = None,
+    workers: int | None = None,
 ) -> int:
     """Search the stored records and (a disk image) the whole image; store the hits; new hits."""
     from triage.sources.open import IMAGE_KINDS
@@ -69,16 +69,8 @@ def _searched_rest(
         record_hits(engine, exhibit, keywords, warn, run_id=run_id if own_records_only else None),
     )
     if item.kind in IMAGE_KINDS:
-        try:
-            reader = open_image_reader(item.source_path)
-        except Exception as exc:  # custody's EvidenceError and the OS's: named; the files were searched
-            warn(f"image not searched: cannot open {item.source_path}: {exc}")
-        else:
-            try:
-                hits = image_hits(reader, exhibit, item.hashes.get("sha256"), keywords, warn, on_image)
-            finally:
-                reader.close()
-            new += store_hits(engine, exhibit, run_id, hits)
+        hits = search_image(item.source_path, exhibit, item.hashes.get("sha256"), keywords, warn, workers)
+        new += store_hits(engine, exhibit, run_id, hits)
     return new
 
 
@@ -98,6 +90,90 @@ def store_hits(engine: Engine, exhibit: str, run_id: str, records: Iterable[Keyw
     return new
 
 
+IMAGE_RANGE_MIN = 4 << 20  # bytes of the image one task searches, at least
+IMAGE_RANGE_MAX = 256 << 20  # and at most
+
+_image: tuple[Any, KeywordSet] | None = None  # in an image-search worker: its reader and terms
+
+
+def _init_image_worker(parent: int, source_path: str, spec: KeywordSpec) -> None:
+    global _image
+    from triage.engine.workers import die_with_parent
+
+    die_with_parent(parent)
+    _image = (open_image_reader(source_path), KeywordSet(spec))
+
+
+def _image_range(start: int, stop: int) -> tuple[list[Any], dict[int, int], list[str], dict[int, int]]:
+    assert _image is not None
+    reader, keywords = _image
+    warnings: list[str] = []
+    hits, dropped = range_hits(reader, start, stop, keywords, warnings.append)
+    timeouts = dict(keywords.regex_timeouts)
+    keywords.regex_timeouts.clear()
+    return hits, dropped, warnings, timeouts
+
+
+def search_image(
+    source_path: str,
+    exhibit: str,
+    image_sha256: str | None,
+    keywords: KeywordSet,
+    warn: Callable[[str], None],
+    workers: int | None = None,
+) -> list[KeywordHit]:
+    """Every byte of the disk image: ranges searched by ``workers`` forked processes (one per
+    core), each opening the image itself; hits across a range's end are found whole (the range
+    is searched on by the overlap) and kept by the range they start in."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    try:
+        reader = open_image_reader(source_path)
+    except Exception as exc:  # custody's EvidenceError and the OS's: named; the files were searched
+        warn(f"image not searched: cannot open {source_path}: {exc}")
+        return []
+    count = max(1, workers or os.cpu_count() or 1)
+    try:
+        size = int(reader.size)
+        step = min(IMAGE_RANGE_MAX, max(IMAGE_RANGE_MIN, -(-size // (count * 4))))
+        ranges = [(a, min(a + step, size)) for a in range(0, size, step)]
+        hits: list[Any] = []
+        dropped: dict[int, int] = {}
+        timeouts: dict[int, int] = {}
+        if count == 1 or len(ranges) == 1:
+            for a, b in ranges:
+                found, over = range_hits(reader, a, b, keywords, warn)
+                hits += found
+                for t, n in over.items():
+                    dropped[t] = dropped.get(t, 0) + n
+            timeouts = dict(keywords.regex_timeouts)
+            keywords.regex_timeouts.clear()
+        else:
+            with ProcessPoolExecutor(
+                min(count, len(ranges)),
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_init_image_worker,
+                initargs=(os.getpid(), source_path, keywords.spec),
+            ) as pool:
+                for found, over, problems, late in pool.map(_image_range, *zip(*ranges, strict=True)):
+                    hits += found
+                    for t, n in over.items():
+                        dropped[t] = dropped.get(t, 0) + n
+                    for t, n in late.items():
+                        timeouts[t] = timeouts.get(t, 0) + n
+                    for p in problems:
+                        warn(p)
+    finally:
+        reader.close()
+    for t, n in sorted(timeouts.items()):
+        warn(
+            f"image: regular expression {keywords.terms[t].text!r} stopped after its time limit in {n} "
+            "window(s): hits there may be missing"
+        )
+    return image_records(hits, dropped, exhibit, image_sha256, keywords, warn)
+
+
 def search_after_files(run: Any, summary: Any) -> None:
     """The part of a triage run's keyword search after the files: its records and the image
     (``run`` a :class:`~triage.engine.run.TriageRun`, ``summary`` its RunSummary)."""
@@ -114,7 +190,9 @@ def search_after_files(run: Any, summary: Any) -> None:
                 "searches them",
             )
         )
-    new = _searched_rest(run.engine, run.exhibit, run.run_id, run.item, keywords, warnings, True)
+    new = _searched_rest(
+        run.engine, run.exhibit, run.run_id, run.item, keywords, warnings, True, run.options.workers
+    )
     summary.counts["findings"] += new
     if warnings:
         with run.engine.begin() as conn:
@@ -206,7 +284,9 @@ def run_search(
         try:
             _search_files(case, item, exhibit, run_id, spec, evidence, workers, summary, progress, on_total)
             warnings: list[TriageWarning] = []
-            counts["findings"] += _searched_rest(engine, exhibit, run_id, item, keywords, warnings, False)
+            counts["findings"] += _searched_rest(
+                engine, exhibit, run_id, item, keywords, warnings, False, workers
+            )
             with engine.begin() as conn:
                 writes.store_warnings(conn, writes.warning_rows(exhibit, run_id, warnings))
             counts["warnings"] += len(warnings)

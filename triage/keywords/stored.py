@@ -3,9 +3,10 @@
 * :func:`record_hits`: the text fields of findings already stored (message bodies, titles, URLs,
   names, document properties): every top-level text field of each record, except those of
   keyword hits and of identifiers (which are themselves read from such text). Character offsets.
-* :func:`image_hits`: every byte of a disk image (allocated files, slack, unallocated space, file
-  system metadata, the gaps between partitions), read sequentially in :data:`IMAGE_CHUNK` reads
-  and searched like a file's bytes. Byte offsets from the start of the image.
+* :func:`range_hits`: a range of a disk image's bytes (allocated files, slack, unallocated space,
+  file system metadata, the gaps between partitions: every byte, in ranges searched in parallel
+  by triage/engine/keywords.py), read in :data:`IMAGE_CHUNK` reads and searched like a file's
+  bytes; :func:`image_records` makes the records. Byte offsets from the start of the image.
 * :func:`finding_row`: the ``triage_findings`` row of a hit (triage/engine/keywords.py stores
   them as findings of the run, so the run's digest covers them).
 """
@@ -20,12 +21,20 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from triage.keywords.match import MAX_HITS, ContentScanner, KeywordSet
+from triage.keywords.match import MAX_HITS, ContentScanner, Hit, KeywordSet
 from triage.keywords.records import ENGINE_NAME, VERSION, KeywordHit, hit_record
 from triage.plugin.records import SourceRef, record_to_dict
 from triage.store.models import Finding
 
-__all__ = ["IMAGE_CHUNK", "SKIPPED_TYPES", "finding_row", "image_hits", "open_image_reader", "record_hits"]
+__all__ = [
+    "IMAGE_CHUNK",
+    "SKIPPED_TYPES",
+    "finding_row",
+    "image_records",
+    "open_image_reader",
+    "range_hits",
+    "record_hits",
+]
 
 IMAGE_CHUNK = 4 << 20
 SKIPPED_TYPES = ("keyword/", "indicator/")  # records not searched: hits, and identifiers read from text
@@ -75,39 +84,49 @@ def record_hits(
         last = page[-1].id
 
 
-def image_hits(
-    reader: Any,
-    exhibit: str,
-    image_sha256: str | None,
-    keywords: KeywordSet,
-    warn: Warn,
-    progress: Callable[[int], None] | None = None,
-) -> list[KeywordHit]:
-    """Hits in every byte of the image ``reader`` (custody.media.ImageReader: ``size``, ``read_at``)."""
-    scanner = ContentScanner(keywords)
-    size = int(reader.size)
-    offset = 0
-    while offset < size:
-        want = min(IMAGE_CHUNK, size - offset)
+def range_hits(
+    reader: Any, start: int, stop: int, keywords: KeywordSet, warn: Warn
+) -> tuple[list[Hit], dict[int, int]]:
+    """Hits that start in bytes ``[start, stop)`` of the image ``reader`` (custody.media.ImageReader:
+    ``size``, ``read_at``), searched up to ``stop`` + the overlap so a hit across ``stop`` is
+    whole; and the hits over the cap, counted by term."""
+    scanner = ContentScanner(keywords, base=start)
+    end = min(int(reader.size), stop + keywords.overlap)
+    offset = start
+    while offset < end:
+        want = min(IMAGE_CHUNK, end - offset)
         try:
             chunk = reader.read_at(offset, want)
         except Exception as exc:  # the image's reader (libewf, a vanished segment): named, and we stop
             warn(
                 f"image: read of {want} bytes at offset {offset} failed ({type(exc).__name__}: {exc}): "
-                "the rest of the image was not searched"
+                f"bytes {offset}-{stop} were not searched"
             )
             break
         if not chunk:
             break
         scanner.feed(chunk)
         offset += len(chunk)
-        if progress is not None:
-            progress(offset)
+    return [h for h in scanner.finish() if h.start < stop], dict(scanner.dropped)
+
+
+def image_records(
+    hits: list[Hit],
+    dropped: dict[int, int],
+    exhibit: str,
+    image_sha256: str | None,
+    keywords: KeywordSet,
+    warn: Warn,
+) -> list[KeywordHit]:
+    """The records of an image's hits (at most MAX_HITS, by offset); the rest counted in a warning."""
+    hits = sorted(hits, key=lambda h: (h.start, h.term, h.encoding or ""))
+    dropped = dict(dropped)
+    for h in hits[MAX_HITS:]:
+        dropped[h.term] = dropped.get(h.term, 0) + 1
     source = SourceRef(item=exhibit, path="", sha256=image_sha256 or "")
-    hits = [hit_record(keywords, h, source, "image") for h in scanner.finish()]
-    for term, n in sorted(scanner.dropped.items()):
+    for term, n in sorted(dropped.items()):
         warn(f"image: {n} more hits of {keywords.terms[term].text!r} not stored (at most {MAX_HITS} kept)")
-    return hits
+    return [hit_record(keywords, h, source, "image") for h in hits[:MAX_HITS]]
 
 
 def finding_row(exhibit: str, run_id: str, record: KeywordHit) -> dict[str, Any]:
