@@ -31,6 +31,7 @@ from plugins.document.ole_office import OleOfficePlugin
 from plugins.document.ooxml import OoxmlPlugin
 from plugins.document.pdf import PdfPlugin
 from plugins.indicator.identifiers import IdentifiersAnalyzer
+from plugins.indicator.text_identifiers import TextIdentifiersPlugin
 from plugins.media.photos_exif import PhotoExifPlugin
 from triage.plugin import Analyzer, Plugin
 
@@ -63,6 +64,7 @@ BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     OdfPlugin,
     PdfPlugin,
     OleOfficePlugin,
+    TextIdentifiersPlugin,
 )
 
 #: Built-in analyzers (run after the file plugins, over a run's stored records), in running order.
