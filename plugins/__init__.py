@@ -32,6 +32,7 @@ from plugins.document.ooxml import OoxmlPlugin
 from plugins.document.pdf import PdfPlugin
 from plugins.indicator.identifiers import IdentifiersAnalyzer
 from plugins.media.photos_exif import PhotoExifPlugin
+from plugins.media.video_meta import VideoMetaPlugin
 from triage.plugin import Analyzer, Plugin
 
 __all__ = ["BUILTIN_ANALYZERS", "BUILTIN_PLUGINS"]
@@ -59,6 +60,7 @@ BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     ChromeHistoryPlugin,
     FirefoxHistoryPlugin,
     PhotoExifPlugin,
+    VideoMetaPlugin,
     OoxmlPlugin,
     OdfPlugin,
     PdfPlugin,
