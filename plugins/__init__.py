@@ -31,6 +31,7 @@ from plugins.document.ole_office import OleOfficePlugin
 from plugins.document.ooxml import OoxmlPlugin
 from plugins.document.pdf import PdfPlugin
 from plugins.indicator.identifiers import IdentifiersAnalyzer
+from plugins.media.pdq import PdqPlugin
 from plugins.media.photos_exif import PhotoExifPlugin
 from plugins.media.video_meta import VideoMetaPlugin
 from triage.plugin import Analyzer, Plugin
@@ -61,6 +62,7 @@ BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     FirefoxHistoryPlugin,
     PhotoExifPlugin,
     VideoMetaPlugin,
+    PdqPlugin,
     OoxmlPlugin,
     OdfPlugin,
     PdfPlugin,
