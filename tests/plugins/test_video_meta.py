@@ -397,6 +397,11 @@ def test_triage_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         "Download/clip.3gp": made["loci.3gp"],
         "Download/holiday.dat": made["udta.mov"],  # renamed: found by its boxes
     }
+    data = made["apple.mp4"].read_bytes()
+    [(_, moov, size)] = [b for b in _top_boxes(data) if b[0] == b"moov"]
+    cut = tmp_path / "made" / "cut.mp4"
+    cut.write_bytes(data[: moov + size // 2])  # a recording cut in the middle of its moov
+    files["DCIM/Camera/cut.mp4"] = cut
     evidence = tmp_path / "evidence"
     for relative, source in files.items():
         (evidence / relative).parent.mkdir(parents=True, exist_ok=True)
@@ -412,18 +417,20 @@ def test_triage_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("EXHIBIT_ACTOR", "asmith")
     ran = exhibit("triage", "EX-001", "--plugins", "video_meta", "--workers", "1")
     assert ran.code == 0 and "Traceback" not in ran.out + ran.err, ran.out + ran.err
+    warning = f"warning: video_meta: /DCIM/Camera/cut.mp4: box 'moov' at offset {moov} declares {size} bytes"
+    assert warning in " ".join((ran.out + ran.err).split()), ran.out + ran.err
     ran = exhibit("findings", "EX-001", "--kind", "media/video", "--json")
     assert ran.code == 0, ran.out + ran.err
     findings = json.loads(ran.out)
     events = exhibit("timeline", "EX-001", "--kind", "media/video", "--json").lines()
     by_name = {f["source"]["path"].rsplit("/", 1)[-1]: f for f in findings}
-    assert set(by_name) == {"VID_20240501_123456.mp4", "IMG_0001.MOV", "clip.3gp", "holiday.dat"}
+    assert set(by_name) == {"VID_20240501_123456.mp4", "IMG_0001.MOV", "clip.3gp", "holiday.dat", "cut.mp4"}
     assert all(f["record_type"] == "media/video/quicktime" and f["plugin"] == "video_meta" for f in findings)
     iphone = by_name["IMG_0001.MOV"]["data"]
     assert (iphone["make"], iphone["model"], iphone["latitude"]) == ("Apple", "iPhone 12 Pro", 48.8584)
     assert iphone["creation_date"]["raw"] == "2024-05-01T14:34:56+0200"
     assert by_name["VID_20240501_123456.mp4"]["data"]["longitude"] == -122.084
     assert by_name["holiday.dat"]["data"]["container"] == "mov"
-    # created + modified of each of the 4 videos, and the iPhone's creation_date
-    assert len(events) == 9, events
+    # created + modified of each of the 5 videos (the cut one keeps its header), the iPhone's creation_date
+    assert len(events) == 11, events
     assert _state(evidence) == before
