@@ -48,6 +48,7 @@ from triage.engine.results import FileResult, TriageWarning
 from triage.engine.stall import stall_seconds
 from triage.engine.writes import HASHES
 from triage.errors import TriageError
+from triage.keywords.terms import KeywordSpec
 from triage.plugin.options import for_record
 from triage.plugin.registry import load_analyzers, load_plugins
 from triage.plugin.scratch import Scratch, scratch_limit
@@ -71,6 +72,7 @@ class TriageOptions:
     option_values: Sequence[str] = ()  # --option PLUGIN.NAME=VALUE texts, checked before the run
     option_files: Sequence[Path] = ()  # TOML options files (values kept out of shell history)
     nested: NestLimits | None = None  # archives inside the evidence: how far to follow them (None: defaults)
+    keywords: KeywordSpec | None = None  # terms to search in files, records and the image (triage/keywords)
 
 
 @dataclass
@@ -199,6 +201,11 @@ class TriageRun:
             arguments["options"] = for_record(self.plugin_options)  # secrets: given, not recorded
         if self.options.nested is not None:  # recorded when not the defaults (verify --rehash uses them)
             arguments["archives"] = dataclasses.asdict(self.options.nested)
+        if self.options.keywords is not None:
+            from triage.keywords.records import VERSION as KEYWORDS_VERSION
+
+            arguments["keywords"] = self.options.keywords.for_record()
+            versions["keywords"] = KEYWORDS_VERSION
         with self.engine.begin() as conn:
             conn.execute(
                 insert(Run).values(
@@ -237,6 +244,10 @@ class TriageRun:
                     on_total(total[0] + len(members.jobs), total[1] + sum(j.entry.size for j in members.jobs))
                 self._process(members, summary, progress)
             self._analyze(summary)
+            if self.options.keywords is not None:
+                from triage.engine.keywords import search_after_files
+
+                search_after_files(self, summary)  # the run's records and, for a disk image, every byte
             derived = self._record_in_ledger(keys, versions, arguments, counts, started, resumed_from)
             counts["derived"] = derived
             summary.status = "complete"
@@ -433,6 +444,7 @@ class TriageRun:
             hashes=self.hashes,
             scratch_parent=scratch_parent,
             scratch_limit=self.scratch_limit,
+            keywords=self.options.keywords,
         )
         try:
             # The workers are forked on entry (no database connection open yet) and busy: the
