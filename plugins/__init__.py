@@ -32,7 +32,9 @@ from plugins.document.ooxml import OoxmlPlugin
 from plugins.document.pdf import PdfPlugin
 from plugins.indicator.identifiers import IdentifiersAnalyzer
 from plugins.indicator.text_identifiers import TextIdentifiersPlugin
+from plugins.media.pdq import PdqPlugin
 from plugins.media.photos_exif import PhotoExifPlugin
+from plugins.media.video_meta import VideoMetaPlugin
 from triage.plugin import Analyzer, Plugin
 
 __all__ = ["BUILTIN_ANALYZERS", "BUILTIN_PLUGINS"]
@@ -60,6 +62,8 @@ BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     ChromeHistoryPlugin,
     FirefoxHistoryPlugin,
     PhotoExifPlugin,
+    VideoMetaPlugin,
+    PdqPlugin,
     OoxmlPlugin,
     OdfPlugin,
     PdfPlugin,

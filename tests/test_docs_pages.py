@@ -66,8 +66,9 @@ def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     ran = run_page(EXAMINER, work, monkeypatch)
 
     first = _output_of(ran, "exhibit triage EX-001 --hash md5,sha256")
-    assert "107 entries, 80 files hashed" in first and "21 derived items recorded" in first
-    assert "13 new findings" in first  # 5 photos with EXIF, 8 documents (2 of them encrypted PDFs)
+    assert "107 entries, 80 files hashed" in first and "23 derived items recorded" in first
+    # 5 photos with EXIF, 2 videos, 8 documents (2 of them encrypted PDFs), PDQ hashes of 13 images
+    assert "28 new findings" in first
     rerun = [" ".join(r.output.split()) for r in ran if r.command.shell == "exhibit triage EX-001"]
     assert rerun and "80 already done, 0 new findings, 0 derived items" in rerun[0]
     assert _output_of(ran, 'sqlite3 case-2026-031/case.sqlite "SELECT exhibit, path, mime').strip() == (
@@ -77,11 +78,22 @@ def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     [deleted_photo] = [p for p in photos if p["source"]["inode"] == 92]
     assert deleted_photo["source"]["path"] == "/pic2/IMG_20200608_111614.jpg"
     assert deleted_photo["data"]["taken"]["utc"] is None and deleted_photo["data"]["taken"]["local"]
+    videos = {
+        v["source"]["path"]: v["data"] for v in json.loads((work / "videos.json").read_text(encoding="utf-8"))
+    }
+    phone = videos["/movie1/VID_20191220_170832.mp4"]
+    assert (phone["latitude"], phone["longitude"], phone["created"]["utc"]) == (
+        -15.8355,
+        -48.0153,
+        "2019-12-20T20:08:34.000000Z",
+    )
+    pdq = json.loads((work / "pdq.json").read_text(encoding="utf-8"))
+    assert len(pdq) == 13 and all(len(f["data"]["pdq"]) == 64 for f in pdq)
     fat = json.loads((work / "fat-pic1.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert fat["times_local"] is True and not fat["mtime"].endswith("Z")
     log = json.loads((work / "log-EX-001.json").read_text(encoding="utf-8"))
     kinds = [e["body"]["kind"] for e in log]
-    assert kinds.count("item.derive") == 21 and kinds.count("triage.run") == 3 and kinds[-1] == "item.export"
+    assert kinds.count("item.derive") == 23 and kinds.count("triage.run") == 3 and kinds[-1] == "item.export"
     assert "rehashed EX-001, EX-002, EX-003" in _output_of(ran, "exhibit custody verify --rehash")
 
     # section 11: the views across exhibits
