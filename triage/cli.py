@@ -43,6 +43,10 @@ from triage.views.listing import evidence_of, is_member_path, member_listing, ru
 
 plugins_app = typer.Typer(help="The artifact plugins.", no_args_is_help=True)
 
+ShowKnownOpt = Annotated[
+    bool,
+    typer.Option("--show-known", help="Also list files in known-good hash sets (hidden by default)."),
+]
 PartitionOpt = Annotated[
     int | None, typer.Option("--partition", help="Byte offset of the file system (see 'exhibit ls --json').")
 ]
@@ -318,30 +322,49 @@ def findings(
     kind: Annotated[
         str | None, typer.Option("--kind", help="Record type or namespace, e.g. chat or chat/android/sms.")
     ] = None,
+    show_known: ShowKnownOpt = False,
     case: CaseOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List what the plugins found, with the provenance of each finding."""
+    """List what the plugins found, with the provenance of each finding.
+
+    Findings of files in a known-good hash set are hidden (--show-known shows them); those of
+    known-bad files are marked [known-bad] (in --json: "hashset": "known-bad").
+    """
     from custody.items import get_item
+    from triage.hashsets.known import load_known
     from triage.views.findings import iter_findings, labels_for
 
     with opened(case) as c:
         get_item(c, exhibit)
-        found = list(iter_findings(c.engine, exhibit, kind))
+        known = load_known(c.engine, [exhibit])
+        found = []
+        hidden = 0
+        for f in iter_findings(c.engine, exhibit, kind):
+            status = (
+                known.finding_status(f.exhibit, f.record_type, f.partition, f.inode, f.path, f.locator, f.data)
+                if known
+                else None
+            )
+            if known.hides(status) and not show_known:
+                hidden += 1
+                continue
+            found.append((f, status))
     if as_json:
-        emit_json([f.as_dict() for f in found])
+        emit_json([{**f.as_dict(), **({"hashset": status} if status else {})} for f, status in found])
         return
     table = LiteralTable("ID", "Type", "Path", "Locator", "Summary")
-    for f in found:
+    for f, status in found:
         labels = labels_for(f.record_type, f.data)
         summary = ", ".join(
             f"{k}={_short(v)}" + (f" ({labels[k]})" if k in labels else "")
             for k, v in f.data.items()
             if k not in ("record_type", "source", "locator") and v not in (None, "")
         )
-        table.add_row(str(f.id), f.record_type, f.path, f.locator or "", summary)
+        mark = f"[{status}] " if status else ""
+        table.add_row(str(f.id), f.record_type, f.path, f.locator or "", mark + summary)
     out.print(table)
-    out.print(f"{len(found)} findings")
+    out.print(f"{len(found)} findings" + (f" ({hidden} of known-good files hidden: --show-known)" if hidden else ""))
 
 
 def _short(value: object) -> str:
@@ -811,3 +834,6 @@ def register(app: typer.Typer) -> None:
         plugins_list
     )
     app.add_typer(plugins_app, name="plugins")
+    from triage.hashsets.cli import register as register_hashsets
+
+    register_hashsets(app)
