@@ -96,15 +96,19 @@ def ls(
             "ARCHIVE!/MEMBER (list one archive with 'exhibit ls EX ARCHIVE!').",
         ),
     ] = False,
+    show_known: ShowKnownOpt = False,
     case: CaseOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List the entries of an exhibit like fls: deleted ones included and marked with '*'.
 
     After a triage run, --json also gives each file's sha256, MIME type and extension mismatch flag.
+    Files in a known-good hash set are left out (--show-known lists them); known-bad ones are
+    marked [known-bad] ("hashset": "known-bad" in --json).
     """
     options = _evidence_options(option, options_file)
     source_path, kind, known = evidence_of(case, exhibit, with_known=True)
+    hashes = _hash_status(case, exhibit) if known else None
     if (is_member_path(path) or (archives and recursive)) and not deleted and not mismatch:
         member_listing(
             case, source_path, kind, known, path, recursive, partition, as_json, write=sys.stdout.write
@@ -125,7 +129,18 @@ def ls(
         write_bytes=stdout_bytes,
         direct_stdout=True,
         options=options,
+        hashes=hashes,
+        show_known=show_known,
     )
+
+
+def _hash_status(case: Path | None, exhibit: str) -> Any:
+    """The hash-set status of a triaged exhibit's files (None when no file matched a set)."""
+    from triage.hashsets.known import load_known
+
+    with opened(case) as c:
+        found = load_known(c.engine, [exhibit])
+    return found or None
 
 
 def cat(
@@ -342,7 +357,9 @@ def findings(
         hidden = 0
         for f in iter_findings(c.engine, exhibit, kind):
             status = (
-                known.finding_status(f.exhibit, f.record_type, f.partition, f.inode, f.path, f.locator, f.data)
+                known.finding_status(
+                    f.exhibit, f.record_type, f.partition, f.inode, f.path, f.locator, f.data
+                )
                 if known
                 else None
             )
@@ -364,7 +381,9 @@ def findings(
         mark = f"[{status}] " if status else ""
         table.add_row(str(f.id), f.record_type, f.path, f.locator or "", mark + summary)
     out.print(table)
-    out.print(f"{len(found)} findings" + (f" ({hidden} of known-good files hidden: --show-known)" if hidden else ""))
+    out.print(
+        f"{len(found)} findings" + (f" ({hidden} of known-good files hidden: --show-known)" if hidden else "")
+    )
 
 
 def _short(value: object) -> str:

@@ -37,6 +37,9 @@ class Known:
     )  # (exhibit, path): for views without inode
     records: dict[tuple[str, str, str | None], str] = field(default_factory=dict)
     sets: dict[tuple[str, int | None, int | None, str], set[str]] = field(default_factory=dict)
+    current: set[tuple[str, str]] = field(
+        default_factory=set
+    )  # (name, source sha256) of the sets in the case
 
     def __bool__(self) -> bool:
         return bool(self.files or self.records)
@@ -64,7 +67,8 @@ class Known:
         """A finding's status: a hit's own kind; else its record's; else its file's."""
         if record_type == HIT_TYPE and data is not None:
             kind = data.get("kind")
-            return kind if kind in (BAD, GOOD) else None
+            current = (data.get("set_name"), data.get("set_sha256")) in self.current
+            return kind if kind in (BAD, GOOD) and current else None
         rec = self.records.get((exhibit, path, locator)) if locator is not None else None
         status = self.file_status(exhibit, partition, inode, path)
         if rec is None:
@@ -84,6 +88,7 @@ def load_known(engine: Engine, exhibits: Iterable[str] | None = None) -> Known:
         current = {(s.name, s.source_sha256) for s in store.ready_sets(conn).values()}
         if not current:
             return known
+        known.current = current
         query = select(
             Finding.exhibit, Finding.partition, Finding.inode, Finding.path, Finding.locator, Finding.data
         ).where(Finding.record_type == HIT_TYPE)
