@@ -709,6 +709,7 @@ def timeline(
             "--files", help="Add the file-system times (mtime, atime, ctime, crtime) of every entry."
         ),
     ] = False,
+    show_known: ShowKnownOpt = False,
     case: CaseOpt = None,
     as_json: LinesOpt = False,
 ) -> None:
@@ -717,6 +718,7 @@ def timeline(
     Each line: time (UTC; local times of unknown zone, such as FAT's, are marked "(local)" and
     never converted), kind (record type and the time's field), exhibit, a short summary and the
     source. Events are sorted on disk in the case's scratch folder, so memory stays small.
+    Files in a known-good hash set are left out (--show-known keeps them); known-bad ones are marked.
     """
     from triage.views.timeline import timeline as find_events
 
@@ -724,10 +726,11 @@ def timeline(
         when = e["time"] + (" (local)" if e["time_local"] else "")
         src = e["source"]
         where = src["path"] + (f" {e['locator']}" if e["locator"] else "")
-        return escape(f"{when:<34}  {e['kind']:<35}  {e['exhibit']}  {e['summary']}  [{where}]")
+        mark = f"[{e['hashset']}] " if e.get("hashset") else ""
+        return escape(f"{when:<34}  {e['kind']:<35}  {e['exhibit']}  {mark}{e['summary']}  [{where}]")
 
     with opened(case) as c:
-        found = find_events(c, exhibits, start=start, end=end, kinds=kinds, files=files)
+        found = find_events(c, exhibits, start=start, end=end, kinds=kinds, files=files, show_known=show_known)
         _write_lines(found.json_lines() if as_json else (line(e) for e in found))
 
 
