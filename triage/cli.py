@@ -264,13 +264,23 @@ def triage_command(
             "(1: only those in the evidence itself; 0: none; default: 3).",
         ),
     ] = None,
+    pdq_distance: Annotated[
+        int,
+        typer.Option(
+            "--pdq-distance",
+            min=0,
+            max=256,
+            help="Hash sets: a PDQ hash within this many differing bits of a known-bad one is a hit.",
+        ),
+    ] = 31,
     case: CaseOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Walk every entry, hash every file, run the plugins, store findings with provenance.
 
     Files handed to plugins are recorded in the custody ledger as derived items (one batch per run).
-    An interrupted run is resumed by running the same command again.
+    An interrupted run is resumed by running the same command again. Every file hashed is
+    matched against the case's hash sets ('exhibit hashset import').
     """
     from custody.actors import signing_keys
     from triage.engine.run import TriageOptions, run_triage
@@ -286,6 +296,7 @@ def triage_command(
         option_values=option or [],
         option_files=options_file or [],
         nested=None if archive_depth is None else NestLimits(depth=archive_depth),
+        pdq_distance=pdq_distance,
     )
     progress = Progress(
         label_column(),

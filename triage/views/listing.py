@@ -80,6 +80,27 @@ def evidence_of(case: Path | None, exhibit: str, *, with_known: bool) -> tuple[s
     return item.source_path, item.kind, {k: (v.sha256, v.mime, v.ext_mismatch) for k, v in known.items()}
 
 
+def has_hash_hits(case: Path | None, exhibit: str) -> bool:
+    """Whether some file of ``exhibit`` matched a hash set (then ``ls`` hides and marks files, which
+    the fast path of triage/launch.py leaves to the full CLI). True when the case is not SQLite."""
+    from custody.locate import quick_case
+
+    quick = quick_case(case)
+    if quick is None:
+        return True
+    try:
+        if not quick.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hashsets'"
+        ).fetchone():
+            return False
+        row = quick.conn.execute(
+            "SELECT 1 FROM triage_findings WHERE record_type = 'hash/hit' AND exhibit = ? LIMIT 1", (exhibit,)
+        ).fetchone()
+        return row is not None
+    finally:
+        quick.close()
+
+
 def known_suffix(sha256: str, mime: str | None, mismatch: bool) -> str:
     """The JSON that closes the line of an entry triage has hashed."""
     return ", " + json.dumps({"sha256": sha256, "mime": mime, "ext_mismatch": mismatch})[1:] + "\n"
