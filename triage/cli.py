@@ -741,7 +741,9 @@ def timeline(
         return escape(f"{when:<34}  {e['kind']:<35}  {e['exhibit']}  {mark}{e['summary']}  [{where}]")
 
     with opened(case) as c:
-        found = find_events(c, exhibits, start=start, end=end, kinds=kinds, files=files, show_known=show_known)
+        found = find_events(
+            c, exhibits, start=start, end=end, kinds=kinds, files=files, show_known=show_known
+        )
         _write_lines(found.json_lines() if as_json else (line(e) for e in found))
 
 

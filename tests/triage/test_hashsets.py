@@ -411,7 +411,9 @@ def test_triage_matches_files_and_recorded_hashes_hides_known_good(
     assert "/Windows/kernel32.dll" in {e["path"] for e in listed_all}
     events = exhibit("timeline", "EX-001", "--files", "--json").lines()
     assert "/Windows/kernel32.dll" not in {e["source"]["path"] for e in events}
-    assert {e.get("hashset") for e in events if e["source"]["path"] == "/Pictures/IMG_0001.jpg"} == {"known-bad"}
+    assert {e.get("hashset") for e in events if e["source"]["path"] == "/Pictures/IMG_0001.jpg"} == {
+        "known-bad"
+    }
     events_all = exhibit("timeline", "EX-001", "--files", "--json", "--show-known").lines()
     assert "/Windows/kernel32.dll" in {e["source"]["path"] for e in events_all}
     sets = json.loads(exhibit("hashset", "list", "--json").out)

@@ -124,7 +124,9 @@ def timeline(
     def events() -> Iterator[tuple[bytes, dict[str, Any]]]:
         for f in stream_findings(case.engine, wanted, prefixes=kinds or None):
             status = (
-                known.finding_status(f.exhibit, f.record_type, f.partition, f.inode, f.path, f.locator, f.data)
+                known.finding_status(
+                    f.exhibit, f.record_type, f.partition, f.inode, f.path, f.locator, f.data
+                )
                 if known
                 else None
             )
