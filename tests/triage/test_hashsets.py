@@ -116,6 +116,16 @@ def test_plain_lists_from_the_coreutils_tools_with_garbage_counted(tmp_path: Pat
     assert [n for n, _t, _p in report.samples] == [13, 14, 15]  # line numbers of the garbage
 
 
+def test_a_binary_file_is_garbage_read_in_bounded_pieces(tmp_path: Path) -> None:
+    path = tmp_path / "photo.jpg.txt"
+    with open(path, "wb") as fh:
+        fh.write(b"\xff\xd8" + os.urandom(1024).replace(b"\n", b"") * 300)  # 300 KB without a newline
+        fh.write(b"\n" + hashlib.sha256(BAD).hexdigest().encode() + b"\n")
+    parsed, report = _report(path, "plain")
+    assert _hex(parsed) == {("sha256", hashlib.sha256(BAD).hexdigest())}
+    assert report.garbage == 1 and "longer than" in report.samples[0][2]
+
+
 def test_hashdeep_output_format(tmp_path: Path) -> None:
     rows = [
         f"{len(d)},{hashlib.md5(d).hexdigest()},{hashlib.sha256(d).hexdigest()},/data/f,{i}.bin"

@@ -42,6 +42,7 @@ ALGO_NAMES: dict[int, str] = {v: k for k, v in ALGOS.items()}
 BY_LENGTH: dict[int, str] = {32: "md5", 40: "sha1", 64: "sha256"}
 FORMATS = ("plain", "hashdeep", "nsrl", "vics", "pdq")
 MAX_SAMPLES = 20  # garbage lines kept to show; all of them are counted
+MAX_LINE = 64 * 1024  # longer lines are garbage, read in pieces (a binary file given by mistake)
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _HEX = re.compile(rb"[0-9a-fA-F]+")
 _BSD = re.compile(rb"^(MD5|SHA1|SHA256) \(.*\) = ([0-9a-fA-F]+)$")
@@ -131,9 +132,29 @@ def _emit(report: ParseReport, algo: int, digest: bytes, category: str | None = 
     return Parsed(algo, digest, category)
 
 
+def _lines(fh: Any, report: ParseReport) -> Iterator[tuple[int, bytes]]:
+    """``(line number, line)``, each line at most :data:`MAX_LINE` bytes: a longer one (a binary
+    file, a list without newlines) is counted as garbage and skipped without being held whole."""
+    number = 0
+    while True:
+        raw = fh.readline(MAX_LINE)
+        if not raw:
+            return
+        number += 1
+        if len(raw) == MAX_LINE and not raw.endswith(b"\n"):
+            report.entries += 1
+            report.bad(number, raw[:120], f"a line longer than {MAX_LINE} bytes (not a hash list?)")
+            while True:
+                rest = fh.readline(MAX_LINE)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            continue
+        yield number, raw
+
+
 def _plain(path: Path, report: ParseReport, *, pdq: bool) -> Iterator[Parsed]:
     with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, 1):
+        for number, raw in _lines(fh, report):
             line = raw.strip()
             if number == 1 and line.startswith(b"\xef\xbb\xbf"):
                 line = line[3:]
@@ -178,7 +199,7 @@ def _plain(path: Path, report: ParseReport, *, pdq: bool) -> Iterator[Parsed]:
 def _hashdeep(path: Path, report: ParseReport) -> Iterator[Parsed]:
     columns: list[str] | None = None
     with open(path, "rb") as fh:
-        for number, raw in enumerate(fh, 1):
+        for number, raw in _lines(fh, report):
             line = raw.rstrip(b"\r\n")
             if not line.strip():
                 report.blank += 1
