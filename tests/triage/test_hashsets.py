@@ -271,18 +271,10 @@ def test_pdq_search_agrees_with_popcount_at_the_threshold() -> None:
             value ^= 1 << b
         return value.to_bytes(32, "big")
 
-    queries = [flip(base[0], 31), flip(base[1], 32), flip(base[2], 0), rng.randbytes(32)]
+    complement = bytes(b ^ 0xFF for b in base[3])  # 256 bits: must not wrap around to 0
+    queries = [flip(base[0], 31), flip(base[1], 32), flip(base[2], 0), rng.randbytes(32), complement]
 
-    class Rows:  # PdqIndex reads blocks from the database; here a list stands in for the rows
-        pass
-
-    index = PdqIndex.__new__(PdqIndex)
-    index._cached = [
-        (
-            __import__("numpy").frombuffer(b"".join(base), dtype="uint64").reshape(-1, 4),
-            [(h, 7, None) for h in base],
-        )
-    ]
+    index = PdqIndex.of([(h, 7, None) for h in base])
     got = {(qi, d.hex(), dist) for qi, d, _s, _c, dist in index.search(queries, 31)}
     expected = {
         (qi, h.hex(), hamming(q, h)) for qi, q in enumerate(queries) for h in base if hamming(q, h) <= 31
