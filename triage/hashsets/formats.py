@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from binascii import Error as HexError
+from binascii import unhexlify
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from triage.hashsets.errors import HashSetError
 
@@ -48,8 +50,9 @@ _HEX = re.compile(rb"[0-9a-fA-F]+")
 _BSD = re.compile(rb"^(MD5|SHA1|SHA256) \(.*\) = ([0-9a-fA-F]+)$")
 
 
-@dataclass(frozen=True, slots=True)
-class Parsed:
+class Parsed(NamedTuple):
+    """One hash (a tuple: a frozen dataclass cost a microsecond a line to build)."""
+
     algo: int  # ALGOS value
     digest: bytes
     category: str | None = None
@@ -132,75 +135,116 @@ def _emit(report: ParseReport, algo: int, digest: bytes, category: str | None = 
     return Parsed(algo, digest, category)
 
 
-def _lines(fh: Any, report: ParseReport) -> Iterator[tuple[int, bytes]]:
-    """``(line number, line)``, each line at most :data:`MAX_LINE` bytes: a longer one (a binary
-    file, a list without newlines) is counted as garbage and skipped without being held whole."""
-    number = 0
+def _lines(fh: Any, report: ParseReport) -> Iterator[tuple[int, list[bytes]]]:
+    """``(number of the first line, lines)`` a block (1 MiB) at a time, newlines removed; a line
+    longer than :data:`MAX_LINE` (a binary file, a list without newlines) is counted as garbage and
+    dropped as it is read, never held whole. Splitting whole blocks keeps the per-line cost in C."""
+    number = 0  # lines numbered so far
+    tail = b""
+    skipping = False  # inside an over-long line, already counted
     while True:
-        raw = fh.readline(MAX_LINE)
-        if not raw:
-            return
-        number += 1
-        if len(raw) == MAX_LINE and not raw.endswith(b"\n"):
+        block = fh.read(1 << 20)
+        if not block:
+            break
+        parts = (tail + block).split(b"\n")
+        tail = parts.pop()
+        if skipping and parts:
+            parts.pop(0)  # the end of the over-long line
+            skipping = False
+        long = [i for i, raw in enumerate(parts) if len(raw) > MAX_LINE]
+        for i in reversed(long):
             report.entries += 1
-            report.bad(number, raw[:120], f"a line longer than {MAX_LINE} bytes (not a hash list?)")
-            while True:
-                rest = fh.readline(MAX_LINE)
-                if not rest or rest.endswith(b"\n"):
-                    break
-            continue
-        yield number, raw
+            report.bad(
+                number + i + 1, parts[i][:120], f"a line longer than {MAX_LINE} bytes (not a hash list?)"
+            )
+            parts[i] = b""
+        if parts:
+            yield number + 1, parts
+            number += len(parts) + (1 if skipping else 0)
+        if len(tail) > MAX_LINE:
+            if not skipping:
+                number += 1
+                report.entries += 1
+                report.bad(number, tail[:120], f"a line longer than {MAX_LINE} bytes (not a hash list?)")
+                skipping = True
+            tail = b""
+    if tail and not skipping:
+        yield number + 1, [tail]
 
 
 def _plain(path: Path, report: ParseReport, *, pdq: bool) -> Iterator[Parsed]:
+    fast = {} if pdq else {n: ALGOS[a] for n, a in BY_LENGTH.items()}
     with open(path, "rb") as fh:
-        for number, raw in _lines(fh, report):
-            line = raw.strip()
-            if number == 1 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-            if not line:
-                report.blank += 1
-                continue
-            if line.startswith(b"#"):
-                report.comments += 1
-                continue
-            report.entries += 1
-            if pdq:
-                token = re.split(rb"[,\s]", line, maxsplit=1)[0]
-                found = _hex(token, pdq=True)
-                if found is None:
-                    report.bad(number, line, "not a PDQ hash (64 hex digits)")
-                    continue
-                yield _emit(report, *found)
-                continue
-            bsd = _BSD.match(line)
-            if bsd is not None:
-                found = _hex(bsd.group(2))
-                expected = bsd.group(1).decode("ascii").lower()
-                if found is None or ALGO_NAMES[found[0]] != expected:
-                    report.bad(number, line, f"not a valid {expected.upper()} value")
-                    continue
-                yield _emit(report, *found)
-                continue
-            if line.startswith(b"\\"):  # md5sum escapes names with a backslash before the hash
-                line = line[1:]
-            parts = line.split(None, 1)
-            token = parts[0]
-            if len(parts) == 2 and not line[len(token) : len(token) + 1].isspace():
-                report.bad(number, line, "not a hash")
-                continue
-            found = _hex(token)
-            if found is None:
-                report.bad(number, line, "not an MD5, SHA-1 or SHA-256 value (32, 40 or 64 hex digits)")
-                continue
+        for first, lines in _lines(fh, report):
+            fast_counts = dict.fromkeys(fast.values(), 0)
+            for number, raw in enumerate(lines, first):
+                line = raw.strip()
+                algo = fast.get(len(line))
+                if algo is not None:  # the common case: a bare hash
+                    try:
+                        digest = unhexlify(line)
+                    except HexError:
+                        pass
+                    else:
+                        fast_counts[algo] += 1
+                        yield Parsed(algo, digest)
+                        continue
+                yield from _plain_line(number, line, report, pdq)
+            for algo, n in fast_counts.items():
+                if n:
+                    report.entries += n
+                    report.hashes += n
+                    report.by_algo[ALGO_NAMES[algo]] += n
+
+
+def _plain_line(number: int, line: bytes, report: ParseReport, pdq: bool) -> Iterator[Parsed]:
+    """A line that is not a bare hash: blank, comment, md5sum/BSD form, PDQ, or garbage."""
+    if number == 1 and line.startswith(b"\xef\xbb\xbf"):
+        line = line[3:]
+    if not line:
+        report.blank += 1
+        return
+    if line.startswith(b"#"):
+        report.comments += 1
+        return
+    report.entries += 1
+    if pdq:
+        found = _hex(re.split(rb"[,\s]", line, maxsplit=1)[0], pdq=True)
+        if found is None:
+            report.bad(number, line, "not a PDQ hash (64 hex digits)")
+        else:
             yield _emit(report, *found)
+        return
+    bsd = _BSD.match(line)
+    if bsd is not None:
+        found = _hex(bsd.group(2))
+        expected = bsd.group(1).decode("ascii").lower()
+        if found is None or ALGO_NAMES[found[0]] != expected:
+            report.bad(number, line, f"not a valid {expected.upper()} value")
+        else:
+            yield _emit(report, *found)
+        return
+    if line.startswith(b"\\"):  # md5sum escapes names with a backslash before the hash
+        line = line[1:]
+    parts = line.split(None, 1)
+    token = parts[0]
+    if len(parts) == 2 and not line[len(token) : len(token) + 1].isspace():
+        report.bad(number, line, "not a hash")
+        return
+    found = _hex(token)
+    if found is None:
+        report.bad(number, line, "not an MD5, SHA-1 or SHA-256 value (32, 40 or 64 hex digits)")
+        return
+    yield _emit(report, *found)
 
 
 def _hashdeep(path: Path, report: ParseReport) -> Iterator[Parsed]:
     columns: list[str] | None = None
     with open(path, "rb") as fh:
-        for number, raw in _lines(fh, report):
-            line = raw.rstrip(b"\r\n")
+        for number, raw in (
+            (n, r) for first, lines in _lines(fh, report) for n, r in enumerate(lines, first)
+        ):
+            line = raw.rstrip(b"\r")
             if not line.strip():
                 report.blank += 1
                 continue
