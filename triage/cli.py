@@ -562,6 +562,8 @@ def _attachment(a: dict[str, Any]) -> str:
         parts.append(f"found at {a['path']}" + (f" sha256 {a['sha256']}" if a.get("sha256") else ""))
     else:
         parts.append("not found in the exhibit")
+    if a.get("hashset"):
+        parts.append(f"[{a['hashset']}]")
     return escape("    attachment: " + " ".join(parts))
 
 
@@ -581,7 +583,8 @@ def _chat_lines(found: Iterable[dict[str, Any]]) -> Iterator[str]:
             m["sender"], m["sender_e164"], "(owner)" if m["direction"] == "outgoing" else "(unknown)"
         )
         body = escape(m["body"]) if m["body"] is not None else "(no text)"
-        yield f"{_when(m):<27}  {_ARROWS[m['direction']]}  {sender}: {body}{_at(m)}"
+        mark = f"[{m['hashset']}] " if m.get("hashset") else ""
+        yield f"{_when(m):<27}  {_ARROWS[m['direction']]}  {mark}{sender}: {body}{_at(m)}"
         for a in m["attachments"]:
             yield _attachment(a)
 

@@ -411,6 +411,9 @@ def test_triage_matches_files_and_recorded_hashes_hides_known_good(
         json.loads(line) for line in exhibit("ls", "EX-001", "-r", "--json", "--show-known").out.splitlines()
     ]
     assert "/Windows/kernel32.dll" in {e["path"] for e in listed_all}
+    chats = exhibit("chats", "EX-001", "--json").lines()
+    assert [m["locator"] for m in chats if m.get("hashset") == "known-bad"] == [gone["locator"]]
+    assert "[known-bad]" in exhibit("chats", "EX-001").out
     events = exhibit("timeline", "EX-001", "--files", "--json").lines()
     assert "/Windows/kernel32.dll" not in {e["source"]["path"] for e in events}
     assert {e.get("hashset") for e in events if e["source"]["path"] == "/Pictures/IMG_0001.jpg"} == {

@@ -206,7 +206,9 @@ class TriageRun:
         matched_sets = hashsets.list_sets(self.engine)
         if matched_sets:  # which sets the run matched against (only when there are some)
             arguments["hashsets"] = [
-                {"name": s.name, "kind": s.kind, "sha256": s.source_sha256} for s in matched_sets if s.status == "ready"
+                {"name": s.name, "kind": s.kind, "sha256": s.source_sha256}
+                for s in matched_sets
+                if s.status == "ready"
             ]
             arguments["pdq_distance"] = self.options.pdq_distance
         with self.engine.begin() as conn:
