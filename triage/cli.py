@@ -43,6 +43,10 @@ from triage.views.listing import evidence_of, is_member_path, member_listing, ru
 
 plugins_app = typer.Typer(help="The artifact plugins.", no_args_is_help=True)
 
+ShowKnownOpt = Annotated[
+    bool,
+    typer.Option("--show-known", help="Also list files in known-good hash sets (hidden by default)."),
+]
 PartitionOpt = Annotated[
     int | None, typer.Option("--partition", help="Byte offset of the file system (see 'exhibit ls --json').")
 ]
@@ -92,15 +96,19 @@ def ls(
             "ARCHIVE!/MEMBER (list one archive with 'exhibit ls EX ARCHIVE!').",
         ),
     ] = False,
+    show_known: ShowKnownOpt = False,
     case: CaseOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List the entries of an exhibit like fls: deleted ones included and marked with '*'.
 
     After a triage run, --json also gives each file's sha256, MIME type and extension mismatch flag.
+    Files in a known-good hash set are left out (--show-known lists them); known-bad ones are
+    marked [known-bad] ("hashset": "known-bad" in --json).
     """
     options = _evidence_options(option, options_file)
     source_path, kind, known = evidence_of(case, exhibit, with_known=True)
+    hashes = _hash_status(case, exhibit) if known else None
     if (is_member_path(path) or (archives and recursive)) and not deleted and not mismatch:
         member_listing(
             case, source_path, kind, known, path, recursive, partition, as_json, write=sys.stdout.write
@@ -121,7 +129,18 @@ def ls(
         write_bytes=stdout_bytes,
         direct_stdout=True,
         options=options,
+        hashes=hashes,
+        show_known=show_known,
     )
+
+
+def _hash_status(case: Path | None, exhibit: str) -> Any:
+    """The hash-set status of a triaged exhibit's files (None when no file matched a set)."""
+    from triage.hashsets.known import load_known
+
+    with opened(case) as c:
+        found = load_known(c.engine, [exhibit])
+    return found or None
 
 
 def cat(
@@ -253,13 +272,23 @@ def triage_command(
             "document text, record and, for a disk image, every byte (docs/examiner.md, Keywords).",
         ),
     ] = None,
+    pdq_distance: Annotated[
+        int,
+        typer.Option(
+            "--pdq-distance",
+            min=0,
+            max=256,
+            help="Hash sets: a PDQ hash within this many differing bits of a known-bad one is a hit.",
+        ),
+    ] = 31,
     case: CaseOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Walk every entry, hash every file, run the plugins, store findings with provenance.
 
     Files handed to plugins are recorded in the custody ledger as derived items (one batch per run).
-    An interrupted run is resumed by running the same command again.
+    An interrupted run is resumed by running the same command again. Every file hashed is
+    matched against the case's hash sets ('exhibit hashset import').
     """
     from custody.actors import signing_keys
     from triage.engine.run import TriageOptions, run_triage
@@ -277,6 +306,7 @@ def triage_command(
         option_files=options_file or [],
         nested=None if archive_depth is None else NestLimits(depth=archive_depth),
         keywords=None if keywords is None else load_keywords(keywords),
+        pdq_distance=pdq_distance,
     )
     progress = Progress(
         label_column(),
@@ -328,30 +358,53 @@ def findings(
     kind: Annotated[
         str | None, typer.Option("--kind", help="Record type or namespace, e.g. chat or chat/android/sms.")
     ] = None,
+    show_known: ShowKnownOpt = False,
     case: CaseOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """List what the plugins found, with the provenance of each finding."""
+    """List what the plugins found, with the provenance of each finding.
+
+    Findings of files in a known-good hash set are hidden (--show-known shows them); those of
+    known-bad files are marked [known-bad] (in --json: "hashset": "known-bad").
+    """
     from custody.items import get_item
+    from triage.hashsets.known import load_known
     from triage.views.findings import iter_findings, labels_for
 
     with opened(case) as c:
         get_item(c, exhibit)
-        found = list(iter_findings(c.engine, exhibit, kind))
+        known = load_known(c.engine, [exhibit])
+        found = []
+        hidden = 0
+        for f in iter_findings(c.engine, exhibit, kind):
+            status = (
+                known.finding_status(
+                    f.exhibit, f.record_type, f.partition, f.inode, f.path, f.locator, f.data
+                )
+                if known
+                else None
+            )
+            if known.hides(status) and not show_known:
+                hidden += 1
+                continue
+            found.append((f, status))
     if as_json:
-        emit_json([f.as_dict() for f in found])
+        emit_json([{**f.as_dict(), **({"hashset": status} if status else {})} for f, status in found])
         return
     table = LiteralTable("ID", "Type", "Path", "Locator", "Summary")
-    for f in found:
+    for f, status in found:
         labels = labels_for(f.record_type, f.data)
         summary = ", ".join(
             f"{k}={_short(v)}" + (f" ({labels[k]})" if k in labels else "")
             for k, v in f.data.items()
             if k not in ("record_type", "source", "locator") and v not in (None, "")
         )
-        table.add_row(str(f.id), f.record_type, f.path, f.locator or "", summary)
+        mark = f"[{status}] " if status else ""
+        table.add_row(str(f.id), f.record_type, f.path, f.locator or "", mark + summary)
     out.print(table)
-    out.print(f"{len(found)} findings")
+    out.print(
+        f"{len(found)} findings" + (f" ({hidden} of known-good files hidden: --show-known)" if hidden else "")
+    )
 
 
 def _short(value: object) -> str:
@@ -519,6 +572,8 @@ def _attachment(a: dict[str, Any]) -> str:
         parts.append(f"found at {a['path']}" + (f" sha256 {a['sha256']}" if a.get("sha256") else ""))
     else:
         parts.append("not found in the exhibit")
+    if a.get("hashset"):
+        parts.append(f"[{a['hashset']}]")
     return escape("    attachment: " + " ".join(parts))
 
 
@@ -538,7 +593,8 @@ def _chat_lines(found: Iterable[dict[str, Any]]) -> Iterator[str]:
             m["sender"], m["sender_e164"], "(owner)" if m["direction"] == "outgoing" else "(unknown)"
         )
         body = escape(m["body"]) if m["body"] is not None else "(no text)"
-        yield f"{_when(m):<27}  {_ARROWS[m['direction']]}  {sender}: {body}{_at(m)}"
+        mark = f"[{m['hashset']}] " if m.get("hashset") else ""
+        yield f"{_when(m):<27}  {_ARROWS[m['direction']]}  {mark}{sender}: {body}{_at(m)}"
         for a in m["attachments"]:
             yield _attachment(a)
 
@@ -677,6 +733,7 @@ def timeline(
             "--files", help="Add the file-system times (mtime, atime, ctime, crtime) of every entry."
         ),
     ] = False,
+    show_known: ShowKnownOpt = False,
     case: CaseOpt = None,
     as_json: LinesOpt = False,
 ) -> None:
@@ -685,6 +742,7 @@ def timeline(
     Each line: time (UTC; local times of unknown zone, such as FAT's, are marked "(local)" and
     never converted), kind (record type and the time's field), exhibit, a short summary and the
     source. Events are sorted on disk in the case's scratch folder, so memory stays small.
+    Files in a known-good hash set are left out (--show-known keeps them); known-bad ones are marked.
     """
     from triage.views.timeline import timeline as find_events
 
@@ -692,10 +750,13 @@ def timeline(
         when = e["time"] + (" (local)" if e["time_local"] else "")
         src = e["source"]
         where = src["path"] + (f" {e['locator']}" if e["locator"] else "")
-        return escape(f"{when:<34}  {e['kind']:<35}  {e['exhibit']}  {e['summary']}  [{where}]")
+        mark = f"[{e['hashset']}] " if e.get("hashset") else ""
+        return escape(f"{when:<34}  {e['kind']:<35}  {e['exhibit']}  {mark}{e['summary']}  [{where}]")
 
     with opened(case) as c:
-        found = find_events(c, exhibits, start=start, end=end, kinds=kinds, files=files)
+        found = find_events(
+            c, exhibits, start=start, end=end, kinds=kinds, files=files, show_known=show_known
+        )
         _write_lines(found.json_lines() if as_json else (line(e) for e in found))
 
 
@@ -822,3 +883,6 @@ def register(app: typer.Typer) -> None:
         plugins_list
     )
     app.add_typer(plugins_app, name="plugins")
+    from triage.hashsets.cli import register as register_hashsets
+
+    register_hashsets(app)

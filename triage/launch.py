@@ -32,6 +32,7 @@ class LsArgs:
     option: tuple[str, ...] = ()  # what Typer gives for a list option not given
     options_file: tuple[Path, ...] = ()
     archives: bool = False
+    show_known: bool = False  # files of known-good hash sets: listed (the full CLI does it when some matched)
     case: Path | None = None
     as_json: bool = False
 
@@ -42,6 +43,7 @@ _FLAGS = {
     "--deleted": "deleted",
     "--mismatch": "mismatch",
     "--archives": "archives",
+    "--show-known": "show_known",
 }
 
 
@@ -88,7 +90,7 @@ def _fast_ls(args: LsArgs) -> int | None:
     from custody.errors import UserError
     from custody.safetext import escape
     from triage.errors import WalkAbandoned
-    from triage.views.listing import evidence_of, is_member_path, run_listing, stdout_bytes
+    from triage.views.listing import evidence_of, has_hash_hits, is_member_path, run_listing, stdout_bytes
 
     if is_member_path(args.path) or (args.archives and args.recursive):
         return None  # archives inside the evidence are opened by the full CLI's ls (listing.member_listing)
@@ -106,6 +108,8 @@ def _fast_ls(args: LsArgs) -> int | None:
 
     try:
         source_path, kind, known = evidence_of(args.case, args.exhibit, with_known=True)
+        if known and has_hash_hits(args.case, args.exhibit):
+            return None  # files to hide or mark (triage/hashsets/known.py): the full CLI's ls
         run_listing(
             source_path, kind, known, args.exhibit, args.path, args.recursive, args.deleted, args.partition,
             args.mismatch, args.as_json, write=write, write_bytes=write_bytes, direct_stdout=True,

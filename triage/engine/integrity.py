@@ -30,6 +30,9 @@ from triage.store.models import Anchor, File, Finding, RunWarning
 
 FORMAT = "exhibit-triage-digest/1"
 RUN_KIND = "triage.run"
+#: ``exhibit hashset match`` adds findings after a run and signs the new digest in this entry
+#: (triage/hashsets/after.py): the latest entry of either kind anchors the exhibit's rows.
+MATCH_KIND = "hashset.match"
 CODE = "TRIAGE_DATA_MISMATCH"
 ANCHOR_CHUNK = 4096  # anchored rows per triage_anchors row
 MAX_NAMED = 20  # problems named one by one per table and per re-hash before a summary line
@@ -309,14 +312,15 @@ class AnchorEntry:
 
 def latest_anchors(ledger: Ledger, exhibit: str | None = None) -> dict[str, AnchorEntry]:
     found: dict[str, AnchorEntry] = {}
-    for e in ledger.entries(exhibit=exhibit, kinds=[RUN_KIND]):
+    for e in ledger.entries(exhibit=exhibit, kinds=[RUN_KIND, MATCH_KIND]):
         try:
             data = e.data
         except ValueError:  # not JSON: the ledger checks report ENTRY_HASH_MISMATCH
             continue
         digest = data.get("digest") if isinstance(data, dict) else None
         if isinstance(digest, dict) and digest.get("format") == FORMAT and e.exhibit:
-            found[e.exhibit] = AnchorEntry(e.seq, e.exhibit, str(data.get("run")), digest)
+            run = data.get("run") if e.kind == RUN_KIND else data.get("match")
+            found[e.exhibit] = AnchorEntry(e.seq, e.exhibit, str(run), digest)
     return found
 
 

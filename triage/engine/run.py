@@ -48,6 +48,7 @@ from triage.engine.results import FileResult, TriageWarning
 from triage.engine.stall import stall_seconds
 from triage.engine.writes import HASHES
 from triage.errors import TriageError
+from triage.hashsets import store as hashsets
 from triage.keywords.terms import KeywordSpec
 from triage.plugin.options import for_record
 from triage.plugin.registry import load_analyzers, load_plugins
@@ -73,6 +74,7 @@ class TriageOptions:
     option_files: Sequence[Path] = ()  # TOML options files (values kept out of shell history)
     nested: NestLimits | None = None  # archives inside the evidence: how far to follow them (None: defaults)
     keywords: KeywordSpec | None = None  # terms to search in files, records and the image (triage/keywords)
+    pdq_distance: int = 31  # hash sets: a PDQ hash within this many bits of a known-bad one is a hit
 
 
 @dataclass
@@ -174,6 +176,8 @@ class TriageRun:
     ) -> RunSummary:
         keys = signing_keys(self.case, [self.actor])  # unlock before the long part
         ensure_schema(self.engine)
+        # the file hashes the hash sets hold are computed in the same read (no second read to match)
+        self.hashes = tuple(dict.fromkeys([*self.hashes, *sorted(hashsets.algorithms_in_sets(self.engine))]))
         with exhibit_lock.holding(self.engine, self.exhibit, self.run_id):
             return self._execute_locked(keys, progress, on_total)
 
@@ -206,6 +210,14 @@ class TriageRun:
 
             arguments["keywords"] = self.options.keywords.for_record()
             versions["keywords"] = KEYWORDS_VERSION
+        matched_sets = hashsets.list_sets(self.engine)
+        if matched_sets:  # which sets the run matched against (only when there are some)
+            arguments["hashsets"] = [
+                {"name": s.name, "kind": s.kind, "sha256": s.source_sha256}
+                for s in matched_sets
+                if s.status == "ready"
+            ]
+            arguments["pdq_distance"] = self.options.pdq_distance
         with self.engine.begin() as conn:
             conn.execute(
                 insert(Run).values(
@@ -248,6 +260,7 @@ class TriageRun:
                 from triage.engine.keywords import search_after_files
 
                 search_after_files(self, summary)  # the run's records and, for a disk image, every byte
+            self._match_hashsets(summary)
             derived = self._record_in_ledger(keys, versions, arguments, counts, started, resumed_from)
             counts["derived"] = derived
             summary.status = "complete"
@@ -478,6 +491,22 @@ class TriageRun:
                 writes.store_warnings(conn, writes.warning_rows(self.exhibit, self.run_id, warnings))
             summary.counts["warnings"] += len(warnings)
             summary.warnings.extend(w.as_dict() for w in warnings)
+
+    def _match_hashsets(self, summary: RunSummary) -> None:
+        """The exhibit's files and records against the hash sets: ``hash/hit`` findings of this
+        run (triage/hashsets/match.py), before the digest is taken."""
+        from triage.hashsets.match import match_exhibit
+
+        found = match_exhibit(self.engine, self.exhibit, self.run_id, distance=self.options.pdq_distance)
+        summary.counts["findings"] += found.new
+        if found.hits:
+            summary.counts["hash_hits"] = found.hits
+        notes = [TriageWarning("hashsets", None, note) for note in found.notes]
+        if notes:
+            with self.engine.begin() as conn:
+                writes.store_warnings(conn, writes.warning_rows(self.exhibit, self.run_id, notes))
+            summary.counts["warnings"] += len(notes)
+            summary.warnings.extend(w.as_dict() for w in notes)
 
     def _store_chunk(
         self,

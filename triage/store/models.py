@@ -8,7 +8,7 @@ to the exact bytes it came from.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, MetaData, String, Text
+from sqlalchemy import BigInteger, Boolean, Index, Integer, LargeBinary, MetaData, SmallInteger, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -142,3 +142,43 @@ class ExhibitLock(TriageBase):
     pid_start: Mapped[int | None] = mapped_column(BigInteger)  # /proc/<pid>/stat start time
     acquired_utc: Mapped[str] = mapped_column(String(40))
     heartbeat_utc: Mapped[str] = mapped_column(String(40))
+
+
+class HashSet(TriageBase):
+    """One imported hash set (triage/hashsets): what it is, where it came from, what it held.
+
+    Its hashes are rows of :class:`HashSetEntry`. ``source_sha256`` is the SHA-256 of the file it
+    was imported from, also signed in the ``hashset.import`` ledger entry.
+    """
+
+    __tablename__ = "hashsets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # known-bad, known-good
+    category: Mapped[str | None] = mapped_column(String(100))
+    format: Mapped[str] = mapped_column(String(20))  # plain, hashdeep, nsrl, vics, pdq
+    source_name: Mapped[str] = mapped_column(Text)
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    source_size: Mapped[int] = mapped_column(BigInteger)
+    counts: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    imported_utc: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))  # importing, ready
+
+
+class HashSetEntry(TriageBase):
+    """One hash of a set: ``algo`` 1 MD5, 2 SHA-1, 3 SHA-256, 4 PDQ; ``digest`` its raw bytes.
+
+    The primary key (algo, digest, set_id) is the lookup index (SQLite stores the table as that
+    index alone: WITHOUT ROWID), and makes a hash count once per set.
+    """
+
+    __tablename__ = "hashset_hashes"
+
+    algo: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    set_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    category: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = ({"sqlite_with_rowid": False},)

@@ -217,6 +217,25 @@ def message_view(f: StoredFinding, app: str, norm: Normaliser) -> dict[str, Any]
     }
 
 
+def _mark_known(view: dict[str, Any], hashes: Any) -> None:
+    """Add ``hashset`` (known-bad, known-good) to a message and to its attachments found in the
+    evidence when they matched a hash set (triage/hashsets/known.py); nothing when they did not."""
+    source = view["source"]
+    status = hashes.records.get((view["exhibit"], source["path"], view["locator"]))
+    marked = []
+    for a in view["attachments"]:
+        found = (
+            hashes.path_status(view["exhibit"], a["path"]) if isinstance(a, dict) and a.get("path") else None
+        )
+        if found is not None:
+            a = {**a, "hashset": found}
+            status = "known-bad" if "known-bad" in (status, found) else found
+        marked.append(a)
+    view["attachments"] = marked
+    if status is not None:
+        view["hashset"] = status
+
+
 def call_view(f: StoredFinding, app: str, norm: Normaliser) -> dict[str, Any]:
     """One call in the common shape of ``exhibit calls --json``."""
     d = f.data
@@ -279,16 +298,21 @@ def messages(
     region of phone numbers written without a country code. Arguments are checked at once; the
     messages are read each time the result is iterated (dicts) or its ``json_lines()`` are.
     """
+    from triage.hashsets.known import load_known
+
     wanted = check_exhibits(case, exhibits)
     norm = Normaliser(region)
     known = known or schema()
     types = known.types(MESSAGE, app)
+    hashes = load_known(case.engine, wanted)
 
     def views() -> Iterator[tuple[bytes, dict[str, Any]]]:
         for f in stream_findings(case.engine, wanted, types):
             view = message_view(f, known.apps[f.record_type], norm)
             if conversation is not None and view["conversation"] != conversation:
                 continue
+            if hashes:  # a known-bad attachment, or a media hash the app recorded (hash sets)
+                _mark_known(view, hashes)
             key = encode_key(
                 f.exhibit, view["app"], view["account"], view["conversation"], sort_key(view["timestamp"])
             )

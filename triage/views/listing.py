@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from custody.safetext import escape, is_utf8
 from triage.errors import WalkAbandoned, WalkWarning
@@ -28,6 +28,16 @@ NULL_SUFFIX = ', "sha256": null, "mime": null, "ext_mismatch": null}\n'
 Known = dict[tuple[Any, ...], tuple[str, str | None, bool]]
 
 _PLAIN_KIND = {"file": "r", "dir": "d", "link": "l"}
+
+
+class HashStatus(Protocol):
+    """What ``ls`` asks of the hash-set status (triage.hashsets.known.Known)."""
+
+    def __bool__(self) -> bool: ...
+
+    def file_status(
+        self, exhibit: str, partition: int | None, inode: int | None, path: str
+    ) -> str | None: ...
 
 
 def evidence_of(case: Path | None, exhibit: str, *, with_known: bool) -> tuple[str, str, Known]:
@@ -68,6 +78,27 @@ def evidence_of(case: Path | None, exhibit: str, *, with_known: bool) -> tuple[s
     finally:
         c.close()
     return item.source_path, item.kind, {k: (v.sha256, v.mime, v.ext_mismatch) for k, v in known.items()}
+
+
+def has_hash_hits(case: Path | None, exhibit: str) -> bool:
+    """Whether some file of ``exhibit`` matched a hash set (then ``ls`` hides and marks files, which
+    the fast path of triage/launch.py leaves to the full CLI). True when the case is not SQLite."""
+    from custody.locate import quick_case
+
+    quick = quick_case(case)
+    if quick is None:
+        return True
+    try:
+        if not quick.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hashsets'"
+        ).fetchone():
+            return False
+        row = quick.conn.execute(
+            "SELECT 1 FROM triage_findings WHERE record_type = 'hash/hit' AND exhibit = ? LIMIT 1", (exhibit,)
+        ).fetchone()
+        return row is not None
+    finally:
+        quick.close()
 
 
 def known_suffix(sha256: str, mime: str | None, mismatch: bool) -> str:
@@ -242,13 +273,37 @@ def run_listing(
     write_bytes: Callable[[bytes], Any] | None = None,
     direct_stdout: bool = False,
     options: Mapping[str, object] | None = None,
+    hashes: HashStatus | None = None,
+    show_known: bool = False,
 ) -> None:
     """``exhibit ls``: the lines to ``write``, then the warnings to stderr (see :mod:`triage.launch`).
-    ``options``: what opening the evidence needs (an encrypted backup's password)."""
+    ``options``: what opening the evidence needs (an encrypted backup's password). ``hashes``:
+    the hash-set status of the exhibit's files (triage/hashsets/known.py): known-good files are
+    left out unless ``show_known``, known-bad ones marked (``"hashset": "known-bad"`` in JSON)."""
     from triage.sources.open import list_entries
 
     warnings: list[WalkWarning] = []
-    if mismatch:
+    if hashes and not mismatch:
+        entries = list_entries(
+            source_path, path, recursive, deleted, partition, warnings=warnings, kind=kind, options=options
+        )
+        buffer: list[str] = []
+        for e in entries:
+            status = hashes.file_status(exhibit, e.partition, e.inode, e.path)
+            if status == "known-good" and not show_known:
+                continue
+            line = format_line(e, as_json, known)
+            if status is not None:
+                line = (
+                    line[:-2] + f', "hashset": "{status}"}}\n' if as_json else line[:-1] + f"\t[{status}]\n"
+                )
+            buffer.append(line)
+            if len(buffer) >= 4096:
+                write("".join(buffer))
+                buffer.clear()
+        if buffer:
+            write("".join(buffer))
+    elif mismatch:
         if not known:
             print(
                 escape(

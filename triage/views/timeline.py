@@ -35,6 +35,7 @@ from sqlalchemy import inspect, select
 
 from custody.case import Case
 from custody.timefmt import parse_stamp
+from triage.hashsets.known import Known, load_known
 from triage.store.models import File
 from triage.views.conversations import check_exhibits, source_of
 from triage.views.findings import stream_findings
@@ -102,22 +103,35 @@ def timeline(
     end: str | None = None,
     kinds: Sequence[str] | None = None,
     files: bool = False,
+    show_known: bool = False,
 ) -> SortedRows:
     """The events of ``exhibits`` (``None``: the whole case) in time order (see the module docstring).
 
     ``kinds`` keeps findings whose record type is or lies below one of them (``chat``,
     ``chat/android/sms``); it does not filter the file events ``files`` adds. Arguments are
     checked at once; events are read each time the result is iterated (dicts) or its
-    ``json_lines()`` are.
+    ``json_lines()`` are. Events of files in a known-good hash set (and of their findings) are
+    left out unless ``show_known``; those of known-bad ones carry ``"hashset": "known-bad"``
+    (triage/hashsets/known.py).
     """
     wanted = check_exhibits(case, exhibits)
     low, high = _bound(start, "--from"), _bound(end, "--to")
+    known = load_known(case.engine, wanted)
 
     def inside(key: str) -> bool:
         return (low is None or key >= low) and (high is None or key <= high)
 
     def events() -> Iterator[tuple[bytes, dict[str, Any]]]:
         for f in stream_findings(case.engine, wanted, prefixes=kinds or None):
+            status = (
+                known.finding_status(
+                    f.exhibit, f.record_type, f.partition, f.inode, f.path, f.locator, f.data
+                )
+                if known
+                else None
+            )
+            if known.hides(status) and not show_known:
+                continue
             summary: str | None = None
             for field, value, shown, local in time_fields(f.data):
                 key = sort_key(shown)
@@ -141,15 +155,18 @@ def timeline(
                         "plugin": f.plugin,
                         "plugin_version": f.plugin_version,
                         "time_value": value,
+                        **({"hashset": status} if status else {}),
                     },
                 )
         if files:
-            yield from _file_events(case, wanted, inside)
+            yield from _file_events(case, wanted, inside, known, show_known)
 
     return SortedRows(case.scratch_dir, events)
 
 
-def _file_events(case: Case, wanted: list[str] | None, inside: Any) -> Iterator[tuple[bytes, dict[str, Any]]]:
+def _file_events(
+    case: Case, wanted: list[str] | None, inside: Any, known: Known, show_known: bool
+) -> Iterator[tuple[bytes, dict[str, Any]]]:
     if not inspect(case.engine).has_table(File.__tablename__):
         return
     query = select(
@@ -168,6 +185,9 @@ def _file_events(case: Case, wanted: list[str] | None, inside: Any) -> Iterator[
         query = query.where(File.exhibit.in_(wanted))
     with case.engine.connect() as conn:
         for r in conn.execute(query.execution_options(yield_per=2000)):
+            status = known.file_status(r.exhibit, r.partition, r.inode, r.path) if known else None
+            if known.hides(status) and not show_known:
+                continue
             for field in FILE_TIMES:
                 shown = getattr(r, field)
                 key = sort_key(shown)
@@ -197,5 +217,6 @@ def _file_events(case: Case, wanted: list[str] | None, inside: Any) -> Iterator[
                         "plugin": None,
                         "plugin_version": None,
                         "time_value": None,
+                        **({"hashset": status} if status else {}),
                     },
                 )
