@@ -231,7 +231,8 @@ class _Buffer:
             if room <= 0:
                 self.exhausted = True
                 return False
-            step = min(max(n - len(self.data), _MIB), room)
+            # small first reads (most headers in free space start nothing), then 1 MiB steps
+            step = min(max(n - len(self.data), min(_MIB, max(len(self.data), 16384))), room)
             if self.indirect:
                 step = -(-step // self.indirect) * self.indirect
             got = self.stream.read(self.spos, step)
@@ -602,10 +603,12 @@ def carve_stream(
     pos = 0  # stream offset of the next block boundary to look at
     window_at = -1
     window = b""
+    ahead = {}
     while pos < stream.size:
         if not window_at <= pos < window_at + len(window) - 8:
             window_at = pos
             window = stream.read(pos, WINDOW + 8)
+            ahead: dict[bytes, int] = {}  # each signature's next block-aligned place in the window
             report.scanned = min(stream.size, pos + WINDOW)
             if progress is not None:
                 progress(report.scanned)
@@ -621,9 +624,12 @@ def carve_stream(
         found = -1
         kind = ""
         for sig, k in _SIGNATURES:
-            at = window.find(sig, rel)
-            while at != -1 and (window_at + at) % block:
-                at = window.find(sig, at + 1)
+            at = ahead.get(sig, -2)
+            if at == -2 or (at != -1 and at < rel):  # not looked for yet, or passed: look again
+                at = window.find(sig, rel)
+                while at != -1 and (window_at + at) % block:
+                    at = window.find(sig, at + 1)
+                ahead[sig] = at
             if at != -1 and (found == -1 or at < found):
                 found, kind = at, k
         if found == -1:
