@@ -512,30 +512,42 @@ def _gif(buf: _Buffer, block: int) -> _Parsed:
 
 
 def _pdf(buf: _Buffer, block: int) -> _Parsed:
-    """Up to the last ``%%EOF`` of the updates following the header, before the next header."""
+    """Up to the last ``%%EOF`` of the updates following the header, before the next file's
+    header (looked for at block boundaries as the bytes are read, so a header with no end costs
+    the bytes up to the next header, not the size cap)."""
     pos = 5
     last = -1
     startxref = False
+    checked = block  # block boundaries before this were looked at for a header
+    stop = -1  # the next file's header
     while True:
-        at = buf.find(b"%%EOF", pos)
-        nxt = _next_header(buf, pos, block) if at < 0 or at > block else -1
-        if at < 0 or (0 <= nxt < at):
+        at = buf.data.find(b"%%EOF", pos)
+        nh = _next_header(buf, checked, block)
+        if nh != -1 and (at == -1 or nh < at):
+            stop = nh
             break
+        if at == -1:
+            checked = max(checked, (len(buf.data) - 8) // block * block)
+            held = len(buf.data)
+            buf.ensure(held + _MIB)
+            if len(buf.data) == held:  # nothing more to read
+                break
+            continue
         end = at + 5
-        buf.ensure(end + 2)
+        buf.ensure(end + 66)
         for _ in range(2):
             if end < len(buf.data) and buf.data[end] in (0x0D, 0x0A):
                 end += 1
         startxref = startxref or buf.data.rfind(b"startxref", max(0, at - 64), at) != -1
         last = end
         # another incremental update follows when the next non-blank bytes start an object or xref
-        buf.ensure(end + 64)
-        rest = bytes(buf.data[end : end + 64]).lstrip(b"\r\n\t \x00"[:4])
+        rest = bytes(buf.data[end : end + 64]).lstrip(b"\r\n\t ")
         if not rest[:1].isdigit() and not rest.startswith((b"xref", b"%")):
             break
         pos = end
     if last < 0:
-        return _Parsed(0, False, "no %%EOF before the free space, the size cap or the next file's header")
+        held = stop if stop != -1 else len(buf.data)
+        return _Parsed(held, False, "no %%EOF before the free space, the size cap or the next file's header")
     if not startxref:
         return _Parsed(last, False, "%%EOF without a startxref before it")
     return _Parsed(last, True, "")
@@ -574,6 +586,143 @@ def _decodes(kind: str, data: bytes) -> str:
     return ""
 
 
+# -- ext2/ext3: files rebuilt from the indirect blocks left in free space ---------------------------
+
+
+class _Pointers:
+    """The free blocks of an ext2/ext3 file system that hold block pointers (indirect blocks).
+
+    When ext2/3 deletes a file it clears the pointers in the inode, but its indirect blocks (the
+    blocks of pointers to the 13th and later data blocks) stay in free space as they were. A
+    JPEG or PNG that breaks off after its 12 direct blocks is tried with each such block (and,
+    past 12 + pointers-per-block blocks, each double-indirect block): the one whose pointed data
+    continues the format to its end and decodes is the file's. Pointer blocks are looked for in the
+    block group of the carve and its neighbours (ext2 keeps a file's indirect blocks near it),
+    at most :data:`MAX_POINTER_BLOCKS` of them.
+    """
+
+    MAX_POINTER_BLOCKS = 20_000
+    MAX_TRIES = 4_000  # candidate continuations parsed per file
+
+    def __init__(self, stream: FreeStream, fs_offset: int, block: int, blocks: int) -> None:
+        self.stream = stream
+        self.fs_offset = fs_offset
+        self.block = block
+        self.blocks = blocks  # blocks of the file system: a pointer is below this
+        self.per_group = 8 * block  # blocks per group (one block of bitmap)
+        self.scanned: set[int] = set()
+        self.found: dict[int, tuple[int, ...]] = {}  # pointer block -> its pointers
+        self.truncated = False
+
+    def _scan_group(self, group: int) -> None:
+        if group in self.scanned or group < 0 or len(self.found) >= self.MAX_POINTER_BLOCKS:
+            return
+        self.scanned.add(group)
+        first = self.fs_offset + group * self.per_group * self.block
+        last = first + self.per_group * self.block
+        size = self.block
+        n = size // 4
+        for img, length in self.stream.runs:
+            lo, hi = max(img, first), min(img + length, last)
+            if lo >= hi:
+                continue
+            at = lo
+            while at < hi:
+                data = self.stream.read_at(at, min(hi - at, WINDOW))
+                if not data:
+                    break
+                for k in range(0, len(data) - size + 1, size):
+                    head = data[k : k + 8]
+                    a = int.from_bytes(head[:4], "little")
+                    b = int.from_bytes(head[4:8], "little")
+                    if a == 0 or a >= self.blocks or (b != 0 and (b <= a or b >= self.blocks)):
+                        continue
+                    values = struct.unpack(f"<{n}I", data[k : k + size])
+                    count = 0
+                    ok = True
+                    for v in values:
+                        if v == 0:
+                            break
+                        if v >= self.blocks:
+                            ok = False
+                            break
+                        count += 1
+                    if ok and (count < 1 or any(values[count:])):
+                        ok = False
+                    if ok:
+                        self.found[(at + k - self.fs_offset) // size] = values[:count]
+                        if len(self.found) >= self.MAX_POINTER_BLOCKS:
+                            self.truncated = True
+                            return
+                at += len(data)
+
+    def near(self, fs_block: int) -> dict[int, tuple[int, ...]]:
+        group = fs_block // self.per_group
+        for g in (group, group - 1, group + 1):
+            self._scan_group(g)
+        return self.found
+
+    def runs_of(self, blocks: list[int]) -> list[tuple[int, int]]:
+        runs: list[tuple[int, int]] = []
+        for b in blocks:
+            img = self.fs_offset + b * self.block
+            if runs and runs[-1][0] + runs[-1][1] == img:
+                runs[-1] = (runs[-1][0], runs[-1][1] + self.block)
+            else:
+                runs.append((img, self.block))
+        return runs
+
+
+def _rebuild_ext(
+    pointers: _Pointers, kind: str, start_block: int, cap: int
+) -> tuple[_Buffer, _Parsed, list[int]] | None:
+    """The file starting at ``start_block`` (12 direct blocks there) completed through an
+    indirect block (and a double-indirect one) of ``pointers``; None when none fits."""
+    direct = list(range(start_block, start_block + 12))
+    found = pointers.near(start_block)
+    per = pointers.block // 4
+    tries = 0
+
+    def attempt(blocks: list[int], probe: bool) -> tuple[_Buffer, _Parsed] | None:
+        nonlocal tries
+        tries += 1
+        buf = _Buffer(FreeStream(pointers.stream.read_at, pointers.runs_of(blocks)), 0, cap)
+        parsed = _PARSERS[kind](buf, pointers.block)
+        if parsed.complete:
+            return buf, parsed
+        # broke off before the bytes given ran out: not this continuation
+        if not buf.exhausted:
+            return None
+        return (buf, parsed) if probe else None
+
+    follows = start_block + 12  # an indirect block's first pointer is the 13th block
+    singles = sorted(b for b, ptrs in found.items() if ptrs[0] == follows)
+    for ind in singles:
+        data = list(found[ind])
+        whole = attempt(direct + data, True)
+        if whole is None:
+            continue
+        buf, parsed = whole
+        if parsed.complete:
+            return buf, parsed, [ind]
+        if len(data) < per:
+            continue
+        # the double-indirect block: its pointers are indirect blocks (ext2 writes it next)
+        dinds = sorted(
+            (b for b, kids in found.items() if b != ind and all(k in found for k in kids)),
+            key=lambda b: abs(b - ind),
+        )
+        for dind in dinds:
+            if tries >= _Pointers.MAX_TRIES:
+                return None
+            children = found[dind]
+            more = [b for child in children for b in found[child]]
+            got = attempt(direct + data + more, False)
+            if got is not None:
+                return got[0], got[1], [ind, dind]
+    return None
+
+
 # -- carving one file system -----------------------------------------------------------------------
 
 
@@ -595,6 +744,7 @@ def carve_stream(
     limits: CarveLimits | None = None,
     progress: Callable[[int], None] | None = None,
     indirect: bool = False,
+    fs_blocks: int | None = None,
 ) -> CarveReport:
     """Carve ``stream`` (the free blocks of the file system at byte ``partition``, ``block`` bytes
     each): see the module docstring."""
@@ -603,12 +753,13 @@ def carve_stream(
     pos = 0  # stream offset of the next block boundary to look at
     window_at = -1
     window = b""
-    ahead = {}
+    ahead: dict[bytes, int] = {}  # each signature's next block-aligned place in the window
+    pointers: _Pointers | None = None  # ext2/ext3 indirect blocks in free space, found on first need
     while pos < stream.size:
         if not window_at <= pos < window_at + len(window) - 8:
             window_at = pos
             window = stream.read(pos, WINDOW + 8)
-            ahead: dict[bytes, int] = {}  # each signature's next block-aligned place in the window
+            ahead = {}
             report.scanned = min(stream.size, pos + WINDOW)
             if progress is not None:
                 progress(report.scanned)
@@ -647,7 +798,18 @@ def carve_stream(
             break
         buf = _Buffer(stream, start, limits.max_size[kind], block if indirect else 0, partition)
         parsed = _PARSERS[kind](buf, block)
-        if parsed.end < max(block, 64) and not parsed.complete:
+        rebuilt: list[int] = []
+        if indirect and not parsed.complete and len(buf.data) >= 12 * block:
+            first = stream.extents(start, 12 * block)
+            if len(first) == 1:  # 12 direct blocks in a row
+                if pointers is None:
+                    pointers = _Pointers(stream, partition, block, fs_blocks or 0)
+                again = _rebuild_ext(
+                    pointers, kind, (first[0][0] - partition) // block, limits.max_size[kind]
+                )
+                if again is not None:
+                    buf, parsed, rebuilt = again
+        if parsed.end < min(block, 512) and not parsed.complete:
             report.rejected += 1
             pos = start + block
             continue
@@ -662,6 +824,13 @@ def carve_stream(
             if why:
                 status, detail = "invalid", why
         extents = tuple(buf.extents(len(data)))
+        if rebuilt:
+            note = (
+                f"rebuilt through the ext2/ext3 indirect block {rebuilt[0]}"
+                + (f" and double-indirect block {rebuilt[1]}" if len(rebuilt) > 1 else "")
+                + " left in free space"
+            )
+            detail = f"{detail}; {note}" if detail else note
         if buf.skipped:
             note = f"{buf.skipped} ext2/ext3 indirect block(s) left out"
             detail = f"{detail}; {note}" if detail else note
@@ -682,15 +851,16 @@ def carve_stream(
         )
         # a complete file: go on after it; a truncated one: after its header's block (what broke
         # it may be the next file's header)
-        nxt = start + len(data) if parsed.complete else start + block
+        nxt = start + len(data) if parsed.complete and not rebuilt else start + block
         pos = -(-nxt // block) * block
     if progress is not None:
         progress(stream.size)
     return report
 
 
-def free_runs(reader: Any, partition: int) -> tuple[int, list[tuple[int, int]]]:
-    """(block size, free runs as (image byte offset, length)) of the file system at ``partition``.
+def free_runs(reader: Any, partition: int) -> tuple[int, list[tuple[int, int]], int]:
+    """(block size, free runs as (image byte offset, length), blocks) of the file system at
+    ``partition``.
 
     Raises ImportError when the block walk is not built, OSError when libtsk cannot walk it."""
     from triage.sources import _blockmap
@@ -718,7 +888,7 @@ def free_runs(reader: Any, partition: int) -> tuple[int, list[tuple[int, int]]]:
         if img >= size:
             break
         clipped.append((img, min(length, size - img)))
-    return block, clipped
+    return block, clipped, last + 1
 
 
 def carve_image(
@@ -733,7 +903,7 @@ def carve_image(
     reports = []
     for fs in source.filesystems:
         try:
-            block, runs = free_runs(source.reader, fs.offset)
+            block, runs, blocks = free_runs(source.reader, fs.offset)
         except (ImportError, OSError) as exc:
             rep = CarveReport(fs.offset)
             why = (
@@ -747,7 +917,7 @@ def carve_image(
         stream = FreeStream(source.reader.read_at, runs)
         tick = None if progress is None else (lambda done, o=fs.offset, s=stream.size: progress(o, done, s))
         ext = str(getattr(fs, "fs_type", "")).startswith("ext")
-        reports.append(carve_stream(stream, fs.offset, block, limits, tick, indirect=ext))
+        reports.append(carve_stream(stream, fs.offset, block, limits, tick, indirect=ext, fs_blocks=blocks))
     return reports
 
 

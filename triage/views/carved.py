@@ -51,12 +51,12 @@ def list_carved(engine: Engine, exhibit: str) -> list[dict[str, Any]]:
         hashes = {f.sha256 for f in files if f.sha256}
         named: dict[str, list[str]] = {}
         if hashes:
-            for r in conn.execute(
+            for n in conn.execute(
                 select(File.sha256, File.path, File.deleted).where(
                     File.exhibit == exhibit, File.fs_type != CARVED_FS, File.sha256.in_(hashes)
                 )
             ):
-                named.setdefault(r.sha256, []).append(r.path + (" (deleted)" if r.deleted else ""))
+                named.setdefault(str(n.sha256), []).append(n.path + (" (deleted)" if n.deleted else ""))
     for f in files:
         c = carves.get((f.partition, f.path), {})
         out.append(
