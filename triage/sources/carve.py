@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import struct
 import zlib
 from collections.abc import Callable, Iterator
@@ -75,6 +76,7 @@ _SIGNATURES = (
     (b"%PDF-", "pdf"),
 )
 _MIB = 1024 * 1024
+_FIRST_BYTE = re.compile(rb"[\xff\x89G%]")  # what a signature's first byte can be
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,12 +248,18 @@ class _Buffer:
                 continue
             size = self.indirect
             view = memoryview(got)
-            for k in range(0, len(got), size):
-                blk = view[k : k + size]
-                if len(self.data) >= 12 * size and len(blk) == size and self._is_indirect(blk, at + k + size):
-                    self.skipped += 1
+            kept_from = 0  # start of the span of blocks kept since the last one left out
+            for k in range(0, len(got) - size + 1, size):
+                # a pointer block's first two pointers are consecutive (or the second is empty)
+                a = int.from_bytes(view[k : k + 4], "little")
+                if a == 0 or len(self.data) + k - kept_from < 12 * size:
                     continue
-                self._keep(at + k, blk[: max(0, self.cap - len(self.data))])
+                b = int.from_bytes(view[k + 4 : k + 8], "little")
+                if (b == 0 or b == a + 1) and self._is_indirect(view[k : k + size], at + k + size):
+                    self._keep(at + kept_from, view[kept_from:k][: max(0, self.cap - len(self.data))])
+                    kept_from = k + size
+                    self.skipped += 1
+            self._keep(at + kept_from, view[kept_from:][: max(0, self.cap - len(self.data))])
         return True
 
     def _is_indirect(self, blk: memoryview, next_pos: int) -> bool:
@@ -377,28 +385,37 @@ def _jpeg(buf: _Buffer, block: int) -> _Parsed:
             pos = end
 
 
+# a marker (or the fill bytes before one) ending entropy-coded data; a literal first byte lets
+# the regular expression engine skip ahead as fast as bytes.find
+_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7]")
+_RESTART = re.compile(rb"\xff[\xd0-\xd7]")
+
+
 def _entropy_end(buf: _Buffer, pos: int) -> int:
     """The position of the first marker after entropy-coded data starting at ``pos`` (stuffed
-    ``FF 00`` and restart markers ``RST0``..``RST7``, in their cycle, are part of the data); -1
-    when the free space ends first, ``-2 - position`` of a restart marker out of its cycle."""
+    ``FF 00``, fill bytes and restart markers ``RST0``..``RST7``, in their cycle, are part of the
+    data); -1 when the free space ends first, ``-2 - position`` of a restart marker out of its
+    cycle. The data is searched with regular expressions, a megabyte at a time."""
     data = buf.data
-    expect = -1  # the next restart marker's number, once one was seen
+    start = pos
     while True:
-        at = buf.find(b"\xff", pos)
-        if at < 0 or not buf.ensure(at + 2):
+        m = _MARKER.search(data, pos)
+        if m is not None:
+            at = m.start()
+            break
+        pos = max(pos, len(data) - 1)  # a final FF may start a marker
+        held = len(data)
+        buf.ensure(held + _MIB)
+        if len(data) == held:
             return -1
-        nxt = data[at + 1]
-        if nxt == 0x00:
-            pos = at + 2
-        elif 0xD0 <= nxt <= 0xD7:
-            if expect != -1 and nxt - 0xD0 != expect:
-                return -2 - at
-            expect = (nxt - 0xD0 + 1) % 8
-            pos = at + 2
-        elif nxt == 0xFF:  # fill byte before a marker
-            pos = at + 1
-        else:
-            return at
+    expect = -1  # the next restart marker's number, once one was seen
+    for r in _RESTART.finditer(data, start, at):
+        n = data[r.start() + 1] - 0xD0
+        if expect != -1 and n != expect:
+            # a stuffed FF 00 cannot precede an RST: an FF before this one belongs to the data
+            return -2 - r.start()
+        expect = (n + 1) % 8
+    return at
 
 
 def _mpf_end(seg: bytes, tiff_at: int) -> int:
@@ -753,13 +770,13 @@ def carve_stream(
     pos = 0  # stream offset of the next block boundary to look at
     window_at = -1
     window = b""
-    ahead: dict[bytes, int] = {}  # each signature's next block-aligned place in the window
+    firsts = b""  # the first byte of each block of the window
     pointers: _Pointers | None = None  # ext2/ext3 indirect blocks in free space, found on first need
     while pos < stream.size:
         if not window_at <= pos < window_at + len(window) - 8:
             window_at = pos
             window = stream.read(pos, WINDOW + 8)
-            ahead = {}
+            firsts = window[: max(0, len(window) - 8)][::block]
             report.scanned = min(stream.size, pos + WINDOW)
             if progress is not None:
                 progress(report.scanned)
@@ -770,19 +787,23 @@ def carve_stream(
                         f"stream byte {pos + len(window)} of {stream.size}): the rest is not carved"
                     )
                 break
-        # next header at a block boundary in this window
+        # next header at a block boundary in this window: the first byte of every block, taken
+        # with one strided slice, tells which blocks may start one
         rel = pos - window_at
         found = -1
         kind = ""
-        for sig, k in _SIGNATURES:
-            at = ahead.get(sig, -2)
-            if at == -2 or (at != -1 and at < rel):  # not looked for yet, or passed: look again
-                at = window.find(sig, rel)
-                while at != -1 and (window_at + at) % block:
-                    at = window.find(sig, at + 1)
-                ahead[sig] = at
-            if at != -1 and (found == -1 or at < found):
-                found, kind = at, k
+        i = rel // block
+        while True:
+            m = _FIRST_BYTE.search(firsts, i)
+            if m is None:
+                break
+            i = m.start()
+            head = window[i * block : i * block + 8]
+            kind = next((k for sig, k in _SIGNATURES if head.startswith(sig)), "")
+            if kind:
+                found = i * block
+                break
+            i += 1
         if found == -1:
             pos = window_at + max(len(window) - 8, rel + 1)
             pos = -(-pos // block) * block
