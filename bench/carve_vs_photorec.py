@@ -152,7 +152,8 @@ def run_exhibit(image: Path) -> tuple[float, list[dict[str, object]]]:
 
 def run_photorec(photorec: str, image: Path, workdir: Path) -> tuple[float, list[Path]]:
     out = workdir / "photorec-out"
-    shutil.rmtree(workdir / "photorec-out.1", ignore_errors=True)
+    for old in workdir.glob("photorec-out.*"):  # PhotoRec writes 500 files per folder: .1, .2, ...
+        shutil.rmtree(old, ignore_errors=True)
     partition = "1" if _has_partition_table(image) else "0"
     opts = (
         f"{partition},fileopt,everything,disable,"
@@ -168,7 +169,7 @@ def run_photorec(photorec: str, image: Path, workdir: Path) -> tuple[float, list
         check=True,
     )
     took = time.perf_counter() - t0
-    found = sorted((workdir / "photorec-out.1").glob("f*")) if (workdir / "photorec-out.1").exists() else []
+    found = sorted(workdir.glob("photorec-out.*/f*"))
     return took, found
 
 

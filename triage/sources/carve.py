@@ -7,8 +7,14 @@ still sits in blocks the file system marks free. Carving finds such content by i
   lists them (libtsk's block walk, :mod:`triage.sources._blockmap`), concatenated in block order
   (the *unallocated stream*). A file whose blocks were not consecutive on disk but are consecutive
   among the free blocks (allocated blocks in between) is found whole; its provenance then has more
-  than one extent. File slack (the unused tail of allocated files' last blocks) and space outside
-  every file system are not carved.
+  than one extent. Space outside every file system is not carved, nor is file slack (the unused
+  tail of allocated files' last blocks): a file starts at a block boundary, which the file now
+  holding that block overwrote, so slack holds only middles and ends of older files, no header.
+* **ext2/ext3**: a deleted file's inode loses its block pointers but its indirect blocks stay in
+  free space (:class:`_Pointers`). An indirect block found right after the data is left out of
+  the carved bytes; a file that breaks off after its 12 direct blocks is rebuilt through the
+  indirect block whose first pointer is its 13th block (and a double-indirect block), when the
+  rebuilt file follows its format to the end and decodes.
 * **where a file may start**: at a block boundary of the unallocated stream (file systems put a
   file's first byte at the start of a block), where one of the signatures is: JPEG ``FF D8 FF``,
   PNG's 8-byte signature, ``GIF87a``/``GIF89a``, ``%PDF-``. Pictures embedded inside other data
