@@ -116,11 +116,9 @@ def stored_carves(conn: Connection, exhibit: str) -> dict[tuple[int | None, str]
     return out
 
 
-def ledger_provenance(
-    conn: Connection, exhibit: str, partition: int | None, path: str
-) -> dict[str, Any] | None:
-    """The ``carved`` member of a carved file's derived item: extents, type, validity."""
-    found = stored_carves(conn, exhibit).get((partition, path))
+def ledger_provenance(found: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The ``carved`` member of a carved file's derived item (from :func:`stored_carves`): image
+    extents, type, validity."""
     if found is None:
         return None
     keep = ("offset", "length", "extents", "type", "status", "detail")

@@ -593,6 +593,7 @@ class TriageRun:
             .order_by(File.path, File.partition, File.inode, File.key)
         )
         drafts = []
+        carves: dict[tuple[int | None, str], dict[str, Any]] | None = None
         with self.engine.connect() as conn:
             for f in conn.execute(query):
                 hashes = {name: value for name in HASHES if (value := getattr(f, name)) is not None}
@@ -613,7 +614,9 @@ class TriageRun:
                     "plugins": json.loads(f.plugins) if f.plugins else [],
                 }
                 if f.fs_type == CARVED_FS:
-                    data["carved"] = carving.ledger_provenance(conn, self.exhibit, f.partition, f.path)
+                    if carves is None:  # read once: what carving stored about each carved file
+                        carves = carving.stored_carves(conn, self.exhibit)
+                    data["carved"] = carving.ledger_provenance(carves.get((f.partition, f.path)))
                 if f.parent is not None:
                     data["within"] = _archive_chain(conn, self.exhibit, f.parent)
                 drafts.append(Draft(kind=DERIVE, actor=self.actor, exhibit=self.exhibit, data=data))
