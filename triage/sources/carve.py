@@ -54,6 +54,7 @@ import io
 import re
 import struct
 import zlib
+from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -287,16 +288,6 @@ class _Buffer:
             else:
                 prev = v
         return True
-
-    def find(self, needle: bytes, pos: int) -> int:
-        """Position of ``needle`` at or after ``pos``, reading more as needed; -1 when not found."""
-        while True:
-            at = self.data.find(needle, pos)
-            if at != -1:
-                return at
-            pos = max(pos, len(self.data) - len(needle) + 1)
-            if not self.ensure(len(self.data) + _MIB):
-                return self.data.find(needle, pos)
 
     def extents(self, length: int) -> list[tuple[int, int]]:
         """The image byte ranges of the first ``length`` bytes held."""
@@ -621,10 +612,10 @@ class _Pointers:
     past 12 + pointers-per-block blocks, each double-indirect block): the one whose pointed data
     continues the format to its end and decodes is the file's. Pointer blocks are looked for in the
     block group of the carve and its neighbours (ext2 keeps a file's indirect blocks near it),
-    at most :data:`MAX_POINTER_BLOCKS` of them.
+    at most :attr:`MAX_POINTER_BLOCKS` of them.
     """
 
-    MAX_POINTER_BLOCKS = 20_000
+    MAX_POINTER_BLOCKS = 4_096  # at 4 bytes a pointer: at most 16 MiB held for 4 KiB blocks
     MAX_TRIES = 4_000  # candidate continuations parsed per file
 
     def __init__(self, stream: FreeStream, fs_offset: int, block: int, blocks: int) -> None:
@@ -634,7 +625,7 @@ class _Pointers:
         self.blocks = blocks  # blocks of the file system: a pointer is below this
         self.per_group = 8 * block  # blocks per group (one block of bitmap)
         self.scanned: set[int] = set()
-        self.found: dict[int, tuple[int, ...]] = {}  # pointer block -> its pointers
+        self.found: dict[int, array[int]] = {}  # pointer block -> its pointers
         self.truncated = False
 
     def _scan_group(self, group: int) -> None:
@@ -673,13 +664,13 @@ class _Pointers:
                     if ok and (count < 1 or any(values[count:])):
                         ok = False
                     if ok:
-                        self.found[(at + k - self.fs_offset) // size] = values[:count]
+                        self.found[(at + k - self.fs_offset) // size] = array("I", values[:count])
                         if len(self.found) >= self.MAX_POINTER_BLOCKS:
                             self.truncated = True
                             return
                 at += len(data)
 
-    def near(self, fs_block: int) -> dict[int, tuple[int, ...]]:
+    def near(self, fs_block: int) -> dict[int, array[int]]:
         group = fs_block // self.per_group
         for g in (group, group - 1, group + 1):
             self._scan_group(g)
