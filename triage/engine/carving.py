@@ -28,14 +28,21 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from triage.sources.carve import CARVED_FS, Carved, CarveLimits, carve_image
+from triage.sources.carve import CARVE_RECORD, CARVED_FS, CARVER, Carved, CarveLimits, carve_image
 from triage.sources.entry import FileEntry
 from triage.store.models import Finding
 
-#: The name carving's findings carry as their plugin (it is part of the engine, not a plugin).
-CARVER = "carver"
 CARVER_VERSION = "1.0"
-RECORD_TYPE = "carve/file"
+RECORD_TYPE = CARVE_RECORD
+__all__ = [
+    "CARVER",
+    "CARVER_VERSION",
+    "RECORD_TYPE",
+    "carve_source",
+    "finding_rows",
+    "rehash_carved",
+    "stored_carves",
+]
 
 CarveProgress = Callable[[int, int, int], None]  # (partition, bytes done, bytes of free space)
 
@@ -123,11 +130,6 @@ def ledger_provenance(found: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     keep = ("offset", "length", "extents", "type", "status", "detail")
     return {k: found.get(k) for k in keep}
-
-
-def is_carved(entry_or_fs_type: FileEntry | str) -> bool:
-    fs_type = entry_or_fs_type if isinstance(entry_or_fs_type, str) else entry_or_fs_type.fs_type
-    return fs_type == CARVED_FS
 
 
 def rehash_carved(

@@ -65,6 +65,10 @@ from triage.sources.entry import FileEntry, Source
 
 #: ``fs_type`` of carved entries.
 CARVED_FS = "carved"
+#: The record type of the finding that holds what carving knows of a carved file, and the name
+#: such findings carry as their plugin (carving is part of the engine, not a plugin).
+CARVE_RECORD = "carve/file"
+CARVER = "carver"
 #: The folder carved files are listed under (a name no file system gives a real folder).
 CARVED_DIR = "/$Carved"
 #: Bytes of the unallocated stream read at a time while looking for headers.

@@ -14,8 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, inspect, select
 
-from triage.engine.carving import stored_carves
-from triage.sources.carve import CARVED_FS
+from triage.sources.carve import CARVE_RECORD, CARVED_FS
 from triage.store.models import File, Finding
 
 _EXIF_KEYS = ("make", "model", "taken", "latitude", "longitude")
@@ -27,7 +26,16 @@ def list_carved(engine: Engine, exhibit: str) -> list[dict[str, Any]]:
         return []
     out: list[dict[str, Any]] = []
     with engine.connect() as conn:
-        carves = stored_carves(conn, exhibit)
+        carves: dict[tuple[int | None, str], dict[str, Any]] = {}  # the latest carve finding of each
+        for r in conn.execute(
+            select(Finding.partition, Finding.path, Finding.data)
+            .where(Finding.exhibit == exhibit, Finding.record_type == CARVE_RECORD)
+            .order_by(Finding.id)
+        ):
+            try:
+                carves[(r.partition, r.path)] = json.loads(r.data)
+            except ValueError:
+                continue
         files = conn.execute(
             select(File)
             .where(File.exhibit == exhibit, File.fs_type == CARVED_FS)
