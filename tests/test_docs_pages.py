@@ -115,6 +115,26 @@ def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert [r.output for r in ran if r.command.shell == "exhibit links"] == ["0 linked identifiers\n"]
     assert _output_of(ran, "grep -c '<node ' links.graphml") == "3"
 
+    # section 12: keywords (UTF-16LE, Latin-1 and UTF-8 files; SMS bodies searched after the fact)
+    hits = json.loads((work / "hits.json").read_text(encoding="utf-8"))
+    found = {
+        (h["source"]["path"], h["data"]["matched"], h["data"]["offset"], h["data"]["encoding"]) for h in hits
+    }
+    assert ("/Documents/notiz.txt", "Hafenstraße", 24, "utf-16le") in found
+    assert ("/Downloads/lieferung.txt", "Hafenstraße", 11, "latin-1") in found
+    search = json.loads((work / "search.json").read_text(encoding="utf-8"))
+    records = {
+        (h["data"]["source_locator"], h["data"]["term"])
+        for h in search["hits"]
+        if h["data"]["area"] == "record"
+    }
+    assert records == {
+        ("sms._id=1", "saturday"),
+        ("sms._id=2", "pier"),
+        ("sms._id=3", "saturday"),
+        ("sms._id=3", "re:\\b[0-2]\\d:[0-5]\\d\\b"),
+    }
+
 
 def test_prosecutor_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _need_tools("bash", "sqlite3", "jq", "sha256sum", "python3")

@@ -253,6 +253,14 @@ def triage_command(
             "(default: on; 'exhibit carved EX' lists them).",
         ),
     ] = True,
+    keywords: Annotated[
+        Path | None,
+        typer.Option(
+            "--keywords",
+            help="Keyword file (one term a line, 're:' for a regular expression): search every file, "
+            "document text, record and, for a disk image, every byte (docs/examiner.md, Keywords).",
+        ),
+    ] = None,
     case: CaseOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -263,6 +271,7 @@ def triage_command(
     """
     from custody.actors import signing_keys
     from triage.engine.run import TriageOptions, run_triage
+    from triage.keywords.terms import load_keywords
     from triage.plugin.scratch import parse_size
     from triage.sources.nested import NestLimits
 
@@ -276,6 +285,7 @@ def triage_command(
         option_files=options_file or [],
         nested=None if archive_depth is None else NestLimits(depth=archive_depth),
         carve=carve,
+        keywords=None if keywords is None else load_keywords(keywords),
     )
     progress = Progress(
         label_column(),
@@ -834,6 +844,7 @@ def register(app: typer.Typer) -> None:
             "exhibit triage EX-001 --actor asmith",
             "exhibit triage EX-001 --plugins sms_android,photos_exif --hash md5,sha256",
             "exhibit triage EX-002 --options-file ~/case-2026-8/options.toml",
+            "exhibit triage EX-003 --actor asmith --keywords terms.txt",
         ),
     )(triage_command)
     app.command(

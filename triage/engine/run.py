@@ -49,6 +49,7 @@ from triage.engine.results import FileResult, TriageWarning
 from triage.engine.stall import stall_seconds
 from triage.engine.writes import HASHES
 from triage.errors import TriageError
+from triage.keywords.terms import KeywordSpec
 from triage.plugin.options import for_record
 from triage.plugin.registry import load_analyzers, load_plugins
 from triage.plugin.scratch import Scratch, scratch_limit
@@ -76,6 +77,7 @@ class TriageOptions:
     carve: bool = True  # carve the free space of disk images (triage/engine/carving.py)
     carve_limits: CarveLimits | None = None  # None: the defaults
     carve_progress: CarveProgress | None = None  # (partition, bytes done, bytes of free space)
+    keywords: KeywordSpec | None = None  # terms to search in files, records and the image (triage/keywords)
 
 
 @dataclass
@@ -206,6 +208,11 @@ class TriageRun:
             arguments["archives"] = dataclasses.asdict(self.options.nested)
         if not self.options.carve:  # recorded when not the default
             arguments["carve"] = False
+        if self.options.keywords is not None:
+            from triage.keywords.records import VERSION as KEYWORDS_VERSION
+
+            arguments["keywords"] = self.options.keywords.for_record()
+            versions["keywords"] = KEYWORDS_VERSION
         with self.engine.begin() as conn:
             conn.execute(
                 insert(Run).values(
@@ -250,6 +257,10 @@ class TriageRun:
                 self._process(carved, summary, progress)
                 self._store_carves(summary)
             self._analyze(summary)
+            if self.options.keywords is not None:
+                from triage.engine.keywords import search_after_files
+
+                search_after_files(self, summary)  # the run's records and, for a disk image, every byte
             derived = self._record_in_ledger(keys, versions, arguments, counts, started, resumed_from)
             counts["derived"] = derived
             summary.status = "complete"
@@ -478,6 +489,7 @@ class TriageRun:
             hashes=self.hashes,
             scratch_parent=scratch_parent,
             scratch_limit=self.scratch_limit,
+            keywords=self.options.keywords,
         )
         try:
             # The workers are forked on entry (no database connection open yet) and busy: the
