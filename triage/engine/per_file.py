@@ -36,6 +36,7 @@ from triage.plugin.contract import ParseContext, Plugin
 from triage.plugin.item import FileItem, RelatedFile, path_pattern
 from triage.plugin.records import Record, SourceRef, record_to_dict
 from triage.plugin.scratch import Scratch, ScratchFull, write_sparse
+from triage.sources.carve import CarvedSource
 from triage.sources.entry import FileEntry, Source
 from triage.sources.filetype import HEAD_SIZE, extension_mismatch, sniff_mime
 from triage.sources.nested import Members, NestedSource, chain_of, sniff_archive
@@ -64,6 +65,8 @@ class PathIndex:
     def __init__(self, entries: Iterable[FileEntry], members: Members | None = None) -> None:
         #: the members of archives found in the evidence, as the walk found them (nested.py)
         self.members: Members = members or {}
+        #: files carved from free space: (partition, path) -> image extents (triage/sources/carve.py)
+        self.carved: dict[tuple[int | None, str], tuple[tuple[int, int], ...]] = {}
         self.files: dict[int | None, dict[str, FileEntry]] = {}
         for e in entries:
             if e.type == "file":
@@ -263,6 +266,8 @@ class FileProcessor:
         self.spill_dir = spill_dir  # where many records of one file go (None: kept in memory)
         self.heartbeat = heartbeat  # told of every chunk read, so a stalled read can be ended
         self.index = index  # the walk's files, for FileItem.find (None: plugins find nothing)
+        if index is not None and index.carved:
+            source = CarvedSource(source, index.carved)  # carved files are read from their extents
         if index is not None and index.members and not isinstance(source, NestedSource):
             # members of archives in the evidence are read from their archive (nested.py)
             source = NestedSource(source, members=index.members)
