@@ -2,8 +2,8 @@
 module imports another that (directly or not) imports it back, not even inside a function.
 
 Rooms, from the bottom: custody (the ledger) <- triage.sources (opening and walking evidence) <-
-triage.plugin (the API plugins see) <- triage.engine (runs) and triage.views (read-only queries)
-<- the CLI. plugins/ sees triage only through triage.plugin (tests/triage/test_plugin_contract.py).
+triage.plugin (the API plugins see) <- triage.hashsets (hash sets: import, lookups, matching) <-
+triage.engine (runs) and triage.views (read-only queries) <- the CLI. plugins/ sees triage only through triage.plugin (tests/triage/test_plugin_contract.py).
 """
 
 from __future__ import annotations
@@ -18,8 +18,11 @@ ALLOWED: dict[str, set[str]] = {
     "triage.sources": BASE | {"triage.sources", "custody"},
     "triage.plugin": BASE | {"triage.plugin", "triage.sources"},
     "triage.store": {"triage.store", "custody"},
-    "triage.engine": BASE | {"triage.engine", "triage.plugin", "triage.sources", "triage.store", "custody"},
-    "triage.views": BASE | {"triage.views", "triage.plugin", "triage.sources", "triage.store", "custody"},
+    "triage.hashsets": BASE | {"triage.hashsets", "triage.plugin", "triage.store", "custody"},
+    "triage.engine": BASE
+    | {"triage.engine", "triage.plugin", "triage.sources", "triage.store", "triage.hashsets", "custody"},
+    "triage.views": BASE
+    | {"triage.views", "triage.plugin", "triage.sources", "triage.store", "triage.hashsets", "custody"},
 }
 
 
