@@ -1,4 +1,5 @@
-"""The one compiled part of Exhibit: triage.sources._fastwalk, the listing walk in C over libtsk.
+"""The compiled parts of Exhibit: triage.sources._fastwalk, the listing walk in C over libtsk, and
+triage.sources._blockmap, libtsk's block walk (the unallocated blocks carving reads).
 
 Everything else about the package is in pyproject.toml. The extension is optional: without
 libtsk's headers (Debian: libtsk-dev) or a C compiler the build goes on without it, and
@@ -15,6 +16,13 @@ setup(
             libraries=["tsk"],
             extra_compile_args=["-O2", "-Wall", "-Wno-unused-function"],
             optional=True,
-        )
+        ),
+        Extension(
+            "triage.sources._blockmap",
+            sources=["triage/sources/_blockmap.c"],
+            libraries=["tsk"],
+            extra_compile_args=["-O2", "-Wall"],
+            optional=True,
+        ),
     ]
 )

@@ -31,7 +31,10 @@ from plugins.document.ole_office import OleOfficePlugin
 from plugins.document.ooxml import OoxmlPlugin
 from plugins.document.pdf import PdfPlugin
 from plugins.indicator.identifiers import IdentifiersAnalyzer
+from plugins.indicator.text_identifiers import TextIdentifiersPlugin
+from plugins.media.pdq import PdqPlugin
 from plugins.media.photos_exif import PhotoExifPlugin
+from plugins.media.video_meta import VideoMetaPlugin
 from triage.plugin import Analyzer, Plugin
 
 __all__ = ["BUILTIN_ANALYZERS", "BUILTIN_PLUGINS"]
@@ -59,10 +62,13 @@ BUILTIN_PLUGINS: tuple[type[Plugin], ...] = (
     ChromeHistoryPlugin,
     FirefoxHistoryPlugin,
     PhotoExifPlugin,
+    VideoMetaPlugin,
+    PdqPlugin,
     OoxmlPlugin,
     OdfPlugin,
     PdfPlugin,
     OleOfficePlugin,
+    TextIdentifiersPlugin,
 )
 
 #: Built-in analyzers (run after the file plugins, over a run's stored records), in running order.

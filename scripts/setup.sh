@@ -8,8 +8,11 @@ cd "$(dirname "$0")/.."
 # install time: without them ls falls back to the slower pytsk3 walk). GNU time (/usr/bin/time -v)
 # measures the peak memory of the real command in tests/triage/test_bounds.py and test_walkguard.py.
 # libimage-exiftool-perl (exiftool) is the oracle of tests/plugins/test_documents.py and test_photos_exif.py.
+# ffmpeg makes the MP4/MOV/3GP fixtures of tests/plugins/test_video_meta.py (exiftool is their oracle);
+# g++ compiles the pdqhash binding (Meta's PDQ reference C++), which PyPI ships as source only.
 APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev libtsk-dev sleuthkit ewf-tools libmagic1 xz-utils e2fsprogs time
-              dosfstools mtools fdisk exfatprogs libimage-exiftool-perl forensics-samples-ntfs forensics-samples-vfat forensics-samples-exfat)
+              dosfstools mtools fdisk exfatprogs libimage-exiftool-perl forensics-samples-ntfs forensics-samples-vfat forensics-samples-exfat
+              ffmpeg g++)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
@@ -29,7 +32,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 if ! .venv/bin/python -c 'import custody, triage, plugins, pytest' 2>/dev/null \
-   || [ pyproject.toml -nt .venv/.exhibit-installed ] || [ triage/sources/_fastwalk.c -nt .venv/.exhibit-installed ] || [ setup.py -nt .venv/.exhibit-installed ]; then
+   || [ pyproject.toml -nt .venv/.exhibit-installed ] || [ triage/sources/_fastwalk.c -nt .venv/.exhibit-installed ] || [ triage/sources/_blockmap.c -nt .venv/.exhibit-installed ] || [ setup.py -nt .venv/.exhibit-installed ]; then
   echo "==> installing Exhibit and its Python dependencies"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[dev]"

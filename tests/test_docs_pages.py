@@ -66,10 +66,12 @@ def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     ran = run_page(EXAMINER, work, monkeypatch)
 
     first = _output_of(ran, "exhibit triage EX-001 --hash md5,sha256")
-    assert "107 entries, 80 files hashed" in first and "21 derived items recorded" in first
-    assert "13 new findings" in first  # 5 photos with EXIF, 8 documents (2 of them encrypted PDFs)
+    assert "113 entries, 86 files hashed" in first and "27 derived items recorded" in first
+    # 5 photos with EXIF, 8 documents (2 of them encrypted PDFs); 6 carved files, 3 of them photos
+    # with EXIF and 1 a PDF
+    assert "23 new findings" in first
     rerun = [" ".join(r.output.split()) for r in ran if r.command.shell == "exhibit triage EX-001"]
-    assert rerun and "80 already done, 0 new findings, 0 derived items" in rerun[0]
+    assert rerun and "86 already done, 0 new findings, 0 derived items" in rerun[0]
     assert _output_of(ran, 'sqlite3 case-2026-031/case.sqlite "SELECT exhibit, path, mime').strip() == (
         "EX-003|/Download/invoice.pdf|image/jpeg"
     )
@@ -77,12 +79,35 @@ def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     [deleted_photo] = [p for p in photos if p["source"]["inode"] == 92]
     assert deleted_photo["source"]["path"] == "/pic2/IMG_20200608_111614.jpg"
     assert deleted_photo["data"]["taken"]["utc"] is None and deleted_photo["data"]["taken"]["local"]
+    videos = {
+        v["source"]["path"]: v["data"] for v in json.loads((work / "videos.json").read_text(encoding="utf-8"))
+    }
+    phone = videos["/movie1/VID_20191220_170832.mp4"]
+    assert (phone["latitude"], phone["longitude"], phone["created"]["utc"]) == (
+        -15.8355,
+        -48.0153,
+        "2019-12-20T20:08:34.000000Z",
+    )
+    pdq = json.loads((work / "pdq.json").read_text(encoding="utf-8"))
+    assert len(pdq) == 13 and all(len(f["data"]["pdq"]) == 64 for f in pdq)
     fat = json.loads((work / "fat-pic1.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert fat["times_local"] is True and not fat["mtime"].endswith("Z")
     log = json.loads((work / "log-EX-001.json").read_text(encoding="utf-8"))
     kinds = [e["body"]["kind"] for e in log]
-    assert kinds.count("item.derive") == 21 and kinds.count("triage.run") == 3 and kinds[-1] == "item.export"
+    assert kinds.count("item.derive") == 27 and kinds.count("triage.run") == 3 and kinds[-1] == "item.export"
     assert "rehashed EX-001, EX-002, EX-003" in _output_of(ran, "exhibit custody verify --rehash")
+
+    # section 3, carved files: the deleted pictures and PDF of the NTFS stick, published hashes
+    carved = json.loads((work / "carved.json").read_text(encoding="utf-8"))
+    assert {c["sha256"] for c in carved} >= {
+        "653193b3238e0c056cc834c8144aa9801419516e751f8682daa425d7f3dacc5c",  # pic2/IMG_20191224_234846.jpg
+        "850048a1eb65a2147ea05927976aa927c03926c85f880c2f9d2196380bf10403",  # pic2/IMG_20200124_231153.jpg
+        "1f23a3bd64e685f9364046b1ff05b2953071c18e90b2bfb3f9a1e0d6ad234bf5",  # pic2/IMG_20200608_111614.jpg
+        "da6ae48fbcde42dcef2d6795bb169da5a62d9d54c98df2a5e33df90e93a62e2f",  # pic2/d-debian.jpg
+        "8f6144fd20a9e8a977ff8fc3ea8a8ddab287171444e1e0676ea7bf7e7a2355a9",  # text2/d-text.pdf
+    }
+    assert all(c["status"] == "valid" and c["extents"][0][0] == c["offset"] for c in carved)
+    assert sum(1 for c in carved if c["exif"] and c["exif"].get("make") == "Xiaomi") == 3
 
     # section 11: the views across exhibits
     chats = _output_of(ran, "exhibit chats EX-003 EX-005 --region NL")
@@ -100,6 +125,26 @@ def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     )
     assert [r.output for r in ran if r.command.shell == "exhibit links"] == ["0 linked identifiers\n"]
     assert _output_of(ran, "grep -c '<node ' links.graphml") == "3"
+
+    # section 12: keywords (UTF-16LE, Latin-1 and UTF-8 files; SMS bodies searched after the fact)
+    hits = json.loads((work / "hits.json").read_text(encoding="utf-8"))
+    found = {
+        (h["source"]["path"], h["data"]["matched"], h["data"]["offset"], h["data"]["encoding"]) for h in hits
+    }
+    assert ("/Documents/notiz.txt", "Hafenstraße", 24, "utf-16le") in found
+    assert ("/Downloads/lieferung.txt", "Hafenstraße", 11, "latin-1") in found
+    search = json.loads((work / "search.json").read_text(encoding="utf-8"))
+    records = {
+        (h["data"]["source_locator"], h["data"]["term"])
+        for h in search["hits"]
+        if h["data"]["area"] == "record"
+    }
+    assert records == {
+        ("sms._id=1", "saturday"),
+        ("sms._id=2", "pier"),
+        ("sms._id=3", "saturday"),
+        ("sms._id=3", "re:\\b[0-2]\\d:[0-5]\\d\\b"),
+    }
 
 
 def test_prosecutor_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

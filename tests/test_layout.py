@@ -1,9 +1,11 @@
 """The layout shows the architecture: each room of triage/ imports only the rooms below it, and no
 module imports another that (directly or not) imports it back, not even inside a function.
 
-Rooms, from the bottom: custody (the ledger) <- triage.sources (opening and walking evidence) <-
-triage.plugin (the API plugins see) <- triage.hashsets (hash sets: import, lookups, matching) <-
-triage.engine (runs) and triage.views (read-only queries) <- the CLI. plugins/ sees triage only through triage.plugin (tests/triage/test_plugin_contract.py).
+Rooms, from the bottom: custody (the ledger) <- triage.sources (opening and walking evidence) and
+triage.text (bytes and documents as text, imports nothing of ours) <- triage.plugin (the API
+plugins see) <- triage.keywords (keyword matching) and triage.hashsets (hash sets: import,
+lookups, matching) <- triage.engine (runs) and triage.views (read-only queries) <- the CLI.
+plugins/ sees triage only through triage.plugin (tests/triage/test_plugin_contract.py).
 """
 
 from __future__ import annotations
@@ -16,13 +18,33 @@ REPO = Path(__file__).resolve().parents[1]
 BASE = {"triage.errors", "triage.sanitize"}
 ALLOWED: dict[str, set[str]] = {
     "triage.sources": BASE | {"triage.sources", "custody"},
-    "triage.plugin": BASE | {"triage.plugin", "triage.sources"},
+    "triage.plugin": BASE | {"triage.plugin", "triage.sources", "triage.text"},
     "triage.store": {"triage.store", "custody"},
+    "triage.text": BASE | {"triage.text"},
+    "triage.keywords": BASE
+    | {"triage.keywords", "triage.text", "triage.plugin", "triage.sources", "triage.store", "custody"},
     "triage.hashsets": BASE | {"triage.hashsets", "triage.plugin", "triage.store", "custody"},
     "triage.engine": BASE
-    | {"triage.engine", "triage.plugin", "triage.sources", "triage.store", "triage.hashsets", "custody"},
+    | {
+        "triage.engine",
+        "triage.keywords",
+        "triage.hashsets",
+        "triage.text",
+        "triage.plugin",
+        "triage.sources",
+        "triage.store",
+        "custody",
+    },
     "triage.views": BASE
-    | {"triage.views", "triage.plugin", "triage.sources", "triage.store", "triage.hashsets", "custody"},
+    | {
+        "triage.views",
+        "triage.hashsets",
+        "triage.text",
+        "triage.plugin",
+        "triage.sources",
+        "triage.store",
+        "custody",
+    },
 }
 
 

@@ -264,6 +264,22 @@ def triage_command(
             "(1: only those in the evidence itself; 0: none; default: 3).",
         ),
     ] = None,
+    carve: Annotated[
+        bool,
+        typer.Option(
+            "--carve/--no-carve",
+            help="Carve JPEG, PNG, GIF and PDF files from the free space of disk images "
+            "(default: on; 'exhibit carved EX' lists them).",
+        ),
+    ] = True,
+    keywords: Annotated[
+        Path | None,
+        typer.Option(
+            "--keywords",
+            help="Keyword file (one term a line, 're:' for a regular expression): search every file, "
+            "document text, record and, for a disk image, every byte (docs/examiner.md, Keywords).",
+        ),
+    ] = None,
     pdq_distance: Annotated[
         int,
         typer.Option(
@@ -284,6 +300,7 @@ def triage_command(
     """
     from custody.actors import signing_keys
     from triage.engine.run import TriageOptions, run_triage
+    from triage.keywords.terms import load_keywords
     from triage.plugin.scratch import parse_size
     from triage.sources.nested import NestLimits
 
@@ -296,6 +313,8 @@ def triage_command(
         option_values=option or [],
         option_files=options_file or [],
         nested=None if archive_depth is None else NestLimits(depth=archive_depth),
+        carve=carve,
+        keywords=None if keywords is None else load_keywords(keywords),
         pdq_distance=pdq_distance,
     )
     progress = Progress(
@@ -321,6 +340,16 @@ def triage_command(
                 total = progress.tasks[0].fields.get("files", "0").split("/")[-1]
                 progress.update(task, completed=done, files=f"{files}/{total}")
 
+            carving: dict[int, Any] = {}
+
+            def carve_progress(partition: int, done: int, size: int) -> None:
+                if partition not in carving:
+                    carving[partition] = progress.add_task(
+                        escape(f"Carving free space @{partition}"), total=size, files=""
+                    )
+                progress.update(carving[partition], completed=done)
+
+            options.carve_progress = carve_progress
             summary = run_triage(
                 c, exhibit, actor=actor, options=options, progress=advance, on_total=on_total
             )
@@ -793,6 +822,48 @@ def links(
         _write_lines((json_line(link) for link in found) if as_json else lines(found))
 
 
+def carved(
+    exhibit: Annotated[str, typer.Argument(help="Exhibit number.", callback=utf8_text)],
+    case: CaseOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the files carved from the free space of a triaged disk image.
+
+    Each with its byte offset in the image (and the file system's), length, type, validity
+    (valid, truncated or invalid, and why), hashes and, for photos, camera, capture time and GPS.
+    """
+    from custody.items import get_item
+    from triage.views.carved import list_carved
+
+    with opened(case) as c:
+        get_item(c, exhibit)
+        found = list_carved(c.engine, exhibit)
+    if as_json:
+        emit_json(found)
+        return
+    table = LiteralTable("Offset", "Partition", "Length", "Type", "Status", "SHA-256", "EXIF / notes")
+    for f in found:
+        notes = [f"{k}={_short(v)}" for k, v in (f["exif"] or {}).items()]
+        if f["detail"]:
+            notes.append(str(f["detail"]))
+        if f["same_as"]:
+            notes.append("same bytes as " + ", ".join(f["same_as"]))
+        if len(f["extents"] or []) > 1:
+            notes.append(f"{len(f['extents'])} extents")
+        table.add_row(
+            str(f["offset"]),
+            str(f["partition"]),
+            str(f["length"]),
+            str(f["type"]),
+            str(f["status"]),
+            str(f["sha256"] or ""),
+            "; ".join(notes),
+        )
+    out.print(table)
+    valid = sum(1 for f in found if f["status"] == "valid")
+    out.print(f"{len(found)} carved files ({valid} valid)")
+
+
 def plugins_list(as_json: JsonOpt = False) -> None:
     """List the available plugins, then the analyzers: name, version, targets and record types."""
     from triage.plugin.registry import list_analyzers, list_plugins, load_plugins
@@ -834,6 +905,7 @@ def register(app: typer.Typer) -> None:
             "exhibit triage EX-001 --actor asmith",
             "exhibit triage EX-001 --plugins sms_android,photos_exif --hash md5,sha256",
             "exhibit triage EX-002 --options-file ~/case-2026-8/options.toml",
+            "exhibit triage EX-003 --actor asmith --keywords terms.txt",
         ),
     )(triage_command)
     app.command(
@@ -868,6 +940,7 @@ def register(app: typer.Typer) -> None:
         "links",
         epilog=example("exhibit links --region US", "exhibit links --json --graphml links.graphml"),
     )(links)
+    app.command("carved", epilog=example("exhibit carved EX-001", "exhibit carved EX-001 --json"))(carved)
     plugins_app.command("list", epilog=example("exhibit plugins list", "exhibit plugins list --json"))(
         plugins_list
     )

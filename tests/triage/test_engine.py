@@ -235,7 +235,7 @@ def test_files_read_before_an_interruption_are_still_derived(case: Case, tmp_pat
     derived = [e for e in case.ledger.entries(exhibit="EX-001") if e.kind == "item.derive"]
     assert len(derived) == 1100 == summary.counts["derived"]
     assert [e.data["path"] for e in derived] == sorted(e.data["path"] for e in derived)
-    assert len(list(iter_findings(case.engine, "EX-001", "media"))) == 1100
+    assert len(list(iter_findings(case.engine, "EX-001", "media/photo"))) == 1100
     assert verify_case(case).ok
 
 

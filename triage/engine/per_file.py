@@ -28,10 +28,15 @@ from triage.engine.dispatch import TargetMatcher, match_plugins, run_plugins
 from triage.engine.results import FileResult, FoundRecord, PluginOutcome, TriageWarning
 from triage.engine.stall import NO_HEARTBEAT, Heartbeat
 from triage.errors import SourceUnreadable, TriageError
+from triage.keywords.match import KeywordSet
+from triage.keywords.records import ENGINE_NAME as KEYWORDS_NAME
+from triage.keywords.records import VERSION as KEYWORDS_VERSION
+from triage.keywords.scan import FileSearch
 from triage.plugin.contract import ParseContext, Plugin
 from triage.plugin.item import FileItem, RelatedFile, path_pattern
 from triage.plugin.records import Record, SourceRef, record_to_dict
 from triage.plugin.scratch import Scratch, ScratchFull, write_sparse
+from triage.sources.carve import CarvedSource
 from triage.sources.entry import FileEntry, Source
 from triage.sources.filetype import HEAD_SIZE, extension_mismatch, sniff_mime
 from triage.sources.nested import Members, NestedSource, chain_of, sniff_archive
@@ -60,6 +65,8 @@ class PathIndex:
     def __init__(self, entries: Iterable[FileEntry], members: Members | None = None) -> None:
         #: the members of archives found in the evidence, as the walk found them (nested.py)
         self.members: Members = members or {}
+        #: files carved from free space: (partition, path) -> image extents (triage/sources/carve.py)
+        self.carved: dict[tuple[int | None, str], tuple[tuple[int, int], ...]] = {}
         self.files: dict[int | None, dict[str, FileEntry]] = {}
         for e in entries:
             if e.type == "file":
@@ -253,10 +260,14 @@ class FileProcessor:
         index: PathIndex | None = None,
         heartbeat: Heartbeat = NO_HEARTBEAT,
         spill_dir: Path | None = None,
+        keywords: KeywordSet | None = None,
     ) -> None:
+        self.keywords = keywords  # terms searched in every file's bytes as it is read (triage/keywords)
         self.spill_dir = spill_dir  # where many records of one file go (None: kept in memory)
         self.heartbeat = heartbeat  # told of every chunk read, so a stalled read can be ended
         self.index = index  # the walk's files, for FileItem.find (None: plugins find nothing)
+        if index is not None and index.carved:
+            source = CarvedSource(source, index.carved)  # carved files are read from their extents
         if index is not None and index.members and not isinstance(source, NestedSource):
             # members of archives in the evidence are read from their archive (nested.py)
             source = NestedSource(source, members=index.members)
@@ -284,6 +295,8 @@ class FileProcessor:
         size = 0
         spools: list[Spool] = []  # every scratch file made for this file, removed at the end
         tick = self.heartbeat.tick
+        search = FileSearch(self.keywords) if self.keywords is not None else None
+        keep_content = False  # the keyword search needs the content too (a document's text)
         try:
             try:
                 for chunk in source.read(entry):
@@ -293,12 +306,15 @@ class FileProcessor:
                     for d in digests:
                         d.update(chunk)
                     size += len(chunk)
+                    if search is not None:
+                        search.feed(chunk)
                     if candidates is None:
                         mime, sniffed = sniff_mime(head), head  # libmagic once per file, on the head only
                         candidates = TargetMatcher.pick(
                             self.plugins, self.matcher.accepting(entry.path, head, mime)
                         )
-                        if candidates:
+                        keep_content = search is not None and search.wants_content(head, entry.size)
+                        if candidates or keep_content:
                             try:  # a scratch failure skips the plugins, never blames the evidence
                                 spool = Spool(scratch, entry.path, entry.size > IN_MEMORY_LIMIT)
                             except (ScratchFull, OSError) as exc:
@@ -327,18 +343,30 @@ class FileProcessor:
             plugins: tuple[PluginOutcome, ...] = ()
             records: tuple[FoundRecord, ...] = ()
             spill: str | None = None
-            if candidates and spool is not None and error is None:
+            content = spool.finish() if spool is not None and error is None else None
+            if candidates and spool is not None and content is not None:
                 self.heartbeat.parsing()
                 plugins, records, spill = self._run_plugins(
                     job,
                     hexes["sha256"],
                     head,
                     mime,
-                    spool.finish(),
+                    content,
                     candidates,
                     ctx,
                     scratch,
                     spools,
+                    warnings,
+                )
+            if search is not None:
+                records, spill = self._keyword_records(
+                    search,
+                    entry,
+                    hexes["sha256"],
+                    content if keep_content else None,
+                    head,
+                    records,
+                    spill,
                     warnings,
                 )
             return FileResult(
@@ -359,6 +387,37 @@ class FileProcessor:
         finally:
             for made in spools:
                 made.discard()
+
+    def _keyword_records(
+        self,
+        search: FileSearch,
+        entry: FileEntry,
+        sha256: str,
+        content: bytes | Path | None,
+        head: bytes,
+        records: tuple[FoundRecord, ...],
+        spill: str | None,
+        warnings: list[TriageWarning],
+    ) -> tuple[tuple[FoundRecord, ...], str | None]:
+        """The plugins' records with the keyword hits of the file added (to the spill file when
+        the plugins' records went there); the search's problems go to ``warnings``."""
+        ref = SourceRef(
+            item=self.exhibit,
+            path=entry.path,
+            sha256=sha256,
+            partition=entry.partition,
+            inode=entry.inode,
+            stream=entry.stream,
+            parent=self.parent_ref(entry),
+        )
+        rows, problems = search.finish(ref, content, head, entry.size)
+        warnings.extend(TriageWarning(KEYWORDS_NAME, entry.path, p) for p in problems)
+        found = [FoundRecord(KEYWORDS_NAME, KEYWORDS_VERSION, *row) for row in rows]
+        if spill is None:
+            return records + tuple(found), None
+        with open(spill, "ab") as f:  # after the plugins' batches, in the same marshal format
+            marshal.dump([tuple(getattr(r, name) for name in FoundRecord.__slots__) for r in found], f)
+        return records, spill
 
     def parent_ref(self, entry: FileEntry) -> SourceRef | None:
         """The SourceRef of the archive ``entry`` is a member of (with its own parents), or None."""

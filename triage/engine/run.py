@@ -32,16 +32,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, insert, or_, select, update
 
 from custody import timefmt
 from custody.actors import signing_keys
 from custody.case import Case
 from custody.items import DERIVE, Item, get_item, tool_version
 from custody.ledger import Draft
-from triage.engine import integrity, workers, writes
+from triage.engine import carving, integrity, workers, writes
 from triage.engine import lock as exhibit_lock
 from triage.engine.analysis import run_analyzers
+from triage.engine.carving import CarveProgress
 from triage.engine.options import run_options, source_options
 from triage.engine.per_file import FileJob, PathIndex
 from triage.engine.results import FileResult, TriageWarning
@@ -49,12 +50,14 @@ from triage.engine.stall import stall_seconds
 from triage.engine.writes import HASHES
 from triage.errors import TriageError
 from triage.hashsets import store as hashsets
+from triage.keywords.terms import KeywordSpec
 from triage.plugin.options import for_record
 from triage.plugin.registry import load_analyzers, load_plugins
 from triage.plugin.scratch import Scratch, scratch_limit
+from triage.sources.carve import CARVED_FS, CarveLimits
 from triage.sources.entry import FileEntry, Source
 from triage.sources.nested import NestedSource, NestLimits
-from triage.sources.open import open_source
+from triage.sources.open import IMAGE_KINDS, open_source
 from triage.store import ensure_schema
 from triage.store.models import File, Run
 
@@ -72,6 +75,10 @@ class TriageOptions:
     option_values: Sequence[str] = ()  # --option PLUGIN.NAME=VALUE texts, checked before the run
     option_files: Sequence[Path] = ()  # TOML options files (values kept out of shell history)
     nested: NestLimits | None = None  # archives inside the evidence: how far to follow them (None: defaults)
+    carve: bool = True  # carve the free space of disk images (triage/engine/carving.py)
+    carve_limits: CarveLimits | None = None  # None: the defaults
+    carve_progress: CarveProgress | None = None  # (partition, bytes done, bytes of free space)
+    keywords: KeywordSpec | None = None  # terms to search in files, records and the image (triage/keywords)
     pdq_distance: int = 31  # hash sets: a PDQ hash within this many bits of a known-bad one is a hit
 
 
@@ -203,6 +210,13 @@ class TriageRun:
             arguments["options"] = for_record(self.plugin_options)  # secrets: given, not recorded
         if self.options.nested is not None:  # recorded when not the defaults (verify --rehash uses them)
             arguments["archives"] = dataclasses.asdict(self.options.nested)
+        if not self.options.carve:  # recorded when not the default
+            arguments["carve"] = False
+        if self.options.keywords is not None:
+            from triage.keywords.records import VERSION as KEYWORDS_VERSION
+
+            arguments["keywords"] = self.options.keywords.for_record()
+            versions["keywords"] = KEYWORDS_VERSION
         matched_sets = hashsets.list_sets(self.engine)
         if matched_sets:  # which sets the run matched against (only when there are some)
             arguments["hashsets"] = [
@@ -248,7 +262,17 @@ class TriageRun:
                 if on_total is not None:
                     on_total(total[0] + len(members.jobs), total[1] + sum(j.entry.size for j in members.jobs))
                 self._process(members, summary, progress)
+            carved = self._walk_carved(walked, counts)
+            if carved.jobs or carved.listed or carved.warnings:
+                if on_total is not None:
+                    on_total(len(carved.jobs), sum(j.entry.size for j in carved.jobs))
+                self._process(carved, summary, progress)
+                self._store_carves(summary)
             self._analyze(summary)
+            if self.options.keywords is not None:
+                from triage.engine.keywords import search_after_files
+
+                search_after_files(self, summary)  # the run's records and, for a disk image, every byte
             self._match_hashsets(summary)
             derived = self._record_in_ledger(keys, versions, arguments, counts, started, resumed_from)
             counts["derived"] = derived
@@ -368,6 +392,38 @@ class TriageRun:
                 out.jobs.append(FileJob(key, e, siblings))
         return out
 
+    def _walk_carved(self, walked: _Walked, counts: dict[str, int]) -> _Walked:
+        """The files carved from the free space of a disk image (triage/engine/carving.py), to
+        read as a third round; nothing for other evidence or with ``carve`` off."""
+        out = _Walked(parents={})
+        self._carves: list[tuple[str, Any]] = []
+        if not self.options.carve or self.item.kind not in IMAGE_KINDS:
+            return out
+        found, warnings = carving.carve_source(
+            self.item.source_path, self.item.kind, self.options.carve_limits, self.options.carve_progress
+        )
+        out.warnings.extend(TriageWarning(carving.CARVER, None, w) for w in warnings)
+        out.index = PathIndex((), walked.index.members if walked.index else None)
+        out.index.carved = {(c.partition, c.path): c.extents for c in found}
+        for (key, e), c in zip(
+            writes.keyed_entries(self.exhibit, (c.entry() for c in found)), found, strict=True
+        ):
+            counts["entries"] += 1
+            counts["carved"] = counts.get("carved", 0) + 1
+            self._carves.append((key, c))
+            if key in walked.done:
+                counts["skipped"] += 1
+                out.listed.append((key, e))
+            else:
+                out.jobs.append(FileJob(key, e, {}))
+        return out
+
+    def _store_carves(self, summary: RunSummary) -> None:
+        """The carve findings of the files carved (provenance, validity), once their rows are stored."""
+        rows = list(carving.finding_rows(self.exhibit, self.run_id, self._carves))
+        with self.engine.begin() as conn:
+            summary.counts["findings"] += writes.store_findings(conn, rows)
+
     def _walk_entries(self, source: Source, counts: dict[str, int]) -> _Walked:
         """Walk every entry: those stored as listed, and the files to read (_process stores both)."""
         done: set[str] = set()
@@ -446,6 +502,7 @@ class TriageRun:
             hashes=self.hashes,
             scratch_parent=scratch_parent,
             scratch_limit=self.scratch_limit,
+            keywords=self.options.keywords,
         )
         try:
             # The workers are forked on entry (no database connection open yet) and busy: the
@@ -569,10 +626,15 @@ class TriageRun:
             )
         query = (
             select(File)
-            .where(File.exhibit == self.exhibit, File.plugins.is_not(None), File.sha256.is_not(None))
+            .where(
+                File.exhibit == self.exhibit,
+                or_(File.plugins.is_not(None), File.fs_type == CARVED_FS),  # every carved file
+                File.sha256.is_not(None),
+            )
             .order_by(File.path, File.partition, File.inode, File.key)
         )
         drafts = []
+        carves: dict[tuple[int | None, str], dict[str, Any]] | None = None
         with self.engine.connect() as conn:
             for f in conn.execute(query):
                 hashes = {name: value for name in HASHES if (value := getattr(f, name)) is not None}
@@ -590,8 +652,12 @@ class TriageRun:
                     "hashes": hashes,
                     "parent_sha256": self.item.hashes.get("sha256"),
                     "run": f.run_id,
-                    "plugins": json.loads(f.plugins),
+                    "plugins": json.loads(f.plugins) if f.plugins else [],
                 }
+                if f.fs_type == CARVED_FS:
+                    if carves is None:  # read once: what carving stored about each carved file
+                        carves = carving.stored_carves(conn, self.exhibit)
+                    data["carved"] = carving.ledger_provenance(carves.get((f.partition, f.path)))
                 if f.parent is not None:
                     data["within"] = _archive_chain(conn, self.exhibit, f.parent)
                 drafts.append(Draft(kind=DERIVE, actor=self.actor, exhibit=self.exhibit, data=data))

@@ -29,10 +29,12 @@ from custody.errors import CustodyError, EvidenceError
 from custody.items import get_item
 from custody.verify import Report
 from triage.engine import integrity
+from triage.engine.carving import rehash_carved
 from triage.engine.options import evidence_options
 from triage.engine.writes import HASHES, keyed_entries
 from triage.errors import PasswordRequired, TriageError, WrongPassword
 from triage.plugin.scratch import Scratch
+from triage.sources.carve import CARVED_FS
 from triage.sources.nested import NestedSource, NestLimits
 from triage.sources.open import open_source
 from triage.store.models import File, Run
@@ -144,12 +146,15 @@ def _rehash_files(
     An encrypted backup without its password (or with a wrong one) is the user's error to fix
     (``--option backup.password=...``), raised, not a mismatch of the stored rows."""
     wanted: dict[str, tuple[str, dict[str, str]]] = {}
+    carved: dict[str, tuple[int | None, str]] = {}  # carved files: read from their stored extents
     with case.engine.connect() as conn:
         for f in conn.execute(
             select(File).where(File.exhibit == anchor.exhibit, File.type == "file", File.sha256.is_not(None))
         ):
             hashes = {name: value for name in HASHES if (value := getattr(f, name)) is not None}
             wanted[f.key] = (f.path, hashes)
+            if f.fs_type == CARVED_FS:
+                carved[f.key] = (f.partition, f.path)
     if not wanted:
         return
     where = f"run {anchor.run}"
@@ -185,6 +190,23 @@ def _rehash_files(
                                     for n in wrong
                                 ),
                             )
+                if carved:
+                    with case.engine.connect() as conn:
+                        again = list(rehash_carved(conn, anchor.exhibit, top, wanted, carved))
+                    for key, path, stored, now in again:
+                        wrong = [n for n in sorted(stored) if now[n] != stored[n]]
+                        if wrong:
+                            problems += 1
+                            if problems <= integrity.MAX_NAMED:
+                                report.add(
+                                    CODE,
+                                    anchor.seq,
+                                    anchor.exhibit,
+                                    f"{where}: triage_files row key={key} ({path!r}) column(s) {', '.join(wrong)}: "
+                                    + "; ".join(
+                                        f"{n} stored {stored[n]}, evidence now {now[n]}" for n in wrong
+                                    ),
+                                )
             finally:
                 source.close_archives()
     except (PasswordRequired, WrongPassword) as exc:

@@ -33,6 +33,8 @@ from pathlib import Path
 from triage.engine.per_file import FileJob, FileProcessor, PathIndex
 from triage.engine.results import FileResult
 from triage.engine.stall import NO_HEARTBEAT, STALL_ENV, Heartbeat, ReadWatch, stall_seconds
+from triage.keywords.match import KeywordSet
+from triage.keywords.terms import KeywordSpec
 from triage.plugin.contract import ParseContext, Plugin
 from triage.plugin.options import PluginOptions
 from triage.plugin.scratch import Scratch
@@ -59,6 +61,7 @@ class WorkerSetup:
     hashes: tuple[str, ...]
     scratch_parent: Path  # each chunk's scratch folder is made in it
     scratch_limit: int  # bytes of scratch the whole run may hold at once, shared by the workers
+    keywords: KeywordSpec | None = None  # terms searched in every file read (triage/keywords)
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,6 +311,7 @@ def _init_worker(setup: WorkerSetup, workers: int, heartbeat: Heartbeat = NO_HEA
         _index,
         heartbeat,
         setup.scratch_parent / SPILL_FOLDER,
+        KeywordSet(setup.keywords) if setup.keywords is not None else None,
     )
     # the run's limit split between the workers, so together they never exceed it
     _worker = _Worker(processor, setup.scratch_parent, setup.scratch_limit // workers, setup.plugin_options)

@@ -8,6 +8,8 @@ a plugin declares and is given), :mod:`~triage.plugin.records` (what it emits),
 :mod:`~triage.plugin.scratch` (private copies of databases), :mod:`~triage.plugin.sqlite_table`
 (the base of plugins that map SQLite rows to records), :mod:`~triage.plugin.grouped` (child rows
 grouped under their parent row, a streamed merge join) and :mod:`~triage.plugin.registry`.
+The text layer (:mod:`triage.text`: bytes in every text encoding with their offsets, folding for
+comparison, the text of OOXML, OpenDocument and PDF documents) is re-exported for plugins too.
 """
 
 from __future__ import annotations
@@ -54,10 +56,23 @@ from triage.plugin.timeconv import (
     from_cocoa_ns,
     from_cocoa_seconds,
     from_exif_datetime,
+    from_iso8601_text,
+    from_mac1904_seconds,
     from_prtime_us,
     from_unix_ms,
     from_unix_seconds,
     from_webkit_us,
+)
+from triage.text import (
+    Folded,
+    TextLimits,
+    TextPart,
+    TextView,
+    clean,
+    document_kind,
+    extract_text,
+    fold,
+    views,
 )
 
 __all__ = [
@@ -69,6 +84,7 @@ __all__ = [
     "CallFields",
     "ContactFields",
     "FileItem",
+    "Folded",
     "GeoFields",
     "GroupedRows",
     "Join",
@@ -88,15 +104,24 @@ __all__ = [
     "StoredRecord",
     "Table",
     "Targets",
+    "TextLimits",
+    "TextPart",
+    "TextView",
     "TimeValue",
     "UndecodableText",
     "UrlVisitFields",
+    "clean",
     "column_int",
     "column_text",
     "column_time",
+    "document_kind",
+    "extract_text",
+    "fold",
     "from_cocoa_ns",
     "from_cocoa_seconds",
     "from_exif_datetime",
+    "from_iso8601_text",
+    "from_mac1904_seconds",
     "from_prtime_us",
     "from_unix_ms",
     "from_unix_seconds",
@@ -106,4 +131,5 @@ __all__ = [
     "select_list",
     "sqlite_signature",
     "table_columns",
+    "views",
 ]

@@ -611,6 +611,10 @@ class Column:
     affinity: str
     notnull: bool
     rowid_alias: bool
+    # What SQLite reads for this column from a record written before ALTER TABLE ADD COLUMN
+    # added it: the declared default when it is a literal (ADD COLUMN allows only constants).
+    default: Value = None
+    default_known: bool = True  # False: a default that is not a literal (an expression)
 
 
 @dataclass(frozen=True)
@@ -678,17 +682,42 @@ def table_columns(create_sql: str) -> tuple[Column, ...] | None:
     try:
         con.execute(create_sql)
         name = con.execute("SELECT name FROM sqlite_schema WHERE type='table'").fetchone()[0]
-        info = con.execute('SELECT name, type, "notnull", pk FROM pragma_table_info(?)', (name,)).fetchall()
+        info = con.execute(
+            'SELECT name, type, "notnull", pk, dflt_value FROM pragma_table_info(?)', (name,)
+        ).fetchall()
+        pk_columns = [row for row in info if row[3]]
+        columns = []
+        for col_name, declared, notnull, pk, default in info:
+            alias = bool(pk) and len(pk_columns) == 1 and str(declared).upper() == "INTEGER"
+            value, known = _literal_default(con, default)
+            columns.append(
+                Column(
+                    col_name, declared or "", affinity_of(declared or ""), bool(notnull), alias, value, known
+                )
+            )
     except (sqlite3.Error, TypeError):
         return None
     finally:
         con.close()
-    pk_columns = [row for row in info if row[3]]
-    columns = []
-    for col_name, declared, notnull, pk in info:
-        alias = bool(pk) and len(pk_columns) == 1 and str(declared).upper() == "INTEGER"
-        columns.append(Column(col_name, declared or "", affinity_of(declared or ""), bool(notnull), alias))
     return tuple(columns)
+
+
+_LITERAL = re.compile(
+    r"\(*\s*(?:NULL|TRUE|FALSE|[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|0[xX][0-9a-fA-F]+|'(?:[^']|'')*'"
+    r"|[xX]'[0-9a-fA-F]*')\s*\)*",
+    re.I,
+)
+
+
+def _literal_default(con: sqlite3.Connection, text: str | None) -> tuple[Value, bool]:
+    """The value of a column's declared default when it is a literal (number, string, blob,
+    NULL); ``(None, False)`` for an expression, which is not evaluated."""
+    if text is None:
+        return None, True
+    if len(text) > 4096 or not _LITERAL.fullmatch(text):
+        return None, False
+    value = con.execute(f"SELECT {text}").fetchone()[0]
+    return value, True
 
 
 @dataclass(frozen=True)
@@ -1243,7 +1272,9 @@ def decode_columns(
 
 
 def _complete_row(table: Table, decoded: Sequence[Value], rowid: int | None) -> tuple[Value, ...]:
-    values = list(decoded) + [None] * (len(table.columns) - len(decoded))
+    """A record's values for every column: a record written before columns were added holds
+    fewer, and SQLite reads the added ones as their declared defaults."""
+    values = list(decoded) + [c.default for c in table.columns[len(decoded) :]]
     if table.ipk_index is not None:
         values[table.ipk_index] = rowid
     return tuple(values)
@@ -1547,6 +1578,21 @@ class RecoveryResult:
         return [c for c in self.candidates if c.table == name]
 
 
+@dataclass(frozen=True)
+class LiveRows:
+    """A table's live rows as SQLite reads them (see :func:`recover`'s ``live_values``)."""
+
+    rows: Iterable[tuple[int, Sequence[Value]]]  # (rowid, values), values in column order
+    # Per column: the smallest and largest integer the records on the pages hold (a REAL
+    # column's integral values within 64 bits are written as integers), None for none; None
+    # to have them learned from ``rows``.
+    int_ranges: Sequence[tuple[int, int] | None] | None = None
+
+
+#: Given a table, its live rows as SQLite reads them, or None (see recover()).
+LiveValues = Callable[["Table"], "LiveRows | None"]
+
+
 class _LiveIndex:
     """Live rows of one table, as digests by rowid and by content without the rowid alias.
 
@@ -1556,26 +1602,118 @@ class _LiveIndex:
     (:meth:`rows`), once per recovery. ``rows`` makes a fresh iterator over the live cells.
     """
 
-    def __init__(self, table: Table, rows: Callable[[], Iterable[tuple[int, list[Value], bytes]]]):
-        self.by_rowid = _DigestMap()  # rowid -> digest of the row
-        self.contents = _DigestSet()  # digests of the rows without the rowid alias
-        self.cells = _DigestSet()  # digests of the live cells' bytes
+    def __init__(
+        self,
+        table: Table,
+        rows: Callable[[], Iterable[tuple[int, list[Value], bytes]]],
+        values: LiveRows | None = None,
+    ):
+        """``rows`` reads the live cells from the pages; ``values``, when given, are the same
+        rows as SQLite itself returns them (``SELECT rowid, *`` on the database as the view
+        shows it): the digests and what is learned come from them at C speed, and the cells'
+        digests are then taken from the pages only if a search asks for one."""
+        self.by_rowid = _DigestMap()  # rowid -> digest of the row without its rowid alias
+        self.contents = _DigestSet()  # the same digests, to ask without a rowid
         self._table = table
         self._cells = rows
+        self._classes: list[int] = []
+        self._widest: list[int] = []
+        if values is not None:
+            try:
+                self._read(values.rows, int_ranges=values.int_ranges)
+                self.cells: Container[int] = _LazyCells(rows)
+                return
+            except sqlite3.Error:
+                pass  # SQLite could not read the table to its end: the pages can say more
+        cells = _DigestSet()
+
+        def decoded() -> Iterator[tuple[int, list[Value]]]:
+            for rowid, values, cell in rows():
+                cells.add(cell_digest(cell))
+                yield rowid, values
+
+        self._read(decoded(), real_as_int=False)
+        cells.freeze()
+        self.cells = cells
+
+    def _read(
+        self,
+        values: Iterable[tuple[int, Sequence[Value]]],
+        real_as_int: bool = True,
+        int_ranges: Sequence[tuple[int, int] | None] | None = None,
+    ) -> None:
+        table = self._table
+        self.by_rowid = _DigestMap()
+        self.contents = _DigestSet()
         self._classes = [0] * len(table.columns)
         self._widest = [0] * len(table.columns)
-        for rowid, values, cell in rows():
-            row = _complete_row(table, values[: len(table.columns)], rowid)
-            self.cells.add(cell_digest(cell))
-            self.by_rowid.add(rowid, row_digest(row))
-            self.contents.add(row_digest(self.content(row)))
-            for i, value in enumerate(row):
-                storage, int_type = _storage_of(value)
-                self._classes[i] |= storage
-                self._widest[i] = max(self._widest[i], int_type)
-        self.cells.freeze()
+        if int_ranges is not None:
+            self._read_fast(values, int_ranges)
+            return
+        real = [i for i, c in enumerate(table.columns) if real_as_int and c.affinity == "REAL"]
+        for rowid, decoded in values:
+            row = _complete_row(table, decoded[: len(table.columns)], rowid)
+            for i in real:
+                # A REAL column stores an integral value that fits 64 bits as an integer and
+                # SQLite reads it back as a float: learn the class the record on the page has.
+                value = row[i]
+                if isinstance(value, float) and value.is_integer() and -(2**63) <= value < 2**63:
+                    row = (*row[:i], int(value), *row[i + 1 :])
+            self._add(rowid, row)
         self.by_rowid.freeze()
         self.contents.freeze()
+
+    def _read_fast(
+        self, values: Iterable[tuple[int, Sequence[Value]]], int_ranges: Sequence[tuple[int, int] | None]
+    ) -> None:
+        """The digests, and the storage classes from each row's tuple of value types (a table has
+        few distinct ones); the integer widths come from ``int_ranges``."""
+        table = self._table
+        ipk = table.ipk_index
+        real = [i for i, c in enumerate(table.columns) if c.affinity == "REAL"]
+        shapes: set[tuple[type, ...]] = set()
+        width = len(table.columns)
+        blake2b, dumps = hashlib.blake2b, marshal.dumps
+        for rowid, decoded in values:
+            # SQLite gives every column (an added one's default too) and the rowid alias filled.
+            row = tuple(decoded) if len(decoded) == width else _complete_row(table, decoded[:width], rowid)
+            content = row if ipk is None else row[:ipk] + row[ipk + 1 :]
+            shape = tuple(map(type, row))
+            if float in shape:
+                digest = row_digest(content)
+                if real:
+                    # A REAL column stores an integral value within 64 bits as an integer.
+                    shape = tuple(
+                        int
+                        if i in real and t is float and row[i].is_integer() and -(2**63) <= row[i] < 2**63  # type: ignore[union-attr,operator]
+                        else t
+                        for i, t in enumerate(shape)
+                    )
+            else:  # row_digest without the floats to make canonical
+                digest = int.from_bytes(blake2b(dumps(content, 2), digest_size=8).digest(), "big")
+            self.by_rowid.add(rowid, digest)
+            self.contents.add(digest)
+            shapes.add(shape)
+        bits = {type(None): NULL, int: INT, float: REAL, str: TEXT, bytes: BLOB}
+        for shape in shapes:
+            for i, t in enumerate(shape):
+                self._classes[i] |= bits.get(t, BLOB if issubclass(t, bytes) else TEXT)
+        for i, extremes in enumerate(int_ranges):
+            if extremes is not None:
+                self._widest[i] = max(_storage_of(v)[1] for v in extremes)
+        self.by_rowid.freeze()
+        self.contents.freeze()
+
+    def _add(self, rowid: int, row: tuple[Value, ...]) -> None:
+        digest = row_digest(self.content(row))  # the rowid alias is the key: it holds the rowid
+        self.by_rowid.add(rowid, digest)
+        self.contents.add(digest)
+        classes, widest = self._classes, self._widest
+        for i, value in enumerate(row):
+            storage, int_type = _storage_of(value)
+            classes[i] |= storage
+            if int_type > widest[i]:
+                widest[i] = int_type
 
     def rows(self) -> Iterator[tuple[int, tuple[Value, ...]]]:
         """(rowid, values) of every live row, read from the pages again."""
@@ -1593,7 +1731,7 @@ class _LiveIndex:
 
     def is_live(self, rowid: int | None, values: tuple[Value, ...]) -> bool:
         if rowid is not None:
-            return self.by_rowid.get(rowid) == row_digest(values)
+            return self.by_rowid.get(rowid) == row_digest(self.content(values))
         return row_digest(self.content(values)) in self.contents
 
     def covered(self, cut: Sequence[tuple[int | None, tuple[Value, ...]]]) -> set[int]:
@@ -1716,6 +1854,23 @@ class _DigestMap:
         return isinstance(rowid, int) and self.get(rowid) is not None
 
 
+class _LazyCells:
+    """Digests of a table's live cells, read from the pages at the first question."""
+
+    def __init__(self, rows: Callable[[], Iterable[tuple[int, list[Value], bytes]]]) -> None:
+        self._rows = rows
+        self._digests: _DigestSet | None = None
+
+    def __contains__(self, item: object) -> bool:
+        if self._digests is None:
+            digests = _DigestSet()
+            for _rowid, _values, cell in self._rows():
+                digests.add(cell_digest(cell))
+            digests.freeze()
+            self._digests = digests
+        return item in self._digests
+
+
 class _AnyOf:
     """Membership in any of several sets, without building their union."""
 
@@ -1724,6 +1879,11 @@ class _AnyOf:
 
     def __contains__(self, item: object) -> bool:
         return any(item in s for s in self._sets)
+
+
+def int_serial_type(value: int) -> int:
+    """The integer serial type (1-6) SQLite writes ``value`` with; 0 for 0 and 1 (types 8, 9)."""
+    return _storage_of(value)[1]
 
 
 def _storage_of(value: Value) -> tuple[int, int]:
@@ -1895,8 +2055,14 @@ def recover(
     tables: Iterable[str] | None = None,
     min_columns: Mapping[str, int] | None = None,
     deadline: float | None = None,
+    live_values: LiveValues | None = None,
 ) -> RecoveryResult:
     """Recover deleted records of ``tables`` (default: every rowid table but sqlite_*).
+
+    ``live_values``, when given, returns for a table the (rowid, values) of its live rows as
+    SQLite reads them from the same database state (the WAL applied, no journal rolled back),
+    or ``None`` when it cannot; the live rows are then not decoded in Python, which is what
+    recovery spends most of its time on when little was deleted.
 
     ``deadline`` is a :func:`time.monotonic` instant: when it passes, the searches stop at the
     page they are on and what was found until then is merged and returned, with
@@ -1906,7 +2072,7 @@ def recover(
         data = _open(db, stack)
         wal_log = parse_wal(_open(wal, stack)) if wal is not None else None
         journal_data = _open(journal, stack) if journal is not None else None
-        return _recover(data, wal_log, journal_data, tables, min_columns or {}, deadline)
+        return _recover(data, wal_log, journal_data, tables, min_columns or {}, deadline, live_values)
 
 
 def _recover(
@@ -1916,6 +2082,7 @@ def _recover(
     tables: Iterable[str] | None,
     min_columns: Mapping[str, int],
     deadline: float | None = None,
+    live_values: LiveValues | None = None,
 ) -> RecoveryResult:
     header, view = _open_view(data, wal_log)
     stats: Counter[str] = Counter()
@@ -1926,6 +2093,7 @@ def _recover(
         t.name: _LiveIndex(
             t,
             lambda t=t: iter_table_cells(view, t.root_page, header.usable, header.encoding),  # type: ignore[misc]
+            live_values(t) if live_values is not None else None,
         )
         for t in targets.values()
     }

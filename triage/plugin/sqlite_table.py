@@ -28,7 +28,7 @@ import sqlite3
 import time
 import traceback
 from abc import abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar, cast
 
@@ -42,7 +42,13 @@ from triage.plugin.contract import (
     table_columns,
 )
 from triage.plugin.records import Record, SourceRef
-from triage.plugin.sqlite_recover import Candidate, RecoveryResult, Value, recover
+from triage.plugin.sqlite_recover import (
+    Candidate,
+    LiveRows,
+    RecoveryResult,
+    Value,
+    recover,
+)
 from triage.plugin.sqlite_recover import Table as RecoveredTable
 
 __all__ = [
@@ -729,7 +735,14 @@ class SqliteTablePlugin(Plugin, Generic[L]):
         try:
             pristine = ctx.scratch.pristine(item)
             result = recover(
-                pristine.db, pristine.wal, pristine.journal, names, deadline=started + self.recover_seconds
+                pristine.db,
+                pristine.wal,
+                pristine.journal,
+                names,
+                deadline=started + self.recover_seconds,
+                # The scratch copy shows the state recovery reads (the WAL applied) unless a hot
+                # journal was rolled back in it: then the live rows are read from the pages.
+                live_values=_live_values(con) if pristine.journal is None else None,
             )
         except MemoryError:
             ctx.warn("deleted records not recovered: out of memory")
@@ -797,6 +810,77 @@ class SqliteTablePlugin(Plugin, Generic[L]):
 
 
 # --- recovered rows -------------------------------------------------------------------------------
+
+_ROWID_NAMES = frozenset({"rowid", "oid", "_rowid_"})
+
+
+def _replace_bad_text(data: bytes) -> str:
+    return data.decode("utf-8", "replace")  # as recovery decodes a live row's text
+
+
+def _live_values(con: sqlite3.Connection) -> Callable[[RecoveredTable], LiveRows | None]:
+    """For :func:`recover`: a table's live rows as SQLite reads them from the scratch copy, or
+    ``None`` where ``SELECT rowid, *`` would not give what recovery reads from the record (generated
+    or hidden columns, a column named like the rowid, a default that is an expression, a schema
+    that differs from recovery's)."""
+
+    def rows(table: RecoveredTable) -> LiveRows | None:
+        try:
+            info = con.execute(f"PRAGMA table_xinfo({_quote(table.name)})").fetchall()
+        except _DATABASE_ERRORS:
+            return None
+        names = [str(r[1]) for r in info]
+        if (
+            names != [c.name for c in table.columns]
+            or any(r[6] for r in info)
+            or any(c.name.lower() in _ROWID_NAMES and not c.rowid_alias for c in table.columns)
+            or not all(c.default_known for c in table.columns)
+        ):
+            return None
+        try:
+            ranges = _live_int_ranges(con, table)
+        except _DATABASE_ERRORS:
+            ranges = None  # learned from the rows instead
+        return LiveRows(_fetch_live(con, f"SELECT rowid, * FROM {_quote(table.name)}"), ranges)
+
+    return rows
+
+
+def _live_int_ranges(con: sqlite3.Connection, table: RecoveredTable) -> list[tuple[int, int] | None]:
+    """Per column, the smallest and largest integer its live records hold (None: no integer),
+    found by SQLite in one pass; a REAL column's integral values within 64 bits count, as
+    SQLite writes them as integers."""
+    parts = []
+    for column in table.columns:
+        q = "rowid" if column.rowid_alias else _quote(column.name)
+        t = f"typeof({q})"
+        if column.affinity == "REAL":
+            as_int = (
+                f"({t}='integer' OR ({t}='real' AND {q}=CAST({q} AS INTEGER)"
+                f" AND {q}>=-9223372036854775808.0 AND {q}<9223372036854775808.0))"
+            )
+        else:
+            as_int = f"{t}='integer'"
+        parts += [
+            f"min(CASE WHEN {as_int} THEN CAST({q} AS INTEGER) END)",
+            f"max(CASE WHEN {as_int} THEN CAST({q} AS INTEGER) END)",
+        ]
+    cursor = con.cursor()
+    cursor.row_factory = None
+    row = cursor.execute(f"SELECT {', '.join(parts)} FROM {_quote(table.name)}").fetchone()
+    return [None if row[2 * i] is None else (row[2 * i], row[2 * i + 1]) for i in range(len(table.columns))]
+
+
+def _fetch_live(con: sqlite3.Connection, sql: str) -> Iterator[tuple[int, Sequence[Value]]]:
+    factory = con.text_factory
+    con.text_factory = _replace_bad_text
+    try:
+        cursor = con.cursor()
+        cursor.row_factory = None
+        for row in cursor.execute(sql):
+            yield row[0], row[1:]
+    finally:
+        con.text_factory = factory
 
 
 def _recovered_at(candidate: Candidate) -> Recovered:

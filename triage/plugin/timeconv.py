@@ -22,12 +22,15 @@ from typing import Any
 
 __all__ = [
     "COCOA_EPOCH",
+    "MAC1904_EPOCH",
     "UNIX_EPOCH",
     "WEBKIT_EPOCH",
     "TimeValue",
     "from_cocoa_ns",
     "from_cocoa_seconds",
     "from_exif_datetime",
+    "from_iso8601_text",
+    "from_mac1904_seconds",
     "from_prtime_us",
     "from_unix_ms",
     "from_unix_seconds",
@@ -38,6 +41,7 @@ __all__ = [
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 COCOA_EPOCH = datetime(2001, 1, 1, tzinfo=UTC)
 WEBKIT_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
+MAC1904_EPOCH = datetime(1904, 1, 1, tzinfo=UTC)
 
 # Encoding names, as stored in TimeValue.encoding (part of the record format: do not rename).
 UNIX_S = "unix_s"
@@ -47,6 +51,8 @@ COCOA_NS = "cocoa_ns"
 WEBKIT_US = "webkit_us"
 PRTIME_US = "prtime_us"
 EXIF_LOCAL = "exif_local"
+MAC1904_S = "mac1904_s"
+ISO8601_TEXT = "iso8601_text"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -211,3 +217,55 @@ def from_exif_datetime(raw: str | None, offset: str | None = None, subsec: str |
     return TimeValue(
         utc=iso_utc(wall.replace(tzinfo=tz)), raw=raw, encoding=EXIF_LOCAL, offset=off, local=local
     )
+
+
+def from_mac1904_seconds(raw: int | float | str | None) -> TimeValue:
+    """Seconds since 1904-01-01 UTC: QuickTime / ISO BMFF ``mvhd``, ``tkhd`` and ``mdhd`` times.
+
+    ISO/IEC 14496-12 defines these fields as UTC; some cameras write their local wall-clock time
+    there instead, which nothing in the file reveals (compare with a time that carries an offset,
+    such as Apple's ``com.apple.quicktime.creationdate``).
+    """
+    return _convert(raw, MAC1904_S, MAC1904_EPOCH, 1_000_000)
+
+
+_ISO_TEXT = re.compile(
+    r"^(\d{4})-?(\d{2})-?(\d{2})[T ](\d{2}):?(\d{2}):?(\d{2})(?:[.,](\d+))?\s*(Z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def from_iso8601_text(raw: str | None) -> TimeValue:
+    """ISO 8601 date-time text such as ``2024-05-01T14:34:56+0200`` (Apple's QuickTime
+    ``com.apple.quicktime.creationdate``, the ``creation_time`` text of MP4 ``mdta`` keys).
+
+    With ``Z`` or an offset the UTC instant is given; without one it is local time of unknown
+    offset: ``utc`` stays ``None`` and ``local`` holds the wall-clock reading, as for EXIF.
+    """
+    if raw is None or not raw.strip(" \x00"):
+        return TimeValue(utc=None, raw=raw, encoding=ISO8601_TEXT, note="no time stored")
+    m = _ISO_TEXT.match(raw.strip(" \x00"))
+    if not m:
+        return TimeValue(utc=None, raw=raw, encoding=ISO8601_TEXT, note="not an ISO 8601 date-time")
+    micro = int(m[7][:6].ljust(6, "0")) if m[7] else 0
+    try:
+        wall = datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]), micro)
+    except ValueError:
+        return TimeValue(utc=None, raw=raw, encoding=ISO8601_TEXT, note="invalid calendar date")
+    local = wall.isoformat(timespec="microseconds")
+    zone = m[8]
+    if zone is None:
+        return TimeValue(
+            utc=None, raw=raw, encoding=ISO8601_TEXT, local=local, note="local time, UTC offset unknown"
+        )
+    if zone == "Z":
+        offset = "+00:00"
+    else:
+        digits = zone[1:].replace(":", "")
+        offset = f"{zone[0]}{digits[:2]}:{digits[2:]}"
+    sign = -1 if offset[0] == "-" else 1
+    tz = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
+    try:
+        utc = iso_utc(wall.replace(tzinfo=tz))
+    except (OverflowError, ValueError):
+        return TimeValue(utc=None, raw=raw, encoding=ISO8601_TEXT, note="out of range for its encoding")
+    return TimeValue(utc=utc, raw=raw, encoding=ISO8601_TEXT, offset=offset, local=local)

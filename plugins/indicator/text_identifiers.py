@@ -1,0 +1,235 @@
+"""The ``identifiers_text`` plugin: validated identifiers in document text and small text files.
+
+The ``identifiers`` analyzer reads message bodies and web history; this file plugin reads what
+they do not: the text of documents (OOXML, OpenDocument and PDF, through the bounded text layer
+:mod:`triage.text`) and small text files (notes, CSV, HTML, JSON, XML, e-mails, vCards, logs up
+to :data:`MAX_TEXT_FILE` bytes; a bigger text file is left to keyword search, which streams).
+The XML parts of a document that the engine also walks as an archive (``x.docx!/word/...``) are
+read once, with their document.
+Candidates are found and validated exactly as the analyzer does it
+(:func:`plugins.indicator.identifiers.find_identifiers`: phone numbers, e-mail addresses, URLs,
+Bitcoin and Ethereum addresses, IBANs, payment cards), so one value is one identifier wherever
+it was written, and the links view groups them across exhibits with the analyzer's.
+
+Where each was found:
+
+* a text file: ``offset`` is the **byte** offset of the identifier in the file (UTF-8, UTF-16
+  with a byte-order mark or without one when the zeros say so, else Latin-1), ``part`` is empty,
+  the locator is ``offset=N``;
+* a document: ``part`` is the zip member (``word/document.xml``) or the PDF page (``page=3``),
+  ``offset`` the **character** offset in that part's extracted text (the bytes are compressed),
+  the locator ``PART@char=N``.
+
+One identifier found twice in the same part is one record. A document the text layer cannot
+read (damaged, encrypted, a zip bomb) is a warning naming the problem; a zip that is not a
+document and a "text" file holding binary data are not this plugin's format.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import ClassVar
+
+from plugins.indicator.identifiers import Found, find_identifiers
+from triage.plugin import FileItem, NotMyFormat, Option, ParseContext, Plugin, Record, Targets
+from triage.text import TextView, clean, document_kind, extract_text
+
+__all__ = ["TextIdentifier", "TextIdentifiersPlugin"]
+
+MAX_TEXT_FILE = 8 << 20  # bytes of a plain text file read whole
+MAX_PART_CHARS = 8 << 20  # characters of one document part searched (the rest: a warning)
+CONTEXT = 40
+TEXT_GLOBS = (
+    "**/*.txt",
+    "**/*.text",
+    "**/*.csv",
+    "**/*.tsv",
+    "**/*.htm",
+    "**/*.html",
+    "**/*.json",
+    "**/*.xml",
+    "**/*.eml",
+    "**/*.vcf",
+    "**/*.log",
+    "**/*.md",
+    "**/*.rtf",
+)
+DOCUMENT_GLOBS = ("**/*.docx", "**/*.xlsx", "**/*.pptx", "**/*.odt", "**/*.ods", "**/*.odp", "**/*.pdf")
+TEXT_MIME = ("text/plain", "text/csv", "text/html", "text/xml", "application/json", "message/rfc822")
+DOCUMENT_MIME = (  # libmagic's names, so a renamed document is still read
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "application/vnd.oasis.opendocument.text",
+    "application/vnd.oasis.opendocument.spreadsheet",
+    "application/vnd.oasis.opendocument.presentation",
+)
+
+
+# The XML parts of an OOXML or OpenDocument file opened as an archive (ARCHIVE!/MEMBER): read
+# with their document, not again as text files (their media, photos, are still walked).
+_DOCUMENT_PART = re.compile(
+    r"!/(?:(?:word|xl|ppt|docProps|customXml)/.*|\[Content_Types\]|content|styles|meta|settings|manifest)\.xml$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextIdentifier(Record):
+    """A validated identifier found in the text of a document or a text file."""
+
+    record_type: ClassVar[str] = "indicator/text"
+
+    kind: str  # phone, email, url, bitcoin, ethereum, iban, card
+    value: str  # normalised form (the key links compare)
+    raw: str  # the text as found
+    detail: str | None = None  # address type, card network, IBAN country, "defanged"
+    context: str = ""
+    part: str = ""  # zip member or "page=N" of a document; "" for a text file
+    offset: int = 0  # byte offset in a text file; character offset in a document's part
+    encoding: str | None = None  # a text file's encoding as decoded
+    source_type: str = ""  # file/text, file/pdf, file/ooxml, file/odf (the links view's "app")
+
+
+def _snippet(text: str, start: int, end: int) -> str:
+    left, right = max(0, start - CONTEXT), min(len(text), end + CONTEXT)
+    snippet = ("…" if left else "") + text[left:right] + ("…" if right < len(text) else "")
+    return " ".join(clean(snippet).split())
+
+
+def _decode(data: bytes) -> TextView | None:
+    """The text of a text file with its byte offsets, or None when the bytes are not text."""
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16le"),
+        (codecs.BOM_UTF16_BE, "utf-16be"),
+    ):
+        if data.startswith(bom):
+            body = data[len(bom) :]
+            if encoding != "utf-8":
+                body = body[: len(body) // 2 * 2]
+            return TextView(encoding, body.decode(encoding, "replace"), len(bom), body, 0)
+    sample = data[:4096]
+    zeros = sample.count(0)
+    if zeros > len(sample) // 4:  # UTF-16 without a mark: every other byte of ASCII text is zero
+        even, odd = sample[0::2].count(0), sample[1::2].count(0)
+        encoding = "utf-16le" if odd > even else "utf-16be"
+        if max(even, odd) < zeros * 0.9:
+            return None  # zeros on both sides: binary data
+        body = data[: len(data) // 2 * 2]
+        return TextView(encoding, body.decode(encoding, "replace"), 0, body, 0)
+    if zeros:
+        return None
+    try:
+        return TextView("utf-8", data.decode("utf-8"), 0, data, 0)
+    except UnicodeDecodeError:
+        return TextView("latin-1", data.decode("latin-1"), 0, data, 0)
+
+
+class TextIdentifiersPlugin(Plugin):
+    """Reads documents (docx, xlsx, pptx, odt, ods, odp, pdf: their text) and text files of up
+    to 8 MiB; emits one :class:`TextIdentifier` per validated phone number, e-mail address, URL,
+    wallet, IBAN or payment card in each part, with its byte or character offset."""
+
+    name = "identifiers_text"
+    version = "1.0.0"
+    description = (
+        "validated phone numbers, e-mails, URLs, wallets, IBANs and cards in documents and text files"
+    )
+    targets = Targets(
+        globs=TEXT_GLOBS + DOCUMENT_GLOBS,
+        mime_types=TEXT_MIME + DOCUMENT_MIME,
+        magic=((0, b"%PDF-"),),
+    )
+    emits = (TextIdentifier,)
+    options = (
+        Option(
+            "region",
+            "text",
+            "two-letter country of numbers written without +, e.g. US (default: only +numbers)",
+        ),
+    )
+
+    def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[Record]:
+        region = ctx.options.get("region")
+        region = region.strip().upper() if isinstance(region, str) and region.strip() else None
+        kind = document_kind(item.head)
+        if kind is not None:
+            yield from self._document(item, ctx, kind, region)
+            return
+        if _DOCUMENT_PART.search(item.path):
+            raise NotMyFormat("a part of a document: read with the document")
+        if item.size > MAX_TEXT_FILE:
+            raise NotMyFormat(f"a text file of {item.size} bytes: left to keyword search, which streams")
+        with item.open() as fh:
+            data = fh.read(MAX_TEXT_FILE + 1)
+        view = _decode(data)
+        if view is None:
+            raise NotMyFormat("binary data, not text")
+        for found in _unique(find_identifiers(view.text, region)):
+            offset = view.byte_offset(found.start)
+            yield self._record(
+                item, found, view.text, f"offset={offset}", "", offset, view.encoding, "file/text"
+            )
+
+    def _document(self, item: FileItem, ctx: ParseContext, kind: str, region: str | None) -> Iterator[Record]:
+        source_type = "file/pdf" if kind == "pdf" else "file/odf" if kind == "odf" else "file/ooxml"
+        parts = 0
+        with item.open() as fh:
+            prefix = f"{item.path}: "  # the warning names the file already
+
+            def warn(message: str) -> None:
+                ctx.warn(message.removeprefix(prefix))
+
+            for part in extract_text(fh, item.head, item.path, warn):
+                parts += 1
+                if part.part in ("docProps/core.xml", "meta.xml"):
+                    source_type = "file/ooxml" if part.part.startswith("docProps") else "file/odf"
+                text = part.text
+                if len(text) > MAX_PART_CHARS:
+                    ctx.warn(
+                        f"{part.part}: {len(text)} characters of text, only the first {MAX_PART_CHARS} searched"
+                    )
+                    text = text[:MAX_PART_CHARS]
+                for found in _unique(find_identifiers(text, region)):
+                    locator = f"{part.part}@char={found.start}"
+                    yield self._record(item, found, text, locator, part.part, found.start, None, source_type)
+        if not parts and kind == "zip":
+            raise NotMyFormat("a zip archive that is not an OOXML or OpenDocument document")
+
+    @staticmethod
+    def _record(
+        item: FileItem,
+        found: Found,
+        text: str,
+        locator: str,
+        part: str,
+        offset: int,
+        encoding: str | None,
+        source_type: str,
+    ) -> TextIdentifier:
+        return TextIdentifier(
+            source=item.source,
+            locator=locator,
+            kind=found.kind,
+            value=clean(found.value),
+            raw=clean(found.raw),
+            detail=found.detail,
+            context=_snippet(text, found.start, found.end),
+            part=part,
+            offset=offset,
+            encoding=encoding,
+            source_type=source_type,
+        )
+
+
+def _unique(found: list[Found]) -> Iterator[Found]:
+    seen: set[tuple[str, str]] = set()
+    for f in found:
+        if (f.kind, f.value) not in seen:
+            seen.add((f.kind, f.value))
+            yield f

@@ -1,0 +1,255 @@
+"""The ``identifiers_text`` plugin: identifiers in document text and small text files.
+
+No corpus document or text file holds a phone number, wallet or IBAN (the forensics-samples
+documents and the corpus Word files were checked: the plugin finds nothing in them, which
+``test_corpus_documents_hold_no_identifier`` keeps true), so the evidence is built here: text
+files in UTF-8, UTF-16 with and without a byte-order mark and Latin-1, a docx and an xlsx (the
+OOXML part names and namespaces of ECMA-376), an OpenDocument text (ODF 1.2 ``content.xml``) and
+a PDF whose page draws the text with a standard font (ISO 32000 content stream). The values are
+published test vectors: BIP-173's segwit address, EIP-55's address, the SWIFT IBAN registry's
+German and British examples, the Visa test card, and a UK drama number from Ofcom's range.
+Every byte offset reported for a text file must point at the identifier's bytes in the file.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from custody.actors import add_actor
+from custody.case import init_case
+from custody.items import acquire
+from plugins.indicator.text_identifiers import MAX_TEXT_FILE, TextIdentifier, TextIdentifiersPlugin
+from tests.conftest import CORPUS, need
+from tests.plugins import document_fixtures as fx
+from tests.plugins.android_fixtures import run
+from tests.plugins.triage_e2e import exhibit
+from triage.plugin import FileItem, plugin_problems
+
+BTC = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"  # BIP-173
+ETH = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # EIP-55
+IBAN_DE = "DE89370400440532013000"  # SWIFT IBAN registry, Germany
+IBAN_GB = "GB82WEST12345698765432"  # SWIFT IBAN registry, United Kingdom
+CARD = "4111111111111111"  # Visa test number
+PHONE = "+442079460958"  # Ofcom's drama range, London
+NOTE = (
+    f"Café meeting notes — pay {BTC} or to IBAN GB82 WEST 1234 5698 7654 32.\n"
+    "Call +44 20 7946 0958, mail ops@example.org, shop at hxxps://pay[.]example[.]com/x\n"
+    f"eth {ETH} card 4111 1111 1111 1111 and again {BTC}\n"
+)
+
+
+def _parse(data: bytes, path: str, tmp_path: Path) -> tuple[list[TextIdentifier], list[tuple[str, str, str]]]:
+    records, warnings = run([TextIdentifiersPlugin()], FileItem.from_bytes(data, path=path), tmp_path / "run")
+    return [r for r in records if isinstance(r, TextIdentifier)], warnings
+
+
+def test_plugin_honours_the_contract() -> None:
+    assert plugin_problems(TextIdentifiersPlugin) == []
+
+
+@pytest.mark.parametrize(
+    ("encoding", "prefix"),
+    [
+        ("utf-8", b""),
+        ("utf-8", b"\xef\xbb\xbf"),
+        ("utf-16le", b"\xff\xfe"),
+        ("utf-16be", b"\xfe\xff"),
+        ("utf-16le", b""),
+        ("latin-1", b""),
+    ],
+)
+def test_text_file_identifiers_point_at_their_bytes(encoding: str, prefix: bytes, tmp_path: Path) -> None:
+    text = NOTE.replace("—", "-") if encoding == "latin-1" else NOTE
+    data = prefix + text.encode(encoding)
+    found, warnings = _parse(data, "/sdcard/Documents/notes.txt", tmp_path)
+    assert warnings == []
+    values = {(r.kind, r.value) for r in found}
+    assert values == {
+        ("bitcoin", BTC),
+        ("iban", IBAN_GB),
+        ("phone", PHONE),
+        ("email", "ops@example.org"),
+        ("url", "https://pay.example.com/x"),
+        ("ethereum", ETH),
+        ("card", CARD),
+    }
+    assert len(found) == len(values)  # the address written twice is one record
+    for r in found:
+        # the reported byte offset holds the identifier as written, in the file's encoding
+        raw = r.raw.encode(encoding)
+        assert data[r.offset : r.offset + len(raw)] == raw, (r.kind, r.offset)
+        assert r.locator == f"offset={r.offset}" and r.part == "" and r.source_type == "file/text"
+        assert r.raw in r.context.replace("…", "")
+    assert {r.encoding for r in found} == {encoding}
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, body in members.items():
+            zf.writestr(name, body)
+    return buf.getvalue()
+
+
+TYPES = b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>'
+W = b'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def _docx() -> bytes:
+    body = (
+        b"<w:document " + W + b"><w:body>"
+        b"<w:p><w:r><w:t>Invoice 12. Transfer to </w:t></w:r><w:r><w:t>DE89 3704 0044 0532 0130 00</w:t></w:r></w:p>"
+        b"<w:p><w:r><w:t>Questions: +44 20 7946 0958</w:t></w:r></w:p></w:body></w:document>"
+    )
+    return _zip({"[Content_Types].xml": TYPES, "word/document.xml": body})
+
+
+def _xlsx() -> bytes:
+    strings = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b"<si><t>wallet</t></si><si><t>" + BTC.encode() + b"</t></si></sst>"
+    )
+    sheet = (
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+        b'<row><c t="s"><v>0</v></c><c t="s"><v>1</v></c></row></sheetData></worksheet>'
+    )
+    return _zip(
+        {"[Content_Types].xml": TYPES, "xl/sharedStrings.xml": strings, "xl/worksheets/sheet1.xml": sheet}
+    )
+
+
+def _odt() -> bytes:
+    content = (
+        b'<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0"'
+        b' xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:text>'
+        b"<text:p>Write to ops@example.org about " + ETH.encode() + b"</text:p>"
+        b"</office:text></office:body></office:document-content>"
+    )
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.text", zipfile.ZIP_STORED)
+        zf.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        zf.writestr("META-INF/manifest.xml", b"<manifest/>", zipfile.ZIP_DEFLATED)
+    return buf.getvalue()
+
+
+def _pdf() -> bytes:
+    stream = b"BT /F1 12 Tf 72 720 Td (Pay GB82 WEST 1234 5698 7654 32 by Friday) Tj ET"
+    return fx.pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+            b" /Resources << /Font << /F1 5 0 R >> >> >>",
+            fx.pdf_stream(stream),
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        ],
+        trailer=b"/Root 1 0 R",
+    )
+
+
+def test_documents_give_the_part_and_character_offset(tmp_path: Path) -> None:
+    cases = {
+        "/d/invoice.docx": (
+            _docx(),
+            "file/ooxml",
+            {("iban", IBAN_DE), ("phone", PHONE)},
+            "word/document.xml",
+        ),
+        "/d/book.xlsx": (_xlsx(), "file/ooxml", {("bitcoin", BTC)}, "xl/sharedStrings.xml"),
+        "/d/letter.odt": (
+            _odt(),
+            "file/odf",
+            {("email", "ops@example.org"), ("ethereum", ETH)},
+            "content.xml",
+        ),
+        "/d/bill.pdf": (_pdf(), "file/pdf", {("iban", IBAN_GB)}, "page=1"),
+    }
+    for path, (data, source_type, expected, part) in cases.items():
+        found, warnings = _parse(data, path, tmp_path / path.rsplit("/", 1)[1])
+        assert warnings == [], path
+        assert {(r.kind, r.value) for r in found} == expected, path
+        for r in found:
+            assert r.part == part and r.source_type == source_type, (path, r)
+            assert r.locator == f"{part}@char={r.offset}"
+            assert r.encoding is None
+
+
+def test_renamed_document_is_found_by_its_content(tmp_path: Path) -> None:
+    found, _ = _parse(_pdf(), "/d/holiday.jpg.bak", tmp_path)
+    assert {(r.kind, r.value) for r in found} == {("iban", IBAN_GB)}
+
+
+def test_binary_and_oversized_files_are_not_text(tmp_path: Path) -> None:
+    # random-looking bytes named .txt: not this plugin's format (no record, no warning)
+    found, warnings = _parse(bytes(range(256)) * 64, "/d/blob.txt", tmp_path / "a")
+    assert found == [] and warnings == []
+    big = tmp_path / "huge.log"
+    with big.open("wb") as fh:  # sparse, over the cap: left to keyword search, nothing read
+        fh.write(f"call {PHONE}\n".encode())
+        fh.truncate(MAX_TEXT_FILE + 1)
+    records, warnings = run(
+        [TextIdentifiersPlugin()], FileItem.from_path(big, fs_path="/var/log/huge.log"), tmp_path / "b"
+    )
+    assert records == [] and warnings == []
+
+
+def test_damaged_document_is_a_warning_naming_the_problem(tmp_path: Path) -> None:
+    buf = io.BytesIO()  # a docx whose body inflates to 256 MiB
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
+        zf.writestr("[Content_Types].xml", TYPES)
+        with zf.open("word/document.xml", "w", force_zip64=True) as fh:
+            fh.write(b"<w:document " + W + b"><w:body>")
+            for _ in range(256):
+                fh.write(b" " * (1 << 20))
+    found, warnings = _parse(buf.getvalue(), "/d/bomb.docx", tmp_path)
+    assert found == []
+    assert warnings and all(w[0] == "identifiers_text" and "word/document.xml" in w[2] for w in warnings), (
+        warnings
+    )
+
+
+def test_corpus_documents_hold_no_identifier(tmp_path: Path) -> None:
+    for name in ("Document.docx",):
+        path = need(CORPUS / "documents" / name, "(the shared corpus sits beside the repository)")
+        records, warnings = run(
+            [TextIdentifiersPlugin()], FileItem.from_path(path, fs_path=f"/d/{name}"), tmp_path / name
+        )
+        assert records == [] and warnings == [], name
+
+
+def test_links_join_a_note_a_document_and_a_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A notes file and a docx on a laptop (EX-001), an SMS on a phone (EX-002): the IBAN and the
+    phone number link the two exhibits, across apps (text file, Word document, SMS)."""
+    from tests.plugins.test_indicator_identifiers import SMS_DIR, _sms
+
+    laptop, phone = tmp_path / "laptop", tmp_path / "phone"
+    (laptop / "Users" / "x").mkdir(parents=True)
+    (laptop / "Users" / "x" / "notes.txt").write_text(NOTE, encoding="utf-8")
+    (laptop / "Users" / "x" / "invoice.docx").write_bytes(_docx())
+    _sms(phone / SMS_DIR / "mmssms.db", ["the account is DE89370400440532013000, call +44 20 7946 0958"])
+    before = {p: (p.read_bytes(), os.stat(p).st_mtime_ns) for p in laptop.rglob("*") if p.is_file()}
+    c = init_case(tmp_path / "case", case_number="2026/96", title="identifiers in documents")
+    try:
+        add_actor(c, "asmith", name="Alan Smith", role="examiner")
+        acquire(c, laptop, exhibit="EX-001", actor="asmith", description="laptop folder")
+        acquire(c, phone, exhibit="EX-002", actor="asmith", description="phone")
+    finally:
+        c.close()
+    monkeypatch.setenv("EXHIBIT_CASE", str(tmp_path / "case"))
+    monkeypatch.setenv("EXHIBIT_ACTOR", "asmith")
+    for ex in ("EX-001", "EX-002"):
+        ran = exhibit("triage", ex, "--workers", "1")
+        assert ran.code == 0 and "Traceback" not in ran.out + ran.err, ran.out + ran.err
+    links = {(x["kind"], x["value"]): x for x in exhibit("links", "--json").lines()}
+    iban = links[("iban", IBAN_DE)]
+    assert iban["exhibits"] == ["EX-001", "EX-002"] and iban["apps"] == ["ooxml", "sms"]
+    phone_link = links[("phone", PHONE)]
+    assert phone_link["exhibits"] == ["EX-001", "EX-002"]
+    assert {"ooxml", "text"} <= set(phone_link["apps"])
+    assert before == {p: (p.read_bytes(), os.stat(p).st_mtime_ns) for p in laptop.rglob("*") if p.is_file()}

@@ -1,0 +1,91 @@
+"""``exhibit carved EX``: the files carved from an exhibit's free space, with their provenance.
+
+Read-only over what triage stored (triage/engine/carving.py): each carved file's ``triage_files``
+row (hashes, MIME type), its carve finding (image extents, type, validity and why) and, when a
+plugin read it, a summary of its photo metadata (``media/photo/exif``: camera, capture time, GPS).
+``same_as`` lists the files of the exhibit with the same SHA-256 that were found by name (on
+NTFS, FAT and exFAT a deleted file's name often survives: carving then finds the same bytes again).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import Engine, inspect, select
+
+from triage.sources.carve import CARVE_RECORD, CARVED_FS
+from triage.store.models import File, Finding
+
+_EXIF_KEYS = ("make", "model", "taken", "latitude", "longitude")
+
+
+def list_carved(engine: Engine, exhibit: str) -> list[dict[str, Any]]:
+    """The exhibit's carved files in image order, as JSON-ready dicts."""
+    if not inspect(engine).has_table("triage_files"):
+        return []
+    out: list[dict[str, Any]] = []
+    with engine.connect() as conn:
+        carves: dict[tuple[int | None, str], dict[str, Any]] = {}  # the latest carve finding of each
+        for r in conn.execute(
+            select(Finding.partition, Finding.path, Finding.data)
+            .where(Finding.exhibit == exhibit, Finding.record_type == CARVE_RECORD)
+            .order_by(Finding.id)
+        ):
+            try:
+                carves[(r.partition, r.path)] = json.loads(r.data)
+            except ValueError:
+                continue
+        files = conn.execute(
+            select(File)
+            .where(File.exhibit == exhibit, File.fs_type == CARVED_FS)
+            .order_by(File.partition, File.inode)
+        ).all()
+        if not files:
+            return []
+        exif: dict[tuple[int | None, str], dict[str, Any]] = {}
+        for r in conn.execute(
+            select(Finding.partition, Finding.path, Finding.data).where(
+                Finding.exhibit == exhibit,
+                Finding.record_type == "media/photo/exif",
+                Finding.path.like("/$Carved/%"),
+            )
+        ):
+            try:
+                data = json.loads(r.data)
+            except ValueError:
+                continue
+            exif[(r.partition, r.path)] = {k: data.get(k) for k in _EXIF_KEYS if data.get(k) is not None}
+        hashes = {f.sha256 for f in files if f.sha256}
+        named: dict[str, list[str]] = {}
+        if hashes:
+            for n in conn.execute(
+                select(File.sha256, File.path, File.deleted).where(
+                    File.exhibit == exhibit, File.fs_type != CARVED_FS, File.sha256.in_(hashes)
+                )
+            ):
+                named.setdefault(str(n.sha256), []).append(n.path + (" (deleted)" if n.deleted else ""))
+    for f in files:
+        c = carves.get((f.partition, f.path), {})
+        out.append(
+            {
+                "partition": f.partition,
+                "offset": f.inode,
+                "length": f.size,
+                "type": c.get("type"),
+                "status": c.get("status"),
+                "detail": c.get("detail"),
+                "extents": c.get("extents"),
+                "width": c.get("width"),
+                "height": c.get("height"),
+                "path": f.path,
+                "md5": f.md5,
+                "sha1": f.sha1,
+                "sha256": f.sha256,
+                "mime": f.mime,
+                "error": f.error,
+                "exif": exif.get((f.partition, f.path)),
+                "same_as": sorted(named.get(f.sha256 or "", [])),
+            }
+        )
+    return out
