@@ -241,7 +241,9 @@ def test_dftt2_fat_keyword_search(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     and why: #9 and #10 are fragmented (their two halves are in sectors that are not neighbours;
     found whole in file4.dat and file6.dat). #10's published offset, 500, is the two spaces before
     the string: the hit is at 502. Slack (#6-#8), the file-crossing #3, unallocated #5 and the
-    directory entry of #2 are in no file's content: found in the image only."""
+    directory entry of #2 are in no file's content: found in the image only. The regular
+    expressions (#14-#20) find what the page says each should; #13 (FirST, case-insensitive) is
+    searched afterwards with ``exhibit search``."""
     image = _image(tmp_path, "2-kwsrch-fat.zip", "2-kwsrch-fat/fat-img-kw.dd")
     before = (image.stat().st_mtime_ns, image.read_bytes())
     _case(tmp_path, monkeypatch, image)
@@ -285,6 +287,16 @@ def test_dftt2_fat_keyword_search(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         and h["data"]["offset"] == file4.find(b"1fragment")
         for h in hits
     )
+    # 13 (case-insensitive: should find 'first'), after the fact, as a term of its own
+    variation = tmp_path / "variation.txt"
+    variation.write_text("FirST\n")
+    ran = exhibit("search", "EX-001", "--keywords", str(variation), "--workers", "1", "--json")
+    assert ran.code == 0, ran.err
+    found = {
+        (h["data"]["area"], h["source"]["path"], h["data"]["offset"], h["data"]["matched"])
+        for h in json.loads(ran.out)["hits"]
+    }
+    assert found == {("image", "", 271 * 512 + 167, "first"), ("content", "/file1.dat", 167, "first")}
     assert (image.stat().st_mtime_ns, image.read_bytes()) == before  # the evidence is unchanged
     with _open(tmp_path) as case:
         assert verify_case(case).ok
