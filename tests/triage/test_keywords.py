@@ -463,3 +463,31 @@ def test_documents_in_a_disk_image(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     ]
     assert {h["source"]["path"] for h in deleted} >= {"/text2/d-text.docx", "/text2/d-text.odt"}
     assert os.path.getsize(image) == 50 * 1024 * 1024
+
+
+def test_a_term_found_everywhere_is_capped_and_bounded() -> None:
+    """3 MiB of 'a' searched for 'a' (a hostile or careless term): 10,000 hits kept, the rest
+    counted (an estimate: the windows' overlaps are counted again) in one warning naming the
+    file and the term. Past the cap a window's hits are only counted, never made into records."""
+    import re
+
+    from triage.keywords.match import MAX_HITS
+    from triage.keywords.scan import FileSearch
+    from triage.plugin.records import SourceRef
+
+    keywords = KeywordSet(parse_keywords("a\n"))
+    search = FileSearch(keywords)
+    data = b"a" * (3 << 20)
+    assert not search.wants_content(data[:8192], len(data))
+    for i in range(0, len(data), 1 << 20):
+        search.feed(data[i : i + (1 << 20)])
+    rows, warnings = search.finish(
+        SourceRef(item="EX-1", path="/a.txt", sha256="0" * 64), None, data[:8192], len(data)
+    )
+    assert len(rows) == MAX_HITS
+    [warning] = warnings
+    found = re.fullmatch(
+        r"/a\.txt: about (\d+) more hits of 'a' not stored \(at most 10000 hits are kept per file\)", warning
+    )
+    assert found is not None, warning
+    assert len(data) - MAX_HITS <= int(found.group(1)) <= len(data) - MAX_HITS + 4 * keywords.overlap
