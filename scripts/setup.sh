@@ -10,9 +10,10 @@ cd "$(dirname "$0")/.."
 # libimage-exiftool-perl (exiftool) is the oracle of tests/plugins/test_documents.py and test_photos_exif.py.
 # ffmpeg makes the MP4/MOV/3GP fixtures of tests/plugins/test_video_meta.py (exiftool is their oracle);
 # g++ compiles the pdqhash binding (Meta's PDQ reference C++), which PyPI ships as source only.
+# poppler-utils (pdftotext, run as a program) is the oracle of the PDF text in tests/triage/test_text.py.
 APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev libtsk-dev sleuthkit ewf-tools libmagic1 xz-utils e2fsprogs time
               dosfstools mtools fdisk exfatprogs libimage-exiftool-perl forensics-samples-ntfs forensics-samples-vfat forensics-samples-exfat
-              ffmpeg g++)
+              ffmpeg g++ poppler-utils)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

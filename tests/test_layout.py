@@ -3,8 +3,9 @@ module imports another that (directly or not) imports it back, not even inside a
 
 Rooms, from the bottom: custody (the ledger) <- triage.sources (opening and walking evidence) and
 triage.text (bytes and documents as text, imports nothing of ours) <- triage.plugin (the API
-plugins see) <- triage.keywords (keyword matching) <- triage.engine (runs) and triage.views
-(read-only queries) <- the CLI. plugins/ sees triage only through triage.plugin (tests/triage/test_plugin_contract.py).
+plugins see) <- triage.keywords (keyword matching) and triage.hashsets (hash sets: import,
+lookups, matching) <- triage.engine (runs) and triage.views (read-only queries) <- the CLI.
+plugins/ sees triage only through triage.plugin (tests/triage/test_plugin_contract.py).
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ ALLOWED: dict[str, set[str]] = {
     "triage.text": BASE | {"triage.text"},
     "triage.keywords": BASE
     | {"triage.keywords", "triage.text", "triage.plugin", "triage.sources", "triage.store", "custody"},
+    "triage.hashsets": BASE | {"triage.hashsets", "triage.plugin", "triage.store", "custody"},
     "triage.engine": BASE
     | {
         "triage.engine",
         "triage.keywords",
+        "triage.hashsets",
         "triage.text",
         "triage.plugin",
         "triage.sources",
@@ -33,7 +36,15 @@ ALLOWED: dict[str, set[str]] = {
         "custody",
     },
     "triage.views": BASE
-    | {"triage.views", "triage.text", "triage.plugin", "triage.sources", "triage.store", "custody"},
+    | {
+        "triage.views",
+        "triage.hashsets",
+        "triage.text",
+        "triage.plugin",
+        "triage.sources",
+        "triage.store",
+        "custody",
+    },
 }
 
 

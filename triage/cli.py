@@ -945,6 +945,6 @@ def register(app: typer.Typer) -> None:
         plugins_list
     )
     app.add_typer(plugins_app, name="plugins")
-    from triage.hashsets.cli import register as register_hashsets
+    from triage.cli_hashsets import register as register_hashsets
 
     register_hashsets(app)

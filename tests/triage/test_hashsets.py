@@ -18,8 +18,10 @@ Oracles and fixtures:
   strings "true"/"false"); the values are synthetic;
 * WhatsApp: a msgstore.db built from the app's schema (tests/plugins/app_schemas.py) whose
   ``message_media.file_hash`` is the base64 SHA-256 of a file that is NOT in the evidence;
-* PDQ: the PDQ plugin is another branch's, so ``media/image/pdq`` records are constructed here and
-  stored as that plugin would; distances are checked against a pure-Python popcount.
+* PDQ: distances are checked against a pure-Python popcount; ``media/image/pdq`` records are
+  constructed (exact distances at the threshold) and, end to end, made by the ``pdq`` plugin from
+  Meta's published ``bridge-1-original.jpg`` (tests/data/pdq), whose reference hash ThreatExchange
+  publishes.
 """
 
 from __future__ import annotations
@@ -631,3 +633,45 @@ def test_import_streams_in_bounded_memory(tmp_path: Path) -> None:
     big = _peak_rss(tmp_path, 200_000, tmp_path / "case")
     assert big - small < 12 * 1024 * 1024, (small, big)
     assert big < 200 * 1024 * 1024
+
+
+BRIDGE = Path(__file__).resolve().parents[1] / "data" / "pdq" / "bridge-1-original.jpg"
+BRIDGE_PDQ = "d8f8f0cce0f4a84f0e370a22028f67f0b36e2ed596623e1d33e6b39c4e9c9b22"  # ThreatExchange's
+
+
+def test_triage_with_the_pdq_plugin_flags_a_near_duplicate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real plugin hashes the published image during triage; the known-bad list holds the
+    reference hash with 20 bits flipped (a re-encoded copy's distance) and a far one."""
+    if not BRIDGE.exists():
+        pytest.skip(f"{BRIDGE} is absent")
+    pytest.importorskip("pdqhash")
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    (folder / "bridge.jpg").write_bytes(BRIDGE.read_bytes())
+    near = int(BRIDGE_PDQ, 16) ^ ((1 << 20) - 1)  # the 20 lowest bits flipped
+    far = int(BRIDGE_PDQ, 16) ^ ((1 << 40) - 1)
+    pdq_list = tmp_path / "pdq.txt"
+    pdq_list.write_text(f"{near:064x},100,bridge-copy\n{far:064x},100,other\n")
+    case = init_case(tmp_path / "case", case_number="2026/79", title="pdq")
+    try:
+        add_actor(case, "asmith", name="Alan Smith", role="examiner")
+        acquire(case, folder, exhibit="EX-001", actor="asmith", description="a folder")
+        store.import_set(case, pdq_list, name="pdq-list", kind="known-bad", fmt="pdq", actor="asmith")
+    finally:
+        case.close()
+    monkeypatch.setenv("EXHIBIT_CASE", str(tmp_path / "case"))
+    monkeypatch.setenv("EXHIBIT_ACTOR", "asmith")
+    ran = exhibit("triage", "EX-001", "--plugins", "pdq", "--workers", "1")
+    assert ran.code == 0, ran.out + ran.err
+    found = json.loads(exhibit("findings", "EX-001", "--json").out)
+    [record] = [f for f in found if f["record_type"] == PDQ_TYPE]
+    assert record["data"]["pdq"] == BRIDGE_PDQ and record.get("hashset") == "known-bad"
+    [hit] = [f["data"] for f in found if f["record_type"] == HIT_TYPE]
+    assert hit["perceptual"] is True and hit["distance"] == 20 and hit["hash"] == f"{near:064x}"
+    case = open_case(tmp_path / "case")
+    try:
+        assert verify_case(case).ok
+    finally:
+        case.close()

@@ -241,7 +241,9 @@ def test_dftt2_fat_keyword_search(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     and why: #9 and #10 are fragmented (their two halves are in sectors that are not neighbours;
     found whole in file4.dat and file6.dat). #10's published offset, 500, is the two spaces before
     the string: the hit is at 502. Slack (#6-#8), the file-crossing #3, unallocated #5 and the
-    directory entry of #2 are in no file's content: found in the image only."""
+    directory entry of #2 are in no file's content: found in the image only. The regular
+    expressions (#14-#20) find what the page says each should; #13 (FirST, case-insensitive) is
+    searched afterwards with ``exhibit search``."""
     image = _image(tmp_path, "2-kwsrch-fat.zip", "2-kwsrch-fat/fat-img-kw.dd")
     before = (image.stat().st_mtime_ns, image.read_bytes())
     _case(tmp_path, monkeypatch, image)
@@ -285,6 +287,16 @@ def test_dftt2_fat_keyword_search(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         and h["data"]["offset"] == file4.find(b"1fragment")
         for h in hits
     )
+    # 13 (case-insensitive: should find 'first'), after the fact, as a term of its own
+    variation = tmp_path / "variation.txt"
+    variation.write_text("FirST\n")
+    ran = exhibit("search", "EX-001", "--keywords", str(variation), "--workers", "1", "--json")
+    assert ran.code == 0, ran.err
+    found = {
+        (h["data"]["area"], h["source"]["path"], h["data"]["offset"], h["data"]["matched"])
+        for h in json.loads(ran.out)["hits"]
+    }
+    assert found == {("image", "", 271 * 512 + 167, "first"), ("content", "/file1.dat", 167, "first")}
     assert (image.stat().st_mtime_ns, image.read_bytes()) == before  # the evidence is unchanged
     with _open(tmp_path) as case:
         assert verify_case(case).ok
@@ -451,3 +463,31 @@ def test_documents_in_a_disk_image(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     ]
     assert {h["source"]["path"] for h in deleted} >= {"/text2/d-text.docx", "/text2/d-text.odt"}
     assert os.path.getsize(image) == 50 * 1024 * 1024
+
+
+def test_a_term_found_everywhere_is_capped_and_bounded() -> None:
+    """3 MiB of 'a' searched for 'a' (a hostile or careless term): 10,000 hits kept, the rest
+    counted (an estimate: the windows' overlaps are counted again) in one warning naming the
+    file and the term. Past the cap a window's hits are only counted, never made into records."""
+    import re
+
+    from triage.keywords.match import MAX_HITS
+    from triage.keywords.scan import FileSearch
+    from triage.plugin.records import SourceRef
+
+    keywords = KeywordSet(parse_keywords("a\n"))
+    search = FileSearch(keywords)
+    data = b"a" * (3 << 20)
+    assert not search.wants_content(data[:8192], len(data))
+    for i in range(0, len(data), 1 << 20):
+        search.feed(data[i : i + (1 << 20)])
+    rows, warnings = search.finish(
+        SourceRef(item="EX-1", path="/a.txt", sha256="0" * 64), None, data[:8192], len(data)
+    )
+    assert len(rows) == MAX_HITS
+    [warning] = warnings
+    found = re.fullmatch(
+        r"/a\.txt: about (\d+) more hits of 'a' not stored \(at most 10000 hits are kept per file\)", warning
+    )
+    assert found is not None, warning
+    assert len(data) - MAX_HITS <= int(found.group(1)) <= len(data) - MAX_HITS + 4 * keywords.overlap

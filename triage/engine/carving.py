@@ -28,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from triage.plugin.records import SourceRef
 from triage.sources.carve import CARVE_RECORD, CARVED_FS, CARVER, Carved, CarveLimits, carve_image
 from triage.sources.entry import FileEntry
 from triage.store.models import Finding
@@ -80,12 +81,22 @@ def finding_rows(exhibit: str, run_id: str, keyed: Iterable[tuple[str, Carved]])
     """The ``triage_findings`` rows of carved files (``keyed``: each with its files row's key),
     fingerprinted as the plugins' findings are (triage/engine/writes.py)."""
     for key, c in keyed:
+        loc = locator(c)
+        # the shape every finding's data has (triage.plugin.records.record_to_dict): record_type,
+        # source, locator, then the record's own fields
+        source = SourceRef(item=exhibit, path=c.path, sha256=c.sha256, partition=c.partition, inode=c.offset)
         data = json.dumps(
-            {"record_type": RECORD_TYPE, **c.as_dict(), "md5": c.md5, "sha256": c.sha256},
+            {
+                "record_type": RECORD_TYPE,
+                "source": source.as_dict(),
+                "locator": loc,
+                **c.as_dict(),
+                "md5": c.md5,
+                "sha256": c.sha256,
+            },
             sort_keys=True,
             ensure_ascii=False,
         )
-        loc = locator(c)
         fingerprint = hashlib.sha256(
             "\x00".join([exhibit, CARVER, CARVER_VERSION, RECORD_TYPE, key, loc, data]).encode()
         ).hexdigest()

@@ -31,7 +31,7 @@ from triage.store.models import Anchor, File, Finding, RunWarning
 FORMAT = "exhibit-triage-digest/1"
 RUN_KIND = "triage.run"
 #: ``exhibit hashset match`` adds findings after a run and signs the new digest in this entry
-#: (triage/hashsets/after.py): the latest entry of either kind anchors the exhibit's rows.
+#: (triage/engine/rematch.py): the latest entry of either kind anchors the exhibit's rows.
 MATCH_KIND = "hashset.match"
 CODE = "TRIAGE_DATA_MISMATCH"
 ANCHOR_CHUNK = 4096  # anchored rows per triage_anchors row

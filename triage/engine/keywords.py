@@ -266,6 +266,9 @@ def run_search(
                     "a search would sign them",
                     hint=f"'exhibit custody verify' names them; 'exhibit triage {exhibit}' reads the evidence again",
                 )
+        archives = _archive_arguments(engine, exhibit)
+        if archives is not None:  # so verify --rehash walks archives as the triage run did
+            arguments["archives"] = archives
         with engine.begin() as conn:
             conn.execute(
                 insert(Run).values(
@@ -326,6 +329,28 @@ def run_search(
                 .values(status="complete", finished_utc=timefmt.stamp().utc, counts=json.dumps(counts))
             )
     return summary
+
+
+def _archive_arguments(engine: Engine, exhibit: str) -> Any:
+    """The archive limits the exhibit's latest complete triage run recorded (None: the defaults)."""
+    from sqlalchemy import select
+
+    from triage.store.models import Run
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(Run.arguments)
+            .where(Run.exhibit == exhibit, Run.status == "complete")
+            .order_by(Run.started_utc.desc())
+        ).all()
+    for (text,) in rows:
+        try:
+            arguments = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(arguments, dict) and arguments.get("command") != "search":
+            return arguments.get("archives")
+    return None
 
 
 def _search_files(

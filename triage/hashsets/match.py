@@ -15,7 +15,7 @@ Each hit is a :class:`HashHit` finding stored under the plugin name ``hashsets``
 (or the record's file and locator) as provenance. Its fingerprint depends only on what matched,
 so matching again stores nothing twice. During a run the hits are findings of that run, covered
 by its digest; ``exhibit hashset match`` stores them under its own id and signs a
-``hashset.match`` ledger entry carrying the new digest (triage/hashsets/after.py).
+``hashset.match`` ledger entry carrying the new digest (triage/engine/rematch.py).
 
 Memory: files and records are read a page at a time by id; the PDQ hashes of the sets are held
 whole up to :data:`PDQ_BLOCK` (32 bytes each), in blocks of that many above it.
@@ -33,7 +33,6 @@ from typing import Any, ClassVar
 
 from sqlalchemy import Connection, Engine, or_, select
 
-from triage.engine import writes
 from triage.hashsets import store
 from triage.plugin.records import Record, SourceRef, record_to_dict
 from triage.store.models import File, Finding
@@ -174,7 +173,20 @@ def _store(conn: Connection, exhibit: str, run_id: str, hits: list[HashHit], sum
     summary.hits += len(rows)
     for h in hits:
         summary.by_kind[h.kind] = summary.by_kind.get(h.kind, 0) + 1
-    summary.new += writes.store_findings(conn, rows)
+    summary.new += _insert_new(conn, rows)
+
+
+def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> int:
+    """Insert the finding rows whose fingerprint is not stored yet; returns how many were new.
+    (What triage/engine/writes.py does for a run's findings, here for the few hits of a page.)"""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    if conn.dialect.name == "postgresql":
+        statement: Any = postgresql.insert(Finding).on_conflict_do_nothing(index_elements=["fingerprint"])
+    else:
+        statement = sqlite.insert(Finding).on_conflict_do_nothing(index_elements=["fingerprint"])
+    result = conn.execute(statement, rows)
+    return max(int(result.rowcount or 0), 0)
 
 
 def _file_pages(conn: Connection, exhibit: str) -> Iterator[Sequence[Any]]:

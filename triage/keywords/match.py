@@ -14,11 +14,12 @@ found once. Memory: one window and the hits kept, capped at :data:`MAX_HITS` per
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from triage.keywords.terms import KeywordSpec, Term
-from triage.text.decode import TextView, clean, views
+from triage.text.decode import ByteOffsets, TextView, clean, views
 from triage.text.fold import Folded, fold
 
 __all__ = ["CONTEXT", "MAX_HITS", "OVERLAP_MIN", "WINDOW", "ContentScanner", "Hit", "KeywordSet"]
@@ -29,6 +30,7 @@ OVERLAP_MIN = 4096
 CONTEXT = 40  # characters of context on each side of a hit
 MAX_HITS = 10_000  # hits kept per file (or document, or image); the rest are counted
 REGEX_SECONDS = 2.0  # time limit of one regular expression over one window
+AC_STEP = 64 << 10  # bytes of folded text handed to the automaton at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +70,7 @@ class KeywordSet:
             if t.regex
         ]
         longest = max((len(p) for _, p in literals), default=0)
+        self.longest_bytes = max((len(p.encode("utf-8")) for _, p in literals), default=0)
         # a folded character comes from at most 4 bytes (UTF-8, or a UTF-16 surrogate pair)
         self.overlap = max(OVERLAP_MIN, 4 * longest + 16, REGEX_SPAN)
         # UTF-16 of text outside ASCII may hold no zero byte: then every window is read as UTF-16;
@@ -83,9 +86,8 @@ class KeywordSet:
             ascii_ = folded.text.isascii()
             # lone surrogates (undecodable bytes) become bytes no UTF-8 term holds
             data = folded.text.encode("ascii") if ascii_ else folded.text.encode("utf-8", "surrogatepass")
-            found = sorted(self.automaton.find_matches_as_indexes(data, overlapping=True), key=lambda m: m[1])
             to_char = _ByteToChar(data) if not ascii_ else None
-            for pattern, bstart, bend in found:
+            for pattern, bstart, bend in self._literal_matches(data):
                 if to_char is None:
                     start, end = bstart, bend
                 else:
@@ -103,6 +105,44 @@ class KeywordSet:
             except TimeoutError:
                 self.regex_timeouts[term] = self.regex_timeouts.get(term, 0) + 1
 
+    def _literal_matches(self, data: bytes) -> Iterator[tuple[int, int, int]]:
+        """The automaton's matches in ``data``, by start, asked :data:`AC_STEP` bytes at a time (a
+        term matching everywhere never makes a list of millions); each slice is searched on by the
+        longest term, and reports the matches that start in it."""
+        assert self.automaton is not None
+        reach = self.longest_bytes
+        for offset in range(0, max(len(data), 1), AC_STEP):
+            piece = data[offset : offset + AC_STEP + reach]
+            found = self.automaton.find_matches_as_indexes(piece, overlapping=True)
+            found.sort(key=lambda m: m[1])
+            for pattern, start, end in found:
+                if start < AC_STEP:
+                    yield pattern, offset + start, offset + end
+
+    def count_text(self, text: str, counts: dict[int, int]) -> None:
+        """Add the number of hits of each term in ``text`` to ``counts`` (fast: no spans)."""
+        if self.automaton is not None:
+            folded = fold(text)
+            data = folded.encode("ascii") if folded.isascii() else folded.encode("utf-8", "surrogatepass")
+            reach = self.longest_bytes
+            for offset in range(0, max(len(data), 1), AC_STEP):
+                piece = data[offset : offset + AC_STEP + reach]
+                found = Counter(
+                    m[0]
+                    for m in self.automaton.find_matches_as_indexes(piece, overlapping=True)
+                    if m[1] < AC_STEP
+                )
+                for pattern, n in found.items():
+                    term = self.literal_terms[pattern]
+                    counts[term] = counts.get(term, 0) + n
+        for term, rx in self.regexes:
+            try:
+                n = sum(1 for _ in rx.finditer(text, timeout=REGEX_SECONDS))
+            except TimeoutError:
+                self.regex_timeouts[term] = self.regex_timeouts.get(term, 0) + 1
+                continue
+            counts[term] = counts.get(term, 0) + n
+
     def text_hits(self, text: str) -> Iterator[Hit]:
         """The hits in a text (a document part, a record field): offsets in characters."""
         for term, a, b in self.search_text(text):
@@ -111,11 +151,12 @@ class KeywordSet:
     def view_hits(self, view: TextView, report_from: int) -> Iterator[Hit]:
         """The hits in one text view of a window that end past absolute byte ``report_from``."""
         text = view.text
+        starts, ends = ByteOffsets(view), ByteOffsets(view)
         for term, a, b in self.search_text(text):
-            end = view.byte_offset(b)
+            end = ends(b)
             if end <= report_from:
                 continue  # inside the overlap: the previous window reported it
-            start = view.byte_offset(a)
+            start = starts(a)
             yield Hit(term, start, end - start, view.encoding, clean(text[a:b]), _context(text, a, b))
 
 
@@ -172,10 +213,26 @@ class ContentScanner:
         data = bytes(self._buffer[:size])
         report_from = self._searched_to
         found: dict[tuple[int, int], Hit] = {}
-        for view in views(data, self._buffer_at, always_utf16=self.keywords.always_utf16):
+        room = max(0, MAX_HITS - len(self.hits))  # hits this window may still add
+        full = room == 0
+        for view in () if full else views(data, self._buffer_at, always_utf16=self.keywords.always_utf16):
             for hit in self.keywords.view_hits(view, report_from):
                 # the same bytes in another view (ASCII text reads the same in UTF-8 and Latin-1)
                 found.setdefault((hit.term, hit.start), hit)
+                if len(found) >= room:
+                    full = True
+                    break
+            if full:
+                break
+        if full:  # over the cap: the window's other hits are only counted (an estimate)
+            counts: dict[int, int] = {}
+            for view in views(data, self._buffer_at, always_utf16=self.keywords.always_utf16):
+                self.keywords.count_text(view.text, counts)
+            for term, _ in found:
+                counts[term] = counts.get(term, 0) - 1
+            for term, n in counts.items():
+                if n > 0:
+                    self.dropped[term] = self.dropped.get(term, 0) + n
         for (term, start), hit in found.items():
             # ASCII text in UTF-16LE also reads as UTF-16BE one byte earlier (the zero byte before
             # each letter taken as its high byte): the same text, kept once, as UTF-16LE

@@ -45,7 +45,7 @@ def hit_rows(records: list[KeywordHit]) -> list[Row]:
 def problems(keywords: KeywordSet, dropped: dict[int, int], where: str) -> list[str]:
     """Sentences for hits not kept (over the cap) and regular expressions that ran out of time."""
     out = [
-        f"{where}: {n} more hits of {keywords.terms[t].text!r} not stored "
+        f"{where}: about {n} more hits of {keywords.terms[t].text!r} not stored "
         f"(at most {MAX_HITS} hits are kept per file)"
         for t, n in sorted(dropped.items())
     ]

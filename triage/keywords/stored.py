@@ -125,7 +125,9 @@ def image_records(
         dropped[h.term] = dropped.get(h.term, 0) + 1
     source = SourceRef(item=exhibit, path="", sha256=image_sha256 or "")
     for term, n in sorted(dropped.items()):
-        warn(f"image: {n} more hits of {keywords.terms[term].text!r} not stored (at most {MAX_HITS} kept)")
+        warn(
+            f"image: about {n} more hits of {keywords.terms[term].text!r} not stored (at most {MAX_HITS} kept)"
+        )
     return [hit_record(keywords, h, source, "image") for h in hits[:MAX_HITS]]
 
 

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["TextView", "clean", "views"]
+__all__ = ["ByteOffsets", "TextView", "clean", "views"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # two printable ASCII characters between zero bytes: UTF-16LE or BE text of three ASCII characters
@@ -42,20 +42,39 @@ class TextView:
     start: int  # where in the window this view's decoding starts (a UTF-16 alignment)
 
     def byte_offset(self, index: int) -> int:
-        """Absolute byte offset of character ``index`` of ``text`` (``len(text)``: the end)."""
-        enc = self.encoding
-        if enc == "latin-1":
-            return self.base + index
-        if enc == "utf-8":
-            if self.text.isascii():
-                return self.base + index
-            return self.base + len(self.text[:index].encode("utf-8", "surrogateescape"))
+        """Absolute byte offset of character ``index`` of ``text`` (``len(text)``: the end).
+        For many positions, :class:`ByteOffsets` computes them in one pass."""
+        return ByteOffsets(self)(index)
+
+
+class ByteOffsets:
+    """Byte offsets of characters of one view, each computed from the last one asked (in either
+    direction): positions asked in order cost one pass over the text in all."""
+
+    def __init__(self, view: TextView) -> None:
+        self.view = view
+        self.first = view.base + view.start
+        self.direct = view.encoding == "latin-1" or (view.encoding == "utf-8" and view.text.isascii())
+        self.index = 0
+        self.offset = self.first
+
+    def _size(self, piece: str) -> int:
+        if self.view.encoding == "utf-8":
+            return len(piece.encode("utf-8", "surrogateescape"))
         # UTF-16: two bytes a code unit; a character beyond the BMP took two units
-        prefix = self.text[:index]
-        wide = (
-            sum(1 for c in prefix if c > "\uffff") if not prefix.isascii() and max(prefix) > "\uffff" else 0
-        )
-        return self.base + self.start + 2 * (index + wide)
+        wide = 0 if piece.isascii() or max(piece) <= "\uffff" else sum(1 for c in piece if c > "\uffff")
+        return 2 * (len(piece) + wide)
+
+    def __call__(self, index: int) -> int:
+        if self.direct:
+            return self.first + index
+        text = self.view.text
+        if index >= self.index:
+            self.offset += self._size(text[self.index : index])
+        else:
+            self.offset -= self._size(text[index : self.index])
+        self.index = index
+        return self.offset
 
 
 def views(data: bytes, base: int = 0, *, always_utf16: bool = False) -> Iterator[TextView]:

@@ -79,7 +79,7 @@ def list_carved(engine: Engine, exhibit: str) -> list[dict[str, Any]]:
                 "width": c.get("width"),
                 "height": c.get("height"),
                 "path": f.path,
-                "md5": f.md5,
+                "md5": f.md5 or c.get("md5"),  # carving computes it even without --hash md5
                 "sha1": f.sha1,
                 "sha256": f.sha256,
                 "mime": f.mime,

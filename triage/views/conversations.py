@@ -34,7 +34,7 @@ disk, not memory.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -321,6 +321,31 @@ def messages(
     return SortedRows(case.scratch_dir, views)
 
 
+def _family(
+    case: Case,
+    exhibits: Sequence[str] | None,
+    family: str,
+    app: str | None,
+    region: str | None,
+    known: Schema | None,
+    view_of: Callable[[StoredFinding, str, Normaliser], dict[str, Any]],
+    key_of: Callable[[dict[str, Any]], tuple[str | None, ...]],
+) -> SortedRows:
+    """The findings of one record family as views, sorted by exhibit, app and ``key_of(view)``."""
+    wanted = check_exhibits(case, exhibits)
+    norm = Normaliser(region)
+    known = known or schema()
+    types = known.types(family, app)
+    apps = known.apps
+
+    def views() -> Iterator[tuple[bytes, dict[str, Any]]]:
+        for f in stream_findings(case.engine, wanted, types):
+            view = view_of(f, apps[f.record_type], norm)
+            yield encode_key(f.exhibit, view["app"], *key_of(view)), view
+
+    return SortedRows(case.scratch_dir, views)
+
+
 def calls(
     case: Case,
     exhibits: Sequence[str] | None = None,
@@ -330,17 +355,7 @@ def calls(
     known: Schema | None = None,
 ) -> SortedRows:
     """Every call of ``exhibits`` (``None``: the whole case), by exhibit and app, in time order."""
-    wanted = check_exhibits(case, exhibits)
-    norm = Normaliser(region)
-    known = known or schema()
-    types = known.types(CALL, app)
-
-    def views() -> Iterator[tuple[bytes, dict[str, Any]]]:
-        for f in stream_findings(case.engine, wanted, types):
-            view = call_view(f, known.apps[f.record_type], norm)
-            yield encode_key(f.exhibit, view["app"], sort_key(view["timestamp"])), view
-
-    return SortedRows(case.scratch_dir, views)
+    return _family(case, exhibits, CALL, app, region, known, call_view, lambda v: (sort_key(v["timestamp"]),))
 
 
 def contacts(
@@ -352,15 +367,9 @@ def contacts(
     known: Schema | None = None,
 ) -> SortedRows:
     """Every contact of ``exhibits`` (``None``: the whole case), by exhibit and app, then name."""
-    wanted = check_exhibits(case, exhibits)
-    norm = Normaliser(region)
-    known = known or schema()
-    types = known.types(CONTACT, app)
 
-    def views() -> Iterator[tuple[bytes, dict[str, Any]]]:
-        for f in stream_findings(case.engine, wanted, types):
-            view = contact_view(f, known.apps[f.record_type], norm)
-            name = view["name"]
-            yield encode_key(f.exhibit, view["app"], None if name is None else name.casefold()), view
+    def by_name(view: dict[str, Any]) -> tuple[str | None, ...]:
+        name = view["name"]
+        return (None if name is None else name.casefold(),)
 
-    return SortedRows(case.scratch_dir, views)
+    return _family(case, exhibits, CONTACT, app, region, known, contact_view, by_name)

@@ -176,7 +176,7 @@ def match_command(
     Nothing is read from the evidence. New hits are findings; the new digest is signed in the ledger.
     """
     from custody.actors import signing_keys
-    from triage.hashsets.after import match_after
+    from triage.engine.rematch import match_after
 
     with opened(case) as c:
         keys = signing_keys(c, [actor], ask_passphrase)
