@@ -2,7 +2,7 @@
 
 The ``identifiers`` analyzer reads message bodies and web history; this file plugin reads what
 they do not: the text of documents (OOXML, OpenDocument and PDF, through the bounded text layer
-:mod:`triage.text`) and small text files (notes, CSV, HTML, JSON, XML, e-mails, vCards, logs up
+:mod:`triage.text`, as the plugin API re-exports it) and small text files (notes, CSV, HTML, JSON, XML, e-mails, vCards, logs up
 to :data:`MAX_TEXT_FILE` bytes; a bigger text file is left to keyword search, which streams).
 The XML parts of a document that the engine also walks as an archive (``x.docx!/word/...``) are
 read once, with their document.
@@ -22,7 +22,9 @@ Where each was found:
 
 One identifier found twice in the same part is one record. A document the text layer cannot
 read (damaged, encrypted, a zip bomb) is a warning naming the problem; a zip that is not a
-document and a "text" file holding binary data are not this plugin's format.
+document, a "text" file holding binary data, and a text or document without any identifier (and
+without a problem to report) are not this plugin's format: the run records as derived items only
+the text files that gave identifiers, not every text file it offered.
 """
 
 from __future__ import annotations
@@ -34,8 +36,19 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from plugins.indicator.identifiers import Found, find_identifiers
-from triage.plugin import FileItem, NotMyFormat, Option, ParseContext, Plugin, Record, Targets
-from triage.text import TextView, clean, document_kind, extract_text
+from triage.plugin import (
+    FileItem,
+    NotMyFormat,
+    Option,
+    ParseContext,
+    Plugin,
+    Record,
+    Targets,
+    TextView,
+    clean,
+    document_kind,
+    extract_text,
+)
 
 __all__ = ["TextIdentifier", "TextIdentifiersPlugin"]
 
@@ -170,19 +183,28 @@ class TextIdentifiersPlugin(Plugin):
         view = _decode(data)
         if view is None:
             raise NotMyFormat("binary data, not text")
+        found_any = False
         for found in _unique(find_identifiers(view.text, region)):
             offset = view.byte_offset(found.start)
+            found_any = True
             yield self._record(
                 item, found, view.text, f"offset={offset}", "", offset, view.encoding, "file/text"
             )
+        if not found_any:
+            # Every text file is offered; one without an identifier is not an artifact of this
+            # plugin (and does not become a derived item of the run, as a file it read would).
+            raise NotMyFormat("no identifier in the text")
 
     def _document(self, item: FileItem, ctx: ParseContext, kind: str, region: str | None) -> Iterator[Record]:
         source_type = "file/pdf" if kind == "pdf" else "file/odf" if kind == "odf" else "file/ooxml"
         parts = 0
+        found_any = False
+        problems: list[str] = []
         with item.open() as fh:
             prefix = f"{item.path}: "  # the warning names the file already
 
             def warn(message: str) -> None:
+                problems.append(message)
                 ctx.warn(message.removeprefix(prefix))
 
             for part in extract_text(fh, item.head, item.path, warn):
@@ -191,15 +213,18 @@ class TextIdentifiersPlugin(Plugin):
                     source_type = "file/ooxml" if part.part.startswith("docProps") else "file/odf"
                 text = part.text
                 if len(text) > MAX_PART_CHARS:
-                    ctx.warn(
+                    warn(
                         f"{part.part}: {len(text)} characters of text, only the first {MAX_PART_CHARS} searched"
                     )
                     text = text[:MAX_PART_CHARS]
                 for found in _unique(find_identifiers(text, region)):
+                    found_any = True
                     locator = f"{part.part}@char={found.start}"
                     yield self._record(item, found, text, locator, part.part, found.start, None, source_type)
         if not parts and kind == "zip":
             raise NotMyFormat("a zip archive that is not an OOXML or OpenDocument document")
+        if not found_any and not problems:
+            raise NotMyFormat("no identifier in the document's text")  # as for a text file
 
     @staticmethod
     def _record(

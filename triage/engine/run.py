@@ -604,8 +604,10 @@ class TriageRun:
         started: timefmt.Stamp,
         resumed_from: str | None,
     ) -> int:
-        """Every file any run handed to a plugin, not yet in the ledger, plus this run's summary
-        with the digest of every stored row of the exhibit (triage/engine/integrity.py).
+        """Every file a plugin of any run read (an outcome other than ``not-my-format``) or that
+        was carved, not yet in the ledger, plus this run's summary with the digest of every stored
+        row of the exhibit (triage/engine/integrity.py). A file every plugin it was offered to
+        declined (a text file without identifiers, a ``.jpg`` that is a GIF) is not derived from.
 
         Read from the stored files rather than from this run's results, so files processed by an
         interrupted run are recorded by the run that completes it (the rows were checked against
@@ -639,6 +641,11 @@ class TriageRun:
             for f in conn.execute(query):
                 hashes = {name: value for name in HASHES if (value := getattr(f, name)) is not None}
                 ident = (f.partition, f.inode, f.path, f.stream, f.sha256)
+                outcomes = json.loads(f.plugins) if f.plugins else []
+                if f.fs_type != CARVED_FS and all(
+                    isinstance(o, dict) and o.get("outcome") == "not-my-format" for o in outcomes
+                ):
+                    continue
                 if ident in already:
                     continue
                 already.add(ident)
@@ -652,7 +659,7 @@ class TriageRun:
                     "hashes": hashes,
                     "parent_sha256": self.item.hashes.get("sha256"),
                     "run": f.run_id,
-                    "plugins": json.loads(f.plugins) if f.plugins else [],
+                    "plugins": outcomes,
                 }
                 if f.fs_type == CARVED_FS:
                     if carves is None:  # read once: what carving stored about each carved file
