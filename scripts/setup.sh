@@ -8,8 +8,11 @@ cd "$(dirname "$0")/.."
 # install time: without them ls falls back to the slower pytsk3 walk). GNU time (/usr/bin/time -v)
 # measures the peak memory of the real command in tests/triage/test_bounds.py and test_walkguard.py.
 # libimage-exiftool-perl (exiftool) is the oracle of tests/plugins/test_documents.py and test_photos_exif.py.
+# forensics-samples-ext2/-ext4: the ext disks whose deleted pictures carving must bring back
+# (tests/triage/test_carve.py); testdisk: PhotoRec, run as a separate program by bench/carve_vs_photorec.py.
 APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev libtsk-dev sleuthkit ewf-tools libmagic1 xz-utils e2fsprogs time
-              dosfstools mtools fdisk exfatprogs libimage-exiftool-perl forensics-samples-ntfs forensics-samples-vfat forensics-samples-exfat)
+              dosfstools mtools fdisk exfatprogs libimage-exiftool-perl forensics-samples-ntfs forensics-samples-vfat forensics-samples-exfat
+              forensics-samples-ext2 forensics-samples-ext4 testdisk)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
