@@ -11,9 +11,11 @@ cd "$(dirname "$0")/.."
 # ffmpeg makes the MP4/MOV/3GP fixtures of tests/plugins/test_video_meta.py (exiftool is their oracle);
 # g++ compiles the pdqhash binding (Meta's PDQ reference C++), which PyPI ships as source only.
 # poppler-utils (pdftotext, run as a program) is the oracle of the PDF text in tests/triage/test_text.py.
+# forensics-samples-ext2/-ext4: the ext disks whose deleted pictures carving must bring back
+# (tests/triage/test_carve.py); testdisk: PhotoRec, run as a separate program by bench/carve_vs_photorec.py.
 APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev libtsk-dev sleuthkit ewf-tools libmagic1 xz-utils e2fsprogs time
               dosfstools mtools fdisk exfatprogs libimage-exiftool-perl forensics-samples-ntfs forensics-samples-vfat forensics-samples-exfat
-              ffmpeg g++ poppler-utils)
+              forensics-samples-ext2 forensics-samples-ext4 testdisk ffmpeg g++ poppler-utils)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
