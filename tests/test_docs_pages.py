@@ -66,10 +66,10 @@ def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     ran = run_page(EXAMINER, work, monkeypatch)
 
     first = _output_of(ran, "exhibit triage EX-001 --hash md5,sha256")
-    assert "113 entries, 86 files hashed" in first and "27 derived items recorded" in first
-    # 5 photos with EXIF, 8 documents (2 of them encrypted PDFs); 6 carved files, 3 of them photos
-    # with EXIF and 1 a PDF
-    assert "23 new findings" in first
+    assert "113 entries, 86 files hashed" in first and "29 derived items recorded" in first
+    # 5 photos with EXIF, 2 videos, PDQ hashes of 13 pictures, 8 documents (2 of them encrypted
+    # PDFs); 6 carved files: 3 photos with EXIF, 5 pictures with PDQ hashes, 1 PDF
+    assert "43 new findings" in first
     rerun = [" ".join(r.output.split()) for r in ran if r.command.shell == "exhibit triage EX-001"]
     assert rerun and "86 already done, 0 new findings, 0 derived items" in rerun[0]
     assert _output_of(ran, 'sqlite3 case-2026-031/case.sqlite "SELECT exhibit, path, mime').strip() == (
@@ -89,12 +89,12 @@ def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
         "2019-12-20T20:08:34.000000Z",
     )
     pdq = json.loads((work / "pdq.json").read_text(encoding="utf-8"))
-    assert len(pdq) == 13 and all(len(f["data"]["pdq"]) == 64 for f in pdq)
+    assert len(pdq) == 18 and all(len(f["data"]["pdq"]) == 64 for f in pdq)  # 13 named, 5 carved
     fat = json.loads((work / "fat-pic1.jsonl").read_text(encoding="utf-8").splitlines()[0])
     assert fat["times_local"] is True and not fat["mtime"].endswith("Z")
     log = json.loads((work / "log-EX-001.json").read_text(encoding="utf-8"))
     kinds = [e["body"]["kind"] for e in log]
-    assert kinds.count("item.derive") == 27 and kinds.count("triage.run") == 3 and kinds[-1] == "item.export"
+    assert kinds.count("item.derive") == 29 and kinds.count("triage.run") == 3 and kinds[-1] == "item.export"
     assert "rehashed EX-001, EX-002, EX-003" in _output_of(ran, "exhibit custody verify --rehash")
 
     # section 3, carved files: the deleted pictures and PDF of the NTFS stick, published hashes

@@ -83,12 +83,24 @@ DOCUMENT_MIME = (  # libmagic's names, so a renamed document is still read
 )
 
 
-# The XML parts of an OOXML or OpenDocument file opened as an archive (ARCHIVE!/MEMBER): read
-# with their document, not again as text files (their media, photos, are still walked).
-_DOCUMENT_PART = re.compile(
-    r"!/(?:(?:word|xl|ppt|docProps|customXml)/.*|\[Content_Types\]|content|styles|meta|settings|manifest)\.xml$",
-    re.IGNORECASE,
-)
+# A member of an OOXML or OpenDocument file that the engine opened as an archive (its parts,
+# ``x.docx!/word/document.xml``, ``!/_rels/.rels``, ``!/META-INF/manifest.xml``): the document's
+# text is read with the document; its package parts hold only schema URLs. Its pictures are
+# still walked and read by the media plugins.
+_DOCUMENT_SUFFIXES = (
+    ".docx", ".docm", ".dotx", ".xlsx", ".xlsm", ".xltx", ".pptx", ".pptm", ".potx",
+    ".odt", ".ods", ".odp", ".odg", ".ott", ".ots", ".otp",
+)  # fmt: skip
+_PACKAGE_PART = re.compile(r"!/(?:.*\.rels|\[Content_Types\]\.xml|manifest\.rdf|META-INF/.*)$", re.IGNORECASE)
+# A URL that is an XML namespace (xmlns="http://www.w3.org/2000/svg") names a schema, not a place
+_XMLNS = re.compile(r"""xmlns(?::[\w.-]+)?\s*=\s*["']$""")
+
+
+def _in_document(item: FileItem) -> bool:
+    parent = item.source.parent
+    return bool(_PACKAGE_PART.search(item.path)) or (
+        parent is not None and parent.path.lower().endswith(_DOCUMENT_SUFFIXES)
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -174,7 +186,7 @@ class TextIdentifiersPlugin(Plugin):
         if kind is not None:
             yield from self._document(item, ctx, kind, region)
             return
-        if _DOCUMENT_PART.search(item.path):
+        if _in_document(item):
             raise NotMyFormat("a part of a document: read with the document")
         if item.size > MAX_TEXT_FILE:
             raise NotMyFormat(f"a text file of {item.size} bytes: left to keyword search, which streams")
@@ -185,6 +197,8 @@ class TextIdentifiersPlugin(Plugin):
             raise NotMyFormat("binary data, not text")
         found_any = False
         for found in _unique(find_identifiers(view.text, region)):
+            if found.kind == "url" and _XMLNS.search(view.text[max(0, found.start - 40) : found.start]):
+                continue
             offset = view.byte_offset(found.start)
             found_any = True
             yield self._record(

@@ -253,3 +253,14 @@ def test_links_join_a_note_a_document_and_a_message(tmp_path: Path, monkeypatch:
     assert phone_link["exhibits"] == ["EX-001", "EX-002"]
     assert {"ooxml", "text"} <= set(phone_link["apps"])
     assert before == {p: (p.read_bytes(), os.stat(p).st_mtime_ns) for p in laptop.rglob("*") if p.is_file()}
+
+
+def test_xml_namespaces_are_not_urls(tmp_path: Path) -> None:
+    """An XML namespace names a schema, not a place: only the link in the text is a URL."""
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink">'
+        b"<text>order at https://shop.example.net/item/7</text></svg>"
+    )
+    found, warnings = _parse(svg, "/sdcard/Download/flyer.xml", tmp_path)
+    assert warnings == []
+    assert [(r.kind, r.value) for r in found] == [("url", "https://shop.example.net/item/7")]
