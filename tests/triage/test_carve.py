@@ -317,3 +317,41 @@ def test_png_gif_pdf_structures() -> None:
     damaged = bytes(bad) + b"\x00" * 2048
     [c] = carve_stream(_stream(damaged), 0, 512).carved or [None]  # type: ignore[list-item]
     assert c is None or c.status != "valid"
+
+
+def test_carved_pictures_are_matched_against_hash_sets(
+    tmp_path: Path, samples: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The case the issue names: on ext2 a deleted file's name and block pointers are gone, so
+    only carving finds the deleted pictures of forensics-samples. A known-bad set holding their
+    published SHA-256 (``original-files.sha256``) flags them: one ``hash/hit`` per carved copy,
+    on ``/$Carved/...`` paths, and none on a named file (none of them has a name left)."""
+    from custody.actors import add_actor
+    from custody.case import init_case
+    from custody.items import acquire
+    from tests.plugins.triage_e2e import exhibit
+
+    image = _ext_image(samples, "ext2")
+    deleted = _deleted_pictures()
+    bad = tmp_path / "known-bad.sha256"
+    bad.write_text("".join(f"{h}  {p}\n" for h, p in deleted.items()))
+    case = init_case(tmp_path / "case", case_number="2026/9", title="carving and hash sets")
+    try:
+        add_actor(case, "asmith", name="Alan Smith", role="examiner")
+        acquire(case, image, exhibit="EX-001", actor="asmith", description="forensics-samples ext2")
+    finally:
+        case.close()
+    monkeypatch.setenv("EXHIBIT_CASE", str(tmp_path / "case"))
+    monkeypatch.setenv("EXHIBIT_ACTOR", "asmith")
+    imported = exhibit("hashset", "import", str(bad), "--name", "deleted-originals", "--kind", "known-bad")
+    assert imported.code == 0, imported.out + imported.err
+    ran = exhibit("triage", "EX-001", "--workers", "1")
+    assert ran.code == 0 and "Traceback" not in ran.out + ran.err, ran.out + ran.err
+    hits = json.loads(exhibit("findings", "EX-001", "--kind", "hash", "--json").out)
+    carved = {h["data"]["hash"] for h in hits if h["source"]["path"].startswith("/$Carved/")}
+    assert carved and carved <= set(deleted)
+    assert len(carved) == EXPECTED_EXACT["ext2"]  # every picture carving gives back byte-exact
+    assert all(h["source"]["path"].startswith("/$Carved/") for h in hits), hits
+    assert all(
+        h["data"]["set_name"] == "deleted-originals" and h["data"]["kind"] == "known-bad" for h in hits
+    )
