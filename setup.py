@@ -13,6 +13,7 @@ setup(
         Extension(
             "triage.sources._fastwalk",
             sources=["triage/sources/_fastwalk.c"],
+            depends=["triage/sources/_tskimage.h"],
             libraries=["tsk"],
             extra_compile_args=["-O2", "-Wall", "-Wno-unused-function"],
             optional=True,
@@ -20,6 +21,7 @@ setup(
         Extension(
             "triage.sources._blockmap",
             sources=["triage/sources/_blockmap.c"],
+            depends=["triage/sources/_tskimage.h"],
             libraries=["tsk"],
             extra_compile_args=["-O2", "-Wall"],
             optional=True,

@@ -35,7 +35,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 if ! .venv/bin/python -c 'import custody, triage, plugins, pytest' 2>/dev/null \
-   || [ pyproject.toml -nt .venv/.exhibit-installed ] || [ triage/sources/_fastwalk.c -nt .venv/.exhibit-installed ] || [ triage/sources/_blockmap.c -nt .venv/.exhibit-installed ] || [ setup.py -nt .venv/.exhibit-installed ]; then
+   || [ pyproject.toml -nt .venv/.exhibit-installed ] || [ triage/sources/_fastwalk.c -nt .venv/.exhibit-installed ] || [ triage/sources/_blockmap.c -nt .venv/.exhibit-installed ] || [ triage/sources/_tskimage.h -nt .venv/.exhibit-installed ] || [ setup.py -nt .venv/.exhibit-installed ]; then
   echo "==> installing Exhibit and its Python dependencies"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[dev]"

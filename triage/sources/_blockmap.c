@@ -21,70 +21,13 @@
 
 #include <tsk/libtsk.h>
 
-typedef struct {
-    TSK_IMG_INFO img; /* must come first: TSK casts */
-    PyObject *read_at;
-} ExtImg;
+#include "_tskimage.h"
 
-static ssize_t ext_read(TSK_IMG_INFO *img, TSK_OFF_T off, char *buf, size_t len) {
-    ExtImg *e = (ExtImg *)img;
-    if (off >= img->size || len == 0)
-        return 0;
-    if ((TSK_OFF_T)len > img->size - off)
-        len = (size_t)(img->size - off);
-    PyObject *r = PyObject_CallFunction(e->read_at, "Ln", (long long)off, (Py_ssize_t)len);
-    char *data = NULL;
-    Py_ssize_t n = 0;
-    if (r == NULL || PyBytes_AsStringAndSize(r, &data, &n) < 0) {
-        PyErr_Clear();
-        Py_XDECREF(r);
-        tsk_error_reset();
-        tsk_error_set_errno(TSK_ERR_IMG_READ);
-        tsk_error_set_errstr("read of %zu bytes at offset %lld failed", len, (long long)off);
-        return -1;
-    }
-    if ((size_t)n > len)
-        n = (Py_ssize_t)len;
-    memcpy(buf, data, (size_t)n);
-    Py_DECREF(r);
-    return n;
-}
-
-static void ext_close(TSK_IMG_INFO *img) {
-    ExtImg *e = (ExtImg *)img;
-    Py_CLEAR(e->read_at);
-    PyMem_RawFree(e);
-}
-
-static void ext_imgstat(TSK_IMG_INFO *img, FILE *f) {
-    (void)img;
-    (void)f;
-}
+static volatile unsigned long long reads; /* nobody watches the block walk's reads */
 
 /* Open the file system at `offset` of the image read by `read_at`; NULL with an OSError set. */
 static TSK_FS_INFO *open_fs(PyObject *read_at, long long size, long long offset, TSK_IMG_INFO **img_out) {
-    ExtImg *e = PyMem_RawCalloc(1, sizeof(ExtImg));
-    if (!e) {
-        PyErr_NoMemory();
-        return NULL;
-    }
-    e->img.tag = TSK_IMG_INFO_TAG;
-    e->read_at = Py_NewRef(read_at);
-    TSK_IMG_INFO *img = tsk_img_open_external(e, (TSK_OFF_T)size, 512, ext_read, ext_close, ext_imgstat);
-    if (!img) {
-        PyErr_Format(PyExc_OSError, "libtsk cannot use the image: %s", tsk_error_get());
-        ext_close(&e->img);
-        return NULL;
-    }
-    TSK_FS_INFO *fs = tsk_fs_open_img(img, (TSK_OFF_T)offset, TSK_FS_TYPE_DETECT);
-    if (!fs) {
-        PyErr_Format(PyExc_OSError, "libtsk finds no file system at byte %lld: %s", offset, tsk_error_get());
-        tsk_error_reset();
-        tsk_img_close(img);
-        return NULL;
-    }
-    *img_out = img;
-    return fs;
+    return ext_open_fs(read_at, size, offset, &reads, img_out);
 }
 
 typedef struct {
