@@ -20,14 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from custody.actors import add_actor
-from custody.case import init_case
-from custody.items import acquire
 from plugins.indicator.text_identifiers import MAX_TEXT_FILE, TextIdentifier, TextIdentifiersPlugin
 from tests.conftest import CORPUS, need
 from tests.plugins import document_fixtures as fx
 from tests.plugins.android_fixtures import run
-from tests.plugins.triage_e2e import exhibit
+from tests.plugins.triage_e2e import acquired_case, exhibit
 from triage.plugin import FileItem, plugin_problems
 
 BTC = "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4"  # BIP-173
@@ -234,15 +231,7 @@ def test_links_join_a_note_a_document_and_a_message(tmp_path: Path, monkeypatch:
     (laptop / "Users" / "x" / "invoice.docx").write_bytes(_docx())
     _sms(phone / SMS_DIR / "mmssms.db", ["the account is DE89370400440532013000, call +44 20 7946 0958"])
     before = {p: (p.read_bytes(), os.stat(p).st_mtime_ns) for p in laptop.rglob("*") if p.is_file()}
-    c = init_case(tmp_path / "case", case_number="2026/96", title="identifiers in documents")
-    try:
-        add_actor(c, "asmith", name="Alan Smith", role="examiner")
-        acquire(c, laptop, exhibit="EX-001", actor="asmith", description="laptop folder")
-        acquire(c, phone, exhibit="EX-002", actor="asmith", description="phone")
-    finally:
-        c.close()
-    monkeypatch.setenv("EXHIBIT_CASE", str(tmp_path / "case"))
-    monkeypatch.setenv("EXHIBIT_ACTOR", "asmith")
+    acquired_case(tmp_path, monkeypatch, {"EX-001": laptop, "EX-002": phone}, title="identifiers")
     for ex in ("EX-001", "EX-002"):
         ran = exhibit("triage", ex, "--workers", "1")
         assert ran.code == 0 and "Traceback" not in ran.out + ran.err, ran.out + ran.err

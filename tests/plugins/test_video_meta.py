@@ -23,12 +23,9 @@ from typing import Any
 
 import pytest
 
-from custody.actors import add_actor
-from custody.case import init_case
-from custody.items import acquire
 from plugins.media.video_meta import VideoMeta, VideoMetaPlugin, parse_iso6709
 from tests.conftest import FORENSICS_SAMPLES, need_tool
-from tests.plugins.triage_e2e import exhibit
+from tests.plugins.triage_e2e import acquired_case, exhibit
 from triage.engine.dispatch import match_plugins, run_plugins
 from triage.plugin import FileItem, ParseContext
 from triage.plugin.scratch import Scratch
@@ -407,14 +404,7 @@ def test_triage_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         (evidence / relative).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(source, evidence / relative)
     before = _state(evidence)
-    case = init_case(tmp_path / "case", case_number="2026/99", title="videos")
-    try:
-        add_actor(case, "asmith", name="Alan Smith", role="examiner")
-        acquire(case, evidence, exhibit="EX-001", actor="asmith", description="a folder of videos")
-    finally:
-        case.close()
-    monkeypatch.setenv("EXHIBIT_CASE", str(tmp_path / "case"))
-    monkeypatch.setenv("EXHIBIT_ACTOR", "asmith")
+    acquired_case(tmp_path, monkeypatch, {"EX-001": evidence}, title="videos")
     ran = exhibit("triage", "EX-001", "--plugins", "video_meta", "--workers", "1")
     assert ran.code == 0 and "Traceback" not in ran.out + ran.err, ran.out + ran.err
     warning = f"warning: video_meta: /DCIM/Camera/cut.mp4: box 'moov' at offset {moov} declares {size} bytes"

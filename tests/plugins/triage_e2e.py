@@ -51,6 +51,30 @@ def exhibit(*args: str) -> Ran:
     return Ran(code, raw.getvalue().decode("utf-8"), err.getvalue())
 
 
+def acquired_case(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    exhibits: Mapping[str, Path],
+    *,
+    title: str = "end to end",
+    actor: str = "asmith",
+) -> Path:
+    """A new case at ``tmp_path/case`` with ``actor`` (an examiner) and each evidence path of
+    ``exhibits`` (exhibit number -> file, folder or image) acquired; made the current case and
+    actor ($EXHIBIT_CASE, $EXHIBIT_ACTOR) for the rest of the test. Returns the case folder."""
+    folder = tmp_path / "case"
+    case = init_case(folder, case_number="2026/99", title=title)
+    try:
+        add_actor(case, actor, name="Alan Smith", role="examiner")
+        for number, evidence in exhibits.items():
+            acquire(case, evidence, exhibit=number, actor=actor, description=f"{title}: {evidence.name}")
+    finally:
+        case.close()
+    monkeypatch.setenv("EXHIBIT_CASE", str(folder))
+    monkeypatch.setenv("EXHIBIT_ACTOR", actor)
+    return folder
+
+
 @contextlib.contextmanager
 def triaged_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, files: Mapping[str, Path], plugins: str

@@ -218,22 +218,13 @@ def test_triage_carves_and_lists(tmp_path: Path, samples: Workspace, monkeypatch
     """``exhibit triage`` of the DFTT #8 image carves its deleted JPEGs; ``exhibit carved --json``
     lists them with offsets, hashes and validity; they are derived items in the ledger with their
     extents; ``verify --rehash`` reads them again; the evidence is never written."""
-    from custody.actors import add_actor
-    from custody.case import init_case, open_case
-    from custody.items import acquire
-    from tests.plugins.triage_e2e import exhibit
+    from custody.case import open_case
+    from tests.plugins.triage_e2e import acquired_case, exhibit
 
     image = tmp_path / "evidence.dd"
     shutil.copy(samples.get("dftt8-ntfs").path, image)
     before = (hashlib.sha256(image.read_bytes()).hexdigest(), os.stat(image).st_mtime_ns)
-    case = init_case(tmp_path / "case", case_number="2026/8", title="carving")
-    try:
-        add_actor(case, "asmith", name="Alan Smith", role="examiner")
-        acquire(case, image, exhibit="EX-001", actor="asmith", description="DFTT 8")
-    finally:
-        case.close()
-    monkeypatch.setenv("EXHIBIT_CASE", str(tmp_path / "case"))
-    monkeypatch.setenv("EXHIBIT_ACTOR", "asmith")
+    acquired_case(tmp_path, monkeypatch, {"EX-001": image}, title="carving")
     ran = exhibit("triage", "EX-001", "--workers", "1", "--hash", "md5,sha256")
     assert ran.code == 0 and "Traceback" not in ran.out + ran.err, ran.out + ran.err
     listed = json.loads(exhibit("carved", "EX-001", "--json").out)
@@ -266,19 +257,9 @@ def test_triage_carves_and_lists(tmp_path: Path, samples: Workspace, monkeypatch
 
 def test_no_carve(tmp_path: Path, samples: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     """``--no-carve``: nothing carved, and the run's arguments say so."""
-    from custody.actors import add_actor
-    from custody.case import init_case
-    from custody.items import acquire
-    from tests.plugins.triage_e2e import exhibit
+    from tests.plugins.triage_e2e import acquired_case, exhibit
 
-    case = init_case(tmp_path / "case", case_number="2026/8", title="carving")
-    try:
-        add_actor(case, "asmith", name="Alan Smith", role="examiner")
-        acquire(case, samples.get("dftt8-ntfs").path, exhibit="EX-001", actor="asmith", description="DFTT 8")
-    finally:
-        case.close()
-    monkeypatch.setenv("EXHIBIT_CASE", str(tmp_path / "case"))
-    monkeypatch.setenv("EXHIBIT_ACTOR", "asmith")
+    acquired_case(tmp_path, monkeypatch, {"EX-001": samples.get("dftt8-ntfs").path}, title="carving")
     assert exhibit("triage", "EX-001", "--workers", "1", "--no-carve").code == 0
     assert json.loads(exhibit("carved", "EX-001", "--json").out) == []
     runs = json.loads(exhibit("runs", "EX-001", "--json").out)
@@ -326,23 +307,13 @@ def test_carved_pictures_are_matched_against_hash_sets(
     only carving finds the deleted pictures of forensics-samples. A known-bad set holding their
     published SHA-256 (``original-files.sha256``) flags them: one ``hash/hit`` per carved copy,
     on ``/$Carved/...`` paths, and none on a named file (none of them has a name left)."""
-    from custody.actors import add_actor
-    from custody.case import init_case
-    from custody.items import acquire
-    from tests.plugins.triage_e2e import exhibit
+    from tests.plugins.triage_e2e import acquired_case, exhibit
 
     image = _ext_image(samples, "ext2")
     deleted = _deleted_pictures()
     bad = tmp_path / "known-bad.sha256"
     bad.write_text("".join(f"{h}  {p}\n" for h, p in deleted.items()))
-    case = init_case(tmp_path / "case", case_number="2026/9", title="carving and hash sets")
-    try:
-        add_actor(case, "asmith", name="Alan Smith", role="examiner")
-        acquire(case, image, exhibit="EX-001", actor="asmith", description="forensics-samples ext2")
-    finally:
-        case.close()
-    monkeypatch.setenv("EXHIBIT_CASE", str(tmp_path / "case"))
-    monkeypatch.setenv("EXHIBIT_ACTOR", "asmith")
+    acquired_case(tmp_path, monkeypatch, {"EX-001": image}, title="carving and hash sets")
     imported = exhibit("hashset", "import", str(bad), "--name", "deleted-originals", "--kind", "known-bad")
     assert imported.code == 0, imported.out + imported.err
     ran = exhibit("triage", "EX-001", "--workers", "1")

@@ -20,12 +20,10 @@ from typing import Any
 
 import pytest
 
-from custody.actors import add_actor
-from custody.case import Case, init_case
-from custody.items import acquire
+from custody.case import Case
 from custody.verify import verify_case
 from tests.conftest import CORPUS, need, need_tool
-from tests.plugins.triage_e2e import exhibit
+from tests.plugins.triage_e2e import acquired_case, exhibit
 from triage.errors import TriageError
 from triage.keywords.match import ContentScanner, KeywordSet
 from triage.keywords.terms import parse_keywords
@@ -169,14 +167,7 @@ def _image(tmp_path: Path, zipname: str, member: str) -> Path:
 
 
 def _case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, image: Path) -> None:
-    case = init_case(tmp_path / "case", case_number="2026/5", title="keywords")
-    try:
-        add_actor(case, "asmith", name="Alan Smith", role="examiner")
-        acquire(case, image, exhibit="EX-001", actor="asmith", description="DFTT image")
-    finally:
-        case.close()
-    monkeypatch.setenv("EXHIBIT_CASE", str(tmp_path / "case"))
-    monkeypatch.setenv("EXHIBIT_ACTOR", "asmith")
+    acquired_case(tmp_path, monkeypatch, {"EX-001": image}, title="keywords")
 
 
 def _hits() -> list[dict[str, Any]]:
@@ -389,14 +380,7 @@ def test_record_fields_are_searched(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     folder = tmp_path / "evidence" / "data" / "data" / "com.android.providers.telephony" / "databases"
     folder.mkdir(parents=True)
     (folder / "mmssms.db").write_bytes(db.read_bytes())
-    case = init_case(tmp_path / "case", case_number="2026/5", title="keywords")
-    try:
-        add_actor(case, "asmith", name="Alan Smith", role="examiner")
-        acquire(case, tmp_path / "evidence", exhibit="EX-001", actor="asmith", description="folder")
-    finally:
-        case.close()
-    monkeypatch.setenv("EXHIBIT_CASE", str(tmp_path / "case"))
-    monkeypatch.setenv("EXHIBIT_ACTOR", "asmith")
+    _case(tmp_path, monkeypatch, tmp_path / "evidence")
     terms = tmp_path / "terms.txt"
     terms.write_text("BOWLING\nre:new\\s+number\n")
     ran = exhibit("triage", "EX-001", "--plugins", "sms_android", "--keywords", str(terms), "--workers", "1")
