@@ -159,6 +159,23 @@ def _rehash_files(
         return
     where = f"run {anchor.run}"
     problems = 0
+
+    def compare(key: str, path: str, stored: dict[str, str], now: dict[str, str]) -> None:
+        """Report the stored hashes of one file that the evidence no longer gives."""
+        nonlocal problems
+        wrong = [n for n in sorted(stored) if now.get(n) != stored[n]]
+        if not wrong:
+            return
+        problems += 1
+        if problems <= integrity.MAX_NAMED:
+            report.add(
+                CODE,
+                anchor.seq,
+                anchor.exhibit,
+                f"{where}: triage_files row key={key} ({path!r}) column(s) {', '.join(wrong)}: "
+                + "; ".join(f"{n} stored {stored[n]}, evidence now {now.get(n)}" for n in wrong),
+            )
+
     try:
         item = get_item(case, anchor.exhibit)
         limits = _archive_limits(case, anchor.run)
@@ -176,37 +193,12 @@ def _rehash_files(
                     for chunk in source.read(e):
                         for d in digests.values():
                             d.update(chunk)
-                    wrong = [n for n in sorted(stored) if digests[n].hexdigest() != stored[n]]
-                    if wrong:
-                        problems += 1
-                        if problems <= integrity.MAX_NAMED:
-                            report.add(
-                                CODE,
-                                anchor.seq,
-                                anchor.exhibit,
-                                f"{where}: triage_files row key={key} ({path!r}) column(s) {', '.join(wrong)}: "
-                                + "; ".join(
-                                    f"{n} stored {stored[n]}, evidence now {digests[n].hexdigest()}"
-                                    for n in wrong
-                                ),
-                            )
+                    compare(key, path, stored, {n: d.hexdigest() for n, d in digests.items()})
                 if carved:
                     with case.engine.connect() as conn:
                         again = list(rehash_carved(conn, anchor.exhibit, top, wanted, carved))
                     for key, path, stored, now in again:
-                        wrong = [n for n in sorted(stored) if now[n] != stored[n]]
-                        if wrong:
-                            problems += 1
-                            if problems <= integrity.MAX_NAMED:
-                                report.add(
-                                    CODE,
-                                    anchor.seq,
-                                    anchor.exhibit,
-                                    f"{where}: triage_files row key={key} ({path!r}) column(s) {', '.join(wrong)}: "
-                                    + "; ".join(
-                                        f"{n} stored {stored[n]}, evidence now {now[n]}" for n in wrong
-                                    ),
-                                )
+                        compare(key, path, stored, now)
             finally:
                 source.close_archives()
     except (PasswordRequired, WrongPassword) as exc:
