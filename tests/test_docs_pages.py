@@ -109,6 +109,13 @@ def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert all(c["status"] == "valid" and c["extents"][0][0] == c["offset"] for c in carved)
     assert sum(1 for c in carved if c["exif"] and c["exif"].get("make") == "Xiaomi") == 3
 
+    # section 11, exchange formats: every GPS finding a placemark, the timeline for Timesketch
+    kml = _output_of(ran, "exhibit export-case --format kml --out positions.kml")
+    placemarks = (work / "positions.kml").read_text(encoding="utf-8").count("<Placemark")
+    assert f"wrote positions.kml: {placemarks} placemarks" in kml and placemarks >= 8
+    sketch = [json.loads(x) for x in (work / "timeline.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sketch and all(x["exhibit"] == "EX-005" and x["datetime"].endswith("Z") for x in sketch)
+
     # section 11: the views across exhibits
     chats = _output_of(ran, "exhibit chats EX-003 EX-005 --region NL")
     assert "<- 0612345678 (+31612345678): Boat is late. Saturday now. [sms._id=1]" in chats

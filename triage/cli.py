@@ -822,6 +822,29 @@ def links(
         _write_lines((json_line(link) for link in found) if as_json else lines(found))
 
 
+def export_case(
+    fmt: Annotated[
+        str, typer.Option("--format", help="kml (GPS positions) or timesketch (the timeline as JSON lines).")
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="The new file to write (an existing one is never replaced).")
+    ],
+    exhibit: Annotated[
+        list[str] | None, typer.Option("--exhibit", help="Only this exhibit (repeatable; default: all).")
+    ] = None,
+    case: CaseOpt = None,
+) -> None:
+    """Write the case's findings in a format other tools read: every GPS position as KML, or the
+    timeline as JSON lines for Timesketch, each item with its exhibit, file and finding."""
+    from triage.views.exchange import export_case as write
+
+    with opened(case) as c:
+        done = write(c, fmt, out, exhibit or None)
+    noun = "placemark" if done.format == "kml" else "event"
+    left = f" ({_n(done.left_out, 'event')} left out: {done.left_out_why})" if done.left_out else ""
+    err.print(escape(f"wrote {done.path}: {_n(done.written, noun)}{left}"))
+
+
 def carved(
     exhibit: Annotated[str, typer.Argument(help="Exhibit number.", callback=utf8_text)],
     case: CaseOpt = None,
@@ -941,6 +964,13 @@ def register(app: typer.Typer) -> None:
         epilog=example("exhibit links --region US", "exhibit links --json --graphml links.graphml"),
     )(links)
     app.command("carved", epilog=example("exhibit carved EX-001", "exhibit carved EX-001 --json"))(carved)
+    app.command(
+        "export-case",
+        epilog=example(
+            "exhibit export-case --format kml --out positions.kml",
+            "exhibit export-case --format timesketch --out timeline.jsonl --exhibit EX-001",
+        ),
+    )(export_case)
     plugins_app.command("list", epilog=example("exhibit plugins list", "exhibit plugins list --json"))(
         plugins_list
     )

@@ -1,0 +1,126 @@
+"""``exhibit export-case --format kml|timesketch`` (triage/views/exchange.py), through the real CLI.
+
+KML: the corpus photos (exif-py's samples) triaged from a folder; every photo that exiftool says
+has a GPS position (``groundtruth/exif/exif-summary.tsv``, ``exiftool -n``) is one placemark at
+exactly that position (longitude first, as KML writes it), and no other. A file whose name holds
+XML's special characters is named as it is and the document still parses.
+
+Timesketch: the corpus ``mmssms.db`` (plaso's test data: 9 SMS, the first sent 2013-10-29
+16:56:28.038 UTC); every line carries the three fields Timesketch requires (``message``,
+``datetime``, ``timestamp_desc``), one line per UTC event of ``exhibit timeline``, and the events
+whose time has no known offset (EXIF dates without an offset) are left out and counted.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from defusedxml import ElementTree
+
+from tests.conftest import CORPUS, need
+from tests.plugins.triage_e2e import acquired_case, exhibit
+
+KML = "{http://www.opengis.net/kml/2.2}"
+HOSTILE = "a<b>&\"c'.jpg"
+
+
+def _gps_oracle() -> dict[str, tuple[float, float]]:
+    """name -> (latitude, longitude) of every corpus photo exiftool gives a position."""
+    rows = need(CORPUS / "groundtruth" / "exif" / "exif-summary.tsv").read_text(encoding="utf-8").splitlines()
+    out = {}
+    for row in rows:
+        if row.startswith("#"):
+            continue
+        cols = row.split("\t")
+        if cols[4] != "-" and cols[5] != "-" and cols[0].startswith("exif-py/jpg/"):
+            out[Path(cols[0]).name] = (float(cols[4]), float(cols[5]))
+    return out
+
+
+@pytest.fixture
+def photos_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, tuple[float, float]]:
+    oracle = _gps_oracle()
+    folder = tmp_path / "evidence" / "DCIM"
+    folder.mkdir(parents=True)
+    images = need(CORPUS / "images", "(the shared corpus sits beside the repository)")
+    for path in [*images.glob("*.jpg"), *(images / "gps").glob("*.jpg")]:
+        shutil.copy(path, folder / path.name)
+    shutil.copy(images / "gps" / "DSCN0010.jpg", folder / HOSTILE)
+    oracle[HOSTILE] = oracle["DSCN0010.jpg"]
+    acquired_case(tmp_path, monkeypatch, {"EX-001": tmp_path / "evidence"}, title="exchange")
+    ran = exhibit("triage", "EX-001", "--plugins", "photos_exif", "--workers", "1")
+    assert ran.code == 0, ran.out + ran.err
+    return oracle
+
+
+def test_kml_has_every_gps_photo_at_exiftools_position(
+    photos_case: dict[str, tuple[float, float]], tmp_path: Path
+) -> None:
+    out = tmp_path / "positions.kml"
+    ran = exhibit("export-case", "--format", "kml", "--out", str(out))
+    assert ran.code == 0, ran.out + ran.err
+    assert f"{len(photos_case)} placemarks" in ran.err
+    root = ElementTree.parse(out).getroot()
+    assert root.tag == f"{KML}kml"
+    seen = {}
+    for mark in root.iter(f"{KML}Placemark"):
+        name = mark.findtext(f"{KML}name")
+        assert name and name.startswith("EX-001 /DCIM/")
+        lon, lat = (float(v) for v in mark.findtext(f"{KML}Point/{KML}coordinates").split(","))
+        seen[name.removeprefix("EX-001 /DCIM/")] = (lat, lon)
+        assert "media/photo/exif" in mark.findtext(f"{KML}description")
+    assert set(seen) == set(photos_case)
+    for name, (lat, lon) in photos_case.items():
+        assert abs(seen[name][0] - lat) < 1e-6 and abs(seen[name][1] - lon) < 1e-6, name
+
+
+def test_an_existing_file_is_never_replaced(
+    photos_case: dict[str, tuple[float, float]], tmp_path: Path
+) -> None:
+    out = tmp_path / "keep.kml"
+    out.write_text("mine")
+    ran = exhibit("export-case", "--format", "kml", "--out", str(out))
+    assert ran.code == 2 and "already exists" in ran.err and "Traceback" not in ran.err
+    assert out.read_text() == "mine"
+    bad = exhibit("export-case", "--format", "shp", "--out", str(tmp_path / "x"))
+    assert bad.code == 2 and "unknown format" in bad.err and not (tmp_path / "x").exists()
+
+
+def test_timesketch_lines_are_the_utc_events_of_the_timeline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = need(CORPUS / "chats" / "mmssms.db", "(the shared corpus sits beside the repository)")
+    folder = tmp_path / "phone" / "data/data/com.android.providers.telephony/databases"
+    folder.mkdir(parents=True)
+    shutil.copy(db, folder / "mmssms.db")
+    (tmp_path / "phone" / "DCIM").mkdir()
+    shutil.copy(CORPUS / "images" / "Canon_40D.jpg", tmp_path / "phone" / "DCIM" / "Canon_40D.jpg")
+    acquired_case(tmp_path, monkeypatch, {"EX-001": tmp_path / "phone"}, title="timesketch")
+    assert exhibit("triage", "EX-001", "--plugins", "sms_android,photos_exif", "--workers", "1").code == 0
+    out = tmp_path / "timeline.jsonl"
+    ran = exhibit("export-case", "--format", "timesketch", "--out", str(out), "--exhibit", "EX-001")
+    assert ran.code == 0, ran.out + ran.err
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    events = exhibit("timeline", "EX-001", "--json").lines()
+    utc = [e for e in events if not e["time_local"]]
+    local = [e for e in events if e["time_local"]]
+    assert local, "the Canon's EXIF date has no offset: a local-time event"
+    assert len(lines) == len(utc) and f"{len(local)} event" in ran.err and "left out" in ran.err
+    for line in lines:
+        assert {"message", "datetime", "timestamp_desc"} <= set(line)
+        assert line["datetime"].endswith("Z") and isinstance(line["timestamp"], int)
+    first = next(x for x in lines if "Yo Fred this is my new number." in x["message"])
+    assert first["datetime"] == "2013-10-29T16:56:28.038000Z" and first["timestamp"] == 1383065788038000
+    assert first["timestamp_desc"] == "chat/android/sms timestamp" and first["locator"].startswith("sms.")
+    assert first["path"] == "/data/data/com.android.providers.telephony/databases/mmssms.db"
+    assert (
+        sum(
+            1
+            for x in lines
+            if x["record_type"] == "chat/android/sms" and x["timestamp_desc"].endswith("timestamp")
+        )
+        == 9
+    )

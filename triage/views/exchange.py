@@ -1,0 +1,182 @@
+"""``exhibit export-case``: a case's findings in formats other tools read (issue 10, section 4).
+
+* ``kml`` (OGC KML 2.2): one placemark per finding that holds a WGS-84 position (``latitude`` and
+  ``longitude``: photos, videos, location records), named by its exhibit and file, described by
+  its record type, locator and plugin, with the record's first UTC time as its ``TimeStamp``.
+  KML writes longitude first (``lon,lat``). Google Earth, QGIS and Timesketch's map read it.
+* ``timesketch``: the timeline as JSON lines that Timesketch imports, one per event: its three
+  required fields ``message``, ``datetime`` (ISO 8601, UTC) and ``timestamp_desc`` (what the time
+  is: the record type and field, as ``exhibit timeline`` names them), ``timestamp`` (microseconds
+  since 1970) and the provenance (exhibit, path, inode, partition, locator, plugin and version,
+  finding id). An event whose time is wall-clock time of an unknown zone (a FAT date, EXIF
+  without an offset) has no instant: Timesketch would take it as UTC, so it is left out and
+  counted.
+
+Both stream the findings (bounded memory), never overwrite a file, and remove a half-written one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+from xml.sax.saxutils import XMLGenerator
+
+from custody.case import Case
+from triage.errors import TriageError
+from triage.views.conversations import check_exhibits
+from triage.views.findings import stream_findings
+from triage.views.links import xml_text
+from triage.views.timeline import time_fields, timeline
+
+__all__ = ["FORMATS", "Exported", "export_case"]
+
+FORMATS = ("kml", "timesketch")
+KML_NS = "http://www.opengis.net/kml/2.2"
+
+
+@dataclass(frozen=True)
+class Exported:
+    """What was written: the format, the file, how many items, and how many were left out."""
+
+    format: str
+    path: Path
+    written: int
+    left_out: int = 0
+    left_out_why: str = ""
+
+
+def export_case(case: Case, fmt: str, out: Path, exhibits: Sequence[str] | None = None) -> Exported:
+    """Write ``exhibits`` (``None``: the whole case) as ``fmt`` to the new file ``out``."""
+    if fmt not in FORMATS:
+        raise TriageError(f"unknown format {fmt!r}", hint=f"use one of: {', '.join(FORMATS)}")
+    wanted = check_exhibits(case, exhibits)
+    try:
+        handle = out.open("xb")
+    except FileExistsError:
+        raise TriageError(
+            f"{out} already exists", hint="give the name of a new file: nothing is overwritten"
+        ) from None
+    except OSError as exc:
+        raise TriageError(
+            f"cannot write {out}: {exc.strerror}", hint="check the folder exists and is writable"
+        ) from None
+    try:
+        with handle:
+            if fmt == "kml":
+                return Exported(fmt, out, _write_kml(case, wanted, handle))
+            written, local = _write_timesketch(case, wanted, handle)
+            return Exported(fmt, out, written, local, "local time of unknown offset" if local else "")
+    except BaseException:
+        out.unlink(missing_ok=True)  # no half-written export keeps the name
+        raise
+
+
+# --- KML --------------------------------------------------------------------------------------
+
+
+def _position(data: dict[str, Any]) -> tuple[float, float] | None:
+    lat, lon = data.get("latitude"), data.get("longitude")
+    if not isinstance(lat, (int, float)) or not isinstance(lon, (int, float)) or isinstance(lat, bool):
+        return None
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        return None
+    return float(lat), float(lon)
+
+
+def _first_utc(data: dict[str, Any]) -> str | None:
+    for _field, _value, shown, local in time_fields(data):
+        if not local:
+            return shown
+    return None
+
+
+def _text_element(xml: XMLGenerator, name: str, text: str) -> None:
+    xml.startElement(name, {})  # type: ignore[arg-type]
+    xml.characters(xml_text(text))
+    xml.endElement(name)
+
+
+def _write_kml(case: Case, wanted: list[str] | None, handle: IO[bytes]) -> int:
+    xml = XMLGenerator(handle, encoding="utf-8", short_empty_elements=True)
+    xml.startDocument()
+    xml.startElement("kml", {"xmlns": KML_NS})  # type: ignore[arg-type]
+    xml.startElement("Document", {})  # type: ignore[arg-type]
+    _text_element(xml, "name", f"Exhibit case {case.identity.case_number}: positions")
+    xml.ignorableWhitespace("\n")
+    count = 0
+    for f in stream_findings(case.engine, wanted):
+        position = _position(f.data)
+        if position is None:
+            continue
+        lat, lon = position
+        xml.startElement("Placemark", {"id": f"finding-{f.id}"})  # type: ignore[arg-type]
+        _text_element(xml, "name", f"{f.exhibit} {f.path}")
+        _text_element(
+            xml,
+            "description",
+            f"{f.record_type} at {f.locator or '-'} ({f.plugin}@{f.plugin_version}); exhibit {f.exhibit}, "
+            f"partition {f.partition}, inode {f.inode}, file SHA-256 {f.file_sha256}; finding {f.id}",
+        )
+        when = _first_utc(f.data)
+        if when is not None:
+            xml.startElement("TimeStamp", {})  # type: ignore[arg-type]
+            _text_element(xml, "when", when)
+            xml.endElement("TimeStamp")
+        xml.startElement("Point", {})  # type: ignore[arg-type]
+        _text_element(xml, "coordinates", f"{lon!r},{lat!r}")
+        xml.endElement("Point")
+        xml.endElement("Placemark")
+        xml.ignorableWhitespace("\n")
+        count += 1
+    xml.endElement("Document")
+    xml.endElement("kml")
+    xml.endDocument()
+    return count
+
+
+# --- Timesketch -------------------------------------------------------------------------------
+
+
+def _microseconds(utc: str) -> int:
+    moment = datetime.fromisoformat(utc.replace("Z", "+00:00"))
+    return int(moment.timestamp()) * 1_000_000 + moment.microsecond
+
+
+def _timesketch_lines(case: Case, wanted: list[str] | None, local: list[int]) -> Iterator[bytes]:
+    for e in timeline(case, wanted):
+        if e["time_local"]:
+            local[0] += 1
+            continue
+        source = e["source"]
+        summary = e["summary"] or e["record_type"]
+        line = {
+            "message": f"[{e['exhibit']}] {summary}",
+            "datetime": e["time"],
+            "timestamp": _microseconds(e["time"]),
+            "timestamp_desc": e["kind"],
+            "exhibit": e["exhibit"],
+            "record_type": e["record_type"],
+            "path": source.get("path"),
+            "inode": source.get("inode"),
+            "partition": source.get("partition"),
+            "file_sha256": source.get("sha256"),
+            "locator": e["locator"],
+            "plugin": f"{e['plugin']}@{e['plugin_version']}",
+            "finding": e["finding"],
+            "time_raw": json.dumps(e["time_value"].get("raw"), ensure_ascii=False),
+            "time_encoding": e["time_value"].get("encoding"),
+        }
+        yield (json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8", "surrogatepass")
+
+
+def _write_timesketch(case: Case, wanted: list[str] | None, handle: IO[bytes]) -> tuple[int, int]:
+    local = [0]
+    count = 0
+    for line in _timesketch_lines(case, wanted, local):
+        handle.write(line)
+        count += 1
+    return count, local[0]
