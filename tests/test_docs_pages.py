@@ -115,6 +115,10 @@ def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert f"wrote positions.kml: {placemarks} placemarks" in kml and placemarks >= 8
     sketch = [json.loads(x) for x in (work / "timeline.jsonl").read_text(encoding="utf-8").splitlines()]
     assert sketch and all(x["exhibit"] == "EX-005" and x["datetime"].endswith("Z") for x in sketch)
+    dfxml = _output_of(ran, "exhibit export-case --format dfxml")
+    # the 48 file-system entries `exhibit ls EX-002 -r` lists (not the zip members nor the carved files)
+    assert "wrote EX-002.xml: 48 file objects" in dfxml
+    assert (work / "EX-002.xml").read_text(encoding="utf-8").count("<fileobject>") == 48
 
     # section 11: the views across exhibits
     chats = _output_of(ran, "exhibit chats EX-003 EX-005 --region NL")

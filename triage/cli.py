@@ -824,7 +824,11 @@ def links(
 
 def export_case(
     fmt: Annotated[
-        str, typer.Option("--format", help="kml (GPS positions) or timesketch (the timeline as JSON lines).")
+        str,
+        typer.Option(
+            "--format",
+            help="kml (GPS positions), timesketch (the timeline as JSON lines) or dfxml (the file listing).",
+        ),
     ],
     out: Annotated[
         Path, typer.Option("--out", help="The new file to write (an existing one is never replaced).")
@@ -834,13 +838,13 @@ def export_case(
     ] = None,
     case: CaseOpt = None,
 ) -> None:
-    """Write the case's findings in a format other tools read: every GPS position as KML, or the
-    timeline as JSON lines for Timesketch, each item with its exhibit, file and finding."""
+    """Write the case in a format other tools read: every GPS position as KML, the timeline as JSON
+    lines for Timesketch, or each triaged exhibit's file listing as DFXML (fiwalk's names)."""
     from triage.views.exchange import export_case as write
 
     with opened(case) as c:
         done = write(c, fmt, out, exhibit or None)
-    noun = "placemark" if done.format == "kml" else "event"
+    noun = {"kml": "placemark", "timesketch": "event", "dfxml": "file object"}[done.format]
     left = f" ({_n(done.left_out, 'event')} left out: {done.left_out_why})" if done.left_out else ""
     err.print(escape(f"wrote {done.path}: {_n(done.written, noun)}{left}"))
 
@@ -969,6 +973,7 @@ def register(app: typer.Typer) -> None:
         epilog=example(
             "exhibit export-case --format kml --out positions.kml",
             "exhibit export-case --format timesketch --out timeline.jsonl --exhibit EX-001",
+            "exhibit export-case --format dfxml --out EX-001.xml --exhibit EX-001",
         ),
     )(export_case)
     plugins_app.command("list", epilog=example("exhibit plugins list", "exhibit plugins list --json"))(

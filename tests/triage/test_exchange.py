@@ -124,3 +124,43 @@ def test_timesketch_lines_are_the_utc_events_of_the_timeline(
         )
         == 9
     )
+
+
+def test_dfxml_lists_the_files_fiwalk_lists(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DFTT #6 (FAT16, deleted files) publishes fiwalk's DFXML of the image: every regular file
+    fiwalk lists (name, inode, size, allocated or not) is in Exhibit's DFXML the same, with the
+    SHA-256 triage computed; the XML parses."""
+    from tests.triage.images import Workspace
+
+    published = need(CORPUS / "disk" / "dftt" / "6-fat-undel.dd.xml")
+    ns = "{http://www.forensicswiki.org/wiki/Category:Digital_Forensics_XML}"
+
+    def files(path: Path) -> dict[str, tuple[str, str, str]]:
+        out = {}
+        for fo in ElementTree.parse(path).getroot().iter(f"{ns}fileobject"):
+            if fo.findtext(f"{ns}name_type") != "r" or (fo.findtext(f"{ns}filename") or "").startswith("$"):
+                continue
+            alloc = fo.findtext(f"{ns}alloc")
+            if alloc is None:  # fiwalk: alloc_inode and alloc_name
+                alloc = "1" if fo.findtext(f"{ns}alloc_name") == "1" else "0"
+            out[fo.findtext(f"{ns}filename") or ""] = (
+                fo.findtext(f"{ns}inode"),
+                fo.findtext(f"{ns}filesize"),
+                alloc,
+            )
+        return out
+
+    image = Workspace(tmp_path / "images").get("dftt6-fat").path
+    acquired_case(tmp_path, monkeypatch, {"EX-001": image}, title="dfxml")
+    assert exhibit("triage", "EX-001", "--workers", "1", "--no-carve").code == 0
+    out = tmp_path / "EX-001.xml"
+    ran = exhibit("export-case", "--format", "dfxml", "--out", str(out), "--exhibit", "EX-001")
+    assert ran.code == 0, ran.out + ran.err
+    theirs, ours = files(published), files(out)
+    assert len(theirs) >= 8  # 7 files, live and deleted, and the volume label entry
+    missing = {name: v for name, v in theirs.items() if ours.get(name) != v}
+    assert not missing, {name: (v, ours.get(name)) for name, v in missing.items()}
+    digests = [
+        h.text for h in ElementTree.parse(out).getroot().iter(f"{ns}hashdigest") if h.get("type") == "sha256"
+    ]
+    assert len(digests) >= len(theirs) and all(d and len(d) == 64 for d in digests)

@@ -4,6 +4,13 @@
   ``longitude``: photos, videos, location records), named by its exhibit and file, described by
   its record type, locator and plugin, with the record's first UTC time as its ``TimeStamp``.
   KML writes longitude first (``lon,lat``). Google Earth, QGIS and Timesketch's map read it.
+* ``dfxml``: each exhibit's file listing as Digital Forensics XML with fiwalk's element names
+  (``volume`` per file system with its ``partition_offset`` and ``ftype_str``; per entry
+  ``fileobject``: ``filename`` relative to the file-system root, ``name_type``, ``filesize``,
+  ``alloc`` (0 for a deleted entry), ``inode``, ``mode``, ``uid``, ``gid``, the MACB times and a
+  ``hashdigest`` per hash the triage computed). Read from what triage stored, so the exhibit must
+  have been triaged; archive members and carved files are not file-system entries and are left
+  out (``exhibit ls -r --archives`` and ``exhibit carved`` list them).
 * ``timesketch``: the timeline as JSON lines that Timesketch imports, one per event: its three
   required fields ``message``, ``datetime`` (ISO 8601, UTC) and ``timestamp_desc`` (what the time
   is: the record type and field, as ``exhibit timeline`` names them), ``timestamp`` (microseconds
@@ -25,8 +32,13 @@ from pathlib import Path
 from typing import IO, Any
 from xml.sax.saxutils import XMLGenerator
 
+from sqlalchemy import select
+
 from custody.case import Case
+from custody.items import get_item, list_items
 from triage.errors import TriageError
+from triage.sources.carve import CARVED_FS
+from triage.store.models import File
 from triage.views.conversations import check_exhibits
 from triage.views.findings import stream_findings
 from triage.views.links import xml_text
@@ -34,7 +46,10 @@ from triage.views.timeline import time_fields, timeline
 
 __all__ = ["FORMATS", "Exported", "export_case"]
 
-FORMATS = ("kml", "timesketch")
+FORMATS = ("kml", "timesketch", "dfxml")
+DFXML_NS = "http://www.forensicswiki.org/wiki/Category:Digital_Forensics_XML"
+#: fiwalk's one-letter name types (TSK's ``fls`` letters) for the entry types triage stores
+NAME_TYPES = {"file": "r", "dir": "d", "link": "l", "fifo": "p", "char": "c", "block": "b", "socket": "s"}
 KML_NS = "http://www.opengis.net/kml/2.2"
 
 
@@ -68,6 +83,8 @@ def export_case(case: Case, fmt: str, out: Path, exhibits: Sequence[str] | None 
         with handle:
             if fmt == "kml":
                 return Exported(fmt, out, _write_kml(case, wanted, handle))
+            if fmt == "dfxml":
+                return Exported(fmt, out, _write_dfxml(case, wanted, handle))
             written, local = _write_timesketch(case, wanted, handle)
             return Exported(fmt, out, written, local, "local time of unknown offset" if local else "")
     except BaseException:
@@ -136,6 +153,88 @@ def _write_kml(case: Case, wanted: list[str] | None, handle: IO[bytes]) -> int:
     xml.endElement("kml")
     xml.endDocument()
     return count
+
+
+# --- DFXML -------------------------------------------------------------------------------------
+
+
+def _write_dfxml(case: Case, wanted: list[str] | None, handle: IO[bytes]) -> int:
+    exhibits = wanted if wanted is not None else [item.exhibit for item in list_items(case)]
+    xml = XMLGenerator(handle, encoding="utf-8", short_empty_elements=True)
+    xml.startDocument()
+    root: Any = {"xmlns": DFXML_NS, "xmlns:dc": "http://purl.org/dc/elements/1.1/", "version": "1.1.0"}
+    xml.startElement("dfxml", root)
+    xml.ignorableWhitespace("\n")
+    xml.startElement("metadata", {})  # type: ignore[arg-type]
+    _text_element(xml, "dc:type", "Disk Image")
+    xml.endElement("metadata")
+    xml.startElement("creator", {})  # type: ignore[arg-type]
+    _text_element(xml, "program", "Exhibit")
+    xml.endElement("creator")
+    xml.ignorableWhitespace("\n")
+    count = 0
+    for exhibit in exhibits:
+        item = get_item(case, exhibit)
+        xml.startElement("source", {})  # type: ignore[arg-type]
+        _text_element(xml, "image_filename", item.source_path)
+        for name, value in sorted(item.hashes.items()):
+            xml.startElement("hashdigest", {"type": name})  # type: ignore[arg-type]
+            xml.characters(value)
+            xml.endElement("hashdigest")
+        xml.endElement("source")
+        xml.ignorableWhitespace("\n")
+        query = (
+            select(File)
+            .where(File.exhibit == exhibit, File.parent.is_(None), File.fs_type != CARVED_FS)
+            .order_by(File.partition, File.id)
+            .execution_options(yield_per=5000)
+        )
+        volume: object = ()  # no volume open yet
+        with case.engine.connect() as conn:
+            for f in conn.execute(query):
+                if f.partition != volume:
+                    if volume != ():
+                        xml.endElement("volume")
+                        xml.ignorableWhitespace("\n")
+                    volume = f.partition
+                    offset = "" if f.partition is None else str(f.partition)
+                    xml.startElement("volume", {"offset": offset})  # type: ignore[arg-type]
+                    _text_element(xml, "partition_offset", offset)
+                    _text_element(xml, "ftype_str", f.fs_type)
+                    xml.ignorableWhitespace("\n")
+                _fileobject(xml, f)
+                count += 1
+        if volume != ():
+            xml.endElement("volume")
+            xml.ignorableWhitespace("\n")
+    xml.endElement("dfxml")
+    xml.endDocument()
+    return count
+
+
+def _fileobject(xml: XMLGenerator, f: Any) -> None:
+    xml.startElement("fileobject", {})  # type: ignore[arg-type]
+    path = f.path.lstrip("/") + (f":{f.stream}" if f.stream else "")
+    _text_element(xml, "filename", path)
+    _text_element(xml, "name_type", NAME_TYPES.get(f.type, "-"))
+    _text_element(xml, "filesize", str(f.size))
+    _text_element(xml, "alloc", "0" if f.deleted else "1")
+    for name in ("inode", "mode", "uid", "gid"):
+        value = getattr(f, name)
+        if value is not None:
+            _text_element(xml, name, str(value))
+    for name in ("mtime", "ctime", "atime", "crtime"):
+        value = getattr(f, name)
+        if value:
+            _text_element(xml, name, value)
+    for name in ("md5", "sha1", "sha256"):
+        value = getattr(f, name)
+        if value:
+            xml.startElement("hashdigest", {"type": name})  # type: ignore[arg-type]
+            xml.characters(value)
+            xml.endElement("hashdigest")
+    xml.endElement("fileobject")
+    xml.ignorableWhitespace("\n")
 
 
 # --- Timesketch -------------------------------------------------------------------------------
