@@ -507,13 +507,26 @@ def custody_verify(
     raise typer.Exit(0 if report.ok else 1)
 
 
-@custody_app.command("log", epilog=example("exhibit custody log EX-001", "exhibit custody log --json"))
+@custody_app.command(
+    "log",
+    epilog=example(
+        "exhibit custody log EX-001", "exhibit custody log EX-001 --all", "exhibit custody log --json"
+    ),
+)
 def custody_log(
     exhibit: Annotated[str | None, typer.Argument(help="Only this exhibit.", callback=utf8_text)] = None,
+    show_all: Annotated[
+        bool, typer.Option("--all", help="One row per derived item too (by default one row per triage run).")
+    ] = False,
     case: CaseOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Print the chronology of entries."""
+    """Print the chronology of entries.
+
+    The derived items a triage run records (one per file a plugin read: thousands for a phone) are
+    shown as one row per run, so the hand-overs stay readable; --all shows each, and --json always
+    gives every entry.
+    """
     with opened(case) as c:
         if exhibit is not None:
             items.get_item(c, exhibit)
@@ -522,7 +535,35 @@ def custody_log(
         emit_json([e.as_dict() for e in entries])
         return
     table = LiteralTable("Seq", "Recorded (UTC)", "Offset", "Event", "Exhibit", "Actor", "Details")
+    pending: list[Any] = []  # consecutive derived items of one run, shown as one row
+
+    def flush() -> None:
+        if not pending:
+            return
+        first, last = pending[0], pending[-1]
+        seqs = str(first.seq) if first is last else f"{first.seq}-{last.seq}"
+        table.add_row(
+            seqs,
+            first.parsed["recorded"]["utc"],
+            first.parsed["recorded"]["offset"],
+            f"item.derive x{len(pending)}",
+            first.exhibit or "",
+            first.actor,
+            f"run={first.data.get('run')}, {len(pending)} derived item{'s' if len(pending) != 1 else ''} "
+            "(--all lists each)",
+        )
+        pending.clear()
+
     for e in entries:
+        if not show_all and e.kind == "item.derive":
+            if pending and (pending[-1].data.get("run"), pending[-1].exhibit) != (
+                e.data.get("run"),
+                e.exhibit,
+            ):
+                flush()
+            pending.append(e)
+            continue
+        flush()
         body = e.parsed
         data = e.data
         details = ", ".join(
@@ -554,6 +595,7 @@ def custody_log(
             e.actor,
             details,
         )
+    flush()
     out.print(table)
 
 

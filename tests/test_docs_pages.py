@@ -96,6 +96,12 @@ def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     kinds = [e["body"]["kind"] for e in log]
     assert kinds.count("item.derive") == 29 and kinds.count("triage.run") == 3 and kinds[-1] == "item.export"
     assert "rehashed EX-001, EX-002, EX-003" in _output_of(ran, "exhibit custody verify --rehash")
+    # section 8: the log shows the run's 29 derived items as one row; --all lists each
+    [grouped_text] = [r.output for r in ran if r.command.shell == "exhibit custody log EX-001"]
+    grouped = grouped_text.splitlines()
+    assert sum("item.derive x29" in line for line in grouped) == 1
+    assert not any("item.derive " in line and " x" not in line for line in grouped)
+    assert _output_of(ran, "grep -c 'item.derive ' log-all.txt").strip() == "29"
 
     # section 3, carved files: the deleted pictures and PDF of the NTFS stick, published hashes
     carved = json.loads((work / "carved.json").read_text(encoding="utf-8"))

@@ -189,7 +189,7 @@ def test_views_show_every_word_of_the_evidence(hostile: Hostile) -> None:
 
 
 def test_custody_log_survives_a_hostile_derived_path(hostile: Hostile) -> None:
-    log = assert_literal(run("custody", "log", env=hostile.env))
+    log = assert_literal(run("custody", "log", "--all", env=hostile.env))
     assert "path=/[/x].jpg" in log and escape(LOCATION) in log and escape(REASON) in log
     entries = json.loads(run("custody", "log", "--json", env=hostile.env).stdout)
     assert any(e["body"]["data"].get("location") == LOCATION for e in entries)
