@@ -98,9 +98,8 @@ def test_examiner_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     assert "rehashed EX-001, EX-002, EX-003" in _output_of(ran, "exhibit custody verify --rehash")
     # section 8: the log shows the run's 29 derived items as one row; --all lists each
     [grouped_text] = [r.output for r in ran if r.command.shell == "exhibit custody log EX-001"]
-    grouped = grouped_text.splitlines()
-    assert sum("item.derive x29" in line for line in grouped) == 1
-    assert not any("item.derive " in line and " x" not in line for line in grouped)
+    # (a narrow terminal may wrap "item.derive x29" inside its cell)
+    assert grouped_text.count("item.derive") == 1 and "x29" in grouped_text, grouped_text
     assert _output_of(ran, "grep -c 'item.derive ' log-all.txt").strip() == "29"
 
     # section 3, carved files: the deleted pictures and PDF of the NTFS stick, published hashes
