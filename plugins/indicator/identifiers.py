@@ -37,7 +37,7 @@ import phonenumbers
 from plugins.indicator import _validate as validate
 from triage.plugin import AnalysisContext, Analyzer, Option, Record, StoredRecord
 
-__all__ = ["IdentifiersAnalyzer", "Indicator", "find_identifiers"]
+__all__ = ["IdentifierFields", "IdentifiersAnalyzer", "Indicator", "find_identifiers", "snippet"]
 
 #: Fields of a stored record that are searched, in this order.
 TEXT_FIELDS = ("body", "title", "url")
@@ -46,19 +46,26 @@ MAX_TEXT = 1 << 20  # characters of one field searched (a giant body is cut, wit
 
 
 @dataclass(frozen=True, kw_only=True)
-class Indicator(Record):
-    """A validated identifier found in the text of another record."""
-
-    record_type: ClassVar[str] = "indicator/identifier"
+class IdentifierFields:
+    """What every identifier record holds (the links view groups on ``kind`` and ``value``)."""
 
     kind: str  # phone, email, url, bitcoin, ethereum, iban, card
     value: str  # normalised form (the key links compare)
     raw: str  # the text as found
     detail: str | None = None  # address type, card network, IBAN country, "defanged"
-    context: str = ""
+    context: str = ""  # up to CONTEXT characters either side, on one line
+    offset: int = 0  # where ``raw`` starts (each record class says in what)
+    source_type: str = ""  # what it was found in (the links view's "app" comes from it)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Indicator(IdentifierFields, Record):
+    """A validated identifier found in the text of another record (``offset``: the character
+    offset of ``raw`` in ``field``; ``source_type``: the record's type)."""
+
+    record_type: ClassVar[str] = "indicator/identifier"
+
     field: str = ""  # body, title or url of the source record
-    offset: int = 0  # character offset of ``raw`` in that field
-    source_type: str = ""
     source_locator: str | None = None
     source_plugin: str = ""
 
@@ -177,7 +184,8 @@ def find_identifiers(text: str, region: str | None = None) -> list[Found]:
     return found
 
 
-def _snippet(text: str, start: int, end: int) -> str:
+def snippet(text: str, start: int, end: int) -> str:
+    """The context of ``text[start:end]``: up to CONTEXT characters either side, on one line."""
     left = max(0, start - CONTEXT)
     right = min(len(text), end + CONTEXT)
     snippet = ("…" if left else "") + text[left:right] + ("…" if right < len(text) else "")
@@ -239,7 +247,7 @@ class IdentifiersAnalyzer(Analyzer):
                         value=f.value,
                         raw=f.raw,
                         detail=f.detail,
-                        context=_snippet(text, f.start, f.end),
+                        context=snippet(text, f.start, f.end),
                         field=field,
                         offset=f.start,
                         source_type=record.record_type,

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from plugins.indicator.identifiers import Found, find_identifiers
+from plugins.indicator.identifiers import Found, IdentifierFields, find_identifiers, snippet
 from triage.plugin import (
     FileItem,
     NotMyFormat,
@@ -54,7 +54,6 @@ __all__ = ["TextIdentifier", "TextIdentifiersPlugin"]
 
 MAX_TEXT_FILE = 8 << 20  # bytes of a plain text file read whole
 MAX_PART_CHARS = 8 << 20  # characters of one document part searched (the rest: a warning)
-CONTEXT = 40
 TEXT_GLOBS = (
     "**/*.txt",
     "**/*.text",
@@ -104,26 +103,15 @@ def _in_document(item: FileItem) -> bool:
 
 
 @dataclass(frozen=True, kw_only=True)
-class TextIdentifier(Record):
-    """A validated identifier found in the text of a document or a text file."""
+class TextIdentifier(IdentifierFields, Record):
+    """A validated identifier found in the text of a document or a text file (``offset``: the
+    byte offset in a text file, the character offset in a document's part; ``source_type``:
+    file/text, file/pdf, file/ooxml or file/odf)."""
 
     record_type: ClassVar[str] = "indicator/text"
 
-    kind: str  # phone, email, url, bitcoin, ethereum, iban, card
-    value: str  # normalised form (the key links compare)
-    raw: str  # the text as found
-    detail: str | None = None  # address type, card network, IBAN country, "defanged"
-    context: str = ""
     part: str = ""  # zip member or "page=N" of a document; "" for a text file
-    offset: int = 0  # byte offset in a text file; character offset in a document's part
     encoding: str | None = None  # a text file's encoding as decoded
-    source_type: str = ""  # file/text, file/pdf, file/ooxml, file/odf (the links view's "app")
-
-
-def _snippet(text: str, start: int, end: int) -> str:
-    left, right = max(0, start - CONTEXT), min(len(text), end + CONTEXT)
-    snippet = ("…" if left else "") + text[left:right] + ("…" if right < len(text) else "")
-    return " ".join(clean(snippet).split())
 
 
 def _decode(data: bytes) -> TextView | None:
@@ -258,7 +246,7 @@ class TextIdentifiersPlugin(Plugin):
             value=clean(found.value),
             raw=clean(found.raw),
             detail=found.detail,
-            context=_snippet(text, found.start, found.end),
+            context=clean(snippet(text, found.start, found.end)),
             part=part,
             offset=offset,
             encoding=encoding,
