@@ -13,9 +13,12 @@ cd "$(dirname "$0")/.."
 # poppler-utils (pdftotext, run as a program) is the oracle of the PDF text in tests/triage/test_text.py.
 # forensics-samples-ext2/-ext4: the ext disks whose deleted pictures carving must bring back
 # (tests/triage/test_carve.py); testdisk: PhotoRec, run as a separate program by bench/carve_vs_photorec.py.
+# libpango-1.0-0, libpangoft2-1.0-0, libharfbuzz-subset0 and fonts-dejavu-core: what WeasyPrint lays PDF
+# reports out with; chromium: the real browser the report tests render the HTML report in (headless).
 APT_PACKAGES=(python3-venv python3-dev gcc libc6-dev libtsk-dev sleuthkit ewf-tools libmagic1 xz-utils e2fsprogs time
               dosfstools mtools fdisk exfatprogs libimage-exiftool-perl forensics-samples-ntfs forensics-samples-vfat forensics-samples-exfat
-              forensics-samples-ext2 forensics-samples-ext4 testdisk ffmpeg g++ poppler-utils)
+              forensics-samples-ext2 forensics-samples-ext4 testdisk ffmpeg g++ poppler-utils
+              libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core chromium)
 
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do

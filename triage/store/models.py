@@ -8,7 +8,18 @@ to the exact bytes it came from.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, LargeBinary, MetaData, SmallInteger, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -182,3 +193,22 @@ class HashSetEntry(TriageBase):
     category: Mapped[str | None] = mapped_column(String(100))
 
     __table_args__ = ({"sqlite_with_rowid": False},)
+
+
+class Pseudonym(TriageBase):
+    """The key of a report redaction (triage/report/redact.py): a listed value and its pseudonym.
+
+    ``category`` is ``name``, ``number`` or ``account``; ``value`` the value as normalised for
+    matching (a name case-folded with single spaces, a number in E.164, an account case-folded);
+    ``pseudonym`` ``V1``, ``V2``, ... (values listed together for one person share it). This table
+    stays in the case: no report ever holds it.
+    """
+
+    __tablename__ = "report_pseudonyms"
+    __table_args__ = (UniqueConstraint("category", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    category: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(Text)
+    pseudonym: Mapped[str] = mapped_column(String(20))
+    created_utc: Mapped[str] = mapped_column(String(40))

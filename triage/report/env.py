@@ -1,0 +1,34 @@
+"""The Jinja2 environment every report template is rendered in.
+
+Autoescaping is on for every template (evidence text is hostile: a chat body may hold HTML), an
+undefined name is an error rather than an empty string, and every value a template prints passes
+through one ``finalize`` hook: the redaction, so that no template can forget it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+
+def environment(text: Callable[[str], str] | None = None) -> Environment:
+    """The report environment; ``text`` rewrites every printed string (the redaction), if given."""
+
+    def finalize(value: Any) -> Any:
+        if value is None:
+            return ""
+        if text is not None and isinstance(value, str):
+            return text(value)
+        return value
+
+    return Environment(
+        loader=PackageLoader("triage.report", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        finalize=finalize,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
