@@ -2,7 +2,13 @@
 
 Autoescaping is on for every template (evidence text is hostile: a chat body may hold HTML), an
 undefined name is an error rather than an empty string, and every value a template prints passes
-through one ``finalize`` hook: the redaction, so that no template can forget it.
+through one ``finalize`` hook: the redaction, then :func:`visible` (control, bidi-override and
+invisible characters shown as ``\\u202e``-style escapes, so that a file name shows what it is, not
+what it pretends to be), so that no template can forget either.
+
+Markup (a macro's output, ``|join`` under autoescaping) is redacted too: its own values were
+escaped already, and a pseudonym holds no character that needs escaping. Filter ``count`` writes
+an integer with thousands separators.
 """
 
 from __future__ import annotations
@@ -11,6 +17,25 @@ from collections.abc import Callable
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from custody.safetext import char_escape, is_unsafe, needs_escape
+
+_KEEP = "\n\t"  # line breaks and tabs of a message body stay what they are
+
+
+def visible(text: str) -> str:
+    """``text`` with every control, bidi, invisible and separator character (but line feeds and
+    tabs) written as a visible escape (custody.safetext)."""
+    if not needs_escape(text):
+        return text
+    return "".join(char_escape(ch) if ch not in _KEEP and is_unsafe(ch) else ch for ch in text)
+
+
+def _count(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return value
 
 
 def environment(text: Callable[[str], str] | None = None) -> Environment:
@@ -19,11 +44,15 @@ def environment(text: Callable[[str], str] | None = None) -> Environment:
     def finalize(value: Any) -> Any:
         if value is None:
             return ""
-        if text is not None and isinstance(value, str):
-            return text(value)
+        if isinstance(value, Markup):  # |join, a macro: escaped already; redacted all the same
+            return Markup(visible(text(str(value)) if text is not None else str(value)))
+        if isinstance(value, str):
+            if text is not None:
+                value = text(value)
+            return visible(value)
         return value
 
-    return Environment(
+    env = Environment(
         loader=PackageLoader("triage.report", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
@@ -32,3 +61,5 @@ def environment(text: Callable[[str], str] | None = None) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["count"] = _count
+    return env

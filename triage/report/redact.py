@@ -193,6 +193,22 @@ def _name_pattern(name: str) -> str:
     return r"(?<!\w)" + _NAME_GAP.join(words) + r"(?!\w)"
 
 
+_HEX = frozenset("0123456789abcdefABCDEF")
+_HASH_RUN = 32  # hex digits in a row from which a string is a hash (MD5 and longer), not a number
+
+
+def _inside_hash(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` lies within a run of at least 32 hex digits (a hash)."""
+    if any(ch not in _HEX for ch in text[start:end]):
+        return False
+    left, right = start, end
+    while left > 0 and text[left - 1] in _HEX:
+        left -= 1
+    while right < len(text) and text[right] in _HEX:
+        right += 1
+    return right - left >= _HASH_RUN
+
+
 def _digits(digits: str) -> str:
     return _SEP.join(digits)
 
@@ -238,6 +254,7 @@ class Redactor:
     source_sha256: str | None = None
     _pattern: re.Pattern[str] | None = None
     _groups: list[str] = field(default_factory=list)
+    _number_groups: set[int] = field(default_factory=set)
 
     @classmethod
     def none(cls) -> Redactor:
@@ -283,7 +300,7 @@ class Redactor:
 
     def _compiled(self) -> re.Pattern[str] | None:
         if self._pattern is None and self.pseudonyms:
-            parts: list[tuple[int, str, str]] = []
+            parts: list[tuple[int, str, str, Category]] = []
             for (category, value), pseudonym in self.pseudonyms.items():
                 if category == "name":
                     pattern = _name_pattern(value)
@@ -291,9 +308,10 @@ class Redactor:
                     pattern = _number_pattern(value)
                 else:
                     pattern = r"(?<![\w.@+-])" + re.escape(value) + r"(?![\w@-]|\.\w)"
-                parts.append((len(value), pattern, pseudonym))
+                parts.append((len(value), pattern, pseudonym, category))
             parts.sort(key=lambda p: -p[0])  # the longest value wins where two overlap
             self._groups = [p[2] for p in parts]
+            self._number_groups = {i for i, p in enumerate(parts) if p[3] == "number"}
             self._pattern = re.compile(
                 "|".join(f"(?P<g{i}>{p[1]})" for i, p in enumerate(parts)), re.IGNORECASE
             )
@@ -305,9 +323,15 @@ class Redactor:
         if pattern is None or not value:
             return value
         groups = self._groups
+        numbers = self._number_groups
 
         def replace(m: re.Match[str]) -> str:
-            return groups[int(m.lastgroup[1:])] if m.lastgroup else m.group(0)
+            if not m.lastgroup:
+                return m.group(0)
+            index = int(m.lastgroup[1:])
+            if index in numbers and _inside_hash(value, m.start(), m.end()):
+                return m.group(0)  # digits inside a SHA-256 or another long hex string
+            return groups[index]
 
         return pattern.sub(replace, value)
 
