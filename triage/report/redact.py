@@ -145,7 +145,7 @@ def parse_text(text: str, where: str = "redaction list") -> RedactionList:
         elif key in ("blur", "hide"):
             exhibit: str | None = None
             target = value
-            m = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*):(/.*)", value)
+            m = re.match(r"([A-Za-z0-9][A-Za-z0-9._/-]*?):(/.*)", value)  # exhibit numbers may hold "/"
             if m:
                 exhibit, target = m.group(1), m.group(2)
             if not target.startswith("/"):
@@ -190,7 +190,8 @@ def parse_text(text: str, where: str = "redaction list") -> RedactionList:
 
 def _name_pattern(name: str) -> str:
     words = [re.escape(w) for w in name.split()]
-    return r"(?<!\w)" + _NAME_GAP.join(words) + r"(?!\w)"
+    # "_" counts as a gap, not a letter: alice_smith_0770.jpg
+    return r"(?<![^\W_])" + _NAME_GAP.join(words) + r"(?![^\W_])"
 
 
 _HEX = frozenset("0123456789abcdefABCDEF")
