@@ -416,3 +416,34 @@ def test_redaction_leaves_no_listed_value(
         "file_sha256": hashlib.sha256(listed.read_bytes()).hexdigest(),
     }
     assert _leaks(json.dumps(data)) == []
+
+
+def test_e01_exhibit_against_ewfinfo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An E01's header values, stored hash and its comparison, as ``ewfinfo`` reads them, and the
+    file system ``fsstat`` finds, in the exhibits section."""
+    from tests.conftest import CORPUS, need
+
+    image = need(CORPUS / "disk" / "dfvfs" / "ext2.E01", "(the shared corpus)")
+    ewfinfo = subprocess.run(
+        [need_tool("ewfinfo"), str(image)], capture_output=True, text=True, check=True
+    ).stdout
+    fields = dict(re.findall(r"^\t([A-Za-z0-9 ]+):\t+(.*)$", ewfinfo, re.M))
+    acquired_case(tmp_path, monkeypatch, {"EX-001": image}, title="e01")
+    assert exhibit("triage", "EX-001", "--plugins", "photos_exif", "--workers", "1").code == 0
+    ran = exhibit("report", "--format", "html", "--out", str(tmp_path / "r"))
+    assert ran.code == 0, ran.out + ran.err
+    page = (tmp_path / "r" / "exhibits.html").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"<tr><td>([a-z_]+)</td><td>(.*?)</td></tr>", page))
+    assert rows["case_number"] == fields["Case number"] and rows["examiner_name"] == fields["Examiner name"]
+    assert rows["description"] == fields["Description"] and rows["notes"] == fields["Notes"]
+    md5 = fields["MD5"]
+    stored = re.search(
+        r"<td>md5</td><td><code class=\"hash\">(\w+)</code></td><td><code class=\"hash\">(\w+)</code></td><td>yes</td>",
+        page,
+    )
+    assert stored and stored.group(1) == stored.group(2) == md5
+    fs = subprocess.run(
+        [need_tool("fsstat"), "-i", "ewf", str(image)], capture_output=True, text=True, check=True
+    ).stdout
+    fs_type = re.search(r"File System Type: (\w+)", fs)
+    assert fs_type and f"File system at byte 0</b> ({fs_type.group(1).lower()})" in page

@@ -8,11 +8,12 @@ what it pretends to be), so that no template can forget either.
 
 Markup (a macro's output, ``|join`` under autoescaping) is redacted too: its own values were
 escaped already, and a pseudonym holds no character that needs escaping. Filter ``count`` writes
-an integer with thousands separators.
+an integer with thousands separators; ``hexwrap`` lets a long hash wrap every 32 digits.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,16 @@ def visible(text: str) -> str:
     if not needs_escape(text):
         return text
     return "".join(char_escape(ch) if ch not in _KEEP and is_unsafe(ch) else ch for ch in text)
+
+
+_HEX_RUN = re.compile(r"[0-9a-f]{33,}")
+
+
+def _hexwrap(value: Any) -> Any:
+    """A long hex string (a hash, a signature) with a line-break opportunity every 32 digits."""
+    if isinstance(value, str) and _HEX_RUN.fullmatch(value):
+        return Markup("<wbr>").join(value[i : i + 32] for i in range(0, len(value), 32))
+    return value
 
 
 def _count(value: Any) -> Any:
@@ -62,4 +73,5 @@ def environment(text: Callable[[str], str] | None = None) -> Environment:
         lstrip_blocks=True,
     )
     env.filters["count"] = _count
+    env.filters["hexwrap"] = _hexwrap
     return env

@@ -35,7 +35,7 @@ from triage.report.media import LocalOnly
 from triage.report.render import fragment, pages, summary_text
 from triage.report.sections import Section
 
-CHUNK_CHARS = 1_500_000  # characters of HTML laid out at once (a few dozen pages)
+CHUNK_CHARS = 250_000  # characters of HTML laid out at once (~30 pages, ~150 MB in WeasyPrint)
 MARKER = "<!--exhibit:pages-->"
 FONT = NameObject("/ExhibitPageFont")
 
