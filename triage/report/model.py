@@ -578,7 +578,8 @@ def derived_pages(
                 "deleted": d.get("deleted"),
                 "sha256": hashes.get("sha256") if isinstance(hashes, dict) else None,
                 "plugins": ", ".join(
-                    f"{p.get('plugin')}@{p.get('version')} ({p.get('outcome')})"
+                    f"{p.get('plugin')} {p.get('version')}"
+                    + ("" if p.get("outcome") == "ok" else f" ({p.get('outcome')})")
                     for p in plugins
                     if isinstance(p, dict)
                 ),

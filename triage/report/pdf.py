@@ -35,7 +35,7 @@ from triage.report.media import LocalOnly
 from triage.report.render import fragment, pages, summary_text
 from triage.report.sections import Section
 
-CHUNK_CHARS = 250_000  # characters of HTML laid out at once (~30 pages, ~150 MB in WeasyPrint)
+CHUNK_CHARS = 200_000  # characters of HTML laid out at once, or one section page if larger
 MARKER = "<!--exhibit:pages-->"
 FONT = NameObject("/ExhibitPageFont")
 
@@ -182,11 +182,11 @@ def write_pdf(
         anchors.append(section.id)
         for page in pages(section):
             html = "".join(fragment(env, page, report))
-            buffer.append(html)
-            chars += len(html)
-            if chars >= CHUNK_CHARS:
+            if buffer and chars + len(html) > CHUNK_CHARS:  # a section page is never split
                 flush()
                 anchors.append(section.id)
+            buffer.append(html)
+            chars += len(html)
     flush()
 
     front_path = work / "front.pdf"
