@@ -28,7 +28,11 @@ class Section:
     ``template`` the template's name under ``templates/`` (rendered once per page with the page's
     mapping plus ``section``, ``page_number`` and ``page_count`` when known), and ``pages`` a
     callable returning a fresh iterator of page mappings (called once per rendering). ``summary``
-    holds what the contents page shows about the section (e.g. ``{"messages": 1234}``).
+    holds what the contents page shows about the section (e.g. ``{"messages": 1234}``, shown as
+    "messages 1234"; a ``"text"`` member is shown instead, as written) and, as ``"pages"``, the
+    number of pages when it is known beforehand (then passed to the template as ``page_count``).
+    Templates are also given ``report`` (triage/report/parts.py, ``ReportView``: case number,
+    title, format, ...).
     """
 
     id: str
