@@ -135,6 +135,8 @@ def opened(case_dir: Path | None) -> Iterator[Case]:
     try:
         yield case
     finally:
+        for notice in case.notices:
+            err.print(styled(("warning:", "bold yellow"), f" {notice}"))
         case.close()
 
 
@@ -169,15 +171,43 @@ def init(
         str | None,
         typer.Option("--db", help="SQLAlchemy URL (default: a SQLite file inside the case folder)."),
     ] = None,
+    tsa: Annotated[
+        str | None,
+        typer.Option("--tsa", help="RFC 3161 Time-Stamp Authority URL: time-stamp every checkpoint."),
+    ] = None,
+    tsa_ca: Annotated[
+        Path | None, typer.Option("--tsa-ca", help="PEM CA certificate the TSA's certificate chains to.")
+    ] = None,
 ) -> None:
     """Create a case folder and its ledger database."""
+    ca_pem = _tsa_options(tsa, tsa_ca)
     case = case_mod.init_case(directory, case_number=case_number, title=title, agency=agency, db_url=db)
     try:
+        if tsa is not None and ca_pem is not None:
+            from custody import timestamps
+
+            timestamps.configure(case.engine, tsa, ca_pem, auto=True)
         out.print(
             f"Created case {case.identity.case_number} in {case.root} (ledger {case.identity.ledger_id})"
         )
+        if tsa is not None:
+            out.print(f"Every checkpoint will be time-stamped by {tsa}")
     finally:
         case.close()
+
+
+def _tsa_options(tsa: str | None, tsa_ca: Path | None) -> str | None:
+    """The CA certificate's PEM when --tsa and --tsa-ca are given together (checked before any work)."""
+    if (tsa is None) != (tsa_ca is None):
+        raise UserError(
+            "--tsa and --tsa-ca go together",
+            hint="give the TSA's URL and the PEM file of its CA certificate",
+        )
+    if tsa_ca is None:
+        return None
+    from custody import timestamps
+
+    return timestamps.load_ca(tsa_ca)
 
 
 # -- actors ---------------------------------------------------------------------------------------
@@ -647,6 +677,64 @@ def custody_checkpoint(
     out_file.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     cp = data["checkpoint"]
     out.print(f"Wrote {out_file}: tree size {cp['tree_size']}, root {cp['root']}")
+
+
+@custody_app.command(
+    "timestamp",
+    epilog=example(
+        "exhibit custody timestamp --tsa http://tsa.lab.example/tsr --tsa-ca tsa-ca.pem",
+        "exhibit custody timestamp",
+        "exhibit custody timestamp --list --json",
+    ),
+)
+def custody_timestamp(
+    tsa: Annotated[
+        str | None, typer.Option("--tsa", help="RFC 3161 TSA URL (default: the case's, from 'init --tsa').")
+    ] = None,
+    tsa_ca: Annotated[
+        Path | None, typer.Option("--tsa-ca", help="PEM CA certificate the TSA's certificate chains to.")
+    ] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the stored time-stamps instead.")] = False,
+    case: CaseOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Time-stamp the latest checkpoint with an RFC 3161 Time-Stamp Authority (the TSA signs, with
+    its own clock, that the checkpoint existed then); --list shows the stored time-stamps."""
+    from custody import timestamps
+
+    ca_pem = _tsa_options(tsa, tsa_ca)
+    with opened(case) as c:
+        if list_:
+            found = timestamps.stored(c.engine)
+            if as_json:
+                emit_json([t.as_dict() for t in found])
+                return
+            table = LiteralTable("Checkpoint", "TSA time (UTC)", "TSA", "CA SHA-256")
+            for t in found:
+                table.add_row(
+                    str(t.tree_size), t.gen_time, t.tsa_url, timestamps.ca_fingerprint(t.ca_pem)[:16] + "…"
+                )
+            out.print(table)
+            return
+        if tsa is None or ca_pem is None:
+            config = timestamps.configured(c.engine)
+            if config is None:
+                raise UserError(
+                    "the case has no Time-Stamp Authority",
+                    hint="give --tsa URL --tsa-ca CA.pem (or create the case with 'exhibit init --tsa')",
+                )
+            tsa, ca_pem = config.url, config.ca_pem
+        checkpoint = c.ledger.latest_checkpoint()
+        if checkpoint is None:
+            raise UserError("the ledger has no checkpoint yet", hint="record something first")
+        token = timestamps.timestamp_checkpoint(c.engine, checkpoint, tsa, ca_pem)
+    if as_json:
+        emit_json(token.as_dict())
+        return
+    out.print(
+        f"Checkpoint {token.tree_size} (root {token.root[:16]}…) time-stamped by {token.tsa_url} "
+        f"at {token.gen_time}"
+    )
 
 
 # -- entry point ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 from custody.case import Case
 from custody.items import list_items
 from custody.ledger import StoredEntry
+from custody.timestamps import stored as stored_timestamps
 
 CSV_COLUMNS = (
     "seq",
@@ -44,6 +45,9 @@ def export_json(case: Case) -> str:
             {"canonical": cp.body, "signature": cp.signature} for cp in case.ledger.checkpoints()
         ],
     }
+    tokens = stored_timestamps(case.engine)
+    if tokens:  # RFC 3161 time-stamps of checkpoints, when the case has any
+        document["timestamps"] = [t.as_dict() for t in tokens]
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 

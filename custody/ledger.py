@@ -207,6 +207,8 @@ class Ledger:
         self.engine = engine
         self.ledger_id = ledger_id
         self.case_number = case_number
+        #: called after every committed append (the case's automatic RFC 3161 time-stamping)
+        self.after_append: Callable[[], None] | None = None
 
     # -- writing -------------------------------------------------------------------------------
     def append(
@@ -239,6 +241,8 @@ class Ledger:
                 f"the ledger refused the append: {exc.orig}",
                 hint="another writer may have appended at the same time; run the command again",
             ) from None
+        if self.after_append is not None:
+            self.after_append()
         return stored
 
     def _append_locked(
@@ -381,8 +385,13 @@ class Ledger:
         return [StoredCheckpoint(r.id, int(r.tree_size), r.root, r.signer, r.body, r.signature) for r in rows]
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
-        cps = self.checkpoints()
-        return cps[-1] if cps else None
+        with self.engine.connect() as conn:
+            r = conn.execute(select(Checkpoint).order_by(Checkpoint.id.desc()).limit(1)).first()
+        return (
+            None
+            if r is None
+            else StoredCheckpoint(r.id, int(r.tree_size), r.root, r.signer, r.body, r.signature)
+        )
 
     def leaf_hashes(self, size: int | None = None) -> list[bytes]:
         query = select(Entry.body).order_by(Entry.seq)

@@ -6,7 +6,7 @@ cite. Codes (docs/custody.md gives the precise rule behind each):
 ENTRY_HASH_MISMATCH, PREV_HASH_MISMATCH, SIGNATURE_INVALID, UNKNOWN_SIGNER, SEQ_GAP,
 ROOT_MISMATCH, TRUNCATED, INCONSISTENT_WITH_CHECKPOINT, ITEM_HASH_MISMATCH,
 E01_STORED_HASH_MISMATCH, E01_HEADER_MISMATCH, CUSTODY_GAP, SEAL_MISMATCH, CLOCK_ANOMALY,
-DERIVED_PARENT_MISSING, DERIVED_PARENT_MISMATCH, DUPLICATE_KEY; and, from the ``exhibit.verify``
+DERIVED_PARENT_MISSING, DERIVED_PARENT_MISMATCH, DUPLICATE_KEY, TIMESTAMP_INVALID; and, from the ``exhibit.verify``
 extensions, TRIAGE_DATA_MISMATCH.
 """
 
@@ -23,7 +23,7 @@ import threading
 from array import array
 from bisect import bisect_right
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
@@ -35,7 +35,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from custody import keys as keymod
-from custody import merkle
+from custody import merkle, timestamps
 from custody.case import Case
 from custody.errors import CheckpointError, EvidenceError
 from custody.ledger import (
@@ -134,6 +134,7 @@ def verify_case(
         raw_signatures=True,
         now=now,
     )
+    check_timestamps(case, checkpoints, report)
     if against is not None:
         check_against(case, against, report)
     if rehash:
@@ -1012,6 +1013,36 @@ def load_checkpoint_file(path: Path, ledger_id: str, case_number: str | None = N
             hint="check you opened the right case",
         )
     return data
+
+
+def check_timestamps(case: Case, checkpoints: Sequence[StoredCheckpoint], report: Report) -> None:
+    """Every RFC 3161 token of the case: TIMESTAMP_INVALID when one does not verify against the
+    checkpoint it claims and the CA kept with it; CLOCK_ANOMALY for entries whose recorded time
+    contradicts a verified token's time (docs/custody.md, "Time-stamps")."""
+    tokens = timestamps.stored(case.engine)
+    if not tokens:
+        return
+    verified, problems = timestamps.check_tokens(tokens, checkpoints)
+    for p in problems:
+        report.add(p.code, p.seq, None, p.detail)
+    exhibits: dict[int, str | None] = {}
+
+    def times() -> Iterator[tuple[int, str | None]]:
+        for row in case.ledger.entry_rows():
+            exhibits[int(row[0])] = row[4]
+            yield from timestamps.recorded_times([row])
+
+    flagged = {(p.code, p.seq) for p in report.problems}
+    for p in timestamps.clock_problems(verified, times()):
+        if (p.code, p.seq) in flagged or p.seq is None:
+            continue
+        # in seq order among the entry problems (before the first one about a later entry)
+        at = next(
+            (i for i, q in enumerate(report.problems) if q.seq is not None and q.seq > p.seq),
+            len(report.problems),
+        )
+        report.problems.insert(at, Problem(p.code, p.seq, exhibits.get(p.seq), p.detail))
+        report.ok = False
 
 
 def check_against(case: Case, path: Path, report: Report) -> None:

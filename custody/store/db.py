@@ -112,7 +112,7 @@ def alembic_config(conn: Connection, script_location: str = MIGRATIONS) -> Confi
     return cfg
 
 
-HEADS = {MIGRATIONS: ("custody_alembic_version", "c0001")}
+HEADS = {MIGRATIONS: ("custody_alembic_version", "c0002")}
 
 
 def register_head(script_location: str, version_table: str, head: str) -> None:
