@@ -29,6 +29,7 @@ from rich.progress import (
 )
 
 from custody import events as events_mod
+from custody import timefmt
 from custody.console import LiteralConsole, LiteralTable, label_column, styled
 from custody.errors import UserError, environment_error
 from custody.safetext import escape, is_utf8
@@ -48,12 +49,13 @@ class _Lazy(ModuleType):
 if TYPE_CHECKING:
     from custody import actors as actors_mod
     from custody import case as case_mod
-    from custody import exports, items, proofs, verify
+    from custody import exports, items, proofs, timestamps, verify
     from custody.case import Case
 else:
     # Loaded on first use: 'exhibit ls' or '--help' need neither cryptography nor the ORM.
-    actors_mod, case_mod, exports, items, proofs, verify = (
-        _Lazy(f"custody.{name}") for name in ("actors", "case", "exports", "items", "proofs", "verify")
+    actors_mod, case_mod, exports, items, proofs, timestamps, verify = (
+        _Lazy(f"custody.{name}")
+        for name in ("actors", "case", "exports", "items", "proofs", "timestamps", "verify")
     )
 
 PASSPHRASE_ENV = "EXHIBIT_KEY_PASSPHRASE"  # custody.keys.PASSPHRASE_ENV (a test keeps them equal)
@@ -184,8 +186,6 @@ def init(
     case = case_mod.init_case(directory, case_number=case_number, title=title, agency=agency, db_url=db)
     try:
         if tsa is not None and ca_pem is not None:
-            from custody import timestamps
-
             timestamps.configure(case.engine, tsa, ca_pem, auto=True)
         out.print(
             f"Created case {case.identity.case_number} in {case.root} (ledger {case.identity.ledger_id})"
@@ -205,8 +205,6 @@ def _tsa_options(tsa: str | None, tsa_ca: Path | None) -> str | None:
         )
     if tsa_ca is None:
         return None
-    from custody import timestamps
-
     return timestamps.load_ca(tsa_ca)
 
 
@@ -254,8 +252,72 @@ def actor_list(case: CaseOpt = None, as_json: JsonOpt = False) -> None:
         return
     table = LiteralTable("ID", "Name", "Role", "Org", "Public key", "Entry")
     for a in found:
-        table.add_row(a.id, a.name, a.role, a.org or "", a.public_key[:16] + "…", str(a.registered_seq))
+        key = a.public_key[:16] + "…"
+        if a.revoked_seq is not None:
+            key += f" (revoked at entry {a.revoked_seq})"
+        elif a.key_seq != a.registered_seq:
+            key += f" (since entry {a.key_seq})"
+        table.add_row(a.id, a.name, a.role, a.org or "", key, str(a.registered_seq))
     out.print(table)
+
+
+@actor_app.command(
+    "rotate-key",
+    epilog=example("exhibit actor rotate-key jdoe", "exhibit actor rotate-key jdoe --passphrase"),
+)
+def actor_rotate_key(
+    actor_id: Annotated[str, typer.Argument(help="The actor whose key pair is replaced.")],
+    passphrase: Annotated[
+        bool,
+        typer.Option(
+            "--passphrase", help=f"Protect the new private key with a passphrase (or ${PASSPHRASE_ENV})."
+        ),
+    ] = False,
+    case: CaseOpt = None,
+) -> None:
+    """Replace an actor's key pair: a new key, recorded in an entry signed by the old key (and the
+    new key's proof); entries signed before still verify with the old key."""
+    secret = os.environ.get(PASSPHRASE_ENV) or None
+    if passphrase and not secret:
+        secret = getpass.getpass("New passphrase: ")
+        if secret != getpass.getpass("Repeat passphrase: "):
+            raise UserError("the passphrases differ", hint="run the command again")
+    with opened(case) as c:
+        before = actors_mod.get_actor(c, actor_id).public_key
+        actor, entry, retired = actors_mod.rotate_key(c, actor_id, secret)
+    out.print(
+        f"Rotated the key of {actor.id} as entry {entry.seq}: {before[:16]}… -> {actor.public_key[:16]}…; "
+        f"the old private key is kept as {retired}"
+    )
+
+
+@actor_app.command(
+    "revoke",
+    epilog=example(
+        'exhibit actor revoke jdoe --reason "laptop stolen" --actor asmith',
+        'exhibit actor revoke jdoe --reason "key file copied" --from 2026-03-02T08:00+01:00 --actor jdoe',
+    ),
+)
+def actor_revoke(
+    actor_id: Annotated[str, typer.Argument(help="The actor whose key must no longer be trusted.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (lost, stolen, copied, left the lab ...).")],
+    actor: ActorOpt,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="Distrust entries recorded from this time, ISO 8601 with offset (default: now)."
+        ),
+    ] = None,
+    case: CaseOpt = None,
+) -> None:
+    """Revoke an actor's key: entries signed with it and recorded from --from on are flagged by
+    'exhibit custody verify' (KEY_REVOKED), and the actor signs nothing more."""
+    effective = timefmt.parse_stamp(since, option="--from") if since else None
+    with opened(case) as c:
+        revoked, entry = actors_mod.revoke_key(c, actor_id, by=actor, reason=reason, effective=effective)
+    out.print(
+        f"Revoked the key of {revoked.id} ({revoked.public_key[:16]}…) from {revoked.revoked_from} as entry {entry.seq}"
+    )
 
 
 # -- items ----------------------------------------------------------------------------------------
@@ -700,8 +762,6 @@ def custody_timestamp(
 ) -> None:
     """Time-stamp the latest checkpoint with an RFC 3161 Time-Stamp Authority (the TSA signs, with
     its own clock, that the checkpoint existed then); --list shows the stored time-stamps."""
-    from custody import timestamps
-
     ca_pem = _tsa_options(tsa, tsa_ca)
     with opened(case) as c:
         if list_:

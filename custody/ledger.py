@@ -218,8 +218,13 @@ class Ledger:
         *,
         checkpoint_signer: str,
         precheck: Precheck | None = None,
+        checkpoint_key: Ed25519PrivateKey | None = None,
     ) -> list[StoredEntry]:
         """Append ``drafts`` as one transaction and close it with a signed checkpoint.
+
+        The checkpoint is signed by ``checkpoint_signer``'s key in ``signing_keys``, or by
+        ``checkpoint_key`` when given (an ``actor.rotate``: the signer's new key, in force once the
+        entry is recorded).
 
         Either every entry and the checkpoint are stored, or nothing is: a crash or Ctrl-C in
         the middle leaves the ledger as it was.
@@ -235,7 +240,13 @@ class Ledger:
                 if precheck is not None:
                     precheck(conn)
                 db.drop_to_writer_role(conn)
-                stored = self._append_locked(conn, drafts, signing_keys, checkpoint_signer)
+                stored = self._append_locked(
+                    conn,
+                    drafts,
+                    signing_keys,
+                    checkpoint_signer,
+                    checkpoint_key or signing_keys[checkpoint_signer],
+                )
         except IntegrityError as exc:
             raise LedgerError(
                 f"the ledger refused the append: {exc.orig}",
@@ -251,6 +262,7 @@ class Ledger:
         drafts: Sequence[Draft],
         signing_keys: Mapping[str, Ed25519PrivateKey],
         checkpoint_signer: str,
+        checkpoint_key: Ed25519PrivateKey,
     ) -> list[StoredEntry]:
         last = conn.execute(select(Entry.seq, Entry.entry_hash).order_by(Entry.seq.desc()).limit(1)).first()
         seq, prev = (int(last.seq), last.entry_hash) if last else (0, GENESIS)
@@ -301,7 +313,7 @@ class Ledger:
             prev = digest
         if rows:
             conn.execute(insert(Entry), rows)
-        self._checkpoint(conn, frontier, seq, signing_keys[checkpoint_signer], checkpoint_signer)
+        self._checkpoint(conn, frontier, seq, checkpoint_key, checkpoint_signer)
         return stored
 
     def _frontier(self, conn: Connection, size: int) -> Frontier:

@@ -6,7 +6,7 @@ cite. Codes (docs/custody.md gives the precise rule behind each):
 ENTRY_HASH_MISMATCH, PREV_HASH_MISMATCH, SIGNATURE_INVALID, UNKNOWN_SIGNER, SEQ_GAP,
 ROOT_MISMATCH, TRUNCATED, INCONSISTENT_WITH_CHECKPOINT, ITEM_HASH_MISMATCH,
 E01_STORED_HASH_MISMATCH, E01_HEADER_MISMATCH, CUSTODY_GAP, SEAL_MISMATCH, CLOCK_ANOMALY,
-DERIVED_PARENT_MISSING, DERIVED_PARENT_MISMATCH, DUPLICATE_KEY, TIMESTAMP_INVALID; and, from the ``exhibit.verify``
+DERIVED_PARENT_MISSING, DERIVED_PARENT_MISMATCH, DUPLICATE_KEY, KEY_REVOKED, TIMESTAMP_INVALID; and, from the ``exhibit.verify``
 extensions, TRIAGE_DATA_MISMATCH.
 """
 
@@ -74,6 +74,31 @@ class Report:
     checkpoints: int = 0
     rehashed: list[str] = field(default_factory=list)
     open_checkouts: list[dict[str, Any]] = field(default_factory=list)
+    #: each actor's keys in ledger order: (the seq after which the key signs entries, key hex)
+    key_history: dict[str, list[tuple[int, str]]] = field(default_factory=dict, repr=False)
+    #: revoked keys: key hex -> (seq of the actor.revoke entry, effective UTC, actor ID)
+    revocations: dict[str, tuple[int, str, str]] = field(default_factory=dict, repr=False)
+
+    def key_at(self, actor: str, seq: int) -> str | None:
+        """The key ``actor`` signed entry ``seq`` with (checkpoint of size n: ``key_at(a, n + 1)``)."""
+        found = None
+        for after, key in self.key_history.get(actor, ()):
+            if after < seq:
+                found = key
+        return found
+
+    def insert_problem(self, problem: Problem) -> None:
+        """Add a problem found after the main pass, in seq order among the entry problems."""
+        at = next(
+            (
+                i
+                for i, q in enumerate(self.problems)
+                if q.seq is not None and problem.seq is not None and q.seq > problem.seq
+            ),
+            len(self.problems),
+        )
+        self.problems.insert(at, problem)
+        self.ok = False
 
     def add(self, code: str, seq: int | None, exhibit: str | None, detail: str) -> None:
         self.problems.append(Problem(code, seq, exhibit, detail))
@@ -134,6 +159,7 @@ def verify_case(
         raw_signatures=True,
         now=now,
     )
+    check_revocations(case, report)
     check_timestamps(case, checkpoints, report)
     if against is not None:
         check_against(case, against, report)
@@ -445,6 +471,10 @@ def _verify_rows(
                 )
             else:
                 _register_key(seq, data, actor_keys, key_owners, report)
+        elif body.get("kind") == "actor.rotate":
+            _rotate_key(seq, body, ledger_id, actor_keys, key_owners, report)
+        elif body.get("kind") == "actor.revoke":
+            _revoke_key(seq, body, actor_keys, report)
         _check_custody(seq, body, custody, report)
         append_leaf(merkle.leaf_hash(raw))
         if count in wanted_sizes:
@@ -459,7 +489,7 @@ def _verify_rows(
     if progress is not None and unreported:
         progress(unreported)
     report.entries = count
-    _check_checkpoints(checkpoints, roots, count, actor_keys, ledger_id, report)
+    _check_checkpoints(checkpoints, roots, count, ledger_id, report)
     for exhibit_id, state in custody.items():
         if state.out_seq is not None:
             report.open_checkouts.append({"exhibit": exhibit_id, "seq": state.out_seq})
@@ -557,6 +587,7 @@ def _register_key(
     if actor_id in actor_keys:
         return
     actor_keys[actor_id] = public_key
+    report.key_history[actor_id] = [(seq - 1, public_key)]  # signs its own registration
     owner = key_owners.setdefault(public_key.lower(), actor_id)
     if owner != actor_id:
         report.add(
@@ -565,6 +596,104 @@ def _register_key(
             None,
             f"actor {actor_id!r} is registered with the public key of {owner!r}: one person can sign as both",
         )
+
+
+def _rotate_key(
+    seq: int,
+    body: dict[str, Any],
+    ledger_id: str,
+    actor_keys: dict[str, str],
+    key_owners: dict[str, str],
+    report: Report,
+) -> None:
+    """An ``actor.rotate``: signed (checked as every entry) by the actor's key so far; its
+    ``proof`` must verify under the new key; from the next entry on the new key is the actor's."""
+    data = body.get("data") or {}
+    actor_id, exhibit = str(body.get("actor")), body.get("exhibit")
+    previous, new = str(data.get("previous_key")), str(data.get("public_key"))
+    if data.get("id") != actor_id:
+        report.add(
+            "UNKNOWN_SIGNER", seq, exhibit, "a key rotation must be signed by the actor whose key it replaces"
+        )
+        return
+    if actor_keys.get(actor_id) != previous:
+        report.add(
+            "UNKNOWN_SIGNER",
+            seq,
+            exhibit,
+            f"the rotation replaces a key that is not {actor_id!r}'s key at this point",
+        )
+        return
+    if previous in report.revocations:
+        report.add("KEY_REVOKED", seq, exhibit, f"a rotation signed with the revoked key of {actor_id!r}")
+        return
+    message = keymod.rotation_message(ledger_id, actor_id, previous, new)
+    if not keymod.verify_signature(new, str(data.get("proof")), message):
+        report.add("SIGNATURE_INVALID", seq, exhibit, "the new key's proof of a key rotation does not verify")
+        return
+    owner = key_owners.setdefault(new.lower(), actor_id)
+    if owner != actor_id:
+        report.add("DUPLICATE_KEY", seq, None, f"{actor_id!r} rotated to the public key of {owner!r}")
+        return
+    actor_keys[actor_id] = new
+    report.key_history.setdefault(actor_id, []).append((seq, new))
+
+
+def _revoke_key(seq: int, body: dict[str, Any], actor_keys: dict[str, str], report: Report) -> None:
+    """An ``actor.revoke``: the named key, if it is the actor's at this point, is revoked from
+    ``effective`` (entries signed with it and recorded since are KEY_REVOKED, see check_revocations)."""
+    data = body.get("data") or {}
+    actor_id, key = str(data.get("id")), str(data.get("public_key"))
+    if actor_keys.get(actor_id) != key:
+        report.add(
+            "UNKNOWN_SIGNER",
+            seq,
+            body.get("exhibit"),
+            f"the revocation names a key that is not {actor_id!r}'s key",
+        )
+        return
+    effective = data.get("effective")
+    utc = effective.get("utc") if isinstance(effective, dict) else None
+    recorded = (body.get("recorded") or {}).get("utc")
+    report.revocations.setdefault(key, (seq, str(utc or recorded), actor_id))
+
+
+def check_revocations(case: Case, report: Report) -> None:
+    """KEY_REVOKED for every entry (other than the revocation itself) signed with a revoked key and
+    recorded at or after the revocation's ``effective`` time, or recorded after the revocation."""
+    if not report.revocations:
+        return
+    for seq, _h, _p, kind, exhibit, actor, text, signatures in case.ledger.entry_rows():
+        if kind == "actor.revoke":
+            continue
+        try:
+            body = json_loads(text)
+            sigs = json_loads(signatures)
+            recorded = parse_utc(body["recorded"]["utc"])
+        except (ValueError, KeyError, TypeError):
+            continue  # the main pass reports what cannot be read
+        signers = {str(s.get("actor")) for s in sigs if isinstance(s, dict)} | {actor}
+        for who in sorted(signers):
+            key = report.key_at(who, int(seq))
+            revoked = report.revocations.get(key or "")
+            if revoked is None:
+                continue
+            revoke_seq, effective, owner = revoked
+            try:
+                since = parse_utc(effective)
+            except ValueError:
+                since = None
+            if int(seq) > revoke_seq or (since is not None and recorded >= since):
+                report.insert_problem(
+                    Problem(
+                        "KEY_REVOKED",
+                        int(seq),
+                        exhibit,
+                        f"signed by {who!r} with the key of {owner!r} revoked at entry {revoke_seq}, "
+                        f"effective {effective}",
+                    )
+                )
+                break
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -801,7 +930,6 @@ def _check_checkpoints(
     checkpoints: list[StoredCheckpoint],
     roots: dict[int, bytes],
     count: int,
-    actor_keys: dict[str, str],
     ledger_id: str,
     report: Report,
 ) -> None:
@@ -814,7 +942,8 @@ def _check_checkpoints(
         except ValueError:
             report.add("ROOT_MISMATCH", where, None, f"checkpoint {cp.id} is not JSON")
             continue
-        key = actor_keys.get(str(body.get("signer")))
+        size = body.get("tree_size", cp.tree_size)
+        key = report.key_at(str(body.get("signer")), (size if isinstance(size, int) else cp.tree_size) + 1)
         if key is None:
             report.add(
                 "UNKNOWN_SIGNER",
@@ -1036,13 +1165,7 @@ def check_timestamps(case: Case, checkpoints: Sequence[StoredCheckpoint], report
     for p in timestamps.clock_problems(verified, times()):
         if (p.code, p.seq) in flagged or p.seq is None:
             continue
-        # in seq order among the entry problems (before the first one about a later entry)
-        at = next(
-            (i for i, q in enumerate(report.problems) if q.seq is not None and q.seq > p.seq),
-            len(report.problems),
-        )
-        report.problems.insert(at, Problem(p.code, p.seq, exhibits.get(p.seq), p.detail))
-        report.ok = False
+        report.insert_problem(Problem(p.code, p.seq, exhibits.get(p.seq), p.detail))
 
 
 def check_against(case: Case, path: Path, report: Report) -> None:
@@ -1055,10 +1178,8 @@ def check_against(case: Case, path: Path, report: Report) -> None:
         checkpoint_message(data["checkpoint_canonical"].encode()),
     ):
         report.add("SIGNATURE_INVALID", None, None, f"{path}: the checkpoint's signature does not verify")
-    from custody.actors import list_actors
-
-    known = {a.id: a.public_key for a in list_actors(case)}
-    if known.get(str(body.get("signer"))) != data["signer_public_key"]:
+    # the signer's key when the checkpoint was made (a later key rotation does not void it)
+    if report.key_at(str(body.get("signer")), size + 1) != data["signer_public_key"]:
         report.add(
             "UNKNOWN_SIGNER",
             None,
