@@ -59,6 +59,8 @@ def upgrade() -> None:
                 "FOR EACH STATEMENT EXECUTE FUNCTION exhibit_append_only()"
             )
         op.execute(f"GRANT SELECT, INSERT ON {', '.join(GUARDED)} TO {WRITER_ROLE}")
+        # a person's own login (docs/lab.md) must see which schema the database is at
+        op.execute(f"GRANT SELECT ON custody_alembic_version TO {WRITER_ROLE}")
         for table in GUARDED:
             op.execute(f"GRANT USAGE ON SEQUENCE {table}_id_seq TO {WRITER_ROLE}")
 
