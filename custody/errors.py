@@ -137,7 +137,11 @@ def environment_error(exc: BaseException) -> UserError | None:
             )
     for cause in causes:
         sqlstate = getattr(cause, "sqlstate", None) or ""
-        if getattr(cause, "connection_invalidated", False) or sqlstate.startswith("08") or sqlstate in _PG_GONE:
+        if (
+            getattr(cause, "connection_invalidated", False)
+            or sqlstate.startswith("08")
+            or sqlstate in _PG_GONE
+        ):
             first = str(getattr(cause, "orig", None) or cause).strip().splitlines()[0][:200]
             return DatabaseGone(
                 f"lost the connection to the case database ({first}): the command stopped; what was "
