@@ -30,7 +30,7 @@ import pytest
 from custody.actors import add_actor
 from custody.case import open_case
 from custody.events import record_event
-from custody.items import get_item
+from custody.items import acquire, get_item
 from tests.conftest import CORPUS, need
 from tests.plugins.triage_e2e import acquired_case, exhibit
 from triage.views.case_uco import CASE_VERSION
@@ -82,8 +82,21 @@ def case_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         {"EX-001": tmp_path / "phone1", "EX-002": tmp_path / "phone2", "EX-003": photo},
         title="case export",
     )
+    disk = tmp_path / "sim.dd"  # a raw image with the device's make, model and serial recorded
+    disk.write_bytes(bytes(range(256)) * 256)
     with open_case(folder) as case:
         add_actor(case, "jdoe", name="Jane Doe", role="evidence-officer", org="City Police")
+        acquire(
+            case,
+            disk,
+            exhibit="EX-004",
+            actor="jdoe",
+            description="SIM dump",
+            kind="raw",
+            make="Acme",
+            model="X1",
+            serial="SN-42",
+        )
         record_event(case, "seal", "EX-001", actor="jdoe", seal="S-1", location="Store B")
         record_event(case, "transfer", "EX-001", actor="jdoe", receiver="asmith", reason="analysis")
     for number in ("EX-001", "EX-002"):
@@ -141,6 +154,7 @@ def _ids_in(value: Any, typed: bool) -> set[str]:
     return found
 
 
+@pytest.mark.slow  # 6 s alone, 12 s on a busy machine: case_validate loads the whole ontology
 def test_case_uco_export_validates_and_matches_the_case(case_folder: Path, tmp_path: Path) -> None:
     out, nodes = _export(tmp_path, "case.jsonld")
     seconds = _validate(out)
@@ -153,7 +167,7 @@ def test_case_uco_export_validates_and_matches_the_case(case_folder: Path, tmp_p
     assert referenced and referenced <= defined, referenced - defined
 
     with open_case(case_folder) as case:
-        items = {n: get_item(case, n) for n in ("EX-001", "EX-002", "EX-003")}
+        items = {n: get_item(case, n) for n in ("EX-001", "EX-002", "EX-003", "EX-004")}
         derived = [e for e in case.ledger.entries() if e.kind == "item.derive"]
         exports = [e for e in case.ledger.entries() if e.kind == "item.export"]
 
@@ -176,10 +190,17 @@ def test_case_uco_export_validates_and_matches_the_case(case_folder: Path, tmp_p
         "sha256": hashlib.sha256(photo).hexdigest(),
     }
 
+    image = nodes[records["EX-004"]["uco-core:object"][0]["@id"]]
+    assert image["@type"] == "uco-observable:Image"
+    assert _facet(image, "uco-observable:ImageFacet")["uco-observable:imageType"] == "raw"
+    device = nodes[records["EX-004"]["uco-core:object"][1]["@id"]]
+    facet = _facet(device, "uco-observable:DeviceFacet")
+    assert (facet["uco-observable:model"], facet["uco-observable:serialNumber"]) == ("X1", "SN-42")
+
     # actions: acquire x3, seal, transfer (jdoe hands over, asmith receives), extract x2, export
     actions = _typed(nodes, "case-investigation:InvestigativeAction")
     names = sorted(a["uco-core:name"] for a in actions)
-    assert names == sorted(["acquire"] * 3 + ["seal", "transfer", "extract", "extract", "export"])
+    assert names == sorted(["acquire"] * 4 + ["seal", "transfer", "extract", "extract", "export"])
     people = {p["@id"]: p["uco-core:name"] for p in _typed(nodes, "uco-identity:Person")}
     [transfer] = [a for a in actions if a["uco-core:name"] == "transfer"]
     assert people[transfer["uco-action:performer"]["@id"]] == "Jane Doe"
@@ -276,3 +297,25 @@ def test_unknown_exhibit_is_refused(case_folder: Path, tmp_path: Path) -> None:
     ran = exhibit("export-case", "--format", "case", "--out", str(out), "--exhibit", "EX-404")
     assert ran.code != 0 and "EX-404" in ran.err and "Traceback" not in ran.err
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_memory_does_not_grow_with_the_messages(tmp_path: Path) -> None:
+    """200,000 messages (synthetic SMS rows inserted into triage_findings, as
+    tests/triage/test_views_scale.py makes them; 20,000 phone numbers in both cases) cost no more
+    memory than 20,000: the document is written as the sorted messages are read."""
+    from tests.triage.test_views_scale import MB, peak_rss, synthetic_case
+
+    peaks = {}
+    for name, findings in (("small", 20_000), ("large", 200_000)):
+        case = synthetic_case(tmp_path / name, findings)
+        out = tmp_path / f"{name}.jsonld"
+        peaks[name], _ = peak_rss(case, "export-case", "--format", "case", "--out", str(out))
+        with out.open("rb") as fh:
+            messages = sum(1 for line in fh if b'"@type": "uco-observable:Message"' in line)
+        assert messages == findings
+    print(
+        f"export-case --format case peak RSS: {peaks['small'] / MB:.0f} MB for 20,000 messages, "
+        f"{peaks['large'] / MB:.0f} MB for 200,000"
+    )
+    assert peaks["large"] - peaks["small"] < 40 * MB, peaks

@@ -92,12 +92,21 @@ def export_case(case: Case, fmt: str, out: Path, exhibits: Sequence[str] | None 
                 from triage.views.case_uco import write_case
 
                 done = write_case(case, wanted, handle)
-                return Exported(fmt, out, done.nodes, detail=f"{done.messages} messages, {done.files} files")
+                return Exported(
+                    fmt,
+                    out,
+                    done.nodes,
+                    detail=f"{_count(done.messages, 'message')}, {_count(done.files, 'file')}",
+                )
             written, local = _write_timesketch(case, wanted, handle)
             return Exported(fmt, out, written, local, "local time of unknown offset" if local else "")
     except BaseException:
         out.unlink(missing_ok=True)  # no half-written export keeps the name
         raise
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 # --- KML --------------------------------------------------------------------------------------
