@@ -269,6 +269,12 @@ def test_case_uco_export_validates_and_matches_the_case(case_folder: Path, tmp_p
     ]
     assert [f["uco-observable:sentTime"]["@value"] for f in first] == ["2013-10-29T16:56:28.038000Z"]
 
+    # the investigation gathers every provenance record and action
+    [investigation] = _typed(nodes, "case-investigation:Investigation")
+    assert investigation["uco-core:name"] == "2026/99: case export"
+    gathered = {o["@id"] for o in investigation["uco-core:object"]}
+    assert gathered == {n["@id"] for n in _typed(nodes, "case-investigation:ProvenanceRecord") + actions}
+
     # the same case state gives the same bytes
     again, _ = _export(tmp_path, "again.jsonld")
     assert again.read_bytes() == out.read_bytes()

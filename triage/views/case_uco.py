@@ -271,7 +271,8 @@ def write_case(case: Case, wanted: list[str] | None, handle: IO[bytes]) -> Writt
     }
     if created := date_time(identity.created_utc):
         investigation["uco-core:startTime"] = created
-    out.node_with_list(investigation, "uco-core:object", [*record.values(), *action_ids])
+    run_records = [_run_record(ids, e) for e in plan.actions if e.kind == EXTRACT_KIND]
+    out.node_with_list(investigation, "uco-core:object", [*record.values(), *run_records, *action_ids])
 
     for actor_id, a in actors.items():
         out.node(
@@ -453,7 +454,7 @@ def _write_action(
             instruments.append(ref(plan.tools[(str(name), str(version))]))
         node["uco-action:instrument"] = instruments
         node["uco-action:object"] = [ref(record_id)]
-        run_record = ids("provenance-record", exhibit, "run", entry.seq)
+        run_record = _run_record(ids, entry)
         results.append(run_record)
         lo = _previous_run_seq(plan, entry)
         out.node_with_list(
@@ -499,6 +500,11 @@ def _write_action(
         out.node_with_list(node, "uco-action:result", _chain(results, streamed))
     else:
         out.node(node)
+
+
+def _run_record(ids: Ids, entry: StoredEntry) -> str:
+    """The provenance record of the items a triage run (its ``triage.run`` entry) derived."""
+    return ids("provenance-record", entry.exhibit, "run", entry.seq)
 
 
 def _chain(first: list[str], then: Iterable[str]) -> Iterator[str]:
