@@ -182,7 +182,7 @@ def zip_time(utc: str) -> tuple[int, int, int, int, int, int]:
         return (1980, 1, 1, 0, 0, 0)
     if t.year > 2107:
         return (2107, 12, 31, 23, 59, 58)
-    return (t.year, t.month, t.day, t.hour, t.minute, t.second)
+    return (t.year, t.month, t.day, t.hour, t.minute, t.second - t.second % 2)  # zip keeps even seconds
 
 
 def _exhibit_parts(
@@ -280,9 +280,10 @@ def _read_report(path: Path) -> Part:
     digest = hashlib.sha256()
     size = 0
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise BundleError(f"report {path} is not a regular file", hint="give the report file itself")
         with os.fdopen(fd, "rb") as source:
-            if not stat.S_ISREG(os.fstat(source.fileno()).st_mode):
-                raise BundleError(f"report {path} is not a regular file", hint="give the report file itself")
             while chunk := source.read(1024 * 1024):
                 spool.write(chunk)
                 digest.update(chunk)

@@ -780,8 +780,10 @@ class _Verifier:
             if seen != sorted(set(seen)):
                 result.fail("its exhibits are not sorted and unique")
             for r in index["reports"]:
-                h = self.sha.get(str(r.get("name")))
-                if h is not None and r.get("ledger_entries") != layout.entries_recording(ledger.bodies, h):
+                h = r.get("sha256")
+                if isinstance(h, str) and r.get("ledger_entries") != layout.entries_recording(
+                    ledger.bodies, h
+                ):
                     result.fail(f"its ledger entries for {r.get('name')} are not those recording it")
         reports = [r.get("name") for r in index["reports"]]
         if reports != sorted(n for n in self.raw if n.startswith(layout.REPORTS + "/")):
