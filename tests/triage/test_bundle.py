@@ -326,7 +326,7 @@ def _hostile(path: Path, members: dict[str, bytes], compression: int = zipfile.Z
         ({"/etc/evil": b"x"}, "path traversal"),
         ({"ledger/../../evil": b"x"}, "path traversal"),
         ({"a\\b": b"x"}, "path traversal"),
-        ({"ledger/": b""}, "path traversal"),
+        ({"ledger/": b"x"}, "path traversal"),  # a folder entry with content
     ],
 )
 def test_hostile_names_are_refused(tmp_path: Path, members: dict[str, bytes], message: str) -> None:

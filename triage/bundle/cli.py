@@ -49,8 +49,8 @@ def bundle_command(
         return
     out.print(
         escape(
-            f"Wrote {built.path}: case {built.case_number}, {len(built.exhibits)} exhibits "
-            f"({', '.join(built.exhibits)}), {len(built.reports)} reports, {len(built.members)} files; "
+            f"Wrote {built.path}: case {built.case_number}, exhibits {', '.join(built.exhibits)}, "
+            f"{len(built.reports)} report(s), {len(built.members)} files; "
             f"ledger of {built.tree_size} entries, root {built.root}; sha256 {built.sha256}"
         )
     )

@@ -54,6 +54,7 @@ class PartResult:
     checked: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    witnessed: bool = False  # its SHA-256 equals both MANIFEST's and bundle.json's
 
     @property
     def ok(self) -> bool:
@@ -68,7 +69,8 @@ class PartResult:
         shown = self.problems[:MAX_NAMED]
         more = len(self.problems) - len(shown)
         text = "; ".join(shown + ([f"{more} more problems"] if more else [])) if self.problems else ""
-        text = text or "; ".join(self.checked) or "verified"
+        witnessed = "its SHA-256 is the one MANIFEST and bundle.json list" if self.witnessed else "verified"
+        text = text or "; ".join(self.checked) or witnessed
         return text + "".join(f" (note: {n})" for n in self.notes)
 
     def as_dict(self) -> dict[str, Any]:
@@ -131,6 +133,10 @@ def _strict_json(raw: bytes) -> Any:
         raise ValueError("not UTF-8 text") from None
     except RecursionError:
         raise ValueError("nested too deeply") from None
+
+
+def _n(count: int, noun: str, plural: str | None = None) -> str:
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
 
 
 def _row_key(table: str, row: dict[str, Any]) -> Any:
@@ -262,7 +268,7 @@ class _Verifier:
             result.fail("its lines are not in name order")
         if layout.MANIFEST in listed:
             result.fail("it lists itself")
-        result.checked.append(f"{len(listed)} files listed")
+        result.checked.append(f"{_n(len(listed), 'file')} listed")
         return listed
 
     def _index_own(self) -> dict[str, Any] | None:
@@ -311,6 +317,7 @@ class _Verifier:
                     )
                 continue
             if h == m and h == b:
+                self.result(name).witnessed = True
                 continue
             if m is not None and b is not None and h != m and h != b:
                 both = "which agree" if m == b else "which disagree too"
@@ -517,7 +524,7 @@ class _Verifier:
                     "others or other ones"
                 )
         result.checked.append(
-            f"{len(proofs)} earlier checkpoints proven extended by the one of size {new_size}"
+            f"{_n(len(proofs), 'earlier checkpoint')} proven extended by the one of size {new_size}"
         )
 
     # -- per exhibit ------------------------------------------------------------------------------
@@ -612,7 +619,9 @@ class _Verifier:
                 result.fail(
                     f"it proves {len(carried)} entries; the ledger export has {len(want)} about {exhibit} (or other ones)"
                 )
-        result.checked.append(f"{len(carried)} entries about {exhibit} proven in the checkpoint's tree")
+        result.checked.append(
+            f"{_n(len(carried), 'entry', 'entries')} about {exhibit} proven in the checkpoint's tree"
+        )
 
     def _digest(self, exhibit: str, folder: str, ledger: _Ledger | None) -> None:
         name = f"{folder}/{layout.DIGEST}"
@@ -678,11 +687,13 @@ class _Verifier:
             result.fail(f"the ledger signs no triage digest of {exhibit}")
         elif root != signed.get("root") or len(lines) != signed.get("rows"):
             result.fail(
-                f"{len(lines)} rows with Merkle root {root}, but entry {anchor.seq} signed "
+                f"{_n(len(lines), 'row')} with Merkle root {root}, but entry {anchor.seq} signed "
                 f"{signed.get('rows')} rows with root {signed.get('root')}"
             )
         else:
-            result.checked.append(f"{len(lines)} rows, Merkle root {root} = signed in entry {anchor.seq}")
+            result.checked.append(
+                f"{_n(len(lines), 'row')}, Merkle root {root} = signed in entry {anchor.seq}"
+            )
 
     def _checksums(self, exhibit: str, folder: str, part: str, ledger: _Ledger | None) -> None:
         name = f"{folder}/{part}"
@@ -699,7 +710,8 @@ class _Verifier:
         if part == layout.EXPORTS_SHA256:
             exports = list(layout.about(ledger.bodies, exhibit, layout.EXPORT_KIND))
             expected: bytes | None = layout.exports_list(exports)
-            source = f"the item.export entries {', '.join(str(b['seq']) for b in exports)}"
+            seqs = ", ".join(str(b["seq"]) for b in exports)
+            source = f"the item.export entr{'ies' if len(exports) > 1 else 'y'} {seqs}"
         else:
             acquire = next(layout.about(ledger.bodies, exhibit, layout.ACQUIRE_KIND), None)
             expected = layout.evidence_lists(acquire).get(part) if acquire is not None else None
@@ -716,7 +728,7 @@ class _Verifier:
             result.fail(f"line {line} differs from what {source} records")
             return
         count = raw.count(b"\n")
-        result.checked.append(f"{count} hashes, as {source} records them")
+        result.checked.append(f"{_n(count, 'hash', 'hashes')}, as {source} records")
 
     # -- reports and the index --------------------------------------------------------------------
 
@@ -802,7 +814,8 @@ class _Verifier:
         if parts != members:
             result.fail("its parts are not the members of the bundle")
         result.checked.append(
-            f"{len(index['exhibits'])} exhibits, {len(index['reports'])} reports, {len(parts)} parts listed"
+            f"{_n(len(index['exhibits']), 'exhibit')}, {_n(len(index['reports']), 'report')}, "
+            f"{_n(len(parts), 'part')} listed"
         )
 
     def _expected(self, index: dict[str, Any] | None, ledger: _Ledger | None) -> None:

@@ -8,8 +8,8 @@ into place only when complete; an existing file is never replaced.
 Reading: nothing is ever extracted to disk. A member is read into memory only after its name,
 its declared size, the total and the compression ratio passed the checks below; a member that
 inflates beyond its declared size is refused as it is read. Member names must be plain relative
-paths of the characters a bundle uses (no ``..``, no absolute path, no backslash, no directory
-entries, no duplicates).
+paths of the characters a bundle uses (no ``..``, no absolute path, no backslash, no duplicates);
+empty folder entries, which zip tools add, are skipped.
 """
 
 from __future__ import annotations
@@ -149,6 +149,8 @@ def read_members(path: Path) -> Members:
             _check_directory(infos, refuse)
             members = Members()
             for info in infos:
+                if info.is_dir():
+                    continue
                 try:
                     members.data[info.filename] = _read(archive, info, refuse)
                 except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
@@ -165,6 +167,8 @@ def _check_directory(infos: list[zipfile.ZipInfo], refuse: Callable[[str], Bundl
     for info in infos:
         name = info.filename
         shown = ascii(name)[1:-1][:200]
+        if name.endswith("/") and info.file_size == 0 and MEMBER_NAME.match(name[:-1]):
+            continue  # a folder entry (zip tools add them): nothing to read
         parts = name.split("/")
         if not MEMBER_NAME.match(name) or any(p in (".", "..") for p in parts):
             raise refuse(f"member name {shown!r} is not a plain relative path of a bundle (path traversal?)")
