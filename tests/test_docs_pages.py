@@ -175,7 +175,9 @@ def test_prosecutor_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
     # section 7: the bundle verifies, its README's script recomputes the digest roots, an edited
     # row is caught and named
-    assert _output_of(ran, "exhibit verify-bundle bundle-2026-017.zip").endswith("bundle OK: 15 parts verified")
+    assert _output_of(ran, "exhibit verify-bundle bundle-2026-017.zip").endswith(
+        "bundle OK: 15 parts verified"
+    )
     assert _output_of(ran, "cd bundle && python3 digest_root.py").count("= signed") == 3
     altered = json.loads((work / "verify-bundle.json").read_text(encoding="utf-8"))
     assert altered["failed"] == ["exhibits/EX-001/triage_findings.jsonl"]
