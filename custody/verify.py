@@ -12,6 +12,7 @@ extensions, TRIAGE_DATA_MISMATCH.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -204,10 +205,18 @@ def _exported_entry(position: int, exported: Any) -> StoredEntry:
     item = exported if isinstance(exported, dict) else {}
     body = item.get("body")
     if isinstance(body, dict):
+        # For the bodies Exhibit writes json.dumps gives the RFC 8785 bytes (see _is_canonical), and
+        # a text hashing to the exported entry hash is the signed text itself; only otherwise is
+        # the slower reference serialiser asked.
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         try:
-            text = canonical(body).decode("utf-8")
-        except LedgerError:  # not representable: hashed as it is and reported as not canonical
-            text = json.dumps(body, ensure_ascii=False)
+            signed = hashlib.sha256(text.encode("utf-8")).hexdigest() == item.get("entry_hash")
+        except UnicodeEncodeError:  # a lone surrogate: not Unicode, so never canonical
+            signed, text = False, json.dumps(body, sort_keys=True)
+        if not signed:
+            # not representable: the text above is hashed and reported as not canonical
+            with contextlib.suppress(LedgerError):
+                text = canonical(body).decode("utf-8")
     else:
         body, text = {}, json.dumps(body)
     seq = item.get("seq")

@@ -32,7 +32,7 @@ from typing import Any
 from custody import keys as keymod
 from custody import merkle
 from custody.errors import CustodyError
-from custody.ledger import canonical, checkpoint_message
+from custody.ledger import checkpoint_message
 from custody.proofs import CONSISTENCY_FORMAT
 from custody.verify import parse_checkpoint_file, verify_export
 from triage.bundle import layout
@@ -611,11 +611,11 @@ class _Verifier:
             result.notes.append("entries not compared with ledger/ledger.json, which failed")
         else:
             want = [
-                (int(b["seq"]), canonical(b).decode("utf-8"))
+                (int(b["seq"]), b)
                 for b in ledger.bodies
                 if b.get("exhibit") == exhibit and int(b.get("seq") or 0) <= size
             ]
-            if carried != want:
+            if [(seq, json.loads(text)) for seq, text in carried] != want:
                 result.fail(
                     f"it proves {len(carried)} entries; the ledger export has {len(want)} about {exhibit} (or other ones)"
                 )
