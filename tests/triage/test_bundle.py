@@ -385,3 +385,27 @@ def test_postgresql_bundles_verify_and_are_reproducible(
     assert first.read_bytes() == second.read_bytes()
     code, report = _verify(first)
     assert code == 0, [p for p in report["parts"] if not p["ok"]]
+
+
+def test_a_hash_set_match_anchors_the_digest(made: dict[str, Path], tmp_path: Path) -> None:
+    """After 'exhibit hashset match' the exhibit's rows are anchored by the hashset.match entry:
+    the bundle carries that entry's digest and the hit among the rows, and verifies."""
+    import hashlib
+
+    known = tmp_path / "known-bad.txt"
+    known.write_text(hashlib.sha256((CORPUS / "images" / "Canon_40D.jpg").read_bytes()).hexdigest() + "\n")
+    _ok(
+        exhibit(
+            "hashset", "import", str(known), "--name", "case-17", "--kind", "known-bad", "--actor", "asmith"
+        )
+    )
+    _ok(exhibit("hashset", "match", "EX-001", "--actor", "asmith"))
+    out = tmp_path / "matched.zip"
+    _ok(exhibit("bundle", "--out", str(out), "--exhibit", "EX-001"))
+    with zipfile.ZipFile(out) as z:
+        digest = json.loads(z.read("exhibits/EX-001/digest.json"))
+        findings = [json.loads(x) for x in z.read("exhibits/EX-001/triage_findings.jsonl").splitlines()]
+    assert digest["kind"] == "hashset.match"
+    assert any(f["record_type"] == "hash/hit" and f["run_id"] == digest["run"] for f in findings)
+    code, report = _verify(out)
+    assert code == 0, [p for p in report["parts"] if not p["ok"]]
