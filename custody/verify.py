@@ -12,6 +12,7 @@ extensions, TRIAGE_DATA_MISMATCH.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -38,7 +39,7 @@ from sqlalchemy import select
 from custody import keys as keymod
 from custody import merkle
 from custody.case import Case
-from custody.errors import CheckpointError, EvidenceError
+from custody.errors import CheckpointError, EvidenceError, LedgerError
 from custody.ledger import (
     CHECKPOINT_FORMAT,
     GENESIS,
@@ -189,6 +190,98 @@ def verify_entries(
     )
     return _verify_rows(
         rows, checkpoints, ledger_id=ledger_id, case_number=case_number, progress=progress, now=now
+    )
+
+
+EXPORT_FORMAT = "exhibit-ledger-export/1"
+
+
+def verify_export(document: Any, *, now: datetime | None = None) -> Report:
+    """Check a JSON export (docs/custody.md, "JSON export") without any database.
+
+    The same checks as ``exhibit custody verify`` makes of the stored ledger: every entry hash
+    (recomputed from the RFC 8785 form of the exported body), the chain, every required
+    signature, the custody logic, and every checkpoint's signature and root. The ``ledger_id``
+    and ``case_number`` of the export's (unsigned) ``case`` block must be those of every signed
+    body. Raises :class:`LedgerError` when ``document`` is not an export at all.
+    """
+
+    def refuse(why: str) -> LedgerError:
+        return LedgerError(
+            f"not an Exhibit ledger export: {why}",
+            hint="use a file written by 'exhibit custody export --format json', unchanged",
+        )
+
+    if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+        raise refuse(f"its format is not {EXPORT_FORMAT!r}")
+    block, entries, checkpoints = (document.get(k) for k in ("case", "entries", "checkpoints"))
+    if not isinstance(block, dict) or not isinstance(entries, list) or not isinstance(checkpoints, list):
+        raise refuse("it lacks the case block, the entries or the checkpoints")
+    ledger_id, case_number = block.get("ledger_id"), block.get("case_number")
+    if not isinstance(ledger_id, str) or not isinstance(case_number, str):
+        raise refuse("the case block lacks ledger_id or case_number")
+    return verify_entries(
+        (_exported_entry(i, e) for i, e in enumerate(entries, 1)),
+        [_exported_checkpoint(i, c) for i, c in enumerate(checkpoints, 1)],
+        ledger_id=ledger_id,
+        case_number=case_number,
+        now=now,
+    )
+
+
+def _exported_entry(position: int, exported: Any) -> StoredEntry:
+    """An exported entry as the stored one it was made from (its text re-canonicalised)."""
+    item = exported if isinstance(exported, dict) else {}
+    body = item.get("body")
+    if isinstance(body, dict):
+        # For the bodies Exhibit writes json.dumps gives the RFC 8785 bytes (see _is_canonical), and
+        # a text hashing to the exported entry hash is the signed text itself; only otherwise is
+        # the slower reference serialiser asked.
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        try:
+            signed = hashlib.sha256(text.encode("utf-8")).hexdigest() == item.get("entry_hash")
+        except UnicodeEncodeError:  # a lone surrogate: not Unicode, so never canonical
+            signed, text = False, json.dumps(body, sort_keys=True)
+        if not signed:
+            # not representable: the text above is hashed and reported as not canonical
+            with contextlib.suppress(LedgerError):
+                text = canonical(body).decode("utf-8")
+    else:
+        body, text = {}, json.dumps(body)
+    seq = item.get("seq")
+    signatures = item.get("signatures")
+    return StoredEntry(
+        seq=seq if isinstance(seq, int) and not isinstance(seq, bool) else position,
+        entry_hash=str(item.get("entry_hash")),
+        prev_hash=str(body.get("prev")),
+        kind=str(body.get("kind")),
+        exhibit=body.get("exhibit") if isinstance(body.get("exhibit"), str) else None,
+        actor=str(body.get("actor")),
+        recorded_utc=str(
+            (body.get("recorded") or {}).get("utc") if isinstance(body.get("recorded"), dict) else ""
+        ),
+        body=text,
+        signatures=[s for s in signatures if isinstance(s, dict)] if isinstance(signatures, list) else [],
+    )
+
+
+def _exported_checkpoint(position: int, exported: Any) -> StoredCheckpoint:
+    item = exported if isinstance(exported, dict) else {}
+    text = item.get("canonical")
+    text = text if isinstance(text, str) else ""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    body = body if isinstance(body, dict) else {}
+    size = body.get("tree_size")
+    return StoredCheckpoint(
+        id=position,
+        tree_size=size if isinstance(size, int) and not isinstance(size, bool) else 0,
+        root=str(body.get("root")),
+        signer=str(body.get("signer")),
+        body=text,
+        signature=str(item.get("signature")),
     )
 
 
@@ -1076,12 +1169,23 @@ def load_checkpoint_file(path: Path, ledger_id: str, case_number: str | None = N
     and equal to ``checkpoint``; this ledger and case. Anything else is :class:`CheckpointError`
     (the command exits with status 2), never a guess about what the file meant.
     """
+    raw = read_small_file(Path(path), MAX_CHECKPOINT_FILE, "a checkpoint file")
+    return parse_checkpoint_file(raw, str(path), ledger_id, case_number)
+
+
+def parse_checkpoint_file(
+    raw: bytes, where: str, ledger_id: str, case_number: str | None = None
+) -> dict[str, Any]:
+    """The checks of :func:`load_checkpoint_file` on a checkpoint file's bytes already read
+    (``where`` names it in messages: a path, or a member of a bundle)."""
+    path = where
     hint = "use a file written by 'exhibit custody checkpoint --out FILE' for this case, unchanged"
 
     def refuse(why: str) -> CheckpointError:
         return CheckpointError(f"{path}: not a valid Exhibit checkpoint file: {why}", hint=hint)
 
-    raw = read_small_file(Path(path), MAX_CHECKPOINT_FILE, "a checkpoint file")
+    if len(raw) > MAX_CHECKPOINT_FILE:
+        raise refuse(f"it is larger than {MAX_CHECKPOINT_FILE} bytes")
     try:
         data = _strict_json(raw.decode("utf-8"))
     except UnicodeDecodeError:

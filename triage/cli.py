@@ -984,6 +984,8 @@ def register(app: typer.Typer) -> None:
         plugins_list
     )
     app.add_typer(plugins_app, name="plugins")
+    from triage.bundle.cli import register as register_bundle
     from triage.cli_hashsets import register as register_hashsets
 
     register_hashsets(app)
+    register_bundle(app)
