@@ -21,7 +21,7 @@ from custody.items import acquire
 from custody.verify import verify_case
 from tests.conftest import CORPUS, PG_ADMIN, need, pg_connect
 from tests.triage.test_engine import build_ext4
-from triage.store import ensure_schema
+from triage.store import HEAD, ensure_schema
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -166,3 +166,26 @@ def test_a_per_person_login_records_but_cannot_rewrite(tmp_path: Path, pg_databa
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
             conn.execute(f"DROP OWNED BY {login}")
             conn.execute(f"DROP ROLE IF EXISTS {login}")
+
+
+MIGRATE_SCRIPT = """
+import sys
+from sqlalchemy import create_engine
+from triage.store import HEAD, ensure_schema
+ensure_schema(create_engine(sys.argv[1].replace("postgresql://", "postgresql+psycopg://", 1)))
+"""
+
+
+def test_commands_opening_a_new_case_at_once_migrate_it_once(tmp_path: Path, pg_database: str) -> None:
+    """Was: two examiners' first triage runs on a new case both created the triage tables and one
+    failed with an internal error (duplicate triage_alembic_version)."""
+    init_case(tmp_path / "case", case_number="2026/13", title="race", db_url=pg_database).close()
+    procs = [
+        subprocess.Popen([sys.executable, "-c", MIGRATE_SCRIPT, pg_database], stderr=subprocess.PIPE)
+        for _ in range(6)
+    ]
+    for proc in procs:
+        _out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err.decode(errors="replace")[-2000:]
+    with pg_connect(pg_database.rsplit("/", 1)[-1]) as conn:
+        assert conn.execute("SELECT version_num FROM triage_alembic_version").fetchall() == [(HEAD,)]

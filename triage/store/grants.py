@@ -18,14 +18,19 @@ WRITER_ROLE = "exhibit_writer"
 
 
 def ensure_examiner_role(conn: Connection) -> None:
+    """Create ``exhibit_examiner`` (member of ``exhibit_writer``) unless it exists. Roles belong to
+    the whole server, so another case's migration may be creating it at the same moment: the loser
+    of that race finds the role made (duplicate_object, unique_violation, or "tuple concurrently
+    updated", an internal_error, for the membership) and carries on."""
     conn.execute(
         text(
             "DO $$ BEGIN "
             f"IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{EXAMINER_ROLE}') THEN "
-            f"CREATE ROLE {EXAMINER_ROLE} NOLOGIN; END IF; END $$"
+            f"CREATE ROLE {EXAMINER_ROLE} NOLOGIN; END IF; "
+            f"GRANT {WRITER_ROLE} TO {EXAMINER_ROLE}; "
+            "EXCEPTION WHEN duplicate_object OR unique_violation OR internal_error THEN NULL; END $$"
         )
     )
-    conn.execute(text(f"GRANT {WRITER_ROLE} TO {EXAMINER_ROLE}"))
 
 
 def grant_examiner(conn: Connection, tables: Iterable[str]) -> None:
