@@ -82,6 +82,27 @@ class StoredTimestamp:
         }
 
 
+def from_export(position: int, item: Any) -> StoredTimestamp:
+    """A token of a JSON export (:meth:`StoredTimestamp.as_dict`); what is malformed is kept
+    malformed, for :func:`check_tokens` to report as TIMESTAMP_INVALID."""
+    item = item if isinstance(item, dict) else {}
+    try:
+        token = base64.b64decode(str(item.get("token_der_base64")), validate=True)
+    except ValueError:
+        token = b""
+    size = item.get("tree_size")
+    return StoredTimestamp(
+        id=position,
+        tree_size=size if isinstance(size, int) and not isinstance(size, bool) else -1,
+        root=str(item.get("root")),
+        tsa_url=str(item.get("tsa_url")),
+        ca_pem=str(item.get("ca_pem")),
+        token=token,
+        gen_time=str(item.get("gen_time")),
+        recorded_utc=str(item.get("recorded_utc")),
+    )
+
+
 @dataclass(frozen=True)
 class Config:
     url: str

@@ -220,13 +220,31 @@ def verify_export(document: Any, *, now: datetime | None = None) -> Report:
     ledger_id, case_number = block.get("ledger_id"), block.get("case_number")
     if not isinstance(ledger_id, str) or not isinstance(case_number, str):
         raise refuse("the case block lacks ledger_id or case_number")
-    return verify_entries(
+    stored = [_exported_checkpoint(i, c) for i, c in enumerate(checkpoints, 1)]
+    report = verify_entries(
         (_exported_entry(i, e) for i, e in enumerate(entries, 1)),
-        [_exported_checkpoint(i, c) for i, c in enumerate(checkpoints, 1)],
+        stored,
         ledger_id=ledger_id,
         case_number=case_number,
         now=now,
     )
+
+    def rows() -> Iterator[_Row]:
+        for i, e in enumerate(entries, 1):
+            x = _exported_entry(i, e)
+            yield (x.seq, x.entry_hash, x.prev_hash, x.kind, x.exhibit, x.actor, x.body, x.signatures)
+
+    revocation_problems(rows(), report)
+    tokens = document.get("timestamps")
+    if tokens is not None:
+        from custody import timestamps
+
+        if not isinstance(tokens, list):
+            raise refuse("its timestamps member is not a list")
+        timestamp_problems(
+            [timestamps.from_export(i, t) for i, t in enumerate(tokens, 1)], stored, rows, report
+        )
+    return report
 
 
 def _exported_entry(position: int, exported: Any) -> StoredEntry:
@@ -756,14 +774,20 @@ def _revoke_key(seq: int, body: dict[str, Any], actor_keys: dict[str, str], repo
 def check_revocations(case: Case, report: Report) -> None:
     """KEY_REVOKED for every entry (other than the revocation itself) signed with a revoked key and
     recorded at or after the revocation's ``effective`` time, or recorded after the revocation."""
+    if report.revocations:
+        revocation_problems(case.ledger.entry_rows(), report)
+
+
+def revocation_problems(rows: Iterable[_Row], report: Report) -> None:
+    """:func:`check_revocations` over entry rows (``Ledger.entry_rows`` or exported entries)."""
     if not report.revocations:
         return
-    for seq, _h, _p, kind, exhibit, actor, text, signatures in case.ledger.entry_rows():
+    for seq, _h, _p, kind, exhibit, actor, text, signatures in rows:
         if kind == "actor.revoke":
             continue
         try:
             body = json_loads(text)
-            sigs = json_loads(signatures)
+            sigs = json_loads(signatures) if isinstance(signatures, str) else signatures
             recorded = parse_utc(body["recorded"]["utc"])
         except (ValueError, KeyError, TypeError):
             continue  # the main pass reports what cannot be read
@@ -1260,14 +1284,25 @@ def check_timestamps(case: Case, checkpoints: Sequence[StoredCheckpoint], report
     # only a case with tokens pays for the RFC 3161 client (about 0.1 s of imports)
     from custody import timestamps
 
-    tokens = timestamps.stored(case.engine)
+    timestamp_problems(timestamps.stored(case.engine), checkpoints, case.ledger.entry_rows, report)
+
+
+def timestamp_problems(
+    tokens: Sequence[Any],
+    checkpoints: Sequence[StoredCheckpoint],
+    rows: Callable[[], Iterable[_Row]],
+    report: Report,
+) -> None:
+    """:func:`check_timestamps` for ``tokens`` (``timestamps.StoredTimestamp``) over entry rows."""
+    from custody import timestamps
+
     verified, problems = timestamps.check_tokens(tokens, checkpoints)
     for p in problems:
         report.add(p.code, p.seq, None, p.detail)
     exhibits: dict[int, str | None] = {}
 
     def times() -> Iterator[tuple[int, str | None]]:
-        for row in case.ledger.entry_rows():
+        for row in rows():
             exhibits[int(row[0])] = row[4]
             yield from timestamps.recorded_times([row])
 

@@ -205,3 +205,22 @@ def test_cli_rotate_and_revoke(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert r.code == 0, r.out + r.err
     r = cli(capsys, "actor", "rotate-key", "jdoe", "--case", str(root))
     assert r.clean_failure and "revoked" in r.message
+
+
+def test_an_export_is_checked_with_rotations_and_revocations(acquired: Case) -> None:
+    """verify_export (what verify-bundle uses) follows key rotations and flags revoked keys too."""
+    from custody.exports import export_json
+    from custody.verify import verify_export
+
+    rotate_key(acquired, "jdoe")
+    record_event(acquired, "move", "EX-001", actor="jdoe", location="shelf 2")
+    assert verify_export(json.loads(export_json(acquired))).ok
+    stolen = signing_keys(acquired, ["jdoe"])["jdoe"]
+    revoke_key(acquired, "jdoe", by="asmith", reason="stolen")
+    [late] = acquired.ledger.append(
+        [Draft(kind="custody.move", actor="jdoe", exhibit="EX-001", data=_move("gone"))],
+        {"jdoe": stolen},
+        checkpoint_signer="jdoe",
+    )
+    report = verify_export(json.loads(export_json(acquired)))
+    assert [(p.code, p.seq) for p in report.problems] == [("KEY_REVOKED", late.seq)]

@@ -285,3 +285,24 @@ def test_cli_refusals(
     assert r.clean_failure and "cannot reach the TSA" in r.message
     with open_case(root) as case:
         assert timestamps.stored(case.engine) == []
+
+
+def test_an_export_carries_its_tokens_and_is_checked_without_the_database(
+    acquired: Case, tsa: LocalTsa
+) -> None:
+    """verify_export (what verify-bundle uses): the tokens of the JSON export are verified against
+    the exported checkpoints, and an edited one is TIMESTAMP_INVALID."""
+    from custody.exports import export_json
+    from custody.verify import verify_export
+
+    checkpoint = acquired.ledger.latest_checkpoint()
+    assert checkpoint is not None
+    timestamps.timestamp_checkpoint(acquired.engine, checkpoint, tsa.url, timestamps.load_ca(tsa.ca))
+    document = json.loads(export_json(acquired))
+    assert verify_export(document).ok
+    token = bytearray(base64.b64decode(document["timestamps"][0]["token_der_base64"]))
+    token[-30] ^= 1
+    document["timestamps"][0]["token_der_base64"] = base64.b64encode(bytes(token)).decode()
+    assert [p.code for p in verify_export(document).problems] == ["TIMESTAMP_INVALID"]
+    document["timestamps"][0] = {"tree_size": "x"}
+    assert [p.code for p in verify_export(document).problems] == ["TIMESTAMP_INVALID"]

@@ -409,3 +409,48 @@ def test_a_hash_set_match_anchors_the_digest(made: dict[str, Path], tmp_path: Pa
     assert any(f["record_type"] == "hash/hit" and f["run_id"] == digest["run"] for f in findings)
     code, report = _verify(out)
     assert code == 0, [p for p in report["parts"] if not p["ok"]]
+
+
+def test_a_bundle_after_a_key_rotation_and_with_time_stamps_verifies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11 meets the bundle: the latest checkpoint is signed by a rotated key (the ledger's
+    key for its signer now), and the RFC 3161 tokens travel in the ledger export and are checked."""
+    from tests.custody.local_tsa import running_tsa
+
+    _make_case(tmp_path, monkeypatch)
+    with running_tsa(tmp_path / "tsa") as tsa:
+        _ok(exhibit("custody", "timestamp", "--tsa", tsa.url, "--tsa-ca", str(tsa.ca)))
+        _ok(exhibit("actor", "rotate-key", "asmith"))
+        _ok(exhibit("custody", "examine", "EX-001", "--reason", "after the rotation", "--actor", "asmith"))
+        _ok(exhibit("custody", "timestamp", "--tsa", tsa.url, "--tsa-ca", str(tsa.ca)))
+    bundle = tmp_path / "rotated.zip"
+    _ok(exhibit("bundle", "--out", str(bundle)))
+    code, result = _verify(bundle)
+    assert code == 0, result
+    folder = tmp_path / "unzipped"
+    with zipfile.ZipFile(bundle) as z:
+        z.extractall(folder)
+    export = json.loads((folder / "ledger/ledger.json").read_text(encoding="utf-8"))
+    assert len(export["timestamps"]) == 2
+    readme = (folder / "README.txt").read_text(encoding="utf-8")
+    for name, text in _readme_scripts(readme).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    # the README's own ledger script follows the rotation (entries after it signed by the new key)
+    done = _run([sys.executable, "check_ledger.py", "ledger/ledger.json", "ledger/checkpoint.json"], folder)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "checkpoint signed by asmith: OK" in done.stdout
+    # and its openssl recipe verifies a token
+    import base64
+
+    token = export["timestamps"][-1]
+    body = next(
+        c["canonical"]
+        for c in export["checkpoints"]
+        if json.loads(c["canonical"])["tree_size"] == token["tree_size"]
+    )
+    (folder / "cp.txt").write_text(body, encoding="utf-8")
+    (folder / "t.tsr").write_bytes(base64.b64decode(token["token_der_base64"]))
+    (folder / "ca.pem").write_text(token["ca_pem"], encoding="utf-8")
+    done = _run(["openssl", "ts", "-verify", "-data", "cp.txt", "-in", "t.tsr", "-CAfile", "ca.pem"], folder)
+    assert done.returncode == 0 and "Verification: OK" in done.stdout, done.stderr

@@ -78,6 +78,15 @@ for e in export["entries"]:
     for who in signers:
         if not signature_ok(keys.get(who, ""), signatures.get(who, ""), message):
             problems.append(f"signature of {who} does not verify")
+    if body["kind"] == "actor.rotate" and keys.get(body["actor"]) == body["data"]["previous_key"]:
+        # a new key for the actor from the next entry on, if the new key signed the rotation
+        d = body["data"]
+        claim = {"id": d["id"], "ledger": body["ledger"], "previous_key": d["previous_key"], "public_key": d["public_key"]}
+        proof = b"EXHIBIT-KEY-ROTATE-V1\\x00" + json.dumps(claim, sort_keys=True, separators=(",", ":")).encode()
+        if d["id"] == body["actor"] and signature_ok(d["public_key"], d["proof"], proof):
+            keys[body["actor"]] = d["public_key"]
+        else:
+            problems.append("key rotation without a valid proof by the new key")
     print(f"entry {body['seq']:>5} {body['kind']:<17} {entry_hash} {'; '.join(problems) or 'OK'}")
     bad += len(problems)
     prev = entry_hash
@@ -339,6 +348,17 @@ def readme(index: dict[str, Any], ledger: dict[str, Any]) -> bytes:
         "verify. The actors register their own keys: compare the public keys in the 'actor.add'",
         "entries (and the checkpoint's signer_public_key) with the people, or with a checkpoint you",
         "were given earlier, when it matters.",
+        "",
+        "An 'actor.rotate' entry gives its actor a new key from the next entry on (the script",
+        "follows it when the new key signed the rotation). An 'actor.revoke' entry says a key must",
+        "not be trusted from a time on: 'exhibit verify-bundle' flags entries signed with it since",
+        "then (KEY_REVOKED); by hand, list them from the entries' 'recorded' times.",
+        "If the ledger export has a 'timestamps' member, each is an RFC 3161 time-stamp of a",
+        "checkpoint by a Time-Stamp Authority: save the checkpoint's 'canonical' text (exactly,",
+        "no newline added) as cp.txt, the base64-decoded 'token_der_base64' as t.tsr and 'ca_pem'",
+        "as ca.pem (compare its SHA-256 with the one the TSA publishes), then",
+        "    $ openssl ts -verify -data cp.txt -in t.tsr -CAfile ca.pem",
+        "must print 'Verification: OK'.",
         "",
         "",
         "4. INCLUSION PROOFS: ONE EXHIBIT WITHOUT THE WHOLE LEDGER",

@@ -377,12 +377,10 @@ class _Verifier:
             e["body"] if isinstance(e, dict) and isinstance(e.get("body"), dict) else {}
             for e in doc["entries"]
         ]
-        keys: dict[str, str] = {}
+        # each actor's key at the end of the ledger (after any valid key rotation), as verified
+        keys: dict[str, str] = {who: history[-1][1] for who, history in report.key_history.items() if history}
         acquired: dict[str, int] = {}
         for body in bodies:
-            data: dict[str, Any] = body["data"] if isinstance(body.get("data"), dict) else {}
-            if body.get("kind") == "actor.add" and data.get("id") == body.get("actor"):
-                keys.setdefault(str(body.get("actor")), str(data.get("public_key")))
             if body.get("kind") == layout.ACQUIRE_KIND and isinstance(body.get("exhibit"), str):
                 acquired.setdefault(body["exhibit"], int(body.get("seq") or 0))
         self._items(doc, bodies, result)
