@@ -271,6 +271,12 @@ def _describe(entry: StoredEntry, data: dict[str, Any], actors: dict[str, dict[s
     kind = entry.kind
     if kind == "actor.add":
         return f"registered {data.get('name')} as {data.get('role')}, Ed25519 public key {data.get('public_key')}"
+    if kind == "actor.rotate":
+        return f"{data.get('id')} replaced their key {data.get('previous_key')} by {data.get('public_key')}"
+    if kind == "actor.revoke":
+        return f"key {data.get('public_key')} of {data.get('id')} revoked: {data.get('reason') or ''}".rstrip(
+            ": "
+        )
     if kind == ACQUIRE_KIND:
         acq = data.get("acquisition") or {}
         return f"acquired ({acq.get('kind')}, {acq.get('size')} bytes): {data.get('description')}"
@@ -394,11 +400,12 @@ def _warnings(case: Case, run: str) -> tuple[list[dict[str, Any]], int]:
 
 
 def _checkpoint_at(checkpoints: list[StoredCheckpoint], size: int) -> StoredCheckpoint:
-    """The checkpoint of the case state: the latest one of exactly ``size`` entries (every append
-    ends with one), else the largest one below it."""
+    """The checkpoint of the case state: the first one of exactly ``size`` entries (every append
+    ends with one; a later checkpoint of the same size, e.g. after a key rotation or a time-stamp,
+    must not change the report), else the largest one below it."""
     exact = [c for c in checkpoints if c.tree_size == size]
     if exact:
-        return exact[-1]
+        return exact[0]
     below = [c for c in checkpoints if c.tree_size <= size]
     if not below:
         raise ReportError("the ledger has no checkpoint", hint="record something first")
@@ -419,9 +426,10 @@ def build_model(case: Case, exhibits: Sequence[str], anchors: dict[str, integrit
         if e.seq > size:
             break
         last = e
-        if e.kind == "actor.add":
+        if e.kind in ("actor.add", "actor.rotate", "actor.revoke"):
             d = e.data
-            actors.setdefault(str(d.get("id")), {**d, "seq": e.seq})
+            if e.kind == "actor.add":
+                actors.setdefault(str(d.get("id")), {**d, "seq": e.seq})
             entries.append(e)
             continue
         if e.exhibit not in wanted:
@@ -519,8 +527,10 @@ def build_model(case: Case, exhibits: Sequence[str], anchors: dict[str, integrit
         proofs.append(
             Proof(e.seq, e.kind, e.exhibit, index, leaves[index].hex(), [h.hex() for h in path], ok)
         )
-    signer = actors.get(cp.signer, {})
-    signer_key = str(signer.get("public_key") or "")
+    # the key in force when the checkpoint was signed (keys may have been rotated since)
+    signer_key = verification.key_at(cp.signer, cp.tree_size + 1) or str(
+        actors.get(cp.signer, {}).get("public_key") or ""
+    )
     signed = bool(signer_key) and verify_signature(
         signer_key, cp.signature, checkpoint_message(cp.body.encode("utf-8"))
     )
