@@ -1,0 +1,136 @@
+"""The Celery application both sides use: its settings, the broker check, who listens.
+
+At-least-once delivery: a job's message is acknowledged only when its task has finished
+(``task_acks_late``), and given back to the queue when the worker process running it dies
+(``task_reject_on_worker_lost``); each worker process takes one job at a time
+(``worker_prefetch_multiplier=1``), so a worker that dies holds no other job. The coordinator
+resends the job of a worker that stopped answering, stores the first result of each job and
+ignores any later one (triage/distributed/runner.py).
+
+Results come back through the result backend: the Redis broker's own server, or for RabbitMQ
+Celery's ``rpc://`` backend (replies on the broker itself). JSON only, compressed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from celery import Celery
+
+from triage.errors import DistributedError
+
+TASK = "exhibit.triage.read_job"
+DEFAULT_QUEUE = "exhibit"
+CONNECT_TIMEOUT = 3.0  # seconds: a broker that does not answer by then is reported down
+SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
+
+
+def redacted(url: str) -> str:
+    """``url`` without its password (what messages, the run's record and logs show)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+
+
+def check_url(url: str) -> str:
+    """``url`` when it names a broker this tool speaks to; DistributedError otherwise."""
+    scheme = urlsplit(url).scheme
+    if scheme not in SCHEMES:
+        raise DistributedError(
+            f"{redacted(url)!r} is not a Redis or RabbitMQ URL",
+            hint="use redis://HOST:6379/0 or amqp://USER:PASSWORD@HOST:5672//",
+        )
+    return url
+
+
+def result_backend(broker: str) -> str:
+    """Where results come back: the Redis server of a Redis broker, else replies on the broker."""
+    return broker if urlsplit(broker).scheme in ("redis", "rediss") else "rpc://"
+
+
+def make_app(broker: str, backend: str | None = None) -> Celery:
+    """The Celery application on ``broker`` (results through ``backend`` or the default)."""
+    from triage.distributed import tasks  # the task body; workers run it
+
+    check_url(broker)
+    backend = backend or result_backend(broker)
+    app = Celery("exhibit", broker=broker, backend=backend, set_as_current=False)
+    if not backend.startswith("rpc://"):  # rpc:// replies cannot be compressed
+        app.conf.result_compression = "zlib"
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        result_accept_content=["json"],
+        result_expires=24 * 3600,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        task_track_started=True,  # the coordinator sees which worker holds a job
+        worker_prefetch_multiplier=1,
+        task_default_queue=DEFAULT_QUEUE,
+        broker_connection_timeout=CONNECT_TIMEOUT,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        # Redis: a job not acknowledged after this long is given to another worker (a job of
+        # 1024 files or 128 MiB takes well under it); the coordinator resends sooner when it
+        # sees its worker gone
+        broker_transport_options={"visibility_timeout": 3600},
+        redis_socket_connect_timeout=CONNECT_TIMEOUT,
+        redis_socket_timeout=30,
+    )
+    app.task(name=TASK, bind=True)(tasks.read_job)
+    return app
+
+
+def check_broker(app: Celery, timeout: float = CONNECT_TIMEOUT) -> None:
+    """Connect to the broker (and a Redis result backend) once, within ``timeout`` seconds;
+    DistributedError saying which and what to do when it does not answer."""
+    url = str(app.conf.broker_url)
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
+    except Exception as exc:  # kombu, socket and driver errors alike: the broker is not there
+        raise DistributedError(
+            f"the broker at {redacted(url)} does not answer: {type(exc).__name__}: {exc}",
+            hint="start the broker (docs/lab.md) or give the right --broker URL; nothing was recorded",
+        ) from exc
+    backend = str(app.conf.result_backend)
+    if backend.startswith(("redis://", "rediss://")):
+        try:
+            app.backend.client.ping()
+        except Exception as exc:
+            raise DistributedError(
+                f"the result backend at {redacted(backend)} does not answer: {type(exc).__name__}: {exc}",
+                hint="start Redis (docs/lab.md); nothing was recorded",
+            ) from exc
+
+
+def listening(app: Celery, queue: str, timeout: float = 1.0) -> dict[str, int]:
+    """The workers that consume ``queue`` now, by node name, with their number of processes.
+    Takes ``timeout`` seconds (a broadcast cannot know how many will answer)."""
+    queues: dict[str, Any] = app.control.inspect(timeout=timeout).active_queues() or {}
+    nodes = [node for node, qs in queues.items() if any(q.get("name") == queue for q in qs or ())]
+    if not nodes:
+        return {}
+    inspect = app.control.inspect(timeout=timeout, destination=nodes, limit=len(nodes))
+    stats: dict[str, Any] = inspect.stats() or {}
+    out = {}
+    for node in nodes:
+        pool = (stats.get(node) or {}).get("pool") or {}
+        out[node] = int(pool.get("max-concurrency") or 1)
+    return out
+
+
+def answering(app: Celery, nodes: list[str], timeout: float = 1.0) -> set[str]:
+    """Which of ``nodes`` answer a ping (at once when all do; ``timeout`` when one does not)."""
+    if not nodes:
+        return set()
+    replies = app.control.ping(destination=nodes, timeout=timeout, limit=len(nodes)) or []
+    return {node for reply in replies for node in reply}
