@@ -159,16 +159,19 @@ class Workers:
         log.close()
 
     def wait_listening(self, timeout: float = 25.0) -> None:
-        from triage.distributed.app import listening, make_app
+        from triage.distributed.app import listening, make_app, release
 
         app = make_app(self.broker)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for node, proc in self.procs.items():
-                if proc.poll() is not None:
-                    raise AssertionError(f"worker {node} exited: {self.log_of(node)}")
-            if set(listening(app, self.queue, timeout=0.5)) >= set(self.procs):
-                return
+        try:
+            while time.monotonic() < deadline:
+                for node, proc in self.procs.items():
+                    if proc.poll() is not None:
+                        raise AssertionError(f"worker {node} exited: {self.log_of(node)}")
+                if set(listening(app, self.queue, timeout=0.5)) >= set(self.procs):
+                    return
+        finally:
+            release(app)  # this process forks local runs: no broker socket left open
         raise AssertionError(f"workers not listening after {timeout} s")
 
     def log_of(self, node: str) -> str:

@@ -13,12 +13,18 @@ Celery's ``rpc://`` backend (replies on the broker itself). JSON only, compresse
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+import kombu.pools
 from celery import Celery
+from kombu.exceptions import OperationalError
 
 from triage.errors import DistributedError
+
+_T = TypeVar("_T")
 
 TASK = "exhibit.triage.read_job"
 DEFAULT_QUEUE = "exhibit"
@@ -112,15 +118,46 @@ def check_broker(app: Celery, timeout: float = CONNECT_TIMEOUT) -> None:
             ) from exc
 
 
+def release(app: Celery) -> None:
+    """Close every broker connection this process holds for ``app``, and kombu's pools.
+
+    Called when the coordinator is done with the broker and before it forks local workers
+    (archive members, carving): a forked child inherits the open sockets, and the after-fork
+    clean-up of kombu and Celery in the child shuts them down (``shutdown(2)`` acts on the
+    parent's socket too), so the coordinator's next use of a pooled connection would fail.
+    """
+    consumer = getattr(app.backend, "result_consumer", None)
+    if consumer is not None and getattr(consumer, "_connection", None) is not None:
+        with contextlib.suppress(Exception):
+            consumer.stop()
+        consumer._connection = consumer._consumer = None
+    with contextlib.suppress(Exception):
+        app.pool.force_close_all()
+    kombu.pools.reset()
+    # the next use makes new pools (what Celery does after a fork)
+    app._pool = None
+    amqp = app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
+
+
+def _retried(app: Celery, call: Callable[[], _T]) -> _T:
+    """``call()``, once more (on a new connection) when the first attempt's connection failed."""
+    try:
+        return call()
+    except (OSError, OperationalError):
+        return call()
+
+
 def listening(app: Celery, queue: str, timeout: float = 1.0) -> dict[str, int]:
     """The workers that consume ``queue`` now, by node name, with their number of processes.
     Takes ``timeout`` seconds (a broadcast cannot know how many will answer)."""
-    queues: dict[str, Any] = app.control.inspect(timeout=timeout).active_queues() or {}
+    queues: dict[str, Any] = _retried(app, lambda: app.control.inspect(timeout=timeout).active_queues()) or {}
     nodes = [node for node, qs in queues.items() if any(q.get("name") == queue for q in qs or ())]
     if not nodes:
         return {}
     inspect = app.control.inspect(timeout=timeout, destination=nodes, limit=len(nodes))
-    stats: dict[str, Any] = inspect.stats() or {}
+    stats: dict[str, Any] = _retried(app, inspect.stats) or {}
     out = {}
     for node in nodes:
         pool = (stats.get(node) or {}).get("pool") or {}
@@ -132,5 +169,5 @@ def answering(app: Celery, nodes: list[str], timeout: float = 1.0) -> set[str]:
     """Which of ``nodes`` answer a ping (at once when all do; ``timeout`` when one does not)."""
     if not nodes:
         return set()
-    replies = app.control.ping(destination=nodes, timeout=timeout, limit=len(nodes)) or []
-    return {node for reply in replies for node in reply}
+    replies = _retried(app, lambda: app.control.ping(destination=nodes, timeout=timeout, limit=len(nodes)))
+    return {node for reply in replies or [] for node in reply}

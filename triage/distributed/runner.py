@@ -33,6 +33,7 @@ from triage.distributed.app import (
     listening,
     make_app,
     redacted,
+    release,
 )
 from triage.distributed.codec import decode_result, encode_setup
 from triage.engine.per_file import FileJob
@@ -80,8 +81,11 @@ class CeleryRunner:
         return len(self.workers)
 
     def check(self) -> None:
-        check_broker(self.app)
-        self.workers = listening(self.app, self.queue)
+        try:
+            check_broker(self.app)
+            self.workers = listening(self.app, self.queue)
+        finally:
+            release(self.app)  # the run forks next (the walk): no broker socket open meanwhile
         if not self.workers:
             raise DistributedError(
                 f"no exhibit worker listens on queue {self.queue!r} at {redacted(self.broker)}",
@@ -100,7 +104,10 @@ class CeleryRunner:
         try:
             yield run.finished()
         finally:
-            run.close()
+            try:
+                run.close()
+            finally:
+                release(self.app)  # before the run forks local workers (archives, carving)
 
 
 class _Fanout:
