@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from custody.actors import add_actor
 from custody.case import Case, init_case, open_case
@@ -131,8 +132,8 @@ def image(tmp_path: Path) -> Path:
     return build_ext4(tmp_path / "image", files)
 
 
-def _case(root: Path, image: Path) -> Case:
-    c = init_case(root, case_number="2026/11", title="distributed")
+def _case(root: Path, image: Path, db_url: str | None = None) -> Case:
+    c = init_case(root, case_number="2026/11", title="distributed", db_url=db_url)
     add_actor(c, "asmith", name="Alan Smith", role="examiner")
     acquire(c, image, exhibit="EX-001", actor="asmith", description="phone")
     return c
@@ -205,23 +206,23 @@ def workers(broker: str, slow_plugin: Path, tmp_path: Path) -> Iterator[Workers]
 
 
 def _canonical(case: Case) -> dict[str, Any]:
-    """What a run stored, without run ids, row ids and times of the run."""
-    conn = sqlite3.connect(f"file:{case.root / 'case.sqlite'}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    try:
+    """What a run stored, without run ids, row ids and times of the run (SQLite or PostgreSQL)."""
 
-        def rows(sql: str, drop: tuple[str, ...]) -> list[tuple[Any, ...]]:
-            keep = [tuple((k, r[k]) for k in r.keys() if k not in drop) for r in conn.execute(sql)]  # noqa: SIM118
-            return sorted(keep, key=repr)
+    def value(v: Any) -> Any:
+        return int(v) if isinstance(v, bool) else v  # PostgreSQL's booleans, SQLite's 0 and 1
 
-        stored = {
-            "files": rows("SELECT * FROM triage_files", ("id", "run_id")),
-            "findings": rows("SELECT * FROM triage_findings", ("id", "run_id")),
-            # the order of warnings follows the order jobs finished in: compared as a multiset
-            "warnings": rows("SELECT * FROM triage_warnings", ("id", "run_id")),
-        }
-    finally:
-        conn.close()
+    def rows(table: str) -> list[tuple[Any, ...]]:
+        with case.engine.connect() as conn:
+            found = conn.execute(text(f"SELECT * FROM {table}")).mappings().all()
+        keep = [tuple((k, value(r[k])) for k in sorted(r) if k not in ("id", "run_id")) for r in found]
+        return sorted(keep, key=repr)
+
+    stored: dict[str, Any] = {
+        "files": rows("triage_files"),
+        "findings": rows("triage_findings"),
+        # the order of warnings follows the order jobs finished in: compared as a multiset
+        "warnings": rows("triage_warnings"),
+    }
     derived = []
     for entry in case.ledger.entries(exhibit="EX-001", kinds=[DERIVE]):
         data = dict(entry.data)
@@ -244,7 +245,7 @@ def _local_run(tmp_path: Path, image: Path, option_values: list[str]) -> dict[st
 
 
 def test_two_workers_store_exactly_what_a_local_run_stores(
-    tmp_path: Path, image: Path, workers: Workers
+    tmp_path: Path, image: Path, workers: Workers, request: pytest.FixtureRequest
 ) -> None:
     from triage.distributed.runner import CeleryRunner
 
@@ -255,7 +256,9 @@ def test_two_workers_store_exactly_what_a_local_run_stores(
     workers.start("w1")
     workers.start("w2")
     workers.wait_listening()
-    c = _case(tmp_path / "remote-case", image)
+    # with Redis, the case of the distributed run is on PostgreSQL (the lab's case store)
+    db_url = request.getfixturevalue("pg_database") if workers.broker == REDIS else None
+    c = _case(tmp_path / "remote-case", image, db_url)
     try:
         runner = CeleryRunner(workers.broker, queue=workers.queue, job_files=2)
         summary = run_triage(
