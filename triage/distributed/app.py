@@ -95,9 +95,11 @@ def make_app(broker: str, backend: str | None = None) -> Celery:
     return app
 
 
-def check_broker(app: Celery, timeout: float = CONNECT_TIMEOUT) -> None:
+def check_broker(
+    app: Celery, timeout: float = CONNECT_TIMEOUT, after: str = "; nothing was recorded"
+) -> None:
     """Connect to the broker (and a Redis result backend) once, within ``timeout`` seconds;
-    DistributedError saying which and what to do when it does not answer."""
+    DistributedError saying which and what to do when it does not answer (``after`` ends the hint)."""
     url = str(app.conf.broker_url)
     try:
         with app.connection_for_write() as conn:
@@ -105,7 +107,7 @@ def check_broker(app: Celery, timeout: float = CONNECT_TIMEOUT) -> None:
     except Exception as exc:  # kombu, socket and driver errors alike: the broker is not there
         raise DistributedError(
             f"the broker at {redacted(url)} does not answer: {type(exc).__name__}: {exc}",
-            hint="start the broker (docs/lab.md) or give the right --broker URL; nothing was recorded",
+            hint=f"start the broker (docs/lab.md) or give the right --broker URL{after}",
         ) from exc
     backend = str(app.conf.result_backend)
     if backend.startswith(("redis://", "rediss://")):
@@ -114,7 +116,7 @@ def check_broker(app: Celery, timeout: float = CONNECT_TIMEOUT) -> None:
         except Exception as exc:
             raise DistributedError(
                 f"the result backend at {redacted(backend)} does not answer: {type(exc).__name__}: {exc}",
-                hint="start Redis (docs/lab.md); nothing was recorded",
+                hint=f"start Redis (docs/lab.md){after}",
             ) from exc
 
 

@@ -38,7 +38,7 @@ def run_worker(
 ) -> None:
     """Run a worker until it is stopped (SIGTERM or Ctrl-C: the jobs in hand are finished first)."""
     app = make_app(broker, backend)
-    check_broker(app)
+    check_broker(app, after="")
     processes = concurrency or os.cpu_count() or 1
     tasks.config = tasks.WorkerConfig(scratch or tasks.config.scratch, processes)
     parent = os.getpid()
