@@ -29,6 +29,10 @@ _T = TypeVar("_T")
 TASK = "exhibit.triage.read_job"
 DEFAULT_QUEUE = "exhibit"
 CONNECT_TIMEOUT = 3.0  # seconds: a broker that does not answer by then is reported down
+#: A job still running after this long is ended by its worker and fails the run, naming the worker
+#: (a local run's stall watch, triage/engine/stall.py, is not there on a worker: this bounds a
+#: read stuck in The Sleuth Kit instead of letting the run wait for ever).
+JOB_TIME_LIMIT = 3600
 SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
 
 
@@ -78,6 +82,7 @@ def make_app(broker: str, backend: str | None = None) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         task_track_started=True,  # the coordinator sees which worker holds a job
+        task_time_limit=JOB_TIME_LIMIT,
         worker_prefetch_multiplier=1,
         task_default_queue=DEFAULT_QUEUE,
         broker_connection_timeout=CONNECT_TIMEOUT,
