@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection
 
-from custody import keys
+from custody import keys, timefmt
 from custody.case import Case
 from custody.errors import ActorError
 from custody.ledger import Draft, StoredEntry, entries_in
+from custody.timefmt import Stamp
 
 KNOWN_ROLES = (
     "examiner",
@@ -29,12 +32,19 @@ ROLE = re.compile(r"^[a-z][a-z0-9-]{1,39}$")
 
 @dataclass(frozen=True)
 class Actor:
+    """A registered person. ``public_key`` is their key now (after any ``actor.rotate``);
+    ``key_seq`` the entry that made it theirs; ``revoked_seq``/``revoked_from`` say whether and
+    from when their key was revoked (``actor.revoke``)."""
+
     id: str
     name: str
     role: str
     org: str | None
     public_key: str
     registered_seq: int
+    key_seq: int = 0
+    revoked_seq: int | None = None
+    revoked_from: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -53,11 +63,34 @@ def _actor(entry: StoredEntry) -> Actor:
 
 
 def list_actors(case: Case) -> list[Actor]:
+    """Registered actors with their current keys (``exhibit custody verify`` checks that each
+    rotation is signed by the key it replaces and by the new one)."""
+    return list(_replay(case.ledger.entries(kinds=list(KEY_KINDS))).values())
+
+
+KEY_KINDS = ("actor.add", "actor.rotate", "actor.revoke")
+
+
+def _replay(entries: Iterable[StoredEntry]) -> dict[str, Actor]:
+    """Actors from ``actor.add``, ``actor.rotate`` and ``actor.revoke`` entries in ledger order."""
     found: dict[str, Actor] = {}
-    for entry in case.ledger.entries(kinds=["actor.add"]):
-        actor = _actor(entry)
-        found.setdefault(actor.id, actor)
-    return list(found.values())
+    for entry in entries:
+        data = entry.data
+        actor_id = str(data.get("id"))
+        current = found.get(actor_id)
+        if entry.kind == "actor.add":
+            if current is None:
+                found[actor_id] = replace(_actor(entry), key_seq=entry.seq)
+        elif current is None or current.revoked_seq is not None:
+            continue
+        elif entry.kind == "actor.rotate" and data.get("previous_key") == current.public_key:
+            found[actor_id] = replace(current, public_key=str(data.get("public_key")), key_seq=entry.seq)
+        elif entry.kind == "actor.revoke" and data.get("public_key") == current.public_key:
+            effective = data.get("effective") or {}
+            found[actor_id] = replace(
+                current, revoked_seq=entry.seq, revoked_from=str(effective.get("utc") or entry.recorded_utc)
+            )
+    return found
 
 
 def _refuse_shared_key(actor_id: str, public_key: str, registered: Iterable[Actor]) -> None:
@@ -143,6 +176,11 @@ def signing_keys(
                 f"actor {actor_id!r} is not registered in case {case.identity.case_number}",
                 hint=f"register them with 'exhibit actor add {actor_id} --name ... --role ...'",
             )
+        if registered[actor_id].revoked_seq is not None:
+            raise ActorError(
+                f"the key of actor {actor_id!r} was revoked (entry {registered[actor_id].revoked_seq})",
+                hint="a revoked actor signs nothing more: register the person again under a new ID",
+            )
         key = keys.load_private_key(actor_id, prompt)
         if keys.public_hex(key) != registered[actor_id].public_key:
             raise ActorError(
@@ -151,3 +189,90 @@ def signing_keys(
             )
         loaded[actor_id] = key
     return loaded
+
+
+def rotate_key(case: Case, actor_id: str, passphrase: str | None = None) -> tuple[Actor, StoredEntry, Path]:
+    """Give ``actor_id`` a new key pair: an ``actor.rotate`` entry signed by the old key, carrying
+    the new public key and the new key's signature over :func:`keys.rotation_message` (proof that
+    the person holds it). Entries signed before keep verifying with the old key.
+
+    The new private key is written beside the old one first (``<id>.pem.new``); once the entry is
+    recorded the old file is kept as ``<id>.<first 16 hex of its public key>.retired.pem`` and the
+    new one takes its place. Returns the actor as now registered, the entry and the retired file.
+    """
+    current = get_actor(case, actor_id)
+    old_key = signing_keys(case, [actor_id], lambda _a: passphrase or keys.env_passphrase(_a))[actor_id]
+    new_key = Ed25519PrivateKey.generate()
+    new_public = keys.public_hex(new_key)
+    _refuse_shared_key(actor_id, new_public, list_actors(case))
+    path = keys.key_path(actor_id)
+    staged = path.with_name(path.name + ".new")
+    retired = path.with_name(f"{actor_id}.{current.public_key[:16]}.retired.pem")
+    if staged.exists() or retired.exists():
+        raise ActorError(
+            f"{staged if staged.exists() else retired} is in the way of a key rotation",
+            hint="an earlier rotation was interrupted: check the ledger ('exhibit actor list') and move it away",
+        )
+    keys.write_key(staged, new_key, passphrase or keys.env_passphrase(actor_id))
+    proof = new_key.sign(
+        keys.rotation_message(case.ledger.ledger_id, actor_id, current.public_key, new_public)
+    ).hex()
+    data = {
+        "id": actor_id,
+        "previous_key": current.public_key,
+        "public_key": new_public,
+        "algorithm": "ed25519",
+        "proof": proof,
+    }
+
+    def precheck(conn: Connection) -> None:
+        # under the ledger lock: the key being replaced is still the actor's current one
+        now = _replay(entries_in(conn, kinds=list(KEY_KINDS))).get(actor_id)
+        if now is None or now.public_key != current.public_key or now.revoked_seq is not None:
+            raise ActorError(f"the key of {actor_id!r} changed meanwhile", hint="run the command again")
+
+    try:
+        [entry] = case.ledger.append(
+            [Draft(kind="actor.rotate", actor=actor_id, data=data)],
+            {actor_id: old_key},
+            checkpoint_signer=actor_id,
+            checkpoint_key=new_key,  # the checkpoint closes the rotation: the new key is in force
+            precheck=precheck,
+        )
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
+    os.replace(path, retired)
+    os.replace(staged, path)
+    return replace(current, public_key=new_public, key_seq=entry.seq), entry, retired
+
+
+def revoke_key(
+    case: Case, actor_id: str, *, by: str, reason: str, effective: Stamp | None = None
+) -> tuple[Actor, StoredEntry]:
+    """Record that ``actor_id``'s current key must no longer be trusted from ``effective`` (default:
+    now), e.g. because it was lost or stolen. Recorded and signed by ``by`` (the actor themselves or
+    anyone registered). ``exhibit custody verify`` flags every entry signed with that key and
+    recorded from ``effective`` on (KEY_REVOKED); the actor signs nothing more."""
+    current = get_actor(case, actor_id)
+    if current.revoked_seq is not None:
+        raise ActorError(f"the key of {actor_id!r} is already revoked (entry {current.revoked_seq})")
+    if not reason.strip():
+        raise ActorError("a revocation needs a reason", hint='e.g. --reason "laptop stolen on 2026-03-02"')
+    now = timefmt.stamp()
+    when = effective or now
+    if timefmt.parse_utc(when.utc) > timefmt.parse_utc(now.utc):
+        raise ActorError(
+            "a revocation cannot take effect in the future", hint="leave --from out to revoke now"
+        )
+    data = {
+        "id": actor_id,
+        "public_key": current.public_key,
+        "effective": when.as_dict(),
+        "reason": reason,
+    }
+    signer = signing_keys(case, [by])
+    [entry] = case.ledger.append(
+        [Draft(kind="actor.revoke", actor=by, data=data)], signer, checkpoint_signer=by
+    )
+    return replace(current, revoked_seq=entry.seq, revoked_from=when.utc), entry

@@ -19,7 +19,7 @@ from custody.errors import CaseError, CaseExists, CaseNotFound
 from custody.ledger import Ledger
 from custody.locate import CASE_FILE, case_db_url, db_url_for, find_case_dir
 from custody.store import db
-from custody.store.models import CaseInfo
+from custody.store.models import CaseInfo, TsaConfig
 
 DEFAULT_DB = "case.sqlite"
 FORMAT = "exhibit-case/1"
@@ -60,6 +60,9 @@ class Case:
             created_offset=info.created_offset,
         )
         self.ledger = Ledger(self.engine, self.identity.ledger_id, self.identity.case_number)
+        self.ledger.after_append = self._auto_timestamp
+        #: what went wrong after an append that did not undo it (a TSA that could not be reached)
+        self.notices: list[str] = []
 
     @property
     def scratch_dir(self) -> Path:
@@ -67,6 +70,28 @@ class Case:
         path = self.root / "scratch"
         path.mkdir(exist_ok=True)
         return path
+
+    def _auto_timestamp(self) -> None:
+        """Time-stamp the new checkpoint when the case asks for it (``init --tsa``). A TSA that
+        cannot be reached leaves the append recorded, untimestamped, with a notice."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(TsaConfig.url, TsaConfig.ca_pem, TsaConfig.auto).order_by(TsaConfig.id.desc()).limit(1)
+            ).first()
+        if row is None or not row.auto:
+            return
+        from custody import timestamps  # only cases with a TSA pay for the RFC 3161 client
+
+        checkpoint = self.ledger.latest_checkpoint()
+        if checkpoint is None:
+            return
+        try:
+            timestamps.timestamp_checkpoint(self.engine, checkpoint, row.url, row.ca_pem)
+        except timestamps.TimestampError as exc:
+            self.notices.append(
+                f"checkpoint {checkpoint.tree_size} was recorded but not time-stamped: {exc}; "
+                "run 'exhibit custody timestamp' when the TSA can be reached"
+            )
 
     def close(self) -> None:
         self.engine.dispose()

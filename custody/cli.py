@@ -29,6 +29,7 @@ from rich.progress import (
 )
 
 from custody import events as events_mod
+from custody import timefmt
 from custody.console import LiteralConsole, LiteralTable, label_column, styled
 from custody.errors import UserError, environment_error
 from custody.safetext import escape, is_utf8
@@ -48,12 +49,13 @@ class _Lazy(ModuleType):
 if TYPE_CHECKING:
     from custody import actors as actors_mod
     from custody import case as case_mod
-    from custody import exports, items, proofs, verify
+    from custody import exports, items, proofs, timestamps, verify
     from custody.case import Case
 else:
     # Loaded on first use: 'exhibit ls' or '--help' need neither cryptography nor the ORM.
-    actors_mod, case_mod, exports, items, proofs, verify = (
-        _Lazy(f"custody.{name}") for name in ("actors", "case", "exports", "items", "proofs", "verify")
+    actors_mod, case_mod, exports, items, proofs, timestamps, verify = (
+        _Lazy(f"custody.{name}")
+        for name in ("actors", "case", "exports", "items", "proofs", "timestamps", "verify")
     )
 
 PASSPHRASE_ENV = "EXHIBIT_KEY_PASSPHRASE"  # custody.keys.PASSPHRASE_ENV (a test keeps them equal)
@@ -135,6 +137,8 @@ def opened(case_dir: Path | None) -> Iterator[Case]:
     try:
         yield case
     finally:
+        for notice in case.notices:
+            err.print(styled(("warning:", "bold yellow"), f" {notice}"))
         case.close()
 
 
@@ -169,15 +173,39 @@ def init(
         str | None,
         typer.Option("--db", help="SQLAlchemy URL (default: a SQLite file inside the case folder)."),
     ] = None,
+    tsa: Annotated[
+        str | None,
+        typer.Option("--tsa", help="RFC 3161 Time-Stamp Authority URL: time-stamp every checkpoint."),
+    ] = None,
+    tsa_ca: Annotated[
+        Path | None, typer.Option("--tsa-ca", help="PEM CA certificate the TSA's certificate chains to.")
+    ] = None,
 ) -> None:
     """Create a case folder and its ledger database."""
+    ca_pem = _tsa_options(tsa, tsa_ca)
     case = case_mod.init_case(directory, case_number=case_number, title=title, agency=agency, db_url=db)
     try:
+        if tsa is not None and ca_pem is not None:
+            timestamps.configure(case.engine, tsa, ca_pem, auto=True)
         out.print(
             f"Created case {case.identity.case_number} in {case.root} (ledger {case.identity.ledger_id})"
         )
+        if tsa is not None:
+            out.print(f"Every checkpoint will be time-stamped by {tsa}")
     finally:
         case.close()
+
+
+def _tsa_options(tsa: str | None, tsa_ca: Path | None) -> str | None:
+    """The CA certificate's PEM when --tsa and --tsa-ca are given together (checked before any work)."""
+    if (tsa is None) != (tsa_ca is None):
+        raise UserError(
+            "--tsa and --tsa-ca go together",
+            hint="give the TSA's URL and the PEM file of its CA certificate",
+        )
+    if tsa_ca is None:
+        return None
+    return timestamps.load_ca(tsa_ca)
 
 
 # -- actors ---------------------------------------------------------------------------------------
@@ -224,8 +252,72 @@ def actor_list(case: CaseOpt = None, as_json: JsonOpt = False) -> None:
         return
     table = LiteralTable("ID", "Name", "Role", "Org", "Public key", "Entry")
     for a in found:
-        table.add_row(a.id, a.name, a.role, a.org or "", a.public_key[:16] + "…", str(a.registered_seq))
+        key = a.public_key[:16] + "…"
+        if a.revoked_seq is not None:
+            key += f" (revoked at entry {a.revoked_seq})"
+        elif a.key_seq != a.registered_seq:
+            key += f" (since entry {a.key_seq})"
+        table.add_row(a.id, a.name, a.role, a.org or "", key, str(a.registered_seq))
     out.print(table)
+
+
+@actor_app.command(
+    "rotate-key",
+    epilog=example("exhibit actor rotate-key jdoe", "exhibit actor rotate-key jdoe --passphrase"),
+)
+def actor_rotate_key(
+    actor_id: Annotated[str, typer.Argument(help="The actor whose key pair is replaced.")],
+    passphrase: Annotated[
+        bool,
+        typer.Option(
+            "--passphrase", help=f"Protect the new private key with a passphrase (or ${PASSPHRASE_ENV})."
+        ),
+    ] = False,
+    case: CaseOpt = None,
+) -> None:
+    """Replace an actor's key pair: a new key, recorded in an entry signed by the old key (and the
+    new key's proof); entries signed before still verify with the old key."""
+    secret = os.environ.get(PASSPHRASE_ENV) or None
+    if passphrase and not secret:
+        secret = getpass.getpass("New passphrase: ")
+        if secret != getpass.getpass("Repeat passphrase: "):
+            raise UserError("the passphrases differ", hint="run the command again")
+    with opened(case) as c:
+        before = actors_mod.get_actor(c, actor_id).public_key
+        actor, entry, retired = actors_mod.rotate_key(c, actor_id, secret)
+    out.print(
+        f"Rotated the key of {actor.id} as entry {entry.seq}: {before[:16]}… -> {actor.public_key[:16]}…; "
+        f"the old private key is kept as {retired}"
+    )
+
+
+@actor_app.command(
+    "revoke",
+    epilog=example(
+        'exhibit actor revoke jdoe --reason "laptop stolen" --actor asmith',
+        'exhibit actor revoke jdoe --reason "key file copied" --from 2026-03-02T08:00+01:00 --actor jdoe',
+    ),
+)
+def actor_revoke(
+    actor_id: Annotated[str, typer.Argument(help="The actor whose key must no longer be trusted.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (lost, stolen, copied, left the lab ...).")],
+    actor: ActorOpt,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="Distrust entries recorded from this time, ISO 8601 with offset (default: now)."
+        ),
+    ] = None,
+    case: CaseOpt = None,
+) -> None:
+    """Revoke an actor's key: entries signed with it and recorded from --from on are flagged by
+    'exhibit custody verify' (KEY_REVOKED), and the actor signs nothing more."""
+    effective = timefmt.parse_stamp(since, option="--from") if since else None
+    with opened(case) as c:
+        revoked, entry = actors_mod.revoke_key(c, actor_id, by=actor, reason=reason, effective=effective)
+    out.print(
+        f"Revoked the key of {revoked.id} ({revoked.public_key[:16]}…) from {revoked.revoked_from} as entry {entry.seq}"
+    )
 
 
 # -- items ----------------------------------------------------------------------------------------
@@ -647,6 +739,62 @@ def custody_checkpoint(
     out_file.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     cp = data["checkpoint"]
     out.print(f"Wrote {out_file}: tree size {cp['tree_size']}, root {cp['root']}")
+
+
+@custody_app.command(
+    "timestamp",
+    epilog=example(
+        "exhibit custody timestamp --tsa http://tsa.lab.example/tsr --tsa-ca tsa-ca.pem",
+        "exhibit custody timestamp",
+        "exhibit custody timestamp --list --json",
+    ),
+)
+def custody_timestamp(
+    tsa: Annotated[
+        str | None, typer.Option("--tsa", help="RFC 3161 TSA URL (default: the case's, from 'init --tsa').")
+    ] = None,
+    tsa_ca: Annotated[
+        Path | None, typer.Option("--tsa-ca", help="PEM CA certificate the TSA's certificate chains to.")
+    ] = None,
+    list_: Annotated[bool, typer.Option("--list", help="List the stored time-stamps instead.")] = False,
+    case: CaseOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Time-stamp the latest checkpoint with an RFC 3161 Time-Stamp Authority (the TSA signs, with
+    its own clock, that the checkpoint existed then); --list shows the stored time-stamps."""
+    ca_pem = _tsa_options(tsa, tsa_ca)
+    with opened(case) as c:
+        if list_:
+            found = timestamps.stored(c.engine)
+            if as_json:
+                emit_json([t.as_dict() for t in found])
+                return
+            table = LiteralTable("Checkpoint", "TSA time (UTC)", "TSA", "CA SHA-256")
+            for t in found:
+                table.add_row(
+                    str(t.tree_size), t.gen_time, t.tsa_url, timestamps.ca_fingerprint(t.ca_pem)[:16] + "…"
+                )
+            out.print(table)
+            return
+        if tsa is None or ca_pem is None:
+            config = timestamps.configured(c.engine)
+            if config is None:
+                raise UserError(
+                    "the case has no Time-Stamp Authority",
+                    hint="give --tsa URL --tsa-ca CA.pem (or create the case with 'exhibit init --tsa')",
+                )
+            tsa, ca_pem = config.url, config.ca_pem
+        checkpoint = c.ledger.latest_checkpoint()
+        if checkpoint is None:
+            raise UserError("the ledger has no checkpoint yet", hint="record something first")
+        token = timestamps.timestamp_checkpoint(c.engine, checkpoint, tsa, ca_pem)
+    if as_json:
+        emit_json(token.as_dict())
+        return
+    out.print(
+        f"Checkpoint {token.tree_size} (root {token.root[:16]}…) time-stamped by {token.tsa_url} "
+        f"at {token.gen_time}"
+    )
 
 
 # -- entry point ----------------------------------------------------------------------------------

@@ -74,12 +74,17 @@ class InvalidTime(CustodyError):
     pass
 
 
+class DatabaseGone(UserError):
+    """The database server went away during a command (restarted, crashed, network cut)."""
+
+
 class DiskFull(UserError):
     """The disk (or quota) ran out while writing; nothing half-done was committed to the ledger."""
 
 
 _SQLITE_FULL = 13
 _PG_DISK_FULL = "53100"
+_PG_GONE = {"57P01", "57P02", "57P03"}  # admin_shutdown, crash_shutdown, cannot_connect_now
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
@@ -129,6 +134,20 @@ def environment_error(exc: BaseException) -> UserError | None:
             return UserError(
                 "a value on the command line is not valid UTF-8 text",
                 hint="exhibit numbers, actor IDs and other names must be UTF-8; check the terminal's encoding",
+            )
+    for cause in causes:
+        sqlstate = getattr(cause, "sqlstate", None) or ""
+        if (
+            getattr(cause, "connection_invalidated", False)
+            or sqlstate.startswith("08")
+            or sqlstate in _PG_GONE
+        ):
+            first = str(getattr(cause, "orig", None) or cause).strip().splitlines()[0][:200]
+            return DatabaseGone(
+                f"lost the connection to the case database ({first}): the command stopped; what was "
+                "recorded before is kept, nothing of the unfinished step was",
+                hint="when the database server is back, run the same command again "
+                "(a triage run resumes where it stopped)",
             )
     for cause in causes:
         if isinstance(cause, OSError) and cause.strerror and cause.filename is not None:

@@ -13,6 +13,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+import rfc8785
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -58,6 +59,12 @@ def create_or_load_key(actor_id: str, passphrase: str | None) -> tuple[Ed25519Pr
     if path.exists() or path.is_symlink():
         return load_private_key(actor_id, lambda _a: passphrase), False
     key = Ed25519PrivateKey.generate()
+    write_key(path, key, passphrase)
+    return key, True
+
+
+def write_key(path: Path, key: Ed25519PrivateKey, passphrase: str | None) -> None:
+    """Write ``key`` as PKCS#8 PEM to a new file ``path`` (mode 0600; refused if it exists)."""
     encryption: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(passphrase.encode())
         if passphrase
@@ -75,7 +82,16 @@ def create_or_load_key(actor_id: str, passphrase: str | None) -> tuple[Ed25519Pr
     except OSError:
         path.unlink(missing_ok=True)  # a truncated key would later read as "damaged"
         raise
-    return key, True
+
+
+ROTATION_PREFIX = b"EXHIBIT-KEY-ROTATE-V1\x00"
+
+
+def rotation_message(ledger_id: str, actor_id: str, previous_key: str, public_key: str) -> bytes:
+    """What the NEW key signs in an ``actor.rotate`` entry (docs/custody.md, "Actor keys"): the
+    prefix, then the RFC 8785 form of ``{"id", "ledger", "previous_key", "public_key"}``."""
+    body = {"id": actor_id, "ledger": ledger_id, "previous_key": previous_key, "public_key": public_key}
+    return ROTATION_PREFIX + rfc8785.dumps(body)
 
 
 def read_key_file(path: Path) -> bytes:

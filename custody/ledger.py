@@ -207,6 +207,8 @@ class Ledger:
         self.engine = engine
         self.ledger_id = ledger_id
         self.case_number = case_number
+        #: called after every committed append (the case's automatic RFC 3161 time-stamping)
+        self.after_append: Callable[[], None] | None = None
 
     # -- writing -------------------------------------------------------------------------------
     def append(
@@ -216,8 +218,13 @@ class Ledger:
         *,
         checkpoint_signer: str,
         precheck: Precheck | None = None,
+        checkpoint_key: Ed25519PrivateKey | None = None,
     ) -> list[StoredEntry]:
         """Append ``drafts`` as one transaction and close it with a signed checkpoint.
+
+        The checkpoint is signed by ``checkpoint_signer``'s key in ``signing_keys``, or by
+        ``checkpoint_key`` when given (an ``actor.rotate``: the signer's new key, in force once the
+        entry is recorded).
 
         Either every entry and the checkpoint are stored, or nothing is: a crash or Ctrl-C in
         the middle leaves the ledger as it was.
@@ -233,12 +240,20 @@ class Ledger:
                 if precheck is not None:
                     precheck(conn)
                 db.drop_to_writer_role(conn)
-                stored = self._append_locked(conn, drafts, signing_keys, checkpoint_signer)
+                stored = self._append_locked(
+                    conn,
+                    drafts,
+                    signing_keys,
+                    checkpoint_signer,
+                    checkpoint_key or signing_keys[checkpoint_signer],
+                )
         except IntegrityError as exc:
             raise LedgerError(
                 f"the ledger refused the append: {exc.orig}",
                 hint="another writer may have appended at the same time; run the command again",
             ) from None
+        if self.after_append is not None:
+            self.after_append()
         return stored
 
     def _append_locked(
@@ -247,6 +262,7 @@ class Ledger:
         drafts: Sequence[Draft],
         signing_keys: Mapping[str, Ed25519PrivateKey],
         checkpoint_signer: str,
+        checkpoint_key: Ed25519PrivateKey,
     ) -> list[StoredEntry]:
         last = conn.execute(select(Entry.seq, Entry.entry_hash).order_by(Entry.seq.desc()).limit(1)).first()
         seq, prev = (int(last.seq), last.entry_hash) if last else (0, GENESIS)
@@ -297,7 +313,7 @@ class Ledger:
             prev = digest
         if rows:
             conn.execute(insert(Entry), rows)
-        self._checkpoint(conn, frontier, seq, signing_keys[checkpoint_signer], checkpoint_signer)
+        self._checkpoint(conn, frontier, seq, checkpoint_key, checkpoint_signer)
         return stored
 
     def _frontier(self, conn: Connection, size: int) -> Frontier:
@@ -381,8 +397,13 @@ class Ledger:
         return [StoredCheckpoint(r.id, int(r.tree_size), r.root, r.signer, r.body, r.signature) for r in rows]
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
-        cps = self.checkpoints()
-        return cps[-1] if cps else None
+        with self.engine.connect() as conn:
+            r = conn.execute(select(Checkpoint).order_by(Checkpoint.id.desc()).limit(1)).first()
+        return (
+            None
+            if r is None
+            else StoredCheckpoint(r.id, int(r.tree_size), r.root, r.signer, r.body, r.signature)
+        )
 
     def leaf_hashes(self, size: int | None = None) -> list[bytes]:
         query = select(Entry.body).order_by(Entry.seq)

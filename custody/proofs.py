@@ -61,3 +61,49 @@ def inclusion_proofs(case: Case, exhibit: str) -> dict[str, Any]:
         "proofs": proofs,
         "ok": signed and all(p["verified"] for p in proofs),
     }
+
+
+CONSISTENCY_FORMAT = "exhibit-consistency-proofs/1"
+
+
+def consistency_proofs(case: Case) -> dict[str, Any]:
+    """RFC 9162 consistency proofs from every earlier checkpoint of the case to the latest.
+
+    Whoever kept an earlier checkpoint (its size and root) can check with its proof alone that
+    the latest checkpoint's tree extends it: nothing it vouched for was altered or removed
+    (docs/custody.md, "Consistency proofs").
+    """
+    checkpoints = case.ledger.checkpoints()
+    if not checkpoints:
+        raise CheckpointError("the ledger has no checkpoint yet", hint="record something first")
+    latest = checkpoints[-1]
+    tree = merkle.MerkleTree(case.ledger.leaf_hashes(latest.tree_size))
+    new_root = bytes.fromhex(latest.root)
+    proofs = []
+    for cp in checkpoints[:-1]:
+        if not 0 < cp.tree_size < latest.tree_size:
+            continue  # not an earlier tree (only a damaged ledger has such a checkpoint)
+        path = tree.consistency_proof(cp.tree_size, latest.tree_size)
+        try:
+            merkle.verify_consistency(cp.tree_size, latest.tree_size, bytes.fromhex(cp.root), new_root, path)
+            verified = True
+        except (merkle.ProofError, ValueError):
+            verified = False
+        proofs.append(
+            {
+                "tree_size": cp.tree_size,
+                "root": cp.root,
+                "checkpoint_canonical": cp.body,
+                "checkpoint_signature": cp.signature,
+                "consistency_path": [h.hex() for h in path],
+                "verified": verified,
+            }
+        )
+    return {
+        "format": CONSISTENCY_FORMAT,
+        "checkpoint": json.loads(latest.body),
+        "checkpoint_canonical": latest.body,
+        "checkpoint_signature": latest.signature,
+        "proofs": proofs,
+        "ok": all(p["verified"] for p in proofs),
+    }

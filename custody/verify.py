@@ -6,12 +6,13 @@ cite. Codes (docs/custody.md gives the precise rule behind each):
 ENTRY_HASH_MISMATCH, PREV_HASH_MISMATCH, SIGNATURE_INVALID, UNKNOWN_SIGNER, SEQ_GAP,
 ROOT_MISMATCH, TRUNCATED, INCONSISTENT_WITH_CHECKPOINT, ITEM_HASH_MISMATCH,
 E01_STORED_HASH_MISMATCH, E01_HEADER_MISMATCH, CUSTODY_GAP, SEAL_MISMATCH, CLOCK_ANOMALY,
-DERIVED_PARENT_MISSING, DERIVED_PARENT_MISMATCH, DUPLICATE_KEY; and, from the ``exhibit.verify``
+DERIVED_PARENT_MISSING, DERIVED_PARENT_MISMATCH, DUPLICATE_KEY, KEY_REVOKED, TIMESTAMP_INVALID; and, from the ``exhibit.verify``
 extensions, TRIAGE_DATA_MISMATCH.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -23,7 +24,7 @@ import threading
 from array import array
 from bisect import bisect_right
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
@@ -33,11 +34,12 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import select
 
 from custody import keys as keymod
 from custody import merkle
 from custody.case import Case
-from custody.errors import CheckpointError, EvidenceError
+from custody.errors import CheckpointError, EvidenceError, LedgerError
 from custody.ledger import (
     CHECKPOINT_FORMAT,
     GENESIS,
@@ -49,6 +51,7 @@ from custody.ledger import (
     entry_message,
     json_loads,
 )
+from custody.store.models import CheckpointTimestamp
 from custody.timefmt import parse_offset, parse_utc
 
 CLOCK_TOLERANCE = timedelta(minutes=5)
@@ -74,6 +77,31 @@ class Report:
     checkpoints: int = 0
     rehashed: list[str] = field(default_factory=list)
     open_checkouts: list[dict[str, Any]] = field(default_factory=list)
+    #: each actor's keys in ledger order: (the seq after which the key signs entries, key hex)
+    key_history: dict[str, list[tuple[int, str]]] = field(default_factory=dict, repr=False)
+    #: revoked keys: key hex -> (seq of the actor.revoke entry, effective UTC, actor ID)
+    revocations: dict[str, tuple[int, str, str]] = field(default_factory=dict, repr=False)
+
+    def key_at(self, actor: str, seq: int) -> str | None:
+        """The key ``actor`` signed entry ``seq`` with (checkpoint of size n: ``key_at(a, n + 1)``)."""
+        found = None
+        for after, key in self.key_history.get(actor, ()):
+            if after < seq:
+                found = key
+        return found
+
+    def insert_problem(self, problem: Problem) -> None:
+        """Add a problem found after the main pass, in seq order among the entry problems."""
+        at = next(
+            (
+                i
+                for i, q in enumerate(self.problems)
+                if q.seq is not None and problem.seq is not None and q.seq > problem.seq
+            ),
+            len(self.problems),
+        )
+        self.problems.insert(at, problem)
+        self.ok = False
 
     def add(self, code: str, seq: int | None, exhibit: str | None, detail: str) -> None:
         self.problems.append(Problem(code, seq, exhibit, detail))
@@ -134,6 +162,8 @@ def verify_case(
         raw_signatures=True,
         now=now,
     )
+    check_revocations(case, report)
+    check_timestamps(case, checkpoints, report)
     if against is not None:
         check_against(case, against, report)
     if rehash:
@@ -160,6 +190,116 @@ def verify_entries(
     )
     return _verify_rows(
         rows, checkpoints, ledger_id=ledger_id, case_number=case_number, progress=progress, now=now
+    )
+
+
+EXPORT_FORMAT = "exhibit-ledger-export/1"
+
+
+def verify_export(document: Any, *, now: datetime | None = None) -> Report:
+    """Check a JSON export (docs/custody.md, "JSON export") without any database.
+
+    The same checks as ``exhibit custody verify`` makes of the stored ledger: every entry hash
+    (recomputed from the RFC 8785 form of the exported body), the chain, every required
+    signature, the custody logic, and every checkpoint's signature and root. The ``ledger_id``
+    and ``case_number`` of the export's (unsigned) ``case`` block must be those of every signed
+    body. Raises :class:`LedgerError` when ``document`` is not an export at all.
+    """
+
+    def refuse(why: str) -> LedgerError:
+        return LedgerError(
+            f"not an Exhibit ledger export: {why}",
+            hint="use a file written by 'exhibit custody export --format json', unchanged",
+        )
+
+    if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+        raise refuse(f"its format is not {EXPORT_FORMAT!r}")
+    block, entries, checkpoints = (document.get(k) for k in ("case", "entries", "checkpoints"))
+    if not isinstance(block, dict) or not isinstance(entries, list) or not isinstance(checkpoints, list):
+        raise refuse("it lacks the case block, the entries or the checkpoints")
+    ledger_id, case_number = block.get("ledger_id"), block.get("case_number")
+    if not isinstance(ledger_id, str) or not isinstance(case_number, str):
+        raise refuse("the case block lacks ledger_id or case_number")
+    stored = [_exported_checkpoint(i, c) for i, c in enumerate(checkpoints, 1)]
+    report = verify_entries(
+        (_exported_entry(i, e) for i, e in enumerate(entries, 1)),
+        stored,
+        ledger_id=ledger_id,
+        case_number=case_number,
+        now=now,
+    )
+
+    def rows() -> Iterator[_Row]:
+        for i, e in enumerate(entries, 1):
+            x = _exported_entry(i, e)
+            yield (x.seq, x.entry_hash, x.prev_hash, x.kind, x.exhibit, x.actor, x.body, x.signatures)
+
+    revocation_problems(rows(), report)
+    tokens = document.get("timestamps")
+    if tokens is not None:
+        from custody import timestamps
+
+        if not isinstance(tokens, list):
+            raise refuse("its timestamps member is not a list")
+        timestamp_problems(
+            [timestamps.from_export(i, t) for i, t in enumerate(tokens, 1)], stored, rows, report
+        )
+    return report
+
+
+def _exported_entry(position: int, exported: Any) -> StoredEntry:
+    """An exported entry as the stored one it was made from (its text re-canonicalised)."""
+    item = exported if isinstance(exported, dict) else {}
+    body = item.get("body")
+    if isinstance(body, dict):
+        # For the bodies Exhibit writes json.dumps gives the RFC 8785 bytes (see _is_canonical), and
+        # a text hashing to the exported entry hash is the signed text itself; only otherwise is
+        # the slower reference serialiser asked.
+        text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        try:
+            signed = hashlib.sha256(text.encode("utf-8")).hexdigest() == item.get("entry_hash")
+        except UnicodeEncodeError:  # a lone surrogate: not Unicode, so never canonical
+            signed, text = False, json.dumps(body, sort_keys=True)
+        if not signed:
+            # not representable: the text above is hashed and reported as not canonical
+            with contextlib.suppress(LedgerError):
+                text = canonical(body).decode("utf-8")
+    else:
+        body, text = {}, json.dumps(body)
+    seq = item.get("seq")
+    signatures = item.get("signatures")
+    return StoredEntry(
+        seq=seq if isinstance(seq, int) and not isinstance(seq, bool) else position,
+        entry_hash=str(item.get("entry_hash")),
+        prev_hash=str(body.get("prev")),
+        kind=str(body.get("kind")),
+        exhibit=body.get("exhibit") if isinstance(body.get("exhibit"), str) else None,
+        actor=str(body.get("actor")),
+        recorded_utc=str(
+            (body.get("recorded") or {}).get("utc") if isinstance(body.get("recorded"), dict) else ""
+        ),
+        body=text,
+        signatures=[s for s in signatures if isinstance(s, dict)] if isinstance(signatures, list) else [],
+    )
+
+
+def _exported_checkpoint(position: int, exported: Any) -> StoredCheckpoint:
+    item = exported if isinstance(exported, dict) else {}
+    text = item.get("canonical")
+    text = text if isinstance(text, str) else ""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        body = None
+    body = body if isinstance(body, dict) else {}
+    size = body.get("tree_size")
+    return StoredCheckpoint(
+        id=position,
+        tree_size=size if isinstance(size, int) and not isinstance(size, bool) else 0,
+        root=str(body.get("root")),
+        signer=str(body.get("signer")),
+        body=text,
+        signature=str(item.get("signature")),
     )
 
 
@@ -444,6 +584,10 @@ def _verify_rows(
                 )
             else:
                 _register_key(seq, data, actor_keys, key_owners, report)
+        elif body.get("kind") == "actor.rotate":
+            _rotate_key(seq, body, ledger_id, actor_keys, key_owners, report)
+        elif body.get("kind") == "actor.revoke":
+            _revoke_key(seq, body, actor_keys, report)
         _check_custody(seq, body, custody, report)
         append_leaf(merkle.leaf_hash(raw))
         if count in wanted_sizes:
@@ -458,7 +602,7 @@ def _verify_rows(
     if progress is not None and unreported:
         progress(unreported)
     report.entries = count
-    _check_checkpoints(checkpoints, roots, count, actor_keys, ledger_id, report)
+    _check_checkpoints(checkpoints, roots, count, ledger_id, report)
     for exhibit_id, state in custody.items():
         if state.out_seq is not None:
             report.open_checkouts.append({"exhibit": exhibit_id, "seq": state.out_seq})
@@ -556,6 +700,7 @@ def _register_key(
     if actor_id in actor_keys:
         return
     actor_keys[actor_id] = public_key
+    report.key_history[actor_id] = [(seq - 1, public_key)]  # signs its own registration
     owner = key_owners.setdefault(public_key.lower(), actor_id)
     if owner != actor_id:
         report.add(
@@ -564,6 +709,110 @@ def _register_key(
             None,
             f"actor {actor_id!r} is registered with the public key of {owner!r}: one person can sign as both",
         )
+
+
+def _rotate_key(
+    seq: int,
+    body: dict[str, Any],
+    ledger_id: str,
+    actor_keys: dict[str, str],
+    key_owners: dict[str, str],
+    report: Report,
+) -> None:
+    """An ``actor.rotate``: signed (checked as every entry) by the actor's key so far; its
+    ``proof`` must verify under the new key; from the next entry on the new key is the actor's."""
+    data = body.get("data") or {}
+    actor_id, exhibit = str(body.get("actor")), body.get("exhibit")
+    previous, new = str(data.get("previous_key")), str(data.get("public_key"))
+    if data.get("id") != actor_id:
+        report.add(
+            "UNKNOWN_SIGNER", seq, exhibit, "a key rotation must be signed by the actor whose key it replaces"
+        )
+        return
+    if actor_keys.get(actor_id) != previous:
+        report.add(
+            "UNKNOWN_SIGNER",
+            seq,
+            exhibit,
+            f"the rotation replaces a key that is not {actor_id!r}'s key at this point",
+        )
+        return
+    if previous in report.revocations:
+        report.add("KEY_REVOKED", seq, exhibit, f"a rotation signed with the revoked key of {actor_id!r}")
+        return
+    message = keymod.rotation_message(ledger_id, actor_id, previous, new)
+    if not keymod.verify_signature(new, str(data.get("proof")), message):
+        report.add("SIGNATURE_INVALID", seq, exhibit, "the new key's proof of a key rotation does not verify")
+        return
+    owner = key_owners.setdefault(new.lower(), actor_id)
+    if owner != actor_id:
+        report.add("DUPLICATE_KEY", seq, None, f"{actor_id!r} rotated to the public key of {owner!r}")
+        return
+    actor_keys[actor_id] = new
+    report.key_history.setdefault(actor_id, []).append((seq, new))
+
+
+def _revoke_key(seq: int, body: dict[str, Any], actor_keys: dict[str, str], report: Report) -> None:
+    """An ``actor.revoke``: the named key, if it is the actor's at this point, is revoked from
+    ``effective`` (entries signed with it and recorded since are KEY_REVOKED, see check_revocations)."""
+    data = body.get("data") or {}
+    actor_id, key = str(data.get("id")), str(data.get("public_key"))
+    if actor_keys.get(actor_id) != key:
+        report.add(
+            "UNKNOWN_SIGNER",
+            seq,
+            body.get("exhibit"),
+            f"the revocation names a key that is not {actor_id!r}'s key",
+        )
+        return
+    effective = data.get("effective")
+    utc = effective.get("utc") if isinstance(effective, dict) else None
+    recorded = (body.get("recorded") or {}).get("utc")
+    report.revocations.setdefault(key, (seq, str(utc or recorded), actor_id))
+
+
+def check_revocations(case: Case, report: Report) -> None:
+    """KEY_REVOKED for every entry (other than the revocation itself) signed with a revoked key and
+    recorded at or after the revocation's ``effective`` time, or recorded after the revocation."""
+    if report.revocations:
+        revocation_problems(case.ledger.entry_rows(), report)
+
+
+def revocation_problems(rows: Iterable[_Row], report: Report) -> None:
+    """:func:`check_revocations` over entry rows (``Ledger.entry_rows`` or exported entries)."""
+    if not report.revocations:
+        return
+    for seq, _h, _p, kind, exhibit, actor, text, signatures in rows:
+        if kind == "actor.revoke":
+            continue
+        try:
+            body = json_loads(text)
+            sigs = json_loads(signatures) if isinstance(signatures, str) else signatures
+            recorded = parse_utc(body["recorded"]["utc"])
+        except (ValueError, KeyError, TypeError):
+            continue  # the main pass reports what cannot be read
+        signers = {str(s.get("actor")) for s in sigs if isinstance(s, dict)} | {actor}
+        for who in sorted(signers):
+            key = report.key_at(who, int(seq))
+            revoked = report.revocations.get(key or "")
+            if revoked is None:
+                continue
+            revoke_seq, effective, owner = revoked
+            try:
+                since = parse_utc(effective)
+            except ValueError:
+                since = None
+            if int(seq) > revoke_seq or (since is not None and recorded >= since):
+                report.insert_problem(
+                    Problem(
+                        "KEY_REVOKED",
+                        int(seq),
+                        exhibit,
+                        f"signed by {who!r} with the key of {owner!r} revoked at entry {revoke_seq}, "
+                        f"effective {effective}",
+                    )
+                )
+                break
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -800,7 +1049,6 @@ def _check_checkpoints(
     checkpoints: list[StoredCheckpoint],
     roots: dict[int, bytes],
     count: int,
-    actor_keys: dict[str, str],
     ledger_id: str,
     report: Report,
 ) -> None:
@@ -813,7 +1061,8 @@ def _check_checkpoints(
         except ValueError:
             report.add("ROOT_MISMATCH", where, None, f"checkpoint {cp.id} is not JSON")
             continue
-        key = actor_keys.get(str(body.get("signer")))
+        size = body.get("tree_size", cp.tree_size)
+        key = report.key_at(str(body.get("signer")), (size if isinstance(size, int) else cp.tree_size) + 1)
         if key is None:
             report.add(
                 "UNKNOWN_SIGNER",
@@ -944,12 +1193,23 @@ def load_checkpoint_file(path: Path, ledger_id: str, case_number: str | None = N
     and equal to ``checkpoint``; this ledger and case. Anything else is :class:`CheckpointError`
     (the command exits with status 2), never a guess about what the file meant.
     """
+    raw = read_small_file(Path(path), MAX_CHECKPOINT_FILE, "a checkpoint file")
+    return parse_checkpoint_file(raw, str(path), ledger_id, case_number)
+
+
+def parse_checkpoint_file(
+    raw: bytes, where: str, ledger_id: str, case_number: str | None = None
+) -> dict[str, Any]:
+    """The checks of :func:`load_checkpoint_file` on a checkpoint file's bytes already read
+    (``where`` names it in messages: a path, or a member of a bundle)."""
+    path = where
     hint = "use a file written by 'exhibit custody checkpoint --out FILE' for this case, unchanged"
 
     def refuse(why: str) -> CheckpointError:
         return CheckpointError(f"{path}: not a valid Exhibit checkpoint file: {why}", hint=hint)
 
-    raw = read_small_file(Path(path), MAX_CHECKPOINT_FILE, "a checkpoint file")
+    if len(raw) > MAX_CHECKPOINT_FILE:
+        raise refuse(f"it is larger than {MAX_CHECKPOINT_FILE} bytes")
     try:
         data = _strict_json(raw.decode("utf-8"))
     except UnicodeDecodeError:
@@ -1014,6 +1274,45 @@ def load_checkpoint_file(path: Path, ledger_id: str, case_number: str | None = N
     return data
 
 
+def check_timestamps(case: Case, checkpoints: Sequence[StoredCheckpoint], report: Report) -> None:
+    """Every RFC 3161 token of the case: TIMESTAMP_INVALID when one does not verify against the
+    checkpoint it claims and the CA kept with it; CLOCK_ANOMALY for entries whose recorded time
+    contradicts a verified token's time (docs/custody.md, "Time-stamps")."""
+    with case.engine.connect() as conn:
+        if conn.execute(select(CheckpointTimestamp.id).limit(1)).first() is None:
+            return
+    # only a case with tokens pays for the RFC 3161 client (about 0.1 s of imports)
+    from custody import timestamps
+
+    timestamp_problems(timestamps.stored(case.engine), checkpoints, case.ledger.entry_rows, report)
+
+
+def timestamp_problems(
+    tokens: Sequence[Any],
+    checkpoints: Sequence[StoredCheckpoint],
+    rows: Callable[[], Iterable[_Row]],
+    report: Report,
+) -> None:
+    """:func:`check_timestamps` for ``tokens`` (``timestamps.StoredTimestamp``) over entry rows."""
+    from custody import timestamps
+
+    verified, problems = timestamps.check_tokens(tokens, checkpoints)
+    for p in problems:
+        report.add(p.code, p.seq, None, p.detail)
+    exhibits: dict[int, str | None] = {}
+
+    def times() -> Iterator[tuple[int, str | None]]:
+        for row in rows():
+            exhibits[int(row[0])] = row[4]
+            yield from timestamps.recorded_times([row])
+
+    flagged = {(p.code, p.seq) for p in report.problems}
+    for p in timestamps.clock_problems(verified, times()):
+        if (p.code, p.seq) in flagged or p.seq is None:
+            continue
+        report.insert_problem(Problem(p.code, p.seq, exhibits.get(p.seq), p.detail))
+
+
 def check_against(case: Case, path: Path, report: Report) -> None:
     data = load_checkpoint_file(path, case.ledger.ledger_id, case.ledger.case_number)
     body = json.loads(data["checkpoint_canonical"])
@@ -1024,10 +1323,8 @@ def check_against(case: Case, path: Path, report: Report) -> None:
         checkpoint_message(data["checkpoint_canonical"].encode()),
     ):
         report.add("SIGNATURE_INVALID", None, None, f"{path}: the checkpoint's signature does not verify")
-    from custody.actors import list_actors
-
-    known = {a.id: a.public_key for a in list_actors(case)}
-    if known.get(str(body.get("signer"))) != data["signer_public_key"]:
+    # the signer's key when the checkpoint was made (a later key rotation does not void it)
+    if report.key_at(str(body.get("signer")), size + 1) != data["signer_public_key"]:
         report.add(
             "UNKNOWN_SIGNER",
             None,

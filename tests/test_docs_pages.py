@@ -173,6 +173,15 @@ def test_prosecutor_walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert {p["code"] for p in codes["problems"]} >= {"ITEM_HASH_MISMATCH"}
     assert "RESULT: all entries proven" in _output_of(ran, "python3 check_proof.py EX-001-proofs.json")
 
+    # section 7: the bundle verifies, its README's script recomputes the digest roots, an edited
+    # row is caught and named
+    assert _output_of(ran, "exhibit verify-bundle bundle-2026-017.zip").endswith(
+        "bundle OK: 15 parts verified"
+    )
+    assert _output_of(ran, "cd bundle && python3 digest_root.py").count("= signed") == 3
+    altered = json.loads((work / "verify-bundle.json").read_text(encoding="utf-8"))
+    assert altered["failed"] == ["exhibits/EX-001/triage_findings.jsonl"]
+
     # The same independent check through a real process, as the defence expert would run it.
     last = next(r for r in ran if r.command.shell.startswith("python3 check_proof.py") and r.code == 0)
     done = subprocess.run(

@@ -847,7 +847,8 @@ def export_case(
         str,
         typer.Option(
             "--format",
-            help="kml (GPS positions), timesketch (the timeline as JSON lines) or dfxml (the file listing).",
+            help="kml (GPS positions), timesketch (the timeline as JSON lines), dfxml (the file listing) "
+            "or case (CASE/UCO JSON-LD).",
         ),
     ],
     out: Annotated[
@@ -859,14 +860,16 @@ def export_case(
     case: CaseOpt = None,
 ) -> None:
     """Write the case in a format other tools read: every GPS position as KML, the timeline as JSON
-    lines for Timesketch, or each triaged exhibit's file listing as DFXML (fiwalk's names)."""
+    lines for Timesketch, each triaged exhibit's file listing as DFXML (fiwalk's names), or the
+    exhibits, custody, triage runs, files and messages as CASE/UCO JSON-LD."""
     from triage.views.exchange import export_case as write
 
     with opened(case) as c:
         done = write(c, fmt, out, exhibit or None)
-    noun = {"kml": "placemark", "timesketch": "event", "dfxml": "file object"}[done.format]
+    noun = {"kml": "placemark", "timesketch": "event", "dfxml": "file object", "case": "node"}[done.format]
     left = f" ({_n(done.left_out, 'event')} left out: {done.left_out_why})" if done.left_out else ""
-    err.print(escape(f"wrote {done.path}: {_n(done.written, noun)}{left}"))
+    detail = f" ({done.detail})" if done.detail else ""
+    err.print(escape(f"wrote {done.path}: {_n(done.written, noun)}{detail}{left}"))
 
 
 def carved(
@@ -995,15 +998,18 @@ def register(app: typer.Typer) -> None:
             "exhibit export-case --format kml --out positions.kml",
             "exhibit export-case --format timesketch --out timeline.jsonl --exhibit EX-001",
             "exhibit export-case --format dfxml --out EX-001.xml --exhibit EX-001",
+            "exhibit export-case --format case --out case.jsonld",
         ),
     )(export_case)
     plugins_app.command("list", epilog=example("exhibit plugins list", "exhibit plugins list --json"))(
         plugins_list
     )
     app.add_typer(plugins_app, name="plugins")
+    from triage.bundle.cli import register as register_bundle
     from triage.cli_hashsets import register as register_hashsets
     from triage.distributed.cli import register as register_distributed
 
     register_distributed(app)
 
     register_hashsets(app)
+    register_bundle(app)

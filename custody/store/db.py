@@ -84,6 +84,9 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+MIGRATE_LOCK_KEY = 0x45584D4947  # "EXMIG": serialises schema migrations of one database
+
+
 def ledger_lock(conn: Connection) -> None:
     """Serialise appends (SQLite already holds its write lock from BEGIN IMMEDIATE)."""
     if conn.dialect.name == "postgresql":
@@ -112,7 +115,7 @@ def alembic_config(conn: Connection, script_location: str = MIGRATIONS) -> Confi
     return cfg
 
 
-HEADS = {MIGRATIONS: ("custody_alembic_version", "c0001")}
+HEADS = {MIGRATIONS: ("custody_alembic_version", "c0002")}
 
 
 def register_head(script_location: str, version_table: str, head: str) -> None:
@@ -145,6 +148,10 @@ def migrate(engine: Engine, script_location: str = MIGRATIONS) -> None:
 
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # two commands opening a new case at once (two examiners starting triage) must not
+                # both create the tables: the second waits, then finds the schema at its head
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK_KEY})
             command.upgrade(alembic_config(conn, script_location), "heads")
     except OperationalError as exc:
         _raise_if_disk_full(engine, exc)

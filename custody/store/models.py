@@ -7,7 +7,7 @@ is no second copy of the truth that an attacker could edit without breaking a si
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Index, Integer, MetaData, String, Text, text
+from sqlalchemy import BigInteger, Boolean, Index, Integer, LargeBinary, MetaData, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -80,4 +80,36 @@ class Checkpoint(Base):
     frontier: Mapped[str] = mapped_column(Text, default="[]")
 
 
-LEDGER_TABLES = ("case_info", "entries", "checkpoints")
+class CheckpointTimestamp(Base):
+    """An RFC 3161 time-stamp token over a checkpoint's canonical body (custody/timestamps.py).
+
+    ``token`` is the Time-Stamp Authority's whole DER ``TimeStampResp``; ``ca_pem`` the CA
+    certificate it was verified against when received (kept to verify it again later);
+    ``gen_time`` the token's ``genTime`` in UTC, for reading (verification takes it from the token).
+    """
+
+    __tablename__ = "checkpoint_timestamps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger, index=True)
+    root: Mapped[str] = mapped_column(String(64))
+    tsa_url: Mapped[str] = mapped_column(Text)
+    ca_pem: Mapped[str] = mapped_column(Text)
+    token: Mapped[bytes] = mapped_column(LargeBinary)
+    gen_time: Mapped[str] = mapped_column(String(40))
+    recorded_utc: Mapped[str] = mapped_column(String(40))
+
+
+class TsaConfig(Base):
+    """The case's Time-Stamp Authority; the latest row applies. ``auto``: time-stamp every checkpoint."""
+
+    __tablename__ = "tsa_config"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(Text)
+    ca_pem: Mapped[str] = mapped_column(Text)
+    auto: Mapped[bool] = mapped_column(Boolean)
+    added_utc: Mapped[str] = mapped_column(String(40))
+
+
+LEDGER_TABLES = ("case_info", "entries", "checkpoints", "checkpoint_timestamps", "tsa_config")

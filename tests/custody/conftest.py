@@ -54,7 +54,7 @@ def tamper(case: Case, statement: str, params: dict[str, object] | tuple[object,
     if url.get_backend_name() == "sqlite":
         conn = sqlite3.connect(str(url.database), isolation_level=None)
         try:
-            for table in ("case_info", "entries", "checkpoints"):
+            for table in ("case_info", "entries", "checkpoints", "checkpoint_timestamps", "tsa_config"):
                 for action in ("update", "delete"):
                     conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}")
             conn.execute(statement.replace("%s", "?"), params)

@@ -18,8 +18,10 @@
   finding id). An event whose time is wall-clock time of an unknown zone (a FAT date, EXIF
   without an offset) has no instant: Timesketch would take it as UTC, so it is left out and
   counted.
+* ``case``: CASE/UCO JSON-LD (exhibits, provenance records, investigative actions, tools,
+  performers, files and messages), written by :mod:`triage.views.case_uco`.
 
-Both stream the findings (bounded memory), never overwrite a file, and remove a half-written one.
+All stream the findings (bounded memory), never overwrite a file, and remove a half-written one.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from triage.views.timeline import time_fields, timeline
 
 __all__ = ["FORMATS", "Exported", "export_case"]
 
-FORMATS = ("kml", "timesketch", "dfxml")
+FORMATS = ("kml", "timesketch", "dfxml", "case")
 DFXML_NS = "http://www.forensicswiki.org/wiki/Category:Digital_Forensics_XML"
 #: fiwalk's one-letter name types (TSK's ``fls`` letters) for the entry types triage stores
 NAME_TYPES = {"file": "r", "dir": "d", "link": "l", "fifo": "p", "char": "c", "block": "b", "socket": "s"}
@@ -62,6 +64,7 @@ class Exported:
     written: int
     left_out: int = 0
     left_out_why: str = ""
+    detail: str = ""
 
 
 def export_case(case: Case, fmt: str, out: Path, exhibits: Sequence[str] | None = None) -> Exported:
@@ -85,11 +88,25 @@ def export_case(case: Case, fmt: str, out: Path, exhibits: Sequence[str] | None 
                 return Exported(fmt, out, _write_kml(case, wanted, handle))
             if fmt == "dfxml":
                 return Exported(fmt, out, _write_dfxml(case, wanted, handle))
+            if fmt == "case":
+                from triage.views.case_uco import write_case
+
+                done = write_case(case, wanted, handle)
+                return Exported(
+                    fmt,
+                    out,
+                    done.nodes,
+                    detail=f"{_count(done.messages, 'message')}, {_count(done.files, 'file')}",
+                )
             written, local = _write_timesketch(case, wanted, handle)
             return Exported(fmt, out, written, local, "local time of unknown offset" if local else "")
     except BaseException:
         out.unlink(missing_ok=True)  # no half-written export keeps the name
         raise
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 # --- KML --------------------------------------------------------------------------------------

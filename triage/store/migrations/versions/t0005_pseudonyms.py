@@ -1,5 +1,8 @@
 """Report redaction: ``report_pseudonyms``, the case's key table of pseudonyms (never in a report).
 
+Also, on PostgreSQL, the ``exhibit_examiner`` role (triage/store/grants.py) with its privileges on
+every triage table so far, for per-person database logins.
+
 Revision ID: t0005
 Revises: t0004
 """
@@ -8,6 +11,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
+
+from triage.store.grants import grant_examiner
 
 revision = "t0005"
 down_revision = "t0004"
@@ -25,6 +30,11 @@ def upgrade() -> None:
         sa.Column("created_utc", sa.String(40), nullable=False),
         sa.UniqueConstraint("category", "value"),
     )
+    triage_tables = (
+        "triage_alembic_version", "triage_runs", "triage_files", "triage_findings", "triage_warnings",
+        "triage_anchors", "triage_locks", "hashsets", "hashset_hashes", "report_pseudonyms",
+    )  # fmt: skip
+    grant_examiner(op.get_bind(), [t for t in triage_tables if sa.inspect(op.get_bind()).has_table(t)])
 
 
 def downgrade() -> None:
