@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from triage.store.grants import grant_examiner
+
 revision = "t0006"
 down_revision = "t0005"
 branch_labels = None
@@ -27,6 +29,7 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("finished_utc", sa.String(40), nullable=False),
     )
+    grant_examiner(op.get_bind(), ["triage_jobs"])  # PostgreSQL: per-person logins store jobs too
 
 
 def downgrade() -> None:
