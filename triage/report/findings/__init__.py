@@ -22,7 +22,7 @@ from __future__ import annotations
 from functools import partial
 
 from triage.report.context import ReportContext
-from triage.report.findings.common import type_counts
+from triage.report.findings.common import has_dated, type_counts
 from triage.report.findings.conversations import (
     CALL,
     CONTACT,
@@ -183,13 +183,13 @@ def finding_sections(ctx: ReportContext) -> list[Section]:
                 {"records": total(other_types), "types": len(other_types)},
             )
         )
-    out.append(
-        Section(
-            "timeline",
-            "Timeline",
-            "findings/timeline.html.j2",
-            partial(timeline_pages, ctx),
-            {"findings": sum(counts.values())},
+    if has_dated(ctx):
+        out.append(
+            Section(
+                "timeline",
+                "Timeline",
+                "findings/timeline.html.j2",
+                partial(timeline_pages, ctx),
+            )
         )
-    )
     return out

@@ -9,7 +9,7 @@ cut in two pieces would escape it).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import func, inspect, select
@@ -17,7 +17,7 @@ from sqlalchemy import func, inspect, select
 from triage.report.context import ReportContext
 from triage.report.sections import PAGE_ROWS
 from triage.store.models import Finding
-from triage.views.findings import StoredFinding, labels_for
+from triage.views.findings import StoredFinding, labels_for, stream_findings
 
 T = TypeVar("T")
 
@@ -198,6 +198,19 @@ def fields_of(record_type: str, data: Mapping[str, Any], skip: Iterable[str] = (
     return out
 
 
+def has_dated(ctx: ReportContext) -> bool:
+    """Whether some finding the report holds has a time (the timeline then has an event):
+    findings are read until the first one with a time value."""
+    from triage.views.timeline import time_fields
+
+    for f in stream_findings(
+        ctx.case.engine, wanted_exhibits(ctx), prefixes=list(ctx.kinds) if ctx.kinds else None
+    ):
+        if next(time_fields(f.data), None) is not None:
+            return True
+    return False
+
+
 def first_time(data: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any] | None:
     """The first of ``names`` that holds a time value, for printing (see :func:`time_of`)."""
     for name in names:
@@ -205,10 +218,3 @@ def first_time(data: Mapping[str, Any], names: Sequence[str]) -> dict[str, Any] 
         if time is not None and time["shown"]:
             return time
     return None
-
-
-def section_pages(
-    build: Callable[[], Iterator[Mapping[str, Any]]],
-) -> Callable[[], Iterator[Mapping[str, Any]]]:
-    """``build`` as a :class:`~triage.report.sections.Section`'s ``pages`` (a fresh iterator each call)."""
-    return build

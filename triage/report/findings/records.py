@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from triage.hashsets.known import load_known
 from triage.report.context import ReportContext
 from triage.report.findings.common import (
     fields_of,
@@ -25,7 +24,7 @@ from triage.report.findings.common import (
     wanted_exhibits,
 )
 from triage.report.findings.stream import findings_in_order
-from triage.views.findings import StoredFinding, labels_for, stream_findings
+from triage.views.findings import StoredFinding, stream_findings
 from triage.views.spool import SortedRows, encode_key, sort_key
 from triage.views.timeline import timeline
 
@@ -195,19 +194,12 @@ def timeline_pages(ctx: ReportContext) -> Iterator[dict[str, Any]]:
         yield {"events": page}
 
 
-def label_of(record_type: str, field: str, value: object) -> str | None:
-    """The label a plugin declares for a raw value (for templates that show one field apart)."""
-    return labels_for(record_type, {field: value}).get(field)
-
-
 __all__ = [
     "HASH_HIT",
     "KEYWORD",
     "hash_pages",
     "identifier_pages",
     "keyword_pages",
-    "label_of",
-    "load_known",
     "other_pages",
     "timeline_pages",
     "web_pages",
