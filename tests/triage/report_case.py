@@ -9,7 +9,7 @@ contacts, WhatsApp, from the apps' published schemas) with, added here:
 - an SMS sent and then deleted (SQLite ``secure_delete`` off, as on phones), so ``sms_android``
   recovers it from the database's free space;
 - the corpus photos (``images/gps/*.jpg`` with positions, ``Canon_40D.jpg`` without) under
-  ``sdcard/DCIM/Camera``; the corpus Chrome ``History`` under the Chrome profile;
+  ``sdcard/DCIM/Camera``, and ``Kodak_CX7530.jpg`` there under a hostile name (:data:`HOSTILE_NAME`); the corpus Chrome ``History`` under the Chrome profile;
 
 then triaged with every plugin, searched for two keywords (``exhibit search``) and matched
 against a known-bad hash set holding the SHA-256 of ``DSCN0025.jpg`` (``exhibit hashset``), all
@@ -39,6 +39,8 @@ CAMERA = "sdcard/DCIM/Camera"
 WA_IMAGE = "sdcard/WhatsApp/Media/WhatsApp Images/IMG-20260310-WA0005.jpg"
 BAD_PHOTO = "DSCN0025.jpg"
 KEYWORDS = ("Harbour Road", "passports")
+#: A photo file name made of HTML's special characters (the corpus Kodak_CX7530.jpg, no GPS).
+HOSTILE_NAME = "a<b>&\"c'<script>x.jpg"
 
 
 def builder():  # type: ignore[no-untyped-def]
@@ -119,6 +121,7 @@ def build_case(root: Path) -> tuple[Path, Path]:
     camera.mkdir(parents=True)
     for photo in photos():
         shutil.copy(photo, camera / photo.name)
+    shutil.copy(CORPUS / "images" / "Kodak_CX7530.jpg", camera / HOSTILE_NAME)
     chrome = android / "data/data/com.android.chrome/app_chrome/Default/History"
     chrome.parent.mkdir(parents=True)
     shutil.copy(need(CORPUS / "browsers" / "chrome_History"), chrome)

@@ -34,7 +34,16 @@ from PIL import Image
 from sqlalchemy import insert
 
 from custody.case import Case, init_case, open_case
-from tests.triage.report_case import BAD_PHOTO, CAMERA, DELETED_SMS, HOSTILE, WA_IMAGE, build_case, builder
+from tests.triage.report_case import (
+    BAD_PHOTO,
+    CAMERA,
+    DELETED_SMS,
+    HOSTILE,
+    HOSTILE_NAME,
+    WA_IMAGE,
+    build_case,
+    builder,
+)
 from triage.report.context import ReportContext
 from triage.report.env import environment
 from triage.report.findings import CSS, finding_sections
@@ -228,6 +237,9 @@ def test_hostile_body_is_text(plain: tuple[Path, dict[str, list[Path]]]) -> None
     assert not [t for t, _a in tags if t == "script"]
     images = [a for t, a in tags if t == "img"]
     assert images and all((a.get("src") or "").startswith("media/") and "onerror" not in a for a in images)
+    gallery = pages["gallery"][0]
+    assert not [t for t, _a in parsed(gallery).tags if t == "script"]
+    assert "a&lt;b&gt;&amp;&#34;c&#39;&lt;script&gt;x.jpg" in gallery.read_text(encoding="utf-8")
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (scripts/setup.sh installs it)")
     dom = subprocess.run(
@@ -247,9 +259,9 @@ def test_thumbnails_small_upright_and_without_metadata(plain: tuple[Path, dict[s
     out, pages = plain
     gallery = pages["gallery"][0]
     thumbs = sorted((out / "media").glob("*.jpg"))
-    # Canon_40D and four of the five GPS photos (DSCN0025 is known-bad); the WhatsApp copy of
-    # DSCN0010 has the same thumbnail as the camera's
-    assert len(thumbs) == 5
+    # Canon_40D, the Kodak under a hostile name and four of the five GPS photos (DSCN0025 is
+    # known-bad); the WhatsApp copy of DSCN0010 has the same thumbnail as the camera's
+    assert len(thumbs) == 6
     for thumb in thumbs:
         with Image.open(thumb) as image:
             assert max(image.size) <= 160 and image.format == "JPEG"
@@ -262,7 +274,7 @@ def test_thumbnails_small_upright_and_without_metadata(plain: tuple[Path, dict[s
         ).stdout
     )  # fmt: skip
     assert [sorted(entry) for entry in found] == [["SourceFile"]] * len(thumbs)
-    for name in ("Canon_40D.jpg", "DSCN0010.jpg", "DSCN0027.jpg"):
+    for name in ("Canon_40D.jpg", "DSCN0010.jpg", "DSCN0027.jpg", HOSTILE_NAME):
         figure = _figure_of(gallery, name)
         src = re.search(r'<img class="f-thumb" src="(media/[0-9a-f]{64}\.jpg)"', figure)
         assert src and (out / src.group(1)).is_file(), name
@@ -299,13 +311,14 @@ def test_map_has_one_point_per_position_where_exiftool_puts_it(
     out, pages = plain
     evidence = built[1]
     oracle = _exiftool_positions([*sorted((evidence / CAMERA).glob("*.jpg")), evidence / WA_IMAGE])
-    assert len(oracle) == 6  # five GPS photos and the WhatsApp copy of one; Canon_40D has none
+    # five GPS photos, the WhatsApp copy of one and the Kodak (in Kenya); Canon_40D has none
+    assert len(oracle) == 7
     html = pages["gallery"][0].read_text(encoding="utf-8")
     numbers = {
         unescape(name): int(n)
         for n, name in re.findall(r'<p class="f-picture-title">(\d+)\. (.*?) <span', html)
     }
-    assert set(oracle) <= set(numbers) and len(numbers) == 7
+    assert set(oracle) <= set(numbers) and len(numbers) == 8
     maps = re.findall(r'<figure class="f-map"><img src="(media/[0-9a-f]{64}\.svg)"', html)
     assert len(maps) == 1  # one page: no separate overview
     svg = ElementTree.parse(out / maps[0]).getroot()
