@@ -51,13 +51,15 @@ CONVERSATIONS = 200
 
 
 def _photos(folder: Path, count: int) -> None:
-    from PIL import Image, ExifTags
+    from PIL import ExifTags, Image
 
     rng = random.Random(10)
     folder.mkdir(parents=True)
     base = Image.effect_noise((1024, 768), 40).convert("RGB")
     for n in range(count):
-        image = Image.merge("RGB", [base.getchannel(i).point(lambda v, k=n + i: (v + 37 * k) % 256) for i in range(3)])
+        image = Image.merge(
+            "RGB", [base.getchannel(i).point(lambda v, k=n + i: (v + 37 * k) % 256) for i in range(3)]
+        )
         exif = Image.Exif()
         exif[0x010F] = "BenchCam"
         exif[0x0110] = f"Model {n % 7}"
