@@ -511,3 +511,45 @@ def test_a_100000_message_thread_in_bounded_memory(tmp_path: Path) -> None:
     the same peak (the view sorts on disk; a page is dropped once rendered)."""
     peak = _render_large(tmp_path, 100_000)
     assert peak < 48 * MB, f"peak {peak / MB:.1f} MB"
+
+
+def test_the_sections_lay_out_as_pdf(plain: tuple[Path, dict[str, list[Path]]]) -> None:
+    """The threads and the gallery, in one document with findings.css, through WeasyPrint: pdftotext
+    reads every message body of the story in order (the hostile one as text) and every provenance
+    line; pdftoppm renders the first page."""
+    if not shutil.which("pdftotext") or not shutil.which("pdftoppm"):
+        pytest.skip("poppler-utils is not installed (scripts/setup.sh installs it)")
+    from weasyprint import CSS as Sheet
+    from weasyprint import HTML
+
+    out, pages = plain
+    bodies = []
+    for section in ("threads", "gallery"):
+        html = pages[section][0].read_text(encoding="utf-8")
+        match = re.search(r"<body>(.*)</body>", html, re.S)
+        assert match
+        bodies.append(match.group(1))
+    document = '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"></head><body>'
+    document += "".join(bodies) + "</body></html>"
+    pdf = out / "findings.pdf"
+    sheet = Sheet(filename=str(Path(__file__).parents[2] / "triage/report/templates" / CSS))
+    HTML(string=document, base_url=str(out) + "/").write_pdf(str(pdf), stylesheets=[sheet])
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    flat = " ".join(text.split())
+    story = builder()
+    at = 0
+    for body in (
+        [t for _u, _k, t in story.SMS_THREAD] + [DELETED_SMS] + [t for _u, _k, t in story.WHATSAPP_CHAT]
+    ):
+        found = flat.find(body, at)
+        assert found >= 0, body
+        at = found
+    assert HOSTILE in flat
+    assert flat.count("Source: EX-001") == 13 + 8  # every message and every picture
+    subprocess.run(
+        ["pdftoppm", "-r", "40", "-f", "1", "-l", "1", "-png", str(pdf), str(out / "page")], check=True
+    )
+    with Image.open(next(out.glob("page*.png"))) as first:
+        assert first.size[0] > 100 and first.getextrema() != ((255, 255), (255, 255), (255, 255))
