@@ -403,10 +403,11 @@ def _time(ms: int) -> dict[str, Any]:
     return {"utc": utc, "raw": ms, "encoding": "unix_ms", "offset": "+00:00", "local": None, "note": None}
 
 
-def one_thread_case(root: Path, messages: int) -> Path:
-    """A case whose triage_findings hold ``messages`` SMS of one conversation (inserted out of time
-    order), shaped as ``sms_android`` stores them."""
-    case = init_case(root, case_number="2026/43", title="one long thread")
+def one_thread_case(root: Path, messages: int, *, conversations: int = 1, db_url: str | None = None) -> Path:
+    """A case whose triage_findings hold ``messages`` SMS (inserted out of time order), shaped as
+    ``sms_android`` stores them: one conversation, or message ``i`` in conversation
+    ``i % conversations``."""
+    case = init_case(root, case_number="2026/43", title="one long thread", db_url=db_url)
     try:
         ensure_schema(case.engine)
         rows: list[dict[str, Any]] = []
@@ -422,8 +423,8 @@ def one_thread_case(root: Path, messages: int) -> Path:
                     "timestamp": _time(T0 + i * 1000),
                     "body": f"message {i + 1:06d}: the container is at pier {i % 7}, bring the papers",
                     "from_me": bool(i % 2),
-                    "party": "+15555550100",
-                    "conversation": "1",
+                    "party": f"+1555555{i % conversations:04d}",
+                    "conversation": str(1 + i % conversations),
                     "sms_type": 2 if i % 2 else 1,
                 }  # fmt: skip
                 rows.append(
@@ -553,3 +554,45 @@ def test_the_sections_lay_out_as_pdf(plain: tuple[Path, dict[str, list[Path]]]) 
     )
     with Image.open(next(out.glob("page*.png"))) as first:
         assert first.size[0] > 100 and first.getextrema() != ((255, 255), (255, 255), (255, 255))
+
+
+@pytest.mark.postgres
+def test_postgresql_case_pages_as_sqlite(tmp_path: Path, pg_database: str) -> None:
+    """On PostgreSQL: 1,201 messages of three conversations give three conversations over three
+    pages, each conversation's messages in time order, the index linking to the page each thread
+    starts on; keyset pages of 50 rows give the findings in ``ORDER BY`` order."""
+    from sqlalchemy import select
+
+    from triage.report.findings.stream import findings_in_order
+
+    one_thread_case(tmp_path / "case", 1201, conversations=3, db_url=pg_database)
+    with open_case(tmp_path / "case") as case:
+        ctx = ReportContext(case, (), None, FolderMedia(tmp_path), Redactor.none())
+        sections = {s.id: s for s in finding_sections(ctx)}
+        assert list(sections) == ["conversations", "threads", "timeline"]
+        seen: dict[str, list[int]] = {}
+        starts: dict[str, int] = {}
+        for n, page in enumerate(sections["threads"].pages(), 1):
+            for block in page["blocks"]:
+                header = block["header"]
+                if not block["continued"]:
+                    starts[header["anchor"]] = n
+                seen.setdefault(header["conversation"], []).extend(
+                    int(msg["body"][8:14]) for msg in block["messages"]
+                )
+        assert n == 3
+        for conversation, numbers in seen.items():
+            assert numbers == list(range(int(conversation), 1202, 3))
+        index = [row for page in sections["conversations"].pages() for row in page["conversations"]]
+        assert [(c["conversation"], c["messages"]) for c in index] == [("1", 401), ("2", 400), ("3", 400)]
+        for c in index:
+            page = starts[c["anchor"]]
+            assert c["href"] == (
+                f"threads.html#{c['anchor']}" if page == 1 else f"threads-{page}.html#{c['anchor']}"
+            )
+        with case.engine.connect() as conn:
+            ids = [r[0] for r in conn.execute(select(Finding.id).order_by(Finding.record_type, Finding.id))]
+        paged = [
+            f.id for f in findings_in_order(case.engine, None, {"chat/android/sms"}, order="type", batch=2)
+        ]
+        assert paged == ids
