@@ -593,6 +593,6 @@ def test_postgresql_case_pages_as_sqlite(tmp_path: Path, pg_database: str) -> No
         with case.engine.connect() as conn:
             ids = [r[0] for r in conn.execute(select(Finding.id).order_by(Finding.record_type, Finding.id))]
         paged = [
-            f.id for f in findings_in_order(case.engine, None, {"chat/android/sms"}, order="type", batch=2)
+            f.id for f in findings_in_order(case.engine, None, {"chat/android/sms"}, order="type", batch=50)
         ]
         assert paged == ids
