@@ -34,6 +34,7 @@ from PIL import Image
 from sqlalchemy import insert
 
 from custody.case import Case, init_case, open_case
+from tests.conftest import CORPUS
 from tests.triage.report_case import (
     BAD_PHOTO,
     CAMERA,
@@ -54,6 +55,7 @@ from triage.store import ensure_schema
 from triage.store.models import Finding
 
 EXIFTOOL = shutil.which("exiftool")
+CORPUS_GPS = CORPUS / "images" / "gps"
 CHROMIUM = shutil.which("chromium")
 MB = 1024 * 1024
 
@@ -280,6 +282,10 @@ def test_thumbnails_small_upright_and_without_metadata(plain: tuple[Path, dict[s
         assert src and (out / src.group(1)).is_file(), name
     bad = _figure_of(gallery, BAD_PHOTO)
     assert "<img" not in bad and "known-bad hash set" in bad
+    evidence_hash = hashlib.sha256((CORPUS_GPS / "DSCN0010.jpg").read_bytes()).hexdigest()
+    assert f'IMG-20260310-WA0005.jpg</span> (161713 bytes) <span class="f-hash">SHA-256 {evidence_hash}' in (
+        pages["threads"][0].read_text(encoding="utf-8")
+    )
     attachment = re.search(
         r'<div class="f-attachment"><img class="f-thumb" src="(media/[^"]+)"', pages["threads"][0].read_text()
     )

@@ -92,8 +92,11 @@ def _message(m: Mapping[str, Any], n: int, known: Schema, files: EvidenceFiles |
             "blurred": False,
         }
         path = a.get("path")
-        if files is not None and isinstance(path, str) and is_picture(path, text(a.get("mime"))):
-            shown.update(files.picture(m["exhibit"], m["source"].get("partition"), path).as_dict())
+        if files is not None and isinstance(path, str):
+            if shown["sha256"] is None:  # the app recorded none: the hash triage computed for the file
+                shown["sha256"] = files.sha256(m["exhibit"], path)
+            if is_picture(path, shown["mime"]):
+                shown.update(files.picture(m["exhibit"], m["source"].get("partition"), path).as_dict())
         attachments.append(shown)
     return {
         "n": n,

@@ -53,6 +53,7 @@ def _picture(f: StoredFinding, n: int, files: EvidenceFiles) -> dict[str, Any]:
         "make": text(d.get("make")),
         "model": text(d.get("model")),
         "times": times,
+        "point": where,
         "gps": None
         if where is None
         else {
@@ -105,9 +106,7 @@ def gallery_pages(ctx: ReportContext, types: tuple[str, ...]) -> Iterator[dict[s
 def _page(
     ctx: ReportContext, pictures: list[dict[str, Any]], overview: str | None, count: int
 ) -> dict[str, Any]:
-    points = [
-        (p["n"], float(p["gps"]["latitude"]), float(p["gps"]["longitude"])) for p in pictures if p["gps"]
-    ]
+    points = [(p["n"], *p["point"]) for p in pictures if p["point"] is not None]
     page_map = ctx.media.add(draw(points)[0], ".svg") if points else None
     return {
         "pictures": pictures,

@@ -27,6 +27,7 @@ from typing import Any
 
 import pi_heif
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import select
 
 from custody.case import Case
 from custody.errors import UserError
@@ -37,8 +38,9 @@ from triage.plugin.scratch import Scratch
 from triage.report.context import ReportContext
 from triage.report.redact import obscure
 from triage.sources.entry import FileEntry, Source
-from triage.sources.nested import MARK, NestedSource
+from triage.sources.nested import NestedSource
 from triage.sources.open import open_source
+from triage.store.models import File
 
 #: Longest side of a thumbnail, in pixels.
 THUMBNAIL = 160
@@ -123,6 +125,7 @@ class EvidenceFiles:
         self._stack = contextlib.ExitStack()
         self._scratch: Scratch | None = None
         self._made: OrderedDict[tuple[str, int | None, str, str], Picture] = OrderedDict()
+        self._hashes: OrderedDict[tuple[str, str], str | None] = OrderedDict()
 
     def __enter__(self) -> EvidenceFiles:
         return self
@@ -177,6 +180,20 @@ class EvidenceFiles:
             raise ThumbnailError(f"cannot be read ({exc})") from exc
         return b"".join(chunks)
 
+    def sha256(self, exhibit: str, path: str) -> str | None:
+        """The SHA-256 triage recorded for the file at ``path`` of ``exhibit`` (``None``: not hashed)."""
+        key = (exhibit, path)
+        if key not in self._hashes:
+            query = select(File.sha256).where(
+                File.exhibit == exhibit, File.path == path, File.sha256.is_not(None)
+            )
+            with self._case.engine.connect() as conn:
+                found = sorted({str(r[0]) for r in conn.execute(query)})
+            self._hashes[key] = found[0] if len(found) == 1 else None  # two contents: say nothing
+            if len(self._hashes) > _REMEMBERED:
+                self._hashes.popitem(last=False)
+        return self._hashes[key]
+
     def redaction(self, exhibit: str, path: str) -> str:
         """What the redaction list says of the picture at ``path``: show, blur or hide."""
         return self._ctx.redactor.picture(path, exhibit)
@@ -206,8 +223,3 @@ class EvidenceFiles:
         if len(self._made) > _REMEMBERED:
             self._made.popitem(last=False)
         return made
-
-
-def member_path(path: str) -> bool:
-    """Whether ``path`` names a member of an archive in the evidence."""
-    return MARK + "/" in path

@@ -11,7 +11,7 @@ import json
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import and_, inspect, or_, select
+from sqlalchemy import Engine, and_, inspect, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from triage.report.sections import PAGE_ROWS
@@ -36,7 +36,7 @@ _COLUMNS = (
 
 
 def findings_in_order(
-    engine: Any,
+    engine: Engine,
     exhibits: Sequence[str] | None,
     record_types: Collection[str],
     order: str = "path",
