@@ -32,13 +32,13 @@ from sqlalchemy import select
 from custody.case import Case
 from custody.errors import UserError
 from custody.items import get_item
-from triage.errors import TriageError
+from triage.errors import EntryNotFound, TriageError
 from triage.hashsets.known import BAD, Known
 from triage.plugin.scratch import Scratch
 from triage.report.context import ReportContext
 from triage.report.redact import obscure
 from triage.sources.entry import FileEntry, Source
-from triage.sources.nested import NestedSource
+from triage.sources.nested import MARK, NestedSource
 from triage.sources.open import open_source
 from triage.store.models import File
 
@@ -50,6 +50,9 @@ MAX_FILE = 64 * 1024 * 1024
 MAX_PIXELS = 100_000_000
 #: Thumbnails remembered per section rendering (a picture attached to many messages is made once).
 _REMEMBERED = 2048
+#: Folder listings remembered (pictures are read folder by folder), and the largest one remembered.
+_FOLDERS = 4
+_FOLDER_ENTRIES = 100_000
 #: File name endings of pictures Pillow (with the HEIF opener) decodes, when no MIME type is recorded.
 PICTURE_ENDINGS = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".tif", ".tiff", ".bmp", ".heic", ".heif")
 
@@ -126,6 +129,7 @@ class EvidenceFiles:
         self._scratch: Scratch | None = None
         self._made: OrderedDict[tuple[str, int | None, str, str], Picture] = OrderedDict()
         self._hashes: OrderedDict[tuple[str, str], str | None] = OrderedDict()
+        self._folders: OrderedDict[tuple[str, int | None, str], dict[str, FileEntry]] = OrderedDict()
 
     def __enter__(self) -> EvidenceFiles:
         return self
@@ -161,11 +165,38 @@ class EvidenceFiles:
         self._sources[exhibit] = source
         return source
 
+    def _entry(self, exhibit: str, source: NestedSource, partition: int | None, path: str) -> FileEntry:
+        """The entry at ``path``: from the listing of its folder, listed once for the pictures of
+        that folder (they come one after the other: a gallery is in path order), as
+        :func:`triage.sources.lookup.find_entry` chooses it (allocated before deleted)."""
+        clean = "/" + path.strip("/")
+        if MARK + "/" in clean:  # a member of an archive in the evidence
+            return source.locate(clean, partition)
+        parent = clean.rsplit("/", 1)[0] or "/"
+        key = (exhibit, partition, parent)
+        listing = self._folders.get(key)
+        if listing is None:
+            listing = {}
+            for e in source.top.entries(parent, partition=partition):
+                best = listing.get(e.path)
+                if best is None or (e.deleted, e.realloc) < (best.deleted, best.realloc):
+                    listing[e.path] = e
+            if len(listing) <= _FOLDER_ENTRIES:
+                self._folders[key] = listing
+                if len(self._folders) > _FOLDERS:
+                    self._folders.popitem(last=False)
+        else:
+            self._folders.move_to_end(key)
+        entry = listing.get(clean)
+        if entry is None:
+            raise EntryNotFound(f"no entry {clean!r} in the evidence")
+        return entry
+
     def read(self, exhibit: str, partition: int | None, path: str, limit: int = MAX_FILE) -> bytes:
         """The content of the file at ``path`` (an archive member too: ``/a.zip!/b.jpg``)."""
         source = self._source(exhibit)
         try:
-            entry: FileEntry = source.locate(path, partition)
+            entry = self._entry(exhibit, source, partition, path)
         except (TriageError, OSError) as exc:
             raise ThumbnailError(f"not found in the exhibit ({exc})") from exc
         if entry.type != "file":
