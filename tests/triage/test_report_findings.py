@@ -226,6 +226,9 @@ def test_every_message_of_a_thread_in_order(plain: tuple[Path, dict[str, list[Pa
     assert "threads.html#conversation-1" in links and "threads.html#conversation-2" in links
     ids = {a.get("id") for _tag, a in page.tags}
     assert {"conversation-1", "conversation-2"} <= ids
+    back = [a["href"] for tag, a in page.tags if tag == "a"]
+    assert back == ["conversations.html#index-conversation-1", "conversations.html#index-conversation-2"]
+    assert {"index-conversation-1", "index-conversation-2"} <= {a.get("id") for _tag, a in index.tags}
     # times: UTC beside the stored value and its encoding
     assert '2026-03-12T18:41:00.000000Z</time> <span class="f-raw">(raw 1773340860000, unix_ms' in html
 

@@ -56,9 +56,12 @@ def _who(raw: str | None, e164: str | None) -> dict[str, str | None] | None:
 
 
 def _header(m: Mapping[str, Any], number: int) -> dict[str, Any]:
+    anchor = f"conversation-{number}"
     return {
         "number": number,
-        "anchor": f"conversation-{number}",
+        "anchor": anchor,
+        # the index lists PAGE_ROWS conversations a page, in this order
+        "index_href": page_href(CONVERSATIONS, (number - 1) // PAGE_ROWS + 1, f"index-{anchor}"),
         "exhibit": m["exhibit"],
         "app": m["app"],
         "account": _who(m["account"], m["account_e164"]),
@@ -167,7 +170,7 @@ def threads(ctx: ReportContext, known: Schema) -> Iterator[dict[str, Any]]:
     """The pages of the ``threads`` section."""
     with EvidenceFiles(ctx, load_known(ctx.case.engine, wanted_exhibits(ctx))) as files:
         for blocks, _starting in thread_pages(ctx, known, files):
-            yield {"blocks": blocks, "index_section": CONVERSATIONS}
+            yield {"blocks": blocks}
 
 
 def conversation_index(ctx: ReportContext, known: Schema) -> Iterator[dict[str, Any]]:
