@@ -605,3 +605,17 @@ def test_postgresql_case_pages_as_sqlite(tmp_path: Path, pg_database: str) -> No
             f.id for f in findings_in_order(case.engine, None, {"chat/android/sms"}, order="type", batch=50)
         ]
         assert paged == ids
+
+
+def test_markup_is_redacted_between_its_tags_and_never_escaped_twice() -> None:
+    """A macro's output and ``join``'s result are Markup: their text is redacted, their tags kept."""
+    redactor = Redactor(pseudonyms={("name", "dani"): "V1"})
+    env = environment(redactor.text)
+    template = env.from_string(
+        '{% macro who(x) %}<b title="{{ x }}">{{ x }} &amp; co</b>{% endmacro %}'
+        "{{ who(name) }}|{{ [name, '<i>'] | join(', ') }}|{{ name }}"
+    )
+    assert (
+        template.render(name="Dani's")
+        == '<b title="V1&#39;s">V1&#39;s &amp; co</b>|V1&#39;s, &lt;i&gt;|V1&#39;s'
+    )
