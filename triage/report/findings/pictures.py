@@ -32,11 +32,13 @@ from sqlalchemy import select
 from custody.case import Case
 from custody.errors import UserError
 from custody.items import get_item
+from triage.engine.carving import stored_carves
 from triage.errors import EntryNotFound, TriageError
 from triage.hashsets.known import BAD, Known
 from triage.plugin.scratch import Scratch
 from triage.report.context import ReportContext
 from triage.report.redact import obscure
+from triage.sources.carve import CARVED_DIR, CARVED_FS, CarvedSource
 from triage.sources.entry import FileEntry, Source
 from triage.sources.nested import MARK, NestedSource
 from triage.sources.open import open_source
@@ -130,6 +132,7 @@ class EvidenceFiles:
         self._made: OrderedDict[tuple[str, int | None, str, str], Picture] = OrderedDict()
         self._hashes: OrderedDict[tuple[str, str], str | None] = OrderedDict()
         self._folders: OrderedDict[tuple[str, int | None, str], dict[str, FileEntry]] = OrderedDict()
+        self._carves: dict[str, dict[tuple[int | None, str], tuple[tuple[int, int], ...]]] = {}
 
     def __enter__(self) -> EvidenceFiles:
         return self
@@ -193,8 +196,11 @@ class EvidenceFiles:
         return entry
 
     def read(self, exhibit: str, partition: int | None, path: str, limit: int = MAX_FILE) -> bytes:
-        """The content of the file at ``path`` (an archive member too: ``/a.zip!/b.jpg``)."""
+        """The content of the file at ``path`` (an archive member too: ``/a.zip!/b.jpg``; a carved
+        file, ``/$Carved/<offset>.<type>``, from the image extents its run recorded)."""
         source = self._source(exhibit)
+        if path.startswith(CARVED_DIR + "/"):
+            return self._read_carved(exhibit, source, partition, path, limit)
         try:
             entry = self._entry(exhibit, source, partition, path)
         except (TriageError, OSError) as exc:
@@ -210,6 +216,29 @@ class EvidenceFiles:
         except (TriageError, OSError) as exc:
             raise ThumbnailError(f"cannot be read ({exc})") from exc
         return b"".join(chunks)
+
+    def _read_carved(
+        self, exhibit: str, source: NestedSource, partition: int | None, path: str, limit: int
+    ) -> bytes:
+        carves = self._carves.get(exhibit)
+        if carves is None:
+            with self._case.engine.connect() as conn:
+                carves = {
+                    where: tuple((int(a), int(n)) for a, n in data.get("extents") or [])
+                    for where, data in stored_carves(conn, exhibit).items()
+                }
+            self._carves[exhibit] = carves
+        extents = carves.get((partition, path))
+        if not extents:
+            raise ThumbnailError("no carving record of this file in the case")
+        size = sum(n for _, n in extents)
+        if size > limit:
+            raise ThumbnailError(f"{size} bytes: too large for a thumbnail")
+        entry = FileEntry(partition, CARVED_FS, path, path.rsplit("/", 1)[-1], b"", None, "file", size, True)
+        try:
+            return b"".join(CarvedSource(source.top, {(partition, path): extents}).read(entry))
+        except (TriageError, OSError) as exc:
+            raise ThumbnailError(f"cannot be read ({exc})") from exc
 
     def sha256(self, exhibit: str, path: str) -> str | None:
         """The SHA-256 triage recorded for the file at ``path`` of ``exhibit`` (``None``: not hashed)."""
