@@ -160,6 +160,22 @@ def byte_progress(label: str, total: int | None) -> Iterator[Callable[[int], Non
         yield lambda done: progress.update(task, completed=done)
 
 
+NewPassphraseOpt = Annotated[
+    bool,
+    typer.Option("--passphrase", help=f"Protect a new private key with a passphrase (or ${PASSPHRASE_ENV})."),
+]
+
+
+def _new_passphrase(asked: bool) -> str | None:
+    """The passphrase for a new key: $EXHIBIT_KEY_PASSPHRASE, else typed twice when ``asked``."""
+    secret = os.environ.get(PASSPHRASE_ENV) or None
+    if asked and not secret:
+        secret = getpass.getpass("New passphrase: ")
+        if secret != getpass.getpass("Repeat passphrase: "):
+            raise UserError("the passphrases differ", hint="run the command again")
+    return secret
+
+
 # -- init -----------------------------------------------------------------------------------------
 
 
@@ -220,20 +236,11 @@ def actor_add(
     name: Annotated[str, typer.Option("--name", help="Full name.")],
     role: Annotated[str, typer.Option("--role", help="examiner, evidence-officer, prosecutor, ...")],
     org: Annotated[str | None, typer.Option("--org", help="Organisation.")] = None,
-    passphrase: Annotated[
-        bool,
-        typer.Option(
-            "--passphrase", help=f"Protect a new private key with a passphrase (or ${PASSPHRASE_ENV})."
-        ),
-    ] = False,
+    passphrase: NewPassphraseOpt = False,
     case: CaseOpt = None,
 ) -> None:
     """Register a person: create their Ed25519 key pair and record the public key."""
-    secret = os.environ.get(PASSPHRASE_ENV) or None
-    if passphrase and not secret:
-        secret = getpass.getpass("New passphrase: ")
-        if secret != getpass.getpass("Repeat passphrase: "):
-            raise UserError("the passphrases differ", hint="run the command again")
+    secret = _new_passphrase(passphrase)
     with opened(case) as c:
         actor, entry, created = actors_mod.add_actor(
             c, actor_id, name=name, role=role, org=org, passphrase=secret
@@ -267,21 +274,12 @@ def actor_list(case: CaseOpt = None, as_json: JsonOpt = False) -> None:
 )
 def actor_rotate_key(
     actor_id: Annotated[str, typer.Argument(help="The actor whose key pair is replaced.")],
-    passphrase: Annotated[
-        bool,
-        typer.Option(
-            "--passphrase", help=f"Protect the new private key with a passphrase (or ${PASSPHRASE_ENV})."
-        ),
-    ] = False,
+    passphrase: NewPassphraseOpt = False,
     case: CaseOpt = None,
 ) -> None:
     """Replace an actor's key pair: a new key, recorded in an entry signed by the old key (and the
     new key's proof); entries signed before still verify with the old key."""
-    secret = os.environ.get(PASSPHRASE_ENV) or None
-    if passphrase and not secret:
-        secret = getpass.getpass("New passphrase: ")
-        if secret != getpass.getpass("Repeat passphrase: "):
-            raise UserError("the passphrases differ", hint="run the command again")
+    secret = _new_passphrase(passphrase)
     with opened(case) as c:
         before = actors_mod.get_actor(c, actor_id).public_key
         actor, entry, retired = actors_mod.rotate_key(c, actor_id, secret)

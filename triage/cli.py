@@ -39,6 +39,7 @@ from custody.cli import (
 )
 from custody.console import LiteralTable, label_column
 from custody.safetext import escape
+from triage.distributed.cli import BrokerOpt, JobFilesOpt, QueueOpt
 from triage.views.listing import evidence_of, is_member_path, member_listing, run_listing, stdout_bytes
 
 plugins_app = typer.Typer(help="The artifact plugins.", no_args_is_help=True)
@@ -289,6 +290,9 @@ def triage_command(
             help="Hash sets: a PDQ hash within this many differing bits of a known-bad one is a hit.",
         ),
     ] = 31,
+    broker: BrokerOpt = None,
+    queue: QueueOpt = "exhibit",
+    job_files: JobFilesOpt = 1024,
     case: CaseOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -296,7 +300,8 @@ def triage_command(
 
     Files handed to plugins are recorded in the custody ledger as derived items (one batch per run).
     An interrupted run is resumed by running the same command again. Every file hashed is
-    matched against the case's hash sets ('exhibit hashset import').
+    matched against the case's hash sets ('exhibit hashset import'). With --broker, the files are
+    read by 'exhibit worker' processes on other machines (docs/lab.md).
     """
     from custody.actors import signing_keys
     from triage.engine.run import TriageOptions, run_triage
@@ -317,6 +322,12 @@ def triage_command(
         keywords=None if keywords is None else load_keywords(keywords),
         pdq_distance=pdq_distance,
     )
+    runner = None
+    if broker is not None:
+        from triage.distributed.runner import CeleryRunner
+
+        runner = CeleryRunner(broker, queue=queue, job_files=job_files)
+        options.runner = runner
     progress = Progress(
         label_column(),
         BarColumn(),
@@ -324,6 +335,7 @@ def triage_command(
         DownloadColumn(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
+        TextColumn("{task.fields[workers]}"),
         console=err,
         transient=True,
         disable=not err.is_terminal,
@@ -331,21 +343,22 @@ def triage_command(
     with opened(case) as c:
         signing_keys(c, [actor], ask_passphrase)
         with progress:
-            task = progress.add_task(escape(f"Triage {exhibit}"), total=None, files="0")
+            task = progress.add_task(escape(f"Triage {exhibit}"), total=None, files="0", workers="")
 
             def on_total(files: int, size: int) -> None:
                 progress.update(task, total=size, files=f"0/{files}")
 
             def advance(files: int, done: int) -> None:
                 total = progress.tasks[0].fields.get("files", "0").split("/")[-1]
-                progress.update(task, completed=done, files=f"{files}/{total}")
+                alive = "" if runner is None else f"{runner.alive} workers"
+                progress.update(task, completed=done, files=f"{files}/{total}", workers=alive)
 
             carving: dict[int, Any] = {}
 
             def carve_progress(partition: int, done: int, size: int) -> None:
                 if partition not in carving:
                     carving[partition] = progress.add_task(
-                        escape(f"Carving free space @{partition}"), total=size, files=""
+                        escape(f"Carving free space @{partition}"), total=size, files="", workers=""
                     )
                 progress.update(carving[partition], completed=done)
 
@@ -469,10 +482,12 @@ def runs(
     if as_json:
         emit_json(found)
         return
-    table = LiteralTable("Run", "Exhibit", "Status", "Started (UTC)", "Files", "Findings", "Warnings")
+    distributed = any(r["workers"] for r in found)
+    columns = ["Run", "Exhibit", "Status", "Started (UTC)", "Files", "Findings", "Warnings"]
+    table = LiteralTable(*columns, *(["Workers (jobs/files)"] if distributed else []))
     for r in found:
         n = r["counts"]
-        table.add_row(
+        row = [
             r["run"],
             r["exhibit"],
             r["status"],
@@ -480,7 +495,12 @@ def runs(
             str(n.get("files", "")),
             str(n.get("findings", "")),
             str(n.get("warnings", "")),
-        )
+        ]
+        if distributed:  # which Celery worker read how much (a local run: "local")
+            done = r["workers"]
+            lines = "\n".join(escape(f"{w} {d['jobs']}/{d['files']}") for w, d in sorted(done.items()))
+            row.append(Text(lines or "local"))  # one worker a line: our own newlines
+        table.add_row(*row)
     out.print(table)
 
 
@@ -936,6 +956,7 @@ def register(app: typer.Typer) -> None:
             "exhibit triage EX-001 --plugins sms_android,photos_exif --hash md5,sha256",
             "exhibit triage EX-002 --options-file ~/case-2026-8/options.toml",
             "exhibit triage EX-003 --actor asmith --keywords terms.txt",
+            "exhibit triage EX-004 --actor asmith --broker redis://10.0.0.5:6379/0",
         ),
     )(triage_command)
     app.command(
@@ -986,6 +1007,9 @@ def register(app: typer.Typer) -> None:
     app.add_typer(plugins_app, name="plugins")
     from triage.bundle.cli import register as register_bundle
     from triage.cli_hashsets import register as register_hashsets
+    from triage.distributed.cli import register as register_distributed
+
+    register_distributed(app)
 
     register_hashsets(app)
     register_bundle(app)

@@ -14,6 +14,7 @@ re-raises them unchanged so the user sees the same message whichever command the
     │   └── WrongPassword       ... or with a password that does not open it
     ├── UnsafePath              an exported name cannot be made safe (should not happen: sanitize escapes)
     ├── WalkAbandoned           one file system's walk hung or blew its memory and was ended
+    ├── DistributedError        a run on Celery workers cannot go on (broker down, no worker, a worker failed)
     └── PluginError             a triage plugin failed (raised by plugins, never by the walk itself)
 
 Partial damage is *not* an error: the walk keeps going and records a :class:`WalkWarning` for each
@@ -50,6 +51,11 @@ class EntryNotFound(TriageError):
 
 class UnsupportedArchive(TriageError):
     """A logical source that is not a folder, a zip or a tar archive."""
+
+
+class DistributedError(TriageError):
+    """A run fanned out to Celery workers cannot start or go on: the broker does not answer, no
+    worker listens on the queue, or a worker failed on a job (the message names the worker)."""
 
 
 class PasswordRequired(TriageError):

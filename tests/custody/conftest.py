@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from custody import timefmt
 from custody.actors import add_actor
 from custody.case import Case, init_case
 from tests.conftest import pg_connect
@@ -46,6 +48,18 @@ def evidence(tmp_path: Path) -> Path:
     path.parent.mkdir()
     path.write_bytes(os.urandom(3 * 1024 * 1024 + 512))
     return path
+
+
+@pytest.fixture
+def set_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
+    """Set the recording computer's clock for the entries recorded next (the ledger takes its
+    stamps from ``custody.timefmt.stamp``): entries are recorded for real, properly signed."""
+    real = timefmt.stamp
+
+    def setter(when: datetime) -> None:
+        monkeypatch.setattr(timefmt, "stamp", lambda dt=None: real(dt or when))
+
+    return setter
 
 
 def tamper(case: Case, statement: str, params: dict[str, object] | tuple[object, ...] = ()) -> None:

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from custody import timefmt
 from custody.case import Case
 from custody.events import record_event
 from custody.items import acquire
@@ -18,16 +17,6 @@ from custody.verify import Report, verify_case
 
 T0 = datetime.now(UTC) + timedelta(hours=1)  # after the actors' registrations (real clock)
 FUTURE = max(datetime(2031, 5, 1, 12, 0, tzinfo=UTC), T0 + timedelta(days=400))
-
-
-@pytest.fixture
-def set_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
-    real = timefmt.stamp
-
-    def setter(when: datetime) -> None:
-        monkeypatch.setattr(timefmt, "stamp", lambda dt=None: real(dt or when))
-
-    return setter
 
 
 def anomalies(report: Report) -> list[int | None]:

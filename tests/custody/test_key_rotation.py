@@ -107,16 +107,6 @@ def _move(location: str) -> dict[str, object]:
     }
 
 
-@pytest.fixture
-def set_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
-    real = timefmt.stamp
-
-    def setter(when: datetime) -> None:
-        monkeypatch.setattr(timefmt, "stamp", lambda dt=None: real(dt or when))
-
-    return setter
-
-
 def test_revocation_flags_entries_signed_with_the_key_since_it_was_compromised(
     acquired: Case, set_clock: Callable[[datetime], None]
 ) -> None:

@@ -128,16 +128,6 @@ def test_an_edited_token_or_checkpoint_reference_is_invalid(acquired: Case, tsa:
     assert "Mismatch between messages" in report.problems[0].detail
 
 
-@pytest.fixture
-def set_clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
-    real = timefmt.stamp
-
-    def setter(when: datetime) -> None:
-        monkeypatch.setattr(timefmt, "stamp", lambda dt=None: real(dt or when))
-
-    return setter
-
-
 def test_entries_whose_clock_contradicts_the_tsa_are_clock_anomalies(
     acquired: Case, tsa: LocalTsa, set_clock: Callable[[datetime], None]
 ) -> None:

@@ -252,6 +252,18 @@ def test_triage_carves_and_lists(tmp_path: Path, samples: Workspace, monkeypatch
     assert again.code == 0 and "0 derived items" in " ".join(again.out.split())
     off = exhibit("carved", "EX-001", "--json")
     assert len(json.loads(off.out)) == len(listed)
+    # the court report's gallery reads a carved picture from the extents its run recorded
+    from tests.triage.test_report_findings import FolderMedia
+    from triage.report.context import ReportContext
+    from triage.report.findings.pictures import EvidenceFiles
+    from triage.report.redact import Redactor
+
+    with open_case(tmp_path / "case") as case:
+        ctx = ReportContext(case, (), None, FolderMedia(tmp_path / "media"), Redactor.none())
+        with EvidenceFiles(ctx) as files:
+            for c in listed:
+                data = files.read("EX-001", c["partition"], c["path"])
+                assert hashlib.sha256(data).hexdigest() == c["sha256"], c["path"]
     assert (hashlib.sha256(image.read_bytes()).hexdigest(), os.stat(image).st_mtime_ns) == before
 
 

@@ -45,6 +45,7 @@ from triage.engine.analysis import run_analyzers
 from triage.engine.carving import CarveProgress
 from triage.engine.options import run_options, source_options
 from triage.engine.per_file import FileJob, PathIndex
+from triage.engine.remote import RemoteRunner
 from triage.engine.results import FileResult, TriageWarning
 from triage.engine.stall import stall_seconds
 from triage.engine.writes import HASHES
@@ -80,6 +81,9 @@ class TriageOptions:
     carve_progress: CarveProgress | None = None  # (partition, bytes done, bytes of free space)
     keywords: KeywordSpec | None = None  # terms to search in files, records and the image (triage/keywords)
     pdq_distance: int = 31  # hash sets: a PDQ hash within this many bits of a known-bad one is a hit
+    # the files of the walk read by remote workers (triage/distributed) instead of local processes;
+    # archive members and carved files are still read locally
+    runner: RemoteRunner | None = None
 
 
 @dataclass
@@ -179,6 +183,8 @@ class TriageRun:
     def execute(
         self, progress: Progress | None = None, on_total: Callable[[int, int], None] | None = None
     ) -> RunSummary:
+        if self.options.runner is not None:
+            self.options.runner.check()  # the broker and a worker answer: before anything is recorded
         keys = signing_keys(self.case, [self.actor])  # unlock before the long part
         ensure_schema(self.engine)
         # the file hashes the hash sets hold are computed in the same read (no second read to match)
@@ -210,6 +216,8 @@ class TriageRun:
             arguments["options"] = for_record(self.plugin_options)  # secrets: given, not recorded
         if self.options.nested is not None:  # recorded when not the defaults (verify --rehash uses them)
             arguments["archives"] = dataclasses.asdict(self.options.nested)
+        if self.options.runner is not None:
+            arguments["distributed"] = self.options.runner.describe()
         if not self.options.carve:  # recorded when not the default
             arguments["carve"] = False
         if self.options.keywords is not None:
@@ -256,7 +264,7 @@ class TriageRun:
             total = [len(walked.jobs), sum(j.entry.size for j in walked.jobs)]
             if on_total is not None:
                 on_total(*total)
-            self._process(walked, summary, progress)
+            self._process(walked, summary, progress, remote=self.options.runner)
             members = self._walk_archives(walked, counts)
             if members.jobs or members.listed or members.warnings:
                 if on_total is not None:
@@ -486,9 +494,18 @@ class TriageRun:
         summary.warnings.extend(w.as_dict() for w in walked.warnings)
         summary.counts["warnings"] += len(walked.warnings)
 
-    def _process(self, walked: _Walked, summary: RunSummary, progress: Progress | None) -> None:
+    def _process(
+        self,
+        walked: _Walked,
+        summary: RunSummary,
+        progress: Progress | None,
+        remote: RemoteRunner | None = None,
+    ) -> None:
         """Read the files with the workers while storing the listed entries, then every chunk's
-        results as it comes back, on one connection (closing SQLite's last one checkpoints the WAL)."""
+        results as it comes back, on one connection (closing SQLite's last one checkpoints the WAL).
+
+        With ``remote``, the chunks are read by its workers (triage/engine/remote.py) and each is
+        stored with a ``triage_jobs`` row naming the worker."""
         count = self.options.workers or os.cpu_count() or 1
         scratch_parent = self.case.scratch_dir / self.run_id
         (scratch_parent / workers.SPILL_FOLDER).mkdir(parents=True, exist_ok=True)
@@ -504,6 +521,31 @@ class TriageRun:
             scratch_limit=self.scratch_limit,
             keywords=self.options.keywords,
         )
+        if remote is not None:
+            try:
+                with (
+                    remote.processing(self.run_id, walked.jobs, setup) as read,
+                    self.engine.connect() as conn,
+                ):
+                    self._store_entries(conn, walked, summary)
+                    for chunk, results, worker, attempts in read:
+                        job = writes.job_row(
+                            self.exhibit,
+                            self.run_id,
+                            chunk[0].key,
+                            len(chunk),
+                            sum(j.entry.size for j in chunk),
+                            worker,
+                            attempts,
+                            timefmt.stamp().utc,
+                        )
+                        self._store_chunk(conn, chunk, results, summary, walked.parents, job)
+                        self._archives.update(r.key for r in results if r.archive)
+                        if progress is not None:
+                            progress(summary.counts["files"], summary.counts["bytes"])
+            finally:
+                shutil.rmtree(scratch_parent, ignore_errors=True)
+            return
         try:
             # The workers are forked on entry (no database connection open yet) and busy: the
             # listed entries are stored meanwhile.
@@ -560,8 +602,10 @@ class TriageRun:
         results: list[FileResult],
         summary: RunSummary,
         parents: dict[str, str] | None = None,
+        job_row: dict[str, Any] | None = None,
     ) -> None:
-        """Store one chunk's files, findings and warnings in one transaction."""
+        """Store one chunk's files, findings and warnings in one transaction (and ``job_row``, the
+        ``triage_jobs`` row of a chunk a remote worker read)."""
         counts = summary.counts
         files: list[dict[str, Any]] = []
         warnings: list[TriageWarning] = []
@@ -588,6 +632,8 @@ class TriageRun:
                         findings = []
             new_findings += writes.store_findings(conn, findings)
             writes.store_warnings(conn, writes.warning_rows(self.exhibit, self.run_id, warnings))
+            if job_row is not None:
+                writes.store_job(conn, job_row)
         for result in results:
             if result.spill is not None:
                 os.unlink(result.spill)

@@ -79,14 +79,17 @@ _jobs: Sequence[FileJob] = ()  # the run's jobs, set before the fork, inherited 
 _index: PathIndex | None = None  # the walk's files by path (FileItem.find), inherited likewise
 
 
-def chunks(jobs: Sequence[FileJob]) -> list[tuple[int, int]]:
-    """``(start, stop)`` ranges of ``jobs``: at most CHUNK_FILES files or about CHUNK_BYTES."""
+def chunks(
+    jobs: Sequence[FileJob], max_files: int = CHUNK_FILES, max_bytes: int = CHUNK_BYTES
+) -> list[tuple[int, int]]:
+    """``(start, stop)`` ranges of ``jobs``: at most ``max_files`` files or about ``max_bytes``
+    (a distributed run may cut smaller jobs to spread them over more machines)."""
     spans = []
     first = 0
     size = 0
     for i, job in enumerate(jobs):
         size += job.entry.size
-        if i + 1 - first >= CHUNK_FILES or size >= CHUNK_BYTES:
+        if i + 1 - first >= max_files or size >= max_bytes:
             spans.append((first, i + 1))
             first, size = i + 1, 0
     if first < len(jobs):

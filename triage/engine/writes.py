@@ -23,13 +23,14 @@ from sqlalchemy import Connection, CursorResult, Table, insert
 
 from triage.engine.results import FileResult, TriageWarning, found_records
 from triage.sources.entry import FileEntry
-from triage.store.models import File, Finding, RunWarning
+from triage.store.models import File, Finding, Job, RunWarning
 
 #: The hash columns of ``triage_files``: the algorithms a run may be asked for.
 HASHES = ("md5", "sha1", "sha256")
 
 _files = cast(Table, File.__table__)
 _findings = cast(Table, Finding.__table__)
+_jobs = cast(Table, Job.__table__)
 #: Every column of ``triage_files`` a run writes (all but the row id).
 FILE_COLUMNS = tuple(c.name for c in _files.columns if c.name != "id")
 #: What reading a file adds to its row: the columns a stored row gets anew when its file is read.
@@ -157,6 +158,23 @@ def finding_rows(
         }
 
 
+def job_row(
+    exhibit: str, run_id: str, first_key: str, files: int, size: int, worker: str, attempts: int, when: str
+) -> dict[str, Any]:
+    """The ``triage_jobs`` row of a job a remote worker read: keyed by the run and the job's first
+    file, so a job stored twice (a redelivered task's second result) is one row."""
+    return {
+        "id": f"{run_id}/{first_key}",
+        "run_id": run_id,
+        "exhibit": exhibit,
+        "files": files,
+        "bytes": size,
+        "worker": worker,
+        "attempts": attempts,
+        "finished_utc": when,
+    }
+
+
 def warning_rows(exhibit: str, run_id: str, warnings: Iterable[TriageWarning]) -> list[dict[str, Any]]:
     """The ``triage_warnings`` rows of ``warnings`` (their ids come from the database, in order)."""
     return [
@@ -224,6 +242,11 @@ def store_findings(conn: Connection, rows: list[dict[str, Any]]) -> int:
         conn, _findings, list(rows[0]), f"ON CONFLICT ({_quote(conn, 'fingerprint')}) DO NOTHING", rows
     )
     return max(int(result.rowcount or 0), 0)
+
+
+def store_job(conn: Connection, row: dict[str, Any]) -> None:
+    """Store a job's row unless it is stored already."""
+    insert_new(conn, _jobs, [row], "id")
 
 
 def store_warnings(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -212,3 +212,23 @@ class Pseudonym(TriageBase):
     value: Mapped[str] = mapped_column(Text)
     pseudonym: Mapped[str] = mapped_column(String(20))
     created_utc: Mapped[str] = mapped_column(String(40))
+
+
+class Job(TriageBase):
+    """One job of a distributed run (triage/distributed): which worker read which range of files.
+
+    Written by the coordinator with the job's files, in the same transaction, once per job (a
+    second result of the same job, after a redelivery, is ignored). Operational provenance, not
+    in the signed digest (triage/engine/integrity.py): local runs write none.
+    """
+
+    __tablename__ = "triage_jobs"
+
+    id: Mapped[str] = mapped_column(String(110), primary_key=True)  # run id / key of the job's first file
+    run_id: Mapped[str] = mapped_column(String(36), index=True)
+    exhibit: Mapped[str] = mapped_column(String(200))
+    files: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    worker: Mapped[str] = mapped_column(String(255))  # the Celery node name (name@host)
+    attempts: Mapped[int] = mapped_column(Integer)  # tasks sent for the job (more than 1: a worker was lost)
+    finished_utc: Mapped[str] = mapped_column(String(40))  # the coordinator's clock, when stored

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, inspect, or_, select
+from sqlalchemy import Connection, Engine, func, inspect, or_, select
 
 from triage.plugin.records import Record, label_for
-from triage.store.models import File, Finding, Run, RunWarning
+from triage.store.models import File, Finding, Job, Run, RunWarning
 
 
 def _has_tables(engine: Engine) -> bool:
@@ -245,6 +245,7 @@ def list_runs(engine: Engine, exhibit: str | None = None) -> list[dict[str, Any]
     if exhibit:
         query = query.where(Run.exhibit == exhibit)
     with engine.connect() as conn:
+        workers = _workers_by_run(conn) if inspect(conn).has_table("triage_jobs") else {}
         warnings: dict[str, list[dict[str, Any]]] = {}
         for w in conn.execute(select(RunWarning).order_by(RunWarning.id)):
             warnings.setdefault(w.run_id, []).append(
@@ -263,6 +264,24 @@ def list_runs(engine: Engine, exhibit: str | None = None) -> list[dict[str, Any]
                 "counts": json.loads(r.counts or "{}"),
                 "resumed_from": r.resumed_from,
                 "warnings": warnings.get(r.id, []),
+                # the Celery workers of a distributed run (triage_jobs), by node name; {} for a local run
+                "workers": workers.get(r.id, {}),
             }
             for r in conn.execute(query)
         ]
+
+
+def _workers_by_run(conn: Connection) -> dict[str, dict[str, dict[str, int]]]:
+    """Per run, what each worker read: jobs, files, bytes (from ``triage_jobs``)."""
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    query = select(
+        Job.run_id, Job.worker, func.count(), func.sum(Job.files), func.sum(Job.bytes), func.max(Job.attempts)
+    ).group_by(Job.run_id, Job.worker)
+    for run_id, worker, jobs, files, size, attempts in conn.execute(query):
+        out.setdefault(run_id, {})[worker] = {
+            "jobs": int(jobs),
+            "files": int(files or 0),
+            "bytes": int(size or 0),
+            "most_attempts": int(attempts or 1),
+        }
+    return out

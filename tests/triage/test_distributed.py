@@ -1,0 +1,394 @@
+"""Distributed triage against the real Redis and RabbitMQ of this machine (issue 11, section 1).
+
+Real ``exhibit worker`` processes (subprocesses, each on a queue of its own test) read a real
+ext4 image built from corpus files; the coordinator is this process. No mocks, no eager mode.
+A test-only plugin, installed for the test as a real distribution on the workers' PYTHONPATH
+(an ``exhibit.plugins`` entry point), makes some files slow to read, so a worker can be killed
+while it holds a job.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from custody.actors import add_actor
+from custody.case import Case, init_case, open_case
+from custody.items import DERIVE, acquire
+from custody.verify import verify_case
+from tests.conftest import CORPUS, need
+from tests.triage.test_engine import build_ext4
+from triage.engine.run import RunSummary, TriageOptions, run_triage
+from triage.errors import DistributedError
+from triage.views.findings import list_runs
+
+pytestmark = pytest.mark.slow
+
+EXHIBIT = str(Path(sys.executable).with_name("exhibit"))
+REDIS = "redis://127.0.0.1:6379/13"
+RABBIT = "amqp://guest:guest@127.0.0.1:5672//"
+
+SLOW_PLUGIN = '''
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from triage.plugin import FileItem, Option, ParseContext, Plugin, Record, Targets
+
+
+@dataclass(frozen=True, kw_only=True)
+class SlowNote(Record):
+    record_type: ClassVar[str] = "test/slow-note"
+    text: str = ""
+
+
+class SlowPlugin(Plugin):
+    """Test only: reads a .slow file's first line after waiting ``ms`` milliseconds; with
+    ``marker``, first leaves a file named after its worker there (which worker holds a job)."""
+
+    name = "slow_test"
+    version = "1"
+    description = "test plugin: slow on purpose"
+    targets = Targets(globs=("**/*.slow",))
+    emits = (SlowNote,)
+    options = (
+        Option("ms", "int", "milliseconds to wait per file"),
+        Option("marker", "text", "folder where a started file leaves a marker"),
+    )
+
+    def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[Record]:
+        marker = ctx.options.get("marker")
+        if marker:
+            name = item.source.path.rsplit("/", 1)[-1]
+            Path(marker, f"{os.getppid()}-{os.getpid()}-{name}").touch()
+        time.sleep(ctx.options.get("ms", 0) / 1000)
+        with item.open() as f:
+            yield SlowNote(source=item.source, locator="line 1", text=f.readline().decode().strip())
+'''
+
+
+def _reachable(url: str) -> str | None:
+    host, port = ("127.0.0.1", 6379) if url.startswith("redis") else ("127.0.0.1", 5672)
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError as exc:
+        return f"{url.split('://')[0]} broker not reachable at {host}:{port}: {exc}"
+    return None
+
+
+@pytest.fixture(params=[REDIS, RABBIT], ids=["redis", "rabbitmq"])
+def broker(request: pytest.FixtureRequest) -> str:
+    why = _reachable(request.param)
+    if why:
+        pytest.skip(why)
+    url: str = request.param
+    return url
+
+
+@pytest.fixture
+def slow_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The slow plugin as an installed distribution: on this process's path and the workers'."""
+    folder = tmp_path / "plugins"
+    info = folder / "exhibit_slow_test-1.dist-info"
+    info.mkdir(parents=True)
+    (folder / "exhibit_slow_test.py").write_text(SLOW_PLUGIN)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: exhibit-slow-test\nVersion: 1\n")
+    (info / "entry_points.txt").write_text("[exhibit.plugins]\nslow_test = exhibit_slow_test:SlowPlugin\n")
+    monkeypatch.syspath_prepend(str(folder))
+    return folder
+
+
+@pytest.fixture
+def image(tmp_path: Path) -> Path:
+    """A small ext4 'phone': the real SMS database, real photos, text, and eight .slow notes."""
+    corpus = need(CORPUS)
+    files = {
+        "data/data/com.android.providers.telephony/databases/mmssms.db": (
+            corpus / "chats/mmssms.db"
+        ).read_bytes(),
+        "DCIM/Camera/DSCN0010.jpg": (corpus / "images/gps/DSCN0010.jpg").read_bytes(),
+        "system/lib/libcamera.dll": (corpus / "images/Canon_40D.jpg").read_bytes(),
+        "notes/todo.txt": b"meet at the harbour\n",
+        "empty.bin": b"",
+    }
+    files.update({f"slow/{n:02}.slow": f"note {n}\nmore\n".encode() for n in range(8)})
+    return build_ext4(tmp_path / "image", files)
+
+
+def _case(root: Path, image: Path, db_url: str | None = None) -> Case:
+    c = init_case(root, case_number="2026/11", title="distributed", db_url=db_url)
+    add_actor(c, "asmith", name="Alan Smith", role="examiner")
+    acquire(c, image, exhibit="EX-001", actor="asmith", description="phone")
+    return c
+
+
+class Workers:
+    """``exhibit worker`` subprocesses on one queue, each in its own process group."""
+
+    def __init__(self, broker: str, queue: str, plugins: Path, logs: Path) -> None:
+        self.broker, self.queue, self.plugins, self.logs = broker, queue, plugins, logs
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, name: str) -> None:
+        env = {**os.environ, "PYTHONPATH": f"{self.plugins}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        args = ["worker", "--broker", self.broker, "--queue", self.queue, "--concurrency", "1"]
+        self.procs[f"{name}@{socket.gethostname()}"] = subprocess.Popen(
+            [EXHIBIT, *args, "--name", f"{name}@%h"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        log.close()
+
+    def wait_listening(self, timeout: float = 25.0) -> None:
+        from triage.distributed.app import listening, make_app, release
+
+        app = make_app(self.broker)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                for node, proc in self.procs.items():
+                    if proc.poll() is not None:
+                        raise AssertionError(f"worker {node} exited: {self.log_of(node)}")
+                if set(listening(app, self.queue, timeout=0.5)) >= set(self.procs):
+                    return
+        finally:
+            release(app)  # this process forks local runs: no broker socket left open
+        raise AssertionError(f"workers not listening after {timeout} s")
+
+    def log_of(self, node: str) -> str:
+        return (self.logs / f"{node.split('@')[0]}.log").read_text(errors="replace")[-3000:]
+
+    def kill(self, node: str) -> None:
+        os.killpg(self.procs[node].pid, signal.SIGKILL)
+        self.procs[node].wait(10)
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+
+
+@pytest.fixture
+def workers(broker: str, slow_plugin: Path, tmp_path: Path) -> Iterator[Workers]:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    w = Workers(broker, f"test-{uuid.uuid4().hex[:10]}", slow_plugin, logs)
+    try:
+        yield w
+    finally:
+        w.stop()
+
+
+def _canonical(case: Case) -> dict[str, Any]:
+    """What a run stored, without run ids, row ids and times of the run (SQLite or PostgreSQL)."""
+
+    def value(v: Any) -> Any:
+        return int(v) if isinstance(v, bool) else v  # PostgreSQL's booleans, SQLite's 0 and 1
+
+    def rows(table: str) -> list[tuple[Any, ...]]:
+        with case.engine.connect() as conn:
+            found = conn.execute(text(f"SELECT * FROM {table}")).mappings().all()
+        keep = [tuple((k, value(r[k])) for k in sorted(r) if k not in ("id", "run_id")) for r in found]
+        return sorted(keep, key=repr)
+
+    stored: dict[str, Any] = {
+        "files": rows("triage_files"),
+        "findings": rows("triage_findings"),
+        # the order of warnings follows the order jobs finished in: compared as a multiset
+        "warnings": rows("triage_warnings"),
+    }
+    derived = []
+    for entry in case.ledger.entries(exhibit="EX-001", kinds=[DERIVE]):
+        data = dict(entry.data)
+        data.pop("run")
+        derived.append(json.dumps(data, sort_keys=True))
+    stored["derived"] = sorted(derived)
+    return stored
+
+
+def _local_run(tmp_path: Path, image: Path, option_values: list[str]) -> dict[str, Any]:
+    c = _case(tmp_path / "local-case", image)
+    try:
+        summary = run_triage(
+            c, "EX-001", actor="asmith", options=TriageOptions(workers=2, option_values=option_values)
+        )
+        assert summary.status == "complete"
+        return _canonical(c)
+    finally:
+        c.close()
+
+
+def test_two_workers_store_exactly_what_a_local_run_stores(
+    tmp_path: Path, image: Path, workers: Workers, request: pytest.FixtureRequest
+) -> None:
+    from triage.distributed.runner import CeleryRunner
+
+    options = ["slow_test.ms=150"]
+    expected = _local_run(tmp_path, image, options)
+    assert any("test/slow-note" in repr(f) for f in expected["findings"])  # the slow plugin did run
+
+    workers.start("w1")
+    workers.start("w2")
+    workers.wait_listening()
+    # with Redis, the case of the distributed run is on PostgreSQL (the lab's case store)
+    db_url = request.getfixturevalue("pg_database") if workers.broker == REDIS else None
+    c = _case(tmp_path / "remote-case", image, db_url)
+    try:
+        runner = CeleryRunner(workers.broker, queue=workers.queue, job_files=2)
+        summary = run_triage(
+            c, "EX-001", actor="asmith", options=TriageOptions(option_values=options, runner=runner)
+        )
+        assert summary.status == "complete"
+        assert _canonical(c) == expected
+        assert verify_case(c).ok
+        [run] = list_runs(c.engine, "EX-001")
+        assert set(run["workers"]) == set(workers.procs)  # both read some of the jobs
+        assert sum(w["files"] for w in run["workers"].values()) == summary.counts["files"]
+        assert run["arguments"]["distributed"]["queue"] == workers.queue
+        assert "guest:guest" not in json.dumps(run["arguments"])  # the broker's password is not recorded
+    finally:
+        c.close()
+
+
+def test_a_worker_killed_in_the_middle_loses_nothing(tmp_path: Path, image: Path, workers: Workers) -> None:
+    from triage.distributed.runner import CeleryRunner
+
+    marker = tmp_path / "started"
+    marker.mkdir()
+    expected = _local_run(tmp_path, image, ["slow_test.ms=0"])  # the wait changes no stored row
+
+    workers.start("k1")
+    workers.start("k2")
+    workers.wait_listening()
+    c = _case(tmp_path / "remote-case", image)
+    outcome: dict[str, Any] = {}
+
+    def coordinate() -> None:
+        runner = CeleryRunner(workers.broker, queue=workers.queue, job_files=1)
+        options = TriageOptions(
+            option_values=["slow_test.ms=1200", f"slow_test.marker={marker}"], runner=runner
+        )
+        try:
+            outcome["summary"] = run_triage(c, "EX-001", actor="asmith", options=options)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    coordinator = threading.Thread(target=coordinate)
+    coordinator.start()
+    try:
+        pids = {proc.pid: node for node, proc in workers.procs.items()}
+        victim = held = None
+        deadline = time.monotonic() + 20
+        while victim is None and time.monotonic() < deadline:
+            for started in marker.iterdir():  # <worker pid>-<process pid>-<file>: this worker holds a job
+                victim, held = pids.get(int(started.name.split("-")[0])), started.name.split("-")[2]
+            time.sleep(0.05)
+        assert victim is not None, "no worker started a slow file"
+        workers.kill(victim)  # SIGKILL, the whole worker, while it reads a slow file
+        coordinator.join(60)
+        assert not coordinator.is_alive(), "the run did not finish after a worker was lost"
+        assert "error" not in outcome, outcome.get("error")
+        summary: RunSummary = outcome["summary"]
+        assert summary.status == "complete"
+        assert _canonical(c) == expected
+        assert verify_case(c).ok  # the ledger verifies (exhibit custody verify)
+        [run] = list_runs(c.engine, "EX-001")
+        survivor = next(n for n in workers.procs if n != victim)
+        assert run["status"] == "complete" and survivor in run["workers"]
+        # the job the victim held (one file a job) was stored as the survivor read it: given
+        # back by the broker (RabbitMQ, at once) or sent again by the coordinator (Redis)
+        conn = sqlite3.connect(f"file:{c.root / 'case.sqlite'}?mode=ro", uri=True)
+        try:
+            [(worker, attempts)] = conn.execute(
+                "SELECT j.worker, j.attempts FROM triage_jobs j JOIN triage_files f "
+                "ON j.id = j.run_id || '/' || f.key WHERE f.path = ?",
+                (f"/slow/{held}",),
+            ).fetchall()
+        finally:
+            conn.close()
+        assert worker == survivor
+        assert attempts >= 1 if workers.broker.startswith("amqp") else attempts >= 2
+    finally:
+        coordinator.join(60)
+        c.close()
+
+
+def _closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port: int = s.getsockname()[1]
+    s.close()
+    return port
+
+
+@pytest.mark.parametrize("scheme", ["redis://127.0.0.1:{}/0", "amqp://guest:guest@127.0.0.1:{}//"])
+def test_a_broker_that_is_down_is_a_clear_error_and_nothing_is_recorded(
+    tmp_path: Path, image: Path, scheme: str
+) -> None:
+    c = _case(tmp_path / "case", image)
+    before = len(list(c.ledger.entries()))
+    c.close()
+    url = scheme.format(_closed_port())
+    started = time.monotonic()
+    done = subprocess.run(
+        [EXHIBIT, "triage", "EX-001", "--actor", "asmith", "--broker", url, "--case", str(tmp_path / "case")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "EXHIBIT_KEY_PASSPHRASE": ""},
+    )
+    assert done.returncode != 0
+    assert "does not answer" in done.stderr and "nothing was recorded" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "guest:guest" not in done.stderr  # the password is not printed
+    assert time.monotonic() - started < 20
+    c = open_case(tmp_path / "case")
+    try:
+        assert len(list(c.ledger.entries())) == before
+        assert list_runs(c.engine, "EX-001") == []
+    finally:
+        c.close()
+
+
+def test_no_worker_on_the_queue_is_a_clear_error_before_anything_is_recorded(
+    tmp_path: Path, image: Path, broker: str
+) -> None:
+    from triage.distributed.runner import CeleryRunner
+
+    c = _case(tmp_path / "case", image)
+    try:
+        before = len(list(c.ledger.entries()))
+        runner = CeleryRunner(broker, queue=f"nobody-{uuid.uuid4().hex[:8]}")
+        with pytest.raises(DistributedError, match="no exhibit worker listens on queue") as info:
+            run_triage(c, "EX-001", actor="asmith", options=TriageOptions(runner=runner))
+        assert "exhibit worker --broker" in (info.value.hint or "")
+        assert len(list(c.ledger.entries())) == before
+        assert list_runs(c.engine, "EX-001") == []
+    finally:
+        c.close()

@@ -1,0 +1,177 @@
+"""What crosses the broker, as JSON: a job's message to a worker and the results it sends back.
+
+Only plain JSON travels (Celery is configured to accept nothing else: no pickles, so a message
+cannot make a worker run code). A job's message names the files by their row keys
+(triage/engine/writes.py: ``file_key``), never their content: the worker walks the evidence at
+the path recorded at acquisition itself and finds the files by key. The run's settings travel
+with every job (a few hundred bytes), so a worker needs nothing else from the coordinator.
+
+Secrets among the options (a backup password, a database key) travel too: the broker must be as
+private as the case (docs/lab.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from triage.engine.options import SOURCE_OPTIONS
+from triage.engine.results import FileResult, FoundRecord, PluginOutcome, TriageWarning
+from triage.engine.workers import WorkerSetup
+from triage.errors import DistributedError
+from triage.keywords.terms import KeywordSpec, Term
+from triage.plugin.contract import Plugin
+from triage.plugin.options import PluginOptions
+from triage.plugin.registry import load_analyzers, load_plugins
+
+FORMAT = 1  # of the messages: a worker refuses a job in a format it does not know
+
+
+# -- the run's settings ------------------------------------------------------------------------------
+
+
+def encode_setup(run_id: str, setup: WorkerSetup) -> dict[str, Any]:
+    """The settings of ``setup`` every job of run ``run_id`` carries (the scratch folder is the
+    worker's own)."""
+    return {
+        "format": FORMAT,
+        "run": run_id,
+        "source_path": setup.source_path,
+        "kind": setup.kind,
+        "source_options": dict(setup.source_options),
+        "plugins": [[cls.name, cls.version] for cls in setup.plugin_classes],
+        "plugin_options": {
+            plugin: {name: _encode_value(value) for name, value in values.items()}
+            for plugin, values in setup.plugin_options.values.items()
+        },
+        "exhibit": setup.exhibit,
+        "hashes": list(setup.hashes),
+        "scratch_limit": setup.scratch_limit,
+        "keywords": None
+        if setup.keywords is None
+        else {
+            "name": setup.keywords.name,
+            "sha256": setup.keywords.sha256,
+            "terms": [[t.text, t.line, t.regex, t.pattern] for t in setup.keywords.terms],
+        },
+    }
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return {"hex": value.hex()}
+    if isinstance(value, Path):
+        return {"path": str(value)}
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict) and "hex" in value:
+        return bytes.fromhex(value["hex"])
+    if isinstance(value, dict) and "path" in value:
+        return Path(value["path"])
+    return value
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """A job's settings as a worker uses them."""
+
+    run_id: str
+    source_path: str
+    kind: str
+    source_options: dict[str, object]
+    plugin_classes: tuple[type[Plugin], ...]
+    plugin_options: PluginOptions
+    exhibit: str
+    hashes: tuple[str, ...]
+    scratch_limit: int
+    keywords: KeywordSpec | None
+
+
+def decode_setup(message: dict[str, Any], worker: str) -> RunSettings:
+    """The settings of a job's message, with this worker's plugin classes; DistributedError
+    naming ``worker`` when it lacks a plugin of the run or has another version of one (the
+    results would not be those the run records)."""
+    if message.get("format") != FORMAT:
+        raise DistributedError(
+            f"worker {worker}: a job in message format {message.get('format')!r}, this worker reads {FORMAT}",
+            hint="install the same version of exhibit on the coordinator and every worker",
+        )
+    loaded = load_plugins()
+    available = {cls.name: cls for cls in loaded.plugins}
+    classes: list[type[Plugin]] = []
+    for name, version in message["plugins"]:
+        cls = available.get(name)
+        if cls is None or cls.version != version:
+            have = "not installed" if cls is None else f"version {cls.version}"
+            raise DistributedError(
+                f"worker {worker}: the run uses plugin {name} {version}, this worker has it {have}",
+                hint="install the same plugins on the coordinator and every worker",
+            )
+        classes.append(cls)
+    analyzers = load_analyzers(taken=list(available)).analyzers
+    declarers: list[Any] = [*classes, *analyzers, *SOURCE_OPTIONS]
+    declared = {p.name: {o.name: o for o in getattr(p, "options", ())} for p in declarers}
+    values = {
+        plugin: {name: _decode_value(v) for name, v in given.items()}
+        for plugin, given in message["plugin_options"].items()
+    }
+    keywords = message.get("keywords")
+    return RunSettings(
+        run_id=message["run"],
+        source_path=message["source_path"],
+        kind=message["kind"],
+        source_options=dict(message["source_options"]),
+        plugin_classes=tuple(classes),
+        plugin_options=PluginOptions(values=values, declared=declared),
+        exhibit=message["exhibit"],
+        hashes=tuple(message["hashes"]),
+        scratch_limit=int(message["scratch_limit"]),
+        keywords=None
+        if keywords is None
+        else KeywordSpec(
+            terms=tuple(Term(*t) for t in keywords["terms"]), name=keywords["name"], sha256=keywords["sha256"]
+        ),
+    )
+
+
+# -- results -----------------------------------------------------------------------------------------
+
+
+def encode_result(r: FileResult) -> list[Any]:
+    """A FileResult as a JSON list (its records in memory: a worker never spills them to a file)."""
+    assert r.spill is None, "a remote worker keeps its records in memory"
+    return [
+        r.key,
+        r.bytes_read,
+        r.md5,
+        r.sha1,
+        r.sha256,
+        r.mime,
+        r.ext_mismatch,
+        r.error,
+        [[p.plugin, p.version, p.outcome] for p in r.plugins],
+        [[f.plugin, f.version, f.record_type, f.locator, f.data] for f in r.records],
+        [[w.plugin, w.path, w.message, w.traceback] for w in r.warnings],
+        r.archive,
+    ]
+
+
+def decode_result(value: list[Any]) -> FileResult:
+    key, bytes_read, md5, sha1, sha256, mime, ext_mismatch, error, plugins, records, warnings, archive = value
+    return FileResult(
+        key=key,
+        bytes_read=int(bytes_read),
+        md5=md5,
+        sha1=sha1,
+        sha256=sha256,
+        mime=mime,
+        ext_mismatch=bool(ext_mismatch),
+        error=error,
+        plugins=tuple(PluginOutcome(*p) for p in plugins),
+        records=tuple(FoundRecord(*f) for f in records),
+        warnings=tuple(TriageWarning(*w) for w in warnings),
+        archive=bool(archive),
+    )

@@ -1,0 +1,238 @@
+"""The coordinator's side: the run's jobs sent as Celery tasks, their results collected.
+
+:class:`CeleryRunner` is the :class:`~triage.engine.remote.RemoteRunner` of a run given
+``--broker``. It cuts the run's files into the engine's jobs (triage/engine/workers.py:
+``chunks``), keeps about two jobs per worker process in the queue, and hands each job's results
+to the run as they finish; the run stores them (it stays the only writer of rows and ledger).
+
+Delivery is at least once, so a job can finish twice (a worker lost after finishing, a job
+resent): the first result of each job is the one handed on, any later one is dropped. A worker
+that stops answering (killed, its machine gone) while it holds a job has that job sent again at
+once; the broker also gives the job back to the queue itself (RabbitMQ when the connection
+drops, Redis after its visibility timeout), whichever comes first is used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from celery import Celery
+from celery.result import AsyncResult
+
+from triage.distributed.app import (
+    DEFAULT_QUEUE,
+    TASK,
+    answering,
+    check_broker,
+    listening,
+    make_app,
+    redacted,
+    release,
+)
+from triage.distributed.codec import decode_result, encode_setup
+from triage.engine.per_file import FileJob
+from triage.engine.remote import RemoteFinished
+from triage.engine.workers import CHUNK_BYTES, CHUNK_FILES, WorkerSetup, chunks
+from triage.errors import DistributedError
+
+LIVENESS_SECONDS = 2.0  # how often the workers known to listen are pinged
+DISCOVER_SECONDS = 10.0  # how often the queue's listeners are looked for anew (workers added)
+NO_WORKER_SECONDS = 60.0  # a run with jobs left and no worker for this long fails
+MAX_ATTEMPTS = 5  # sends of one job (a job that kills every worker it is given is not sent forever)
+POLL_SECONDS = 0.05
+
+
+@dataclass
+class _Job:
+    start: int
+    stop: int
+    tasks: list[AsyncResult] = field(default_factory=list)
+    holders: dict[str, str] = field(default_factory=dict)  # task id -> worker that started it
+    lost: set[str] = field(default_factory=set)  # task ids whose worker was lost
+
+
+class CeleryRunner:
+    """Reads a run's files on the Celery workers listening on ``queue`` at ``broker``."""
+
+    def __init__(
+        self,
+        broker: str,
+        queue: str = DEFAULT_QUEUE,
+        job_files: int = CHUNK_FILES,
+        backend: str | None = None,
+    ) -> None:
+        if job_files < 1:
+            raise DistributedError(f"--job-files must be at least 1, not {job_files}")
+        self.broker = broker
+        self.queue = queue
+        self.job_files = job_files
+        self.app: Celery = make_app(broker, backend)
+        self.workers: dict[str, int] = {}  # node name -> processes, as last seen
+
+    @property
+    def alive(self) -> int:
+        """Workers listening on the queue when last asked (the progress bar shows it)."""
+        return len(self.workers)
+
+    def check(self) -> None:
+        try:
+            check_broker(self.app)
+            self.workers = listening(self.app, self.queue)
+        finally:
+            release(self.app)  # the run forks next (the walk): no broker socket open meanwhile
+        if not self.workers:
+            raise DistributedError(
+                f"no exhibit worker listens on queue {self.queue!r} at {redacted(self.broker)}",
+                hint=f"start one: exhibit worker --broker {redacted(self.broker)} --queue {self.queue}; "
+                "nothing was recorded",
+            )
+
+    def describe(self) -> dict[str, Any]:
+        return {"broker": redacted(self.broker), "queue": self.queue, "job_files": self.job_files}
+
+    @contextmanager
+    def processing(
+        self, run_id: str, jobs: Sequence[FileJob], setup: WorkerSetup
+    ) -> Iterator[Iterator[RemoteFinished]]:
+        run = _Fanout(self, run_id, jobs, setup)
+        try:
+            yield run.finished()
+        finally:
+            try:
+                run.close()
+            finally:
+                release(self.app)  # before the run forks local workers (archives, carving)
+
+
+class _Fanout:
+    """One round of a run on the workers: jobs queued, watched, collected once each."""
+
+    def __init__(
+        self, runner: CeleryRunner, run_id: str, jobs: Sequence[FileJob], setup: WorkerSetup
+    ) -> None:
+        self.runner = runner
+        self.app = runner.app
+        self.jobs = jobs
+        self.settings = encode_setup(run_id, setup)
+        self.todo = deque(_Job(a, b) for a, b in chunks(jobs, runner.job_files, CHUNK_BYTES))
+        self.pending: list[_Job] = []
+        self.checked = self.discovered = time.monotonic()
+        self.no_worker_since: float | None = None
+        self.misses: dict[str, int] = {}  # worker holding a job -> liveness checks it missed in a row
+
+    def _send(self, job: _Job) -> None:
+        if len(job.tasks) >= MAX_ATTEMPTS:
+            first = self.jobs[job.start].entry.path
+            raise DistributedError(
+                f"the job of {job.stop - job.start} file(s) from {first} was sent {MAX_ATTEMPTS} times "
+                "and every worker given it was lost",
+                hint="look at the workers' logs (a file that crashes the reader, memory)",
+            )
+        message = {**self.settings, "keys": [j.key for j in self.jobs[job.start : job.stop]]}
+        job.tasks.append(self.app.send_task(TASK, args=[message], queue=self.runner.queue))
+
+    def _window(self) -> int:
+        return max(2, 2 * sum(self.runner.workers.values()))
+
+    def finished(self) -> Iterator[RemoteFinished]:
+        while self.todo or self.pending:
+            while self.todo and len(self.pending) < self._window():
+                job = self.todo.popleft()
+                self._send(job)
+                self.pending.append(job)
+            progressed = False
+            for job in list(self.pending):
+                done = self._collect(job)
+                if done is not None:
+                    self.pending.remove(job)
+                    self._drop_others(job, done[0])
+                    progressed = True
+                    results = [decode_result(r) for r in done[1]["results"]]
+                    yield self.jobs[job.start : job.stop], results, str(done[1]["worker"]), len(job.tasks)
+            if time.monotonic() - self.checked >= LIVENESS_SECONDS:
+                self._watch_workers()
+            if not progressed:
+                time.sleep(POLL_SECONDS)
+
+    def _collect(self, job: _Job) -> tuple[AsyncResult, dict[str, Any]] | None:
+        """The first finished task of ``job`` with its payload; None while none has finished.
+        A task lost with its worker process (WorkerLostError) is sent again."""
+        for task in list(job.tasks):
+            state = task.state
+            if state == "SUCCESS":
+                return task, task.get(timeout=10, propagate=False)
+            if state == "STARTED":
+                info = task.info
+                if isinstance(info, dict) and info.get("hostname"):
+                    job.holders[task.id] = str(info["hostname"])
+            elif state == "FAILURE":
+                error = task.result
+                if type(error).__name__ == "WorkerLostError" and task.id not in job.lost:
+                    job.lost.add(task.id)
+                    self._send(job)
+                    continue
+                if task.id in job.lost:
+                    continue
+                holder = job.holders.get(task.id, "a worker")
+                raise DistributedError(
+                    f"{holder} failed on the job of files from {self.jobs[job.start].entry.path}: {error}",
+                    hint="the run stopped; fix the worker and run the same command again to resume",
+                )
+        return None
+
+    def _watch_workers(self) -> None:
+        """Ask who listens; send again the jobs held by a worker that no longer answers."""
+        now = self.checked = time.monotonic()
+        if now - self.discovered >= DISCOVER_SECONDS or not self.runner.workers:
+            self.discovered = now
+            alive = listening(self.app, self.runner.queue)
+        else:
+            known = self.runner.workers
+            alive = {node: known[node] for node in answering(self.app, list(known))}
+        self.runner.workers = alive
+        missing = {holder for job in self.pending for holder in job.holders.values()} - alive.keys()
+        self.misses = {node: self.misses.get(node, 0) + 1 for node in missing}
+        for job in self.pending:
+            for task_id, holder in list(job.holders.items()):
+                # two answers missed in a row: one reply lost in a busy moment is not a lost worker
+                if self.misses.get(holder, 0) >= 2 and task_id not in job.lost:
+                    job.lost.add(task_id)
+                    self._send(job)
+        if alive:
+            self.no_worker_since = None
+        elif self.no_worker_since is None:
+            self.no_worker_since = time.monotonic()
+        elif time.monotonic() - self.no_worker_since > NO_WORKER_SECONDS:
+            raise DistributedError(
+                f"no worker has listened on queue {self.runner.queue!r} for {NO_WORKER_SECONDS:.0f} s "
+                f"with {len(self.pending) + len(self.todo)} job(s) left",
+                hint="start workers (exhibit worker) and run the same command again to resume",
+            )
+
+    def _drop_others(self, job: _Job, kept: AsyncResult) -> None:
+        """The other tasks of a finished job: revoked (not run if not started), results forgotten."""
+        for task in job.tasks:
+            if task.id != kept.id:
+                self.app.control.revoke(task.id)
+            _forget(task)
+
+    def close(self) -> None:
+        """Leaving (done, an error, Ctrl-C): revoke what was sent and not collected."""
+        for job in self.pending:
+            for task in job.tasks:
+                # best effort while the run ends: a job finished late is ignored anyway
+                with contextlib.suppress(Exception):
+                    self.app.control.revoke(task.id)
+                _forget(task)
+        self.pending = []
+
+
+def _forget(task: AsyncResult) -> None:
+    with contextlib.suppress(Exception):  # rpc:// keeps nothing to forget
+        task.forget()
