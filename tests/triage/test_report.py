@@ -241,7 +241,12 @@ def _pdftotext(path: Path) -> str:
 def test_pdf_read_back(built: Built, tmp_path: Path) -> None:
     assert built.pdf_run.code == 0, built.pdf_run.out + built.pdf_run.err
     result = json.loads(built.pdf_run.out)
-    pages = len(PdfReader(built.pdf).pages)
+    data = built.pdf.read_bytes()
+    assert b".partial" not in data and str(built.root).encode() not in data  # no path of this computer
+    reader = PdfReader(built.pdf)
+    pages = len(reader.pages)
+    images = sum(len(page.images) for page in reader.pages)
+    assert images >= 2  # the photos' thumbnails, fetched from the report's own media
     assert result["pages"] == pages and pages >= 7
     text = _pdftotext(built.pdf)
     sheets = text.split("\f")[:pages]

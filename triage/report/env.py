@@ -63,6 +63,8 @@ def environment(text: Callable[[str], str] | None = None) -> Environment:
         if value is None:
             return ""
         if isinstance(value, Markup):
+            if text is None:  # escaped text stays as it is; control characters still shown
+                return Markup(_TAG_OR_TEXT.sub(lambda m: m.group(1) or visible(m.group(2)), value))
             return Markup(
                 _TAG_OR_TEXT.sub(lambda m: m.group(1) or str(escape(rewrite(unescape(m.group(2))))), value)
             )

@@ -28,7 +28,7 @@ def file_name(section: Section, number: int) -> str:
 
 def _write(path: Path, env: Environment, values: dict[str, Any]) -> None:
     with path.open("x", encoding="utf-8", newline="\n") as handle:
-        for chunk in env.get_template("page.html.j2").generate(**values):
+        for chunk in env.get_template("frame.html.j2").generate(**values):
             handle.write(chunk)
 
 

@@ -46,8 +46,15 @@ class FolderMedia:
         return f"{MEDIA}/{name}"
 
 
+#: The base URL a PDF report's pages are laid out at: the same wherever the report is written,
+#: because WeasyPrint writes every link it resolves against it into the PDF (a temporary folder's
+#: name would make each PDF different and show a path of the lab's computer).
+BASE = "file:///exhibit-report/"
+
+
 class LocalOnly(URLFetcher):
-    """WeasyPrint's fetcher for a PDF report: files of ``root`` only, nothing else at all."""
+    """WeasyPrint's fetcher for a PDF report: files of ``root`` (at :data:`BASE`) only, nothing
+    else at all."""
 
     def __init__(self, root: Path) -> None:
         super().__init__(allowed_protocols=("file",))
@@ -55,9 +62,14 @@ class LocalOnly(URLFetcher):
 
     def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
         parts = urlsplit(url)
-        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        prefix = urlsplit(BASE).path
+        if (
+            parts.scheme != "file"
+            or parts.netloc not in ("", "localhost")
+            or not parts.path.startswith(prefix)
+        ):
             raise ValueError(f"a report fetches nothing from elsewhere: {url[:80]}")
-        path = Path(unquote(parts.path)).resolve()
+        path = (self.root / unquote(parts.path.removeprefix(prefix))).resolve()
         if not path.is_relative_to(self.root) or not path.is_file():
             raise ValueError(f"a report reads only its own media: {url[:80]}")
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"

@@ -31,7 +31,7 @@ from pypdf.generic import (
 )
 from weasyprint import CSS, HTML
 
-from triage.report.media import LocalOnly
+from triage.report.media import BASE, LocalOnly
 from triage.report.render import fragment, pages, summary_text
 from triage.report.sections import Section
 
@@ -72,7 +72,7 @@ class _Layout:
         self.env = env
         self.report = report
         self.fetcher = LocalOnly(media_root)
-        self.base = media_root.resolve().as_uri() + "/"
+        self.base = BASE
         self.css = CSS(
             string=files("triage.report").joinpath("templates", "style.css").read_text(encoding="utf-8"),
             url_fetcher=self.fetcher,
