@@ -4,7 +4,8 @@
 # deleted files, hashes, plugin findings), export a file; then build two small phone extractions
 # (made-up data in the apps' real schemas: scripts/make_phone_extraction.py), acquire and triage
 # them, print a conversation, the numbers that link the phones and a stretch of the timeline;
-# and verify the whole chain of custody.
+# verify the whole chain of custody; then write the court report as PDF and HTML, bundle it with
+# everything needed to check it, and verify the bundle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -54,4 +55,16 @@ exhibit links --region GB
 exhibit timeline EX-002 EX-003 --from 2026-03-13T05:00+00:00 --to 2026-03-13T06:00+00:00
 exhibit custody verify --rehash --against "$DEMO/checkpoint.json"
 { set +x; } 2>/dev/null
+
+echo "==> the prosecutor's material: the court report (PDF and HTML) and a bundle anyone can verify"
+mkdir -p "$DEMO/report"
+set -x
+exhibit report --format pdf --out "$DEMO/report/report-2026-001.pdf" --actor asmith
+exhibit report --format html --out "$DEMO/report/report-2026-001" --actor asmith
+exhibit bundle --out "$DEMO/report/bundle-2026-001.zip" --report "$DEMO/report/report-2026-001.pdf"
+exhibit verify-bundle "$DEMO/report/bundle-2026-001.zip"
+{ set +x; } 2>/dev/null
 echo "==> done: the case is in $DEMO/case"
+echo "    court report (PDF):  $DEMO/report/report-2026-001.pdf"
+echo "    court report (HTML): $DEMO/report/report-2026-001/index.html (opens offline in any browser)"
+echo "    verification bundle: $DEMO/report/bundle-2026-001.zip (check it with 'exhibit verify-bundle', or by hand: its README.txt)"
