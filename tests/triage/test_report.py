@@ -272,6 +272,26 @@ def test_pdf_read_back(built: Built, tmp_path: Path) -> None:
         assert dark > 500, png
 
 
+def test_pdf_text_stays_on_the_page(built: Built) -> None:
+    """Every word pdftotext finds lies inside the page (was: the chain of custody's last columns,
+    Authority, Seal and Signed by, ran off the right edge of A4)."""
+    need_tool("pdftotext")
+    done = subprocess.run(
+        ["pdftotext", "-bbox", str(built.pdf), "-"], capture_output=True, text=True, check=True
+    )
+    pages = re.findall(r'<page width="([\d.]+)" height="[\d.]+">(.*?)</page>', done.stdout, re.S)
+    assert pages
+    outside = []
+    for width, body in pages:
+        for x_max, word in re.findall(
+            r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="([\d.]+)" yMax="[\d.]+">(.*?)</word>', body
+        ):
+            if float(x_max) > float(width) - 20:  # 15 mm margins: nothing within 7 mm of the edge
+                outside.append(word)
+    assert not outside, outside[:20]
+    assert "Signed" in done.stdout and "Authority" in done.stdout
+
+
 def test_pdf_outline_and_metadata(built: Built) -> None:
     reader = PdfReader(built.pdf)
     outline = [o.title for o in reader.outline]

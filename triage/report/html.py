@@ -10,13 +10,12 @@ pictures and style). Every page is streamed to its file as the template produces
 from __future__ import annotations
 
 from collections.abc import Sequence
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
 
-from triage.report.render import Page, pages, summary_text, variables
+from triage.report.render import Page, pages, stylesheet, summary_text, variables
 from triage.report.sections import Section
 
 STYLE = "style.css"
@@ -82,4 +81,4 @@ def write_html(
             toc=toc,
         ),
     )
-    (folder / STYLE).write_bytes(files("triage.report").joinpath("templates", STYLE).read_bytes())
+    (folder / STYLE).write_text(stylesheet(), encoding="utf-8")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from pypdf.generic import (
 from weasyprint import CSS, HTML
 
 from triage.report.media import BASE, LocalOnly
-from triage.report.render import fragment, pages, summary_text
+from triage.report.render import fragment, pages, stylesheet, summary_text
 from triage.report.sections import Section
 
 CHUNK_CHARS = 200_000  # characters of HTML laid out at once, or one section page if larger
@@ -74,7 +73,7 @@ class _Layout:
         self.fetcher = LocalOnly(media_root)
         self.base = BASE
         self.css = CSS(
-            string=files("triage.report").joinpath("templates", "style.css").read_text(encoding="utf-8"),
+            string=stylesheet(),
             url_fetcher=self.fetcher,
         )
         self.identifier = identifier

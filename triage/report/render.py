@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator, Mapping
+from importlib.resources import files
 from typing import Any
 
 from jinja2 import Environment
@@ -66,3 +67,20 @@ def variables(page: Page, report: Any, **extra: Any) -> dict[str, Any]:
 def fragment(env: Environment, page: Page, report: Any, **extra: Any) -> Iterator[str]:
     """The HTML of one section page (its ``<section>`` element), streamed."""
     return env.get_template("section.html.j2").generate(**variables(page, report, **extra))
+
+
+#: The style sheets of a report, in order: the frame's, then the findings sections' (their classes
+#: start with ``f-``). The HTML report writes them as one ``style.css``; the PDF lays out with it.
+STYLESHEETS = ("style.css", "findings/findings.css")
+
+
+def stylesheet() -> str:
+    """The report's whole style sheet (every file of :data:`STYLESHEETS`, one after the other)."""
+    templates = files("triage.report").joinpath("templates")
+    parts = []
+    for name in STYLESHEETS:
+        node = templates
+        for part in name.split("/"):
+            node = node.joinpath(part)
+        parts.append(f"/* {name} */\n" + node.read_text(encoding="utf-8"))
+    return "\n".join(parts)
