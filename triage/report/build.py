@@ -128,11 +128,11 @@ def write_report(
     keys = keys if keys is not None else signing_keys(case, [actor])
     size = state_size(case)
     chosen = choose_exhibits(case, size, list(dict.fromkeys(exhibits)))
-    anchors = check_triage_data(case, chosen)  # issue 10, section 1: refuse before writing
+    anchors, verification = check_triage_data(case, chosen)  # issue 10, section 1: refuse before writing
     redactor = (
         Redactor.for_case(case.engine, listed) if listed is not None and not listed.empty else Redactor.none()
     )
-    model = build_model(case, chosen, anchors)
+    model = build_model(case, chosen, anchors, verification)
     kinds_tuple = tuple(sorted(set(kinds))) if kinds else None
     view = view_of(model, fmt, out.name, actor, kinds_tuple, redactor.active)
     env = environment(text=redactor.text if redactor.active else None)

@@ -23,7 +23,7 @@ from custody.case import Case
 from custody.keys import verify_signature
 from custody.ledger import StoredCheckpoint, StoredEntry, checkpoint_message
 from custody.timefmt import parse_offset, parse_utc
-from custody.verify import verify_case
+from custody.verify import Report, verify_case
 from triage.engine import integrity
 from triage.errors import TriageError
 from triage.store.models import File, RunWarning
@@ -212,42 +212,45 @@ def choose_exhibits(case: Case, size: int, asked: Sequence[str]) -> list[str]:
     return [x for x in acquired if not asked or x in wanted]
 
 
-def check_triage_data(case: Case, exhibits: Sequence[str]) -> dict[str, integrity.AnchorEntry]:
-    """Issue 10, section 1: the stored triage rows of every exhibit against their latest anchor.
+def check_triage_data(case: Case, exhibits: Sequence[str]) -> tuple[dict[str, integrity.AnchorEntry], Report]:
+    """Issue 10, section 1: verify the case once (the ledger, and through the triage extension the
+    stored rows of every exhibit against their latest anchor) and refuse on a triage difference
+    about one of ``exhibits``.
 
-    Raises :class:`TriageDataChanged` naming the exhibit, the run and the first differing row of
-    each table; rows stored without any anchor (a run that never completed) count as changed.
+    Raises :class:`TriageDataChanged` naming the exhibit, the run, its ledger entry and the first
+    differing row of each table; rows stored without any anchor (a run that never completed)
+    count as changed. Returns the anchors and the verification, which the custody section shows.
     """
+    verification = verify_case(case)
     if not inspect(case.engine).has_table("triage_files"):
-        return {}
+        return {}, verification
+    wanted = set(exhibits)
+    changed = [p for p in verification.problems if p.code == integrity.CODE and p.exhibit in wanted]
+    if changed:
+        first = changed[0]
+        lines = "; ".join(p.detail for p in changed if p.exhibit == first.exhibit)
+        raise TriageDataChanged(
+            f"exhibit {first.exhibit}: the triage data differs from what its run signed "
+            f"(ledger entry {first.seq}): {lines}. Nothing was written",
+            hint=f"'exhibit custody verify {first.exhibit}' shows every difference; 'exhibit triage "
+            f"{first.exhibit}' reads the evidence again",
+        )
     anchors = integrity.latest_anchors(case.ledger)
     with case.engine.connect() as conn:
         for exhibit in exhibits:
-            anchor = anchors.get(exhibit)
-            if anchor is None:
-                stored = sum(
-                    int(
-                        conn.execute(select(func.count()).where(spec.table.c.exhibit == exhibit)).scalar_one()
-                    )
-                    for spec in integrity.TABLES
-                )
-                if stored:
-                    raise TriageDataChanged(
-                        f"exhibit {exhibit}: {stored} stored triage rows are not covered by any signed "
-                        "triage run (no triage.run entry with a digest): the report is not written",
-                        hint=f"run 'exhibit triage {exhibit}' to read the evidence again and sign its results",
-                    )
+            if exhibit in anchors:
                 continue
-            diffs = integrity.compare(conn, exhibit, anchor)
-            if diffs:
-                lines = "; ".join(integrity.summarise(diffs))
+            stored = sum(
+                int(conn.execute(select(func.count()).where(spec.table.c.exhibit == exhibit)).scalar_one())
+                for spec in integrity.TABLES
+            )
+            if stored:
                 raise TriageDataChanged(
-                    f"exhibit {exhibit}: the triage data differs from what run {anchor.run} signed "
-                    f"(ledger entry {anchor.seq}): {lines}. Nothing was written",
-                    hint=f"'exhibit custody verify {exhibit}' shows every difference; 'exhibit triage "
-                    f"{exhibit}' reads the evidence again",
+                    f"exhibit {exhibit}: {stored} stored triage rows are not covered by any signed "
+                    "triage run (no triage.run entry with a digest): the report is not written",
+                    hint=f"run 'exhibit triage {exhibit}' to read the evidence again and sign its results",
                 )
-    return anchors
+    return anchors, verification
 
 
 def _text(value: Any) -> str | None:
@@ -412,7 +415,12 @@ def _checkpoint_at(checkpoints: list[StoredCheckpoint], size: int) -> StoredChec
     return max(below, key=lambda c: (c.tree_size, c.id))
 
 
-def build_model(case: Case, exhibits: Sequence[str], anchors: dict[str, integrity.AnchorEntry]) -> CaseModel:
+def build_model(
+    case: Case,
+    exhibits: Sequence[str],
+    anchors: dict[str, integrity.AnchorEntry],
+    verification: Report,
+) -> CaseModel:
     """Read what the report's sections show about ``exhibits`` (already chosen and checked)."""
     from custody.items import tool_version
 
@@ -443,7 +451,6 @@ def build_model(case: Case, exhibits: Sequence[str], anchors: dict[str, integrit
     if last is None:
         raise ReportError("the ledger is empty", hint="acquire an exhibit first")
 
-    verification = verify_case(case)
     problems = [
         p.as_dict()
         for p in verification.problems
