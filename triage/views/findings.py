@@ -99,7 +99,7 @@ def iter_findings(engine: Engine, exhibit: str, kind: str | None = None) -> Iter
         )
     with engine.connect() as conn:
         for r in conn.execute(query):
-            yield _stored(r)
+            yield stored_finding(r)
 
 
 def stream_findings(
@@ -116,7 +116,7 @@ def stream_findings(
     """
     if not _has_tables(engine) or (record_types is not None and not record_types):
         return
-    query = select(*_COLUMNS).order_by(Finding.id)
+    query = select(*FINDING_COLUMNS).order_by(Finding.id)
     if exhibits:
         query = query.where(Finding.exhibit.in_(list(exhibits)))
     if record_types is not None:
@@ -168,7 +168,8 @@ def stream_findings(
             )
 
 
-_COLUMNS = (
+#: The columns of a finding, in :class:`StoredFinding`'s order (see :func:`stored_finding`).
+FINDING_COLUMNS = (
     Finding.id,
     Finding.exhibit,
     Finding.record_type,
@@ -185,7 +186,8 @@ _COLUMNS = (
 )
 
 
-def _stored(r: Any) -> StoredFinding:
+def stored_finding(r: Any) -> StoredFinding:
+    """A row of :data:`FINDING_COLUMNS` as a :class:`StoredFinding` (its data decoded)."""
     return StoredFinding(
         r.id,
         r.exhibit,

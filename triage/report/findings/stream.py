@@ -7,7 +7,6 @@ in memory and no cursor stays open while a page is rendered.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
@@ -16,23 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from triage.report.sections import PAGE_ROWS
 from triage.store.models import Finding
-from triage.views.findings import StoredFinding
-
-_COLUMNS = (
-    Finding.id,
-    Finding.exhibit,
-    Finding.record_type,
-    Finding.plugin,
-    Finding.plugin_version,
-    Finding.partition,
-    Finding.inode,
-    Finding.path,
-    Finding.stream,
-    Finding.file_sha256,
-    Finding.locator,
-    Finding.data,
-    Finding.run_id,
-)
+from triage.views.findings import FINDING_COLUMNS, StoredFinding, stored_finding
 
 
 def findings_in_order(
@@ -49,7 +32,7 @@ def findings_in_order(
     keys = (Finding.exhibit, Finding.path) if order == "path" else (Finding.record_type,)
     last: tuple[Any, ...] | None = None
     while True:
-        query = select(*_COLUMNS).where(Finding.record_type.in_(sorted(record_types)))
+        query = select(*FINDING_COLUMNS).where(Finding.record_type.in_(sorted(record_types)))
         if exhibits:
             query = query.where(Finding.exhibit.in_(list(exhibits)))
         if last is not None:
@@ -58,9 +41,7 @@ def findings_in_order(
         with engine.connect() as conn:
             rows = list(conn.execute(query))
         for r in rows:
-            yield StoredFinding(
-                r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], json.loads(r[11]), r[12]
-            )
+            yield stored_finding(r)
         if len(rows) < batch:
             return
         r = rows[-1]
