@@ -35,6 +35,16 @@ class CaseIdentity:
     created_offset: str
 
 
+@dataclass(frozen=True)
+class TsaSetting:
+    """The case's Time-Stamp Authority: its URL, the PEM CA certificate its tokens chain to, and
+    whether every checkpoint is time-stamped (``auto``)."""
+
+    url: str
+    ca_pem: str
+    auto: bool
+
+
 class Case:
     """An open case: its folder, database engine, identity and ledger."""
 
@@ -71,14 +81,19 @@ class Case:
         path.mkdir(exist_ok=True)
         return path
 
-    def _auto_timestamp(self) -> None:
-        """Time-stamp the new checkpoint when the case asks for it (``init --tsa``). A TSA that
-        cannot be reached leaves the append recorded, untimestamped, with a notice."""
+    def tsa(self) -> TsaSetting | None:
+        """The case's Time-Stamp Authority (``init --tsa``; the latest setting applies), if any."""
         with self.engine.connect() as conn:
             row = conn.execute(
                 select(TsaConfig.url, TsaConfig.ca_pem, TsaConfig.auto).order_by(TsaConfig.id.desc()).limit(1)
             ).first()
-        if row is None or not row.auto:
+        return TsaSetting(row.url, row.ca_pem, bool(row.auto)) if row else None
+
+    def _auto_timestamp(self) -> None:
+        """Time-stamp the new checkpoint when the case asks for it (``init --tsa``). A TSA that
+        cannot be reached leaves the append recorded, untimestamped, with a notice."""
+        setting = self.tsa()
+        if setting is None or not setting.auto:
             return
         from custody import timestamps  # only cases with a TSA pay for the RFC 3161 client
 
@@ -86,7 +101,7 @@ class Case:
         if checkpoint is None:
             return
         try:
-            timestamps.timestamp_checkpoint(self.engine, checkpoint, row.url, row.ca_pem)
+            timestamps.timestamp_checkpoint(self.engine, checkpoint, setting.url, setting.ca_pem)
         except timestamps.TimestampError as exc:
             self.notices.append(
                 f"checkpoint {checkpoint.tree_size} was recorded but not time-stamped: {exc}; "

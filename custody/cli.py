@@ -775,7 +775,7 @@ def custody_timestamp(
             out.print(table)
             return
         if tsa is None or ca_pem is None:
-            config = timestamps.configured(c.engine)
+            config = c.tsa()
             if config is None:
                 raise UserError(
                     "the case has no Time-Stamp Authority",

@@ -103,13 +103,6 @@ def from_export(position: int, item: Any) -> StoredTimestamp:
     )
 
 
-@dataclass(frozen=True)
-class Config:
-    url: str
-    ca_pem: str
-    auto: bool
-
-
 # -- certificates ---------------------------------------------------------------------------------
 
 
@@ -231,22 +224,13 @@ def timestamp_checkpoint(
     return StoredTimestamp(id=int(new_id[0]) if new_id else 0, **row)  # type: ignore[arg-type]
 
 
-def configure(engine: Engine, url: str, ca_pem: str, *, auto: bool) -> Config:
-    """Record the case's TSA (the latest row applies)."""
+def configure(engine: Engine, url: str, ca_pem: str, *, auto: bool) -> None:
+    """Record the case's TSA (the latest row applies; read back by :meth:`Case.tsa`)."""
     _check_url(url)
     with engine.begin() as conn:
         conn.execute(
             insert(TsaConfig).values(url=url, ca_pem=ca_pem, auto=auto, added_utc=timefmt.stamp().utc)
         )
-    return Config(url, ca_pem, auto)
-
-
-def configured(engine: Engine) -> Config | None:
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(TsaConfig.url, TsaConfig.ca_pem, TsaConfig.auto).order_by(TsaConfig.id.desc()).limit(1)
-        ).first()
-    return Config(row.url, row.ca_pem, bool(row.auto)) if row else None
 
 
 def stored(engine: Engine) -> list[StoredTimestamp]:
