@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import json
 import os
 import random
 import re
@@ -37,16 +36,16 @@ import shutil
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.triage.synthetic_findings import insert_findings, sms_row  # noqa: E402
+
 EXHIBIT = str(Path(sys.executable).parent / "exhibit")
-SMS_PATH = "/data/user_de/0/com.android.providers.telephony/databases/mmssms.db"
-T0 = 1_767_261_600_000  # 2026-01-01T10:00:00Z in Unix milliseconds
 CONVERSATIONS = 200
 
 
@@ -74,54 +73,20 @@ def _photos(folder: Path, count: int) -> None:
         (folder / f"IMG_{n:05d}.jpg").write_bytes(out.getvalue())
 
 
-def _time(ms: int) -> dict[str, Any]:
-    utc = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return {"utc": utc, "raw": ms, "encoding": "unix_ms", "offset": "+00:00", "local": None, "note": None}
-
-
 def _messages(case_folder: Path, count: int) -> None:
-    from sqlalchemy import insert
-
+    """``count`` SMS findings in CONVERSATIONS conversations, inserted as sms_android stores them."""
     from custody.case import open_case
-    from triage.store.models import Finding
 
-    with open_case(case_folder) as case:
-        rows: list[dict[str, Any]] = []
-        with case.engine.begin() as conn:
-            for n in range(count):
-                conversation = n % CONVERSATIONS
-                data = {
-                    "record_type": "chat/android/sms",
-                    "source": {"item": "EX-001", "path": SMS_PATH, "sha256": "0" * 64,
-                               "partition": None, "inode": None, "stream": None},
-                    "locator": f"sms._id={n + 1}",
-                    "rowid": n + 1,
-                    "timestamp": _time(T0 + n * 1000),
-                    "body": f"message {n + 1}: the container is at pier {n % 7}, bring the papers and the cash",
-                    "from_me": bool(n % 2),
-                    "party": f"+1555555{conversation:04d}",
-                    "conversation": str(conversation),
-                    "sms_type": 2 if n % 2 else 1,
-                }  # fmt: skip
-                rows.append(
-                    {
-                        "fingerprint": hashlib.sha256(f"bench-sms-{n}".encode()).hexdigest(),
-                        "exhibit": "EX-001",
-                        "record_type": "chat/android/sms",
-                        "plugin": "sms_android",
-                        "plugin_version": "1.2.0",
-                        "path": SMS_PATH,
-                        "file_sha256": "0" * 64,
-                        "locator": f"sms._id={n + 1}",
-                        "data": json.dumps(data, sort_keys=True),
-                        "run_id": "synthetic",
-                    }
-                )
-                if len(rows) == 5000:
-                    conn.execute(insert(Finding), rows)
-                    rows.clear()
-            if rows:
-                conn.execute(insert(Finding), rows)
+    def rows() -> Iterator[dict[str, Any]]:
+        for n in range(count):
+            body = f"message {n + 1}: the container is at pier {n % 7}, bring the papers and the cash"
+            conversation = n % CONVERSATIONS
+            yield sms_row(
+                n, f"+1555555{conversation:04d}", str(conversation), body, fingerprint=f"bench-sms-{n}"
+            )
+
+    with open_case(case_folder) as case, case.engine.begin() as conn:
+        insert_findings(conn, rows())
 
 
 def build(work: Path, messages: int, photos: int) -> Path:

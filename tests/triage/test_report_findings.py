@@ -22,7 +22,6 @@ import shutil
 import subprocess
 import tracemalloc
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -31,7 +30,6 @@ from typing import Any
 import pytest
 from defusedxml import ElementTree
 from PIL import Image
-from sqlalchemy import insert
 
 from custody.case import Case, init_case, open_case
 from tests.conftest import CORPUS
@@ -45,6 +43,7 @@ from tests.triage.report_case import (
     build_case,
     builder,
 )
+from tests.triage.synthetic_findings import insert_findings, sms_row
 from triage.report.context import ReportContext
 from triage.report.env import environment
 from triage.report.findings import CSS, finding_sections
@@ -403,58 +402,24 @@ def test_redaction_leaves_no_listed_value_and_treats_pictures(
 
 # --- a large thread ---------------------------------------------------------------------------
 
-SMS_PATH = "/data/user_de/0/com.android.providers.telephony/databases/mmssms.db"
-T0 = 1_767_261_600_000  # 2026-01-01T10:00:00Z in Unix milliseconds
-
-
-def _time(ms: int) -> dict[str, Any]:
-    utc = (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=ms)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return {"utc": utc, "raw": ms, "encoding": "unix_ms", "offset": "+00:00", "local": None, "note": None}
-
 
 def one_thread_case(root: Path, messages: int, *, conversations: int = 1, db_url: str | None = None) -> Path:
     """A case whose triage_findings hold ``messages`` SMS (inserted out of time order), shaped as
-    ``sms_android`` stores them: one conversation, or message ``i`` in conversation
-    ``i % conversations``."""
+    ``sms_android`` stores them (tests/triage/synthetic_findings.py: not real data): one
+    conversation, or message ``i`` in conversation ``i % conversations``."""
     case = init_case(root, case_number="2026/43", title="one long thread", db_url=db_url)
     try:
         ensure_schema(case.engine)
-        rows: list[dict[str, Any]] = []
-        with case.engine.begin() as conn:
+
+        def rows() -> Iterator[dict[str, Any]]:
             for n in range(messages):
                 i = (n * 7919) % messages  # the message's place in time
-                data = {
-                    "record_type": "chat/android/sms",
-                    "source": {"item": "EX-001", "path": SMS_PATH, "sha256": "0" * 64,
-                               "partition": None, "inode": None, "stream": None},
-                    "locator": f"sms._id={i + 1}",
-                    "rowid": i + 1,
-                    "timestamp": _time(T0 + i * 1000),
-                    "body": f"message {i + 1:06d}: the container is at pier {i % 7}, bring the papers",
-                    "from_me": bool(i % 2),
-                    "party": f"+1555555{i % conversations:04d}",
-                    "conversation": str(1 + i % conversations),
-                    "sms_type": 2 if i % 2 else 1,
-                }  # fmt: skip
-                rows.append(
-                    {
-                        "fingerprint": hashlib.sha256(f"{n}".encode()).hexdigest(),
-                        "exhibit": "EX-001",
-                        "record_type": "chat/android/sms",
-                        "plugin": "sms_android",
-                        "plugin_version": "1.2.0",
-                        "path": SMS_PATH,
-                        "file_sha256": "0" * 64,
-                        "locator": f"sms._id={i + 1}",
-                        "data": json.dumps(data, sort_keys=True),
-                        "run_id": "synthetic",
-                    }
-                )
-                if len(rows) == 5000:
-                    conn.execute(insert(Finding), rows)
-                    rows.clear()
-            if rows:
-                conn.execute(insert(Finding), rows)
+                body = f"message {i + 1:06d}: the container is at pier {i % 7}, bring the papers"
+                party, conversation = f"+1555555{i % conversations:04d}", str(1 + i % conversations)
+                yield sms_row(i, party, conversation, body, fingerprint=f"{n}")
+
+        with case.engine.begin() as conn:
+            insert_findings(conn, rows())
     finally:
         case.close()
     return root
