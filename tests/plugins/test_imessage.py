@@ -668,14 +668,14 @@ def test_one_corrupt_row_among_good_ones(tmp_path: Path) -> None:
 
 # --- a million-row table -----------------------------------------------------------------------------
 
-ROWS = 200_000
+ROWS = 50_000
 
 
 @pytest.mark.slow
 def test_a_big_message_table_is_streamed_in_bounded_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """200,000 messages, each joined to a chat and half with an attachment: memory stays bounded."""
+    """50,000 messages, each joined to a chat and half with an attachment: memory stays bounded."""
     # the live rows only: recovery's memory is bounded by the database size (test_recovered_rows.py)
     monkeypatch.setattr(SqliteTablePlugin, "recover_max_bytes", 0)
     db = tmp_path / "evidence" / "sms.db"

@@ -411,12 +411,12 @@ def test_declarations_are_checked_when_the_class_is_made() -> None:
             tables = ()
 
 
-ROWS = 200_000
+ROWS = 50_000
 
 
 @pytest.mark.slow
 def test_a_big_table_is_streamed_in_bounded_memory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """200,000 rows of 100 bytes of text: reading them all never holds more than a few of them."""
+    """50,000 rows of 100 bytes of text: reading them all never holds more than a few of them."""
     # the live rows only: recovery's memory is bounded by the database size (test_recovered_rows.py)
     monkeypatch.setattr(SqliteTablePlugin, "recover_max_bytes", 0)
     db = tmp_path / "evidence" / "notes.db"

@@ -879,14 +879,14 @@ def test_many_damaged_blobs_are_listed_up_to_a_cap(tmp_path: Path) -> None:
     )
 
 
-ROWS = 200_000
+ROWS = 50_000
 
 
 @pytest.mark.slow
 def test_a_big_message_table_is_streamed_in_bounded_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """200,000 messages of about 120 bytes of text: reading them never holds more than a few."""
+    """50,000 messages of about 120 bytes of text: reading them never holds more than a few."""
     # the live rows only: recovery's memory is bounded by the database size (test_recovered_rows.py)
     monkeypatch.setattr(SqliteTablePlugin, "recover_max_bytes", 0)
     db = build(tmp_path / "evidence" / "cache4.db", Fixture())

@@ -506,14 +506,14 @@ def test_a_truncated_msgstore_is_a_warning_and_the_run_goes_on(tmp_path: Path) -
     assert len(fine.records) == 3 and fine.warnings == []
 
 
-ROWS = 200_000
+ROWS = 50_000
 
 
 @pytest.mark.slow
 def test_a_big_message_table_is_streamed_in_bounded_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """200,000 messages of 100 bytes: the mapping holds lookups and the current row, not the table."""
+    """50,000 messages of 100 bytes: the mapping holds lookups and the current row, not the table."""
     # the live rows only: recovery's memory is bounded by the database size (test_recovered_rows.py)
     monkeypatch.setattr(SqliteTablePlugin, "recover_max_bytes", 0)
     root = tmp_path / "extraction"

@@ -468,14 +468,14 @@ def test_one_corrupt_row_among_good_ones(tmp_path: Path) -> None:
     assert bad_date is not None and bad_date.utc is None and bad_date.note == "not a number"
 
 
-ROWS = 200_000
+ROWS = 50_000
 
 
 @pytest.mark.slow
 def test_a_big_message_table_is_streamed_in_bounded_memory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """200,000 messages of 100 bytes: the plugin holds its lookups and the current row only."""
+    """50,000 messages of 100 bytes: the plugin holds its lookups and the current row only."""
     # the live rows only: recovery's memory is bounded by the database size (test_recovered_rows.py)
     monkeypatch.setattr(SqliteTablePlugin, "recover_max_bytes", 0)
     db = tmp_path / "ChatStorage.sqlite"
