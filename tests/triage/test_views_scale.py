@@ -1,10 +1,10 @@
-"""The views keep memory bounded: ``exhibit timeline`` and ``exhibit links`` over 200,000 findings.
+"""The views keep memory bounded: ``exhibit timeline`` and ``exhibit links`` over 100,000 findings.
 
 Triage of a real database that large would take minutes, so this test **inserts synthetic rows
 straight into ``triage_findings``** (the table triage writes): SMS records shaped exactly as the
-``sms_android`` plugin stores them (two time values each, hence 400,000 timeline events), spread
+``sms_android`` plugin stores them (two time values each, hence 200,000 timeline events), spread
 over two exhibits that share 20,000 phone numbers (20,000 links). The real ``exhibit`` command runs
-under GNU ``time -v``, once on 20,000 findings and once on ten times as many: a view that kept
+under GNU ``time -v``, once on 10,000 findings and once on ten times as many: a view that kept
 its events or identifiers in a Python list would need hundreds of megabytes more for the larger
 case; the views sort and aggregate in a scratch SQLite file, so the peak barely moves.
 """
@@ -120,14 +120,14 @@ def peak_rss(case: Path, *args: str) -> tuple[int, int]:
 
 @pytest.mark.slow
 def test_timeline_and_links_memory_does_not_grow_with_the_findings(tmp_path: Path) -> None:
-    small = synthetic_case(tmp_path / "small", 20_000)
-    large = synthetic_case(tmp_path / "large", 200_000)
+    small = synthetic_case(tmp_path / "small", 10_000)
+    large = synthetic_case(tmp_path / "large", 100_000)
     results = {}
     for name, case in (("small", small), ("large", large)):
         results[name, "timeline"] = peak_rss(case, "timeline", "--json")
         results[name, "links"] = peak_rss(case, "links", "--json")
-    assert results["small", "timeline"][1] == 40_000 and results["large", "timeline"][1] == 400_000
-    assert results["small", "links"][1] == 10_000 and results["large", "links"][1] == NUMBERS
+    assert results["small", "timeline"][1] == 20_000 and results["large", "timeline"][1] == 200_000
+    assert results["small", "links"][1] == 5_000 and results["large", "links"][1] == NUMBERS
     for view in ("timeline", "links"):
         grew = results["large", view][0] - results["small", view][0]
         assert grew < 40 * MB, (view, results)
