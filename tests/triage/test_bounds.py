@@ -155,13 +155,13 @@ def test_wal_bomb_triage_stays_under_1_gb(tmp_path: Path, case: Path) -> None:
 
 
 @pytest.mark.slow
-def test_export_of_a_2_gb_file_stays_under_512_mb(tmp_path: Path, case: Path) -> None:
+def test_export_of_a_1_gb_file_stays_under_512_mb(tmp_path: Path, case: Path) -> None:
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     big = evidence / "big.bin"
-    with big.open("wb") as fh:  # sparse: 2 GB long, a few KB on disk, data at both ends
+    with big.open("wb") as fh:  # sparse: 1 GB long, a few KB on disk, data at both ends
         fh.write(b"start" * 1000)
-        fh.seek(2048 * MB - 5000)
+        fh.seek(1024 * MB - 5000)
         fh.write(b"end!!" * 1000)
     assert big.stat().st_blocks * 512 < 16 * MB
     acquire(case, evidence)
@@ -176,7 +176,7 @@ def test_export_of_a_2_gb_file_stays_under_512_mb(tmp_path: Path, case: Path) ->
             assert chunk == b.read(64 * MB)
     assert copy.stat().st_blocks * 512 < 64 * MB  # holes stay holes
     assert not [p for p in out.iterdir() if p.name.startswith(".exhibit-export-")]
-    print(f"\n2 GB export: peak RSS {stats['peak_rss'] / MB:.0f} MB, wrote {stats['written'] / MB:.0f} MB")
+    print(f"\n1 GB export: peak RSS {stats['peak_rss'] / MB:.0f} MB, wrote {stats['written'] / MB:.0f} MB")
 
 
 def _sqlite_looking(size: int) -> bytes:
@@ -227,14 +227,14 @@ def test_sparse_files_cost_no_scratch(tmp_path: Path, case: Path) -> None:
     for name in ("a.db", "b.db"):
         with (evidence / name).open("wb") as fh:
             fh.write(b"SQLite format 3\x00")
-            fh.truncate(2048 * MB)
+            fh.truncate(512 * MB)
     acquire(case, evidence)
     with peak_disk(case / "scratch") as peak:
         proc, stats = exhibit("triage", "EV-1", "--workers", "2", case=case, timed=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert peak[0] < 16 * MB and stats["written"] < 64 * MB, (peak, stats)
     counts = run_json(case)["counts"]
-    assert isinstance(counts, dict) and counts["bytes"] == 2 * 2048 * MB
+    assert isinstance(counts, dict) and counts["bytes"] == 2 * 512 * MB
     print(f"\nsparse files: scratch peak {peak[0] / MB:.0f} MB, wrote {stats['written'] / MB:.0f} MB in all")
 
 
