@@ -84,15 +84,20 @@ def stored(case_root: Path) -> dict[str, sqlite3.Row]:
 
 
 def test_libtsk_takes_seconds_to_open_the_inode(slow_inode_ext3: Path) -> None:
-    """The defect itself, so the tests below cannot pass for want of it."""
+    """The defect itself, so the tests below cannot pass for want of it: ``icat`` of the inode is
+    still busy after twice the stall limit (about 11 s on a quiet machine; it is stopped at three
+    times the limit, as waiting longer proves nothing more)."""
     need_tool("icat")
     started = time.monotonic()
-    subprocess.run(
-        ["icat", str(slow_inode_ext3), str(inode_of(slow_inode_ext3, "slow.bin"))],
-        check=True,
-        stdout=subprocess.DEVNULL,
-        timeout=120,
-    )
+    try:
+        subprocess.run(
+            ["icat", str(slow_inode_ext3), str(inode_of(slow_inode_ext3, "slow.bin"))],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            timeout=3 * STALL_S,
+        )
+    except subprocess.TimeoutExpired:
+        return  # still reading: the defect is there
     assert time.monotonic() - started > 2 * STALL_S
 
 
