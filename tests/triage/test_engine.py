@@ -22,6 +22,7 @@ from custody.case import Case, init_case
 from custody.items import acquire
 from custody.verify import verify_case
 from tests.conftest import CORPUS, need, need_tool
+from triage.engine import workers
 from triage.engine.run import TriageOptions, run_triage
 from triage.plugin import Plugin, Targets
 from triage.plugin.records import Record
@@ -218,11 +219,15 @@ def test_interrupted_run_is_resumed(case: Case, tmp_path: Path) -> None:
     assert verify_case(case).ok
 
 
-def test_files_read_before_an_interruption_are_still_derived(case: Case, tmp_path: Path) -> None:
-    """The run that completes an interrupted one records every file any run handed to a plugin."""
+def test_files_read_before_an_interruption_are_still_derived(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run that completes an interrupted one records every file any run handed to a plugin.
+    Chunks of 100 files (1,024 in use) and 110 photos: the first chunk is read before the stop."""
     corpus = need(CORPUS)
+    monkeypatch.setattr(workers, "CHUNK_FILES", 100)
     jpeg = (corpus / "images/gps/DSCN0010.jpg").read_bytes()
-    image = build_ext4(tmp_path, {f"DCIM/{i:04d}.jpg": jpeg for i in range(1100)}, size_mib=256)
+    image = build_ext4(tmp_path, {f"DCIM/{i:04d}.jpg": jpeg for i in range(110)}, size_mib=32)
     acquire(case, image, exhibit="EX-001", actor="asmith", description="photos")
 
     def stop(files: int, done: int) -> None:
@@ -233,9 +238,9 @@ def test_files_read_before_an_interruption_are_still_derived(case: Case, tmp_pat
     summary = run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1))
     assert summary.counts["skipped"] > 0
     derived = [e for e in case.ledger.entries(exhibit="EX-001") if e.kind == "item.derive"]
-    assert len(derived) == 1100 == summary.counts["derived"]
+    assert len(derived) == 110 == summary.counts["derived"]
     assert [e.data["path"] for e in derived] == sorted(e.data["path"] for e in derived)
-    assert len(list(iter_findings(case.engine, "EX-001", "media/photo"))) == 1100
+    assert len(list(iter_findings(case.engine, "EX-001", "media/photo"))) == 110
     assert verify_case(case).ok
 
 
