@@ -497,9 +497,8 @@ def _event_command(event: str) -> Callable[..., None]:
                 method=method,
                 prompt=ask_passphrase,
             )
-            checked = verify.verify_case(
-                c, exhibit, extensions=False
-            )  # custody logic: triage's rows are not its
+            # the custody logic of the new entry (other packages' checks never concern it)
+            checked = verify.verify_case(c, exhibit, extensions=False)
             problems = [p for p in checked.problems if p.seq == stored.seq]
         if as_json:
             emit_json({**stored.as_dict(), "problems": [p.as_dict() for p in problems]})
@@ -885,14 +884,12 @@ def _app_for(args: list[str], commands: Mapping[str, str] | None) -> typer.Typer
     (a root option, a typo, a third-party add-on) loads every ``exhibit.cli`` entry point.
     """
     word = args[0] if args and not args[0].startswith("-") else None
-    if word is not None and word not in _command_names(app):
-        if commands is not None and word in commands:
-            _add_commands(word, commands[word])
-        else:
-            _load_subcommands()
+    if word is not None and word not in _command_names(app) and commands and word in commands:
+        _add_commands(word, commands[word])
     if word is None or word not in _command_names(app):
         _load_subcommands()
-        return app  # the root's help or options, or an unknown command: click says so with the full list
+        if word is None or word not in _command_names(app):
+            return app  # a root option, or an unknown command (click names it, with the full list)
     return _only(app, args)
 
 

@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/write_root_help.py
 
-Run it after adding, renaming or re-describing a top-level command; tests/triage/test_launch.py
+Run it after adding, renaming or re-describing a top-level command; tests/test_startup.py
 fails until the copy equals what Typer prints.
 """
 
@@ -30,7 +30,7 @@ def main() -> None:
     text = typer_root_help()
     module = (
         '"""What ``exhibit --help`` prints: a copy of Typer\'s output, written by scripts/write_root_help.py\n'
-        '(tests/triage/test_launch.py checks it still equals what Typer prints)."""\n\n'
+        '(tests/test_startup.py checks it still equals what Typer prints)."""\n\n'
         f"ROOT_HELP = {text!r}\n"
     )
     (ROOT / "triage" / "roothelp.py").write_text(module, encoding="utf-8")

@@ -10,7 +10,7 @@ parses and reports it the usual way. Either way the command runs the same functi
 
 ``exhibit --version`` and ``exhibit --help`` are answered here too, without Typer: the version from
 the installed distribution's metadata, the help from :mod:`triage.roothelp`, a copy of what Typer
-prints (tests/triage/test_launch.py compares the two; ``scripts/write_root_help.py`` rewrites it).
+prints (tests/test_startup.py compares the two; ``scripts/write_root_help.py`` rewrites it).
 Every other command line goes to the full CLI with :data:`COMMANDS`, so that it imports only the
 module of the command it names; and ``exhibit custody verify`` runs triage's check through
 :func:`verify_check`, which loads the triage engine only for a case that was triaged. What
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 #: The function that adds each of triage's top-level commands to the ``exhibit`` app
 #: ("module:function", the values of the ``exhibit.cli`` entry points): ``exhibit COMMAND`` imports
-#: that module alone. tests/triage/test_launch.py checks it against what the entry points register.
+#: that module alone. tests/test_startup.py checks it against what the entry points register.
 COMMANDS: dict[str, str] = {
     "search": "triage.keyword_cli:register",
     "report": "triage.report.cli:register",
