@@ -291,3 +291,75 @@ def test_recording_commands_load_only_the_ledger(tmp_path: Path) -> None:
         assert _under(modules, NEVER_FOR_CUSTODY) == [], args
     log = exhibit("custody", "log", "--json", env=env)
     assert [e["body"]["kind"] for e in json.loads(log.stdout)][-2:] == ["item.acquire", "custody.move"]
+
+
+# -- the database opened once -------------------------------------------------------------------
+
+COUNT_CONNECTIONS = """
+import sys
+import sqlite3.dbapi2 as dbapi
+opened = []
+connect = dbapi.connect
+dbapi.connect = lambda *a, **k: opened.append(a) or connect(*a, **k)
+sys.argv = ["exhibit", *sys.argv[1:]]
+from triage.launch import main
+try:
+    main()
+except SystemExit as done:
+    print(done.code, len(opened), file=sys.stderr)
+"""
+
+
+def test_a_command_opens_the_database_once(tmp_path: Path) -> None:
+    case = tmp_path / "case"
+    env = {"EXHIBIT_CASE": str(case), "EXHIBIT_ACTOR": "ex"}
+    one = tmp_path / "one.bin"
+    one.write_bytes(b"x")
+    for setup in (
+        ("init", str(case), "--case-number", "S-3", "--title", "once"),
+        ("actor", "add", "ex", "--name", "Ex Aminer", "--role", "examiner"),
+    ):
+        assert exhibit(*setup, env=env).returncode == 0
+    for args in (
+        ("acquire", str(one), "--exhibit", "EX-1", "--description", "one byte"),
+        ("custody", "move", "EX-1", "--location", "vault"),
+        ("custody", "verify"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", COUNT_CONNECTIONS, *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **FRESH_ENV, **env},
+            timeout=120,
+        )
+        assert done.stderr.split()[-2:] == ["0", "1"], (args, done.stderr)
+
+
+def test_a_forked_process_opens_its_own_connection(tmp_path: Path) -> None:
+    """The pooled SQLite connection never crosses a fork: the child gets a new one, and the
+    parent's still works after the child is gone."""
+    from custody.case import init_case
+
+    case = init_case(tmp_path / "case", case_number="S-4", title="fork")
+    try:
+        with case.engine.connect() as conn:
+            parent_connection = conn.connection.dbapi_connection
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report what it used, then leave without running finalizers
+            try:
+                with case.engine.connect() as conn:
+                    fresh = conn.connection.dbapi_connection is not parent_connection
+                    count = case.ledger.count()
+                os.write(write, f"{fresh} {count}".encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        answer = os.read(read, 100).decode()
+        os.waitpid(pid, 0)
+        assert answer == "True 0"
+        with case.engine.connect() as conn:
+            assert conn.connection.dbapi_connection is parent_connection
+        assert case.ledger.count() == 0
+    finally:
+        case.close()
