@@ -14,7 +14,16 @@ if TYPE_CHECKING:
     from custody.errors import CustodyError, UserError
     from custody.ledger import Draft, StoredEntry
 
-__all__ = ["Case", "CustodyError", "Draft", "StoredEntry", "UserError", "init_case", "open_case"]
+__all__ = [
+    "Case",
+    "CustodyError",
+    "Draft",
+    "StoredEntry",
+    "UserError",
+    "init_case",
+    "open_case",
+    "tool_version",
+]
 
 _HOME = {
     "Case": "custody.case",
@@ -31,3 +40,14 @@ def __getattr__(name: str) -> Any:
     if name in _HOME:
         return getattr(import_module(_HOME[name]), name)
     raise AttributeError(f"module 'custody' has no attribute {name!r}")
+
+
+def tool_version() -> str:
+    """ "exhibit VERSION": what ``exhibit --version`` prints and what entries record as their tool,
+    from the installed distribution's metadata (pyproject.toml)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"exhibit {version('exhibit')}"
+    except PackageNotFoundError:
+        return "exhibit (unreleased)"

@@ -60,7 +60,7 @@ class Case:
                 f"the database of case folder {root} holds no case",
                 hint="run 'exhibit init' to create the case",
             )
-        info = row[0] if isinstance(row[0], CaseInfo) else row
+        info = row
         self.identity = CaseIdentity(
             ledger_id=info.ledger_id,
             case_number=info.case_number,
@@ -85,7 +85,9 @@ class Case:
         """The case's Time-Stamp Authority (``init --tsa``; the latest setting applies), if any."""
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(TsaConfig.url, TsaConfig.ca_pem, TsaConfig.auto).order_by(TsaConfig.id.desc()).limit(1)
+                select(TsaConfig.c.url, TsaConfig.c.ca_pem, TsaConfig.c.auto)
+                .order_by(TsaConfig.c.id.desc())
+                .limit(1)
             ).first()
         return TsaSetting(row.url, row.ca_pem, bool(row.auto)) if row else None
 
@@ -144,7 +146,7 @@ def init_case(
     try:
         db.migrate(engine)
         with engine.begin() as conn:
-            if conn.execute(select(CaseInfo.id)).first() is not None:
+            if conn.execute(select(CaseInfo.c.id)).first() is not None:
                 raise CaseExists(
                     f"the database {engine.url.render_as_string(hide_password=True)} already holds a case",
                     hint="use an empty database for each case",

@@ -48,7 +48,7 @@ def export_json(case: Case) -> str:
         ],
     }
     with case.engine.connect() as conn:
-        stamped = conn.execute(select(CheckpointTimestamp.id).limit(1)).first() is not None
+        stamped = conn.execute(select(CheckpointTimestamp.c.id).limit(1)).first() is not None
     if stamped:  # RFC 3161 time-stamps of checkpoints, when the case has any (the client loaded only then)
         from custody.timestamps import stored as stored_timestamps
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from custody import timefmt
+from custody import timefmt, tool_version
 from custody.case import Case
 from custody.errors import ItemError, UserError
 from custody.ledger import Draft, StoredEntry, entries_in
@@ -196,12 +196,3 @@ def estimate_size(path: Path, kind: str | None = None) -> int | None:
         return Path(path).stat().st_size
     except (OSError, ValueError, UserError):
         return None
-
-
-def tool_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return f"exhibit {version('exhibit')}"
-    except PackageNotFoundError:
-        return "exhibit (unreleased)"

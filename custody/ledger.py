@@ -264,7 +264,9 @@ class Ledger:
         checkpoint_signer: str,
         checkpoint_key: Ed25519PrivateKey,
     ) -> list[StoredEntry]:
-        last = conn.execute(select(Entry.seq, Entry.entry_hash).order_by(Entry.seq.desc()).limit(1)).first()
+        last = conn.execute(
+            select(Entry.c.seq, Entry.c.entry_hash).order_by(Entry.c.seq.desc()).limit(1)
+        ).first()
         seq, prev = (int(last.seq), last.entry_hash) if last else (0, GENESIS)
         frontier = self._frontier(conn, seq)
         rows: list[dict[str, Any]] = []
@@ -318,14 +320,14 @@ class Ledger:
 
     def _frontier(self, conn: Connection, size: int) -> Frontier:
         cached = conn.execute(
-            select(Checkpoint.frontier, Checkpoint.tree_size).order_by(Checkpoint.id.desc()).limit(1)
+            select(Checkpoint.c.frontier, Checkpoint.c.tree_size).order_by(Checkpoint.c.id.desc()).limit(1)
         ).first()
         if cached is not None and int(cached.tree_size) == size:
             frontier = Frontier.loads(cached.frontier)
             if frontier.size == size:
                 return frontier
         frontier = Frontier()
-        for (body,) in conn.execute(select(Entry.body).order_by(Entry.seq)):
+        for (body,) in conn.execute(select(Entry.c.body).order_by(Entry.c.seq)):
             frontier.append(merkle.leaf_hash(body.encode("utf-8")))
         return frontier
 
@@ -358,11 +360,11 @@ class Ledger:
     def entries(
         self, exhibit: str | None = None, kinds: Sequence[str] | None = None
     ) -> Iterator[StoredEntry]:
-        query = select(Entry).order_by(Entry.seq)
+        query = select(Entry).order_by(Entry.c.seq)
         if exhibit is not None:
-            query = query.where(Entry.exhibit == exhibit)
+            query = query.where(Entry.c.exhibit == exhibit)
         if kinds:
-            query = query.where(Entry.kind.in_(kinds))
+            query = query.where(Entry.c.kind.in_(kinds))
         with self.engine.connect() as conn:
             for row in conn.execute(query.execution_options(yield_per=2000)):
                 yield _entry_from_row(row)
@@ -375,15 +377,15 @@ class Ledger:
         (server-side cursor on PostgreSQL), so a large ledger is never held in memory at once.
         """
         query = select(
-            Entry.seq,
-            Entry.entry_hash,
-            Entry.prev_hash,
-            Entry.kind,
-            Entry.exhibit,
-            Entry.actor,
-            Entry.body,
-            Entry.signatures,
-        ).order_by(Entry.seq)
+            Entry.c.seq,
+            Entry.c.entry_hash,
+            Entry.c.prev_hash,
+            Entry.c.kind,
+            Entry.c.exhibit,
+            Entry.c.actor,
+            Entry.c.body,
+            Entry.c.signatures,
+        ).order_by(Entry.c.seq)
         with self.engine.connect() as conn:
             yield from conn.execute(query.execution_options(yield_per=5000))
 
@@ -393,12 +395,12 @@ class Ledger:
 
     def checkpoints(self) -> list[StoredCheckpoint]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(Checkpoint).order_by(Checkpoint.id)).all()
+            rows = conn.execute(select(Checkpoint).order_by(Checkpoint.c.id)).all()
         return [StoredCheckpoint(r.id, int(r.tree_size), r.root, r.signer, r.body, r.signature) for r in rows]
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
         with self.engine.connect() as conn:
-            r = conn.execute(select(Checkpoint).order_by(Checkpoint.id.desc()).limit(1)).first()
+            r = conn.execute(select(Checkpoint).order_by(Checkpoint.c.id.desc()).limit(1)).first()
         return (
             None
             if r is None
@@ -406,7 +408,7 @@ class Ledger:
         )
 
     def leaf_hashes(self, size: int | None = None) -> list[bytes]:
-        query = select(Entry.body).order_by(Entry.seq)
+        query = select(Entry.c.body).order_by(Entry.c.seq)
         if size is not None:
             query = query.limit(size)
         with self.engine.connect() as conn:
@@ -417,9 +419,9 @@ def entries_in(
     conn: Connection, *, kinds: Sequence[str] = (), exhibit: str | None = None
 ) -> list[StoredEntry]:
     """Entries read inside an open transaction (used by prechecks that run under the lock)."""
-    query = select(Entry).order_by(Entry.seq)
+    query = select(Entry).order_by(Entry.c.seq)
     if kinds:
-        query = query.where(Entry.kind.in_(kinds))
+        query = query.where(Entry.c.kind.in_(kinds))
     if exhibit is not None:
-        query = query.where(Entry.exhibit == exhibit)
+        query = query.where(Entry.c.exhibit == exhibit)
     return [_entry_from_row(row) for row in conn.execute(query)]

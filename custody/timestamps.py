@@ -235,7 +235,7 @@ def configure(engine: Engine, url: str, ca_pem: str, *, auto: bool) -> None:
 
 def stored(engine: Engine) -> list[StoredTimestamp]:
     with engine.connect() as conn:
-        rows = conn.execute(select(CheckpointTimestamp).order_by(CheckpointTimestamp.id)).all()
+        rows = conn.execute(select(CheckpointTimestamp).order_by(CheckpointTimestamp.c.id)).all()
     return [
         StoredTimestamp(
             r.id, int(r.tree_size), r.root, r.tsa_url, r.ca_pem, bytes(r.token), r.gen_time, r.recorded_utc

@@ -8,7 +8,15 @@ without loading Typer. Only the exact options of ``exhibit ls`` are accepted; an
 parses and reports it the usual way. Either way the command runs the same function,
 :func:`triage.views.listing.run_listing`.
 
-The script lives in triage rather than custody because it must know the ``ls`` command, and custody
+``exhibit --version`` and ``exhibit --help`` are answered here too, without Typer: the version from
+the installed distribution's metadata, the help from :mod:`triage.roothelp`, a copy of what Typer
+prints (tests/test_startup.py compares the two; ``scripts/write_root_help.py`` rewrites it).
+Every other command line goes to the full CLI with :data:`COMMANDS`, so that it imports only the
+module of the command it names; and ``exhibit custody verify`` runs triage's check through
+:func:`verify_check`, which loads the triage engine only for a case that was triaged. What
+``exhibit`` loads on demand is decided here, in one place.
+
+The script lives in triage rather than custody because it must know triage's commands, and custody
 never imports triage (imports flow plugins -> triage -> custody).
 """
 
@@ -16,8 +24,55 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from custody.case import Case
+    from custody.verify import Report
+
+#: The function that adds each of triage's top-level commands to the ``exhibit`` app
+#: ("module:function", the values of the ``exhibit.cli`` entry points): ``exhibit COMMAND`` imports
+#: that module alone. tests/test_startup.py checks it against what the entry points register.
+COMMANDS: dict[str, str] = {
+    "search": "triage.keyword_cli:register",
+    "report": "triage.report.cli:register",
+    **dict.fromkeys(
+        (
+            "ls", "cat", "triage", "findings", "export", "runs", "chats", "calls", "contacts", "timeline",
+            "links", "carved", "export-case", "worker", "bundle", "verify-bundle", "plugins", "hashset",
+        ),
+        "triage.cli:register",
+    ),
+}  # fmt: skip
+
+
+def verify_check(
+    case: Case,
+    report: Report,
+    exhibit: str | None,
+    rehash: bool,
+    *,
+    options: Sequence[str] = (),
+    options_files: Sequence[Path] = (),
+) -> None:
+    """The ``exhibit.verify`` entry point: :func:`triage.engine.verify.check` (the stored triage rows
+    against what the runs signed), loaded only for a case that holds triage runs (or when evidence
+    options are given, which that check refuses if wrong): ``exhibit custody verify`` of a case
+    never triaged does not import the triage engine."""
+    from sqlalchemy import inspect
+
+    if not options and not options_files and not inspect(case.engine).has_table("triage_runs"):
+        return
+    from triage.engine.verify import check
+
+    check(case, report, exhibit, rehash, options=options, options_files=options_files)
+
+
+#: Below this terminal width click wraps the help to the terminal (above, to 78 columns).
+HELP_COLUMNS = 80
 
 
 @dataclass
@@ -131,9 +186,34 @@ def _fast_ls(args: LsArgs) -> int | None:
     return 0
 
 
+def _root_help() -> str | None:
+    """What ``exhibit --help`` prints, when the copy in :mod:`triage.roothelp` is that text: the
+    terminal is wide enough, and no add-on outside Exhibit registers commands."""
+    import shutil
+    from importlib.metadata import entry_points
+
+    if shutil.get_terminal_size().columns < HELP_COLUMNS:
+        return None
+    if {ep.value for ep in entry_points(group="exhibit.cli")} != set(COMMANDS.values()):
+        return None
+    from triage.roothelp import ROOT_HELP
+
+    return ROOT_HELP
+
+
 def main() -> None:
     """The ``exhibit`` command."""
     argv = sys.argv[1:]
+    if argv == ["--version"]:
+        from custody import tool_version
+
+        sys.stdout.write(tool_version() + "\n")
+        sys.exit(0)
+    if argv == ["--help"] and not os.environ.get("EXHIBIT_NO_FAST_HELP"):
+        text = _root_help()
+        if text is not None:
+            sys.stdout.write(text)
+            sys.exit(0)
     if argv[:1] == ["ls"] and not os.environ.get("EXHIBIT_NO_FAST_LS"):
         args = parse_ls(argv[1:])
         if args is not None:
@@ -142,7 +222,7 @@ def main() -> None:
                 sys.exit(code)
     from custody.cli import main as full_cli
 
-    full_cli()
+    full_cli(argv, COMMANDS)
 
 
 if __name__ == "__main__":

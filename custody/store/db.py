@@ -11,14 +11,15 @@ The unique ``prev_hash`` column is the last line of defence against a forked cha
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
-from sqlalchemy.pool import NullPool
+from sqlalchemy.exc import ArgumentError, DisconnectionError, OperationalError
+from sqlalchemy.pool import QueuePool
 
 from custody.errors import CaseError, CaseNotFound, DiskFull, environment_error
 
@@ -56,8 +57,14 @@ def make_engine(url: str) -> Engine:
     parsed = check_url(url)
     try:
         if parsed.get_backend_name() == "sqlite":
-            engine = create_engine(parsed, poolclass=NullPool, connect_args={"timeout": 60})
+            # One connection for the whole command, reused: each new SQLite connection repeats the
+            # PRAGMAs below, and closing the last one checkpoints the WAL (a command opened seven to
+            # nine in turn). No limit on connections held at once (max_overflow=-1).
+            engine = create_engine(
+                parsed, poolclass=QueuePool, pool_size=1, max_overflow=-1, connect_args={"timeout": 60}
+            )
             _sqlite_setup(engine)
+            _not_across_fork(engine)
             return engine
         return create_engine(parsed, pool_pre_ping=True)
     except (ArgumentError, ImportError) as exc:  # an unknown driver (+name) or one not installed
@@ -65,6 +72,22 @@ def make_engine(url: str) -> Engine:
             f"cannot use the database URL {parsed.render_as_string(hide_password=True)!r}: {exc}",
             hint=URL_HINT,
         ) from None
+
+
+def _not_across_fork(engine: Engine) -> None:
+    """A process forked while connections sit in the pool never uses its parent's: SQLite
+    connections must not cross a fork (SQLAlchemy's recipe: a check-out in another process drops
+    the inherited connection, without closing the parent's, and opens a new one)."""
+
+    @event.listens_for(engine, "connect")
+    def _owner(_dbapi_conn: Any, record: Any) -> None:
+        record.info["pid"] = os.getpid()
+
+    @event.listens_for(engine, "checkout")
+    def _same_process(_dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        if record.info["pid"] != os.getpid():
+            record.dbapi_connection = proxy.dbapi_connection = None
+            raise DisconnectionError(f"connection from process {record.info['pid']}, used in {os.getpid()}")
 
 
 def _sqlite_setup(engine: Engine) -> None:

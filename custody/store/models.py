@@ -1,115 +1,129 @@
-"""The custody tables, as typed SQLAlchemy 2 ORM classes.
+"""The custody tables, as SQLAlchemy Core tables.
 
 Only three tables: the case's identity, the append-only entries and the signed checkpoints.
 Everything else (items, actors, custody state) is *derived* from entries when needed, so there
 is no second copy of the truth that an attacker could edit without breaking a signature.
+
+Core tables rather than ORM classes: custody only runs statements on connections, and importing
+SQLAlchemy's ORM (and building its mappers) doubled what every ``exhibit`` command paid for
+SQLAlchemy at start-up (issue 12). A column is ``Entry.c.seq``.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, LargeBinary, MetaData, String, Text, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+#: One row: which case this database holds. ``ledger_id`` is stamped into every entry.
+CaseInfo = Table(
+    "case_info",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ledger_id", String(36), unique=True, nullable=False),
+    Column("case_number", String(200), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("agency", Text),
+    Column("created_utc", String(40), nullable=False),
+    Column("created_offset", String(6), nullable=False),
+)
+
+#: One signed ledger entry. ``body`` is the RFC 8785 canonical JSON that is hashed and signed;
+#: the other columns repeat body fields for indexing and are checked against it on verify.
+Entry = Table(
+    "entries",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("entry_hash", String(64), unique=True, nullable=False),
+    Column("prev_hash", String(64), unique=True, nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("exhibit", String(200), index=True),
+    Column("actor", String(64), nullable=False),
+    Column("recorded_utc", String(40), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("signatures", Text, nullable=False),
+    Index("ix_entries_kind", "kind"),
+    # uq_entries_acquired_exhibit: see with_partial_indexes()
+)
+
+#: A signed statement "the ledger had ``tree_size`` entries with Merkle root ``root``".
+#: ``frontier``: unsigned cache of the compact Merkle range at tree_size, so the next append need
+#: not re-read every entry. Verification never trusts it: it recomputes every root from the entries.
+Checkpoint = Table(
+    "checkpoints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("root", String(64), nullable=False),
+    Column("signer", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("signature", String(128), nullable=False),
+    Column("frontier", Text, nullable=False, default="[]"),
+)
+
+#: An RFC 3161 time-stamp token over a checkpoint's canonical body (custody/timestamps.py).
+#: ``token`` is the Time-Stamp Authority's whole DER ``TimeStampResp``; ``ca_pem`` the CA
+#: certificate it was verified against when received (kept to verify it again later);
+#: ``gen_time`` the token's ``genTime`` in UTC, for reading (verification takes it from the token).
+CheckpointTimestamp = Table(
+    "checkpoint_timestamps",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tree_size", BigInteger, index=True, nullable=False),
+    Column("root", String(64), nullable=False),
+    Column("tsa_url", Text, nullable=False),
+    Column("ca_pem", Text, nullable=False),
+    Column("token", LargeBinary, nullable=False),
+    Column("gen_time", String(40), nullable=False),
+    Column("recorded_utc", String(40), nullable=False),
+)
+
+#: The case's Time-Stamp Authority; the latest row applies. ``auto``: time-stamp every checkpoint.
+TsaConfig = Table(
+    "tsa_config",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", Text, nullable=False),
+    Column("ca_pem", Text, nullable=False),
+    Column("auto", Boolean, nullable=False),
+    Column("added_utc", String(40), nullable=False),
+)
+
+LEDGER_TABLES = ("case_info", "entries", "checkpoints", "checkpoint_timestamps", "tsa_config")
 
 
-class Base(DeclarativeBase):
-    metadata = MetaData(
-        naming_convention={
-            "ix": "ix_%(column_0_label)s",
-            "uq": "uq_%(table_name)s_%(column_0_name)s",
-            "pk": "pk_%(table_name)s",
-        }
-    )
+def with_partial_indexes() -> MetaData:
+    """:data:`metadata` with the partial unique index the first migration creates: an exhibit
+    number is acquired once per case, enforced by the database too.
 
-
-class CaseInfo(Base):
-    """One row: which case this database holds. ``ledger_id`` is stamped into every entry."""
-
-    __tablename__ = "case_info"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ledger_id: Mapped[str] = mapped_column(String(36), unique=True)
-    case_number: Mapped[str] = mapped_column(String(200))
-    title: Mapped[str] = mapped_column(Text)
-    agency: Mapped[str | None] = mapped_column(Text)
-    created_utc: Mapped[str] = mapped_column(String(40))
-    created_offset: Mapped[str] = mapped_column(String(6))
-
-
-class Entry(Base):
-    """One signed ledger entry. ``body`` is the RFC 8785 canonical JSON that is hashed and signed;
-    the other columns repeat body fields for indexing and are checked against it on verify."""
-
-    __tablename__ = "entries"
-
-    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    kind: Mapped[str] = mapped_column(String(64))
-    exhibit: Mapped[str | None] = mapped_column(String(200), index=True)
-    actor: Mapped[str] = mapped_column(String(64))
-    recorded_utc: Mapped[str] = mapped_column(String(40))
-    body: Mapped[str] = mapped_column(Text)
-    signatures: Mapped[str] = mapped_column(Text)
-
-    __table_args__ = (
-        Index("ix_entries_kind", "kind"),
-        # An exhibit number is acquired once per case: enforced by the database too.
+    Declared here only for Alembic's environment (what autogenerate compares the database with):
+    a partial index is declared per dialect (``sqlite_where``, ``postgresql_where``), and declaring
+    it imports each dialect's module, which an SQLite case's commands would pay for at start-up.
+    """
+    if "uq_entries_acquired_exhibit" not in {ix.name for ix in Entry.indexes}:
         Index(
             "uq_entries_acquired_exhibit",
-            "exhibit",
+            Entry.c.exhibit,
             unique=True,
             sqlite_where=text("kind = 'item.acquire'"),
             postgresql_where=text("kind = 'item.acquire'"),
-        ),
-    )
-
-
-class Checkpoint(Base):
-    """A signed statement "the ledger had ``tree_size`` entries with Merkle root ``root``"."""
-
-    __tablename__ = "checkpoints"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    tree_size: Mapped[int] = mapped_column(BigInteger)
-    root: Mapped[str] = mapped_column(String(64))
-    signer: Mapped[str] = mapped_column(String(64))
-    body: Mapped[str] = mapped_column(Text)
-    signature: Mapped[str] = mapped_column(String(128))
-    # Unsigned cache of the compact Merkle range at tree_size, so the next append need not re-read
-    # every entry. Verification never trusts it: it recomputes every root from the entries.
-    frontier: Mapped[str] = mapped_column(Text, default="[]")
-
-
-class CheckpointTimestamp(Base):
-    """An RFC 3161 time-stamp token over a checkpoint's canonical body (custody/timestamps.py).
-
-    ``token`` is the Time-Stamp Authority's whole DER ``TimeStampResp``; ``ca_pem`` the CA
-    certificate it was verified against when received (kept to verify it again later);
-    ``gen_time`` the token's ``genTime`` in UTC, for reading (verification takes it from the token).
-    """
-
-    __tablename__ = "checkpoint_timestamps"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    tree_size: Mapped[int] = mapped_column(BigInteger, index=True)
-    root: Mapped[str] = mapped_column(String(64))
-    tsa_url: Mapped[str] = mapped_column(Text)
-    ca_pem: Mapped[str] = mapped_column(Text)
-    token: Mapped[bytes] = mapped_column(LargeBinary)
-    gen_time: Mapped[str] = mapped_column(String(40))
-    recorded_utc: Mapped[str] = mapped_column(String(40))
-
-
-class TsaConfig(Base):
-    """The case's Time-Stamp Authority; the latest row applies. ``auto``: time-stamp every checkpoint."""
-
-    __tablename__ = "tsa_config"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    url: Mapped[str] = mapped_column(Text)
-    ca_pem: Mapped[str] = mapped_column(Text)
-    auto: Mapped[bool] = mapped_column(Boolean)
-    added_utc: Mapped[str] = mapped_column(String(40))
-
-
-LEDGER_TABLES = ("case_info", "entries", "checkpoints", "checkpoint_timestamps", "tsa_config")
+        )
+    return metadata

@@ -190,7 +190,7 @@ def state_size(case: Case) -> int:
     from custody.store.models import Entry
 
     with case.engine.connect() as conn:
-        value = conn.execute(select(func.max(Entry.seq)).where(Entry.kind != REPORT_KIND)).scalar()
+        value = conn.execute(select(func.max(Entry.c.seq)).where(Entry.c.kind != REPORT_KIND)).scalar()
     return int(value or 0)
 
 

@@ -1,0 +1,365 @@
+"""Start-up (issue 12): each command loads only what it needs, and still everything it needs.
+
+``exhibit --version`` and ``exhibit --help`` answer without Typer (triage/launch.py); any other
+command line loads only the module of the command it names, and Typer builds only that command's
+parser (custody.cli.main). These tests run each command in a fresh process, with nothing imported
+ahead, and compare what it prints with what the full CLI (every command loaded) prints; and they
+check which heavy modules a command does not import (``sys.modules``, not a stopwatch: a test of
+seconds would fail on a loaded machine and pass on a broken one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from importlib.metadata import entry_points, version
+from pathlib import Path
+
+import pytest
+import typer
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from custody.cli import _load_subcommands, app
+from triage.launch import COMMANDS
+from triage.roothelp import ROOT_HELP
+
+_load_subcommands()
+FULL = get_command(app)
+
+
+def _paths(group=FULL, prefix=()):  # type: ignore[no-untyped-def]
+    for name, cmd in group.commands.items():
+        yield (*prefix, name)
+        if hasattr(cmd, "commands"):
+            yield from _paths(cmd, (*prefix, name))
+
+
+EVERY = list(_paths())  # every command and group, sub-commands included
+GROUPS = {p[0] for p in EVERY if len(p) > 1}
+FRESH_ENV = {"COLUMNS": "80", "TERM": "dumb"}
+
+
+def exhibit(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``exhibit ARGS`` in a new interpreter (the installed script runs triage.launch:main)."""
+    return subprocess.run(
+        [sys.executable, "-m", "triage.launch", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **FRESH_ENV, **(env or {})},
+        timeout=300,
+    )
+
+
+def typer_prints(*args: str) -> tuple[int, str]:
+    """What the full CLI (every command loaded and built) prints for ``exhibit ARGS``, at 80 columns."""
+    result = CliRunner().invoke(app, list(args), prog_name="exhibit", terminal_width=78)
+    return result.exit_code, result.stdout
+
+
+# -- --version and --help without Typer ---------------------------------------------------------
+
+
+def test_version_is_the_installed_distributions() -> None:
+    fast = exhibit("--version")
+    assert (fast.returncode, fast.stdout, fast.stderr) == (0, f"exhibit {version('exhibit')}\n", "")
+    assert typer_prints("--version") == (0, fast.stdout)  # the Typer option says the same
+
+
+@pytest.mark.parametrize("columns", ["80", "200"])
+def test_root_help_is_typers_help(columns: str) -> None:
+    """The copy in triage/roothelp.py is what Typer prints: rerun scripts/write_root_help.py when
+    this fails after a command was added, renamed or re-described."""
+    fast = exhibit("--help", env={"COLUMNS": columns})
+    slow = exhibit("--help", env={"COLUMNS": columns, "EXHIBIT_NO_FAST_HELP": "1"})
+    assert slow.returncode == 0 and slow.stdout == typer_prints("--help")[1], slow.stderr
+    assert (fast.returncode, fast.stdout, fast.stderr) == (0, slow.stdout, ""), (
+        "triage/roothelp.py is stale: run .venv/bin/python scripts/write_root_help.py"
+    )
+    assert fast.stdout == ROOT_HELP
+
+
+def test_narrow_terminal_help_comes_from_typer() -> None:
+    """Below 80 columns click wraps the help to the terminal: the copy is not used."""
+    narrow = exhibit("--help", env={"COLUMNS": "60"})
+    assert narrow.returncode == 0 and narrow.stdout != ROOT_HELP
+    assert narrow.stdout == exhibit("--help", env={"COLUMNS": "60", "EXHIBIT_NO_FAST_HELP": "1"}).stdout
+
+
+# -- the registry of triage's commands ----------------------------------------------------------
+
+
+def test_registry_names_what_each_module_registers() -> None:
+    """COMMANDS (triage/launch.py) is exactly what the ``exhibit.cli`` entry points add: every
+    command of theirs, each under the register function that adds it."""
+    assert set(COMMANDS.values()) == {ep.value for ep in entry_points(group="exhibit.cli")}
+    for target in set(COMMANDS.values()):
+        module, _, function = target.partition(":")
+        holder = typer.Typer()
+        getattr(__import__(module, fromlist=[function]), function)(holder)
+        added = {c.name for c in holder.registered_commands} | {g.name for g in holder.registered_groups}
+        assert added == {name for name, t in COMMANDS.items() if t == target}, target
+
+
+# -- every command in a fresh process -----------------------------------------------------------
+
+
+def test_every_command_help_in_a_fresh_process() -> None:
+    """``exhibit PATH --help`` for every command, group and sub-command, each in a new process,
+    prints what the full CLI prints; every leaf command's help has its example."""
+
+    def one(path: tuple[str, ...]) -> tuple[tuple[str, ...], subprocess.CompletedProcess[str]]:
+        return path, exhibit(*path, "--help")
+
+    with ThreadPoolExecutor(4) as pool:
+        done = list(pool.map(one, EVERY))
+    assert len(done) > 45
+    for path, fresh in done:
+        assert fresh.returncode == 0, (path, fresh.stderr)
+        assert (0, fresh.stdout) == typer_prints(*path, "--help"), path
+        if not hasattr(_command(path), "commands"):
+            assert "Example:" in fresh.stdout and f"$ exhibit {' '.join(path)}" in fresh.stdout, path
+
+
+def _command(path: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    cmd = FULL
+    for name in path:
+        cmd = cmd.commands[name]  # type: ignore[attr-defined]
+    return cmd
+
+
+def test_usage_errors_are_the_full_clis() -> None:
+    """A mistake is reported as the full CLI reports it (the pruned app changes nothing)."""
+    for args in (["acquire"], ["custody", "move"], ["custody", "nosuch"], ["nosuch"], ["ls"], ["report"]):
+        fresh = exhibit(*args)
+        assert fresh.returncode == 2 and "Traceback" not in fresh.stderr, args
+        assert "Usage: exhibit" in fresh.stderr and "Error:" in fresh.stderr, (args, fresh.stderr)
+    unknown = exhibit("nosuch")
+    assert "No such command 'nosuch'" in unknown.stderr
+
+
+@pytest.mark.slow
+def test_every_command_works_in_a_fresh_process(tmp_path: Path) -> None:
+    """A real, minimal run of every command, each in a new process: the lazily loaded module of
+    each command is enough for it to work."""
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "notes.txt").write_text("call Dani on +44 7700 900123 about the van\n", encoding="utf-8")
+    (evidence / "data.bin").write_bytes(os.urandom(4096))
+    one = tmp_path / "one.bin"
+    one.write_bytes(b"x")
+    (tmp_path / "terms.txt").write_text("van\n", encoding="utf-8")
+    (tmp_path / "bad.txt").write_text("d41d8cd98f00b204e9800998ecf8427e\n", encoding="utf-8")
+    case = tmp_path / "case"
+    env = {"EXHIBIT_CASE": str(case), "EXHIBIT_ACTOR": "ex"}
+    ran: set[str] = set()
+
+    def ok(*args: str, code: int = 0) -> str:
+        done = exhibit(*args, env=env, cwd=tmp_path)
+        assert done.returncode == code, (args, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr and "internal error" not in done.stderr, args
+        ran.add(" ".join(args[:2]) if args[0] in GROUPS else args[0])
+        return done.stdout
+
+    ok("init", str(case), "--case-number", "S-1", "--title", "start-up")
+    ok("actor", "add", "ex", "--name", "Ex Aminer", "--role", "examiner")
+    ok("actor", "add", "as2", "--name", "As Two", "--role", "evidence-officer")
+    assert len(json.loads(ok("actor", "list", "--json"))) == 2
+    ok("acquire", str(evidence), "--exhibit", "EX-1", "--description", "a folder")
+    ok("acquire", str(one), "--exhibit", "EX-2", "--description", "one byte")
+    assert [i["exhibit"] for i in json.loads(ok("items", "--json"))] == ["EX-1", "EX-2"]
+    ok("custody", "check-out", "EX-1", "--reason", "imaging")
+    ok("custody", "check-in", "EX-1", "--location", "store")
+    ok("custody", "transfer", "EX-1", "--to", "as2", "--reason", "analysis")
+    ok("custody", "seal", "EX-2", "--seal", "S-1")
+    ok("custody", "unseal", "EX-2", "--seal", "S-1")
+    moved = json.loads(ok("custody", "move", "EX-1", "--location", "vault", "--json"))
+    ok("custody", "examine", "EX-1", "--reason", "triage")
+    ok("custody", "correct", "EX-1", "--entry", str(moved["seq"]), "--reason", "wrong shelf", "--location", "shelf 3")  # fmt: skip
+    assert len(json.loads(ok("custody", "log", "--json"))) >= 12
+    assert ok("custody", "export", "--format", "csv")
+    assert json.loads(ok("custody", "proof", "EX-1"))["ok"]
+    ok("custody", "checkpoint", "--out", str(tmp_path / "cp.json"))
+    ok("custody", "timestamp", "--list", "--json")
+    assert "OK" in ok("custody", "verify", "--against", str(tmp_path / "cp.json"))
+    assert "notes.txt" in ok("ls", "EX-1", "-r")
+    assert "notes.txt" in exhibit("ls", "EX-1", "-r", env={**env, "EXHIBIT_NO_FAST_LS": "1"}).stdout
+    assert "Dani" in ok("cat", "EX-1", "/notes.txt")
+    ok("triage", "EX-1")
+    ok("findings", "EX-1", "--json")
+    assert json.loads(ok("runs", "--json"))
+    for view in ("chats", "calls", "contacts", "timeline", "links"):
+        ok(view, "--json")
+    ok("carved", "EX-1", "--json")
+    ok("export", "EX-1", "/notes.txt", "--to", str(tmp_path / "out"))
+    ok("export-case", "--format", "dfxml", "--out", str(tmp_path / "EX-1.xml"), "--exhibit", "EX-1")
+    assert "sms_android" in ok("plugins", "list")
+    ok("hashset", "import", str(tmp_path / "bad.txt"), "--name", "bad", "--kind", "known-bad")
+    assert "bad" in ok("hashset", "list")
+    ok("hashset", "match", "EX-1")
+    ok("hashset", "remove", "bad", "--reason", "test over")
+    ok("search", "EX-1", "--keywords", str(tmp_path / "terms.txt"))
+    ok("report", "--format", "html", "--out", str(tmp_path / "report"))
+    ok("bundle", "--out", str(tmp_path / "bundle.zip"))
+    ok("verify-bundle", str(tmp_path / "bundle.zip"))
+    ok("custody", "return", "EX-2", "--reason", "case closed")
+    ok("custody", "dispose", "EX-2", "--authority", "court order 1", "--method", "shredding")
+    ok("actor", "rotate-key", "as2")
+    ok("actor", "revoke", "as2", "--reason", "left the lab")
+    assert "OK" in ok("custody", "verify", "EX-1", "--rehash")
+    leaves = {" ".join(p) for p in EVERY if not hasattr(_command(p), "commands")}
+    assert leaves - ran == {"worker"}  # needs a broker; its --help is checked above
+
+
+# -- what a command does not import -------------------------------------------------------------
+
+PROBE = """
+import sys
+sys.argv = ["exhibit", *sys.argv[1:]]
+from triage.launch import main
+try:
+    main()
+except SystemExit:
+    pass
+print(sorted(sys.modules), file=sys.stderr)
+"""
+
+NEVER_FOR_CUSTODY = (
+    "sqlalchemy.orm",  # custody's tables are Core tables
+    "sqlalchemy.dialects.postgresql",  # an SQLite case
+    "alembic",  # the schema is at its head
+    "triage.cli",
+    "triage.engine",
+    "triage.plugin",
+    "triage.views",
+    "plugins",
+    "pydantic",
+    "weasyprint",
+    "jinja2",
+    "celery",
+    "numpy",
+    "PIL",
+)
+
+
+def loaded_by(*args: str, env: dict[str, str] | None = None) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **FRESH_ENV, **(env or {})},
+        timeout=120,
+    )
+    return set(eval(done.stderr.strip().splitlines()[-1]))  # the list printed by PROBE
+
+
+def _under(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == n or m.startswith(n + ".") for n in names))
+
+
+@pytest.mark.parametrize("args", [("--version",), ("--help",)], ids=" ".join)
+def test_version_and_help_load_neither_typer_nor_the_ledger(args: tuple[str, ...]) -> None:
+    modules = loaded_by(*args)
+    assert "triage.launch" in modules  # the probe ran the command
+    assert _under(modules, ("typer", "click", "rich", "sqlalchemy", "cryptography", "custody.cli")) == []
+
+
+def test_recording_commands_load_only_the_ledger(tmp_path: Path) -> None:
+    case = tmp_path / "case"
+    env = {"EXHIBIT_CASE": str(case), "EXHIBIT_ACTOR": "ex"}
+    one = tmp_path / "one.bin"
+    one.write_bytes(b"x")
+    for setup in (
+        ("init", str(case), "--case-number", "S-2", "--title", "imports"),
+        ("actor", "add", "ex", "--name", "Ex Aminer", "--role", "examiner"),
+    ):
+        assert exhibit(*setup, env=env).returncode == 0
+    for args in (
+        ("acquire", str(one), "--exhibit", "EX-1", "--description", "one byte"),
+        ("custody", "move", "EX-1", "--location", "vault"),
+        ("custody", "verify"),
+        ("items",),
+    ):
+        modules = loaded_by(*args, env=env)
+        assert {"custody.ledger", "sqlalchemy"} <= modules, args  # the probe ran the command
+        assert _under(modules, NEVER_FOR_CUSTODY) == [], args
+    log = exhibit("custody", "log", "--json", env=env)
+    assert [e["body"]["kind"] for e in json.loads(log.stdout)][-2:] == ["item.acquire", "custody.move"]
+
+
+# -- the database opened once -------------------------------------------------------------------
+
+COUNT_CONNECTIONS = """
+import sys
+import sqlite3.dbapi2 as dbapi
+opened = []
+connect = dbapi.connect
+dbapi.connect = lambda *a, **k: opened.append(a) or connect(*a, **k)
+sys.argv = ["exhibit", *sys.argv[1:]]
+from triage.launch import main
+try:
+    main()
+except SystemExit as done:
+    print(done.code, len(opened), file=sys.stderr)
+"""
+
+
+def test_a_command_opens_the_database_once(tmp_path: Path) -> None:
+    case = tmp_path / "case"
+    env = {"EXHIBIT_CASE": str(case), "EXHIBIT_ACTOR": "ex"}
+    one = tmp_path / "one.bin"
+    one.write_bytes(b"x")
+    for setup in (
+        ("init", str(case), "--case-number", "S-3", "--title", "once"),
+        ("actor", "add", "ex", "--name", "Ex Aminer", "--role", "examiner"),
+    ):
+        assert exhibit(*setup, env=env).returncode == 0
+    for args in (
+        ("acquire", str(one), "--exhibit", "EX-1", "--description", "one byte"),
+        ("custody", "move", "EX-1", "--location", "vault"),
+        ("custody", "verify"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", COUNT_CONNECTIONS, *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **FRESH_ENV, **env},
+            timeout=120,
+        )
+        assert done.stderr.split()[-2:] == ["0", "1"], (args, done.stderr)
+
+
+def test_a_forked_process_opens_its_own_connection(tmp_path: Path) -> None:
+    """The pooled SQLite connection never crosses a fork: the child gets a new one, and the
+    parent's still works after the child is gone."""
+    from custody.case import init_case
+
+    case = init_case(tmp_path / "case", case_number="S-4", title="fork")
+    try:
+        with case.engine.connect() as conn:
+            parent_connection = conn.connection.dbapi_connection
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: report what it used, then leave without running finalizers
+            try:
+                with case.engine.connect() as conn:
+                    fresh = conn.connection.dbapi_connection is not parent_connection
+                    count = case.ledger.count()
+                os.write(write, f"{fresh} {count}".encode())
+            finally:
+                os._exit(0)
+        os.close(write)
+        answer = os.read(read, 100).decode()
+        os.waitpid(pid, 0)
+        assert answer == "True 0"
+        with case.engine.connect() as conn:
+            assert conn.connection.dbapi_connection is parent_connection
+        assert case.ledger.count() == 0
+    finally:
+        case.close()
