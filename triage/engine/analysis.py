@@ -22,7 +22,7 @@ from triage.engine import writes
 from triage.engine.results import TriageWarning
 from triage.plugin.analyzer import AnalysisContext, Analyzer, StoredRecord
 from triage.plugin.options import PluginOptions
-from triage.plugin.records import Record, SourceRef, record_to_dict
+from triage.plugin.records import Record, SourceRef, record_json
 from triage.store.models import Finding
 
 PAGE = 1000  # findings fetched per query, and findings stored per transaction
@@ -91,7 +91,7 @@ def _records(engine: Engine, run_id: str, reads: Sequence[str]) -> Iterator[Stor
 
 
 def _row(exhibit: str, run_id: str, cls: type[Analyzer], record: Record) -> dict[str, Any]:
-    data = json.dumps(record_to_dict(record), sort_keys=True, ensure_ascii=False)
+    data = record_json(record)
     record_type = type(record).record_type
     source = record.source
     fingerprint = hashlib.sha256(

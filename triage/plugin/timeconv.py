@@ -112,8 +112,49 @@ def _number(raw: int | float | str | None, encoding: str) -> int | float | None:
     return None
 
 
+_DAY_US = 86_400_000_000
+#: The instants a datetime can hold, in microseconds since 1970 (years 1 to 9999).
+_MIN_US = (datetime(1, 1, 1, tzinfo=UTC) - UNIX_EPOCH) // timedelta(microseconds=1)
+_MAX_US = (datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC) - UNIX_EPOCH) // timedelta(microseconds=1)
+_EPOCH_US: dict[datetime, int] = {}
+_DAYS: dict[int, str] = {}  # day number since 1970 -> "YYYY-MM-DDT", as iso_utc writes it
+_CLOCK: dict[int, str] = {}  # second of the day -> "HH:MM:SS." (at most 86,400 of them)
+
+
+def _iso_from_us(us: int) -> str:
+    """``iso_utc`` of the instant ``us`` microseconds after 1970 (within _MIN_US.._MAX_US), by
+    integer arithmetic: the date part of each day is made by iso_utc once and remembered (the
+    messages of a database fall on a few thousand days), the time of day is formatted here."""
+    day, rest = divmod(us, _DAY_US)
+    date = _DAYS.get(day)
+    if date is None:
+        if len(_DAYS) >= 100_000:
+            _DAYS.clear()
+        text = iso_utc(UNIX_EPOCH + timedelta(days=day))
+        date = _DAYS[day] = text[: text.index("T") + 1]
+    seconds, micro = divmod(rest, 1_000_000)
+    clock = _CLOCK.get(seconds)
+    if clock is None:
+        minutes, second = divmod(seconds, 60)
+        hour, minute = divmod(minutes, 60)
+        clock = _CLOCK[seconds] = f"{hour:02d}:{minute:02d}:{second:02d}."
+    return f"{date}{clock}{micro:06d}Z"
+
+
 def _convert(raw: int | float | str | None, encoding: str, epoch: datetime, unit_us: int) -> TimeValue:
-    """Shared body: ``epoch + raw * unit``; integer arithmetic for ints so milliseconds stay exact."""
+    """Shared body: ``epoch + raw * unit``; integer arithmetic for ints so milliseconds stay exact.
+
+    A stored integer (nearly every time in a database) takes a path without datetime objects:
+    the same text as ``iso_utc(epoch + timedelta(...))`` and the same "out of range" outside the
+    years 1 to 9999 (tests/triage/test_timeconv.py compares the two on the edges)."""
+    if type(raw) is int and raw:
+        offset = _EPOCH_US.get(epoch)
+        if offset is None:
+            offset = _EPOCH_US[epoch] = (epoch - UNIX_EPOCH) // timedelta(microseconds=1)
+        us = offset + raw * unit_us
+        if _MIN_US <= us <= _MAX_US:
+            return TimeValue(utc=_iso_from_us(us), raw=raw, encoding=encoding, offset="+00:00")
+        return TimeValue(utc=None, raw=raw, encoding=encoding, note="out of range for its encoding")
     if _absent(raw):
         return TimeValue(utc=None, raw=raw, encoding=encoding, note="no time stored (null or zero)")
     number = _number(raw, encoding)
