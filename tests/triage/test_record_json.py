@@ -26,7 +26,7 @@ class Kind(enum.IntEnum):
     SENT = 2
 
 
-class Label(str, enum.Enum):
+class Label(enum.StrEnum):
     READ = "read"
 
 
