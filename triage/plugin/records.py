@@ -311,10 +311,22 @@ def _dumps(value: object) -> str:
 
 
 def _json_time(t: TimeValue) -> str:
+    s, v = _string, _json_value  # text (nearly every member) quoted directly, the rest through _json_value
+    encoding, local, note, offset, raw, utc = t.encoding, t.local, t.note, t.offset, t.raw, t.utc
     return (
-        f'{{"encoding": {_json_value(t.encoding)}, "local": {_json_value(t.local)}, '
-        f'"note": {_json_value(t.note)}, "offset": {_json_value(t.offset)}, '
-        f'"raw": {_json_value(t.raw)}, "utc": {_json_value(t.utc)}}}'
+        '{"encoding": '
+        + (s(encoding) if type(encoding) is str else v(encoding))
+        + ', "local": '
+        + ("null" if local is None else s(local) if type(local) is str else v(local))
+        + ', "note": '
+        + ("null" if note is None else s(note) if type(note) is str else v(note))
+        + ', "offset": '
+        + ("null" if offset is None else s(offset) if type(offset) is str else v(offset))
+        + ', "raw": '
+        + (int.__repr__(raw) if type(raw) is int else v(raw))
+        + ', "utc": '
+        + ("null" if utc is None else s(utc) if type(utc) is str else v(utc))
+        + "}"
     )
 
 
