@@ -138,3 +138,10 @@ def test_integer_times_match_datetime_arithmetic(
         assert got.utc == want, raw
         assert got.note == (None if want else "out of range for its encoding"), raw
         assert got.offset == ("+00:00" if want else None), raw
+        if want is not None:  # made without __init__: the same value, field for field and in order
+            made = TimeValue(utc=want, raw=raw, encoding=got.encoding, offset="+00:00")
+            assert (
+                got == made
+                and hash(got) == hash(made)
+                and list(vars(got).items()) == list(vars(made).items())
+            )

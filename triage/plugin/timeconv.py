@@ -141,6 +141,15 @@ def _iso_from_us(us: int) -> str:
     return f"{date}{clock}{micro:06d}Z"
 
 
+def _utc_time(utc: str, raw: int, encoding: str) -> TimeValue:
+    """``TimeValue(utc=utc, raw=raw, encoding=encoding, offset="+00:00")``, made without the frozen
+    dataclass's ``__init__`` (which sets each field through ``object.__setattr__``): three of these
+    per message of a chat database. The same fields, in the instance's ``__dict__``."""
+    value = object.__new__(TimeValue)
+    value.__dict__.update(utc=utc, raw=raw, encoding=encoding, offset="+00:00", local=None, note=None)
+    return value
+
+
 def _convert(raw: int | float | str | None, encoding: str, epoch: datetime, unit_us: int) -> TimeValue:
     """Shared body: ``epoch + raw * unit``; integer arithmetic for ints so milliseconds stay exact.
 
@@ -153,7 +162,7 @@ def _convert(raw: int | float | str | None, encoding: str, epoch: datetime, unit
             offset = _EPOCH_US[epoch] = (epoch - UNIX_EPOCH) // timedelta(microseconds=1)
         us = offset + raw * unit_us
         if _MIN_US <= us <= _MAX_US:
-            return TimeValue(utc=_iso_from_us(us), raw=raw, encoding=encoding, offset="+00:00")
+            return _utc_time(_iso_from_us(us), raw, encoding)
         return TimeValue(utc=None, raw=raw, encoding=encoding, note="out of range for its encoding")
     if _absent(raw):
         return TimeValue(utc=None, raw=raw, encoding=encoding, note="no time stored (null or zero)")
