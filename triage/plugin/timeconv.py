@@ -117,28 +117,26 @@ _DAY_US = 86_400_000_000
 _MIN_US = (datetime(1, 1, 1, tzinfo=UTC) - UNIX_EPOCH) // timedelta(microseconds=1)
 _MAX_US = (datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC) - UNIX_EPOCH) // timedelta(microseconds=1)
 _EPOCH_US: dict[datetime, int] = {}
-_DAYS: dict[int, str] = {}  # day number since 1970 -> "YYYY-MM-DDT", as iso_utc writes it
-_CLOCK: dict[int, str] = {}  # second of the day -> "HH:MM:SS." (at most 86,400 of them)
+#: The day of the last instant formatted: (day number since 1970, "YYYY-MM-DDT" as iso_utc writes
+#: it). One day, not a map of them: the rows of a table come in time order, mostly, and a
+#: million-row table must not grow a cache (the plugins' bounded-memory tests measure it).
+_last_day: list[tuple[int, str]] = [(0, "1970-01-01T")]
 
 
 def _iso_from_us(us: int) -> str:
     """``iso_utc`` of the instant ``us`` microseconds after 1970 (within _MIN_US.._MAX_US), by
-    integer arithmetic: the date part of each day is made by iso_utc once and remembered (the
-    messages of a database fall on a few thousand days), the time of day is formatted here."""
+    integer arithmetic: the date part is made by iso_utc when the day changes, the time of day
+    is formatted here."""
     day, rest = divmod(us, _DAY_US)
-    date = _DAYS.get(day)
-    if date is None:
-        if len(_DAYS) >= 100_000:
-            _DAYS.clear()
+    known, date = _last_day[0]
+    if known != day:
         text = iso_utc(UNIX_EPOCH + timedelta(days=day))
-        date = _DAYS[day] = text[: text.index("T") + 1]
+        date = text[: text.index("T") + 1]
+        _last_day[0] = (day, date)
     seconds, micro = divmod(rest, 1_000_000)
-    clock = _CLOCK.get(seconds)
-    if clock is None:
-        minutes, second = divmod(seconds, 60)
-        hour, minute = divmod(minutes, 60)
-        clock = _CLOCK[seconds] = f"{hour:02d}:{minute:02d}:{second:02d}."
-    return f"{date}{clock}{micro:06d}Z"
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{date}{hour:02d}:{minute:02d}:{second:02d}.{micro:06d}Z"
 
 
 def _utc_time(utc: str, raw: int, encoding: str) -> TimeValue:
