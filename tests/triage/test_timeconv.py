@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from triage.plugin.timeconv import (
+    TimeValue,
     from_cocoa_ns,
     from_cocoa_seconds,
     from_exif_datetime,
@@ -12,6 +17,7 @@ from triage.plugin.timeconv import (
     from_unix_ms,
     from_unix_seconds,
     from_webkit_us,
+    iso_utc,
 )
 
 
@@ -99,3 +105,43 @@ def test_exif_with_offset_and_subseconds_gives_utc() -> None:
 def test_exif_bad_values(raw: str) -> None:
     t = from_exif_datetime(raw)
     assert t.utc is None and t.local is None and t.note
+
+
+@pytest.mark.parametrize(
+    ("convert", "epoch", "unit_us"),
+    [
+        (from_unix_ms, datetime(1970, 1, 1, tzinfo=UTC), 1_000),
+        (from_unix_seconds, datetime(1970, 1, 1, tzinfo=UTC), 1_000_000),
+        (from_cocoa_seconds, datetime(2001, 1, 1, tzinfo=UTC), 1_000_000),
+        (from_webkit_us, datetime(1601, 1, 1, tzinfo=UTC), 1),
+        (from_prtime_us, datetime(1970, 1, 1, tzinfo=UTC), 1),
+    ],
+)
+def test_integer_times_match_datetime_arithmetic(
+    convert: Callable[[int], TimeValue], epoch: datetime, unit_us: int
+) -> None:
+    """Stored integers are converted without datetime objects; the text and the out-of-range
+    edges must be those of epoch + timedelta formatted by iso_utc (the oracle here)."""
+    first = datetime(1, 1, 1, tzinfo=UTC)
+    last = datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
+    lo = -((epoch - first) // timedelta(microseconds=1) // -unit_us)  # the first raw value in range
+    hi = (last - epoch) // timedelta(microseconds=1) // unit_us
+    rng = random.Random(unit_us)
+    raws = [lo - 1, lo, lo + 1, hi - 1, hi, hi + 1, -1, 1, 86_399_999, -86_400_001, 10**30, -(10**30)]
+    raws += [rng.randint(lo, hi) for _ in range(2000)]
+    for raw in raws:
+        try:
+            want: str | None = iso_utc(epoch + timedelta(microseconds=raw * unit_us))
+        except (OverflowError, ValueError):
+            want = None
+        got = convert(raw)
+        assert got.utc == want, raw
+        assert got.note == (None if want else "out of range for its encoding"), raw
+        assert got.offset == ("+00:00" if want else None), raw
+        if want is not None:  # made without __init__: the same value, field for field and in order
+            made = TimeValue(utc=want, raw=raw, encoding=got.encoding, offset="+00:00")
+            assert (
+                got == made
+                and hash(got) == hash(made)
+                and list(vars(got).items()) == list(vars(made).items())
+            )

@@ -22,7 +22,7 @@ from triage.engine import writes
 from triage.engine.results import TriageWarning
 from triage.plugin.analyzer import AnalysisContext, Analyzer, StoredRecord
 from triage.plugin.options import PluginOptions
-from triage.plugin.records import Record, SourceRef, record_to_dict
+from triage.plugin.records import Record, SourceRef, record_json
 from triage.store.models import Finding
 
 PAGE = 1000  # findings fetched per query, and findings stored per transaction
@@ -68,6 +68,7 @@ def _records(engine: Engine, run_id: str, reads: Sequence[str]) -> Iterator[Stor
         *(or_(Finding.record_type == r, Finding.record_type.startswith(r.rstrip("/") + "/")) for r in reads)
     )
     last = 0
+    sources = _Sources()
     while True:
         with engine.connect() as conn:  # one short read per page
             page = conn.execute(
@@ -83,15 +84,37 @@ def _records(engine: Engine, run_id: str, reads: Sequence[str]) -> Iterator[Stor
             yield StoredRecord(
                 record_type=row.record_type,
                 data=data,
-                source=SourceRef.from_dict(data["source"]),
+                source=sources.of(data["source"]),
                 locator=row.locator,
                 plugin=row.plugin,
             )
         last = page[-1].id
 
 
+class _Sources:
+    """The SourceRef of a stored record's ``source``, made once per file: the records of one
+    database (a million messages) share it, and equal SourceRefs are interchangeable."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[Any, ...], SourceRef] = {}
+
+    def of(self, data: dict[str, Any]) -> SourceRef:
+        if "parent" in data:  # a member of an archive: rare, made each time
+            return SourceRef.from_dict(data)
+        key = tuple(data.items())
+        try:
+            ref = self._made.get(key)
+        except TypeError:  # a value that is not a scalar (altered data): SourceRef decides
+            return SourceRef.from_dict(data)
+        if ref is None:
+            if len(self._made) >= 10_000:
+                self._made.clear()
+            ref = self._made[key] = SourceRef.from_dict(data)
+        return ref
+
+
 def _row(exhibit: str, run_id: str, cls: type[Analyzer], record: Record) -> dict[str, Any]:
-    data = json.dumps(record_to_dict(record), sort_keys=True, ensure_ascii=False)
+    data = record_json(record)
     record_type = type(record).record_type
     source = record.source
     fingerprint = hashlib.sha256(

@@ -18,7 +18,7 @@ rows are trusted only when their own root equals the signed one.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
@@ -103,6 +103,18 @@ def _sort_key(spec: TableSpec, key: str) -> Any:
     return int(key) if spec.numeric_key else key.encode("utf-8")
 
 
+def _write_bool(value: Any) -> str:
+    return "true" if value else "false"
+
+
+def _write_int(value: Any) -> str:
+    return int.__repr__(value if type(value) is int else int(value))
+
+
+def _write_text(value: Any, string: Callable[[str], str] = json.encoder.encode_basestring) -> str:
+    return string(value if type(value) is str else str(value))
+
+
 class _RowEncoder:
     """The canonical bytes of many rows of one table, fast (the end of every run digests them all).
 
@@ -120,8 +132,30 @@ class _RowEncoder:
         self.texts = [i for i, c in enumerate(self.columns) if not isinstance(c.type, (Boolean, Integer))]
         self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         self.optional = [name for name in self.names if name in OMITTED_WHEN_NULL]
+        self.optional_at = [self.names.index(name) for name in self.optional]
+        string = json.encoder.encode_basestring  # what the encoder quotes strings with (not ASCII-escaped)
+        self._texts = [("{" if i == 0 else ",") + string(name) + ":" for i, name in enumerate(self.names)]
+        self._writers: list[Callable[[Any], str]] = [
+            _write_bool
+            if isinstance(c.type, Boolean)
+            else _write_int
+            if isinstance(c.type, Integer)
+            else _write_text
+            for c in self.columns
+        ]
 
     def encode(self, row: Sequence[Any]) -> bytes:
+        if self.optional and any(row[i] is None for i in self.optional_at):
+            return self._encode_object(row)  # a member left out: through the object
+        # The object's text written directly, value by value (the columns are in name order):
+        # the same bytes as the encoder below, without a dict per row.
+        out = self._texts * 2
+        out[0::2] = self._texts
+        out[1::2] = ["null" if v is None else write(v) for write, v in zip(self._writers, row, strict=True)]
+        out.append("}")
+        return "".join(out).encode("utf-8", "surrogatepass")
+
+    def _encode_object(self, row: Sequence[Any]) -> bytes:
         values = list(row)
         for i in self.bools:
             if values[i] is not None:
@@ -218,11 +252,22 @@ def table_leaves(conn: Connection, spec: TableSpec, exhibit: str) -> Leaves:
         .order_by(order)
         .execution_options(yield_per=5000)
     )
+    rows: Iterable[Sequence[Any]]
+    if conn.dialect.name == "sqlite":
+        # The driver's own tuples (SQLAlchemy's row objects cost more than encoding the rows):
+        # the same SELECT, compiled by SQLAlchemy.
+        compiled = query.compile(dialect=conn.dialect)
+        params = [compiled.params[name] for name in compiled.positiontup or ()]
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.arraysize = 5000
+        rows = _fetched(cursor.execute(str(compiled), params))
+    else:
+        rows = conn.execute(query)
     out = Leaves()
     in_order = True
     previous: Any = None
     numeric = spec.numeric_key
-    for r in conn.execute(query):
+    for r in rows:
         key = str(r[key_at])
         # text keys: code-point order is UTF-8 byte order, so str comparison is the digest's
         ordered = int(key) if numeric else key
@@ -231,6 +276,14 @@ def table_leaves(conn: Connection, spec: TableSpec, exhibit: str) -> Leaves:
         previous = ordered
         out.add(key, leaf_hash(encode(r)))
     return out if in_order else out.sorted_by(spec)
+
+
+def _fetched(cursor: Any) -> Iterator[Sequence[Any]]:
+    try:
+        while batch := cursor.fetchmany():
+            yield from batch
+    finally:
+        cursor.close()
 
 
 def state_of(conn: Connection, exhibit: str) -> dict[str, Leaves]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import marshal
 import os
 import tempfile
@@ -34,7 +33,7 @@ from triage.keywords.records import VERSION as KEYWORDS_VERSION
 from triage.keywords.scan import FileSearch
 from triage.plugin.contract import ParseContext, Plugin
 from triage.plugin.item import FileItem, RelatedFile, path_pattern
-from triage.plugin.records import Record, SourceRef, record_to_dict
+from triage.plugin.records import Record, SourceRef, record_json
 from triage.plugin.scratch import Scratch, ScratchFull, write_sparse
 from triage.sources.carve import CarvedSource
 from triage.sources.entry import FileEntry, Source
@@ -186,7 +185,7 @@ class SpilledRecords:
                 self.version,
                 type(record).record_type,
                 record.locator,
-                json.dumps(record_to_dict(record), sort_keys=True, ensure_ascii=False),
+                record_json(record),
             )
         )
         if len(self.kept) >= SPILL_RECORDS and self.spill_dir is not None:

@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 from sqlalchemy import Connection, Engine, or_, select
 
 from triage.hashsets import store
-from triage.plugin.records import Record, SourceRef, record_to_dict
+from triage.plugin.records import Record, SourceRef, record_json
 from triage.store.models import File, Finding
 
 NAME = "hashsets"
@@ -99,7 +99,7 @@ class MatchSummary:
 
 
 def _row(exhibit: str, run_id: str, hit: HashHit) -> dict[str, Any]:
-    data = json.dumps(record_to_dict(hit), sort_keys=True, ensure_ascii=False)
+    data = record_json(hit)
     src = hit.source
     fingerprint = hashlib.sha256(
         "\x00".join([exhibit, NAME, HIT_TYPE, str(hit.locator), data]).encode("utf-8", "surrogatepass")

@@ -11,7 +11,6 @@ and its problems as sentences, which the engine stores as findings and warnings 
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import IO
 
 from triage.keywords.match import MAX_HITS, ContentScanner, Hit, KeywordSet
 from triage.keywords.records import KeywordHit, hit_record
-from triage.plugin.records import SourceRef, record_to_dict
+from triage.plugin.records import SourceRef, record_json
 from triage.text.documents import TextLimits, document_kind, extract_text
 
 __all__ = ["DOCUMENT_MAX_BYTES", "FileSearch", "hit_rows", "problems"]
@@ -36,7 +35,7 @@ def hit_rows(records: list[KeywordHit]) -> list[Row]:
         (
             KeywordHit.record_type,
             r.locator,
-            json.dumps(record_to_dict(r), sort_keys=True, ensure_ascii=False),
+            record_json(r),
         )
         for r in records
     ]

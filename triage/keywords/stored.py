@@ -23,7 +23,7 @@ from sqlalchemy import Engine, select
 
 from triage.keywords.match import MAX_HITS, ContentScanner, Hit, KeywordSet
 from triage.keywords.records import ENGINE_NAME, VERSION, KeywordHit, hit_record
-from triage.plugin.records import SourceRef, record_to_dict
+from triage.plugin.records import SourceRef, record_json
 from triage.store.models import Finding
 
 __all__ = [
@@ -133,7 +133,7 @@ def image_records(
 
 def finding_row(exhibit: str, run_id: str, record: KeywordHit) -> dict[str, Any]:
     """The ``triage_findings`` row of a hit (fingerprint as for an analyzer's record)."""
-    data = json.dumps(record_to_dict(record), sort_keys=True, ensure_ascii=False)
+    data = record_json(record)
     source = record.source
     fingerprint = hashlib.sha256(
         "\x00".join(

@@ -17,9 +17,11 @@ its encoding.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, ClassVar
 
 from triage.plugin.timeconv import TimeValue
@@ -37,6 +39,7 @@ __all__ = [
     "UrlVisitFields",
     "label_for",
     "record_fields",
+    "record_json",
     "record_to_dict",
 ]
 
@@ -290,6 +293,110 @@ def record_to_dict(record: Record) -> dict[str, Any]:
     for name in _field_names(type(record)):
         out[name] = _jsonable(getattr(record, name))
     return out
+
+
+# --- the stored text of a record -------------------------------------------------------------------
+# ``record_json`` writes what ``json.dumps(record_to_dict(record), sort_keys=True,
+# ensure_ascii=False)`` writes (the ``data`` of every stored finding), without the dict of dicts
+# in between: a million-message database spent more time building and sorting those than reading
+# its rows. Values of the common kinds are written here; anything else goes through
+# ``_jsonable`` and ``json.dumps`` itself, so the two can only agree
+# (tests/triage/test_record_json.py compares them on every record class of the plugins).
+
+_string = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) quotes strings with
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(_jsonable(value), sort_keys=True, ensure_ascii=False)
+
+
+def _json_time(t: TimeValue) -> str:
+    s, v = _string, _json_value  # text (nearly every member) quoted directly, the rest through _json_value
+    encoding, local, note, offset, raw, utc = t.encoding, t.local, t.note, t.offset, t.raw, t.utc
+    return (
+        '{"encoding": '
+        + (s(encoding) if type(encoding) is str else v(encoding))
+        + ', "local": '
+        + ("null" if local is None else s(local) if type(local) is str else v(local))
+        + ', "note": '
+        + ("null" if note is None else s(note) if type(note) is str else v(note))
+        + ', "offset": '
+        + ("null" if offset is None else s(offset) if type(offset) is str else v(offset))
+        + ', "raw": '
+        + (int.__repr__(raw) if type(raw) is int else v(raw))
+        + ', "utc": '
+        + ("null" if utc is None else s(utc) if type(utc) is str else v(utc))
+        + "}"
+    )
+
+
+#: The SourceRef written last and its text (a file's records share one object), replaced whole.
+_last_source: list[tuple[SourceRef | None, str]] = [(None, "")]
+
+
+def _json_source(ref: SourceRef) -> str:
+    last, text = _last_source[0]
+    if last is not ref:
+        text = _dumps(ref)
+        _last_source[0] = (ref, text)
+    return text
+
+
+_BY_TYPE: dict[type, Callable[[Any], str]] = {
+    str: _string,
+    int: int.__repr__,
+    bool: lambda v: "true" if v else "false",
+    TimeValue: _json_time,
+    SourceRef: _json_source,
+}
+
+
+def _json_value(value: object) -> str:
+    if value is None:
+        return "null"
+    write = _BY_TYPE.get(type(value))
+    if write is not None:
+        return write(value)
+    if type(value) is tuple:
+        return "[" + ", ".join([_json_value(v) for v in value]) + "]"
+    return _dumps(value)
+
+
+_LAYOUTS: dict[type, tuple[Callable[[Any], tuple[Any, ...]], list[str], str]] = {}
+
+
+def _layout(cls: type[Record]) -> tuple[Callable[[Any], tuple[Any, ...]], list[str], str]:
+    """How a record class is written: a getter of its field values in key order, the text before
+    each value (``{"name": `` / ``, "name": ``, with ``record_type`` folded in) and after the last."""
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
+        names = _field_names(cls)
+        keys = sorted({"record_type", *names})
+        fields = [k for k in keys if k != "record_type" or "record_type" in names]
+        texts: list[str] = []
+        pending = "{"
+        for key in keys:
+            item = f"{'' if pending == '{' else ', '}{_string(key)}: "
+            if key == "record_type" and key not in names:
+                pending += item + _string(cls.record_type)
+                continue
+            texts.append(pending + item)
+            pending = ""
+        getter = attrgetter(*fields) if len(fields) > 1 else (lambda r, f=fields[0]: (getattr(r, f),))
+        layout = _LAYOUTS[cls] = (getter, texts, pending + "}")
+    return layout
+
+
+def record_json(record: Record) -> str:
+    """``record``'s stored text: ``json.dumps(record_to_dict(record), sort_keys=True,
+    ensure_ascii=False)``, written about five times faster."""
+    getter, texts, end = _layout(type(record))
+    string, value = _string, _json_value
+    out = texts * 2  # the texts and values interleaved, then the end
+    out[0::2] = texts
+    out[1::2] = ["null" if v is None else string(v) if type(v) is str else value(v) for v in getter(record)]
+    out.append(end)
+    return "".join(out)
 
 
 def record_fields(record_class: type[Record]) -> list[str]:

@@ -112,8 +112,56 @@ def _number(raw: int | float | str | None, encoding: str) -> int | float | None:
     return None
 
 
+_DAY_US = 86_400_000_000
+#: The instants a datetime can hold, in microseconds since 1970 (years 1 to 9999).
+_MIN_US = (datetime(1, 1, 1, tzinfo=UTC) - UNIX_EPOCH) // timedelta(microseconds=1)
+_MAX_US = (datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC) - UNIX_EPOCH) // timedelta(microseconds=1)
+_EPOCH_US: dict[datetime, int] = {}
+#: The day of the last instant formatted: (day number since 1970, "YYYY-MM-DDT" as iso_utc writes
+#: it). One day, not a map of them: the rows of a table come in time order, mostly, and a
+#: million-row table must not grow a cache (the plugins' bounded-memory tests measure it).
+_last_day: list[tuple[int, str]] = [(0, "1970-01-01T")]
+
+
+def _iso_from_us(us: int) -> str:
+    """``iso_utc`` of the instant ``us`` microseconds after 1970 (within _MIN_US.._MAX_US), by
+    integer arithmetic: the date part is made by iso_utc when the day changes, the time of day
+    is formatted here."""
+    day, rest = divmod(us, _DAY_US)
+    known, date = _last_day[0]
+    if known != day:
+        text = iso_utc(UNIX_EPOCH + timedelta(days=day))
+        date = text[: text.index("T") + 1]
+        _last_day[0] = (day, date)
+    seconds, micro = divmod(rest, 1_000_000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    return f"{date}{hour:02d}:{minute:02d}:{second:02d}.{micro:06d}Z"
+
+
+def _utc_time(utc: str, raw: int, encoding: str) -> TimeValue:
+    """``TimeValue(utc=utc, raw=raw, encoding=encoding, offset="+00:00")``, made without the frozen
+    dataclass's ``__init__`` (which sets each field through ``object.__setattr__``): three of these
+    per message of a chat database. The same fields, in the instance's ``__dict__``."""
+    value = object.__new__(TimeValue)
+    value.__dict__.update(utc=utc, raw=raw, encoding=encoding, offset="+00:00", local=None, note=None)
+    return value
+
+
 def _convert(raw: int | float | str | None, encoding: str, epoch: datetime, unit_us: int) -> TimeValue:
-    """Shared body: ``epoch + raw * unit``; integer arithmetic for ints so milliseconds stay exact."""
+    """Shared body: ``epoch + raw * unit``; integer arithmetic for ints so milliseconds stay exact.
+
+    A stored integer (nearly every time in a database) takes a path without datetime objects:
+    the same text as ``iso_utc(epoch + timedelta(...))`` and the same "out of range" outside the
+    years 1 to 9999 (tests/triage/test_timeconv.py compares the two on the edges)."""
+    if type(raw) is int and raw:
+        offset = _EPOCH_US.get(epoch)
+        if offset is None:
+            offset = _EPOCH_US[epoch] = (epoch - UNIX_EPOCH) // timedelta(microseconds=1)
+        us = offset + raw * unit_us
+        if _MIN_US <= us <= _MAX_US:
+            return _utc_time(_iso_from_us(us), raw, encoding)
+        return TimeValue(utc=None, raw=raw, encoding=encoding, note="out of range for its encoding")
     if _absent(raw):
         return TimeValue(utc=None, raw=raw, encoding=encoding, note="no time stored (null or zero)")
     number = _number(raw, encoding)

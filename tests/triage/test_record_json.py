@@ -1,0 +1,103 @@
+"""record_json writes a record's stored text itself; json.dumps(record_to_dict(...)) is its oracle.
+
+Every record class the built-in plugins and analyzers emit is filled with values of every kind a
+field can hold (frozen dataclasses do not check types, so any value can sit in any field): text
+with quotes, escapes, non-ASCII and a lone surrogate, integers of any size and integer enums,
+booleans, floats with NaN and infinities, times whose raw value is bytes, sources inside archives,
+tuples of text and of attachments, mappings, bytes. The texts must be equal character for
+character, since the stored ``data`` of a finding is digested byte for byte.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import random
+
+import pytest
+
+from triage.plugin.records import Attachment, Record, SourceRef, record_json, record_to_dict
+from triage.plugin.registry import builtin_analyzers, builtin_plugins
+from triage.plugin.timeconv import TimeValue, from_cocoa_seconds, from_unix_ms
+
+
+class Kind(enum.IntEnum):
+    SENT = 2
+
+
+class Label(enum.StrEnum):
+    READ = "read"
+
+
+INNER = SourceRef(item="EX-1", path="/sdcard/chat.zip", sha256="ab" * 32, partition=2048, inode=12)
+SOURCES = [
+    SourceRef(item="EX-1", path="/data/msgstore.db", sha256="cd" * 32),
+    SourceRef(item="EX-1", path="/sdcard/chat.zip!/msgstore.db", sha256="ef" * 32, inode=3, parent=INNER),
+]
+VALUES: list[object] = [
+    None,
+    "",
+    "plain",
+    'quote " backslash \\ tab \t newline \n',
+    "Straße – 東京 😀",
+    "lone \ud800 surrogate",
+    "\x00\x1f\x7f",
+    0,
+    -1,
+    2**70,
+    True,
+    False,
+    1.5,
+    -0.0,
+    1e300,
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    Kind.SENT,
+    Label.READ,
+    b"\x00\xff",
+    from_unix_ms(1609459200123),
+    from_unix_ms(0),
+    from_cocoa_seconds(704735807.2214981),
+    TimeValue(utc=None, raw=b"\x01\x02", encoding="unix_ms", note="not a number"),
+    (),
+    ("a", "b"),
+    ("a", None, 3),
+    (Attachment(name="IMG.jpg", mime="image/jpeg", size=12),),
+    ["list", 1],
+    {"b": 1, "a": [1, 2], 3: None},
+    INNER,
+]
+
+
+def _classes() -> list[type[Record]]:
+    found: dict[str, type[Record]] = {}
+    for owner in (*builtin_plugins(), *builtin_analyzers()):
+        for cls in owner.emits:
+            found[f"{cls.__module__}.{cls.__qualname__}"] = cls
+    return [found[k] for k in sorted(found)]
+
+
+@pytest.mark.parametrize("cls", _classes(), ids=lambda c: c.__qualname__)
+def test_record_json_is_json_dumps_of_record_to_dict(cls: type[Record]) -> None:
+    rng = random.Random(cls.__qualname__)
+    names = [f.name for f in dataclasses.fields(cls) if f.name not in ("source",)]
+    assert names, cls
+    for round_ in range(60):
+        values = {name: rng.choice(VALUES) for name in names}
+        if round_ == 0:
+            values = {name: None for name in names}
+        record = cls(source=rng.choice(SOURCES), **values)  # type: ignore[arg-type]
+        want = json.dumps(record_to_dict(record), sort_keys=True, ensure_ascii=False)
+        assert record_json(record) == want
+
+
+def test_record_json_refuses_what_record_to_dict_refuses() -> None:
+    cls = _classes()[0]
+    values = {f.name: None for f in dataclasses.fields(cls) if f.name != "source"}
+    record = cls(source=SOURCES[0], **{**values, "locator": object()})  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        record_to_dict(record)
+    with pytest.raises(TypeError):
+        record_json(record)
