@@ -14,6 +14,8 @@ tests/triage/test_distributed.py, whose fixtures (the ext4 image, the slow test 
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -28,7 +30,7 @@ from custody.case import open_case
 from custody.verify import verify_case
 from tests.private_broker import PrivateRedis, private_redis
 from tests.triage import test_distributed as distributed
-from tests.triage.test_distributed import EXHIBIT, Workers, _canonical, _case, _local_run
+from tests.triage.test_distributed import EXHIBIT, REDIS, Workers, _canonical, _case, _local_run, _reachable
 from triage.engine.run import TriageOptions, run_triage
 from triage.views.findings import list_runs
 
@@ -162,5 +164,203 @@ def test_a_broker_gone_for_good_stops_the_run_clearly_and_it_resumes(
             assert _canonical(c) == expected
             report = verify_case(c)
             assert report.ok, report.problems
+    finally:
+        workers.stop()
+
+
+class ShiftedWorkers(Workers):
+    """Workers started through a command prefix (a mount namespace) or with more environment."""
+
+    def start_with(self, name: str, prefix: list[str], **env: str) -> None:
+        base = {**os.environ, "PYTHONPATH": f"{self.plugins}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        args = ["worker", "--broker", self.broker, "--queue", self.queue, "--concurrency", "1"]
+        self.procs[f"{name}@{socket.gethostname()}"] = subprocess.Popen(
+            [*prefix, EXHIBIT, *args, "--name", f"{name}@%h"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**base, **env},
+            start_new_session=True,
+        )
+        log.close()
+
+
+def _blind(folder: Path) -> list[str]:
+    """A prefix that runs a command in a mount namespace of its own where ``folder`` is an empty
+    tmpfs: the evidence under it is not there (a worker whose shared storage is not mounted)."""
+    if shutil.which("unshare") is None:
+        pytest.skip("unshare (util-linux) is not installed")
+    probe = subprocess.run(["unshare", "--mount", "--map-root-user", "true"], capture_output=True)
+    if probe.returncode != 0 and os.geteuid() != 0:
+        pytest.skip(f"no mount namespaces here: {probe.stderr.decode(errors='replace')}")
+    user = [] if os.geteuid() == 0 else ["--map-root-user"]
+    script = f'mount -t tmpfs exhibit-test-blind "{folder}" && exec "$@"'
+    return ["unshare", "--mount", "--propagation", "private", *user, "sh", "-c", script, "blind"]
+
+
+@pytest.mark.parametrize("others", [0, 1], ids=["alone", "beside-a-worker-that-sees-it"])
+def test_a_worker_that_cannot_see_the_evidence_stops_the_run_naming_it(
+    tmp_path: Path, image: Path, slow_plugin: Path, others: int
+) -> None:
+    """The run stops (exit status 2, no traceback) with an error naming the worker and the path,
+    at once: it does not hang, and it does not wait for the worker that sees the evidence to do
+    the blind one's share (docs/lab.md says why)."""
+    why = _reachable(REDIS)
+    if why:
+        pytest.skip(why)
+    workers = ShiftedWorkers(REDIS, f"test-{uuid.uuid4().hex[:10]}", slow_plugin, tmp_path / "logs")
+    workers.logs.mkdir()
+    try:
+        workers.start_with("blind", _blind(image.parent))
+        for n in range(others):
+            workers.start(f"sees{n}")
+        workers.wait_listening()
+        _case(tmp_path / "case", image).close()
+        command = _triage_cli(tmp_path / "case", REDIS, workers.queue, slow_plugin, "slow_test.ms=200")
+        started = time.monotonic()
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=_env(slow_plugin))
+        assert done.returncode == 2, done.stderr
+        said = " ".join(done.stderr.split())
+        assert f"blind@{socket.gethostname()}" in said and f"cannot open the evidence at {image}" in said, (
+            said
+        )
+        assert "shared storage" in said and "run the same command again" in said, said
+        assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+        assert time.monotonic() - started < 90
+        with open_case(tmp_path / "case") as c:
+            [run] = list_runs(c.engine, "EX-001")
+            assert run["status"] == "failed"
+            assert verify_case(c).ok  # nothing half-recorded
+    finally:
+        workers.stop()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_two_coordinators_on_one_exhibit_one_refuses(
+    tmp_path: Path, image: Path, slow_plugin: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    why = _reachable(REDIS)
+    if why:
+        pytest.skip(why)
+    expected = _local_run(tmp_path, image, ["slow_test.ms=0"])
+    url = request.getfixturevalue("pg_database") if backend == "postgresql" else None
+    workers = _workers(REDIS, slow_plugin, tmp_path)
+    try:
+        workers.start("c1")
+        workers.wait_listening()
+        _case(tmp_path / "case", image, url).close()
+        command = _triage_cli(tmp_path / "case", REDIS, workers.queue, slow_plugin, "slow_test.ms=300")
+        env = _env(slow_plugin)
+        runs = [
+            subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+            for _ in range(2)
+        ]  # at the same time: both check the broker, then race for the exhibit's lock
+        outcomes = sorted((run.wait(timeout=300), run.stderr.read() if run.stderr else "") for run in runs)
+        for run in runs:
+            for stream in (run.stdout, run.stderr):
+                if stream:
+                    stream.close()
+        (ok, ok_err), (refused, refused_err) = outcomes
+        assert ok == 0, ok_err[-3000:]
+        assert refused == 2, refused_err
+        said = " ".join(refused_err.split())
+        assert "exhibit EX-001 is being triaged by another run" in said and "wait for that run" in said, said
+        assert "Traceback" not in refused_err
+        with open_case(tmp_path / "case") as c:
+            assert [r["status"] for r in list_runs(c.engine, "EX-001")] == [
+                "complete"
+            ]  # the refused one left no run
+            assert _canonical(c) == expected
+            report = verify_case(c)
+            assert report.ok, report.problems
+    finally:
+        workers.stop()
+
+
+CLOCK_SHIM = """
+# Test only (tests/triage/test_lab_bad_conditions.py): this process's clock is DAYS days ahead.
+import datetime as _dt, os as _os, time as _time
+
+_SHIFT = float(_os.environ["EXHIBIT_TEST_CLOCK_SHIFT_DAYS"]) * 86400
+_real_time, _real_time_ns = _time.time, _time.time_ns
+_time.time = lambda: _real_time() + _SHIFT
+_time.time_ns = lambda: _real_time_ns() + int(_SHIFT * 1e9)
+
+
+class _ShiftedDatetime(_dt.datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return _dt.datetime.fromtimestamp(_time.time(), tz)
+
+    @classmethod
+    def utcnow(cls):
+        return _dt.datetime.fromtimestamp(_time.time(), _dt.timezone.utc).replace(tzinfo=None)
+
+
+_dt.datetime = _ShiftedDatetime
+with open(_os.environ["EXHIBIT_TEST_CLOCK_SEEN"], "a") as _f:
+    _f.write(_dt.datetime.now(_dt.timezone.utc).isoformat() + "\\n")
+"""
+
+
+def test_a_worker_clock_days_off_changes_no_recorded_time(
+    tmp_path: Path, image: Path, slow_plugin: Path, request: pytest.FixtureRequest
+) -> None:
+    """Every time recorded (runs, jobs, ledger entries) is the coordinator's, however wrong a
+    worker's clock is: here both workers' clocks are 400 days ahead (a sitecustomize shim on their
+    path only), and every recorded time lies within the coordinator's own run."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import text
+
+    from custody import timefmt
+    from triage.distributed.runner import CeleryRunner
+
+    why = _reachable(REDIS)
+    if why:
+        pytest.skip(why)
+    shim = tmp_path / "clock-shim"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(CLOCK_SHIM)
+    seen = tmp_path / "worker-clock.txt"
+    workers = ShiftedWorkers(REDIS, f"test-{uuid.uuid4().hex[:10]}", slow_plugin, tmp_path / "logs")
+    workers.logs.mkdir()
+    path = f"{shim}{os.pathsep}{slow_plugin}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
+    try:
+        for name in ("late1", "late2"):
+            workers.start_with(
+                name,
+                [],
+                PYTHONPATH=path,
+                EXHIBIT_TEST_CLOCK_SHIFT_DAYS="400",
+                EXHIBIT_TEST_CLOCK_SEEN=str(seen),
+            )
+        workers.wait_listening()
+        worker_clock = [timefmt.parse_utc(line) for line in seen.read_text().split()]
+        assert worker_clock and all(t - datetime.now(UTC) > timedelta(days=399) for t in worker_clock)
+        c = _case(tmp_path / "case", image, request.getfixturevalue("pg_database"))
+        try:
+            before = datetime.now(UTC)
+            runner = CeleryRunner(REDIS, queue=workers.queue, job_files=2)
+            options = TriageOptions(option_values=["slow_test.ms=100"], runner=runner)
+            summary = run_triage(c, "EX-001", actor="asmith", options=options)
+            after = datetime.now(UTC)
+            assert summary.status == "complete"
+            [run] = list_runs(c.engine, "EX-001")
+            assert set(run["workers"]) == set(workers.procs)  # both shifted workers read jobs
+            times = [run["started_utc"], run["finished_utc"]]
+            with c.engine.connect() as conn:
+                times += [r[0] for r in conn.execute(text("SELECT finished_utc FROM triage_jobs"))]
+            assert len(times) > 2 + 2
+            entries = [
+                e for e in c.ledger.entries(exhibit="EX-001") if e.kind in ("item.derive", "triage.run")
+            ]
+            assert entries
+            times += [e.recorded_utc for e in entries]
+            for t in times:
+                assert before <= timefmt.parse_utc(str(t)) <= after, (t, before, after)
+            assert verify_case(c).ok
+        finally:
+            c.close()
     finally:
         workers.stop()

@@ -235,7 +235,14 @@ class _Fanout:
         for task in list(job.tasks):
             state = task.state
             if state == "SUCCESS":
-                return task, task.get(timeout=10, propagate=False)
+                payload: dict[str, Any] = task.get(timeout=10, propagate=False)
+                if "error" in payload:  # a job the worker could not do (triage/distributed/tasks.py)
+                    raise DistributedError(
+                        str(payload["error"]),
+                        hint=f"{payload.get('hint') or 'look at the worker'}; the run stopped: fix or stop "
+                        f"{payload['worker']}, then run the same command again to resume",
+                    )
+                return task, payload
             if state == "STARTED":
                 info = task.info
                 if isinstance(info, dict) and info.get("hostname"):
