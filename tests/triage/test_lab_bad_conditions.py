@@ -28,7 +28,7 @@ import pytest
 
 from custody.case import open_case
 from custody.verify import verify_case
-from tests.private_broker import PrivateRedis, private_redis
+from tests.private_broker import PrivateRabbit, PrivateRedis, private_rabbitmq, private_redis
 from tests.triage import test_distributed as distributed
 from tests.triage.test_distributed import EXHIBIT, REDIS, Workers, _canonical, _case, _local_run, _reachable
 from triage.engine.run import TriageOptions, run_triage
@@ -52,14 +52,25 @@ def _workers(url: str, plugins: Path, tmp_path: Path) -> Workers:
     return Workers(url, f"test-{uuid.uuid4().hex[:10]}", plugins, logs)
 
 
-def test_a_redis_restart_in_the_middle_of_a_run(
-    tmp_path: Path, image: Path, slow_plugin: Path, redis_server: PrivateRedis
+@pytest.fixture(params=["redis", "rabbitmq"])
+def restartable_broker(request: pytest.FixtureRequest) -> Iterator[PrivateRedis | PrivateRabbit]:
+    server: PrivateRedis | PrivateRabbit
+    with private_redis() if request.param == "redis" else private_rabbitmq() as server:
+        yield server
+
+
+def test_a_broker_restart_in_the_middle_of_a_run_loses_nothing(
+    tmp_path: Path, image: Path, slow_plugin: Path, restartable_broker: PrivateRedis | PrivateRabbit
 ) -> None:
+    """Redis without persistence comes back empty, RabbitMQ with its queues (on disk) but without
+    the connections and the replies in flight: either way the run completes with exactly the rows
+    of a local run, and the ledger verifies."""
     from triage.distributed.runner import CeleryRunner
 
     expected = _local_run(tmp_path, image, ["slow_test.ms=0"])
     marker = tmp_path / "started"
     marker.mkdir()
+    redis_server = restartable_broker
     workers = _workers(redis_server.url, slow_plugin, tmp_path)
     try:
         workers.start("r1")
