@@ -375,3 +375,49 @@ def test_a_worker_clock_days_off_changes_no_recorded_time(
             c.close()
     finally:
         workers.stop()
+
+
+def test_a_job_stuck_past_its_time_limit_stops_the_run_naming_the_worker_and_file(
+    tmp_path: Path, image: Path, slow_plugin: Path
+) -> None:
+    """A job still running after ``EXHIBIT_JOB_TIMEOUT_SECONDS`` (an hour by default) is ended by
+    its worker and the run stops at once with a message naming both, instead of waiting an hour."""
+    why = _reachable(REDIS)
+    if why:
+        pytest.skip(why)
+    workers = _workers(REDIS, slow_plugin, tmp_path)
+    try:
+        workers.start("stuck")
+        workers.wait_listening()
+        _case(tmp_path / "case", image).close()
+        command = _triage_cli(tmp_path / "case", REDIS, workers.queue, slow_plugin, "slow_test.ms=60000")
+        started = time.monotonic()
+        done = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=_env(slow_plugin, EXHIBIT_JOB_TIMEOUT_SECONDS="3"),
+        )
+        assert done.returncode == 2, done.stderr
+        said = " ".join(done.stderr.split())
+        assert f"stuck@{socket.gethostname()} did not finish the job of 1 file(s) from /slow/" in said, said
+        assert "within 3 s" in said and "EXHIBIT_JOB_TIMEOUT_SECONDS" in said and "resume" in said, said
+        assert "Traceback" not in done.stderr
+        assert time.monotonic() - started < 45  # not the minute the file would take, nor the hour
+        with open_case(tmp_path / "case") as c:
+            [run] = list_runs(c.engine, "EX-001")
+            assert run["status"] == "failed"
+        bad = subprocess.run(
+            command,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_env(slow_plugin, EXHIBIT_JOB_TIMEOUT_SECONDS="soon"),
+        )
+        assert (
+            bad.returncode == 2
+            and "EXHIBIT_JOB_TIMEOUT_SECONDS='soon' is not a positive number" in bad.stderr
+        )
+    finally:
+        workers.stop()

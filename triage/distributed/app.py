@@ -32,8 +32,11 @@ DEFAULT_QUEUE = "exhibit"
 CONNECT_TIMEOUT = 3.0  # seconds: a broker that does not answer by then is reported down
 #: A job still running after this long is ended by its worker and fails the run, naming the worker
 #: (a local run's stall watch, triage/engine/stall.py, is not there on a worker: this bounds a
-#: read stuck in The Sleuth Kit instead of letting the run wait for ever).
+#: read stuck in The Sleuth Kit instead of letting the run wait for ever). The coordinator gives
+#: each job its run's limit (``EXHIBIT_JOB_TIMEOUT_SECONDS``, triage/distributed/runner.py); this
+#: one is the worker's own, for a job that came without.
 JOB_TIME_LIMIT = 3600
+JOB_TIMEOUT_ENV = "EXHIBIT_JOB_TIMEOUT_SECONDS"
 SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
 
 

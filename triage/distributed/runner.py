@@ -35,6 +35,8 @@ from celery.result import AsyncResult
 
 from triage.distributed.app import (
     DEFAULT_QUEUE,
+    JOB_TIME_LIMIT,
+    JOB_TIMEOUT_ENV,
     TASK,
     answering,
     broker_identity,
@@ -81,6 +83,7 @@ class CeleryRunner:
         job_files: int = CHUNK_FILES,
         backend: str | None = None,
         broker_wait: float | None = None,
+        job_timeout: float | None = None,
     ) -> None:
         if job_files < 1:
             raise DistributedError(f"--job-files must be at least 1, not {job_files}")
@@ -89,6 +92,10 @@ class CeleryRunner:
         self.job_files = job_files
         self.broker_wait = (
             seconds_from_env(BROKER_WAIT_ENV, BROKER_WAIT_SECONDS) if broker_wait is None else broker_wait
+        )
+        # a job still running after this long is ended by its worker, and the run stops
+        self.job_timeout = (
+            seconds_from_env(JOB_TIMEOUT_ENV, JOB_TIME_LIMIT) if job_timeout is None else job_timeout
         )
         self.app: Celery = make_app(broker, backend)
         self.errors = connection_errors(self.app)  # what a broker or result store gone raises
@@ -156,7 +163,11 @@ class _Fanout:
                 hint="look at the workers' logs (a file that crashes the reader, memory)",
             )
         message = {**self.settings, "keys": [j.key for j in self.jobs[job.start : job.stop]]}
-        job.tasks.append(self.app.send_task(TASK, args=[message], queue=self.runner.queue))
+        job.tasks.append(
+            self.app.send_task(
+                TASK, args=[message], queue=self.runner.queue, time_limit=self.runner.job_timeout
+            )
+        )
 
     def _window(self) -> int:
         return max(2, 2 * sum(self.runner.workers.values()))
@@ -256,6 +267,14 @@ class _Fanout:
                 if task.id in job.lost:
                     continue
                 holder = job.holders.get(task.id, "a worker")
+                if type(error).__name__ == "TimeLimitExceeded":
+                    raise DistributedError(
+                        f"{holder} did not finish the job of {job.stop - job.start} file(s) from "
+                        f"{self.jobs[job.start].entry.path} within {self.runner.job_timeout:g} s: it ended the job",
+                        hint=f"the run stopped; a damaged file system can keep a read going for long: give the "
+                        f"jobs more time ({JOB_TIMEOUT_ENV}, {JOB_TIME_LIMIT} by default) or fewer files "
+                        "(--job-files), then run the same command again to resume",
+                    )
                 raise DistributedError(
                     f"{holder} failed on the job of files from {self.jobs[job.start].entry.path}: {error}",
                     hint="the run stopped; fix the worker and run the same command again to resume",
