@@ -149,7 +149,9 @@ class _Fanout:
         self.todo = deque(_Job(a, b) for a, b in chunks(jobs, runner.job_files, CHUNK_BYTES))
         self.pending: list[_Job] = []
         self.ready: deque[RemoteFinished] = deque()  # collected, not yet handed to the run
-        self.identity = broker_identity(self.app)  # which server: a restart changes it
+        self.identity: str | None = None  # which server: a restart changes it
+        with contextlib.suppress(*runner.errors):  # gone already: the first request rides it out
+            self.identity = broker_identity(self.app)
         self.checked = self.discovered = time.monotonic()
         self.no_worker_since: float | None = None
         self.misses: dict[str, int] = {}  # worker holding a job -> liveness checks it missed in a row
