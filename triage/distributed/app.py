@@ -14,6 +14,7 @@ Celery's ``rpc://`` backend (replies on the broker itself). JSON only, compresse
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -31,8 +32,11 @@ DEFAULT_QUEUE = "exhibit"
 CONNECT_TIMEOUT = 3.0  # seconds: a broker that does not answer by then is reported down
 #: A job still running after this long is ended by its worker and fails the run, naming the worker
 #: (a local run's stall watch, triage/engine/stall.py, is not there on a worker: this bounds a
-#: read stuck in The Sleuth Kit instead of letting the run wait for ever).
+#: read stuck in The Sleuth Kit instead of letting the run wait for ever). The coordinator gives
+#: each job its run's limit (``EXHIBIT_JOB_TIMEOUT_SECONDS``, triage/distributed/runner.py); this
+#: one is the worker's own, for a job that came without.
 JOB_TIME_LIMIT = 3600
+JOB_TIMEOUT_ENV = "EXHIBIT_JOB_TIMEOUT_SECONDS"
 SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
 
 
@@ -178,3 +182,38 @@ def answering(app: Celery, nodes: list[str], timeout: float = 1.0) -> set[str]:
         return set()
     replies = _retried(app, lambda: app.control.ping(destination=nodes, timeout=timeout, limit=len(nodes)))
     return {node for reply in replies or [] for node in reply}
+
+
+def connection_errors(app: Celery) -> tuple[type[Exception], ...]:
+    """What a request raises when the broker or the result store is gone (or restarting)."""
+    with app.connection_for_write() as conn:  # not connected: only its transport's error classes
+        errors = (*conn.connection_errors, *conn.channel_errors)
+    backend = tuple(getattr(app.backend, "connection_errors", ()) or ())
+    return tuple(dict.fromkeys((OSError, OperationalError, *errors, *backend)))
+
+
+def broker_identity(app: Celery) -> str | None:
+    """Which server answers as the Redis result store (its ``run_id``, new at every start of the
+    server): a change means it restarted and lost what it held. None for RabbitMQ's replies."""
+    if not str(app.conf.result_backend).startswith(("redis://", "rediss://")):
+        return None
+    info: dict[str, Any] = app.backend.client.info("server")
+    return str(info.get("run_id"))
+
+
+def seconds_from_env(name: str, default: float) -> float:
+    """A number of seconds from the environment variable ``name`` (``default`` when unset); a value
+    that is not a positive number is an error of the command, not a reason to use the default."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):  # also false for NaN
+        raise DistributedError(
+            f"{name}={raw!r} is not a positive number of seconds",
+            hint=f"set {name} to e.g. {default:.0f} or unset it (docs/lab.md)",
+        )
+    return value

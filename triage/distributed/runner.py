@@ -10,6 +10,14 @@ resent): the first result of each job is the one handed on, any later one is dro
 that stops answering (killed, its machine gone) while it holds a job has that job sent again at
 once; the broker also gives the job back to the queue itself (RabbitMQ when the connection
 drops, Redis after its visibility timeout), whichever comes first is used.
+
+The broker itself can go away in the middle of a run (restarted, its machine rebooted). A broker
+that does not keep its queues (Redis without persistence, the usual setting) comes back empty:
+the jobs in its queue, the ones the workers held and their results are gone. So when a request
+to the broker fails, or the broker answers as another server than before (Redis's ``run_id``),
+the coordinator waits for it to answer again (``broker_wait`` seconds, then the run stops with
+an error saying so and how to resume), and sends every job not yet collected again. The workers
+reconnect by themselves. A job whose first send finishes after all is collected once as above.
 """
 
 from __future__ import annotations
@@ -27,13 +35,18 @@ from celery.result import AsyncResult
 
 from triage.distributed.app import (
     DEFAULT_QUEUE,
+    JOB_TIME_LIMIT,
+    JOB_TIMEOUT_ENV,
     TASK,
     answering,
+    broker_identity,
     check_broker,
+    connection_errors,
     listening,
     make_app,
     redacted,
     release,
+    seconds_from_env,
 )
 from triage.distributed.codec import decode_result, encode_setup
 from triage.engine.per_file import FileJob
@@ -45,6 +58,8 @@ LIVENESS_SECONDS = 2.0  # how often the workers known to listen are pinged
 DISCOVER_SECONDS = 10.0  # how often the queue's listeners are looked for anew (workers added)
 NO_WORKER_SECONDS = 60.0  # a run with jobs left and no worker for this long fails
 MAX_ATTEMPTS = 5  # sends of one job (a job that kills every worker it is given is not sent forever)
+BROKER_WAIT_SECONDS = 60.0  # a broker gone in the middle of a run is waited for this long
+BROKER_WAIT_ENV = "EXHIBIT_BROKER_WAIT_SECONDS"  # ... or for this many seconds
 POLL_SECONDS = 0.05
 
 
@@ -55,6 +70,7 @@ class _Job:
     tasks: list[AsyncResult] = field(default_factory=list)
     holders: dict[str, str] = field(default_factory=dict)  # task id -> worker that started it
     lost: set[str] = field(default_factory=set)  # task ids whose worker was lost
+    resent: int = 0  # sends because the broker lost the job (not counted against MAX_ATTEMPTS)
 
 
 class CeleryRunner:
@@ -66,13 +82,23 @@ class CeleryRunner:
         queue: str = DEFAULT_QUEUE,
         job_files: int = CHUNK_FILES,
         backend: str | None = None,
+        broker_wait: float | None = None,
+        job_timeout: float | None = None,
     ) -> None:
         if job_files < 1:
             raise DistributedError(f"--job-files must be at least 1, not {job_files}")
         self.broker = broker
         self.queue = queue
         self.job_files = job_files
+        self.broker_wait = (
+            seconds_from_env(BROKER_WAIT_ENV, BROKER_WAIT_SECONDS) if broker_wait is None else broker_wait
+        )
+        # a job still running after this long is ended by its worker, and the run stops
+        self.job_timeout = (
+            seconds_from_env(JOB_TIMEOUT_ENV, JOB_TIME_LIMIT) if job_timeout is None else job_timeout
+        )
         self.app: Celery = make_app(broker, backend)
+        self.errors = connection_errors(self.app)  # what a broker or result store gone raises
         self.workers: dict[str, int] = {}  # node name -> processes, as last seen
 
     @property
@@ -122,12 +148,16 @@ class _Fanout:
         self.settings = encode_setup(run_id, setup)
         self.todo = deque(_Job(a, b) for a, b in chunks(jobs, runner.job_files, CHUNK_BYTES))
         self.pending: list[_Job] = []
+        self.ready: deque[RemoteFinished] = deque()  # collected, not yet handed to the run
+        self.identity: str | None = None  # which server: a restart changes it
+        with contextlib.suppress(*runner.errors):  # gone already: the first request rides it out
+            self.identity = broker_identity(self.app)
         self.checked = self.discovered = time.monotonic()
         self.no_worker_since: float | None = None
         self.misses: dict[str, int] = {}  # worker holding a job -> liveness checks it missed in a row
 
     def _send(self, job: _Job) -> None:
-        if len(job.tasks) >= MAX_ATTEMPTS:
+        if len(job.tasks) - job.resent >= MAX_ATTEMPTS:
             first = self.jobs[job.start].entry.path
             raise DistributedError(
                 f"the job of {job.stop - job.start} file(s) from {first} was sent {MAX_ATTEMPTS} times "
@@ -135,30 +165,82 @@ class _Fanout:
                 hint="look at the workers' logs (a file that crashes the reader, memory)",
             )
         message = {**self.settings, "keys": [j.key for j in self.jobs[job.start : job.stop]]}
-        job.tasks.append(self.app.send_task(TASK, args=[message], queue=self.runner.queue))
+        job.tasks.append(
+            self.app.send_task(
+                TASK, args=[message], queue=self.runner.queue, time_limit=self.runner.job_timeout
+            )
+        )
 
     def _window(self) -> int:
         return max(2, 2 * sum(self.runner.workers.values()))
 
     def finished(self) -> Iterator[RemoteFinished]:
-        while self.todo or self.pending:
-            while self.todo and len(self.pending) < self._window():
-                job = self.todo.popleft()
-                self._send(job)
-                self.pending.append(job)
-            progressed = False
-            for job in list(self.pending):
-                done = self._collect(job)
-                if done is not None:
-                    self.pending.remove(job)
-                    self._drop_others(job, done[0])
-                    progressed = True
-                    results = [decode_result(r) for r in done[1]["results"]]
-                    yield self.jobs[job.start : job.stop], results, str(done[1]["worker"]), len(job.tasks)
-            if time.monotonic() - self.checked >= LIVENESS_SECONDS:
-                self._watch_workers()
-            if not progressed:
-                time.sleep(POLL_SECONDS)
+        while self.todo or self.pending or self.ready:
+            try:
+                self._step()
+            except self.runner.errors as exc:
+                self._ride_out(exc)
+            while self.ready:  # collected before a failed request too: none is lost
+                yield self.ready.popleft()
+
+    def _step(self) -> None:
+        """Fill the queue, collect what finished (into ``ready``), watch the workers and broker."""
+        while self.todo and len(self.pending) < self._window():
+            job = self.todo.popleft()
+            self.pending.append(job)
+            self._send(job)
+        progressed = False
+        for job in list(self.pending):
+            done = self._collect(job)
+            if done is not None:
+                self.pending.remove(job)
+                results = [decode_result(r) for r in done[1]["results"]]
+                self.ready.append(
+                    (self.jobs[job.start : job.stop], results, str(done[1]["worker"]), len(job.tasks))
+                )
+                progressed = True
+                self._drop_others(job, done[0])
+        if time.monotonic() - self.checked >= LIVENESS_SECONDS:
+            self._watch_workers()
+            identity = broker_identity(self.app)
+            if identity != self.identity:
+                self._resend_all()  # restarted between two requests: it holds none of our jobs
+                self.identity = identity
+        if not progressed:
+            time.sleep(POLL_SECONDS)
+
+    def _ride_out(self, error: Exception) -> None:
+        """The broker (or the result store) stopped answering: wait for it, then send again
+        every job not collected, or stop the run saying how to resume."""
+        url = redacted(self.runner.broker)
+        since = time.monotonic()
+        while True:
+            release(self.app)  # the pooled connections are dead: new ones
+            try:
+                check_broker(self.app, after="")
+                self.identity = broker_identity(self.app)
+                break
+            except Exception as exc:
+                if not isinstance(exc, (DistributedError, *self.runner.errors)):
+                    raise
+                if time.monotonic() - since >= self.runner.broker_wait:
+                    raise DistributedError(
+                        f"lost the broker at {url} in the middle of the run "
+                        f"({type(error).__name__}: {error}) and it did not come back within "
+                        f"{self.runner.broker_wait:.0f} s",
+                        hint="what was stored is kept; start the broker, then run the same command "
+                        "again to resume (the files already stored are not read again)",
+                    ) from error
+                time.sleep(1.0)
+        self._resend_all()
+
+    def _resend_all(self) -> None:
+        """Send again every job sent and not collected (the broker may have lost them)."""
+        for job in self.pending:
+            job.lost.update(task.id for task in job.tasks)  # their failures no longer stop the run
+            job.resent += 1
+            self._send(job)
+        self.misses = {}
 
     def _collect(self, job: _Job) -> tuple[AsyncResult, dict[str, Any]] | None:
         """The first finished task of ``job`` with its payload; None while none has finished.
@@ -166,7 +248,14 @@ class _Fanout:
         for task in list(job.tasks):
             state = task.state
             if state == "SUCCESS":
-                return task, task.get(timeout=10, propagate=False)
+                payload: dict[str, Any] = task.get(timeout=10, propagate=False)
+                if "error" in payload:  # a job the worker could not do (triage/distributed/tasks.py)
+                    raise DistributedError(
+                        str(payload["error"]),
+                        hint=f"{payload.get('hint') or 'look at the worker'}; the run stopped: fix or stop "
+                        f"{payload['worker']}, then run the same command again to resume",
+                    )
+                return task, payload
             if state == "STARTED":
                 info = task.info
                 if isinstance(info, dict) and info.get("hostname"):
@@ -180,6 +269,14 @@ class _Fanout:
                 if task.id in job.lost:
                     continue
                 holder = job.holders.get(task.id, "a worker")
+                if type(error).__name__ == "TimeLimitExceeded":
+                    raise DistributedError(
+                        f"{holder} did not finish the job of {job.stop - job.start} file(s) from "
+                        f"{self.jobs[job.start].entry.path} within {self.runner.job_timeout:g} s: it ended the job",
+                        hint=f"the run stopped; a damaged file system can keep a read going for long: give the "
+                        f"jobs more time ({JOB_TIMEOUT_ENV}, {JOB_TIME_LIMIT} by default) or fewer files "
+                        "(--job-files), then run the same command again to resume",
+                    )
                 raise DistributedError(
                     f"{holder} failed on the job of files from {self.jobs[job.start].entry.path}: {error}",
                     hint="the run stopped; fix the worker and run the same command again to resume",

@@ -107,8 +107,19 @@ def _walk_for(settings: RunSettings, worker: str) -> _Walk:
 
 
 def read_job(task: Any, message: dict[str, Any]) -> dict[str, Any]:
-    """The Celery task: read the files ``message["keys"]`` names; their results as JSON."""
+    """The Celery task: read the files ``message["keys"]`` names; their results as JSON.
+
+    A job this worker cannot do (the evidence not there, other plugins) comes back as
+    ``{"worker", "error", "hint"}``: the message and what to do reach the coordinator as they are
+    (an exception through Celery's JSON would lose the hint)."""
     worker = str(task.request.hostname or "unknown worker")
+    try:
+        return _read(worker, message)
+    except DistributedError as exc:
+        return {"worker": worker, "error": str(exc), "hint": exc.hint}
+
+
+def _read(worker: str, message: dict[str, Any]) -> dict[str, Any]:
     settings = decode_setup(message, worker)
     walk = _walk_for(settings, worker)
     jobs: list[FileJob] = []
