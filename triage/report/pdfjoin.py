@@ -260,7 +260,7 @@ class _Chunk:
 
     def destinations(self, reader: PdfReader) -> Iterable[tuple[str, tuple[int, Any, Any]]]:
         """The chunk's named destinations that a link wants, with their joined page object."""
-        root = reader.trailer["/Root"].get_object()
+        root: Any = reader.trailer["/Root"].get_object()
         names = root.get("/Names")
         tree = names.get_object().get("/Dests") if names is not None else None
         stack = [tree.get_object()] if tree is not None else []
