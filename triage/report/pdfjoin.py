@@ -29,6 +29,7 @@ from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
 
 from pypdf import PdfReader
+from pypdf.errors import PyPdfError
 from pypdf.generic import (
     ArrayObject,
     DictionaryObject,
@@ -325,7 +326,7 @@ def join(
                 chunk.drain()
             for name, where in chunk.destinations(reader):
                 state.dests.setdefault(name, where)
-        except (OSError, ValueError, KeyError) as error:
+        except (OSError, ValueError, KeyError, PyPdfError) as error:
             raise JoinError(f"cannot join {path.name}: {error}") from error
         del reader, chunk
     writer.put(
