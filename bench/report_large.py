@@ -83,7 +83,11 @@ def main() -> int:
     ap.add_argument("--messages", type=int, default=100_000)
     ap.add_argument("--photos", type=int, default=5_000)
     ap.add_argument("--workdir", type=Path, default=REPO / "bench" / "work")
+    ap.add_argument(
+        "--formats", default="html,pdf", help="comma-separated: html, pdf; empty: build the case only"
+    )
     args = ap.parse_args()
+    formats = [f for f in args.formats.split(",") if f]
     folder = (args.workdir / f"report-{args.messages}-{args.photos}").resolve()
     started = time.perf_counter()
     extraction = build(folder, args.messages)
@@ -126,6 +130,8 @@ def main() -> int:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir()
     for fmt, name in (("html", "report"), ("pdf", "report.pdf")):
+        if fmt not in formats:
+            continue
         wall, cpu, peak, res = timed(
             [EXHIBIT, "report", "--format", fmt, "--out", str(out / name), "--actor", "ex", "--json"], env=env
         )

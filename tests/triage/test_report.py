@@ -27,6 +27,7 @@ import sqlite3
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -302,6 +303,101 @@ def test_pdf_outline_and_metadata(built: Built) -> None:
     meta = reader.metadata
     assert meta is not None and meta["/Title"] == "Case 2026/99: report <i>test</i>"
     assert meta["/CreationDate"].startswith("D:20") and meta["/CreationDate"] == meta["/ModDate"]
+
+
+class _Anchored(HTMLParser):
+    """The short text pieces (4 to 25 characters) inside each element that has an id."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.texts: dict[str, list[str]] = {}
+        self._open: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("img", "br", "meta", "link", "wbr", "input"):
+            return
+        ident = dict(attrs).get("id")
+        self._open.append(ident)
+        if ident:
+            self.texts.setdefault(ident, [])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in ("img", "br", "meta", "link", "wbr", "input") and self._open:
+            self._open.pop()
+
+    def handle_data(self, data: str) -> None:
+        piece = " ".join(data.split())
+        if 4 <= len(piece) <= 25:
+            for ident in self._open:
+                if ident:
+                    self.texts[ident].append(piece)
+
+
+def _anchor_texts(folder: Path) -> dict[str, list[str]]:
+    parser = _Anchored()
+    for page in sorted(folder.glob("*.html")):
+        parser.feed(page.read_text(encoding="utf-8"))
+    parser.close()
+    return parser.texts
+
+
+def _links(pdf: Path) -> list[tuple[int, str, int]]:
+    """Every link annotation: (page it is on, what it names, page it lands on; -1: nowhere)."""
+    reader = PdfReader(pdf)
+    named = reader.named_destinations
+    found = []
+    for number, page in enumerate(reader.pages):
+        for ref in page.get("/Annots") or []:
+            annotation = ref.get_object()
+            if annotation.get("/Subtype") != "/Link":
+                continue
+            action = annotation.get("/A")
+            if action is not None and "/URI" in action.get_object():
+                found.append((number, "URI " + str(action.get_object()["/URI"]), -1))
+                continue
+            dest = annotation.get("/Dest")
+            if dest is None and action is not None:
+                dest = action.get_object().get("/D")
+            if isinstance(dest, str):
+                lands = reader.get_destination_page_number(named[dest]) if dest in named else -1
+                found.append((number, dest, lands))
+            else:
+                found.append((number, f"explicit {dest}", -1))
+    return found
+
+
+@pytest.mark.parametrize("chunk", [None, 1])
+def test_pdf_links_land_on_their_targets(
+    built: Built, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, chunk: int | None
+) -> None:
+    """Every link of the PDF (contents -> sections, conversation index <-> threads) is a named
+    destination of the document on the page where pdftotext finds its target's text (the texts of
+    the element with that id in the HTML report); none is a file: or report URI. With chunks of one
+    character every section page is laid out alone, so every link crosses chunks; the pages are
+    the same (a section page always starts a page)."""
+    pdf = built.pdf
+    if chunk is not None:
+        _setup_env(monkeypatch, built)
+        monkeypatch.setattr("triage.report.pdf.CHUNK_CHARS", chunk)
+        pdf = tmp_path / built.pdf.name
+        assert exhibit("report", "--format", "pdf", "--out", str(pdf)).code == 0
+        assert len(PdfReader(pdf).pages) == len(PdfReader(built.pdf).pages)
+    links = _links(pdf)
+    targets = _anchor_texts(built.html)
+    sheets = [" ".join(sheet.split()) for sheet in _pdftotext(pdf).split("\f")]
+    assert not [name for _, name, _ in links if name.startswith("URI ")]  # no file: or report URI
+    assert {name for _, name, _ in links} >= {"exhibits", "custody", "threads", "conversation-1"}
+    assert any(name.startswith("index-conversation-") for _, name, _ in links)
+    for on, name, lands in links:
+        assert lands >= 0, (on, name)
+        kind = name.rstrip("0123456789")  # the oracle: a text that no other target of its kind has
+        others = [t for n, v in targets.items() if n != name and n.rstrip("0123456789") == kind for t in v]
+        texts = [t for t in targets[name] if t not in others][:1]
+        assert texts, name
+        for text in texts:
+            assert text in sheets[lands], (name, lands, text)
+        if name.startswith("conversation-") or name.startswith("index-"):
+            assert lands != on, name  # the index and the threads are different section pages
 
 
 # -- the ledger ------------------------------------------------------------------------------

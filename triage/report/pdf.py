@@ -2,12 +2,13 @@
 
 WeasyPrint holds the layout of a whole document in memory, so a case of 100,000 messages is not
 laid out at once: the section pages are laid out in chunks of about :data:`CHUNK_CHARS`
-characters of HTML, each written to a temporary PDF, and the chunks are joined with pypdf.
-The cover and contents are laid out last, when every section's first page is known. "Page X of
-Y" is then stamped on every page (Helvetica, one of the 14 standard PDF fonts, so nothing is
-embedded for it); the running header with the case number is part of each chunk's layout.
+characters of HTML, each written to a temporary PDF, and the chunks are joined object by object
+(:mod:`triage.report.pdfjoin`, which keeps no chunk in memory once written). The cover and
+contents are laid out last, when every section's first page is known. The join puts "Page X of
+Y" on every page and makes links between chunks land on their anchors; the running header with
+the case number is part of each chunk's layout.
 
-Reproducible: WeasyPrint's and pypdf's dates and the PDF identifier are fixed from the report's
+Reproducible: WeasyPrint's and the join's dates and the PDF identifier are fixed from the report's
 date and options (nothing from the clock), so the same case state gives the same bytes.
 """
 
@@ -20,23 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import (
-    ArrayObject,
-    ByteStringObject,
-    DecodedStreamObject,
-    DictionaryObject,
-    NameObject,
-)
 from weasyprint import CSS, HTML
 
 from triage.report.media import BASE, LocalOnly
+from triage.report.pdfjoin import Bookmark, join, link_target
 from triage.report.render import fragment, pages, stylesheet, summary_text
 from triage.report.sections import Section
 
 CHUNK_CHARS = 200_000  # characters of HTML laid out at once, or one section page if larger
 MARKER = "<!--exhibit:pages-->"
-FONT = NameObject("/ExhibitPageFont")
 
 
 @dataclass
@@ -79,6 +72,7 @@ class _Layout:
         self.identifier = identifier
         self.work = work
         self.head, self.tail = _frame(env, report)
+        self.targets: set[str] = set()  # every anchor a link points to, in any chunk
 
     def lay_out(self, html: str, path: Path, anchors: Sequence[str] = ()) -> tuple[int, dict[str, int]]:
         """Lay out one chunk into ``path``; its page count and the page of each anchor wanted."""
@@ -88,6 +82,10 @@ class _Layout:
         wanted = set(anchors)
         found: dict[str, int] = {}
         for index, page in enumerate(document.pages):
+            for kind, target, _, _ in page.links:
+                name = target if kind == "internal" else link_target(target) if kind == "external" else None
+                if name is not None:
+                    self.targets.add(name)
             for name in page.anchors:
                 if name in wanted and name not in found:
                     found[name] = index
@@ -95,45 +93,6 @@ class _Layout:
         document.write_pdf(path, pdf_identifier=self.identifier)
         del document
         return count, found
-
-
-def _stamp(writer: PdfWriter, page: Any, text: str) -> None:
-    """Append ``text`` centred at the foot of ``page``, after its own content (kept in q/Q)."""
-    resources = page.get("/Resources")
-    resources = resources.get_object() if resources is not None else DictionaryObject()
-    fonts = resources.get("/Font")
-    fonts = fonts.get_object() if fonts is not None else DictionaryObject()
-    if FONT not in fonts:
-        fonts[FONT] = writer._add_object(  # one small dictionary per page, by design
-            DictionaryObject(
-                {
-                    NameObject("/Type"): NameObject("/Font"),
-                    NameObject("/Subtype"): NameObject("/Type1"),
-                    NameObject("/BaseFont"): NameObject("/Helvetica"),
-                    NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
-                }
-            )
-        )
-    resources[NameObject("/Font")] = fonts
-    page[NameObject("/Resources")] = resources
-    box = page.mediabox
-    width = float(box.width)
-    size = 8.0
-    x = float(box.left) + (width - 0.5 * size * len(text)) / 2
-    y = float(box.bottom) + 28.0
-    before = DecodedStreamObject()
-    before.set_data(b"q\n")
-    after = DecodedStreamObject()
-    line = text.encode("latin-1").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
-    after.set_data(
-        b"Q\nq BT /ExhibitPageFont %.1f Tf 0.35 0.35 0.35 rg %.2f %.2f Td (%s) Tj ET Q\n" % (size, x, y, line)
-    )
-    contents = page.get("/Contents")
-    existing = contents.get_object() if contents is not None else ArrayObject()
-    parts = list(existing) if isinstance(existing, ArrayObject) else [contents]
-    page[NameObject("/Contents")] = ArrayObject(
-        [writer._add_object(before), *parts, writer._add_object(after)]
-    )
 
 
 def write_pdf(
@@ -195,7 +154,7 @@ def write_pdf(
             {
                 "id": s.id,
                 "title": s.title,
-                "href": None,
+                "href": f"{s.id}.html",  # a link to another chunk: made a destination by the join
                 "pdf_page": front_pages + laid.starts[s.id] + 1 if s.id in laid.starts else None,
                 "summary": summary_text(s),
                 "group": s.group,
@@ -209,28 +168,17 @@ def write_pdf(
         front_pages = count
 
     total = front_pages + laid.total
-    writer = PdfWriter()
-    number = 0
-    for path in [front_path, *laid.files]:
-        reader = PdfReader(path)
-        for source in reader.pages:
-            number += 1
-            _stamp(writer, writer.add_page(source), f"Page {number} of {total}")
-    for s in body:
-        if s.id in laid.starts:
-            writer.add_outline_item(title=title(s.title), page_number=front_pages + laid.starts[s.id])
+    bookmarks = [
+        Bookmark(title(s.title), front_pages + laid.starts[s.id]) for s in body if s.id in laid.starts
+    ]
     date = pdf_date(report.date.utc)
-    writer.add_metadata(
-        {
-            "/Title": metadata.get("title", ""),
-            "/Author": metadata.get("author", ""),
-            "/Creator": metadata.get("creator", ""),
-            "/Producer": metadata.get("creator", ""),
-            "/CreationDate": date,
-            "/ModDate": date,
-        }
-    )
-    writer._ID = ArrayObject([ByteStringObject(identifier), ByteStringObject(identifier)])
+    info = {
+        "Title": metadata.get("title", ""),
+        "Author": metadata.get("author", ""),
+        "Creator": metadata.get("creator", ""),
+        "Producer": metadata.get("creator", ""),
+        "CreationDate": date,
+        "ModDate": date,
+    }
     with target.open("xb") as handle:
-        writer.write(handle)
-    return total
+        return join(handle, [front_path, *laid.files], total, layout.targets, bookmarks, info, identifier)
