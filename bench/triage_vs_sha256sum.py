@@ -14,7 +14,7 @@ What it does:
    a tree of ``--files`` files generated from a seeded RNG (sizes log-uniform in three bands, plus
    a few large files to reach ``--content-mb``; content is random bytes or compressible binary,
    ``--text-percent`` of the files are log-like text), plus real SQLite databases and JPEGs copied
-   from ``/work/shared/corpus`` when present (so the plugins have work: EXIF, SMS, WhatsApp,
+   from ``../shared/corpus`` (relative to the project root) when present (so the plugins have work: EXIF, SMS, WhatsApp,
    browser history), then ``mke2fs -t ext4 -d TREE -F IMAGE SIZE``. The image is at least
    1.5 GiB. The tree is deleted afterwards.
 2. Makes a case template in a temporary folder: ``exhibit init``, ``exhibit actor add``,
@@ -45,7 +45,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = Path("/work/shared/corpus")
+CORPUS = REPO.parent / "shared" / "corpus"  # ../shared/corpus from the project root, as the tests use it
 MIN_IMAGE = 1536 * 1024 * 1024  # the issue asks for a >= 1.5 GB image
 BLOCK = 4096
 

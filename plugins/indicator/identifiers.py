@@ -175,7 +175,10 @@ def find_identifiers(text: str, region: str | None = None) -> list[Found]:
         card = validate.card(m.group())
         if card is not None:
             add("card", card[0], m.start(), m.end(), card[1])
-    if digits >= 6:  # no valid number is shorter; the matcher is the slow part
+    # No valid number is shorter than 6 digits; and without a region only a number written with
+    # a plus sign can be parsed (phonenumbers then requires one of its plus characters, "+" or the
+    # full-width "＋", at the start of the candidate). The matcher is the slow part.
+    if digits >= 6 and (region is not None or "+" in text or "\uff0b" in text):
         leniency = phonenumbers.Leniency.VALID
         for pm in phonenumbers.PhoneNumberMatcher(text, region, leniency=leniency, max_tries=1000):
             e164 = phonenumbers.format_number(pm.number, phonenumbers.PhoneNumberFormat.E164)

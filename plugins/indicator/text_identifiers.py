@@ -178,6 +178,11 @@ class TextIdentifiersPlugin(Plugin):
             raise NotMyFormat("a part of a document: read with the document")
         if item.size > MAX_TEXT_FILE:
             raise NotMyFormat(f"a text file of {item.size} bytes: left to keyword search, which streams")
+        sample = item.head[:4096]
+        if 0 in sample and (len(sample) == 4096 or len(sample) == item.size) and _decode(sample) is None:
+            # what _decode decides from the first 4 KiB, decided from the head: binary data named
+            # like text costs no read of the file
+            raise NotMyFormat("binary data, not text")
         with item.open() as fh:
             data = fh.read(MAX_TEXT_FILE + 1)
         view = _decode(data)

@@ -209,3 +209,31 @@ def test_odd_fields_are_skipped_and_a_giant_body_is_cut_with_a_warning(
     out = [r for r in IdentifiersAnalyzer().analyze(records, ctx) if isinstance(r, Indicator)]
     assert [(r.kind, r.value) for r in out] == [("bitcoin", BTC)]  # the IBAN is past the cut
     assert [w.message for w in ctx.warnings] == ["body of 266 characters: only the first 100 searched"]
+
+
+def test_without_a_region_plus_less_text_skips_the_phone_matcher(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a region phonenumbers parses only numbers written with a plus sign, so text without
+    one is not given to its (slow) matcher: the answer is the matcher's own, nothing."""
+    import phonenumbers
+
+    text = "call 0044 20 7946 0958, 07700 900123 or (202) 555-0147; fax 011 44 7700 900123"
+    real = phonenumbers.PhoneNumberMatcher
+    leniency = phonenumbers.Leniency.VALID
+    assert list(real(text, None, leniency=leniency)) == []  # the oracle: nothing to find
+    assert [m.raw_string for m in real(text, "GB", leniency=leniency)]  # numbers are there for a region
+    calls: list[str | None] = []
+
+    def counting(text: str, region: str | None, **kw: object) -> object:
+        calls.append(region)
+        return real(text, region, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(phonenumbers, "PhoneNumberMatcher", counting)
+    assert [f for f in find_identifiers(text) if f.kind == "phone"] == []
+    assert calls == []
+    assert [f.value for f in find_identifiers(text, "GB") if f.kind == "phone"]
+    assert calls == ["GB"]
+    assert [f.value for f in find_identifiers("+44 20 7946 0958") if f.kind == "phone"] == ["+442079460958"]
+    assert [f.value for f in find_identifiers("\uff0b44 20 7946 0958") if f.kind == "phone"] == [
+        "+442079460958"
+    ]
+    assert calls == ["GB", None, None]

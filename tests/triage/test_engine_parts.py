@@ -109,6 +109,50 @@ def test_the_matcher_answers_per_target_and_reads_no_more_than_it_needs() -> Non
     assert glob_matches("**/*.jpg", "/a.jpg")
 
 
+def test_the_matchers_name_index_gives_the_regexes_answers() -> None:
+    """The base-name index only spares regexes: every answer equals each glob's own regex's, for
+    every built-in plugin's globs and awkward globs, on paths that do and do not fit them (case,
+    backslashes, non-ASCII names whose case folding is not ASCII's)."""
+    from triage.plugin.registry import load_plugins
+
+    globs = [g for cls in load_plugins().plugins for g in cls.targets.globs]
+    globs += ["*", "**", "a/**", "data/*/x?.db", "**/[ab]c.txt", "**/*.tar.gz", "**/*Database.db", "**/é.db"]
+    targets = [Targets(globs=(g,)) for g in globs]
+    m = TargetMatcher(targets)
+    names = [
+        "History",
+        "history",
+        "HISTORY",
+        "mmssms.db",
+        "MMSSMS.DB",
+        "a.jpg",
+        "b.JPG",
+        "c.jpeg.bin",
+        "x1.db",
+        "kikDatabase.db",
+        "my_kikdatabase.DB",
+        "x.tar.gz",
+        "é.db",
+        "É.DB",
+        "\u212aik.sqlite",
+        "ſms.db",
+        "sms.db",
+        "ac.txt",
+        "places.sqlite",
+        "noext",
+        ".jpg",
+        "msgstore.db",
+        "msgstore.db-wal",
+        "a.",
+    ]
+    folders = ["", "/", "/data/app/", "/data/app/databases/", "\\data\\x\\", "/Library/SMS/", "/DCIM/100/"]
+    paths = [f + n for f in folders for n in names] + ["/a/b/", "/", "/data/x/x1.db"]
+    for path in paths:
+        want = sum(1 << i for i, g in enumerate(globs) if glob_matches(g, path))
+        assert m.named(path) == want, path
+        assert m.accepting(path, b"", None) == want, path
+
+
 def test_a_failing_release_is_noted_on_the_runs_own_error(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite:///{tmp_path / 'case.db'}")
     ensure_schema(engine)

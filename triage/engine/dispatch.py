@@ -30,6 +30,7 @@ __all__ = [
     "PluginRun",
     "TargetMatcher",
     "cheap_match",
+    "confirm_candidates",
     "glob_matches",
     "match_plugins",
     "run_plugins",
@@ -102,6 +103,15 @@ class TargetMatcher:
 
     def __init__(self, targets: Iterable[Targets]) -> None:
         self._globs: list[tuple[int, re.Pattern[str]]] = []  # (bit, one regex of all its globs)
+        self._regex: dict[int, re.Pattern[str]] = {}  # bit -> that regex
+        # Which targets' globs could match a file, from its base name alone (most globs end in a
+        # literal name or ``*.ext``): a file named so that no glob's last part fits is answered
+        # without a regex. The regex still decides for the targets the name lets through.
+        self._by_name: dict[str, int] = {}  # lower-case base name -> bits (last part a literal)
+        self._by_ext: dict[str, int] = {}  # lower-case ".ext" -> bits (last part ``*.ext``)
+        self._by_suffix: list[tuple[str, int]] = []  # (lower-case suffix, bits): last part ``*literal``
+        self._any_name = 0  # bits with a glob whose last part is any other pattern: always asked
+        self._glob_bits = 0
         magic: dict[tuple[int, bytes], int] = {}
         self._mimes: dict[str, int] = {}
         self._magic_bits = self._mime_bits = 0  # the targets that declare any magic, any MIME type
@@ -109,7 +119,12 @@ class TargetMatcher:
             bit = 1 << i
             if t.globs:
                 alternation = "|".join(f"(?:{_glob_regex(g).pattern})" for g in t.globs)
-                self._globs.append((bit, re.compile(alternation, re.IGNORECASE | re.DOTALL)))
+                rx = re.compile(alternation, re.IGNORECASE | re.DOTALL)
+                self._globs.append((bit, rx))
+                self._regex[bit] = rx
+                self._glob_bits |= bit
+                for g in t.globs:
+                    self._index_last_part(g, bit)
             for off, sig in t.magic:
                 magic[(off, sig)] = magic.get((off, sig), 0) | bit
                 self._magic_bits |= bit
@@ -117,6 +132,38 @@ class TargetMatcher:
                 self._mimes[m.lower()] = self._mimes.get(m.lower(), 0) | bit
                 self._mime_bits |= bit
         self._magic = [(off, off + len(sig), sig, bits) for (off, sig), bits in magic.items()]
+
+    def _index_last_part(self, glob: str, bit: int) -> None:
+        """File ``glob`` under what its last path part requires of a base name (see __init__)."""
+        last = glob.replace("\\", "/").rsplit("/", 1)[-1]
+        wild = "*?[]\\"
+        if not last.isascii() or not last or last.startswith("**"):
+            self._any_name |= bit
+        elif not any(c in wild for c in last):
+            self._by_name[last.lower()] = self._by_name.get(last.lower(), 0) | bit
+        elif last[0] == "*" and not any(c in wild for c in last[1:]):
+            suffix = last[1:].lower()
+            if suffix.startswith(".") and "." not in suffix[1:]:
+                self._by_ext[suffix] = self._by_ext.get(suffix, 0) | bit
+            else:
+                self._by_suffix.append((suffix, bit))
+        else:
+            self._any_name |= bit
+
+    def _name_bits(self, norm: str) -> int:
+        """The targets whose globs' last parts may fit the base name of ``norm`` (a superset)."""
+        name = norm[norm.rfind("/") + 1 :]
+        if not name.isascii():  # case-insensitive regex matching beyond ASCII: leave it to the regexes
+            return self._glob_bits
+        name = name.lower()
+        bits = self._any_name | self._by_name.get(name, 0)
+        dot = name.rfind(".")
+        if dot != -1:
+            bits |= self._by_ext.get(name[dot:], 0)
+        for suffix, bit in self._by_suffix:
+            if name.endswith(suffix):
+                bits |= bit
+        return bits
 
     def accepting(self, path: str, head: bytes, mime: str | None) -> int:
         """The targets whose cheap filters accept a file: its ``path``, first bytes and MIME type."""
@@ -140,9 +187,12 @@ class TargetMatcher:
     @staticmethod
     def pick(plugins: Sequence[Plugin], mask: int) -> list[Plugin]:
         """The plugins of ``mask`` (``plugins`` in the order of the targets compiled)."""
-        if not mask:
-            return []
-        return [p for i, p in enumerate(plugins) if mask >> i & 1]
+        picked = []
+        while mask:  # the set bits only, lowest first
+            low = mask & -mask
+            picked.append(plugins[low.bit_length() - 1])
+            mask ^= low
+        return picked
 
     def _mime_hits(self, mime: str | None) -> int:
         return self._mimes.get(mime.lower(), 0) if mime else 0
@@ -156,14 +206,17 @@ class TargetMatcher:
 
     def _glob_hits(self, path: str, known: int) -> int:
         """The targets not in ``known`` whose globs match ``path``."""
+        ask = self._glob_bits & ~known
+        if not ask:
+            return 0
+        norm = _normalised(path)
+        ask &= self._name_bits(norm)
         hit = 0
-        norm = None
-        for bit, rx in self._globs:
-            if not known & bit:
-                if norm is None:
-                    norm = _normalised(path)
-                if rx.match(norm) is not None:
-                    hit |= bit
+        while ask:
+            bit = ask & -ask
+            ask ^= bit
+            if self._regex[bit].match(norm) is not None:
+                hit |= bit
         return hit
 
 
@@ -188,18 +241,41 @@ def match_plugins(item: FileItem, plugins: Sequence[Plugin], ctx: ParseContext) 
     """
     matcher = TargetMatcher(p.targets for p in plugins)
     cheap = matcher.accepting_item(item)
+    candidates = TargetMatcher.pick(plugins, cheap)
+
+    def named() -> list[bool]:
+        bits = matcher.named(item.path)
+        return [bool(bits >> i & 1) for i in range(len(plugins)) if cheap >> i & 1]
+
+    return confirm_candidates(item, candidates, ctx, named)
+
+
+def confirm_candidates(
+    item: FileItem, candidates: Sequence[Plugin], ctx: ParseContext, named: Callable[[], Sequence[bool]]
+) -> list[Plugin]:
+    """Of ``candidates`` (plugins whose cheap targets accept ``item``, as :class:`TargetMatcher`
+    found), those whose SQLite signature, if they declare one, the file's schema meets: the second
+    half of :func:`match_plugins`, for a caller that already asked a matcher (the engine).
+
+    ``named()`` says, per candidate, whether one of its globs matches the file's path (asked only
+    when a signature is not met). The schema is read at most once, and only from a file whose
+    first bytes are SQLite's: a file that is not a database costs no scratch copy.
+    """
     chosen: list[Plugin] = []
-    named: int | None = None
-    for i, plugin in enumerate(plugins):
-        if not cheap >> i & 1:
-            continue
+    flags: Sequence[bool] | None = None
+    schema: dict[str, frozenset[str]] | None = None
+    problem: str | None = None
+    asked = False
+    for i, plugin in enumerate(candidates):
         targets = plugin.targets
         if targets.sqlite is not None:
-            schema, problem = _schema(item, ctx)
+            if not asked:
+                schema, problem = _schema(item, ctx)
+                asked = True
             if schema is None or not targets.sqlite.matches(schema):
-                if named is None:
-                    named = matcher.named(item.path)
-                if named >> i & 1:
+                if flags is None:
+                    flags = named()
+                if flags[i]:
                     wanted = "; ".join(f"{t}({', '.join(c)})" for t, c in targets.sqlite.to_dict().items())
                     why = problem or f"it lacks the tables and columns the plugin reads: {wanted}"
                     ctx.warnings.append(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from triage.engine.dispatch import TargetMatcher, match_plugins, run_plugins
+from triage.engine.dispatch import TargetMatcher, confirm_candidates, run_plugins
 from triage.engine.results import FileResult, FoundRecord, PluginOutcome, TriageWarning
 from triage.engine.stall import NO_HEARTBEAT, Heartbeat
 from triage.errors import SourceUnreadable, TriageError
@@ -275,6 +275,12 @@ class FileProcessor:
         self.hashes = tuple(hashes)
         self.plugins = tuple(plugins)
         self.matcher = TargetMatcher(p.targets for p in self.plugins)  # compiled once, asked per file
+        self._bit = {id(p): 1 << i for i, p in enumerate(self.plugins)}
+
+    def _named(self, path: str, candidates: Sequence[Plugin]) -> list[bool]:
+        """Per candidate, whether one of its globs matches ``path`` (the file is named as its)."""
+        named = self.matcher.named(path)
+        return [bool(named & self._bit[id(p)]) for p in candidates]
 
     def process(self, job: FileJob, ctx: ParseContext, scratch: Scratch) -> FileResult:
         """Read ``job``'s file once: hashes, MIME type, and what the plugins it matches found."""
@@ -539,7 +545,9 @@ class FileProcessor:
         spill: str | None = None
         try:
             try:
-                chosen = match_plugins(item, candidates, ctx)
+                chosen = confirm_candidates(
+                    item, candidates, ctx, lambda: self._named(entry.path, candidates)
+                )
             except ScratchFull as exc:
                 warnings.append(_not_given(entry.path, candidates, exc))
                 return (), (), None

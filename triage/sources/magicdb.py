@@ -16,14 +16,14 @@ So, once per process:
    the plain first tests by a byte position each one fixes;
 3. keep the compiled rules ready to be loaded into libmagic from memory (``magic_load_buffers``).
 
-Then for each head (:func:`sniff`): if libmagic finds the content to be text (its charset is not
-``binary``: text goes through further rules, on a converted copy of the bytes), the full libmagic
-answers. Otherwise find the plain rules whose first test matches the head (usually none), load
-libmagic, once per distinct set, with the other rules plus those, in the original order, and the
-named rules they use, and ask it. A rule that may match and can re-run the whole database
-(``indirect``) sends the head to the full libmagic instead. Nothing is guessed or re-implemented
-but one thing, "can this first test match these bytes": libmagic remains the judge of every
-answer.
+Then for each head (:func:`sniff`): find the plain rules whose first test matches the head
+(usually none), load libmagic, once per distinct set, with the other rules plus those, in the
+original order, and the named rules they use, and ask it for the type and the charset in one
+call. If the content is text (its charset is not ``binary``: text goes through further rules, on
+a converted copy of the bytes), the full libmagic answers instead. A rule that may match and can
+re-run the whole database (``indirect``) sends the head to the full libmagic too. Nothing is
+guessed or re-implemented but one thing, "can this first test match these bytes": libmagic
+remains the judge of every answer.
 
 Whenever the database is not one this module understands (another format version, local rules in
 ``/etc/magic``, a ``$MAGIC`` it cannot read), or ``$EXHIBIT_PLAIN_LIBMAGIC`` is set, the full
@@ -90,8 +90,6 @@ _FILE_OPAND = 0
 
 MAGIC_MIME_TYPE = 0x10
 MAGIC_MIME_ENCODING = 0x400
-#: every check but the encoding one (compress, tar, soft, apptype, elf, text, cdf, csv, tokens, json)
-_NO_CHECKS = 0x1000 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000 | 0x80000 | 0x100000 | 0x400000
 
 
 #: A plain first test: (rule, offset, expected bytes) or (rule, offset, width, byte order, mask, expected),
@@ -196,12 +194,6 @@ class Split:
         return b"".join(
             [header, *pieces, *(self.data[ENTRY_SIZE * (1 + k) : ENTRY_SIZE * (2 + k)] for k in named)]
         )
-
-    def no_rules(self) -> bytes:
-        """A database without rules: libmagic then decides only text or binary (and its charset)."""
-        header = bytearray(self.data[:ENTRY_SIZE])
-        struct.pack_into("<II", header, 8, 0, 0)
-        return bytes(header)
 
 
 def database_path() -> Path | None:
@@ -456,15 +448,18 @@ class _Handle:
 
 
 class _Sniffer:
-    """The handles of one process: text/binary, the kept rules, and kept + matched rules."""
+    """The handles of one process: the kept rules plus each distinct set of matched rules."""
 
     def __init__(self, split: Split) -> None:
         self.split = split
-        self.charset = _Handle(split.no_rules(), MAGIC_MIME_ENCODING | _NO_CHECKS)
-        self.handle = lru_cache(maxsize=64)(self._handle)
+        self.handle = lru_cache(maxsize=1024)(self._handle)
 
     def _handle(self, rules: tuple[int, ...]) -> _Handle:
-        return _Handle(self.split.database(rules), MAGIC_MIME_TYPE)
+        # The type and the charset in one call ("type; charset=..."): libmagic takes the charset
+        # from its encoding test, which does not depend on the rules loaded, so the charset is
+        # the one the rule-less handle gives, and text (any charset but binary) is told apart
+        # without a second call.
+        return _Handle(self.split.database(rules), MAGIC_MIME_TYPE | MAGIC_MIME_ENCODING)
 
 
 @lru_cache(maxsize=1)
@@ -501,9 +496,15 @@ def fast_path_active() -> bool:
 def sniff(head: bytes) -> str:
     """libmagic's MIME type of ``head`` (non-empty), identical to :func:`plain_libmagic`."""
     s = _sniffer()
-    if s is None or s.charset(head) != "binary":
-        return plain_libmagic(head)  # text: libmagic converts it and tries other rules on the copy
+    if s is None:
+        return plain_libmagic(head)
     rules = s.split.matching(head)
     if rules is None or s.split.reentrant.intersection(rules):
         return plain_libmagic(head)  # a rule that may match runs all rules again: they must be there
-    return s.handle(tuple(sorted(set(rules))))(head) or plain_libmagic(head)
+    answer = s.handle(tuple(sorted(set(rules))))(head)
+    if answer is None:
+        return plain_libmagic(head)
+    mime, _, charset = answer.partition("; charset=")
+    if charset != "binary":
+        return plain_libmagic(head)  # text: libmagic converts it and tries other rules on the copy
+    return mime or plain_libmagic(head)
