@@ -620,3 +620,43 @@ def test_markup_is_redacted_between_its_tags_and_never_escaped_twice() -> None:
         template.render(name="Dani's")
         == '<b title="V1&#39;s">V1&#39;s &amp; co</b>|V1&#39;s, &lt;i&gt;|V1&#39;s'
     )
+
+
+def test_a_gallery_of_230_pictures_in_pages_of_100(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """230 JPEGs made with Pillow (each with a GPS position, 16 x 16 pixels: only the paging is
+    tested), triaged by the real ``photos_exif`` plugin: the gallery has three pages of 100, 100
+    and 30 pictures, each picture once and in path order; the first page alone has the overview
+    map of all 230 positions, and every page has its own map of its own pictures."""
+    import io
+
+    from PIL import ExifTags
+
+    from tests.plugins.triage_e2e import acquired_case, exhibit
+    from triage.report.findings.gallery import GALLERY_ROWS
+
+    assert GALLERY_ROWS == 100
+    folder = tmp_path / "evidence" / "DCIM"
+    folder.mkdir(parents=True)
+    for n in range(230):
+        exif = Image.Exif()
+        exif[0x010F] = "PagingCam"
+        gps = exif.get_ifd(ExifTags.IFD.GPSInfo)
+        gps[1], gps[3] = "N", "E"
+        gps[2] = (52.0, float(n % 60), 0.0)
+        gps[4] = (4.0, float(n // 60), 0.0)
+        out = io.BytesIO()
+        Image.new("RGB", (16, 16), (n % 256, 0, 0)).save(out, "JPEG", exif=exif)
+        (folder / f"IMG_{n:04d}.jpg").write_bytes(out.getvalue())
+    case_folder = acquired_case(tmp_path, monkeypatch, {"EX-001": tmp_path / "evidence"})
+    ran = exhibit("triage", "EX-001", "--plugins", "photos_exif")
+    assert ran.code == 0, ran.err
+    with open_case(case_folder) as case:
+        ctx = ReportContext(case, (), None, FolderMedia(tmp_path / "out"), Redactor.none())
+        section = next(s for s in finding_sections(ctx) if s.id == "gallery")
+        pages = list(section.pages())
+    assert [len(p["pictures"]) for p in pages] == [100, 100, 30]
+    assert [pic["n"] for p in pages for pic in p["pictures"]] == list(range(1, 231))
+    assert [pic["name"] for p in pages for pic in p["pictures"]] == [f"IMG_{n:04d}.jpg" for n in range(230)]
+    assert [p["overview"] is not None for p in pages] == [True, False, False]
+    assert [p["overview_points"] for p in pages] == [230, 230, 230]
+    assert [p["map_points"] for p in pages] == [100, 100, 30]

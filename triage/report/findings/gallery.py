@@ -1,7 +1,9 @@
 """The photo gallery: every photo and video with metadata (``media/photo/exif``,
 ``media/video/quicktime``), its thumbnail, its camera, times and position, and a map.
 
-Pictures are listed by exhibit and path, :data:`~triage.report.sections.PAGE_ROWS` a page. Each
+Pictures are listed by exhibit and path, :data:`GALLERY_ROWS` a page (fewer than the other
+sections' :data:`~triage.report.sections.PAGE_ROWS`: a picture is a thumbnail, its metadata and its
+provenance, and a page is laid out whole by the PDF, so the page size bounds its memory). Each
 page with positions has its own map (:mod:`triage.report.findings.geomap`) whose points carry the
 numbers the page lists them by; the first page also has an overview map of every position of the
 gallery when there is more than one page (read in a first pass that keeps only the positions:
@@ -19,13 +21,13 @@ from triage.report.findings.common import fields_of, provenance_of, text, time_o
 from triage.report.findings.geomap import draw, valid
 from triage.report.findings.pictures import EvidenceFiles
 from triage.report.findings.stream import findings_in_order
-from triage.report.sections import PAGE_ROWS
 from triage.views.findings import StoredFinding
 
 GALLERY = "gallery"
 PHOTO = "media/photo/exif"
 VIDEO = "media/video/quicktime"
 MEDIA_TYPES = (PHOTO, VIDEO)
+GALLERY_ROWS = 100
 #: Fields shown first, as the camera and the position (all the others follow, raw).
 _TIMES = ("taken", "creation_date", "created", "modified", "gps_time")
 _SHOWN_APART = frozenset({"make", "model", "latitude", "longitude", "altitude"})
@@ -87,7 +89,7 @@ def gallery_pages(ctx: ReportContext, types: tuple[str, ...]) -> Iterator[dict[s
         if where is not None:
             overview.append((pictures, *where))
     # one page: its own map shows every position already
-    wanted_overview = bool(overview) and pictures > PAGE_ROWS
+    wanted_overview = bool(overview) and pictures > GALLERY_ROWS
     overview_url = ctx.media.add(draw(overview, numbered=False)[0], ".svg") if wanted_overview else None
     overview_count = len(overview)
     del overview
@@ -96,7 +98,7 @@ def gallery_pages(ctx: ReportContext, types: tuple[str, ...]) -> Iterator[dict[s
         first = True
         for n, f in enumerate(findings_in_order(engine, wanted, types), 1):
             page.append(_picture(f, n, files))
-            if len(page) >= PAGE_ROWS:
+            if len(page) >= GALLERY_ROWS:
                 yield _page(ctx, page, overview_url if first else None, overview_count)
                 page, first = [], False
         if page:
