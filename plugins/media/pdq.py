@@ -42,7 +42,7 @@ from typing import Any, BinaryIO, ClassVar
 import numpy as np
 import pdqhash
 import pi_heif
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from triage.plugin import FileItem, NotMyFormat, ParseContext, Plugin, Record, Targets
 
@@ -182,6 +182,9 @@ class PdqPlugin(Plugin):
                 raw.seek(0)
             stream = _Budgeted(raw, budget)
             reader = io.BufferedReader(stream, buffer_size=64 * 1024)
+            # Pillow's switch is process-wide, and importing WeasyPrint (the PDF report) turns it
+            # on: a truncated picture would then be hashed as if whole, its missing part grey
+            ImageFile.LOAD_TRUNCATED_IMAGES = False
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", Image.DecompressionBombWarning)

@@ -227,3 +227,20 @@ def test_triage_stores_pdq_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     }
     assert all(f["record_type"] == "media/image/pdq" and f["plugin"] == "pdq" for f in findings)
     assert got["bridge.jpg"]["quality"] == 100
+
+
+def test_broken_images_warn_after_weasyprint_is_imported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Importing WeasyPrint (the PDF report) sets Pillow's process-wide
+    ``ImageFile.LOAD_TRUNCATED_IMAGES``; a cut PNG must still be a warning, not a hash of a picture
+    whose missing part is grey (this failed when a report test ran first in the same process)."""
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # what `import weasyprint` does
+    good = io.BytesIO()
+    Image.new("RGB", (300, 200), (200, 30, 30)).save(good, "PNG")
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(good.getvalue()[:120])
+    records, warnings, outcome = _run(cut, tmp_path)
+    assert records == [] and outcome == "ok" and len(warnings) == 1, warnings

@@ -583,8 +583,10 @@ def _decodes(kind: str, data: bytes) -> str:
     """Empty when the picture decodes (Pillow), else why not. PDFs are not decoded."""
     if kind == "pdf":
         return ""
-    from PIL import Image
+    from PIL import Image, ImageFile
 
+    # process-wide, and turned on by importing WeasyPrint: a cut picture must not pass as whole
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with Image.open(io.BytesIO(data)) as im:
             w, h = im.size
