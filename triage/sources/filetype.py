@@ -14,6 +14,12 @@ from triage.sources import magicdb
 
 HEAD_SIZE = 8192
 
+#: Python's own extension table only. The module-level functions of :mod:`mimetypes` also read the
+#: machine's ``/etc/mime.types`` (Debian's ``media-types``, which Chromium pulls in), and only once
+#: something calls ``mimetypes.init()``: the flag of one file then depended on the machine and on
+#: what the process had done before (``.ogg`` is audio there, while libmagic says ``video/ogg``).
+_TABLE = mimetypes.MimeTypes()
+
 # Types libmagic reports for content too generic to contradict any name.
 GENERIC = frozenset(
     {
@@ -58,6 +64,30 @@ EXTRA = {
     "text/html": {".html", ".htm", ".xhtml"},
     "application/gzip": {".gz", ".tgz"},
     "application/x-gzip": {".gz", ".tgz"},
+    # types libmagic names that Python's own table lacks (the machine's /etc/mime.types is not read)
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": {".docx", ".docm"},
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {".xlsx", ".xlsm"},
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": {".pptx", ".pptm"},
+    "application/vnd.oasis.opendocument.text": {".odt"},
+    "application/vnd.oasis.opendocument.spreadsheet": {".ods"},
+    "application/vnd.oasis.opendocument.presentation": {".odp"},
+    "application/vnd.oasis.opendocument.graphics": {".odg"},
+    "application/epub+zip": {".epub"},
+    "application/vnd.android.package-archive": {".apk"},
+    "application/java-archive": {".jar"},
+    "audio/ogg": {".ogg", ".oga", ".opus", ".spx"},
+    "video/ogg": {".ogg", ".ogv"},
+    "application/ogg": {".ogg", ".ogx", ".ogv", ".oga"},
+    "audio/x-wav": {".wav"},
+    "audio/flac": {".flac"},
+    "audio/x-m4a": {".m4a"},
+    "video/x-matroska": {".mkv", ".mka"},
+    "video/webm": {".webm"},
+    "image/webp": {".webp"},
+    "application/x-7z-compressed": {".7z"},
+    "application/x-rar": {".rar"},
+    "application/x-bzip2": {".bz2", ".tbz2"},
+    "application/x-xz": {".xz", ".txz"},
 }
 
 
@@ -78,13 +108,13 @@ def sniff_mime(head: bytes) -> str:
 
 @lru_cache(maxsize=512)
 def _known_extensions(mime: str) -> frozenset[str]:
-    found = set(mimetypes.guess_all_extensions(mime, strict=False)) | EXTRA.get(mime, set())
+    found = set(_TABLE.guess_all_extensions(mime, strict=False)) | EXTRA.get(mime, set())
     return frozenset(found)
 
 
 @lru_cache(maxsize=4096)
 def _all_claimed_extensions() -> frozenset[str]:
-    claimed = set(mimetypes.types_map) | set(mimetypes.common_types)
+    claimed = set(_TABLE.types_map[True]) | set(_TABLE.types_map[False])
     for extensions in EXTRA.values():
         claimed |= extensions
     return frozenset(claimed)
