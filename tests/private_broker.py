@@ -24,8 +24,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class _Server:
+    """A server a test stops and starts again, ``down`` seconds apart."""
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def restart(self, down: float = 0.0) -> None:
+        self.stop()
+        time.sleep(down)
+        self.start()
+
+
 @dataclass
-class PrivateRedis:
+class PrivateRedis(_Server):
     binary: str
     folder: Path
     port: int
@@ -63,11 +78,6 @@ class PrivateRedis:
             self.proc.wait(10)
         self.proc = None
 
-    def restart(self, down: float = 0.0) -> None:
-        self.stop()
-        time.sleep(down)
-        self.start()
-
 
 @contextmanager
 def private_redis() -> Iterator[PrivateRedis]:
@@ -88,7 +98,7 @@ RABBIT_SERVER = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
 
 
 @dataclass
-class PrivateRabbit:
+class PrivateRabbit(_Server):
     """A RabbitMQ node of a test's own: its own node name, ports and folders (queues kept on disk
     across its restarts, as a lab's server keeps them), no plugins; the shared node and its
     Erlang port mapper are left alone."""
@@ -158,11 +168,6 @@ class PrivateRabbit:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(30)
         self.proc = None
-
-    def restart(self, down: float = 0.0) -> None:
-        self.stop()
-        time.sleep(down)
-        self.start()
 
 
 @contextmanager

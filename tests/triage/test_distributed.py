@@ -276,8 +276,32 @@ def test_two_workers_store_exactly_what_a_local_run_stores(
         c.close()
 
 
-def test_a_worker_killed_in_the_middle_loses_nothing(tmp_path: Path, image: Path, workers: Workers) -> None:
+def coordinate_in_background(
+    case: Case, broker: str, queue: str, slow_ms: int, marker: Path
+) -> tuple[threading.Thread, dict[str, Any]]:
+    """``run_triage`` of EX-001 through ``broker``, one file a job, the slow test plugin taking
+    ``slow_ms`` a file and leaving a name in ``marker`` as it starts one; in a thread, so the test
+    can break something while it runs. The dict gets ``summary`` or ``error`` when it ends."""
     from triage.distributed.runner import CeleryRunner
+
+    outcome: dict[str, Any] = {}
+
+    def coordinate() -> None:
+        runner = CeleryRunner(broker, queue=queue, job_files=1)
+        options = TriageOptions(
+            option_values=[f"slow_test.ms={slow_ms}", f"slow_test.marker={marker}"], runner=runner
+        )
+        try:
+            outcome["summary"] = run_triage(case, "EX-001", actor="asmith", options=options)
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    coordinator = threading.Thread(target=coordinate)
+    coordinator.start()
+    return coordinator, outcome
+
+
+def test_a_worker_killed_in_the_middle_loses_nothing(tmp_path: Path, image: Path, workers: Workers) -> None:
 
     marker = tmp_path / "started"
     marker.mkdir()
@@ -287,20 +311,7 @@ def test_a_worker_killed_in_the_middle_loses_nothing(tmp_path: Path, image: Path
     workers.start("k2")
     workers.wait_listening()
     c = _case(tmp_path / "remote-case", image)
-    outcome: dict[str, Any] = {}
-
-    def coordinate() -> None:
-        runner = CeleryRunner(workers.broker, queue=workers.queue, job_files=1)
-        options = TriageOptions(
-            option_values=["slow_test.ms=1200", f"slow_test.marker={marker}"], runner=runner
-        )
-        try:
-            outcome["summary"] = run_triage(c, "EX-001", actor="asmith", options=options)
-        except BaseException as exc:
-            outcome["error"] = exc
-
-    coordinator = threading.Thread(target=coordinate)
-    coordinator.start()
+    coordinator, outcome = coordinate_in_background(c, workers.broker, workers.queue, 1200, marker)
     try:
         pids = {proc.pid: node for node, proc in workers.procs.items()}
         victim = held = None

@@ -17,12 +17,10 @@ import os
 import shutil
 import socket
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -65,8 +63,6 @@ def test_a_broker_restart_in_the_middle_of_a_run_loses_nothing(
     """Redis without persistence comes back empty, RabbitMQ with its queues (on disk) but without
     the connections and the replies in flight: either way the run completes with exactly the rows
     of a local run, and the ledger verifies."""
-    from triage.distributed.runner import CeleryRunner
-
     expected = _local_run(tmp_path, image, ["slow_test.ms=0"])
     marker = tmp_path / "started"
     marker.mkdir()
@@ -77,20 +73,9 @@ def test_a_broker_restart_in_the_middle_of_a_run_loses_nothing(
         workers.start("r2")
         workers.wait_listening()
         c = _case(tmp_path / "remote-case", image)
-        outcome: dict[str, Any] = {}
-
-        def coordinate() -> None:
-            runner = CeleryRunner(redis_server.url, queue=workers.queue, job_files=1)
-            options = TriageOptions(
-                option_values=["slow_test.ms=700", f"slow_test.marker={marker}"], runner=runner
-            )
-            try:
-                outcome["summary"] = run_triage(c, "EX-001", actor="asmith", options=options)
-            except BaseException as exc:
-                outcome["error"] = exc
-
-        coordinator = threading.Thread(target=coordinate)
-        coordinator.start()
+        coordinator, outcome = distributed.coordinate_in_background(
+            c, redis_server.url, workers.queue, 700, marker
+        )
         deadline = time.monotonic() + 30
         while len(list(marker.iterdir())) < 3 and time.monotonic() < deadline:
             time.sleep(0.05)
