@@ -63,9 +63,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
-from triage_vs_sha256sum import CORPUS, MIN_IMAGE, build_image, make_case, timed  # noqa: E402
+from triage_vs_sha256sum import CORPUS, build_image, ext4_image, make_case, timed  # noqa: E402
 
-BLOCK = 4096
 MIXES = ("current", "small", "misnamed", "phone")
 
 
@@ -295,27 +294,8 @@ def build_mix(mix: str, workdir: Path, seed: int) -> Path:
     t0 = time.perf_counter()
     written = TREES[mix](tree, seed)
     files = sum(len(fs) for _, _, fs in os.walk(tree))
-    blocks = sum(-(-os.path.getsize(os.path.join(d, f)) // BLOCK) for d, _, fs in os.walk(tree) for f in fs)
-    need = blocks * BLOCK + (files + 10_000) * 256 + 160 * 1024 * 1024
-    size_mb = -(-max(MIN_IMAGE, int(need * 1.05)) // (1024 * 1024))
     print(f"{mix}: tree of {files} files, {written / 1e9:.2f} GB, in {time.perf_counter() - t0:.1f} s")
-    part = image.with_suffix(".part")
-    cmd = [
-        mke2fs,
-        "-q",
-        "-F",
-        "-t",
-        "ext4",
-        "-N",
-        str(files + 10_000),
-        "-d",
-        str(tree),
-        str(part),
-        f"{size_mb}M",
-    ]
-    subprocess.run(cmd, check=True)
-    part.replace(image)
-    shutil.rmtree(tree)
+    size_mb = ext4_image(mke2fs, tree, files, image)
     print(f"{mix}: image {image.name} ({size_mb} MiB) built in {time.perf_counter() - t0:.1f} s")
     return image
 

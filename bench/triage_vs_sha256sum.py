@@ -173,32 +173,36 @@ def build_image(workdir: Path, files: int, content_mb: int, text_percent: float,
     shutil.rmtree(tree, ignore_errors=True)
     t0 = time.perf_counter()
     written = build_tree(tree, files, content_mb * 1000 * 1000, text_percent, seed)
-    blocks = sum(-(-os.path.getsize(os.path.join(d, f)) // BLOCK) for d, _, fs in os.walk(tree) for f in fs)
-    need = blocks * BLOCK + (files + 10_000) * 256 + 160 * 1024 * 1024  # + inode tables, journal
-    size = max(MIN_IMAGE, int(need * 1.05))
-    size_mb = -(-size // (1024 * 1024))
     print(f"tree: {files} files, {written / 1e9:.2f} GB written in {time.perf_counter() - t0:.1f} s")
-    part = image.with_suffix(".part")
-    subprocess.run(
-        [
-            mke2fs,
-            "-q",
-            "-F",
-            "-t",
-            "ext4",
-            "-N",
-            str(files + 10_000),
-            "-d",
-            str(tree),
-            str(part),
-            f"{size_mb}M",
-        ],
-        check=True,
-    )
-    part.replace(image)
-    shutil.rmtree(tree)
+    size_mb = ext4_image(mke2fs, tree, files, image)
     print(f"image: {image} ({size_mb} MiB) built in {time.perf_counter() - t0:.1f} s")
     return image
+
+
+def ext4_image(mke2fs: str, tree: Path, files: int, image: Path) -> int:
+    """``image``: an ext4 file system of ``tree`` (``mke2fs -d``, no root needed), at least
+    MIN_IMAGE bytes; the tree is removed. Returns the image's size in MiB."""
+    blocks = sum(-(-os.path.getsize(os.path.join(d, f)) // BLOCK) for d, _, fs in os.walk(tree) for f in fs)
+    need = blocks * BLOCK + (files + 10_000) * 256 + 160 * 1024 * 1024  # + inode tables, journal
+    size_mb = -(-max(MIN_IMAGE, int(need * 1.05)) // (1024 * 1024))
+    part = image.with_suffix(".part")
+    cmd = [
+        mke2fs,
+        "-q",
+        "-F",
+        "-t",
+        "ext4",
+        "-N",
+        str(files + 10_000),
+        "-d",
+        str(tree),
+        str(part),
+        f"{size_mb}M",
+    ]
+    subprocess.run(cmd, check=True)
+    part.replace(image)
+    shutil.rmtree(tree)
+    return size_mb
 
 
 #: ``exhibit`` with libmagic replaced by a constant, for ``--without-libmagic``. The engine's workers
