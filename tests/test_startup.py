@@ -270,16 +270,23 @@ def test_version_and_help_load_neither_typer_nor_the_ledger(args: tuple[str, ...
     assert _under(modules, ("typer", "click", "rich", "sqlalchemy", "cryptography", "custody.cli")) == []
 
 
-def test_recording_commands_load_only_the_ledger(tmp_path: Path) -> None:
+def _case_with_examiner(tmp_path: Path, number: str) -> tuple[dict[str, str], Path]:
+    """A new case with the examiner ``ex``, made current through the returned environment, and a
+    one-byte file to acquire."""
     case = tmp_path / "case"
     env = {"EXHIBIT_CASE": str(case), "EXHIBIT_ACTOR": "ex"}
     one = tmp_path / "one.bin"
     one.write_bytes(b"x")
     for setup in (
-        ("init", str(case), "--case-number", "S-2", "--title", "imports"),
+        ("init", str(case), "--case-number", number, "--title", "start-up"),
         ("actor", "add", "ex", "--name", "Ex Aminer", "--role", "examiner"),
     ):
         assert exhibit(*setup, env=env).returncode == 0
+    return env, one
+
+
+def test_recording_commands_load_only_the_ledger(tmp_path: Path) -> None:
+    env, one = _case_with_examiner(tmp_path, "S-2")
     for args in (
         ("acquire", str(one), "--exhibit", "EX-1", "--description", "one byte"),
         ("custody", "move", "EX-1", "--location", "vault"),
@@ -311,15 +318,7 @@ except SystemExit as done:
 
 
 def test_a_command_opens_the_database_once(tmp_path: Path) -> None:
-    case = tmp_path / "case"
-    env = {"EXHIBIT_CASE": str(case), "EXHIBIT_ACTOR": "ex"}
-    one = tmp_path / "one.bin"
-    one.write_bytes(b"x")
-    for setup in (
-        ("init", str(case), "--case-number", "S-3", "--title", "once"),
-        ("actor", "add", "ex", "--name", "Ex Aminer", "--role", "examiner"),
-    ):
-        assert exhibit(*setup, env=env).returncode == 0
+    env, one = _case_with_examiner(tmp_path, "S-3")
     for args in (
         ("acquire", str(one), "--exhibit", "EX-1", "--description", "one byte"),
         ("custody", "move", "EX-1", "--location", "vault"),
