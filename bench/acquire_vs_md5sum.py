@@ -3,6 +3,8 @@
 
 Why: acquisition computes three digests; the target is that it costs no more than 1.15x a plain
 ``md5sum`` of the same data, measured in the same run so both see the same machine and cache.
+This times the function alone; ``bench/commands.py`` times the ``exhibit acquire`` command as a
+whole process (its start-up overlapping this read, custody.early_read), which is the target.
 
     .venv/bin/python bench/acquire_vs_md5sum.py [--size-mib 1024] [--workdir bench/work] [--rounds 5]
 

@@ -3,6 +3,9 @@
 :func:`acquire_source` reads the evidence (read-only, see :mod:`custody.media`) and returns an
 :class:`Acquisition`, a plain JSON-able record the ledger stores. It writes nothing anywhere;
 interrupt safety (what to do if the user presses Ctrl-C half-way) is the caller's business.
+It keeps no state between calls, so it may run in a thread of its own: ``exhibit acquire`` runs
+it from the moment its command line names the evidence, while the command is still loading and
+checking the case (:mod:`custody.early_read`), and stops it through its ``progress`` callback.
 
 What is hashed, per kind:
 

@@ -374,23 +374,34 @@ def acquire(
     as_json: JsonOpt = False,
 ) -> None:
     """Hash an evidence item (MD5, SHA-1, SHA-256 in one read pass) and record it."""
-    with opened(case) as c:
-        actors_mod.signing_keys(c, [actor], ask_passphrase)  # unlock before hashing, not after
-        with byte_progress(f"Acquiring {exhibit}", items.estimate_size(path, kind)) as advance:
-            item, entry = items.acquire(
-                c,
-                path,
-                exhibit=exhibit,
-                actor=actor,
-                description=description,
-                make=make,
-                model=model,
-                serial=serial,
-                location=location,
-                notes=notes,
-                kind=kind,
-                progress=advance,
-            )
+    from custody import early_read
+
+    # The read pass runs while the case opens and the key is unlocked (custody.early_read): the
+    # one `exhibit` began before loading this CLI, or a new one. Taken only once every check has
+    # passed; cancelled, and its thread joined, whenever the command ends without taking it.
+    early = early_read.begin(path, kind) if early_read.wanted() else None
+    try:
+        with opened(case) as c:
+            actors_mod.signing_keys(c, [actor], ask_passphrase)  # unlock before recording
+            with byte_progress(f"Acquiring {exhibit}", items.estimate_size(path, kind)) as advance:
+                item, entry = items.acquire(
+                    c,
+                    path,
+                    exhibit=exhibit,
+                    actor=actor,
+                    description=description,
+                    make=make,
+                    model=model,
+                    serial=serial,
+                    location=location,
+                    notes=notes,
+                    kind=kind,
+                    progress=advance,
+                    early=early,
+                )
+    finally:
+        if early is not None:
+            early.cancel()  # nothing to stop when its result was taken
     if as_json:
         emit_json({**item.as_dict(), "entry_hash": entry.entry_hash})
         return

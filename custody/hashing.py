@@ -28,6 +28,12 @@ seen with one core busy elsewhere): ``bench/acquire_vs_md5sum.py`` prints CPU se
 
 Streams of a single chunk (small files, archive members) are hashed inline: starting threads
 would cost more than it saves.
+
+``exhibit acquire`` runs all this in a thread of its own while the command is still starting up
+(:mod:`custody.early_read`), so the "calling thread" above is then that thread, and the command's
+main thread, importing SQLAlchemy and opening the case meanwhile, is a third thread wanting the
+GIL: early_read lowers the interpreter's switch interval while they overlap, so that a lane
+finishing a chunk gets the GIL back within 0.5 ms rather than 5.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
@@ -19,6 +19,9 @@ from custody.case import Case
 from custody.errors import ItemError, UserError
 from custody.ledger import Draft, StoredEntry, entries_in
 from custody.locate import check_utf8
+
+if TYPE_CHECKING:
+    from custody.early_read import EarlyRead
 
 EXHIBIT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,63}$")
 ACQUIRE = "item.acquire"
@@ -111,12 +114,17 @@ def acquire(
     notes: str | None = None,
     kind: str | None = None,
     progress: Callable[[int], None] | None = None,
+    early: EarlyRead | None = None,
 ) -> tuple[Item, StoredEntry]:
     """Hash the evidence at ``path`` in one read pass and record it as a new exhibit.
 
     The entry is appended only after hashing has finished, in one transaction: an interrupted
-    acquisition records nothing.
+    acquisition records nothing. ``early``: that read pass, already running in a thread
+    (:mod:`custody.early_read`, for ``path`` and ``kind``); it is taken only after the checks
+    below, and a failing check leaves it to its owner to cancel.
     """
+    if early is not None and not early.matches(path, kind):
+        raise ValueError(f"the early read is of {early.path} ({early.kind}), not of {path} ({kind})")
     check_exhibit_number(exhibit)
     if any(True for _ in case.ledger.entries(exhibit=exhibit, kinds=[ACQUIRE])):
         raise ItemError(
@@ -126,9 +134,12 @@ def acquire(
     from custody.actors import signing_keys
 
     keys = signing_keys(case, [actor])  # fail before hours of hashing, not after
-    started = timefmt.stamp()
-    acquisition = acquire_source(Path(path), kind=kind, progress=progress)
-    finished = timefmt.stamp()
+    if early is not None:  # started and finished: when its thread really read
+        acquisition, started, finished = early.result(progress)
+    else:
+        started = timefmt.stamp()
+        acquisition = acquire_source(Path(path), kind=kind, progress=progress)
+        finished = timefmt.stamp()
     data: dict[str, Any] = {
         "description": description,
         "identifiers": {"make": make, "model": model, "serial": serial},

@@ -24,7 +24,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from custody.cli import _load_subcommands, app
-from triage.launch import COMMANDS
+from triage.launch import ACQUIRE_FLAGS, ACQUIRE_VALUE_OPTIONS, COMMANDS, parse_acquire
 from triage.roothelp import ROOT_HELP
 
 _load_subcommands()
@@ -105,6 +105,92 @@ def test_registry_names_what_each_module_registers() -> None:
         getattr(__import__(module, fromlist=[function]), function)(holder)
         added = {c.name for c in holder.registered_commands} | {g.name for g in holder.registered_groups}
         assert added == {name for name, t in COMMANDS.items() if t == target}, target
+
+
+# -- exhibit acquire: the read starts before the CLI loads ---------------------------------------
+
+
+def test_the_launcher_knows_every_option_of_acquire() -> None:
+    """triage.launch.parse_acquire finds the evidence path among acquire's options: it must know
+    which of them take a value (an option it does not know means: no early read)."""
+    params = [p for p in _command(("acquire",)).params if p.param_type_name == "option"]
+    takes_value = {name for p in params if not p.is_flag for name in p.opts}
+    flags = {name for p in params if p.is_flag and p.name != "help" for name in p.opts}
+    assert (takes_value, flags) == (set(ACQUIRE_VALUE_OPTIONS), set(ACQUIRE_FLAGS))
+
+
+@pytest.mark.parametrize(
+    ("argv", "parsed"),
+    [
+        (["d.dd", "--exhibit", "EX-1", "--description", "x"], (Path("d.dd"), None)),
+        (["--exhibit=EX-1", "--kind", "raw", "--json", "--", "-odd.dd"], (Path("-odd.dd"), "raw")),
+        (["--description", "d.dd", "--case", "c", "e.E01", "--kind=e01"], (Path("e.E01"), "e01")),
+        (["d.dd", "--help"], None),
+        (["d.dd", "--exhibt", "EX-1"], None),
+        (["d.dd", "e.dd"], None),
+        (["--exhibit", "EX-1"], None),
+        (["d.dd", "--kind"], None),
+    ],
+)
+def test_parse_acquire(argv: list[str], parsed: tuple[Path, str | None] | None) -> None:
+    assert parse_acquire(argv) == parsed
+
+
+def test_acquire_in_a_fresh_process_reads_early_and_hashes_as_coreutils(tmp_path: Path) -> None:
+    """With nothing imported ahead, ``exhibit acquire`` starts the read in the launcher and the
+    command takes it: the recorded digests are coreutils' (and the same without the early read),
+    and the evidence is unchanged."""
+    env, _ = _case_with_examiner(tmp_path, "S-5")
+    disk = tmp_path / "disk.dd"
+    disk.write_bytes(os.urandom(2 * 4 * 1024 * 1024 + 4097))
+    before = disk.stat()
+    want = {
+        alg: subprocess.run(
+            [f"{alg}sum", str(disk)], check=True, capture_output=True, text=True
+        ).stdout.split()[0]
+        for alg in ("md5", "sha1", "sha256")
+    }
+    for number, off in (("EX-1", {}), ("EX-2", {"EXHIBIT_NO_EARLY_READ": "1"})):
+        done = exhibit(
+            "acquire", str(disk), "--exhibit", number, "--description", "d", "--json", env={**env, **off}
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["hashes"] == want
+    after = disk.stat()
+    assert (after.st_mtime_ns, after.st_ctime_ns) == (before.st_mtime_ns, before.st_ctime_ns)
+    assert "custody.early_read" in loaded_by(
+        "acquire", str(disk), "--exhibit", "EX-3", "--description", "d", env=env
+    )
+    assert "custody.early_read" not in loaded_by("custody", "move", "EX-1", "--location", "vault", env=env)
+
+
+QUICK_EXIT_PROBE = """
+import atexit, sys
+atexit.register(lambda: print("exit functions ran", file=sys.stderr))
+sys.argv = ["exhibit", *sys.argv[1:]]
+from triage.launch import run
+run()
+"""
+
+
+def test_acquire_ends_at_once_with_its_status_output_and_exit_functions(tmp_path: Path) -> None:
+    """After ``exhibit acquire`` the script ends the process without the interpreter's teardown
+    (triage.launch.run): its output is complete, its exit status kept, its exit functions run."""
+    env, one = _case_with_examiner(tmp_path, "S-6")
+    for number, code in (("EX-1", 0), ("EX-1", 2)):  # recorded; then refused (the number is taken)
+        done = subprocess.run(
+            [sys.executable, "-c", QUICK_EXIT_PROBE, "acquire", str(one), "--exhibit", number, "--description", "b", "--json"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **FRESH_ENV, **env},
+            timeout=120,
+        )  # fmt: skip
+        assert done.returncode == code, done.stderr
+        assert done.stderr.endswith("exit functions ran\n")
+        if code == 0:
+            assert json.loads(done.stdout)["exhibit"] == "EX-1"
+        else:
+            assert "error: exhibit 'EX-1' already exists in this case" in done.stderr
 
 
 # -- every command in a fresh process -----------------------------------------------------------
