@@ -133,7 +133,7 @@ def acquire(
     from custody.acquisition import acquire_source
     from custody.actors import signing_keys
 
-    keys = signing_keys(case, [actor])  # fail before hours of hashing, not after
+    keys = signing_keys(case, [actor])  # fail before the digests are taken, not after hours of hashing
     if early is not None:  # started and finished: when its thread really read
         acquisition, started, finished = early.result(progress)
     else:
