@@ -67,11 +67,12 @@ class Cli:
         monkeypatch.setattr(cli, "_load_subcommands", lambda: None)
 
     def __call__(self, *args: str, code: int = 0) -> str:
-        """Everything the command wrote (stdout, then stderr)."""
+        """Everything the command wrote (stdout, then stderr), runs of white space made one space
+        (the console wraps long lines at its width)."""
         done, said = _run_inprocess([*args, "--case", str(self.case)], self.stdout, self.monkeypatch)
         assert done == code, (args, said)
         assert "Traceback" not in said, said
-        return said
+        return " ".join(said.split())
 
     def json(self, *args: str) -> Any:
         self(*args, "--json")
@@ -109,7 +110,7 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
 
 
 def test_set_show_clear_and_every_change_kept(
-    run: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    run: Cli, tmp_path: Path, plugins: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert "No broker is set" in run("broker", "show")
     assert run.json("broker", "show") is None
@@ -143,7 +144,7 @@ def test_set_show_clear_and_every_change_kept(
         (1, made["url"], "asmith"), (2, REDIS, "asmith"), (3, None, "asmith")
     ]  # fmt: skip
     assert [c["changed_utc"] for c in changes] == sorted(c["changed_utc"] for c in changes)
-    table = run("broker", "show", "--all")
+    table = _exhibit(run.case, plugins, "broker", "show", "--all").stdout  # 200 columns: not wrapped
     assert "(cleared)" in table and "environment variable LAB_PW" in table and "room-2" in table
 
 
@@ -220,7 +221,7 @@ def test_triage_reads_on_the_workers_of_the_case_setting(
         "broker": REDIS, "queue": worker.queue, "job_files": 2, "broker_from": "case setting", "setting": 1,
     }  # fmt: skip
     assert set(first["workers"]) == {node} and first["workers"][node]["files"] == first["counts"]["files"] > 0
-    assert node in run("runs", "EX-001")
+    assert node in _exhibit(case, plugins, "runs", "EX-001").stdout  # 200 columns: not wrapped
 
     # a setting whose broker is down: the run says so, names the setting, records nothing
     down = f"redis://127.0.0.1:{_closed_port()}/0"
