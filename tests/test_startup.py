@@ -290,6 +290,9 @@ def test_every_command_works_in_a_fresh_process(tmp_path: Path) -> None:
     assert "bad" in ok("hashset", "list")
     ok("hashset", "match", "EX-1")
     ok("hashset", "remove", "bad", "--reason", "test over")
+    ok("broker", "set", "redis://127.0.0.1:6379/0", "--password-env", "LAB_BROKER_PW")
+    assert json.loads(ok("broker", "show", "--json"))["password_env"] == "LAB_BROKER_PW"
+    assert "Broker cleared" in ok("broker", "clear")
     ok("search", "EX-1", "--keywords", str(tmp_path / "terms.txt"))
     ok("report", "--format", "html", "--out", str(tmp_path / "report"))
     ok("bundle", "--out", str(tmp_path / "bundle.zip"))

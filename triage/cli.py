@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import (
@@ -39,8 +39,12 @@ from custody.cli import (
 )
 from custody.console import LiteralTable, label_column
 from custody.safetext import escape
-from triage.distributed.cli import BrokerOpt, JobFilesOpt, QueueOpt
+from triage.distributed.cli import BrokerOpt, JobFilesOpt, LocalOpt, QueueOpt
 from triage.views.listing import evidence_of, is_member_path, member_listing, run_listing, stdout_bytes
+
+if TYPE_CHECKING:
+    from custody.case import Case
+    from triage.distributed.chosen import ChosenRunner
 
 plugins_app = typer.Typer(help="The artifact plugins.", no_args_is_help=True)
 
@@ -291,8 +295,9 @@ def triage_command(
         ),
     ] = 31,
     broker: BrokerOpt = None,
-    queue: QueueOpt = "exhibit",
-    job_files: JobFilesOpt = 1024,
+    local: LocalOpt = False,
+    queue: QueueOpt = None,
+    job_files: JobFilesOpt = None,
     case: CaseOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -300,15 +305,18 @@ def triage_command(
 
     Files handed to plugins are recorded in the custody ledger as derived items (one batch per run).
     An interrupted run is resumed by running the same command again. Every file hashed is
-    matched against the case's hash sets ('exhibit hashset import'). With --broker, the files are
-    read by 'exhibit worker' processes on other machines (docs/lab.md).
+    matched against the case's hash sets ('exhibit hashset import'). With --broker, or when the
+    case has a broker ('exhibit broker set') and --local is not given, the files are read by
+    'exhibit worker' processes on other machines (docs/lab.md).
     """
     from custody.actors import signing_keys
+    from triage.distributed.setting import check_flags
     from triage.engine.run import TriageOptions, run_triage
     from triage.keywords.terms import load_keywords
     from triage.plugin.scratch import parse_size
     from triage.sources.nested import NestLimits
 
+    check_flags(broker=broker, local=local, queue=queue, job_files=job_files)
     options = TriageOptions(
         plugins=[p.strip() for p in plugins.split(",") if p.strip()] if plugins else None,
         hashes=[h.strip() for h in hashes.split(",") if h.strip()],
@@ -322,12 +330,6 @@ def triage_command(
         keywords=None if keywords is None else load_keywords(keywords),
         pdq_distance=pdq_distance,
     )
-    runner = None
-    if broker is not None:
-        from triage.distributed.runner import CeleryRunner
-
-        runner = CeleryRunner(broker, queue=queue, job_files=job_files)
-        options.runner = runner
     progress = Progress(
         label_column(),
         BarColumn(),
@@ -341,6 +343,8 @@ def triage_command(
         disable=not err.is_terminal,
     )
     with opened(case) as c:
+        runner = _runner(c, broker, local, queue, job_files)
+        options.runner = runner
         signing_keys(c, [actor], ask_passphrase)
         with progress:
             task = progress.add_task(escape(f"Triage {exhibit}"), total=None, files="0", workers="")
@@ -383,6 +387,28 @@ def triage_command(
         err.print(
             f"... and {len(summary.warnings) - 20} more ('exhibit runs {exhibit} --json' lists them all)"
         )
+
+
+def _runner(
+    case: Case, broker: str | None, local: bool, queue: str | None, job_files: int | None
+) -> ChosenRunner | None:
+    """The workers' runner of ``exhibit triage``: --broker, else the case's broker unless --local
+    (triage/distributed/setting.py), else None (local processes); says on stderr which."""
+    from triage.distributed.setting import FROM_SETTING, choose, current
+
+    chosen = choose(case.engine, broker=broker, local=local, queue=queue, job_files=job_files)
+    if chosen is None:
+        if local:
+            setting = current(case.engine)
+            if setting is not None:
+                shown = setting.as_dict()["url"]
+                err.print(escape(f"reading on this machine (--local; the case's broker {shown} is not used)"))
+        return None
+    from triage.distributed.chosen import ChosenRunner
+
+    where = "from the case setting" if chosen.source == FROM_SETTING else "--broker"
+    err.print(escape(f"reading on the workers at {chosen.shown} ({where})"))
+    return ChosenRunner(chosen)
 
 
 def findings(
@@ -957,6 +983,7 @@ def register(app: typer.Typer) -> None:
             "exhibit triage EX-002 --options-file ~/case-2026-8/options.toml",
             "exhibit triage EX-003 --actor asmith --keywords terms.txt",
             "exhibit triage EX-004 --actor asmith --broker redis://10.0.0.5:6379/0",
+            "exhibit triage EX-005 --actor asmith --local",
         ),
     )(triage_command)
     app.command(

@@ -48,7 +48,7 @@ COMMANDS: dict[str, str] = {
     **dict.fromkeys(
         (
             "ls", "cat", "triage", "findings", "export", "runs", "chats", "calls", "contacts", "timeline",
-            "links", "carved", "export-case", "worker", "bundle", "verify-bundle", "plugins", "hashset",
+            "links", "carved", "export-case", "worker", "broker", "bundle", "verify-bundle", "plugins", "hashset",
         ),
         "triage.cli:register",
     ),

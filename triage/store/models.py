@@ -232,3 +232,25 @@ class Job(TriageBase):
     worker: Mapped[str] = mapped_column(String(255))  # the Celery node name (name@host)
     attempts: Mapped[int] = mapped_column(Integer)  # tasks sent for the job (more than 1: a worker was lost)
     finished_utc: Mapped[str] = mapped_column(String(40))  # the coordinator's clock, when stored
+
+
+class BrokerChange(TriageBase):
+    """One change of the case's broker setting (``exhibit broker set|clear``, triage/distributed/setting.py).
+
+    Rows are only ever added: the latest row is the setting in force, a row with no ``url`` means
+    it was cleared, and the earlier rows say who pointed the case at which broker, and when. The
+    broker's password is never stored: ``url`` holds none, ``password_env`` or ``password_file``
+    names where the coordinator reads it when a run starts.
+    """
+
+    __tablename__ = "triage_broker_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str | None] = mapped_column(Text)  # None: cleared (runs read in local processes)
+    queue: Mapped[str | None] = mapped_column(String(255))  # None: the default queue
+    job_files: Mapped[int | None] = mapped_column(Integer)  # None: the engine's job size
+    password_env: Mapped[str | None] = mapped_column(String(255))  # an environment variable's name
+    password_file: Mapped[str | None] = mapped_column(Text)  # an absolute path on the coordinator
+    actor: Mapped[str] = mapped_column(String(64))
+    changed_utc: Mapped[str] = mapped_column(String(40))
+    changed_offset: Mapped[str] = mapped_column(String(6))
