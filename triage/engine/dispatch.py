@@ -1,8 +1,10 @@
 """Choosing the plugins for a file and running them so one failure never stops a triage run.
 
 Matching goes from cheap to dear: glob on the path, MIME type sniffed from the first bytes, magic
-bytes; only a plugin that passes one of those and declares a SQLite signature costs a scratch copy
-of the database, and that copy and its schema are shared by every plugin looking at the same file.
+bytes; then, for a plugin that passes one of those and declares a SQLite signature, the table
+names read from the file itself (:mod:`triage.sources.sqlite_schema`), and only when they could
+fit, a scratch copy of the database, whose copy and schema are shared by every plugin looking at
+the same file.
 
 Running collects, per plugin, the records, warnings and an outcome (``ok``, ``not-my-format``,
 ``failed``). A plugin's exception on one file becomes a warning carrying the traceback and the run
