@@ -30,6 +30,7 @@ the mixes have no corpus files (the script says so).
     .venv/bin/python bench/triage_mixes.py [--mix current --mix small ...] [--rounds 5]
         [--workdir bench/work] [--workers N]
     .venv/bin/python bench/triage_mixes.py --profile MIX [--workdir bench/work]
+    .venv/bin/python bench/triage_mixes.py --per-file 600
 
 Each image is built once (``mke2fs -t ext4 -d TREE``, no root needed) and reused from the work
 folder; images are at least 1.5 GiB, as the original benchmark's. For each mix: a case is made
@@ -40,7 +41,9 @@ system, children included) of each, the best and median ratio per mix, and a sum
 
 ``--profile MIX`` runs one triage of the mix in this process under cProfile, with the pool
 workers profiled too (each worker writes its own profile), and prints the microseconds per file
-spent in each stage of the per-file path and of the run.
+spent in each stage of the per-file path and of the run. ``--per-file N`` times, in process and
+without images, two per-file stages on content like the mixes': the SQLite plugin choice on N app
+databases of the ``phone`` mix's kind and the MIME type of N text heads of the ``small`` mix's.
 
 Not part of the test suite: it needs about 8 GB in the work folder and tens of minutes.
 """
@@ -48,6 +51,7 @@ Not part of the test suite: it needs about 8 GB in the work folder and tens of m
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -451,6 +455,66 @@ def profile_mix(mix: str, image: Path) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _unnamed(count: int) -> list[bool]:
+    return [False] * count
+
+
+def per_file_choices(count: int, seed: int) -> None:
+    """CPU µs per file of two per-file stages, in this process, on content like the mixes':
+    the SQLite plugin choice (``confirm_candidates`` with the built-in candidates) on ``count``
+    app databases of the ``phone`` mix's kind (a quarter with a ``-wal``), and MIME sniffing of
+    ``count`` text heads of the ``small`` mix's kind against the full libmagic. Best of 3."""
+    from triage.engine.dispatch import TargetMatcher, confirm_candidates
+    from triage.plugin import FileItem, ParseContext
+    from triage.plugin.registry import load_plugins
+    from triage.plugin.scratch import Scratch
+    from triage.sources import magicdb
+
+    rng = random.Random(seed)
+    tmp = Path(tempfile.mkdtemp(prefix="triage-per-file-"))
+    try:
+        plugins = [cls() for cls in load_plugins(third_party=False).plugins]
+        matcher = TargetMatcher(p.targets for p in plugins)
+        rows = []
+        for n in range(count):
+            path = tmp / f"app{n:04d}" / "store.db"
+            _app_database(path, rng, wal=n % 4 == 0)
+            item = FileItem.from_path(path, fs_path=f"/data/data/com.example.app{n:04d}/databases/store.db")
+            rows.append((item, TargetMatcher.pick(plugins, matcher.accepting_item(item)), n % 4 == 0))
+        for label, wal in (("without -wal", False), ("with a -wal", True)):
+            chosen = [(item, cands) for item, cands, has_wal in rows if has_wal == wal]
+            best = math.inf
+            for _ in range(3):
+                with Scratch(tmp) as scratch:
+                    ctx = ParseContext(scratch=scratch)
+                    t0 = time.process_time()
+                    for item, cands in chosen:
+                        confirm_candidates(item, cands, ctx, functools.partial(_unnamed, len(cands)))
+                        scratch.release(item)
+                    best = min(best, time.process_time() - t0)
+            print(
+                f"SQLite plugin choice, {len(chosen)} databases {label}: {best / len(chosen) * 1e6:.0f} µs each"
+            )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    heads = [
+        _text(rng, min(int(math.exp(rng.gauss(math.log(2000), 1.3))), 8192)) or b"x" for _ in range(count)
+    ]
+    for h in heads:  # the text tier of this process learns first, as a worker's does
+        magicdb.sniff(h)
+    for label, sniff in (
+        ("reduced (magicdb.sniff)", magicdb.sniff),
+        ("full libmagic", magicdb.plain_libmagic),
+    ):
+        best = math.inf
+        for _ in range(3):
+            t0 = time.process_time()
+            for h in heads:
+                sniff(h)
+            best = min(best, time.process_time() - t0)
+        print(f"MIME of {len(heads)} text heads, {label}: {best / len(heads) * 1e6:.0f} µs each")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.splitlines()[0] if __doc__ else None,
@@ -463,7 +527,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, default=REPO / "bench" / "work")
     parser.add_argument("--build-only", action="store_true", help="build the images and stop")
     parser.add_argument("--profile", choices=MIXES, help="profile one in-process triage of this mix")
+    parser.add_argument(
+        "--per-file", type=int, metavar="N", help="time the SQLite plugin choice and text sniffing on N files"
+    )
     args = parser.parse_args(argv)
+    if args.per_file:
+        per_file_choices(args.per_file, args.seed)
+        return 0
     if not CORPUS.is_dir():
         print(f"note: no corpus at {os.path.relpath(CORPUS, REPO)}: the mixes have no corpus files")
     if args.profile:

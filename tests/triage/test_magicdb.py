@@ -198,3 +198,100 @@ def test_reduced_databases_are_the_kept_and_matched_rules_in_order(active: None)
         for _ in range(10):
             rules = tuple(sorted(rng.sample(plain, n)))
             assert split.database(rules) == one_by_one(rules), rules
+
+
+# -- text heads ------------------------------------------------------------------------------------
+
+TEXT_FOLDERS = [
+    "/usr/share/doc",
+    "/usr/lib/python3",
+    "/usr/share/perl",
+    "/usr/share/perl5",
+    "/etc",
+    "/usr/bin",
+    "/usr/share/mime",
+    "/usr/share/X11",
+    "/usr/include",
+    "/usr/share/javascript",
+]
+
+
+def _text_heads(limit: int, seed: int) -> list[bytes]:
+    folders: list[str | Path] = [f for f in TEXT_FOLDERS if os.path.isdir(f)]
+    if CORPUS.is_dir():
+        folders.append(CORPUS)
+    heads = _heads_of_files(folders, limit * 3, seed)
+    return [h for h in heads if b"\0" not in h][:limit]
+
+
+def test_text_heads_get_libmagics_answer_from_the_text_tier(active: None) -> None:
+    """Real text of many kinds (documentation, Python, Perl, shell, C headers, JavaScript, XML,
+    configuration, the corpus) and text made to be awkward (non-ASCII, a byte-order mark, a
+    UTF-8 sequence cut at the end, Latin-1, UTF-16, trailing NUL bytes, every text head cut
+    short): the same MIME type as the full libmagic, and most answered from the tier."""
+    split = magicdb._sniffer().split  # type: ignore[union-attr]
+    assert split.text_ok and len(split.text_screens) > 10 * len(split.text_kept)
+    heads = _text_heads(3000, seed=9)
+    assert len(heads) > 1500
+    rng = random.Random(10)
+    made = []
+    for h in rng.sample(heads, 200):
+        made += [
+            "Grüße, naïve café — ".encode() + h,
+            b"\xef\xbb\xbf" + h,
+            (h + "é".encode())[: len(h) + 1],
+            h + b"\0\0\0",
+            h.decode("latin-1").encode("utf-16"),
+            h + b"\xe9t\xe9",
+        ]
+    tier = magicdb._sniffer().text  # type: ignore[union-attr]
+    used = 0
+    original = tier._call
+
+    def counting(head: bytes, binary: set[int]) -> object:
+        nonlocal used
+        out = original(head, binary)
+        used += out is not None
+        return out
+
+    tier._call = counting  # type: ignore[method-assign]
+    try:
+        assert_same(heads + made + _cut(heads, seed=11))
+    finally:
+        del tier._call
+    assert used > len(heads) // 3, used
+
+
+def test_regex_literals() -> None:
+    """The literal every match of a POSIX extended regex holds (or none when unsure)."""
+    lit = magicdb._regex_literal
+    assert lit(rb"^export (function|class) ") == b"export "
+    assert lit(rb"^(import|export).* from ") == b" from "
+    assert lit(rb"a|bcd") == b""  # alternatives at the top: no literal is certain
+    assert lit(rb"^[[:space:]]*(class|module)[[:space:]][A-Z]") == b""
+    assert lit(rb"abcd?e") == b"abc"  # d is optional
+    assert lit(rb"abcd*ef") == b"abc"
+    assert lit(rb"xy{2}zzz") == b"zzz"
+    assert lit(rb"ab+cd") == b"ab"  # b repeats: the run stops after it
+    assert lit(rb"\.asciiz") == b".asciiz"
+    assert lit(rb"[]a-z]+literal") == b"literal"
+    assert lit(rb"[^]x]longer[[:alpha:]]") == b"longer"
+    assert lit(rb"q\(ns\)") == b"q(ns)"
+    assert lit(rb"\bword\w") == b"word"
+    assert lit(rb"unclosed(group") == b""
+    assert lit(rb"unclosed[bracket") == b""
+    assert lit(rb"(a|b)") == b""
+    assert lit(b"\x08REF[\t ]") == b"REF"
+
+
+def test_pairs_find_exactly_the_literals_that_occur() -> None:
+    rng = random.Random(12)
+    alphabet = b"abc <>/=.-_\n"
+    for _ in range(300):
+        literals = {
+            bytes(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(rng.randint(0, 12))
+        }
+        pairs = magicdb._Pairs(literals)
+        for _ in range(5):
+            text = bytes(rng.choice(alphabet) for _ in range(rng.randint(1, 300)))
+            assert pairs.may_occur(text) == any(x in text for x in literals), (literals, text)

@@ -1,8 +1,10 @@
 """Choosing the plugins for a file and running them so one failure never stops a triage run.
 
 Matching goes from cheap to dear: glob on the path, MIME type sniffed from the first bytes, magic
-bytes; only a plugin that passes one of those and declares a SQLite signature costs a scratch copy
-of the database, and that copy and its schema are shared by every plugin looking at the same file.
+bytes; then, for a plugin that passes one of those and declares a SQLite signature, the table
+names read from the file itself (:mod:`triage.sources.sqlite_schema`), and only when they could
+fit, a scratch copy of the database, whose copy and schema are shared by every plugin looking at
+the same file.
 
 Running collects, per plugin, the records, warnings and an outcome (``ok``, ``not-my-format``,
 ``failed``). A plugin's exception on one file becomes a warning carrying the traceback and the run
@@ -24,8 +26,10 @@ from triage.plugin.contract import NotMyFormat, ParseContext, ParseWarning, Plug
 from triage.plugin.item import FileItem
 from triage.plugin.records import Record
 from triage.plugin.scratch import SQLITE_HEADER
+from triage.sources.sqlite_schema import table_names
 
 __all__ = [
+    "WAL_LIMIT",
     "DispatchResult",
     "PluginRun",
     "TargetMatcher",
@@ -37,6 +41,9 @@ __all__ = [
 ]
 
 Outcome = Literal["ok", "not-my-format", "failed"]
+
+#: A ``-wal`` larger than this is not read for the table names: the scratch copy decides.
+WAL_LIMIT = 4 * 1024 * 1024
 
 
 @functools.lru_cache(maxsize=1024)
@@ -251,7 +258,11 @@ def match_plugins(item: FileItem, plugins: Sequence[Plugin], ctx: ParseContext) 
 
 
 def confirm_candidates(
-    item: FileItem, candidates: Sequence[Plugin], ctx: ParseContext, named: Callable[[], Sequence[bool]]
+    item: FileItem,
+    candidates: Sequence[Plugin],
+    ctx: ParseContext,
+    named: Callable[[], Sequence[bool]],
+    wal: Callable[[], bytes | None] | None = None,
 ) -> list[Plugin]:
     """Of ``candidates`` (plugins whose cheap targets accept ``item``, as :class:`TargetMatcher`
     found), those whose SQLite signature, if they declare one, the file's schema meets: the second
@@ -260,7 +271,19 @@ def confirm_candidates(
     ``named()`` says, per candidate, whether one of its globs matches the file's path (asked only
     when a signature is not met). The schema is read at most once, and only from a file whose
     first bytes are SQLite's: a file that is not a database costs no scratch copy.
+
+    Before that copy, the table names are read from the file itself
+    (:func:`triage.sources.sqlite_schema.table_names`): when no SQLite candidate's tables are all
+    there and no such candidate is named by the file's path (which would earn a warning worded
+    from SQLite's own reading), those candidates are dropped with no copy and no connection, as
+    the copy's schema would have dropped them. ``wal()`` gives the content of the file's ``-wal``
+    (``b""`` when none), whose frames may hold newer schema pages, or ``None`` when the file's
+    siblings could change the schema in a way not read here (a ``-journal`` with content, a
+    ``-wal`` over :data:`WAL_LIMIT`): then the copy decides. By default it asks ``item.sibling``,
+    which an engine's item answers by spooling the sibling, so the engine passes its own.
     """
+    if _ruled_out_by_names(item, candidates, named, wal):
+        return [p for p in candidates if p.targets.sqlite is None]
     chosen: list[Plugin] = []
     flags: Sequence[bool] | None = None
     schema: dict[str, frozenset[str]] | None = None
@@ -284,6 +307,48 @@ def confirm_candidates(
                 continue
         chosen.append(plugin)
     return chosen
+
+
+def _ruled_out_by_names(
+    item: FileItem,
+    candidates: Sequence[Plugin],
+    named: Callable[[], Sequence[bool]],
+    wal: Callable[[], bytes | None] | None,
+) -> bool:
+    """True when the file's own table names show that no SQLite candidate can match and none is
+    named by the path; False whenever SQLite must be asked (see :func:`confirm_candidates`)."""
+    wanted = [(i, p.targets.sqlite) for i, p in enumerate(candidates) if p.targets.sqlite is not None]
+    if not wanted or not item.head.startswith(SQLITE_HEADER):
+        return False
+    try:
+        content = _sibling_wal(item) if wal is None else wal()
+        if content is None:
+            return False
+        with item.open() as fh:
+            size = fh.seek(0, 2)
+            names = table_names(fh, size, content)
+    except OSError:
+        return False
+    if names is None:
+        return False
+    lowered = {n.lower() for n in names}
+    for _i, signature in wanted:
+        if all(t.lower() in lowered for t in signature.tables):
+            return False
+    flags = named()
+    return not any(flags[i] for i, _s in wanted)
+
+
+def _sibling_wal(item: FileItem) -> bytes | None:
+    """``item``'s ``-wal`` content (``b""`` when none), or None when a ``-journal`` with content
+    lies beside it or the ``-wal`` is over :data:`WAL_LIMIT` (see :func:`confirm_candidates`)."""
+    journal = item.sibling("-journal")
+    if journal is not None and journal.size > 0:
+        return None
+    other = item.sibling("-wal")
+    if other is None or other.size == 0:
+        return b""
+    return other.read_all() if other.size <= WAL_LIMIT else None
 
 
 def _schema(item: FileItem, ctx: ParseContext) -> tuple[dict[str, frozenset[str]] | None, str | None]:

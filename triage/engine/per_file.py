@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from triage.engine.dispatch import TargetMatcher, confirm_candidates, run_plugins
+from triage.engine.dispatch import WAL_LIMIT, TargetMatcher, confirm_candidates, run_plugins
 from triage.engine.results import FileResult, FoundRecord, PluginOutcome, TriageWarning
 from triage.engine.stall import NO_HEARTBEAT, Heartbeat
 from triage.errors import SourceUnreadable, TriageError
@@ -276,6 +276,25 @@ class FileProcessor:
         self.plugins = tuple(plugins)
         self.matcher = TargetMatcher(p.targets for p in self.plugins)  # compiled once, asked per file
         self._bit = {id(p): 1 << i for i, p in enumerate(self.plugins)}
+
+    def _wal(self, job: FileJob) -> bytes | None:
+        """The content of the ``-wal`` the walk found beside the job's file (``b""`` when none),
+        or None when a ``-journal`` with content is there or the ``-wal`` is over
+        :data:`~triage.engine.dispatch.WAL_LIMIT` or unreadable: what
+        :func:`~triage.engine.dispatch.confirm_candidates` reads the table names with. Read
+        straight from the source, not spooled: it is small, and dropped at once."""
+        journal = job.siblings.get("-journal")
+        if journal is not None and journal.size > 0:
+            return None
+        wal = job.siblings.get("-wal")
+        if wal is None or wal.size == 0:
+            return b""
+        if wal.size > WAL_LIMIT:
+            return None
+        try:
+            return b"".join(self.source.read(wal))
+        except Exception:  # any reader's failure: the scratch copy decides, and reports it
+            return None
 
     def _named(self, path: str, candidates: Sequence[Plugin]) -> list[bool]:
         """Per candidate, whether one of its globs matches ``path`` (the file is named as its)."""
@@ -546,7 +565,11 @@ class FileProcessor:
         try:
             try:
                 chosen = confirm_candidates(
-                    item, candidates, ctx, lambda: self._named(entry.path, candidates)
+                    item,
+                    candidates,
+                    ctx,
+                    lambda: self._named(entry.path, candidates),
+                    lambda: self._wal(job),
                 )
             except ScratchFull as exc:
                 warnings.append(_not_given(entry.path, candidates, exc))
