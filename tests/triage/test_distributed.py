@@ -58,16 +58,18 @@ from triage.plugin import FileItem, Option, ParseContext, Plugin, Record, Target
 class SlowNote(Record):
     record_type: ClassVar[str] = "test/slow-note"
     text: str = ""
+    related: str = ""
 
 
 class SlowPlugin(Plugin):
-    """Test only: reads a .slow file's first line after waiting ``ms`` milliseconds; with
-    ``marker``, first leaves a file named after its worker there (which worker holds a job)."""
+    """Test only: reads a .slow or .note file's first line, and names the .note files it finds as
+    related files; waits ``ms`` milliseconds first for a .slow file and, with ``marker``, leaves
+    a file named after its worker there (which worker holds a job)."""
 
     name = "slow_test"
     version = "1"
     description = "test plugin: slow on purpose"
-    targets = Targets(globs=("**/*.slow",))
+    targets = Targets(globs=("**/*.slow", "**/*.note"))
     emits = (SlowNote,)
     options = (
         Option("ms", "int", "milliseconds to wait per file"),
@@ -75,13 +77,18 @@ class SlowPlugin(Plugin):
     )
 
     def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[Record]:
+        slow = item.name.endswith(".slow")
         marker = ctx.options.get("marker")
-        if marker:
+        if marker and slow:
             name = item.source.path.rsplit("/", 1)[-1]
             Path(marker, f"{os.getppid()}-{os.getpid()}-{name}").touch()
-        time.sleep(ctx.options.get("ms", 0) / 1000)
+        if slow:
+            time.sleep(ctx.options.get("ms", 0) / 1000)
+        related = ",".join(sorted(found.path for found in item.find("/**/*.note")))
         with item.open() as f:
-            yield SlowNote(source=item.source, locator="line 1", text=f.readline().decode().strip())
+            yield SlowNote(
+                source=item.source, locator="line 1", text=f.readline().decode().strip(), related=related
+            )
 '''
 
 
@@ -127,7 +134,7 @@ def _phone_zip(slow: int) -> bytes:
     inner = zip_bytes(
         {
             "DCIM/DSCN0025.jpg": (corpus / "images/gps/DSCN0025.jpg").read_bytes(),
-            "notes/inner.txt": b"the boat leaves at six\n",
+            "notes/inner.note": b"the boat leaves at six\n",
         }
     )
     return zip_bytes(
@@ -137,6 +144,7 @@ def _phone_zip(slow: int) -> bytes:
             ).read_bytes(),
             "sdcard/DCIM/DSCN0021.jpg": (corpus / "images/gps/DSCN0021.jpg").read_bytes(),
             "sdcard/backup/old-phone.zip": inner,
+            "sdcard/notes/phone.note": b"call back\n",
             **_slow_notes("sdcard/notes", "m", slow),
         }
     )
@@ -154,7 +162,8 @@ def _deleted(image: Path, path: str) -> Path:
 @pytest.fixture
 def image(tmp_path: Path) -> Path:
     """A small ext4 'phone': the real SMS database, real photos, text, eight .slow notes, a phone
-    extraction zip holding another zip, and a real photo deleted (carved from free space)."""
+    extraction zip holding another zip, another zip, and a real photo deleted (carved from free
+    space). The .note files in the evidence and in the zips are related files of each other."""
     corpus = need(CORPUS)
     files = {
         "data/data/com.android.providers.telephony/databases/mmssms.db": (
@@ -164,8 +173,10 @@ def image(tmp_path: Path) -> Path:
         "DCIM/Camera/DSCN0012.jpg": (corpus / "images/gps/DSCN0012.jpg").read_bytes(),
         "system/lib/libcamera.dll": (corpus / "images/Canon_40D.jpg").read_bytes(),
         "notes/todo.txt": b"meet at the harbour\n",
+        "notes/top.note": b"the harbour\n",
         "empty.bin": b"",
         "Download/phone-extraction.zip": _phone_zip(slow=0),
+        "Download/other-phone.zip": zip_bytes({"other.note": b"another phone\n"}),
     }
     files.update(_slow_notes("slow", "", 8))
     return _deleted(build_ext4(tmp_path / "image", files), "/DCIM/Camera/DSCN0012.jpg")
@@ -314,6 +325,14 @@ def test_two_workers_store_exactly_what_a_local_run_stores(
     paths = repr(expected["findings"])
     assert "old-phone.zip!/DCIM/DSCN0025.jpg" in paths and "contacts2.db" in paths
     assert any(f"'{c['path']}'" in paths and "photo/" in paths for c in carved)
+    # the related files of a member: the evidence's and its own outermost archive's, not another's
+    related = {
+        f["path"].rsplit("/", 1)[1]: json.loads(f["data"])["related"]
+        for f in map(dict, expected["findings"])
+        if f["path"].endswith(".note")
+    }
+    assert related["inner.note"] == "/Download/phone-extraction.zip!/sdcard/notes/phone.note,/notes/top.note"
+    assert related["other.note"] == "/notes/top.note"
 
     workers.start("w1")
     workers.start("w2")
