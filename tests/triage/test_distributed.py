@@ -1,8 +1,9 @@
 """Distributed triage against the real Redis and RabbitMQ of this machine (issue 11, section 1).
 
 Real ``exhibit worker`` processes (subprocesses, each on a queue of its own test) read a real
-ext4 image built from corpus files (with a zip holding a zip, and a deleted photo to carve from
-free space); the coordinator is this process. No mocks, no eager mode.
+ext4 image built from corpus files (for the comparison with a local run, also a zip holding a
+zip, and a deleted photo to carve from free space); the coordinator is this process. No mocks,
+no eager mode.
 A test-only plugin, installed for the test as a real distribution on the workers' PYTHONPATH
 (an ``exhibit.plugins`` entry point), makes some files slow to read, so a worker can be killed
 while it holds a job.
@@ -159,27 +160,42 @@ def _deleted(image: Path, path: str) -> Path:
     return image
 
 
-@pytest.fixture
-def image(tmp_path: Path) -> Path:
-    """A small ext4 'phone': the real SMS database, real photos, text, eight .slow notes, a phone
-    extraction zip holding another zip, another zip, and a real photo deleted (carved from free
-    space). The .note files in the evidence and in the zips are related files of each other."""
+def _phone_files() -> dict[str, bytes]:
+    """A small 'phone': the real SMS database, real photos, text, and eight .slow notes."""
     corpus = need(CORPUS)
     files = {
         "data/data/com.android.providers.telephony/databases/mmssms.db": (
             corpus / "chats/mmssms.db"
         ).read_bytes(),
         "DCIM/Camera/DSCN0010.jpg": (corpus / "images/gps/DSCN0010.jpg").read_bytes(),
-        "DCIM/Camera/DSCN0012.jpg": (corpus / "images/gps/DSCN0012.jpg").read_bytes(),
         "system/lib/libcamera.dll": (corpus / "images/Canon_40D.jpg").read_bytes(),
         "notes/todo.txt": b"meet at the harbour\n",
-        "notes/top.note": b"the harbour\n",
         "empty.bin": b"",
+    }
+    files.update(_slow_notes("slow", "", 8))
+    return files
+
+
+@pytest.fixture
+def image(tmp_path: Path) -> Path:
+    """The small 'phone' as an ext4 image (its files only: the walk's round)."""
+    return build_ext4(tmp_path / "image", _phone_files())
+
+
+@pytest.fixture
+def rich_image(tmp_path: Path) -> Path:
+    """The small 'phone' with every round: a phone extraction zip holding another zip, another
+    zip, and a real photo deleted (carved from free space). The .note files in the evidence and
+    in the zips are related files of each other (the slow test plugin names them)."""
+    corpus = need(CORPUS)
+    files = {
+        **_phone_files(),
+        "DCIM/Camera/DSCN0012.jpg": (corpus / "images/gps/DSCN0012.jpg").read_bytes(),
+        "notes/top.note": b"the harbour\n",
         "Download/phone-extraction.zip": _phone_zip(slow=0),
         "Download/other-phone.zip": zip_bytes({"other.note": b"another phone\n"}),
     }
-    files.update(_slow_notes("slow", "", 8))
-    return _deleted(build_ext4(tmp_path / "image", files), "/DCIM/Camera/DSCN0012.jpg")
+    return _deleted(build_ext4(tmp_path / "rich-image", files), "/DCIM/Camera/DSCN0012.jpg")
 
 
 def _case(root: Path, image: Path, db_url: str | None = None) -> Case:
@@ -308,8 +324,11 @@ def _local_run(tmp_path: Path, image: Path, option_values: list[str]) -> dict[st
 
 
 def test_two_workers_store_exactly_what_a_local_run_stores(
-    tmp_path: Path, image: Path, workers: Workers, request: pytest.FixtureRequest
+    tmp_path: Path, rich_image: Path, workers: Workers, request: pytest.FixtureRequest
 ) -> None:
+    """Every round on the workers (the walk's files, the zips' members, the carved photo) stores
+    exactly what a local run stores."""
+    image = rich_image
     from triage.distributed.runner import CeleryRunner
 
     options = ["slow_test.ms=150"]
