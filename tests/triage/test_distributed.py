@@ -1,7 +1,9 @@
 """Distributed triage against the real Redis and RabbitMQ of this machine (issue 11, section 1).
 
 Real ``exhibit worker`` processes (subprocesses, each on a queue of its own test) read a real
-ext4 image built from corpus files; the coordinator is this process. No mocks, no eager mode.
+ext4 image built from corpus files (for the comparison with a local run, also a zip holding a
+zip, and a deleted photo to carve from free space); the coordinator is this process. No mocks,
+no eager mode.
 A test-only plugin, installed for the test as a real distribution on the workers' PYTHONPATH
 (an ``exhibit.plugins`` entry point), makes some files slow to read, so a worker can be killed
 while it holds a job.
@@ -13,7 +15,6 @@ import json
 import os
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -30,8 +31,9 @@ from custody.actors import add_actor
 from custody.case import Case, init_case, open_case
 from custody.items import DERIVE, acquire
 from custody.verify import verify_case
-from tests.conftest import CORPUS, need
+from tests.conftest import CORPUS, need, need_tool
 from tests.triage.test_engine import build_ext4
+from tests.triage.test_nested import zip_bytes
 from triage.engine.run import RunSummary, TriageOptions, run_triage
 from triage.errors import DistributedError
 from triage.views.findings import list_runs
@@ -57,16 +59,18 @@ from triage.plugin import FileItem, Option, ParseContext, Plugin, Record, Target
 class SlowNote(Record):
     record_type: ClassVar[str] = "test/slow-note"
     text: str = ""
+    related: str = ""
 
 
 class SlowPlugin(Plugin):
-    """Test only: reads a .slow file's first line after waiting ``ms`` milliseconds; with
-    ``marker``, first leaves a file named after its worker there (which worker holds a job)."""
+    """Test only: reads a .slow or .note file's first line, and names the .note files it finds as
+    related files; waits ``ms`` milliseconds first for a .slow file and, with ``marker``, leaves
+    a file named after its worker there (which worker holds a job)."""
 
     name = "slow_test"
     version = "1"
     description = "test plugin: slow on purpose"
-    targets = Targets(globs=("**/*.slow",))
+    targets = Targets(globs=("**/*.slow", "**/*.note"))
     emits = (SlowNote,)
     options = (
         Option("ms", "int", "milliseconds to wait per file"),
@@ -74,13 +78,18 @@ class SlowPlugin(Plugin):
     )
 
     def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[Record]:
+        slow = item.name.endswith(".slow")
         marker = ctx.options.get("marker")
-        if marker:
+        if marker and slow:
             name = item.source.path.rsplit("/", 1)[-1]
             Path(marker, f"{os.getppid()}-{os.getpid()}-{name}").touch()
-        time.sleep(ctx.options.get("ms", 0) / 1000)
+        if slow:
+            time.sleep(ctx.options.get("ms", 0) / 1000)
+        related = ",".join(sorted(found.path for found in item.find("/**/*.note")))
         with item.open() as f:
-            yield SlowNote(source=item.source, locator="line 1", text=f.readline().decode().strip())
+            yield SlowNote(
+                source=item.source, locator="line 1", text=f.readline().decode().strip(), related=related
+            )
 '''
 
 
@@ -115,9 +124,44 @@ def slow_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-@pytest.fixture
-def image(tmp_path: Path) -> Path:
-    """A small ext4 'phone': the real SMS database, real photos, text, and eight .slow notes."""
+def _slow_notes(folder: str, prefix: str, count: int) -> dict[str, bytes]:
+    return {f"{folder}/{prefix}{n:02}.slow": f"note {prefix}{n}\nmore\n".encode() for n in range(count)}
+
+
+def _phone_zip(slow: int) -> bytes:
+    """A phone extraction as a zip (real contacts database, real GPS photo, ``slow`` notes named
+    ``mNN.slow``) holding another zip (a real photo, a text): members, and members of a member."""
+    corpus = need(CORPUS)
+    inner = zip_bytes(
+        {
+            "DCIM/DSCN0025.jpg": (corpus / "images/gps/DSCN0025.jpg").read_bytes(),
+            "notes/inner.note": b"the boat leaves at six\n",
+        }
+    )
+    return zip_bytes(
+        {
+            "data/data/com.android.providers.contacts/databases/contacts2.db": (
+                corpus / "chats/contacts2.db"
+            ).read_bytes(),
+            "sdcard/DCIM/DSCN0021.jpg": (corpus / "images/gps/DSCN0021.jpg").read_bytes(),
+            "sdcard/backup/old-phone.zip": inner,
+            "sdcard/notes/phone.note": b"call back\n",
+            **_slow_notes("sdcard/notes", "m", slow),
+        }
+    )
+
+
+def _deleted(image: Path, path: str) -> Path:
+    """``image`` with ``path`` deleted by debugfs (its blocks freed, their bytes left to carve)."""
+    debugfs = need_tool("debugfs")
+    image.chmod(0o644)
+    subprocess.run([debugfs, "-w", "-R", f"rm {path}", str(image)], check=True, capture_output=True)
+    image.chmod(0o444)
+    return image
+
+
+def _phone_files() -> dict[str, bytes]:
+    """A small 'phone': the real SMS database, real photos, text, and eight .slow notes."""
     corpus = need(CORPUS)
     files = {
         "data/data/com.android.providers.telephony/databases/mmssms.db": (
@@ -128,8 +172,30 @@ def image(tmp_path: Path) -> Path:
         "notes/todo.txt": b"meet at the harbour\n",
         "empty.bin": b"",
     }
-    files.update({f"slow/{n:02}.slow": f"note {n}\nmore\n".encode() for n in range(8)})
-    return build_ext4(tmp_path / "image", files)
+    files.update(_slow_notes("slow", "", 8))
+    return files
+
+
+@pytest.fixture
+def image(tmp_path: Path) -> Path:
+    """The small 'phone' as an ext4 image (its files only: the walk's round)."""
+    return build_ext4(tmp_path / "image", _phone_files())
+
+
+@pytest.fixture
+def rich_image(tmp_path: Path) -> Path:
+    """The small 'phone' with every round: a phone extraction zip holding another zip, another
+    zip, and a real photo deleted (carved from free space). The .note files in the evidence and
+    in the zips are related files of each other (the slow test plugin names them)."""
+    corpus = need(CORPUS)
+    files = {
+        **_phone_files(),
+        "DCIM/Camera/DSCN0012.jpg": (corpus / "images/gps/DSCN0012.jpg").read_bytes(),
+        "notes/top.note": b"the harbour\n",
+        "Download/phone-extraction.zip": _phone_zip(slow=0),
+        "Download/other-phone.zip": zip_bytes({"other.note": b"another phone\n"}),
+    }
+    return _deleted(build_ext4(tmp_path / "rich-image", files), "/DCIM/Camera/DSCN0012.jpg")
 
 
 def _case(root: Path, image: Path, db_url: str | None = None) -> Case:
@@ -232,6 +298,19 @@ def _canonical(case: Case) -> dict[str, Any]:
     return stored
 
 
+def _jobs(case: Case) -> dict[str, Any]:
+    """The ``triage_jobs`` rows of the case by the path of the job's first file: worker, attempts,
+    and that file's ``fs_type`` and ``parent`` (an archive member has one)."""
+    with case.engine.connect() as conn:
+        found = conn.execute(
+            text(
+                "SELECT f.path, j.worker, j.attempts, f.fs_type, f.parent FROM triage_jobs j "
+                "JOIN triage_files f ON j.id = j.run_id || '/' || f.key"
+            )
+        ).mappings()
+        return {r["path"]: dict(r) for r in found}
+
+
 def _local_run(tmp_path: Path, image: Path, option_values: list[str]) -> dict[str, Any]:
     c = _case(tmp_path / "local-case", image)
     try:
@@ -245,13 +324,34 @@ def _local_run(tmp_path: Path, image: Path, option_values: list[str]) -> dict[st
 
 
 def test_two_workers_store_exactly_what_a_local_run_stores(
-    tmp_path: Path, image: Path, workers: Workers, request: pytest.FixtureRequest
+    tmp_path: Path, rich_image: Path, workers: Workers, request: pytest.FixtureRequest
 ) -> None:
+    """Every round on the workers (the walk's files, the zips' members, the carved photo) stores
+    exactly what a local run stores."""
+    image = rich_image
     from triage.distributed.runner import CeleryRunner
 
     options = ["slow_test.ms=150"]
     expected = _local_run(tmp_path, image, options)
     assert any("test/slow-note" in repr(f) for f in expected["findings"])  # the slow plugin did run
+    # what the comparison covers: members of the zip and of the zip in it, with findings (EXIF
+    # and contacts), and the deleted photo carved from free space, with its EXIF finding
+    deep = "/Download/phone-extraction.zip!/sdcard/backup/old-phone.zip!/DCIM/DSCN0025.jpg"
+    files = [dict(r) for r in expected["files"]]
+    assert any(f["path"] == deep and f["parent"] and f["sha256"] for f in files)
+    carved = [f for f in files if f["fs_type"] == "carved"]
+    assert carved and all(f["sha256"] for f in carved)
+    paths = repr(expected["findings"])
+    assert "old-phone.zip!/DCIM/DSCN0025.jpg" in paths and "contacts2.db" in paths
+    assert any(f"'{c['path']}'" in paths and "photo/" in paths for c in carved)
+    # the related files of a member: the evidence's and its own outermost archive's, not another's
+    related = {
+        f["path"].rsplit("/", 1)[1]: json.loads(f["data"])["related"]
+        for f in map(dict, expected["findings"])
+        if f["path"].endswith(".note")
+    }
+    assert related["inner.note"] == "/Download/phone-extraction.zip!/sdcard/notes/phone.note,/notes/top.note"
+    assert related["other.note"] == "/notes/top.note"
 
     workers.start("w1")
     workers.start("w2")
@@ -269,7 +369,14 @@ def test_two_workers_store_exactly_what_a_local_run_stores(
         assert verify_case(c).ok
         [run] = list_runs(c.engine, "EX-001")
         assert set(run["workers"]) == set(workers.procs)  # both read some of the jobs
+        # every file read was read by a worker: the walk's, the archives' members, the carved ones
         assert sum(w["files"] for w in run["workers"].values()) == summary.counts["files"]
+        jobs = _jobs(c)
+        deep = "/Download/phone-extraction.zip!/sdcard/backup/old-phone.zip!/"
+        assert any(j["parent"] for j in jobs.values()), "no job of archive members"
+        assert any(p.startswith(deep) for p in jobs), "no job of a zip's zip's members"
+        assert any(j["fs_type"] == "carved" for j in jobs.values()), "no job of carved files"
+        assert {j["worker"] for j in jobs.values()} <= set(workers.procs)
         assert run["arguments"]["distributed"]["queue"] == workers.queue
         assert "guest:guest" not in json.dumps(run["arguments"])  # the broker's password is not recorded
     finally:
@@ -301,6 +408,44 @@ def coordinate_in_background(
     return coordinator, outcome
 
 
+def _kill_a_holder(marker: Path, workers: Workers, prefix: str = "") -> tuple[str, str]:
+    """SIGKILL the worker that started a slow file named ``prefix``... (its marker: ``<worker
+    pid>-<process pid>-<file name>``) while it reads it; that worker's node and the file's name."""
+    pids = {proc.pid: node for node, proc in workers.procs.items()}
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        for started in marker.iterdir():
+            worker, _, name = started.name.split("-", 2)
+            if name.startswith(prefix) and int(worker) in pids:
+                workers.kill(pids[int(worker)])  # the whole worker, while it reads the slow file
+                return pids[int(worker)], name
+        time.sleep(0.05)
+    raise AssertionError(f"no worker started a slow file named {prefix}...")
+
+
+def _completed_without(
+    victim: str,
+    case: Case,
+    coordinator: threading.Thread,
+    outcome: dict[str, Any],
+    workers: Workers,
+    expected: dict[str, Any],
+) -> str:
+    """Check the run of ``coordinate_in_background`` completed after ``victim`` was killed, storing
+    what a local run stores, its ledger verifying; the survivor's node."""
+    coordinator.join(60)
+    assert not coordinator.is_alive(), "the run did not finish after a worker was lost"
+    assert "error" not in outcome, outcome.get("error")
+    summary: RunSummary = outcome["summary"]
+    assert summary.status == "complete"
+    assert _canonical(case) == expected
+    assert verify_case(case).ok  # the ledger verifies (exhibit custody verify)
+    [run] = list_runs(case.engine, "EX-001")
+    survivor = next(n for n in workers.procs if n != victim)
+    assert run["status"] == "complete" and survivor in run["workers"]
+    return survivor
+
+
 def test_a_worker_killed_in_the_middle_loses_nothing(tmp_path: Path, image: Path, workers: Workers) -> None:
 
     marker = tmp_path / "started"
@@ -313,38 +458,41 @@ def test_a_worker_killed_in_the_middle_loses_nothing(tmp_path: Path, image: Path
     c = _case(tmp_path / "remote-case", image)
     coordinator, outcome = coordinate_in_background(c, workers.broker, workers.queue, 1200, marker)
     try:
-        pids = {proc.pid: node for node, proc in workers.procs.items()}
-        victim = held = None
-        deadline = time.monotonic() + 20
-        while victim is None and time.monotonic() < deadline:
-            for started in marker.iterdir():  # <worker pid>-<process pid>-<file>: this worker holds a job
-                victim, held = pids.get(int(started.name.split("-")[0])), started.name.split("-")[2]
-            time.sleep(0.05)
-        assert victim is not None, "no worker started a slow file"
-        workers.kill(victim)  # SIGKILL, the whole worker, while it reads a slow file
-        coordinator.join(60)
-        assert not coordinator.is_alive(), "the run did not finish after a worker was lost"
-        assert "error" not in outcome, outcome.get("error")
-        summary: RunSummary = outcome["summary"]
-        assert summary.status == "complete"
-        assert _canonical(c) == expected
-        assert verify_case(c).ok  # the ledger verifies (exhibit custody verify)
-        [run] = list_runs(c.engine, "EX-001")
-        survivor = next(n for n in workers.procs if n != victim)
-        assert run["status"] == "complete" and survivor in run["workers"]
+        victim, held = _kill_a_holder(marker, workers)
+        survivor = _completed_without(victim, c, coordinator, outcome, workers, expected)
         # the job the victim held (one file a job) was stored as the survivor read it: given
         # back by the broker (RabbitMQ, at once) or sent again by the coordinator (Redis)
-        conn = sqlite3.connect(f"file:{c.root / 'case.sqlite'}?mode=ro", uri=True)
-        try:
-            [(worker, attempts)] = conn.execute(
-                "SELECT j.worker, j.attempts FROM triage_jobs j JOIN triage_files f "
-                "ON j.id = j.run_id || '/' || f.key WHERE f.path = ?",
-                (f"/slow/{held}",),
-            ).fetchall()
-        finally:
-            conn.close()
-        assert worker == survivor
-        assert attempts >= 1 if workers.broker.startswith("amqp") else attempts >= 2
+        job = _jobs(c)[f"/slow/{held}"]
+        assert job["worker"] == survivor
+        assert job["attempts"] >= 1 if workers.broker.startswith("amqp") else job["attempts"] >= 2
+    finally:
+        coordinator.join(60)
+        c.close()
+
+
+@pytest.fixture
+def zip_image(tmp_path: Path) -> Path:
+    """An ext4 holding a phone extraction zip alone, four slow notes among its members: the slow
+    part of a run is its second round."""
+    return build_ext4(tmp_path / "zip-image", {"Download/phone-extraction.zip": _phone_zip(slow=4)})
+
+
+def test_a_worker_killed_while_reading_archive_members_loses_nothing(
+    tmp_path: Path, zip_image: Path, workers: Workers
+) -> None:
+    marker = tmp_path / "started"
+    marker.mkdir()
+    expected = _local_run(tmp_path, zip_image, ["slow_test.ms=0"])
+    workers.start("a1")
+    workers.start("a2")
+    workers.wait_listening()
+    c = _case(tmp_path / "remote-case", zip_image)
+    coordinator, outcome = coordinate_in_background(c, workers.broker, workers.queue, 800, marker)
+    try:
+        victim, held = _kill_a_holder(marker, workers, prefix="m")
+        survivor = _completed_without(victim, c, coordinator, outcome, workers, expected)
+        job = _jobs(c)[f"/Download/phone-extraction.zip!/sdcard/notes/{held}"]
+        assert job["worker"] == survivor and job["parent"]  # a member, read again by the survivor
     finally:
         coordinator.join(60)
         c.close()

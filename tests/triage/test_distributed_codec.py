@@ -9,13 +9,24 @@ from pathlib import Path
 import pytest
 
 from triage.distributed.app import check_url, redacted, result_backend
-from triage.distributed.codec import decode_result, decode_setup, encode_result, encode_setup
+from triage.distributed.codec import (
+    decode_job,
+    decode_result,
+    decode_setup,
+    encode_job,
+    encode_result,
+    encode_setup,
+)
 from triage.engine.options import run_options
+from triage.engine.per_file import FileJob
+from triage.engine.remote import CarvedAt, InArchive, Whereabouts
 from triage.engine.results import FileResult, FoundRecord, PluginOutcome, TriageWarning
 from triage.engine.workers import WorkerSetup
 from triage.errors import DistributedError
 from triage.keywords.terms import parse_keywords
 from triage.plugin.registry import load_plugins
+from triage.sources.entry import FileEntry
+from triage.sources.nested import NestLimits
 
 
 def _setup(tmp_path: Path) -> WorkerSetup:
@@ -74,6 +85,32 @@ def test_results_survive_json() -> None:
         archive=True,
     )
     assert decode_result(json.loads(json.dumps(encode_result(result)))) == result
+
+
+def _jobs(*keys: str) -> list[FileJob]:
+    return [FileJob(k, FileEntry(None, "zip", f"/{k}", k, k.encode(), 0, "file", 1, False), {}) for k in keys]
+
+
+def test_a_job_says_where_members_and_carved_files_are_in_a_few_numbers() -> None:
+    """Members go by outermost archive (consecutive keys grouped), carved files by extents; the
+    worker reads back what the run meant, and a walk's job carries keys only."""
+    limits = NestLimits(depth=2, members=10, total_members=50, expanded=1 << 20, ratio=100)
+    where = Whereabouts(
+        members={"a": InArchive("Z1", 0), "b": InArchive("Z1", 0), "c": InArchive("Z2", 7)}, limits=limits
+    )
+    message = json.loads(json.dumps(encode_job({"run": "r"}, _jobs("a", "b", "c"), where)))
+    assert message["within"] == [["Z1", 0, 2], ["Z2", 7, 1]]
+    job = decode_job(message)
+    assert job.within == [("Z1", 0, ["a", "b"]), ("Z2", 7, ["c"])] and job.limits == limits
+    carved = Whereabouts(
+        carved={"x": CarvedAt(1048576, 1050624, 9000, "jpeg", ((1050624, 4096), (1060864, 4904)))}
+    )
+    job = decode_job(json.loads(json.dumps(encode_job({}, _jobs("x"), carved))))
+    assert job.carved == [carved.carved["x"]] and job.within is None
+    plain = encode_job({"run": "r"}, _jobs("a"), None)
+    assert plain == {"run": "r", "keys": ["a"]} and decode_job(plain).carved is None
+    with pytest.raises(DistributedError, match="places 2 in archives"):
+        decode_job({"keys": ["a"], "within": [["Z1", 0, 2]], "limits": {}})
 
 
 def test_broker_urls() -> None:

@@ -132,10 +132,11 @@ def check_broker(
 def release(app: Celery) -> None:
     """Close every broker connection this process holds for ``app``, and kombu's pools.
 
-    Called when the coordinator is done with the broker and before it forks local workers
-    (archive members, carving): a forked child inherits the open sockets, and the after-fork
-    clean-up of kombu and Celery in the child shuts them down (``shutdown(2)`` acts on the
-    parent's socket too), so the coordinator's next use of a pooled connection would fail.
+    Called when the coordinator is done with the broker and before it forks local processes
+    (a disk image's guarded walk, the keyword search of its bytes): a forked child inherits the
+    open sockets, and the after-fork clean-up of kombu and Celery in the child shuts them down
+    (``shutdown(2)`` acts on the parent's socket too), so the coordinator's next use of a pooled
+    connection would fail.
     """
     consumer = getattr(app.backend, "result_consumer", None)
     if consumer is not None and getattr(consumer, "_connection", None) is not None:

@@ -6,17 +6,29 @@ cannot make a worker run code). A job's message names the files by their row key
 the path recorded at acquisition itself and finds the files by key. The run's settings travel
 with every job (a few hundred bytes), so a worker needs nothing else from the coordinator.
 
+The files of the later rounds are not in the worker's walk; their job says where they are
+(triage/engine/remote.py: ``Whereabouts``), still in a few numbers per file:
+
+* archive members: ``"within": [[archive key, members walked before it, n], ...]``, the job's
+  keys taken ``n`` at a time, with the run's archive limits (``"limits"``);
+* carved files: ``"carved": [[partition, offset, length, kind, [[image offset, length], ...]], ...]``,
+  one per key.
+
 Secrets among the options (a backup password, a database key) travel too: the broker must be as
 private as the case (docs/lab.md).
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from triage.engine.options import SOURCE_OPTIONS
+from triage.engine.per_file import FileJob
+from triage.engine.remote import CarvedAt, Whereabouts
 from triage.engine.results import FileResult, FoundRecord, PluginOutcome, TriageWarning
 from triage.engine.workers import WorkerSetup
 from triage.errors import DistributedError
@@ -24,6 +36,7 @@ from triage.keywords.terms import KeywordSpec, Term
 from triage.plugin.contract import Plugin
 from triage.plugin.options import PluginOptions
 from triage.plugin.registry import load_analyzers, load_plugins
+from triage.sources.nested import NestLimits
 
 FORMAT = 1  # of the messages: a worker refuses a job in a format it does not know
 
@@ -135,6 +148,70 @@ def decode_setup(message: dict[str, Any], worker: str) -> RunSettings:
             terms=tuple(Term(*t) for t in keywords["terms"]), name=keywords["name"], sha256=keywords["sha256"]
         ),
     )
+
+
+# -- the files of a job -------------------------------------------------------------------------------
+
+
+def encode_job(
+    settings: dict[str, Any], jobs: Sequence[FileJob], where: Whereabouts | None
+) -> dict[str, Any]:
+    """The message of a job of ``jobs``: the run's ``settings``, the files' keys and, for files a
+    worker's walk does not list, where they are."""
+    keys = [j.key for j in jobs]
+    message = {**settings, "keys": keys}
+    if where is None:
+        return message
+    if where.members:
+        groups: list[list[Any]] = []
+        for key in keys:
+            at = where.members[key]
+            if groups and groups[-1][:2] == [at.archive, at.walked]:
+                groups[-1][2] += 1
+            else:
+                groups.append([at.archive, at.walked, 1])
+        message["within"] = groups
+        message["limits"] = dataclasses.asdict(where.limits or NestLimits())
+    if where.carved:
+        message["carved"] = [
+            [c.partition, c.offset, c.length, c.kind, [list(x) for x in c.extents]]
+            for c in (where.carved[key] for key in keys)
+        ]
+    return message
+
+
+@dataclass(frozen=True)
+class JobFiles:
+    """The files a job's message names: the walk's by key (``keys``); or archive members, by
+    outermost archive (``within``: archive key, members walked before it, the members' keys;
+    ``limits``); or carved files (``carved``, one per key)."""
+
+    keys: list[str]
+    within: list[tuple[str, int, list[str]]] | None = None
+    limits: NestLimits | None = None
+    carved: list[CarvedAt] | None = None
+
+
+def decode_job(message: dict[str, Any]) -> JobFiles:
+    keys = [str(k) for k in message["keys"]]
+    if "within" in message:
+        within = []
+        at = 0
+        for archive, walked, n in message["within"]:
+            within.append((str(archive), int(walked), keys[at : at + int(n)]))
+            at += int(n)
+        if at != len(keys):
+            raise DistributedError(f"a job names {len(keys)} member(s) and places {at} in archives")
+        return JobFiles(keys, within=within, limits=NestLimits(**message["limits"]))
+    if "carved" in message:
+        carved = [
+            CarvedAt(int(p), int(o), int(n), str(k), tuple((int(a), int(b)) for a, b in x))
+            for p, o, n, k, x in message["carved"]
+        ]
+        if len(carved) != len(keys):
+            raise DistributedError(f"a job names {len(keys)} carved file(s) and places {len(carved)}")
+        return JobFiles(keys, carved=carved)
+    return JobFiles(keys)
 
 
 # -- results -----------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@
 ``--broker``. It cuts the run's files into the engine's jobs (triage/engine/workers.py:
 ``chunks``), keeps about two jobs per worker process in the queue, and hands each job's results
 to the run as they finish; the run stores them (it stays the only writer of rows and ledger).
+Every round of a run goes this way: the walk's files, then the archives' members, then the
+carved files (their jobs say where those files are: triage/distributed/codec.py).
 
 Delivery is at least once, so a job can finish twice (a worker lost after finishing, a job
 resent): the first result of each job is the one handed on, any later one is dropped. A worker
@@ -48,9 +50,9 @@ from triage.distributed.app import (
     release,
     seconds_from_env,
 )
-from triage.distributed.codec import decode_result, encode_setup
+from triage.distributed.codec import decode_result, encode_job, encode_setup
 from triage.engine.per_file import FileJob
-from triage.engine.remote import RemoteFinished
+from triage.engine.remote import RemoteFinished, Whereabouts
 from triage.engine.workers import CHUNK_BYTES, CHUNK_FILES, WorkerSetup, chunks
 from triage.errors import DistributedError
 
@@ -124,27 +126,33 @@ class CeleryRunner:
 
     @contextmanager
     def processing(
-        self, run_id: str, jobs: Sequence[FileJob], setup: WorkerSetup
+        self, run_id: str, jobs: Sequence[FileJob], setup: WorkerSetup, where: Whereabouts | None = None
     ) -> Iterator[Iterator[RemoteFinished]]:
-        run = _Fanout(self, run_id, jobs, setup)
+        run = _Fanout(self, run_id, jobs, setup, where)
         try:
             yield run.finished()
         finally:
             try:
                 run.close()
             finally:
-                release(self.app)  # before the run forks local workers (archives, carving)
+                release(self.app)  # before the run forks (the next round's walk, carving)
 
 
 class _Fanout:
     """One round of a run on the workers: jobs queued, watched, collected once each."""
 
     def __init__(
-        self, runner: CeleryRunner, run_id: str, jobs: Sequence[FileJob], setup: WorkerSetup
+        self,
+        runner: CeleryRunner,
+        run_id: str,
+        jobs: Sequence[FileJob],
+        setup: WorkerSetup,
+        where: Whereabouts | None = None,
     ) -> None:
         self.runner = runner
         self.app = runner.app
         self.jobs = jobs
+        self.where = where
         self.settings = encode_setup(run_id, setup)
         self.todo = deque(_Job(a, b) for a, b in chunks(jobs, runner.job_files, CHUNK_BYTES))
         self.pending: list[_Job] = []
@@ -164,7 +172,7 @@ class _Fanout:
                 "and every worker given it was lost",
                 hint="look at the workers' logs (a file that crashes the reader, memory)",
             )
-        message = {**self.settings, "keys": [j.key for j in self.jobs[job.start : job.stop]]}
+        message = encode_job(self.settings, self.jobs[job.start : job.stop], self.where)
         job.tasks.append(
             self.app.send_task(
                 TASK, args=[message], queue=self.runner.queue, time_limit=self.runner.job_timeout

@@ -14,6 +14,7 @@ with a warning naming them; a plugin's exception is the plugin's (dispatch.run_p
 from __future__ import annotations
 
 import hashlib
+import heapq
 import io
 import marshal
 import os
@@ -71,6 +72,7 @@ class PathIndex:
             if e.type == "file":
                 self.files.setdefault(e.partition, {}).setdefault(e.path, e)
         self.sorted: dict[int | None, list[str]] = {}
+        self.base: PathIndex | None = None  # looked in first (overlaid)
 
     def extended(self, entries: Iterable[FileEntry], members: Members) -> PathIndex:
         """This index with ``entries`` added (the members of archives), and ``members``."""
@@ -81,7 +83,24 @@ class PathIndex:
                 out.files.setdefault(e.partition, {}).setdefault(e.path, e)
         return out
 
+    def overlaid(self, entries: Iterable[FileEntry], members: Members) -> PathIndex:
+        """What :meth:`extended` gives, without copying this index: ``find`` looks here first,
+        then in ``entries``, in one path order (a remote worker's view of one archive's members
+        beside a walk of a million files, made per archive: triage/distributed/tasks.py)."""
+        out = PathIndex(entries, members)
+        out.base = self
+        return out
+
     def find(self, partition: int | None, pattern: str) -> Iterator[FileEntry]:
+        if self.base is None:
+            return self._find(partition, pattern)
+        base = self.base.files.get(partition, {})
+        if not any(c in pattern for c in "*?"):
+            return self.base._find(partition, pattern) if pattern in base else self._find(partition, pattern)
+        own = (e for e in self._find(partition, pattern) if e.path not in base)
+        return heapq.merge(self.base._find(partition, pattern), own, key=lambda e: e.path)
+
+    def _find(self, partition: int | None, pattern: str) -> Iterator[FileEntry]:
         files = self.files.get(partition, {})
         if not any(c in pattern for c in "*?"):
             if pattern in files:
@@ -443,6 +462,18 @@ class FileProcessor:
             marshal.dump([tuple(getattr(r, name) for name in FoundRecord.__slots__) for r in found], f)
         return records, spill
 
+    def _outermost(self, entry: FileEntry) -> tuple[int | None, str] | None:
+        """The file of the evidence ``entry`` is inside (its outermost archive), or None.
+
+        The related files a plugin finds for an archive's member are the evidence's files and
+        the members of the same outermost archive, never another archive's (two phones' zips on
+        one laptop are two phones); a remote worker reading one archive's members then sees
+        exactly what a local run does (triage/distributed/tasks.py)."""
+        if self.index is None or not self.index.members:
+            return None
+        chain = chain_of(self.index.members, entry)
+        return (chain[-1][0].partition, chain[-1][0].path) if chain else None
+
     def parent_ref(self, entry: FileEntry) -> SourceRef | None:
         """The SourceRef of the archive ``entry`` is a member of (with its own parents), or None."""
         if self.index is None or not self.index.members:
@@ -537,9 +568,12 @@ class FileProcessor:
         def finder(pattern: str) -> Iterator[RelatedFile]:
             if index is None:
                 return
+            outermost = self._outermost(entry)
             for other in index.find(entry.partition, pattern):
                 if other.path == entry.path:
                     continue
+                if self._outermost(other) not in (None, outermost):
+                    continue  # a member of another archive: not a related file of this one's
 
                 def make(other: FileEntry = other) -> FileItem:
                     found = read_other(other)

@@ -14,7 +14,12 @@ Layout of a run (:class:`TriageRun`, holding the exhibit's lock throughout: tria
 3b. The files whose content is a zip or tar (a result's ``archive``; and those read by an
    earlier run, looked at again) are opened from the evidence and their members walked
    (triage/sources/nested.py; archives in archives too, within the limits); the members are
-   read as a second round of step 3, each row naming its archive's (``parent``).
+   read as a second round of step 3, each row naming its archive's (``parent``). For a disk
+   image, the files carved from free space (carving.py) are read as a third round.
+3c. With a :class:`~triage.engine.remote.RemoteRunner` (``--broker``), the workers of every
+   round are remote (triage/distributed): the walk's files go by key, the members by their
+   outermost archive, the carved files by their image extents (remote.py); what is carved is
+   decided here, once. The run stores their results as it stores its own workers'.
 4. At the end, every file a plugin was handed becomes a derived item in the custody ledger, and
    a ``triage.run`` entry records tool and plugin versions, arguments, counts and the digest of
    the stored rows, all in ONE batched, signed append.
@@ -45,7 +50,7 @@ from triage.engine.analysis import run_analyzers
 from triage.engine.carving import CarveProgress
 from triage.engine.options import run_options, source_options
 from triage.engine.per_file import FileJob, PathIndex
-from triage.engine.remote import RemoteRunner
+from triage.engine.remote import CarvedAt, InArchive, RemoteRunner, Whereabouts
 from triage.engine.results import FileResult, TriageWarning
 from triage.engine.stall import stall_seconds
 from triage.engine.writes import HASHES
@@ -81,8 +86,8 @@ class TriageOptions:
     carve_progress: CarveProgress | None = None  # (partition, bytes done, bytes of free space)
     keywords: KeywordSpec | None = None  # terms to search in files, records and the image (triage/keywords)
     pdq_distance: int = 31  # hash sets: a PDQ hash within this many bits of a known-bad one is a hit
-    # the files of the walk read by remote workers (triage/distributed) instead of local processes;
-    # archive members and carved files are still read locally
+    # the files read by remote workers (triage/distributed) instead of local processes: the walk's,
+    # the archives' members and the carved files (what was carved is decided here, once)
     runner: RemoteRunner | None = None
 
 
@@ -122,6 +127,7 @@ class _Walked:
     files: list[tuple[str, FileEntry]] = field(default_factory=list)  # (key, allocated file), walk order
     done: set[str] = field(default_factory=set)  # keys of the files read by an earlier run
     done_archives: set[str] = field(default_factory=set)  # those of them to look at for archives
+    where: Whereabouts | None = None  # where a remote worker finds the round's files (remote.py)
 
 
 def _plugins_in(stored: str) -> set[str]:
@@ -269,12 +275,12 @@ class TriageRun:
             if members.jobs or members.listed or members.warnings:
                 if on_total is not None:
                     on_total(total[0] + len(members.jobs), total[1] + sum(j.entry.size for j in members.jobs))
-                self._process(members, summary, progress)
+                self._process(members, summary, progress, remote=self.options.runner)
             carved = self._walk_carved(walked, counts)
             if carved.jobs or carved.listed or carved.warnings:
                 if on_total is not None:
                     on_total(len(carved.jobs), sum(j.entry.size for j in carved.jobs))
-                self._process(carved, summary, progress)
+                self._process(carved, summary, progress, remote=self.options.runner)
                 self._store_carves(summary)
             self._analyze(summary)
             if self.options.keywords is not None:
@@ -346,7 +352,12 @@ class TriageRun:
         to start like one (FileResult.archive), and the files an earlier run read (whose content
         is looked at again here). Archives in archives are walked here too, within the limits.
         Big archives are spooled in a scratch folder of the run, within its scratch limit; the
-        first round's workers are done by then."""
+        first round's workers are done by then.
+
+        For remote workers, each member's job names the evidence's file it is in (its outermost
+        archive) and how many members were walked before that archive: a worker walks that
+        archive again as here, within the same limits, and finds the member (and every archive
+        between) by its key (triage/distributed/tasks.py)."""
         done = walked.done_archives
         candidates = [(key, e) for key, e in walked.files if key in self._archives or key in done]
         out = _Walked(parents={})
@@ -363,9 +374,12 @@ class TriageRun:
                 nested = NestedSource(source, limits=self.options.nested, scratch=scratch)
                 before = len(nested.warnings)
                 key_of = {(e.partition, e.path, e.inode): key for key, e in candidates}
+                within: list[InArchive] = []  # each entry's outermost archive, for remote workers
                 try:
-                    for _, archive in candidates:
+                    for archive_key, archive in candidates:
+                        walked_before = nested.walked
                         entries.extend(nested.expand(archive))
+                        within.extend([InArchive(archive_key, walked_before)] * (len(entries) - len(within)))
                 finally:
                     nested.close_archives()
                 warnings = nested.warnings[before:]
@@ -377,7 +391,8 @@ class TriageRun:
         assert walked.index is not None
         out.index = walked.index.extended(entries, nested.members)
         by_path = {(e.partition, e.path): e for e in entries if e.type == "file" and not e.deleted}
-        for key, e in writes.keyed_entries(self.exhibit, entries):
+        remote: dict[str, InArchive] = {}
+        for (key, e), outermost in zip(writes.keyed_entries(self.exhibit, entries), within, strict=True):
             counts["entries"] += 1
             key_of[(e.partition, e.path, e.inode)] = key
             member = nested.member(e)
@@ -398,11 +413,16 @@ class TriageRun:
                     if (e.partition, e.path + suffix) in by_path
                 }
                 out.jobs.append(FileJob(key, e, siblings))
+                remote[key] = outermost
+        if self.options.runner is not None:
+            out.where = Whereabouts(members=remote, limits=_resolved(self.options.nested))
         return out
 
     def _walk_carved(self, walked: _Walked, counts: dict[str, int]) -> _Walked:
         """The files carved from the free space of a disk image (triage/engine/carving.py), to
-        read as a third round; nothing for other evidence or with ``carve`` off."""
+        read as a third round; nothing for other evidence or with ``carve`` off. What was carved
+        is decided here, once (carving scans the free space); remote workers read the carved files
+        from the image extents their jobs carry."""
         out = _Walked(parents={})
         self._carves: list[tuple[str, Any]] = []
         if not self.options.carve or self.item.kind not in IMAGE_KINDS:
@@ -413,6 +433,7 @@ class TriageRun:
         out.warnings.extend(TriageWarning(carving.CARVER, None, w) for w in warnings)
         out.index = PathIndex((), walked.index.members if walked.index else None)
         out.index.carved = {(c.partition, c.path): c.extents for c in found}
+        remote: dict[str, CarvedAt] = {}
         for (key, e), c in zip(
             writes.keyed_entries(self.exhibit, (c.entry() for c in found)), found, strict=True
         ):
@@ -424,6 +445,9 @@ class TriageRun:
                 out.listed.append((key, e))
             else:
                 out.jobs.append(FileJob(key, e, {}))
+                remote[key] = CarvedAt(c.partition, c.offset, c.length, c.kind, c.extents)
+        if self.options.runner is not None:
+            out.where = Whereabouts(carved=remote)
         return out
 
     def _store_carves(self, summary: RunSummary) -> None:
@@ -524,7 +548,7 @@ class TriageRun:
         if remote is not None:
             try:
                 with (
-                    remote.processing(self.run_id, walked.jobs, setup) as read,
+                    remote.processing(self.run_id, walked.jobs, setup, walked.where) as read,
                     self.engine.connect() as conn,
                 ):
                     self._store_entries(conn, walked, summary)
@@ -760,6 +784,15 @@ class TriageRun:
                 f"the triage_runs row of run {self.run_id} could not be marked {status} either: "
                 f"{type(exc).__name__}: {exc}"
             )
+
+
+def _resolved(limits: NestLimits | None) -> NestLimits:
+    """``limits`` (None: the defaults) with the expansion ratio this process uses when it is left
+    to the default (a remote worker then follows archives exactly as this run does)."""
+    from triage.sources.logical import max_expansion
+
+    limits = limits or NestLimits()
+    return limits if limits.ratio is not None else dataclasses.replace(limits, ratio=max_expansion())
 
 
 def _archive_chain(conn: Connection, exhibit: str, key: str | None) -> list[dict[str, Any]]:

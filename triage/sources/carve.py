@@ -125,21 +125,10 @@ class Carved:
 
     @property
     def path(self) -> str:
-        return f"{CARVED_DIR}/{self.offset}.{KINDS[self.kind]}"
+        return carved_path(self.offset, self.kind)
 
     def entry(self) -> FileEntry:
-        name = self.path.rsplit("/", 1)[1]
-        return FileEntry(
-            partition=self.partition,
-            fs_type=CARVED_FS,
-            path=self.path,
-            name=name,
-            name_bytes=name.encode(),
-            inode=self.offset,
-            type="file",
-            size=self.length,
-            deleted=True,
-        )
+        return carved_entry(self.partition, self.offset, self.length, self.kind)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -153,6 +142,29 @@ class Carved:
             "width": self.width,
             "height": self.height,
         }
+
+
+def carved_path(offset: int, kind: str) -> str:
+    """``/$Carved/<image offset>.<type>``: the path of the file carved at ``offset``."""
+    return f"{CARVED_DIR}/{offset}.{KINDS[kind]}"
+
+
+def carved_entry(partition: int, offset: int, length: int, kind: str) -> FileEntry:
+    """The entry of the file carved at image ``offset`` (what the run stores and its workers read,
+    a remote worker making it again from its job: triage/distributed/tasks.py)."""
+    path = carved_path(offset, kind)
+    name = path.rsplit("/", 1)[1]
+    return FileEntry(
+        partition=partition,
+        fs_type=CARVED_FS,
+        path=path,
+        name=name,
+        name_bytes=name.encode(),
+        inode=offset,
+        type="file",
+        size=length,
+        deleted=True,
+    )
 
 
 # -- the unallocated stream ------------------------------------------------------------------------

@@ -27,7 +27,10 @@ one archive's, and reading a member reads it from its archive. A triage run does
 every file's first bytes while walking: its workers say which files they read are archives
 (they sniff the head anyway), the run then expands those (triage/engine/run.py) and hands what
 it found (:attr:`NestedSource.members`) to the workers of a second round, which read the members
-without walking again.
+without walking again. A remote worker (triage/distributed/tasks.py) has not seen that walk: it
+walks again the one archive of the evidence its job's members are in (:meth:`NestedSource.hold`,
+then :meth:`NestedSource.expand` with :attr:`NestedSource.walked` set as the run had it), which
+gives the same entries under the same limits.
 """
 
 from __future__ import annotations
@@ -255,7 +258,9 @@ class NestedSource:
         self.archives = 0  # archives opened by the walk
         self._scratch = scratch
         self._open: OrderedDict[tuple[int | None, str], _Child] = OrderedDict()
-        self._walked = 0
+        #: members walked so far in all archives (what ``total_members`` bounds); a worker that
+        #: walks one archive of a run again sets it to what the run had walked before that archive
+        self.walked = 0
 
     def __enter__(self) -> Self:
         return self
@@ -308,6 +313,12 @@ class NestedSource:
         the members of the archives in it, within the limits; nothing when it is not one."""
         if self.limits.depth >= 1 and entry.type == "file" and not entry.deleted and entry.size >= 22:
             yield from self._expand(entry, 1)
+
+    def hold(self, archive: FileEntry) -> None:
+        """Open ``archive`` now and keep it open for its members' reads (cached as a walk's are);
+        raises what opening raises (the scratch budget, a damaged archive, the evidence's reader),
+        where :meth:`expand` would only warn."""
+        self._child(archive, walking=False)
 
     def _head(self, entry: FileEntry) -> bytes:
         """The first bytes of ``entry``; what cannot be read is reported when the file itself is
@@ -371,7 +382,7 @@ class NestedSource:
                 f"only the first {limits.members} are walked",
             )
             listing = listing[: limits.members]
-        room = limits.total_members - self._walked
+        room = limits.total_members - self.walked
         if len(listing) > room:
             self._warn(
                 archive,
@@ -379,7 +390,7 @@ class NestedSource:
                 f"only {max(room, 0)} of this {kind} archive's {len(listing)} are walked",
             )
             listing = listing[: max(room, 0)]
-        self._walked += len(listing)
+        self.walked += len(listing)
         encrypted = source.encrypted()
         if encrypted:
             self._warn(
