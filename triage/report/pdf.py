@@ -3,7 +3,9 @@
 WeasyPrint holds the layout of a whole document in memory, so a case of 100,000 messages is not
 laid out at once: the section pages are laid out in chunks of about :data:`CHUNK_CHARS`
 characters of HTML, each written to a temporary PDF, and the chunks are joined object by object
-(:mod:`triage.report.pdfjoin`, which keeps no chunk in memory once written). The cover and
+(:mod:`triage.report.pdfjoin`, which keeps no chunk in memory once written). The layout runs in a
+child process replaced after every :data:`CHUNKS_PER_PROCESS` chunks, since WeasyPrint's caches
+grow with every document a process lays out (:class:`_Processes`). The cover and
 contents are laid out last, when every section's first page is known. The join puts "Page X of
 Y" on every page and makes links between chunks land on their anchors; the running header with
 the case number is part of each chunk's layout.
@@ -15,8 +17,12 @@ date and options (nothing from the clock), so the same case state gives the same
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +30,13 @@ from jinja2 import Environment
 from weasyprint import CSS, HTML
 
 from triage.report.media import BASE, LocalOnly
+from triage.report.model import ReportError
 from triage.report.pdfjoin import Bookmark, join, link_target
 from triage.report.render import fragment, pages, stylesheet, summary_text
 from triage.report.sections import Section
 
 CHUNK_CHARS = 200_000  # characters of HTML laid out at once, or one section page if larger
+CHUNKS_PER_PROCESS = 20  # chunks a layout process lays out before a fresh one takes over
 MARKER = "<!--exhibit:pages-->"
 
 
@@ -57,42 +65,99 @@ def pdf_date(utc: str) -> str:
     return f"D:{digits}+00'00'"
 
 
-class _Layout:
-    def __init__(
-        self, env: Environment, report: Any, media_root: Path, identifier: bytes, work: Path
-    ) -> None:
-        self.env = env
-        self.report = report
-        self.fetcher = LocalOnly(media_root)
-        self.base = BASE
-        self.css = CSS(
-            string=stylesheet(),
-            url_fetcher=self.fetcher,
-        )
-        self.identifier = identifier
-        self.work = work
-        self.head, self.tail = _frame(env, report)
-        self.targets: set[str] = set()  # every anchor a link points to, in any chunk
+@dataclass(frozen=True)
+class _Spec:
+    """What a layout process needs, sent to it once when it starts."""
 
-    def lay_out(self, html: str, path: Path, anchors: Sequence[str] = ()) -> tuple[int, dict[str, int]]:
-        """Lay out one chunk into ``path``; its page count and the page of each anchor wanted."""
+    head: str  # the frame's HTML before and after a chunk's sections
+    tail: str
+    css: str
+    media_root: Path
+    identifier: bytes
+
+
+class _Layout:
+    """Lays out chunks in the layout process (see :func:`_start`)."""
+
+    def __init__(self, spec: _Spec) -> None:
+        self.spec = spec
+        self.fetcher = LocalOnly(spec.media_root)
+        self.css = CSS(string=spec.css, url_fetcher=self.fetcher)
+
+    def lay_out(
+        self, html: str, path: Path, anchors: Sequence[str] = ()
+    ) -> tuple[int, dict[str, int], set[str]]:
+        """Lay out one chunk into ``path``: its page count, the page of each anchor wanted, and
+        the names its links point to."""
         document = HTML(
-            string=self.head + html + self.tail, base_url=self.base, url_fetcher=self.fetcher
+            string=self.spec.head + html + self.spec.tail, base_url=BASE, url_fetcher=self.fetcher
         ).render(stylesheets=[self.css])
         wanted = set(anchors)
         found: dict[str, int] = {}
+        targets: set[str] = set()
         for index, page in enumerate(document.pages):
             for kind, target, _, _ in page.links:
                 name = target if kind == "internal" else link_target(target) if kind == "external" else None
                 if name is not None:
-                    self.targets.add(name)
+                    targets.add(name)
             for name in page.anchors:
                 if name in wanted and name not in found:
                     found[name] = index
         count = len(document.pages)
-        document.write_pdf(path, pdf_identifier=self.identifier)
+        document.write_pdf(path, pdf_identifier=self.spec.identifier)
         del document
+        return count, found, targets
+
+
+_layout: _Layout | None = None  # the layout process's own
+
+
+def _start(spec: _Spec) -> None:
+    global _layout
+    _layout = _Layout(spec)
+
+
+def _lay_out(html: str, path: Path, anchors: Sequence[str]) -> tuple[int, dict[str, int], set[str], int]:
+    assert _layout is not None, "a layout process starts with _start"
+    return (*_layout.lay_out(html, path, anchors), os.getpid())
+
+
+class _Processes:
+    """The chunks laid out in a child process, a fresh one after every :data:`CHUNKS_PER_PROCESS`.
+
+    WeasyPrint and the text libraries under it keep caches that grow a little with every document
+    laid out in a process (about half a megabyte a chunk of thread pages, measured): over the
+    thousands of chunks of a large case that is hundreds of megabytes. A process that lays out a
+    bounded number of chunks and then ends keeps the report's memory bounded whatever the case's
+    size; the chunks are the same bytes as when laid out in one process.
+    """
+
+    def __init__(self, spec: _Spec) -> None:
+        self.pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=get_context("spawn"),  # nothing of this process (database, threads) inherited
+            initializer=_start,
+            initargs=(spec,),
+            max_tasks_per_child=CHUNKS_PER_PROCESS,
+        )
+        self.targets: set[str] = set()  # every anchor a link points to, in any chunk
+        self.processes: set[int] = set()  # the layout processes' ids, so far
+
+    def lay_out(self, html: str, path: Path, anchors: Sequence[str] = ()) -> tuple[int, dict[str, int]]:
+        """Lay out one chunk into ``path``; its page count and the page of each anchor wanted."""
+        try:
+            count, found, targets, pid = self.pool.submit(_lay_out, html, path, list(anchors)).result()
+        except BrokenProcessPool as exc:
+            raise ReportError(
+                "the PDF layout process ended unexpectedly (out of memory?)",
+                hint="look at the system log; 'exhibit report --format html' needs less memory",
+            ) from exc
+        self.targets |= targets
+        self.processes.add(pid)
         return count, found
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def write_pdf(
@@ -116,7 +181,26 @@ def write_pdf(
             [report.ledger_id, str(report.size), report.file_name, report.exhibit_list, report.kind_list]
         ).encode()
     ).digest()[:16]
-    layout = _Layout(env, report, media_root, identifier, work)
+    head, tail = _frame(env, report)
+    layout = _Processes(_Spec(head, tail, stylesheet(), media_root, identifier))
+    try:
+        return _write(target, env, report, front, body, work, title, metadata, identifier, layout)
+    finally:
+        layout.close()
+
+
+def _write(
+    target: Path,
+    env: Environment,
+    report: Any,
+    front: Sequence[Section],
+    body: Sequence[Section],
+    work: Path,
+    title: Callable[[str], str],
+    metadata: dict[str, str],
+    identifier: bytes,
+    layout: _Processes,
+) -> int:
     laid = Laid()
     buffer: list[str] = []
     chars = 0

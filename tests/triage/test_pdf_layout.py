@@ -1,0 +1,57 @@
+"""The PDF report's layout processes (triage/report/pdf.py ``_Processes``): chunks are laid out in
+a child process that is replaced after ``CHUNKS_PER_PROCESS`` chunks, so WeasyPrint's caches cannot
+grow with the case; a replaced process gives the same bytes, pages, anchors and link targets as
+one process laying out every chunk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from triage.report import pdf
+from triage.report.media import BASE
+
+HEAD = "<html><head><title>t</title></head><body>"
+TAIL = "</body></html>"
+
+
+def _chunk(n: int) -> str:
+    return (
+        f'<section id="s{n}"><h1>Section {n}</h1><p>' + "word " * (40 * n + 10) + "</p>"
+        f'<p><a href="{BASE}other.html#s{n + 1}">next</a></p></section>'
+    )
+
+
+def _lay_out_all(folder: Path) -> tuple[list[tuple[int, dict[str, int]]], set[str], set[int], list[bytes]]:
+    spec = pdf._Spec(HEAD, TAIL, "@page { size: A6 }", folder, bytes(range(16)))
+    layout = pdf._Processes(spec)
+    try:
+        answers = []
+        for n in range(5):
+            answers.append(layout.lay_out(_chunk(n), folder / f"chunk-{n}.pdf", [f"s{n}"]))
+    finally:
+        layout.close()
+    return (
+        answers,
+        layout.targets,
+        layout.processes,
+        [(folder / f"chunk-{n}.pdf").read_bytes() for n in range(5)],
+    )
+
+
+def test_processes_are_replaced_and_give_the_same_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "one").mkdir()
+    (tmp_path / "many").mkdir()
+    one = _lay_out_all(tmp_path / "one")
+    monkeypatch.setattr(pdf, "CHUNKS_PER_PROCESS", 2)
+    many = _lay_out_all(tmp_path / "many")
+    assert len(one[2]) == 1  # five chunks, one process
+    assert len(many[2]) == 3  # two chunks a process: 2 + 2 + 1
+    assert many[0] == one[0] and many[1] == one[1] and many[3] == one[3]
+    assert [count for count, _ in one[0]] == sorted(count for count, _ in one[0])  # longer chunks, more pages
+    assert all(found == {f"s{n}": 0} for n, (_, found) in enumerate(one[0]))
+    assert one[1] == {f"s{n}" for n in range(1, 6)}
+    assert all(b.startswith(b"%PDF-") for b in one[3])
