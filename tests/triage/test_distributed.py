@@ -206,18 +206,27 @@ def _case(root: Path, image: Path, db_url: str | None = None) -> Case:
 
 
 class Workers:
-    """``exhibit worker`` subprocesses on one queue, each in its own process group."""
+    """``exhibit worker`` subprocesses on one queue, each in its own process group.
+
+    Node names carry a tag of this set of workers: tests running at the same time on the same
+    broker must not have two nodes of one name (Celery's answers to a broadcast are keyed by node
+    name, so one node's answer would hide the other's)."""
 
     def __init__(self, broker: str, queue: str, plugins: Path, logs: Path) -> None:
         self.broker, self.queue, self.plugins, self.logs = broker, queue, plugins, logs
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.tag = uuid.uuid4().hex[:6]
+
+    def node(self, name: str) -> str:
+        """The node name of the worker started as ``name``."""
+        return f"{name}-{self.tag}@{socket.gethostname()}"
 
     def start(self, name: str) -> None:
         env = {**os.environ, "PYTHONPATH": f"{self.plugins}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        log = open(self.logs / f"{name}-{self.tag}.log", "wb")  # noqa: SIM115 - closed with the process
         args = ["worker", "--broker", self.broker, "--queue", self.queue, "--concurrency", "1"]
-        self.procs[f"{name}@{socket.gethostname()}"] = subprocess.Popen(
-            [EXHIBIT, *args, "--name", f"{name}@%h"],
+        self.procs[self.node(name)] = subprocess.Popen(
+            [EXHIBIT, *args, "--name", f"{name}-{self.tag}@%h"],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import uuid
@@ -169,10 +168,10 @@ class ShiftedWorkers(Workers):
 
     def start_with(self, name: str, prefix: list[str], **env: str) -> None:
         base = {**os.environ, "PYTHONPATH": f"{self.plugins}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-        log = open(self.logs / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+        log = open(self.logs / f"{name}-{self.tag}.log", "wb")  # noqa: SIM115 - closed with the process
         args = ["worker", "--broker", self.broker, "--queue", self.queue, "--concurrency", "1"]
-        self.procs[f"{name}@{socket.gethostname()}"] = subprocess.Popen(
-            [*prefix, EXHIBIT, *args, "--name", f"{name}@%h"],
+        self.procs[self.node(name)] = subprocess.Popen(
+            [*prefix, EXHIBIT, *args, "--name", f"{name}-{self.tag}@%h"],
             stdout=log,
             stderr=subprocess.STDOUT,
             env={**base, **env},
@@ -217,9 +216,7 @@ def test_a_worker_that_cannot_see_the_evidence_stops_the_run_naming_it(
         done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=_env(slow_plugin))
         assert done.returncode == 2, done.stderr
         said = " ".join(done.stderr.split())
-        assert f"blind@{socket.gethostname()}" in said and f"cannot open the evidence at {image}" in said, (
-            said
-        )
+        assert workers.node("blind") in said and f"cannot open the evidence at {image}" in said, said
         assert "shared storage" in said and "run the same command again" in said, said
         assert "Traceback" not in done.stderr and "internal error" not in done.stderr
         assert time.monotonic() - started < 90
@@ -386,7 +383,7 @@ def test_a_job_stuck_past_its_time_limit_stops_the_run_naming_the_worker_and_fil
         )
         assert done.returncode == 2, done.stderr
         said = " ".join(done.stderr.split())
-        assert f"stuck@{socket.gethostname()} did not finish the job of 1 file(s) from /slow/" in said, said
+        assert f"{workers.node('stuck')} did not finish the job of 1 file(s) from /slow/" in said, said
         assert "within 3 s" in said and "EXHIBIT_JOB_TIMEOUT_SECONDS" in said and "resume" in said, said
         assert "Traceback" not in done.stderr
         assert time.monotonic() - started < 45  # not the minute the file would take, nor the hour
