@@ -331,13 +331,4 @@ def _archive(walk: _Walk, members: _Members, key: str, walked: int, worker: str)
 def _unread(key: str, why: str) -> FileResult:
     """The result of a member whose archive this worker could not open: unread, with the reason
     (no hashes: a later run reads it again)."""
-    return FileResult(
-        key=key,
-        bytes_read=0,
-        md5=None,
-        sha1=None,
-        sha256=None,
-        mime=None,
-        ext_mismatch=False,
-        error=f"its archive cannot be opened on this worker: {why}",
-    )
+    return FileResult.unread(key, f"its archive cannot be opened on this worker: {why}")

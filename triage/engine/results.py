@@ -110,6 +110,21 @@ class FileResult:
     spill: str | None = None  # the records are in this spill file instead (many records: SpilledRecords)
     archive: bool = False  # its first bytes are a zip's or a tar's (triage/sources/nested.py)
 
+    @classmethod
+    def unread(cls, key: str, error: str) -> FileResult:
+        """The result of a file not read at all, with the reason (no hashes: a later run reads
+        it again)."""
+        return cls(
+            key=key,
+            bytes_read=0,
+            md5=None,
+            sha1=None,
+            sha256=None,
+            mime=None,
+            ext_mismatch=False,
+            error=error,
+        )
+
 
 def found_records(result: FileResult) -> Iterator[FoundRecord]:
     """The records of ``result`` in the order the plugins yielded them: from ``records``, or read

@@ -255,19 +255,11 @@ class _Pool:
 
 def _abandoned(job: FileJob, seconds: float) -> FileResult:
     """The result of a file whose read was ended: unread, with the reason as its error."""
-    return FileResult(
-        key=job.key,
-        bytes_read=0,
-        md5=None,
-        sha1=None,
-        sha256=None,
-        mime=None,
-        ext_mismatch=False,
-        error=(
-            f"ReadAbandoned: the evidence reader made no progress on this file for {seconds:.0f} s "
-            f"and was ended ({STALL_ENV} sets the limit); a damaged or crafted file system can keep "
-            "The Sleuth Kit inside one file for minutes (icat is as slow)"
-        ),
+    return FileResult.unread(
+        job.key,
+        f"ReadAbandoned: the evidence reader made no progress on this file for {seconds:.0f} s "
+        f"and was ended ({STALL_ENV} sets the limit); a damaged or crafted file system can keep "
+        "The Sleuth Kit inside one file for minutes (icat is as slow)",
     )
 
 
