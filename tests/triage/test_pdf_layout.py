@@ -1,7 +1,7 @@
 """The PDF report's layout processes (triage/report/pdf.py ``_Processes``): chunks are laid out in
 a child process that is replaced after ``CHUNKS_PER_PROCESS`` chunks, so WeasyPrint's caches cannot
 grow with the case; a replaced process gives the same bytes, pages, anchors and link targets as
-one process laying out every chunk."""
+one process laying out every chunk, and so do several processes laying out chunks side by side."""
 
 from __future__ import annotations
 
@@ -23,13 +23,17 @@ def _chunk(n: int) -> str:
     )
 
 
-def _lay_out_all(folder: Path) -> tuple[list[tuple[int, dict[str, int]]], set[str], set[int], list[bytes]]:
+def _lay_out_all(
+    folder: Path, processes: int = 1
+) -> tuple[list[tuple[int, dict[str, int]]], set[str], set[int], list[bytes]]:
     spec = pdf._Spec(HEAD, TAIL, "@page { size: A6 }", folder, bytes(range(16)))
-    layout = pdf._Processes(spec)
+    layout = pdf._Processes(spec, processes)
     try:
-        answers = []
-        for n in range(5):
-            answers.append(layout.lay_out(_chunk(n), folder / f"chunk-{n}.pdf", [f"s{n}"]))
+        if processes == 1:
+            answers = [layout.lay_out(_chunk(n), folder / f"chunk-{n}.pdf", [f"s{n}"]) for n in range(5)]
+        else:  # every chunk given out first, the answers taken in order
+            futures = [layout.submit(_chunk(n), folder / f"chunk-{n}.pdf", [f"s{n}"]) for n in range(5)]
+            answers = [layout.answer(future) for future in futures]
     finally:
         layout.close()
     return (
@@ -55,3 +59,19 @@ def test_processes_are_replaced_and_give_the_same_chunks(
     assert all(found == {f"s{n}": 0} for n, (_, found) in enumerate(one[0]))
     assert one[1] == {f"s{n}" for n in range(1, 6)}
     assert all(b.startswith(b"%PDF-") for b in one[3])
+
+
+def test_processes_side_by_side_give_the_same_chunks_in_order(tmp_path: Path) -> None:
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    one = _lay_out_all(tmp_path / "one")
+    two = _lay_out_all(tmp_path / "two", processes=2)
+    assert len(two[2]) == 2  # both processes laid out chunks
+    assert two[0] == one[0] and two[1] == one[1] and two[3] == one[3]
+
+
+def test_one_layout_process_a_core_at_most_four(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pdf.os, "sched_getaffinity", lambda pid: set(range(16)))
+    assert pdf.layout_processes() == pdf.MAX_PROCESSES == 4
+    monkeypatch.setattr(pdf.os, "sched_getaffinity", lambda pid: {0})
+    assert pdf.layout_processes() == 1

@@ -3,9 +3,10 @@
 WeasyPrint holds the layout of a whole document in memory, so a case of 100,000 messages is not
 laid out at once: the section pages are laid out in chunks of about :data:`CHUNK_CHARS`
 characters of HTML, each written to a temporary PDF, and the chunks are joined object by object
-(:mod:`triage.report.pdfjoin`, which keeps no chunk in memory once written). The layout runs in a
-child process replaced after every :data:`CHUNKS_PER_PROCESS` chunks, since WeasyPrint's caches
-grow with every document a process lays out (:class:`_Processes`). The cover and
+(:mod:`triage.report.pdfjoin`, which keeps no chunk in memory once written). The layout runs in
+child processes, one per core up to :data:`MAX_PROCESSES`, each laying out whole chunks side by
+side and replaced after every :data:`CHUNKS_PER_PROCESS` chunks, since WeasyPrint's caches grow
+with every document a process lays out (:class:`_Processes`). The cover and
 contents are laid out last, when every section's first page is known. The join puts "Page X of
 Y" on every page and makes links between chunks land on their anchors; the running header with
 the case number is part of each chunk's layout.
@@ -18,8 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -37,6 +39,7 @@ from triage.report.sections import Section
 
 CHUNK_CHARS = 200_000  # characters of HTML laid out at once, or one section page if larger
 CHUNKS_PER_PROCESS = 20  # chunks a layout process lays out before a fresh one takes over
+MAX_PROCESSES = 4  # layout processes at most (each holds up to about 350 MB at a thread page)
 MARKER = "<!--exhibit:pages-->"
 
 
@@ -122,31 +125,48 @@ def _lay_out(html: str, path: Path, anchors: Sequence[str]) -> tuple[int, dict[s
     return (*_layout.lay_out(html, path, anchors), os.getpid())
 
 
+def layout_processes() -> int:
+    """How many chunks are laid out at once: one per core this process may use, at most
+    :data:`MAX_PROCESSES` (memory grows with each)."""
+    return max(1, min(MAX_PROCESSES, len(os.sched_getaffinity(0))))
+
+
+_Answer = tuple[int, dict[str, int], set[str], int]
+
+
 class _Processes:
-    """The chunks laid out in a child process, a fresh one after every :data:`CHUNKS_PER_PROCESS`.
+    """Chunks laid out in child processes, side by side, each process replaced after
+    :data:`CHUNKS_PER_PROCESS` chunks.
 
     WeasyPrint and the text libraries under it keep caches that grow a little with every document
     laid out in a process (about half a megabyte a chunk of thread pages, measured): over the
     thousands of chunks of a large case that is hundreds of megabytes. A process that lays out a
     bounded number of chunks and then ends keeps the report's memory bounded whatever the case's
-    size; the chunks are the same bytes as when laid out in one process.
+    size. The chunks are independent documents, so several processes lay them out at once; the
+    answers are taken in the order the chunks were given, and the chunks are the same bytes
+    however many processes laid them out.
     """
 
-    def __init__(self, spec: _Spec) -> None:
+    def __init__(self, spec: _Spec, processes: int = 1) -> None:
         self.pool = ProcessPoolExecutor(
-            max_workers=1,
+            max_workers=processes,
             mp_context=get_context("spawn"),  # nothing of this process (database, threads) inherited
             initializer=_start,
             initargs=(spec,),
             max_tasks_per_child=CHUNKS_PER_PROCESS,
         )
+        self.width = processes
         self.targets: set[str] = set()  # every anchor a link points to, in any chunk
         self.processes: set[int] = set()  # the layout processes' ids, so far
 
-    def lay_out(self, html: str, path: Path, anchors: Sequence[str] = ()) -> tuple[int, dict[str, int]]:
-        """Lay out one chunk into ``path``; its page count and the page of each anchor wanted."""
+    def submit(self, html: str, path: Path, anchors: Sequence[str] = ()) -> Future[_Answer]:
+        """Start laying out one chunk into ``path``; :meth:`answer` takes its result."""
+        return self.pool.submit(_lay_out, html, path, list(anchors))
+
+    def answer(self, future: Future[_Answer]) -> tuple[int, dict[str, int]]:
+        """A chunk's page count and the page of each anchor wanted, once it is laid out."""
         try:
-            count, found, targets, pid = self.pool.submit(_lay_out, html, path, list(anchors)).result()
+            count, found, targets, pid = future.result()
         except BrokenProcessPool as exc:
             raise ReportError(
                 "the PDF layout process ended unexpectedly (out of memory?)",
@@ -155,6 +175,10 @@ class _Processes:
         self.targets |= targets
         self.processes.add(pid)
         return count, found
+
+    def lay_out(self, html: str, path: Path, anchors: Sequence[str] = ()) -> tuple[int, dict[str, int]]:
+        """Lay out one chunk into ``path`` and wait for it."""
+        return self.answer(self.submit(html, path, anchors))
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -182,7 +206,7 @@ def write_pdf(
         ).encode()
     ).digest()[:16]
     head, tail = _frame(env, report)
-    layout = _Processes(_Spec(head, tail, stylesheet(), media_root, identifier))
+    layout = _Processes(_Spec(head, tail, stylesheet(), media_root, identifier), layout_processes())
     try:
         return _write(target, env, report, front, body, work, title, metadata, identifier, layout)
     finally:
@@ -205,17 +229,24 @@ def _write(
     buffer: list[str] = []
     chars = 0
     anchors: list[str] = []
+    pending: deque[tuple[Path, Future[_Answer]]] = deque()  # chunks given out, in order
+
+    def take() -> None:  # the oldest chunk given out: its pages follow those taken before
+        path, future = pending.popleft()
+        count, found = layout.answer(future)
+        for name, index in found.items():
+            laid.starts.setdefault(name, laid.total + index)
+        laid.files.append(path)
+        laid.counts.append(count)
 
     def flush() -> None:
         nonlocal chars
         if not buffer:
             return
-        path = work / f"chunk-{len(laid.files):05d}.pdf"
-        count, found = layout.lay_out("".join(buffer), path, anchors)
-        for name, index in found.items():
-            laid.starts.setdefault(name, laid.total + index)
-        laid.files.append(path)
-        laid.counts.append(count)
+        path = work / f"chunk-{len(laid.files) + len(pending):05d}.pdf"
+        pending.append((path, layout.submit("".join(buffer), path, anchors)))
+        while len(pending) > 2 * layout.width:  # a few chunks' HTML waiting, no more
+            take()
         buffer.clear()
         anchors.clear()
         chars = 0
@@ -230,6 +261,8 @@ def _write(
             buffer.append(html)
             chars += len(html)
     flush()
+    while pending:
+        take()
 
     front_path = work / "front.pdf"
     front_pages = 2
