@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -108,8 +108,13 @@ _FLAGS = {
 }
 
 
-def parse_ls(argv: list[str]) -> LsArgs | None:
-    """The arguments of ``exhibit ls`` (after ``ls``), or ``None`` when Typer should parse them."""
+def scan(
+    argv: list[str], flags: Mapping[str, str], values: Mapping[str, str]
+) -> tuple[list[str], dict[str, object]] | None:
+    """A command's arguments, read the way Typer would read a plain command line: the positional
+    arguments, and the options by field name (``True`` for a flag of ``flags``, the text for an
+    option of ``values``, given as ``--opt value`` or ``--opt=value``); ``None`` for anything
+    else (``--help``, an unknown or misspelt option, an option missing its value): Typer's job."""
     positional: list[str] = []
     options: dict[str, object] = {}
     i = 0
@@ -121,26 +126,38 @@ def parse_ls(argv: list[str]) -> LsArgs | None:
             positional.append(arg)
         elif arg == "--":
             only_positional = True
-        elif arg in _FLAGS:
-            options[_FLAGS[arg]] = True
-        elif arg == "--json":
-            options["as_json"] = True
-        elif arg.split("=", 1)[0] in ("--partition", "--case"):
+        elif arg in flags:
+            options[flags[arg]] = True
+        else:
             name, eq, value = arg.partition("=")
+            if name not in values:
+                return None
             if not eq:
                 if i >= len(argv):
                     return None
                 value = argv[i]
                 i += 1
-            if name == "--case":
-                options["case"] = Path(value)
-            else:
-                try:
-                    options["partition"] = int(value)
-                except ValueError:
-                    return None
-        else:
-            return None  # --help, -h, an unknown or misspelt option: Typer's job
+            options[values[name]] = value
+    return positional, options
+
+
+_LS_FLAGS = {**_FLAGS, "--json": "as_json"}
+_LS_VALUES = {"--partition": "partition", "--case": "case"}
+
+
+def parse_ls(argv: list[str]) -> LsArgs | None:
+    """The arguments of ``exhibit ls`` (after ``ls``), or ``None`` when Typer should parse them."""
+    scanned = scan(argv, _LS_FLAGS, _LS_VALUES)
+    if scanned is None:
+        return None
+    positional, options = scanned
+    if "case" in options:
+        options["case"] = Path(str(options["case"]))
+    if "partition" in options:
+        try:
+            options["partition"] = int(str(options["partition"]))
+        except ValueError:
+            return None
     if not 1 <= len(positional) <= 2:
         return None
     return LsArgs(positional[0], positional[1] if len(positional) > 1 else None, **options)  # type: ignore[arg-type]
@@ -205,33 +222,13 @@ def parse_acquire(argv: list[str]) -> tuple[Path, str | None] | None:
     """The evidence path and ``--kind`` of ``exhibit acquire`` (after ``acquire``), or ``None``
     when the command line is anything but a plain, complete-looking acquisition (Typer parses
     every command line anyway: this only decides what to start reading early)."""
-    positional: list[str] = []
-    kind: str | None = None
-    i = 0
-    only_positional = False
-    while i < len(argv):
-        arg = argv[i]
-        i += 1
-        if only_positional or not arg.startswith("-") or arg == "-":
-            positional.append(arg)
-        elif arg == "--":
-            only_positional = True
-        elif arg in ACQUIRE_FLAGS:
-            continue
-        elif arg.split("=", 1)[0] in ACQUIRE_VALUE_OPTIONS:
-            name, eq, value = arg.partition("=")
-            if not eq:
-                if i >= len(argv):
-                    return None
-                value = argv[i]
-                i += 1
-            if name == "--kind":
-                kind = value
-        else:
-            return None  # --help, an unknown or misspelt option: nothing to read
-    if len(positional) != 1:
+    scanned = scan(
+        argv, {flag: flag for flag in ACQUIRE_FLAGS}, {name: name for name in ACQUIRE_VALUE_OPTIONS}
+    )
+    if scanned is None or len(scanned[0]) != 1:
         return None
-    return Path(positional[0]), kind
+    kind = scanned[1].get("--kind")
+    return Path(scanned[0][0]), None if kind is None else str(kind)
 
 
 def _root_help() -> str | None:
