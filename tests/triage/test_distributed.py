@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ RABBIT = "amqp://guest:guest@127.0.0.1:5672//"
 SLOW_PLUGIN = '''
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -221,15 +221,17 @@ class Workers:
         """The node name of the worker started as ``name``."""
         return f"{name}-{self.tag}@{socket.gethostname()}"
 
-    def start(self, name: str) -> None:
-        env = {**os.environ, "PYTHONPATH": f"{self.plugins}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    def start(self, name: str, prefix: Sequence[str] = (), **env: str) -> None:
+        """Start worker ``name``, through a command ``prefix`` (a mount namespace, say) and with
+        more ``env`` when given."""
+        base = {**os.environ, "PYTHONPATH": f"{self.plugins}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
         log = open(self.logs / f"{name}-{self.tag}.log", "wb")  # noqa: SIM115 - closed with the process
         args = ["worker", "--broker", self.broker, "--queue", self.queue, "--concurrency", "1"]
         self.procs[self.node(name)] = subprocess.Popen(
-            [EXHIBIT, *args, "--name", f"{name}-{self.tag}@%h"],
+            [*prefix, EXHIBIT, *args, "--name", f"{name}-{self.tag}@%h"],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=env,
+            env={**base, **env},
             start_new_session=True,
         )
         log.close()

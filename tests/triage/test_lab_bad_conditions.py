@@ -163,23 +163,6 @@ def test_a_broker_gone_for_good_stops_the_run_clearly_and_it_resumes(
         workers.stop()
 
 
-class ShiftedWorkers(Workers):
-    """Workers started through a command prefix (a mount namespace) or with more environment."""
-
-    def start_with(self, name: str, prefix: list[str], **env: str) -> None:
-        base = {**os.environ, "PYTHONPATH": f"{self.plugins}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
-        log = open(self.logs / f"{name}-{self.tag}.log", "wb")  # noqa: SIM115 - closed with the process
-        args = ["worker", "--broker", self.broker, "--queue", self.queue, "--concurrency", "1"]
-        self.procs[self.node(name)] = subprocess.Popen(
-            [*prefix, EXHIBIT, *args, "--name", f"{name}-{self.tag}@%h"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env={**base, **env},
-            start_new_session=True,
-        )
-        log.close()
-
-
 def _blind(folder: Path) -> list[str]:
     """A prefix that runs a command in a mount namespace of its own where ``folder`` is an empty
     tmpfs: the evidence under it is not there (a worker whose shared storage is not mounted)."""
@@ -203,10 +186,10 @@ def test_a_worker_that_cannot_see_the_evidence_stops_the_run_naming_it(
     why = _reachable(REDIS)
     if why:
         pytest.skip(why)
-    workers = ShiftedWorkers(REDIS, f"test-{uuid.uuid4().hex[:10]}", slow_plugin, tmp_path / "logs")
+    workers = Workers(REDIS, f"test-{uuid.uuid4().hex[:10]}", slow_plugin, tmp_path / "logs")
     workers.logs.mkdir()
     try:
-        workers.start_with("blind", _blind(image.parent))
+        workers.start("blind", _blind(image.parent))
         for n in range(others):
             workers.start(f"sees{n}")
         workers.wait_listening()
@@ -316,12 +299,12 @@ def test_a_worker_clock_days_off_changes_no_recorded_time(
     shim.mkdir()
     (shim / "sitecustomize.py").write_text(CLOCK_SHIM)
     seen = tmp_path / "worker-clock.txt"
-    workers = ShiftedWorkers(REDIS, f"test-{uuid.uuid4().hex[:10]}", slow_plugin, tmp_path / "logs")
+    workers = Workers(REDIS, f"test-{uuid.uuid4().hex[:10]}", slow_plugin, tmp_path / "logs")
     workers.logs.mkdir()
     path = f"{shim}{os.pathsep}{slow_plugin}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
     try:
         for name in ("late1", "late2"):
-            workers.start_with(
+            workers.start(
                 name,
                 [],
                 PYTHONPATH=path,
