@@ -100,9 +100,22 @@ def _run_inprocess(
     return code, data.decode("utf-8", "replace") + err.getvalue()
 
 
-def run_page(doc: Path, work: Path, monkeypatch: pytest.MonkeyPatch, *, timeout: float = 120) -> list[Ran]:
-    """Run every command of ``doc`` in ``work``; fail the test at the first unexpected exit status."""
+def run_page(
+    doc: Path,
+    work: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    timeout: float = 120,
+    names: dict[str, str] | None = None,
+) -> list[Ran]:
+    """Run every command of ``doc`` in ``work``; fail the test at the first unexpected exit status.
+
+    ``names`` replaces names of shared things in the page's text before it runs (a database or a
+    queue on a shared server, made unique so that test runs at the same time cannot meet)."""
     text = doc.read_text(encoding="utf-8")
+    for old, new in (names or {}).items():
+        assert old in text, f"{doc.name} no longer names {old!r}"
+        text = text.replace(old, new)
     commands = documented_commands(text)
     for name, body in saved_files(text).items():
         (work / name).write_text(body, encoding="utf-8")
