@@ -121,8 +121,68 @@ def _iban_at(text: str, match: re.Match[str]) -> tuple[str, str, int] | None:
     return None
 
 
+_ASCII_CLASSES = (
+    bytes(ord("0") if chr(b).isdigit() else ord("a") if chr(b).isalpha() else ord(".") for b in range(128))
+    + b"." * 128
+)  # an ASCII text's digits as 0, letters as a, anything else as .
+
+
+@dataclass(frozen=True)
+class _Screen:
+    """What each search needs the text to hold before it can match at all, decided for ASCII
+    text from a copy of it with every digit made ``0`` and every letter ``a`` (C-speed byte
+    operations instead of a regular-expression pass per kind). Each test is a necessary
+    condition of its pattern, so a search it skips could have found nothing; text that is not
+    ASCII (where ``\\d`` and ``\\w`` also match other scripts' digits and letters) is searched
+    by every pattern, as before."""
+
+    digits: int
+    url: bool
+    ethereum: bool
+    bech32: bool
+    base58: bool
+    iban: bool
+    card: bool
+
+    @classmethod
+    def of(cls, text: str) -> _Screen:
+        if not text.isascii():
+            digits = len(_DIGIT.findall(text))
+            return cls(
+                digits,
+                "//" in text,
+                "0x" in text or "0X" in text,
+                "1" in text,
+                True,
+                digits >= 2,
+                digits >= 12,
+            )
+        raw = text.encode("ascii")
+        classes = raw.translate(_ASCII_CLASSES)
+        words = classes.replace(b"0", b"a")  # letters and digits alike
+        lowered = raw.lower()
+        digits = classes.count(b"0")
+        return cls(
+            digits=digits,
+            # a scheme (h[tx]{2}ps?, ftp, fxp), then "//"
+            url=b"//" in raw and any(s in lowered for s in (b"htt", b"htx", b"hxt", b"hxx", b"ftp", b"fxp")),
+            ethereum=(b"0x" in lowered) and b"a" * 42 in words,  # 0x and 40 hex digits: 42 in a row
+            bech32=(b"bc1" in lowered or b"tb1" in lowered) and b"a" * 9 in words,  # bc1 + at least 6
+            base58=b"a" * 25 in words,  # 25 to 35 letters and digits in a row
+            iban=digits >= 2 and b"aa00" in classes,  # a country code, then two check digits
+            # 12 digits or more, at most one space or dash between two: without spaces and
+            # dashes, 12 digits in a row
+            card=digits >= 12 and b"0" * 12 in raw.translate(_ASCII_CLASSES, b" -"),
+        )
+
+
 def find_identifiers(text: str, region: str | None = None) -> list[Found]:
     """Every validated identifier in ``text``, in order of position (spans never overlap)."""
+    return _find(text, region, _Screen.of(text))
+
+
+def _find(text: str, region: str | None, screen: _Screen | None) -> list[Found]:
+    """:func:`find_identifiers`; ``screen`` ``None`` runs every search (the tests compare)."""
     found: list[Found] = []
     taken: list[tuple[int, int]] = []
     urls: list[tuple[int, int]] = []
@@ -141,24 +201,26 @@ def find_identifiers(text: str, region: str | None = None) -> list[Found]:
             taken.append((start, end))
         found.append(Found(kind, value, text[start:end], detail, start, end))
 
-    # Each search runs only where its pattern could match at all (cheap tests of what every
-    # match must contain): most message bodies hold no identifier, and eight regular-expression
-    # passes over each were most of the cost of this analyzer.
-    digits = len(_DIGIT.findall(text))
-    for m in _URL.finditer(text) if "//" in text else ():
+    # Each search runs only where its pattern could match at all (_Screen: cheap tests of what
+    # every match must contain): most message bodies and text files hold no identifier, and
+    # eight regular-expression passes over each were most of the cost of finding none.
+    if screen is None:
+        screen = _Screen(len(_DIGIT.findall(text)), True, True, True, True, True, True)
+    digits = screen.digits
+    for m in _URL.finditer(text) if screen.url else ():
         raw = _trim_url(m.group())
         url = validate.url(raw)
         if url is not None:
             add("url", url[0], m.start(), m.start() + len(raw), "defanged" if url[1] else None)
-    for m in _ETH.finditer(text) if "0x" in text or "0X" in text else ():
+    for m in _ETH.finditer(text) if screen.ethereum else ():
         eth = validate.ethereum(m.group())
         if eth is not None:
             add("ethereum", eth[0], m.start(), m.end(), eth[1])
-    for m in _BECH32.finditer(text) if "1" in text else ():
+    for m in _BECH32.finditer(text) if screen.bech32 else ():
         btc = validate.bitcoin(m.group())
         if btc is not None:
             add("bitcoin", btc[0], m.start(), m.end(), btc[1])
-    for m in _BASE58.finditer(text):
+    for m in _BASE58.finditer(text) if screen.base58 else ():
         btc = validate.bitcoin(m.group())
         if btc is not None:
             add("bitcoin", btc[0], m.start(), m.end(), btc[1])
@@ -167,11 +229,11 @@ def find_identifiers(text: str, region: str | None = None) -> list[Found]:
         address = validate.email(raw)
         if address is not None:
             add("email", address.lower(), m.start(), m.start() + len(raw), None)
-    for m in _IBAN.finditer(text) if digits >= 2 else ():
+    for m in _IBAN.finditer(text) if screen.iban else ():
         iban = _iban_at(text, m)
         if iban is not None:
             add("iban", iban[0], m.start(), m.start() + iban[2], iban[1])
-    for m in _CARD.finditer(text) if digits >= 12 else ():
+    for m in _CARD.finditer(text) if screen.card else ():
         card = validate.card(m.group())
         if card is not None:
             add("card", card[0], m.start(), m.end(), card[1])

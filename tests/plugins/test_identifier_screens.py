@@ -1,0 +1,134 @@
+"""The identifier search's screens (plugins/indicator/identifiers.py ``_Screen``): each search is
+skipped only when the text lacks something every match of its pattern holds, so the answers are
+those of running every search. The oracle is the same function with every search run
+(``_find(text, region, None)``), over real text (this machine's documentation and configuration,
+which every Debian system has), text built from the published identifier test vectors the
+validator tests use, written in every form the patterns accept, and random text drawn from the
+characters the screens look at."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from plugins.indicator.identifiers import _find, _Screen, find_identifiers
+from tests.plugins.test_indicator_validate import (
+    BIP173_VALID_V0,
+    CARD_TEST_NUMBERS,
+    IBAN_REGISTRY_EXAMPLES,
+)
+
+ETH = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed"  # EIP-55's first example
+BASE58 = "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa"
+
+
+def _same(text: str) -> None:
+    for region in (None, "GB"):
+        assert find_identifiers(text, region) == _find(text, region, None), (region, text[:200])
+
+
+def _system_texts(limit: int) -> list[str]:
+    roots = [Path("/usr/share/doc"), Path("/etc"), Path("/usr/share/common-licenses")]
+    found: list[str] = []
+    for root in roots:
+        for path in sorted(root.rglob("*")) if root.is_dir() else ():
+            if len(found) >= limit:
+                return found
+            try:
+                if not path.is_file() or path.is_symlink() or path.stat().st_size > 200_000:
+                    continue
+                data = path.read_bytes()
+            except OSError:
+                continue
+            if b"\x00" in data[:4096]:
+                continue
+            found.append(data.decode("utf-8", "replace"))
+    return found
+
+
+def test_real_text_gives_the_same_identifiers() -> None:
+    texts = _system_texts(600)
+    if len(texts) < 100:
+        pytest.skip(f"only {len(texts)} text files under /usr/share/doc and /etc")
+    found = 0
+    for text in texts:
+        _same(text)
+        found += len(find_identifiers(text))
+    assert found > 50  # URLs and e-mail addresses of the copyright files, at least
+
+
+def _written_forms() -> list[str]:
+    """Every identifier of the test vectors in the forms the patterns accept."""
+    forms = [ETH, ETH.upper().replace("0X", "0x"), "0X" + ETH[2:], BASE58]
+    for address in BIP173_VALID_V0:
+        forms += [address, address.lower(), address.upper()]
+    for example in IBAN_REGISTRY_EXAMPLES:
+        iban = example[0] if isinstance(example, tuple) else example
+        compact = iban.replace(" ", "")
+        forms += [compact, " ".join(compact[i : i + 4] for i in range(0, len(compact), 4)), compact.lower()]
+    for number in CARD_TEST_NUMBERS:
+        forms += [number, "-".join(number[i : i + 4] for i in range(0, len(number), 4)), " ".join(number)]
+    forms += [
+        "http://example.org/a?b=1",
+        "HTTPS://EXAMPLE.ORG",
+        "hxxp://x[.]com",
+        "hXXps[://]bad[.]example",
+        "ftp://files.example.net/x",
+        "fxp[:]//files.example.net",
+        "jane.doe+tag@example.co.uk",
+        "+44 20 7946 0958",
+        "\uff0b44 20 7946 0958",
+        "020 7946 0958",
+    ]
+    return forms
+
+
+@pytest.mark.parametrize("non_ascii", [False, True], ids=["ascii", "with-non-ascii"])
+def test_every_written_form_is_found_as_before(non_ascii: bool) -> None:
+    forms = _written_forms()
+    rng = random.Random(7)
+    filler = ["the", "price", "was", "paid", "to", "account", "on", "12.03.", "ref", "no.", ";", "(", ")"]
+    if non_ascii:
+        filler += ["Straße", "٣٤", "📞", "naïve"]
+    kinds: set[str] = set()
+    for form in forms:
+        text = (
+            " ".join(rng.choice(filler) for _ in range(8))
+            + f" {form}. "
+            + " ".join(rng.choice(filler) for _ in range(8))
+        )
+        _same(text)
+        kinds |= {f.kind for f in find_identifiers(text, "GB")}
+        _same(form)
+    assert kinds == {"ethereum", "bitcoin", "iban", "card", "url", "email", "phone"}
+    _same(" ".join(forms))
+
+
+def test_random_text_from_the_screened_characters() -> None:
+    rng = random.Random(2026)
+    pieces = [
+        *list("0123456789abcdefxABCX -.:/@+[]()"),
+        "0x",
+        "bc1",
+        "tb1",
+        "BC1",
+        "//",
+        "http",
+        "hxxp",
+        "ftp",
+    ]
+    pieces += [ETH[2:14], BASE58[:12], "4242 4242", "-4242-", "DE89", "3704 0044"]
+    for _ in range(4000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randrange(1, 60)))
+        _same(text)
+
+
+def test_a_plain_text_skips_the_searches_it_cannot_feed() -> None:
+    screen = _Screen.of("a configuration file: port = 8080, user = www-data, # see the manual\n" * 50)
+    assert not (screen.url or screen.ethereum or screen.bech32 or screen.base58 or screen.iban or screen.card)
+    assert screen.digits == 200
+    assert _Screen.of(f"pay {BASE58}").base58 and _Screen.of("4111 1111-1111 1111").card
+    everything = _Screen.of("Straße 12 34")  # not ASCII: every search runs, as before
+    assert everything.base58 and everything.iban and not everything.card
