@@ -128,7 +128,8 @@ def _lay_out(html: str, path: Path, anchors: Sequence[str]) -> tuple[int, dict[s
 def layout_processes() -> int:
     """How many chunks are laid out at once: one per core this process may use, at most
     :data:`MAX_PROCESSES` (memory grows with each)."""
-    return max(1, min(MAX_PROCESSES, len(os.sched_getaffinity(0))))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(MAX_PROCESSES, cores))
 
 
 _Answer = tuple[int, dict[str, int], set[str], int]
