@@ -66,7 +66,7 @@ def test_processes_side_by_side_give_the_same_chunks_in_order(tmp_path: Path) ->
     (tmp_path / "two").mkdir()
     one = _lay_out_all(tmp_path / "one")
     two = _lay_out_all(tmp_path / "two", processes=2)
-    assert len(two[2]) == 2  # both processes laid out chunks
+    assert len(two[2]) == 2  # both processes laid out chunks (given to the less busy)
     assert two[0] == one[0] and two[1] == one[1] and two[3] == one[3]
 
 
@@ -75,3 +75,36 @@ def test_one_layout_process_a_core_at_most_four(monkeypatch: pytest.MonkeyPatch)
     assert pdf.layout_processes() == pdf.MAX_PROCESSES == 4
     monkeypatch.setattr(pdf.os, "sched_getaffinity", lambda pid: {0})
     assert pdf.layout_processes() == 1
+
+
+@pytest.mark.parametrize("width", [1, 2])
+def test_chunks_queued_beyond_a_process_share_are_all_laid_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    """Every chunk given out at once, several shares ahead: each process lays out its share, ends,
+    and a fresh one takes the rest (a pool's own ``max_tasks_per_child`` left a queued chunk with
+    no process on CPython 3.11, python/cpython#115634: the report waited forever). Run in a thread
+    so that a hang fails the test instead of stopping the suite."""
+    import threading
+
+    monkeypatch.setattr(pdf, "CHUNKS_PER_PROCESS", 2)
+    spec = pdf._Spec(HEAD, TAIL, "@page { size: A6 }", tmp_path, bytes(range(16)))
+    layout = pdf._Processes(spec, width)
+    answers: list[tuple[int, dict[str, int]]] = []
+
+    def everything() -> None:
+        futures = [layout.submit(_chunk(n % 3), tmp_path / f"c{n}.pdf", [f"s{n % 3}"]) for n in range(9)]
+        answers.extend(layout.answer(f) for f in futures)
+
+    worker = threading.Thread(target=everything, daemon=True)
+    try:
+        worker.start()
+        worker.join(180)
+        assert not worker.is_alive(), f"laid out {len(answers)} of 9 chunks, then waited for ever"
+    finally:
+        if not worker.is_alive():
+            layout.close()
+    assert [found for _, found in answers] == [{f"s{n % 3}": 0} for n in range(9)]
+    assert len(layout.processes) == 5  # nine chunks, two a process
+    live = [s for s in layout.slots if s is not None]
+    assert len(live) == width  # never more processes than asked for

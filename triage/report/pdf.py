@@ -21,7 +21,7 @@ import hashlib
 import os
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -135,6 +135,20 @@ def layout_processes() -> int:
 _Answer = tuple[int, dict[str, int], set[str], int]
 
 
+@dataclass
+class _Slot:
+    """One layout process (a pool of one) and the chunks given to it."""
+
+    pool: ProcessPoolExecutor
+    given: int = 0
+    waiting: list[Future[_Answer]] = field(default_factory=list)
+
+    def busy(self) -> int:
+        """Chunks given to it and not yet laid out."""
+        self.waiting = [f for f in self.waiting if not f.done()]
+        return len(self.waiting)
+
+
 class _Processes:
     """Chunks laid out in child processes, side by side, each process replaced after
     :data:`CHUNKS_PER_PROCESS` chunks.
@@ -146,23 +160,52 @@ class _Processes:
     size. The chunks are independent documents, so several processes lay them out at once; the
     answers are taken in the order the chunks were given, and the chunks are the same bytes
     however many processes laid them out.
+
+    Each process is a pool of one, replaced here once it has been given its share and has laid
+    it out, so there are never more than ``processes`` of them. (A pool's own
+    ``max_tasks_per_child`` is not used: CPython 3.11 to 3.13 may not replace a worker that ended
+    at its limit while work is queued, python/cpython#115634, and the report waited forever.)
     """
 
     def __init__(self, spec: _Spec, processes: int = 1) -> None:
-        self.pool = ProcessPoolExecutor(
-            max_workers=processes,
-            mp_context=get_context("spawn"),  # nothing of this process (database, threads) inherited
-            initializer=_start,
-            initargs=(spec,),
-            max_tasks_per_child=CHUNKS_PER_PROCESS,
-        )
+        self.spec = spec
         self.width = processes
+        self.slots: list[_Slot | None] = [None] * processes
         self.targets: set[str] = set()  # every anchor a link points to, in any chunk
         self.processes: set[int] = set()  # the layout processes' ids, so far
 
+    def _pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=get_context("spawn"),  # nothing of this process (database, threads) inherited
+            initializer=_start,
+            initargs=(self.spec,),
+        )
+
+    def _slot(self) -> _Slot:
+        """The slot to give the next chunk to: the least busy whose process may take more, or one
+        whose process has laid out its whole share (it ends; a fresh one takes its place). Waits
+        while every process has been given its share and is still laying it out."""
+        while True:
+            order = sorted(range(self.width), key=lambda i: -1 if (s := self.slots[i]) is None else s.busy())
+            for i in order:
+                slot = self.slots[i]
+                if slot is not None and slot.given < CHUNKS_PER_PROCESS:
+                    return slot
+                if slot is None or not slot.busy():
+                    if slot is not None:
+                        slot.pool.shutdown(wait=True)
+                    fresh = self.slots[i] = _Slot(self._pool())
+                    return fresh
+            wait([f for s in self.slots if s is not None for f in s.waiting], return_when=FIRST_COMPLETED)
+
     def submit(self, html: str, path: Path, anchors: Sequence[str] = ()) -> Future[_Answer]:
         """Start laying out one chunk into ``path``; :meth:`answer` takes its result."""
-        return self.pool.submit(_lay_out, html, path, list(anchors))
+        slot = self._slot()
+        future = slot.pool.submit(_lay_out, html, path, list(anchors))
+        slot.given += 1
+        slot.waiting.append(future)
+        return future
 
     def answer(self, future: Future[_Answer]) -> tuple[int, dict[str, int]]:
         """A chunk's page count and the page of each anchor wanted, once it is laid out."""
@@ -182,7 +225,9 @@ class _Processes:
         return self.answer(self.submit(html, path, anchors))
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        for slot in self.slots:
+            if slot is not None:
+                slot.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def write_pdf(
