@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import time
 import uuid
 from pathlib import Path
 
@@ -24,8 +25,53 @@ from tests.docs_runner import run_page
 from tests.triage.test_distributed import REDIS, _reachable
 
 LAB = Path(__file__).resolve().parents[1] / "docs" / "lab.md"
+PAGE_BROKER = "redis://127.0.0.1:6379/0"  # the broker the page names
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if int((entry / "stat").read_bytes().rsplit(b")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+def _stop_worker(pid_file: Path, queue: str) -> None:
+    """The worker the page started, if a command failed before the page's own ``kill``: ended
+    as its unit would end it (SIGTERM, then SIGKILL after 15 s), its pool processes too, and only
+    when the process of that pid is still that worker (its command line names the test's queue)."""
+    if not pid_file.exists():
+        return
+    pid = int(pid_file.read_text())
+    try:
+        if queue.encode() not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return  # gone (the page stopped it) and the pid is someone else's now, or never ours
+    except OSError:
+        return
+    pool = _children(pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        time.sleep(0.2)
+    for left in [pid, *pool]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(left, signal.SIGKILL)
+
+
+def _forget_queue(queue: str) -> None:
+    """The queue's keys in Redis (Celery's bindings and the list), so runs leave nothing behind."""
+    import redis
+
+    client = redis.Redis.from_url(PAGE_BROKER)
+    try:
+        client.delete(queue, f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}")
+    finally:
+        client.close()
 
 
 def test_lab_trial_on_one_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,24 +91,21 @@ def test_lab_trial_on_one_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     database, queue = f"exhibit_trial_{tag}", f"lab-trial-{tag}"
     work = tmp_path / "lab"
     work.mkdir()
+    names = {"exhibit_trial": database, "lab-trial": queue, "trial@%h": f"trial-{tag}@%h"}
     try:
-        ran = run_page(
-            LAB, work, monkeypatch, names={"exhibit_trial": database, "lab-trial": queue}, timeout=180
-        )
+        ran = run_page(LAB, work, monkeypatch, names=names, timeout=180)
     finally:
-        pid = work / "worker.pid"
-        if pid.exists():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid.read_text()), signal.SIGKILL)
+        _stop_worker(work / "worker.pid", queue)
         with pg_connect() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        _forget_queue(queue)
 
     runs = json.loads((work / "runs.json").read_text())
     distributed = runs[0]["arguments"]["distributed"]
-    assert distributed["broker"] == "redis://127.0.0.1:6379/0" and distributed["queue"] == queue
+    assert distributed["broker"] == PAGE_BROKER and distributed["queue"] == queue
     assert distributed["broker_from"] == "case setting" and distributed["job_files"] == 16
     ((node, share),) = runs[0]["workers"].items()  # one worker read every file, in several jobs
-    assert node.startswith("trial@") and share["files"] == 60 and share["jobs"] >= 4
+    assert node.startswith(f"trial-{tag}@") and share["files"] == 60 and share["jobs"] >= 4
     triages = [r.output for r in ran if r.command.shell.startswith("exhibit triage EX-001")]
     assert len(triages) == 2 and all("60 files hashed" in t for t in triages)
     assert "on the workers" in triages[0] and "from the case setting" in triages[0]
