@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from plugins.indicator import identifiers
 from plugins.indicator.identifiers import _find, _Screen, find_identifiers
 from tests.plugins.test_indicator_validate import (
     BIP173_VALID_V0,
@@ -132,3 +133,51 @@ def test_a_plain_text_skips_the_searches_it_cannot_feed() -> None:
     assert _Screen.of(f"pay {BASE58}").base58 and _Screen.of("4111 1111-1111 1111").card
     everything = _Screen.of("Straße 12 34")  # not ASCII: every search runs, as before
     assert everything.base58 and everything.iban and not everything.card
+
+
+#: Each screened search and the screen that lets it run.
+SCREENED = [
+    (identifiers._URL, "url"),
+    (identifiers._ETH, "ethereum"),
+    (identifiers._BECH32, "bech32"),
+    (identifiers._BASE58, "base58"),
+    (identifiers._IBAN, "iban"),
+    (identifiers._CARD, "card"),
+]
+
+
+def _screen_lets_every_match_through(text: str) -> None:
+    screen = _Screen.of(text)
+    for pattern, flag in SCREENED:
+        if pattern.search(text) is not None:
+            assert getattr(screen, flag), (flag, text)
+
+
+def test_a_pattern_that_matches_is_never_screened_out() -> None:
+    """The screens' own property, stronger than comparing validated answers: wherever a pattern
+    matches at all, valid or not, its screen lets it run. Texts at the patterns' shortest
+    matches (25 base58 characters, 12 card digits split every way, bech32's 6 data characters,
+    an IBAN's country and check digits) and random text of the screened characters."""
+    rng = random.Random(11)
+    edges = [
+        "1" + "a" * 24,
+        "m" + "Z" * 24,
+        "x 0x" + "f" * 40 + " y",
+        "BC1" + "q" * 6,
+        "tb1" + "7" * 6,
+        "de89 3704",
+        "GB82WEST12345698765432",
+        "1 2 3 4 5 6 7 8 9 0 1 2",
+        "1-2-3-4-5-6-7-8-9-0-1-2",
+        "1234 5678 9012",
+        "hxxps[://]x",
+        "FtP[:]//x",
+        "HTtP://x",
+    ]
+    for edge in edges:
+        for text in (edge, f"({edge})", f"a.{edge}.b", f"{edge[:-1]}"):
+            _screen_lets_every_match_through(text)
+    alphabet = "0123456789abcdefmnxABCDEFX -.:/@+[]()_"
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 80)))
+        _screen_lets_every_match_through(text)
