@@ -15,8 +15,10 @@ What it does:
 3. Runs ``exhibit report --format html`` and ``--format pdf`` as whole processes under
    ``/usr/bin/time -v``: wall and CPU seconds, peak resident set size, and the size of what was
    written (files, pages). ``time -v`` gives the largest single process; the PDF's layout runs in
-   child processes side by side, so the resident memory of the whole process tree (the report and
-   every layout process) is also summed from ``/proc`` every second and its peak printed.
+   child processes side by side, so the memory of the whole process tree (the report and every
+   layout process) is also summed from ``/proc`` every second and its peak printed: resident set
+   sizes (which count pages the processes share once per process, an overestimate) and
+   proportional set sizes (``smaps_rollup``: shared pages divided among their processes).
 
 The report renders the findings sections of ``triage.report.findings`` when that package is
 installed (every message as a thread page, the gallery); without it, the report's own sections
@@ -83,6 +85,7 @@ class TreeMemory(threading.Thread):
         super().__init__(daemon=True)
         self.mark, self.every = mark.encode(), every
         self.peak_kib = 0
+        self.peak_pss_kib = 0
         self.most_processes = 0
         self.done = threading.Event()
 
@@ -121,7 +124,20 @@ class TreeMemory(threading.Thread):
             tree |= more
             grew = bool(more)
         self.peak_kib = max(self.peak_kib, sum(procs[pid][2] for pid in tree))
+        self.peak_pss_kib = max(self.peak_pss_kib, sum(self._pss(pid) for pid in tree))
         self.most_processes = max(self.most_processes, len(tree))
+
+    @staticmethod
+    def _pss(pid: int) -> int:
+        """Proportional set size of ``pid`` in KiB (0 when it has ended)."""
+        try:
+            with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+                for line in handle:
+                    if line.startswith(b"Pss:"):
+                        return int(line.split()[1])
+        except OSError:
+            pass
+        return 0
 
     def run(self) -> None:
         while not self.done.wait(self.every):
@@ -211,8 +227,9 @@ def main() -> int:
         what = f"{result['files']} files" if fmt == "html" else f"{result['pages']} pages"
         print(
             f"report --format {fmt}: {wall:.1f} s (cpu {cpu:.1f} s), peak RSS {peak / 1024:.0f} MB "
-            f"(one process), {tree.peak_kib / 1024:.0f} MB (process tree, up to {tree.most_processes} "
-            f"processes), {what}, {size / 1e6:.1f} MB written"
+            f"(one process); process tree (up to {tree.most_processes} processes): peak RSS sum "
+            f"{tree.peak_kib / 1024:.0f} MB, peak PSS sum {tree.peak_pss_kib / 1024:.0f} MB; {what}, "
+            f"{size / 1e6:.1f} MB written"
         )
     return 0
 
