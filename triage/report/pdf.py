@@ -163,16 +163,21 @@ class _Processes:
 
     Each process is a pool of one, replaced here once it has been given its share and has laid
     it out, so there are never more than ``processes`` of them. (A pool's own
-    ``max_tasks_per_child`` is not used: CPython 3.11 to 3.13 may not replace a worker that ended
-    at its limit while work is queued, python/cpython#115634, and the report waited forever.)
+    ``max_tasks_per_child`` is not used: CPython, 3.11 and later as of this writing, may not replace
+    a worker that ended at its limit while work is queued, python/cpython#115634, and the report
+    waited forever.)
     """
 
     def __init__(self, spec: _Spec, processes: int = 1) -> None:
         self.spec = spec
-        self.width = processes
-        self.slots: list[_Slot | None] = [None] * processes
+        self.slots: list[_Slot | None] = [None] * processes  # one per layout process at a time
         self.targets: set[str] = set()  # every anchor a link points to, in any chunk
         self.processes: set[int] = set()  # the layout processes' ids, so far
+
+    @property
+    def width(self) -> int:
+        """How many chunks are laid out at once."""
+        return len(self.slots)
 
     def _pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(
