@@ -87,8 +87,12 @@ def test_a_broker_restart_in_the_middle_of_a_run_loses_nothing(
         assert _canonical(c) == expected  # exactly the rows of a local run: none lost, none twice
         assert verify_case(c).ok
         [run] = list_runs(c.engine, "EX-001")
-        # the jobs the restarted server lost were sent again
-        assert max(w["most_attempts"] for w in run["workers"].values()) >= 2, run["workers"]
+        if isinstance(redis_server, PrivateRedis):
+            # Redis came back empty: the jobs it held were lost, so they must have been sent again.
+            # (RabbitMQ kept its queues: it delivers the unacknowledged jobs again itself, and a job
+            # is sent again only when a reply was in flight at the restart, which the timing
+            # decides; a lost reply not sent again would leave the run incomplete, checked above.)
+            assert max(w["most_attempts"] for w in run["workers"].values()) >= 2, run["workers"]
         c.close()
     finally:
         workers.stop()
