@@ -167,6 +167,10 @@ def test_acquire_in_a_fresh_process_reads_early_and_hashes_as_coreutils(tmp_path
 QUICK_EXIT_PROBE = """
 import atexit, sys
 atexit.register(lambda: print("exit functions ran", file=sys.stderr))
+class TornDown:  # says so when the interpreter's teardown clears this module (a quick exit has none)
+    def __del__(self):
+        print("torn down", file=sys.stderr)
+marker = TornDown()
 sys.argv = ["exhibit", *sys.argv[1:]]
 from triage.launch import run
 run()
@@ -186,11 +190,43 @@ def test_acquire_ends_at_once_with_its_status_output_and_exit_functions(tmp_path
             timeout=120,
         )  # fmt: skip
         assert done.returncode == code, done.stderr
-        assert done.stderr.endswith("exit functions ran\n")
+        assert done.stderr.endswith("exit functions ran\n") and "torn down" not in done.stderr
         if code == 0:
             assert json.loads(done.stdout)["exhibit"] == "EX-1"
         else:
             assert "error: exhibit 'EX-1' already exists in this case" in done.stderr
+
+
+def test_triage_ends_at_once_with_its_summary_its_case_closed_and_verified(tmp_path: Path) -> None:
+    """After ``exhibit triage`` the script ends the process without the interpreter's teardown too:
+    the JSON summary is whole, exit functions ran, no WAL is left beside the case database (the
+    case was closed, so its last connection checkpointed), the ledger verifies, and a refused run
+    keeps its status."""
+    env, _ = _case_with_examiner(tmp_path, "S-7")
+    folder = tmp_path / "evidence"
+    (folder / "sub").mkdir(parents=True)
+    for n in range(30):
+        (folder / "sub" / f"f{n}.txt").write_text(f"line {n}\n" * (n + 1))
+    assert exhibit("acquire", str(folder), "--exhibit", "EX-1", "--description", "f", env=env).returncode == 0
+    for number, code in (("EX-1", 0), ("EX-9", 2)):  # read and recorded; then an exhibit not in the case
+        done = subprocess.run(
+            [sys.executable, "-c", QUICK_EXIT_PROBE, "triage", number, "--json"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **FRESH_ENV, **env},
+            timeout=300,
+        )
+        assert done.returncode == code, done.stderr
+        assert done.stderr.endswith("exit functions ran\n") and "torn down" not in done.stderr
+        if code == 0:
+            summary = json.loads(done.stdout)
+            assert summary["status"] == "complete" and summary["counts"]["files"] == 30
+        else:
+            assert "EX-9" in done.stderr and "Traceback" not in done.stderr
+    case = Path(env["EXHIBIT_CASE"])
+    assert not list(case.glob("*-wal")), sorted(p.name for p in case.iterdir())
+    verified = exhibit("custody", "verify", env=env)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 # -- every command in a fresh process -----------------------------------------------------------
