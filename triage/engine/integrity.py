@@ -127,12 +127,9 @@ class _RowEncoder:
     def __init__(self, table: Table) -> None:
         self.columns = sorted(table.columns, key=lambda c: c.name)
         self.names = [c.name for c in self.columns]
-        self.bools = [i for i, c in enumerate(self.columns) if isinstance(c.type, Boolean)]
-        self.ints = [i for i, c in enumerate(self.columns) if isinstance(c.type, Integer)]
-        self.texts = [i for i, c in enumerate(self.columns) if not isinstance(c.type, (Boolean, Integer))]
-        self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         self.optional = [name for name in self.names if name in OMITTED_WHEN_NULL]
         self.optional_at = [self.names.index(name) for name in self.optional]
+        self._variants: dict[tuple[int, ...], tuple[list[str], list[Callable[[Any], str]], list[int]]] = {}
         string = json.encoder.encode_basestring  # what the encoder quotes strings with (not ASCII-escaped)
         self._texts = [("{" if i == 0 else ",") + string(name) + ":" for i, name in enumerate(self.names)]
         self._writers: list[Callable[[Any], str]] = [
@@ -145,35 +142,30 @@ class _RowEncoder:
         ]
 
     def encode(self, row: Sequence[Any]) -> bytes:
-        if self.optional and any(row[i] is None for i in self.optional_at):
-            return self._encode_object(row)  # a member left out: through the object
+        texts, writers = self._texts, self._writers
+        if self.optional_at:
+            left_out = tuple(i for i in self.optional_at if row[i] is None)
+            if left_out:  # members left out (a file not in an archive has no parent)
+                texts, writers, kept = self._without(left_out)
+                row = [row[i] for i in kept]
         # The object's text written directly, value by value (the columns are in name order):
-        # the same bytes as the encoder below, without a dict per row.
-        out = self._texts * 2
-        out[0::2] = self._texts
-        out[1::2] = ["null" if v is None else write(v) for write, v in zip(self._writers, row, strict=True)]
+        # the bytes json.dumps writes for the row's object (canonical_row), without a dict per row.
+        out = texts * 2
+        out[0::2] = texts
+        out[1::2] = ["null" if v is None else write(v) for write, v in zip(writers, row, strict=True)]
         out.append("}")
         return "".join(out).encode("utf-8", "surrogatepass")
 
-    def _encode_object(self, row: Sequence[Any]) -> bytes:
-        values = list(row)
-        for i in self.bools:
-            if values[i] is not None:
-                values[i] = bool(values[i])
-        for i in self.ints:
-            v = values[i]
-            if v is not None and type(v) is not int:
-                values[i] = int(v)
-        for i in self.texts:
-            v = values[i]
-            if v is not None and type(v) is not str:
-                values[i] = str(v)
-        body = dict(zip(self.names, values, strict=True))
-        for name in self.optional:
-            if body[name] is None:
-                del body[name]
-        text = self._dumps(body)
-        return text.encode("utf-8", "surrogatepass")
+    def _without(self, left_out: tuple[int, ...]) -> tuple[list[str], list[Callable[[Any], str]], list[int]]:
+        """The member texts and writers of the object without the columns at ``left_out``, and
+        the positions of the columns kept (made once per combination)."""
+        made = self._variants.get(left_out)
+        if made is None:
+            string = json.encoder.encode_basestring
+            kept = [i for i in range(len(self.names)) if i not in left_out]
+            texts = [("{" if j == 0 else ",") + string(self.names[i]) + ":" for j, i in enumerate(kept)]
+            made = self._variants[left_out] = (texts, [self._writers[i] for i in kept], kept)
+        return made
 
 
 class Leaves(Sequence[bytes]):
