@@ -9,6 +9,8 @@ from the evidence what it signs instead of absorbing the edits.
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -427,3 +429,72 @@ def test_the_row_encoder_writes_what_rfc8785_writes_for_any_value() -> None:
             assert got == expected.encode("utf-8", "surrogatepass")
             if "\ud800" not in expected:
                 assert got == rfc8785.dumps(mapping)
+
+
+def test_large_tables_are_digested_by_two_processes_with_the_same_leaves(
+    case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large SQLite table is digested by two processes, each reading the keys on one side of
+    the split point; the leaves are those one process reads, in the same order, also for keys
+    around and far from the split point, non-hex, digit-only and non-ASCII ones. When the helper
+    gives nothing, its half is
+    read by the run itself; ``verify`` passes either way."""
+    for n, fingerprint in enumerate(["7" * 64, "8" * 64, "8", "7zzz", "zzz", "é", "", "80", "12345"]):
+        sql(
+            case,
+            "INSERT INTO triage_findings (fingerprint, exhibit, record_type, plugin, plugin_version, partition,"
+            " inode, path, stream, file_sha256, locator, data, run_id) SELECT ?, exhibit, record_type, plugin,"
+            " plugin_version, partition, inode, path, stream, file_sha256, locator || ?, data, run_id"
+            " FROM triage_findings LIMIT 1",
+            fingerprint,
+            f"#{n}",
+        )
+
+    def state() -> dict[str, integrity.Leaves]:
+        with case.engine.connect() as conn:
+            return integrity.state_of(conn, "EX-001")
+
+    halves: list[str] = []
+    real_halves = integrity._halves
+
+    def counted(*args: Any) -> integrity.Leaves:
+        halves.append(args[4].name)
+        return real_halves(*args)
+
+    monkeypatch.setattr(integrity, "_halves", counted)
+    monkeypatch.setattr(integrity, "SPLIT_ROWS", 10**12)
+    one = state()
+    assert halves == []
+    monkeypatch.setattr(integrity, "SPLIT_ROWS", 0)
+    two = state()
+    assert halves == ["triage_files", "triage_findings"]  # the warnings' numeric keys are read whole
+    assert len(one["triage_findings"]) > 9
+    for name in one:
+        assert two[name].keys == one[name].keys and two[name].hashes == one[name].hashes, name
+    assert 0 < one["triage_findings"].keys.index("8") < len(one["triage_findings"]) - 1
+
+    # a daemonic process may not start a helper: it reads both halves itself
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+
+    def in_daemon() -> None:
+        case.engine.dispose(close=False)  # the parent's pooled connections stay the parent's
+        got = state()
+        sender.send({name: (leaves.keys, bytes(leaves.hashes)) for name, leaves in got.items()})
+
+    daemon = context.Process(target=in_daemon, daemon=True)
+    daemon.start()
+    sent = receiver.recv()
+    daemon.join()
+    assert daemon.exitcode == 0
+    assert sent == {name: (leaves.keys, bytes(leaves.hashes)) for name, leaves in one.items()}
+
+    def dies(*_: Any) -> None:
+        os._exit(3)
+
+    monkeypatch.setattr(integrity, "_half_in_helper", dies)
+    alone = state()
+    for name in one:
+        assert alone[name].keys == one[name].keys and alone[name].hashes == one[name].hashes, name
+    report = verify_case(case)
+    assert mismatches(report) and "inserted" in mismatches(report)[0]  # our own rows, found by both

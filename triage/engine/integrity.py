@@ -17,6 +17,7 @@ rows are trusted only when their own root equals the signed one.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -229,12 +230,11 @@ def table_leaves(conn: Connection, spec: TableSpec, exhibit: str) -> Leaves:
     The database is asked for that order (byte order of the text keys: SQLite's BINARY collation,
     PostgreSQL's "C"), and the order is checked as the rows arrive; only rows that did not come
     in it are sorted here (a sort of a million keys doubled the memory of the end of a run).
+
+    A SQLite case file whose table is large is read by two processes (:func:`_halves`).
     """
     t = spec.table
     encoder = _RowEncoder(t)
-    key_at = encoder.names.index(spec.key)
-    leaf_hash = merkle.leaf_hash
-    encode = encoder.encode
     order: Any = t.c[spec.key]
     if not spec.numeric_key and conn.dialect.name == "postgresql":
         order = order.collate("C")
@@ -244,17 +244,47 @@ def table_leaves(conn: Connection, spec: TableSpec, exhibit: str) -> Leaves:
         .order_by(order)
         .execution_options(yield_per=5000)
     )
-    rows: Iterable[Sequence[Any]]
-    if conn.dialect.name == "sqlite":
-        # The driver's own tuples (SQLAlchemy's row objects cost more than encoding the rows):
-        # the same SELECT, compiled by SQLAlchemy.
-        compiled = query.compile(dialect=conn.dialect)
-        params = [compiled.params[name] for name in compiled.positiontup or ()]
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        cursor.arraysize = 5000
-        rows = _fetched(cursor.execute(str(compiled), params))
-    else:
-        rows = conn.execute(query)
+    if conn.dialect.name != "sqlite":
+        return _leaves(conn.execute(query), spec, encoder)
+    database = conn.engine.url.database
+    if not spec.numeric_key and database and database != ":memory:" and _large(conn, spec):
+        key = t.c[spec.key]
+        lower = _compiled(conn, query.where(key < SPLIT_AT))
+        upper = _compiled(conn, query.where(key >= SPLIT_AT))
+        return _halves(conn, database, lower, upper, spec, encoder)
+    return _leaves(_driver_rows(conn.connection.dbapi_connection, *_compiled(conn, query)), spec, encoder)
+
+
+#: A SQLite table with more rows than this (its largest row id, a cheap bound) is digested by two
+#: processes, each reading half of the keys: files and findings are keyed by SHA-256 hex digits,
+#: about half of which sort below :data:`SPLIT_AT`.
+SPLIT_ROWS = 20_000
+SPLIT_AT = "8"
+
+
+def _large(conn: Connection, spec: TableSpec) -> bool:
+    t = spec.table
+    highest = conn.execute(select(t.c.id).order_by(t.c.id.desc()).limit(1)).scalar()
+    return highest is not None and int(highest) > SPLIT_ROWS
+
+
+def _compiled(conn: Connection, query: Any) -> tuple[str, list[Any]]:
+    compiled = query.compile(dialect=conn.dialect)
+    return str(compiled), [compiled.params[name] for name in compiled.positiontup or ()]
+
+
+def _driver_rows(dbapi: Any, sql: str, params: list[Any]) -> Iterator[Sequence[Any]]:
+    """The rows of ``sql`` as the SQLite driver's own tuples (SQLAlchemy's row objects cost more
+    than encoding the rows), fetched 5,000 at a time."""
+    cursor = dbapi.cursor()
+    cursor.arraysize = 5000
+    return _fetched(cursor.execute(sql, params))
+
+
+def _leaves(rows: Iterable[Sequence[Any]], spec: TableSpec, encoder: _RowEncoder) -> Leaves:
+    key_at = encoder.names.index(spec.key)
+    leaf_hash = merkle.leaf_hash
+    encode = encoder.encode
     out = Leaves()
     in_order = True
     previous: Any = None
@@ -268,6 +298,77 @@ def table_leaves(conn: Connection, spec: TableSpec, exhibit: str) -> Leaves:
         previous = ordered
         out.add(key, leaf_hash(encode(r)))
     return out if in_order else out.sorted_by(spec)
+
+
+def _halves(
+    conn: Connection,
+    database: str,
+    lower: tuple[str, list[Any]],
+    upper: tuple[str, list[Any]],
+    spec: TableSpec,
+    encoder: _RowEncoder,
+) -> Leaves:
+    """The leaves of the rows below :data:`SPLIT_AT` (read by a forked process on its own
+    read-only connection to ``database``) and of the others (read here meanwhile), joined.
+
+    Same leaves as one process reading them all: SQLite orders every key below the split point
+    before every key at or above it, and each half is in digest order. The end of a run, its
+    check of the stored rows and ``exhibit custody verify`` digest every row of the exhibit; on two
+    cores this halves that wait. When the helper cannot give its half (it failed or was killed),
+    that half is read here.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    helper = context.Process(
+        target=_half_in_helper, args=(sender, database, lower, spec, encoder), daemon=True
+    )
+    try:
+        helper.start()
+    except (AssertionError, OSError):  # a daemonic process may have no children; out of processes
+        receiver.close()
+        sender.close()
+        dbapi = conn.connection.dbapi_connection
+        rows = itertools.chain.from_iterable(_driver_rows(dbapi, *half) for half in (lower, upper))
+        return _leaves(rows, spec, encoder)
+    sender.close()
+    try:
+        high = _leaves(_driver_rows(conn.connection.dbapi_connection, *upper), spec, encoder)
+        try:
+            keys, hashes = receiver.recv()
+            low = Leaves(keys, bytearray(hashes))
+        except (EOFError, OSError, ValueError):  # the helper died or sent nothing usable
+            low = _leaves(_driver_rows(conn.connection.dbapi_connection, *lower), spec, encoder)
+    finally:
+        receiver.close()
+        helper.join()
+    low.keys.extend(high.keys)
+    low.hashes += high.hashes
+    return low
+
+
+def _half_in_helper(
+    sender: Any, database: str, half: tuple[str, list[Any]], spec: TableSpec, encoder: _RowEncoder
+) -> None:
+    """In the forked helper of :func:`_halves`: its half's leaves, sent back; nothing on failure
+    (the parent then reads the half itself). Never uses a connection of the parent's."""
+    import gc
+    import sqlite3
+    from urllib.parse import quote
+
+    gc.disable()  # short-lived: a collection would only copy the parent's pages
+    try:
+        con = sqlite3.connect(f"file:{quote(database)}?mode=ro", uri=True)
+        try:
+            leaves = _leaves(_driver_rows(con, *half), spec, encoder)
+        finally:
+            con.close()
+        sender.send((leaves.keys, bytes(leaves.hashes)))
+    except Exception:  # the parent reads this half itself
+        pass
+    finally:
+        sender.close()
 
 
 def _fetched(cursor: Any) -> Iterator[Sequence[Any]]:
