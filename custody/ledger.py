@@ -38,7 +38,17 @@ def canonical(value: Any) -> bytes:
 
     Raises :class:`LedgerError` for values JCS cannot represent (integers beyond 2**53, text
     that is not valid Unicode), so the user gets a message instead of a crash.
+
+    Values made only of what the ledger's entries hold (ASCII keys; text, integers in JCS's
+    range, true/false/null, lists) are written by the json module's C encoder with sorted keys,
+    which gives exactly JCS's bytes for them (same escapes, and ASCII keys sort alike in UTF-16
+    and in code points); anything else (floats, other keys, text that is not valid Unicode,
+    subclasses) goes to the reference serialiser. A triage run appends one entry per file a plugin
+    read: on a phone with 3,000 pictures the reference took about 0.5 s of the run's end.
+    tests/custody/test_canonical.py compares the two on generated values.
     """
+    if _plain(value):
+        return _sorted_json(value).encode("utf-8")
     try:
         return bytes(rfc8785.dumps(value))
     except (rfc8785.CanonicalizationError, ValueError, TypeError) as exc:
@@ -46,6 +56,34 @@ def canonical(value: Any) -> bytes:
             f"cannot record this entry: {exc}",
             hint="a value cannot be represented in canonical JSON; report this with the evidence's description",
         ) from None
+
+
+_JCS_INT = 2**53 - 1  # JCS integers: exactly representable as IEEE 754 doubles
+_sorted_json = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), check_circular=False
+).encode
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``value`` holds only what :func:`canonical` may write with the C encoder."""
+    kind = type(value)
+    if kind is str:
+        return value.isascii() or _utf8(value)
+    if kind is dict:
+        return all(type(k) is str and k.isascii() and _plain(v) for k, v in value.items())
+    if kind is list or kind is tuple:
+        return all(map(_plain, value))
+    if kind is int:
+        return -_JCS_INT <= value <= _JCS_INT
+    return value is None or kind is bool
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: the reference serialiser reports it
+        return False
+    return True
 
 
 def sha256_hex(data: bytes) -> str:
