@@ -3,6 +3,7 @@ errors that are noted rather than swallowed."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import pickle
 from collections.abc import Iterator
@@ -17,8 +18,10 @@ from custody.case import Case, init_case
 from custody.items import acquire
 from triage.engine import lock, writes
 from triage.engine.dispatch import TargetMatcher, cheap_match, glob_matches
+from triage.engine.per_file import FileJob
 from triage.engine.results import FileResult, FoundRecord, PluginOutcome, TriageWarning
 from triage.engine.run import TriageOptions, TriageRun, run_triage
+from triage.engine.workers import CHUNK_FILES, TAIL_FILES, TAIL_SHARE, chunks
 from triage.plugin import Targets
 from triage.plugin.item import FileItem
 from triage.plugin.records import SourceRef
@@ -199,3 +202,28 @@ def test_a_run_row_that_cannot_be_written_is_noted_not_swallowed(
     with pytest.raises(ValueError, match="the walk's own problem") as failed:  # the run's error stays
         run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1))
     assert any("could not be marked failed either" in n for n in failed.value.__notes__)
+
+
+def _jobs(sizes: list[int]) -> list[FileJob]:
+    return [FileJob(str(i), dataclasses.replace(_entry(), size=size), {}) for i, size in enumerate(sizes)]
+
+
+def test_chunks_shrink_towards_the_end_so_no_worker_reads_a_long_one_alone() -> None:
+    """Guided chunks: every file once, in order; full chunks while much is left, then each at
+    most the files left / (4 x workers), down to 32; the byte and file caps still hold. Without
+    workers (a distributed run's jobs) the cut is by count and bytes only, as before."""
+    jobs = _jobs([1000] * 33_768)
+    for workers_count in (1, 2, 4):
+        spans = chunks(jobs, workers=workers_count)
+        assert [i for a, b in spans for i in range(a, b)] == list(range(len(jobs)))
+        lengths = [b - a for a, b in spans]
+        assert lengths[0] == CHUNK_FILES and max(lengths) == CHUNK_FILES
+        for a, b in spans[:-1]:
+            left = len(jobs) - a
+            assert b - a == min(CHUNK_FILES, max(TAIL_FILES, -(-left // (TAIL_SHARE * workers_count))))
+        assert lengths[-2] == TAIL_FILES and lengths[-1] <= TAIL_FILES
+        assert lengths[:-1] == sorted(lengths[:-1], reverse=True)
+    assert [b - a for a, b in chunks(jobs)] == [CHUNK_FILES] * 32 + [33_768 - 32 * CHUNK_FILES]
+    assert [b - a for a, b in chunks(jobs[:10], max_files=4, workers=2)] == [4, 4, 2]  # the cap holds
+    big = _jobs([100 << 20] * 5 + [10] * 300)  # the byte cap still cuts (at 128 MiB or more)
+    assert [b - a for a, b in chunks(big, workers=2)][:3] == [2, 2, 38]

@@ -43,6 +43,8 @@ from triage.sources.open import IMAGE_KINDS, open_source
 CHUNK_FILES = 1024
 SPILL_FOLDER = "spill"  # in the run's scratch folder: files' many records (per_file.SpilledRecords)
 CHUNK_BYTES = 128 * 1024 * 1024
+TAIL_SHARE = 4  # near the end, a chunk holds at most 1/(TAIL_SHARE x workers) of the files left
+TAIL_FILES = 32  # ... and at least this many (each chunk costs a commit)
 
 #: A finished chunk: its jobs and their results, in the same order.
 Finished = tuple[Sequence[FileJob], list[FileResult]]
@@ -80,18 +82,34 @@ _index: PathIndex | None = None  # the walk's files by path (FileItem.find), inh
 
 
 def chunks(
-    jobs: Sequence[FileJob], max_files: int = CHUNK_FILES, max_bytes: int = CHUNK_BYTES
+    jobs: Sequence[FileJob], max_files: int = CHUNK_FILES, max_bytes: int = CHUNK_BYTES, workers: int = 0
 ) -> list[tuple[int, int]]:
     """``(start, stop)`` ranges of ``jobs``: at most ``max_files`` files or about ``max_bytes``
-    (a distributed run may cut smaller jobs to spread them over more machines)."""
+    (a distributed run may cut smaller jobs to spread them over more machines).
+
+    With ``workers`` the chunks shrink towards the end of the list (guided scheduling): each holds
+    at most the files left divided by :data:`TAIL_SHARE` times ``workers``, and at least
+    :data:`TAIL_FILES` (never more than ``max_files``). The files of a folder are walked together, and a folder of photos costs a
+    hundred times a folder of caches: cut by count alone, a phone's last chunk (1,024 pictures,
+    seven seconds of perceptual hashing) was read by one worker while the other had nothing left.
+    """
     spans = []
     first = 0
     size = 0
+    total = len(jobs)
+
+    def most(start: int) -> int:
+        if not workers:
+            return max_files
+        return min(max_files, max(TAIL_FILES, -(-(total - start) // (TAIL_SHARE * workers))))
+
+    limit = most(0)
     for i, job in enumerate(jobs):
         size += job.entry.size
-        if i + 1 - first >= max_files or size >= max_bytes:
+        if i + 1 - first >= limit or size >= max_bytes:
             spans.append((first, i + 1))
             first, size = i + 1, 0
+            limit = most(first)
     if first < len(jobs):
         spans.append((first, len(jobs)))
     return spans
@@ -119,7 +137,7 @@ def processing(
 
 @contextmanager
 def _processing(jobs: Sequence[FileJob], setup: WorkerSetup, workers: int) -> Iterator[Iterator[Finished]]:
-    spans = chunks(jobs)
+    spans = chunks(jobs, workers=workers)
     # Disk images are read by The Sleuth Kit, which a crafted file system can keep inside one
     # call for minutes: they are always read in watched pool workers (one fork, even for one
     # chunk), so a stalled read can be ended (triage/engine/stall.py).
