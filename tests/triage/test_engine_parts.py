@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 import pickle
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import OperationalError
 
 from custody.actors import add_actor
@@ -27,6 +28,7 @@ from triage.plugin.item import FileItem
 from triage.plugin.records import SourceRef
 from triage.sources.entry import FileEntry
 from triage.store import ensure_schema
+from triage.store.models import File
 
 
 def _entry() -> FileEntry:
@@ -227,3 +229,38 @@ def test_chunks_shrink_towards_the_end_so_no_worker_reads_a_long_one_alone() -> 
     assert [b - a for a, b in chunks(jobs[:10], max_files=4, workers=2)] == [4, 4, 2]  # the cap holds
     big = _jobs([100 << 20] * 5 + [10] * 300)  # the byte cap still cuts (at 128 MiB or more)
     assert [b - a for a, b in chunks(big, workers=2)][:3] == [2, 2, 38]
+
+
+def test_the_files_some_plugin_read_are_found_by_the_stored_text(case: Case) -> None:
+    """The end of a run asks SQL for the files whose ``plugins`` column names an outcome other than
+    not-my-format (writes.DECLINED_TEXT taken out): that text is how file_row writes a declined
+    outcome, and the database's answer is the rows a parse of every column picks."""
+    e = _entry()
+    outcomes = {
+        "declined": ("not-my-format",),
+        "declined twice": ("not-my-format", "not-my-format"),
+        "read": ("ok",),
+        "failed": ("failed",),
+        "mixed": ("not-my-format", "ok", "not-my-format"),
+        "none": (),
+    }
+    rows = []
+    for n, (name, kinds) in enumerate(outcomes.items()):
+        plugins = tuple(PluginOutcome(f"p{i}", "1.0", kind) for i, kind in enumerate(kinds))  # type: ignore[arg-type]
+        result = dataclasses.replace(_result(), key=name, plugins=plugins)
+        row = writes.file_row("EX-1", name, dataclasses.replace(e, path=f"/{n}"), "run-1", result)
+        if kinds:
+            assert (writes.DECLINED_TEXT in row["plugins"]) == ("not-my-format" in kinds)
+        rows.append(row)
+    ensure_schema(case.engine)
+    with case.engine.begin() as conn:
+        writes.store_files(conn, rows)
+        found = conn.execute(
+            select(File.key).where(File.exhibit == "EX-1", writes.read_by_a_plugin(File.plugins))
+        ).scalars()
+        parsed = {
+            r.key
+            for r in conn.execute(select(File.key, File.plugins).where(File.exhibit == "EX-1"))
+            if r.plugins and any(o["outcome"] != "not-my-format" for o in json.loads(r.plugins))
+        }
+    assert set(found) == parsed == {"read", "failed", "mixed"}

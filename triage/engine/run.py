@@ -700,7 +700,11 @@ class TriageRun:
             select(File)
             .where(
                 File.exhibit == self.exhibit,
-                or_(File.plugins.is_not(None), File.fs_type == CARVED_FS),  # every carved file
+                # an outcome other than not-my-format (checked again below), or carved
+                or_(
+                    writes.read_by_a_plugin(File.plugins),
+                    File.fs_type == CARVED_FS,
+                ),
                 File.sha256.is_not(None),
             )
             .order_by(File.path, File.partition, File.inode, File.key)

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from operator import itemgetter
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, Table, insert
+from sqlalchemy import Connection, CursorResult, Table, func, insert
 
 from triage.engine.results import FileResult, TriageWarning, found_records
 from triage.sources.entry import FileEntry
@@ -114,6 +114,18 @@ def file_row(
         row["error"] = result.error
         row["plugins"] = json.dumps([p.as_dict() for p in result.plugins]) if result.plugins else None
     return row
+
+
+#: How a declined outcome reads in a stored ``plugins`` column (:func:`file_row` writes the
+#: outcomes with json.dumps' default separators): the end of a run asks the database for the files
+#: some plugin did read, those whose column still names an outcome once these are taken out,
+#: instead of parsing every file's outcomes (50,000 misnamed files: 0.3 s).
+DECLINED_TEXT = '"outcome": "not-my-format"'
+
+
+def read_by_a_plugin(plugins: Any) -> Any:
+    """SQL: the stored ``plugins`` column names an outcome other than not-my-format."""
+    return func.replace(plugins, DECLINED_TEXT, "").like('%"outcome"%')
 
 
 _NOT_READ: dict[str, Any] = {
