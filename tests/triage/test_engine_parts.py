@@ -7,6 +7,7 @@ import dataclasses
 import io
 import json
 import pickle
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from triage.plugin.records import SourceRef
 from triage.sources.entry import FileEntry
 from triage.store import ensure_schema
 from triage.store.models import File
+from triage.views.findings import iter_findings
 
 
 def _entry() -> FileEntry:
@@ -264,3 +266,45 @@ def test_the_files_some_plugin_read_are_found_by_the_stored_text(case: Case) -> 
             if r.plugins and any(o["outcome"] != "not-my-format" for o in json.loads(r.plugins))
         }
     assert set(found) == parsed == {"read", "failed", "mixed"}
+
+
+def test_the_walk_gives_a_database_its_wal_and_no_other_file_one(tmp_path: Path) -> None:
+    """The walk pairs each file with the ``-wal``/``-shm``/``-journal`` files beside it (by path,
+    in the same folder): a message only in ``a/mmssms.db-wal`` is read with ``a/mmssms.db``; the
+    database in ``b/`` has no WAL beside it (``b/mmssms.db-wal.txt`` and ``a/``'s do not count)."""
+    from tests.plugins.android_fixtures import SMS_V69, make_db
+
+    evidence = tmp_path / "evidence"
+    for folder, body in (("a", "in the wal"), ("b", "in b")):
+        db = make_db(tmp_path / "live" / folder / "mmssms.db", SMS_V69)
+        writer = sqlite3.connect(db)
+        writer.execute("PRAGMA journal_mode=WAL")
+        writer.execute("PRAGMA wal_autocheckpoint=0")
+        writer.execute(
+            f"INSERT INTO sms (_id, address, date, type, body) VALUES (1, '+1555', 1700000000000, 1, '{body}')"
+        )
+        writer.commit()
+        (evidence / folder).mkdir(parents=True)
+        (evidence / folder / "mmssms.db").write_bytes(db.read_bytes())
+        if folder == "a":
+            (evidence / "a" / "mmssms.db-wal").write_bytes((db.parent / "mmssms.db-wal").read_bytes())
+        else:
+            (evidence / "b" / "mmssms.db-wal.txt").write_bytes((db.parent / "mmssms.db-wal").read_bytes())
+        writer.close()
+    case = init_case(tmp_path / "case", case_number="2026/10", title="wal")
+    try:
+        add_actor(case, "asmith", name="Alan Smith", role="examiner")
+        acquire(case, evidence, exhibit="EX-001", actor="asmith", description="two databases")
+        summary = run_triage(
+            case, "EX-001", actor="asmith", options=TriageOptions(plugins=["sms_android"], workers=1)
+        )
+        assert summary.status == "complete"
+        bodies = {
+            (f.path, f.data.get("body")) for f in iter_findings(case.engine, "EX-001", "chat/android/sms")
+        }
+        assert ("/a/mmssms.db", "in the wal") in bodies
+        assert not any(
+            path == "/b/mmssms.db" for path, _ in bodies
+        )  # b's message is only in a WAL not beside it
+    finally:
+        case.close()

@@ -474,32 +474,32 @@ class TriageRun:
                     if not (optioned and r.plugins and optioned & _plugins_in(r.plugins))
                 }
         walked = _Walked(warnings=list(self._integrity_warnings))
-        by_path: dict[tuple[int | None, str], FileEntry] = {}
         entries = list(source.entries(None, recursive=True))
         walked.index = PathIndex(entries)
         walked.done = done
+        # the -wal/-shm/-journal files beside a file, by the file's path: looked for among the few
+        # paths with such an ending, not by three look-ups for every file
+        beside: dict[tuple[int | None, str], dict[str, FileEntry]] = {}
         for e in entries:
-            if e.type == "file" and not e.deleted:
-                by_path[(e.partition, e.path)] = e
+            if e.path.endswith(SIBLINGS) and e.type == "file" and not e.deleted:
+                suffix = next(s for s in SIBLINGS if e.path.endswith(s))
+                beside.setdefault((e.partition, e.path[: -len(suffix)]), {})[suffix] = e
+        counts["entries"] += len(entries)
+        listed, files, jobs = walked.listed, walked.files, walked.jobs
         for key, e in writes.keyed_entries(self.exhibit, entries):
-            counts["entries"] += 1
-            if e.type == "file" and not e.deleted:
-                walked.files.append((key, e))
             if e.type != "file":
-                walked.listed.append((key, e))
+                listed.append((key, e))
                 continue
+            if not e.deleted:
+                files.append((key, e))
             if key in done:
                 counts["skipped"] += 1
-                walked.listed.append((key, e))  # its stored row, with its results, is kept
+                listed.append((key, e))  # its stored row, with its results, is kept
                 if not e.deleted:
                     walked.done_archives.add(key)  # not read now: whether it is an archive is looked at
                 continue
-            siblings = {
-                suffix: by_path[(e.partition, e.path + suffix)]
-                for suffix in SIBLINGS
-                if (e.partition, e.path + suffix) in by_path
-            }
-            walked.jobs.append(FileJob(key, e, siblings))
+            found = beside.get((e.partition, e.path)) if beside else None
+            jobs.append(FileJob(key, e, {s: found[s] for s in SIBLINGS if s in found} if found else {}))
         walked.warnings.extend(TriageWarning(None, None, str(w)) for w in source.warnings)
         return walked
 
