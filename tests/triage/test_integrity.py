@@ -468,6 +468,11 @@ def test_large_tables_are_digested_by_two_processes_with_the_same_leaves(
     monkeypatch.setattr(integrity, "SPLIT_ROWS", 0)
     two = state()
     assert halves == ["triage_files", "triage_findings"]  # the warnings' numeric keys are read whole
+    with case.engine.begin() as conn:  # inside a transaction: read by this connection alone
+        inside = integrity.state_of(conn, "EX-001")
+    assert halves == ["triage_files", "triage_findings"]
+    for name in one:
+        assert inside[name].keys == one[name].keys and inside[name].hashes == one[name].hashes, name
     assert len(one["triage_findings"]) > 9
     for name in one:
         assert two[name].keys == one[name].keys and two[name].hashes == one[name].hashes, name

@@ -231,7 +231,9 @@ def table_leaves(conn: Connection, spec: TableSpec, exhibit: str) -> Leaves:
     PostgreSQL's "C"), and the order is checked as the rows arrive; only rows that did not come
     in it are sorted here (a sort of a million keys doubled the memory of the end of a run).
 
-    A SQLite case file whose table is large is read by two processes (:func:`_halves`).
+    A SQLite case file whose table is large is read by two processes (:func:`_halves`) when
+    ``conn`` is outside a transaction: the helper's own connection sees what is committed, which
+    is then all there is (inside one, this connection may hold rows no other can see yet).
     """
     t = spec.table
     encoder = _RowEncoder(t)
@@ -246,13 +248,20 @@ def table_leaves(conn: Connection, spec: TableSpec, exhibit: str) -> Leaves:
     )
     if conn.dialect.name != "sqlite":
         return _leaves(conn.execute(query), spec, encoder)
+    dbapi = conn.connection.dbapi_connection
     database = conn.engine.url.database
-    if not spec.numeric_key and database and database != ":memory:" and _large(conn, spec):
+    if (
+        not spec.numeric_key
+        and database
+        and database != ":memory:"
+        and not dbapi.in_transaction  # type: ignore[union-attr]
+        and _large(dbapi, spec)
+    ):
         key = t.c[spec.key]
         lower = _compiled(conn, query.where(key < SPLIT_AT))
         upper = _compiled(conn, query.where(key >= SPLIT_AT))
         return _halves(conn, database, lower, upper, spec, encoder)
-    return _leaves(_driver_rows(conn.connection.dbapi_connection, *_compiled(conn, query)), spec, encoder)
+    return _leaves(_driver_rows(dbapi, *_compiled(conn, query)), spec, encoder)
 
 
 #: A SQLite table with more rows than this (its largest row id, a cheap bound) is digested by two
@@ -262,9 +271,10 @@ SPLIT_ROWS = 20_000
 SPLIT_AT = "8"
 
 
-def _large(conn: Connection, spec: TableSpec) -> bool:
-    t = spec.table
-    highest = conn.execute(select(t.c.id).order_by(t.c.id.desc()).limit(1)).scalar()
+def _large(dbapi: Any, spec: TableSpec) -> bool:
+    """Whether the table's largest row id is over :data:`SPLIT_ROWS` (asked of the driver, so no
+    transaction is begun for it)."""
+    (highest,) = dbapi.execute(f'SELECT max(id) FROM "{spec.name}"').fetchone()
     return highest is not None and int(highest) > SPLIT_ROWS
 
 

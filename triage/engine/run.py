@@ -742,6 +742,7 @@ class TriageRun:
                 if f.parent is not None:
                     data["within"] = _archive_chain(conn, self.exhibit, f.parent)
                 drafts.append(Draft(kind=DERIVE, actor=self.actor, exhibit=self.exhibit, data=data))
+            conn.commit()  # the read transaction (and SQLite's write lock) ends: the digest reads what is committed
             state = integrity.state_of(conn, self.exhibit)
         drafts.append(
             Draft(
