@@ -49,4 +49,4 @@ fi
 # install leaves them as source): otherwise a machine that sets PYTHONDONTWRITEBYTECODE compiles
 # every module on every command, about 0.3 s before `exhibit triage` starts (docs/performance.md).
 # Only what changed is compiled again; a module edited later is recompiled by Python when imported.
-.venv/bin/python -m compileall -q custody triage plugins >/dev/null
+.venv/bin/python -m compileall -q custody triage plugins

@@ -229,8 +229,9 @@ def test_chunks_shrink_towards_the_end_so_no_worker_reads_a_long_one_alone() -> 
         assert lengths[:-1] == sorted(lengths[:-1], reverse=True)
     assert [b - a for a, b in chunks(jobs)] == [CHUNK_FILES] * 32 + [33_768 - 32 * CHUNK_FILES]
     assert [b - a for a, b in chunks(jobs[:10], max_files=4, workers=2)] == [4, 4, 2]  # the cap holds
+    assert chunks(jobs[:1000], workers=2) == [(0, 1000)]  # a small run stays one chunk
     big = _jobs([100 << 20] * 5 + [10] * 300)  # the byte cap still cuts (at 128 MiB or more)
-    assert [b - a for a, b in chunks(big, workers=2)][:3] == [2, 2, 38]
+    assert [b - a for a, b in chunks(big, workers=2)] == [2, 2, 301]
 
 
 def test_the_files_some_plugin_read_are_found_by_the_stored_text(case: Case) -> None:

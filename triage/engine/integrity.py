@@ -17,13 +17,13 @@ rows are trusted only when their own root equals the signed one.
 
 from __future__ import annotations
 
-import itertools
 import json
+import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
-from sqlalchemy import Boolean, Connection, Integer, Table, delete, insert, inspect, select
+from sqlalchemy import Boolean, Connection, Integer, Table, delete, insert, inspect, or_, select
 
 from custody import merkle
 from custody.ledger import Ledger
@@ -259,8 +259,8 @@ def table_leaves(conn: Connection, spec: TableSpec, exhibit: str) -> Leaves:
     ):
         key = t.c[spec.key]
         lower = _compiled(conn, query.where(key < SPLIT_AT))
-        upper = _compiled(conn, query.where(key >= SPLIT_AT))
-        return _halves(conn, database, lower, upper, spec, encoder)
+        upper = _compiled(conn, query.where(or_(key >= SPLIT_AT, key.is_(None))))
+        return _halves(conn, database, _compiled(conn, query), lower, upper, spec, encoder)
     return _leaves(_driver_rows(dbapi, *_compiled(conn, query)), spec, encoder)
 
 
@@ -291,7 +291,11 @@ def _driver_rows(dbapi: Any, sql: str, params: list[Any]) -> Iterator[Sequence[A
     return _fetched(cursor.execute(sql, params))
 
 
-def _leaves(rows: Iterable[Sequence[Any]], spec: TableSpec, encoder: _RowEncoder) -> Leaves:
+def _leaves(
+    rows: Iterable[Sequence[Any]], spec: TableSpec, encoder: _RowEncoder, texts: list[bool] | None = None
+) -> Leaves:
+    """The leaves of ``rows`` in digest order; ``texts`` (one flag) is set False when a key is not
+    stored as text (only an altered table holds one: NULL, a number, a BLOB)."""
     key_at = encoder.names.index(spec.key)
     leaf_hash = merkle.leaf_hash
     encode = encoder.encode
@@ -300,7 +304,10 @@ def _leaves(rows: Iterable[Sequence[Any]], spec: TableSpec, encoder: _RowEncoder
     previous: Any = None
     numeric = spec.numeric_key
     for r in rows:
-        key = str(r[key_at])
+        raw = r[key_at]
+        if texts is not None and type(raw) is not str:
+            texts[0] = False
+        key = str(raw)
         # text keys: code-point order is UTF-8 byte order, so str comparison is the digest's
         ordered = int(key) if numeric else key
         if previous is not None and ordered <= previous:
@@ -313,6 +320,7 @@ def _leaves(rows: Iterable[Sequence[Any]], spec: TableSpec, encoder: _RowEncoder
 def _halves(
     conn: Connection,
     database: str,
+    whole: tuple[str, list[Any]],
     lower: tuple[str, list[Any]],
     upper: tuple[str, list[Any]],
     spec: TableSpec,
@@ -321,14 +329,17 @@ def _halves(
     """The leaves of the rows below :data:`SPLIT_AT` (read by a forked process on its own
     read-only connection to ``database``) and of the others (read here meanwhile), joined.
 
-    Same leaves as one process reading them all: SQLite orders every key below the split point
-    before every key at or above it, and each half is in digest order. The end of a run, its
-    check of the stored rows and ``exhibit custody verify`` digest every row of the exhibit; on two
-    cores this halves that wait. When the helper cannot give its half (it failed or was killed),
-    that half is read here.
+    Same leaves as one process reading them all (``whole``): when every key is stored as text,
+    SQLite orders each key below the split point before every key at or above it, as the digest
+    does, and each half is in digest order. A key stored otherwise (NULL, a number, a BLOB: an
+    altered table) has another place in each order, so then the whole table is read here, as is
+    done when the helper cannot give its half (it failed, was killed, or cannot be started). The
+    end of a run, its check of the stored rows and ``exhibit custody verify`` digest every row of
+    the exhibit; on two cores this halves that wait.
     """
     import multiprocessing
 
+    dbapi = conn.connection.dbapi_connection
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     helper = context.Process(
@@ -339,20 +350,26 @@ def _halves(
     except (AssertionError, OSError):  # a daemonic process may have no children; out of processes
         receiver.close()
         sender.close()
-        dbapi = conn.connection.dbapi_connection
-        rows = itertools.chain.from_iterable(_driver_rows(dbapi, *half) for half in (lower, upper))
-        return _leaves(rows, spec, encoder)
+        return _leaves(_driver_rows(dbapi, *whole), spec, encoder)
     sender.close()
+    texts = [True]
+    low: Leaves | None = None
     try:
-        high = _leaves(_driver_rows(conn.connection.dbapi_connection, *upper), spec, encoder)
+        high = _leaves(_driver_rows(dbapi, *upper), spec, encoder, texts)
         try:
-            keys, hashes = receiver.recv()
+            keys, hashes, low_texts = receiver.recv()
             low = Leaves(keys, bytearray(hashes))
+            texts[0] = texts[0] and low_texts
         except (EOFError, OSError, ValueError):  # the helper died or sent nothing usable
-            low = _leaves(_driver_rows(conn.connection.dbapi_connection, *lower), spec, encoder)
+            pass
+    except BaseException:  # Ctrl-C, an error: the helper is not waited for
+        helper.kill()
+        raise
     finally:
         receiver.close()
         helper.join()
+    if low is None or not texts[0]:
+        return _leaves(_driver_rows(dbapi, *whole), spec, encoder)
     low.keys.extend(high.keys)
     low.hashes += high.hashes
     return low
@@ -368,13 +385,15 @@ def _half_in_helper(
     from urllib.parse import quote
 
     gc.disable()  # short-lived: a collection would only copy the parent's pages
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it ends this one)
     try:
         con = sqlite3.connect(f"file:{quote(database)}?mode=ro", uri=True)
         try:
-            leaves = _leaves(_driver_rows(con, *half), spec, encoder)
+            texts = [True]
+            leaves = _leaves(_driver_rows(con, *half), spec, encoder, texts)
         finally:
             con.close()
-        sender.send((leaves.keys, bytes(leaves.hashes)))
+        sender.send((leaves.keys, bytes(leaves.hashes), texts[0]))
     except Exception:  # the parent reads this half itself
         pass
     finally:

@@ -92,6 +92,7 @@ def chunks(
     :data:`TAIL_FILES` (never more than ``max_files``). The files of a folder are walked together, and a folder of photos costs a
     hundred times a folder of caches: cut by count alone, a phone's last chunk (1,024 pictures,
     seven seconds of perceptual hashing) was read by one worker while the other had nothing left.
+    A list of at most ``max_files`` files stays one chunk.
     """
     spans = []
     first = 0
@@ -99,7 +100,7 @@ def chunks(
     total = len(jobs)
 
     def most(start: int) -> int:
-        if not workers:
+        if not workers or total <= max_files:  # one chunk, read as before (in this process for a folder)
             return max_files
         return min(max_files, max(TAIL_FILES, -(-(total - start) // (TAIL_SHARE * workers))))
 
