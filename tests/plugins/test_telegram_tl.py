@@ -214,7 +214,8 @@ def test_schema_lines_are_checked() -> None:
 
 def test_objects_serialised_by_telethon_decode_alike() -> None:
     """An independent writer as oracle: Telethon (MIT) serialises layer-229 objects from its own
-    generated tables. Not a dependency of Exhibit: skipped unless installed (pip install telethon)."""
+    generated tables. A test dependency only (the ``dev`` extra pins the release of layer 229);
+    skipped where it is not installed."""
     types = pytest.importorskip("telethon.tl.types")
     date = 1704164645
     doc = types.Document(
