@@ -67,9 +67,9 @@ def test_eight_processes_two_hundred_appends_postgres(tmp_path: Path, pg_databas
         case.close()
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # PostgreSQL: the 8 x 200 test above
 def test_concurrent_appends_sqlite(case: Case) -> None:
-    if case.engine.dialect.name != "sqlite":
-        pytest.skip("the PostgreSQL variant is the 8 x 200 test")
+    assert case.engine.dialect.name == "sqlite"
     run_concurrent(case, workers=4, each=50)
 
 
