@@ -10,6 +10,7 @@ import pickle
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -309,3 +310,27 @@ def test_the_walk_gives_a_database_its_wal_and_no_other_file_one(tmp_path: Path)
         )  # b's message is only in a WAL not beside it
     finally:
         case.close()
+
+
+def test_the_run_stores_its_rows_on_a_connection_tuned_for_bulk_writes(
+    case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection the run stores file rows on has writes.BULK_PRAGMAS' page cache and WAL
+    checkpoint threshold (the defaults made most index inserts read their page back and nearly
+    every commit copy the WAL into the database)."""
+    seen: list[tuple[int, int]] = []
+    real = writes.store_files
+
+    def store_files(conn: Any, rows: list[dict[str, Any]]) -> None:
+        seen.append(
+            (
+                conn.exec_driver_sql("PRAGMA cache_size").scalar(),
+                conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar(),
+            )
+        )
+        real(conn, rows)
+
+    monkeypatch.setattr(writes, "store_files", store_files)
+    summary = run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1))
+    assert summary.status == "complete" and summary.counts["files"] == 1
+    assert seen == [(-16384, 10000)]

@@ -551,6 +551,7 @@ class TriageRun:
                     remote.processing(self.run_id, walked.jobs, setup, walked.where) as read,
                     self.engine.connect() as conn,
                 ):
+                    writes.for_bulk_writes(conn)
                     self._store_entries(conn, walked, summary)
                     for chunk, results, worker, attempts in read:
                         job = writes.job_row(
@@ -577,6 +578,7 @@ class TriageRun:
                 workers.processing(walked.jobs, setup, count, walked.index) as finished,
                 self.engine.connect() as conn,
             ):
+                writes.for_bulk_writes(conn)
                 self._store_entries(conn, walked, summary)
                 for chunk, results in finished:
                     self._store_chunk(conn, chunk, results, summary, walked.parents)
