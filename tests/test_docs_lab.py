@@ -22,22 +22,13 @@ import pytest
 
 from tests.conftest import FORENSICS_SAMPLES, PG_ADMIN, pg_available, pg_connect
 from tests.docs_runner import run_page
+from tests.procs import children
 from tests.triage.test_distributed import REDIS, _reachable
 
 LAB = Path(__file__).resolve().parents[1] / "docs" / "lab.md"
 PAGE_BROKER = "redis://127.0.0.1:6379/0"  # the broker the page names
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if int((entry / "stat").read_bytes().rsplit(b")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry.name))
-    return found
 
 
 def _stop_worker(pid_file: Path, queue: str) -> None:
@@ -52,7 +43,7 @@ def _stop_worker(pid_file: Path, queue: str) -> None:
             return  # gone (the page stopped it) and the pid is someone else's now, or never ours
     except OSError:
         return
-    pool = _children(pid)
+    pool = children(pid)
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 15

@@ -21,6 +21,7 @@ from custody.case import Case, init_case
 from custody.items import acquire
 from custody.verify import verify_case
 from tests.conftest import CORPUS, need
+from tests.procs import children
 from tests.triage.test_engine import build_ext4
 from triage.engine import lock
 from triage.engine.run import TriageOptions, run_triage
@@ -167,19 +168,6 @@ def test_a_stale_lock_is_cleared_a_live_one_refuses(
         case.close()
 
 
-def _children(pid: int) -> set[int]:
-    found = set()
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                stat = (d / "stat").read_bytes()
-            except OSError:
-                continue
-            if int(stat[stat.rfind(b")") + 2 :].split()[1]) == pid:
-                found.add(int(d.name))
-    return found
-
-
 def _alive(pid: int) -> bool:
     try:
         stat = Path(f"/proc/{pid}/stat").read_bytes()
@@ -217,7 +205,7 @@ def test_kill_9_of_a_multi_worker_run_kills_its_workers(tmp_path: Path, busy_ima
         workers: set[int] = set()
 
         def forked() -> bool:
-            workers.update(p for p in _children(run.pid) if _alive(p))
+            workers.update(p for p in children(run.pid) if _alive(p))
             return len(workers) >= 2 or run.poll() is not None
 
         _wait_for(forked)
