@@ -128,8 +128,7 @@ class _RowEncoder:
     def __init__(self, table: Table) -> None:
         self.columns = sorted(table.columns, key=lambda c: c.name)
         self.names = [c.name for c in self.columns]
-        self.optional = [name for name in self.names if name in OMITTED_WHEN_NULL]
-        self.optional_at = [self.names.index(name) for name in self.optional]
+        self.optional_at = [i for i, name in enumerate(self.names) if name in OMITTED_WHEN_NULL]
         self._variants: dict[tuple[int, ...], tuple[list[str], list[Callable[[Any], str]], list[int]]] = {}
         string = json.encoder.encode_basestring  # what the encoder quotes strings with (not ASCII-escaped)
         self._texts = [("{" if i == 0 else ",") + string(name) + ":" for i, name in enumerate(self.names)]

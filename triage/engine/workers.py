@@ -89,10 +89,10 @@ def chunks(
 
     With ``workers`` the chunks shrink towards the end of the list (guided scheduling): each holds
     at most the files left divided by :data:`TAIL_SHARE` times ``workers``, and at least
-    :data:`TAIL_FILES` (never more than ``max_files``). The files of a folder are walked together, and a folder of photos costs a
-    hundred times a folder of caches: cut by count alone, a phone's last chunk (1,024 pictures,
-    seven seconds of perceptual hashing) was read by one worker while the other had nothing left.
-    A list of at most ``max_files`` files stays one chunk.
+    :data:`TAIL_FILES` (never more than ``max_files``); a list of at most ``max_files`` files stays
+    one chunk. The files of a folder are walked together, and a folder of photos costs a hundred
+    times a folder of caches: cut by count alone, a phone's last chunk (1,024 pictures, seven
+    seconds of perceptual hashing) was read by one worker while the other had nothing left.
     """
     spans = []
     first = 0
