@@ -78,7 +78,8 @@ def test_a_file_row_has_every_column_by_name() -> None:
     assert listed["sha256"] is None and listed["ext_mismatch"] is False and listed["plugins"] is None
     assert read["sha256"] == "2" * 64 and read["md5"] is None
     assert read["plugins"] == '[{"plugin": "photos_exif", "version": "1.0", "outcome": "ok"}]'
-    [finding] = writes.finding_rows("EX-1", "k", e, _result(), "run-1")
+    result = _result()
+    [finding] = writes.finding_rows("EX-1", writes.origin("k", e, result), result.records, "run-1")
     assert finding["data"] == '{"a":1}' and finding["file_sha256"] == "2" * 64 and finding["inode"] == 12
     [warning] = writes.warning_rows("EX-1", "run-1", _result().warnings)
     assert warning == {

@@ -1,29 +1,34 @@
 """A file with very many records is streamed to the store, never held whole in a list.
 
-Past ``SPILL_RECORDS`` records of one file, the worker appends them in batches to a spill file in
-the run's scratch folder and the run stores them batch by batch (triage/engine/per_file.py:
-SpilledRecords). These tests lower the threshold (the forked workers inherit it) so a few
-thousand records cross it many times, and check that nothing is lost, duplicated or reordered,
-that a plugin which says "not my format" after spilling loses only its own records, that the
-spill files are gone after the run, and that the stored findings verify.
+Past ``SPILL_RECORDS`` records of one file, the worker publishes them in batch files in the run's
+scratch folder, and the run stores each batch, while the worker goes on reading when it is a
+forked one (triage/engine/per_file.py: SpilledRecords; triage/engine/published.py). These tests
+lower the threshold (the forked workers inherit it) so a few thousand records cross it many
+times, and check that nothing is lost, duplicated or reordered, that the run really stores
+batches while the file is read, that a plugin which says "not my format" after its batches were
+published (or stored) loses only its own records, that batches of a file a broken pool was
+reading are taken back, that the batch files are gone after the run, and that the stored
+findings verify.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from sqlalchemy import text
 
 from custody.actors import add_actor
 from custody.case import Case, init_case
 from custody.items import acquire
 from custody.verify import verify_case
-from triage.engine import per_file
+from triage.engine import per_file, workers
 from triage.engine.run import TriageOptions, run_triage
 from triage.plugin import NotMyFormat, Plugin, Targets
 from triage.plugin.records import Record
@@ -109,13 +114,15 @@ def test_many_records_of_one_file_are_all_stored_in_order(
         assert [d["text"] for _, d in mine] == [f"{name} line {n}" for n in range(1, ROWS + 1)]
     outcomes = {w["plugin"] for w in summary.warnings}
     assert "changes_its_mind" not in outcomes  # "not my format" is not a warning
-    assert not list((case.scratch_dir).rglob("*.records"))  # spill files removed
+    assert not [p for p in case.scratch_dir.rglob("*") if p.is_file()]  # batch files removed
     assert verify_case(case).ok
 
 
 def test_dropping_a_plugin_after_a_spill_keeps_the_earlier_plugins_records(tmp_path: Path) -> None:
-    """The unit: records of plugin A in memory, plugin B spills, then says not my format."""
-    spill = per_file.SpilledRecords(tmp_path, "", "")
+    """The unit: records of plugin A in memory, plugin B publishes batches, then says not my
+    format: A's records are in a batch of their own, B's batches are listed as withdrawn."""
+    where = ("k", None, None, "/a.lines", None, "00" * 32)
+    spill = per_file.SpilledRecords(tmp_path, "", "", where)
     source = None
     first = spill.for_plugin(LinesPlugin())
     for n in range(3):
@@ -123,13 +130,150 @@ def test_dropping_a_plugin_after_a_spill_keeps_the_earlier_plugins_records(tmp_p
     second = spill.for_plugin(ChangesItsMindPlugin())
     for n in range(per_file.SPILL_RECORDS * 2 + 7):
         second.add(Line(source=source, locator=f"b={n}", number=n, text="b"))  # type: ignore[arg-type]
-    assert spill.path is not None  # it did spill
+    assert len(spill.batches) == 3  # A's three records, then two of B's full batches
     second.drop()
-    kept, path = spill.finish()
-    assert kept == () and path is not None
-    from triage.engine.results import FileResult, found_records
+    kept, batches, dropped = spill.finish()
+    assert kept == () and len(batches) == 1 and len(dropped) == 2
+    from triage.engine.results import FileResult, found_records, read_batch, remove_batches
 
+    assert read_batch(batches[0])[0] == where  # each batch says which file it is of
     result = FileResult(
-        key="k", bytes_read=0, md5=None, sha1=None, sha256=None, mime=None, ext_mismatch=False, spill=path
+        key="k",
+        bytes_read=0,
+        md5=None,
+        sha1=None,
+        sha256=None,
+        mime=None,
+        ext_mismatch=False,
+        spill=batches,
+        dropped=dropped,
     )
     assert [r.locator for r in found_records(result)] == ["a=0", "a=1", "a=2"]
+    assert [r.locator for r in found_records(result, stored={batches[0]})] == []
+    remove_batches(result)
+    assert list(tmp_path.iterdir()) == []  # batches, withdrawn ones and their name's file
+
+
+#: The case database a forked worker's plugin looks into (set before the run forks it).
+_CASE_DB: list[Path] = []
+
+
+def _stored(locator: str, timeout: float = 20.0) -> bool:
+    """Whether a finding with ``locator`` is in the case database (waiting up to ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        conn = sqlite3.connect(f"file:{_CASE_DB[0]}?mode=ro", uri=True)
+        try:
+            if conn.execute("SELECT 1 FROM triage_findings WHERE locator = ?", (locator,)).fetchone():
+                return True
+        except sqlite3.OperationalError:  # locked for a moment
+            pass
+        finally:
+            conn.close()
+        time.sleep(0.05)
+    return False
+
+
+class WaitsForTheStorePlugin(Plugin):
+    """Yields ROWS records, and after the first half waits until the run has stored its first
+    record: it then records whether the run stored it while the file was still being read."""
+
+    name = "waits"
+    version = "1.0.0"
+    description = "overlap witness"
+    targets = Targets(globs=("**/*.lines",))
+    emits = (Line,)
+
+    def parse(self, item, ctx) -> Iterator[Line]:  # type: ignore[no-untyped-def]
+        for n in range(1, ROWS + 1):
+            yield Line(source=item.source, locator=f"waits={n}", number=n, text="x")
+            if n == ROWS // 2:
+                seen = _stored("waits=1")
+                yield Line(source=item.source, locator="overlap", number=0, text=str(seen))
+
+
+class WithdrawsPlugin(Plugin):
+    """Yields ROWS records, waits until the run stored some of them, then says not my format."""
+
+    name = "withdraws"
+    version = "1.0.0"
+    description = "not my format, after the run stored some"
+    targets = Targets(globs=("**/*.lines",))
+    emits = (Line,)
+
+    def parse(self, item, ctx) -> Iterator[Line]:  # type: ignore[no-untyped-def]
+        for n in range(1, ROWS + 1):
+            yield Line(source=item.source, locator=f"withdraws={n}", number=n, text="never kept")
+        assert _stored("withdraws=1")  # published and stored before the plugin changed its mind
+        raise NotMyFormat("not mine after all")
+
+
+def test_a_big_files_records_are_stored_while_it_is_read_and_withdrawn_ones_taken_back(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A forked worker publishes batches; the run stores them while the worker goes on (the
+    plugin sees its first record in the case database before it has yielded the rest), and a
+    plugin that says "not my format" after its batches were stored has them taken back."""
+    monkeypatch.setattr(per_file, "SPILL_RECORDS", 100)
+    monkeypatch.setattr(workers, "POOL_FOR_BYTES", 1)  # this one-chunk folder read by a forked worker
+    monkeypatch.setattr(
+        "triage.engine.run.load_plugins",
+        lambda: LoadedPlugins(plugins=[WaitsForTheStorePlugin, WithdrawsPlugin], origins={}, warnings=[]),
+    )
+    _CASE_DB[:] = [case.root / "case.sqlite"]
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "a.lines").write_text("".join(f"line {n}\n" for n in range(1, ROWS + 1)))
+    acquire(case, evidence, exhibit="EX-001", actor="asmith", description="lines")
+    try:
+        summary = run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=2))
+    finally:
+        _CASE_DB.clear()
+    assert summary.status == "complete"
+    assert summary.counts["findings"] == ROWS + 1
+    conn = sqlite3.connect(f"file:{case.root / 'case.sqlite'}?mode=ro", uri=True)
+    try:
+        rows = conn.execute("SELECT plugin, locator, data FROM triage_findings ORDER BY id").fetchall()
+    finally:
+        conn.close()
+    assert {plugin for plugin, _, _ in rows} == {"waits"}  # the withdrawn batches are gone
+    assert json.loads(dict((loc, data) for _, loc, data in rows)["overlap"])["text"] == "True"
+    expected = [f"waits={n}" for n in range(1, ROWS // 2 + 1)] + ["overlap"]
+    expected += [f"waits={n}" for n in range(ROWS // 2 + 1, ROWS + 1)]
+    assert [loc for _, loc, _ in rows] == expected  # once each, in order
+    assert not [p for p in case.scratch_dir.rglob("*") if p.is_file()]  # batch files removed
+    assert verify_case(case).ok
+
+
+def test_batches_of_files_a_broken_pool_was_reading_are_taken_back(case: Case, tmp_path: Path) -> None:
+    """The unit, on the case's real database: batches stored early and never settled by a
+    result (their worker was ended) are removed at the restart and never stored again; a
+    stem's batches are stored in order, never past a missing one."""
+    from triage.engine.published import Published
+    from triage.engine.results import batch_path, write_batch
+    from triage.store import ensure_schema
+
+    ensure_schema(case.engine)
+    folder = tmp_path / "spill"
+    folder.mkdir()
+    where = ("k", None, None, "/a.lines", None, "00" * 32)
+
+    def rows(first: int) -> list[tuple[str, str, str, str | None, str]]:
+        return [("p", "1", "test/line", f"n={n}", f'{{"n": {n}}}') for n in range(first, first + 10)]
+
+    stem = str(folder / "fabc.file")
+    write_batch(Path(batch_path(stem, 0)), where, rows(0))
+    write_batch(Path(batch_path(stem, 2)), where, rows(20))  # batch 1 is not there yet
+    published = Published(folder, "EX-001", "run-1")
+    with case.engine.connect() as conn:
+        assert published.store_ready(conn, lambda c: None) == 10  # batch 0 only
+        write_batch(Path(batch_path(stem, 1)), where, rows(10))
+        assert published.store_ready(conn, lambda c: None) == 20  # then 1 and 2, in order
+        with case.engine.connect() as other:
+            ids = other.execute(text("SELECT locator FROM triage_findings ORDER BY id")).scalars().all()
+        assert ids == [f"n={n}" for n in range(30)]
+        assert published.withdraw_unsettled(conn) == 30
+        with case.engine.connect() as other:
+            assert other.execute(text("SELECT count(*) FROM triage_findings")).scalar() == 0
+        write_batch(Path(batch_path(stem, 3)), where, rows(30))
+        assert published.store_ready(conn, lambda c: None) == 0  # that file is given up

@@ -219,7 +219,7 @@ def decode_job(message: dict[str, Any]) -> JobFiles:
 
 def encode_result(r: FileResult) -> list[Any]:
     """A FileResult as a JSON list (its records in memory: a worker never spills them to a file)."""
-    assert r.spill is None, "a remote worker keeps its records in memory"
+    assert not r.spill, "a remote worker keeps its records in memory"
     return [
         r.key,
         r.bytes_read,

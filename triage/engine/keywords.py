@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, insert, update
 
 from triage.engine import writes
-from triage.engine.results import TriageWarning
+from triage.engine.results import TriageWarning, found_records, remove_batches
 from triage.errors import TriageError
 from triage.keywords.match import KeywordSet
 from triage.keywords.records import ENGINE_NAME, VERSION, KeywordHit
@@ -410,13 +410,13 @@ def _search_files(
                     if result.error:
                         counts["errors"] += 1
                         warnings.append(TriageWarning(None, job.entry.path, f"cannot read: {result.error}"))
-                    rows.extend(writes.finding_rows(exhibit, job.key, job.entry, result, run_id))
+                    where = writes.origin(job.key, job.entry, result)
+                    rows.extend(writes.finding_rows(exhibit, where, found_records(result), run_id))
                 with engine.begin() as conn:
                     counts["findings"] += writes.store_findings(conn, rows)
                     writes.store_warnings(conn, writes.warning_rows(exhibit, run_id, warnings))
                 for result in results:
-                    if result.spill is not None:
-                        os.unlink(result.spill)
+                    remove_batches(result)
                 counts["warnings"] += len(warnings)
                 summary.warnings.extend(w.as_dict() for w in warnings)
                 if progress is not None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import heapq
 import io
-import marshal
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -25,7 +24,17 @@ from pathlib import Path
 from typing import BinaryIO
 
 from triage.engine.dispatch import WAL_LIMIT, TargetMatcher, confirm_candidates, run_plugins
-from triage.engine.results import FileResult, FoundRecord, PluginOutcome, TriageWarning
+from triage.engine.results import (
+    FileResult,
+    FoundRecord,
+    Origin,
+    PluginOutcome,
+    TriageWarning,
+    batch_number,
+    batch_path,
+    batch_stem,
+    write_batch,
+)
 from triage.engine.stall import NO_HEARTBEAT, Heartbeat
 from triage.errors import SourceUnreadable, TriageError
 from triage.keywords.match import KeywordSet
@@ -42,7 +51,7 @@ from triage.sources.filetype import HEAD_SIZE, extension_mismatch, sniff_mime
 from triage.sources.nested import Members, NestedSource, chain_of, sniff_archive
 
 IN_MEMORY_LIMIT = 64 * 1024 * 1024  # bigger files a plugin wants are spooled to the scratch folder
-SPILL_RECORDS = 5000  # a file's records kept in memory; beyond, they go to a spill file in batches
+SPILL_RECORDS = 5000  # a file's records kept in memory; beyond, they go to batch files (SpilledRecords)
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,27 +183,35 @@ class Spool:
 
 class SpilledRecords:
     """One file's records as the plugins yield them: in memory up to :data:`SPILL_RECORDS`, then
-    appended in batches to a spill file in the run's scratch folder, which the run reads back
-    batch by batch as it stores them (results.found_records) and removes.
+    published in batches of files in the run's spill folder (results.write_batch).
 
     So a database of a million messages costs a batch of memory in the worker and in the run,
-    not a million records in each (and the pickled copy between them). The file holds
-    ``marshal`` data (lists of field tuples), never code or pickles.
+    not a million records in each (and the pickled copy between them). The run stores each batch
+    as soon as it is published, while the worker goes on reading the file (run.py:
+    ``_store_published``), or else with the file's result; then it removes the files. A batch
+    holds ``marshal`` data (a header saying which file, lists of field tuples), never code or
+    pickles, and only one plugin's records: a plugin that says "not my format" after some of
+    its batches were published withdraws those batches (``dropped``), which the run then takes
+    back out of the store.
     """
 
-    def __init__(self, spill_dir: Path | None, plugin: str, version: str) -> None:
+    def __init__(
+        self, spill_dir: Path | None, plugin: str, version: str, header: Origin | None = None
+    ) -> None:
         self.spill_dir = spill_dir  # None: never spilled (a processor made outside a run)
+        self.header = header  # which file the batches are of (None: an empty header)
         self.plugin = plugin
         self.version = version
         self.kept: list[tuple[str, str, str, str | None, str]] = []
-        self.file: BinaryIO | None = None
-        self.path: Path | None = None
-        self._mark = (0, 0)  # where the current plugin's records start: (file offset, kept)
+        self.batches: list[Path] = []
+        self.dropped: list[Path] = []
+        self._stem: str | None = None  # the batch files' common prefix, made at the first batch
+        self._mark = (0, 0)  # where the current plugin's records start: (batches, kept)
 
     def for_plugin(self, plugin: Plugin) -> SpilledRecords:
         """Start a plugin's records (the sink dispatch.run_plugins hands them to)."""
         self.plugin, self.version = plugin.name, plugin.version
-        self._mark = (self.file.tell() if self.file else 0, len(self.kept))
+        self._mark = (len(self.batches), len(self.kept))
         return self
 
     def add(self, record: Record) -> None:
@@ -211,43 +228,52 @@ class SpilledRecords:
             self._flush()
 
     def _flush(self) -> None:
-        if self.file is None:
-            assert self.spill_dir is not None
-            fd, name = tempfile.mkstemp(dir=self.spill_dir, suffix=".records")
-            self.file, self.path = os.fdopen(fd, "w+b"), Path(name)
-        marshal.dump(self.kept, self.file)
+        batches, kept = self._mark
+        if kept and len(self.batches) == batches:
+            # The earlier plugins' records still in memory go in a batch of their own, so that
+            # this plugin's batches can be withdrawn without them.
+            earlier, self.kept = self.kept[:kept], self.kept[kept:]
+            self._publish(earlier)
+            self._mark = (len(self.batches), 0)
+        self._publish(self.kept)
         self.kept = []
+
+    def _publish(self, rows: list[tuple[str, str, str, str | None, str]]) -> None:
+        assert self.spill_dir is not None
+        if self._stem is None:
+            fd, name = tempfile.mkstemp(dir=self.spill_dir, prefix="f", suffix=".file")
+            os.close(fd)  # reserves the prefix; the run removes it with the batches (batch_stem)
+            self._stem = name
+        path = Path(batch_path(self._stem, len(self.batches) + len(self.dropped)))
+        write_batch(path, self.header or ("", None, None, "", None, None), rows)
+        self.batches.append(path)
 
     def drop(self) -> None:
         """Forget the current plugin's records (NotMyFormat), keeping the earlier plugins'."""
-        offset, kept = self._mark
-        if self.file is None or self.file.tell() == offset:  # nothing flushed since the mark
+        batches, kept = self._mark
+        if len(self.batches) == batches:  # nothing published since the mark
             del self.kept[kept:]
             return
-        # Flushed since: the first batch written after the mark begins with the earlier
-        # plugins' records that were still in memory at the mark.
-        self.file.seek(offset)
-        earlier = marshal.load(self.file)[:kept]
-        self.file.seek(offset)
-        self.file.truncate()
-        self.kept = earlier
+        self.dropped.extend(self.batches[batches:])  # the run takes back what it stored of them
+        del self.batches[batches:]
+        self.kept = []  # (kept was 0 at the mark's first batch)
 
-    def finish(self) -> tuple[tuple[FoundRecord, ...], str | None]:
-        """The records (in memory) or the spill file's path (all of them in it)."""
-        if self.file is None:
-            return tuple(FoundRecord(*r) for r in self.kept), None
-        if self.kept:
-            self._flush()
-        self.file.close()
-        self.file = None
-        return (), str(self.path)
+    def finish(self) -> tuple[tuple[FoundRecord, ...], tuple[str, ...], tuple[str, ...]]:
+        """(records in memory, batch files holding the records instead, batch files withdrawn)."""
+        if self.batches and self.kept:
+            self._publish(self.kept)
+            self.kept = []
+        dropped = tuple(map(str, self.dropped))
+        if not self.batches:
+            return tuple(FoundRecord(*r) for r in self.kept), (), dropped
+        return (), tuple(map(str, self.batches)), dropped
 
     def discard(self) -> None:
-        if self.file is not None:
-            self.file.close()
-            self.file = None
-        if self.path is not None:
-            self.path.unlink(missing_ok=True)
+        for path in (*self.batches, *self.dropped):
+            path.unlink(missing_ok=True)
+        if self._stem is not None:
+            Path(self._stem).unlink(missing_ok=True)
+        self.batches, self.dropped, self._stem = [], [], None
 
 
 def _opener(data: bytes | Path) -> Callable[[], BinaryIO]:
@@ -385,11 +411,12 @@ class FileProcessor:
             hexes = {name: d.hexdigest() for name, d in zip(self.hashes, digests, strict=True)}
             plugins: tuple[PluginOutcome, ...] = ()
             records: tuple[FoundRecord, ...] = ()
-            spill: str | None = None
+            spill: tuple[str, ...] = ()
+            dropped: tuple[str, ...] = ()
             content = spool.finish() if spool is not None and error is None else None
             if candidates and spool is not None and content is not None:
                 self.heartbeat.parsing()
-                plugins, records, spill = self._run_plugins(
+                plugins, records, spill, dropped = self._run_plugins(
                     job,
                     hexes["sha256"],
                     head,
@@ -404,12 +431,14 @@ class FileProcessor:
             if search is not None:
                 records, spill = self._keyword_records(
                     search,
+                    job.key,
                     entry,
                     hexes["sha256"],
                     content if keep_content else None,
                     head,
                     records,
                     spill,
+                    dropped,
                     warnings,
                 )
             return FileResult(
@@ -425,6 +454,7 @@ class FileProcessor:
                 records=records,
                 warnings=tuple(warnings),
                 spill=spill,
+                dropped=dropped,
                 archive=error is None and sniff_archive(head) is not None,
             )
         finally:
@@ -434,16 +464,19 @@ class FileProcessor:
     def _keyword_records(
         self,
         search: FileSearch,
+        key: str,
         entry: FileEntry,
         sha256: str,
         content: bytes | Path | None,
         head: bytes,
         records: tuple[FoundRecord, ...],
-        spill: str | None,
+        spill: tuple[str, ...],
+        dropped: tuple[str, ...],
         warnings: list[TriageWarning],
-    ) -> tuple[tuple[FoundRecord, ...], str | None]:
-        """The plugins' records with the keyword hits of the file added (to the spill file when
-        the plugins' records went there); the search's problems go to ``warnings``."""
+    ) -> tuple[tuple[FoundRecord, ...], tuple[str, ...]]:
+        """The plugins' records with the keyword hits of the file added (in a batch file of their
+        own after the plugins' when the plugins' records went to batch files); the search's
+        problems go to ``warnings``."""
         ref = SourceRef(
             item=self.exhibit,
             path=entry.path,
@@ -456,11 +489,13 @@ class FileProcessor:
         rows, problems = search.finish(ref, content, head, entry.size)
         warnings.extend(TriageWarning(KEYWORDS_NAME, entry.path, p) for p in problems)
         found = [FoundRecord(KEYWORDS_NAME, KEYWORDS_VERSION, *row) for row in rows]
-        if spill is None:
-            return records + tuple(found), None
-        with open(spill, "ab") as f:  # after the plugins' batches, in the same marshal format
-            marshal.dump([tuple(getattr(r, name) for name in FoundRecord.__slots__) for r in found], f)
-        return records, spill
+        if not spill or not found:
+            return records + tuple(found), spill
+        # after the plugins' batches, the withdrawn ones included (numbers are never reused)
+        path = batch_path(batch_stem(spill[0]), 1 + max(map(batch_number, (*spill, *dropped))))
+        header = (key, entry.partition, entry.inode, entry.path, entry.stream, sha256)
+        write_batch(Path(path), header, [tuple(getattr(r, n) for n in FoundRecord.__slots__) for r in found])
+        return records, (*spill, path)
 
     def _outermost(self, entry: FileEntry) -> tuple[int | None, str] | None:
         """The file of the evidence ``entry`` is inside (its outermost archive), or None.
@@ -503,9 +538,9 @@ class FileProcessor:
         scratch: Scratch,
         spools: list[Spool],
         warnings: list[TriageWarning],
-    ) -> tuple[tuple[PluginOutcome, ...], tuple[FoundRecord, ...], str | None]:
-        """The plugins' outcomes and records (or the spill file holding the records) for the
-        file; their warnings go to ``warnings``."""
+    ) -> tuple[tuple[PluginOutcome, ...], tuple[FoundRecord, ...], tuple[str, ...], tuple[str, ...]]:
+        """The plugins' outcomes, records (or the batch files holding the records) and withdrawn
+        batch files for the file; their warnings go to ``warnings``."""
         entry = job.entry
         source = self.source
         exhibit = self.exhibit
@@ -593,9 +628,11 @@ class FileProcessor:
             finder=finder,
         )
         outcomes: list[PluginOutcome] = []
-        found = SpilledRecords(self.spill_dir, "", "")
+        header = (job.key, entry.partition, entry.inode, entry.path, entry.stream, sha256)
+        found = SpilledRecords(self.spill_dir, "", "", header)
         kept: tuple[FoundRecord, ...] = ()
-        spill: str | None = None
+        spill: tuple[str, ...] = ()
+        dropped: tuple[str, ...] = ()
         try:
             try:
                 chosen = confirm_candidates(
@@ -607,14 +644,14 @@ class FileProcessor:
                 )
             except ScratchFull as exc:
                 warnings.append(_not_given(entry.path, candidates, exc))
-                return (), (), None
+                return (), (), (), ()
             if chosen:
                 for run in run_plugins(item, chosen, ctx, found.for_plugin).runs:
                     outcomes.append(PluginOutcome(run.plugin, run.version, run.outcome))
                     warnings.extend(
                         TriageWarning(w.plugin, w.path, w.message, w.traceback) for w in run.warnings
                     )
-            kept, spill = found.finish()
+            kept, spill, dropped = found.finish()
         except BaseException:
             found.discard()
             raise
@@ -626,4 +663,4 @@ class FileProcessor:
                 for w in ctx.warnings
             )
             ctx.warnings.clear()
-        return tuple(outcomes), kept, spill
+        return tuple(outcomes), kept, spill, dropped

@@ -9,10 +9,13 @@ pickles as a call of the class with its field values (:func:`_pickled_as_fields`
 
 from __future__ import annotations
 
+import contextlib
 import marshal
-from collections.abc import Callable, Iterator
+import os
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, fields
 from operator import attrgetter
+from pathlib import Path
 from typing import Any, TypeVar
 
 from triage.engine.dispatch import Outcome
@@ -107,7 +110,8 @@ class FileResult:
     plugins: tuple[PluginOutcome, ...] = ()
     records: tuple[FoundRecord, ...] = ()
     warnings: tuple[TriageWarning, ...] = ()
-    spill: str | None = None  # the records are in this spill file instead (many records: SpilledRecords)
+    spill: tuple[str, ...] = ()  # the records are in these batch files instead, in order (SpilledRecords)
+    dropped: tuple[str, ...] = ()  # batch files a plugin withdrew (not my format, after all): not in spill
     archive: bool = False  # its first bytes are a zip's or a tar's (triage/sources/nested.py)
 
     @classmethod
@@ -126,17 +130,61 @@ class FileResult:
         )
 
 
-def found_records(result: FileResult) -> Iterator[FoundRecord]:
+#: The file records come from, as their ``triage_findings`` rows name it: (the file's row key,
+#: partition, inode, path, stream, sha256). A batch file starts with it, so the run can store the
+#: batch while the worker is still reading that file.
+Origin = tuple[str, int | None, int | None, str, str | None, str | None]
+
+
+def write_batch(path: Path, header: Origin, rows: list[tuple[str, str, str, str | None, str]]) -> None:
+    """Publish one batch of a file's records at ``path``: written under another name, then
+    renamed, so a reader that sees ``path`` sees all of it. ``rows`` are FoundRecord fields."""
+    part = path.with_name(path.name + ".part")
+    with open(part, "wb") as f:
+        marshal.dump(header, f)  # data only (never code or pickles)
+        marshal.dump(rows, f)
+    os.rename(part, path)
+
+
+def read_batch(path: str | Path) -> tuple[Origin, list[FoundRecord]]:
+    """The header and records of a batch file written by :func:`write_batch`."""
+    with open(path, "rb") as f:
+        header = marshal.load(f)
+        rows = marshal.load(f)
+    return header, [FoundRecord(*fields_) for fields_ in rows]
+
+
+def batch_stem(path: str | Path) -> str:
+    """The file every batch of one file's records is named after (``<stem>-NNNNNN.batch``)."""
+    return str(path).rsplit("-", 1)[0]
+
+
+def batch_number(path: str | Path) -> int:
+    """The place of a batch among its file's batches (0, 1, ...)."""
+    return int(str(path).rsplit("-", 1)[1].removesuffix(".batch"))
+
+
+def batch_path(stem: str, number: int) -> str:
+    """The batch file ``number`` of ``stem``: names sort in the order of the batches."""
+    return f"{stem}-{number:06d}.batch"
+
+
+def remove_batches(result: FileResult) -> None:
+    """Remove the batch files of ``result`` (kept and withdrawn) and the file naming them."""
+    stems = set()
+    for path in (*result.spill, *result.dropped):
+        os.unlink(path)
+        stems.add(batch_stem(path))
+    for stem in stems:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(stem)
+
+
+def found_records(result: FileResult, stored: Container[str] = ()) -> Iterator[FoundRecord]:
     """The records of ``result`` in the order the plugins yielded them: from ``records``, or read
-    back batch by batch from its spill file (triage/engine/per_file.py: SpilledRecords)."""
-    if result.spill is None:
-        yield from result.records
-        return
-    with open(result.spill, "rb") as f:
-        while True:
-            try:
-                batch = marshal.load(f)  # data only (never code run): lists of field tuples
-            except EOFError:
-                return
-            for fields_ in batch:
-                yield FoundRecord(*fields_)
+    back batch by batch from its batch files (triage/engine/per_file.py: SpilledRecords), leaving
+    out the batches in ``stored`` (the run stored them while the file was being read)."""
+    yield from result.records
+    for path in result.spill:
+        if path not in stored:
+            yield from read_batch(path)[1]

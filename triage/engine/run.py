@@ -50,8 +50,9 @@ from triage.engine.analysis import run_analyzers
 from triage.engine.carving import CarveProgress
 from triage.engine.options import run_options, source_options
 from triage.engine.per_file import FileJob, PathIndex
+from triage.engine.published import Published
 from triage.engine.remote import CarvedAt, InArchive, RemoteRunner, Whereabouts
-from triage.engine.results import FileResult, TriageWarning
+from triage.engine.results import FileResult, TriageWarning, found_records, remove_batches
 from triage.engine.stall import stall_seconds
 from triage.engine.writes import HASHES
 from triage.errors import TriageError
@@ -112,6 +113,28 @@ class RunSummary:
 
 
 Progress = Callable[[int, int], None]  # (files done, bytes done)
+
+
+class _StoreMeanwhile:
+    """While forked workers read: store the batches of records they publish (published.py)."""
+
+    def __init__(self, published: Published, exhibit: str, run_id: str, counts: dict[str, int]) -> None:
+        self.published = published
+        self.exhibit = exhibit
+        self.run_id = run_id
+        self.counts = counts
+        self.conn: Connection | None = None  # the run's storing connection, once it is open
+
+    def _heartbeat(self, conn: Connection) -> None:
+        exhibit_lock.heartbeat(conn, self.exhibit, self.run_id)
+
+    def waiting(self) -> None:
+        if self.conn is not None:
+            self.counts["findings"] += self.published.store_ready(self.conn, self._heartbeat)
+
+    def restarting(self) -> None:
+        if self.conn is not None:
+            self.counts["findings"] -= self.published.withdraw_unsettled(self.conn)
 
 
 @dataclass(slots=True)
@@ -571,17 +594,20 @@ class TriageRun:
             finally:
                 shutil.rmtree(scratch_parent, ignore_errors=True)
             return
+        published = Published(scratch_parent / workers.SPILL_FOLDER, self.exhibit, self.run_id)
+        meanwhile = _StoreMeanwhile(published, self.exhibit, self.run_id, summary.counts)
         try:
             # The workers are forked on entry (no database connection open yet) and busy: the
-            # listed entries are stored meanwhile.
+            # listed entries are stored meanwhile, then the batches of records they publish.
             with (
-                workers.processing(walked.jobs, setup, count, walked.index) as finished,
+                workers.processing(walked.jobs, setup, count, walked.index, meanwhile) as finished,
                 self.engine.connect() as conn,
             ):
                 writes.for_bulk_writes(conn)
+                meanwhile.conn = conn
                 self._store_entries(conn, walked, summary)
                 for chunk, results in finished:
-                    self._store_chunk(conn, chunk, results, summary, walked.parents)
+                    self._store_chunk(conn, chunk, results, summary, walked.parents, published=published)
                     self._archives.update(r.key for r in results if r.archive)
                     if progress is not None:
                         progress(summary.counts["files"], summary.counts["bytes"])
@@ -629,14 +655,18 @@ class TriageRun:
         summary: RunSummary,
         parents: dict[str, str] | None = None,
         job_row: dict[str, Any] | None = None,
+        published: Published | None = None,
     ) -> None:
         """Store one chunk's files, findings and warnings in one transaction (and ``job_row``, the
-        ``triage_jobs`` row of a chunk a remote worker read)."""
+        ``triage_jobs`` row of a chunk a remote worker read); the batches of records ``published``
+        stored while the chunk was read are not stored again."""
         counts = summary.counts
         files: list[dict[str, Any]] = []
         warnings: list[TriageWarning] = []
         new_findings = 0
         with conn.begin():
+            stored, withdrawn = published.settle(conn, results) if published is not None else (set(), 0)
+            new_findings -= withdrawn
             for job, result in zip(chunk, results, strict=True):
                 parent = parents.get(job.key) if parents else None
                 files.append(writes.file_row(self.exhibit, job.key, job.entry, self.run_id, result, parent))
@@ -651,7 +681,10 @@ class TriageRun:
             findings: list[dict[str, Any]] = []
             for job, result in zip(chunk, results, strict=True):
                 # streamed in batches: a file can hold a million records (its spill file)
-                for row in writes.finding_rows(self.exhibit, job.key, job.entry, result, self.run_id):
+                where = writes.origin(job.key, job.entry, result)
+                for row in writes.finding_rows(
+                    self.exhibit, where, found_records(result, stored), self.run_id
+                ):
                     findings.append(row)
                     if len(findings) >= FINDINGS_BATCH:
                         new_findings += writes.store_findings(conn, findings)
@@ -661,8 +694,9 @@ class TriageRun:
             if job_row is not None:
                 writes.store_job(conn, job_row)
         for result in results:
-            if result.spill is not None:
-                os.unlink(result.spill)
+            remove_batches(result)
+        if published is not None:
+            published.forget(results)
         counts["findings"] += new_findings
         counts["warnings"] += len(warnings)
         summary.warnings.extend(w.as_dict() for w in warnings)

@@ -29,6 +29,7 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from triage.engine.per_file import FileJob, FileProcessor, PathIndex
 from triage.engine.results import FileResult
@@ -48,6 +49,22 @@ TAIL_FILES = 32  # ... and at least this many (each chunk costs a commit)
 
 #: A finished chunk: its jobs and their results, in the same order.
 Finished = tuple[Sequence[FileJob], list[FileResult]]
+#: Seconds between two calls of ``Meanwhile.waiting`` while the workers read.
+WAIT_SECONDS = 0.2
+#: A single chunk is read by a forked worker (not in the run's process) when one of its files is
+#: at least this big: its records (a chat database's) can then be stored while it is read.
+POOL_FOR_BYTES = 16 * 1024 * 1024
+
+
+class Meanwhile(Protocol):
+    """What the run does while forked workers read (published.Published's storing)."""
+
+    def waiting(self) -> None:
+        """Called about every :data:`WAIT_SECONDS` while no chunk is finished."""
+
+    def restarting(self) -> None:
+        """The pool broke (a stalled worker was ended): called before the chunks it did not
+        finish are given to a new pool."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,26 +135,33 @@ def chunks(
 
 @contextmanager
 def processing(
-    jobs: Sequence[FileJob], setup: WorkerSetup, workers: int, index: PathIndex | None = None
+    jobs: Sequence[FileJob],
+    setup: WorkerSetup,
+    workers: int,
+    index: PathIndex | None = None,
+    meanwhile: Meanwhile | None = None,
 ) -> Iterator[Iterator[Finished]]:
     """Read ``jobs`` with up to ``workers`` processes: yields an iterator of finished chunks.
 
     On entry the workers are forked and given their first chunks, so the caller can store other
     rows while they read (opening its database connection only now: a forked worker must not
-    inherit one). Chunks arrive in the order they finish. Leaving early (an error, Ctrl-C) cancels
-    the chunks not started and waits for the workers.
+    inherit one). Chunks arrive in the order they finish; while none does, ``meanwhile`` is
+    called (forked workers only). Leaving early (an error, Ctrl-C) cancels the chunks not
+    started and waits for the workers.
     """
     global _index
     _index = index  # inherited by forked workers, as the job list is
     try:
-        with _processing(jobs, setup, workers) as finished:
+        with _processing(jobs, setup, workers, meanwhile) as finished:
             yield finished
     finally:
         _index = None
 
 
 @contextmanager
-def _processing(jobs: Sequence[FileJob], setup: WorkerSetup, workers: int) -> Iterator[Iterator[Finished]]:
+def _processing(
+    jobs: Sequence[FileJob], setup: WorkerSetup, workers: int, meanwhile: Meanwhile | None
+) -> Iterator[Iterator[Finished]]:
     spans = chunks(jobs, workers=workers)
     # Disk images are read by The Sleuth Kit, which a crafted file system can keep inside one
     # call for minutes: they are always read in watched pool workers (one fork, even for one
@@ -145,8 +169,11 @@ def _processing(jobs: Sequence[FileJob], setup: WorkerSetup, workers: int) -> It
     watch = (
         ReadWatch(max(1, min(workers, len(spans))), stall_seconds()) if setup.kind in IMAGE_KINDS else None
     )
-    if spans and (watch is not None or (workers > 1 and len(spans) > 1)):
-        runner = _Pool(jobs, spans, setup, min(workers, len(spans)), watch)
+    # One chunk of a folder is read in this process, unless a big file in it may give records
+    # to store while it is read.
+    overlap = meanwhile is not None and any(job.entry.size >= POOL_FOR_BYTES for job in jobs)
+    if spans and (watch is not None or (workers > 1 and (len(spans) > 1 or overlap))):
+        runner = _Pool(jobs, spans, setup, min(workers, len(spans)), watch, meanwhile)
         try:
             yield runner.finished()
         except BaseException:
@@ -176,6 +203,7 @@ class _Pool:
         setup: WorkerSetup,
         workers: int,
         watch: ReadWatch | None,
+        meanwhile: Meanwhile | None = None,
     ) -> None:
         global _jobs
         self.jobs = jobs
@@ -183,6 +211,7 @@ class _Pool:
         self.setup = setup
         self.workers = workers
         self.watch = watch
+        self.meanwhile = meanwhile
         self.pending: dict[Future[list[FileResult]], tuple[int, int]] = {}
         self.abandoned: dict[int, float] = {}  # job index -> seconds it was stalled when ended
         self.reported: set[int] = set()
@@ -211,8 +240,12 @@ class _Pool:
 
     def finished(self) -> Iterator[Finished]:
         poll = None if self.watch is None else min(1.0, self.watch.limit / 4)
+        if self.meanwhile is not None:
+            poll = min(poll or WAIT_SECONDS, WAIT_SECONDS)
         while self.pending:
             done, _ = wait(self.pending, timeout=poll, return_when=FIRST_COMPLETED)
+            if not done and self.meanwhile is not None:
+                self.meanwhile.waiting()
             broken = False
             for fut in done:
                 start, stop = self.pending.pop(fut)
@@ -248,6 +281,8 @@ class _Pool:
             else:
                 self.queue.appendleft((start, stop))
         self.executor.shutdown(wait=True)
+        if self.meanwhile is not None:
+            self.meanwhile.restarting()
         spans = []
         for start, stop in sorted(self.queue):
             first = start

@@ -22,7 +22,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection, CursorResult, Table, func, insert
 
-from triage.engine.results import FileResult, PluginOutcome, TriageWarning, found_records
+from triage.engine.results import FileResult, FoundRecord, Origin, PluginOutcome, TriageWarning
 from triage.sources.entry import FileEntry
 from triage.store.models import File, Finding, Job, RunWarning
 
@@ -147,15 +147,21 @@ _NOT_READ: dict[str, Any] = {
 }
 
 
+def origin(key: str, e: FileEntry, result: FileResult) -> Origin:
+    """Where the records of ``result`` come from: the file of row ``key``."""
+    return (key, e.partition, e.inode, e.path, e.stream, result.sha256)
+
+
 def finding_rows(
-    exhibit: str, key: str, e: FileEntry, result: FileResult, run_id: str
+    exhibit: str, where: Origin, records: Iterable[FoundRecord], run_id: str
 ) -> Iterator[dict[str, Any]]:
-    """The ``triage_findings`` rows of the records found in the file of row ``key``.
+    """The ``triage_findings`` rows of ``records``, found in the file ``where``.
 
     The fingerprint covers the exhibit, the plugin and its version, the record type, the file's
     row, the locator and the data: the same record found again (a re-run) is the same row.
     """
-    for rec in found_records(result):  # read back from the spill file when there are many
+    key, partition, inode, path, stream, sha256 = where
+    for rec in records:
         fingerprint = hashlib.sha256(
             "\x00".join(
                 [exhibit, rec.plugin, rec.version, rec.record_type, key, str(rec.locator), rec.data]
@@ -167,11 +173,11 @@ def finding_rows(
             "record_type": rec.record_type,
             "plugin": rec.plugin,
             "plugin_version": rec.version,
-            "partition": e.partition,
-            "inode": e.inode,
-            "path": e.path,
-            "stream": e.stream,
-            "file_sha256": result.sha256,
+            "partition": partition,
+            "inode": inode,
+            "path": path,
+            "stream": stream,
+            "file_sha256": sha256,
             "locator": rec.locator,
             "data": rec.data,
             "run_id": run_id,
