@@ -467,7 +467,7 @@ def test_large_tables_are_digested_by_two_processes_with_the_same_leaves(
     assert halves == []
     monkeypatch.setattr(integrity, "SPLIT_ROWS", 0)
     two = state()
-    assert halves == ["triage_files", "triage_findings"]  # the warnings' numeric keys are read whole
+    assert halves == ["triage_files", "triage_findings"]  # the warnings: too few row ids to split
     with case.engine.begin() as conn:  # inside a transaction: read by this connection alone
         inside = integrity.state_of(conn, "EX-001")
     assert halves == ["triage_files", "triage_findings"]

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
-from sqlalchemy import Boolean, Connection, Integer, Table, delete, insert, inspect, or_, select
+from sqlalchemy import Boolean, Connection, Integer, Table, delete, insert, inspect, select
 
 from custody import merkle
 from custody.ledger import Ledger
@@ -215,66 +215,73 @@ class Leaves(Sequence[bytes]):
         return merkle.root_from_leaf_hashes(self).hex()
 
     def sorted_by(self, spec: TableSpec) -> Leaves:
-        """The same rows in digest order (when the database did not give them in it)."""
-        order = sorted(range(len(self.keys)), key=lambda i: _sort_key(spec, self.keys[i]))
-        out = Leaves()
+        """The same rows in digest order (when the database did not give them in it).
+
+        Text keys are compared as Python strings: code-point order, which is their UTF-8 byte
+        order (surrogates included, as ``surrogatepass`` writes them), the digest's order."""
+        keys = self.keys
+        order = sorted(
+            range(len(keys)), key=(lambda i: int(keys[i])) if spec.numeric_key else keys.__getitem__
+        )
+        view = memoryview(self.hashes)
+        hashes = bytearray()
         for i in order:
-            out.add(self.keys[i], self.hashes[32 * i : 32 * i + 32])
-        return out
+            hashes += view[32 * i : 32 * i + 32]
+        return Leaves([keys[i] for i in order], hashes)
 
 
 def table_leaves(conn: Connection, spec: TableSpec, exhibit: str) -> Leaves:
     """``(key, leaf hash)`` of every row of ``exhibit`` in ``spec``, in digest order.
 
-    The database is asked for that order (byte order of the text keys: SQLite's BINARY collation,
-    PostgreSQL's "C"), and the order is checked as the rows arrive; only rows that did not come
-    in it are sorted here (a sort of a million keys doubled the memory of the end of a run).
+    PostgreSQL is asked for that order (the "C" collation: byte order of the text keys), checked
+    as the rows arrive; rows that did not come in it are sorted here. SQLite is not: it would sort
+    the whole rows in a temporary B-tree (2 GB for a million findings, in a file outside the case
+    folder) or, made to follow the key's index, read the table in random order; it gives the rows
+    in the table's order and the keys are sorted here (a million in about a second).
 
-    A SQLite case file whose table is large is read by two processes (:func:`_halves`) when
-    ``conn`` is outside a transaction: the helper's own connection sees what is committed, which
-    is then all there is (inside one, this connection may hold rows no other can see yet).
+    A SQLite case file whose table is large is read by two processes (:func:`_halves`), each half
+    of the exhibit's row ids, when ``conn`` is outside a transaction: the helper's own connection
+    sees what is committed, which is then all there is (inside one, this connection may hold rows
+    no other can see yet).
     """
     t = spec.table
     encoder = _RowEncoder(t)
-    order: Any = t.c[spec.key]
-    if not spec.numeric_key and conn.dialect.name == "postgresql":
-        order = order.collate("C")
-    query = (
-        select(*encoder.columns)
-        .where(t.c.exhibit == exhibit)
-        .order_by(order)
-        .execution_options(yield_per=5000)
-    )
+    query = select(*encoder.columns).where(t.c.exhibit == exhibit)
     if conn.dialect.name != "sqlite":
-        return _leaves(conn.execute(query), spec, encoder)
+        order: Any = t.c[spec.key]
+        if not spec.numeric_key:
+            order = order.collate("C")
+        rows = conn.execute(query.order_by(order).execution_options(yield_per=5000))
+        return _leaves(rows, spec, encoder, in_order=True)
     dbapi = conn.connection.dbapi_connection
     database = conn.engine.url.database
+    ids = _id_range(dbapi, spec, exhibit)
     if (
-        not spec.numeric_key
-        and database
+        database
         and database != ":memory:"
         and not dbapi.in_transaction  # type: ignore[union-attr]
-        and _large(dbapi, spec)
+        and ids is not None
+        and ids[1] - ids[0] > SPLIT_ROWS
     ):
-        key = t.c[spec.key]
-        lower = _compiled(conn, query.where(key < SPLIT_AT))
-        upper = _compiled(conn, query.where(or_(key >= SPLIT_AT, key.is_(None))))
+        middle = (ids[0] + ids[1]) // 2
+        lower = _compiled(conn, query.where(t.c.id <= middle))
+        upper = _compiled(conn, query.where(t.c.id > middle))
         return _halves(conn, database, _compiled(conn, query), lower, upper, spec, encoder)
-    return _leaves(_driver_rows(dbapi, *_compiled(conn, query)), spec, encoder)
+    return _leaves(_driver_rows(dbapi, *_compiled(conn, query)), spec, encoder).sorted_by(spec)
 
 
-#: A SQLite table with more rows than this (its largest row id, a cheap bound) is digested by two
-#: processes, each reading half of the keys: files and findings are keyed by SHA-256 hex digits,
-#: about half of which sort below :data:`SPLIT_AT`.
+#: A SQLite table whose rows of the exhibit span more row ids than this is digested by two
+#: processes, each reading the rows of half of the ids.
 SPLIT_ROWS = 20_000
-SPLIT_AT = "8"
 
 
-def _large(dbapi: Any, spec: TableSpec) -> bool:
-    """Whether the table's largest row id is over :data:`SPLIT_ROWS` (asked of the driver, so no
-    transaction is begun for it)."""
-    (highest,) = dbapi.execute(f'SELECT max(id) FROM "{spec.name}"').fetchone()
-    return highest is not None and int(highest) > SPLIT_ROWS
+def _id_range(dbapi: Any, spec: TableSpec, exhibit: str) -> tuple[int, int] | None:
+    """The smallest and largest row id of ``exhibit``'s rows (None: it has none), asked of the
+    driver (no transaction begun) and answered from the exhibit's index."""
+    low, high = dbapi.execute(
+        f'SELECT min(id), max(id) FROM "{spec.name}" WHERE exhibit = ?', (exhibit,)
+    ).fetchone()
+    return None if low is None else (int(low), int(high))
 
 
 def _compiled(conn: Connection, query: Any) -> tuple[str, list[Any]]:
@@ -291,29 +298,29 @@ def _driver_rows(dbapi: Any, sql: str, params: list[Any]) -> Iterator[Sequence[A
 
 
 def _leaves(
-    rows: Iterable[Sequence[Any]], spec: TableSpec, encoder: _RowEncoder, texts: list[bool] | None = None
+    rows: Iterable[Sequence[Any]], spec: TableSpec, encoder: _RowEncoder, in_order: bool = False
 ) -> Leaves:
-    """The leaves of ``rows`` in digest order; ``texts`` (one flag) is set False when a key is not
-    stored as text (only an altered table holds one: NULL, a number, a BLOB)."""
+    """The leaves of ``rows``: in the rows' order, or, with ``in_order`` (the database was asked
+    for the digest's order), in digest order, sorted here if a row did not come in it."""
     key_at = encoder.names.index(spec.key)
-    leaf_hash = merkle.leaf_hash
-    encode = encoder.encode
+    encode, leaf_hash = encoder.encode, merkle.leaf_hash
     out = Leaves()
-    in_order = True
+    if not in_order:
+        for r in rows:
+            out.add(str(r[key_at]), leaf_hash(encode(r)))
+        return out
+    ordered = True
     previous: Any = None
     numeric = spec.numeric_key
     for r in rows:
-        raw = r[key_at]
-        if texts is not None and type(raw) is not str:
-            texts[0] = False
-        key = str(raw)
+        key = str(r[key_at])
         # text keys: code-point order is UTF-8 byte order, so str comparison is the digest's
-        ordered = int(key) if numeric else key
-        if previous is not None and ordered <= previous:
-            in_order = False
-        previous = ordered
+        now = int(key) if numeric else key
+        if previous is not None and now <= previous:
+            ordered = False
+        previous = now
         out.add(key, leaf_hash(encode(r)))
-    return out if in_order else out.sorted_by(spec)
+    return out if ordered else out.sorted_by(spec)
 
 
 def _halves(
@@ -325,16 +332,12 @@ def _halves(
     spec: TableSpec,
     encoder: _RowEncoder,
 ) -> Leaves:
-    """The leaves of the rows below :data:`SPLIT_AT` (read by a forked process on its own
-    read-only connection to ``database``) and of the others (read here meanwhile), joined.
-
-    Same leaves as one process reading them all (``whole``): when every key is stored as text,
-    SQLite orders each key below the split point before every key at or above it, as the digest
-    does, and each half is in digest order. A key stored otherwise (NULL, a number, a BLOB: an
-    altered table) has another place in each order, so then the whole table is read here, as is
-    done when the helper cannot give its half (it failed, was killed, or cannot be started). The
-    end of a run, its check of the stored rows and ``exhibit custody verify`` digest every row of
-    the exhibit; on two cores this halves that wait.
+    """The leaves of the ``lower`` rows (read by a forked process on its own read-only connection
+    to ``database``) and of the ``upper`` ones (read here meanwhile), joined and sorted: the
+    same leaves as one process reading them all (``whole``), which is done when the helper cannot
+    give its half (it failed, was killed, or cannot be started). The end of a run, its check of
+    the stored rows and ``exhibit custody verify`` digest every row of the exhibit; on two cores
+    this halves that wait.
     """
     import multiprocessing
 
@@ -349,16 +352,14 @@ def _halves(
     except (AssertionError, OSError):  # a daemonic process may have no children; out of processes
         receiver.close()
         sender.close()
-        return _leaves(_driver_rows(dbapi, *whole), spec, encoder)
+        return _leaves(_driver_rows(dbapi, *whole), spec, encoder).sorted_by(spec)
     sender.close()
-    texts = [True]
     low: Leaves | None = None
     try:
-        high = _leaves(_driver_rows(dbapi, *upper), spec, encoder, texts)
+        high = _leaves(_driver_rows(dbapi, *upper), spec, encoder)
         try:
-            keys, hashes, low_texts = receiver.recv()
+            keys, hashes = receiver.recv()
             low = Leaves(keys, bytearray(hashes))
-            texts[0] = texts[0] and low_texts
         except (EOFError, OSError, ValueError):  # the helper died or sent nothing usable
             pass
     except BaseException:  # Ctrl-C, an error: the helper is not waited for
@@ -367,11 +368,11 @@ def _halves(
     finally:
         receiver.close()
         helper.join()
-    if low is None or not texts[0]:
-        return _leaves(_driver_rows(dbapi, *whole), spec, encoder)
+    if low is None:
+        return _leaves(_driver_rows(dbapi, *whole), spec, encoder).sorted_by(spec)
     low.keys.extend(high.keys)
     low.hashes += high.hashes
-    return low
+    return low.sorted_by(spec)
 
 
 def _half_in_helper(
@@ -388,11 +389,10 @@ def _half_in_helper(
     try:
         con = sqlite3.connect(f"file:{quote(database)}?mode=ro", uri=True)
         try:
-            texts = [True]
-            leaves = _leaves(_driver_rows(con, *half), spec, encoder, texts)
+            leaves = _leaves(_driver_rows(con, *half), spec, encoder)
         finally:
             con.close()
-        sender.send((leaves.keys, bytes(leaves.hashes), texts[0]))
+        sender.send((leaves.keys, bytes(leaves.hashes)))
     except Exception:  # the parent reads this half itself
         pass
     finally:
