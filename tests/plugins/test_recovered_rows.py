@@ -12,8 +12,10 @@ the message's bytes, and never a live row twice. A database with nothing deleted
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
+import signal
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +28,32 @@ from plugins.chat.whatsapp_android import WhatsAppAndroidMessage, WhatsAppAndroi
 from tests.plugins.android_fixtures import SMS_V69, TELEPHONY, fingerprint
 from tests.plugins.android_fixtures import run as run_all
 from tests.plugins.test_whatsapp_android import ALICE, DB_DIR, GROUP, MEDIA_SCHEMA, NEW_ROWS, NEW_SCHEMA
-from triage.plugin import FileItem, ParseContext, Record, RowContext, SqliteTablePlugin, Table, Targets
+from triage.plugin import (
+    FileItem,
+    ParseContext,
+    Record,
+    RowContext,
+    SqliteTablePlugin,
+    Table,
+    Targets,
+    sqlite_table,
+)
 from triage.plugin.scratch import Scratch
 from triage.plugin.sqlite_table import sqlite_signature
 
 SMS_PATH = f"/{TELEPHONY}/databases/mmssms.db"
+
+
+@pytest.fixture(autouse=True, params=["after", "ahead"])
+def search(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here twice: the search run after the live rows in the plugin's process (what a
+    small database gets), and run by a forked child while they are read (a database of 16 MiB
+    or more: triage/plugin/ahead.py); the results must be the same."""
+    if request.param == "ahead":
+        monkeypatch.setattr(sqlite_table, "RECOVER_AHEAD_BYTES", 0)
+    return str(request.param)
+
+
 T0 = 1_767_261_600_000  # 2026-01-01T10:00:00Z in Unix ms
 GONE = (5, 12, 21)
 LOCATOR = re.compile(
@@ -614,3 +637,27 @@ def test_rows_written_before_a_column_was_added_read_its_default_both_ways(tmp_p
     assert found[5] == (5, _body(5), T0 + 5, 7, "it's old")  # short record: the defaults
     assert found[45] == (45, _body(45), T0 + 45, 1, "new")
     assert 6 not in found and 46 not in found
+
+
+def test_a_search_that_fails_or_dies_is_a_warning(
+    tmp_path: Path, search: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search's exception is reported by its type and message, in this process or coming
+    back from the forked child; a child killed (the kernel's out-of-memory killer) is reported as
+    ended without a result. The live rows are all there either way."""
+
+    def raises(*_: object, **__: object) -> None:
+        raise ValueError("page 3 is odd")
+
+    def dies(*_: object, **__: object) -> None:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    fakes = [(raises, "ValueError: page 3 is odd")]
+    if search == "ahead":  # (killing the test's own process proves nothing)
+        fakes.append((dies, "ChildDied: the search process ended without a result"))
+    for fake, expected in fakes:
+        monkeypatch.setattr(sqlite_table, "recover", fake)
+        records, warnings = _notes(tmp_path / fake.__name__, _NotesPlugin())
+        assert len(records) == 37 and not any(r.recovered for r in records)
+        [(_, message)] = warnings
+        assert message.startswith(f"deleted records not recovered: {expected}"), message

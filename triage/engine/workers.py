@@ -21,7 +21,6 @@ import gc
 import multiprocessing
 import os
 import signal
-import sys
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -39,6 +38,7 @@ from triage.keywords.terms import KeywordSpec
 from triage.plugin.contract import ParseContext, Plugin
 from triage.plugin.options import PluginOptions
 from triage.plugin.scratch import Scratch
+from triage.processes import die_with_parent
 from triage.sources.open import IMAGE_KINDS, open_source
 
 CHUNK_FILES = 1024
@@ -315,26 +315,6 @@ def _abandoned(job: FileJob, seconds: float) -> FileResult:
         f"and was ended ({STALL_ENV} sets the limit); a damaged or crafted file system can keep "
         "The Sleuth Kit inside one file for minutes (icat is as slow)",
     )
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """``prctl(PR_SET_PDEATHSIG, SIGKILL)``, then exit at once if ``parent_pid`` is already gone.
-
-    The one the engine uses. ``triage.sources._fastwalk`` has the same call in C for the walk
-    guard's child (triage/sources/walkguard.py), but that module is built only where libtsk-dev
-    and a compiler are present, and workers run for every kind of evidence (folders, archives,
-    E01 through pytsk3), so the engine cannot rely on it.
-    """
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import ctypes.util
-
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        pr_set_pdeathsig = 1
-        if libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    if os.getppid() != parent_pid:  # the run died before the request took effect
-        os._exit(1)
 
 
 def _init_pool_worker(parent_pid: int, setup: WorkerSetup, workers: int, watch: ReadWatch | None) -> None:

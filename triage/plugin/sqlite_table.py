@@ -31,7 +31,9 @@ from abc import abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar, cast
+from urllib.parse import quote
 
+from triage.plugin.ahead import Ahead, AheadFailed
 from triage.plugin.contract import (
     FileItem,
     NotMyFormat,
@@ -42,6 +44,7 @@ from triage.plugin.contract import (
     table_columns,
 )
 from triage.plugin.records import Record, SourceRef
+from triage.plugin.scratch import PristineCopy
 from triage.plugin.sqlite_recover import (
     Candidate,
     LiveRows,
@@ -54,6 +57,7 @@ from triage.plugin.sqlite_recover import Table as RecoveredTable
 __all__ = [
     "MAX_ROW_WARNINGS",
     "MIN_RECOVER_COLUMNS",
+    "RECOVER_AHEAD_BYTES",
     "RECOVER_MAX_BYTES",
     "RECOVER_SECONDS",
     "Join",
@@ -84,6 +88,9 @@ _DATABASE_ERRORS = (sqlite3.DatabaseError, UnicodeDecodeError)  # see _sqlite_me
 RECOVER_MAX_BYTES = 256 * 1024**2
 #: Default time bound of deleted-record recovery per file, in seconds.
 RECOVER_SECONDS = 300.0
+#: A database (with its -wal/-journal) of at least this many bytes has its deleted records searched
+#: by a forked child while the live rows are read (:meth:`SqliteTablePlugin._recover_ahead`).
+RECOVER_AHEAD_BYTES = 16 * 1024**2
 #: Tables with fewer columns than this (besides an INTEGER PRIMARY KEY) give no recovered rows.
 MIN_RECOVER_COLUMNS = 3
 
@@ -675,6 +682,17 @@ class SqliteTablePlugin(Plugin, Generic[L]):
         if not plans:  # the plugin's file, in a schema it does not support (it said so)
             return
         lookups = self.lookups(con, ctx)
+        ahead = self._recover_ahead(con, item, ctx, plans)
+        try:
+            yield from self._live(con, item, ctx, plans, lookups)
+            yield from self._recovered(con, item, ctx, plans, lookups, ahead)
+        finally:
+            if ahead is not None:
+                ahead.cancel()  # the file was left early (after a result, cancel does nothing)
+
+    def _live(
+        self, con: sqlite3.Connection, item: FileItem, ctx: ParseContext, plans: list[_Plan], lookups: L
+    ) -> Iterator[Record]:
         for plan in plans:
             table = plan.table
             notes = _RowWarnings(ctx, table.name)
@@ -694,7 +712,6 @@ class SqliteTablePlugin(Plugin, Generic[L]):
                 if record is not None:
                     yield record
             notes.close()
-        yield from self._recovered(con, item, ctx, plans, lookups)
 
     def _record(self, row: sqlite3.Row, at: RowContext[L], notes: _RowWarnings) -> Record | None:
         try:
@@ -705,8 +722,44 @@ class SqliteTablePlugin(Plugin, Generic[L]):
             notes.add(at.locator, f"row skipped: {type(exc).__name__}: {exc}", traceback.format_exc())
             return None
 
+    def _recovery_sizes(self, item: FileItem, plans: list[_Plan]) -> list[int] | None:
+        """The sizes of the database and its ``-wal``/``-journal`` when deleted records of some
+        of ``plans``' tables are to be searched for, else None."""
+        if self.recover_max_bytes <= 0 or not any(plan.table.recover for plan in plans):
+            return None
+        sizes = [item.size]
+        for suffix in ("-wal", "-journal"):
+            sibling = item.sibling(suffix)
+            if sibling is not None:
+                sizes.append(sibling.size)
+        return sizes
+
+    def _recover_ahead(
+        self, con: sqlite3.Connection, item: FileItem, ctx: ParseContext, plans: list[_Plan]
+    ) -> Ahead[RecoveryResult] | None:
+        """The deleted-record search of a database of at least :data:`RECOVER_AHEAD_BYTES`,
+        started in a forked child (triage/plugin/ahead.py) before the live rows are read, so the
+        two share the cores; None where the search is done afterwards, in this process (small
+        databases, or no search)."""
+        sizes = self._recovery_sizes(item, plans)
+        if sizes is None or sum(sizes) > self.recover_max_bytes or sum(sizes) < RECOVER_AHEAD_BYTES:
+            return None
+        try:
+            pristine = ctx.scratch.pristine(item)
+            (database,) = [row[2] for row in con.execute("PRAGMA database_list") if row[1] == "main"]
+            names = sorted({plan.table.name for plan in plans if plan.table.recover})
+            return Ahead(_search, pristine, names, self.recover_seconds, database)
+        except Exception:  # (a scratch copy that cannot be made, no process left): done afterwards
+            return None
+
     def _recovered(
-        self, con: sqlite3.Connection, item: FileItem, ctx: ParseContext, plans: list[_Plan], lookups: L
+        self,
+        con: sqlite3.Connection,
+        item: FileItem,
+        ctx: ParseContext,
+        plans: list[_Plan],
+        lookups: L,
+        ahead: Ahead[RecoveryResult] | None = None,
     ) -> Iterator[Record]:
         """The records of the deleted rows of the declared tables, flagged and located.
 
@@ -716,14 +769,10 @@ class SqliteTablePlugin(Plugin, Generic[L]):
         the table itself) and then :meth:`record`, as a live row does. A row that equals a live
         row, and an older version of a row still live (an edit, not a deletion), is not reported.
         """
-        wanted = [plan for plan in plans if plan.table.recover]
-        if not wanted or self.recover_max_bytes <= 0:
+        sizes = self._recovery_sizes(item, plans)
+        if sizes is None:
             return
-        sizes = [item.size]
-        for suffix in ("-wal", "-journal"):
-            sibling = item.sibling(suffix)
-            if sibling is not None:
-                sizes.append(sibling.size)
+        wanted = [plan for plan in plans if plan.table.recover]
         if sum(sizes) > self.recover_max_bytes:
             ctx.warn(
                 f"deleted records not recovered: the database with its -wal/-journal is {sum(sizes)} bytes, "
@@ -733,19 +782,25 @@ class SqliteTablePlugin(Plugin, Generic[L]):
         names = sorted({plan.table.name for plan in wanted})
         started = time.monotonic()
         try:
-            pristine = ctx.scratch.pristine(item)
-            result = recover(
-                pristine.db,
-                pristine.wal,
-                pristine.journal,
-                names,
-                deadline=started + self.recover_seconds,
-                # The scratch copy shows the state recovery reads (the WAL applied) unless a hot
-                # journal was rolled back in it: then the live rows are read from the pages.
-                live_values=_live_values(con) if pristine.journal is None else None,
-            )
+            if ahead is not None:
+                result = _searched(ahead)
+            else:
+                pristine = ctx.scratch.pristine(item)
+                result = recover(
+                    pristine.db,
+                    pristine.wal,
+                    pristine.journal,
+                    names,
+                    deadline=started + self.recover_seconds,
+                    # The scratch copy shows the state recovery reads (the WAL applied) unless a
+                    # hot journal was rolled back in it: then the live rows are read from the pages.
+                    live_values=_live_values(con) if pristine.journal is None else None,
+                )
         except MemoryError:
             ctx.warn("deleted records not recovered: out of memory")
+            return
+        except AheadFailed as exc:  # what the forked search raised, or that it died
+            ctx.warn(f"deleted records not recovered: {exc.kind}: {exc}")
             return
         except Exception as exc:
             ctx.warn(f"deleted records not recovered: {type(exc).__name__}: {exc}")
@@ -816,6 +871,37 @@ _ROWID_NAMES = frozenset({"rowid", "oid", "_rowid_"})
 
 def _replace_bad_text(data: bytes) -> str:
     return data.decode("utf-8", "replace")  # as recovery decodes a live row's text
+
+
+def _search(pristine: PristineCopy, names: list[str], seconds: float, database: str) -> RecoveryResult:
+    """The deleted-record search of :meth:`SqliteTablePlugin._recovered`, run by a forked child
+    (:class:`~triage.plugin.ahead.Ahead`) on its own read-only connection to the plugin's scratch
+    copy ``database`` (a connection of the parent's is never used across the fork)."""
+    con = sqlite3.connect(f"file:{quote(database)}?mode=ro", uri=True)
+    try:
+        con.execute("PRAGMA query_only = 1")
+        con.row_factory = sqlite3.Row
+        _decoder(con)
+        return recover(
+            pristine.db,
+            pristine.wal,
+            pristine.journal,
+            names,
+            deadline=time.monotonic() + seconds,
+            live_values=_live_values(con) if pristine.journal is None else None,
+        )
+    finally:
+        con.close()
+
+
+def _searched(ahead: Ahead[RecoveryResult]) -> RecoveryResult:
+    """The forked search's result; its running out of memory raised as MemoryError here."""
+    try:
+        return ahead.result()
+    except AheadFailed as exc:
+        if exc.kind == "MemoryError":
+            raise MemoryError from None
+        raise
 
 
 def _live_values(con: sqlite3.Connection) -> Callable[[RecoveredTable], LiveRows | None]:

@@ -1,0 +1,96 @@
+"""A function run in a forked child process while this one goes on; its result collected later.
+
+The deleted-record search of a big database (triage/plugin/sqlite_table.py) needs no record of
+the live rows the plugin is mapping meanwhile, only the database: it runs in a child forked when
+the plugin starts reading the file, so on two cores it is done, or nearly, when the live rows
+are. The result comes back pickled through a pipe (plain data: the child never touches a
+connection or file of this process's but the ones it opens itself), an exception as its type
+name and message. The child ignores Ctrl-C (this process ends it), dies with this process
+(``PR_SET_PDEATHSIG``, so a worker killed with ``kill -9`` leaves no search behind) and leaves
+with ``os._exit`` (no exit handler of this process's runs twice).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import os
+import pickle
+import signal
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from triage.processes import die_with_parent
+
+T = TypeVar("T")
+
+
+class AheadFailed(Exception):
+    """The child raised (``kind`` is the exception's type name) or ended without a result."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class Ahead(Generic[T]):
+    """``function(*args)`` computed by a forked child; :meth:`result` waits for it."""
+
+    def __init__(self, function: Callable[..., T], *args: Any) -> None:
+        reader, writer = os.pipe()
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:  # the child
+            os.close(reader)
+            _run_child(writer, parent, function, args)  # never returns
+        os.close(writer)
+        self._pid: int | None = pid
+        self._reader = os.fdopen(reader, "rb")
+
+    def result(self) -> T:
+        """The function's value; :class:`AheadFailed` if it raised or the child died."""
+        try:
+            try:
+                status, payload = pickle.load(self._reader)
+            except (EOFError, pickle.UnpicklingError, OSError) as exc:
+                raise AheadFailed("ChildDied", f"the search process ended without a result ({exc})") from None
+        finally:
+            self._reader.close()
+            self._reap()
+        if status == "ok":
+            return payload
+        raise AheadFailed(*payload)
+
+    def cancel(self) -> None:
+        """End the child (its result is not wanted any more)."""
+        if self._pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
+        self._reader.close()
+        self._reap()
+
+    def _reap(self) -> None:
+        if self._pid is not None:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(self._pid, 0)
+            self._pid = None
+
+
+def _run_child(writer: int, parent: int, function: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        die_with_parent(parent)
+        gc.freeze()  # what was inherited is never collected here (no copy-on-write of it)
+        try:
+            out: tuple[str, Any] = ("ok", function(*args))
+        except MemoryError:
+            out = ("error", ("MemoryError", "out of memory"))
+        except Exception as exc:
+            out = ("error", (type(exc).__name__, str(exc)))
+        with os.fdopen(writer, "wb") as f:
+            pickle.dump(out, f, protocol=pickle.HIGHEST_PROTOCOL)
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
