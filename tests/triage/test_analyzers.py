@@ -91,7 +91,11 @@ def test_third_party_analyzers_are_checked_and_names_are_unique() -> None:
 # --- in a real run ----------------------------------------------------------------------------------
 
 import hashlib  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import sqlite3  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
 
@@ -151,3 +155,90 @@ def test_analyzers_run_after_the_plugins_over_the_runs_records(
         assert verify_case(case).ok  # the analyzers' findings are covered by the run's digest
     finally:
         case.close()
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Echo(Record):
+    record_type: ClassVar[str] = "test/analysis/echo"
+    n: int
+
+
+class EchoLines(Analyzer):
+    """One record per line record read (each on its own), a run-wide note and a warning for every
+    hundredth line: what the two halves of a split run must give, once each, in order."""
+
+    name = "echo_lines"
+    version = "1"
+    description = "echoes"
+    reads = ("test/line",)
+    emits = (_Echo,)
+    independent = True
+
+    def analyze(self, records: Iterable[StoredRecord], ctx: AnalysisContext) -> Iterator[Record]:
+        ctx.warn("a run-wide note")
+        for r in records:
+            if r.data["number"] % 100 == 0:
+                ctx.warn(f"line {r.data['number']}", path=r.source.path, locator=r.locator)
+            yield _Echo(source=r.source, locator=r.locator, n=r.data["number"])
+
+
+def test_an_independent_analyzer_over_a_large_run_is_split_in_two_processes_with_the_same_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from custody.actors import add_actor
+    from custody.case import init_case
+    from custody.items import acquire
+    from custody.verify import verify_case
+    from tests.triage.test_record_spill import LinesPlugin
+    from triage.engine import analysis
+    from triage.engine.run import run_triage
+    from triage.plugin.registry import LoadedAnalyzers, LoadedPlugins
+
+    monkeypatch.setattr(
+        "triage.engine.run.load_plugins",
+        lambda: LoadedPlugins(plugins=[LinesPlugin], origins={}, warnings=[]),
+    )
+    monkeypatch.setattr(
+        "triage.engine.run.load_analyzers",
+        lambda taken=(): LoadedAnalyzers(analyzers=[EchoLines], origins={}, warnings=[]),
+    )
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "a.lines").write_text("".join(f"line {n}\n" for n in range(1, 1001)))
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    real = analysis._second_half
+
+    def marked(*args: Any) -> Any:  # in the helper: leaves a mark, then does the work
+        (marks / str(os.getpid())).touch()
+        return real(*args)
+
+    def fails(*args: Any) -> Any:
+        raise RuntimeError("the helper's database went away")
+
+    results = {}
+    for name, split, helper in (("one", 10**9, real), ("two", 100, marked), ("fallback", 100, fails)):
+        monkeypatch.setattr(analysis, "SPLIT_IDS", split)
+        monkeypatch.setattr(analysis, "_second_half", helper)
+        case = init_case(tmp_path / name, case_number="2026/8", title="split")
+        try:
+            add_actor(case, "asmith", name="Alan Smith", role="examiner")
+            acquire(case, evidence, exhibit="EX-1", actor="asmith", description="lines")
+            summary = run_triage(case, "EX-1", actor="asmith")
+            assert summary.status == "complete" and summary.counts["findings"] == 2000
+            conn = sqlite3.connect(f"file:{case.root / 'case.sqlite'}?mode=ro", uri=True)
+            rows = conn.execute(
+                "SELECT fingerprint, locator, data FROM triage_findings WHERE plugin = 'echo_lines' ORDER BY id"
+            ).fetchall()
+            conn.close()
+            notes = [(w["path"], w["message"]) for w in summary.warnings if w["plugin"] == "echo_lines"]
+            results[name] = (rows, notes)
+            assert verify_case(case).ok
+            assert not list(case.scratch_dir.rglob("analysis-*"))  # the helper's rows file removed
+        finally:
+            case.close()
+    rows, notes = results["one"]
+    assert [json.loads(d)["n"] for _, _, d in rows] == list(range(1, 1001))
+    assert notes == [(None, "a run-wide note")] + [("/a.lines", f"line {n}") for n in range(100, 1001, 100)]
+    assert results["two"] == results["one"] == results["fallback"]  # same rows, order and warnings
+    assert len(list(marks.iterdir())) == 1 and not (marks / str(os.getpid())).exists()  # another process

@@ -10,16 +10,22 @@ before the failure is kept, and the other analyzers still run.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import marshal
+import os
+import tempfile
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, or_, select
+from sqlalchemy import Engine, func, or_, select
 
 from triage.engine import writes
 from triage.engine.results import TriageWarning
+from triage.plugin.ahead import Ahead, AheadFailed
 from triage.plugin.analyzer import AnalysisContext, Analyzer, StoredRecord
 from triage.plugin.options import PluginOptions
 from triage.plugin.records import Record, SourceRef, record_json
@@ -34,49 +40,189 @@ def run_analyzers(
     run_id: str,
     analyzers: Sequence[type[Analyzer]],
     options: PluginOptions | None = None,
+    scratch: Path | None = None,
 ) -> tuple[int, list[TriageWarning]]:
-    """Run each analyzer over this run's stored records; returns (new findings, warnings)."""
+    """Run each analyzer over this run's stored records; returns (new findings, warnings).
+
+    An analyzer that takes each record on its own (``Analyzer.independent``) over a run of more
+    than :data:`SPLIT_IDS` finding ids, given a ``scratch`` folder, reads the second half of the
+    records in a forked process (:func:`_second_half`) while this one reads the first; what the
+    helper found is stored after this process's half, so the stored rows are the same as one
+    process's, in the same order, and identical warnings of the two halves are given once.
+    """
     stored = 0
     warnings: list[TriageWarning] = []
     for cls in analyzers:
-        ctx = AnalysisContext(
-            exhibit=exhibit,
-            run_id=run_id,
-            analyzer=cls.name,
-            options=options.of(cls.name) if options is not None else {},
-        )
-        batch: list[dict[str, Any]] = []
-        try:
-            for record in cls().analyze(_records(engine, run_id, cls.reads), ctx):
-                batch.append(_row(exhibit, run_id, cls, record))
-                if len(batch) >= PAGE:
-                    stored += _store(engine, batch)
-                    batch = []
-        except Exception as exc:  # the analyzer's failure, not the run's: recorded, and on we go
-            warnings.append(
-                TriageWarning(
-                    cls.name, None, f"analyzer failed: {type(exc).__name__}: {exc}", traceback.format_exc()
-                )
-            )
-        stored += _store(engine, batch)
-        warnings.extend(TriageWarning(w.plugin, w.path or None, w.message, None) for w in ctx.warnings)
+        ids = _run_ids(engine, run_id) if cls.independent and scratch is not None else None
+        if scratch is None or ids is None or ids[1] - ids[0] <= SPLIT_IDS:
+            new, found = _analyze(engine, exhibit, run_id, cls, _context(exhibit, run_id, cls, options), None)
+        else:
+            new, found = _in_halves(engine, exhibit, run_id, cls, options, ids, scratch)
+        stored += new
+        warnings.extend(found)
     return stored, warnings
 
 
-def _records(engine: Engine, run_id: str, reads: Sequence[str]) -> Iterator[StoredRecord]:
+def _in_halves(
+    engine: Engine,
+    exhibit: str,
+    run_id: str,
+    cls: type[Analyzer],
+    options: PluginOptions | None,
+    ids: tuple[int, int],
+    scratch: Path,
+) -> tuple[int, list[TriageWarning]]:
+    """The analyzer over the first half of the run's ids here, the second half by a forked
+    helper meanwhile (read here after all if the helper cannot be started or fails)."""
+    middle = (ids[0] + ids[1]) // 2
+    second = (middle, ids[1])
+    fd, path = tempfile.mkstemp(dir=scratch, prefix="analysis-", suffix=".rows")
+    os.close(fd)
+    try:
+        try:
+            helper: Ahead[list[TriageWarning]] | None = Ahead(
+                _second_half, engine, exhibit, run_id, cls, options, second, path
+            )
+        except OSError:  # no process left
+            helper = None
+        stored, warnings = _analyze(
+            engine, exhibit, run_id, cls, _context(exhibit, run_id, cls, options), (ids[0] - 1, middle)
+        )
+        theirs: list[TriageWarning] | None = None
+        if helper is not None:
+            try:
+                theirs = helper.result()
+            except AheadFailed:
+                theirs = None
+        if theirs is None:
+            new, theirs = _analyze(
+                engine, exhibit, run_id, cls, _context(exhibit, run_id, cls, options), second
+            )
+        else:
+            new = _store_file(engine, path)
+        warnings.extend(w for w in theirs if w not in warnings)  # a run-wide one is given once
+        return stored + new, warnings
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+#: An independent analyzer over a run whose findings span more ids than this is read by two processes.
+SPLIT_IDS = 20_000
+
+
+def _context(
+    exhibit: str, run_id: str, cls: type[Analyzer], options: PluginOptions | None
+) -> AnalysisContext:
+    return AnalysisContext(
+        exhibit=exhibit,
+        run_id=run_id,
+        analyzer=cls.name,
+        options=options.of(cls.name) if options is not None else {},
+    )
+
+
+def _run_ids(engine: Engine, run_id: str) -> tuple[int, int] | None:
+    """The smallest and largest id of the run's findings (None: none, or an in-memory database
+    a forked process could not read)."""
+    if engine.url.database in (None, "", ":memory:") and engine.dialect.name == "sqlite":
+        return None
+    with engine.connect() as conn:
+        low, high = conn.execute(
+            select(func.min(Finding.id), func.max(Finding.id)).where(Finding.run_id == run_id)
+        ).one()
+    return None if low is None else (int(low), int(high))
+
+
+def _analyze(
+    engine: Engine,
+    exhibit: str,
+    run_id: str,
+    cls: type[Analyzer],
+    ctx: AnalysisContext,
+    ids: tuple[int, int] | None,
+    out: Callable[[list[dict[str, Any]]], int] | None = None,
+) -> tuple[int, list[TriageWarning]]:
+    """One analyzer over the run's records (those with ids in ``ids``, above the first and up to
+    the second, when given); its rows go to ``out`` a page at a time (default: stored)."""
+    store = out or (lambda rows: _store(engine, rows))
+    stored = 0
+    warnings: list[TriageWarning] = []
+    batch: list[dict[str, Any]] = []
+    try:
+        for record in cls().analyze(_records(engine, run_id, cls.reads, ids), ctx):
+            batch.append(_row(exhibit, run_id, cls, record))
+            if len(batch) >= PAGE:
+                stored += store(batch)
+                batch = []
+    except Exception as exc:  # the analyzer's failure, not the run's: recorded, and on we go
+        warnings.append(
+            TriageWarning(
+                cls.name, None, f"analyzer failed: {type(exc).__name__}: {exc}", traceback.format_exc()
+            )
+        )
+    stored += store(batch)
+    warnings.extend(TriageWarning(w.plugin, w.path or None, w.message, None) for w in ctx.warnings)
+    return stored, warnings
+
+
+def _second_half(
+    engine: Engine,
+    exhibit: str,
+    run_id: str,
+    cls: type[Analyzer],
+    options: PluginOptions | None,
+    ids: tuple[int, int],
+    path: str,
+) -> list[TriageWarning]:
+    """In the forked helper: the analyzer over the records with ids in ``ids``; its rows written
+    to ``path`` (marshal data: lists of column values in :data:`_COLUMNS` order), which the run
+    stores after its own half; returns the warnings."""
+    engine.dispose(close=False)  # the run's pooled connections stay the run's; new ones here
+    with open(path, "wb") as f:
+
+        def write(rows: list[dict[str, Any]]) -> int:
+            if rows:
+                marshal.dump([tuple(row[c] for c in _COLUMNS) for row in rows], f)
+            return 0
+
+        _, warnings = _analyze(
+            engine, exhibit, run_id, cls, _context(exhibit, run_id, cls, options), ids, write
+        )
+    return warnings
+
+
+def _store_file(engine: Engine, path: str) -> int:
+    """Store the rows the helper wrote, in its order."""
+    stored = 0
+    with open(path, "rb") as f:
+        while True:
+            try:
+                rows = marshal.load(f)  # data only (never code): lists of column values
+            except EOFError:
+                return stored
+            stored += _store(engine, [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
+
+
+def _records(
+    engine: Engine, run_id: str, reads: Sequence[str], ids: tuple[int, int] | None = None
+) -> Iterator[StoredRecord]:
     wanted = or_(
         *(or_(Finding.record_type == r, Finding.record_type.startswith(r.rstrip("/") + "/")) for r in reads)
     )
-    last = 0
+    last, upto = ids if ids is not None else (0, None)
     sources = _Sources()
     while True:
+        query = (
+            select(Finding.id, Finding.record_type, Finding.data, Finding.locator, Finding.plugin)
+            .where(Finding.run_id == run_id, Finding.id > last, wanted)
+            .order_by(Finding.id)
+            .limit(PAGE)
+        )
+        if upto is not None:
+            query = query.where(Finding.id <= upto)
         with engine.connect() as conn:  # one short read per page
-            page = conn.execute(
-                select(Finding.id, Finding.record_type, Finding.data, Finding.locator, Finding.plugin)
-                .where(Finding.run_id == run_id, Finding.id > last, wanted)
-                .order_by(Finding.id)
-                .limit(PAGE)
-            ).all()
+            page = conn.execute(query).all()
         if not page:
             return
         for row in page:
@@ -111,6 +257,24 @@ class _Sources:
                 self._made.clear()
             ref = self._made[key] = SourceRef.from_dict(data)
         return ref
+
+
+#: The columns of an analyzer's finding row, in the order the helper writes their values.
+_COLUMNS = (
+    "fingerprint",
+    "exhibit",
+    "record_type",
+    "plugin",
+    "plugin_version",
+    "partition",
+    "inode",
+    "path",
+    "stream",
+    "file_sha256",
+    "locator",
+    "data",
+    "run_id",
+)
 
 
 def _row(exhibit: str, run_id: str, cls: type[Analyzer], record: Record) -> dict[str, Any]:

@@ -621,9 +621,14 @@ class TriageRun:
         """The analyzers, over what this run stored (triage/engine/analysis.py)."""
         if not self.analyzer_classes:
             return
-        new, warnings = run_analyzers(
-            self.engine, self.exhibit, self.run_id, self.analyzer_classes, self.plugin_options
-        )
+        scratch = self.case.scratch_dir / f"{self.run_id}-analysis"  # a helper's rows (analysis.py)
+        scratch.mkdir(parents=True, exist_ok=True)
+        try:
+            new, warnings = run_analyzers(
+                self.engine, self.exhibit, self.run_id, self.analyzer_classes, self.plugin_options, scratch
+            )
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
         summary.counts["findings"] += new
         if warnings:
             with self.engine.begin() as conn:

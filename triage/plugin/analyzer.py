@@ -62,6 +62,10 @@ class Analyzer(ABC):
     reads: ClassVar[tuple[str, ...]]  # record types or namespaces ("chat", "chat/android/sms")
     emits: ClassVar[tuple[type[Record], ...]]
     options: ClassVar[tuple[Option, ...]] = ()
+    #: Each record is analyzed on its own, nothing carried from one to the next: the engine may
+    #: then give a large run's records to two processes, each with half of them and its own
+    #: instance and context (triage/engine/analysis.py); identical warnings are given once.
+    independent: ClassVar[bool] = False
 
     @abstractmethod
     def analyze(self, records: Iterable[StoredRecord], ctx: AnalysisContext) -> Iterator[Record]:
