@@ -179,6 +179,8 @@ class EchoLines(Analyzer):
         for r in records:
             if r.data["number"] % 100 == 0:
                 ctx.warn(f"line {r.data['number']}", path=r.source.path, locator=r.locator)
+            if r.data["number"] % 250 == 0:  # the same warning again and again: each one kept
+                ctx.warn("a long line", path=r.source.path, locator=r.locator)
             yield _Echo(source=r.source, locator=r.locator, n=r.data["number"])
 
 
@@ -239,6 +241,10 @@ def test_an_independent_analyzer_over_a_large_run_is_split_in_two_processes_with
             case.close()
     rows, notes = results["one"]
     assert [json.loads(d)["n"] for _, _, d in rows] == list(range(1, 1001))
-    assert notes == [(None, "a run-wide note")] + [("/a.lines", f"line {n}") for n in range(100, 1001, 100)]
+    expected = [(None, "a run-wide note")]
+    for n in range(1, 1001):
+        expected += [("/a.lines", f"line {n}")] if n % 100 == 0 else []
+        expected += [("/a.lines", "a long line")] if n % 250 == 0 else []
+    assert notes == expected
     assert results["two"] == results["one"] == results["fallback"]  # same rows, order and warnings
     assert len(list(marks.iterdir())) == 1 and not (marks / str(os.getpid())).exists()  # another process

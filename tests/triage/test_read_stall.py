@@ -28,6 +28,7 @@ from custody.verify import verify_case
 from tests.conftest import need_tool
 from tests.triage.test_walkguard import Case as CliCase
 from tests.triage.test_walkguard import user_text
+from triage.engine import run as run_module
 from triage.engine import workers
 from triage.engine.run import TriageOptions, run_triage
 
@@ -119,12 +120,21 @@ def test_a_stalled_read_is_ended_and_every_other_file_is_read(
     need_tool("icat")
     monkeypatch.setattr(workers, "CHUNK_FILES", 4)  # inherited by the forked workers
     monkeypatch.setenv("EXHIBIT_READ_STALL_SECONDS", str(STALL_S))
+    restarts: list[int] = []  # the run is told, to take back what the ended worker's files stored
+    real_restarting = run_module._StoreMeanwhile.restarting
+
+    def restarting(self: run_module._StoreMeanwhile) -> None:
+        restarts.append(1)
+        real_restarting(self)
+
+    monkeypatch.setattr(run_module._StoreMeanwhile, "restarting", restarting)
     before = (hashlib.sha256(slow_inode_ext3.read_bytes()).hexdigest(), slow_inode_ext3.stat().st_mtime_ns)
     acquire(case, slow_inode_ext3, exhibit="EX-001", actor="asmith", description="slow inode")
     started = time.monotonic()
     summary = run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=2))
     elapsed = time.monotonic() - started
     assert summary.status == "complete"
+    assert restarts == [1]
     assert elapsed < 8 * STALL_S, elapsed  # not the ~11 s libtsk needs for the inode (nor twice)
     files = stored(case.root)
     for name in NAMES:

@@ -272,8 +272,61 @@ def test_batches_of_files_a_broken_pool_was_reading_are_taken_back(case: Case, t
         with case.engine.connect() as other:
             ids = other.execute(text("SELECT locator FROM triage_findings ORDER BY id")).scalars().all()
         assert ids == [f"n={n}" for n in range(30)]
+        late = str(folder / "flate.file")  # published by the ended worker after the last look
+        write_batch(Path(batch_path(late, 0)), where, rows(100))
         assert published.withdraw_unsettled(conn) == 30
         with case.engine.connect() as other:
             assert other.execute(text("SELECT count(*) FROM triage_findings")).scalar() == 0
+            assert other.execute(text("SELECT count(*) FROM triage_pending")).scalar() == 0
+        assert not list(folder.glob("*.batch"))  # given up, stored or not
         write_batch(Path(batch_path(stem, 3)), where, rows(30))
-        assert published.store_ready(conn, lambda c: None) == 0  # that file is given up
+        write_batch(Path(batch_path(late, 1)), where, rows(110))
+        assert published.store_ready(conn, lambda c: None) == 0  # those files are given up
+
+
+def test_batches_a_killed_run_stored_ahead_of_a_file_are_taken_back_by_the_next_run(
+    case: Case, tmp_path: Path
+) -> None:
+    """Each batch stored ahead is noted in the same transaction; the note goes with the file's
+    result. A run killed before that result leaves the note: the next run of the exhibit takes
+    those findings back (and only those: a settled batch's and another exhibit's stay)."""
+    from triage.engine.published import Published, withdraw_abandoned
+    from triage.engine.results import FileResult, batch_path, write_batch
+    from triage.store import ensure_schema
+
+    ensure_schema(case.engine)
+    folder = tmp_path / "spill"
+    folder.mkdir()
+    where = ("k", None, None, "/a.lines", None, "00" * 32)
+
+    def batch(stem: str, n: int, first: int) -> str:
+        path = batch_path(str(folder / stem), n)
+        rows = [("p", "1", "test/line", f"n={i}", f'{{"n": {i}}}') for i in range(first, first + 10)]
+        write_batch(Path(path), where, rows)
+        return path
+
+    killed = Published(folder, "EX-001", "run-1")
+    other = Published(folder, "EX-002", "run-9")
+    with case.engine.connect() as conn:
+        settled = batch("fdone.file", 0, 0)
+        batch("fhalf.file", 0, 10)
+        assert killed.store_ready(conn, lambda c: None) == 20
+        with conn.begin():  # the first file's result arrives; the second one's never does
+            result = FileResult(
+                key="k", bytes_read=0, md5=None, sha1=None, sha256=None, mime=None, ext_mismatch=False,
+                spill=(settled,),
+            )  # fmt: skip
+            killed.settle(conn, [result])
+        for path in folder.glob("*.batch"):
+            path.unlink()
+        batch("fthird.file", 0, 50)
+        assert other.store_ready(conn, lambda c: None) == 10  # another exhibit's run, unfinished
+        with conn.begin():
+            assert withdraw_abandoned(conn, "EX-001") == 10
+        with conn.begin():
+            assert withdraw_abandoned(conn, "EX-001") == 0  # once
+    with case.engine.connect() as conn:
+        left = conn.execute(text("SELECT exhibit, locator FROM triage_findings ORDER BY id")).all()
+        pending = conn.execute(text("SELECT exhibit FROM triage_pending")).scalars().all()
+    assert left == [("EX-001", f"n={i}") for i in range(10)] + [("EX-002", f"n={i}") for i in range(50, 60)]
+    assert pending == ["EX-002"]

@@ -55,7 +55,9 @@ def run_analyzers(
     for cls in analyzers:
         ids = _run_ids(engine, run_id) if cls.independent and scratch is not None else None
         if scratch is None or ids is None or ids[1] - ids[0] <= SPLIT_IDS:
-            new, found = _analyze(engine, exhibit, run_id, cls, _context(exhibit, run_id, cls, options), None)
+            _, new, found = _analyze(
+                engine, exhibit, run_id, cls, _context(exhibit, run_id, cls, options), None
+            )
         else:
             new, found = _in_halves(engine, exhibit, run_id, cls, options, ids, scratch)
         stored += new
@@ -78,31 +80,35 @@ def _in_halves(
     second = (middle, ids[1])
     fd, path = tempfile.mkstemp(dir=scratch, prefix="analysis-", suffix=".rows")
     os.close(fd)
+    helper: Ahead[tuple[bool, list[TriageWarning]]] | None = None
     try:
-        try:
-            helper: Ahead[list[TriageWarning]] | None = Ahead(
-                _second_half, engine, exhibit, run_id, cls, options, second, path
-            )
-        except OSError:  # no process left
-            helper = None
-        stored, warnings = _analyze(
+        with contextlib.suppress(OSError):  # no process left: this one reads both halves
+            helper = Ahead(_second_half, engine, exhibit, run_id, cls, options, second, path)
+        failed, stored, warnings = _analyze(
             engine, exhibit, run_id, cls, _context(exhibit, run_id, cls, options), (ids[0] - 1, middle)
         )
+        if failed:  # one process would have stopped here too: the second half is not read
+            return stored, warnings
         theirs: list[TriageWarning] | None = None
         if helper is not None:
             try:
-                theirs = helper.result()
+                _, theirs = helper.result()
             except AheadFailed:
                 theirs = None
+            helper = None
         if theirs is None:
-            new, theirs = _analyze(
+            _, new, theirs = _analyze(
                 engine, exhibit, run_id, cls, _context(exhibit, run_id, cls, options), second
             )
         else:
             new = _store_file(engine, path)
-        warnings.extend(w for w in theirs if w not in warnings)  # a run-wide one is given once
+        # a warning about the whole run (no file) that both halves gave is given once
+        overall = {w for w in warnings if w.path is None}
+        warnings.extend(w for w in theirs if w.path is not None or w not in overall)
         return stored + new, warnings
     finally:
+        if helper is not None:  # this half failed or was interrupted: the helper is not waited for
+            helper.cancel()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
 
@@ -142,11 +148,13 @@ def _analyze(
     ctx: AnalysisContext,
     ids: tuple[int, int] | None,
     out: Callable[[list[dict[str, Any]]], int] | None = None,
-) -> tuple[int, list[TriageWarning]]:
+) -> tuple[bool, int, list[TriageWarning]]:
     """One analyzer over the run's records (those with ids in ``ids``, above the first and up to
-    the second, when given); its rows go to ``out`` a page at a time (default: stored)."""
+    the second, when given); its rows go to ``out`` a page at a time (default: stored).
+    Returns (whether it failed, how many new findings were stored, its warnings)."""
     store = out or (lambda rows: _store(engine, rows))
     stored = 0
+    failed = False
     warnings: list[TriageWarning] = []
     batch: list[dict[str, Any]] = []
     try:
@@ -156,6 +164,7 @@ def _analyze(
                 stored += store(batch)
                 batch = []
     except Exception as exc:  # the analyzer's failure, not the run's: recorded, and on we go
+        failed = True
         warnings.append(
             TriageWarning(
                 cls.name, None, f"analyzer failed: {type(exc).__name__}: {exc}", traceback.format_exc()
@@ -163,7 +172,7 @@ def _analyze(
         )
     stored += store(batch)
     warnings.extend(TriageWarning(w.plugin, w.path or None, w.message, None) for w in ctx.warnings)
-    return stored, warnings
+    return failed, stored, warnings
 
 
 def _second_half(
@@ -174,22 +183,22 @@ def _second_half(
     options: PluginOptions | None,
     ids: tuple[int, int],
     path: str,
-) -> list[TriageWarning]:
-    """In the forked helper: the analyzer over the records with ids in ``ids``; its rows written
-    to ``path`` (marshal data: lists of column values in :data:`_COLUMNS` order), which the run
-    stores after its own half; returns the warnings."""
+) -> tuple[bool, list[TriageWarning]]:
+    """In the forked helper: the analyzer over the records with ids in ``ids``; its finding rows
+    written to ``path`` (marshal data: lists of the rows' dicts of plain values), which the run
+    stores after its own half; returns (whether it failed, its warnings)."""
     engine.dispose(close=False)  # the run's pooled connections stay the run's; new ones here
     with open(path, "wb") as f:
 
         def write(rows: list[dict[str, Any]]) -> int:
             if rows:
-                marshal.dump([tuple(row[c] for c in _COLUMNS) for row in rows], f)
+                marshal.dump(rows, f)
             return 0
 
-        _, warnings = _analyze(
+        failed, _, warnings = _analyze(
             engine, exhibit, run_id, cls, _context(exhibit, run_id, cls, options), ids, write
         )
-    return warnings
+    return failed, warnings
 
 
 def _store_file(engine: Engine, path: str) -> int:
@@ -198,10 +207,10 @@ def _store_file(engine: Engine, path: str) -> int:
     with open(path, "rb") as f:
         while True:
             try:
-                rows = marshal.load(f)  # data only (never code): lists of column values
+                rows = marshal.load(f)  # data only (never code): lists of dicts of plain values
             except EOFError:
                 return stored
-            stored += _store(engine, [dict(zip(_COLUMNS, row, strict=True)) for row in rows])
+            stored += _store(engine, rows)
 
 
 def _records(
@@ -257,24 +266,6 @@ class _Sources:
                 self._made.clear()
             ref = self._made[key] = SourceRef.from_dict(data)
         return ref
-
-
-#: The columns of an analyzer's finding row, in the order the helper writes their values.
-_COLUMNS = (
-    "fingerprint",
-    "exhibit",
-    "record_type",
-    "plugin",
-    "plugin_version",
-    "partition",
-    "inode",
-    "path",
-    "stream",
-    "file_sha256",
-    "locator",
-    "data",
-    "run_id",
-)
 
 
 def _row(exhibit: str, run_id: str, cls: type[Analyzer], record: Record) -> dict[str, Any]:

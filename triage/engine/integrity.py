@@ -101,7 +101,10 @@ def leaf_of(table: Table, row: Any) -> bytes:
 
 
 def _sort_key(spec: TableSpec, key: str) -> Any:
-    return int(key) if spec.numeric_key else key.encode("utf-8")
+    """A key's place in the digest: the integer, or the text as a Python string (code-point order
+    is the UTF-8 byte order the digest is defined by, lone surrogates included as
+    ``surrogatepass`` writes them)."""
+    return int(key) if spec.numeric_key else key
 
 
 def _write_bool(value: Any) -> str:
@@ -215,10 +218,8 @@ class Leaves(Sequence[bytes]):
         return merkle.root_from_leaf_hashes(self).hex()
 
     def sorted_by(self, spec: TableSpec) -> Leaves:
-        """The same rows in digest order (when the database did not give them in it).
-
-        Text keys are compared as Python strings: code-point order, which is their UTF-8 byte
-        order (surrogates included, as ``surrogatepass`` writes them), the digest's order."""
+        """The same rows in digest order (:func:`_sort_key`), when the database did not give them
+        in it."""
         keys = self.keys
         order = sorted(
             range(len(keys)), key=(lambda i: int(keys[i])) if spec.numeric_key else keys.__getitem__

@@ -187,8 +187,8 @@ class SpilledRecords:
 
     So a database of a million messages costs a batch of memory in the worker and in the run,
     not a million records in each (and the pickled copy between them). The run stores each batch
-    as soon as it is published, while the worker goes on reading the file (run.py:
-    ``_store_published``), or else with the file's result; then it removes the files. A batch
+    as soon as it is published, while the worker goes on reading the file (published.py:
+    ``Published.store_ready``), or else with the file's result; then it removes the files. A batch
     holds ``marshal`` data (a header saying which file, lists of field tuples), never code or
     pickles, and only one plugin's records: a plugin that says "not my format" after some of
     its batches were published withdraws those batches (``dropped``), which the run then takes

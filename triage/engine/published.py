@@ -11,21 +11,24 @@ What was stored early can be taken back, by the ids it was given: a plugin that 
 format" after some of its batches were published withdrew them (``FileResult.dropped``), and a
 worker ended for a stalled read leaves batches of files that are read again or reported unread
 (:meth:`Published.withdraw_unsettled`). A stored batch of a file whose result has not arrived is
-not final: an interrupted run leaves such findings behind like any stored finding, and the run
-that resumes it reads the file again, storing each record once (by fingerprint).
+not final until that result is stored: each is noted in ``triage_pending`` in the transaction
+that stores it and forgotten in the one that stores the file's result, so the findings a run
+stored ahead of a file it never finished (it was killed) are taken back by the next run of the
+exhibit before it reads anything (:func:`withdraw_abandoned`); that run reads the file again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from sqlalchemy import Connection, delete, func, select
+from sqlalchemy import Connection, delete, func, insert, select
 
 from triage.engine import writes
 from triage.engine.results import FileResult, batch_number, batch_stem, read_batch
-from triage.store.models import Finding
+from triage.store.models import Finding, PendingBatch
 
 
 class Published:
@@ -61,7 +64,12 @@ class Published:
                 new += writes.store_findings(
                     conn, list(writes.finding_rows(self.exhibit, where, records, self.run_id))
                 )
-                self.stored[path] = (before, _last_id(conn))
+                span = self.stored[path] = (before, _last_id(conn))
+                conn.execute(  # until the file's result is stored: a run that dies leaves it
+                    insert(PendingBatch).values(
+                        batch=path, exhibit=self.exhibit, run_id=self.run_id, above=span[0], upto=span[1]
+                    )
+                )
             self.next[stem] = self.next.get(stem, 0) + 1
         return new
 
@@ -75,6 +83,9 @@ class Published:
                 if path in self.stored:
                     withdrawn += self._withdraw(conn, self.stored[path])
             stored.update(path for path in result.spill if path in self.stored)
+        settled = [p for r in results for p in (*r.spill, *r.dropped) if p in self.stored]
+        if settled:
+            conn.execute(delete(PendingBatch).where(PendingBatch.batch.in_(settled)))
         return stored, withdrawn
 
     def forget(self, results: Iterable[FileResult]) -> None:
@@ -86,15 +97,25 @@ class Published:
 
     def withdraw_unsettled(self, conn: Connection) -> int:
         """Take back every stored batch whose file's result has not arrived (the pool broke: those
-        files are read again, or reported unread); returns how many findings were removed."""
+        files are read again, or reported unread), and give up every batch still in the folder,
+        stored or not (a worker ended may have published one since the last look); returns how
+        many findings were removed."""
         removed = 0
         with conn.begin():
             for span in self.stored.values():
                 removed += self._withdraw(conn, span)
+            if self.stored:
+                conn.execute(delete(PendingBatch).where(PendingBatch.batch.in_(list(self.stored))))
         self.ignored.update(batch_stem(path) for path in self.stored)
         self.ignored.update(self.next)
         self.stored.clear()
         self.next.clear()
+        with contextlib.suppress(FileNotFoundError):
+            for entry in os.scandir(self.folder):
+                if entry.name.endswith((".batch", ".part")):
+                    self.ignored.add(batch_stem(entry.path.removesuffix(".part")))
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(entry.path)
         return removed
 
     def _withdraw(self, conn: Connection, span: tuple[int, int]) -> int:
@@ -103,6 +124,26 @@ class Published:
             delete(Finding).where(Finding.run_id == self.run_id, Finding.id > above, Finding.id <= upto)
         )
         return max(int(result.rowcount or 0), 0)
+
+
+def withdraw_abandoned(conn: Connection, exhibit: str) -> int:
+    """Take back the findings an earlier run of ``exhibit`` stored ahead of files whose results it
+    never stored (it was killed, or failed): the run about to read them again stores them itself.
+    Called by a run holding the exhibit's lock before it reads anything; returns how many."""
+    removed = 0
+    pending = conn.execute(
+        select(PendingBatch.run_id, PendingBatch.above, PendingBatch.upto).where(
+            PendingBatch.exhibit == exhibit
+        )
+    ).all()
+    for run_id, above, upto in pending:
+        result = conn.execute(
+            delete(Finding).where(Finding.run_id == run_id, Finding.id > above, Finding.id <= upto)
+        )
+        removed += max(int(result.rowcount or 0), 0)
+    if pending:
+        conn.execute(delete(PendingBatch).where(PendingBatch.exhibit == exhibit))
+    return removed
 
 
 def _last_id(conn: Connection) -> int:

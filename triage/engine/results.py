@@ -173,7 +173,8 @@ def remove_batches(result: FileResult) -> None:
     """Remove the batch files of ``result`` (kept and withdrawn) and the file naming them."""
     stems = set()
     for path in (*result.spill, *result.dropped):
-        os.unlink(path)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
         stems.add(batch_stem(path))
     for stem in stems:
         with contextlib.suppress(FileNotFoundError):

@@ -9,8 +9,10 @@ Layout of a run (:class:`TriageRun`, holding the exhibit's lock throughout: tria
    every regular file not read yet a job.
 3. Worker processes read the files in chunks (workers.py; one file: per_file.py) and hand back
    typed results (results.py). The run alone writes to the database (writes.py): one
-   transaction per chunk, so a run killed midway keeps everything finished so far and a new run
-   resumes there.
+   transaction per chunk, and one per batch of a big file's findings stored while the file is
+   still read (published.py), so a run killed midway keeps every file finished so far (the
+   batches of a file it did not finish are taken back by the next run) and a new run resumes
+   there.
 3b. The files whose content is a zip or tar (a result's ``archive``; and those read by an
    earlier run, looked at again) are opened from the evidence and their members walked
    (triage/sources/nested.py; archives in archives too, within the limits); the members are
@@ -50,7 +52,7 @@ from triage.engine.analysis import run_analyzers
 from triage.engine.carving import CarveProgress
 from triage.engine.options import run_options, source_options
 from triage.engine.per_file import FileJob, PathIndex
-from triage.engine.published import Published
+from triage.engine.published import Published, withdraw_abandoned
 from triage.engine.remote import CarvedAt, InArchive, RemoteRunner, Whereabouts
 from triage.engine.results import FileResult, TriageWarning, found_records, remove_batches
 from triage.engine.stall import stall_seconds
@@ -554,6 +556,8 @@ class TriageRun:
         With ``remote``, the chunks are read by its workers (triage/engine/remote.py) and each is
         stored with a ``triage_jobs`` row naming the worker."""
         count = self.options.workers or os.cpu_count() or 1
+        with self.engine.begin() as conn:  # what a run killed mid-file stored ahead of it
+            withdraw_abandoned(conn, self.exhibit)
         scratch_parent = self.case.scratch_dir / self.run_id
         (scratch_parent / workers.SPILL_FOLDER).mkdir(parents=True, exist_ok=True)
         setup = workers.WorkerSetup(
@@ -685,7 +689,7 @@ class TriageRun:
             writes.store_files(conn, files)  # one executemany per chunk
             findings: list[dict[str, Any]] = []
             for job, result in zip(chunk, results, strict=True):
-                # streamed in batches: a file can hold a million records (its spill file)
+                # streamed in batches: a file can hold a million records (its batch files)
                 where = writes.origin(job.key, job.entry, result)
                 for row in writes.finding_rows(
                     self.exhibit, where, found_records(result, stored), self.run_id

@@ -39,7 +39,12 @@ class Ahead(Generic[T]):
     def __init__(self, function: Callable[..., T], *args: Any) -> None:
         reader, writer = os.pipe()
         parent = os.getpid()
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(reader)
+            os.close(writer)
+            raise
         if pid == 0:  # the child
             os.close(reader)
             _run_child(writer, parent, function, args)  # never returns

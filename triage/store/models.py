@@ -234,6 +234,22 @@ class Job(TriageBase):
     finished_utc: Mapped[str] = mapped_column(String(40))  # the coordinator's clock, when stored
 
 
+class PendingBatch(TriageBase):
+    """A batch of a file's findings stored while the file was still being read (triage/engine/
+    published.py): the ids its rows got, until the file's result is stored with it (then the row
+    is deleted in the same transaction). A row left behind is a run that ended before that file's
+    result: the next run of the exhibit takes those findings back before it reads anything.
+    Operational state, not in the signed digest."""
+
+    __tablename__ = "triage_pending"
+
+    batch: Mapped[str] = mapped_column(Text, primary_key=True)  # the batch file's path
+    exhibit: Mapped[str] = mapped_column(String(200), index=True)
+    run_id: Mapped[str] = mapped_column(String(36))
+    above: Mapped[int] = mapped_column(BigInteger)  # the rows got the ids above this one
+    upto: Mapped[int] = mapped_column(BigInteger)  # ... and up to this one
+
+
 class BrokerChange(TriageBase):
     """One change of the case's broker setting (``exhibit broker set|clear``, triage/distributed/setting.py).
 
