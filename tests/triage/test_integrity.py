@@ -434,11 +434,11 @@ def test_the_row_encoder_writes_what_rfc8785_writes_for_any_value() -> None:
 def test_large_tables_are_digested_by_two_processes_with_the_same_leaves(
     case: Case, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A large SQLite table is digested by two processes, each reading the keys on one side of
-    the split point; the leaves are those one process reads, in the same order, also for keys
-    around and far from the split point, non-hex, digit-only and non-ASCII ones. When the helper
-    gives nothing, its half is
-    read by the run itself; ``verify`` passes either way."""
+    """A large SQLite table is digested by two processes, each reading half of the exhibit's row
+    ids; the leaves are those one process reads, in the same order, for hex, non-hex,
+    digit-only and non-ASCII keys alike, also from a daemonic process (a pool worker) and when an
+    altered table holds keys that are not text. When the helper gives nothing, its half is read
+    by the run itself; ``verify`` passes either way."""
     for n, fingerprint in enumerate(["7" * 64, "8" * 64, "8", "7zzz", "zzz", "é", "", "80", "12345"]):
         sql(
             case,
@@ -478,7 +478,7 @@ def test_large_tables_are_digested_by_two_processes_with_the_same_leaves(
         assert two[name].keys == one[name].keys and two[name].hashes == one[name].hashes, name
     assert 0 < one["triage_findings"].keys.index("8") < len(one["triage_findings"]) - 1
 
-    # a daemonic process may not start a helper: it reads both halves itself
+    # from a daemonic process (as a pool worker is) the helper is forked all the same
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
 
@@ -494,8 +494,8 @@ def test_large_tables_are_digested_by_two_processes_with_the_same_leaves(
     assert daemon.exitcode == 0
     assert sent == {name: (leaves.keys, bytes(leaves.hashes)) for name, leaves in one.items()}
 
-    # an altered table whose key column holds NULL, numbers and a BLOB: SQLite orders them
-    # elsewhere than the digest does, so the whole table is read by one process
+    # an altered table whose key column holds NULL, numbers and a BLOB: the same leaves, split
+    # or not (the keys are sorted here, as text, in both cases)
     db = sqlite3.connect(case.root / "case.sqlite")
     columns = [r[1] for r in db.execute("PRAGMA table_info(triage_findings)")]
     for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():

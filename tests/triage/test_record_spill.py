@@ -150,6 +150,11 @@ def test_dropping_a_plugin_after_a_spill_keeps_the_earlier_plugins_records(tmp_p
     )
     assert [r.locator for r in found_records(result)] == ["a=0", "a=1", "a=2"]
     assert [r.locator for r in found_records(result, stored={batches[0]})] == []
+    from triage.engine.results import batch_number, batch_stem, next_batch
+
+    more = next_batch(batches, dropped)  # the keyword hits' batch, after the withdrawn ones
+    assert batch_stem(more) == batch_stem(batches[0]) and batch_number(more) == 3
+    assert more not in (*batches, *dropped)
     remove_batches(result)
     assert list(tmp_path.iterdir()) == []  # batches, withdrawn ones and their name's file
 

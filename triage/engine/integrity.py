@@ -18,7 +18,6 @@ rows are trusted only when their own root equals the signed one.
 from __future__ import annotations
 
 import json
-import signal
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
@@ -27,6 +26,7 @@ from sqlalchemy import Boolean, Connection, Integer, Table, delete, insert, insp
 
 from custody import merkle
 from custody.ledger import Ledger
+from triage.plugin.ahead import Ahead, AheadFailed
 from triage.store.models import Anchor, File, Finding, RunWarning
 
 FORMAT = "exhibit-triage-digest/1"
@@ -333,71 +333,47 @@ def _halves(
     spec: TableSpec,
     encoder: _RowEncoder,
 ) -> Leaves:
-    """The leaves of the ``lower`` rows (read by a forked process on its own read-only connection
-    to ``database``) and of the ``upper`` ones (read here meanwhile), joined and sorted: the
-    same leaves as one process reading them all (``whole``), which is done when the helper cannot
-    give its half (it failed, was killed, or cannot be started). The end of a run, its check of
-    the stored rows and ``exhibit custody verify`` digest every row of the exhibit; on two cores
-    this halves that wait.
+    """The leaves of the ``lower`` rows (read by a forked helper, triage/plugin/ahead.py, on its
+    own read-only connection to ``database``) and of the ``upper`` ones (read here meanwhile),
+    joined and sorted: the same leaves as one process reading them all (``whole``), which is done
+    when the helper cannot give its half (it cannot be started, failed or was killed). The end of
+    a run, its check of the stored rows and ``exhibit custody verify`` digest every row of the
+    exhibit; on two cores this halves that wait.
     """
-    import multiprocessing
-
     dbapi = conn.connection.dbapi_connection
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    helper = context.Process(
-        target=_half_in_helper, args=(sender, database, lower, spec, encoder), daemon=True
-    )
     try:
-        helper.start()
-    except (AssertionError, OSError):  # a daemonic process may have no children; out of processes
-        receiver.close()
-        sender.close()
+        helper = Ahead(_half_in_helper, database, lower, spec, encoder)
+    except OSError:  # out of processes
         return _leaves(_driver_rows(dbapi, *whole), spec, encoder).sorted_by(spec)
-    sender.close()
-    low: Leaves | None = None
     try:
         high = _leaves(_driver_rows(dbapi, *upper), spec, encoder)
-        try:
-            keys, hashes = receiver.recv()
-            low = Leaves(keys, bytearray(hashes))
-        except (EOFError, OSError, ValueError):  # the helper died or sent nothing usable
-            pass
     except BaseException:  # Ctrl-C, an error: the helper is not waited for
-        helper.kill()
+        helper.cancel()
         raise
-    finally:
-        receiver.close()
-        helper.join()
-    if low is None:
+    try:
+        keys, hashes = helper.result()
+    except AheadFailed:
         return _leaves(_driver_rows(dbapi, *whole), spec, encoder).sorted_by(spec)
+    low = Leaves(keys, bytearray(hashes))
     low.keys.extend(high.keys)
     low.hashes += high.hashes
     return low.sorted_by(spec)
 
 
 def _half_in_helper(
-    sender: Any, database: str, half: tuple[str, list[Any]], spec: TableSpec, encoder: _RowEncoder
-) -> None:
-    """In the forked helper of :func:`_halves`: its half's leaves, sent back; nothing on failure
-    (the parent then reads the half itself). Never uses a connection of the parent's."""
-    import gc
+    database: str, half: tuple[str, list[Any]], spec: TableSpec, encoder: _RowEncoder
+) -> tuple[list[str], bytes]:
+    """In the forked helper of :func:`_halves`: its half's keys and leaf hashes. Never uses a
+    connection of the parent's."""
     import sqlite3
     from urllib.parse import quote
 
-    gc.disable()  # short-lived: a collection would only copy the parent's pages
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle (it ends this one)
+    con = sqlite3.connect(f"file:{quote(database)}?mode=ro", uri=True)
     try:
-        con = sqlite3.connect(f"file:{quote(database)}?mode=ro", uri=True)
-        try:
-            leaves = _leaves(_driver_rows(con, *half), spec, encoder)
-        finally:
-            con.close()
-        sender.send((leaves.keys, bytes(leaves.hashes)))
-    except Exception:  # the parent reads this half itself
-        pass
+        leaves = _leaves(_driver_rows(con, *half), spec, encoder)
     finally:
-        sender.close()
+        con.close()
+    return leaves.keys, bytes(leaves.hashes)
 
 
 def _fetched(cursor: Any) -> Iterator[Sequence[Any]]:

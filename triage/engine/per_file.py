@@ -30,9 +30,8 @@ from triage.engine.results import (
     Origin,
     PluginOutcome,
     TriageWarning,
-    batch_number,
     batch_path,
-    batch_stem,
+    next_batch,
     write_batch,
 )
 from triage.engine.stall import NO_HEARTBEAT, Heartbeat
@@ -491,8 +490,7 @@ class FileProcessor:
         found = [FoundRecord(KEYWORDS_NAME, KEYWORDS_VERSION, *row) for row in rows]
         if not spill or not found:
             return records + tuple(found), spill
-        # after the plugins' batches, the withdrawn ones included (numbers are never reused)
-        path = batch_path(batch_stem(spill[0]), 1 + max(map(batch_number, (*spill, *dropped))))
+        path = next_batch(spill, dropped)
         header = (key, entry.partition, entry.inode, entry.path, entry.stream, sha256)
         write_batch(Path(path), header, [tuple(getattr(r, n) for n in FoundRecord.__slots__) for r in found])
         return records, (*spill, path)

@@ -169,6 +169,13 @@ def batch_path(stem: str, number: int) -> str:
     return f"{stem}-{number:06d}.batch"
 
 
+def next_batch(kept: tuple[str, ...], withdrawn: tuple[str, ...]) -> str:
+    """The name of one more batch of the file whose batches are ``kept`` (at least one) and
+    ``withdrawn``: after all of them (a number is never used twice: the run may have stored a
+    withdrawn batch, and takes it back by its name)."""
+    return batch_path(batch_stem(kept[0]), 1 + max(map(batch_number, (*kept, *withdrawn))))
+
+
 def remove_batches(result: FileResult) -> None:
     """Remove the batch files of ``result`` (kept and withdrawn) and the file naming them."""
     stems = set()
