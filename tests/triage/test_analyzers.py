@@ -209,19 +209,19 @@ def test_an_independent_analyzer_over_a_large_run_is_split_in_two_processes_with
     (evidence / "a.lines").write_text("".join(f"line {n}\n" for n in range(1, 1001)))
     marks = tmp_path / "marks"
     marks.mkdir()
-    real = analysis._second_half
+    real = analysis._Pass.second_half
 
-    def marked(*args: Any) -> Any:  # in the helper: leaves a mark, then does the work
+    def marked(self: Any, *args: Any) -> Any:  # in the helper: leaves a mark, then does the work
         (marks / str(os.getpid())).touch()
-        return real(*args)
+        return real(self, *args)
 
-    def fails(*args: Any) -> Any:
+    def fails(self: Any, *args: Any) -> Any:
         raise RuntimeError("the helper's database went away")
 
     results = {}
     for name, split, helper in (("one", 10**9, real), ("two", 100, marked), ("fallback", 100, fails)):
         monkeypatch.setattr(analysis, "SPLIT_IDS", split)
-        monkeypatch.setattr(analysis, "_second_half", helper)
+        monkeypatch.setattr(analysis._Pass, "second_half", helper)
         case = init_case(tmp_path / name, case_number="2026/8", title="split")
         try:
             add_actor(case, "asmith", name="Alan Smith", role="examiner")

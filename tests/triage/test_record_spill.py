@@ -13,6 +13,7 @@ findings verify.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import time
@@ -29,6 +30,7 @@ from custody.case import Case, init_case
 from custody.items import acquire
 from custody.verify import verify_case
 from triage.engine import per_file, workers
+from triage.engine.results import FileResult
 from triage.engine.run import TriageOptions, run_triage
 from triage.plugin import NotMyFormat, Plugin, Targets
 from triage.plugin.records import Record
@@ -118,6 +120,11 @@ def test_many_records_of_one_file_are_all_stored_in_order(
     assert verify_case(case).ok
 
 
+def _with_batches(spill: tuple[str, ...], dropped: tuple[str, ...] = ()) -> FileResult:
+    """A file's result whose records are in the batch files ``spill`` (``dropped`` withdrawn)."""
+    return dataclasses.replace(FileResult.unread("k", ""), error=None, spill=spill, dropped=dropped)
+
+
 def test_dropping_a_plugin_after_a_spill_keeps_the_earlier_plugins_records(tmp_path: Path) -> None:
     """The unit: records of plugin A in memory, plugin B publishes batches, then says not my
     format: A's records are in a batch of their own, B's batches are listed as withdrawn."""
@@ -134,20 +141,10 @@ def test_dropping_a_plugin_after_a_spill_keeps_the_earlier_plugins_records(tmp_p
     second.drop()
     kept, batches, dropped = spill.finish()
     assert kept == () and len(batches) == 1 and len(dropped) == 2
-    from triage.engine.results import FileResult, found_records, read_batch, remove_batches
+    from triage.engine.results import found_records, read_batch, remove_batches
 
     assert read_batch(batches[0])[0] == where  # each batch says which file it is of
-    result = FileResult(
-        key="k",
-        bytes_read=0,
-        md5=None,
-        sha1=None,
-        sha256=None,
-        mime=None,
-        ext_mismatch=False,
-        spill=batches,
-        dropped=dropped,
-    )
+    result = _with_batches(batches, dropped)
     assert [r.locator for r in found_records(result)] == ["a=0", "a=1", "a=2"]
     assert [r.locator for r in found_records(result, stored={batches[0]})] == []
     from triage.engine.results import batch_number, batch_stem, next_batch
@@ -296,7 +293,7 @@ def test_batches_a_killed_run_stored_ahead_of_a_file_are_taken_back_by_the_next_
     result. A run killed before that result leaves the note: the next run of the exhibit takes
     those findings back (and only those: a settled batch's and another exhibit's stay)."""
     from triage.engine.published import Published, withdraw_abandoned
-    from triage.engine.results import FileResult, batch_path, write_batch
+    from triage.engine.results import batch_path, write_batch
     from triage.store import ensure_schema
 
     ensure_schema(case.engine)
@@ -317,11 +314,7 @@ def test_batches_a_killed_run_stored_ahead_of_a_file_are_taken_back_by_the_next_
         batch("fhalf.file", 0, 10)
         assert killed.store_ready(conn, lambda c: None) == 20
         with conn.begin():  # the first file's result arrives; the second one's never does
-            result = FileResult(
-                key="k", bytes_read=0, md5=None, sha1=None, sha256=None, mime=None, ext_mismatch=False,
-                spill=(settled,),
-            )  # fmt: skip
-            killed.settle(conn, [result])
+            killed.settle(conn, [_with_batches((settled,))])
         for path in folder.glob("*.batch"):
             path.unlink()
         batch("fthird.file", 0, 50)

@@ -18,6 +18,7 @@ import os
 import tempfile
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,86 +47,122 @@ def run_analyzers(
 
     An analyzer that takes each record on its own (``Analyzer.independent``) over a run of more
     than :data:`SPLIT_IDS` finding ids, given a ``scratch`` folder, reads the second half of the
-    records in a forked process (:func:`_second_half`) while this one reads the first; what the
-    helper found is stored after this process's half, so the stored rows are the same as one
-    process's, in the same order, and identical warnings of the two halves are given once.
+    records in a forked process (:meth:`_Pass.second_half`) while this one reads the first; what
+    the helper found is stored after this process's half, so the stored rows are the same as one
+    process's, in the same order; a run-wide warning both halves give is given once.
     """
     stored = 0
     warnings: list[TriageWarning] = []
     for cls in analyzers:
+        one = _Pass(engine, exhibit, run_id, cls, options)
         ids = _run_ids(engine, run_id) if cls.independent and scratch is not None else None
         if scratch is None or ids is None or ids[1] - ids[0] <= SPLIT_IDS:
-            _, new, found = _analyze(
-                engine, exhibit, run_id, cls, _context(exhibit, run_id, cls, options), None
-            )
+            _, new, found = one.analyze(None)
         else:
-            new, found = _in_halves(engine, exhibit, run_id, cls, options, ids, scratch)
+            new, found = one.in_halves(ids, scratch)
         stored += new
         warnings.extend(found)
     return stored, warnings
-
-
-def _in_halves(
-    engine: Engine,
-    exhibit: str,
-    run_id: str,
-    cls: type[Analyzer],
-    options: PluginOptions | None,
-    ids: tuple[int, int],
-    scratch: Path,
-) -> tuple[int, list[TriageWarning]]:
-    """The analyzer over the first half of the run's ids here, the second half by a forked
-    helper meanwhile (read here after all if the helper cannot be started or fails)."""
-    middle = (ids[0] + ids[1]) // 2
-    second = (middle, ids[1])
-    fd, path = tempfile.mkstemp(dir=scratch, prefix="analysis-", suffix=".rows")
-    os.close(fd)
-    helper: Ahead[tuple[bool, list[TriageWarning]]] | None = None
-    try:
-        with contextlib.suppress(OSError):  # no process left: this one reads both halves
-            helper = Ahead(_second_half, engine, exhibit, run_id, cls, options, second, path)
-        failed, stored, warnings = _analyze(
-            engine, exhibit, run_id, cls, _context(exhibit, run_id, cls, options), (ids[0] - 1, middle)
-        )
-        if failed:  # one process would have stopped here too: the second half is not read
-            return stored, warnings
-        theirs: list[TriageWarning] | None = None
-        if helper is not None:
-            try:
-                _, theirs = helper.result()
-            except AheadFailed:
-                theirs = None
-            helper = None
-        if theirs is None:
-            _, new, theirs = _analyze(
-                engine, exhibit, run_id, cls, _context(exhibit, run_id, cls, options), second
-            )
-        else:
-            new = _store_file(engine, path)
-        # a warning about the whole run (no file) that both halves gave is given once
-        overall = {w for w in warnings if w.path is None}
-        warnings.extend(w for w in theirs if w.path is not None or w not in overall)
-        return stored + new, warnings
-    finally:
-        if helper is not None:  # this half failed or was interrupted: the helper is not waited for
-            helper.cancel()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
 
 
 #: An independent analyzer over a run whose findings span more ids than this is read by two processes.
 SPLIT_IDS = 20_000
 
 
-def _context(
-    exhibit: str, run_id: str, cls: type[Analyzer], options: PluginOptions | None
-) -> AnalysisContext:
-    return AnalysisContext(
-        exhibit=exhibit,
-        run_id=run_id,
-        analyzer=cls.name,
-        options=options.of(cls.name) if options is not None else {},
-    )
+@dataclass(frozen=True)
+class _Pass:
+    """One analyzer over one run's records."""
+
+    engine: Engine
+    exhibit: str
+    run_id: str
+    cls: type[Analyzer]
+    options: PluginOptions | None
+
+    def analyze(
+        self, ids: tuple[int, int] | None, out: Callable[[list[dict[str, Any]]], int] | None = None
+    ) -> tuple[bool, int, list[TriageWarning]]:
+        """The analyzer over the run's records (those with ids in ``ids``, above the first and
+        up to the second, when given), with a context of its own; its rows go to ``out`` a page
+        at a time (default: stored). Returns (whether it failed, new findings stored, warnings)."""
+        engine, cls = self.engine, self.cls
+        ctx = AnalysisContext(
+            exhibit=self.exhibit,
+            run_id=self.run_id,
+            analyzer=cls.name,
+            options=self.options.of(cls.name) if self.options is not None else {},
+        )
+        store = out or (lambda rows: _store(engine, rows))
+        stored = 0
+        failed = False
+        warnings: list[TriageWarning] = []
+        batch: list[dict[str, Any]] = []
+        try:
+            for record in cls().analyze(_records(engine, self.run_id, cls.reads, ids), ctx):
+                batch.append(_row(self.exhibit, self.run_id, cls, record))
+                if len(batch) >= PAGE:
+                    stored += store(batch)
+                    batch = []
+        except Exception as exc:  # the analyzer's failure, not the run's: recorded, and on we go
+            failed = True
+            warnings.append(
+                TriageWarning(
+                    cls.name, None, f"analyzer failed: {type(exc).__name__}: {exc}", traceback.format_exc()
+                )
+            )
+        stored += store(batch)
+        warnings.extend(TriageWarning(w.plugin, w.path or None, w.message, None) for w in ctx.warnings)
+        return failed, stored, warnings
+
+    def in_halves(self, ids: tuple[int, int], scratch: Path) -> tuple[int, list[TriageWarning]]:
+        """The first half of the run's ids read here, the second by a forked helper meanwhile
+        (read here after all if the helper cannot be started or fails)."""
+        middle = (ids[0] + ids[1]) // 2
+        second = (middle, ids[1])
+        fd, path = tempfile.mkstemp(dir=scratch, prefix="analysis-", suffix=".rows")
+        os.close(fd)
+        helper: Ahead[tuple[bool, list[TriageWarning]]] | None = None
+        try:
+            with contextlib.suppress(OSError):  # no process left: this one reads both halves
+                helper = Ahead(self.second_half, second, path)
+            failed, stored, warnings = self.analyze((ids[0] - 1, middle))
+            if failed:  # one process would have stopped here too: the second half is not read
+                return stored, warnings
+            theirs: list[TriageWarning] | None = None
+            if helper is not None:
+                try:
+                    _, theirs = helper.result()
+                except AheadFailed:
+                    theirs = None
+                helper = None
+            if theirs is None:
+                _, new, theirs = self.analyze(second)
+            else:
+                new = _store_file(self.engine, path)
+            # a warning about the whole run (no file) that both halves gave is given once
+            overall = {w for w in warnings if w.path is None}
+            warnings.extend(w for w in theirs if w.path is not None or w not in overall)
+            return stored + new, warnings
+        finally:
+            if helper is not None:  # this half failed or was interrupted: the helper is not waited for
+                helper.cancel()
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+
+    def second_half(self, ids: tuple[int, int], path: str) -> tuple[bool, list[TriageWarning]]:
+        """In the forked helper: the analyzer over the records with ids in ``ids``; its finding
+        rows written to ``path`` (marshal data: lists of the rows' dicts of plain values), which
+        the run stores after its own half; returns (whether it failed, its warnings)."""
+        self.engine.dispose(close=False)  # the run's pooled connections stay the run's; new ones here
+        with open(path, "wb") as f:
+
+            def write(rows: list[dict[str, Any]]) -> int:
+                if rows:
+                    marshal.dump(rows, f)
+                return 0
+
+            failed, _, warnings = self.analyze(ids, write)
+        return failed, warnings
 
 
 def _run_ids(engine: Engine, run_id: str) -> tuple[int, int] | None:
@@ -138,67 +175,6 @@ def _run_ids(engine: Engine, run_id: str) -> tuple[int, int] | None:
             select(func.min(Finding.id), func.max(Finding.id)).where(Finding.run_id == run_id)
         ).one()
     return None if low is None else (int(low), int(high))
-
-
-def _analyze(
-    engine: Engine,
-    exhibit: str,
-    run_id: str,
-    cls: type[Analyzer],
-    ctx: AnalysisContext,
-    ids: tuple[int, int] | None,
-    out: Callable[[list[dict[str, Any]]], int] | None = None,
-) -> tuple[bool, int, list[TriageWarning]]:
-    """One analyzer over the run's records (those with ids in ``ids``, above the first and up to
-    the second, when given); its rows go to ``out`` a page at a time (default: stored).
-    Returns (whether it failed, how many new findings were stored, its warnings)."""
-    store = out or (lambda rows: _store(engine, rows))
-    stored = 0
-    failed = False
-    warnings: list[TriageWarning] = []
-    batch: list[dict[str, Any]] = []
-    try:
-        for record in cls().analyze(_records(engine, run_id, cls.reads, ids), ctx):
-            batch.append(_row(exhibit, run_id, cls, record))
-            if len(batch) >= PAGE:
-                stored += store(batch)
-                batch = []
-    except Exception as exc:  # the analyzer's failure, not the run's: recorded, and on we go
-        failed = True
-        warnings.append(
-            TriageWarning(
-                cls.name, None, f"analyzer failed: {type(exc).__name__}: {exc}", traceback.format_exc()
-            )
-        )
-    stored += store(batch)
-    warnings.extend(TriageWarning(w.plugin, w.path or None, w.message, None) for w in ctx.warnings)
-    return failed, stored, warnings
-
-
-def _second_half(
-    engine: Engine,
-    exhibit: str,
-    run_id: str,
-    cls: type[Analyzer],
-    options: PluginOptions | None,
-    ids: tuple[int, int],
-    path: str,
-) -> tuple[bool, list[TriageWarning]]:
-    """In the forked helper: the analyzer over the records with ids in ``ids``; its finding rows
-    written to ``path`` (marshal data: lists of the rows' dicts of plain values), which the run
-    stores after its own half; returns (whether it failed, its warnings)."""
-    engine.dispose(close=False)  # the run's pooled connections stay the run's; new ones here
-    with open(path, "wb") as f:
-
-        def write(rows: list[dict[str, Any]]) -> int:
-            if rows:
-                marshal.dump(rows, f)
-            return 0
-
-        failed, _, warnings = _analyze(
-            engine, exhibit, run_id, cls, _context(exhibit, run_id, cls, options), ids, write
-        )
-    return failed, warnings
 
 
 def _store_file(engine: Engine, path: str) -> int:
