@@ -24,6 +24,7 @@ from typing import ClassVar
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from custody.actors import add_actor
 from custody.case import Case, init_case
@@ -157,23 +158,30 @@ def test_dropping_a_plugin_after_a_spill_keeps_the_earlier_plugins_records(tmp_p
 
 
 #: The case database a forked worker's plugin looks into (set before the run forks it).
-_CASE_DB: list[Path] = []
+_CASE_DB: list[str] = []  # the SQLAlchemy URL of the case database
 
 
 def _stored(locator: str, timeout: float = 20.0) -> bool:
-    """Whether a finding with ``locator`` is in the case database (waiting up to ``timeout``)."""
+    """Whether a finding with ``locator`` is in the case database (waiting up to ``timeout``),
+    asked on a connection of this (forked) process's own."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    engine = create_engine(_CASE_DB[0], poolclass=NullPool)
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        conn = sqlite3.connect(f"file:{_CASE_DB[0]}?mode=ro", uri=True)
-        try:
-            if conn.execute("SELECT 1 FROM triage_findings WHERE locator = ?", (locator,)).fetchone():
-                return True
-        except sqlite3.OperationalError:  # locked for a moment
-            pass
-        finally:
-            conn.close()
-        time.sleep(0.05)
-    return False
+    try:
+        while time.monotonic() < deadline:
+            try:
+                with engine.connect() as conn:
+                    query = text("SELECT 1 FROM triage_findings WHERE locator = :l")
+                    if conn.execute(query, {"l": locator}).first():
+                        return True
+            except OperationalError:  # locked for a moment
+                pass
+            time.sleep(0.05)
+        return False
+    finally:
+        engine.dispose()
 
 
 class WaitsForTheStorePlugin(Plugin):
@@ -210,41 +218,46 @@ class WithdrawsPlugin(Plugin):
         raise NotMyFormat("not mine after all")
 
 
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_a_big_files_records_are_stored_while_it_is_read_and_withdrawn_ones_taken_back(
-    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, store: str
 ) -> None:
     """A forked worker publishes batches; the run stores them while the worker goes on (the
     plugin sees its first record in the case database before it has yielded the rest), and a
-    plugin that says "not my format" after its batches were stored has them taken back."""
+    plugin that says "not my format" after its batches were stored has them taken back; on the
+    SQLite case file and on a lab's PostgreSQL."""
+    db_url = request.getfixturevalue("pg_database") if store == "postgresql" else None
+    case = init_case(tmp_path / "case", case_number="2026/11", title="spill", db_url=db_url)
+    add_actor(case, "asmith", name="Alan Smith", role="examiner")
     monkeypatch.setattr(per_file, "SPILL_RECORDS", 100)
     monkeypatch.setattr(workers, "POOL_FOR_BYTES", 1)  # this one-chunk folder read by a forked worker
     monkeypatch.setattr(
         "triage.engine.run.load_plugins",
         lambda: LoadedPlugins(plugins=[WaitsForTheStorePlugin, WithdrawsPlugin], origins={}, warnings=[]),
     )
-    _CASE_DB[:] = [case.root / "case.sqlite"]
+    _CASE_DB[:] = [case.engine.url.render_as_string(hide_password=False)]
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     (evidence / "a.lines").write_text("".join(f"line {n}\n" for n in range(1, ROWS + 1)))
     acquire(case, evidence, exhibit="EX-001", actor="asmith", description="lines")
     try:
         summary = run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=2))
+        assert summary.status == "complete"
+        assert summary.counts["findings"] == ROWS + 1
+        with case.engine.connect() as conn:
+            rows = conn.execute(text("SELECT plugin, locator, data FROM triage_findings ORDER BY id")).all()
+            pending = conn.execute(text("SELECT count(*) FROM triage_pending")).scalar()
+        assert {plugin for plugin, _, _ in rows} == {"waits"}  # the withdrawn batches are gone
+        assert json.loads(dict((loc, data) for _, loc, data in rows)["overlap"])["text"] == "True"
+        expected = [f"waits={n}" for n in range(1, ROWS // 2 + 1)] + ["overlap"]
+        expected += [f"waits={n}" for n in range(ROWS // 2 + 1, ROWS + 1)]
+        assert [loc for _, loc, _ in rows] == expected  # once each, in order
+        assert pending == 0  # every batch stored ahead was settled with its file
+        assert not [p for p in case.scratch_dir.rglob("*") if p.is_file()]  # batch files removed
+        assert verify_case(case).ok
     finally:
         _CASE_DB.clear()
-    assert summary.status == "complete"
-    assert summary.counts["findings"] == ROWS + 1
-    conn = sqlite3.connect(f"file:{case.root / 'case.sqlite'}?mode=ro", uri=True)
-    try:
-        rows = conn.execute("SELECT plugin, locator, data FROM triage_findings ORDER BY id").fetchall()
-    finally:
-        conn.close()
-    assert {plugin for plugin, _, _ in rows} == {"waits"}  # the withdrawn batches are gone
-    assert json.loads(dict((loc, data) for _, loc, data in rows)["overlap"])["text"] == "True"
-    expected = [f"waits={n}" for n in range(1, ROWS // 2 + 1)] + ["overlap"]
-    expected += [f"waits={n}" for n in range(ROWS // 2 + 1, ROWS + 1)]
-    assert [loc for _, loc, _ in rows] == expected  # once each, in order
-    assert not [p for p in case.scratch_dir.rglob("*") if p.is_file()]  # batch files removed
-    assert verify_case(case).ok
+        case.close()
 
 
 def test_batches_of_files_a_broken_pool_was_reading_are_taken_back(case: Case, tmp_path: Path) -> None:
