@@ -869,3 +869,62 @@ def test_attachments_and_recovered_messages_are_shown_under_their_message(
         f"/data/data/com.android.providers.telephony/app_parts/PART_2.jpg sha256 {'cd' * 32}",
         "    deleted, recovered from the database's freelist space: sms._id=7@freelist:page=12,offset=300,area=cell",
     ]
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_chats_of_one_conversation_are_found_by_the_database_and_checked_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, store: str
+) -> None:
+    """``--conversation`` lets the database leave out the messages whose stored text cannot
+    mention the id (a million-message case: 20 s -> a few), then checks the field exactly: ids
+    with LIKE's wildcards, ids differing only in case (SQLite's LIKE ignores ASCII case) and ids
+    stored escaped (an accented id, written with ``ensure_ascii``) are each found exactly."""
+    from sqlalchemy import insert
+
+    from plugins.chat.sms_android import AndroidSms
+    from triage.plugin.records import SourceRef, record_to_dict
+    from triage.plugin.timeconv import from_unix_ms
+    from triage.store import ensure_schema
+    from triage.store.models import Finding
+
+    db_url = request.getfixturevalue("pg_database") if store == "postgresql" else None
+    path = "/data/data/com.android.providers.telephony/databases/mmssms.db"
+    ids = ["a_b%c", "A_B%C", "axbyc", "Zoë's chat", 'say "hi"', "a_b%c-and-more"]
+    rows = []
+    for n, conversation in enumerate(ids * 2):
+        record = AndroidSms(
+            source=SourceRef(item="EX-1", path=path, sha256="ab" * 32),
+            locator=f"sms._id={n}",
+            rowid=n,
+            timestamp=from_unix_ms(T0 + n),
+            body=f"message {n}",
+            from_me=True,
+            conversation=conversation,
+        )
+        ascii_only = n % 2 == 0  # half written with non-ASCII escaped, half as record_json does
+        rows.append(
+            {
+                "fingerprint": f"{n:064x}",
+                "exhibit": "EX-1",
+                "record_type": AndroidSms.record_type,
+                "plugin": "sms_android",
+                "plugin_version": "1.0.0",
+                "path": path,
+                "file_sha256": "ab" * 32,
+                "locator": record.locator,
+                "data": json.dumps(record_to_dict(record), sort_keys=True, ensure_ascii=ascii_only),
+                "run_id": "synthetic",
+            }
+        )
+    case = init_case(tmp_path / "case", case_number="2026/11", title="conversations", db_url=db_url)
+    try:
+        ensure_schema(case.engine)
+        with case.engine.begin() as conn:
+            conn.execute(insert(Finding), rows)
+    finally:
+        case.close()
+    monkeypatch.setenv("EXHIBIT_CASE", str(tmp_path / "case"))
+    for conversation in ids:
+        shown = exhibit("chats", "--conversation", conversation, "--json").lines()
+        assert {m["conversation"] for m in shown} == {conversation}, conversation
+        assert len(shown) == 2, conversation

@@ -307,7 +307,7 @@ def messages(
     hashes = load_known(case.engine, wanted)
 
     def views() -> Iterator[tuple[bytes, dict[str, Any]]]:
-        for f in stream_findings(case.engine, wanted, types):
+        for f in stream_findings(case.engine, wanted, types, mentioning=conversation):
             view = message_view(f, known.apps[f.record_type], norm)
             if conversation is not None and view["conversation"] != conversation:
                 continue

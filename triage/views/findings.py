@@ -102,17 +102,28 @@ def iter_findings(engine: Engine, exhibit: str, kind: str | None = None) -> Iter
             yield stored_finding(r)
 
 
+def _stored_as_is(value: str) -> bool:
+    """Whether a JSON string ``value`` is written as its own characters whatever the writer's
+    settings (ensure_ascii or not): printable ASCII other than the quote and the backslash."""
+    return value.isascii() and value.isprintable() and '"' not in value and "\\" not in value
+
+
 def stream_findings(
     engine: Engine,
     exhibits: Sequence[str] | None = None,
     record_types: Collection[str] | None = None,
     prefixes: Sequence[str] | None = None,
+    mentioning: str | None = None,
 ) -> Iterator[StoredFinding]:
     """Findings of ``exhibits`` (``None``: the whole case) in id order, fetched in batches so that
     memory does not grow with their number (a server-side cursor on PostgreSQL).
 
     ``record_types`` keeps only those types (an empty collection keeps none); ``prefixes`` keeps
-    the types equal to or below one of them (``chat`` keeps ``chat/android/sms``).
+    the types equal to or below one of them (``chat`` keeps ``chat/android/sms``). ``mentioning``
+    lets the database leave out the findings whose stored text cannot hold that string value (a
+    coarse filter, in SQL: the caller still checks the field it wants): only for printable ASCII
+    without quotes or backslashes, which every JSON writer in Exhibit stores as it is; anything
+    else filters nothing (a conversation id with an accent may be stored escaped).
     """
     if not _has_tables(engine) or (record_types is not None and not record_types):
         return
@@ -133,6 +144,8 @@ def stream_findings(
                 )
             )
         )
+    if mentioning is not None and _stored_as_is(mentioning):
+        query = query.where(Finding.data.contains(mentioning, autoescape=True))
     with engine.connect() as conn:
         for r in conn.execute(query.execution_options(yield_per=2000)):
             # by position: reading a Row's attributes costs more than decoding its JSON
