@@ -654,7 +654,7 @@ def test_a_search_that_fails_or_dies_is_a_warning(
 
     fakes = [(raises, "ValueError: page 3 is odd")]
     if search == "ahead":  # (killing the test's own process proves nothing)
-        fakes.append((dies, "ChildDied: the search process ended without a result"))
+        fakes.append((dies, "ChildDied: the forked process ended without a result"))
     for fake, expected in fakes:
         monkeypatch.setattr(sqlite_table, "recover", fake)
         records, warnings = _notes(tmp_path / fake.__name__, _NotesPlugin())

@@ -22,7 +22,7 @@ from custody.items import acquire
 from triage.engine import lock, writes
 from triage.engine.dispatch import TargetMatcher, cheap_match, glob_matches
 from triage.engine.per_file import FileJob
-from triage.engine.results import FileResult, FoundRecord, PluginOutcome, TriageWarning
+from triage.engine.results import FileResult, FoundRecord, PluginOutcome, TriageWarning, origin
 from triage.engine.run import TriageOptions, TriageRun, run_triage
 from triage.engine.workers import CHUNK_FILES, TAIL_FILES, TAIL_SHARE, chunks
 from triage.plugin import Targets
@@ -79,7 +79,7 @@ def test_a_file_row_has_every_column_by_name() -> None:
     assert read["sha256"] == "2" * 64 and read["md5"] is None
     assert read["plugins"] == '[{"plugin": "photos_exif", "version": "1.0", "outcome": "ok"}]'
     result = _result()
-    [finding] = writes.finding_rows("EX-1", writes.origin("k", e, result), result.records, "run-1")
+    [finding] = writes.finding_rows("EX-1", origin("k", e, result.sha256), result.records, "run-1")
     assert finding["data"] == '{"a":1}' and finding["file_sha256"] == "2" * 64 and finding["inode"] == 12
     [warning] = writes.warning_rows("EX-1", "run-1", _result().warnings)
     assert warning == {

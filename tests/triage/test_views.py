@@ -43,7 +43,7 @@ import pytest
 import triage.plugin.registry as registry
 from custody import cli
 from custody.actors import add_actor
-from custody.case import Case, init_case
+from custody.case import Case, init_case, open_case
 from custody.items import acquire
 from custody.safetext import escape
 from tests.conftest import CORPUS, need
@@ -838,20 +838,7 @@ def test_attachments_and_recovered_messages_are_shown_under_their_message(
         with case.engine.begin() as conn:
             conn.execute(
                 insert(Finding),
-                [
-                    {
-                        "fingerprint": "f" * 64,
-                        "exhibit": "EX-1",
-                        "record_type": AndroidSms.record_type,
-                        "plugin": "sms_android",
-                        "plugin_version": "1.0.0",
-                        "path": path,
-                        "file_sha256": "ab" * 32,
-                        "locator": record.locator,
-                        "data": json.dumps(record_to_dict(record), sort_keys=True),
-                        "run_id": "synthetic",
-                    }
-                ],
+                [_sms_row(record, "f" * 64, json.dumps(record_to_dict(record), sort_keys=True))],
             )
     finally:
         case.close()
@@ -902,20 +889,8 @@ def test_chats_of_one_conversation_are_found_by_the_database_and_checked_exactly
             conversation=conversation,
         )
         ascii_only = n % 2 == 0  # half written with non-ASCII escaped, half as record_json does
-        rows.append(
-            {
-                "fingerprint": f"{n:064x}",
-                "exhibit": "EX-1",
-                "record_type": AndroidSms.record_type,
-                "plugin": "sms_android",
-                "plugin_version": "1.0.0",
-                "path": path,
-                "file_sha256": "ab" * 32,
-                "locator": record.locator,
-                "data": json.dumps(record_to_dict(record), sort_keys=True, ensure_ascii=ascii_only),
-                "run_id": "synthetic",
-            }
-        )
+        data = json.dumps(record_to_dict(record), sort_keys=True, ensure_ascii=ascii_only)
+        rows.append(_sms_row(record, f"{n:064x}", data))
     case = init_case(tmp_path / "case", case_number="2026/11", title="conversations", db_url=db_url)
     try:
         ensure_schema(case.engine)
@@ -928,3 +903,31 @@ def test_chats_of_one_conversation_are_found_by_the_database_and_checked_exactly
         shown = exhibit("chats", "--conversation", conversation, "--json").lines()
         assert {m["conversation"] for m in shown} == {conversation}, conversation
         assert len(shown) == 2, conversation
+    # the database itself leaves out what cannot mention the id (wildcards taken literally); an
+    # id that may be stored escaped leaves nothing out
+    from triage.views.findings import stream_findings
+
+    case = open_case(tmp_path / "case")
+    try:
+        given = {f.data["conversation"] for f in stream_findings(case.engine, mentioning="a_b%c")}
+        everything = {f.data["conversation"] for f in stream_findings(case.engine, mentioning="Zoë's chat")}
+    finally:
+        case.close()
+    assert {"a_b%c", "a_b%c-and-more"} <= given <= {"a_b%c", "A_B%C", "a_b%c-and-more"}
+    assert everything == set(ids)
+
+
+def _sms_row(record: Any, fingerprint: str, data: str) -> dict[str, Any]:
+    """The ``triage_findings`` row of an SMS record of EX-1 written straight into the table."""
+    return {
+        "fingerprint": fingerprint,
+        "exhibit": "EX-1",
+        "record_type": record.record_type,
+        "plugin": "sms_android",
+        "plugin_version": "1.0.0",
+        "path": record.source.path,
+        "file_sha256": record.source.sha256,
+        "locator": record.locator,
+        "data": data,
+        "run_id": "synthetic",
+    }

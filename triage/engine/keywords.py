@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, insert, update
 
 from triage.engine import writes
-from triage.engine.results import TriageWarning, found_records, remove_batches
+from triage.engine.results import TriageWarning, found_records, origin, remove_batches
 from triage.errors import TriageError
 from triage.keywords.match import KeywordSet
 from triage.keywords.records import ENGINE_NAME, VERSION, KeywordHit
@@ -410,7 +410,7 @@ def _search_files(
                     if result.error:
                         counts["errors"] += 1
                         warnings.append(TriageWarning(None, job.entry.path, f"cannot read: {result.error}"))
-                    where = writes.origin(job.key, job.entry, result)
+                    where = origin(job.key, job.entry, result.sha256)
                     rows.extend(writes.finding_rows(exhibit, where, found_records(result), run_id))
                 with engine.begin() as conn:
                     counts["findings"] += writes.store_findings(conn, rows)

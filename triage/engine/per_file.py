@@ -32,6 +32,7 @@ from triage.engine.results import (
     TriageWarning,
     batch_path,
     next_batch,
+    origin,
     write_batch,
 )
 from triage.engine.stall import NO_HEARTBEAT, Heartbeat
@@ -194,11 +195,9 @@ class SpilledRecords:
     back out of the store.
     """
 
-    def __init__(
-        self, spill_dir: Path | None, plugin: str, version: str, header: Origin | None = None
-    ) -> None:
+    def __init__(self, spill_dir: Path | None, plugin: str, version: str, header: Origin) -> None:
         self.spill_dir = spill_dir  # None: never spilled (a processor made outside a run)
-        self.header = header  # which file the batches are of (None: an empty header)
+        self.header = header  # which file the batches are of
         self.plugin = plugin
         self.version = version
         self.kept: list[tuple[str, str, str, str | None, str]] = []
@@ -244,7 +243,7 @@ class SpilledRecords:
             os.close(fd)  # reserves the prefix; the run removes it with the batches (batch_stem)
             self._stem = name
         path = Path(batch_path(self._stem, len(self.batches) + len(self.dropped)))
-        write_batch(path, self.header or ("", None, None, "", None, None), rows)
+        write_batch(path, self.header, rows)
         self.batches.append(path)
 
     def drop(self) -> None:
@@ -491,8 +490,11 @@ class FileProcessor:
         if not spill or not found:
             return records + tuple(found), spill
         path = next_batch(spill, dropped)
-        header = (key, entry.partition, entry.inode, entry.path, entry.stream, sha256)
-        write_batch(Path(path), header, [tuple(getattr(r, n) for n in FoundRecord.__slots__) for r in found])
+        write_batch(
+            Path(path),
+            origin(key, entry, sha256),
+            [tuple(getattr(r, n) for n in FoundRecord.__slots__) for r in found],
+        )
         return records, (*spill, path)
 
     def _outermost(self, entry: FileEntry) -> tuple[int | None, str] | None:
@@ -626,8 +628,7 @@ class FileProcessor:
             finder=finder,
         )
         outcomes: list[PluginOutcome] = []
-        header = (job.key, entry.partition, entry.inode, entry.path, entry.stream, sha256)
-        found = SpilledRecords(self.spill_dir, "", "", header)
+        found = SpilledRecords(self.spill_dir, "", "", origin(job.key, entry, sha256))
         kept: tuple[FoundRecord, ...] = ()
         spill: tuple[str, ...] = ()
         dropped: tuple[str, ...] = ()

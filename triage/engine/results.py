@@ -16,9 +16,12 @@ from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from triage.engine.dispatch import Outcome
+
+if TYPE_CHECKING:
+    from triage.sources.entry import FileEntry
 
 _T = TypeVar("_T")
 
@@ -134,6 +137,11 @@ class FileResult:
 #: partition, inode, path, stream, sha256). A batch file starts with it, so the run can store the
 #: batch while the worker is still reading that file.
 Origin = tuple[str, int | None, int | None, str, str | None, str | None]
+
+
+def origin(key: str, entry: FileEntry, sha256: str | None) -> Origin:
+    """Where records come from: the file of row ``key``, with content ``sha256``."""
+    return (key, entry.partition, entry.inode, entry.path, entry.stream, sha256)
 
 
 def write_batch(path: Path, header: Origin, rows: list[tuple[str, str, str, str | None, str]]) -> None:

@@ -54,7 +54,7 @@ from triage.engine.options import run_options, source_options
 from triage.engine.per_file import FileJob, PathIndex
 from triage.engine.published import Published, withdraw_abandoned
 from triage.engine.remote import CarvedAt, InArchive, RemoteRunner, Whereabouts
-from triage.engine.results import FileResult, TriageWarning, found_records, remove_batches
+from triage.engine.results import FileResult, TriageWarning, found_records, origin, remove_batches
 from triage.engine.stall import stall_seconds
 from triage.engine.writes import HASHES
 from triage.errors import TriageError
@@ -120,15 +120,13 @@ Progress = Callable[[int, int], None]  # (files done, bytes done)
 class _StoreMeanwhile:
     """While forked workers read: store the batches of records they publish (published.py)."""
 
-    def __init__(self, published: Published, exhibit: str, run_id: str, counts: dict[str, int]) -> None:
+    def __init__(self, published: Published, counts: dict[str, int]) -> None:
         self.published = published
-        self.exhibit = exhibit
-        self.run_id = run_id
         self.counts = counts
         self.conn: Connection | None = None  # the run's storing connection, once it is open
 
     def _heartbeat(self, conn: Connection) -> None:
-        exhibit_lock.heartbeat(conn, self.exhibit, self.run_id)
+        exhibit_lock.heartbeat(conn, self.published.exhibit, self.published.run_id)
 
     def waiting(self) -> None:
         if self.conn is not None:
@@ -599,7 +597,7 @@ class TriageRun:
                 shutil.rmtree(scratch_parent, ignore_errors=True)
             return
         published = Published(scratch_parent / workers.SPILL_FOLDER, self.exhibit, self.run_id)
-        meanwhile = _StoreMeanwhile(published, self.exhibit, self.run_id, summary.counts)
+        meanwhile = _StoreMeanwhile(published, summary.counts)
         try:
             # The workers are forked on entry (no database connection open yet) and busy: the
             # listed entries are stored meanwhile, then the batches of records they publish.
@@ -690,7 +688,7 @@ class TriageRun:
             findings: list[dict[str, Any]] = []
             for job, result in zip(chunk, results, strict=True):
                 # streamed in batches: a file can hold a million records (its batch files)
-                where = writes.origin(job.key, job.entry, result)
+                where = origin(job.key, job.entry, result.sha256)
                 for row in writes.finding_rows(
                     self.exhibit, where, found_records(result, stored), self.run_id
                 ):

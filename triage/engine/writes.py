@@ -147,11 +147,6 @@ _NOT_READ: dict[str, Any] = {
 }
 
 
-def origin(key: str, e: FileEntry, result: FileResult) -> Origin:
-    """Where the records of ``result`` come from: the file of row ``key``."""
-    return (key, e.partition, e.inode, e.path, e.stream, result.sha256)
-
-
 def finding_rows(
     exhibit: str, where: Origin, records: Iterable[FoundRecord], run_id: str
 ) -> Iterator[dict[str, Any]]:

@@ -1,13 +1,13 @@
 """A function run in a forked child process while this one goes on; its result collected later.
 
-The deleted-record search of a big database (triage/plugin/sqlite_table.py) needs no record of
-the live rows the plugin is mapping meanwhile, only the database: it runs in a child forked when
-the plugin starts reading the file, so on two cores it is done, or nearly, when the live rows
-are. The result comes back pickled through a pipe (plain data: the child never touches a
-connection or file of this process's but the ones it opens itself), an exception as its type
-name and message. The child ignores Ctrl-C (this process ends it), dies with this process
-(``PR_SET_PDEATHSIG``, so a worker killed with ``kill -9`` leaves no search behind) and leaves
-with ``os._exit`` (no exit handler of this process's runs twice).
+For work that needs only files and a database, not this process's objects: the deleted-record
+search of a big database beside its live rows (triage/plugin/sqlite_table.py), half of a large
+table's digest (triage/engine/integrity.py), half of an independent analyzer's records
+(triage/engine/analysis.py). The result comes back pickled through a pipe (plain data: the child
+never touches a connection or file of this process's but the ones it opens itself), an
+exception as its type name and message. The child ignores Ctrl-C (this process ends it), dies
+with this process (``PR_SET_PDEATHSIG``, so a worker killed with ``kill -9`` leaves nothing
+behind) and leaves with ``os._exit`` (no exit handler of this process's runs twice).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class Ahead(Generic[T]):
             try:
                 status, payload = pickle.load(self._reader)
             except (EOFError, pickle.UnpicklingError, OSError) as exc:
-                raise AheadFailed("ChildDied", f"the search process ended without a result ({exc})") from None
+                raise AheadFailed("ChildDied", f"the forked process ended without a result ({exc})") from None
         finally:
             self._reader.close()
             self._reap()

@@ -749,8 +749,8 @@ class SqliteTablePlugin(Plugin, Generic[L]):
             (database,) = [row[2] for row in con.execute("PRAGMA database_list") if row[1] == "main"]
             names = sorted({plan.table.name for plan in plans if plan.table.recover})
             return Ahead(_search, pristine, names, self.recover_seconds, database)
-        except Exception:  # (a scratch copy that cannot be made, no process left): done afterwards
-            return None
+        except Exception:  # no process left, or the pristine copy failed: the search is done
+            return None  # afterwards, where that failure is reported as a warning
 
     def _recovered(
         self,
@@ -785,17 +785,7 @@ class SqliteTablePlugin(Plugin, Generic[L]):
             if ahead is not None:
                 result = _searched(ahead)
             else:
-                pristine = ctx.scratch.pristine(item)
-                result = recover(
-                    pristine.db,
-                    pristine.wal,
-                    pristine.journal,
-                    names,
-                    deadline=started + self.recover_seconds,
-                    # The scratch copy shows the state recovery reads (the WAL applied) unless a
-                    # hot journal was rolled back in it: then the live rows are read from the pages.
-                    live_values=_live_values(con) if pristine.journal is None else None,
-                )
+                result = _search_on(con, ctx.scratch.pristine(item), names, started + self.recover_seconds)
         except MemoryError:
             ctx.warn("deleted records not recovered: out of memory")
             return
@@ -873,23 +863,32 @@ def _replace_bad_text(data: bytes) -> str:
     return data.decode("utf-8", "replace")  # as recovery decodes a live row's text
 
 
+def _search_on(
+    con: sqlite3.Connection, pristine: PristineCopy, names: list[str], deadline: float
+) -> RecoveryResult:
+    """The deleted-record search of :meth:`SqliteTablePlugin._recovered` with ``con`` on the
+    plugin's scratch copy: that copy shows the state recovery reads (the WAL applied) unless a hot
+    journal was rolled back in it, and then the live rows are read from the pages instead."""
+    return recover(
+        pristine.db,
+        pristine.wal,
+        pristine.journal,
+        names,
+        deadline=deadline,
+        live_values=_live_values(con) if pristine.journal is None else None,
+    )
+
+
 def _search(pristine: PristineCopy, names: list[str], seconds: float, database: str) -> RecoveryResult:
-    """The deleted-record search of :meth:`SqliteTablePlugin._recovered`, run by a forked child
-    (:class:`~triage.plugin.ahead.Ahead`) on its own read-only connection to the plugin's scratch
-    copy ``database`` (a connection of the parent's is never used across the fork)."""
+    """:func:`_search_on`, run by a forked child (:class:`~triage.plugin.ahead.Ahead`) on its own
+    read-only connection to the plugin's scratch copy ``database`` (a connection of the parent's
+    is never used across the fork)."""
     con = sqlite3.connect(f"file:{quote(database)}?mode=ro", uri=True)
     try:
         con.execute("PRAGMA query_only = 1")
         con.row_factory = sqlite3.Row
         _decoder(con)
-        return recover(
-            pristine.db,
-            pristine.wal,
-            pristine.journal,
-            names,
-            deadline=time.monotonic() + seconds,
-            live_values=_live_values(con) if pristine.journal is None else None,
-        )
+        return _search_on(con, pristine, names, time.monotonic() + seconds)
     finally:
         con.close()
 
