@@ -81,6 +81,8 @@ MIN_LEARN_ROWS = 10  # live rows needed before "never NULL" is learned for a col
 
 # Storage classes of serial types, as bit flags.
 NULL, INT, REAL, TEXT, BLOB = 1, 2, 4, 8, 16
+#: SQLite's ``typeof()`` names of the storage classes.
+_TYPEOF_CLASSES = {"null": NULL, "integer": INT, "real": REAL, "text": TEXT, "blob": BLOB}
 ANY = NULL | INT | REAL | TEXT | BLOB
 
 # Which storage classes a carved column of each affinity may hold. INTEGER and REAL columns
@@ -1406,6 +1408,8 @@ class PageScan:
         marks: list[int] = []  # a cell header starts here
         stale_marks: list[int] = []  # a freeblock header may start here
         begin = start + 4 if first or area == "freeblock" else start
+        if first is None and page.count(0, begin, end) == end - begin:
+            return [], 0, 0  # zeros hold no record, no header and no fragment (most free space)
         heads: set[int] = set()  # offsets where a cell could start: 2-14 bytes before a header
         for match in header_start_pattern(tables).finditer(page, begin, end):
             heads.update(range(max(begin, match.start() - 14), match.start() - 1))
@@ -1587,6 +1591,12 @@ class LiveRows:
     # column's integral values within 64 bits are written as integers), None for none; None
     # to have them learned from ``rows``.
     int_ranges: Sequence[tuple[int, int] | None] | None = None
+    # The distinct tuples of the rows' storage classes, as SQLite's typeof() names them
+    # ("null", "integer", "real", "text", "blob"; a REAL column's integral values within 64 bits
+    # named "integer"), and the number of rows: given both (and ``int_ranges``), what recovery
+    # learns needs no row, and ``rows`` is read only when a found record is compared with them.
+    shapes: Sequence[tuple[str, ...]] | None = None
+    count: int | None = None
 
 
 #: Given a table, its live rows as SQLite reads them, or None (see recover()).
@@ -1612,16 +1622,30 @@ class _LiveIndex:
         rows as SQLite itself returns them (``SELECT rowid, *`` on the database as the view
         shows it): the digests and what is learned come from them at C speed, and the cells'
         digests are then taken from the pages only if a search asks for one."""
-        self.by_rowid = _DigestMap()  # rowid -> digest of the row without its rowid alias
-        self.contents = _DigestSet()  # the same digests, to ask without a rowid
+        self._by_rowid = _DigestMap()  # rowid -> digest of the row without its rowid alias
+        self._contents = _DigestSet()  # the same digests, to ask without a rowid
         self._table = table
         self._cells = rows
         self._classes: list[int] = []
         self._widest: list[int] = []
+        self._count: int | None = None  # rows, when known before their digests
+        self._unread: LiveRows | None = None  # rows whose digests are taken at the first question
+        self.cells: Container[int]  # digests of the live cells as on the pages
+        if (
+            values is not None
+            and values.shapes is not None
+            and values.count is not None
+            and values.int_ranges is not None
+        ):
+            self._learn_shapes(values.shapes, values.int_ranges)
+            self._count = values.count
+            self._unread = values
+            self.cells = _LazyCells(rows)
+            return
         if values is not None:
             try:
                 self._read(values.rows, int_ranges=values.int_ranges)
-                self.cells: Container[int] = _LazyCells(rows)
+                self.cells = _LazyCells(rows)
                 return
             except sqlite3.Error:
                 pass  # SQLite could not read the table to its end: the pages can say more
@@ -1643,8 +1667,8 @@ class _LiveIndex:
         int_ranges: Sequence[tuple[int, int] | None] | None = None,
     ) -> None:
         table = self._table
-        self.by_rowid = _DigestMap()
-        self.contents = _DigestSet()
+        self._by_rowid = _DigestMap()
+        self._contents = _DigestSet()
         self._classes = [0] * len(table.columns)
         self._widest = [0] * len(table.columns)
         if int_ranges is not None:
@@ -1660,8 +1684,8 @@ class _LiveIndex:
                 if isinstance(value, float) and value.is_integer() and -(2**63) <= value < 2**63:
                     row = (*row[:i], int(value), *row[i + 1 :])
             self._add(rowid, row)
-        self.by_rowid.freeze()
-        self.contents.freeze()
+        self._by_rowid.freeze()
+        self._contents.freeze()
 
     def _read_fast(
         self, values: Iterable[tuple[int, Sequence[Value]]], int_ranges: Sequence[tuple[int, int] | None]
@@ -1691,23 +1715,61 @@ class _LiveIndex:
                     )
             else:  # row_digest without the floats to make canonical
                 digest = int.from_bytes(blake2b(dumps(content, 2), digest_size=8).digest(), "big")
-            self.by_rowid.add(rowid, digest)
-            self.contents.add(digest)
+            self._by_rowid.add(rowid, digest)
+            self._contents.add(digest)
             shapes.add(shape)
         bits = {type(None): NULL, int: INT, float: REAL, str: TEXT, bytes: BLOB}
         for shape in shapes:
             for i, t in enumerate(shape):
                 self._classes[i] |= bits.get(t, BLOB if issubclass(t, bytes) else TEXT)
+        self._learn_widths(int_ranges)
+        self._by_rowid.freeze()
+        self._contents.freeze()
+
+    def _learn_widths(self, int_ranges: Sequence[tuple[int, int] | None]) -> None:
         for i, extremes in enumerate(int_ranges):
             if extremes is not None:
                 self._widest[i] = max(_storage_of(v)[1] for v in extremes)
-        self.by_rowid.freeze()
-        self.contents.freeze()
+
+    def _learn_shapes(
+        self, shapes: Iterable[tuple[str, ...]], int_ranges: Sequence[tuple[int, int] | None]
+    ) -> None:
+        """What :meth:`_read_fast` learns, from the storage classes SQLite names (LiveRows.shapes)."""
+        width = len(self._table.columns)
+        self._classes = [0] * width
+        self._widest = [0] * width
+        for shape in shapes:
+            for i, name in enumerate(shape[:width]):
+                self._classes[i] |= _TYPEOF_CLASSES.get(name, BLOB)
+        self._learn_widths(int_ranges)
+
+    def _digests(self) -> None:
+        """The live rows' digests, taken at the first question (see ``LiveRows.shapes``); from
+        the pages when SQLite cannot read the table to its end."""
+        values, self._unread = self._unread, None
+        if values is None:
+            return
+        classes, widest = self._classes, self._widest
+        try:
+            self._read(values.rows, int_ranges=values.int_ranges)
+        except sqlite3.Error:
+            self._read(((rowid, row) for rowid, row, _cell in self._cells()), real_as_int=False)
+        self._classes, self._widest = classes, widest  # what was learned stays what the search used
+
+    @property
+    def by_rowid(self) -> _DigestMap:
+        self._digests()
+        return self._by_rowid
+
+    @property
+    def contents(self) -> _DigestSet:
+        self._digests()
+        return self._contents
 
     def _add(self, rowid: int, row: tuple[Value, ...]) -> None:
         digest = row_digest(self.content(row))  # the rowid alias is the key: it holds the rowid
-        self.by_rowid.add(rowid, digest)
-        self.contents.add(digest)
+        self._by_rowid.add(rowid, digest)
+        self._contents.add(digest)
         classes, widest = self._classes, self._widest
         for i, value in enumerate(row):
             storage, int_type = _storage_of(value)
@@ -1775,7 +1837,8 @@ class _LiveIndex:
     def learn(self, table: Table) -> Table:
         """``table`` with what its live rows show (given enough rows): the storage classes
         of each column and how wide its integers get. Carved records must fit that too."""
-        if len(self.by_rowid) < MIN_LEARN_ROWS:
+        rows = self._count if self._count is not None else len(self._by_rowid)
+        if rows < MIN_LEARN_ROWS:
             return table
         classes = list(self._classes)
         if table.ipk_index is not None:

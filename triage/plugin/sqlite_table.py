@@ -922,23 +922,39 @@ def _live_values(con: sqlite3.Connection) -> Callable[[RecoveredTable], LiveRows
             or not all(c.default_known for c in table.columns)
         ):
             return None
+        rows = _fetch_live(con, f"SELECT rowid, * FROM {_quote(table.name)}")
         try:
-            ranges = _live_int_ranges(con, table)
+            shapes, count = _live_shapes(con, table)
         except _DATABASE_ERRORS:
-            ranges = None  # learned from the rows instead
-        return LiveRows(_fetch_live(con, f"SELECT rowid, * FROM {_quote(table.name)}"), ranges)
+            shapes, count = None, None
+        try:
+            ranges = _live_int_ranges(con, table, shapes)
+        except _DATABASE_ERRORS:
+            return LiveRows(rows)  # learned from the rows instead
+        return LiveRows(rows, ranges, shapes, count)
 
     return rows
 
 
-def _live_int_ranges(con: sqlite3.Connection, table: RecoveredTable) -> list[tuple[int, int] | None]:
+def _live_int_ranges(
+    con: sqlite3.Connection, table: RecoveredTable, shapes: list[tuple[str, ...]] | None = None
+) -> list[tuple[int, int] | None]:
     """Per column, the smallest and largest integer its live records hold (None: no integer),
     found by SQLite in one pass; a REAL column's integral values within 64 bits count, as
-    SQLite writes them as integers."""
+    SQLite writes them as integers. Given the rows' ``shapes`` (:func:`_live_shapes`), a column
+    that holds no integer is not asked, and one that holds only integers and NULL is asked
+    without testing each value's type."""
     parts = []
-    for column in table.columns:
+    for n, column in enumerate(table.columns):
         q = "rowid" if column.rowid_alias else _quote(column.name)
         t = f"typeof({q})"
+        classes = None if shapes is None else {shape[n] for shape in shapes}
+        if classes is not None and "integer" not in classes:
+            parts += ["NULL", "NULL"]
+            continue
+        if classes is not None and classes <= {"integer", "null"} and column.affinity != "REAL":
+            parts += [f"min({q})", f"max({q})"]
+            continue
         if column.affinity == "REAL":
             as_int = (
                 f"({t}='integer' OR ({t}='real' AND {q}=CAST({q} AS INTEGER)"
@@ -950,10 +966,36 @@ def _live_int_ranges(con: sqlite3.Connection, table: RecoveredTable) -> list[tup
             f"min(CASE WHEN {as_int} THEN CAST({q} AS INTEGER) END)",
             f"max(CASE WHEN {as_int} THEN CAST({q} AS INTEGER) END)",
         ]
+    if all(part == "NULL" for part in parts):
+        return [None] * len(table.columns)  # no integer anywhere (or no row): nothing to ask
     cursor = con.cursor()
     cursor.row_factory = None
     row = cursor.execute(f"SELECT {', '.join(parts)} FROM {_quote(table.name)}").fetchone()
     return [None if row[2 * i] is None else (row[2 * i], row[2 * i + 1]) for i in range(len(table.columns))]
+
+
+def _live_shapes(con: sqlite3.Connection, table: RecoveredTable) -> tuple[list[tuple[str, ...]], int]:
+    """The distinct tuples of the live rows' storage classes (``typeof``; a REAL column's
+    integral values within 64 bits named ``integer``, as SQLite writes them as integers) and the
+    number of rows, found by SQLite: what recovery learns from the rows without reading them
+    into Python (``LiveRows.shapes``)."""
+    parts = []
+    for column in table.columns:
+        q = "rowid" if column.rowid_alias else _quote(column.name)
+        if column.affinity == "REAL":
+            parts.append(
+                f"CASE WHEN typeof({q})='real' AND {q}=CAST({q} AS INTEGER) AND {q}>=-9223372036854775808.0"
+                f" AND {q}<9223372036854775808.0 THEN 'integer' ELSE typeof({q}) END"
+            )
+        else:
+            parts.append(f"typeof({q})")
+    cursor = con.cursor()
+    cursor.row_factory = None
+    shapes = [
+        tuple(row) for row in cursor.execute(f"SELECT DISTINCT {', '.join(parts)} FROM {_quote(table.name)}")
+    ]
+    (count,) = cursor.execute(f"SELECT count(*) FROM {_quote(table.name)}").fetchone()
+    return shapes, int(count)
 
 
 def _fetch_live(con: sqlite3.Connection, sql: str) -> Iterator[tuple[int, Sequence[Value]]]:
