@@ -367,7 +367,7 @@ def test_a_case_from_before_the_setting_is_upgraded(
     assert run.json("broker", "show") is None  # read without changing the case
     assert _version(case) == ["t0006"]
     made = run.json("broker", "set", REDIS, "--queue", "q", "--actor", "asmith")
-    assert _version(case) == [HEAD] == ["t0008"]
+    assert _version(case) == [HEAD] == ["t0009"]
     assert run.json("broker", "show") == made
     if db_url is not None:  # per-person logins (the examiner role) can set and read it too
         with pg_connect(db_url.rsplit("/", 1)[-1]) as conn:

@@ -267,7 +267,8 @@ def store_files(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 
 def store_findings(conn: Connection, rows: list[dict[str, Any]]) -> int:
-    """Store finding rows not stored yet (by fingerprint); returns how many were new.
+    """Store finding rows not stored yet (by fingerprint, unique with the locator it covers:
+    :class:`~triage.store.models.Finding`); returns how many were new.
 
     On SQLite through the driver, as the files are (SQLAlchemy's per-row parameter processing
     was an eighth of the CPU of storing a million messages); sqlite3 sums the rows an
@@ -276,10 +277,8 @@ def store_findings(conn: Connection, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
     if conn.dialect.name != "sqlite":
-        return insert_new(conn, _findings, rows, "fingerprint")
-    result = _driver_insert(
-        conn, _findings, list(rows[0]), f"ON CONFLICT ({_quote(conn, 'fingerprint')}) DO NOTHING", rows
-    )
+        return insert_new(conn, _findings, rows, "fingerprint", any_unique=True)
+    result = _driver_insert(conn, _findings, list(rows[0]), "ON CONFLICT DO NOTHING", rows)
     return max(int(result.rowcount or 0), 0)
 
 
@@ -293,8 +292,12 @@ def store_warnings(conn: Connection, rows: list[dict[str, Any]]) -> None:
         conn.execute(insert(RunWarning), rows)
 
 
-def insert_new(conn: Connection, table: Table, rows: list[dict[str, Any]], key: str) -> int:
-    """Insert ``rows``, skipping those whose ``key`` exists; returns how many were new."""
+def insert_new(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], key: str, *, any_unique: bool = False
+) -> int:
+    """Insert ``rows``, skipping those whose ``key`` exists (``any_unique``: those any unique
+    index of ``table`` refuses, as the findings' is on the locator and the fingerprint); returns
+    how many were new."""
     if not rows:
         return 0
     from sqlalchemy.dialects import postgresql, sqlite  # here: the PostgreSQL dialect costs ~50 ms to import
@@ -302,9 +305,12 @@ def insert_new(conn: Connection, table: Table, rows: list[dict[str, Any]], key: 
     if conn.dialect.name == "postgresql":
         # psycopg's executemany reports no usable rowcount (it signed 0 new findings): count the
         # rows actually inserted, which RETURNING lists (SQLAlchemy batches them as one statement).
-        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+        target = None if any_unique else [key]
+        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=target).returning(table.c[key])
         return len(conn.execute(stmt, rows).all())
-    result = conn.execute(sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]), rows)
+    result = conn.execute(
+        sqlite.insert(table).on_conflict_do_nothing(index_elements=None if any_unique else [key]), rows
+    )
     return max(int(result.rowcount or 0), 0)
 
 

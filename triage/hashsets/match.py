@@ -178,13 +178,14 @@ def _store(conn: Connection, exhibit: str, run_id: str, hits: list[HashHit], sum
 
 def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> int:
     """Insert the finding rows whose fingerprint is not stored yet; returns how many were new.
-    (What triage/engine/writes.py does for a run's findings, here for the few hits of a page.)"""
+    (What triage/engine/writes.py does for a run's findings, here for the few hits of a page; the
+    unique index is on the locator and the fingerprint, which a fingerprint determines.)"""
     from sqlalchemy.dialects import postgresql, sqlite
 
     if conn.dialect.name == "postgresql":
-        statement: Any = postgresql.insert(Finding).on_conflict_do_nothing(index_elements=["fingerprint"])
+        statement: Any = postgresql.insert(Finding).on_conflict_do_nothing()
     else:
-        statement = sqlite.insert(Finding).on_conflict_do_nothing(index_elements=["fingerprint"])
+        statement = sqlite.insert(Finding).on_conflict_do_nothing()
     result = conn.execute(statement, rows)
     return max(int(result.rowcount or 0), 0)
 

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from custody.store.db import migrate, register_head
 
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
-HEAD = "t0008"  # bump with every new migration (a test checks it against Alembic's head)
+HEAD = "t0009"  # bump with every new migration (a test checks it against Alembic's head)
 register_head(MIGRATIONS, "triage_alembic_version", HEAD)
 
 

@@ -19,6 +19,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    literal_column,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -92,7 +95,8 @@ class Finding(TriageBase):
     __tablename__ = "triage_findings"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)  # makes re-runs idempotent
+    # Unique with its locator (below): re-runs store a finding once.
+    fingerprint: Mapped[str] = mapped_column(String(64))
     exhibit: Mapped[str] = mapped_column(String(200), index=True)
     record_type: Mapped[str] = mapped_column(String(100), index=True)
     plugin: Mapped[str] = mapped_column(String(100))
@@ -105,6 +109,18 @@ class Finding(TriageBase):
     locator: Mapped[str | None] = mapped_column(Text)
     data: Mapped[str] = mapped_column(Text)  # JSON of the record's own fields (raw values)
     run_id: Mapped[str] = mapped_column(String(36))
+
+    # A fingerprint covers the locator, so this refuses the rows a unique fingerprint would; led by
+    # the locator, the findings of one table are added next to each other instead of at random
+    # places of the index (migration t0009). A NULL locator counts as ''.
+    __table_args__ = (
+        Index(
+            "ux_triage_findings_locator_fingerprint",
+            func.coalesce(text("locator"), literal_column("''")),
+            "fingerprint",
+            unique=True,
+        ),
+    )
 
 
 class RunWarning(TriageBase):
