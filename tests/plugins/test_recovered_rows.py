@@ -642,7 +642,7 @@ def test_rows_written_before_a_column_was_added_read_its_default_both_ways(tmp_p
 def _mixed_db(path: Path, delete: tuple[int, ...]) -> Path:
     """A table whose columns hold every storage class (a REAL column with integral values, a
     column of integers and texts, blobs), 30 rows on one page (no split left stale copies of
-    them behind), ``delete`` deleted (``secure_delete`` off)."""
+    them behind), ``delete`` deleted and row 3 edited and back (``secure_delete`` off)."""
     con = sqlite3.connect(path, isolation_level=None)
     con.execute("PRAGMA secure_delete=OFF")
     con.execute("CREATE TABLE msg (id INTEGER PRIMARY KEY, body TEXT, ts INTEGER, lat REAL, tag, data BLOB)")
@@ -655,6 +655,10 @@ def _mixed_db(path: Path, delete: tuple[int, ...]) -> Path:
     )
     if delete:
         con.execute(f"DELETE FROM msg WHERE id IN ({', '.join(map(str, delete))})")
+        # and row 3 edited there and back: a copy of its live version is left in a freeblock,
+        # which only the live rows' digests tell from a deleted row
+        con.execute("UPDATE msg SET body = body || ' and some more words to make it longer' WHERE id = 3")
+        con.execute("UPDATE msg SET body = ? WHERE id = 3", (_body(3),))
     con.close()
     return path
 
@@ -712,6 +716,7 @@ def test_live_rows_are_read_only_when_a_found_record_is_compared_with_them(tmp_p
             assert counted.read == 0 and not pages[0]  # type: ignore[index]
         else:
             assert pages[0] and counted.read == (fail_after or 30 - len(delete))  # type: ignore[index]
+            assert recover(db).stats["suppressed_live_duplicates"] >= 1
 
 
 def test_a_search_that_fails_or_dies_is_a_warning(

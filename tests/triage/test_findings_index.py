@@ -3,7 +3,7 @@ fingerprint refused, on SQLite and PostgreSQL, and a case made before it upgrade
 
 Why the index changed: a fingerprint is a SHA-256, so a unique index on it alone put each new
 finding on a random page of the index; storing a million messages' findings took 47 s of the
-run's time (36.5 s of CPU) with it and 20 s (18 s) led by the locator (docs/performance.md).
+run's time (36.5 s of CPU) with it and 20 s (18 s) led by the locator (docs/performance.md, "The search's live rows and the findings' index").
 """
 
 from __future__ import annotations
@@ -47,6 +47,28 @@ def _row(n: int, locator: str | None, data: str = "{}") -> dict[str, Any]:
     }
 
 
+def _assert_schema(engine: Engine) -> None:
+    """triage_findings has the index led by the locator's first 200 characters, the indexes on
+    exhibit and record type, and no other unique index or constraint (a fingerprint under
+    another locator, which a real one never is, is stored)."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            schema = conn.execute(
+                text("SELECT group_concat(sql, ' ') FROM sqlite_master WHERE tbl_name = 'triage_findings'")
+            ).scalar()
+        else:
+            schema = conn.execute(
+                text("SELECT string_agg(indexdef, ' ') FROM pg_indexes WHERE tablename = 'triage_findings'")
+            ).scalar()
+        assert writes.store_findings(conn, [{**_row(1, "sms._id=1"), "locator": "sms._id=1000"}]) == 1
+    schema = " ".join(str(schema).lower().replace("''::text", "''").split())
+    for name in ("ix_triage_findings_exhibit", "ix_triage_findings_record_type"):
+        assert name in schema
+    assert "ux_triage_findings_locator_fingerprint" in schema
+    assert "substr(coalesce(locator, ''), 1, 200), fingerprint" in schema
+    assert schema.count("unique") == (1 if engine.dialect.name == "sqlite" else 2)  # + PostgreSQL's pkey
+
+
 @pytest.mark.parametrize("store", ["sqlite", "postgresql"])
 def test_a_finding_is_stored_once_with_or_without_a_locator(
     tmp_path: Path, store: str, request: pytest.FixtureRequest
@@ -67,25 +89,7 @@ def test_a_finding_is_stored_once_with_or_without_a_locator(
             assert writes.store_findings(conn, [*rows[:5], _row(100, None)]) == 1
         with engine.begin() as conn:
             assert conn.execute(text("SELECT count(*) FROM triage_findings")).scalar() == 32
-            # the index is the locator's and the fingerprint's, not the fingerprint's alone: a
-            # fingerprint under another locator (which a real one never is) is not refused
-            twin = {**_row(1, "sms._id=1"), "locator": "sms._id=1000"}
-            assert writes.store_findings(conn, [twin]) == 1
-            if store == "sqlite":
-                sql = conn.execute(
-                    text("SELECT group_concat(sql) FROM sqlite_master WHERE tbl_name = 'triage_findings'")
-                )
-            else:
-                sql = conn.execute(
-                    text(
-                        "SELECT string_agg(indexdef, ' ') FROM pg_indexes WHERE tablename = 'triage_findings'"
-                    )
-                )
-            schema = sql.scalar()
-        assert (
-            "ux_triage_findings_locator_fingerprint" in schema
-            and "coalesce(locator, '')" in schema.lower().replace("''::text", "''")
-        )
+        _assert_schema(engine)
     finally:
         engine.dispose()
 
@@ -105,7 +109,8 @@ def test_a_case_from_before_the_index_is_upgraded_with_its_findings(
             command.upgrade(alembic_config(conn, MIGRATIONS), "t0008")
         rows = [_row(n, f"sms._id={n}" if n % 2 else None) for n in range(1, 21)]
         with engine.begin() as conn:
-            assert writes.insert_new(conn, Finding.__table__, rows, "fingerprint")  # type: ignore[arg-type] == 20
+            table: Any = Finding.__table__
+            assert writes.insert_new(conn, table, rows, "fingerprint") == 20
             before = conn.execute(
                 text("SELECT id, fingerprint, locator, data FROM triage_findings ORDER BY id")
             ).all()
@@ -119,5 +124,33 @@ def test_a_case_from_before_the_index_is_upgraded_with_its_findings(
             assert after == before
             assert writes.store_findings(conn, rows) == 0
             assert writes.store_findings(conn, [_row(21, None)]) == 1
+        _assert_schema(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_a_locator_of_any_length_is_stored_once(
+    tmp_path: Path, store: str, request: pytest.FixtureRequest
+) -> None:
+    """A locator is made from the evidence (a row's key, a document's part name) and can be long
+    and random: PostgreSQL refuses a B-tree entry over about 2.7 KB, so only the locator's first
+    200 characters lead the index; rows sharing them still differ by fingerprint."""
+    import random
+
+    db_url = request.getfixturevalue("pg_database") if store == "postgresql" else None
+    engine = _case(tmp_path / "case", db_url)
+    try:
+        ensure_schema(engine)
+        rnd = random.Random(8)
+        prefix = "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(200))
+        long = [
+            _row(n, prefix + "".join(rnd.choice("0123456789abcdef") for _ in range(20_000))) for n in range(3)
+        ]
+        with engine.begin() as conn:
+            assert writes.store_findings(conn, long) == 3
+            assert writes.store_findings(conn, long) == 0
+            stored = conn.execute(text("SELECT locator FROM triage_findings ORDER BY id")).scalars().all()
+        assert stored == [r["locator"] for r in long]
     finally:
         engine.dispose()

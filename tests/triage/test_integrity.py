@@ -178,6 +178,20 @@ TAMPERING: dict[str, tuple[str, str, str, str, str]] = {
         "SELECT CASE substr(fingerprint, 1, 1) WHEN 'f' THEN 'e' ELSE 'f' END || substr(fingerprint, 2), exhibit, record_type, plugin, plugin_version, partition, inode, path, stream, file_sha256, 'planted', data, run_id FROM triage_findings WHERE fingerprint = ?",
         "inserted",
     ),
+    # A second row with a stored fingerprint, under another locator (the unique index is on the
+    # locator and the fingerprint): after the real row, and before it (a lower id, read first).
+    "findings-duplicate": (
+        "triage_findings", "fingerprint", "record_type LIKE 'chat%'",
+        "INSERT INTO triage_findings (fingerprint, exhibit, record_type, plugin, plugin_version, partition, inode, path, stream, file_sha256, locator, data, run_id) "
+        "SELECT fingerprint, exhibit, record_type, plugin, plugin_version, partition, inode, path, stream, file_sha256, 'planted', replace(data, '\"body\": \"', '\"body\": \"NOT '), run_id FROM triage_findings WHERE fingerprint = ?",
+        "duplicated",
+    ),
+    "findings-duplicate-first": (
+        "triage_findings", "fingerprint", "record_type LIKE 'chat%'",
+        "INSERT INTO triage_findings (id, fingerprint, exhibit, record_type, plugin, plugin_version, partition, inode, path, stream, file_sha256, locator, data, run_id) "
+        "SELECT (SELECT min(id) - 1 FROM triage_findings), fingerprint, exhibit, record_type, plugin, plugin_version, partition, inode, path, stream, file_sha256, 'planted', replace(data, '\"body\": \"', '\"body\": \"NOT '), run_id FROM triage_findings WHERE fingerprint = ?",
+        "duplicated",
+    ),
     "warnings-edit": ("triage_warnings", "id", "1 = 1", "UPDATE triage_warnings SET message = 'all fine' WHERE id = ?", "edited"),
     "warnings-delete": ("triage_warnings", "id", "1 = 1", "DELETE FROM triage_warnings WHERE id = ?", "deleted"),
     "warnings-insert": (
@@ -301,6 +315,31 @@ def test_a_deleted_and_an_inserted_finding_are_undone(case: Case) -> None:
     run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1))
     assert _findings(case) == before
     assert verify_case(case).ok
+
+
+def test_a_duplicated_finding_is_undone(case: Case) -> None:
+    """A planted row sharing a real finding's fingerprint, read before it (a lower id): named
+    ``duplicated``, and a re-run deletes both and reads the real one again from the evidence."""
+    before = _findings(case)
+    key = one_key(case, "triage_findings", "fingerprint", "record_type LIKE 'chat%'")
+    sql(case, TAMPERING["findings-duplicate-first"][3], key)
+    found = mismatches(verify_case(case))
+    assert len(found) == 1 and f"fingerprint={key} duplicated" in found[0], found
+    run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1))
+    assert _findings(case) == before
+    assert verify_case(case).ok
+
+
+def test_a_root_that_differs_where_no_key_shows_is_not_passed(case: Case) -> None:
+    """If the stored rows' root differs from the signed one but every key has its anchored leaf
+    (no way is known to do that; the guard is for ways not known), the table is reported
+    without a row named, and a re-run reads all of it again, rather than nothing."""
+    spec = integrity.BY_NAME["triage_findings"]
+    with case.engine.connect() as conn:
+        leaves = integrity.table_leaves(conn, spec, "EX-001")
+        signed = {"root": leaves.root(), "rows": len(leaves)}
+        [diff] = integrity._locate(conn, spec, "EX-001", leaves, signed)
+    assert diff.key is None and diff.change == "unlocatable" and "no row can be named" in diff.detail
 
 
 def test_a_ledger_from_before_digests_still_verifies(case: Case) -> None:

@@ -37,6 +37,7 @@ MATCH_KIND = "hashset.match"
 CODE = "TRIAGE_DATA_MISMATCH"
 ANCHOR_CHUNK = 4096  # anchored rows per triage_anchors row
 MAX_NAMED = 20  # problems named one by one per table and per re-hash before a summary line
+DISCARD_CHUNK = 500  # keys of differing rows deleted per statement
 
 
 @dataclass(frozen=True)
@@ -481,7 +482,7 @@ class Difference:
 
     table: str
     key: str | None
-    change: str  # edited, deleted, inserted, unlocatable
+    change: str  # edited, deleted, inserted, duplicated, unlocatable
     detail: str
 
     def describe(self) -> str:
@@ -494,16 +495,20 @@ def _key_name(table: str) -> str:
     return BY_NAME[table].key
 
 
-def _describe_row(conn: Connection, spec: TableSpec, key: str) -> str:
-    """A few words identifying a stored row for a human (its path, record type)."""
+def _describe_rows(conn: Connection, spec: TableSpec, exhibit: str, keys: Sequence[str]) -> dict[str, str]:
+    """A few words identifying each stored row of ``keys`` for a human (its path, record type),
+    in one query: a finding's fingerprint has no index of its own (the unique index is led by the
+    locator), so each look-up is a pass over the exhibit's rows."""
+    if not keys:
+        return {}
     t = spec.table
-    value: Any = int(key) if spec.numeric_key else key
-    row = conn.execute(select(t).where(t.c[spec.key] == value)).first()
-    if row is None:
-        return ""
-    m = row._mapping
-    bits = [f"{c}={m[c]!r}" for c in ("path", "record_type", "message") if c in m and m[c] is not None]
-    return f" ({', '.join(bits)[:200]})" if bits else ""
+    values: list[Any] = [int(k) for k in keys] if spec.numeric_key else list(keys)
+    described: dict[str, str] = {}
+    for row in conn.execute(select(t).where(t.c.exhibit == exhibit, t.c[spec.key].in_(values))):
+        m = row._mapping
+        bits = [f"{c}={m[c]!r}" for c in ("path", "record_type", "message") if c in m and m[c] is not None]
+        described.setdefault(str(m[spec.key]), f" ({', '.join(bits)[:200]})" if bits else "")
+    return described
 
 
 def compare(conn: Connection, exhibit: str, anchor: AnchorEntry) -> list[Difference]:
@@ -540,30 +545,67 @@ def _locate(
                 "were altered too, so the differing rows cannot be named",
             )
         ]
-    now = dict(leaves.pairs())
+    now: dict[str, bytes] = {}
+    duplicated: set[str] = set()  # a key two stored rows share (only a finding's can: see below)
+    for key, leaf in leaves.pairs():
+        if key in now:
+            duplicated.add(key)
+        now[key] = leaf
     then = dict(anchored.pairs())
-    diffs = []
+    found: list[tuple[str, str]] = []
     for key in sorted(now.keys() | then.keys(), key=lambda k: _sort_key(spec, k)):
-        if key not in then:
-            diffs.append(Difference(spec.name, key, "inserted", _describe_row(conn, spec, key)))
+        if key in duplicated:
+            found.append((key, "duplicated"))
+        elif key not in then:
+            found.append((key, "inserted"))
         elif key not in now:
-            diffs.append(Difference(spec.name, key, "deleted", ""))
+            found.append((key, "deleted"))
         elif now[key] != then[key]:
-            diffs.append(Difference(spec.name, key, "edited", _describe_row(conn, spec, key)))
-    return diffs
+            found.append((key, "edited"))
+    if not found:
+        # The database keeps a finding's fingerprint unique only with its locator (which the
+        # fingerprint covers): rows can be made to differ in ways the keys do not show. Then
+        # no row is named, and every row of the table is re-read from the evidence.
+        return [
+            Difference(
+                spec.name,
+                None,
+                "unlocatable",
+                f"{len(leaves)} rows now, {signed.get('rows')} signed, and their root differs from the "
+                "signed one, but no row can be named",
+            )
+        ]
+    named = [key for key, change in found[:MAX_NAMED] if change != "deleted"]
+    described = _describe_rows(conn, spec, exhibit, named)
+    return [
+        Difference(
+            spec.name,
+            key,
+            change,
+            (" (more than one stored row)" if change == "duplicated" else "") + described.get(key, ""),
+        )
+        for key, change in found
+    ]
 
 
 def discard(conn: Connection, exhibit: str, diffs: Sequence[Difference]) -> None:
     """Delete the stored rows named in ``diffs`` (every row of a table that cannot be located),
     so that a run re-reads them from the evidence instead of signing them."""
+    whole = {d.table for d in diffs if d.key is None}
+    for name in whole:
+        t = BY_NAME[name].table
+        conn.execute(delete(t).where(t.c.exhibit == exhibit))
+    keyed: dict[str, list[Any]] = {}
     for d in diffs:
-        spec = BY_NAME[d.table]
+        if d.key is not None and d.table not in whole and d.change != "deleted":
+            spec = BY_NAME[d.table]
+            keyed.setdefault(d.table, []).append(int(d.key) if spec.numeric_key else d.key)
+    for name, keys in keyed.items():
+        spec = BY_NAME[name]
         t = spec.table
-        if d.key is None:
-            conn.execute(delete(t).where(t.c.exhibit == exhibit))
-        elif d.change != "deleted":
-            value: Any = int(d.key) if spec.numeric_key else d.key
-            conn.execute(delete(t).where(t.c.exhibit == exhibit, t.c[spec.key] == value))
+        for start in range(0, len(keys), DISCARD_CHUNK):  # a few passes, not one per row
+            chunk = keys[start : start + DISCARD_CHUNK]
+            conn.execute(delete(t).where(t.c.exhibit == exhibit, t.c[spec.key].in_(chunk)))
 
 
 def summarise(diffs: Iterable[Difference]) -> Iterator[str]:

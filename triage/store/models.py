@@ -112,11 +112,16 @@ class Finding(TriageBase):
 
     # A fingerprint covers the locator, so this refuses the rows a unique fingerprint would; led by
     # the locator, the findings of one table are added next to each other instead of at random
-    # places of the index (migration t0009). A NULL locator counts as ''.
+    # places of the index (migration t0009). A NULL locator counts as '', and only its first 200
+    # characters lead (PostgreSQL refuses index entries over ~2.7 KB; the fingerprint decides).
     __table_args__ = (
         Index(
             "ux_triage_findings_locator_fingerprint",
-            func.coalesce(text("locator"), literal_column("''")),
+            func.substr(
+                func.coalesce(text("locator"), literal_column("''")),
+                literal_column("1"),
+                literal_column("200"),
+            ),
             "fingerprint",
             unique=True,
         ),

@@ -1,4 +1,4 @@
-"""A finding's uniqueness kept by an index led by its locator: ``(coalesce(locator, ''), fingerprint)``.
+"""A finding's uniqueness kept by an index led by its locator: ``(substr(coalesce(locator, ''), 1, 200), fingerprint)``.
 
 A fingerprint is a SHA-256, so the unique index on it alone put every new finding on a random
 page of the index: a million messages of one database touched the whole index with every batch
@@ -6,7 +6,9 @@ page of the index: a million messages of one database touched the whole index wi
 locator, so two rows with the same fingerprint have the same locator and this index refuses the
 same rows the old one did; led by the locator (``message._id=N`` in row order), a database's
 findings are added near each other. A NULL locator counts as ``''`` (SQLite and PostgreSQL
-take NULLs in a unique index as distinct).
+take NULLs in a unique index as distinct), and only the first 200 characters lead (a locator is
+made from the evidence, and PostgreSQL refuses index entries over about 2.7 KB; the fingerprint
+still decides).
 
 SQLite cannot drop a table's UNIQUE constraint: the table is made again with the same columns
 and rows (ids kept). PostgreSQL drops the constraint.
@@ -29,6 +31,7 @@ depends_on = None
 
 TABLE = "triage_findings"
 INDEX = "ux_triage_findings_locator_fingerprint"
+LEAD = "substr(coalesce(locator, ''), 1, 200)"
 OLD_INDEX = "ux_triage_findings_fingerprint"  # the downgrade's stand-in for the old constraint
 
 
@@ -66,7 +69,7 @@ def upgrade() -> None:
         for unique in sa.inspect(bind).get_unique_constraints(TABLE):
             if unique["column_names"] == ["fingerprint"] and unique["name"]:
                 op.drop_constraint(unique["name"], TABLE, type_="unique")
-    op.create_index(INDEX, TABLE, [sa.text("coalesce(locator, '')"), "fingerprint"], unique=True)
+    op.create_index(INDEX, TABLE, [sa.text(LEAD), "fingerprint"], unique=True)
 
 
 def downgrade() -> None:
