@@ -9,6 +9,7 @@ run's time (36.5 s of CPU) with it and 20 s (18 s) led by the locator (docs/perf
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,17 @@ from triage.store import HEAD, MIGRATIONS, ensure_schema
 from triage.store.models import Finding
 
 
-def _case(root: Path, db_url: str | None) -> Engine:
-    case = init_case(root, case_number="2026/12", title="findings index", db_url=db_url)
-    case.close()
-    return open_case(root).engine
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A new case's database engine, on SQLite and on PostgreSQL (no triage tables yet)."""
+    db_url = request.getfixturevalue("pg_database") if request.param == "postgresql" else None
+    root = tmp_path / "case"
+    init_case(root, case_number="2026/12", title="findings index", db_url=db_url).close()
+    engine = open_case(root).engine
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _row(n: int, locator: str | None, data: str = "{}") -> dict[str, Any]:
@@ -69,88 +77,64 @@ def _assert_schema(engine: Engine) -> None:
     assert schema.count("unique") == (1 if engine.dialect.name == "sqlite" else 2)  # + PostgreSQL's pkey
 
 
-@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
-def test_a_finding_is_stored_once_with_or_without_a_locator(
-    tmp_path: Path, store: str, request: pytest.FixtureRequest
-) -> None:
+def test_a_finding_is_stored_once_with_or_without_a_locator(engine: Engine) -> None:
     """The same rows stored twice (a re-run) are new once, NULL locators included (a unique
     index takes NULLs as distinct: the index counts NULL as ''); rows differing only in their
     fingerprint are both kept."""
-    db_url = request.getfixturevalue("pg_database") if store == "postgresql" else None
-    engine = _case(tmp_path / "case", db_url)
-    try:
-        ensure_schema(engine)
-        rows = [_row(n, f"sms._id={n}" if n % 3 else None) for n in range(1, 31)]
-        rows.append(_row(99, None, '{"other": 1}'))  # same NULL locator, another fingerprint
-        with engine.begin() as conn:
-            assert writes.store_findings(conn, rows) == 31
-        with engine.begin() as conn:
-            assert writes.store_findings(conn, rows) == 0
-            assert writes.store_findings(conn, [*rows[:5], _row(100, None)]) == 1
-        with engine.begin() as conn:
-            assert conn.execute(text("SELECT count(*) FROM triage_findings")).scalar() == 32
-        _assert_schema(engine)
-    finally:
-        engine.dispose()
+    ensure_schema(engine)
+    rows = [_row(n, f"sms._id={n}" if n % 3 else None) for n in range(1, 31)]
+    rows.append(_row(99, None, '{"other": 1}'))  # same NULL locator, another fingerprint
+    with engine.begin() as conn:
+        assert writes.store_findings(conn, rows) == 31
+    with engine.begin() as conn:
+        assert writes.store_findings(conn, rows) == 0
+        assert writes.store_findings(conn, [*rows[:5], _row(100, None)]) == 1
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM triage_findings")).scalar() == 32
+    _assert_schema(engine)
 
 
-@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
-def test_a_case_from_before_the_index_is_upgraded_with_its_findings(
-    tmp_path: Path, store: str, request: pytest.FixtureRequest
-) -> None:
+def test_a_case_from_before_the_index_is_upgraded_with_its_findings(engine: Engine) -> None:
     """Triage tables made at t0008 (unique fingerprint) with findings in them: the upgrade keeps
     every row and id, and then refuses the same duplicates."""
     from alembic import command
 
-    db_url = request.getfixturevalue("pg_database") if store == "postgresql" else None
-    engine = _case(tmp_path / "case", db_url)
-    try:
-        with engine.begin() as conn:
-            command.upgrade(alembic_config(conn, MIGRATIONS), "t0008")
-        rows = [_row(n, f"sms._id={n}" if n % 2 else None) for n in range(1, 21)]
-        with engine.begin() as conn:
-            table: Any = Finding.__table__
-            assert writes.insert_new(conn, table, rows, "fingerprint") == 20
-            before = conn.execute(
-                text("SELECT id, fingerprint, locator, data FROM triage_findings ORDER BY id")
-            ).all()
-        ensure_schema(engine)
-        with engine.begin() as conn:
-            version = conn.execute(text("SELECT version_num FROM triage_alembic_version")).scalars().all()
-            assert version == [HEAD] == ["t0009"]
-            after = conn.execute(
-                text("SELECT id, fingerprint, locator, data FROM triage_findings ORDER BY id")
-            ).all()
-            assert after == before
-            assert writes.store_findings(conn, rows) == 0
-            assert writes.store_findings(conn, [_row(21, None)]) == 1
-        _assert_schema(engine)
-    finally:
-        engine.dispose()
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn, MIGRATIONS), "t0008")
+    rows = [_row(n, f"sms._id={n}" if n % 2 else None) for n in range(1, 21)]
+    with engine.begin() as conn:
+        table: Any = Finding.__table__
+        assert writes.insert_new(conn, table, rows, "fingerprint") == 20
+        before = conn.execute(
+            text("SELECT id, fingerprint, locator, data FROM triage_findings ORDER BY id")
+        ).all()
+    ensure_schema(engine)
+    with engine.begin() as conn:
+        version = conn.execute(text("SELECT version_num FROM triage_alembic_version")).scalars().all()
+        assert version == [HEAD] == ["t0009"]
+        after = conn.execute(
+            text("SELECT id, fingerprint, locator, data FROM triage_findings ORDER BY id")
+        ).all()
+        assert after == before
+        assert writes.store_findings(conn, rows) == 0
+        assert writes.store_findings(conn, [_row(21, None)]) == 1
+    _assert_schema(engine)
 
 
-@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
-def test_a_locator_of_any_length_is_stored_once(
-    tmp_path: Path, store: str, request: pytest.FixtureRequest
-) -> None:
+def test_a_locator_of_any_length_is_stored_once(engine: Engine) -> None:
     """A locator is made from the evidence (a row's key, a document's part name) and can be long
     and random: PostgreSQL refuses a B-tree entry over about 2.7 KB, so only the locator's first
     200 characters lead the index; rows sharing them still differ by fingerprint."""
     import random
 
-    db_url = request.getfixturevalue("pg_database") if store == "postgresql" else None
-    engine = _case(tmp_path / "case", db_url)
-    try:
-        ensure_schema(engine)
-        rnd = random.Random(8)
-        prefix = "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(200))
-        long = [
-            _row(n, prefix + "".join(rnd.choice("0123456789abcdef") for _ in range(20_000))) for n in range(3)
-        ]
-        with engine.begin() as conn:
-            assert writes.store_findings(conn, long) == 3
-            assert writes.store_findings(conn, long) == 0
-            stored = conn.execute(text("SELECT locator FROM triage_findings ORDER BY id")).scalars().all()
-        assert stored == [r["locator"] for r in long]
-    finally:
-        engine.dispose()
+    ensure_schema(engine)
+    rnd = random.Random(8)
+    prefix = "".join(rnd.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(200))
+    long = [
+        _row(n, prefix + "".join(rnd.choice("0123456789abcdef") for _ in range(20_000))) for n in range(3)
+    ]
+    with engine.begin() as conn:
+        assert writes.store_findings(conn, long) == 3
+        assert writes.store_findings(conn, long) == 0
+        stored = conn.execute(text("SELECT locator FROM triage_findings ORDER BY id")).scalars().all()
+    assert stored == [r["locator"] for r in long]
