@@ -95,6 +95,7 @@ from triage.plugin import (
     Table,
     Targets,
     TimeValue,
+    build_record,
     from_cocoa_ns,
     from_cocoa_seconds,
     from_unix_seconds,
@@ -563,7 +564,8 @@ class _Messages(SqliteTablePlugin[_Lookups]):
         files, details = self._attachments(look, row["ROWID"])
         handle_row = look.handles.get(handle_id) if handle_id else None
         title = _str(chat["display_name"]) if chat is not None else None
-        return self.record_class(
+        return build_record(
+            self.record_class,
             source=at.source,
             locator=at.locator,
             rowid=row["ROWID"],

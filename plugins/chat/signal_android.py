@@ -97,6 +97,7 @@ from triage.plugin import (
     Table,
     Targets,
     TimeValue,
+    build_record,
     from_unix_ms,
     read_rows,
     table_columns,
@@ -555,7 +556,8 @@ class SignalAndroidPlugin(Plugin):
             if parts is not None
             else ()
         )
-        return SignalMessage(
+        return build_record(
+            SignalMessage,
             source=item.source,
             locator=table.locator(row["_id"]),
             rowid=row["_id"],

@@ -48,6 +48,7 @@ from triage.plugin import (
     Table,
     Targets,
     TimeValue,
+    build_record,
     from_unix_ms,
     sqlite_signature,
 )
@@ -149,7 +150,8 @@ class AndroidSmsPlugin(SqliteTablePlugin[Threads]):
         text_address = address if isinstance(address, str) else None
         from_me = (sms_type in _OUTGOING) if sms_type in SMS_TYPE_LABELS and sms_type else None
         thread = row["thread_id"]
-        return AndroidSms(
+        return build_record(
+            AndroidSms,
             source=at.source,
             locator=at.locator,
             rowid=row["_id"],

@@ -87,6 +87,7 @@ from triage.plugin import (
     Table,
     Targets,
     TimeValue,
+    build_record,
     from_unix_seconds,
     read_rows,
     sqlite_signature,
@@ -598,7 +599,8 @@ def _message(row: sqlite3.Row, at: RowContext[Lookups]) -> Record:
     elif from_me and look.owner is not None:
         sender_name = _user_name(look, look.owner)
     media = view.get("media", {})
-    return TelegramAndroidMessage(
+    return build_record(
+        TelegramAndroidMessage,
         **common,
         timestamp=timestamp,
         body=view.get("body"),

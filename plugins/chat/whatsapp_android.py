@@ -86,6 +86,7 @@ from triage.plugin import (
     Table,
     Targets,
     TimeValue,
+    build_record,
     from_unix_ms,
     read_rows,
     sqlite_signature,
@@ -528,7 +529,8 @@ def _message(row: sqlite3.Row, at: RowContext[Lookups]) -> WhatsAppAndroidMessag
     has_media = row["message_media.message_row_id"] is not None
     mime, media_name = as_text(row["message_media.mime_type"]), as_text(row["message_media.media_name"])
     lat, lon = _position(message_type, row["message_location.latitude"], row["message_location.longitude"])
-    return WhatsAppAndroidMessage(
+    return build_record(
+        WhatsAppAndroidMessage,
         source=at.source,
         locator=at.locator,
         rowid=row["_id"],
@@ -586,7 +588,8 @@ def _legacy_message(row: sqlite3.Row, at: RowContext[Lookups]) -> WhatsAppAndroi
         attachments = (Attachment(name=media_name, mime=mime),)  # the path is in thumb_image (not decoded)
     lat, lon = _position(message_type, row["latitude"], row["longitude"])
     caption = as_text(row["media_caption"])
-    return WhatsAppAndroidMessage(
+    return build_record(
+        WhatsAppAndroidMessage,
         source=at.source,
         locator=at.locator,
         rowid=row["_id"],

@@ -70,6 +70,7 @@ from triage.plugin import (
     Table,
     Targets,
     TimeValue,
+    build_record,
     from_cocoa_seconds,
     read_rows,
     sqlite_signature,
@@ -270,7 +271,8 @@ class WhatsAppIosPlugin(SqliteTablePlugin[Lookups]):
                     local_path, local_path, mime=mime if mime is not None and _MIME.match(mime) else None
                 ),
             )
-        return WhatsAppIosMessage(
+        return build_record(
+            WhatsAppIosMessage,
             source=at.source,
             locator=at.locator,
             rowid=row["Z_PK"],

@@ -40,6 +40,7 @@ from triage.plugin.records import (
     Record,
     SourceRef,
     UrlVisitFields,
+    build_record,
 )
 from triage.plugin.sqlite_table import (
     Join,
@@ -110,6 +111,7 @@ __all__ = [
     "TimeValue",
     "UndecodableText",
     "UrlVisitFields",
+    "build_record",
     "clean",
     "column_int",
     "column_text",

@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from triage.plugin.timeconv import TimeValue
 
@@ -37,6 +37,7 @@ __all__ = [
     "SourceRef",
     "TimeValue",
     "UrlVisitFields",
+    "build_record",
     "label_for",
     "record_fields",
     "record_json",
@@ -397,6 +398,52 @@ def record_json(record: Record) -> str:
     out[1::2] = ["null" if v is None else string(v) if type(v) is str else value(v) for v in getter(record)]
     out.append(end)
     return "".join(out)
+
+
+R = TypeVar("R", bound="Record")
+_TEMPLATES: dict[type, tuple[dict[str, Any], tuple[str, ...]]] = {}
+
+
+def _template(cls: type) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """The record class's fields with their defaults, in declaration order (None for those
+    without one), and the names of those without one; made once per class."""
+    made = _TEMPLATES.get(cls)
+    if made is None:
+        if "__post_init__" in dir(cls) or getattr(cls, "__slots__", None):
+            raise TypeError(f"{cls.__name__}: build_record takes dataclasses without __post_init__ or slots")
+        template: dict[str, Any] = {}
+        required = []
+        for f in dataclasses.fields(cls):
+            if not f.init or f.default_factory is not dataclasses.MISSING:
+                raise TypeError(
+                    f"{cls.__name__}.{f.name}: build_record takes plain fields with plain defaults"
+                )
+            if f.default is dataclasses.MISSING:
+                required.append(f.name)
+            template[f.name] = None if f.default is dataclasses.MISSING else f.default
+        made = _TEMPLATES[cls] = (template, tuple(required))
+    return made
+
+
+def build_record(cls: type[R], **values: Any) -> R:
+    """``cls(**values)`` for a frozen record dataclass, without its ``__init__``: a frozen
+    dataclass sets each field through ``object.__setattr__``, ~6 µs for a chat message's 39
+    fields, against ~1.5 µs here (a million-message database makes a million of them). The same
+    instance: every field, defaults filled, in declaration order; an unknown or a missing field
+    is a TypeError, as from ``__init__``. For classes with plain defaults and no
+    ``__post_init__`` (checked once per class)."""
+    template, required = _template(cls)
+    fields = dict(template)
+    fields.update(values)
+    if len(fields) != len(template):
+        unknown = ", ".join(sorted(set(values) - set(template)))
+        raise TypeError(f"{cls.__name__}() got unexpected keyword argument(s): {unknown}")
+    for name in required:
+        if name not in values:
+            raise TypeError(f"{cls.__name__}() missing required keyword argument: {name!r}")
+    record = object.__new__(cls)
+    record.__dict__.update(fields)
+    return record
 
 
 def record_fields(record_class: type[Record]) -> list[str]:

@@ -117,6 +117,7 @@ _DAY_US = 86_400_000_000
 _MIN_US = (datetime(1, 1, 1, tzinfo=UTC) - UNIX_EPOCH) // timedelta(microseconds=1)
 _MAX_US = (datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC) - UNIX_EPOCH) // timedelta(microseconds=1)
 _EPOCH_US: dict[datetime, int] = {}
+_NO_TIME: dict[str, TimeValue] = {}  # encoding -> the value of a NULL time
 #: The day of the last instant formatted: (day number since 1970, "YYYY-MM-DDT" as iso_utc writes
 #: it). One day, not a map of them: the rows of a table come in time order, mostly, and a
 #: million-row table must not grow a cache (the plugins' bounded-memory tests measure it).
@@ -154,6 +155,13 @@ def _convert(raw: int | float | str | None, encoding: str, epoch: datetime, unit
     A stored integer (nearly every time in a database) takes a path without datetime objects:
     the same text as ``iso_utc(epoch + timedelta(...))`` and the same "out of range" outside the
     years 1 to 9999 (tests/triage/test_timeconv.py compares the two on the edges)."""
+    if raw is None:  # a column left empty: one shared value per encoding (a TimeValue is frozen)
+        absent = _NO_TIME.get(encoding)
+        if absent is None:
+            absent = _NO_TIME[encoding] = TimeValue(
+                utc=None, raw=None, encoding=encoding, note="no time stored (null or zero)"
+            )
+        return absent
     if type(raw) is int and raw:
         offset = _EPOCH_US.get(epoch)
         if offset is None:
