@@ -314,6 +314,12 @@ def _dumps(value: object) -> str:
 def _json_time(t: TimeValue) -> str:
     s, v = _string, _json_value  # text (nearly every member) quoted directly, the rest through _json_value
     encoding, local, note, offset, raw, utc = t.encoding, t.local, t.note, t.offset, t.raw, t.utc
+    if local is None and note is None and type(raw) is int and type(utc) is str and type(offset) is str:
+        # a stored integer converted (nearly every time of a database): one format, no branches
+        return (
+            f'{{"encoding": {s(encoding) if type(encoding) is str else v(encoding)}, "local": null, '
+            f'"note": null, "offset": {s(offset)}, "raw": {int.__repr__(raw)}, "utc": {s(utc)}}}'
+        )
     return (
         '{"encoding": '
         + (s(encoding) if type(encoding) is str else v(encoding))
