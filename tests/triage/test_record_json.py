@@ -61,6 +61,11 @@ VALUES: list[object] = [
     from_unix_ms(0),
     from_cocoa_seconds(704735807.2214981),
     TimeValue(utc=None, raw=b"\x01\x02", encoding="unix_ms", note="not a number"),
+    # raw values and texts the fast path of a time's text must leave to the general one
+    TimeValue(utc="2021-01-01T00:00:00.000000Z", raw=True, encoding="unix_ms", offset="+00:00"),
+    TimeValue(utc="1969-12-31T23:59:59.999000Z", raw=-1, encoding="unix_ms", offset="+00:00"),
+    TimeValue(utc="1970-01-01T00:00:00.002000Z", raw=Kind.SENT, encoding="unix_ms", offset="+00:00"),
+    TimeValue(utc=Label.READ, raw=5, encoding=Label.READ, offset=Label.READ),
     (),
     ("a", "b"),
     ("a", None, 3),
@@ -126,7 +131,13 @@ def test_build_record_makes_what_the_constructor_makes(cls: type[Record]) -> Non
                 build_record(cls, source=source, **values)
             continue
         built = build_record(cls, source=source, **values)
-        assert type(built) is cls and vars(built) == vars(made)
+        assert type(built) is cls and vars(built) == vars(made) and built == made
+        try:
+            hashed = hash(made)
+        except TypeError:  # a list or a mapping among the values: neither is hashable
+            pass
+        else:
+            assert hash(built) == hashed
         assert list(vars(built)) == list(vars(made))
         assert record_json(built) == record_json(made)
         with pytest.raises(dataclasses.FrozenInstanceError):
@@ -154,7 +165,18 @@ def test_build_record_refuses_classes_it_cannot_make_alike() -> None:
         record_type = "test/listed"
         items: list[int] = dataclasses.field(default_factory=list)
 
-    for cls in (Checked, Listed):
+    @dataclasses.dataclass(frozen=True, kw_only=True)
+    class Derived(Record):
+        record_type = "test/derived"
+        n: int = 0
+        twice: int = dataclasses.field(init=False, default=0)
+
+    @dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+    class Slotted(Record):
+        record_type = "test/slotted"
+        n: int = 0
+
+    for cls in (Checked, Listed, Derived, Slotted):
         with pytest.raises(TypeError, match="build_record takes"):
             build_record(cls, source=SOURCES[0])
 
