@@ -52,6 +52,7 @@ from triage.plugin.sqlite_recover import (
     Value,
     recover,
 )
+from triage.plugin.sqlite_recover import Column as RecoveredColumn
 from triage.plugin.sqlite_recover import Table as RecoveredTable
 
 __all__ = [
@@ -936,36 +937,39 @@ def _live_values(con: sqlite3.Connection) -> Callable[[RecoveredTable], LiveRows
     return rows
 
 
+def _column_sql(column: RecoveredColumn) -> tuple[str, str]:
+    """The column as SQL, and its storage class as recovery counts it: SQLite's ``typeof`` name,
+    but ``integer`` for a REAL column's integral values within 64 bits (SQLite writes them as
+    integers)."""
+    q = "rowid" if column.rowid_alias else _quote(column.name)
+    if column.affinity != "REAL":
+        return q, f"typeof({q})"
+    return q, (
+        f"CASE WHEN typeof({q})='real' AND {q}=CAST({q} AS INTEGER) AND {q}>=-9223372036854775808.0"
+        f" AND {q}<9223372036854775808.0 THEN 'integer' ELSE typeof({q}) END"
+    )
+
+
 def _live_int_ranges(
     con: sqlite3.Connection, table: RecoveredTable, shapes: list[tuple[str, ...]] | None = None
 ) -> list[tuple[int, int] | None]:
     """Per column, the smallest and largest integer its live records hold (None: no integer),
-    found by SQLite in one pass; a REAL column's integral values within 64 bits count, as
-    SQLite writes them as integers. Given the rows' ``shapes`` (:func:`_live_shapes`), a column
-    that holds no integer is not asked, and one that holds only integers and NULL is asked
-    without testing each value's type."""
+    found by SQLite in one pass (:func:`_column_sql` tells an integer). Given the rows'
+    ``shapes`` (:func:`_live_shapes`), a column that holds no integer is not asked, and one that
+    holds only integers and NULL is asked without testing each value's type."""
     parts = []
     for n, column in enumerate(table.columns):
-        q = "rowid" if column.rowid_alias else _quote(column.name)
-        t = f"typeof({q})"
+        q, kind = _column_sql(column)
         classes = None if shapes is None else {shape[n] for shape in shapes}
         if classes is not None and "integer" not in classes:
             parts += ["NULL", "NULL"]
-            continue
-        if classes is not None and classes <= {"integer", "null"} and column.affinity != "REAL":
+        elif classes is not None and classes <= {"integer", "null"} and column.affinity != "REAL":
             parts += [f"min({q})", f"max({q})"]
-            continue
-        if column.affinity == "REAL":
-            as_int = (
-                f"({t}='integer' OR ({t}='real' AND {q}=CAST({q} AS INTEGER)"
-                f" AND {q}>=-9223372036854775808.0 AND {q}<9223372036854775808.0))"
-            )
         else:
-            as_int = f"{t}='integer'"
-        parts += [
-            f"min(CASE WHEN {as_int} THEN CAST({q} AS INTEGER) END)",
-            f"max(CASE WHEN {as_int} THEN CAST({q} AS INTEGER) END)",
-        ]
+            parts += [
+                f"min(CASE WHEN {kind}='integer' THEN CAST({q} AS INTEGER) END)",
+                f"max(CASE WHEN {kind}='integer' THEN CAST({q} AS INTEGER) END)",
+            ]
     if all(part == "NULL" for part in parts):
         return [None] * len(table.columns)  # no integer anywhere (or no row): nothing to ask
     cursor = con.cursor()
@@ -975,25 +979,13 @@ def _live_int_ranges(
 
 
 def _live_shapes(con: sqlite3.Connection, table: RecoveredTable) -> tuple[list[tuple[str, ...]], int]:
-    """The distinct tuples of the live rows' storage classes (``typeof``; a REAL column's
-    integral values within 64 bits named ``integer``, as SQLite writes them as integers) and the
+    """The distinct tuples of the live rows' storage classes (:func:`_column_sql`) and the
     number of rows, found by SQLite: what recovery learns from the rows without reading them
     into Python (``LiveRows.shapes``)."""
-    parts = []
-    for column in table.columns:
-        q = "rowid" if column.rowid_alias else _quote(column.name)
-        if column.affinity == "REAL":
-            parts.append(
-                f"CASE WHEN typeof({q})='real' AND {q}=CAST({q} AS INTEGER) AND {q}>=-9223372036854775808.0"
-                f" AND {q}<9223372036854775808.0 THEN 'integer' ELSE typeof({q}) END"
-            )
-        else:
-            parts.append(f"typeof({q})")
+    kinds = ", ".join(_column_sql(column)[1] for column in table.columns)
     cursor = con.cursor()
     cursor.row_factory = None
-    shapes = [
-        tuple(row) for row in cursor.execute(f"SELECT DISTINCT {', '.join(parts)} FROM {_quote(table.name)}")
-    ]
+    shapes = [tuple(row) for row in cursor.execute(f"SELECT DISTINCT {kinds} FROM {_quote(table.name)}")]
     (count,) = cursor.execute(f"SELECT count(*) FROM {_quote(table.name)}").fetchone()
     return shapes, int(count)
 
