@@ -19,8 +19,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
-    literal_column,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -117,11 +115,7 @@ class Finding(TriageBase):
     __table_args__ = (
         Index(
             "ux_triage_findings_locator_fingerprint",
-            func.substr(
-                func.coalesce(text("locator"), literal_column("''")),
-                literal_column("1"),
-                literal_column("200"),
-            ),
+            text("substr(coalesce(locator, ''), 1, 200)"),
             "fingerprint",
             unique=True,
         ),
