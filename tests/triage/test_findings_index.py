@@ -20,6 +20,7 @@ from custody.case import init_case, open_case
 from custody.store.db import alembic_config
 from triage.engine import writes
 from triage.store import HEAD, MIGRATIONS, ensure_schema
+from triage.store.inserts import insert_new
 from triage.store.models import Finding
 
 
@@ -104,7 +105,7 @@ def test_a_case_from_before_the_index_is_upgraded_with_its_findings(engine: Engi
     rows = [_row(n, f"sms._id={n}" if n % 2 else None) for n in range(1, 21)]
     with engine.begin() as conn:
         table: Any = Finding.__table__
-        assert writes.insert_new(conn, table, rows, "fingerprint") == 20
+        assert insert_new(conn, table, rows, "fingerprint") == 20
         before = conn.execute(
             text("SELECT id, fingerprint, locator, data FROM triage_findings ORDER BY id")
         ).all()

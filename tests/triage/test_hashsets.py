@@ -572,9 +572,13 @@ def test_postgresql_import_and_matching(tmp_path: Path, pg_database: str) -> Non
             store.import_set(case, dup, name="dup", kind="known-bad", actor="asmith").set.counts["duplicates"]
             == 2
         )
-        run_triage(
+        summary = run_triage(
             case, "EX-001", actor="asmith", options=TriageOptions(workers=1, plugins=["whatsapp_android"])
         )
+        # every new finding counted, the hash-set hits too (psycopg's executemany gives no count)
+        with case.engine.connect() as conn:
+            stored = conn.execute(text("SELECT count(*) FROM triage_findings")).scalar()
+        assert summary.counts["findings"] == stored and summary.counts["hash_hits"] == len(_hits(case)) > 0
         assert {(h["path"], h["set_name"], h["algorithm"]) for h in _hits(case)} >= {
             ("/Pictures/IMG_0001.jpg", "case-17", "md5"),
             ("/Pictures/IMG_0001.jpg", "dup", "sha256"),

@@ -35,6 +35,7 @@ from sqlalchemy import Connection, Engine, or_, select
 
 from triage.hashsets import store
 from triage.plugin.records import Record, SourceRef, record_json
+from triage.store.inserts import insert_new
 from triage.store.models import File, Finding
 
 NAME = "hashsets"
@@ -173,21 +174,8 @@ def _store(conn: Connection, exhibit: str, run_id: str, hits: list[HashHit], sum
     summary.hits += len(rows)
     for h in hits:
         summary.by_kind[h.kind] = summary.by_kind.get(h.kind, 0) + 1
-    summary.new += _insert_new(conn, rows)
-
-
-def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> int:
-    """Insert the finding rows whose fingerprint is not stored yet; returns how many were new.
-    (What triage/engine/writes.py does for a run's findings, here for the few hits of a page; the
-    unique index is on the locator and the fingerprint, which a fingerprint determines.)"""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    if conn.dialect.name == "postgresql":
-        statement: Any = postgresql.insert(Finding).on_conflict_do_nothing()
-    else:
-        statement = sqlite.insert(Finding).on_conflict_do_nothing()
-    result = conn.execute(statement, rows)
-    return max(int(result.rowcount or 0), 0)
+    # the unique index is on the locator and the fingerprint, which a fingerprint determines
+    summary.new += insert_new(conn, Finding.__table__, rows, "fingerprint", any_unique=True)  # type: ignore[arg-type]
 
 
 def _file_pages(conn: Connection, exhibit: str) -> Iterator[Sequence[Any]]:
