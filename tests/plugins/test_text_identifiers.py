@@ -196,6 +196,29 @@ def test_binary_and_oversized_files_are_not_text(tmp_path: Path) -> None:
     assert records == [] and warnings == []
 
 
+def test_random_bytes_without_a_zero_are_not_text(tmp_path: Path) -> None:
+    # Random bytes hold a zero byte about once in 256: a small random file often has none, and was
+    # read as Latin-1 "text" by every identifier search. About one byte in ten of random data is
+    # a control character; such a file is binary even with an address in it.
+    import random
+
+    rng = random.Random(12)
+    noise = bytes(rng.randrange(1, 256) for _ in range(3000))
+    data = noise[:1500] + b" contact ops@example.org now " + noise[1500:]
+    found, warnings = _parse(data, "/var/log/f000123.log", tmp_path / "a")
+    assert found == [] and warnings == []
+    # text with what logs and old files hold: terminal colours (ESC), backspaces, form feeds,
+    # tabs, a DOS end-of-file mark and one stray control byte is still text
+    log = (
+        b"\x1b[32mINFO\x1b[0m\tcall +442079460958 now\r\n\x0c"
+        + b"ok line\x08\n" * 60
+        + b"\x01 contact ops@example.org\n\x1a"
+    )
+    found, warnings = _parse(log, "/var/log/app.log", tmp_path / "b")
+    assert warnings == []
+    assert {(r.kind, r.value) for r in found} == {("phone", PHONE), ("email", "ops@example.org")}
+
+
 def test_damaged_document_is_a_warning_naming_the_problem(tmp_path: Path) -> None:
     buf = io.BytesIO()  # a docx whose body inflates to 256 MiB
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
