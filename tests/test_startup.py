@@ -229,6 +229,36 @@ def test_triage_ends_at_once_with_its_summary_its_case_closed_and_verified(tmp_p
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
+def test_exhibit_collects_less_often_and_still_collects() -> None:
+    """``exhibit`` sets the collector's thresholds (triage.launch.GC_THRESHOLDS) before anything
+    else, for its process and what it forks; the collector stays on, so cyclic garbage is still
+    freed (memory bounded)."""
+    from triage.launch import GC_THRESHOLDS
+
+    probe = (
+        "import gc, json, os, sys, triage.launch as L\n"
+        "default = gc.get_threshold()\n"
+        "sys.argv = ['exhibit', '--version']\n"
+        "try:\n    L.main()\nexcept SystemExit:\n    pass\n"
+        "class Cycle:\n    pass\n"
+        "before = gc.get_stats()[0]['collections']\n"
+        "for _ in range(100_000):\n    c = Cycle(); c.me = c\n"
+        "r, w = os.pipe()\n"
+        "if os.fork() == 0:\n    os.write(w, json.dumps(gc.get_threshold()).encode()); os._exit(0)\n"
+        "os.wait()\n"
+        "print(json.dumps([default, gc.get_threshold(), json.loads(os.read(r, 100)), gc.isenabled(),"
+        " gc.get_stats()[0]['collections'] - before]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env={**os.environ, **FRESH_ENV}
+    )
+    assert done.returncode == 0, done.stderr
+    default, ours, forked, enabled, collections = json.loads(done.stdout.splitlines()[-1])
+    assert tuple(default) != GC_THRESHOLDS  # Python's own (700, 10, 10)
+    assert tuple(ours) == tuple(forked) == GC_THRESHOLDS
+    assert enabled and 0 < collections <= 100_000 // GC_THRESHOLDS[0] + 1  # collected, less often
+
+
 # -- every command in a fresh process -----------------------------------------------------------
 
 
