@@ -46,7 +46,7 @@ from custody.actors import signing_keys
 from custody.case import Case
 from custody.items import DERIVE, Item, get_item, tool_version
 from custody.ledger import Draft
-from triage.engine import carving, integrity, workers, writes
+from triage.engine import carving, integrity, walk_ahead, workers, writes
 from triage.engine import lock as exhibit_lock
 from triage.engine.analysis import run_analyzers
 from triage.engine.carving import CarveProgress
@@ -174,6 +174,23 @@ class TriageRun:
         self.exhibit = exhibit
         self.actor = actor
         self.options = options
+        # A disk image is walked from now on, in a child, while the run gets ready (plugins, key,
+        # tables, lock, stored-row check): triage/engine/walk_ahead.py. Ended if the run fails first.
+        self._walk_ahead = walk_ahead.start(self.item.source_path, self.item.kind, exhibit)
+        try:
+            self._prepare(options)
+        except BaseException:
+            self.cancel_walk_ahead()
+            raise
+
+    def cancel_walk_ahead(self) -> None:
+        """End the walk ahead if the run has not taken it (a run that fails before its walk)."""
+        if self._walk_ahead is not None:
+            self._walk_ahead.cancel()
+            self._walk_ahead = None
+
+    def _prepare(self, options: TriageOptions) -> None:
+        """What ``__init__`` checks and loads: hashes, plugins, analyzers, options."""
         self.hashes = tuple(dict.fromkeys([*(h.lower() for h in options.hashes), "sha256"]))
         unknown = [h for h in self.hashes if h not in HASHES]
         if unknown:
@@ -497,7 +514,9 @@ class TriageRun:
                     if not (optioned and r.plugins and optioned & _plugins_in(r.plugins))
                 }
         walked = _Walked(warnings=list(self._integrity_warnings))
-        entries = list(source.entries(None, recursive=True))
+        ahead, self._walk_ahead = self._walk_ahead, None
+        got = ahead.entries(source) if ahead is not None else None
+        entries = got[0] if got is not None else list(source.entries(None, recursive=True))
         walked.index = PathIndex(entries)
         walked.done = done
         # the -wal/-shm/-journal files beside a file, by the file's path: looked for among the few
@@ -509,7 +528,12 @@ class TriageRun:
                 beside.setdefault((e.partition, e.path[: -len(suffix)]), {})[suffix] = e
         counts["entries"] += len(entries)
         listed, files, jobs = walked.listed, walked.files, walked.jobs
-        for key, e in writes.keyed_entries(self.exhibit, entries):
+        keyed = (
+            zip(got[1], entries, strict=True)
+            if got is not None
+            else writes.keyed_entries(self.exhibit, entries)
+        )
+        for key, e in keyed:
             if e.type != "file":
                 listed.append((key, e))
                 continue
@@ -880,4 +904,8 @@ def run_triage(
     on_total: Callable[[int, int], None] | None = None,
 ) -> RunSummary:
     """Triage ``exhibit``: the library call behind ``exhibit triage``."""
-    return TriageRun(case, exhibit, actor, options or TriageOptions()).execute(progress, on_total)
+    run = TriageRun(case, exhibit, actor, options or TriageOptions())
+    try:
+        return run.execute(progress, on_total)
+    finally:
+        run.cancel_walk_ahead()

@@ -26,6 +26,11 @@ if TYPE_CHECKING:
     from custody.media import ImageReader
 
 
+def entries_of(rows: list[tuple[object, ...]]) -> list[FileEntry]:
+    """The entries of :meth:`ImageSource.walk_rows`' rows."""
+    return [new_entry(*row) for row in rows]
+
+
 class ImageSource:
     """A disk image (raw, split raw, E01) opened read-only, with every file system found in it.
 
@@ -135,6 +140,13 @@ class ImageSource:
         would hang the same way, in this process.
         """
 
+        rows = self._fast_rows(fs, path, recursive, deleted_only)
+        return None if rows is None else [new_entry(*row) for row in rows]
+
+    def _fast_rows(
+        self, fs: FileSystem, path: str | None, recursive: bool, deleted_only: bool
+    ) -> list[tuple[object, ...]] | None:
+        """The C walk's rows of :meth:`_fast_entries` (each one entry's fields: :func:`new_entry`)."""
         rows: list[tuple[object, ...]] = []
         try:
             self.c_walk(fs, path, recursive=recursive, deleted_only=deleted_only, collect=rows)
@@ -142,7 +154,23 @@ class ImageSource:
             return None
         except WalkAbandoned as exc:
             self.warnings.append(WalkWarning(self.name, f"partition@{fs.offset}", str(exc)))
-        return [new_entry(*row) for row in rows]
+        return rows
+
+    def walk_rows(self) -> tuple[list[tuple[object, ...]], list[WalkWarning]] | None:
+        """The rows of ``entries(None, recursive=True)`` walked in C, every file system's, and the
+        warnings the walk added; ``None`` when one file system cannot be walked in C (the
+        ``entries`` walk then uses pytsk3 for it). For a walk made in another process
+        (triage/engine/walk_ahead.py): plain data, made into entries by :func:`entries_of`."""
+        if not self.fast_walk:
+            return None
+        before = len(self.warnings)
+        rows: list[tuple[object, ...]] = []
+        for fs in self.filesystems:
+            found = self._fast_rows(fs, None, True, False)
+            if found is None:
+                return None
+            rows += found
+        return rows, self.warnings[before:]
 
     def c_walk(self, fs: FileSystem, path: str | None, **how: Any) -> int:
         """Walk ``fs`` from ``path`` with :mod:`triage.sources._fastwalk` (``how``: its keyword options,
