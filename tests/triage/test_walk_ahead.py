@@ -118,19 +118,73 @@ def test_a_run_that_fails_before_its_walk_ends_the_child(
     image = workspace.get("dftt6-fat").path
     case = cases("c")
     acquire(case, image, exhibit="EX-1", actor="ex", description="disk", kind="raw")
-    started: list[walk_ahead.WalkAhead] = []
+    started: list[tuple[walk_ahead.WalkAhead, int]] = []
     original = walk_ahead.start
 
     def recording(*args: Any) -> walk_ahead.WalkAhead | None:
         made = original(*args)
-        assert made is not None
-        started.append(made)
+        assert made is not None and made._ahead is not None
+        started.append((made, made._ahead._pid))  # type: ignore[arg-type]
         return made
 
     monkeypatch.setattr(walk_ahead, "start", recording)
     with pytest.raises(TriageError, match="unknown plugin"):
         run_triage(case, "EX-1", actor="ex", options=TriageOptions(plugins=["no_such_plugin"]))
-    [ahead] = started
-    assert ahead._ahead is None  # cancelled: killed and reaped
+    [(ahead, pid)] = started
+    assert ahead._ahead is None  # cancelled
     with pytest.raises(ChildProcessError):
-        os.waitpid(-1, os.WNOHANG)  # no child of this process is left, not even a zombie
+        os.waitpid(pid, os.WNOHANG)  # killed and reaped: not even a zombie is left
+
+
+def test_two_file_systems_one_that_hangs_give_the_same_rows_and_warnings(
+    tmp_path: Path, cases: Any, taken: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An MBR disk whose first file system is the ISO 9660 on which libtsk hangs and whose second
+    is FAT (tests/triage/test_walkguard.py): the child's guarded walk abandons the first after the
+    stall time, walks the second, and the run stores what its own walk stores, the walk's warning
+    included, in the same order."""
+    from tests.triage.test_walkguard import STALL_S, hanging_iso, two_partitions
+
+    image = two_partitions(tmp_path, hanging_iso(tmp_path))
+    monkeypatch.setenv("EXHIBIT_WALK_STALL_SECONDS", str(STALL_S))
+    ahead, own = cases("ahead"), cases("own")
+    for c in (ahead, own):
+        acquire(c, image, exhibit="EX-1", actor="ex", description="disk", kind="raw")
+    run_triage(ahead, "EX-1", actor="ex", options=TriageOptions(workers=1))
+    assert taken == [True]
+    monkeypatch.setattr(walk_ahead, "start", lambda *a: None)
+    run_triage(own, "EX-1", actor="ex", options=TriageOptions(workers=1))
+    warnings = _warnings(ahead)
+    assert any("could not be walked" in w[2] for w in warnings), warnings
+    assert warnings == _warnings(own)
+    rows = _rows(ahead)
+    assert len(rows) > 10 and rows == _rows(own)  # the FAT partition's entries (the ISO gives none)
+
+
+def test_ctrl_c_while_the_run_waits_for_the_child_ends_it_at_once() -> None:
+    """The child ignores Ctrl-C (its parent ends it): a KeyboardInterrupt while the run waits for
+    its result kills it rather than waiting for the rest of its work."""
+    import signal
+    import threading
+    import time
+
+    from triage.plugin.ahead import Ahead
+
+    def interrupted(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupted)  # whatever the test runner installed
+    try:
+        ahead = Ahead(time.sleep, 30)
+        pid = ahead._pid
+        assert pid is not None
+        timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+        started = time.monotonic()
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            ahead.result()
+        assert time.monotonic() - started < 5  # not the child's 30 s
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # killed and reaped
+    finally:
+        signal.signal(signal.SIGINT, previous)

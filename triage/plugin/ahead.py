@@ -59,6 +59,9 @@ class Ahead(Generic[T]):
                 status, payload = pickle.load(self._reader)
             except (EOFError, pickle.UnpicklingError, OSError) as exc:
                 raise AheadFailed("ChildDied", f"the forked process ended without a result ({exc})") from None
+            except BaseException:  # Ctrl-C while waiting: the child ignores it, so end it now
+                self._kill()
+                raise
         finally:
             self._reader.close()
             self._reap()
@@ -68,11 +71,14 @@ class Ahead(Generic[T]):
 
     def cancel(self) -> None:
         """End the child (its result is not wanted any more)."""
-        if self._pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self._pid, signal.SIGKILL)
+        self._kill()
         self._reader.close()
         self._reap()
+
+    def _kill(self) -> None:
+        if self._pid is not None:  # not reaped yet, so the pid is still the child's
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._pid, signal.SIGKILL)
 
     def _reap(self) -> None:
         if self._pid is not None:
