@@ -119,15 +119,33 @@ class TextIdentifier(IdentifierFields, Record):
 #: in logs), and DEL. Random data holds about one in ten; text, nearly none.
 _CONTROLS = bytes([*range(0x01, 0x08), 0x0E, *range(0x0F, 0x1B), *range(0x1C, 0x20), 0x7F])
 _NOT_CONTROLS = bytes(b for b in range(256) if b not in _CONTROLS)
-#: More than one byte in this many a control character: binary data, not text (the encoding is
-#: not UTF-16, which has its own test). Random bytes without a zero byte, named ``.log``, were
-#: read as Latin-1 "text" and searched by every identifier pattern (~1 ms a file).
+#: Bytes that are not UTF-8 (so would be read as Latin-1) with more than one byte in this many a
+#: control character: binary data, not text. Random bytes without a zero byte, named ``.log``,
+#: were read as Latin-1 "text" and searched by every identifier pattern (~1 ms a file, and now
+#: and then a false "e-mail address"). Text that is UTF-8 (ASCII included) is read whatever
+#: control characters it holds: SOH-separated FIX logs, ^Z-padded DOS files, BEL-ended escapes.
 CONTROL_SHARE = 50
+_UTF8 = codecs.getincrementaldecoder("utf-8")
 
 
 def _controls(sample: bytes) -> int:
     """How many control characters (:data:`_CONTROLS`) ``sample`` holds (counted in C)."""
     return len(sample.translate(None, _NOT_CONTROLS))
+
+
+def _binary_head(sample: bytes) -> bool:
+    """What :func:`_decode` decides for a file whose first bytes are ``sample`` (all of what it
+    looks at), decided from them alone: zero bytes that are not UTF-16's, or control characters
+    throughout bytes that cannot begin UTF-8 text."""
+    if 0 in sample:
+        return _decode(sample) is None
+    if _controls(sample) * CONTROL_SHARE <= len(sample):
+        return False
+    try:
+        _UTF8().decode(sample, False)  # a prefix of UTF-8 text (a character cut at the end is fine)
+    except UnicodeDecodeError:
+        return True
+    return False
 
 
 def _decode(data: bytes) -> TextView | None:
@@ -151,11 +169,13 @@ def _decode(data: bytes) -> TextView | None:
             return None  # zeros on both sides: binary data
         body = data[: len(data) // 2 * 2]
         return TextView(encoding, body.decode(encoding, "replace"), 0, body, 0)
-    if zeros or _controls(sample) * CONTROL_SHARE > len(sample):
+    if zeros:
         return None
     try:
         return TextView("utf-8", data.decode("utf-8"), 0, data, 0)
     except UnicodeDecodeError:
+        if _controls(sample) * CONTROL_SHARE > len(sample):
+            return None  # not UTF-8, and control characters throughout: binary data
         return TextView("latin-1", data.decode("latin-1"), 0, data, 0)
 
 
@@ -165,7 +185,7 @@ class TextIdentifiersPlugin(Plugin):
     wallet, IBAN or payment card in each part, with its byte or character offset."""
 
     name = "identifiers_text"
-    version = "1.0.0"
+    version = "1.1.0"  # 1.1: bytes that are not UTF-8 with control characters throughout are binary
     description = (
         "validated phone numbers, e-mails, URLs, wallets, IBANs and cards in documents and text files"
     )
@@ -195,11 +215,7 @@ class TextIdentifiersPlugin(Plugin):
         if item.size > MAX_TEXT_FILE:
             raise NotMyFormat(f"a text file of {item.size} bytes: left to keyword search, which streams")
         sample = item.head[:4096]
-        if (
-            (0 in sample or _controls(sample) * CONTROL_SHARE > len(sample))
-            and (len(sample) == 4096 or len(sample) == item.size)
-            and _decode(sample) is None
-        ):
+        if (len(sample) == 4096 or len(sample) == item.size) and _binary_head(sample):
             # what _decode decides from the first 4 KiB, decided from the head: binary data named
             # like text costs no read of the file
             raise NotMyFormat("binary data, not text")

@@ -217,6 +217,22 @@ def test_random_bytes_without_a_zero_are_not_text(tmp_path: Path) -> None:
     found, warnings = _parse(log, "/var/log/app.log", tmp_path / "b")
     assert warnings == []
     assert {(r.kind, r.value) for r in found} == {("phone", PHONE), ("email", "ops@example.org")}
+    # UTF-8 (ASCII) text is text whatever control characters it holds: a short DOS note ending
+    # in ^Z, a note padded with ^Z, SOH-separated FIX fields, OSC-8 links ended by BEL
+    for n, text in enumerate(
+        (
+            b"mail ops@example.org\x1a",
+            b"call +442079460958 now\r\n" + b"\x1a" * 100,
+            b"8=FIX.4.2\x0135=D\x0158=ops@example.org\x01" * 3,
+            b"\x1b]8;;https://pay.example.com/x\x07pay\x1b]8;;\x07\n",
+        )
+    ):
+        found, warnings = _parse(text, f"/var/log/t{n}.log", tmp_path / f"c{n}")
+        assert warnings == [] and found, text
+    # text that is not UTF-8 (Latin-1) with a control character or two is still text
+    latin = ("Straße 12, Köln; write to ops@example.org\r\n" * 4 + "\x1a").encode("latin-1")
+    found, warnings = _parse(latin, "/d/note.txt", tmp_path / "d")
+    assert {(r.kind, r.value) for r in found} == {("email", "ops@example.org")}
 
 
 def test_damaged_document_is_a_warning_naming_the_problem(tmp_path: Path) -> None:
