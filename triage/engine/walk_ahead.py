@@ -66,6 +66,7 @@ class WalkAhead:
         if walked is None:
             return None
         rows, warnings, keys = marshal.loads(walked)
+        del walked  # the block (~150 bytes an entry) is not held while the entries are made
         source.warnings.extend(WalkWarning(*fields) for fields in warnings)
         return entries_of(rows), keys
 
