@@ -16,7 +16,19 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    create_engine,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError, OperationalError
 from sqlalchemy.pool import QueuePool
@@ -159,22 +171,28 @@ def _at_head(engine: Engine, script_location: str) -> bool:
     return found == [head]
 
 
-def migrate(engine: Engine, script_location: str = MIGRATIONS) -> None:
+def migrate(engine: Engine, script_location: str = MIGRATIONS, metadata: MetaData | None = None) -> None:
     """Bring the database to the newest schema of one package (custody by default).
 
     Each package (custody, triage) has its own migrations and version table. Alembic is only
     imported when the database is not already at the newest revision (it costs ~0.15 s).
+    With ``metadata`` (the package's models, which its migrations reach at their head: a test
+    compares the two schemas on SQLite and PostgreSQL), a database holding none of the package's
+    tables and no version table gets them from the models and its version stamped at the head,
+    without Alembic: the first triage of a case made its tables on its way to the walk.
     """
     if _at_head(engine, script_location):
         return
-    from alembic import command
-
     try:
         with engine.begin() as conn:
             if conn.dialect.name == "postgresql":
                 # two commands opening a new case at once (two examiners starting triage) must not
                 # both create the tables: the second waits, then finds the schema at its head
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK_KEY})
+            if metadata is not None and _created_at_head(conn, script_location, metadata):
+                return
+            from alembic import command
+
             command.upgrade(alembic_config(conn, script_location), "heads")
     except OperationalError as exc:
         _raise_if_disk_full(engine, exc)
@@ -182,6 +200,26 @@ def migrate(engine: Engine, script_location: str = MIGRATIONS) -> None:
             f"cannot open the case database {engine.url.render_as_string(hide_password=True)}: {exc.orig}",
             hint="check the database URL, that the server runs and that the database exists",
         ) from None
+
+
+def _created_at_head(conn: Connection, script_location: str, metadata: MetaData) -> bool:
+    """Make ``metadata``'s tables and the version table at its head (Alembic's own layout: one
+    ``version_num`` column, its primary key named ``<table>_pkc``), if the database holds none
+    of them; False (nothing made) otherwise, and Alembic decides."""
+    version_table, head = HEADS[script_location]
+    present = set(inspect(conn).get_table_names())
+    if version_table in present or present & set(metadata.tables):
+        return False
+    metadata.create_all(conn)
+    version = Table(
+        version_table,
+        MetaData(),
+        Column("version_num", String(32), nullable=False),
+        PrimaryKeyConstraint("version_num", name=f"{version_table}_pkc"),
+    )
+    version.create(conn)
+    conn.execute(version.insert().values(version_num=head))
+    return True
 
 
 LOW_SPACE = 1024 * 1024  # below this much free space, a SQLite I/O error is taken for a full disk

@@ -14,4 +14,8 @@ register_head(MIGRATIONS, "triage_alembic_version", HEAD)
 
 
 def ensure_schema(engine: Engine) -> None:
-    migrate(engine, MIGRATIONS)
+    """The triage tables at their newest schema: a case without them gets them from the models
+    (custody.store.db.migrate), an older one is migrated by Alembic."""
+    from triage.store.models import TriageBase
+
+    migrate(engine, MIGRATIONS, TriageBase.metadata)
