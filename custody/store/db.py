@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -171,7 +172,12 @@ def _at_head(engine: Engine, script_location: str) -> bool:
     return found == [head]
 
 
-def migrate(engine: Engine, script_location: str = MIGRATIONS, metadata: MetaData | None = None) -> None:
+def migrate(
+    engine: Engine,
+    script_location: str = MIGRATIONS,
+    metadata: MetaData | None = None,
+    made: Callable[[Connection, list[str]], None] | None = None,
+) -> None:
     """Bring the database to the newest schema of one package (custody by default).
 
     Each package (custody, triage) has its own migrations and version table. Alembic is only
@@ -179,7 +185,9 @@ def migrate(engine: Engine, script_location: str = MIGRATIONS, metadata: MetaDat
     With ``metadata`` (the package's models, which its migrations reach at their head: a test
     compares the two schemas on SQLite and PostgreSQL), a database holding none of the package's
     tables and no version table gets them from the models and its version stamped at the head,
-    without Alembic: the first triage of a case made its tables on its way to the walk.
+    without Alembic: the first triage of a case made its tables on its way to the walk. ``made``
+    is then called with the tables made (the version table included), in the same transaction,
+    for what the migrations do besides the schema (the triage tables' PostgreSQL privileges).
     """
     if _at_head(engine, script_location):
         return
@@ -190,6 +198,8 @@ def migrate(engine: Engine, script_location: str = MIGRATIONS, metadata: MetaDat
                 # both create the tables: the second waits, then finds the schema at its head
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK_KEY})
             if metadata is not None and _created_at_head(conn, script_location, metadata):
+                if made is not None:
+                    made(conn, [*metadata.tables, HEADS[script_location][0]])
                 return
             from alembic import command
 

@@ -24,6 +24,7 @@ from custody.case import init_case, open_case
 from custody.store.db import alembic_config
 from tests.conftest import PG_ADMIN, pg_available, pg_connect
 from triage.store import HEAD, MIGRATIONS, ensure_schema
+from triage.store.models import TriageBase
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -55,17 +56,23 @@ def two_cases(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[
                     conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+#: Every table the triage migrations make: the models' and the version table.
+TABLES = sorted({*TriageBase.metadata.tables, "triage_alembic_version"})
+
+
 def _schema(engine: Engine) -> dict[str, Any]:
     """Every triage table's columns (in order, with types, NULL, defaults, primary key), indexes
-    (unique or not, columns or expressions, their SQL), constraints and foreign keys."""
+    (unique or not, columns or expressions, their SQL), constraints and foreign keys; on
+    PostgreSQL also the privileges on them and on the sequences (the migrations grant them)."""
     if engine.dialect.name == "sqlite":
         con = sqlite3.connect(f"file:{engine.url.database}?mode=ro", uri=True)
         try:
             out: dict[str, Any] = {}
-            tables = con.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'triage_%' ORDER BY name"
-            ).fetchall()
-            for (name,) in tables:
+            present = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            for name in TABLES:
+                if name not in present:
+                    out[name] = None
+                    continue
                 indexes = []
                 for row in con.execute(f'PRAGMA index_list("{name}")').fetchall():
                     columns = [
@@ -83,27 +90,46 @@ def _schema(engine: Engine) -> dict[str, Any]:
             return out
         finally:
             con.close()
+    names = {"names": TABLES}
     with engine.connect() as conn:
         return {
+            "tables": conn.execute(
+                text(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = 'public' AND table_name = ANY(:names) ORDER BY 1"
+                ),
+                names,
+            ).fetchall(),
             "columns": conn.execute(
                 text(
                     "SELECT table_name, column_name, data_type, is_nullable, column_default, "
                     "character_maximum_length, ordinal_position FROM information_schema.columns "
-                    "WHERE table_schema = 'public' AND table_name LIKE 'triage%' ORDER BY 1, 2"
-                )
+                    "WHERE table_schema = 'public' AND table_name = ANY(:names) ORDER BY 1, 2"
+                ),
+                names,
             ).fetchall(),
             "indexes": conn.execute(
                 text(
                     "SELECT tablename, indexname, indexdef FROM pg_indexes "
-                    "WHERE schemaname = 'public' AND tablename LIKE 'triage%' ORDER BY 1, 2"
-                )
+                    "WHERE schemaname = 'public' AND tablename = ANY(:names) ORDER BY 1, 2"
+                ),
+                names,
             ).fetchall(),
             "constraints": conn.execute(
                 text(
                     "SELECT conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid) "
                     "FROM pg_constraint WHERE connamespace = 'public'::regnamespace "
-                    "AND conrelid::regclass::text LIKE 'triage%' ORDER BY 1, 2"
-                )
+                    "AND conrelid::regclass::text = ANY(:names) ORDER BY 1, 2"
+                ),
+                names,
+            ).fetchall(),
+            "privileges": conn.execute(
+                text(
+                    "SELECT relname, relkind, relacl::text FROM pg_class "
+                    "WHERE relnamespace = 'public'::regnamespace "
+                    "AND (relname = ANY(:names) OR relkind = 'S') ORDER BY 1"
+                ),
+                names,
             ).fetchall(),
         }
 
@@ -118,7 +144,8 @@ def test_a_case_without_triage_tables_gets_alembics_schema_without_alembic(
         command.upgrade(alembic_config(conn, MIGRATIONS), "heads")
     ensure_schema(made)  # from the models
     assert "triage_files" in inspect(made).get_table_names()
-    assert _schema(made) == _schema(migrated)
+    made_schema = _schema(made)
+    assert all(made_schema.values()) and made_schema == _schema(migrated)
     with made.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM triage_alembic_version")).scalars().all() == [HEAD]
     with made.begin() as conn:  # Alembic finds it at its head: nothing to run

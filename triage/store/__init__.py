@@ -16,6 +16,8 @@ register_head(MIGRATIONS, "triage_alembic_version", HEAD)
 def ensure_schema(engine: Engine) -> None:
     """The triage tables at their newest schema: a case without them gets them from the models
     (custody.store.db.migrate), an older one is migrated by Alembic."""
+    from triage.store.grants import grant_examiner
     from triage.store.models import TriageBase
 
-    migrate(engine, MIGRATIONS, TriageBase.metadata)
+    # tables made from the models get the privileges each migration grants as it makes its tables
+    migrate(engine, MIGRATIONS, TriageBase.metadata, made=grant_examiner)
