@@ -187,7 +187,9 @@ def migrate(
     tables and no version table gets them from the models and its version stamped at the head,
     without Alembic: the first triage of a case made its tables on its way to the walk. ``made``
     is then called with the tables made (the version table included), in the same transaction,
-    for what the migrations do besides the schema (the triage tables' PostgreSQL privileges).
+    for what the migrations do besides the schema (the triage tables' PostgreSQL privileges): a
+    migration that does more (seeds rows, grants to a new role) must be mirrored there, and the
+    package's test comparing the two ways (tests/triage/test_store_fresh.py) compares rows too.
     """
     if _at_head(engine, script_location):
         return
@@ -197,9 +199,10 @@ def migrate(
                 # two commands opening a new case at once (two examiners starting triage) must not
                 # both create the tables: the second waits, then finds the schema at its head
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK_KEY})
-            if metadata is not None and _created_at_head(conn, script_location, metadata):
+            created = _created_at_head(conn, script_location, metadata) if metadata is not None else None
+            if created is not None:
                 if made is not None:
-                    made(conn, [*metadata.tables, HEADS[script_location][0]])
+                    made(conn, created)
                 return
             from alembic import command
 
@@ -212,15 +215,19 @@ def migrate(
         ) from None
 
 
-def _created_at_head(conn: Connection, script_location: str, metadata: MetaData) -> bool:
+def _created_at_head(conn: Connection, script_location: str, metadata: MetaData) -> list[str] | None:
     """Make ``metadata``'s tables and the version table at its head (Alembic's own layout: one
-    ``version_num`` column, its primary key named ``<table>_pkc``), if the database holds none
-    of them; False (nothing made) otherwise, and Alembic decides."""
-    version_table, head = HEADS[script_location]
+    ``version_num`` column, its primary key named ``<table>_pkc``) if the database holds none of
+    them, and name the tables made; None (nothing made) otherwise, or when the package's head is
+    not registered: then Alembic decides."""
+    known = HEADS.get(script_location)
+    if known is None:
+        return None
+    version_table, head = known
     present = set(inspect(conn).get_table_names())
     if version_table in present or present & set(metadata.tables):
-        return False
-    metadata.create_all(conn)
+        return None
+    metadata.create_all(conn, checkfirst=False)  # none of them is there: no look-up per table
     version = Table(
         version_table,
         MetaData(),
@@ -229,7 +236,7 @@ def _created_at_head(conn: Connection, script_location: str, metadata: MetaData)
     )
     version.create(conn)
     conn.execute(version.insert().values(version_num=head))
-    return True
+    return [*metadata.tables, version_table]
 
 
 LOW_SPACE = 1024 * 1024  # below this much free space, a SQLite I/O error is taken for a full disk

@@ -62,8 +62,9 @@ TABLES = sorted({*TriageBase.metadata.tables, "triage_alembic_version"})
 
 def _schema(engine: Engine) -> dict[str, Any]:
     """Every triage table's columns (in order, with types, NULL, defaults, primary key), indexes
-    (unique or not, columns or expressions, their SQL), constraints and foreign keys; on
-    PostgreSQL also the privileges on them and on the sequences (the migrations grant them)."""
+    (unique or not, columns or expressions, their SQL), constraints, foreign keys and rows; on
+    SQLite the normalised CREATE text too, on PostgreSQL the privileges on them and on the
+    sequences (the migrations grant them)."""
     if engine.dialect.name == "sqlite":
         con = sqlite3.connect(f"file:{engine.url.database}?mode=ro", uri=True)
         try:
@@ -82,7 +83,14 @@ def _schema(engine: Engine) -> dict[str, Any]:
                         "SELECT sql FROM sqlite_master WHERE name = ?", (row[1],)
                     ).fetchone()
                     indexes.append((row[1], row[2], row[3], columns, index_sql[0] if index_sql else None))
-                out[name] = {  # not the table's CREATE text: SQLite appends each ADD COLUMN to it as typed
+                sql = con.execute("SELECT sql FROM sqlite_master WHERE name = ?", (name,)).fetchone()[0]
+                out[name] = {
+                    # the CREATE text with spacing and quoting normalised (SQLite appends each ADD
+                    # COLUMN to it as typed, and keeps the quotes of a renamed table): WITHOUT
+                    # ROWID, CHECK, COLLATE and AUTOINCREMENT show only there
+                    "sql": " ".join(sql.replace('"', "").replace("(", " ( ").replace(",", " , ").split()),
+                    "table_list": con.execute(f'PRAGMA table_list("{name}")').fetchall(),
+                    "rows": con.execute(f'SELECT * FROM "{name}" ORDER BY 1').fetchall(),
                     "columns": con.execute(f'PRAGMA table_info("{name}")').fetchall(),
                     "indexes": sorted(indexes, key=str),
                     "foreign keys": con.execute(f'PRAGMA foreign_key_list("{name}")').fetchall(),
@@ -123,6 +131,9 @@ def _schema(engine: Engine) -> dict[str, Any]:
                 ),
                 names,
             ).fetchall(),
+            "rows": {
+                name: conn.execute(text(f'SELECT * FROM "{name}" ORDER BY 1')).fetchall() for name in TABLES
+            },
             "privileges": conn.execute(
                 text(
                     "SELECT relname, relkind, relacl::text FROM pg_class "
