@@ -184,15 +184,28 @@ def test_the_models_path_does_not_import_alembic(tmp_path: Path) -> None:
 
 def test_a_case_with_some_triage_tables_is_left_to_alembic(tmp_path: Path) -> None:
     """Tables from an older Exhibit without a version table (or any other partial state) are not
-    made over: Alembic decides, as before (here it refuses to create a table that exists)."""
+    made over from the models: Alembic decides, as before (here it refuses to create a table that
+    exists), and nothing is made. In a fresh process, to see that it was Alembic that answered."""
     root = tmp_path / "case"
     init_case(root, case_number="2026/12", title="partial").close()
     engine = open_case(root).engine
     try:
         with engine.begin() as conn:
             conn.execute(text("CREATE TABLE triage_runs (id VARCHAR(36) PRIMARY KEY)"))
-        with pytest.raises(Exception, match="triage_runs"):
-            ensure_schema(engine)
+    finally:
+        engine.dispose()
+    probe = (
+        "import sys; from pathlib import Path; from custody.case import open_case; "
+        "from triage.store import ensure_schema; "
+        f"c = open_case(Path({str(root)!r}))\n"
+        "try:\n    ensure_schema(c.engine)\nexcept Exception as exc:\n    print('refused:', 'triage_runs' in str(exc))\n"
+        "print('alembic' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["refused:", "True", "True"]  # by Alembic
+    engine = open_case(root).engine
+    try:
         assert "triage_files" not in inspect(engine).get_table_names()
     finally:
         engine.dispose()

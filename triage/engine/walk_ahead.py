@@ -55,9 +55,10 @@ class WalkAhead:
         gives them, with their row keys; the walk's warnings are added to ``source.warnings``.
         None: walk it here."""
         ahead, self._ahead = self._ahead, None
-        if ahead is None or not isinstance(source, ImageSource):
-            if ahead is not None:
-                ahead.cancel()
+        if ahead is None:
+            return None
+        if not isinstance(source, ImageSource):
+            ahead.cancel()
             return None
         try:
             walked = ahead.result()

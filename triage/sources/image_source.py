@@ -141,7 +141,7 @@ class ImageSource:
         """
 
         rows = self._fast_rows(fs, path, recursive, deleted_only)
-        return None if rows is None else [new_entry(*row) for row in rows]
+        return None if rows is None else entries_of(rows)
 
     def _fast_rows(
         self, fs: FileSystem, path: str | None, recursive: bool, deleted_only: bool
