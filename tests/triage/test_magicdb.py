@@ -262,26 +262,120 @@ def test_text_heads_get_libmagics_answer_from_the_text_tier(active: None) -> Non
     assert used > len(heads) // 3, used
 
 
+#: text made to match the rules screened by alternatives, a repeated group or a run between blanks
+_MADE_TEXT = [
+    b"class Parser < Base\n  def run\n    1\n  end\nend\n",
+    b"  module Tools\n    VERSION = '1'\n  end\n",
+    b"# settings\nmodule Main where\nimport Data.List\n",
+    b"CFLAGS = -O2 -Wall\nall: prog\n\nprog: main.o\n\tcc -o prog main.o\n",
+    b"VPATH = src\n\nprog: main.o\n",
+    b".PRECIOUS: %.o\nall:\n\techo done\n",
+    b"LDFLAGS=-lm\n",
+    b"".join(b"row%d" % i + b"".join(b"\tfield%d" % k for k in range(12)) + b"\n" for i in range(20)),
+    b"id\tname\n1\tx\n",
+    b"#!/usr/bin/perl\nuse strict;\n\n=pod\n\nText.\n\n=cut\n\nprint 1;\n",
+    b"package Foo;\n1;\n__END__\n\n=head1 NAME\n\nFoo - bar\n\n=head2 Methods\n",
+    b"\n=encoding utf8\n\n=head1 NAME\n",
+    b"plain words, nothing special\n" * 30,
+]
+
+
 def test_regex_literals() -> None:
-    """The literal every match of a POSIX extended regex holds (or none when unsure)."""
-    lit = magicdb._regex_literal
-    assert lit(rb"^export (function|class) ") == b"export "
-    assert lit(rb"^(import|export).* from ") == b" from "
-    assert lit(rb"a|bcd") == b""  # alternatives at the top: no literal is certain
-    assert lit(rb"^[[:space:]]*(class|module)[[:space:]][A-Z]") == b""
-    assert lit(rb"abcd?e") == b"abc"  # d is optional
-    assert lit(rb"abcd*ef") == b"abc"
-    assert lit(rb"xy{2}zzz") == b"zzz"
-    assert lit(rb"ab+cd") == b"ab"  # b repeats: the run stops after it
-    assert lit(rb"\.asciiz") == b".asciiz"
-    assert lit(rb"[]a-z]+literal") == b"literal"
-    assert lit(rb"[^]x]longer[[:alpha:]]") == b"longer"
-    assert lit(rb"q\(ns\)") == b"q(ns)"
-    assert lit(rb"\bword\w") == b"word"
-    assert lit(rb"unclosed(group") == b""
-    assert lit(rb"unclosed[bracket") == b""
-    assert lit(rb"(a|b)") == b""
-    assert lit(b"\x08REF[\t ]") == b"REF"
+    """Literals one of which every match of a POSIX extended regex holds (none when unsure)."""
+    lit = magicdb._regex_literals
+    assert lit(rb"^export (function|class) ") == (b"export ",)
+    assert lit(rb"^(import|export).* from ") == (b" from ",)  # the fewest alternatives, when as long
+    assert lit(rb"a|bcd") == (b"a", b"bcd")  # alternatives: one of their literals
+    assert lit(rb"^[[:space:]]*(class|module)[[:space:]][A-Z]") == (b"class", b"module")
+    assert lit(rb"^(CFLAGS|VPATH|all:|\.PRECIOUS)") == (b"CFLAGS", b"VPATH", b"all:", b".PRECIOUS")
+    assert lit(b"^[!-?A-~]{1,255}(\t[^\t]+){11}") == (b"\t",)  # a group repeated 11 times; a tab is itself
+    assert lit(rb"(abc){2,}") == (b"abc",)
+    assert lit(rb"(abc){0,3}d") == (b"d",)  # a group that may be absent needs nothing
+    assert lit(rb"(abc)?") == ()
+    assert lit(rb"(ab|)c") == (b"c",)  # an empty branch: the group needs nothing
+    assert lit(rb"(ab|c)*") == ()
+    assert lit(rb"x(a(bc|de)|fgh)y") == (b"bc", b"de", b"fgh")  # longer than x or y
+    assert lit(rb"(a(bcd|efg)|hijk)") == (b"bcd", b"efg", b"hijk")  # nested alternatives
+    assert lit(rb"abcd?e") == (b"abc",)  # d is optional
+    assert lit(rb"abcd*ef") == (b"abc",)
+    assert lit(rb"xy{2}zzz") == (b"zzz",)
+    assert lit(rb"ab+cd") == (b"ab",)  # b repeats: the run stops after it
+    assert lit(rb"\.asciiz") == (b".asciiz",)
+    assert lit(rb"ab.cde") == (b"cde",)  # any byte: the run ends
+    assert lit(rb"[]a-z]+literal") == (b"literal",)
+    assert lit(rb"[^]x]longer[[:alpha:]]") == (b"longer",)
+    assert lit(rb"q\(ns\)") == (b"q(ns)",)
+    assert lit(rb"\bword\w") == (b"word",)
+    assert lit(rb"unclosed(group") == ()
+    assert lit(rb"unclosed[bracket") == ()
+    assert lit(rb"x{y}abc") == ()  # a bound this parser does not read: nothing is certain
+    assert lit(rb"(a|b)") == (b"a", b"b")
+    assert lit(b"\x08REF[\t ]") == (b"REF",)
+
+
+def test_string_rules_with_blanks_are_screened_by_what_lies_between() -> None:
+    """A search with W (blanks compacted) or w (blanks optional) whose pattern starts with a
+    blank is screened by its longest run between blanks, anywhere after its offset."""
+    assert magicdb._unblank_runs(b"\n=head1 ") == [b"=head1"]
+    assert magicdb._unblank_runs(b" a  bc\td ") == [b"a", b"bc", b"d"]
+    assert magicdb._literal_prefix(b"\n=pod\n", magicdb._W) == b""
+    assert magicdb._literal_prefix(b"=pod\n", magicdb._W) == b"=pod"
+
+
+def test_every_text_rule_that_matches_a_head_passes_its_screen(active: None) -> None:
+    """libmagic itself says which text rule matches: a database of that rule alone describes a
+    head differently from a database without it. Every screened rule that matches a head (real
+    text of this machine, and text made for the new kinds of screen) must be among those
+    ``text_matching`` lets through: a screen never drops a rule that can match."""
+    split = magicdb._sniffer().split  # type: ignore[union-attr]
+    heads = [h for h in _text_heads(300, seed=14) + _MADE_TEXT if h.isascii() and b"\0" not in h]
+    assert len(heads) > 200
+    screened = sorted({rule for rule, *_ in split.text_screens})
+    without = magicdb._Handle(split.database(()), 0)
+    plain = [without(h) for h in heads]
+    allowed = [set(split.text_matching(h)) for h in heads]
+    matched = 0
+    for rule in screened:
+        alone = magicdb._Handle(split.database((rule,)), 0)
+        for head, before, may in zip(heads, plain, allowed, strict=True):
+            if alone(head) != before:
+                matched += 1
+                assert rule in may, (rule, head[:80])
+    assert matched > 100, matched  # the check had rules that matched to look at
+
+
+def test_rules_screened_by_alternatives_and_runs_give_libmagics_answer(
+    active: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Text made to match the rules that only alternatives (class|module, CFLAGS|VPATH|...),
+    a repeated group (eleven tab-separated fields) or a run between blanks (Perl's POD) let
+    this module screen: libmagic's answer, and from the tier, not the full database."""
+    split = magicdb._sniffer().split  # type: ignore[union-attr]
+    screened = {literal for _rule, _offset, _span, literal, _icase in split.text_screens}
+    assert {b"class", b"module", b"VPATH", b"\t", b"=pod", b"=head1"} <= screened
+    made = list(_MADE_TEXT)
+    made += [m.replace(b"\n", b"\r\n") for m in made] + [m[:n] for m in made for n in (5, 17, 40)]
+    # a tier of its own, learnt from plain prose: the rules these heads want stay outside it, so
+    # a head is answered from the tier only if no literal of theirs is in it
+    fresh = magicdb._Sniffer(split)
+    monkeypatch.setattr(magicdb, "_sniffer", lambda: fresh)
+    rng = random.Random(13)
+    words = [b"the", b"of", b"and", b"to", b"value", b"true", b"=", b"path", b"user", b"host"]
+    for _ in range(2 * magicdb.TEXT_REVIEW):
+        magicdb.sniff(b" ".join(rng.choice(words) for _ in range(rng.randint(5, 400))) + b"\n")
+    assert fresh.text.handle is not None
+    used = 0
+    original = fresh.text._call
+
+    def counting(head: bytes, binary: set[int]) -> object:
+        nonlocal used
+        out = original(head, binary)
+        used += out is not None
+        return out
+
+    monkeypatch.setattr(fresh.text, "_call", counting)
+    assert_same(made)
+    assert used, "no head was answered from the tier"
 
 
 def test_pairs_find_exactly_the_literals_that_occur() -> None:

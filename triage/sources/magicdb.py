@@ -26,11 +26,14 @@ these bytes": libmagic remains the judge of every answer.
 Text (a charset other than ``binary``) goes through ~400 more rules, which libmagic tries on a
 converted copy of the bytes (1-1.5 ms a head, mostly ``search`` and ``regex`` tests scanning the
 head). For ASCII and UTF-8 heads without a byte-order mark that copy is a prefix of the head, and
-almost every text rule's first test needs a literal there (a string's prefix at its offset, a
-search's within its range, a literal every match of a regex holds: ``_regex_literal``). One
-database per process holds the rules that text heads often may match (:class:`_TextTier`); a head
-in which no literal of another rule occurs is answered from it (the rules left out cannot match),
-any other text by the full libmagic.
+almost every text rule's first test needs a literal there (a string's prefix at its offset, or
+its longest run between blanks when blanks are compacted; a search's within its range; literals
+one of which every match of a regex holds: ``_regex_literals``). One database per process holds
+the rules that text heads often may match (:class:`_TextTier`); a head in which no literal of
+another rule occurs is answered from it (the rules left out cannot match), any other text by the
+full libmagic. A head whose bytes can only be ASCII or UTF-8 text is asked of the tier first: its
+answer carries the charset, which libmagic finds without its rules, and stands when that is
+ASCII or UTF-8 (otherwise the binary rules' database answers, as for any other head).
 
 Whenever the database is not one this module understands (another format version, local rules in
 ``/etc/magic``, a ``$MAGIC`` it cannot read), or ``$EXHIBIT_PLAIN_LIBMAGIC`` is set, the full
@@ -46,6 +49,7 @@ import ctypes
 import itertools
 import operator
 import os
+import re
 import struct
 import sys
 import threading
@@ -352,11 +356,11 @@ def split_database(data: bytes) -> Split | None:
             if any(kind(k) == _FILE_INDIRECT for k in range(start, end)) or needs & indirect:
                 reentrant.add(start)
                 text_ok = False  # never the case in Debian's database; then text goes to the full one
-            screen = _text_screen(data, at)
-            if screen is None:
+            screens = _text_screens(data, at)
+            if not screens:
                 text_kept.append(start)
-            else:
-                text_screens.append((start, *screen))
+            else:  # the rule may match only if one of its screens' literals is there
+                text_screens.extend((start, *screen) for screen in screens)
             continue
         needs = closure(used(start, end))
         if needs is None:
@@ -469,39 +473,47 @@ _FILE_REGEX = 17
 #: which only adds a condition
 _TEXT_FLAGS = _W | _w | _c | _C | _s | 0x20 | _STRING_BINTEST | 0x4000
 _REGEX_FLAGS = _c | _C | _s | 0x20 | _STRING_BINTEST | 0x800  # 0x800: the range counts lines
+_BLANKS = b" \t\n\v\f\r"  # what the whitespace flags W and w treat as blanks (isspace)
+_BOUND = re.compile(rb"\{([0-9]*)(,[0-9]*)?\}")  # a regex's bound: {m}, {m,}, {m,n}
 
 
-def _text_screen(data: bytes, at: int) -> tuple[int, int, bytes, bool] | None:
-    """(offset, range, literal, ignore case) that the first test of a text rule needs in
-    libmagic's converted copy, or ``None`` when it cannot be screened (the rule is always kept).
+def _text_screens(data: bytes, at: int) -> list[tuple[int, int, bytes, bool]]:
+    """The screens of a text rule's first test: (offset, range, literal, ignore case) each, one
+    of which libmagic's converted copy must hold for the test to match; none (``[]``) when it
+    cannot be screened (the rule is always kept).
 
     ``string``: the literal prefix (see ``_search_check``) at the offset (range 1). ``search``:
-    the prefix within the range. ``regex``: a literal every match contains
-    (:func:`_regex_literal`) anywhere from the offset on (range 0), matched without case when
-    the regex is.
+    the prefix within the range. When whitespace flags (W, w) leave no prefix (the pattern
+    starts with a blank), the longest run of other bytes, anywhere from the offset (range 0): a
+    blank of the pattern matches blanks of any number, but the bytes between blanks compare
+    one for one. ``regex``: literals one of which every match contains
+    (:func:`_regex_literals`), anywhere from the offset on (range 0), matched without case
+    when the regex is.
     """
     cont, flag, _factor, reln, vallen, typ, _in_type, _in_op, _mask_op, cond, _fop, offset, _in_off, _line = (
         _HEAD.unpack_from(data, at)
     )
     if cont != 0 or flag & ~_PLAIN_FLAGS or reln != ord("=") or cond or offset < 0 or not 0 < vallen <= 128:
-        return None
+        return []
     span, str_flags = struct.unpack_from("<II", data, at + 24)
     pattern = data[at + _VALUE_AT : at + _VALUE_AT + vallen]
     if typ == _FILE_REGEX:
         if str_flags & ~_REGEX_FLAGS:
-            return None
-        literal = _regex_literal(pattern)
-        if not literal:
-            return None
+            return []
         icase = bool(str_flags & (_c | _C))
-        return offset, 0, literal.lower() if icase else literal, icase
+        return [
+            (offset, 0, literal.lower() if icase else literal, icase) for literal in _regex_literals(pattern)
+        ]
     if typ not in (_FILE_STRING, _FILE_SEARCH) or str_flags & ~_TEXT_FLAGS:
-        return None
-    prefix = _literal_prefix(pattern, str_flags)
-    if not prefix:
-        return None
+        return []
     icase = bool(str_flags & (_c | _C))
-    return offset, 1 if typ == _FILE_STRING else span, prefix.lower() if icase else prefix, icase
+    prefix = _literal_prefix(pattern, str_flags)
+    if prefix:
+        return [(offset, 1 if typ == _FILE_STRING else span, prefix.lower() if icase else prefix, icase)]
+    if not str_flags & (_W | _w):
+        return []
+    inner = max(_unblank_runs(pattern), key=len, default=b"")
+    return [(offset, 0, inner.lower() if icase else inner, icase)] if inner else []
 
 
 def _literal_prefix(pattern: bytes, str_flags: int) -> bytes:
@@ -515,59 +527,114 @@ def _literal_prefix(pattern: bytes, str_flags: int) -> bytes:
     for byte in pattern:
         if byte >= 0x80:
             break
-        if str_flags & (_W | _w) and byte in b" \t\n\v\f\r":
+        if str_flags & (_W | _w) and byte in _BLANKS:
             break
         prefix.append(byte)
     return bytes(prefix)
 
 
-def _regex_literal(pattern: bytes) -> bytes:
-    """The longest run of literal bytes every match of the POSIX extended regex ``pattern`` holds
-    (``b""`` when none is certain).
-
-    Only the top level counts: a ``|`` there means no literal; groups and bracket expressions end
-    a run and are skipped whole; ``.``, anchors and escapes of letters or digits end a run; a byte
-    followed by ``*``, ``?`` or ``{`` is optional (dropped) and ``+`` ends the run after it. Any
-    other printable ASCII byte, or a backslash and a punctuation byte, is itself.
-    """
+def _unblank_runs(pattern: bytes) -> list[bytes]:
+    """The runs of ASCII bytes between blanks (and non-ASCII bytes) of a string pattern."""
     runs: list[bytes] = []
     run = bytearray()
-    i, n = 0, len(pattern)
+    for byte in pattern:
+        if byte >= 0x80 or byte in _BLANKS:
+            if run:
+                runs.append(bytes(run))
+                run.clear()
+        else:
+            run.append(byte)
+    if run:
+        runs.append(bytes(run))
+    return runs
+
+
+def _regex_literals(pattern: bytes) -> tuple[bytes, ...]:
+    """Literals at least one of which every match of the POSIX extended regex ``pattern``
+    holds (``()`` when none is certain).
+
+    A branch of the pattern needs each of its runs of literal bytes and each group it must
+    match at least once; the most telling of these is kept (the longest shortest literal,
+    then the fewest alternatives). Alternatives (``|``) need one of their branches' literals,
+    so every branch must have some. Brackets, ``.``, anchors and escapes of letters or digits
+    end a run; a byte followed by ``*``, ``?`` or a bound is dropped, and ``+`` ends the run
+    after it; a group followed by ``*``, ``?`` or a bound of at least 0 is optional. Any other
+    printable ASCII byte, a tab, or a backslash and a punctuation byte, is itself. A bound
+    this parser cannot read gives up.
+    """
+    return _alternation(pattern, 0, len(pattern)) or ()
+
+
+def _alternation(pattern: bytes, start: int, stop: int) -> tuple[bytes, ...] | None:
+    """What every match of ``pattern[start:stop]`` (branches split at ``|`` outside groups and
+    brackets) needs one of, or ``None``."""
+    branches: list[tuple[int, int]] = []
+    i = begin = start
+    while i < stop:
+        c = pattern[i]
+        if c == 0x5C:  # backslash
+            i += 2
+        elif c == 0x28:  # (
+            i = _group_end(pattern, i)
+            if i < 0:
+                return None
+        elif c == 0x5B:  # [
+            i = _bracket_end(pattern, i)
+            if i < 0:
+                return None
+        elif c == 0x7C:  # |
+            branches.append((begin, i))
+            i = begin = i + 1
+        else:
+            i += 1
+    branches.append((begin, stop))
+    needed: list[bytes] = []
+    for a, b in branches:
+        one = _branch(pattern, a, b)
+        if not one:
+            return None  # a branch that needs no literal: the alternation needs none either
+        needed.extend(x for x in one if x not in needed)
+    return tuple(needed)
+
+
+def _branch(pattern: bytes, i: int, n: int) -> tuple[bytes, ...] | None:
+    """What every match of the branch ``pattern[i:n]`` (no ``|`` outside groups) needs one of."""
+    candidates: list[tuple[bytes, ...]] = []
+    run = bytearray()
 
     def close() -> None:
         if run:
-            runs.append(bytes(run))
+            candidates.append((bytes(run),))
             run.clear()
 
     while i < n:
         c = pattern[i]
-        if c == 0x7C:  # |
-            return b""
-        if c == 0x28:  # ( ... ): skipped whole
+        if c == 0x28:  # ( ... )
             close()
-            i = _group_end(pattern, i)
-            if i < 0:
-                return b""
+            end = _group_end(pattern, i)
+            if end < 0 or end > n:
+                return None
+            inner = _alternation(pattern, i + 1, end - 1)
+            i, least = _quantifier(pattern, end, n)
+            if least is None:
+                return None
+            if least and inner:
+                candidates.append(inner)
             continue
         if c == 0x5B:  # [ ... ]
             close()
             i = _bracket_end(pattern, i)
-            if i < 0:
-                return b""
+            if i < 0 or i > n:
+                return None
             continue
-        if c in b"*?{":
-            if run:
+        if c in b"*?{+":
+            after, least = _quantifier(pattern, i, n)
+            if least is None:
+                return None
+            if c != 0x2B and run:  # the byte before may be absent or repeat: not part of a run
                 run.pop()
             close()
-            if c == 0x7B:
-                i = pattern.find(b"}", i)
-                if i < 0:
-                    return b""
-            i += 1
-            continue
-        if c == 0x2B:  # +
-            close()
-            i += 1
+            i = after
             continue
         if c == 0x5C:  # backslash
             nxt = pattern[i + 1] if i + 1 < n else 0
@@ -577,13 +644,33 @@ def _regex_literal(pattern: bytes) -> bytes:
                 close()
             i += 2
             continue
-        if 0x20 <= c < 0x7F and c not in b".^$)":
+        if (0x20 <= c < 0x7F and c not in b".^$)") or c == 0x09:
             run.append(c)
         else:
             close()
         i += 1
     close()
-    return max(runs, key=len, default=b"")
+    if not candidates:
+        return None
+    return max(candidates, key=lambda x: (min(map(len, x)), -len(x)))
+
+
+def _quantifier(pattern: bytes, i: int, n: int) -> tuple[int, int | None]:
+    """The end of the quantifier at ``pattern[i]`` (if one is there) and the fewest times it
+    lets the atom before match (1 when there is none; ``None`` for a bound it cannot read)."""
+    if i >= n:
+        return i, 1
+    c = pattern[i]
+    if c in b"*?":
+        return i + 1, 0
+    if c == 0x2B:  # +
+        return i + 1, 1
+    if c == 0x7B:  # {
+        bound = _BOUND.match(pattern, i, n)
+        if bound is None:
+            return i, None
+        return bound.end(), int(bound.group(1) or 0)
+    return i, 1
 
 
 def _bracket_end(pattern: bytes, i: int) -> int:
@@ -879,16 +966,32 @@ def sniff(head: bytes) -> str:
     rules = s.split.matching(head)
     if rules is None or s.split.reentrant.intersection(rules):
         return plain_libmagic(head)  # a rule that may match runs all rules again: they must be there
+    asked = (
+        bool(head) and not head[:32].translate(None, _TEXT_BYTES) and not head.translate(None, _TEXT_BYTES)
+    )
+    if asked:
+        # bytes libmagic may call ASCII or UTF-8 text: its text tier answers with the charset,
+        # and that answer stands when the charset is one of those (else the steps below decide)
+        found = _text(s, head, rules)
+        if found:
+            return found
     answer = s.handle(tuple(sorted(set(rules))))(head)
     if answer is None:
         return plain_libmagic(head)
     mime, _, charset = answer.partition("; charset=")
     if charset != "binary":
         # text: libmagic converts it and tries its text rules on the copy
-        return _text(s, head, rules, charset) or plain_libmagic(head)
+        found = None if asked or charset not in _TIER_CHARSETS else _text(s, head, rules)
+        return found or plain_libmagic(head)
     if head.endswith(b"\0") and _text_once_trimmed(head):
         return plain_libmagic(head)
     return mime or plain_libmagic(head)
+
+
+#: the bytes libmagic's ASCII and UTF-8 text may hold (its text_chars: printable ASCII, BEL,
+#: BS, TAB, LF, VT, FF, CR, ESC; and every byte of a UTF-8 sequence)
+_TEXT_BYTES = bytes(range(0x20, 0x7F)) + b"\a\b\t\n\v\f\r\x1b" + bytes(range(0x80, 0x100))
+_TIER_CHARSETS = ("us-ascii", "utf-8")
 
 
 def _text_once_trimmed(head: bytes) -> bool:
@@ -903,19 +1006,20 @@ def _text_once_trimmed(head: bytes) -> bool:
     return b"\0" not in rest or rest.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff"))
 
 
-def _text(s: _Sniffer, head: bytes, rules: list[int], charset: str) -> str | None:
-    """libmagic's type of a text ``head`` from a database of the binary rules it may match plus
-    the text rules that may match its converted copy, or ``None`` when only the full database
-    can say (another charset than ASCII or UTF-8, a byte-order mark, invalid UTF-8).
+def _text(s: _Sniffer, head: bytes, rules: list[int]) -> str | None:
+    """libmagic's type of an ASCII or UTF-8 text ``head`` from a database of the binary rules it
+    may match plus the text rules that may match its converted copy, or ``None`` when only the
+    full database can say (a rule outside the tier may match, a byte-order mark, invalid UTF-8,
+    or libmagic finds another charset).
 
     For ASCII and UTF-8 without a byte-order mark, libmagic's converted copy is the head itself,
     re-encoded as UTF-8 from the code points it decoded (the same bytes when the head is valid
     UTF-8; a sequence cut at the end of the head, and trailing NUL bytes, are left out): every
     copy is a prefix of the head, so a literal its tests need that is not in the head cannot be
-    in the copy. The charset of the answer is checked again.
+    in the copy. The charset comes with the answer (libmagic's encoding test does not depend on
+    the rules loaded) and must be ASCII or UTF-8.
     """
-    split = s.split
-    if not split.text_ok or charset not in ("us-ascii", "utf-8") or head.startswith(b"\xef\xbb\xbf"):
+    if not s.split.text_ok or head.startswith(b"\xef\xbb\xbf"):
         return None
     try:
         _UTF8().decode(head, False)  # strict: no overlong forms, no surrogates (libmagic accepts them)
@@ -927,5 +1031,5 @@ def _text(s: _Sniffer, head: bytes, rules: list[int], charset: str) -> str | Non
     answer = handle(head)
     if answer is None:
         return None
-    mime, _, again = answer.partition("; charset=")
-    return mime if again == charset and mime else None
+    mime, _, charset = answer.partition("; charset=")
+    return mime if charset in _TIER_CHARSETS and mime else None
