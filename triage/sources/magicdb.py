@@ -826,8 +826,7 @@ class _TextTier:
         self.rules: frozenset[int] = frozenset()
         self.handle: _Handle | None = None
         self._start: dict[int, list[tuple[bytes, bool]]] = {}  # outsiders compared at offset 0
-        self._anywhere = _Pairs(set())  # the other outsiders' literals
-        self._anywhere_nocase = _Pairs(set())
+        self._anywhere = _Pairs(set(), set())  # the other outsiders' literals
         self._lock = threading.Lock()
 
     def __call__(self, head: bytes, binary: set[int]) -> _Handle | None:
@@ -858,7 +857,7 @@ class _TextTier:
         for literal, nocase in self._start.get(head[0], ()):
             if (head[: len(literal)].lower() if nocase else head).startswith(literal):
                 return True
-        return self._anywhere.may_occur(head) or self._anywhere_nocase.may_occur(head.lower())
+        return self._anywhere.may_occur(head)
 
     def _review(self) -> None:
         floor = TEXT_SHARE * self.counted
@@ -879,45 +878,53 @@ class _TextTier:
             else:
                 anywhere[nocase].add(literal)
         self._start = start
-        self._anywhere = _Pairs(anywhere[False])
-        self._anywhere_nocase = _Pairs(anywhere[True])
+        self._anywhere = _Pairs(anywhere[False], anywhere[True])
 
 
 class _Pairs:
-    """Whether any of some literals occurs in a text. Only a literal every pair of adjacent bytes
-    of which occurs in the text (found with a table of the text's pairs) is searched for."""
+    """Whether any of some literals occurs in a text, some compared exactly and some without case
+    (ASCII). Only a literal every pair of adjacent bytes of which occurs in the text, both lower-
+    cased (one table of the pairs a text holds), is searched for; a literal that occurs passes
+    that test, since lower-casing keeps it in the text."""
 
-    def __init__(self, literals: set[bytes]) -> None:
+    def __init__(self, exact: set[bytes], nocase: set[bytes]) -> None:
         import numpy as np
 
         self._np = np
-        self.singles = bytes(sorted({x[0] for x in literals if len(x) == 1}))
-        longer = sorted(x for x in literals if len(x) > 1)
-        ids = [a << 8 | b for x in longer for a, b in itertools.pairwise(x)]
-        self.ids = np.array(ids, dtype=np.int32)
-        self.starts = np.cumsum([0] + [len(x) - 1 for x in longer[:-1]], dtype=np.int64)
+        self.singles = bytes(sorted({x[0] for x in exact if len(x) == 1}))
+        self.singles_nocase = bytes(sorted({x[0] for x in nocase if len(x) == 1}))
+        longer = sorted({(x, False) for x in exact if len(x) > 1} | {(x, True) for x in nocase if len(x) > 1})
+        ids = [a << 8 | b for x, _ in longer for a, b in itertools.pairwise(x.lower())]
+        self.ids = np.array(ids, dtype=np.int64)
+        self.starts = np.cumsum([0] + [len(x) - 1 for x, _ in longer[:-1]], dtype=np.int64)
         self.longer = longer
-        self.seen = np.zeros(65536, dtype=bool)
+        # the pairs of the text being looked at hold this call's number (none to clear after)
+        self.stamps = np.zeros(65536, dtype=np.uint32)
+        self.calls = 0
 
     def may_occur(self, text: bytes) -> bool:
+        lowered = text.lower()
         for byte in self.singles:
             if byte in text:
                 return True
-        if not self.longer:
-            return False
-        if len(text) < 2:
+        for byte in self.singles_nocase:
+            if byte in lowered:
+                return True
+        n = len(text)
+        if n < 2 or not self.longer:
             return False  # no pair of bytes: no literal of two or more bytes occurs
         np = self._np
-        a = np.frombuffer(text, dtype=np.uint8).astype(np.int32)
-        pairs = a[:-1] << 8 | a[1:]
-        seen = self.seen
-        seen[pairs] = True
-        try:
-            maybe = np.flatnonzero(np.logical_and.reduceat(seen[self.ids], self.starts))
-        finally:
-            seen[pairs] = False
+        stamps = self.stamps
+        self.calls += 1
+        if self.calls >= 1 << 32:
+            stamps[:] = 0
+            self.calls = 1
+        call = self.calls
+        stamps[np.frombuffer(lowered, dtype=">u2", count=n // 2)] = call  # pairs at even offsets
+        stamps[np.frombuffer(lowered, dtype=">u2", offset=1, count=(n - 1) // 2)] = call  # at odd ones
+        maybe = np.flatnonzero(np.logical_and.reduceat(stamps[self.ids] == call, self.starts))
         longer = self.longer
-        return any(longer[i] in text for i in maybe.tolist())  # the few whose pairs all occur
+        return any(x in (lowered if nocase else text) for x, nocase in (longer[i] for i in maybe.tolist()))
 
 
 #: How often (in counted text heads) the text tier is reviewed; the share of counted text heads
