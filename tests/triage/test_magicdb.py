@@ -280,6 +280,40 @@ _MADE_TEXT = [
 ]
 
 
+def test_the_text_tier_learns_from_the_heads_it_refuses(
+    active: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tier learnt from prose refuses Makefiles (a literal of the make rule is there); each
+    refused head is counted, so within a review or two the tier holds the make rule and
+    answers Makefiles itself, with libmagic's answer."""
+    split = magicdb._sniffer().split  # type: ignore[union-attr]
+    fresh = magicdb._Sniffer(split)
+    monkeypatch.setattr(magicdb, "_sniffer", lambda: fresh)
+    rng = random.Random(15)
+    words = [b"the", b"of", b"and", b"to", b"value", b"true", b"path", b"user", b"host"]
+    for _ in range(2 * magicdb.TEXT_REVIEW):
+        magicdb.sniff(b" ".join(rng.choice(words) for _ in range(rng.randint(5, 400))) + b"\n")
+    makefiles = [
+        b"CFLAGS = -O%d\nall: prog%d\n\nprog%d: main.o\n\tcc -o $@ $^\n" % (i % 3, i, i) for i in range(300)
+    ]
+    answered = []
+    original = fresh.text._call
+
+    def counting(head: bytes, binary: set[int]) -> object:
+        out = original(head, binary)
+        answered.append(out is not None)
+        return out
+
+    monkeypatch.setattr(fresh.text, "_call", counting)
+    assert_same(makefiles[:1])
+    assert answered == [False], "the prose tier should refuse a Makefile"
+    for m in makefiles[1 : 3 * magicdb.TEXT_REVIEW]:
+        magicdb.sniff(m)
+    answered.clear()
+    assert_same(makefiles[3 * magicdb.TEXT_REVIEW :])
+    assert all(answered), answered.count(False)
+
+
 def test_regex_literals() -> None:
     """Literals one of which every match of a POSIX extended regex holds (none when unsure)."""
     lit = magicdb._regex_literals
