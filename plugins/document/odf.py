@@ -58,6 +58,10 @@ class OdfPlugin(Plugin):
     )
     emits = (OdfMetadata,)
 
+    @classmethod
+    def claims(cls, head: bytes, size: int) -> bool:
+        return head.startswith(ZIP_MAGIC)
+
     def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[OdfMetadata]:
         if not item.head.startswith(ZIP_MAGIC):
             raise NotMyFormat(f"{item.path} is not a zip")

@@ -59,6 +59,10 @@ class OleOfficePlugin(Plugin):
     )
     emits = (OleMetadata,)
 
+    @classmethod
+    def claims(cls, head: bytes, size: int) -> bool:
+        return head.startswith(OLE_MAGIC)
+
     def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[OleMetadata]:
         if not item.head.startswith(OLE_MAGIC):
             raise NotMyFormat(f"{item.path} is not an OLE2 compound file")

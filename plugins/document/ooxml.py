@@ -92,6 +92,10 @@ class OoxmlPlugin(Plugin):
     )
     emits = (OoxmlMetadata,)
 
+    @classmethod
+    def claims(cls, head: bytes, size: int) -> bool:
+        return head.startswith(ZIP_MAGIC)
+
     def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[OoxmlMetadata]:
         if not item.head.startswith(ZIP_MAGIC):
             raise NotMyFormat(f"{item.path} is not a zip")

@@ -114,6 +114,10 @@ class PdfPlugin(Plugin):
     targets = Targets(globs=("**/*.pdf",), mime_types=("application/pdf",), magic=((0, PDF_MAGIC),))
     emits = (PdfMetadata,)
 
+    @classmethod
+    def claims(cls, head: bytes, size: int) -> bool:
+        return PDF_MAGIC in head[:1024]
+
     def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[PdfMetadata]:
         if PDF_MAGIC not in item.head[:1024]:
             raise NotMyFormat(f"{item.path} has no %PDF- header")

@@ -133,6 +133,13 @@ def _controls(sample: bytes) -> int:
     return len(sample.translate(None, _NOT_CONTROLS))
 
 
+def _binary_file(head: bytes, size: int) -> bool:
+    """Whether a file of ``size`` bytes that starts with ``head`` is binary, as :func:`_decode`
+    would decide from its first 4 KiB (``False`` when the head holds fewer of them)."""
+    sample = head[:4096]
+    return (len(sample) == 4096 or len(sample) == size) and _binary_head(sample)
+
+
 def _binary_head(sample: bytes) -> bool:
     """What :func:`_decode` decides for a file whose first bytes are ``sample`` (all of what it
     looks at), decided from them alone: zero bytes that are not UTF-16's, or control characters
@@ -203,6 +210,11 @@ class TextIdentifiersPlugin(Plugin):
         ),
     )
 
+    @classmethod
+    def claims(cls, head: bytes, size: int) -> bool:
+        # parse's checks that need only the first bytes: no document, and too big or binary
+        return document_kind(head) is not None or not (size > MAX_TEXT_FILE or _binary_file(head, size))
+
     def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[Record]:
         region = ctx.options.get("region")
         region = region.strip().upper() if isinstance(region, str) and region.strip() else None
@@ -214,8 +226,7 @@ class TextIdentifiersPlugin(Plugin):
             raise NotMyFormat("a part of a document: read with the document")
         if item.size > MAX_TEXT_FILE:
             raise NotMyFormat(f"a text file of {item.size} bytes: left to keyword search, which streams")
-        sample = item.head[:4096]
-        if (len(sample) == 4096 or len(sample) == item.size) and _binary_head(sample):
+        if _binary_file(item.head, item.size):
             # what _decode decides from the first 4 KiB, decided from the head: binary data named
             # like text costs no read of the file
             raise NotMyFormat("binary data, not text")

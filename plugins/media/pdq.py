@@ -159,6 +159,10 @@ class PdqPlugin(Plugin):
     )
     emits = (ImagePdq,)
 
+    @classmethod
+    def claims(cls, head: bytes, size: int) -> bool:
+        return _kind(head) is not None
+
     def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[ImagePdq]:
         kind = _kind(item.head)
         if kind is None:

@@ -193,6 +193,10 @@ class PhotoExifPlugin(Plugin):
     )
     emits = (PhotoExif,)
 
+    @classmethod
+    def claims(cls, head: bytes, size: int) -> bool:
+        return _kind(head) is not None
+
     def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[PhotoExif]:
         kind = _kind(item.head)
         if kind is None:

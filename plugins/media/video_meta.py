@@ -223,14 +223,14 @@ class VideoMetaPlugin(Plugin):
     )
     emits = (VideoMeta,)
 
+    @classmethod
+    def claims(cls, head: bytes, size: int) -> bool:
+        return _not_a_movie(head) is None
+
     def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[VideoMeta]:
-        head = item.head
-        if len(head) < 8 or head[4:8] not in (b"ftyp", *QT_STARTS):
-            raise NotMyFormat(f"{item.path} does not start with an ftyp, moov, mdat, wide, free or skip box")
-        if head[4:8] == b"ftyp" and head[8:12] in IMAGE_BRANDS:
-            raise NotMyFormat(f"{item.path} is a HEIF/AVIF still image ({head[8:12]!r})")
-        if head[4:8] != b"ftyp" and not _plausible_qt(head):
-            raise NotMyFormat(f"{item.path}: the first bytes are not a box structure")
+        problem = _not_a_movie(item.head)
+        if problem is not None:
+            raise NotMyFormat(f"{item.path}: {problem}")
         with item.open() as fh:
             walk = _Walk(fh, item.size, ctx)
             found = _read(walk)
@@ -242,6 +242,17 @@ class VideoMetaPlugin(Plugin):
             )
             return
         yield _record(item, found, ctx)
+
+
+def _not_a_movie(head: bytes) -> str | None:
+    """Why the first bytes show the file is no movie this plugin reads, or ``None``."""
+    if len(head) < 8 or head[4:8] not in (b"ftyp", *QT_STARTS):
+        return "does not start with an ftyp, moov, mdat, wide, free or skip box"
+    if head[4:8] == b"ftyp" and head[8:12] in IMAGE_BRANDS:
+        return f"a HEIF/AVIF still image ({head[8:12]!r})"
+    if head[4:8] != b"ftyp" and not _plausible_qt(head):
+        return "the first bytes are not a box structure"
+    return None
 
 
 def _plausible_qt(head: bytes) -> bool:

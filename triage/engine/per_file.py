@@ -274,6 +274,22 @@ class SpilledRecords:
         self.batches, self.dropped, self._stem = [], [], None
 
 
+def _with_declined(
+    outcomes: tuple[PluginOutcome, ...], offered: Sequence[Plugin], declined: Sequence[Plugin]
+) -> tuple[PluginOutcome, ...]:
+    """``outcomes`` (of the plugins given the file) and a not-my-format for each plugin in
+    ``declined`` (its Plugin.claims ruled the file out), in the order the plugins were offered,
+    as if each had been run."""
+    ran = {o.plugin: o for o in outcomes}
+    merged = []
+    for p in offered:
+        if p in declined:
+            merged.append(PluginOutcome(p.name, p.version, "not-my-format"))
+        elif p.name in ran:
+            merged.append(ran.pop(p.name))
+    return (*merged, *ran.values())
+
+
 def _opener(data: bytes | Path) -> Callable[[], BinaryIO]:
     if isinstance(data, Path):
         return lambda: open(data, "rb")
@@ -358,6 +374,8 @@ class FileProcessor:
         sniffed: bytes | None = None  # the head ``mime`` was sniffed from
         spool: Spool | None = None
         candidates: list[Plugin] | None = None  # None: not asked yet (no content read)
+        offered: list[Plugin] = []  # when some declined: the plugins whose targets accept the file
+        declined: list[Plugin] = []  # those of them whose Plugin.claims ruled the file out
         warnings_before = len(source.warnings)
         size = 0
         spools: list[Spool] = []  # every scratch file made for this file, removed at the end
@@ -380,6 +398,11 @@ class FileProcessor:
                         candidates = TargetMatcher.pick(
                             self.plugins, self.matcher.accepting(entry.path, head, mime)
                         )
+                        # those the first bytes already rule out are not given the file at all
+                        declined = [p for p in candidates if head and not p.claims(head, entry.size)]
+                        if declined:
+                            offered = candidates
+                            candidates = [p for p in offered if p not in declined]
                         keep_content = search is not None and search.wants_content(head, entry.size)
                         if candidates or keep_content:
                             try:  # a scratch failure skips the plugins, never blames the evidence
@@ -426,6 +449,8 @@ class FileProcessor:
                     spools,
                     warnings,
                 )
+            if declined and error is None:
+                plugins = _with_declined(plugins, offered, declined)
             if search is not None:
                 records, spill = self._keyword_records(
                     search,

@@ -197,6 +197,17 @@ class Plugin(ABC):
     #: settings the examiner may give (``--option NAME.OPTION=VALUE``); read from ``ctx.options``
     options: ClassVar[tuple[Option, ...]] = ()
 
+    @classmethod
+    def claims(cls, head: bytes, size: int) -> bool:
+        """Whether a file that starts with ``head`` (its first :data:`HEAD_SIZE` bytes, fewer
+        for a smaller file) and holds ``size`` bytes may be this plugin's: ``False`` only where
+        ``parse`` would raise NotMyFormat before doing anything else (no read past the head, no
+        warning, no record). The engine asks it first, when its targets offered the file (a
+        ``.jpg`` name over other bytes), and then records the plugin's not-my-format without
+        building an item or calling ``parse``: a file that is not the plugin's costs its check
+        of the first bytes and nothing more. By default every offered file may be."""
+        return True
+
     @abstractmethod
     def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[Record]:
         """Yield records; raise NotMyFormat if the file is not ours; ctx.warn() and skip bad rows."""
