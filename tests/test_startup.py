@@ -455,6 +455,19 @@ def test_recording_commands_load_only_the_ledger(tmp_path: Path) -> None:
     assert [e["body"]["kind"] for e in json.loads(log.stdout)][-2:] == ["item.acquire", "custody.move"]
 
 
+def test_a_triage_on_this_machine_does_not_load_celery(tmp_path: Path) -> None:
+    """Celery (and kombu) are for runs on workers (--broker or the case's broker): a local run,
+    with no broker set, never imports them (31 ms of its start-up)."""
+    env, one = _case_with_examiner(tmp_path, "S-8")
+    assert (
+        exhibit("acquire", str(one), "--exhibit", "EX-1", "--description", "one byte", env=env).returncode
+        == 0
+    )
+    modules = loaded_by("triage", "EX-1", "--json", env=env)
+    assert "triage.engine.run" in modules and "triage.distributed.setting" in modules  # it ran, and chose
+    assert _under(modules, ("celery", "kombu")) == []
+
+
 # -- the database opened once -------------------------------------------------------------------
 
 COUNT_CONNECTIONS = """

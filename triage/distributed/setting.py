@@ -279,6 +279,17 @@ def choose(
     check_flags(broker=broker, local=local, queue=queue, job_files=job_files)
     if local:
         return None
+    if broker is None:
+        setting = current(engine)
+        if setting is None:
+            if queue is not None or job_files is not None:
+                raise DistributedError(
+                    "--queue and --job-files are for runs on workers: give --broker URL too",
+                    hint="or set the case's broker: exhibit broker set URL --actor ID (docs/lab.md); "
+                    "nothing was recorded",
+                )
+            return None  # local processes: Celery is not imported at all
+    # Celery (through app) only for a run on workers
     from triage.distributed.app import DEFAULT_QUEUE, check_url, redacted
     from triage.engine.workers import CHUNK_FILES
 
@@ -291,16 +302,7 @@ def choose(
             job_files or CHUNK_FILES,
             {"broker_from": FROM_OPTION},
         )
-    setting = current(engine)
-    if setting is None:
-        if queue is not None or job_files is not None:
-            raise DistributedError(
-                "--queue and --job-files are for runs on workers: give --broker URL too",
-                hint="or set the case's broker: exhibit broker set URL --actor ID (docs/lab.md); "
-                "nothing was recorded",
-            )
-        return None
-    assert setting.url is not None
+    assert setting is not None and setting.url is not None
     origin: dict[str, Any] = {"broker_from": FROM_SETTING, "setting": setting.id}
     url = with_password(setting, environ)
     return Chosen(
