@@ -314,6 +314,26 @@ def test_the_text_tier_learns_from_the_heads_it_refuses(
     assert all(answered), answered.count(False)
 
 
+def test_search_rules_found_by_pattern_or_find_alike(active: None) -> None:
+    """The binary search rules' literals are looked for by a compiled pattern when short: it
+    finds them exactly where ``bytes.find`` does, at the edges of the range too."""
+    split = magicdb._sniffer().split  # type: ignore[union-attr]
+    plan = split._search_plan
+    assert any(search for *_, search in plan) and any(search is None for *_, search in plan)
+    rng = random.Random(16)
+    for _rule, offset, span, prefix, search in plan:
+        if search is None:
+            continue
+        end_start = offset + span - 1 if span else 5000  # the last start libmagic tries
+        for at in {0, max(0, offset - 1), offset, end_start - 1, end_start, end_start + 1}:
+            head = bytearray(rng.randbytes(max(at + len(prefix) + 3, 64)))
+            head[at : at + len(prefix)] = prefix
+            for h in (bytes(head), bytes(head[: at + len(prefix)]), bytes(head[: at + len(prefix) - 1])):
+                n = len(h)
+                end = offset + span - 1 + len(prefix) if span else n
+                assert bool(search(h, offset, end)) == (h.find(prefix, offset, end) != -1), (prefix, at, n)
+
+
 def test_regex_literals() -> None:
     """Literals one of which every match of a POSIX extended regex holds (none when unsure)."""
     lit = magicdb._regex_literals
