@@ -53,6 +53,7 @@ import re
 import struct
 import sys
 import threading
+import weakref
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -773,6 +774,8 @@ class _Handle:
         ]
         lib.magic_buffer.restype = ctypes.c_char_p
         lib.magic_buffer.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+        lib.magic_close.restype = None
+        lib.magic_close.argtypes = [ctypes.c_void_p]
         self._lib = lib
         self._buffer = ctypes.create_string_buffer(database, len(database))  # libmagic keeps pointers into it
         self._cookie = lib.magic_open(flags)
@@ -780,6 +783,10 @@ class _Handle:
             raise OSError("libmagic: magic_open failed")
         pointers = (ctypes.c_void_p * 1)(ctypes.cast(self._buffer, ctypes.c_void_p))
         sizes = (ctypes.c_size_t * 1)(len(database))
+        # libmagic's memory for the loaded rules (as much as the database, ~0.4 MB) is freed only
+        # by magic_close: when this handle goes (a set's evicted from the cache, a tier replaced
+        # by a new one), so does its cookie, before the buffer the cookie points into
+        self._closed = weakref.finalize(self, lib.magic_close, self._cookie)
         if lib.magic_load_buffers(self._cookie, pointers, sizes, 1) != 0:
             raise OSError("libmagic: the reduced database did not load")
         self._lock = threading.Lock()
