@@ -396,6 +396,11 @@ def test_regex_literals() -> None:
     assert lit(rb"x{y}abc") == ()  # a bound this parser does not read: nothing is certain
     assert lit(rb"(a|b)") == (b"a", b"b")
     assert lit(b"\x08REF[\t ]") == (b"REF",)
+    # GNU's anchors are not characters: \<abc matches " abc"
+    assert lit(rb"\<abc") == (b"abc",) and lit(rb"abc\'") == (b"abc",) and lit(rb"\`x\>") == (b"x",)
+    # glibc applies stacked quantifiers in turn: b+? is (b+)?, so "ac" matches ab+?c
+    assert b"ab" not in lit(rb"ab+?c") and b"ab" not in lit(rb"ab+*c")
+    assert lit(rb"(abc)+?d") == (b"d",) and lit(rb"(ab){2}{3}") == (b"ab",)
 
 
 def test_string_rules_with_blanks_are_screened_by_what_lies_between() -> None:
@@ -427,6 +432,67 @@ def test_every_text_rule_that_matches_a_head_passes_its_screen(active: None) -> 
                 matched += 1
                 assert rule in may, (rule, head[:80])
     assert matched > 100, matched  # the check had rules that matched to look at
+
+
+def _searches(split: magicdb.Split, text: bool) -> list[tuple[int, int, int, bytes]]:
+    """(rule, offset, range as written, pattern) of the top-level ``search`` rules without
+    flags, text or binary ones, read from the database itself (not from the screens)."""
+    found = []
+    for rule in split.spans:
+        at = magicdb.ENTRY_SIZE * (1 + rule)
+        cont, flag, _f, _r, vallen, typ, *_rest, offset, _in, _line = magicdb._HEAD.unpack_from(
+            split.data, at
+        )
+        span, str_flags = struct.unpack_from("<II", split.data, at + 24)
+        if cont or typ != magicdb._FILE_SEARCH or str_flags or not span or offset < 0:
+            continue
+        if bool(flag & magicdb._BINTEST) == text:
+            continue
+        found.append(
+            (rule, offset, span, split.data[at + magicdb._VALUE_AT : at + magicdb._VALUE_AT + vallen])
+        )
+    return found
+
+
+def test_case_free_regexes_screen_no_letter_that_folds_from_beyond_ascii(active: None) -> None:
+    """Under REG_ICASE in a UTF-8 locale glibc matches i with the dotless i, s with the long s
+    and k with the Kelvin sign: a case-free regex's screen holds none of those letters (ASCII
+    lower-casing could not find the others)."""
+    split = magicdb._sniffer().split  # type: ignore[union-attr]
+    for rule, _offset, _span, literal, icase in split.text_screens:
+        typ = split.data[magicdb.ENTRY_SIZE * (1 + rule) + 6]
+        if icase and typ == magicdb._FILE_REGEX:
+            assert not set(literal) & set(b"isk"), (rule, literal)
+
+
+def test_search_rules_match_up_to_the_end_of_their_range(active: None) -> None:
+    """A search without flags may match at its offset plus its whole range (libmagic looks with
+    memmem over the range plus the pattern's length): a text or binary search rule whose
+    pattern starts at the range's last place, as libmagic alone with that rule finds it, must
+    be let through by the screen (it was not: a Ruby script after one byte, ``>#!/usr/bin/env
+    ruby``, was text/plain from the tier)."""
+    split = magicdb._sniffer().split  # type: ignore[union-attr]
+    without = magicdb._Handle(split.database(()), 0)
+    checked = 0
+    for text in (True, False):
+        rules = _searches(split, text)
+        assert rules, f"no {'text' if text else 'binary'} search rule without flags in this database"
+        for rule, offset, span, pattern in rules:
+            if text and not pattern.isascii():
+                continue
+            alone = magicdb._Handle(split.database((rule,)), 0)
+            for at in (offset + span - 1, offset + span, offset + span + 1):
+                pad = b"x" if text else b"\x01"
+                head = pad * at + pattern + (b"\n" if text else b"\x01" * 16)
+                if len(head) > HEAD_SIZE or alone(head) == without(head):
+                    continue  # too far out for a head, or the rule alone does not match it
+                checked += 1
+                if text:
+                    assert rule in split.text_matching(head), (rule, offset, span, pattern, at)
+                else:
+                    found = split.matching(head)
+                    assert found is None or rule in found, (rule, offset, span, pattern, at)
+    assert checked > 50, checked
 
 
 def test_rules_screened_by_alternatives_and_runs_give_libmagics_answer(

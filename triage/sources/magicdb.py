@@ -131,7 +131,9 @@ class Split:
 
     data: bytes  # the whole database, as libmagic loads it
     index: list[tuple[int, dict[int, list[Check]]]]
-    searches: list[tuple[int, int, int, bytes]]  # rule, offset, range (0: to the end), literal prefix
+    #: rule, offset, places a match may start at from the offset (0: any, to the end; _starts),
+    #: literal prefix
+    searches: list[tuple[int, int, int, bytes]]
     kept: list[int]  # entries of the rules that are not plain (every reduced database has them)
     guards: list[Guard]  # kept rules that can run ``indirect``: when one may match, use the full database
     spans: dict[int, int]  # plain rule -> end of its entries
@@ -141,8 +143,9 @@ class Split:
     plain_rules: int
     kept_rules: int
     text_rules: int  # libmagic tries them on text only (the converted copy): see ``text_screens``
-    #: text rules whose first test can be screened: (rule, offset, range, literal, ignore case);
-    #: range 1 means "at the offset" (a string), 0 "anywhere after it" (a regex)
+    #: text rules whose first test can be screened: (rule, offset, places, literal, ignore case);
+    #: places the literal may start at from the offset: 1 means "at the offset" (a string), 0
+    #: "anywhere after it" (a regex), else a search's (_starts)
     text_screens: list[tuple[int, int, int, bytes, bool]] = field(default_factory=list)
     text_kept: list[int] = field(default_factory=list)  # text rules always given to libmagic
     text_ok: bool = False  # text heads may be answered from reduced databases
@@ -461,6 +464,7 @@ def _search_check(data: bytes, at: int) -> tuple[int, int, bytes] | None:
     if str_flags & ~_SEARCH_FLAGS:
         return None
     pattern = data[at + _VALUE_AT : at + _VALUE_AT + vallen]
+    span = _starts(span, str_flags)
     if not str_flags & (_W | _w | _c | _C):
         return offset, span, pattern  # compared byte for byte: the whole pattern
     prefix = bytearray()
@@ -483,6 +487,7 @@ _TEXT_FLAGS = _W | _w | _c | _C | _s | 0x20 | _STRING_BINTEST | 0x4000
 _REGEX_FLAGS = _c | _C | _s | 0x20 | _STRING_BINTEST | 0x800  # 0x800: the range counts lines
 _BLANKS = b" \t\n\v\f\r"  # what the whitespace flags W and w treat as blanks (isspace)
 _BOUND = re.compile(rb"\{([0-9]*)(,[0-9]*)?\}")  # a regex's bound: {m}, {m,}, {m,n}
+_FOLDED_BEYOND_ASCII = frozenset(b"isk")  # letters a non-ASCII letter's case folds to (ı ſ K)
 
 
 def _text_screens(data: bytes, at: int) -> list[tuple[int, int, bytes, bool]]:
@@ -509,19 +514,33 @@ def _text_screens(data: bytes, at: int) -> list[tuple[int, int, bytes, bool]]:
         if str_flags & ~_REGEX_FLAGS:
             return []
         icase = bool(str_flags & (_c | _C))
-        return [
-            (offset, 0, literal.lower() if icase else literal, icase) for literal in _regex_literals(pattern)
-        ]
+        literals = _regex_literals(pattern)
+        if icase and any(set(literal.lower()) & _FOLDED_BEYOND_ASCII for literal in literals):
+            # REG_ICASE in a UTF-8 locale matches i, s and k with letters outside ASCII (the
+            # dotless i, the long s, the Kelvin sign): lower-casing ASCII cannot screen them
+            return []
+        return [(offset, 0, literal.lower() if icase else literal, icase) for literal in literals]
     if typ not in (_FILE_STRING, _FILE_SEARCH) or str_flags & ~_TEXT_FLAGS:
         return []
     icase = bool(str_flags & (_c | _C))
     prefix = _literal_prefix(pattern, str_flags)
     if prefix:
-        return [(offset, 1 if typ == _FILE_STRING else span, prefix.lower() if icase else prefix, icase)]
+        starts = 1 if typ == _FILE_STRING else _starts(span, str_flags)
+        return [(offset, starts, prefix.lower() if icase else prefix, icase)]
     if not str_flags & (_W | _w):
         return []
     inner = max(_unblank_runs(pattern), key=len, default=b"")
     return [(offset, 0, inner.lower() if icase else inner, icase)] if inner else []
+
+
+def _starts(span: int, str_flags: int) -> int:
+    """How many places from its offset libmagic tries a ``search`` of range ``span`` at (0: every
+    place to the end). A search without flags goes through memmem over ``span`` plus the
+    pattern's length bytes, so it may match at offset + ``span`` too; with flags it compares at
+    each of the ``span`` places from the offset (softmagic.c, FILE_SEARCH)."""
+    if span and str_flags == 0:
+        return span + 1
+    return span
 
 
 def _literal_prefix(pattern: bytes, str_flags: int) -> bytes:
@@ -639,16 +658,16 @@ def _branch(pattern: bytes, i: int, n: int) -> tuple[bytes, ...] | None:
             after, least = _quantifier(pattern, i, n)
             if least is None:
                 return None
-            if c != 0x2B and run:  # the byte before may be absent or repeat: not part of a run
+            if (not least or c != 0x2B) and run:  # the byte before may be absent or repeat
                 run.pop()
             close()
             i = after
             continue
         if c == 0x5C:  # backslash
             nxt = pattern[i + 1] if i + 1 < n else 0
-            if 0x21 <= nxt < 0x7F and not chr(nxt).isalnum():
+            if 0x21 <= nxt < 0x7F and not chr(nxt).isalnum() and nxt not in b"<>`'":
                 run.append(nxt)
-            else:
+            else:  # a class (\w), a back-reference, or one of GNU's anchors (\< \> \` \')
                 close()
             i += 2
             continue
@@ -664,21 +683,27 @@ def _branch(pattern: bytes, i: int, n: int) -> tuple[bytes, ...] | None:
 
 
 def _quantifier(pattern: bytes, i: int, n: int) -> tuple[int, int | None]:
-    """The end of the quantifier at ``pattern[i]`` (if one is there) and the fewest times it
-    lets the atom before match (1 when there is none; ``None`` for a bound it cannot read)."""
-    if i >= n:
-        return i, 1
-    c = pattern[i]
-    if c in b"*?":
-        return i + 1, 0
-    if c == 0x2B:  # +
-        return i + 1, 1
-    if c == 0x7B:  # {
-        bound = _BOUND.match(pattern, i, n)
-        if bound is None:
-            return i, None
-        return bound.end(), int(bound.group(1) or 0)
-    return i, 1
+    """The end of the quantifiers at ``pattern[i]`` (if any are there) and the fewest times
+    they let the atom before match (1 when there is none; ``None`` for a bound this cannot
+    read). glibc applies quantifiers one after another (``b+?`` is ``(b+)?``): zero if any of
+    them allows zero."""
+    least = 1
+    while i < n:
+        c = pattern[i]
+        if c in b"*?":
+            i, least = i + 1, 0
+        elif c == 0x2B:  # +
+            i += 1
+        elif c == 0x7B:  # {
+            bound = _BOUND.match(pattern, i, n)
+            if bound is None:
+                return i, None
+            i = bound.end()
+            if not int(bound.group(1) or 0):
+                least = 0
+        else:
+            break
+    return i, least
 
 
 def _bracket_end(pattern: bytes, i: int) -> int:
