@@ -10,6 +10,8 @@ and signatures cut short.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import io
 import random
 from collections.abc import Iterator
@@ -21,7 +23,7 @@ import pytest
 from tests.conftest import CORPUS
 from triage.engine import per_file
 from triage.engine.per_file import FileJob, FileProcessor
-from triage.plugin import FileItem, NotMyFormat, ParseContext, Plugin, Targets
+from triage.plugin import FileItem, NotMyFormat, ParseContext, Plugin, SqliteSignature, Targets
 from triage.plugin.item import HEAD_SIZE
 from triage.plugin.records import Record, SourceRef
 from triage.plugin.registry import builtin_plugins
@@ -70,6 +72,29 @@ class Picky2(Picky):
     parsed: ClassVar[list[str]] = []
 
 
+class Broken(_Counting):
+    """Its claims raises: the plugin's failure, not the evidence's."""
+
+    name = "broken"
+    parsed: ClassVar[list[str]] = []
+
+    @classmethod
+    def claims(cls, head: bytes, size: int) -> bool:
+        return head[100_000] == 0  # IndexError on any head
+
+
+class SqlitePicky(_Counting):
+    """A SQLite plugin that would decline everything: its signature decides, claims is not asked."""
+
+    name = "sqlite_picky"
+    targets = Targets(globs=("**/*.pk",), sqlite=SqliteSignature.of(t=("a",)))
+    parsed: ClassVar[list[str]] = []
+
+    @classmethod
+    def claims(cls, head: bytes, size: int) -> bool:
+        raise AssertionError("claims asked of a plugin with a SQLite signature")
+
+
 def test_a_plugin_that_does_not_claim_a_file_is_not_given_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -83,11 +108,11 @@ def test_a_plugin_that_does_not_claim_a_file_is_not_given_it(
     (folder / "empty.pk").write_bytes(b"")
     for cls in (Picky, Trusting, Picky2):
         cls.parsed = []
-    spools = []
+    spools: list[str] = []
     real_spool = per_file.Spool
 
     def counting_spool(*args: object, **kwargs: object) -> per_file.Spool:
-        spools.append(args[1])
+        spools.append(str(args[1]))
         return real_spool(*args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(per_file, "Spool", counting_spool)
@@ -101,7 +126,7 @@ def test_a_plugin_that_does_not_claim_a_file_is_not_given_it(
             for entry in source.entries(recursive=True):
                 if entry.type == "file":
                     result = processor.process(FileJob(entry.path, entry, {}), ctx, scratch)
-                    found[entry.name] = [(o.plugin, o.outcome) for o in result.plugins]
+                    found[entry.name] = [(o.plugin, str(o.outcome)) for o in result.plugins]
         return found
 
     got = outcomes([Picky(), Trusting(), Picky2()])
@@ -111,6 +136,23 @@ def test_a_plugin_that_does_not_claim_a_file_is_not_given_it(
     assert Picky.parsed == ["/real.pk"] and Picky2.parsed == ["/real.pk"]
     assert sorted(Trusting.parsed) == ["/fake.pk", "/real.pk"]
     assert sorted(spools) == ["/fake.pk", "/real.pk"]
+
+    # a claims that raises: a warning naming the plugin, the file still read in full and given
+    # to its parse; a SQLite plugin's claims is never asked (its schema decides)
+    source = open_source(folder)
+    processor = FileProcessor(source, "EX-1", ("sha256",), [Broken(), SqlitePicky(), Trusting()])
+    entry = next(e for e in source.entries(recursive=True) if e.name == "fake.pk")
+    Broken.parsed, Trusting.parsed = [], []
+    with Scratch(tmp_path) as scratch:
+        result = processor.process(FileJob(entry.path, entry, {}), ParseContext(scratch=scratch), scratch)
+    assert result.error is None and result.bytes_read == 5000
+    assert result.sha256 == hashlib.sha256((folder / "fake.pk").read_bytes()).hexdigest()
+    assert [(o.plugin, o.outcome) for o in result.plugins] == [
+        ("broken", "not-my-format"),
+        ("trusting", "ok"),
+    ]
+    assert Broken.parsed == ["/fake.pk"]
+    assert [w.plugin for w in result.warnings if "claims failed" in w.message] == ["broken"]
 
     spools.clear()
     Picky.parsed = []
@@ -129,7 +171,16 @@ def _overriding() -> list[type[Plugin]]:
 
 def test_the_builtin_plugins_that_check_first_bytes_say_so() -> None:
     names = {cls.name for cls in _overriding()}
-    assert {"pdq", "photos_exif", "pdf_metadata", "ooxml_properties", "identifiers_text"} <= names, names
+    assert {
+        "pdq",
+        "photos_exif",
+        "video_meta",
+        "pdf_metadata",
+        "ooxml_properties",
+        "odf_meta",
+        "ole_office",
+        "identifiers_text",
+    } <= names, names
 
 
 def _contents() -> Iterator[tuple[str, bytes]]:
@@ -157,6 +208,8 @@ def _contents() -> Iterator[tuple[str, bytes]]:
             yield f"cut-{sig[:8]!r}-{cut}", sig[:cut]
         yield f"sig-{sig[:8]!r}", sig + rng.randbytes(3000)
         yield f"sig-{sig[:8]!r}-text", sig + b"hello, world\n" * 400
+    yield "pdf-late", rng.randbytes(500) + b"%PDF-1.4\n" + rng.randbytes(3000)  # a header after junk
+    yield "pdf-too-late", rng.randbytes(1100) + b"%PDF-1.4\n" + rng.randbytes(3000)
     yield "text", b"call +44 20 7946 0958 or write to a@b.example\n" * 50
     yield "big-text", b"x" * 100 + b"\n"
     if CORPUS.is_dir():
@@ -182,7 +235,7 @@ def test_where_claims_says_no_parse_says_not_my_format(cls: type[Plugin], tmp_pa
                 item = FileItem(
                     source=SourceRef(item="EX-1", path=f"/{label}", sha256="0" * 64),
                     size=size,
-                    opener=lambda data=data: io.BytesIO(data),
+                    opener=functools.partial(io.BytesIO, data),
                     head=head,
                 )
                 ctx = ParseContext(scratch=scratch, plugin=cls.name, path=item.path)

@@ -18,6 +18,7 @@ import heapq
 import io
 import os
 import tempfile
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -274,6 +275,27 @@ class SpilledRecords:
         self.batches, self.dropped, self._stem = [], [], None
 
 
+def _declines(plugin: Plugin, head: bytes, entry: FileEntry, warnings: list[TriageWarning]) -> bool:
+    """Whether ``plugin``'s Plugin.claims rules the file out. Not asked of a plugin with a SQLite
+    signature (the schema decides for it, with its own warnings). A ``claims`` that raises is
+    the plugin's failure, never the evidence's: a warning with the traceback, and the file is
+    given to the plugin's ``parse`` as if claimed."""
+    if plugin.targets.sqlite is not None:
+        return False
+    try:
+        return not plugin.claims(head, entry.size)
+    except Exception as exc:  # recorded, not swallowed
+        warnings.append(
+            TriageWarning(
+                plugin.name,
+                entry.path,
+                f"plugin's claims failed: {type(exc).__name__}: {exc}; the file was given to its parse",
+                "".join(traceback.format_exception(exc)),
+            )
+        )
+        return False
+
+
 def _with_declined(
     outcomes: tuple[PluginOutcome, ...], offered: Sequence[Plugin], declined: Sequence[Plugin]
 ) -> tuple[PluginOutcome, ...]:
@@ -399,7 +421,7 @@ class FileProcessor:
                             self.plugins, self.matcher.accepting(entry.path, head, mime)
                         )
                         # those the first bytes already rule out are not given the file at all
-                        declined = [p for p in candidates if head and not p.claims(head, entry.size)]
+                        declined = [p for p in candidates if head and _declines(p, head, entry, warnings)]
                         if declined:
                             offered = candidates
                             candidates = [p for p in offered if p not in declined]
@@ -409,7 +431,7 @@ class FileProcessor:
                                 spool = Spool(scratch, entry.path, entry.size > IN_MEMORY_LIMIT)
                             except (ScratchFull, OSError) as exc:
                                 warnings.append(_not_given(entry.path, candidates, exc))
-                                candidates = []
+                                candidates, declined = [], []  # no plugin had the file's word
                             else:
                                 spools.append(spool)
                     if spool is not None:
@@ -418,7 +440,7 @@ class FileProcessor:
                         except (ScratchFull, OSError) as exc:  # keep hashing; only the plugins are skipped
                             warnings.append(_not_given(entry.path, candidates or [], exc))
                             spool.discard()
-                            spool, candidates = None, []
+                            spool, candidates, declined = None, [], []
             # Broad on purpose, and recorded, not swallowed: whatever the reader of this kind of
             # evidence raises (libtsk, libewf, zipfile, tarfile, OSError) means the content cannot
             # be read in full; the entry is kept, with the reason as its ``error``.

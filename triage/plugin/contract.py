@@ -205,7 +205,9 @@ class Plugin(ABC):
         warning, no record). The engine asks it first, when its targets offered the file (a
         ``.jpg`` name over other bytes), and then records the plugin's not-my-format without
         building an item or calling ``parse``: a file that is not the plugin's costs its check
-        of the first bytes and nothing more. By default every offered file may be."""
+        of the first bytes and nothing more. By default every offered file may be. Not asked
+        of a plugin with a ``sqlite`` signature (its schema decides); one that raises is the
+        plugin's failure (a warning), and the file goes to ``parse``."""
         return True
 
     @abstractmethod
