@@ -431,7 +431,7 @@ class FileProcessor:
                                 spool = Spool(scratch, entry.path, entry.size > IN_MEMORY_LIMIT)
                             except (ScratchFull, OSError) as exc:
                                 warnings.append(_not_given(entry.path, candidates, exc))
-                                candidates, declined = [], []  # no plugin had the file's word
+                                candidates, declined = [], []  # no outcome for any plugin, as before
                             else:
                                 spools.append(spool)
                     if spool is not None:
