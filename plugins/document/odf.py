@@ -63,7 +63,7 @@ class OdfPlugin(Plugin):
         return head.startswith(ZIP_MAGIC)
 
     def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[OdfMetadata]:
-        if not item.head.startswith(ZIP_MAGIC):
+        if not self.claims(item.head, item.size):  # the one check of the first bytes
             raise NotMyFormat(f"{item.path} is not a zip")
         zf = open_zip(item, ctx)
         if zf is None:

@@ -64,7 +64,7 @@ class OleOfficePlugin(Plugin):
         return head.startswith(OLE_MAGIC)
 
     def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[OleMetadata]:
-        if not item.head.startswith(OLE_MAGIC):
+        if not self.claims(item.head, item.size):  # the one check of the first bytes
             raise NotMyFormat(f"{item.path} is not an OLE2 compound file")
         with item.open() as fh:
             try:

@@ -97,7 +97,7 @@ class OoxmlPlugin(Plugin):
         return head.startswith(ZIP_MAGIC)
 
     def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[OoxmlMetadata]:
-        if not item.head.startswith(ZIP_MAGIC):
+        if not self.claims(item.head, item.size):  # the one check of the first bytes
             raise NotMyFormat(f"{item.path} is not a zip")
         zf = open_zip(item, ctx)
         if zf is None:

@@ -119,7 +119,7 @@ class PdfPlugin(Plugin):
         return PDF_MAGIC in head[:1024]
 
     def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[PdfMetadata]:
-        if PDF_MAGIC not in item.head[:1024]:
+        if not self.claims(item.head, item.size):  # the one check of the first bytes
             raise NotMyFormat(f"{item.path} has no %PDF- header")
         with item.open() as fh:
             if item.size > MAX_WHOLE_READ:

@@ -456,13 +456,32 @@ def _searches(split: magicdb.Split, text: bool) -> list[tuple[int, int, int, byt
 
 def test_case_free_regexes_screen_no_letter_that_folds_from_beyond_ascii(active: None) -> None:
     """Under REG_ICASE in a UTF-8 locale glibc matches i with the dotless i, s with the long s
-    and k with the Kelvin sign: a case-free regex's screen holds none of those letters (ASCII
-    lower-casing could not find the others)."""
+    and k with the Kelvin sign: a case-free regex is not screened by a literal holding one of
+    them (ASCII lower-casing could not find the others), and is by one that does not. Checked
+    on a copy of the database's case-free regex rule with its pattern replaced, and on every
+    screen of the database."""
     split = magicdb._sniffer().split  # type: ignore[union-attr]
-    for rule, _offset, _span, literal, icase in split.text_screens:
-        typ = split.data[magicdb.ENTRY_SIZE * (1 + rule) + 6]
-        if icase and typ == magicdb._FILE_REGEX:
-            assert not set(literal) & set(b"isk"), (rule, literal)
+    icase_regexes = [
+        rule
+        for rule, *_rest, icase in split.text_screens
+        if icase and split.data[magicdb.ENTRY_SIZE * (1 + rule) + 6] == magicdb._FILE_REGEX
+    ]
+    assert icase_regexes, "no case-free regex rule in this database to copy"
+    at = magicdb.ENTRY_SIZE * (1 + icase_regexes[0])
+    for pattern, screened in (
+        (rb"\(;.*GM\[", True),
+        (rb"^this [0-9]+", False),
+        (rb"KO", False),
+        (rb"ab(cd|ef)", True),
+    ):
+        entry = bytearray(split.data[at : at + magicdb.ENTRY_SIZE])
+        entry[5] = len(pattern)  # struct magic's vallen
+        entry[magicdb._VALUE_AT : magicdb._VALUE_AT + 128] = pattern.ljust(128, b"\0")
+        screens = magicdb._text_screens(bytes(entry), 0)
+        assert bool(screens) == screened, (pattern, screens)
+        assert all(icase and literal == literal.lower() for _o, _p, literal, icase in screens)
+    for rule in icase_regexes:
+        assert not any(set(lit) & set(b"isk") for r, _o, _p, lit, _i in split.text_screens if r == rule)
 
 
 def test_search_rules_match_up_to_the_end_of_their_range(active: None) -> None:

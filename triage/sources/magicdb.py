@@ -471,7 +471,7 @@ def _search_check(data: bytes, at: int) -> tuple[int, int, bytes] | None:
     for byte in pattern:
         if byte >= 0x80:
             break  # the C library's idea of case and space beyond ASCII depends on the locale
-        if str_flags & (_W | _w) and byte in b" \t\n\v\f\r":
+        if str_flags & (_W | _w) and byte in _BLANKS:
             break
         if str_flags & (_c | _C) and (0x41 <= byte <= 0x5A or 0x61 <= byte <= 0x7A):
             break
@@ -491,17 +491,18 @@ _FOLDED_BEYOND_ASCII = frozenset(b"isk")  # letters a non-ASCII letter's case fo
 
 
 def _text_screens(data: bytes, at: int) -> list[tuple[int, int, bytes, bool]]:
-    """The screens of a text rule's first test: (offset, range, literal, ignore case) each, one
+    """The screens of a text rule's first test: (offset, places, literal, ignore case) each, one
     of which libmagic's converted copy must hold for the test to match; none (``[]``) when it
-    cannot be screened (the rule is always kept).
+    cannot be screened (the rule is always kept). ``places``: where from the offset the literal
+    may start (1: at the offset; 0: anywhere after it).
 
-    ``string``: the literal prefix (see ``_search_check``) at the offset (range 1). ``search``:
-    the prefix within the range. When whitespace flags (W, w) leave no prefix (the pattern
-    starts with a blank), the longest run of other bytes, anywhere from the offset (range 0): a
+    ``string``: the literal prefix (see ``_search_check``) at the offset (1). ``search``: the
+    prefix at the places its range gives (:func:`_starts`). When whitespace flags (W, w) leave
+    no prefix (the pattern starts with a blank), the longest run of other bytes, anywhere (0): a
     blank of the pattern matches blanks of any number, but the bytes between blanks compare
     one for one. ``regex``: literals one of which every match contains
-    (:func:`_regex_literals`), anywhere from the offset on (range 0), matched without case
-    when the regex is.
+    (:func:`_regex_literals`), anywhere from the offset on (0), matched without case when the
+    regex is.
     """
     cont, flag, _factor, reln, vallen, typ, _in_type, _in_op, _mask_op, cond, _fop, offset, _in_off, _line = (
         _HEAD.unpack_from(data, at)
