@@ -1,5 +1,6 @@
-"""The compiled parts of Exhibit: triage.sources._fastwalk, the listing walk in C over libtsk, and
-triage.sources._blockmap, libtsk's block walk (the unallocated blocks carving reads).
+"""The compiled parts of Exhibit: triage.sources._fastwalk, the listing walk in C over libtsk,
+triage.sources._blockmap, libtsk's block walk (the unallocated blocks carving reads), and
+triage.sources._magicscan, the byte look-ups of the MIME sniffing's screening (triage.sources.magicdb).
 
 Everything else about the package is in pyproject.toml. The extension is optional: without
 libtsk's headers (Debian: libtsk-dev) or a C compiler the build goes on without it, and
@@ -23,6 +24,12 @@ setup(
             sources=["triage/sources/_blockmap.c"],
             depends=["triage/sources/_tskimage.h"],
             libraries=["tsk"],
+            extra_compile_args=["-O2", "-Wall"],
+            optional=True,
+        ),
+        Extension(
+            "triage.sources._magicscan",
+            sources=["triage/sources/_magicscan.c"],
             extra_compile_args=["-O2", "-Wall"],
             optional=True,
         ),

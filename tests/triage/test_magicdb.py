@@ -562,3 +562,83 @@ def test_pairs_find_exactly_the_literals_that_occur() -> None:
             text = bytes(rng.choice(alphabet) for _ in range(rng.randint(1, 300)))
             want = any(x in text for x in exact) or any(x in text.lower() for x in nocase)
             assert pairs.may_occur(text) == want, (exact, nocase, text)
+
+
+# -- the C look-ups (triage.sources._magicscan) ---------------------------------------------------
+
+
+def _python_split(split: magicdb.Split) -> magicdb.Split:
+    """``split`` screening in Python (the loop the C look-ups replace)."""
+    import copy
+
+    py = copy.copy(split)
+    py._scanner = None
+    return py
+
+
+def test_the_c_lookups_are_built() -> None:
+    """setup.sh builds the extension (a C compiler is all it needs); without it the screening
+    runs in Python, slower, with the same rules."""
+    import shutil
+
+    if shutil.which("gcc") is None:
+        pytest.skip("no C compiler here, so triage.sources._magicscan is not built")
+    from triage.sources import _magicscan  # noqa: F401  (ImportError: pip install -e . / ./scripts/setup.sh)
+
+
+def test_the_c_lookups_find_the_rules_the_python_loop_finds(active: None) -> None:
+    """Split.matching with the C look-ups gives the same rules, in the same order, as the Python
+    loop: on real files, random and repetitive data, heads cut at every indexed position, and
+    every search's literal planted at the edges of its range, after many false starts (its first
+    byte repeated: the look-up then hands over to memmem) and at the end of a cut head."""
+    split = magicdb._sniffer().split  # type: ignore[union-attr]
+    if split._scanner is None:
+        pytest.skip("triage.sources._magicscan is not built")
+    py = _python_split(split)
+    rng = random.Random(21)
+    heads = _heads_of_files([f for f in SYSTEM_FOLDERS if os.path.isdir(f)], 1500, seed=22)
+    heads += _cut(heads, seed=23)
+    heads += [rng.randbytes(rng.choice((1, 7, 100, 4096, HEAD_SIZE))) for _ in range(2000)]
+    for position, table in split.index:  # each indexed byte, with the head ending before, at and after it
+        for byte in list(table)[:3]:
+            head = bytearray(rng.randbytes(position + 2))
+            head[position] = byte
+            heads += [bytes(head[:position]), bytes(head[: position + 1]), bytes(head)]
+    for _rule, offset, span, prefix in split.searches:
+        last = offset + span - 1 if span else 3000  # the last start libmagic tries
+        for at in {0, max(0, offset - 1), offset, offset + 1, max(0, last - 1), last, last + 1}:
+            for filler in (None, prefix[:1]):
+                pad = rng.randbytes(at) if filler is None else filler * at  # false starts when filler
+                head = pad + prefix + rng.randbytes(8)
+                heads += [head, head[: at + len(prefix)], head[: at + len(prefix) - 1]]
+        for k in (62, 63, 64, 65):  # the literal as the k-th place its first byte is found
+            heads.append(b"\x01" * offset + (prefix[:1] + b"\x01") * (k - 1) + prefix + b"\x01")
+    heads += [b"<" * HEAD_SIZE, b"<" * 4000 + b"<!", b"\x00" * HEAD_SIZE, b"(" * 3000 + b"(This file "]
+    found = 0
+    for head in heads:
+        got, want = split.matching(head), py.matching(head)
+        assert got == want, (head[:32], len(head), got, want)
+        found += bool(want)
+    assert found > 1000, found  # the heads do reach rules
+
+
+def test_the_c_lookups_refuse_what_they_cannot_use() -> None:
+    pytest.importorskip("triage.sources._magicscan")
+    from triage.sources._magicscan import Scanner
+
+    with pytest.raises(ValueError):
+        Scanner([0, 1], b"\x00" * 256, [])  # 256 flags per position
+    with pytest.raises(ValueError):
+        Scanner([3, 3], b"\x00" * 512, [])  # increasing positions
+    with pytest.raises(ValueError):
+        Scanner([], b"", [(0, 4, b"")])  # an empty literal
+    with pytest.raises(TypeError):
+        Scanner([], b"", [(0, 4, "text")])
+    s = Scanner(
+        [2, 5], b"\x00" * 256 + b"\x00" * 97 + b"\x01" + b"\x00" * 158, [(1, 3, b"ab"), (0, 0, b"zz")]
+    )
+    assert s.scan(b"") == []
+    assert s.scan(b"\x00\x00\x00\x00\x00a") == [256 + ord("a")]
+    assert s.scan(b"xxxab") == [~0]  # starts at 1..3: "ab" at 3 is in range
+    assert s.scan(b"xxxxab") == []  # at 4: out of range
+    assert s.scan(bytearray(b"....zz")) == [~1]  # any buffer; span 0: to the end

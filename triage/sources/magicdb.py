@@ -166,6 +166,7 @@ class Split:
             (rule, offset, span, prefix, re.compile(re.escape(prefix)).search if len(prefix) <= 4 else None)
             for rule, offset, span, prefix in self.searches
         ]
+        self._scanner = _scanner(self._positions, self.index, self.searches)
 
     def matching(self, head: bytes) -> list[int] | None:
         """The plain rules whose first test matches ``head`` (the others cannot match it at all),
@@ -174,6 +175,8 @@ class Split:
         for offset, width, order, mask, bound in self.guards:
             if offset + width <= n and int.from_bytes(head[offset : offset + width], order) & mask < bound:
                 return None
+        if self._scanner is not None:
+            return self._scanned(head, n)
         found: list[int] = []
         # the head's bytes at every indexed position it has, fetched in one C call
         count = bisect.bisect_left(self._positions, n)
@@ -204,6 +207,29 @@ class Split:
             end = offset + span - 1 + len(prefix) if span else n
             if offset < n and (search(head, offset, end) if search else head.find(prefix, offset, end) != -1):
                 found.append(rule)
+        return found
+
+    def _scanned(self, head: bytes, n: int) -> list[int]:
+        """:meth:`matching` past its guards, the look-ups done by :mod:`triage.sources._magicscan`
+        (the same rules in the same order); each hit's checks are made here."""
+        found: list[int] = []
+        tables = self._tables
+        plan = self._search_plan
+        for hit in self._scanner.scan(head):
+            if hit < 0:
+                found.append(plan[~hit][0])
+                continue
+            for check in tables[hit >> 8][hit & 255]:
+                if len(check) == 3:
+                    if head.startswith(check[2], check[1]):
+                        found.append(check[0])
+                else:
+                    rule, offset, width, order, mask, want = check
+                    if (
+                        offset + width <= n
+                        and int.from_bytes(head[offset : offset + width], order) & mask == want
+                    ):
+                        found.append(rule)
         return found
 
     def text_matching(self, text: bytes) -> list[int]:
@@ -271,6 +297,28 @@ class Split:
         return b"".join(
             [header, *pieces, *(self.data[ENTRY_SIZE * (1 + k) : ENTRY_SIZE * (2 + k)] for k in named)]
         )
+
+
+def _scanner(
+    positions: list[int],
+    index: list[tuple[int, dict[int, list[Check]]]],
+    searches: list[tuple[int, int, int, bytes]],
+) -> Any:
+    """The C look-ups of :meth:`Split.matching` (:mod:`triage.sources._magicscan`), or ``None``
+    when the extension is not built (the Python loop gives the same rules) or
+    ``$EXHIBIT_MAGICSCAN_OFF`` is set (the tests compare the two)."""
+    if os.environ.get("EXHIBIT_MAGICSCAN_OFF"):
+        return None
+    try:
+        from triage.sources._magicscan import Scanner
+    except ImportError:
+        return None
+    flags = bytearray(256 * len(index))
+    for i, (_, table) in enumerate(index):
+        for byte, checks in table.items():
+            if checks:
+                flags[256 * i + byte] = 1
+    return Scanner(positions, bytes(flags), [(offset, span, prefix) for _, offset, span, prefix in searches])
 
 
 def database_path() -> Path | None:
