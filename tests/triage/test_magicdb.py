@@ -642,3 +642,50 @@ def test_the_c_lookups_refuse_what_they_cannot_use() -> None:
     assert s.scan(b"xxxab") == [~0]  # starts at 1..3: "ab" at 3 is in range
     assert s.scan(b"xxxxab") == []  # at 4: out of range
     assert s.scan(bytearray(b"....zz")) == [~1]  # any buffer; span 0: to the end
+
+
+def test_heads_libmagic_can_only_call_binary_skip_its_encoding_test(active: None) -> None:
+    """A head with a NUL byte before its trailing ones and no byte-order mark is binary to
+    libmagic's encoding test, so its handle skips that test and the text step: the answers stay
+    libmagic's, also for the heads where a NUL does not make binary (UTF-16 and UTF-32 text after
+    their marks, text padded with NULs, one NUL only at the end)."""
+    rng = random.Random(31)
+    text = b"Dear Sir,\nthe shipment leaves on Friday.\n" * 20
+    utf16 = "Dear Sir, the shipment leaves on Friday.\n".encode("utf-16")  # with its mark
+    heads = {
+        "random": rng.randbytes(HEAD_SIZE),
+        "short random": b"\x00" + rng.randbytes(40),
+        "text, NUL inside": text[:300] + b"\x00" + text[300:],
+        "text padded with NULs": text + b"\x00" * 200,
+        "text, one NUL at the end": text + b"\x00",
+        "NULs only": b"\x00" * 64,
+        "two bytes": b"a\x00",
+        "UTF-16 LE with its mark": utf16,
+        "UTF-16 BE with its mark": "Dear Sir, the shipment.\n".encode("utf-16-be").join([b"\xfe\xff", b""]),
+        "UTF-32 LE with its mark": "Dear Sir, the shipment.\n".encode("utf-32"),
+        "UTF-32 BE with its mark": b"\x00\x00\xfe\xff" + "Dear Sir.\n".encode("utf-32-be"),
+        "UTF-8 mark, NUL inside": b"\xef\xbb\xbf" + text[:100] + b"\x00" + text[:100],
+        "UTF-7 start, NUL inside": b"+/v8" + text[:100] + b"\x00" + text[:100],
+        "EBCDIC text, NUL inside": text[:200].decode().encode("cp500")
+        + b"\x00"
+        + text[:200].decode().encode("cp500"),
+        "latin-1 text, NUL inside": "Größe: über".encode("latin-1") * 20 + b"\x00" + b"x" * 30,
+        "PNG": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + rng.randbytes(200),
+        # typed by the text step after their mark (without it: application/octet-stream)
+        "UTF-16 BE shell script": b"\xfe\xff" + "#!/bin/sh\necho hello\nexit 0\n".encode("utf-16-be"),
+        "UTF-16 BE XML": b"\xfe\xff" + '<?xml version="1.0"?>\n<a>b</a>\n'.encode("utf-16-be"),
+        "UTF-32 BE XML": b"\x00\x00\xfe\xff" + '<?xml version="1.0"?>\n<a>b</a>\n'.encode("utf-32-be"),
+    }
+    surely = {name: magicdb._surely_binary(h) for name, h in heads.items()}
+    assert surely["random"] and surely["text, NUL inside"] and surely["PNG"], surely
+    assert not surely["UTF-16 LE with its mark"] and not surely["text padded with NULs"], surely
+    assert not surely["NULs only"] and not surely["text, one NUL at the end"], surely
+    different = {name: (magicdb.sniff(h), magicdb.plain_libmagic(h)) for name, h in heads.items()}
+    different = {name: pair for name, pair in different.items() if pair[0] != pair[1]}
+    assert not different, different
+    # where the encoding test is skipped, the answer is the one with it
+    split = magicdb._sniffer().split  # type: ignore[union-attr]
+    skipped, full = magicdb._Sniffer(split)._handle((), True), magicdb._Sniffer(split)._handle(())
+    for name, h in heads.items():
+        if surely[name]:
+            assert skipped(h) == full(h), name
