@@ -27,10 +27,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Iterator
-from typing import Any
-
-from pypdf import PdfReader
-from pypdf.generic import IndirectObject
+from typing import TYPE_CHECKING, Any
 
 from plugins.document._common import (
     MAX_PART_BYTES,
@@ -41,6 +38,9 @@ from plugins.document._common import (
     parse_xml,
 )
 from triage.plugin import FileItem, NotMyFormat, ParseContext, Plugin, Targets
+
+if TYPE_CHECKING:  # pypdf is imported by the worker that reads a PDF (docs/plugins.md, "Heavy libraries")
+    from pypdf import PdfReader
 
 # pypdf logs the damage it works around ("incorrect startxref pointer") on its own logger; the
 # examiner sees the plugin's warnings instead.
@@ -148,6 +148,8 @@ class PdfPlugin(Plugin):
 
 
 def _read(item: FileItem, fh: Any, ctx: ParseContext) -> PdfMetadata | None:
+    from pypdf import PdfReader
+
     reader = PdfReader(fh, strict=False)
     encrypted = reader.is_encrypted
     version = reader.pdf_header.removeprefix("%PDF-") or None
@@ -199,6 +201,8 @@ def _read(item: FileItem, fh: Any, ctx: ParseContext) -> PdfMetadata | None:
 
 
 def _info(reader: PdfReader, ctx: ParseContext) -> dict[str, str]:
+    from pypdf.generic import IndirectObject
+
     """The Info entries whose values are strings (dates included), as text."""
     try:
         raw = reader.trailer.get("/Info")

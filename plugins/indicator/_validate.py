@@ -31,9 +31,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-import phonenumbers
-
-# email-validator, pycryptodome and schwifty are imported where they are used: they cost about
+# email-validator, pycryptodome, schwifty and phonenumbers are imported where they are used: they cost about
 # 0.2 s at start-up (schwifty loads its registries), which every ``exhibit`` command would pay.
 
 __all__ = [
@@ -315,6 +313,8 @@ def card(text: str) -> tuple[str, str] | None:
 
 def phone(text: str, region: str | None = None) -> str | None:
     """The E.164 form of a *valid* phone number (``region`` for numbers without ``+``), else ``None``."""
+    import phonenumbers  # here, not when the plugins are loaded (docs/plugins.md, "Heavy libraries")
+
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:

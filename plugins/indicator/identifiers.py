@@ -32,8 +32,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-import phonenumbers
-
 from plugins.indicator import _validate as validate
 from triage.plugin import AnalysisContext, Analyzer, Option, Record, StoredRecord
 
@@ -241,6 +239,8 @@ def _find(text: str, region: str | None, screen: _Screen | None) -> list[Found]:
     # a plus sign can be parsed (phonenumbers then requires one of its plus characters, "+" or the
     # full-width "＋", at the start of the candidate). The matcher is the slow part.
     if digits >= 6 and (region is not None or "+" in text or "\uff0b" in text):
+        import phonenumbers  # here: only text that may hold a number needs it (docs/plugins.md)
+
         leniency = phonenumbers.Leniency.VALID
         for pm in phonenumbers.PhoneNumberMatcher(text, region, leniency=leniency, max_tries=1000):
             e164 = phonenumbers.format_number(pm.number, phonenumbers.PhoneNumberFormat.E164)
@@ -282,6 +282,8 @@ class IdentifiersAnalyzer(Analyzer):
         region = ctx.options.get("region")
         if isinstance(region, str) and region.strip():
             region = region.strip().upper()
+            import phonenumbers
+
             if region not in phonenumbers.SUPPORTED_REGIONS:
                 ctx.warn(f"unknown region {region!r}: only numbers written with + are read")
                 region = None

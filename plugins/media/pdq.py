@@ -37,12 +37,8 @@ import struct
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, BinaryIO, ClassVar
-
-import numpy as np
-import pdqhash
-import pi_heif
-from PIL import Image, ImageFile, UnidentifiedImageError
 
 from triage.plugin import FileItem, NotMyFormat, ParseContext, Plugin, Record, Targets
 
@@ -54,7 +50,15 @@ THUMBNAIL = (512, 512)  # what ThreatExchange's Python reference shrinks to befo
 HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
 _FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "TIFF": "tiff", "GIF": "gif", "HEIF": "heif"}
 
-pi_heif.register_heif_opener()
+
+@lru_cache(maxsize=1)
+def _heif_opener() -> None:
+    """Pillow opens HEIC/HEIF once pi-heif's opener is registered (done with the first picture:
+    Pillow, numpy and the PDQ binding are imported by the worker that hashes one, not by every
+    triage when the plugins are loaded; docs/plugins.md, "Heavy libraries")."""
+    import pi_heif
+
+    pi_heif.register_heif_opener()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -177,6 +181,11 @@ class PdqPlugin(Plugin):
                 )
                 return
             budget = item.size + 1
+        import numpy as np
+        import pdqhash
+        from PIL import Image, ImageFile, UnidentifiedImageError
+
+        _heif_opener()
         with item.open() as raw:
             if kind == "jpeg":
                 problem = _check_jpeg(raw)

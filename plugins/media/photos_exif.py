@@ -56,8 +56,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO, ClassVar
 from xml.etree import ElementTree
 
-import exifread
-
 from triage.plugin import (
     FileItem,
     GeoFields,
@@ -557,6 +555,8 @@ def _check_ifds(tiff: bytes, ctx: ParseContext, locator: str) -> tuple[bytes, by
 
 def _read_tags(tiff: bytes, ctx: ParseContext, locator: str) -> dict[str, Any] | None:
     """Tags from the TIFF structure; malformed data -> warning, then a lenient second reading."""
+    import exifread  # here: only a picture with EXIF needs it (docs/plugins.md, "Heavy libraries")
+
     try:
         return dict(exifread.process_file(io.BytesIO(tiff), details=False, strict=True))
     except Exception as exc:
