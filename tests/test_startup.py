@@ -25,7 +25,15 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from custody.cli import _load_subcommands, app
-from triage.launch import ACQUIRE_FLAGS, ACQUIRE_VALUE_OPTIONS, COMMANDS, parse_acquire
+from triage.launch import (
+    ACQUIRE_FLAGS,
+    ACQUIRE_VALUE_OPTIONS,
+    COMMANDS,
+    TRIAGE_FLAGS,
+    TRIAGE_VALUE_OPTIONS,
+    parse_acquire,
+    parse_triage,
+)
 from triage.roothelp import ROOT_HELP
 
 _load_subcommands()
@@ -118,6 +126,32 @@ def test_the_launcher_knows_every_option_of_acquire() -> None:
     takes_value = {name for p in params if not p.is_flag for name in p.opts}
     flags = {name for p in params if p.is_flag and p.name != "help" for name in p.opts}
     assert (takes_value, flags) == (set(ACQUIRE_VALUE_OPTIONS), set(ACQUIRE_FLAGS))
+
+
+def test_the_launcher_knows_every_option_of_triage() -> None:
+    """triage.launch.parse_triage finds the exhibit and ``--case`` among triage's options, to
+    start walking a disk image early: it must know which of them take a value."""
+    params = [p for p in _command(("triage",)).params if p.param_type_name == "option"]
+    takes_value = {name for p in params if not p.is_flag for name in p.opts}
+    flags = {name for p in params if p.is_flag and p.name != "help" for name in (*p.opts, *p.secondary_opts)}
+    assert (takes_value, flags) == (set(TRIAGE_VALUE_OPTIONS), set(TRIAGE_FLAGS))
+
+
+@pytest.mark.parametrize(
+    ("argv", "parsed"),
+    [
+        (["EX-1"], (None, "EX-1")),
+        (["EX-1", "--case", "c", "--json", "--no-carve", "--workers", "2"], (Path("c"), "EX-1")),
+        (["--case=c", "--option", "a.b=1", "--", "-EX"], (Path("c"), "-EX")),
+        (["EX-1", "--help"], None),
+        (["EX-1", "--csae", "c"], None),
+        (["EX-1", "EX-2"], None),
+        (["--case", "c"], None),
+        (["EX-1", "--case"], None),
+    ],
+)
+def test_parse_triage(argv: list[str], parsed: tuple[Path | None, str] | None) -> None:
+    assert parse_triage(argv) == parsed
 
 
 @pytest.mark.parametrize(

@@ -231,6 +231,26 @@ def parse_acquire(argv: list[str]) -> tuple[Path, str | None] | None:
     return Path(scanned[0][0]), None if kind is None else str(kind)
 
 
+#: The options of ``exhibit triage`` that take a value, and its flags (tests/test_startup.py checks
+#: them against the command's parameters).
+TRIAGE_VALUE_OPTIONS = frozenset(
+    ("--actor", "--plugins", "--hash", "--workers", "--scratch-limit", "--option", "--options-file",
+     "--archive-depth", "--keywords", "--pdq-distance", "--broker", "--queue", "--job-files", "--case")
+)  # fmt: skip
+TRIAGE_FLAGS = frozenset(("--fresh", "--carve", "--no-carve", "--local", "--json"))
+
+
+def parse_triage(argv: list[str]) -> tuple[Path | None, str] | None:
+    """The ``--case`` and exhibit of ``exhibit triage`` (after ``triage``), or ``None`` when the
+    command line is anything but a plain one (Typer parses every command line anyway: this only
+    decides which disk image to start walking early)."""
+    scanned = scan(argv, {flag: flag for flag in TRIAGE_FLAGS}, {name: name for name in TRIAGE_VALUE_OPTIONS})
+    if scanned is None or len(scanned[0]) != 1:
+        return None
+    case = scanned[1].get("--case")
+    return (None if case is None else Path(str(case))), scanned[0][0]
+
+
 def _root_help() -> str | None:
     """What ``exhibit --help`` prints, when the copy in :mod:`triage.roothelp` is that text: the
     terminal is wide enough, and no add-on outside Exhibit registers commands."""
@@ -272,6 +292,15 @@ def main() -> None:
 
         if early_read.wanted():  # read while the CLI and the case load (custody.early_read)
             early_read.start(*early)
+    walk = (
+        parse_triage(argv[1:])
+        if argv[:1] == ["triage"] and not os.environ.get("EXHIBIT_NO_EARLY_WALK")
+        else None
+    )
+    if walk is not None:
+        from triage.engine import walk_ahead
+
+        walk_ahead.start_early(*walk)  # a disk image's walk, while the CLI and the engine load
     from custody.cli import main as full_cli
 
     try:
@@ -279,6 +308,8 @@ def main() -> None:
     finally:
         if early is not None:
             early_read.cancel()  # the command did not take it: a usage error, say
+        if walk is not None:
+            walk_ahead.cancel_early()
 
 
 #: Commands after which the ``exhibit`` process ends without tearing the interpreter down.

@@ -48,7 +48,7 @@ SMS_PATH = f"/{TELEPHONY}/databases/mmssms.db"
 def search(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every test here twice: the search run after the live rows in the plugin's process (what a
     small database gets), and run by a forked child while they are read (a database of 16 MiB
-    or more: triage/plugin/ahead.py); the results must be the same."""
+    or more: triage/processes.py); the results must be the same."""
     if request.param == "ahead":
         monkeypatch.setattr(sqlite_table, "RECOVER_AHEAD_BYTES", 0)
     return str(request.param)

@@ -168,7 +168,7 @@ def test_ctrl_c_while_the_run_waits_for_the_child_ends_it_at_once() -> None:
     import threading
     import time
 
-    from triage.plugin.ahead import Ahead
+    from triage.processes import Ahead
 
     def interrupted(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -188,3 +188,95 @@ def test_ctrl_c_while_the_run_waits_for_the_child_ends_it_at_once() -> None:
             os.waitpid(pid, os.WNOHANG)  # killed and reaped
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+# -- started by the launcher, before the engine is loaded ------------------------------------------
+
+EARLY_PROBE = """
+import json, sys
+sys.argv = ["exhibit", *sys.argv[1:]]
+from triage.engine import walk_ahead
+seen = {}
+start_early = walk_ahead.start_early
+def probe(case, exhibit):
+    seen["engine loaded"] = any(m in sys.modules for m in ("sqlalchemy", "typer", "triage.engine.run"))
+    start_early(case, exhibit)
+    seen["started"] = walk_ahead._early is not None
+    seen["early"] = walk_ahead._early[1] if walk_ahead._early else None
+walk_ahead.start_early = probe
+entries = walk_ahead.WalkAhead.entries
+def taken(self, source):
+    got = entries(self, source)
+    seen["taken"] = self is seen.get("early") and got is not None
+    return got
+walk_ahead.WalkAhead.entries = taken
+from triage.launch import main
+try:
+    main()
+except SystemExit:
+    pass
+seen.pop("early", None)
+print(json.dumps(seen), file=sys.stderr)
+"""
+
+
+def _triage_in_a_new_process(case: Case, *env: str) -> dict[str, Any]:
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", EARLY_PROBE, "triage", "EX-1", "--actor", "ex", "--workers", "1", "--json",
+         "--case", str(case.root)],
+        capture_output=True, text=True, timeout=300, env={**os.environ, **dict(e.split("=", 1) for e in env)},
+    )  # fmt: skip
+    assert json.loads(done.stdout)["status"] == "complete", done.stdout + done.stderr
+    seen: dict[str, Any] = json.loads(done.stderr.strip().splitlines()[-1])
+    return seen
+
+
+def test_the_launcher_starts_the_walk_before_the_engine_loads_and_the_run_takes_it(
+    workspace: Workspace, cases: Any
+) -> None:
+    """``exhibit triage`` of a disk image, in a fresh process: the launcher starts the walk before
+    SQLAlchemy, Typer or the engine are imported, the run takes it, and the rows stored are those
+    of a run whose launcher does not (``EXHIBIT_NO_EARLY_WALK``)."""
+    image = workspace.get("dftt7-ntfs").path
+    early, later = cases("early"), cases("later")
+    for c in (early, later):
+        acquire(c, image, exhibit="EX-1", actor="ex", description="disk", kind="raw")
+    assert _triage_in_a_new_process(early) == {"engine loaded": False, "started": True, "taken": True}
+    seen = _triage_in_a_new_process(later, "EXHIBIT_NO_EARLY_WALK=1")
+    assert "started" not in seen and seen.get("taken") is False  # the run's own walk ahead
+    rows = _rows(early)
+    assert len(rows) > 10 and rows == _rows(later)
+
+
+def test_an_early_walk_of_something_else_is_ended_and_not_taken(
+    workspace: Workspace, cases: Any, tmp_path: Path
+) -> None:
+    """The run takes the early walk only for the very path, kind and exhibit it resolves; any
+    other is ended (no zombie left); a case or exhibit that does not exist starts nothing."""
+    image = workspace.get("dftt6-fat").path
+    case = cases("c")
+    acquire(case, image, exhibit="EX-1", actor="ex", description="disk", kind="raw")
+    walk_ahead.start_early(case.root, "EX-1")
+    assert walk_ahead._early is not None
+    (what, early) = walk_ahead._early
+    assert what == (str(image), "raw", "EX-1")
+    pid = early._ahead._pid  # type: ignore[union-attr]
+    other = walk_ahead.start(str(image), "raw", "EX-2")  # another exhibit of the same image
+    try:
+        assert other is not None and other is not early and walk_ahead._early is None
+        assert early._ahead is None  # ended
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # and reaped
+    finally:
+        if other is not None:
+            other.cancel()
+    walk_ahead.start_early(case.root, "EX-404")
+    walk_ahead.start_early(tmp_path / "no-case", "EX-1")
+    assert walk_ahead._early is None
+    walk_ahead.start_early(case.root, "EX-1")
+    walk_ahead.cancel_early()  # what the launcher does after a command that did not take it
+    assert walk_ahead._early is None

@@ -35,8 +35,8 @@ from triage.distributed.codec import JobFiles, RunSettings, decode_job, decode_s
 from triage.engine.per_file import FileJob, FileProcessor, PathIndex
 from triage.engine.remote import CarvedAt
 from triage.engine.results import FileResult
+from triage.engine.rowkeys import file_key, keyed_entries
 from triage.engine.run import SIBLINGS
-from triage.engine.writes import file_key, keyed_entries
 from triage.errors import DistributedError
 from triage.keywords.match import KeywordSet
 from triage.plugin.contract import ParseContext

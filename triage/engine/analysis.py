@@ -26,10 +26,10 @@ from sqlalchemy import Engine, func, or_, select
 
 from triage.engine import writes
 from triage.engine.results import TriageWarning
-from triage.plugin.ahead import Ahead, AheadFailed
 from triage.plugin.analyzer import AnalysisContext, Analyzer, StoredRecord
 from triage.plugin.options import PluginOptions
 from triage.plugin.records import Record, SourceRef, record_json
+from triage.processes import Ahead, AheadFailed
 from triage.store.models import Finding
 
 PAGE = 1000  # findings fetched per query, and findings stored per transaction

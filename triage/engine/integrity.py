@@ -26,7 +26,7 @@ from sqlalchemy import Boolean, Connection, Integer, Table, delete, insert, insp
 
 from custody import merkle
 from custody.ledger import Ledger
-from triage.plugin.ahead import Ahead, AheadFailed
+from triage.processes import Ahead, AheadFailed
 from triage.store.models import Anchor, File, Finding, RunWarning
 
 FORMAT = "exhibit-triage-digest/1"
@@ -349,7 +349,7 @@ def _halves(
     spec: TableSpec,
     encoder: _RowEncoder,
 ) -> Leaves:
-    """The leaves of the ``lower`` rows (read by a forked helper, triage/plugin/ahead.py, on its
+    """The leaves of the ``lower`` rows (read by a forked helper, triage/processes.py, on its
     own read-only connection to ``database``) and of the ``upper`` ones (read here meanwhile),
     joined and sorted: the same leaves as one process reading them all (``whole``), which is done
     when the helper cannot give its half (it cannot be started, failed or was killed). The end of

@@ -30,6 +30,7 @@ from sqlalchemy import Engine, insert, update
 
 from triage.engine import writes
 from triage.engine.results import TriageWarning, found_records, origin, remove_batches
+from triage.engine.rowkeys import keyed_entries
 from triage.errors import TriageError
 from triage.keywords.match import KeywordSet
 from triage.keywords.records import ENGINE_NAME, VERSION, KeywordHit
@@ -376,7 +377,7 @@ def _search_files(
     with open_source(item.source_path, item.kind, options=evidence) as source:
         entries = list(source.entries(None, recursive=True))
         walk_warnings = [TriageWarning(None, None, str(w)) for w in source.warnings]
-    jobs = [FileJob(key, e, {}) for key, e in writes.keyed_entries(exhibit, entries) if e.type == "file"]
+    jobs = [FileJob(key, e, {}) for key, e in keyed_entries(exhibit, entries) if e.type == "file"]
     if on_total is not None:
         on_total(len(jobs), sum(j.entry.size for j in jobs))
     scratch_parent = case.scratch_dir / run_id

@@ -55,6 +55,7 @@ from triage.engine.per_file import FileJob, PathIndex
 from triage.engine.published import Published, withdraw_abandoned
 from triage.engine.remote import CarvedAt, InArchive, RemoteRunner, Whereabouts
 from triage.engine.results import FileResult, TriageWarning, found_records, origin, remove_batches
+from triage.engine.rowkeys import keyed_entries
 from triage.engine.stall import stall_seconds
 from triage.engine.writes import HASHES
 from triage.errors import TriageError
@@ -432,7 +433,7 @@ class TriageRun:
         out.index = walked.index.extended(entries, nested.members)
         by_path = {(e.partition, e.path): e for e in entries if e.type == "file" and not e.deleted}
         remote: dict[str, InArchive] = {}
-        for (key, e), outermost in zip(writes.keyed_entries(self.exhibit, entries), within, strict=True):
+        for (key, e), outermost in zip(keyed_entries(self.exhibit, entries), within, strict=True):
             counts["entries"] += 1
             key_of[(e.partition, e.path, e.inode)] = key
             member = nested.member(e)
@@ -474,9 +475,7 @@ class TriageRun:
         out.index = PathIndex((), walked.index.members if walked.index else None)
         out.index.carved = {(c.partition, c.path): c.extents for c in found}
         remote: dict[str, CarvedAt] = {}
-        for (key, e), c in zip(
-            writes.keyed_entries(self.exhibit, (c.entry() for c in found)), found, strict=True
-        ):
+        for (key, e), c in zip(keyed_entries(self.exhibit, (c.entry() for c in found)), found, strict=True):
             counts["entries"] += 1
             counts["carved"] = counts.get("carved", 0) + 1
             self._carves.append((key, c))
@@ -528,11 +527,7 @@ class TriageRun:
                 beside.setdefault((e.partition, e.path[: -len(suffix)]), {})[suffix] = e
         counts["entries"] += len(entries)
         listed, files, jobs = walked.listed, walked.files, walked.jobs
-        keyed = (
-            zip(got[1], entries, strict=True)
-            if got is not None
-            else writes.keyed_entries(self.exhibit, entries)
-        )
+        keyed = zip(got[1], entries, strict=True) if got is not None else keyed_entries(self.exhibit, entries)
         for key, e in keyed:
             if e.type != "file":
                 listed.append((key, e))

@@ -31,7 +31,8 @@ from custody.verify import Report
 from triage.engine import integrity
 from triage.engine.carving import rehash_carved
 from triage.engine.options import evidence_options
-from triage.engine.writes import HASHES, keyed_entries
+from triage.engine.rowkeys import keyed_entries
+from triage.engine.writes import HASHES
 from triage.errors import PasswordRequired, TriageError, WrongPassword
 from triage.plugin.scratch import Scratch
 from triage.sources.carve import CARVED_FS

@@ -3,12 +3,17 @@
 Before its walk a run loads the plugins, unlocks the actor's key, makes or checks the triage
 tables, takes the exhibit's lock and checks the stored rows against their anchors: about half a
 second on one core, while the other core waits. The walk needs only the evidence, so for a disk
-image it starts first, in a child (:class:`~triage.plugin.ahead.Ahead`) that opens the image on
+image it starts first, in a child (:class:`~triage.processes.Ahead`) that opens the image on
 its own and walks it in C as the run would (:meth:`ImageSource.walk_rows`, each file system in
 its guarded grandchild: a walk that hangs or drowns is still ended, with its warning). The run
 takes the rows when it comes to its walk; they are the entries its own walk would give, in the
-same order, with the walk's warnings and each entry's row key (:func:`writes.keyed_entries`,
+same order, with the walk's warnings and each entry's row key (:func:`rowkeys.keyed_entries`,
 which the child computes too: a SHA-256 per entry, a tenth of a second per 50,000).
+
+For ``exhibit triage`` the launcher starts the walk even earlier, before the CLI and the engine
+are imported (:func:`start_early`; about half a second sooner): this module and what it imports
+are kept light for that (the standard library, the sources, the row keys of
+:mod:`triage.engine.rowkeys`; not SQLAlchemy, not the plugin API).
 
 Whatever goes wrong in the child (the image cannot be opened there, a file system needs the
 pytsk3 walk, the child dies) only means the run walks the image itself, as without this; the
@@ -19,10 +24,11 @@ from __future__ import annotations
 
 import marshal
 import os
+from pathlib import Path
 
-from triage.engine.writes import keyed_entries
+from triage.engine.rowkeys import keyed_entries
 from triage.errors import WalkWarning
-from triage.plugin.ahead import Ahead, AheadFailed
+from triage.processes import Ahead, AheadFailed
 from triage.sources.entry import FileEntry, Source, new_entry
 from triage.sources.image_source import ImageSource, entries_of
 from triage.sources.open import IMAGE_KINDS, open_source
@@ -78,9 +84,57 @@ class WalkAhead:
             ahead.cancel()
 
 
+#: the walk the launcher started before the engine was loaded, with what it walks
+_early: tuple[tuple[str, str, str], WalkAhead] | None = None
+
+
+def start_early(case: Path | None, exhibit: str) -> None:
+    """Start the walk of ``exhibit``'s disk image now, for :func:`start` to hand to the run.
+
+    Called by the ``exhibit`` launcher (triage/launch.py) for ``exhibit triage``, before the CLI
+    and the engine are imported (about half a second): the exhibit's path and kind are read as
+    ``exhibit ls`` reads them (custody.locate, a SQLite case only). It only starts work: anything
+    that goes wrong here (no such case or exhibit, another database) starts nothing, and the
+    command reports it as usual; the run takes the walk only when it is of the very path, kind and
+    exhibit it resolves itself (:func:`start`).
+    """
+    global _early
+    cancel_early()
+    try:
+        from custody.locate import quick_case
+
+        quick = quick_case(case)
+        if quick is None:
+            return
+        try:
+            acquisition = quick.acquisition(exhibit)
+        finally:
+            quick.close()
+        what = (str(acquisition["source_path"]), str(acquisition["kind"]), exhibit)
+    except Exception:  # the command finds and reports the problem itself
+        return
+    walk = start(*what)
+    if walk is not None:
+        _early = (what, walk)
+
+
+def cancel_early() -> None:
+    """End the walk :func:`start_early` started if no run took it (a usage error, say)."""
+    global _early
+    early, _early = _early, None
+    if early is not None:
+        early[1].cancel()
+
+
 def start(source_path: str, kind: str, exhibit: str) -> WalkAhead | None:
     """The walk ahead of exhibit ``exhibit``'s disk image (None for other kinds of evidence, or
-    without ``fork``)."""
+    without ``fork``): the one :func:`start_early` started when it walks the same, else a new one."""
+    global _early
+    early, _early = _early, None
+    if early is not None:
+        if early[0] == (source_path, kind, exhibit):
+            return early[1]
+        early[1].cancel()
     if kind not in IMAGE_KINDS or not hasattr(os, "fork"):
         return None
     try:

@@ -4,7 +4,7 @@ Every row is a dict keyed by column name, built here and nowhere else: a walked 
 ``triage_files`` row (:func:`file_row`, with a :class:`~triage.engine.results.FileResult` once the
 file was read), a finding's (:func:`finding_rows`), a warning's (:func:`warning_rows`). Rows are
 upserted, so a re-run or a resumed run stores each file and finding once: a file's row is keyed by
-the identity of its entry (:func:`file_key`), a finding's by a fingerprint of its content.
+the identity of its entry (:func:`~triage.engine.rowkeys.file_key`), a finding's by a fingerprint of its content.
 
 On SQLite the bulk statements go to the driver as one plain DB-API ``executemany`` (the same SQL
 and values SQLAlchemy would send, without its per-row processing: the 50,000 rows of a walk go
@@ -38,31 +38,6 @@ FILE_COLUMNS = tuple(c.name for c in _files.columns if c.name != "id")
 #: What reading a file adds to its row: the columns a stored row gets anew when its file is read.
 RESULT_COLUMNS = ("md5", "sha1", "sha256", "mime", "ext_mismatch", "error", "plugins", "run_id")
 _BATCH = 5000  # rows per statement where the driver would otherwise hold them all at once
-
-
-# -- keys -------------------------------------------------------------------------------------------
-
-
-def file_key(exhibit: str, e: FileEntry) -> str:
-    ident = f"{exhibit}\x00{e.partition}\x00{e.inode}\x00{e.attr_type}\x00{e.attr_id}\x00{e.path}\x00{e.deleted}\x00{e.realloc}"
-    return hashlib.sha256(ident.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def keyed_entries(exhibit: str, entries: Iterable[FileEntry]) -> Iterator[tuple[str, FileEntry]]:
-    """Each walked entry with its stored row's key (the identity listed twice gets ``#n``).
-
-    Shared by the run and by ``verify --rehash`` (triage/engine/verify.py), which must find the
-    same row for the same entry.
-    """
-    seen: dict[str, int] = {}
-    for e in entries:
-        key = file_key(exhibit, e)
-        if key in seen:  # the same identity listed twice: keep both, distinguishably
-            seen[key] += 1
-            key = hashlib.sha256(f"{key}#{seen[key]}".encode()).hexdigest()
-        else:
-            seen[key] = 0
-        yield key, e
 
 
 # -- rows -------------------------------------------------------------------------------------------

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar, cast
 from urllib.parse import quote
 
-from triage.plugin.ahead import Ahead, AheadFailed
 from triage.plugin.contract import (
     FileItem,
     NotMyFormat,
@@ -54,6 +53,7 @@ from triage.plugin.sqlite_recover import (
 )
 from triage.plugin.sqlite_recover import Column as RecoveredColumn
 from triage.plugin.sqlite_recover import Table as RecoveredTable
+from triage.processes import Ahead, AheadFailed
 
 __all__ = [
     "MAX_ROW_WARNINGS",
@@ -739,7 +739,7 @@ class SqliteTablePlugin(Plugin, Generic[L]):
         self, con: sqlite3.Connection, item: FileItem, ctx: ParseContext, plans: list[_Plan]
     ) -> Ahead[RecoveryResult] | None:
         """The deleted-record search of a database of at least :data:`RECOVER_AHEAD_BYTES`,
-        started in a forked child (triage/plugin/ahead.py) before the live rows are read, so the
+        started in a forked child (triage/processes.py) before the live rows are read, so the
         two share the cores; None where the search is done afterwards, in this process (small
         databases, or no search)."""
         sizes = self._recovery_sizes(item, plans)
@@ -881,7 +881,7 @@ def _search_on(
 
 
 def _search(pristine: PristineCopy, names: list[str], seconds: float, database: str) -> RecoveryResult:
-    """:func:`_search_on`, run by a forked child (:class:`~triage.plugin.ahead.Ahead`) on its own
+    """:func:`_search_on`, run by a forked child (:class:`~triage.processes.Ahead`) on its own
     read-only connection to the plugin's scratch copy ``database`` (a connection of the parent's
     is never used across the fork)."""
     con = sqlite3.connect(f"file:{quote(database)}?mode=ro", uri=True)
