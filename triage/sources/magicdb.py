@@ -13,7 +13,9 @@ So, once per process:
 1. read the compiled database libmagic loads (``magic.mgc``, format version 18 of file 5.4x);
 2. sort the binary rules into *plain* ones, whose first test is "bytes (or an integer, at most
    AND-masked) at a fixed offset" or "a literal searched for in a range", and the rest; index
-   the plain first tests by a byte position each one fixes;
+   the plain first tests by a byte position each one fixes, or narrows to a few values (a string
+   compared without case or with loose blanks, by the part compared exactly or both cases of its
+   first letter; an integer whose mask covers no whole byte, by the byte it covers most);
 3. keep the compiled rules ready to be loaded into libmagic from memory (``magic_load_buffers``).
 
 Then for each head (:func:`sniff`): find the plain rules whose first test matches the head
@@ -447,8 +449,9 @@ def split_database(data: bytes) -> Split | None:
         if search is not None:
             searches.append((start, *search))
         else:
-            position, byte, check = placed  # type: ignore[misc]
-            index.setdefault(position, {}).setdefault(byte, []).append((start, *check))
+            position, values, check = placed  # type: ignore[misc]
+            for byte in values:
+                index.setdefault(position, {}).setdefault(byte, []).append((start, *check))
     uses[-1] = frozenset(kept_names)
     return Split(
         data=data,
@@ -800,11 +803,16 @@ def _group_end(pattern: bytes, i: int) -> int:
     return -1
 
 
-def _plain_check(data: bytes, at: int) -> tuple[int, int, _Test] | None:
-    """(position, byte there, check) of a plain top-level test, or ``None`` for any other test.
+def _plain_check(data: bytes, at: int) -> tuple[int, tuple[int, ...], _Test] | None:
+    """(position, byte values there, check) of a plain top-level test, or ``None`` for any other.
 
-    The position is one the test fixes completely: its first byte, or for a masked integer the
-    first byte the mask covers in full (an integer whose mask covers no whole byte is not plain).
+    The position is one where the test fixes the byte, or narrows it to a few values: a string's
+    first byte (both cases of a letter its flags compare without case); for an integer, the first
+    byte its mask covers in full, else the byte its mask covers most (at least
+    :data:`_MASK_BITS` bits: at most 16 values). The check is a necessary condition of the test:
+    the whole string, or its part before the first byte its flags compare loosely; the masked
+    integer. A rule whose check fails on a head cannot match it; one whose check holds is given
+    to libmagic, which decides.
     """
     cont, flag, _factor, reln, vallen, typ, _in_type, _in_op, mask_op, cond, _fop, offset, _in_off, _line = (
         _HEAD.unpack_from(data, at)
@@ -813,9 +821,22 @@ def _plain_check(data: bytes, at: int) -> tuple[int, int, _Test] | None:
         return None
     value = data[at + _VALUE_AT : at + _VALUE_AT + 128]
     if typ == _FILE_STRING:
-        if _STR_FLAGS.unpack_from(data, at + 28)[0] not in (0, _STRING_BINTEST) or not 0 < vallen <= 128:
+        str_flags = _STR_FLAGS.unpack_from(data, at + 28)[0]
+        if not 0 < vallen <= 128:
             return None
-        return offset, value[0], (offset, value[:vallen])
+        pattern = value[:vallen]
+        if str_flags in (0, _STRING_BINTEST):
+            return offset, (pattern[0],), (offset, pattern)
+        if str_flags & ~_STRING_SCREENABLE:
+            return None
+        exact = _string_exact_prefix(pattern, str_flags)
+        if exact:
+            return offset, (exact[0],), (offset, exact)
+        first = pattern[0]
+        if first in _C_SPACE:
+            return None  # under W/w a leading blank may match other blanks, or none
+        # a letter compared without case: either case there (ASCII letters differ in bit 0x20)
+        return offset, (first & 0xDF, first | 0x20), (offset, 1, "little", 0xDF, first & 0xDF)
     if typ not in _INTEGERS or mask_op != _FILE_OPAND:
         return None
     width, order = _INTEGERS[typ]
@@ -825,13 +846,40 @@ def _plain_check(data: bytes, at: int) -> tuple[int, int, _Test] | None:
     mask = _MASK.unpack_from(data, at + 24)[0] & full
     if not mask:
         want = number.to_bytes(width, order)
-        return offset, want[0], (offset, want)
+        return offset, (want[0],), (offset, want)
     mask_bytes = mask.to_bytes(width, order)
     want_bytes = (number & mask).to_bytes(width, order)
+    check = (offset, width, order, mask, number & mask)
     for j, m in enumerate(mask_bytes):
         if m == 0xFF:
-            return offset + j, want_bytes[j], (offset, width, order, mask, number & mask)
-    return None
+            return offset + j, (want_bytes[j],), check
+    j = max(range(width), key=lambda i: (mask_bytes[i].bit_count(), -i))
+    if mask_bytes[j].bit_count() < _MASK_BITS:
+        return None
+    m, w = mask_bytes[j], want_bytes[j]
+    return offset + j, tuple(v for v in range(256) if v & m == w), check
+
+
+#: string flags whose tests still fix bytes: W and w (blanks), c and C (case), the binary-test
+#: marker and f (full word: the match must end a word, which changes nothing before)
+_FULL_WORD = 0x4000
+_STRING_SCREENABLE = _W | _w | _c | _C | _STRING_BINTEST | _FULL_WORD
+#: the bytes C's isspace() takes for blanks (what libmagic's W and w compare loosely)
+_C_SPACE = frozenset(b" \t\n\v\f\r")
+#: the fewest bits a mask must cover in one byte for the test to be indexed by that byte
+_MASK_BITS = 4
+
+
+def _string_exact_prefix(pattern: bytes, str_flags: int) -> bytes:
+    """The start of a string test's pattern that libmagic compares byte for byte under
+    ``str_flags``: up to the first blank under W or w, or the first letter compared without case
+    (lower case under c, upper case under C)."""
+    for i, b in enumerate(pattern):
+        if (str_flags & (_W | _w) and b in _C_SPACE) or (
+            (str_flags & _c and 0x61 <= b <= 0x7A) or (str_flags & _C and 0x41 <= b <= 0x5A)
+        ):
+            return pattern[:i]
+    return pattern
 
 
 class _Handle:
