@@ -833,9 +833,9 @@ def _plain_check(data: bytes, at: int) -> tuple[int, tuple[int, ...], _Test] | N
         if exact:
             return offset, (exact[0],), (offset, exact)
         first = pattern[0]
-        if first in _C_SPACE:
-            return None  # under W/w a leading blank may match other blanks, or none
-        # a letter compared without case: either case there (ASCII letters differ in bit 0x20)
+        if not (0x41 <= first <= 0x5A or 0x61 <= first <= 0x7A):
+            return None  # a blank under W/w (it may match other blanks, or none), a byte past ASCII
+        # an ASCII letter compared without case: either case there (they differ in bit 0x20)
         return offset, (first & 0xDF, first | 0x20), (offset, 1, "little", 0xDF, first & 0xDF)
     if typ not in _INTEGERS or mask_op != _FILE_OPAND:
         return None
@@ -873,10 +873,14 @@ _MASK_BITS = 4
 def _string_exact_prefix(pattern: bytes, str_flags: int) -> bytes:
     """The start of a string test's pattern that libmagic compares byte for byte under
     ``str_flags``: up to the first blank under W or w, or the first letter compared without case
-    (lower case under c, upper case under C)."""
+    (lower case under c, upper case under C). libmagic asks the C library's ``isspace``,
+    ``islower`` and ``isupper`` in the process's locale, which may class bytes past ASCII too
+    (ISO-8859 locales): such a byte ends the exact part as well."""
     for i, b in enumerate(pattern):
-        if (str_flags & (_W | _w) and b in _C_SPACE) or (
-            (str_flags & _c and 0x61 <= b <= 0x7A) or (str_flags & _C and 0x41 <= b <= 0x5A)
+        if b >= 0x80 or (
+            (str_flags & (_W | _w) and b in _C_SPACE)
+            or (str_flags & _c and 0x61 <= b <= 0x7A)
+            or (str_flags & _C and 0x41 <= b <= 0x5A)
         ):
             return pattern[:i]
     return pattern
