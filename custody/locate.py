@@ -73,8 +73,8 @@ def check_utf8(value: str, what: str = "exhibit number") -> None:
 class QuickCase:
     """A read-only view of a SQLite case: one exhibit's acquisition and triage's file index."""
 
-    def __init__(self, database: Path) -> None:
-        self.conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=30)
+    def __init__(self, database: Path, timeout: float = 30) -> None:
+        self.conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=timeout)
 
     def acquisition(self, exhibit: str) -> dict[str, Any]:
         check_utf8(exhibit)
@@ -107,8 +107,9 @@ class QuickCase:
         self.conn.close()
 
 
-def quick_case(explicit: Path | None = None) -> QuickCase | None:
-    """A :class:`QuickCase` for a SQLite case that exists; ``None`` for other databases."""
+def quick_case(explicit: Path | None = None, timeout: float = 30) -> QuickCase | None:
+    """A :class:`QuickCase` for a SQLite case that exists; ``None`` for other databases.
+    ``timeout``: how long to wait for a database another process has locked."""
     root = find_case_dir(explicit)
     url = case_db_url(root)
     if not url.startswith("sqlite:///"):
@@ -117,6 +118,6 @@ def quick_case(explicit: Path | None = None) -> QuickCase | None:
     if not database.is_file():
         raise CaseNotFound(f"the case database {database} is missing", hint="check the case folder")
     try:
-        return QuickCase(database)
+        return QuickCase(database, timeout)
     except sqlite3.Error as exc:
         raise CaseNotFound(f"cannot read the case database {database}: {exc}") from None

@@ -297,19 +297,21 @@ def main() -> None:
         if argv[:1] == ["triage"] and not os.environ.get("EXHIBIT_NO_EARLY_WALK")
         else None
     )
-    if walk is not None:
-        from triage.engine import walk_ahead
-
-        walk_ahead.start_early(*walk)  # a disk image's walk, while the CLI and the engine load
-    from custody.cli import main as full_cli
-
     try:
+        if walk is not None:
+            from triage.engine import walk_ahead
+
+            walk_ahead.start_early(*walk)  # a disk image's walk, while the CLI and the engine load
+        from custody.cli import main as full_cli
+
         full_cli(argv, COMMANDS)
     finally:
         if early is not None:
             early_read.cancel()  # the command did not take it: a usage error, say
         if walk is not None:
-            walk_ahead.cancel_early()
+            from triage.engine import walk_ahead
+
+            walk_ahead.cancel_early()  # likewise (a run that took it has already)
 
 
 #: Commands after which the ``exhibit`` process ends without tearing the interpreter down.

@@ -201,9 +201,9 @@ def _read(item: FileItem, fh: Any, ctx: ParseContext) -> PdfMetadata | None:
 
 
 def _info(reader: PdfReader, ctx: ParseContext) -> dict[str, str]:
+    """The Info entries whose values are strings (dates included), as text."""
     from pypdf.generic import IndirectObject
 
-    """The Info entries whose values are strings (dates included), as text."""
     try:
         raw = reader.trailer.get("/Info")
         info: Any = raw.get_object() if isinstance(raw, IndirectObject) else raw

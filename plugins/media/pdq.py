@@ -53,9 +53,10 @@ _FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "TIFF": "tiff", "GIF":
 
 @lru_cache(maxsize=1)
 def _heif_opener() -> None:
-    """Pillow opens HEIC/HEIF once pi-heif's opener is registered (done with the first picture:
-    Pillow, numpy and the PDQ binding are imported by the worker that hashes one, not by every
-    triage when the plugins are loaded; docs/plugins.md, "Heavy libraries")."""
+    """Pillow opens HEIC/HEIF once pi-heif's opener is registered (done with the first HEIF
+    picture; Pillow, numpy and the PDQ binding with the first picture: imported by the worker that
+    hashes one, not by every triage when the plugins are loaded; docs/plugins.md, "Heavy
+    libraries"). Registering twice (two threads at once) is harmless."""
     import pi_heif
 
     pi_heif.register_heif_opener()
@@ -185,7 +186,8 @@ class PdqPlugin(Plugin):
         import pdqhash
         from PIL import Image, ImageFile, UnidentifiedImageError
 
-        _heif_opener()
+        if kind == "heif":
+            _heif_opener()  # libheif is loaded by the worker that meets a HEIC/HEIF picture
         with item.open() as raw:
             if kind == "jpeg":
                 problem = _check_jpeg(raw)

@@ -746,6 +746,7 @@ def test_rules_screened_by_a_part_of_their_test_are_let_through_when_they_match(
                 pattern.swapcase(),
                 pattern.replace(b" ", b"  "),
                 pattern.replace(b" ", b""),
+                pattern.replace(b" ", b"\t"),
             ]
         else:
             order = magicdb._INTEGERS[typ][1] or sys.byteorder

@@ -278,5 +278,41 @@ def test_an_early_walk_of_something_else_is_ended_and_not_taken(
     walk_ahead.start_early(tmp_path / "no-case", "EX-1")
     assert walk_ahead._early is None
     walk_ahead.start_early(case.root, "EX-1")
+    assert walk_ahead._early is not None
+    pid = walk_ahead._early[1]._ahead._pid  # type: ignore[union-attr]
     walk_ahead.cancel_early()  # what the launcher does after a command that did not take it
     assert walk_ahead._early is None
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # killed and reaped
+
+
+def test_a_command_line_typer_refuses_leaves_no_early_walk_behind(
+    workspace: Workspace, cases: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``exhibit triage EX-1 --workers abc``: the launcher starts the walk (it does not check
+    values), Typer refuses the command line, and the walk's child is ended and reaped."""
+    import sys
+
+    from triage import launch
+
+    image = workspace.get("dftt6-fat").path
+    case = cases("c")
+    acquire(case, image, exhibit="EX-1", actor="ex", description="disk", kind="raw")
+    started: list[walk_ahead.WalkAhead] = []
+    original = walk_ahead.start
+
+    def recording(*args: Any) -> walk_ahead.WalkAhead | None:
+        made = original(*args)
+        if made is not None:
+            started.append(made)
+        return made
+
+    monkeypatch.setattr(walk_ahead, "start", recording)
+    monkeypatch.setattr(
+        sys, "argv", ["exhibit", "triage", "EX-1", "--workers", "abc", "--case", str(case.root)]
+    )
+    with pytest.raises(SystemExit) as done:
+        launch.main()
+    assert done.value.code == 2
+    [early] = started
+    assert early._ahead is None and walk_ahead._early is None  # ended

@@ -93,17 +93,19 @@ def start_early(case: Path | None, exhibit: str) -> None:
 
     Called by the ``exhibit`` launcher (triage/launch.py) for ``exhibit triage``, before the CLI
     and the engine are imported (about half a second): the exhibit's path and kind are read as
-    ``exhibit ls`` reads them (custody.locate, a SQLite case only). It only starts work: anything
-    that goes wrong here (no such case or exhibit, another database) starts nothing, and the
-    command reports it as usual; the run takes the walk only when it is of the very path, kind and
-    exhibit it resolves itself (:func:`start`).
+    ``exhibit ls`` reads them (custody.locate: a SQLite case only, opened read-only; SQLite may
+    leave its ``-wal`` and ``-shm`` files beside the case database, as any command that opens
+    the case does; a database another process holds locked is waited for a moment, not 30 s).
+    It only starts work: anything that goes wrong here (no such case or exhibit, another
+    database) starts nothing, and the command reports it as usual; the run takes the walk only
+    when it is of the very path, kind and exhibit it resolves itself (:func:`start`).
     """
     global _early
     cancel_early()
     try:
         from custody.locate import quick_case
 
-        quick = quick_case(case)
+        quick = quick_case(case, timeout=0.2)
         if quick is None:
             return
         try:

@@ -100,8 +100,11 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
         PyObject *literal;
         if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(search_seq, k), "nnS", &offset, &span, &literal))
             goto done;
-        if (offset < 0 || span < 0 || !PyBytes_Check(literal) || PyBytes_GET_SIZE(literal) == 0) {
-            PyErr_SetString(PyExc_ValueError, "a search needs offset >= 0, span >= 0 and a non-empty bytes literal");
+        /* bounded so that offset + span - 1 + len(literal) cannot overflow in scan() */
+        if (offset < 0 || span < 0 || offset > PY_SSIZE_T_MAX / 4 || span > PY_SSIZE_T_MAX / 4 ||
+            !PyBytes_Check(literal) || PyBytes_GET_SIZE(literal) == 0) {
+            PyErr_SetString(PyExc_ValueError,
+                            "a search needs 0 <= offset, span <= PY_SSIZE_T_MAX / 4 and a non-empty bytes literal");
             goto done;
         }
         self->offsets[k] = offset;

@@ -195,17 +195,7 @@ class Split:
             for table, byte in zip(tables, fetch(head), strict=True):
                 checks = table[byte]
                 if checks:
-                    for check in checks:
-                        if len(check) == 3:
-                            if head.startswith(check[2], check[1]):
-                                found.append(check[0])
-                        else:
-                            rule, offset, width, order, mask, want = check
-                            if (
-                                offset + width <= n
-                                and int.from_bytes(head[offset : offset + width], order) & mask == want
-                            ):
-                                found.append(rule)
+                    found.extend(check[0] for check in checks if _holds(check, head, n))
         for rule, offset, span, prefix, search in self._search_plan:
             # libmagic tries each start in [offset, offset + span); a match begins with ``prefix``
             end = offset + span - 1 + len(prefix) if span else n
@@ -223,17 +213,7 @@ class Split:
             if hit < 0:
                 found.append(plan[~hit][0])
                 continue
-            for check in tables[hit >> 8][hit & 255]:
-                if len(check) == 3:
-                    if head.startswith(check[2], check[1]):
-                        found.append(check[0])
-                else:
-                    rule, offset, width, order, mask, want = check
-                    if (
-                        offset + width <= n
-                        and int.from_bytes(head[offset : offset + width], order) & mask == want
-                    ):
-                        found.append(rule)
+            found.extend(check[0] for check in tables[hit >> 8][hit & 255] if _holds(check, head, n))
         return found
 
     def text_matching(self, text: bytes) -> list[int]:
@@ -301,6 +281,14 @@ class Split:
         return b"".join(
             [header, *pieces, *(self.data[ENTRY_SIZE * (1 + k) : ENTRY_SIZE * (2 + k)] for k in named)]
         )
+
+
+def _holds(check: Check, head: bytes, n: int) -> bool:
+    """Whether ``head`` (of length ``n``) passes an indexed rule's check (:data:`Check`)."""
+    if len(check) == 3:
+        return head.startswith(check[2], check[1])
+    _rule, offset, width, order, mask, want = check
+    return offset + width <= n and int.from_bytes(head[offset : offset + width], order) & mask == want
 
 
 def _scanner(
@@ -833,8 +821,10 @@ def _plain_check(data: bytes, at: int) -> tuple[int, tuple[int, ...], _Test] | N
         if exact:
             return offset, (exact[0],), (offset, exact)
         first = pattern[0]
-        if not (0x41 <= first <= 0x5A or 0x61 <= first <= 0x7A):
-            return None  # a blank under W/w (it may match other blanks, or none), a byte past ASCII
+        if not (0x41 <= first <= 0x5A or 0x61 <= first <= 0x7A) or first | 0x20 == 0x69:
+            # a blank under W/w (it may match other blanks, or none), a byte past ASCII; or i/I,
+            # onto which a Turkish ISO-8859-9 locale's tolower/toupper also maps 0xDD and 0xFD
+            return None
         # an ASCII letter compared without case: either case there (they differ in bit 0x20)
         return offset, (first & 0xDF, first | 0x20), (offset, 1, "little", 0xDF, first & 0xDF)
     if typ not in _INTEGERS or mask_op != _FILE_OPAND:
