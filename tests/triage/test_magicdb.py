@@ -548,20 +548,32 @@ def test_rules_screened_by_alternatives_and_runs_give_libmagics_answer(
     assert used, "no head was answered from the tier"
 
 
-def test_pairs_find_exactly_the_literals_that_occur() -> None:
+@pytest.mark.parametrize("c", [False, True], ids=["python", "c"])
+def test_pairs_find_exactly_the_literals_that_occur(c: bool) -> None:
+    """The text tier's outsider check, in Python (numpy) and in C (triage.sources._magicscan),
+    against a plain search for every literal: exact and case-free ones, one byte long or more,
+    texts of 1 to 9,000 bytes (past the C version's 8 KB stack buffer), bytes past ASCII."""
+    if c:
+        pytest.importorskip("triage.sources._magicscan")
+        from triage.sources._magicscan import Pairs
     rng = random.Random(12)
-    alphabet = b"abcABC <>/=.-_\n"
+    alphabet = b"abcABC <>/=.-_\n\xc4\xe4\x00"
     for _ in range(300):
         exact, nocase = (
             {bytes(rng.choice(alphabet) for _ in range(rng.randint(1, 6))) for _ in range(rng.randint(0, 12))}
             for _ in range(2)
         )
         nocase = {x.lower() for x in nocase}  # as the tier gives them
-        pairs = magicdb._Pairs(exact, nocase)
+        pairs = Pairs(sorted(exact), sorted(nocase)) if c else magicdb._Pairs(exact, nocase)
         for _ in range(5):
-            text = bytes(rng.choice(alphabet) for _ in range(rng.randint(1, 300)))
+            text = bytes(rng.choice(alphabet) for _ in range(rng.choice((1, 2, 7, 300, 9000))))
             want = any(x in text for x in exact) or any(x in text.lower() for x in nocase)
-            assert pairs.may_occur(text) == want, (exact, nocase, text)
+            assert bool(pairs.occurs(text)) == want, (exact, nocase, text[:80])
+    if c:
+        with pytest.raises(ValueError):
+            Pairs([b""], [])
+        with pytest.raises(TypeError):
+            Pairs(["text"], [])
 
 
 # -- the C look-ups (triage.sources._magicscan) ---------------------------------------------------

@@ -17,6 +17,8 @@
  *              head, as bytes.find(literal, offset, offset + span - 1 + len(literal)) does.
  * Scanner.scan(head) -> list of ints: i * 256 + b for every position i < len(head) whose byte b
  *   is flagged (in position order), then ~k for every search k whose literal occurs (in order).
+ *
+ * Pairs (below): the text tier's check that no literal of a rule outside it occurs in a text head.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -206,12 +208,155 @@ static PyTypeObject ScannerType = {
     .tp_new = PyType_GenericNew,
 };
 
+/*
+ * Pairs(exact, nocase): Pairs.occurs(text) -> whether a literal of `exact` occurs in `text`, or
+ * one of `nocase` (given lower-cased) in `text` with its ASCII letters lower-cased. The text
+ * tier's outsider check (magicdb._Pairs, where the numpy version it replaces is described): a
+ * literal is searched for only when every pair of adjacent bytes of it, lower-cased, occurs in
+ * the lower-cased text (a 65,536-bit table of the text's pairs).
+ */
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t count;
+    PyObject **literals; /* owned bytes: exact ones first, then the case-free ones */
+    unsigned char *nocase;
+    unsigned char *table; /* 8 KB: the pairs of the text being looked at (cleared after) */
+} Pairs;
+
+static void Pairs_dealloc(Pairs *self) {
+    if (self->literals) {
+        for (Py_ssize_t k = 0; k < self->count; k++)
+            Py_XDECREF(self->literals[k]);
+    }
+    PyMem_Free(self->literals);
+    PyMem_Free(self->nocase);
+    PyMem_Free(self->table);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int Pairs_init(Pairs *self, PyObject *args, PyObject *kwds) {
+    PyObject *exact, *nocase;
+    static char *kwlist[] = {"exact", "nocase", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO", kwlist, &exact, &nocase))
+        return -1;
+    if (self->table) {
+        PyErr_SetString(PyExc_TypeError, "Pairs is already initialised");
+        return -1;
+    }
+    PyObject *lists[2] = {PySequence_Fast(exact, "exact must be a sequence of bytes"), NULL};
+    if (!lists[0])
+        return -1;
+    lists[1] = PySequence_Fast(nocase, "nocase must be a sequence of bytes");
+    int rc = -1;
+    if (!lists[1])
+        goto done;
+    Py_ssize_t total = PySequence_Fast_GET_SIZE(lists[0]) + PySequence_Fast_GET_SIZE(lists[1]);
+    self->literals = PyMem_Calloc(total ? total : 1, sizeof(PyObject *));
+    self->nocase = PyMem_Calloc(total ? total : 1, 1);
+    self->table = PyMem_Calloc(65536 / 8, 1);
+    if (!self->literals || !self->nocase || !self->table) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (int which = 0; which < 2; which++) {
+        for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(lists[which]); i++) {
+            PyObject *lit = PySequence_Fast_GET_ITEM(lists[which], i);
+            if (!PyBytes_Check(lit)) {
+                PyErr_SetString(PyExc_TypeError, "literals must be bytes");
+                goto done;
+            }
+            if (PyBytes_GET_SIZE(lit) == 0) {
+                PyErr_SetString(PyExc_ValueError, "literals must not be empty");
+                goto done;
+            }
+            Py_INCREF(lit);
+            self->literals[self->count] = lit;
+            self->nocase[self->count] = (unsigned char)which;
+            self->count++;
+        }
+    }
+    rc = 0;
+done:
+    Py_XDECREF(lists[0]);
+    Py_XDECREF(lists[1]);
+    return rc;
+}
+
+static inline unsigned char ascii_lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c; }
+
+static PyObject *Pairs_occurs(Pairs *self, PyObject *arg) {
+    Py_buffer text;
+    if (PyObject_GetBuffer(arg, &text, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *t = text.buf;
+    Py_ssize_t n = text.len;
+    unsigned char small[8192];
+    unsigned char *low = n <= (Py_ssize_t)sizeof(small) ? small : PyMem_Malloc(n ? n : 1);
+    if (!low) {
+        PyBuffer_Release(&text);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        low[i] = ascii_lower(t[i]);
+    unsigned char *table = self->table;
+    for (Py_ssize_t i = 0; i + 1 < n; i++) {
+        unsigned int pair = (unsigned int)low[i] << 8 | low[i + 1];
+        table[pair >> 3] |= (unsigned char)(1u << (pair & 7));
+    }
+    int found = 0;
+    for (Py_ssize_t k = 0; k < self->count && !found; k++) {
+        const unsigned char *lit = (const unsigned char *)PyBytes_AS_STRING(self->literals[k]);
+        Py_ssize_t len = PyBytes_GET_SIZE(self->literals[k]);
+        const unsigned char *hay = self->nocase[k] ? low : t;
+        if (len > n)
+            continue;
+        if (len == 1) {
+            found = memchr(hay, lit[0], (size_t)n) != NULL;
+            continue;
+        }
+        int maybe = 1;
+        for (Py_ssize_t j = 0; j + 1 < len; j++) {
+            unsigned int pair = (unsigned int)ascii_lower(lit[j]) << 8 | ascii_lower(lit[j + 1]);
+            if (!(table[pair >> 3] & (1u << (pair & 7)))) {
+                maybe = 0;
+                break;
+            }
+        }
+        if (maybe)
+            found = memmem(hay, (size_t)n, lit, (size_t)len) != NULL;
+    }
+    for (Py_ssize_t i = 0; i + 1 < n; i++) { /* clear only what was set: the table stays zero */
+        unsigned int pair = (unsigned int)low[i] << 8 | low[i + 1];
+        table[pair >> 3] = 0;
+    }
+    if (low != small)
+        PyMem_Free(low);
+    PyBuffer_Release(&text);
+    return PyBool_FromLong(found);
+}
+
+static PyMethodDef Pairs_methods[] = {
+    {"occurs", (PyCFunction)Pairs_occurs, METH_O, "occurs(text) -> whether one of the literals occurs in text"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject PairsType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "triage.sources._magicscan.Pairs",
+    .tp_basicsize = sizeof(Pairs),
+    .tp_dealloc = (destructor)Pairs_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "The text tier's outsider check: Pairs(exact, nocase).occurs(text)",
+    .tp_methods = Pairs_methods,
+    .tp_init = (initproc)Pairs_init,
+    .tp_new = PyType_GenericNew,
+};
+
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_magicscan", "The byte look-ups of triage.sources.magicdb's screening.", -1, NULL,
 };
 
 PyMODINIT_FUNC PyInit__magicscan(void) {
-    if (PyType_Ready(&ScannerType) < 0)
+    if (PyType_Ready(&ScannerType) < 0 || PyType_Ready(&PairsType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module);
     if (!m)
@@ -219,6 +364,12 @@ PyMODINIT_FUNC PyInit__magicscan(void) {
     Py_INCREF(&ScannerType);
     if (PyModule_AddObject(m, "Scanner", (PyObject *)&ScannerType) < 0) {
         Py_DECREF(&ScannerType);
+        Py_DECREF(m);
+        return NULL;
+    }
+    Py_INCREF(&PairsType);
+    if (PyModule_AddObject(m, "Pairs", (PyObject *)&PairsType) < 0) {
+        Py_DECREF(&PairsType);
         Py_DECREF(m);
         return NULL;
     }

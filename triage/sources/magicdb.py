@@ -964,7 +964,7 @@ class _TextTier:
         self.rules: frozenset[int] = frozenset()
         self.handle: _Handle | None = None
         self._start: dict[int, list[tuple[bytes, bool]]] = {}  # outsiders compared at offset 0
-        self._anywhere = _Pairs(set(), set())  # the other outsiders' literals
+        self._anywhere = _pairs(set(), set())  # the other outsiders' literals
         self._lock = threading.Lock()
 
     def __call__(self, head: bytes, binary: set[int]) -> _Handle | None:
@@ -997,7 +997,7 @@ class _TextTier:
         for literal, nocase in self._start.get(head[0], ()):
             if (head[: len(literal)].lower() if nocase else head).startswith(literal):
                 return True
-        return self._anywhere.may_occur(head)
+        return bool(self._anywhere.occurs(head))
 
     def _review(self) -> None:
         floor = TEXT_SHARE * self.counted
@@ -1018,14 +1018,28 @@ class _TextTier:
             else:
                 anywhere[nocase].add(literal)
         self._start = start
-        self._anywhere = _Pairs(anywhere[False], anywhere[True])
+        self._anywhere = _pairs(anywhere[False], anywhere[True])
+
+
+def _pairs(exact: set[bytes], nocase: set[bytes]) -> Any:
+    """The outsider check of the text tier: :class:`triage.sources._magicscan.Pairs` (the same
+    answers, ~4x faster, and no numpy in the worker), else :class:`_Pairs`."""
+    if not os.environ.get("EXHIBIT_MAGICSCAN_OFF"):
+        try:
+            from triage.sources._magicscan import Pairs
+        except ImportError:
+            pass
+        else:
+            return Pairs(sorted(exact), sorted(nocase))
+    return _Pairs(exact, nocase)
 
 
 class _Pairs:
     """Whether any of some literals occurs in a text, some compared exactly and some without case
     (ASCII). Only a literal every pair of adjacent bytes of which occurs in the text, both lower-
     cased (one table of the pairs a text holds), is searched for; a literal that occurs passes
-    that test, since lower-casing keeps it in the text."""
+    that test, since lower-casing keeps it in the text. (:func:`_pairs` uses the C version of
+    this when it is built.)"""
 
     def __init__(self, exact: set[bytes], nocase: set[bytes]) -> None:
         import numpy as np
@@ -1042,7 +1056,7 @@ class _Pairs:
         self.stamps = np.zeros(65536, dtype=np.uint32)
         self.calls = 0
 
-    def may_occur(self, text: bytes) -> bool:
+    def occurs(self, text: bytes) -> bool:
         lowered = text.lower()
         for byte in self.singles:
             if byte in text:
