@@ -942,7 +942,7 @@ def carved(
 
 def plugins_list(as_json: JsonOpt = False) -> None:
     """List the available plugins, then the analyzers: name, version, targets and record types."""
-    from triage.plugin.registry import list_analyzers, list_plugins, load_plugins
+    from triage.plugin.registry import list_analyzers, list_plugins, load_analyzers, load_plugins
 
     infos = list_plugins() + list_analyzers()
     if as_json:
@@ -954,8 +954,10 @@ def plugins_list(as_json: JsonOpt = False) -> None:
         record_types = "\n".join(escape(t) for t in i.record_types)  # one per line: our own newlines
         table.add_row(i.name, i.version, Text(record_types), targets[:80], i.origin)
     out.print(table)
-    for w in load_plugins().warnings:
-        err.print(f"warning: {w}")
+    plugins = load_plugins()
+    analyzers = load_analyzers(taken=[cls.name for cls in plugins.plugins])
+    for w in plugins.warnings + analyzers.warnings:
+        err.print(f"warning: {escape(w)}")
 
 
 def register(app: typer.Typer) -> None:

@@ -110,6 +110,7 @@ class PdfPlugin(Plugin):
 
     name = "pdf_metadata"
     version = "1.0.0"
+    requires = ("pypdf",)  # imported where used: docs/plugins.md, "Heavy libraries"
     description = "PDF Info dictionary and XMP: author, creator, producer, dates; encrypted PDFs"
     targets = Targets(globs=("**/*.pdf",), mime_types=("application/pdf",), magic=((0, PDF_MAGIC),))
     emits = (PdfMetadata,)

@@ -264,6 +264,7 @@ class IdentifiersAnalyzer(Analyzer):
 
     name = "identifiers"
     version = "1.0.0"
+    requires = ("phonenumbers",)  # imported where used: docs/plugins.md, "Heavy libraries"
     independent = True  # each record searched on its own (a large run's records are split)
     description = (
         "validated phone numbers, e-mails, URLs, wallets, IBANs and cards in messages and web history"

@@ -193,6 +193,7 @@ class TextIdentifiersPlugin(Plugin):
 
     name = "identifiers_text"
     version = "1.1.0"  # 1.1: bytes that are not UTF-8 with control characters throughout are binary
+    requires = ("phonenumbers",)  # imported where used: docs/plugins.md, "Heavy libraries"
     description = (
         "validated phone numbers, e-mails, URLs, wallets, IBANs and cards in documents and text files"
     )

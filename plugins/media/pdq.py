@@ -134,6 +134,7 @@ class PdqPlugin(Plugin):
 
     name = "pdq"
     version = "1.0.0"
+    requires = ("numpy", "pdqhash", "PIL")  # imported where used (pi-heif too, for HEIF only)
     description = (
         "PDQ perceptual hash of every image (JPEG, PNG, WebP, TIFF, GIF, HEIC), for near-duplicate matching"
     )

@@ -165,6 +165,7 @@ class PhotoExifPlugin(Plugin):
 
     name = "photos_exif"
     version = "1.2.0"
+    requires = ("exifread",)  # imported where used: docs/plugins.md, "Heavy libraries"
     description = "EXIF/XMP of JPEG, TIFF, HEIC, PNG, WebP photos: device, DateTimeOriginal, GPS, creator"
     targets = Targets(
         globs=(

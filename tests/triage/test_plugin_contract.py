@@ -8,6 +8,7 @@ import pkgutil
 from collections.abc import Iterator
 from dataclasses import FrozenInstanceError, dataclass
 from importlib.metadata import EntryPoint
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -198,3 +199,61 @@ def test_installed_entry_points_do_not_break_listing() -> None:
     loaded = load_plugins()
     assert all(isinstance(w, str) for w in loaded.warnings)
     assert len(list_plugins()) >= len(BUILTIN_PLUGINS)
+
+
+class NeedsMissingModule(ThirdParty):
+    """Imports a library that is not installed where it parses."""
+
+    name = "needs_missing"
+    requires = ("no_such_library_xyz", "json")
+
+
+class BadRequires(ThirdParty):
+    """Names its modules wrongly."""
+
+    name = "bad_requires"
+    requires = ("pypdf.generic",)
+
+
+def test_a_plugin_whose_library_is_not_installed_is_left_out_with_one_warning(tmp_path: Path) -> None:
+    """``requires`` names the top-level modules a plugin imports where it parses (not at load):
+    one that is not installed leaves the plugin out at load, built-in or not, with a warning that
+    says which; a triage stores that warning, instead of a failure on every file it would be
+    offered. The built-ins' own are installed."""
+    from custody.actors import add_actor
+    from custody.case import init_case
+    from custody.items import acquire
+    from triage.engine.run import run_triage
+
+    assert plugin_problems(BadRequires) and not plugin_problems(NeedsMissingModule)
+    assert any(cls.requires for cls in BUILTIN_PLUGINS)  # pdq, pdf_metadata, photos_exif, ...
+    assert load_plugins().warnings == []  # this project installs every one of them
+    loaded = load_plugins(builtin=[*BUILTIN_PLUGINS, NeedsMissingModule], third_party=False)
+    assert NeedsMissingModule not in loaded.plugins and len(loaded.plugins) == len(BUILTIN_PLUGINS)
+    [warning] = loaded.warnings
+    assert (
+        "needs_missing" in warning
+        and "no_such_library_xyz" in warning
+        and "json" not in warning.split(":")[1]
+    )
+    eps = [_ep("needs", "NeedsMissingModule")]
+    assert NeedsMissingModule not in load_plugins(discover=lambda: eps).plugins
+    # a run tells: the warning is stored with the run's
+    case = init_case(tmp_path / "case", case_number="2026/26", title="requires")
+    try:
+        add_actor(case, "ex", name="Ex Aminer", role="examiner")
+        folder = tmp_path / "evidence"
+        folder.mkdir()
+        (folder / "a.tp").write_text("x")
+        acquire(case, folder, exhibit="EX-1", actor="ex", description="folder")
+        import triage.plugin.registry as registry
+
+        original = registry.builtin_plugins
+        registry.builtin_plugins = lambda: (*original(), NeedsMissingModule)  # type: ignore[assignment]
+        try:
+            summary = run_triage(case, "EX-1", actor="ex")
+        finally:
+            registry.builtin_plugins = original  # type: ignore[assignment]
+        assert any("no_such_library_xyz" in w["message"] for w in summary.warnings), summary.warnings
+    finally:
+        case.close()

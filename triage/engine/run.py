@@ -223,7 +223,9 @@ class TriageRun:
         self.source_options = source_options(self.plugin_options)
         self.run_id = str(uuid.uuid4())
         self.rebuild = False  # stored rows differed from their anchor: read every file again
-        self._integrity_warnings: list[TriageWarning] = []
+        # stored with the walk's warnings: plugins and analyzers left out at load (a module they
+        # need is not installed, a third-party one breaks the contract), rows dropped by _check_stored
+        self._early_warnings: list[TriageWarning] = [TriageWarning(None, None, w) for w in self.load_warnings]
         self._archives: set[str] = set()  # keys of the files read whose content is a zip's or tar's
 
     # ------------------------------------------------------------------------------------------
@@ -366,7 +368,7 @@ class TriageRun:
             integrity.discard(conn, self.exhibit, diffs)
         self.rebuild = True
         for line in integrity.summarise(diffs):
-            self._integrity_warnings.append(
+            self._early_warnings.append(
                 TriageWarning(
                     plugin=None,
                     path=None,
@@ -512,7 +514,7 @@ class TriageRun:
                     )
                     if not (optioned and r.plugins and optioned & _plugins_in(r.plugins))
                 }
-        walked = _Walked(warnings=list(self._integrity_warnings))
+        walked = _Walked(warnings=list(self._early_warnings))
         ahead, self._walk_ahead = self._walk_ahead, None
         got = ahead.entries(source) if ahead is not None else None
         entries = got[0] if got is not None else list(source.entries(None, recursive=True))

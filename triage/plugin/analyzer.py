@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from triage.plugin.contract import ParseWarning
+from triage.plugin.contract import ParseWarning, requires_problems
 from triage.plugin.options import Option
 from triage.plugin.records import RECORD_TYPE_PATTERN, Record, SourceRef
 
@@ -66,6 +66,9 @@ class Analyzer(ABC):
     #: then give a large run's records to two processes, each with half of them and its own
     #: instance and context (triage/engine/analysis.py); identical warnings are given once.
     independent: ClassVar[bool] = False
+    #: the top-level modules ``analyze`` imports where it uses them; one not installed leaves the
+    #: analyzer out at load, with a warning (as for plugins: triage.plugin.contract.Plugin.requires)
+    requires: ClassVar[tuple[str, ...]] = ()
 
     @abstractmethod
     def analyze(self, records: Iterable[StoredRecord], ctx: AnalysisContext) -> Iterator[Record]:
@@ -104,6 +107,7 @@ def analyzer_problems(cls: object) -> list[str]:
     options = getattr(cls, "options", ())
     if not isinstance(options, tuple) or not all(isinstance(o, Option) for o in options):
         problems.append(f"{label}: 'options' must be a tuple of triage.plugin.Option")
+    problems += requires_problems(cls, label)
     if not (cls.__doc__ or "").strip():
         problems.append(f"{label}: no docstring")
     return problems

@@ -196,6 +196,10 @@ class Plugin(ABC):
     emits: ClassVar[tuple[type[Record], ...]]
     #: settings the examiner may give (``--option NAME.OPTION=VALUE``); read from ``ctx.options``
     options: ClassVar[tuple[Option, ...]] = ()
+    #: the top-level Python modules ``parse`` imports where it uses them (docs/plugins.md, "Heavy
+    #: libraries"): when one is not installed the plugin is left out at load, with one warning,
+    #: rather than failing on every file it is offered
+    requires: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def claims(cls, head: bytes, size: int) -> bool:
@@ -256,9 +260,33 @@ def plugin_problems(cls: object) -> list[str]:
         problems.append(f"{label}: 'options' must be a tuple of triage.plugin.Option")
     elif len({o.name for o in options}) != len(options):
         problems.append(f"{label}: two options share a name")
+    problems += requires_problems(cls, label)
     if not (cls.__doc__ or "").strip():
         problems.append(f"{label}: no docstring")
     return problems
+
+
+def requires_problems(cls: type, label: str) -> list[str]:
+    """What is wrong with a plugin's or analyzer's ``requires`` (top-level module names)."""
+    requires = getattr(cls, "requires", ())
+    if not isinstance(requires, tuple) or not all(isinstance(r, str) and r.isidentifier() for r in requires):
+        return [f"{label}: 'requires' must be a tuple of top-level module names"]
+    return []
+
+
+def missing_modules(cls: type) -> list[str]:
+    """The modules of ``cls.requires`` that are not installed (looked for, not imported)."""
+    import importlib.util
+
+    missing = []
+    for name in getattr(cls, "requires", ()):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
 
 
 # --- small helpers for SQLite plugins -------------------------------------------------------------

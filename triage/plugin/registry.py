@@ -20,7 +20,7 @@ from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
 from triage.plugin.analyzer import Analyzer, analyzer_problems
-from triage.plugin.contract import Plugin, plugin_problems
+from triage.plugin.contract import Plugin, missing_modules, plugin_problems
 
 __all__ = [
     "ANALYZER_GROUP",
@@ -117,6 +117,18 @@ def _valid_entry_points(
         yield origin, obj
 
 
+def _left_out(cls: type[Plugin] | type[Analyzer], origin: str, warnings: list[str]) -> bool:
+    """Whether ``cls`` needs a module that is not installed (its ``requires``); if so, a warning
+    says which, once, instead of a failure on every file."""
+    missing = missing_modules(cls)
+    if missing:
+        warnings.append(
+            f"{origin}: {cls.name} needs the Python module(s) {', '.join(missing)}, not installed: "
+            "left out (install Exhibit's dependencies again: ./scripts/setup.sh)"
+        )
+    return bool(missing)
+
+
 def _entry_points() -> Iterable[EntryPoint]:
     return entry_points(group=ENTRY_POINT_GROUP)
 
@@ -136,6 +148,8 @@ def load_plugins(
     names: set[str] = set()
     record_types: set[str] = set()
     for known in builtin if builtin is not None else builtin_plugins():
+        if _left_out(known, "builtin", loaded.warnings):
+            continue
         loaded.plugins.append(known)
         loaded.origins[known.name] = "builtin"
         names.add(known.name)
@@ -150,6 +164,8 @@ def load_plugins(
         clash = sorted({r.record_type for r in cls.emits} & record_types)
         if clash:
             loaded.warnings.append(f"{origin}: record type(s) {clash} already emitted by another plugin")
+            continue
+        if _left_out(cls, origin, loaded.warnings):
             continue
         loaded.plugins.append(cls)
         loaded.origins[cls.name] = origin
@@ -222,6 +238,8 @@ def load_analyzers(
     loaded = LoadedAnalyzers()
     names = set(taken)
     for known in builtin if builtin is not None else builtin_analyzers():
+        if _left_out(known, "builtin", loaded.warnings):
+            continue
         loaded.analyzers.append(known)
         loaded.origins[known.name] = "builtin"
         names.add(known.name)
@@ -231,6 +249,8 @@ def load_analyzers(
         cls: type[Analyzer] = obj
         if cls.name in names:
             loaded.warnings.append(f"{origin}: name {cls.name!r} is already taken; skipped")
+            continue
+        if _left_out(cls, origin, loaded.warnings):
             continue
         loaded.analyzers.append(cls)
         loaded.origins[cls.name] = origin
