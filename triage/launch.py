@@ -18,7 +18,10 @@ module of the command it names; and ``exhibit custody verify`` runs triage's che
 
 ``exhibit acquire PATH ...`` starts reading the evidence here, before Typer is loaded
 (:func:`parse_acquire` finds the path and ``--kind``; :mod:`custody.early_read` reads and hashes
-in a thread while the command loads and checks the case, the actor and the key). The ``exhibit``
+in a thread while the command loads and checks the case, the actor and the key). ``exhibit
+triage EX ...`` likewise starts walking a disk image (:func:`parse_triage` finds the exhibit and
+``--case``; :func:`triage.engine.walk_ahead.start_early` forks the walk while the CLI and the
+engine load, and the run takes it if it resolves the same evidence). The ``exhibit``
 script's entry point is :func:`run`, which after ``exhibit acquire`` ends the process without the
 interpreter's teardown.
 
