@@ -296,21 +296,32 @@ def _scanner(
     index: list[tuple[int, dict[int, list[Check]]]],
     searches: list[tuple[int, int, int, bytes]],
 ) -> Any:
-    """The C look-ups of :meth:`Split.matching` (:mod:`triage.sources._magicscan`), or ``None``
-    when the extension is not built (the Python loop gives the same rules) or
-    ``$EXHIBIT_MAGICSCAN_OFF`` is set (the tests compare the two)."""
-    if os.environ.get("EXHIBIT_MAGICSCAN_OFF"):
-        return None
-    try:
-        from triage.sources._magicscan import Scanner
-    except ImportError:
+    """The C look-ups of :meth:`Split.matching`, or ``None`` without :func:`_c_module` (the
+    Python loop gives the same rules)."""
+    c = _c_module()
+    if c is None:
         return None
     flags = bytearray(256 * len(index))
     for i, (_, table) in enumerate(index):
         for byte, checks in table.items():
             if checks:
                 flags[256 * i + byte] = 1
-    return Scanner(positions, bytes(flags), [(offset, span, prefix) for _, offset, span, prefix in searches])
+    return c.Scanner(
+        positions, bytes(flags), [(offset, span, prefix) for _, offset, span, prefix in searches]
+    )
+
+
+def _c_module() -> Any:
+    """:mod:`triage.sources._magicscan`, or ``None`` when it is not built or
+    ``$EXHIBIT_MAGICSCAN_OFF`` is set (then the Python versions of its look-ups run; the tests
+    compare the two)."""
+    if os.environ.get("EXHIBIT_MAGICSCAN_OFF"):
+        return None
+    try:
+        from triage.sources import _magicscan
+    except ImportError:
+        return None
+    return _magicscan
 
 
 def database_path() -> Path | None:
@@ -997,7 +1008,7 @@ class _TextTier:
         for literal, nocase in self._start.get(head[0], ()):
             if (head[: len(literal)].lower() if nocase else head).startswith(literal):
                 return True
-        return bool(self._anywhere.occurs(head))
+        return self._anywhere.occurs(head)
 
     def _review(self) -> None:
         floor = TEXT_SHARE * self.counted
@@ -1024,14 +1035,8 @@ class _TextTier:
 def _pairs(exact: set[bytes], nocase: set[bytes]) -> Any:
     """The outsider check of the text tier: :class:`triage.sources._magicscan.Pairs` (the same
     answers, ~4x faster, and no numpy in the worker), else :class:`_Pairs`."""
-    if not os.environ.get("EXHIBIT_MAGICSCAN_OFF"):
-        try:
-            from triage.sources._magicscan import Pairs
-        except ImportError:
-            pass
-        else:
-            return Pairs(sorted(exact), sorted(nocase))
-    return _Pairs(exact, nocase)
+    c = _c_module()
+    return _Pairs(exact, nocase) if c is None else c.Pairs(sorted(exact), sorted(nocase))
 
 
 class _Pairs:
@@ -1176,7 +1181,8 @@ def _surely_binary(head: bytes) -> bool:
 #: what libmagic's encoding test looks at (its default ``encoding_max``), and the byte-order marks
 #: after which NUL bytes may be text
 _ENCODING_MAX = 65536
-_BYTE_ORDER_MARKS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff", b"\xef\xbb\xbf")
+_UTF16_32_MARKS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")  # UTF-32 LE's starts as UTF-16 LE's
+_BYTE_ORDER_MARKS = (*_UTF16_32_MARKS, b"\xef\xbb\xbf")
 
 
 def _text_once_trimmed(head: bytes) -> bool:
@@ -1188,7 +1194,7 @@ def _text_once_trimmed(head: bytes) -> bool:
     rest starts as UTF-16 or UTF-32 text does (a byte-order mark).
     """
     rest = head.rstrip(b"\0") or head[:1]
-    return b"\0" not in rest or rest.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff"))
+    return b"\0" not in rest or rest.startswith(_UTF16_32_MARKS)
 
 
 def _text(s: _Sniffer, head: bytes, rules: list[int]) -> str | None:
