@@ -942,9 +942,9 @@ def carved(
 
 def plugins_list(as_json: JsonOpt = False) -> None:
     """List the available plugins, then the analyzers: name, version, targets and record types."""
-    from triage.plugin.registry import list_analyzers, list_plugins, load_analyzers, load_plugins
+    from triage.plugin.registry import catalogue
 
-    infos = list_plugins() + list_analyzers()
+    infos, warnings = catalogue()
     if as_json:
         emit_json([i.as_dict() for i in infos])
         return
@@ -954,9 +954,7 @@ def plugins_list(as_json: JsonOpt = False) -> None:
         record_types = "\n".join(escape(t) for t in i.record_types)  # one per line: our own newlines
         table.add_row(i.name, i.version, Text(record_types), targets[:80], i.origin)
     out.print(table)
-    plugins = load_plugins()
-    analyzers = load_analyzers(taken=[cls.name for cls in plugins.plugins])
-    for w in plugins.warnings + analyzers.warnings:
+    for w in warnings:
         err.print(f"warning: {escape(w)}")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import pkgutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import FrozenInstanceError, dataclass
 from importlib.metadata import EntryPoint
 from pathlib import Path
@@ -16,7 +16,16 @@ import pytest
 import plugins
 from plugins import BUILTIN_ANALYZERS, BUILTIN_PLUGINS
 from tests.conftest import REPO
-from triage.plugin import FileItem, ParseContext, Plugin, Targets, plugin_problems
+from triage.plugin import (
+    AnalysisContext,
+    Analyzer,
+    FileItem,
+    ParseContext,
+    Plugin,
+    StoredRecord,
+    Targets,
+    plugin_problems,
+)
 from triage.plugin.records import (
     RECORD_TYPE_PATTERN,
     Record,
@@ -257,3 +266,34 @@ def test_a_plugin_whose_library_is_not_installed_is_left_out_with_one_warning(tm
         assert any("no_such_library_xyz" in w["message"] for w in summary.warnings), summary.warnings
     finally:
         case.close()
+
+
+class AnalyzerNeedsMissing(Analyzer):
+    """Imports a library that is not installed where it analyzes."""
+
+    name = "analyzer_needs_missing"
+    version = "1.0"
+    description = "needs a missing library"
+    reads = ("chat",)
+    emits = (Ping,)
+    requires = ("no_such_library_abc",)
+
+    def analyze(self, records: Iterable[StoredRecord], ctx: AnalysisContext) -> Iterator[Record]:
+        yield from ()
+
+
+def test_the_catalogue_leaves_out_an_analyzer_whose_library_is_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What ``exhibit plugins list`` shows: plugins then analyzers, and the warnings of loading
+    both; an analyzer whose ``requires`` names a module not installed is left out, with one."""
+    import triage.plugin.registry as registry
+
+    infos, warnings = registry.catalogue()
+    assert warnings == [] and [i.name for i in infos][-1] == "identifiers"
+    original = registry.builtin_analyzers
+    monkeypatch.setattr(registry, "builtin_analyzers", lambda: (*original(), AnalyzerNeedsMissing))
+    infos, warnings = registry.catalogue()
+    assert "analyzer_needs_missing" not in [i.name for i in infos]
+    [warning] = warnings
+    assert "analyzer_needs_missing" in warning and "no_such_library_abc" in warning

@@ -219,6 +219,16 @@ def list_analyzers(*, third_party: bool = True) -> list[PluginInfo]:
     return [analyzer_info(cls, loaded.origins.get(cls.name, "builtin")) for cls in loaded.analyzers]
 
 
+def catalogue(*, third_party: bool = True) -> tuple[list[PluginInfo], list[str]]:
+    """The plugins then the analyzers, as ``exhibit plugins list`` shows them, and the warnings
+    of loading both (each loaded once)."""
+    plugins = load_plugins(third_party=third_party)
+    analyzers = load_analyzers(third_party=third_party, taken=[cls.name for cls in plugins.plugins])
+    infos = [plugin_info(cls, plugins.origins[cls.name]) for cls in plugins.plugins]
+    infos += [analyzer_info(cls, analyzers.origins.get(cls.name, "builtin")) for cls in analyzers.analyzers]
+    return infos, plugins.warnings + analyzers.warnings
+
+
 def _analyzer_entry_points() -> Iterable[EntryPoint]:
     return entry_points(group=ANALYZER_GROUP)
 
