@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -81,3 +81,20 @@ def pg_database() -> Iterator[str]:
     finally:
         with pg_connect() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A failure whose message holds undecodable evidence bytes (output read with surrogateescape)
+    is reported with them escaped: pytest-xdist cannot send such a string to the controller and
+    ended the whole run with an INTERNALERROR instead of reporting the failed test."""
+    report: pytest.TestReport = yield
+    if report.failed and report.longrepr is not None:
+        text = str(report.longrepr)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            report.longrepr = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return report
