@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 # gcc, libc6-dev and libtsk-dev build triage.sources._fastwalk, the C walk behind `exhibit ls` (optional at
 # install time: without them ls falls back to the slower pytsk3 walk); gcc also builds triage.sources._magicscan, the
-# MIME sniffing's byte look-ups (without it they run in Python, slower). GNU time (/usr/bin/time -v)
+# MIME sniffing's byte look-ups (without it they run in Python, slower), and plugins.media._pdq, the PDQ hash
+# (without it the pdqhash binding computes the same hashes, slower). GNU time (/usr/bin/time -v)
 # measures the peak memory of the real command in tests/triage/test_bounds.py and test_walkguard.py.
 # libimage-exiftool-perl (exiftool) is the oracle of tests/plugins/test_documents.py and test_photos_exif.py.
 # ffmpeg makes the MP4/MOV/3GP fixtures of tests/plugins/test_video_meta.py (exiftool is their oracle);
@@ -39,7 +40,7 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 if ! .venv/bin/python -c 'import custody, triage, plugins, pytest' 2>/dev/null \
-   || [ pyproject.toml -nt .venv/.exhibit-installed ] || [ triage/sources/_fastwalk.c -nt .venv/.exhibit-installed ] || [ triage/sources/_blockmap.c -nt .venv/.exhibit-installed ] || [ triage/sources/_magicscan.c -nt .venv/.exhibit-installed ] || [ triage/sources/_tskimage.h -nt .venv/.exhibit-installed ] || [ setup.py -nt .venv/.exhibit-installed ]; then
+   || [ pyproject.toml -nt .venv/.exhibit-installed ] || [ triage/sources/_fastwalk.c -nt .venv/.exhibit-installed ] || [ triage/sources/_blockmap.c -nt .venv/.exhibit-installed ] || [ triage/sources/_magicscan.c -nt .venv/.exhibit-installed ] || [ plugins/media/_pdq.c -nt .venv/.exhibit-installed ] || [ triage/sources/_tskimage.h -nt .venv/.exhibit-installed ] || [ setup.py -nt .venv/.exhibit-installed ]; then
   echo "==> installing Exhibit and its Python dependencies"
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[dev]"

@@ -9,15 +9,19 @@ the usual match threshold) where a cryptographic hash would miss it. Each image 
 against matching on hashes of quality below 50: flat or nearly blank pictures). The hash-set
 matcher reads these two fields.
 
-**How.** The hashing is the reference C++ code of ThreatExchange (BSD licence) through the
-``pdqhash`` binding (MIT); it is fed the way ThreatExchange's own Python reference feeds it:
-Pillow opens the file, ``Image.thumbnail((512, 512))`` shrinks it proportionally (for a JPEG this
-decodes at a reduced DCT scale, "draft" mode, so a 48-megapixel photo is never decoded in full),
-then the RGB pixels are hashed. The stored pixels are hashed as they are: EXIF orientation is not
-applied, as in the reference, so hashes computed by other PDQ tools match. The test
-(tests/plugins/test_pdq.py) checks this against the hashes published in ThreatExchange's
-``pdq/python/pdqhashing/tests/pdq_test.py`` for the images of ``pdq/data``: all equal, except a
-nearly blank picture of quality 3 whose median-adjacent bits differ (float32 here, float64 there).
+**How.** The pixels are fed the way ThreatExchange's own Python reference feeds them: Pillow
+opens the file, ``Image.thumbnail((512, 512))`` shrinks it proportionally (for a JPEG this decodes
+at a reduced DCT scale, "draft" mode, so a 48-megapixel photo is never decoded in full), then the
+RGB pixels are hashed. The hash is computed by :mod:`plugins.media._pdq` (ours, in C, built by
+setup.py), which gives bit for bit what ThreatExchange's reference C++ (BSD licence) gives
+through the ``pdqhash`` binding (MIT), in about a quarter of the time; without the C module the
+binding computes it. The stored pixels are hashed as they are: EXIF orientation is not applied,
+as in the reference, so hashes computed by other PDQ tools match. The tests
+(tests/plugins/test_pdq.py) check this against the hashes published in ThreatExchange's
+``pdq/python/pdqhashing/tests/pdq_test.py`` for the images of ``pdq/data`` (all equal, except a
+nearly blank picture of quality 3 whose median-adjacent bits differ: float32 here, float64
+there), and the C module against the binding on every picture of the corpus and on random
+pictures of many shapes.
 
 **Bounds** (hostile input is a warning naming the file, never a crash):
 
@@ -33,6 +37,7 @@ nearly blank picture of quality 3 whose median-adjacent bits differ (float32 her
 from __future__ import annotations
 
 import io
+import os
 import struct
 import warnings
 from collections.abc import Iterator
@@ -49,6 +54,19 @@ MAX_SEGMENTS = 10_000  # JPEG marker segments walked before the frame header
 THUMBNAIL = (512, 512)  # what ThreatExchange's Python reference shrinks to before hashing
 HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
 _FORMATS = {"JPEG": "jpeg", "PNG": "png", "WEBP": "webp", "TIFF": "tiff", "GIF": "gif", "HEIF": "heif"}
+
+
+@lru_cache(maxsize=1)
+def _c_hash() -> Any:
+    """:mod:`plugins.media._pdq` (the hash in C), or ``None`` where it was not built or
+    ``EXHIBIT_PDQ_C_OFF`` is set (then the ``pdqhash`` binding computes the same hash)."""
+    if os.environ.get("EXHIBIT_PDQ_C_OFF"):
+        return None
+    try:
+        from plugins.media import _pdq
+    except ImportError:
+        return None
+    return _pdq
 
 
 @lru_cache(maxsize=1)
@@ -134,7 +152,8 @@ class PdqPlugin(Plugin):
 
     name = "pdq"
     version = "1.0.0"
-    requires = ("numpy", "pdqhash", "PIL")  # imported where used (pi-heif too, for HEIF only)
+    # imported where used (pi-heif too, for HEIF only); numpy and the binding only without the C hash
+    requires = ("PIL",) if _c_hash() is not None else ("numpy", "pdqhash", "PIL")
     description = (
         "PDQ perceptual hash of every image (JPEG, PNG, WebP, TIFF, GIF, HEIC), for near-duplicate matching"
     )
@@ -183,8 +202,6 @@ class PdqPlugin(Plugin):
                 )
                 return
             budget = item.size + 1
-        import numpy as np
-        import pdqhash
         from PIL import Image, ImageFile, UnidentifiedImageError
 
         if kind == "heif":
@@ -232,21 +249,21 @@ class PdqPlugin(Plugin):
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                         image.thumbnail(THUMBNAIL)
-                        pixels = np.asarray(image.convert("RGB"))
+                        rgb = image.convert("RGB")
                 except (OSError, SyntaxError, ValueError, _OverBudget, struct.error, EOFError) as exc:
                     ctx.warn(
                         f"{kind} image data cannot be decoded: {type(exc).__name__}: {exc}", locator="frame=0"
                     )
                     return
-        if pixels.ndim != 3 or pixels.shape[0] == 0 or pixels.shape[1] == 0:
+        if rgb.width == 0 or rgb.height == 0:
             ctx.warn(f"{kind} image has no pixels to hash", locator="frame=0")
             return
-        bits, quality = pdqhash.compute(np.ascontiguousarray(pixels))
+        pdq, quality = pdq_of_rgb(rgb)
         yield ImagePdq(
             source=item.source,
             locator="frame=0",
-            pdq=_hex(bits),
-            quality=int(quality),
+            pdq=pdq,
+            quality=quality,
             image_format=image_format,
             width=width,
             height=height,
@@ -288,6 +305,19 @@ def _check_jpeg(fh: BinaryIO) -> str | None:
             return f"segment at offset {pos} has an impossible length {length}"
         pos += 2 + length
     return f"more than {MAX_SEGMENTS} segments before a frame header"
+
+
+def pdq_of_rgb(rgb: Any) -> tuple[str, int]:
+    """The PDQ hash (64 hex digits) and quality of a Pillow RGB image, as it is (no shrink)."""
+    c_hash = _c_hash()
+    if c_hash is not None:
+        pdq, quality = c_hash.hash_rgb(rgb.tobytes(), rgb.width, rgb.height)
+        return pdq, quality
+    import numpy as np
+    import pdqhash
+
+    bits, quality = pdqhash.compute(np.ascontiguousarray(np.asarray(rgb)))
+    return _hex(bits), int(quality)
 
 
 def _hex(bits: Any) -> str:

@@ -14,12 +14,14 @@ import os
 import time
 import tracemalloc
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from struct import pack
 
 import pytest
 from PIL import Image
 
+from plugins.media import pdq as pdq_module
 from plugins.media.pdq import MAX_PIXELS, ImagePdq, PdqPlugin, hamming
 from tests.conftest import need
 from tests.plugins.triage_e2e import exhibit, triaged_folder
@@ -58,8 +60,18 @@ def _run(path: Path, tmp_path: Path, sha256: str | None = None) -> tuple[list[Im
     return records, [w.message for w in result.warnings], result.runs[0].outcome
 
 
+@pytest.fixture(params=["c", "binding"])
+def hasher(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The plugin with its hash in C (plugins.media._pdq) and with the pdqhash binding."""
+    if request.param == "c" and pdq_module._c_hash() is None:
+        pytest.skip("plugins.media._pdq is not built (./scripts/setup.sh builds it with gcc)")
+    if request.param == "binding":
+        monkeypatch.setattr(pdq_module, "_c_hash", lambda: None)
+    return str(request.param)
+
+
 @pytest.mark.parametrize("name", sorted(REFERENCE))
-def test_reference_vectors(tmp_path: Path, name: str) -> None:
+def test_reference_vectors(tmp_path: Path, name: str, hasher: str) -> None:
     [rec], warnings, outcome = _run(DATA / name, tmp_path)
     assert (outcome, warnings) == ("ok", [])
     assert len(rec.pdq) == 64 and rec.pdq == rec.pdq.lower() and 0 <= rec.quality <= 100
@@ -72,6 +84,91 @@ def test_reference_vectors(tmp_path: Path, name: str) -> None:
         assert rec.pdq == REFERENCE[name]
     if name == "bridge-1-original.jpg":  # 1600x1004: shrunk to 512x321 (JPEG draft decode) first
         assert (rec.width, rec.height, rec.quality) == (1600, 1004, 100)
+
+
+def _binding(rgb: Image.Image) -> tuple[str, int]:
+    """The reference: ThreatExchange's C++ through the pdqhash binding, fed as its Python reference
+    feeds it (numpy's RGB array)."""
+    import numpy as np
+    import pdqhash
+
+    bits, quality = pdqhash.compute(np.ascontiguousarray(np.asarray(rgb)))
+    return pdq_module._hex(bits), int(quality)
+
+
+def _pictures(seed: int) -> Iterator[Image.Image]:
+    """RGB pictures of many shapes: the edges of the algorithm (under 5 pixels, 5, exactly 64 x 64
+    where no filter runs, 128/129 where the filter's window grows, one row or column wide, 512)
+    and random ones, each noisy, smooth, flat or blocky (where sums of equal values meet the
+    median)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    shapes = [(1, 1), (4, 9), (9, 4), (5, 5), (5, 600), (600, 5), (1, 300), (64, 64), (63, 65), (65, 64)]
+    shapes += [(128, 128), (129, 127), (256, 256), (384, 512), (512, 512), (512, 321), (1000, 37)]
+    shapes += [(int(h), int(w)) for h, w in rng.integers(1, 700, (60, 2))]
+    for n, (height, width) in enumerate(shapes):
+        kind = n % 4
+        if kind == 0:
+            pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        elif kind == 1:
+            y, x = np.mgrid[0:height, 0:width]
+            pixels = np.stack(
+                [x * 255 // max(width - 1, 1), y * 255 // max(height - 1, 1), (x * y) % 256], -1
+            )
+        elif kind == 2:
+            pixels = np.full((height, width, 3), rng.integers(0, 256, 3))
+        else:
+            cells = rng.integers(0, 2, (height // 8 + 1, width // 8 + 1, 3)) * 255
+            pixels = cells.repeat(8, 0).repeat(8, 1)[:height, :width]
+        yield Image.fromarray(np.ascontiguousarray(pixels, dtype=np.uint8), "RGB")
+
+
+def test_the_c_hash_is_built() -> None:
+    """setup.sh builds plugins.media._pdq (a C compiler is all it needs); without it the pdqhash
+    binding computes the same hashes, about four times slower."""
+    import shutil
+
+    if shutil.which("gcc") is None:
+        pytest.skip("no C compiler here, so plugins.media._pdq is not built")
+    from plugins.media import _pdq  # noqa: F401  (ImportError: pip install -e . / ./scripts/setup.sh)
+
+
+def test_the_c_hash_is_the_reference_bit_for_bit(corpus: Path) -> None:
+    """plugins.media._pdq against the reference C++ (the pdqhash binding) on every picture of the
+    corpus and of ThreatExchange's test data, shrunk as the plugin shrinks them, and on pictures
+    of every awkward shape: the same 256 bits and the same quality, not merely close ones."""
+    c_hash = pdq_module._c_hash()
+    if c_hash is None:
+        pytest.skip("plugins.media._pdq is not built")
+    pictures: list[tuple[str, Image.Image]] = []
+    for path in sorted([*corpus.rglob("*"), *DATA.glob("*.jpg")]):
+        if path.suffix.lower() not in (".jpg", ".jpeg", ".png", ".gif", ".webp", ".tif", ".tiff"):
+            continue
+        try:
+            with Image.open(path) as im:
+                im.thumbnail((512, 512))
+                pictures.append((path.name, im.convert("RGB")))
+        except (OSError, SyntaxError, ValueError):
+            continue  # the corpus's deliberately broken pictures
+    assert len(pictures) >= 15
+    pictures += [(f"random {im.size}", im) for im in _pictures(seed=7)]
+    quality_seen = set()
+    for name, rgb in pictures:
+        expected = _binding(rgb)
+        assert c_hash.hash_rgb(rgb.tobytes(), rgb.width, rgb.height) == expected, (name, rgb.size)
+        quality_seen.add(expected[1] == 100)
+    assert quality_seen == {True, False}  # both sides of the quality's cap were compared
+
+
+def test_the_c_hash_refuses_what_is_not_rgb_pixels() -> None:
+    c_hash = pdq_module._c_hash()
+    if c_hash is None:
+        pytest.skip("plugins.media._pdq is not built")
+    for args in ((b"\0" * 11, 2, 2), (b"\0" * 12, 0, 4), (b"\0" * 12, 4, -1), (b"", 0, 0)):
+        with pytest.raises(ValueError):
+            c_hash.hash_rgb(*args)
+    assert c_hash.hash_rgb(b"\x80" * 12, 2, 2) == ("0" * 64, 0)  # under 5 pixels: zero, as the reference
 
 
 def _variants(photo: Path, folder: Path) -> dict[str, Path]:

@@ -1,0 +1,3 @@
+"""Type stub of the PDQ hash in C (plugins/media/_pdq.c)."""
+
+def hash_rgb(pixels: bytes | bytearray | memoryview, width: int, height: int, /) -> tuple[str, int]: ...
