@@ -249,7 +249,8 @@ class PdqPlugin(Plugin):
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                         image.thumbnail(THUMBNAIL)
-                        rgb = image.convert("RGB")
+                        image.load()  # decoded here, inside the file and this try (thumbnail may not)
+                        rgb = image if image.mode == "RGB" else image.convert("RGB")
                 except (OSError, SyntaxError, ValueError, _OverBudget, struct.error, EOFError) as exc:
                     ctx.warn(
                         f"{kind} image data cannot be decoded: {type(exc).__name__}: {exc}", locator="frame=0"
