@@ -83,18 +83,27 @@ def pg_database() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _sendable(text: str) -> str:
+    """``text`` with characters UTF-8 cannot encode (surrogates) written as escapes."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-    """A failure whose message holds undecodable evidence bytes (output read with surrogateescape)
-    is reported with them escaped: pytest-xdist cannot send such a string to the controller and
-    ended the whole run with an INTERNALERROR instead of reporting the failed test."""
+    """A report holding undecodable evidence bytes (output or a log line read with
+    surrogateescape) gets them escaped: pytest-xdist cannot send such a string to the controller
+    and ended the whole run with an INTERNALERROR instead of reporting the test. Its failure
+    message and its captured sections (log, output; passed reports carry them too)."""
     report: pytest.TestReport = yield
     if report.failed and report.longrepr is not None:
         text = str(report.longrepr)
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            report.longrepr = text.encode("utf-8", "backslashreplace").decode("utf-8")
+        if _sendable(text) is not text:
+            report.longrepr = _sendable(text)
+    report.sections = [(title, _sendable(body)) for title, body in report.sections]
     return report

@@ -15,7 +15,9 @@ at a reduced DCT scale, "draft" mode, so a 48-megapixel photo is never decoded i
 RGB pixels are hashed. The hash is computed by :mod:`plugins.media._pdq` (ours, in C, built by
 setup.py), which gives bit for bit what ThreatExchange's reference C++ (BSD licence) gives
 through the ``pdqhash`` binding (MIT), in about a quarter of the time; without the C module the
-binding computes it. The stored pixels are hashed as they are: EXIF orientation is not applied,
+binding computes it. (Both are the unfused x86-64 arithmetic of the reference; a build of the
+binding whose compiler fuses multiply-adds, as on aarch64, may differ in bits next to the median.)
+The stored pixels are hashed as they are: EXIF orientation is not applied,
 as in the reference, so hashes computed by other PDQ tools match. The tests
 (tests/plugins/test_pdq.py) check this against the hashes published in ThreatExchange's
 ``pdq/python/pdqhashing/tests/pdq_test.py`` for the images of ``pdq/data`` (all equal, except a
@@ -251,15 +253,16 @@ class PdqPlugin(Plugin):
                         image.thumbnail(THUMBNAIL)
                         image.load()  # decoded here, inside the file and this try (thumbnail may not)
                         rgb = image if image.mode == "RGB" else image.convert("RGB")
+                        if rgb.width == 0 or rgb.height == 0:
+                            ctx.warn(f"{kind} image has no pixels to hash", locator="frame=0")
+                            return
+                        # inside too: a decoder may read the file again (pi-heif's, for a file of many pictures)
+                        pdq, quality = pdq_of_rgb(rgb)
                 except (OSError, SyntaxError, ValueError, _OverBudget, struct.error, EOFError) as exc:
                     ctx.warn(
                         f"{kind} image data cannot be decoded: {type(exc).__name__}: {exc}", locator="frame=0"
                     )
                     return
-        if rgb.width == 0 or rgb.height == 0:
-            ctx.warn(f"{kind} image has no pixels to hash", locator="frame=0")
-            return
-        pdq, quality = pdq_of_rgb(rgb)
         yield ImagePdq(
             source=item.source,
             locator="frame=0",
