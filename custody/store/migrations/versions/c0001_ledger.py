@@ -83,11 +83,14 @@ def upgrade() -> None:
                 f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
                 "FOR EACH STATEMENT EXECUTE FUNCTION exhibit_append_only()"
             )
-        # The application appends under this role: it may read and insert, nothing else.
+        # The application appends under this role: it may read and insert, nothing else. Roles
+        # belong to the whole server: another case's migration may be creating it at the same
+        # moment, and the loser of that race finds it made (duplicate_object or unique_violation).
         op.execute(
             "DO $$ BEGIN "
             f"IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{WRITER_ROLE}') THEN "
-            f"CREATE ROLE {WRITER_ROLE} NOLOGIN; END IF; END $$"
+            f"CREATE ROLE {WRITER_ROLE} NOLOGIN; END IF; "
+            "EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$"
         )
         op.execute(f"GRANT SELECT, INSERT ON {', '.join(GUARDED)} TO {WRITER_ROLE}")
         op.execute(f"GRANT USAGE ON SEQUENCE checkpoints_id_seq TO {WRITER_ROLE}")
