@@ -408,9 +408,9 @@ def _wrap(kind: str, tiff: bytes) -> bytes:
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_malformed_exif_is_a_quick_warning(tmp_path: Path, kind: str, case: str) -> None:
     item = FileItem.from_bytes(_wrap(kind, HOSTILE[case]), path=f"/DCIM/{case}.{kind}")
-    started = time.perf_counter()
+    started = time.thread_time()  # the work's CPU, not a loaded machine's stalls
     records, warnings, outcome = _run(item, tmp_path)
-    elapsed = time.perf_counter() - started
+    elapsed = time.thread_time() - started
     assert outcome == "ok", (case, kind)
     assert any("malformed EXIF" in w for w in warnings), (case, kind, warnings)
     assert elapsed < 0.5, (case, kind, elapsed)  # measured: 1-30 ms each

@@ -124,9 +124,9 @@ def test_seeded_mutations_of_valid_blobs_never_raise_and_stay_fast() -> None:
                 blob[pos:pos] = rng.randbytes(rng.randint(1, 16))
             else:  # a length or count set huge
                 blob[pos : pos + 4] = b"\xfe\xff\xff\xff"
-        start = time.perf_counter()
+        start = time.thread_time()  # the work's CPU, not a loaded machine's stalls
         result = decode(bytes(blob), "Message", SCHEMA)
-        slowest = max(slowest, time.perf_counter() - start)
+        slowest = max(slowest, time.thread_time() - start)
         _message_view(result.obj or {})
         assert result.read <= len(blob), i
     assert slowest < 0.5
@@ -158,10 +158,10 @@ def test_lengths_are_checked_before_anything_is_sliced() -> None:
     assert isinstance(decode(bad_length, "MessageAction", SCHEMA).error, Malformed)
     chat_create = w.u32(0xBD47CBAD) + w.tl_str("group")  # messageActionChatCreate title users:Vector<long>
     huge_vector = chat_create + w.u32(w.VECTOR) + w.u32(0xFFFFFFFF) + b"\0" * 32
-    start = time.perf_counter()
+    start = time.thread_time()
     result = decode(huge_vector, "MessageAction", SCHEMA)
     assert isinstance(result.error, Malformed) and "4294967295 elements" in str(result.error)
-    assert time.perf_counter() - start < 0.1
+    assert time.thread_time() - start < 0.1
     not_vector = chat_create + w.u32(0x12345678) + w.u32(1) + w.i64(5)
     assert isinstance(decode(not_vector, "MessageAction", SCHEMA).error, Malformed)
     bad_bool = w.u32(0x22EB6ABA) + w.i32(1) + w.i32(2) + w.peer_user_int(3) + w.u32(0x11111111)  # out:Bool

@@ -190,9 +190,9 @@ def test_damaged_files_never_raise_hang_or_miss_a_table(tmp_path: Path) -> None:
     slowest = 0.0
     for _ in range(800):
         data = _mutations(rng, rng.choice(sources))
-        started = time.perf_counter()
+        started = time.thread_time()  # the work's CPU, not a loaded machine's stalls
         got = names(data)
-        slowest = max(slowest, time.perf_counter() - started)
+        slowest = max(slowest, time.thread_time() - started)
         want = sqlite_tables(data, b"", tmp_path)
         if want is not None and got is not None:
             assert got >= want
