@@ -19,14 +19,16 @@ or ``rich.table.Table`` directly.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console, RenderableType
-from rich.progress import ProgressColumn, TextColumn
 from rich.table import Table
 from rich.text import Text
 
 from custody.safetext import escape
+
+if TYPE_CHECKING:
+    from rich.progress import ProgressColumn
 
 
 def literal(value: object, style: str = "") -> Text:
@@ -87,4 +89,6 @@ def label_column() -> ProgressColumn:
     Give the task an escaped description (``progress.add_task(escape(label))``): values never go
     into the column's format string, where ``{`` or ``[`` from a user would be interpreted.
     """
+    from rich.progress import TextColumn  # with the bar: a command without one does not load it
+
     return TextColumn("{task.description}", markup=False)
