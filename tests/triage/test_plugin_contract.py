@@ -224,7 +224,9 @@ class BadRequires(ThirdParty):
     requires = ("pypdf.generic",)
 
 
-def test_a_plugin_whose_library_is_not_installed_is_left_out_with_one_warning(tmp_path: Path) -> None:
+def test_a_plugin_whose_library_is_not_installed_is_left_out_with_one_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``requires`` names the top-level modules a plugin imports where it parses (not at load):
     one that is not installed leaves the plugin out at load, built-in or not, with a warning that
     says which; a triage stores that warning, instead of a failure on every file it would be
@@ -258,11 +260,8 @@ def test_a_plugin_whose_library_is_not_installed_is_left_out_with_one_warning(tm
         import triage.plugin.registry as registry
 
         original = registry.builtin_plugins
-        registry.builtin_plugins = lambda: (*original(), NeedsMissingModule)  # type: ignore[assignment]
-        try:
-            summary = run_triage(case, "EX-1", actor="ex")
-        finally:
-            registry.builtin_plugins = original  # type: ignore[assignment]
+        monkeypatch.setattr(registry, "builtin_plugins", lambda: (*original(), NeedsMissingModule))
+        summary = run_triage(case, "EX-1", actor="ex")
         assert any("no_such_library_xyz" in w["message"] for w in summary.warnings), summary.warnings
     finally:
         case.close()
