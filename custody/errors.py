@@ -101,6 +101,19 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+def _connect_failed(cause: BaseException) -> bool:
+    """psycopg's error when a new connection cannot be made (the server is down, shutting down or
+    refusing connections): it has no SQLSTATE, and SQLAlchemy does not mark it invalidated. A
+    command that opens another connection after the server went away (the next step of a triage
+    run) fails with it rather than with a broken connection."""
+    kind = type(cause)
+    return (
+        kind.__name__ == "OperationalError"
+        and kind.__module__.partition(".")[0] == "psycopg"
+        and str(cause).startswith("connection failed")
+    )
+
+
 def environment_error(exc: BaseException) -> UserError | None:
     """A user-facing error for what the machine did rather than a bug in Exhibit, else ``None``.
 
@@ -141,6 +154,7 @@ def environment_error(exc: BaseException) -> UserError | None:
             getattr(cause, "connection_invalidated", False)
             or sqlstate.startswith("08")
             or sqlstate in _PG_GONE
+            or _connect_failed(cause)
         ):
             first = str(getattr(cause, "orig", None) or cause).strip().splitlines()[0][:200]
             return DatabaseGone(

@@ -66,3 +66,31 @@ def test_a_postgresql_restart_stops_the_run_cleanly_and_it_resumes(tmp_path: Pat
             assert report.ok, report.problems
             derived = [e for e in c.ledger.entries(exhibit="EX-001") if e.kind == "item.derive"]
             assert len(derived) == len({(e.data["path"], e.data["inode"]) for e in derived}) == 150
+
+
+def test_a_server_gone_before_the_runs_next_connection_is_said_so(tmp_path: Path) -> None:
+    """The server goes away between two steps of a run (here after the walk, its connections
+    closed): the next step's new connection fails with psycopg's "connection failed", which has
+    no SQLSTATE and is not marked invalidated. It is reported as the lost connection it is
+    (exit 2, run it again), not as an internal error."""
+    from custody.errors import DatabaseGone, environment_error
+    from triage.engine.run import run_triage
+
+    image = build_ext4(tmp_path, {f"d/f{i}.bin": os.urandom(300) for i in range(50)})
+    with private_postgres() as server:
+        server.create_database("gone")
+        case = init_case(tmp_path / "case", case_number="2026/9", title="gone", db_url=server.url("gone"))
+        add_actor(case, "asmith", name="Alan Smith", role="examiner")
+        acquire(case, image, exhibit="EX-001", actor="asmith", description="small")
+
+        def server_gone(files: int, size: int) -> None:
+            server.stop()
+            case.engine.dispose()  # the pooled connections closed: the next step opens a new one
+
+        with pytest.raises(Exception) as raised:
+            run_triage(case, "EX-001", actor="asmith", on_total=server_gone)
+        assert "connection failed" in str(raised.value)
+        said = environment_error(raised.value)
+        assert isinstance(said, DatabaseGone), raised.value
+        assert "lost the connection to the case database" in str(said)
+        assert "run the same command again" in (said.hint or "")

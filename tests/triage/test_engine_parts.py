@@ -210,6 +210,44 @@ def test_a_run_row_that_cannot_be_written_is_noted_not_swallowed(
     assert any("could not be marked failed either" in n for n in failed.value.__notes__)
 
 
+@pytest.mark.parametrize("stop", ["row", "anchors"])
+def test_a_run_stopped_after_signing_is_completed_from_its_entry(
+    case: Case, monkeypatch: pytest.MonkeyPatch, stop: str
+) -> None:
+    """A run signs its ``triage.run`` entry, then stores its row anchors and marks its row
+    complete, each in a transaction of its own. Stopped in between (the database went away),
+    its row says ``running`` (or ``failed``) while the ledger says complete; the next run of the
+    exhibit completes the row from the signed entry (not ``interrupted``, which verify would
+    report for ever) and does not resume it."""
+    from custody.verify import verify_case
+    from triage.engine import integrity
+    from triage.store.models import Run
+
+    def broken(*args: object) -> None:
+        raise OperationalError("UPDATE triage_runs", {}, Exception("server closed the connection"))
+
+    with monkeypatch.context() as m, pytest.raises(OperationalError):
+        if stop == "row":
+            m.setattr(TriageRun, "_finish", broken)
+        else:
+            m.setattr(integrity, "store_anchors", broken)
+        run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1))
+    [entry] = [e for e in case.ledger.entries(exhibit="EX-001") if e.kind == integrity.RUN_KIND]
+    with case.engine.connect() as conn:
+        [row] = conn.execute(select(Run)).all()
+    assert row.id == entry.data["run"] and row.status == ("running" if stop == "row" else "failed")
+    assert not verify_case(case).ok  # the row and the signed entry disagree
+
+    again = run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1))
+    assert again.resumed_from is None
+    with case.engine.connect() as conn:
+        first = conn.execute(select(Run).where(Run.id == entry.data["run"])).one()
+    assert first.status == "complete" and first.finished_utc == entry.recorded_utc
+    assert json.loads(first.counts) == {**entry.data["counts"], "derived": entry.data["derived"]}
+    report = verify_case(case)
+    assert report.ok, report.problems
+
+
 def _jobs(sizes: list[int]) -> list[FileJob]:
     return [FileJob(str(i), dataclasses.replace(_entry(), size=size), {}) for i, size in enumerate(sizes)]
 

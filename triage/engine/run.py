@@ -29,6 +29,7 @@ Layout of a run (:class:`TriageRun`, holding the exhibit's lock throughout: tria
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -124,18 +125,20 @@ class _StoreMeanwhile:
     def __init__(self, published: Published, counts: dict[str, int]) -> None:
         self.published = published
         self.counts = counts
-        self.conn: Connection | None = None  # the run's storing connection, once it is open
+        self.group: writes.ChunkGroup | None = None  # the run's storing connection's, once it is open
 
     def _heartbeat(self, conn: Connection) -> None:
         exhibit_lock.heartbeat(conn, self.published.exhibit, self.published.run_id)
 
     def waiting(self) -> None:
-        if self.conn is not None:
-            self.counts["findings"] += self.published.store_ready(self.conn, self._heartbeat)
+        if self.group is not None:
+            self.group.commit()  # the chunks stored so far: the workers are slower than storing
+            self.counts["findings"] += self.published.store_ready(self.group.conn, self._heartbeat)
 
     def restarting(self) -> None:
-        if self.conn is not None:
-            self.counts["findings"] -= self.published.withdraw_unsettled(self.conn)
+        if self.group is not None:
+            self.group.commit()  # the chunks that arrived are stored; the others are taken back
+            self.counts["findings"] -= self.published.withdraw_unsettled(self.group.conn)
 
 
 @dataclass(slots=True)
@@ -379,15 +382,51 @@ class TriageRun:
             )
 
     def _close_interrupted_runs(self) -> str | None:
+        """Mark the exhibit's runs still ``running`` (killed, or their database went away) as
+        ``interrupted``; returns the latest one's id (this run resumes it).
+
+        A run whose ``triage.run`` entry is in the ledger did complete: it was stopped after
+        signing, before its row was marked (the row is written after the entry, in another
+        transaction). Its row is completed from the signed entry instead, as that run would
+        have written it, so the row and the entry agree again (``exhibit custody verify``).
+        """
         with self.engine.begin() as conn:
             rows = conn.execute(
                 select(Run.id)
-                .where(Run.exhibit == self.exhibit, Run.status == "running")
+                .where(Run.exhibit == self.exhibit, Run.status.in_(("running", "interrupted", "failed")))
                 .order_by(Run.started_utc)
             ).all()
-            if rows:
-                conn.execute(update(Run).where(Run.id.in_([r.id for r in rows])).values(status="interrupted"))
-        return rows[-1].id if rows else None
+        if not rows:
+            return None
+        unfinished = {r.id for r in rows}
+        signed = {
+            entry.data.get("run"): entry
+            for entry in self.case.ledger.entries(exhibit=self.exhibit, kinds=[integrity.RUN_KIND])
+            if entry.data.get("run") in unfinished
+        }
+        running = []
+        with self.engine.begin() as conn:
+            for r in rows:
+                entry = signed.get(r.id)
+                if entry is not None:
+                    data = entry.data
+                    counts = {**(data.get("counts") or {}), "derived": data.get("derived")}
+                    conn.execute(
+                        update(Run)
+                        .where(Run.id == r.id)
+                        .values(status="complete", finished_utc=entry.recorded_utc, counts=json.dumps(counts))
+                    )
+            running = [
+                r.id
+                for r in conn.execute(
+                    select(Run.id)
+                    .where(Run.exhibit == self.exhibit, Run.status == "running")
+                    .order_by(Run.started_utc)
+                ).all()
+            ]
+            if running:
+                conn.execute(update(Run).where(Run.id.in_(running)).values(status="interrupted"))
+        return running[-1] if running else None
 
     def _walk_archives(self, walked: _Walked, counts: dict[str, int]) -> _Walked:
         """The members of the zip and tar files found in the evidence (triage/sources/nested.py),
@@ -627,13 +666,20 @@ class TriageRun:
                 self.engine.connect() as conn,
             ):
                 writes.for_bulk_writes(conn)
-                meanwhile.conn = conn
+                group = meanwhile.group = writes.ChunkGroup(conn)
                 self._store_entries(conn, walked, summary)
-                for chunk, results in finished:
-                    self._store_chunk(conn, chunk, results, summary, walked.parents, published=published)
-                    self._archives.update(r.key for r in results if r.archive)
-                    if progress is not None:
-                        progress(summary.counts["files"], summary.counts["bytes"])
+                try:
+                    for chunk, results in finished:
+                        self._store_chunk(
+                            conn, chunk, results, summary, walked.parents, published=published, group=group
+                        )
+                        self._archives.update(r.key for r in results if r.archive)
+                        if progress is not None:
+                            progress(summary.counts["files"], summary.counts["bytes"])
+                except BaseException as exc:
+                    group.close_after(exc)
+                    raise
+                group.commit()
         finally:
             # What a chunk's Scratch did not remove. Errors ignored on purpose: a scratch folder
             # left behind (it is under the case's scratch folder) is no reason to fail a run that
@@ -684,15 +730,19 @@ class TriageRun:
         parents: dict[str, str] | None = None,
         job_row: dict[str, Any] | None = None,
         published: Published | None = None,
+        group: writes.ChunkGroup | None = None,
     ) -> None:
-        """Store one chunk's files, findings and warnings in one transaction (and ``job_row``, the
-        ``triage_jobs`` row of a chunk a remote worker read); the batches of records ``published``
-        stored while the chunk was read are not stored again."""
+        """Store one chunk's files, findings and warnings in one transaction, or in ``group``'s
+        with the chunks before it (and ``job_row``, the ``triage_jobs`` row of a chunk a remote
+        worker read); the batches of records ``published`` stored while the chunk was read are
+        not stored again."""
         counts = summary.counts
         files: list[dict[str, Any]] = []
         warnings: list[TriageWarning] = []
-        new_findings = 0
-        with conn.begin():
+        new_findings = written = 0
+        if group is not None:
+            group.begin()
+        with contextlib.nullcontext() if group is not None else conn.begin():
             stored, withdrawn = published.settle(conn, results) if published is not None else (set(), 0)
             new_findings -= withdrawn
             for job, result in zip(chunk, results, strict=True):
@@ -713,6 +763,7 @@ class TriageRun:
                 for row in writes.finding_rows(
                     self.exhibit, where, found_records(result, stored), self.run_id
                 ):
+                    written += 1
                     findings.append(row)
                     if len(findings) >= FINDINGS_BATCH:
                         new_findings += writes.store_findings(conn, findings)
@@ -728,6 +779,8 @@ class TriageRun:
         counts["findings"] += new_findings
         counts["warnings"] += len(warnings)
         summary.warnings.extend(w.as_dict() for w in warnings)
+        if group is not None:
+            group.stored(len(files), written)
 
     def _record_in_ledger(
         self,
