@@ -248,6 +248,64 @@ def test_a_run_stopped_after_signing_is_completed_from_its_entry(
     assert report.ok, report.problems
 
 
+def test_chunks_are_committed_in_groups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """writes.ChunkGroup: chunks share a transaction until the group holds GROUP_FILES files or
+    GROUP_FINDINGS findings or is GROUP_SECONDS old; what is not committed is not seen by
+    another connection (a run killed then loses only that group)."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'g.sqlite'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (chunk INTEGER)"))
+    seen = sqlite3.connect(tmp_path / "g.sqlite")
+
+    def count() -> int:
+        return int(seen.execute("SELECT count(*) FROM t").fetchone()[0])
+
+    def chunk(group: writes.ChunkGroup, n: int, files: int, findings: int = 0) -> None:
+        group.begin()
+        group.conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+        group.stored(files, findings)
+
+    with engine.connect() as conn:
+        group = writes.ChunkGroup(conn)
+        chunk(group, 1, 3000)
+        chunk(group, 2, 3000)
+        assert count() == 0  # 6,000 files: still open
+        chunk(group, 3, 3000)
+        assert count() == 3  # 9,000 >= GROUP_FILES
+        chunk(group, 4, 10, findings=writes.GROUP_FINDINGS)
+        assert count() == 4
+        chunk(group, 5, 10)
+        group.commit()
+        assert count() == 5
+        monkeypatch.setattr(writes, "GROUP_SECONDS", 0.0)
+        chunk(group, 6, 1)
+        assert count() == 6  # open for GROUP_SECONDS: committed
+    seen.close()
+    engine.dispose()
+
+
+def test_a_chunk_group_ended_by_an_error_keeps_only_whole_chunks(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'g.sqlite'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (chunk INTEGER)"))
+    with engine.connect() as conn:
+        group = writes.ChunkGroup(conn)
+        group.begin()
+        conn.execute(text("INSERT INTO t VALUES (1)"))
+        group.stored(10, 0)
+        group.close_after(KeyboardInterrupt())  # between chunks: the whole ones are kept
+        group.begin()
+        conn.execute(text("INSERT INTO t VALUES (2)"))
+        group.stored(10, 0)
+        group.begin()
+        conn.execute(text("INSERT INTO t VALUES (3)"))  # the error comes before this chunk is whole
+        group.close_after(ValueError("mid-chunk"))  # the group is rolled back
+        assert not conn.in_transaction()
+    with engine.connect() as conn:
+        assert [r[0] for r in conn.execute(text("SELECT chunk FROM t"))] == [1]
+    engine.dispose()
+
+
 def _jobs(sizes: list[int]) -> list[FileJob]:
     return [FileJob(str(i), dataclasses.replace(_entry(), size=size), {}) for i, size in enumerate(sizes)]
 
