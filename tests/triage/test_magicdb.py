@@ -774,3 +774,77 @@ def test_rules_screened_by_a_part_of_their_test_are_let_through_when_they_match(
             assert found is None or rule in found, (rule, kind, pattern, variant)
             assert found is None or rule in _python_split(split).matching(head), (rule, kind, variant)
     assert checked >= 30, checked
+
+
+def _plant(head: bytes, check: magicdb.Check) -> bytes:
+    """``head`` made to pass ``check`` (a string written at its offset; an integer's masked bits set)."""
+    out = bytearray(head)
+    if len(check) == 3:
+        _rule, offset, pattern = check
+        out[offset : offset + len(pattern)] = pattern
+    else:
+        _rule, offset, width, order, mask, want = check
+        now = int.from_bytes(out[offset : offset + width], order)
+        out[offset : offset + width] = ((now & ~mask) | want).to_bytes(width, order)
+    return bytes(out)
+
+
+def _miss(head: bytes, check: magicdb.Check) -> bytes:
+    """``head`` made to fail ``check`` (its first byte, or its lowest masked bit, changed)."""
+    out = bytearray(head)
+    if len(check) == 3:
+        _rule, offset, pattern = check
+        out[offset] = pattern[0] ^ 0x01
+    else:
+        _rule, offset, width, order, mask, want = check
+        now = (int.from_bytes(out[offset : offset + width], order) & ~mask) | want
+        out[offset : offset + width] = (now ^ (mask & -mask)).to_bytes(width, order)
+    return bytes(out)
+
+
+def _first_test(split: magicdb.Split, rule: int) -> magicdb.Check:
+    at = magicdb.ENTRY_SIZE * (1 + rule)
+    placed = magicdb._plain_check(split.data, at)
+    if placed is not None:
+        return (rule, *placed[2])  # type: ignore[return-value]
+    search = magicdb._search_check(split.data, at)
+    assert search is not None
+    return (rule, search[0], search[2])
+
+
+def test_rules_that_run_indirect_need_the_full_database_only_on_their_way_to_it(active: None) -> None:
+    """A rule whose continuation runs ``indirect`` (every rule again, at another offset) needs the
+    full database, but only when libmagic can get there: every ancestor test of the entry that
+    runs it must match (Split.reach, Split.may_reenter). Each such rule's first test planted in
+    random data, then every test of one way planted too (the full database is used; for some
+    rules, SQLite's among them, the reduced one would answer otherwise), or all but one of them
+    (the reduced database answers): libmagic's own answer every time."""
+    split = magicdb._sniffer().split
+    assert split.reach, "Debian's database has such rules with plain tests on their way to indirect"
+    rng = random.Random(12)
+    taken: list[bytes] = []
+    missed: list[bytes] = []
+    for rule, ways in split.reach.items():
+        first = _first_test(split, rule)
+        for way in ways:
+            for _ in range(4):
+                head = _plant(rng.randbytes(HEAD_SIZE), first)
+                for check in way:
+                    head = _plant(head, check)
+                taken.append(head)
+                missed.append(_miss(head, way[rng.randrange(len(way))]))
+    assert all(split.may_reenter(split.reentrant.intersection(split.matching(h) or ()), h) for h in taken)
+    screened = [
+        h for h in missed if not split.may_reenter(split.reentrant.intersection(split.matching(h) or ()), h)
+    ]
+    assert len(screened) > len(missed) // 2  # most go to the reduced database
+    assert_same(taken + missed)
+    # the way matters: with it planted, a reduced database alone would answer otherwise
+    sniffer = magicdb._sniffer()
+    differs = [
+        h
+        for h in taken
+        if sniffer.handle(tuple(sorted(set(split.matching(h) or ()))), False)(h).partition(";")[0]
+        != magicdb.plain_libmagic(h)
+    ]
+    assert differs
