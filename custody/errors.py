@@ -21,6 +21,8 @@ root that other packages' trees (``triage.errors``) derive from, so one CLI hand
 
 from __future__ import annotations
 
+import sys
+
 
 class UserError(Exception):
     """An error the user can act on; ``hint`` tells them what to do next."""
@@ -101,17 +103,32 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return seen
 
 
+#: how psycopg words a new connection that could not be made because the server is away (not
+#: one it refused for a reason of its own: a password, a database that does not exist)
+_SERVER_AWAY = (
+    "connection refused",
+    "the database system is shutting down",
+    "the database system is starting up",
+    "the database system is in recovery mode",
+    "server closed the connection",
+    "connection timeout expired",
+    "timeout expired",
+    "no route to host",
+    "network is unreachable",
+    "connection reset",
+)
+
+
 def _connect_failed(cause: BaseException) -> bool:
-    """psycopg's error when a new connection cannot be made (the server is down, shutting down or
-    refusing connections): it has no SQLSTATE, and SQLAlchemy does not mark it invalidated. A
-    command that opens another connection after the server went away (the next step of a triage
-    run) fails with it rather than with a broken connection."""
-    kind = type(cause)
-    return (
-        kind.__name__ == "OperationalError"
-        and kind.__module__.partition(".")[0] == "psycopg"
-        and str(cause).startswith("connection failed")
-    )
+    """psycopg's error when a new connection cannot be made because the server is away (down,
+    shutting down or starting, unreachable): it has no SQLSTATE, and SQLAlchemy does not mark it
+    invalidated. A command that opens another connection after the server went away (the next
+    step of a triage run) fails with it rather than with a broken connection."""
+    psycopg = sys.modules.get("psycopg")  # loaded when the error is psycopg's
+    if psycopg is None or not isinstance(cause, psycopg.OperationalError):
+        return False
+    text = str(cause).lower()
+    return any(words in text for words in _SERVER_AWAY)
 
 
 def environment_error(exc: BaseException) -> UserError | None:

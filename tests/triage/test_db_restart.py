@@ -94,3 +94,18 @@ def test_a_server_gone_before_the_runs_next_connection_is_said_so(tmp_path: Path
         assert isinstance(said, DatabaseGone), raised.value
         assert "lost the connection to the case database" in str(said)
         assert "run the same command again" in (said.hint or "")
+
+
+def test_a_connection_the_server_refuses_for_its_own_reason_is_not_a_lost_one(pg_database: str) -> None:
+    """A server that answers but refuses (no such database) is not "lost the connection ... run
+    it again when the server is back": that advice would not help."""
+    from sqlalchemy import create_engine
+
+    from custody.errors import DatabaseGone, environment_error
+
+    engine = create_engine(pg_database.replace("postgresql://", "postgresql+psycopg://", 1) + "_missing")
+    with pytest.raises(Exception) as raised:
+        engine.connect()
+    engine.dispose()
+    assert "does not exist" in str(raised.value)
+    assert not isinstance(environment_error(raised.value), DatabaseGone)

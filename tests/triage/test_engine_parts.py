@@ -248,62 +248,116 @@ def test_a_run_stopped_after_signing_is_completed_from_its_entry(
     assert report.ok, report.problems
 
 
-def test_chunks_are_committed_in_groups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def group_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """An engine as a case makes it (custody.store.db.make_engine), on SQLite and PostgreSQL,
+    with a table ``t`` of chunk numbers."""
+    from custody.store.db import make_engine
+
+    url = (
+        f"sqlite:///{tmp_path / 'g.sqlite'}"
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg_database")
+    )
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (chunk INTEGER)"))
+    yield engine
+    engine.dispose()
+
+
+def _stored_chunks(engine: Any) -> list[int]:
+    """The chunks another connection sees (committed); the driver's own, reading without the
+    write lock a case connection's transactions take on SQLite (BEGIN IMMEDIATE)."""
+    other = engine.raw_connection()
+    try:
+        cursor = other.cursor()
+        cursor.execute("SELECT chunk FROM t ORDER BY chunk")
+        return [r[0] for r in cursor.fetchall()]
+    finally:
+        other.rollback()
+        other.close()
+
+
+def test_chunks_are_committed_in_groups(group_engine: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """writes.ChunkGroup: chunks share a transaction until the group holds GROUP_FILES files or
     GROUP_FINDINGS findings or is GROUP_SECONDS old; what is not committed is not seen by
     another connection (a run killed then loses only that group)."""
-    engine = create_engine(f"sqlite:///{tmp_path / 'g.sqlite'}")
-    with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE t (chunk INTEGER)"))
-    seen = sqlite3.connect(tmp_path / "g.sqlite")
-
-    def count() -> int:
-        return int(seen.execute("SELECT count(*) FROM t").fetchone()[0])
 
     def chunk(group: writes.ChunkGroup, n: int, files: int, findings: int = 0) -> None:
         group.begin()
         group.conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
         group.stored(files, findings)
 
-    with engine.connect() as conn:
+    with group_engine.connect() as conn:
         group = writes.ChunkGroup(conn)
         chunk(group, 1, 3000)
         chunk(group, 2, 3000)
-        assert count() == 0  # 6,000 files: still open
+        assert _stored_chunks(group_engine) == []  # 6,000 files: still open
         chunk(group, 3, 3000)
-        assert count() == 3  # 9,000 >= GROUP_FILES
+        assert _stored_chunks(group_engine) == [1, 2, 3]  # 9,000 >= GROUP_FILES
         chunk(group, 4, 10, findings=writes.GROUP_FINDINGS)
-        assert count() == 4
+        assert _stored_chunks(group_engine) == [1, 2, 3, 4]
         chunk(group, 5, 10)
         group.commit()
-        assert count() == 5
+        assert _stored_chunks(group_engine) == [1, 2, 3, 4, 5]
         monkeypatch.setattr(writes, "GROUP_SECONDS", 0.0)
         chunk(group, 6, 1)
-        assert count() == 6  # open for GROUP_SECONDS: committed
-    seen.close()
-    engine.dispose()
+        assert _stored_chunks(group_engine) == [1, 2, 3, 4, 5, 6]  # open GROUP_SECONDS: committed
 
 
-def test_a_chunk_group_ended_by_an_error_keeps_only_whole_chunks(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'g.sqlite'}")
-    with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE t (chunk INTEGER)"))
-    with engine.connect() as conn:
+def test_a_chunk_group_ended_by_an_error_keeps_the_whole_chunks(group_engine: Any) -> None:
+    """Ctrl-C or an error between chunks keeps every whole chunk; in the middle of one, that
+    chunk is rolled back to its savepoint and the whole ones before it are kept."""
+    with group_engine.connect() as conn:
         group = writes.ChunkGroup(conn)
         group.begin()
         conn.execute(text("INSERT INTO t VALUES (1)"))
         group.stored(10, 0)
-        group.close_after(KeyboardInterrupt())  # between chunks: the whole ones are kept
+        group.close_after(KeyboardInterrupt())  # between chunks
+        assert _stored_chunks(group_engine) == [1]
         group.begin()
         conn.execute(text("INSERT INTO t VALUES (2)"))
         group.stored(10, 0)
         group.begin()
         conn.execute(text("INSERT INTO t VALUES (3)"))  # the error comes before this chunk is whole
-        group.close_after(ValueError("mid-chunk"))  # the group is rolled back
+        group.close_after(ValueError("mid-chunk"))
         assert not conn.in_transaction()
-    with engine.connect() as conn:
-        assert [r[0] for r in conn.execute(text("SELECT chunk FROM t"))] == [1]
-    engine.dispose()
+    assert _stored_chunks(group_engine) == [1, 2]
+
+
+def test_files_read_in_the_runs_process_are_read_with_no_transaction_open(
+    case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One worker on a folder: the run reads each chunk itself, after committing what it stored
+    (a transaction left open while files are read would hold SQLite's write lock from other
+    commands of the case for as long as the reading takes)."""
+    from triage.engine import workers
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(1100):  # a dozen chunks (guided: each a quarter of what is left)
+        (folder / f"f{i:04d}.bin").write_bytes(i.to_bytes(2, "big") * 3)
+    acquire(case, folder, exhibit="EX-002", actor="asmith", description="many files")
+    read = workers.process_chunk
+    free: list[bool] = []
+
+    def reading(jobs: Any, first: int = 0) -> list[FileResult]:
+        probe = sqlite3.connect(case.root / "case.sqlite", timeout=0, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")  # fails at once while another connection writes
+            probe.execute("ROLLBACK")
+            free.append(True)
+        except sqlite3.OperationalError:
+            free.append(False)
+        finally:
+            probe.close()
+        return read(jobs, first)
+
+    monkeypatch.setattr(workers, "process_chunk", reading)
+    summary = run_triage(case, "EX-002", actor="asmith", options=TriageOptions(workers=1))
+    assert summary.counts["files"] == 1100
+    assert len(free) > 1 and all(free), free
 
 
 def _jobs(sizes: list[int]) -> list[FileJob]:

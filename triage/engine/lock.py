@@ -10,7 +10,7 @@ A lock left by a run that died (``kill -9``, power loss) must not block for ever
 * it was taken on this host and its process is gone, or the pid now belongs to another process
   (its start time in ``/proc/<pid>/stat`` differs from the one recorded);
 * it was taken on another host and has not been refreshed for ``STALE_AFTER`` (a run refreshes
-  it with every chunk of files it stores).
+  it with every chunk of files it stores; others see it when the chunk is committed).
 
 A stale lock is deleted (only if it is still that run's) and taking the lock is tried again.
 """

@@ -8,11 +8,12 @@ Layout of a run (:class:`TriageRun`, holding the exhibit's lock throughout: tria
 2. The run walks the source (fast; metadata only): every entry becomes a ``triage_files`` row,
    every regular file not read yet a job.
 3. Worker processes read the files in chunks (workers.py; one file: per_file.py) and hand back
-   typed results (results.py). The run alone writes to the database (writes.py): one
-   transaction per chunk, and one per batch of a big file's findings stored while the file is
-   still read (published.py), so a run killed midway keeps every file finished so far (the
-   batches of a file it did not finish are taken back by the next run) and a new run resumes
-   there.
+   typed results (results.py). The run alone writes to the database (writes.py): whole chunks,
+   several to a transaction (writes.ChunkGroup, committed at least every half second and
+   whenever the run waits), and one transaction per batch of a big file's findings stored while
+   the file is still read (published.py), so a run killed midway keeps every file committed so
+   far (the batches of a file it did not finish are taken back by the next run) and a new run
+   resumes there, reading the others again.
 3b. The files whose content is a zip or tar (a result's ``archive``; and those read by an
    earlier run, looked at again) are opened from the evidence and their members walked
    (triage/sources/nested.py; archives in archives too, within the limits); the members are
@@ -46,7 +47,7 @@ from custody import timefmt
 from custody.actors import signing_keys
 from custody.case import Case
 from custody.items import DERIVE, Item, get_item, tool_version
-from custody.ledger import Draft
+from custody.ledger import Draft, StoredEntry
 from triage.engine import carving, integrity, walk_ahead, workers, writes
 from triage.engine import lock as exhibit_lock
 from triage.engine.analysis import run_analyzers
@@ -399,18 +400,26 @@ class TriageRun:
         if not rows:
             return None
         unfinished = {r.id for r in rows}
-        signed = {
-            entry.data.get("run"): entry
-            for entry in self.case.ledger.entries(exhibit=self.exhibit, kinds=[integrity.RUN_KIND])
-            if entry.data.get("run") in unfinished
-        }
+        signed: dict[str, tuple[StoredEntry, dict[str, Any]]] = {}
+        for entry in self.case.ledger.entries(exhibit=self.exhibit, kinds=[integrity.RUN_KIND]):
+            try:
+                data = entry.data
+            except ValueError:  # not JSON: the ledger's own checks report it
+                continue
+            # an entry not of the shape a run writes is left to verify to report, never trusted
+            if (
+                isinstance(data, dict)
+                and isinstance(data.get("run"), str)
+                and data["run"] in unfinished
+                and isinstance(data.get("counts"), dict)
+            ):
+                signed[data["run"]] = (entry, data)
         running = []
         with self.engine.begin() as conn:
             for r in rows:
-                entry = signed.get(r.id)
-                if entry is not None:
-                    data = entry.data
-                    counts = {**(data.get("counts") or {}), "derived": data.get("derived")}
+                if r.id in signed:
+                    entry, data = signed[r.id]
+                    counts = {**data["counts"], "derived": data.get("derived")}
                     conn.execute(
                         update(Run)
                         .where(Run.id == r.id)

@@ -1,9 +1,9 @@
 """The worker processes of a run: each opens the evidence itself and reads its share of the files.
 
 The run's files are cut into chunks (at most :data:`CHUNK_FILES` files or about
-:data:`CHUNK_BYTES`): one chunk is one task for a worker and one transaction for the run, big
-enough that the per-chunk costs (pickling, a commit and its fsync) vanish and small enough to
-balance two workers. :func:`processing` hands the chunks to a pool of forked processes (one per
+:data:`CHUNK_BYTES`): one chunk is one task for a worker and one savepoint of the run's storing
+transaction (writes.ChunkGroup: a few chunks to a commit), big enough that the per-chunk costs
+(pickling, storing) vanish and small enough to balance two workers. :func:`processing` hands the chunks to a pool of forked processes (one per
 core), or reads them in this process when one worker is asked for or there is a single chunk,
 and gives back each chunk's :class:`~triage.engine.results.FileResult` list as it finishes. Disk
 images are always read in pool workers, watched for a read that makes no progress
@@ -45,7 +45,7 @@ CHUNK_FILES = 1024
 SPILL_FOLDER = "spill"  # in the run's scratch folder: files' many records (per_file.SpilledRecords)
 CHUNK_BYTES = 128 * 1024 * 1024
 TAIL_SHARE = 4  # near the end, a chunk holds at most 1/(TAIL_SHARE x workers) of the files left
-TAIL_FILES = 32  # ... and at least this many (each chunk costs a commit)
+TAIL_FILES = 32  # ... and at least this many (each chunk costs a result to pickle and store)
 
 #: A finished chunk: its jobs and their results, in the same order.
 Finished = tuple[Sequence[FileJob], list[FileResult]]
@@ -57,10 +57,11 @@ POOL_FOR_BYTES = 16 * 1024 * 1024
 
 
 class Meanwhile(Protocol):
-    """What the run does while forked workers read (published.Published's storing)."""
+    """What the run does while workers read (published.Published's storing)."""
 
     def waiting(self) -> None:
-        """Called about every :data:`WAIT_SECONDS` while no chunk is finished."""
+        """Called about every :data:`WAIT_SECONDS` while no chunk is finished (forked workers),
+        and before each chunk read in this process."""
 
     def restarting(self) -> None:
         """The pool broke (a stalled worker was ended): called before the chunks it did not
@@ -183,9 +184,21 @@ def _processing(
         return
     _init_worker(setup, 1)
     try:
-        yield ((jobs[start:stop], process_chunk(jobs[start:stop], start)) for start, stop in spans)
+        yield _read_here(jobs, spans, meanwhile)
     finally:
         _close_worker()
+
+
+def _read_here(
+    jobs: Sequence[FileJob], spans: list[tuple[int, int]], meanwhile: Meanwhile | None
+) -> Iterator[Finished]:
+    """The chunks read in this process, one after the other; ``meanwhile`` is told before each
+    read, as the pool tells it while its workers read (the run then commits what it stored: it
+    holds no transaction open while files are read)."""
+    for start, stop in spans:
+        if meanwhile is not None:
+            meanwhile.waiting()
+        yield jobs[start:stop], process_chunk(jobs[start:stop], start)
 
 
 class _Pool:

@@ -221,36 +221,40 @@ GROUP_SECONDS = 0.5  # and no group stays open (uncommitted, holding the write l
 
 
 class ChunkGroup:
-    """The transaction that several finished chunks of a run are stored in.
+    """The transaction that several finished chunks of a run are stored in, each chunk in a
+    savepoint of it.
 
-    :meth:`begin` before storing a chunk (it opens the group's transaction unless it is open),
-    :meth:`stored` once the whole chunk is written, which commits once the group holds
-    :data:`GROUP_FILES` files or :data:`GROUP_FINDINGS` findings or has been open
-    :data:`GROUP_SECONDS`; :meth:`commit` before anything else begins a transaction on the
-    connection, and at the end; :meth:`close_after` when the run is ended by an error or Ctrl-C.
-    The chunks are stored whole or not at all: a run killed (or ended in the middle of writing
-    a chunk) loses the uncommitted group, whose files are then not stored, so the next run of
-    the exhibit reads them again, and what the group settled stays pending
-    (triage/engine/published.py) and is taken back by that run.
+    :meth:`begin` before storing a chunk (it opens the group's transaction unless it is open,
+    then the chunk's savepoint), :meth:`stored` once the whole chunk is written, which commits
+    once the group holds :data:`GROUP_FILES` files or :data:`GROUP_FINDINGS` findings or has been
+    open :data:`GROUP_SECONDS`; :meth:`commit` before anything else begins a transaction on the
+    connection and whenever the run waits for a chunk (the run's ``waiting``), and at the end;
+    :meth:`close_after` when the run is ended by an error or Ctrl-C: the chunk being written is
+    rolled back to its savepoint and the whole chunks before it are committed. Chunks are
+    stored whole or not at all. A run killed loses the uncommitted group: those files are not
+    stored, so the next run of the exhibit reads them again, and what the group settled stays
+    pending (triage/engine/published.py) and is taken back by that run.
     """
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._transaction: Any = None
-        self._writing = False  # between begin() and stored(): a chunk half written
+        self._chunk: Any = None  # the savepoint of the chunk being written
         self._files = 0
         self._findings = 0
         self._since = 0.0
 
     def begin(self) -> None:
-        self._writing = True
         if self._transaction is None:
             self._transaction = self.conn.begin()
             self._files = self._findings = 0
             self._since = time.monotonic()
+        self._chunk = self.conn.begin_nested()
 
     def stored(self, files: int, findings: int) -> None:
-        self._writing = False
+        chunk, self._chunk = self._chunk, None
+        if chunk is not None:
+            chunk.commit()  # released into the group's transaction
         self._files += files
         self._findings += findings
         if (
@@ -266,18 +270,18 @@ class ChunkGroup:
             transaction.commit()
 
     def close_after(self, error: BaseException) -> None:
-        """The run is ending with ``error`` (raised again by the caller): the whole chunks
-        stored so far are committed, as they would have been one by one, unless ``error`` came
-        while a chunk was half written (then the group is rolled back) or the database is what
-        failed (a failing commit is rolled back; ``error`` stays the one reported)."""
+        """The run is ending with ``error`` (raised again by the caller): the chunk it broke
+        into, if any, is rolled back to its savepoint, and the whole chunks stored before it are
+        committed, as they would have been. If the database is what failed (the rollback or the
+        commit fails), the group is rolled back; ``error`` stays the one reported."""
         transaction, self._transaction = self._transaction, None
+        chunk, self._chunk = self._chunk, None
         if transaction is None:
             return
         try:
-            if self._writing:
-                transaction.rollback()
-            else:
-                transaction.commit()
+            if chunk is not None:
+                chunk.rollback()
+            transaction.commit()
         except Exception as exc:
             error.add_note(
                 f"the files stored since the last commit are not kept: {type(exc).__name__}: {exc}"

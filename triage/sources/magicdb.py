@@ -478,7 +478,7 @@ def split_database(data: bytes) -> Split | None:
         if runs_indirect:
             reentrant.add(start)
             ways = _ways_in(data, start, end, lambda k: kind(k) == _FILE_INDIRECT or reenters(k))
-            if ways is not None:
+            if ways:  # (every such rule has a way in; none found: left to the full database)
                 reach[start] = ways
         if search is not None:
             searches.append((start, *search))
