@@ -20,7 +20,8 @@ from custody.actors import add_actor
 from custody.case import Case, init_case
 from custody.errors import CheckpointError, InvalidTime
 from custody.items import acquire
-from custody.ledger import canonical
+from custody.keys import verify_signature
+from custody.ledger import canonical, checkpoint_message
 from custody.timefmt import OFFSET, format_offset, parse_offset, parse_stamp
 from custody.verify import export_checkpoint, load_checkpoint_file
 from tests.custody.clihelp import cli
@@ -115,8 +116,10 @@ def test_checkpoint_reader_on_any_json(one_case: Any, tmp_path: Path, value: Any
 @FAST
 @given(st.data())
 def test_checkpoint_reader_on_a_mutated_real_file(one_case: Any, tmp_path: Path, data: st.DataObject) -> None:
-    """Replace one member of the file or of the signed body with anything: refused, unless the
-    value is the one that was there (then the file is still the valid original)."""
+    """Replace one member of the file or of the signed body with anything: refused by the reader,
+    or, when the file is still well formed (another valid tree size, root or signature), its
+    signature no longer verifies (``custody verify --against`` reports SIGNATURE_INVALID);
+    unless the value is the one that was there (then the file is still the valid original)."""
     case, _config, good = one_case
     document = json.loads(json.dumps(good))
     body = json.loads(document["checkpoint_canonical"])
@@ -137,8 +140,34 @@ def test_checkpoint_reader_on_a_mutated_real_file(one_case: Any, tmp_path: Path,
     if unchanged:
         load_checkpoint_file(path, case.ledger.ledger_id, case.ledger.case_number)
         return
-    with pytest.raises(CheckpointError):
-        load_checkpoint_file(path, case.ledger.ledger_id, case.ledger.case_number)
+    try:
+        loaded = load_checkpoint_file(path, case.ledger.ledger_id, case.ledger.case_number)
+    except CheckpointError:
+        return
+    message = checkpoint_message(loaded["checkpoint_canonical"].encode())
+    assert not verify_signature(loaded["signer_public_key"], loaded["signature"], message), (
+        target,
+        member,
+        value,
+    )
+
+
+def test_a_checkpoint_file_with_another_valid_tree_size_is_read_but_its_signature_fails(
+    one_case: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The draw Hypothesis found (tree_size 2 -> 1, the canonical text made again): the reader
+    checks the form only, and ``custody verify --against`` refuses the signature."""
+    case, _config, good = one_case
+    body = json.loads(good["checkpoint_canonical"])
+    body["tree_size"] = 1
+    document = {**good, "checkpoint": body, "checkpoint_canonical": canonical(body).decode()}
+    path = tmp_path / "cp.json"
+    path.write_text(json.dumps(document))
+    loaded = load_checkpoint_file(path, case.ledger.ledger_id, case.ledger.case_number)
+    message = checkpoint_message(loaded["checkpoint_canonical"].encode())
+    assert not verify_signature(loaded["signer_public_key"], loaded["signature"], message)
+    result = cli(capsys, "custody", "verify", "--case", str(case.root), "--against", str(path))
+    assert result.code != 0 and "SIGNATURE_INVALID" in result.out + result.err, result
 
 
 # -- the command line -------------------------------------------------------------------------------
