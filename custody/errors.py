@@ -111,7 +111,6 @@ _SERVER_AWAY = (
     "the database system is starting up",
     "the database system is in recovery mode",
     "server closed the connection",
-    "connection timeout expired",
     "timeout expired",
     "no route to host",
     "network is unreachable",

@@ -301,9 +301,12 @@ def test_chunks_are_committed_in_groups(group_engine: Any, monkeypatch: pytest.M
         chunk(group, 5, 10)
         group.commit()
         assert _stored_chunks(group_engine) == [1, 2, 3, 4, 5]
+        each = writes.ChunkGroup(conn, files=1)  # as the remote path stores: a commit per chunk
+        chunk(each, 6, 1)
+        assert _stored_chunks(group_engine) == [1, 2, 3, 4, 5, 6]
         monkeypatch.setattr(writes, "GROUP_SECONDS", 0.0)
-        chunk(group, 6, 1)
-        assert _stored_chunks(group_engine) == [1, 2, 3, 4, 5, 6]  # open GROUP_SECONDS: committed
+        chunk(group, 7, 1)
+        assert _stored_chunks(group_engine) == [1, 2, 3, 4, 5, 6, 7]  # open GROUP_SECONDS: committed
 
 
 def test_a_chunk_group_ended_by_an_error_keeps_the_whole_chunks(group_engine: Any) -> None:

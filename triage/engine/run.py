@@ -30,7 +30,6 @@ Layout of a run (:class:`TriageRun`, holding the exhibit's lock throughout: tria
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
@@ -391,9 +390,9 @@ class TriageRun:
         transaction). Its row is completed from the signed entry instead, as that run would
         have written it, so the row and the entry agree again (``exhibit custody verify``).
         """
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn:
             rows = conn.execute(
-                select(Run.id)
+                select(Run.id, Run.status)
                 .where(Run.exhibit == self.exhibit, Run.status.in_(("running", "interrupted", "failed")))
                 .order_by(Run.started_utc)
             ).all()
@@ -414,25 +413,17 @@ class TriageRun:
                 and isinstance(data.get("counts"), dict)
             ):
                 signed[data["run"]] = (entry, data)
-        running = []
+        running = [r.id for r in rows if r.status == "running" and r.id not in signed]
+        if not (signed or running):
+            return None
         with self.engine.begin() as conn:
-            for r in rows:
-                if r.id in signed:
-                    entry, data = signed[r.id]
-                    counts = {**data["counts"], "derived": data.get("derived")}
-                    conn.execute(
-                        update(Run)
-                        .where(Run.id == r.id)
-                        .values(status="complete", finished_utc=entry.recorded_utc, counts=json.dumps(counts))
-                    )
-            running = [
-                r.id
-                for r in conn.execute(
-                    select(Run.id)
-                    .where(Run.exhibit == self.exhibit, Run.status == "running")
-                    .order_by(Run.started_utc)
-                ).all()
-            ]
+            for run_id, (entry, data) in signed.items():
+                counts = {**data["counts"], "derived": data.get("derived")}
+                conn.execute(
+                    update(Run)
+                    .where(Run.id == run_id)
+                    .values(status="complete", finished_utc=entry.recorded_utc, counts=json.dumps(counts))
+                )
             if running:
                 conn.execute(update(Run).where(Run.id.in_(running)).values(status="interrupted"))
         return running[-1] if running else None
@@ -646,6 +637,7 @@ class TriageRun:
                     self.engine.connect() as conn,
                 ):
                     writes.for_bulk_writes(conn)
+                    each = writes.ChunkGroup(conn, files=1)  # a chunk and its job row: one commit
                     self._store_entries(conn, walked, summary)
                     for chunk, results, worker, attempts in read:
                         job = writes.job_row(
@@ -658,7 +650,7 @@ class TriageRun:
                             attempts,
                             timefmt.stamp().utc,
                         )
-                        self._store_chunk(conn, chunk, results, summary, walked.parents, job)
+                        self._store_chunk(each, chunk, results, summary, walked.parents, job)
                         self._archives.update(r.key for r in results if r.archive)
                         if progress is not None:
                             progress(summary.counts["files"], summary.counts["bytes"])
@@ -679,9 +671,7 @@ class TriageRun:
                 self._store_entries(conn, walked, summary)
                 try:
                     for chunk, results in finished:
-                        self._store_chunk(
-                            conn, chunk, results, summary, walked.parents, published=published, group=group
-                        )
+                        self._store_chunk(group, chunk, results, summary, walked.parents, published=published)
                         self._archives.update(r.key for r in results if r.archive)
                         if progress is not None:
                             progress(summary.counts["files"], summary.counts["bytes"])
@@ -732,55 +722,51 @@ class TriageRun:
 
     def _store_chunk(
         self,
-        conn: Connection,
+        group: writes.ChunkGroup,
         chunk: Sequence[FileJob],
         results: list[FileResult],
         summary: RunSummary,
         parents: dict[str, str] | None = None,
         job_row: dict[str, Any] | None = None,
         published: Published | None = None,
-        group: writes.ChunkGroup | None = None,
     ) -> None:
-        """Store one chunk's files, findings and warnings in one transaction, or in ``group``'s
-        with the chunks before it (and ``job_row``, the ``triage_jobs`` row of a chunk a remote
-        worker read); the batches of records ``published`` stored while the chunk was read are
-        not stored again."""
+        """Store one chunk's files, findings and warnings, whole, in ``group``'s transaction (and
+        ``job_row``, the ``triage_jobs`` row of a chunk a remote worker read); the batches of
+        records ``published`` stored while the chunk was read are not stored again."""
+        conn = group.conn
         counts = summary.counts
         files: list[dict[str, Any]] = []
         warnings: list[TriageWarning] = []
         new_findings = written = 0
-        if group is not None:
-            group.begin()
-        with contextlib.nullcontext() if group is not None else conn.begin():
-            stored, withdrawn = published.settle(conn, results) if published is not None else (set(), 0)
-            new_findings -= withdrawn
-            for job, result in zip(chunk, results, strict=True):
-                parent = parents.get(job.key) if parents else None
-                files.append(writes.file_row(self.exhibit, job.key, job.entry, self.run_id, result, parent))
-                warnings.extend(result.warnings)
-                counts["files"] += 1
-                counts["bytes"] += result.bytes_read
-                if result.error:
-                    counts["errors"] += 1
-                    warnings.append(TriageWarning(None, job.entry.path, f"cannot read: {result.error}"))
-            exhibit_lock.heartbeat(conn, self.exhibit, self.run_id)
-            writes.store_files(conn, files)  # one executemany per chunk
-            findings: list[dict[str, Any]] = []
-            for job, result in zip(chunk, results, strict=True):
-                # streamed in batches: a file can hold a million records (its batch files)
-                where = origin(job.key, job.entry, result.sha256)
-                for row in writes.finding_rows(
-                    self.exhibit, where, found_records(result, stored), self.run_id
-                ):
-                    written += 1
-                    findings.append(row)
-                    if len(findings) >= FINDINGS_BATCH:
-                        new_findings += writes.store_findings(conn, findings)
-                        findings = []
-            new_findings += writes.store_findings(conn, findings)
-            writes.store_warnings(conn, writes.warning_rows(self.exhibit, self.run_id, warnings))
-            if job_row is not None:
-                writes.store_job(conn, job_row)
+        group.begin()
+        stored, withdrawn = published.settle(conn, results) if published is not None else (set(), 0)
+        new_findings -= withdrawn
+        for job, result in zip(chunk, results, strict=True):
+            parent = parents.get(job.key) if parents else None
+            files.append(writes.file_row(self.exhibit, job.key, job.entry, self.run_id, result, parent))
+            warnings.extend(result.warnings)
+            counts["files"] += 1
+            counts["bytes"] += result.bytes_read
+            if result.error:
+                counts["errors"] += 1
+                warnings.append(TriageWarning(None, job.entry.path, f"cannot read: {result.error}"))
+        exhibit_lock.heartbeat(conn, self.exhibit, self.run_id)
+        writes.store_files(conn, files)  # one executemany per chunk
+        findings: list[dict[str, Any]] = []
+        for job, result in zip(chunk, results, strict=True):
+            # streamed in batches: a file can hold a million records (its batch files)
+            where = origin(job.key, job.entry, result.sha256)
+            for row in writes.finding_rows(self.exhibit, where, found_records(result, stored), self.run_id):
+                written += 1
+                findings.append(row)
+                if len(findings) >= FINDINGS_BATCH:
+                    new_findings += writes.store_findings(conn, findings)
+                    findings = []
+        new_findings += writes.store_findings(conn, findings)
+        writes.store_warnings(conn, writes.warning_rows(self.exhibit, self.run_id, warnings))
+        if job_row is not None:
+            writes.store_job(conn, job_row)
+        group.stored(len(files), written)  # whole: released, and committed with its group
         for result in results:
             remove_batches(result)
         if published is not None:
@@ -788,8 +774,6 @@ class TriageRun:
         counts["findings"] += new_findings
         counts["warnings"] += len(warnings)
         summary.warnings.extend(w.as_dict() for w in warnings)
-        if group is not None:
-            group.stored(len(files), written)
 
     def _record_in_ledger(
         self,

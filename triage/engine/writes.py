@@ -236,8 +236,9 @@ class ChunkGroup:
     pending (triage/engine/published.py) and is taken back by that run.
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, files: int | None = None) -> None:
         self.conn = conn
+        self._limit = files  # None: GROUP_FILES (read when used); 1: every chunk its own commit
         self._transaction: Any = None
         self._chunk: Any = None  # the savepoint of the chunk being written
         self._files = 0
@@ -258,7 +259,7 @@ class ChunkGroup:
         self._files += files
         self._findings += findings
         if (
-            self._files >= GROUP_FILES
+            self._files >= (self._limit or GROUP_FILES)
             or self._findings >= GROUP_FINDINGS
             or time.monotonic() - self._since >= GROUP_SECONDS
         ):

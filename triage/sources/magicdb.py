@@ -425,7 +425,9 @@ def split_database(data: bytes) -> Split | None:
     reach: dict[int, list[list[Check]]] = {}
     uses: dict[int, frozenset[bytes]] = {}
 
-    def reenters(k: int) -> bool:  # a "use" whose named rules run "indirect" (or cannot be told)
+    def reenters(k: int) -> bool:  # an "indirect", or a "use" of named rules that run one (or may)
+        if kind(k) == _FILE_INDIRECT:
+            return True
         if kind(k) != _FILE_USE:
             return False
         needs = closure({value(k).lstrip(b"^")})
@@ -477,7 +479,7 @@ def split_database(data: bytes) -> Split | None:
         uses[start] = needs
         if runs_indirect:
             reentrant.add(start)
-            ways = _ways_in(data, start, end, lambda k: kind(k) == _FILE_INDIRECT or reenters(k))
+            ways = _ways_in(data, start, end, reenters)
             if ways:  # (every such rule has a way in; none found: left to the full database)
                 reach[start] = ways
         if search is not None:
