@@ -223,7 +223,8 @@ def test_files_read_before_an_interruption_are_still_derived(
     case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The run that completes an interrupted one records every file any run handed to a plugin.
-    Chunks of 100 files (1,024 in use) and 110 photos: the first chunk is read before the stop."""
+    Chunks of at most 100 files (1,024 in use; 32 with one worker near the end of the list) and
+    110 photos: the first chunk is read before the stop, the others by the second run."""
     corpus = need(CORPUS)
     monkeypatch.setattr(workers, "CHUNK_FILES", 100)
     jpeg = (corpus / "images/gps/DSCN0010.jpg").read_bytes()
@@ -236,7 +237,7 @@ def test_files_read_before_an_interruption_are_still_derived(
     with pytest.raises(KeyboardInterrupt):
         run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1), progress=stop)
     summary = run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1))
-    assert summary.counts["skipped"] > 0
+    assert 0 < summary.counts["skipped"] < 110  # one chunk read before the stop, the rest after
     derived = [e for e in case.ledger.entries(exhibit="EX-001") if e.kind == "item.derive"]
     assert len(derived) == 110 == summary.counts["derived"]
     assert [e.data["path"] for e in derived] == sorted(e.data["path"] for e in derived)

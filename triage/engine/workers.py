@@ -100,7 +100,7 @@ _index: PathIndex | None = None  # the walk's files by path (FileItem.find), inh
 
 
 def chunks(
-    jobs: Sequence[FileJob], max_files: int = CHUNK_FILES, max_bytes: int = CHUNK_BYTES, workers: int = 0
+    jobs: Sequence[FileJob], max_files: int | None = None, max_bytes: int = CHUNK_BYTES, workers: int = 0
 ) -> list[tuple[int, int]]:
     """``(start, stop)`` ranges of ``jobs``: at most ``max_files`` files or about ``max_bytes``
     (a distributed run may cut smaller jobs to spread them over more machines).
@@ -111,7 +111,10 @@ def chunks(
     one chunk. The files of a folder are walked together, and a folder of photos costs a hundred
     times a folder of caches: cut by count alone, a phone's last chunk (1,024 pictures, seven
     seconds of perceptual hashing) was read by one worker while the other had nothing left.
+    ``max_files`` defaults to :data:`CHUNK_FILES` as it is when called (tests set it smaller).
     """
+    if max_files is None:
+        max_files = CHUNK_FILES
     spans = []
     first = 0
     size = 0
