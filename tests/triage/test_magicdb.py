@@ -314,6 +314,50 @@ def test_the_text_tier_learns_from_the_heads_it_refuses(
     assert all(answered), answered.count(False)
 
 
+def test_heads_the_tier_refuses_are_answered_by_every_text_rule_not_the_full_database(
+    active: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tier learnt from prose refuses most real text (a literal of a rule outside it is
+    there): such a head gets libmagic's answer from the binary rules it may match plus every
+    text rule, not from the full database (about twice as slow). Real text of many kinds, the
+    made text above and Makefiles; the full libmagic is the oracle."""
+    split = magicdb._sniffer().split  # type: ignore[union-attr]
+    fresh = magicdb._Sniffer(split)
+    monkeypatch.setattr(magicdb, "_sniffer", lambda: fresh)
+    monkeypatch.setattr(magicdb, "TEXT_REVIEW", 10**9)  # the prose tier stays as it is
+    rng = random.Random(16)
+    words = [b"the", b"of", b"and", b"to", b"value", b"true", b"path", b"user", b"host"]
+    fresh.text.counted = 64
+    for _ in range(64):
+        fresh.text._call(b" ".join(rng.choice(words) for _ in range(50)) + b"\n", set())
+    fresh.text._review()  # the tier: the rules plain prose wants
+    assert fresh.text.handle is not None
+    heads = _text_heads(600, seed=17) + _MADE_TEXT + [b"CFLAGS = -O2\nall: prog\n\tcc -o $@ $^\n"]
+    refused: list[bytes] = []
+    original = fresh.text._call
+
+    def call(head: bytes, binary: set[int]) -> object:
+        out = original(head, binary)
+        if out is None:
+            refused.append(head)
+        return out
+
+    monkeypatch.setattr(fresh.text, "_call", call)
+    full = magicdb.plain_libmagic
+    went_full: list[bytes] = []
+
+    def counted_full(head: bytes) -> str:
+        went_full.append(head)
+        return full(head)
+
+    monkeypatch.setattr(magicdb, "plain_libmagic", counted_full)
+    different = [(h[:24], magicdb.sniff(h), full(h)) for h in heads if magicdb.sniff(h) != full(h)]
+    assert not different, different[:10]
+    assert len(refused) > len(heads) // 4, len(refused)
+    assert not set(refused) & set(went_full), len(set(refused) & set(went_full))
+    assert fresh.every_text.cache_info().currsize >= 1
+
+
 def test_search_rules_found_by_pattern_or_find_alike(active: None) -> None:
     """The binary search rules' literals are looked for by a compiled pattern when short: it
     finds them exactly where ``bytes.find`` does, at the edges of the range too."""

@@ -176,6 +176,8 @@ class Split:
             for rule, offset, span, prefix in self.searches
         ]
         self._scanner = _scanner(self._positions, self.index, self.searches)
+        #: every text rule (those always given to libmagic and the screened ones)
+        self.text_all = frozenset(self.text_kept).union(rule for rule, *_ in self.text_screens)
 
     def matching(self, head: bytes) -> list[int] | None:
         """The plain rules whose first test matches ``head`` (the others cannot match it at all),
@@ -1000,6 +1002,7 @@ class _Sniffer:
     def __init__(self, split: Split) -> None:
         self.split = split
         self.handle = lru_cache(maxsize=1024)(self._handle)
+        self.every_text = lru_cache(maxsize=16)(self._every_text)
         self.text = _TextTier(self)
 
     def _handle(self, rules: tuple[int, ...], binary: bool = False) -> _Handle:
@@ -1012,6 +1015,18 @@ class _Sniffer:
         if binary:
             flags |= MAGIC_NO_CHECK_ENCODING | MAGIC_NO_CHECK_TEXT
         return _Handle(self.split.database(rules), flags)
+
+    def _every_text(self, rules: tuple[int, ...]) -> _Handle:
+        """The handle of the binary ``rules`` a text head may match plus every text rule: for
+        the heads the text tier refuses (a rule outside it may match). It gives libmagic's
+        answer as the full database does (no rule left out can match the head), in about half
+        its time: of the full database's ~0.9 ms on a text head of a few KB, the text rules take
+        ~0.45 ms, the ~3,000 binary rules the rest. One per distinct set of binary rules (text
+        heads match few)."""
+        return _Handle(
+            self.split.database(tuple(sorted(self.split.text_all.union(rules)))),
+            MAGIC_MIME_TYPE | MAGIC_MIME_ENCODING,
+        )
 
 
 class _TextTier:
@@ -1270,9 +1285,9 @@ def _text_once_trimmed(head: bytes) -> bool:
 
 def _text(s: _Sniffer, head: bytes, rules: list[int]) -> str | None:
     """libmagic's type of an ASCII or UTF-8 text ``head`` from a database of the binary rules it
-    may match plus the text rules that may match its converted copy, or ``None`` when only the
-    full database can say (a rule outside the tier may match, a byte-order mark, invalid UTF-8,
-    or libmagic finds another charset).
+    may match plus the text rules that may match its converted copy (the tier's, or every text
+    rule when one outside the tier may match), or ``None`` when only the full database can say
+    (a byte-order mark, invalid UTF-8, or libmagic finds another charset).
 
     For ASCII and UTF-8 without a byte-order mark, libmagic's converted copy is the head itself,
     re-encoded as UTF-8 from the code points it decoded (the same bytes when the head is valid
@@ -1288,8 +1303,8 @@ def _text(s: _Sniffer, head: bytes, rules: list[int]) -> str | None:
     except UnicodeDecodeError:
         return None
     handle = s.text(head, set(rules))
-    if handle is None:
-        return None
+    if handle is None:  # a rule outside the tier may match: every text rule is there
+        handle = s.every_text(tuple(sorted(set(rules))))
     answer = handle(head)
     if answer is None:
         return None
