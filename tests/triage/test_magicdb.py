@@ -628,7 +628,7 @@ def _python_split(split: magicdb.Split) -> magicdb.Split:
     import copy
 
     py = copy.copy(split)
-    py._scanner = None
+    py._scanner = py._rules = None
     return py
 
 
@@ -670,12 +670,26 @@ def test_the_c_lookups_find_the_rules_the_python_loop_finds(active: None) -> Non
         for k in (62, 63, 64, 65):  # the literal as the k-th place its first byte is found
             heads.append(b"\x01" * offset + (prefix[:1] + b"\x01") * (k - 1) + prefix + b"\x01")
     heads += [b"<" * HEAD_SIZE, b"<" * 4000 + b"<!", b"\x00" * HEAD_SIZE, b"(" * 3000 + b"(This file "]
+    for _, table in split.index:  # each check made to hold, and cut short of it
+        for checks in table.values():
+            for check in checks[:2]:
+                if len(check) == 3:
+                    _, offset, value = check
+                else:
+                    _, offset, width, order, _mask, want = check
+                    value = want.to_bytes(width, order)
+                head = rng.randbytes(offset) + value + rng.randbytes(4)
+                heads += [head, head[: offset + len(value)], head[: offset + len(value) - 1]]
     found = 0
+    assert split._rules is not None and py._rules is None
     for head in heads:
         got, want = split.matching(head), py.matching(head)
         assert got == want, (head[:32], len(head), got, want)
         found += bool(want)
-    assert found > 1000, found  # the heads do reach rules
+        # the C version of matched() (look-ups and checks in one call) against the Python loop's
+        expected = None if want is None else tuple(sorted(set(want)))
+        assert split.matched(head) == py.matched(head) == expected, head[:32]
+    assert found > 3000, found  # the heads do reach rules
 
 
 def test_the_c_lookups_refuse_what_they_cannot_use() -> None:
@@ -698,6 +712,31 @@ def test_the_c_lookups_refuse_what_they_cannot_use() -> None:
     assert s.scan(b"xxxab") == [~0]  # starts at 1..3: "ab" at 3 is in range
     assert s.scan(b"xxxxab") == []  # at 4: out of range
     assert s.scan(bytearray(b"....zz")) == [~1]  # any buffer; span 0: to the end
+    with pytest.raises(TypeError):
+        s.rules(b"")  # made without its checks
+    flags = b"\x00" * 256 + b"\x00" * 97 + b"\x01" + b"\x00" * 158  # byte "a" at position 5
+    # the slot of byte "a" at 5: "ab" at 5 (rule 7); "bc" at 6, big-endian (8); "a" as the
+    # second byte of a little-endian 4-byte integer at 3 (9). Searches: "ab" starting at 1 to 3
+    # (rule 3), "zz" anywhere (7)
+    checks = [[(7, 5, b"ab"), (8, 6, 2, True, 0xFFFF, 0x6263), (9, 3, 4, False, 0xFF00, 0x6100)]]
+    with pytest.raises(TypeError):
+        Scanner([2, 5], flags, [], checks)  # checks without the searches' rules
+    with pytest.raises(ValueError):
+        Scanner([2, 5], flags, [], [], [])  # one list of checks per flagged slot
+    with pytest.raises(ValueError):
+        Scanner([2, 5], flags, [(0, 0, b"zz")], checks, [])  # one rule per search
+    with pytest.raises(ValueError):
+        Scanner([2, 5], flags, [], [[(7, 5, b"")]], [])  # an empty literal
+    with pytest.raises(ValueError):
+        Scanner([2, 5], flags, [], [[(7, 5, 9, True, 1, 1)]], [])  # 1 to 8 bytes
+    s = Scanner([2, 5], flags, [(1, 3, b"ab"), (0, 0, b"zz")], checks, [3, 7])
+    assert s.rules(b"") == ()
+    assert s.rules(b"....\x00ab") == (7,)
+    assert s.rules(b"....aab") == (7, 9)  # 0x6261612e & 0xff00 == 0x6100
+    assert s.rules(b".ab.\x00abzz") == (3, 7)  # rule 7 twice, once in the answer
+    assert s.rules(b"....\x00abc") == (7, 8)
+    assert s.rules(bytearray(b".....a")) == ()  # every check cut short
+    assert s.rules(b"....a") == ()  # the indexed position is not in the head
 
 
 def test_heads_libmagic_can_only_call_binary_skip_its_encoding_test(active: None) -> None:

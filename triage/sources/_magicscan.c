@@ -5,8 +5,9 @@
  * plain rules whose first test holds there, by looking at the head's byte at about 120 fixed
  * positions and searching for about a dozen literals in ranges of it. In Python that took
  * 13-25 us a head (the per-position loop and each search's call), about a third of sniffing a
- * random binary file. This module does only the look-ups; what a hit means (which rules, and
- * the check of each) stays in Python, which reads the rare hits.
+ * random binary file. scan() does only the look-ups (what a hit means stays in Python: the
+ * Python loop and the tests use it); rules() also makes each hit's checks and returns the
+ * rules themselves, as the sniffer keys its handles (7-8 us a head in Python, 2 us here).
  *
  * Scanner(positions, flags, searches):
  *   positions  sorted byte offsets (ints);
@@ -17,13 +18,31 @@
  *              head, as bytes.find(literal, offset, offset + span - 1 + len(literal)) does.
  * Scanner.scan(head) -> list of ints: i * 256 + b for every position i < len(head) whose byte b
  *   is flagged (in position order), then ~k for every search k whose literal occurs (in order).
+ * Scanner(positions, flags, searches, checks, search_rules).rules(head) -> tuple of ints: the
+ *   rules of the checks that hold at the flagged slots the head reaches, and of the searches
+ *   found, sorted, each once (magicdb's Split.matched). `checks`: for each flagged slot in slot
+ *   order, its checks: (rule, offset, literal) for "the literal at offset", or (rule, offset,
+ *   width, big, mask, want) for "the unsigned integer of width (1-8) bytes at offset, in that
+ *   byte order, & mask == want"; `search_rules`: each search's rule.
  *
  * Pairs (below): the text tier's check that no literal of a rule outside it occurs in a text head.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* One check of a flagged slot (magicdb's Check): the literal at `offset`, or the unsigned integer
+ * of `width` bytes (1..8) at `offset`, in `big` or little-endian order, & mask == want. */
+struct check {
+    long rule;
+    Py_ssize_t offset;
+    PyObject *literal; /* owned bytes, or NULL for an integer check */
+    int width, big;
+    unsigned long long mask, want;
+};
 
 typedef struct {
     PyObject_HEAD
@@ -34,6 +53,11 @@ typedef struct {
     Py_ssize_t *offsets;
     Py_ssize_t *spans;
     PyObject **literals; /* owned bytes objects */
+    /* the checks behind each flagged slot, for rules() (NULL when not given) */
+    int32_t *slot_first; /* npos * 256 + 1: slot s's checks are checks[slot_first[s] .. slot_first[s + 1]) */
+    struct check *checks;
+    Py_ssize_t nchecks;
+    long *search_rules; /* nsearch */
 } Scanner;
 
 static void Scanner_dealloc(Scanner *self) {
@@ -46,14 +70,117 @@ static void Scanner_dealloc(Scanner *self) {
     PyMem_Free(self->offsets);
     PyMem_Free(self->spans);
     PyMem_Free(self->literals);
+    if (self->checks) {
+        for (Py_ssize_t k = 0; k < self->nchecks; k++)
+            Py_XDECREF(self->checks[k].literal);
+    }
+    PyMem_Free(self->checks);
+    PyMem_Free(self->slot_first);
+    PyMem_Free(self->search_rules);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
+/* The checks of every flagged slot, in slot order (`checks`: one sequence of check tuples per
+ * flagged slot, (rule, offset, literal) or (rule, offset, width, big, mask, want)), and each
+ * search's rule. */
+static int init_checks(Scanner *self, PyObject *checks, PyObject *search_rules) {
+    int rc = -1;
+    PyObject *slots = PySequence_Fast(checks, "checks must be a sequence");
+    PyObject *srules = PySequence_Fast(search_rules, "search_rules must be a sequence of ints");
+    if (!slots || !srules)
+        goto out;
+    if (PySequence_Fast_GET_SIZE(srules) != self->nsearch) {
+        PyErr_SetString(PyExc_ValueError, "one rule per search");
+        goto out;
+    }
+    self->search_rules = PyMem_Calloc(self->nsearch ? self->nsearch : 1, sizeof(long));
+    Py_ssize_t nslots = self->npos * 256;
+    self->slot_first = PyMem_Calloc(nslots + 1, sizeof(int32_t));
+    if (!self->search_rules || !self->slot_first) {
+        PyErr_NoMemory();
+        goto out;
+    }
+    for (Py_ssize_t k = 0; k < self->nsearch; k++) {
+        self->search_rules[k] = PyLong_AsLong(PySequence_Fast_GET_ITEM(srules, k));
+        if (self->search_rules[k] == -1 && PyErr_Occurred())
+            goto out;
+    }
+    Py_ssize_t flagged = 0, total = 0;
+    for (Py_ssize_t slot = 0; slot < nslots; slot++)
+        flagged += self->flags[slot] != 0;
+    if (PySequence_Fast_GET_SIZE(slots) != flagged) {
+        PyErr_SetString(PyExc_ValueError, "one sequence of checks per flagged slot");
+        goto out;
+    }
+    for (Py_ssize_t j = 0; j < flagged; j++) {
+        Py_ssize_t len = PySequence_Size(PySequence_Fast_GET_ITEM(slots, j));
+        if (len < 0)
+            goto out;
+        total += len;
+    }
+    if (total > INT32_MAX) {
+        PyErr_SetString(PyExc_ValueError, "too many checks");
+        goto out;
+    }
+    self->checks = PyMem_Calloc(total ? total : 1, sizeof(struct check));
+    if (!self->checks) {
+        PyErr_NoMemory();
+        goto out;
+    }
+    Py_ssize_t j = 0, at = 0;
+    for (Py_ssize_t slot = 0; slot < nslots; slot++) {
+        self->slot_first[slot] = (int32_t)at;
+        if (!self->flags[slot])
+            continue;
+        PyObject *list = PySequence_Fast(PySequence_Fast_GET_ITEM(slots, j++), "a slot's checks must be a sequence");
+        if (!list)
+            goto out;
+        for (Py_ssize_t c = 0; c < PySequence_Fast_GET_SIZE(list); c++) {
+            PyObject *t = PySequence_Fast_GET_ITEM(list, c);
+            struct check *k = &self->checks[at];
+            PyObject *literal = NULL;
+            int ok;
+            if (PyTuple_Check(t) && PyTuple_GET_SIZE(t) == 3) {
+                ok = PyArg_ParseTuple(t, "lnS", &k->rule, &k->offset, &literal);
+                if (ok && PyBytes_GET_SIZE(literal) == 0) {
+                    PyErr_SetString(PyExc_ValueError, "an empty literal");
+                    ok = 0;
+                }
+            } else {
+                ok = PyArg_ParseTuple(t, "lnipKK", &k->rule, &k->offset, &k->width, &k->big, &k->mask, &k->want);
+                if (ok && (k->width < 1 || k->width > 8)) {
+                    PyErr_SetString(PyExc_ValueError, "an integer check reads 1 to 8 bytes");
+                    ok = 0;
+                }
+            }
+            if (ok && (k->offset < 0 || k->offset > PY_SSIZE_T_MAX / 4)) {
+                PyErr_SetString(PyExc_ValueError, "a check's offset is out of range");
+                ok = 0;
+            }
+            if (!ok) {
+                Py_DECREF(list);
+                goto out;
+            }
+            Py_XINCREF(literal);
+            k->literal = literal;
+            self->nchecks = ++at;
+        }
+        Py_DECREF(list);
+    }
+    self->slot_first[nslots] = (int32_t)at;
+    rc = 0;
+out:
+    Py_XDECREF(slots);
+    Py_XDECREF(srules);
+    return rc;
+}
+
 static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
-    PyObject *positions, *searches;
+    PyObject *positions, *searches, *checks = Py_None, *search_rules = Py_None;
     Py_buffer flags;
-    static char *kwlist[] = {"positions", "flags", "searches", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "Oy*O", kwlist, &positions, &flags, &searches))
+    static char *kwlist[] = {"positions", "flags", "searches", "checks", "search_rules", NULL};
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "Oy*O|OO", kwlist, &positions, &flags, &searches, &checks,
+                                     &search_rules))
         return -1;
     int rc = -1;
     PyObject *pos_seq = NULL, *search_seq = NULL;
@@ -115,6 +242,12 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
         self->literals[k] = literal;
         self->nsearch = k + 1;
     }
+    if ((checks == Py_None) != (search_rules == Py_None)) {
+        PyErr_SetString(PyExc_TypeError, "checks and search_rules go together");
+        goto done;
+    }
+    if (checks != Py_None && init_checks(self, checks, search_rules) < 0)
+        goto done;
     rc = 0;
 done:
     PyBuffer_Release(&flags);
@@ -191,9 +324,119 @@ fail:
     return NULL;
 }
 
+static int holds(const struct check *k, const unsigned char *h, Py_ssize_t n) {
+    if (k->literal) {
+        Py_ssize_t len = PyBytes_GET_SIZE(k->literal);
+        return k->offset <= n - len && memcmp(h + k->offset, PyBytes_AS_STRING(k->literal), (size_t)len) == 0;
+    }
+    if (k->offset > n - k->width)
+        return 0;
+    unsigned long long v = 0;
+    for (int i = 0; i < k->width; i++) {
+        unsigned char b = h[k->offset + (k->big ? i : k->width - 1 - i)];
+        v = (v << 8) | b;
+    }
+    return (v & k->mask) == k->want;
+}
+
+static int compare_longs(const void *a, const void *b) {
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+/* rules(head): the rules whose first test holds, sorted, each once (magicdb's Split.matched). */
+static PyObject *Scanner_rules(Scanner *self, PyObject *arg) {
+    if (!self->slot_first) {
+        PyErr_SetString(PyExc_TypeError, "this Scanner was made without its checks");
+        return NULL;
+    }
+    Py_buffer head;
+    if (PyObject_GetBuffer(arg, &head, PyBUF_SIMPLE) < 0)
+        return NULL;
+    const unsigned char *h = head.buf;
+    Py_ssize_t n = head.len, used = 0, cap = 64;
+    long small[64], *found = small;
+    PyObject *out = NULL;
+    for (Py_ssize_t i = 0; i < self->npos; i++) {
+        Py_ssize_t p = self->positions[i];
+        if (p >= n)
+            break;
+        Py_ssize_t slot = i * 256 + h[p];
+        if (!self->flags[slot])
+            continue;
+        for (int32_t c = self->slot_first[slot]; c < self->slot_first[slot + 1]; c++) {
+            if (!holds(&self->checks[c], h, n))
+                continue;
+            if (used == cap) {
+                long *more = PyMem_Malloc(2 * cap * sizeof(long));
+                if (!more) {
+                    PyErr_NoMemory();
+                    goto done;
+                }
+                memcpy(more, found, used * sizeof(long));
+                if (found != small)
+                    PyMem_Free(found);
+                found = more;
+                cap *= 2;
+            }
+            found[used++] = self->checks[c].rule;
+        }
+    }
+    for (Py_ssize_t k = 0; k < self->nsearch; k++) {
+        Py_ssize_t offset = self->offsets[k];
+        if (offset >= n)
+            continue;
+        Py_ssize_t len = PyBytes_GET_SIZE(self->literals[k]);
+        Py_ssize_t end = self->spans[k] ? offset + self->spans[k] - 1 + len : n;
+        if (end > n)
+            end = n;
+        if (end - offset < len ||
+            !occurs(h + offset, (size_t)(end - offset), (const unsigned char *)PyBytes_AS_STRING(self->literals[k]),
+                    (size_t)len))
+            continue;
+        if (used == cap) {
+            long *more = PyMem_Malloc(2 * cap * sizeof(long));
+            if (!more) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            memcpy(more, found, used * sizeof(long));
+            if (found != small)
+                PyMem_Free(found);
+            found = more;
+            cap *= 2;
+        }
+        found[used++] = self->search_rules[k];
+    }
+    qsort(found, (size_t)used, sizeof(long), compare_longs);
+    Py_ssize_t distinct = 0;
+    for (Py_ssize_t i = 0; i < used; i++)
+        if (i == 0 || found[i] != found[i - 1])
+            found[distinct++] = found[i];
+    out = PyTuple_New(distinct);
+    if (!out)
+        goto done;
+    for (Py_ssize_t i = 0; i < distinct; i++) {
+        PyObject *v = PyLong_FromLong(found[i]);
+        if (!v) {
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyTuple_SET_ITEM(out, i, v);
+    }
+done:
+    if (found != small)
+        PyMem_Free(found);
+    PyBuffer_Release(&head);
+    return out;
+}
+
 static PyMethodDef Scanner_methods[] = {
     {"scan", (PyCFunction)Scanner_scan, METH_O,
      "scan(head) -> list of ints: i * 256 + byte for each flagged position, then ~k for each search found"},
+    {"rules", (PyCFunction)Scanner_rules, METH_O,
+     "rules(head) -> tuple of the rules whose checks hold at the flagged positions or whose search is found, "
+     "sorted, each once (needs checks and search_rules)"},
     {NULL, NULL, 0, NULL},
 };
 

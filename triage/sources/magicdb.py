@@ -175,7 +175,7 @@ class Split:
             (rule, offset, span, prefix, re.compile(re.escape(prefix)).search if len(prefix) <= 4 else None)
             for rule, offset, span, prefix in self.searches
         ]
-        self._scanner = _scanner(self._positions, self.index, self.searches)
+        self._scanner, self._rules = _scanner(self._positions, self.index, self.searches)
         #: every text rule (those always given to libmagic and the screened ones)
         self.text_all = frozenset(self.text_kept).union(rule for rule, *_ in self.text_screens)
 
@@ -209,6 +209,18 @@ class Split:
             if offset < n and (search(head, offset, end) if search else head.find(prefix, offset, end) != -1):
                 found.append(rule)
         return found
+
+    def matched(self, head: bytes) -> tuple[int, ...] | None:
+        """:meth:`matching` as a sorted tuple of distinct rules (what a handle is keyed by): in
+        one C call (the look-ups and each hit's check) when the C module has the checks."""
+        n = len(head)
+        for offset, width, order, mask, bound in self.guards:
+            if offset + width <= n and int.from_bytes(head[offset : offset + width], order) & mask < bound:
+                return None
+        if self._rules is not None:
+            return self._rules(head)
+        found = self.matching(head)
+        return None if found is None else tuple(sorted(set(found)))
 
     def _scanned(self, head: bytes, n: int) -> list[int]:
         """:meth:`matching` past its guards, the look-ups done by :mod:`triage.sources._magicscan`
@@ -321,20 +333,36 @@ def _scanner(
     positions: list[int],
     index: list[tuple[int, dict[int, list[Check]]]],
     searches: list[tuple[int, int, int, bytes]],
-) -> Any:
-    """The C look-ups of :meth:`Split.matching`, or ``None`` without :func:`_c_module` (the
-    Python loop gives the same rules)."""
+) -> tuple[Any, Any]:
+    """The C look-ups of :meth:`Split.matching` and the C version of :meth:`Split.matched` (its
+    ``rules``), or ``None`` for either without :func:`_c_module` (the Python loop gives the same
+    rules) or, for ``rules``, when a check does not fit it."""
     c = _c_module()
     if c is None:
-        return None
+        return None, None
     flags = bytearray(256 * len(index))
+    slots: list[list[tuple[Any, ...] | None]] = []  # each flagged slot's checks, in slot order, for rules()
     for i, (_, table) in enumerate(index):
-        for byte, checks in table.items():
-            if checks:
+        for byte in sorted(table):
+            if table[byte]:
                 flags[256 * i + byte] = 1
-    return c.Scanner(
-        positions, bytes(flags), [(offset, span, prefix) for _, offset, span, prefix in searches]
-    )
+                slots.append([_c_check(check) for check in table[byte]])
+    literals = [(offset, span, prefix) for _, offset, span, prefix in searches]
+    if any(None in slot for slot in slots):  # a check the C code cannot make: scan() only
+        return c.Scanner(positions, bytes(flags), literals), None
+    scanner = c.Scanner(positions, bytes(flags), literals, slots, [rule for rule, *_ in searches])
+    return scanner, scanner.rules
+
+
+def _c_check(check: Check) -> tuple[Any, ...] | None:
+    """``check`` as :meth:`triage.sources._magicscan.Scanner.rules` takes it (the byte order as
+    "big"), or ``None`` if its integer does not fit 64 bits."""
+    if len(check) == 3:
+        return check if check[2] else None
+    rule, offset, width, order, mask, want = check
+    if not (1 <= width <= 8 and 0 <= mask < 1 << 64 and 0 <= want < 1 << 64 and offset >= 0):
+        return None
+    return (rule, offset, width, order == "big", mask, want)
 
 
 def _c_module() -> Any:
@@ -1213,7 +1241,7 @@ def sniff(head: bytes) -> str:
     s = _sniffer()
     if s is None:
         return plain_libmagic(head)
-    rules = s.split.matching(head)
+    rules = s.split.matched(head)
     if rules is None:
         return plain_libmagic(head)
     reentrant = s.split.reentrant.intersection(rules)
@@ -1228,7 +1256,7 @@ def sniff(head: bytes) -> str:
         found = _text(s, head, rules)
         if found:
             return found
-    answer = s.handle(tuple(sorted(set(rules))), _surely_binary(head))(head)
+    answer = s.handle(rules, _surely_binary(head))(head)
     if answer is None:
         return plain_libmagic(head)
     mime, _, charset = answer.partition("; charset=")
@@ -1283,7 +1311,7 @@ def _text_once_trimmed(head: bytes) -> bool:
     return b"\0" not in rest or rest.startswith(_UTF16_32_MARKS)
 
 
-def _text(s: _Sniffer, head: bytes, rules: list[int]) -> str | None:
+def _text(s: _Sniffer, head: bytes, rules: tuple[int, ...]) -> str | None:
     """libmagic's type of an ASCII or UTF-8 text ``head`` from a database of the binary rules it
     may match plus the text rules that may match its converted copy (the tier's, or every text
     rule when one outside the tier may match), or ``None`` when only the full database can say
@@ -1304,7 +1332,7 @@ def _text(s: _Sniffer, head: bytes, rules: list[int]) -> str | None:
         return None
     handle = s.text(head, set(rules))
     if handle is None:  # a rule outside the tier may match: every text rule is there
-        handle = s.every_text(tuple(sorted(set(rules))))
+        handle = s.every_text(rules)
     answer = handle(head)
     if answer is None:
         return None
