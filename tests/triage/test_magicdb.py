@@ -333,6 +333,12 @@ def test_heads_the_tier_refuses_are_answered_by_every_text_rule_not_the_full_dat
     fresh.text._review()  # the tier: the rules plain prose wants
     assert fresh.text.handle is not None
     heads = _text_heads(600, seed=17) + _MADE_TEXT + [b"CFLAGS = -O2\nall: prog\n\tcc -o $@ $^\n"]
+    # Fortran is typed by a text rule no literal screens (always given to libmagic); with a
+    # literal of another rule in it, the prose tier refuses it
+    heads += [
+        b"C     see #include <stdio.h>\n      PROGRAM HELLO\n      PRINT *, 'Hi'\n      END\n",
+        b"c     uses #define FOO and require\n      SUBROUTINE S(X)\n      X = 1\n      END\n",
+    ]
     refused: list[bytes] = []
     original = fresh.text._call
 
@@ -354,6 +360,8 @@ def test_heads_the_tier_refuses_are_answered_by_every_text_rule_not_the_full_dat
     different = [(h[:24], magicdb.sniff(h), full(h)) for h in heads if magicdb.sniff(h) != full(h)]
     assert not different, different[:10]
     assert len(refused) > len(heads) // 4, len(refused)
+    assert set(heads[-2:]) <= set(refused)
+    assert [full(h) for h in heads[-2:]] == ["text/x-fortran"] * 2
     assert not set(refused) & set(went_full), len(set(refused) & set(went_full))
     assert fresh.every_text.cache_info().currsize >= 1
 
@@ -672,7 +680,7 @@ def test_the_c_lookups_find_the_rules_the_python_loop_finds(active: None) -> Non
     heads += [b"<" * HEAD_SIZE, b"<" * 4000 + b"<!", b"\x00" * HEAD_SIZE, b"(" * 3000 + b"(This file "]
     for _, table in split.index:  # each check made to hold, and cut short of it
         for checks in table.values():
-            for check in checks[:2]:
+            for check in checks:
                 if len(check) == 3:
                     _, offset, value = check
                 else:
@@ -737,6 +745,19 @@ def test_the_c_lookups_refuse_what_they_cannot_use() -> None:
     assert s.rules(b"....\x00abc") == (7, 8)
     assert s.rules(bytearray(b".....a")) == ()  # every check cut short
     assert s.rules(b"....a") == ()  # the indexed position is not in the head
+    with pytest.raises(OverflowError):
+        Scanner([5], flags[256:], [], [[(7, 0, 1, True, -1, 0)]], [])  # masks and values fit 64 bits
+    with pytest.raises(OverflowError):
+        Scanner([5], flags[256:], [], [[(7, 0, 1, True, 0xFF, 1 << 64)]], [])
+    with pytest.raises(TypeError):
+        Scanner([5], flags[256:], [], [[[7, 5, b"ab"]]], [])  # a check is a tuple
+    with pytest.raises(TypeError):
+        Scanner([5], flags[256:], [[0, 0, b"ab"]])  # so is a search
+    # more hits than the stack buffer holds (64): the answer grows on the heap
+    many = Scanner(
+        [0], b"\x00" * 97 + b"\x01" + b"\x00" * 158, [], [[(r, 0, b"a") for r in range(200, 0, -1)]], []
+    )
+    assert many.rules(b"a") == tuple(range(1, 201))
 
 
 def test_heads_libmagic_can_only_call_binary_skip_its_encoding_test(active: None) -> None:

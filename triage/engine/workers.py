@@ -100,7 +100,7 @@ _index: PathIndex | None = None  # the walk's files by path (FileItem.find), inh
 
 
 def chunks(
-    jobs: Sequence[FileJob], max_files: int | None = None, max_bytes: int = CHUNK_BYTES, workers: int = 0
+    jobs: Sequence[FileJob], max_files: int | None = None, max_bytes: int | None = None, workers: int = 0
 ) -> list[tuple[int, int]]:
     """``(start, stop)`` ranges of ``jobs``: at most ``max_files`` files or about ``max_bytes``
     (a distributed run may cut smaller jobs to spread them over more machines).
@@ -111,10 +111,13 @@ def chunks(
     one chunk. The files of a folder are walked together, and a folder of photos costs a hundred
     times a folder of caches: cut by count alone, a phone's last chunk (1,024 pictures, seven
     seconds of perceptual hashing) was read by one worker while the other had nothing left.
-    ``max_files`` defaults to :data:`CHUNK_FILES` as it is when called (tests set it smaller).
+    ``max_files`` and ``max_bytes`` default to :data:`CHUNK_FILES` and :data:`CHUNK_BYTES` as they
+    are when called (tests set them smaller).
     """
     if max_files is None:
         max_files = CHUNK_FILES
+    if max_bytes is None:
+        max_bytes = CHUNK_BYTES
     spans = []
     first = 0
     size = 0

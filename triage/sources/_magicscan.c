@@ -85,11 +85,13 @@ static void Scanner_dealloc(Scanner *self) {
  * search's rule. */
 static int init_checks(Scanner *self, PyObject *checks, PyObject *search_rules) {
     int rc = -1;
-    PyObject *slots = PySequence_Fast(checks, "checks must be a sequence");
-    PyObject *srules = PySequence_Fast(search_rules, "search_rules must be a sequence of ints");
+    /* tuples throughout: a snapshot no conversion below (an __index__, a __bool__) can change */
+    PyObject *slots = PySequence_Tuple(checks);
+    PyObject *srules = PySequence_Tuple(search_rules);
+    PyObject *snaps = NULL;
     if (!slots || !srules)
         goto out;
-    if (PySequence_Fast_GET_SIZE(srules) != self->nsearch) {
+    if (PyTuple_GET_SIZE(srules) != self->nsearch) {
         PyErr_SetString(PyExc_ValueError, "one rule per search");
         goto out;
     }
@@ -101,22 +103,26 @@ static int init_checks(Scanner *self, PyObject *checks, PyObject *search_rules) 
         goto out;
     }
     for (Py_ssize_t k = 0; k < self->nsearch; k++) {
-        self->search_rules[k] = PyLong_AsLong(PySequence_Fast_GET_ITEM(srules, k));
+        self->search_rules[k] = PyLong_AsLong(PyTuple_GET_ITEM(srules, k));
         if (self->search_rules[k] == -1 && PyErr_Occurred())
             goto out;
     }
     Py_ssize_t flagged = 0, total = 0;
     for (Py_ssize_t slot = 0; slot < nslots; slot++)
         flagged += self->flags[slot] != 0;
-    if (PySequence_Fast_GET_SIZE(slots) != flagged) {
+    if (PyTuple_GET_SIZE(slots) != flagged) {
         PyErr_SetString(PyExc_ValueError, "one sequence of checks per flagged slot");
         goto out;
     }
+    snaps = PyTuple_New(flagged);
+    if (!snaps)
+        goto out;
     for (Py_ssize_t j = 0; j < flagged; j++) {
-        Py_ssize_t len = PySequence_Size(PySequence_Fast_GET_ITEM(slots, j));
-        if (len < 0)
+        PyObject *snap = PySequence_Tuple(PyTuple_GET_ITEM(slots, j));
+        if (!snap)
             goto out;
-        total += len;
+        PyTuple_SET_ITEM(snaps, j, snap);
+        total += PyTuple_GET_SIZE(snap);
     }
     if (total > INT32_MAX) {
         PyErr_SetString(PyExc_ValueError, "too many checks");
@@ -132,46 +138,55 @@ static int init_checks(Scanner *self, PyObject *checks, PyObject *search_rules) 
         self->slot_first[slot] = (int32_t)at;
         if (!self->flags[slot])
             continue;
-        PyObject *list = PySequence_Fast(PySequence_Fast_GET_ITEM(slots, j++), "a slot's checks must be a sequence");
-        if (!list)
-            goto out;
-        for (Py_ssize_t c = 0; c < PySequence_Fast_GET_SIZE(list); c++) {
-            PyObject *t = PySequence_Fast_GET_ITEM(list, c);
+        PyObject *list = PyTuple_GET_ITEM(snaps, j++);
+        for (Py_ssize_t c = 0; c < PyTuple_GET_SIZE(list); c++) {
+            PyObject *t = PyTuple_GET_ITEM(list, c);
             struct check *k = &self->checks[at];
-            PyObject *literal = NULL;
+            PyObject *literal = NULL, *mask = NULL, *want = NULL;
             int ok;
-            if (PyTuple_Check(t) && PyTuple_GET_SIZE(t) == 3) {
+            if (!PyTuple_Check(t)) {
+                PyErr_SetString(PyExc_TypeError, "a check is a tuple");
+                goto out;
+            }
+            if (PyTuple_GET_SIZE(t) == 3) {
                 ok = PyArg_ParseTuple(t, "lnS", &k->rule, &k->offset, &literal);
                 if (ok && PyBytes_GET_SIZE(literal) == 0) {
                     PyErr_SetString(PyExc_ValueError, "an empty literal");
                     ok = 0;
                 }
             } else {
-                ok = PyArg_ParseTuple(t, "lnipKK", &k->rule, &k->offset, &k->width, &k->big, &k->mask, &k->want);
+                ok = PyArg_ParseTuple(t, "lnipO!O!", &k->rule, &k->offset, &k->width, &k->big, &PyLong_Type, &mask,
+                                      &PyLong_Type, &want);
                 if (ok && (k->width < 1 || k->width > 8)) {
                     PyErr_SetString(PyExc_ValueError, "an integer check reads 1 to 8 bytes");
                     ok = 0;
+                }
+                if (ok) { /* OverflowError for a negative value or one over 64 bits */
+                    k->mask = PyLong_AsUnsignedLongLong(mask);
+                    ok = !(k->mask == (unsigned long long)-1 && PyErr_Occurred());
+                }
+                if (ok) {
+                    k->want = PyLong_AsUnsignedLongLong(want);
+                    ok = !(k->want == (unsigned long long)-1 && PyErr_Occurred());
                 }
             }
             if (ok && (k->offset < 0 || k->offset > PY_SSIZE_T_MAX / 4)) {
                 PyErr_SetString(PyExc_ValueError, "a check's offset is out of range");
                 ok = 0;
             }
-            if (!ok) {
-                Py_DECREF(list);
+            if (!ok)
                 goto out;
-            }
             Py_XINCREF(literal);
             k->literal = literal;
             self->nchecks = ++at;
         }
-        Py_DECREF(list);
     }
     self->slot_first[nslots] = (int32_t)at;
     rc = 0;
 out:
     Py_XDECREF(slots);
     Py_XDECREF(srules);
+    Py_XDECREF(snaps);
     return rc;
 }
 
@@ -188,8 +203,8 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
         PyErr_SetString(PyExc_TypeError, "Scanner is already initialised");
         goto done;
     }
-    pos_seq = PySequence_Fast(positions, "positions must be a sequence of ints");
-    search_seq = PySequence_Fast(searches, "searches must be a sequence of (offset, span, literal)");
+    pos_seq = PySequence_Tuple(positions); /* snapshots: a conversion below cannot change them */
+    search_seq = PySequence_Tuple(searches);
     if (!pos_seq || !search_seq)
         goto done;
     Py_ssize_t npos = PySequence_Fast_GET_SIZE(pos_seq);
@@ -227,7 +242,12 @@ static int Scanner_init(Scanner *self, PyObject *args, PyObject *kwds) {
     for (Py_ssize_t k = 0; k < nsearch; k++) {
         Py_ssize_t offset, span;
         PyObject *literal;
-        if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(search_seq, k), "nnS", &offset, &span, &literal))
+        PyObject *item = PySequence_Fast_GET_ITEM(search_seq, k);
+        if (!PyTuple_Check(item)) {
+            PyErr_SetString(PyExc_TypeError, "a search is an (offset, span, literal) tuple");
+            goto done;
+        }
+        if (!PyArg_ParseTuple(item, "nnS", &offset, &span, &literal))
             goto done;
         /* bounded so that offset + span - 1 + len(literal) cannot overflow in scan() */
         if (offset < 0 || span < 0 || offset > PY_SSIZE_T_MAX / 4 || span > PY_SSIZE_T_MAX / 4 ||
@@ -284,6 +304,21 @@ static int occurs(const unsigned char *hay, size_t n, const unsigned char *lit, 
     return (size_t)(end - p) >= len && memmem(p, (size_t)(end - p), lit, len) != NULL;
 }
 
+/* Whether search k's literal starts within its range of `h` (as bytes.find(literal, offset,
+ * offset + span - 1 + len(literal)) finds it; span 0: to the end). */
+static int search_found(const Scanner *self, Py_ssize_t k, const unsigned char *h, Py_ssize_t n) {
+    Py_ssize_t offset = self->offsets[k];
+    if (offset >= n)
+        return 0;
+    Py_ssize_t len = PyBytes_GET_SIZE(self->literals[k]);
+    Py_ssize_t end = self->spans[k] ? offset + self->spans[k] - 1 + len : n;
+    if (end > n)
+        end = n;
+    return end - offset >= len &&
+           occurs(h + offset, (size_t)(end - offset), (const unsigned char *)PyBytes_AS_STRING(self->literals[k]),
+                  (size_t)len);
+}
+
 static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
     Py_buffer head;
     if (PyObject_GetBuffer(arg, &head, PyBUF_SIMPLE) < 0)
@@ -302,18 +337,7 @@ static PyObject *Scanner_scan(Scanner *self, PyObject *arg) {
             goto fail;
     }
     for (Py_ssize_t k = 0; k < self->nsearch; k++) {
-        Py_ssize_t offset = self->offsets[k];
-        if (offset >= n)
-            continue;
-        Py_ssize_t len = PyBytes_GET_SIZE(self->literals[k]);
-        Py_ssize_t end = self->spans[k] ? offset + self->spans[k] - 1 + len : n;
-        if (end > n)
-            end = n;
-        if (end - offset < len)
-            continue;
-        if (occurs(h + offset, (size_t)(end - offset), (const unsigned char *)PyBytes_AS_STRING(self->literals[k]),
-                   (size_t)len) &&
-            append_int(out, (long)~k) < 0)
+        if (search_found(self, k, h, n) && append_int(out, (long)~k) < 0)
             goto fail;
     }
     PyBuffer_Release(&head);
@@ -337,6 +361,25 @@ static int holds(const struct check *k, const unsigned char *h, Py_ssize_t n) {
         v = (v << 8) | b;
     }
     return (v & k->mask) == k->want;
+}
+
+/* Append `rule` to `*found` (`*used` of `*cap`, first in the caller's stack buffer `small`),
+ * doubling it on the heap when full; -1 with MemoryError set. */
+static int push_rule(long **found, Py_ssize_t *used, Py_ssize_t *cap, long *small, long rule) {
+    if (*used == *cap) {
+        long *more = PyMem_Malloc(2 * (size_t)*cap * sizeof(long));
+        if (!more) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        memcpy(more, *found, (size_t)*used * sizeof(long));
+        if (*found != small)
+            PyMem_Free(*found);
+        *found = more;
+        *cap *= 2;
+    }
+    (*found)[(*used)++] = rule;
+    return 0;
 }
 
 static int compare_longs(const void *a, const void *b) {
@@ -365,48 +408,13 @@ static PyObject *Scanner_rules(Scanner *self, PyObject *arg) {
         if (!self->flags[slot])
             continue;
         for (int32_t c = self->slot_first[slot]; c < self->slot_first[slot + 1]; c++) {
-            if (!holds(&self->checks[c], h, n))
-                continue;
-            if (used == cap) {
-                long *more = PyMem_Malloc(2 * cap * sizeof(long));
-                if (!more) {
-                    PyErr_NoMemory();
-                    goto done;
-                }
-                memcpy(more, found, used * sizeof(long));
-                if (found != small)
-                    PyMem_Free(found);
-                found = more;
-                cap *= 2;
-            }
-            found[used++] = self->checks[c].rule;
+            if (holds(&self->checks[c], h, n) && push_rule(&found, &used, &cap, small, self->checks[c].rule) < 0)
+                goto done;
         }
     }
     for (Py_ssize_t k = 0; k < self->nsearch; k++) {
-        Py_ssize_t offset = self->offsets[k];
-        if (offset >= n)
-            continue;
-        Py_ssize_t len = PyBytes_GET_SIZE(self->literals[k]);
-        Py_ssize_t end = self->spans[k] ? offset + self->spans[k] - 1 + len : n;
-        if (end > n)
-            end = n;
-        if (end - offset < len ||
-            !occurs(h + offset, (size_t)(end - offset), (const unsigned char *)PyBytes_AS_STRING(self->literals[k]),
-                    (size_t)len))
-            continue;
-        if (used == cap) {
-            long *more = PyMem_Malloc(2 * cap * sizeof(long));
-            if (!more) {
-                PyErr_NoMemory();
-                goto done;
-            }
-            memcpy(more, found, used * sizeof(long));
-            if (found != small)
-                PyMem_Free(found);
-            found = more;
-            cap *= 2;
-        }
-        found[used++] = self->search_rules[k];
+        if (search_found(self, k, h, n) && push_rule(&found, &used, &cap, small, self->search_rules[k]) < 0)
+            goto done;
     }
     qsort(found, (size_t)used, sizeof(long), compare_longs);
     Py_ssize_t distinct = 0;

@@ -32,8 +32,8 @@ almost every text rule's first test needs a literal there (a string's prefix at 
 its longest run between blanks when blanks are compacted; a search's within its range; literals
 one of which every match of a regex holds: ``_regex_literals``). One database per process holds
 the rules that text heads often may match (:class:`_TextTier`); a head in which no literal of
-another rule occurs is answered from it (the rules left out cannot match), any other text by the
-full libmagic. A head whose bytes can only be ASCII or UTF-8 text is asked of the tier first: its
+another rule occurs is answered from it (the rules left out cannot match), any other text by a
+database of every text rule and the binary rules it may match (``_Sniffer.every_text``). A head whose bytes can only be ASCII or UTF-8 text is asked of the tier first: its
 answer carries the charset, which libmagic finds without its rules, and stands when that is
 ASCII or UTF-8 (otherwise the binary rules' database answers, as for any other head).
 
@@ -1072,7 +1072,8 @@ class _TextTier:
     the set is inside the tier, it is enough that no literal of a rule outside it occurs in the
     head: those at offset 0 are compared there, the others searched for anywhere, but only those
     every pair of adjacent bytes of which occurs in the head (:class:`_Pairs`, a few table
-    look-ups in numpy). When one occurs, the full database answers. Until the tier exists, then
+    look-ups in numpy). When one occurs, every text rule answers (``_Sniffer.every_text``). Until
+    the tier exists, then
     for every head the tier cannot answer that way and every :data:`TEXT_SAMPLE`-th other head,
     the exact set is found (~200 µs) and counted, and decides: text the tier lacks rules for
     teaches it within :data:`TEXT_REVIEW` heads, and text it fits costs no counting.
@@ -1101,7 +1102,7 @@ class _TextTier:
         sampled = handle is None or self.seen % TEXT_SAMPLE == 0
         if not sampled and binary <= self.rules and not self._outsider(head):
             return handle  # not counted: nothing outside the tier may match
-        # counted: the tier refused it (the full database answers, about 1 ms, unless the exact
+        # counted: the tier refused it (every text rule answers, about 0.5 ms, unless the exact
         # set fits after all), so that the tier soon holds what text like it wants; or sampled
         split = self.sniffer.split
         wanted = set(split.text_matching(head)).union(binary)
