@@ -93,6 +93,11 @@ _IBAN = re.compile(
 )
 _CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){11,18}(?![\d])")
 _DIGIT = re.compile(r"\d")
+#: A plus sign with a digit after it. phonenumbers' candidates (its ``_PATTERN``) start with at
+#: most two lead characters (an opening bracket or a plus), each followed by at most four
+#: punctuation characters, and then a digit; a number parsed without a region must start with
+#: its plus: so a digit follows such a plus within nine characters (fifteen allowed here).
+_PLUS_DIGIT = re.compile(r"[+\uff0b]\D{0,15}\d")
 _TRAILING = ".,;:!?)]}>'\""
 
 
@@ -132,7 +137,8 @@ class _Screen:
     operations instead of a regular-expression pass per kind). Each test is a necessary
     condition of its pattern, so a search it skips could have found nothing; text that is not
     ASCII (where ``\\d`` and ``\\w`` also match other scripts' digits and letters) is searched
-    by every pattern, as before."""
+    by every pattern, as before. ``plus``: a plus sign with a digit after it (:data:`_PLUS_DIGIT`),
+    without which the phone number search finds nothing unless a region is given."""
 
     digits: int
     url: bool
@@ -141,6 +147,7 @@ class _Screen:
     base58: bool
     iban: bool
     card: bool
+    plus: bool = True
 
     @classmethod
     def of(cls, text: str) -> _Screen:
@@ -154,6 +161,7 @@ class _Screen:
                 True,
                 digits >= 2,
                 digits >= 12,
+                ("+" in text or "\uff0b" in text) and _PLUS_DIGIT.search(text) is not None,
             )
         raw = text.encode("ascii")
         classes = raw.translate(_ASCII_CLASSES)
@@ -171,6 +179,7 @@ class _Screen:
             # 12 digits or more, at most one space or dash between two: without spaces and
             # dashes, 12 digits in a row
             card=digits >= 12 and b"0" * 12 in raw.translate(_ASCII_CLASSES, b" -"),
+            plus=b"+" in raw and _PLUS_DIGIT.search(text) is not None,
         )
 
 
@@ -237,8 +246,9 @@ def _find(text: str, region: str | None, screen: _Screen | None) -> list[Found]:
             add("card", card[0], m.start(), m.end(), card[1])
     # No valid number is shorter than 6 digits; and without a region only a number written with
     # a plus sign can be parsed (phonenumbers then requires one of its plus characters, "+" or the
-    # full-width "＋", at the start of the candidate). The matcher is the slow part.
-    if digits >= 6 and (region is not None or "+" in text or "\uff0b" in text):
+    # full-width "＋", at the start of the candidate, and a digit soon after: _PLUS_DIGIT). The
+    # matcher is the slow part.
+    if digits >= 6 and (region is not None or screen.plus):
         import phonenumbers  # here: only text that may hold a number needs it (docs/plugins.md)
 
         leniency = phonenumbers.Leniency.VALID

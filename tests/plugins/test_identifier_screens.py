@@ -181,3 +181,38 @@ def test_a_pattern_that_matches_is_never_screened_out() -> None:
     for _ in range(20_000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 80)))
         _screen_lets_every_match_through(text)
+
+
+def test_a_number_the_phone_matcher_finds_without_a_region_passes_the_plus_screen() -> None:
+    """Without a region phonenumbers finds only numbers written with a plus, which its candidates
+    (at most two lead characters, each followed by at most four punctuation characters) put a
+    digit soon after: ``_Screen.plus`` (a plus and a digit within 15 characters after it) lets
+    every such text through. The oracle is phonenumbers' own matcher, on numbers of several
+    countries written with brackets, spaces, dashes, dots, slashes and the full-width plus between
+    the plus and the digits, in ASCII and non-ASCII text, and on random text of those characters;
+    numbers whose plus is followed by more punctuation than that are not found, screened or not."""
+    import phonenumbers
+
+    def found(text: str) -> bool:
+        return any(phonenumbers.PhoneNumberMatcher(text, None, leniency=phonenumbers.Leniency.VALID))
+
+    rng = random.Random(41)
+    numbers = ["44 20 7946 0958", "1 202 555 0143", "49 30 901820", "33 1 42 68 53 00", "971 4 123 4567"]
+    gaps = ["", " ", "(", " (", "-", ". ", "/ ", "( ", "  ( ", "((", "(-.", "([ ", " -. /", "\u3000", "-" * 6]
+    texts = []
+    for number in numbers:
+        for plus in ("+", "\uff0b"):
+            for gap in gaps:
+                for around in ("call {} now", "é {} ü", "{}"):
+                    texts.append(around.format(plus + gap + number))
+    alphabet = "0123456789 +\uff0b()-./[]x\u3000é"
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randrange(8, 40))) for _ in range(3000)]
+    hits = 0
+    for text in texts:
+        if found(text):
+            hits += 1
+            assert _Screen.of(text).plus, text
+        if _Screen.of(text).plus is False:
+            assert not found(text), text
+    assert hits > 100, hits  # the written numbers are found: the test sees the matcher work
+    assert not _Screen.of("a + b = c, C++ and +x").plus and _Screen.of("tel +44 20 7946 0958").plus
