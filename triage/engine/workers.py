@@ -3,10 +3,11 @@
 The run's files are cut into chunks (at most :data:`CHUNK_FILES` files or about
 :data:`CHUNK_BYTES`): one chunk is one task for a worker and one savepoint of the run's storing
 transaction (writes.ChunkGroup: a few chunks to a commit), big enough that the per-chunk costs
-(pickling, storing) vanish and small enough to balance two workers. :func:`processing` hands the chunks to a pool of forked processes (one per
-core), or reads them in this process when one worker is asked for or there is a single chunk,
-and gives back each chunk's :class:`~triage.engine.results.FileResult` list as it finishes. Disk
-images are always read in pool workers, watched for a read that makes no progress
+(pickling, storing) vanish and small enough to balance two workers. :func:`processing` hands
+the chunks to a pool of forked processes (one per core), or reads them in this process when one
+worker is asked for or there is a single chunk, and gives back each chunk's
+:class:`~triage.engine.results.FileResult` list as it finishes. Disk images are always read in
+pool workers, watched for a read that makes no progress
 (triage/engine/stall.py): such a worker is ended, its file returned as unread, and the chunks
 not finished are read again by a new pool.
 

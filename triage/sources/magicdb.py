@@ -33,9 +33,10 @@ its longest run between blanks when blanks are compacted; a search's within its 
 one of which every match of a regex holds: ``_regex_literals``). One database per process holds
 the rules that text heads often may match (:class:`_TextTier`); a head in which no literal of
 another rule occurs is answered from it (the rules left out cannot match), any other text by a
-database of every text rule and the binary rules it may match (``_Sniffer.every_text``). A head whose bytes can only be ASCII or UTF-8 text is asked of the tier first: its
-answer carries the charset, which libmagic finds without its rules, and stands when that is
-ASCII or UTF-8 (otherwise the binary rules' database answers, as for any other head).
+database of every text rule and the binary rules it may match (``_Sniffer.every_text``). A head
+whose bytes can only be ASCII or UTF-8 text is asked of the tier first: its answer carries the
+charset, which libmagic finds without its rules, and stands when that is ASCII or UTF-8
+(otherwise the binary rules' database answers, as for any other head).
 
 Whenever the database is not one this module understands (another format version, local rules in
 ``/etc/magic``, a ``$MAGIC`` it cannot read), or ``$EXHIBIT_PLAIN_LIBMAGIC`` is set, the full
@@ -1072,11 +1073,11 @@ class _TextTier:
     the set is inside the tier, it is enough that no literal of a rule outside it occurs in the
     head: those at offset 0 are compared there, the others searched for anywhere, but only those
     every pair of adjacent bytes of which occurs in the head (:class:`_Pairs`, a few table
-    look-ups in numpy). When one occurs, every text rule answers (``_Sniffer.every_text``). Until
-    the tier exists, then
-    for every head the tier cannot answer that way and every :data:`TEXT_SAMPLE`-th other head,
-    the exact set is found (~200 µs) and counted, and decides: text the tier lacks rules for
-    teaches it within :data:`TEXT_REVIEW` heads, and text it fits costs no counting.
+    look-ups in numpy). When one occurs, every text rule answers (``_Sniffer.every_text``).
+    Until the tier exists, then for every head the tier cannot answer that way and every
+    :data:`TEXT_SAMPLE`-th other head, the exact set is found (~200 µs) and counted, and
+    decides: text the tier lacks rules for teaches it within :data:`TEXT_REVIEW` heads, and
+    text it fits costs no counting.
     """
 
     def __init__(self, sniffer: _Sniffer) -> None:
