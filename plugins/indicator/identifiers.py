@@ -101,6 +101,85 @@ _PLUS_DIGIT = re.compile(r"[+\uff0b]\D{0,15}\d")
 _TRAILING = ".,;:!?)]}>'\""
 
 
+# The searches' matches found from what every match holds, not by trying each pattern at every
+# character of the text (Python's ``re`` tries a pattern that starts with a look-behind at each
+# position in turn: most of the cost of searching real text). Each function yields exactly the
+# matches of its pattern's ``finditer`` (the tests compare them on real and random text):
+#
+# * a URL holds "//" 4 to 8 characters after its start (scheme of 3-5 letters, then "://",
+#   "[:]//" or "[://]") and ends where its tail of non-blank characters ends;
+# * an e-mail address holds one "@", at most 64 characters after its start, and ends where the
+#   word, dot and dash characters after the "@" end;
+# * an IBAN has two letters then two digits at its start; a bech32 address "bc1"/"tb1" (either
+#   case) at its start: each pattern is tried only there;
+# * a card number, an Ethereum or a base58 address starts with a character of a small class: the
+#   same pattern with its leading look-behind moved after that character (a two-character
+#   look-behind: the same test of the character before the start) lets ``re`` skip to the
+#   characters of that class.
+_URL_TAIL = re.compile(r"[^\s<>\"'`]*")  # the URL pattern's last run, from its "//"
+_EMAIL_DOMAIN = re.compile(r"[\w.-]*")  # what the e-mail pattern's domain part is made of
+_IBAN_START = re.compile(r"\d(?<=[A-Za-z]{2}\d)\d")  # an IBAN's check digits
+_BECH32_START = re.compile(r"1(?<=(?:bc|tb|BC|TB)1)")  # a bech32 address's separator "1"
+_CARD_QUICK = re.compile(r"\d(?<![\d-]\d)(?:[ -]?\d){11,18}(?![\d])")
+_ETH_QUICK = re.compile(r"0(?<![0-9A-Za-z]0)[xX][0-9a-fA-F]{40}(?![0-9A-Za-z])")
+_BASE58_QUICK = re.compile(r"[123mn](?<![0-9A-Za-z][123mn])[1-9A-HJ-NP-Za-km-z]{24,34}(?![0-9A-Za-z])")
+
+
+def _run_end(run: re.Pattern[str], text: str, at: int) -> int:
+    """Where ``run`` (a pattern that may match nothing) stops matching from ``at``."""
+    m = run.match(text, at)
+    return at if m is None else m.end()
+
+
+def _url_matches(text: str) -> Iterator[re.Match[str]]:
+    """``_URL.finditer(text)``, tried only before each "//" up to the end of its tail."""
+    pos, find = 0, text.find
+    at = find("//")
+    while at >= 0:
+        # The match ends by the tail's end, where the pattern stops anyway: ``endpos`` is exact.
+        m = _URL.search(text, max(pos, at - 8), _run_end(_URL_TAIL, text, at))
+        if m is None:
+            at = find("//", at + 1)
+        else:
+            yield m
+            pos = m.end()
+            at = find("//", pos)
+
+
+def _email_matches(text: str) -> Iterator[re.Match[str]]:
+    """``_EMAIL.finditer(text)``, tried only in the 64 characters before each "@" (a match
+    holds the first "@" after its start) up to the end of the domain characters after it."""
+    pos, find = 0, text.find
+    at = find("@")
+    while at >= 0:
+        m = _EMAIL.search(text, max(pos, at - 64), _run_end(_EMAIL_DOMAIN, text, at + 1))
+        if m is None:
+            at = find("@", at + 1)
+        else:
+            yield m
+            pos = m.end()
+            at = find("@", pos)
+
+
+def _tried_at(pattern: re.Pattern[str], starts: Iterator[int], text: str) -> Iterator[re.Match[str]]:
+    """``pattern.finditer(text)`` when every match starts at one of ``starts`` (ascending)."""
+    pos = 0
+    for start in starts:
+        if start >= pos:
+            m = pattern.match(text, start)
+            if m is not None:
+                yield m
+                pos = m.end()
+
+
+def _iban_matches(text: str) -> Iterator[re.Match[str]]:
+    return _tried_at(_IBAN, (m.start() - 2 for m in _IBAN_START.finditer(text)), text)
+
+
+def _bech32_matches(text: str) -> Iterator[re.Match[str]]:
+    return _tried_at(_BECH32, (m.start() - 2 for m in _BECH32_START.finditer(text)), text)
+
+
 def _trim_url(raw: str) -> str:
     """A URL candidate without the sentence punctuation that follows it (keeping balanced brackets)."""
     while raw and raw[-1] in _TRAILING:
@@ -211,36 +290,37 @@ def _find(text: str, region: str | None, screen: _Screen | None) -> list[Found]:
     # Each search runs only where its pattern could match at all (_Screen: cheap tests of what
     # every match must contain): most message bodies and text files hold no identifier, and
     # eight regular-expression passes over each were most of the cost of finding none.
+    quick = screen is not None  # the matches found from their anchors, not by every pattern's finditer
     if screen is None:
         screen = _Screen(len(_DIGIT.findall(text)), True, True, True, True, True, True)
     digits = screen.digits
-    for m in _URL.finditer(text) if screen.url else ():
+    for m in (_url_matches(text) if quick else _URL.finditer(text)) if screen.url else ():
         raw = _trim_url(m.group())
         url = validate.url(raw)
         if url is not None:
             add("url", url[0], m.start(), m.start() + len(raw), "defanged" if url[1] else None)
-    for m in _ETH.finditer(text) if screen.ethereum else ():
+    for m in (_ETH_QUICK if quick else _ETH).finditer(text) if screen.ethereum else ():
         eth = validate.ethereum(m.group())
         if eth is not None:
             add("ethereum", eth[0], m.start(), m.end(), eth[1])
-    for m in _BECH32.finditer(text) if screen.bech32 else ():
+    for m in (_bech32_matches(text) if quick else _BECH32.finditer(text)) if screen.bech32 else ():
         btc = validate.bitcoin(m.group())
         if btc is not None:
             add("bitcoin", btc[0], m.start(), m.end(), btc[1])
-    for m in _BASE58.finditer(text) if screen.base58 else ():
+    for m in (_BASE58_QUICK if quick else _BASE58).finditer(text) if screen.base58 else ():
         btc = validate.bitcoin(m.group())
         if btc is not None:
             add("bitcoin", btc[0], m.start(), m.end(), btc[1])
-    for m in _EMAIL.finditer(text) if "@" in text else ():
+    for m in (_email_matches(text) if quick else _EMAIL.finditer(text)) if "@" in text else ():
         raw = m.group().rstrip(".-")
         address = validate.email(raw)
         if address is not None:
             add("email", address.lower(), m.start(), m.start() + len(raw), None)
-    for m in _IBAN.finditer(text) if screen.iban else ():
+    for m in (_iban_matches(text) if quick else _IBAN.finditer(text)) if screen.iban else ():
         iban = _iban_at(text, m)
         if iban is not None:
             add("iban", iban[0], m.start(), m.start() + iban[2], iban[1])
-    for m in _CARD.finditer(text) if screen.card else ():
+    for m in (_CARD_QUICK if quick else _CARD).finditer(text) if screen.card else ():
         card = validate.card(m.group())
         if card is not None:
             add("card", card[0], m.start(), m.end(), card[1])
@@ -249,14 +329,55 @@ def _find(text: str, region: str | None, screen: _Screen | None) -> list[Found]:
     # full-width "＋", at the start of the candidate, and a digit soon after: _PLUS_DIGIT). The
     # matcher is the slow part.
     if digits >= 6 and (region is not None or screen.plus):
-        import phonenumbers  # here: only text that may hold a number needs it (docs/plugins.md)
-
-        leniency = phonenumbers.Leniency.VALID
-        for pm in phonenumbers.PhoneNumberMatcher(text, region, leniency=leniency, max_tries=1000):
-            e164 = phonenumbers.format_number(pm.number, phonenumbers.PhoneNumberFormat.E164)
-            add("phone", e164, pm.start, pm.end, None)
+        for start, end, e164 in _phone_numbers(text, region, quick):
+            add("phone", e164, start, end, None)
     found.sort(key=lambda f: (f.start, f.kind))
     return found
+
+
+#: Characters no part of phonenumbers' candidate pattern matches (a test reads the pattern's
+#: classes): a candidate never runs across one.
+_PHONE_STOP = re.compile(r'[\n\r"<>{}|]')
+_PHONE_TRIES = 1000  # invalid candidates phonenumbers tries in one text (or one window) before it gives up
+
+
+def _phone_windows(text: str) -> list[tuple[int, int]]:
+    """The parts of ``text`` where a number written with a plus can be, merged where they
+    overlap: from 5 characters before each plus with a digit after it (a candidate's leads: at
+    most two, each followed by at most four punctuation characters) to the first character
+    after that digit that stops every candidate (:data:`_PHONE_STOP`), or the end."""
+    windows: list[tuple[int, int]] = []
+    for m in _PLUS_DIGIT.finditer(text):
+        start = max(0, m.start() - 5)
+        stop = _PHONE_STOP.search(text, m.end() - 1)  # after the digit: other pluses before it count
+        end = len(text) if stop is None else stop.start()
+        if windows and start <= windows[-1][1]:
+            windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
+        else:
+            windows.append((start, end))
+    return windows
+
+
+def _phone_numbers(text: str, region: str | None, quick: bool) -> Iterator[tuple[int, int, str]]:
+    """Start, end and E.164 form of each number phonenumbers' matcher finds in ``text`` (leniency
+    VALID). Without a region and with ``quick``, only the windows where a number written with a
+    plus can be are searched (:func:`_phone_windows`): the matcher finds the same numbers
+    there, since no candidate crosses a window's edges, without trying the text's other digit
+    runs, which cannot be parsed without a region; and its budget of invalid candidates is
+    each window's, so numbers after a thousand other digit runs are still found. Without
+    ``quick`` (the tests' reference) the whole text is searched, every candidate tried when
+    there is no region. With a region every digit run is a candidate: the whole text is
+    searched, a thousand invalid candidates at most."""
+    import phonenumbers  # here: only text that may hold a number needs it (docs/plugins.md)
+
+    leniency = phonenumbers.Leniency.VALID
+    e164 = phonenumbers.PhoneNumberFormat.E164
+    windows = _phone_windows(text) if region is None and quick else [(0, len(text))]
+    tries = 1 << 62 if region is None and not quick else _PHONE_TRIES  # the reference tries all
+    for lo, hi in windows:
+        part = text if (lo, hi) == (0, len(text)) else text[lo:hi]
+        for pm in phonenumbers.PhoneNumberMatcher(part, region, leniency=leniency, max_tries=tries):
+            yield lo + pm.start, lo + pm.end, phonenumbers.format_number(pm.number, e164)
 
 
 def snippet(text: str, start: int, end: int) -> str:

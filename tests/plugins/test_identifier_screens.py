@@ -9,7 +9,10 @@ characters the screens look at."""
 from __future__ import annotations
 
 import random
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -224,3 +227,187 @@ def test_a_number_the_phone_matcher_finds_without_a_region_passes_the_plus_scree
             assert _Screen.of(text).plus, text
     assert hits > 100, hits  # the written numbers are found: the test sees the matcher work
     assert not _Screen.of("a + b = c, C++ and +x").plus and _Screen.of("tel +44 20 7946 0958").plus
+
+
+QUICK: list[tuple[re.Pattern[str], Callable[[str], Iterator[re.Match[str]]]]] = [
+    (identifiers._URL, identifiers._url_matches),
+    (identifiers._EMAIL, identifiers._email_matches),
+    (identifiers._IBAN, identifiers._iban_matches),
+    (identifiers._BECH32, identifiers._bech32_matches),
+    (identifiers._CARD, identifiers._CARD_QUICK.finditer),
+    (identifiers._ETH, identifiers._ETH_QUICK.finditer),
+    (identifiers._BASE58, identifiers._BASE58_QUICK.finditer),
+]
+
+
+def _quick_is_finditer(text: str) -> int:
+    """Each search's quick finder yields exactly its pattern's ``finditer`` matches; the count."""
+    total = 0
+    for pattern, quick in QUICK:
+        expected = [(m.start(), m.end(), m.group()) for m in pattern.finditer(text)]
+        assert [(m.start(), m.end(), m.group()) for m in quick(text)] == expected, (
+            pattern.pattern,
+            text[:300],
+        )
+        total += len(expected)
+    return total
+
+
+def test_each_search_found_from_its_anchors_yields_its_pattern_s_matches() -> None:
+    """The quick finders (``_url_matches``: tried before each "//"; ``_email_matches``: around
+    each "@"; IBANs and bech32 addresses at their check digits and separator; cards, Ethereum
+    and base58 addresses with the look-behind after their first character) against the
+    patterns' own ``finditer``: on real text, on the written forms run together (a match's
+    anchor inside another match, two matches sharing a window), at the edges (a local part of
+    64 characters and of 65, a "//" without a scheme before a URL, a text that starts or ends
+    at an anchor), and on random text dense in the patterns' characters and anchors."""
+    texts = _system_texts(300)
+    if len(texts) < 100:
+        pytest.skip(f"only {len(texts)} text files under /usr/share/doc and /etc")
+    real = sum(_quick_is_finditer(text) for text in texts)
+    assert real > 50, real
+    forms = _written_forms()
+    edges = [
+        " ".join(forms),
+        "".join(forms),
+        "@",
+        "//",
+        "a@",
+        "@b.cd",
+        "http://",
+        "x//http://a.b//c hxxp[://]d//e ftp://f",
+        "https[:]//a.b hxxps[:]//c[.]d Hxxps[://]e.f",
+        "http://a.b/x@y.com/c@d.ef",
+        "a@b.c@d.ef g!h#i@j.kl .m@n.op +q@r.st -u@v.wx",
+        "a" * 64 + "@example.org " + "b" * 65 + "@example.org",
+        "x" * 70 + "!" + "y" * 10 + "@example.org",
+        "DE89370400440532013000DE89 3704 0044 0532 0130 00 xDE89370400440532013000",
+        "bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4abc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4",
+        "4111111111111111-4111111111111111 4111 1111 1111 1111 1 4111-1111-1111-1111",
+        "0x" + "a" * 40 + "0x" + "b" * 40 + " 0x" + "c" * 41,
+        "٣٤ 4111111111111111 ٤١١١١١١١١١١١١١١١ DE٨٩370400440532013000 x@ü.de ü@x.de",
+    ]
+    found = sum(_quick_is_finditer(text) for text in edges)
+    assert found > 30, found
+    rng = random.Random(1207)
+    pieces = [
+        *list("0123456789abcmnpqxtsfhBCDEX -.:/@+!#[]()_\n\"<>`'"),
+        "//",
+        "://",
+        "[:]//",
+        "[://]",
+        "http",
+        "hxxp",
+        "ftp",
+        "fxp",
+        "bc1",
+        "TB1",
+        "0x",
+        "DE89",
+        "GB82",
+        "4111 1111",
+        "1111-1111",
+        "jane.doe",
+        "@example.org",
+        ".co.uk",
+        ETH[2:20],
+        BASE58[:13],
+        "٣",
+        "é",
+    ]
+    for _ in range(6000):
+        _quick_is_finditer("".join(rng.choice(pieces) for _ in range(rng.randrange(1, 120))))
+
+
+def test_numbers_are_found_in_the_plus_windows_as_in_the_whole_text() -> None:
+    """Without a region only numbers written with a plus can be parsed, and phonenumbers' matcher
+    is run only on the windows around them (``_phone_windows``): the oracle is the matcher on
+    the whole text with every candidate tried. No candidate crosses a window's end: none of the
+    stop characters is in any class or literal of phonenumbers' candidate pattern (read from
+    the compiled pattern); its leads reach at most 5 characters before a plus (pinned in the
+    plus screen's test above). With a thousand digit runs before a number, the matcher on the
+    whole text gives up before it (its budget of invalid candidates); the windows find it."""
+    import phonenumbers
+    from phonenumbers import phonenumbermatcher
+
+    def items(pattern: Any) -> list[tuple[str, Any]]:
+        out = []
+        for op, av in pattern:
+            name = str(op)
+            if name in ("MAX_REPEAT", "MIN_REPEAT"):
+                out += items(av[2])
+            elif name == "SUBPATTERN":
+                out += items(av[3])
+            elif name == "BRANCH":
+                for branch in av[1]:
+                    out += items(branch)
+            elif name == "IN":
+                out += [(str(o), a) for o, a in av]
+            else:
+                out.append((name, av))
+        return out
+
+    from re import _parser
+
+    stops = '\n\r"<>{}|'
+    assert identifiers._PHONE_STOP.pattern == '[\\n\\r"<>{}|]'
+    for name, av in items(_parser.parse(phonenumbermatcher._PATTERN.pattern)):
+        assert name in ("LITERAL", "RANGE", "CATEGORY"), name  # nothing that matches "anything but"
+        for c in stops:
+            if name == "LITERAL":
+                assert chr(av) != c
+            elif name == "RANGE":
+                assert not av[0] <= ord(c) <= av[1]
+            else:
+                assert str(av) == "CATEGORY_DIGIT" and not c.isdigit()
+
+    def oracle(text: str) -> list[tuple[int, int, str]]:
+        e164 = phonenumbers.PhoneNumberFormat.E164
+        matcher = phonenumbers.PhoneNumberMatcher(
+            text, None, leniency=phonenumbers.Leniency.VALID, max_tries=1 << 62
+        )
+        return [(m.start, m.end, phonenumbers.format_number(m.number, e164)) for m in matcher]
+
+    def same(text: str) -> int:
+        expected = oracle(text)
+        assert list(identifiers._phone_numbers(text, None, True)) == expected, text[:300]
+        return len(expected)
+
+    numbers = ["+44 20 7946 0958", "+1 (202) 555-0143", "(+49) 30 901820", "＋33 1 42 68 53 00 ext. 12"]
+    edges = [
+        "+\n+44 20 7946 0958",
+        '+"+44 20 7946 0958"',
+        "+ +44 20 7946 0958",
+        "(  (+44 20 7946 0958",
+        "x (----+44) 20 7946 0958",  # the farthest lead: 5 characters before its plus
+        "x\n[ - -+44] 20 7946 0958",
+        "12345+44 20 7946 0958",
+        "tel:+44 20 7946 0958\n+1 202 555 0143|+49 30 901820",
+        "+44 20 7946 0958" + " " * 3000 + "ext 123",
+        "{" + ", ".join(f'"t{i}": "+44 20 7946 095{i}"' for i in range(10)) + "}",
+    ]
+    hits = sum(same(text) for text in edges + numbers)
+    assert hits >= 14, hits
+    rng = random.Random(77)
+    pieces = [
+        *list('0123456789 +\uff0b()-./[]x#,:\n\r"<>{}|e'),
+        "ext",
+        "+44",
+        "20 7946",
+        "0958",
+        "555-0143",
+        "+1 202",
+    ]
+    for _ in range(3000):
+        hits += same("".join(rng.choice(pieces) for _ in range(rng.randrange(1, 60))))
+    texts = [t for t in _system_texts(600) if "+" in t]
+    for text in texts:
+        hits += same(text)
+    assert hits > 60, hits
+    crowded = " ".join(str(1000 + i) for i in range(1500)) + " call +44 20 7946 0958"
+    whole = phonenumbers.PhoneNumberMatcher(
+        crowded, None, leniency=phonenumbers.Leniency.VALID, max_tries=1000
+    )
+    assert not list(whole), "the matcher on the whole text gives up before the number"
+    assert [n[2] for n in identifiers._phone_numbers(crowded, None, True)] == ["+442079460958"]
+    assert [f.value for f in find_identifiers(crowded) if f.kind == "phone"] == ["+442079460958"]
