@@ -37,6 +37,7 @@ from typing import ClassVar
 
 from plugins.indicator.identifiers import Found, IdentifierFields, find_identifiers, snippet
 from triage.plugin import (
+    ByteOffsets,
     FileItem,
     NotMyFormat,
     Option,
@@ -237,10 +238,11 @@ class TextIdentifiersPlugin(Plugin):
         if view is None:
             raise NotMyFormat("binary data, not text")
         found_any = False
+        byte_offset = ByteOffsets(view)  # found in order of position: one pass over the text in all
         for found in _unique(find_identifiers(view.text, region)):
             if found.kind == "url" and _XMLNS.search(view.text[max(0, found.start - 40) : found.start]):
                 continue
-            offset = view.byte_offset(found.start)
+            offset = byte_offset(found.start)
             found_any = True
             yield self._record(
                 item, found, view.text, f"offset={offset}", "", offset, view.encoding, "file/text"

@@ -85,6 +85,35 @@ def test_text_file_identifiers_point_at_their_bytes(encoding: str, prefix: bytes
     assert {r.encoding for r in found} == {encoding}
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16le"])
+def test_many_identifiers_are_placed_in_one_pass_over_the_text(
+    encoding: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text file of 2,000 distinct URLs between non-ASCII words: every byte offset points at
+    its URL, and the characters measured to place them all are at most the text's length (each
+    offset taken from the last one: placing each from the start of the text measured ~2,000
+    times as much, quadratic in the file's size)."""
+    from triage.text import decode
+
+    measured = 0
+    size = decode.ByteOffsets._size
+
+    def counting(self: decode.ByteOffsets, piece: str) -> int:
+        nonlocal measured
+        measured += len(piece)
+        return size(self, piece)
+
+    monkeypatch.setattr(decode.ByteOffsets, "_size", counting)
+    text = "".join(f"Grüße {i} — see https://host{i}.example.org/page.\n" for i in range(2000))
+    data = text.encode(encoding)
+    found, warnings = _parse(data, "/home/u/links.txt", tmp_path)
+    assert warnings == [] and len(found) == 2000
+    for r in found:
+        raw = r.raw.encode(encoding)
+        assert data[r.offset : r.offset + len(raw)] == raw, (r.raw, r.offset)
+    assert 0 < measured <= len(text), measured
+
+
 def _zip(members: dict[str, bytes]) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:

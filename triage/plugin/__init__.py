@@ -65,6 +65,7 @@ from triage.plugin.timeconv import (
     from_webkit_us,
 )
 from triage.text import (
+    ByteOffsets,
     Folded,
     TextLimits,
     TextPart,
@@ -82,6 +83,7 @@ __all__ = [
     "AnalysisContext",
     "Analyzer",
     "Attachment",
+    "ByteOffsets",
     "CallFields",
     "ContactFields",
     "FileItem",

@@ -12,11 +12,12 @@ It imports nothing else of Exhibit, so any layer may use it: the engine, keyword
 
 from __future__ import annotations
 
-from triage.text.decode import TextView, clean, views
+from triage.text.decode import ByteOffsets, TextView, clean, views
 from triage.text.documents import TextLimits, TextPart, document_kind, extract_text
 from triage.text.fold import Folded, fold, is_combining
 
 __all__ = [
+    "ByteOffsets",
     "Folded",
     "TextLimits",
     "TextPart",
