@@ -335,9 +335,16 @@ def _find(text: str, region: str | None, screen: _Screen | None) -> list[Found]:
     return found
 
 
-#: Characters no part of phonenumbers' candidate pattern matches (a test reads the pattern's
-#: classes): a candidate never runs across one.
-_PHONE_STOP = re.compile(r'[\n\r"<>{}|]')
+#: A character outside every class and literal of phonenumbers' candidate pattern (digits, its
+#: leads and punctuation, the extension words' letters: "ext", "int", "anexo", "доб"; read
+#: without regard to case, as phonenumbers compiles it; a test compares the two over every code
+#: point): no candidate runs across one.
+_PHONE_STOP = re.compile(
+    "[^\\d\t #(),+\\-./:;=\\[\\]~aeinostx\xa0\xad\u00f3\u0301\u0431\u0434\u043e\u200b\u2010-\u2015"
+    "\u2053\u2060\u2212\u223c\u3000\u30fc\uff03\uff08\uff09\uff0b\uff0d-\uff0f\uff3b\uff3d"
+    "\uff45\uff49\uff4e\uff54\uff58\uff5e]",
+    re.IGNORECASE,
+)
 _PHONE_TRIES = 1000  # invalid candidates phonenumbers tries in one text (or one window) before it gives up
 
 
@@ -345,12 +352,17 @@ def _phone_windows(text: str) -> list[tuple[int, int]]:
     """The parts of ``text`` where a number written with a plus can be, merged where they
     overlap: from 5 characters before each plus with a digit after it (a candidate's leads: at
     most two, each followed by at most four punctuation characters) to the first character
-    after that digit that stops every candidate (:data:`_PHONE_STOP`), or the end."""
+    after that digit that stops every candidate (:data:`_PHONE_STOP`), that character included
+    (the matcher reads the character after a number: a letter there means no number), or the
+    end."""
     windows: list[tuple[int, int]] = []
+    stop_at = -1  # the last stop found, the first one after every position searched from so far
     for m in _PLUS_DIGIT.finditer(text):
         start = max(0, m.start() - 5)
-        stop = _PHONE_STOP.search(text, m.end() - 1)  # after the digit: other pluses before it count
-        end = len(text) if stop is None else stop.start()
+        if stop_at < m.end() - 1:  # after the digit: the pluses before it are in the window
+            stop = _PHONE_STOP.search(text, m.end() - 1)
+            stop_at = len(text) if stop is None else stop.start()
+        end = min(stop_at + 1, len(text))
         if windows and start <= windows[-1][1]:
             windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
         else:

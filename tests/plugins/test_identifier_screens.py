@@ -322,9 +322,9 @@ def test_each_search_found_from_its_anchors_yields_its_pattern_s_matches() -> No
 def test_numbers_are_found_in_the_plus_windows_as_in_the_whole_text() -> None:
     """Without a region only numbers written with a plus can be parsed, and phonenumbers' matcher
     is run only on the windows around them (``_phone_windows``): the oracle is the matcher on
-    the whole text with every candidate tried. No candidate crosses a window's end: none of the
-    stop characters is in any class or literal of phonenumbers' candidate pattern (read from
-    the compiled pattern); its leads reach at most 5 characters before a plus (pinned in the
+    the whole text with every candidate tried. No candidate crosses a window's end: the stop
+    characters are exactly those no class or literal of phonenumbers' candidate pattern matches
+    (read from the compiled pattern, with its flags, over every code point); its leads reach at most 5 characters before a plus (pinned in the
     plus screen's test above). With a thousand digit runs before a number, the matcher on the
     whole text gives up before it (its budget of invalid candidates); the windows find it."""
     import phonenumbers
@@ -349,17 +349,21 @@ def test_numbers_are_found_in_the_plus_windows_as_in_the_whole_text() -> None:
 
     from re import _parser
 
-    stops = '\n\r"<>{}|'
-    assert identifiers._PHONE_STOP.pattern == '[\\n\\r"<>{}|]'
+    pieces = []
     for name, av in items(_parser.parse(phonenumbermatcher._PATTERN.pattern)):
-        assert name in ("LITERAL", "RANGE", "CATEGORY"), name  # nothing that matches "anything but"
-        for c in stops:
-            if name == "LITERAL":
-                assert chr(av) != c
-            elif name == "RANGE":
-                assert not av[0] <= ord(c) <= av[1]
-            else:
-                assert str(av) == "CATEGORY_DIGIT" and not c.isdigit()
+        if name == "LITERAL":
+            pieces.append(re.escape(chr(av)))
+        elif name == "RANGE":
+            pieces.append(f"[{re.escape(chr(av[0]))}-{re.escape(chr(av[1]))}]")
+        else:  # nothing that matches "anything but" a class, and no class but the digits
+            assert (name, str(av)) == ("CATEGORY", "CATEGORY_DIGIT"), (name, av)
+            pieces.append(r"\d")
+    alphabet = re.compile("|".join(pieces), phonenumbermatcher._PATTERN.flags)
+    stop = identifiers._PHONE_STOP
+    outside = [
+        cp for cp in range(0x110000) if (alphabet.fullmatch(chr(cp)) is None) != bool(stop.fullmatch(chr(cp)))
+    ]
+    assert outside == [], [hex(cp) for cp in outside[:20]]  # stops exactly where the pattern cannot go
 
     def oracle(text: str) -> list[tuple[int, int, str]]:
         e164 = phonenumbers.PhoneNumberFormat.E164
@@ -381,6 +385,11 @@ def test_numbers_are_found_in_the_plus_windows_as_in_the_whole_text() -> None:
         "(  (+44 20 7946 0958",
         "x (----+44) 20 7946 0958",  # the farthest lead: 5 characters before its plus
         "x\n[ - -+44] 20 7946 0958",
+        "+44 20 7946 0958b",  # the character after a number counts: a letter, % or a currency sign
+        "see +44 20 7946 0958%",
+        "+44 20 7946 0958€",
+        "+44 20 7946 0958b +44 20 7946 0958% +44 20 7946 0958€ +44 20 7946 0958.",
+        "+44 20 7946 0958 extension 12, +1 202 555 0143 int 7 and ＋33 1 42 68 53 00",
         "12345+44 20 7946 0958",
         "tel:+44 20 7946 0958\n+1 202 555 0143|+49 30 901820",
         "+44 20 7946 0958" + " " * 3000 + "ext 123",
