@@ -118,7 +118,9 @@ _TRAILING = ".,;:!?)]}>'\""
 #   characters of that class.
 _URL_TAIL = re.compile(r"[^\s<>\"'`]*")  # the URL pattern's last run, from its "//"
 _EMAIL_DOMAIN = re.compile(r"[\w.-]*")  # what the e-mail pattern's domain part is made of
-_IBAN_START = re.compile(r"\d(?<=[A-Za-z]{2}\d)\d")  # an IBAN's check digits
+# an IBAN's check digits: two letters before them (and no letter or digit before those), two
+# groups of four after them (an optional space before each)
+_IBAN_START = re.compile(r"\d(?<=[A-Za-z]{2}\d)(?<![0-9A-Za-z][A-Za-z]{2}\d)\d(?=(?:[ ]?[0-9A-Za-z]{4}){2})")
 _BECH32_START = re.compile(r"1(?<=(?:bc|tb|BC|TB)1)")  # a bech32 address's separator "1"
 _CARD_QUICK = re.compile(r"\d(?<![\d-]\d)(?:[ -]?\d){11,18}(?![\d])")
 _ETH_QUICK = re.compile(r"0(?<![0-9A-Za-z]0)[xX][0-9a-fA-F]{40}(?![0-9A-Za-z])")
