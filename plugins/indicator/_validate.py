@@ -357,17 +357,31 @@ _TLD = re.compile(r"^(?:[a-z]{2,63}|xn--[a-z0-9-]{1,59})$")
 def refang(text: str) -> str:
     """``text`` with the usual defanging undone: ``hxxp`` -> ``http``, ``[.]``/``(.)``/``[dot]`` -> ``.``."""
     out = text.strip()
+    if "[" not in out and "(" not in out and "{" not in out and not out[:4].lower().startswith(("hx", "fx")):
+        return out  # nothing any pattern could replace (the common case: a URL written as it is)
     for pattern, repl in _REFANG:
         out = pattern.sub(repl, out)
     return out
 
 
 def _host_ok(host: str) -> bool:
+    return _is_address(host.strip("[]")) or _name_ok(host)
+
+
+def _is_address(address: str) -> bool:
+    # an IPv4 address starts with a digit, an IPv6 address holds colons: no other host is tried as
+    # an address (a name raised two exceptions in ipaddress, most of the cost of the host check)
+    if not (address[:1].isdigit() or ":" in address):
+        return False
     try:
-        ipaddress.ip_address(host.strip("[]"))
+        ipaddress.ip_address(address)
         return True
     except ValueError:
-        pass
+        return False
+
+
+def _name_ok(host: str) -> bool:
+    """A DNS name of labels of letters, digits and hyphens (after IDNA) and an alphabetic top level."""
     try:
         ascii_host = host.encode("idna").decode("ascii").lower()
     except UnicodeError:

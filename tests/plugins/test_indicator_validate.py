@@ -477,6 +477,51 @@ def test_not_urls(text: str) -> None:
     assert v.url(text) is None
 
 
+def test_url_shortcuts_answer_as_the_full_checks() -> None:
+    """``refang`` skips its replacements when the text holds no bracket and does not start with
+    hx/fx; ``_host_ok`` tries a host as an IP address only when it starts with a digit or holds
+    a colon. The oracle is each check done in full (every replacement applied, every host tried
+    as an address) on hosts and URLs of every kind: names, IPv4 and IPv6 (with a zone), digits
+    that are not addresses, non-ASCII digits and names, and random strings of their characters."""
+    import ipaddress
+    import random
+
+    def refang_in_full(text: str) -> str:
+        out = text.strip()
+        for pattern, repl in v._REFANG:
+            out = pattern.sub(repl, out)
+        return out
+
+    def host_ok_in_full(host: str) -> bool:
+        try:
+            ipaddress.ip_address(host.strip("[]"))
+            return True
+        except ValueError:
+            return v._name_ok(host)
+
+    hosts = [
+        "example.org", "203.0.113.5", "[2001:db8::1]", "2001:db8::1", "fe80::1%eth0", "1.2.3", "1.2.3.4.5",
+        "1example.org", "::", "[::ffff:192.0.2.1]", "٣.٣.٣.٣", "bücher.example", "a..bc", "a.bc..", "",
+        "256.1.1.1", "01.2.3.4", "x:y", "[v1.x]",
+    ]  # fmt: skip
+    rng = random.Random(3)
+    hosts += [
+        "".join(rng.choice("0123456789abcdef.:[]%x٣é") for _ in range(rng.randrange(1, 20)))
+        for _ in range(4000)
+    ]
+    for host in hosts:
+        assert v._host_ok(host) == host_ok_in_full(host), host
+    texts = [
+        "hxxp://x[.]com", "HXXPS://a(.)b", "Fxp://f{dot}g", "http[:]//a.b", "hx", "fx", "  hxxp://x.com  ",
+        "http://a.b/(x)", "https://x.org/[a]", "ftp://y.net/{z}", "hXxP://u.v", "fxp://files.example.net", "FXP://x.y",
+    ]  # fmt: skip
+    texts += [
+        "".join(rng.choice("hxHXfFtp:/[](){}. dot") for _ in range(rng.randrange(1, 24))) for _ in range(4000)
+    ]
+    for text in texts:
+        assert v.refang(text) == refang_in_full(text), text
+
+
 def test_phone_numbers_are_valid_ones_in_e164() -> None:
     assert v.phone("+44 20 7946 0958") == "+442079460958"
     assert v.phone("(202) 456-1111", "US") == "+12024561111"
