@@ -28,6 +28,7 @@ One identifier found twice in the same field of one record is one indicator.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
@@ -269,24 +270,42 @@ def find_identifiers(text: str, region: str | None = None) -> list[Found]:
     return _find(text, region, _Screen.of(text))
 
 
+class _Spans:
+    """Spans of a text that do not overlap, kept in order: whether a new one overlaps any is two
+    binary searches, not a look at each (a text of thousands of identifiers)."""
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []  # in the same order: spans that do not overlap end in order too
+
+    def free(self, start: int, end: int) -> bool:
+        """Whether ``[start, end)`` overlaps none: the last span starting before ``end`` is the
+        one that ends last among those that could."""
+        before = bisect_left(self.starts, end)
+        return before == 0 or self.ends[before - 1] <= start
+
+    def add(self, start: int, end: int) -> None:
+        """Add a span that overlaps none held."""
+        at = bisect_left(self.starts, start)
+        self.starts.insert(at, start)
+        self.ends.insert(at, end)
+
+
 def _find(text: str, region: str | None, screen: _Screen | None) -> list[Found]:
     """:func:`find_identifiers`; ``screen`` ``None`` runs every search (the tests compare)."""
     found: list[Found] = []
-    taken: list[tuple[int, int]] = []
-    urls: list[tuple[int, int]] = []
-
-    def free(start: int, end: int, spans: list[tuple[int, int]]) -> bool:
-        return all(end <= s or start >= e for s, e in spans)
+    taken = _Spans()
+    urls = _Spans()
 
     def add(kind: str, value: str, start: int, end: int, detail: str | None) -> None:
         # Wallets, IBANs and e-mail addresses inside a URL count (a block explorer's address
         # page); digits inside a URL are not read as phone or card numbers.
         if kind == "url":
-            urls.append((start, end))
-        elif not free(start, end, taken) or (kind in ("phone", "card") and not free(start, end, urls)):
+            urls.add(start, end)
+        elif not taken.free(start, end) or (kind in ("phone", "card") and not urls.free(start, end)):
             return
         else:
-            taken.append((start, end))
+            taken.add(start, end)
         found.append(Found(kind, value, text[start:end], detail, start, end))
 
     # Each search runs only where its pattern could match at all (_Screen: cheap tests of what

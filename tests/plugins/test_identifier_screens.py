@@ -420,3 +420,22 @@ def test_numbers_are_found_in_the_plus_windows_as_in_the_whole_text() -> None:
     assert not list(whole), "the matcher on the whole text gives up before the number"
     assert [n[2] for n in identifiers._phone_numbers(crowded, None, True)] == ["+442079460958"]
     assert [f.value for f in find_identifiers(crowded) if f.kind == "phone"] == ["+442079460958"]
+
+
+def test_spans_tell_an_overlap_as_a_look_at_each_span_does() -> None:
+    """``_Spans`` (the identifiers already placed, searched by bisection) against the plain
+    rule: ``[start, end)`` is free when it overlaps no held span; spans added in any order,
+    queries touching, inside, around and between them."""
+    rng = random.Random(9)
+    for _ in range(400):
+        spans = identifiers._Spans()
+        held: list[tuple[int, int]] = []
+        for _ in range(rng.randrange(0, 40)):
+            start = rng.randrange(0, 200)
+            end = start + rng.randrange(1, 12)
+            free = all(end <= s or start >= e for s, e in held)
+            assert spans.free(start, end) == free, (held, start, end)
+            if free:
+                spans.add(start, end)
+                held.append((start, end))
+        assert list(zip(spans.starts, spans.ends, strict=True)) == sorted(held)
