@@ -108,7 +108,7 @@ _TRAILING = ".,;:!?)]}>'\""
 # matches of its pattern's ``finditer`` (the tests compare them on real and random text):
 #
 # * a URL holds "//" 4 to 8 characters after its start (scheme of 3-5 letters, then "://",
-#   "[:]//" or "[://]") and ends where its tail of non-blank characters ends;
+#   "[:]//" or "[://]") and ends where its tail ends (a blank, a quote, a backtick, < or >);
 # * an e-mail address holds one "@", at most 64 characters after its start, and ends where the
 #   word, dot and dash characters after the "@" end;
 # * an IBAN has two letters then two digits at its start; a bech32 address "bc1"/"tb1" (either
@@ -140,28 +140,39 @@ def _url_matches(text: str) -> Iterator[re.Match[str]]:
     at = find("//")
     while at >= 0:
         # The match ends by the tail's end, where the pattern stops anyway: ``endpos`` is exact.
-        m = _URL.search(text, max(pos, at - 8), _run_end(_URL_TAIL, text, at))
+        end = _run_end(_URL_TAIL, text, at)
+        m = _URL.search(text, max(pos, at - 8), end)
         if m is None:
-            at = find("//", at + 1)
+            # No URL starts before ``end`` (one starting there would run over the character that
+            # ends the tail): the other "//" of this run are not tried again (each would search
+            # the rest of the run: quadratic in a long run of them)
+            pos = end
         else:
             yield m
             pos = m.end()
-            at = find("//", pos)
+        at = find("//", pos)
 
 
 def _email_matches(text: str) -> Iterator[re.Match[str]]:
     """``_EMAIL.finditer(text)``, tried only in the 64 characters before each "@" (a match
-    holds the first "@" after its start) up to the end of the domain characters after it."""
+    holds the first "@" after its start) up to the end of the domain characters after it. Text
+    dense in "@" (one in 32 characters or more) is searched by the pattern's own pass, which
+    costs less there than a search around each "@"."""
+    if text.count("@") * 32 > len(text):
+        yield from _EMAIL.finditer(text)
+        return
     pos, find = 0, text.find
     at = find("@")
     while at >= 0:
         m = _EMAIL.search(text, max(pos, at - 64), _run_end(_EMAIL_DOMAIN, text, at + 1))
         if m is None:
-            at = find("@", at + 1)
+            # no address starts at or before this "@" (one starting before it holds it): the next
+            # window starts after it, not 64 characters before the next "@" again
+            pos = max(pos, at + 1)
         else:
             yield m
             pos = m.end()
-            at = find("@", pos)
+        at = find("@", max(pos, at + 1))
 
 
 def _tried_at(pattern: re.Pattern[str], starts: Iterator[int], text: str) -> Iterator[re.Match[str]]:
@@ -396,8 +407,11 @@ def _phone_numbers(text: str, region: str | None, quick: bool) -> Iterator[tuple
     VALID). Without a region and with ``quick``, only the windows where a number written with a
     plus can be are searched (:func:`_phone_windows`): the matcher finds the same numbers
     there, since no candidate crosses a window's edges, without trying the text's other digit
-    runs, which cannot be parsed without a region; and its budget of invalid candidates is
-    each window's, so numbers after a thousand other digit runs are still found. Without
+    runs, which cannot be parsed without a region; and its budget of invalid candidates
+    (:data:`_PHONE_TRIES`) is each window's, so a number is missed only when a thousand
+    invalid candidates precede it in its own window (one unbroken run of digits, blanks and
+    punctuation, such as a long list of numbers on one line; the budget bounds the time such
+    text takes), not when they precede it anywhere in the text, as before. Without
     ``quick`` (the tests' reference) the whole text is searched, every candidate tried when
     there is no region. With a region every digit run is a candidate: the whole text is
     searched, a thousand invalid candidates at most."""
