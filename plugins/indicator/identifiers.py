@@ -99,6 +99,7 @@ _DIGIT = re.compile(r"\d")
 #: punctuation characters, and then a digit; a number parsed without a region must start with
 #: its plus: so a digit follows such a plus within nine characters (fifteen allowed here).
 _PLUS_DIGIT = re.compile(r"[+\uff0b]\D{0,15}\d")
+_PLUS_AHEAD = re.compile(r"[+\uff0b](?=\D{0,15}\d)")  # each such plus, one by one
 _TRAILING = ".,;:!?)]}>'\""
 
 
@@ -156,7 +157,7 @@ def _url_matches(text: str) -> Iterator[re.Match[str]]:
 def _email_matches(text: str) -> Iterator[re.Match[str]]:
     """``_EMAIL.finditer(text)``, tried only in the 64 characters before each "@" (a match
     holds the first "@" after its start) up to the end of the domain characters after it. Text
-    dense in "@" (one in 32 characters or more) is searched by the pattern's own pass, which
+    dense in "@" (more than one in 32 characters) is searched by the pattern's own pass, which
     costs less there than a search around each "@"."""
     if text.count("@") * 32 > len(text):
         yield from _EMAIL.finditer(text)
@@ -381,24 +382,22 @@ _PHONE_TRIES = 1000  # invalid candidates phonenumbers tries in one text (or one
 
 
 def _phone_windows(text: str) -> list[tuple[int, int]]:
-    """The parts of ``text`` where a number written with a plus can be, merged where they
-    overlap: from 5 characters before each plus with a digit after it (a candidate's leads: at
-    most two, each followed by at most four punctuation characters) to the first character
-    after that digit that stops every candidate (:data:`_PHONE_STOP`), that character included
-    (the matcher reads the character after a number: a letter there means no number), or the
-    end."""
+    """The parts of ``text`` where a number written with a plus can be, in order, apart: for each
+    run of characters between two that stop every candidate (:data:`_PHONE_STOP`) that holds a
+    plus with a digit after it, from 5 characters before its first such plus (a candidate's
+    leads: at most two, each followed by at most four punctuation characters), or from the
+    run's start, to the stop character that ends the run, included (the matcher reads the
+    character after a number: a letter there means no number), or the end."""
     windows: list[tuple[int, int]] = []
-    stop_at = -1  # the last stop found, the first one after every position searched from so far
-    for m in _PLUS_DIGIT.finditer(text):
-        start = max(0, m.start() - 5)
-        if stop_at < m.end() - 1:  # after the digit: the pluses before it are in the window
-            stop = _PHONE_STOP.search(text, m.end() - 1)
-            stop_at = len(text) if stop is None else stop.start()
-        end = min(stop_at + 1, len(text))
-        if windows and start <= windows[-1][1]:
-            windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
-        else:
-            windows.append((start, end))
+    stop_at = -1  # where the last window's run ends
+    for m in _PLUS_AHEAD.finditer(text):
+        at = m.start()
+        if at < stop_at:
+            continue  # in the last window's run
+        start = max(at - 5, stop_at + 1)
+        stop = _PHONE_STOP.search(text, at)
+        stop_at = len(text) if stop is None else stop.start()
+        windows.append((start, min(stop_at + 1, len(text))))
     return windows
 
 
@@ -409,9 +408,9 @@ def _phone_numbers(text: str, region: str | None, quick: bool) -> Iterator[tuple
     there, since no candidate crosses a window's edges, without trying the text's other digit
     runs, which cannot be parsed without a region; and its budget of invalid candidates
     (:data:`_PHONE_TRIES`) is each window's, so a number is missed only when a thousand
-    invalid candidates precede it in its own window (one unbroken run of digits, blanks and
-    punctuation, such as a long list of numbers on one line; the budget bounds the time such
-    text takes), not when they precede it anywhere in the text, as before. Without
+    invalid candidates precede it in its own window (its run of the characters a candidate may
+    hold: a long list of numbers on one line; the budget bounds the time such text takes), not
+    when they precede it anywhere in the text, as before. Without
     ``quick`` (the tests' reference) the whole text is searched, every candidate tried when
     there is no region. With a region every digit run is a candidate: the whole text is
     searched, a thousand invalid candidates at most."""

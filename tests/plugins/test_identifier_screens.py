@@ -422,9 +422,16 @@ def test_numbers_are_found_in_the_plus_windows_as_in_the_whole_text() -> None:
     assert not list(whole), "the matcher on the whole text gives up before the number"
     assert [n[2] for n in identifiers._phone_numbers(crowded, None, True)] == ["+442079460958"]
     assert [f.value for f in find_identifiers(crowded) if f.kind == "phone"] == ["+442079460958"]
-    # the budget is each window's: a thousand invalid candidates before a number in its own
-    # window (one line of numbers after a plus) still hide it (the docstring says so)
-    line = "+1 " + ", ".join(str(1000 + i) for i in range(1500)) + " call +44 20 7946 0958"
+    # the budget is each window's, a window one run of the characters a candidate may hold: a
+    # number after a thousand others on their own lines, or after a word, is found; a thousand
+    # invalid candidates before it in its own run (one line of numbers) still hide it, as the
+    # docstring says
+    for found_text in (
+        "".join(f"+1 555 {i:04d}\n" for i in range(1100)) + "+44 20 7946 0958\n",
+        "+1 " + ", ".join(str(1000 + i) for i in range(1500)) + " call +44 20 7946 0958",
+    ):
+        assert [n[2] for n in identifiers._phone_numbers(found_text, None, True)][-1] == "+442079460958"
+    line = "+1 " + ", ".join(str(1000 + i) for i in range(1500)) + ", +44 20 7946 0958"
     assert [n[2] for n in oracle(line)] == ["+442079460958"]
     assert list(identifiers._phone_numbers(line, None, True)) == []
 

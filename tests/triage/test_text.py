@@ -86,6 +86,30 @@ def test_views_give_the_byte_offset_of_every_character(encoding: str) -> None:
     assert found, f"no {name} view holds the text"
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le", "utf-16-be", "latin-1"])
+def test_byte_offsets_walked_in_any_order_agree_with_each_from_the_start(encoding: str) -> None:
+    """One ``ByteOffsets`` asked for many positions in random order (forwards and backwards, the
+    same position twice) gives what ``byte_offset`` gives for each from the start of the text:
+    UTF-8 with undecodable bytes (lone surrogates), UTF-16 in both orders with characters beyond
+    U+FFFF and at the odd alignment, Latin-1."""
+    import random
+
+    from triage.text import ByteOffsets
+
+    rng = random.Random(12)
+    text = "Zoë met Ærø" if encoding == "latin-1" else "Zoë met 李雷 🙂 at 10:00, 𝄞 and ok"
+    data = b"\x07" + (text * 20).encode(encoding) + (b"\xff\xfe" if encoding == "utf-8" else b"")
+    checked = 0
+    for view in views(data, base=500, always_utf16=True):
+        offsets = ByteOffsets(view)
+        positions = [rng.randrange(len(view.text) + 1) for _ in range(300)]
+        positions += positions[:20]
+        for i in positions:
+            assert offsets(i) == view.byte_offset(i), (view.encoding, view.start, i)
+            checked += 1
+    assert checked >= 320
+
+
 def test_a_pure_ascii_window_has_one_view() -> None:
     assert [v.encoding for v in views(b"plain text")] == ["utf-8"]
     assert {v.encoding for v in views("abc".encode("utf-16le"))} == {"utf-8", "utf-16le", "utf-16be"}
