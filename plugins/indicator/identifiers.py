@@ -304,7 +304,9 @@ class _Spans:
 
 
 def _find(text: str, region: str | None, screen: _Screen | None) -> list[Found]:
-    """:func:`find_identifiers`; ``screen`` ``None`` runs every search (the tests compare)."""
+    """:func:`find_identifiers`; ``screen`` ``None`` is the tests' reference: every search run,
+    each pattern's own ``finditer``, and the phone matcher over the whole text (trying every
+    candidate when there is no region)."""
     found: list[Found] = []
     taken = _Spans()
     urls = _Spans()
