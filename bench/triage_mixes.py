@@ -23,6 +23,15 @@ on every realistic mix of files, not only on the benchmark's own. The mixes:
     at their app paths, 600 more SQLite databases of other apps (their own small schemas, WAL
     and journal files beside some), 3,000 JPEGs in ``DCIM`` and app media folders (the corpus
     pictures), and app caches, preferences and thumbnails (small binary and XML files).
+``system``
+    a system volume's real files: copies of this machine's own ``/etc``, ``/usr/share`` (doc,
+    man, i18n, perl5, vim, locale), ``/usr/include``, ``/usr/lib/python3``, ``/usr/bin`` and
+    ``/usr/lib/x86_64-linux-gnu``, in that order, up to 1.6 GB (regular files only; symbolic
+    links and unreadable files left out). The other mixes' text is made up; this one's is the
+    real documentation, configuration, headers and scripts a seized computer holds, which cost
+    the text-reading stages (the MIME type of text, the identifier search) several times more
+    a byte. It depends on what the machine has installed: the script prints the tree's file
+    count and bytes, and its text share, so runs on different machines can be compared.
 
 The corpus is ``../shared/corpus`` relative to the project root, as the tests use it; without it
 the mixes have no corpus files (the script says so).
@@ -69,7 +78,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 from triage_vs_sha256sum import CORPUS, build_image, ext4_image, make_case, timed  # noqa: E402
 
-MIXES = ("current", "small", "misnamed", "phone")
+MIXES = ("current", "small", "misnamed", "phone", "system")
 
 
 # -- trees ----------------------------------------------------------------------------------------
@@ -280,7 +289,55 @@ def tree_phone(tree: Path, seed: int) -> int:
     return written + _big_files(rng, pool, tree, "data/media/0/Movies", 500 * 1000 * 1000, 60 * 1024 * 1024)
 
 
-TREES = {"small": tree_small, "misnamed": tree_misnamed, "phone": tree_phone}
+#: the system folders the ``system`` mix copies, in this order
+SYSTEM_ROOTS = (
+    "/etc",
+    "/usr/share/doc",
+    "/usr/share/man",
+    "/usr/share/i18n",
+    "/usr/share/perl5",
+    "/usr/share/vim",
+    "/usr/share/locale",
+    "/usr/include",
+    "/usr/lib/python3",
+    "/usr/bin",
+    "/usr/lib/x86_64-linux-gnu",
+)
+SYSTEM_BYTES = 1600 * 1000 * 1000
+
+
+def tree_system(tree: Path, seed: int) -> int:
+    """This machine's own system files (see the module's docstring), up to SYSTEM_BYTES."""
+    del seed  # the files are the machine's
+    written = files = text = 0
+    for root in SYSTEM_ROOTS:
+        for folder, dirs, names in os.walk(root):
+            dirs.sort()
+            for name in sorted(names):
+                src = Path(folder, name)
+                try:
+                    if src.is_symlink() or not src.is_file():
+                        continue
+                    size = src.stat().st_size
+                    if written + size > SYSTEM_BYTES:
+                        continue
+                    dest = tree / src.relative_to("/")
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(src, dest)
+                    with open(src, "rb") as fh:
+                        head = fh.read(4096)
+                except OSError:
+                    continue
+                written += size
+                files += 1
+                text += size if head and b"\x00" not in head else 0
+    print(
+        f"system: {files} files copied, {written / 1e9:.2f} GB, {100 * text / max(written, 1):.0f} % of the bytes in files without a zero byte in their first 4 KiB"
+    )
+    return written
+
+
+TREES = {"small": tree_small, "misnamed": tree_misnamed, "phone": tree_phone, "system": tree_system}
 
 
 def build_mix(mix: str, workdir: Path, seed: int) -> Path:
