@@ -187,8 +187,24 @@ def _tried_at(pattern: re.Pattern[str], starts: Iterator[int], text: str) -> Ite
                 pos = m.end()
 
 
-def _iban_matches(text: str) -> Iterator[re.Match[str]]:
-    return _tried_at(_IBAN, (m.start() - 2 for m in _IBAN_START.finditer(text)), text)
+def _iban_matches(text: str, classes: bytes | None = None) -> Iterator[re.Match[str]]:
+    """``_IBAN.finditer(text)``. With ``classes`` (an ASCII text's letters as ``a``, digits as
+    ``0``, the rest ``.``: :class:`_Screen`), the starts are where two letters and two digits
+    follow a character that is neither, found by a byte search (a regular-expression scan of
+    text dense in digits cost ~10-15 ns a character)."""
+    if classes is None:
+        return _tried_at(_IBAN, (m.start() - 2 for m in _IBAN_START.finditer(text)), text)
+    return _tried_at(_IBAN, _class_starts(classes, b"aa00"), text)
+
+
+def _class_starts(classes: bytes, run: bytes) -> Iterator[int]:
+    """Where ``run`` occurs in ``classes`` after a ``.`` (or at the start), in order."""
+    find = classes.find
+    at = find(run)
+    while at >= 0:
+        if at == 0 or classes[at - 1] == 0x2E:  # "."
+            yield at
+        at = find(run, at + 1)
 
 
 def _bech32_matches(text: str) -> Iterator[re.Match[str]]:
@@ -232,7 +248,8 @@ class _Screen:
     condition of its pattern, so a search it skips could have found nothing; text that is not
     ASCII (where ``\\d`` and ``\\w`` also match other scripts' digits and letters) is searched
     by every pattern, as before. ``plus``: a plus sign with a digit after it (:data:`_PLUS_DIGIT`),
-    without which the phone number search finds nothing unless a region is given."""
+    without which the phone number search finds nothing unless a region is given. ``classes``:
+    that copy, for ASCII text (where the IBAN search finds its starts)."""
 
     digits: int
     url: bool
@@ -242,6 +259,7 @@ class _Screen:
     iban: bool
     card: bool
     plus: bool = True
+    classes: bytes | None = None
 
     @classmethod
     def of(cls, text: str) -> _Screen:
@@ -274,6 +292,7 @@ class _Screen:
             # dashes, 12 digits in a row
             card=digits >= 12 and b"0" * 12 in raw.translate(_ASCII_CLASSES, b" -"),
             plus=b"+" in raw and _PLUS_DIGIT.search(text) is not None,
+            classes=classes,
         )
 
 
@@ -351,7 +370,7 @@ def _find(text: str, region: str | None, screen: _Screen | None) -> list[Found]:
         address = validate.email(raw)
         if address is not None:
             add("email", address.lower(), m.start(), m.start() + len(raw), None)
-    for m in (_iban_matches(text) if quick else _IBAN.finditer(text)) if screen.iban else ():
+    for m in (_iban_matches(text, screen.classes) if quick else _IBAN.finditer(text)) if screen.iban else ():
         iban = _iban_at(text, m)
         if iban is not None:
             add("iban", iban[0], m.start(), m.start() + iban[2], iban[1])

@@ -235,6 +235,7 @@ QUICK: list[tuple[re.Pattern[str], Callable[[str], Iterator[re.Match[str]]]]] = 
     (identifiers._URL, identifiers._url_matches),
     (identifiers._EMAIL, identifiers._email_matches),
     (identifiers._IBAN, identifiers._iban_matches),
+    (identifiers._IBAN, lambda text: identifiers._iban_matches(text, _Screen.of(text).classes)),
     (identifiers._BECH32, identifiers._bech32_matches),
     (identifiers._CARD, identifiers._CARD_QUICK.finditer),
     (identifiers._ETH, identifiers._ETH_QUICK.finditer),
