@@ -87,19 +87,22 @@ _URL = re.compile(
 )
 _EMAIL = re.compile(r"(?<![\w.+-])[\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]+(?:\.[\w-]+)+")
 _BECH32 = re.compile(r"(?<![0-9A-Za-z])(?:bc|tb|BC|TB)1[02-9AC-HJ-NP-Zac-hj-np-z]{6,87}(?![0-9A-Za-z])")
-_BASE58 = re.compile(r"(?<![0-9A-Za-z])[123mn2][1-9A-HJ-NP-Za-km-z]{24,34}(?![0-9A-Za-z])")
-_ETH = re.compile(r"(?<![0-9A-Za-z])0[xX][0-9a-fA-F]{40}(?![0-9A-Za-z])")
+# A base58 address, an Ethereum address and a card number start with a character of a small
+# class; the character before it is tested by a two-character look-behind after it (the same
+# test as a look-behind before it, which would make ``re`` try the pattern at every character
+# instead of skipping to that class)
+_BASE58 = re.compile(r"[123mn](?<![0-9A-Za-z][123mn])[1-9A-HJ-NP-Za-km-z]{24,34}(?![0-9A-Za-z])")
+_ETH = re.compile(r"0(?<![0-9A-Za-z]0)[xX][0-9a-fA-F]{40}(?![0-9A-Za-z])")
 _IBAN = re.compile(
     r"(?<![0-9A-Za-z])[A-Za-z]{2}\d{2}(?:[ ]?[0-9A-Za-z]{4}){2,7}(?:[ ]?[0-9A-Za-z]{1,4})?(?![0-9A-Za-z])"
 )
-_CARD = re.compile(r"(?<![\d-])\d(?:[ -]?\d){11,18}(?![\d])")
+_CARD = re.compile(r"\d(?<![\d-]\d)(?:[ -]?\d){11,18}(?![\d])")
 _DIGIT = re.compile(r"\d")
 #: A plus sign with a digit after it. phonenumbers' candidates (its ``_PATTERN``) start with at
 #: most two lead characters (an opening bracket or a plus), each followed by at most four
 #: punctuation characters, and then a digit; a number parsed without a region must start with
 #: its plus: so a digit follows such a plus within nine characters (fifteen allowed here).
-_PLUS_DIGIT = re.compile(r"[+\uff0b]\D{0,15}\d")
-_PLUS_AHEAD = re.compile(r"[+\uff0b](?=\D{0,15}\d)")  # each such plus, one by one
+_PLUS_DIGIT = re.compile(r"[+\uff0b](?=\D{0,15}\d)")  # the plus only: each one found on its own
 _TRAILING = ".,;:!?)]}>'\""
 
 
@@ -113,20 +116,13 @@ _TRAILING = ".,;:!?)]}>'\""
 # * an e-mail address holds one "@", at most 64 characters after its start, and ends where the
 #   word, dot and dash characters after the "@" end;
 # * an IBAN has two letters then two digits at its start; a bech32 address "bc1"/"tb1" (either
-#   case) at its start: each pattern is tried only there;
-# * a card number, an Ethereum or a base58 address starts with a character of a small class: the
-#   same pattern with its leading look-behind moved after that character (a two-character
-#   look-behind: the same test of the character before the start) lets ``re`` skip to the
-#   characters of that class.
+#   case) at its start: each pattern is tried only there.
 _URL_TAIL = re.compile(r"[^\s<>\"'`]*")  # the URL pattern's last run, from its "//"
 _EMAIL_DOMAIN = re.compile(r"[\w.-]*")  # what the e-mail pattern's domain part is made of
 # an IBAN's check digits: two letters before them (and no letter or digit before those), two
 # groups of four after them (an optional space before each)
 _IBAN_START = re.compile(r"\d(?<=[A-Za-z]{2}\d)(?<![0-9A-Za-z][A-Za-z]{2}\d)\d(?=(?:[ ]?[0-9A-Za-z]{4}){2})")
 _BECH32_START = re.compile(r"1(?<=(?:bc|tb|BC|TB)1)")  # a bech32 address's separator "1"
-_CARD_QUICK = re.compile(r"\d(?<![\d-]\d)(?:[ -]?\d){11,18}(?![\d])")
-_ETH_QUICK = re.compile(r"0(?<![0-9A-Za-z]0)[xX][0-9a-fA-F]{40}(?![0-9A-Za-z])")
-_BASE58_QUICK = re.compile(r"[123mn](?<![0-9A-Za-z][123mn])[1-9A-HJ-NP-Za-km-z]{24,34}(?![0-9A-Za-z])")
 
 
 def _run_end(run: re.Pattern[str], text: str, at: int) -> int:
@@ -353,7 +349,7 @@ def _find(text: str, region: str | None, screen: _Screen | None) -> list[Found]:
         url = validate.url(raw)
         if url is not None:
             add("url", url[0], m.start(), m.start() + len(raw), "defanged" if url[1] else None)
-    for m in (_ETH_QUICK if quick else _ETH).finditer(text) if screen.ethereum else ():
+    for m in _ETH.finditer(text) if screen.ethereum else ():
         eth = validate.ethereum(m.group())
         if eth is not None:
             add("ethereum", eth[0], m.start(), m.end(), eth[1])
@@ -361,7 +357,7 @@ def _find(text: str, region: str | None, screen: _Screen | None) -> list[Found]:
         btc = validate.bitcoin(m.group())
         if btc is not None:
             add("bitcoin", btc[0], m.start(), m.end(), btc[1])
-    for m in (_BASE58_QUICK if quick else _BASE58).finditer(text) if screen.base58 else ():
+    for m in _BASE58.finditer(text) if screen.base58 else ():
         btc = validate.bitcoin(m.group())
         if btc is not None:
             add("bitcoin", btc[0], m.start(), m.end(), btc[1])
@@ -374,7 +370,7 @@ def _find(text: str, region: str | None, screen: _Screen | None) -> list[Found]:
         iban = _iban_at(text, m)
         if iban is not None:
             add("iban", iban[0], m.start(), m.start() + iban[2], iban[1])
-    for m in (_CARD_QUICK if quick else _CARD).finditer(text) if screen.card else ():
+    for m in _CARD.finditer(text) if screen.card else ():
         card = validate.card(m.group())
         if card is not None:
             add("card", card[0], m.start(), m.end(), card[1])
@@ -411,7 +407,7 @@ def _phone_windows(text: str) -> list[tuple[int, int]]:
     character after a number: a letter there means no number), or the end."""
     windows: list[tuple[int, int]] = []
     stop_at = -1  # where the last window's run ends
-    for m in _PLUS_AHEAD.finditer(text):
+    for m in _PLUS_DIGIT.finditer(text):
         at = m.start()
         if at < stop_at:
             continue  # in the last window's run

@@ -237,9 +237,14 @@ QUICK: list[tuple[re.Pattern[str], Callable[[str], Iterator[re.Match[str]]]]] = 
     (identifiers._IBAN, identifiers._iban_matches),
     (identifiers._IBAN, lambda text: identifiers._iban_matches(text, _Screen.of(text).classes)),
     (identifiers._BECH32, identifiers._bech32_matches),
-    (identifiers._CARD, identifiers._CARD_QUICK.finditer),
-    (identifiers._ETH, identifiers._ETH_QUICK.finditer),
-    (identifiers._BASE58, identifiers._BASE58_QUICK.finditer),
+    # the patterns as written with their look-behind first, against the module's (look-behind
+    # after the first character)
+    (re.compile(r"(?<![\d-])\d(?:[ -]?\d){11,18}(?![\d])"), identifiers._CARD.finditer),
+    (re.compile(r"(?<![0-9A-Za-z])0[xX][0-9a-fA-F]{40}(?![0-9A-Za-z])"), identifiers._ETH.finditer),
+    (
+        re.compile(r"(?<![0-9A-Za-z])[123mn2][1-9A-HJ-NP-Za-km-z]{24,34}(?![0-9A-Za-z])"),
+        identifiers._BASE58.finditer,
+    ),
 ]
 
 
