@@ -9,12 +9,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Connection
 
 from custody import keys, timefmt
 from custody.case import Case
 from custody.errors import ActorError
 from custody.ledger import Draft, StoredEntry, entries_in
+from custody.store.sql import Session
 from custody.timefmt import Stamp
 
 KNOWN_ROLES = (
@@ -144,9 +144,9 @@ def add_actor(
         "algorithm": "ed25519",
     }
 
-    def precheck(conn: Connection) -> None:
+    def precheck(session: Session) -> None:
         # Re-checked under the ledger lock: two concurrent registrations cannot both pass.
-        registered = entries_in(conn, kinds=["actor.add"])
+        registered = entries_in(session, kinds=["actor.add"])
         if any(e.data.get("id") == actor_id for e in registered):
             raise ActorError(f"actor {actor_id!r} is already registered in this case")
         _refuse_shared_key(actor_id, public_key, [_actor(e) for e in registered])
@@ -225,9 +225,9 @@ def rotate_key(case: Case, actor_id: str, passphrase: str | None = None) -> tupl
         "proof": proof,
     }
 
-    def precheck(conn: Connection) -> None:
+    def precheck(session: Session) -> None:
         # under the ledger lock: the key being replaced is still the actor's current one
-        now = _replay(entries_in(conn, kinds=list(KEY_KINDS))).get(actor_id)
+        now = _replay(entries_in(session, kinds=list(KEY_KINDS))).get(actor_id)
         if now is None or now.public_key != current.public_key or now.revoked_seq is not None:
             raise ActorError(f"the key of {actor_id!r} changed meanwhile", hint="run the command again")
 

@@ -11,15 +11,16 @@ import json
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-
-from sqlalchemy import Engine, insert, select
+from typing import TYPE_CHECKING
 
 from custody import timefmt
 from custody.errors import CaseError, CaseExists, CaseNotFound
 from custody.ledger import Ledger
 from custody.locate import CASE_FILE, case_db_url, db_url_for, find_case_dir
-from custody.store import db
-from custody.store.models import CaseInfo, TsaConfig
+from custody.store.sql import Database
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 DEFAULT_DB = "case.sqlite"
 FORMAT = "exhibit-case/1"
@@ -46,30 +47,37 @@ class TsaSetting:
 
 
 class Case:
-    """An open case: its folder, database engine, identity and ledger."""
+    """An open case: its folder, database, identity and ledger.
+
+    Custody's own statements run on :attr:`database` (on an SQLite case without importing
+    SQLAlchemy); :attr:`engine`, SQLAlchemy's engine on the same database, is made when something
+    asks for it (triage's tables, a schema to migrate)."""
 
     def __init__(self, root: Path, db_url: str) -> None:
         self.root = root
         self.db_url = db_url
-        self.engine: Engine = db.make_engine(db_url)
-        db.migrate(self.engine)
-        with self.engine.connect() as conn:
-            row = conn.execute(select(CaseInfo)).first()
+        self.database = Database(db_url)
+        try:
+            if not self.database.at_head():
+                from custody.store import db
+
+                db.migrate(self.database.engine)
+            with self.database.read() as session:
+                row = session.first(
+                    "SELECT ledger_id, case_number, title, agency, created_utc, created_offset "
+                    "FROM case_info ORDER BY id LIMIT 1"
+                )
+        except BaseException:
+            self.database.close()
+            raise
         if row is None:
+            self.database.close()
             raise CaseNotFound(
                 f"the database of case folder {root} holds no case",
                 hint="run 'exhibit init' to create the case",
             )
-        info = row
-        self.identity = CaseIdentity(
-            ledger_id=info.ledger_id,
-            case_number=info.case_number,
-            title=info.title,
-            agency=info.agency,
-            created_utc=info.created_utc,
-            created_offset=info.created_offset,
-        )
-        self.ledger = Ledger(self.engine, self.identity.ledger_id, self.identity.case_number)
+        self.identity = CaseIdentity(*row)
+        self.ledger = Ledger(self.database, self.identity.ledger_id, self.identity.case_number)
         self.ledger.after_append = self._auto_timestamp
         #: what went wrong after an append that did not undo it (a TSA that could not be reached)
         self.notices: list[str] = []
@@ -81,15 +89,21 @@ class Case:
         path.mkdir(exist_ok=True)
         return path
 
+    @property
+    def engine(self) -> Engine:
+        """SQLAlchemy's engine on the case database (made on first use)."""
+        return self.database.engine
+
     def tsa(self) -> TsaSetting | None:
         """The case's Time-Stamp Authority (``init --tsa``; the latest setting applies), if any."""
-        with self.engine.connect() as conn:
-            row = conn.execute(
-                select(TsaConfig.c.url, TsaConfig.c.ca_pem, TsaConfig.c.auto)
-                .order_by(TsaConfig.c.id.desc())
-                .limit(1)
-            ).first()
-        return TsaSetting(row.url, row.ca_pem, bool(row.auto)) if row else None
+        with self.database.read() as session:
+            row = session.first("SELECT url, ca_pem, auto FROM tsa_config ORDER BY id DESC LIMIT 1")
+        return TsaSetting(row[0], row[1], bool(row[2])) if row else None
+
+    def timestamped(self) -> bool:
+        """Whether any checkpoint has an RFC 3161 time-stamp (asked without loading the client)."""
+        with self.database.read() as session:
+            return session.first("SELECT id FROM checkpoint_timestamps LIMIT 1") is not None
 
     def _auto_timestamp(self) -> None:
         """Time-stamp the new checkpoint when the case asks for it (``init --tsa``). A TSA that
@@ -103,7 +117,7 @@ class Case:
         if checkpoint is None:
             return
         try:
-            timestamps.timestamp_checkpoint(self.engine, checkpoint, setting.url, setting.ca_pem)
+            timestamps.timestamp_checkpoint(self.database, checkpoint, setting.url, setting.ca_pem)
         except timestamps.TimestampError as exc:
             self.notices.append(
                 f"checkpoint {checkpoint.tree_size} was recorded but not time-stamped: {exc}; "
@@ -111,7 +125,7 @@ class Case:
             )
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.database.close()
 
     def __enter__(self) -> Case:
         return self
@@ -141,28 +155,36 @@ def init_case(
         raise CaseExists(f"{root} already holds a case", hint="open it with --case, or pick another folder")
     stored_url = f"sqlite:///{DEFAULT_DB}" if db_url is None else db_url
     url = db_url_for(root, stored_url)
+    from custody.store import db  # a new case's schema is made by SQLAlchemy
+
     engine = db.make_engine(url)  # refuses an unusable URL before the folder is created
     root.mkdir(parents=True, exist_ok=True)
     try:
         db.migrate(engine)
-        with engine.begin() as conn:
-            if conn.execute(select(CaseInfo.c.id)).first() is not None:
-                raise CaseExists(
-                    f"the database {engine.url.render_as_string(hide_password=True)} already holds a case",
-                    hint="use an empty database for each case",
+        database = Database(url)
+        try:
+            with database.write() as session:
+                if session.first("SELECT id FROM case_info") is not None:
+                    raise CaseExists(
+                        f"the database {engine.url.render_as_string(hide_password=True)} already holds a case",
+                        hint="use an empty database for each case",
+                    )
+                now = timefmt.stamp()
+                session.run(
+                    "INSERT INTO case_info (id, ledger_id, case_number, title, agency, created_utc, "
+                    "created_offset) VALUES (1, :ledger_id, :case_number, :title, :agency, :created_utc, "
+                    ":created_offset)",
+                    {
+                        "ledger_id": str(uuid.uuid4()),
+                        "case_number": case_number,
+                        "title": title,
+                        "agency": agency,
+                        "created_utc": now.utc,
+                        "created_offset": now.offset,
+                    },
                 )
-            now = timefmt.stamp()
-            conn.execute(
-                insert(CaseInfo).values(
-                    id=1,
-                    ledger_id=str(uuid.uuid4()),
-                    case_number=case_number,
-                    title=title,
-                    agency=agency,
-                    created_utc=now.utc,
-                    created_offset=now.offset,
-                )
-            )
+        finally:
+            database.close()
     finally:
         engine.dispose()
     config = {"format": FORMAT, "case_number": case_number, "database": stored_url}

@@ -220,7 +220,7 @@ def init(
     case = case_mod.init_case(directory, case_number=case_number, title=title, agency=agency, db_url=db)
     try:
         if tsa is not None and ca_pem is not None:
-            timestamps.configure(case.engine, tsa, ca_pem, auto=True)
+            timestamps.configure(case.database, tsa, ca_pem, auto=True)
         out.print(
             f"Created case {case.identity.case_number} in {case.root} (ledger {case.identity.ledger_id})"
         )
@@ -794,7 +794,7 @@ def custody_timestamp(
     ca_pem = _tsa_options(tsa, tsa_ca)
     with opened(case) as c:
         if list_:
-            found = timestamps.stored(c.engine)
+            found = timestamps.stored(c.database)
             if as_json:
                 emit_json([t.as_dict() for t in found])
                 return
@@ -816,7 +816,7 @@ def custody_timestamp(
         checkpoint = c.ledger.latest_checkpoint()
         if checkpoint is None:
             raise UserError("the ledger has no checkpoint yet", hint="record something first")
-        token = timestamps.timestamp_checkpoint(c.engine, checkpoint, tsa, ca_pem)
+        token = timestamps.timestamp_checkpoint(c.database, checkpoint, tsa, ca_pem)
     if as_json:
         emit_json(token.as_dict())
         return

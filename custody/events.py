@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING, Any
 from custody.errors import ItemError
 
 if TYPE_CHECKING:  # the CLI reads EVENTS at start-up; the heavy modules load on first use
-    from sqlalchemy import Connection
-
     from custody.actors import PassphrasePrompt
     from custody.case import Case
     from custody.ledger import StoredEntry
+    from custody.store.sql import Session
 
 
 @dataclass(frozen=True)
@@ -119,11 +118,11 @@ def record_event(
     cosigners = (receiver,) if event == "transfer" and receiver else ()
     keys = signing_keys(case, [actor, *cosigners], prompt or env_passphrase)
 
-    def precheck(conn: Connection) -> None:
-        if not entries_in(conn, kinds=[ACQUIRE], exhibit=exhibit):
+    def precheck(session: Session) -> None:
+        if not entries_in(session, kinds=[ACQUIRE], exhibit=exhibit):
             raise ItemError(f"no exhibit {exhibit!r} in this case")
         if corrects is not None:
-            target = [e for e in entries_in(conn, exhibit=exhibit) if e.seq == corrects]
+            target = [e for e in entries_in(session, exhibit=exhibit) if e.seq == corrects]
             if not target:
                 raise ItemError(
                     f"entry {corrects} does not exist or is not about {exhibit}",

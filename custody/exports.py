@@ -7,12 +7,9 @@ import io
 import json
 from typing import Any
 
-from sqlalchemy import select
-
 from custody.case import Case
 from custody.items import list_items
 from custody.ledger import StoredEntry
-from custody.store.models import CheckpointTimestamp
 
 CSV_COLUMNS = (
     "seq",
@@ -47,12 +44,12 @@ def export_json(case: Case) -> str:
             {"canonical": cp.body, "signature": cp.signature} for cp in case.ledger.checkpoints()
         ],
     }
-    with case.engine.connect() as conn:
-        stamped = conn.execute(select(CheckpointTimestamp.c.id).limit(1)).first() is not None
-    if stamped:  # RFC 3161 time-stamps of checkpoints, when the case has any (the client loaded only then)
+    if (
+        case.timestamped()
+    ):  # RFC 3161 time-stamps of checkpoints, when the case has any (the client loaded only then)
         from custody.timestamps import stored as stored_timestamps
 
-        document["timestamps"] = [t.as_dict() for t in stored_timestamps(case.engine)]
+        document["timestamps"] = [t.as_dict() for t in stored_timestamps(case.database)]
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
-
 from custody import timefmt, tool_version
 from custody.case import Case
 from custody.errors import ItemError, UserError
 from custody.ledger import Draft, StoredEntry, entries_in
 from custody.locate import check_utf8
+from custody.store.sql import Session
 
 if TYPE_CHECKING:
     from custody.early_read import EarlyRead
@@ -152,8 +151,8 @@ def acquire(
         "acquisition": acquisition.as_dict(),
     }
 
-    def precheck(conn: Connection) -> None:
-        if entries_in(conn, kinds=[ACQUIRE], exhibit=exhibit):
+    def precheck(session: Session) -> None:
+        if entries_in(session, kinds=[ACQUIRE], exhibit=exhibit):
             raise ItemError(
                 f"exhibit {exhibit!r} already exists in this case", hint="choose a new exhibit number"
             )

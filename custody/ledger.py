@@ -15,13 +15,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import rfc8785
-from sqlalchemy import Connection, Engine, func, insert, select
-from sqlalchemy.exc import IntegrityError
 
 from custody import merkle, timefmt
 from custody.errors import ActorError, LedgerError
-from custody.store import db
-from custody.store.models import Checkpoint, Entry
+from custody.store import sql
+from custody.store.sql import Database, Session
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -217,32 +215,59 @@ def json_loads(text: str) -> Any:
     return value
 
 
-def _entry_from_row(row: Any) -> StoredEntry:
+#: the columns of an entry, in the order :func:`_entry_from_row` takes them
+ENTRY_COLUMNS = "seq, entry_hash, prev_hash, kind, exhibit, actor, recorded_utc, body, signatures"
+CHECKPOINT_COLUMNS = "id, tree_size, root, signer, body, signature"
+_INSERT_ENTRY = "INSERT INTO entries ({}) VALUES ({})".format(
+    ENTRY_COLUMNS, ", ".join(":" + column for column in ENTRY_COLUMNS.split(", "))
+)
+
+
+def _entry_from_row(row: Sequence[Any]) -> StoredEntry:
+    seq, entry_hash, prev_hash, kind, exhibit, actor, recorded_utc, body, signatures = row
     try:
-        sigs = json_loads(row.signatures)
+        sigs = json_loads(signatures)
     except ValueError:
         sigs = []
     return StoredEntry(
-        seq=row.seq,
-        entry_hash=row.entry_hash,
-        prev_hash=row.prev_hash,
-        kind=row.kind,
-        exhibit=row.exhibit,
-        actor=row.actor,
-        recorded_utc=row.recorded_utc,
-        body=row.body,
+        seq=seq,
+        entry_hash=entry_hash,
+        prev_hash=prev_hash,
+        kind=kind,
+        exhibit=exhibit,
+        actor=actor,
+        recorded_utc=recorded_utc,
+        body=body,
         signatures=sigs if isinstance(sigs, list) else [],
     )
 
 
-Precheck = Callable[[Connection], None]
+def _checkpoint_from_row(row: Sequence[Any]) -> StoredCheckpoint:
+    id_, tree_size, root, signer, body, signature = row
+    return StoredCheckpoint(id_, int(tree_size), root, signer, body, signature)
+
+
+def _entries_query(kinds: Sequence[str] | None, exhibit: str | None) -> tuple[str, dict[str, Any]]:
+    where, params = [], {}
+    if exhibit is not None:
+        where.append("exhibit = :exhibit")
+        params["exhibit"] = exhibit
+    if kinds:
+        listed, named = sql.in_list("kind", kinds)
+        where.append(f"kind IN {listed}")
+        params.update(named)
+    condition = f" WHERE {' AND '.join(where)}" if where else ""
+    return f"SELECT {ENTRY_COLUMNS} FROM entries{condition} ORDER BY seq", params
+
+
+Precheck = Callable[[Session], None]
 
 
 class Ledger:
     """Appends to and reads one case's ledger."""
 
-    def __init__(self, engine: Engine, ledger_id: str, case_number: str) -> None:
-        self.engine = engine
+    def __init__(self, database: Database, ledger_id: str, case_number: str) -> None:
+        self.database = database
         self.ledger_id = ledger_id
         self.case_number = case_number
         #: called after every committed append (the case's automatic RFC 3161 time-stamping)
@@ -273,21 +298,23 @@ class Ledger:
             if signer not in signing_keys:
                 raise ActorError(f"no signing key loaded for actor {signer!r}")
         try:
-            with self.engine.begin() as conn:
-                db.ledger_lock(conn)
+            with self.database.write() as session:
+                sql.ledger_lock(session)
                 if precheck is not None:
-                    precheck(conn)
-                db.drop_to_writer_role(conn)
+                    precheck(session)
+                sql.drop_to_writer_role(session)
                 stored = self._append_locked(
-                    conn,
+                    session,
                     drafts,
                     signing_keys,
                     checkpoint_signer,
                     checkpoint_key or signing_keys[checkpoint_signer],
                 )
-        except IntegrityError as exc:
+        except Exception as exc:
+            if not sql.integrity_error(exc):
+                raise
             raise LedgerError(
-                f"the ledger refused the append: {exc.orig}",
+                f"the ledger refused the append: {getattr(exc, 'orig', None) or exc}",
                 hint="another writer may have appended at the same time; run the command again",
             ) from None
         if self.after_append is not None:
@@ -296,17 +323,15 @@ class Ledger:
 
     def _append_locked(
         self,
-        conn: Connection,
+        session: Session,
         drafts: Sequence[Draft],
         signing_keys: Mapping[str, Ed25519PrivateKey],
         checkpoint_signer: str,
         checkpoint_key: Ed25519PrivateKey,
     ) -> list[StoredEntry]:
-        last = conn.execute(
-            select(Entry.c.seq, Entry.c.entry_hash).order_by(Entry.c.seq.desc()).limit(1)
-        ).first()
-        seq, prev = (int(last.seq), last.entry_hash) if last else (0, GENESIS)
-        frontier = self._frontier(conn, seq)
+        last = session.first("SELECT seq, entry_hash FROM entries ORDER BY seq DESC LIMIT 1")
+        seq, prev = (int(last[0]), last[1]) if last else (0, GENESIS)
+        frontier = self._frontier(session, seq)
         rows: list[dict[str, Any]] = []
         stored: list[StoredEntry] = []
         for draft in drafts:
@@ -352,25 +377,23 @@ class Ledger:
             frontier.append(merkle.leaf_hash(raw))
             prev = digest
         if rows:
-            conn.execute(insert(Entry), rows)
-        self._checkpoint(conn, frontier, seq, checkpoint_key, checkpoint_signer)
+            session.run_many(_INSERT_ENTRY, rows)
+        self._checkpoint(session, frontier, seq, checkpoint_key, checkpoint_signer)
         return stored
 
-    def _frontier(self, conn: Connection, size: int) -> Frontier:
-        cached = conn.execute(
-            select(Checkpoint.c.frontier, Checkpoint.c.tree_size).order_by(Checkpoint.c.id.desc()).limit(1)
-        ).first()
-        if cached is not None and int(cached.tree_size) == size:
-            frontier = Frontier.loads(cached.frontier)
+    def _frontier(self, session: Session, size: int) -> Frontier:
+        cached = session.first("SELECT frontier, tree_size FROM checkpoints ORDER BY id DESC LIMIT 1")
+        if cached is not None and int(cached[1]) == size:
+            frontier = Frontier.loads(cached[0])
             if frontier.size == size:
                 return frontier
         frontier = Frontier()
-        for (body,) in conn.execute(select(Entry.c.body).order_by(Entry.c.seq)):
+        for (body,) in session.rows("SELECT body FROM entries ORDER BY seq"):
             frontier.append(merkle.leaf_hash(body.encode("utf-8")))
         return frontier
 
     def _checkpoint(
-        self, conn: Connection, frontier: Frontier, size: int, key: Ed25519PrivateKey, signer: str
+        self, session: Session, frontier: Frontier, size: int, key: Ed25519PrivateKey, signer: str
     ) -> None:
         body = canonical(
             {
@@ -383,28 +406,26 @@ class Ledger:
                 "signer": signer,
             }
         )
-        conn.execute(
-            insert(Checkpoint).values(
-                tree_size=size,
-                root=frontier.root().hex(),
-                signer=signer,
-                body=body.decode("utf-8"),
-                signature=key.sign(checkpoint_message(body)).hex(),
-                frontier=frontier.dumps(),
-            )
+        session.run(
+            "INSERT INTO checkpoints (tree_size, root, signer, body, signature, frontier) "
+            "VALUES (:tree_size, :root, :signer, :body, :signature, :frontier)",
+            {
+                "tree_size": size,
+                "root": frontier.root().hex(),
+                "signer": signer,
+                "body": body.decode("utf-8"),
+                "signature": key.sign(checkpoint_message(body)).hex(),
+                "frontier": frontier.dumps(),
+            },
         )
 
     # -- reading -------------------------------------------------------------------------------
     def entries(
         self, exhibit: str | None = None, kinds: Sequence[str] | None = None
     ) -> Iterator[StoredEntry]:
-        query = select(Entry).order_by(Entry.c.seq)
-        if exhibit is not None:
-            query = query.where(Entry.c.exhibit == exhibit)
-        if kinds:
-            query = query.where(Entry.c.kind.in_(kinds))
-        with self.engine.connect() as conn:
-            for row in conn.execute(query.execution_options(yield_per=2000)):
+        query, params = _entries_query(kinds, exhibit)
+        with self.database.read() as session:
+            for row in session.rows(query, params):
                 yield _entry_from_row(row)
 
     def entry_rows(self) -> Iterator[Sequence[Any]]:
@@ -414,52 +435,40 @@ class Ledger:
         The same rows as :meth:`entries` without building a :class:`StoredEntry` per row; streamed
         (server-side cursor on PostgreSQL), so a large ledger is never held in memory at once.
         """
-        query = select(
-            Entry.c.seq,
-            Entry.c.entry_hash,
-            Entry.c.prev_hash,
-            Entry.c.kind,
-            Entry.c.exhibit,
-            Entry.c.actor,
-            Entry.c.body,
-            Entry.c.signatures,
-        ).order_by(Entry.c.seq)
-        with self.engine.connect() as conn:
-            yield from conn.execute(query.execution_options(yield_per=5000))
+        with self.database.read() as session:
+            yield from session.rows(
+                "SELECT seq, entry_hash, prev_hash, kind, exhibit, actor, body, signatures FROM entries ORDER BY seq"
+            )
 
     def count(self) -> int:
-        with self.engine.connect() as conn:
-            return int(conn.execute(select(func.count()).select_from(Entry)).scalar_one())
+        with self.database.read() as session:
+            found = session.first("SELECT count(*) FROM entries")
+        return int(found[0]) if found else 0
 
     def checkpoints(self) -> list[StoredCheckpoint]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(Checkpoint).order_by(Checkpoint.c.id)).all()
-        return [StoredCheckpoint(r.id, int(r.tree_size), r.root, r.signer, r.body, r.signature) for r in rows]
+        with self.database.read() as session:
+            return [
+                _checkpoint_from_row(r)
+                for r in session.rows(f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY id")
+            ]
 
     def latest_checkpoint(self) -> StoredCheckpoint | None:
-        with self.engine.connect() as conn:
-            r = conn.execute(select(Checkpoint).order_by(Checkpoint.c.id.desc()).limit(1)).first()
-        return (
-            None
-            if r is None
-            else StoredCheckpoint(r.id, int(r.tree_size), r.root, r.signer, r.body, r.signature)
-        )
+        with self.database.read() as session:
+            r = session.first(f"SELECT {CHECKPOINT_COLUMNS} FROM checkpoints ORDER BY id DESC LIMIT 1")
+        return None if r is None else _checkpoint_from_row(r)
 
     def leaf_hashes(self, size: int | None = None) -> list[bytes]:
-        query = select(Entry.c.body).order_by(Entry.c.seq)
-        if size is not None:
-            query = query.limit(size)
-        with self.engine.connect() as conn:
-            return [merkle.leaf_hash(b.encode("utf-8")) for (b,) in conn.execute(query)]
+        limit = "" if size is None else " LIMIT :size"
+        with self.database.read() as session:
+            return [
+                merkle.leaf_hash(b.encode("utf-8"))
+                for (b,) in session.rows(f"SELECT body FROM entries ORDER BY seq{limit}", {"size": size})
+            ]
 
 
 def entries_in(
-    conn: Connection, *, kinds: Sequence[str] = (), exhibit: str | None = None
+    session: Session, *, kinds: Sequence[str] = (), exhibit: str | None = None
 ) -> list[StoredEntry]:
     """Entries read inside an open transaction (used by prechecks that run under the lock)."""
-    query = select(Entry).order_by(Entry.c.seq)
-    if kinds:
-        query = query.where(Entry.c.kind.in_(kinds))
-    if exhibit is not None:
-        query = query.where(Entry.c.exhibit == exhibit)
-    return [_entry_from_row(row) for row in conn.execute(query)]
+    query, params = _entries_query(kinds, exhibit)
+    return [_entry_from_row(row) for row in session.rows(query, params)]

@@ -35,12 +35,11 @@ from rfc3161_client import (
     VerifierBuilder,
     decode_timestamp_response,
 )
-from sqlalchemy import Engine, insert, select
 
 from custody import timefmt
 from custody.errors import CustodyError
 from custody.ledger import StoredCheckpoint, json_loads
-from custody.store.models import CheckpointTimestamp, TsaConfig
+from custody.store.sql import Database
 
 CONTENT_TYPE = "application/timestamp-query"
 REPLY_TYPE = "application/timestamp-reply"
@@ -204,7 +203,7 @@ def _accuracy(response: TimeStampResponse) -> timedelta:
 
 
 def timestamp_checkpoint(
-    engine: Engine, checkpoint: StoredCheckpoint, url: str, ca_pem: str
+    database: Database, checkpoint: StoredCheckpoint, url: str, ca_pem: str
 ) -> StoredTimestamp:
     """Time-stamp ``checkpoint`` at the TSA ``url`` and store the token (verified first)."""
     response = request_token(url, checkpoint.body.encode("utf-8"), ca_pem)
@@ -219,28 +218,37 @@ def timestamp_checkpoint(
         "gen_time": gen,
         "recorded_utc": now,
     }
-    with engine.begin() as conn:
-        new_id = conn.execute(insert(CheckpointTimestamp).values(**row)).inserted_primary_key
+    with database.write() as session:
+        new_id = session.first(
+            "INSERT INTO checkpoint_timestamps (tree_size, root, tsa_url, ca_pem, token, gen_time, "
+            "recorded_utc) VALUES (:tree_size, :root, :tsa_url, :ca_pem, :token, :gen_time, :recorded_utc) "
+            "RETURNING id",
+            row,
+        )
     return StoredTimestamp(id=int(new_id[0]) if new_id else 0, **row)  # type: ignore[arg-type]
 
 
-def configure(engine: Engine, url: str, ca_pem: str, *, auto: bool) -> None:
+def configure(database: Database, url: str, ca_pem: str, *, auto: bool) -> None:
     """Record the case's TSA (the latest row applies; read back by :meth:`Case.tsa`)."""
     _check_url(url)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(TsaConfig).values(url=url, ca_pem=ca_pem, auto=auto, added_utc=timefmt.stamp().utc)
+    with database.write() as session:
+        session.run(
+            "INSERT INTO tsa_config (url, ca_pem, auto, added_utc) VALUES (:url, :ca_pem, :auto, :added_utc)",
+            {"url": url, "ca_pem": ca_pem, "auto": auto, "added_utc": timefmt.stamp().utc},
         )
 
 
-def stored(engine: Engine) -> list[StoredTimestamp]:
-    with engine.connect() as conn:
-        rows = conn.execute(select(CheckpointTimestamp).order_by(CheckpointTimestamp.c.id)).all()
+def stored(database: Database) -> list[StoredTimestamp]:
+    with database.read() as session:
+        rows = list(
+            session.rows(
+                "SELECT id, tree_size, root, tsa_url, ca_pem, token, gen_time, recorded_utc "
+                "FROM checkpoint_timestamps ORDER BY id"
+            )
+        )
     return [
-        StoredTimestamp(
-            r.id, int(r.tree_size), r.root, r.tsa_url, r.ca_pem, bytes(r.token), r.gen_time, r.recorded_utc
-        )
-        for r in rows
+        StoredTimestamp(id_, int(size), root, tsa, ca, bytes(token), gen, recorded)
+        for id_, size, root, tsa, ca, token, gen, recorded in rows
     ]
 
 

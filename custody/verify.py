@@ -34,7 +34,6 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select
 
 from custody import keys as keymod
 from custody import merkle
@@ -51,7 +50,6 @@ from custody.ledger import (
     entry_message,
     json_loads,
 )
-from custody.store.models import CheckpointTimestamp
 from custody.timefmt import parse_offset, parse_utc
 
 CLOCK_TOLERANCE = timedelta(minutes=5)
@@ -1284,13 +1282,12 @@ def check_timestamps(case: Case, checkpoints: Sequence[StoredCheckpoint], report
     """Every RFC 3161 token of the case: TIMESTAMP_INVALID when one does not verify against the
     checkpoint it claims and the CA kept with it; CLOCK_ANOMALY for entries whose recorded time
     contradicts a verified token's time (docs/custody.md, "Time-stamps")."""
-    with case.engine.connect() as conn:
-        if conn.execute(select(CheckpointTimestamp.c.id).limit(1)).first() is None:
-            return
+    if not case.timestamped():
+        return
     # only a case with tokens pays for the RFC 3161 client (about 0.1 s of imports)
     from custody import timestamps
 
-    timestamp_problems(timestamps.stored(case.engine), checkpoints, case.ledger.entry_rows, report)
+    timestamp_problems(timestamps.stored(case.database), checkpoints, case.ledger.entry_rows, report)
 
 
 def timestamp_problems(

@@ -71,9 +71,7 @@ def verify_check(
     against what the runs signed), loaded only for a case that holds triage runs (or when evidence
     options are given, which that check refuses if wrong): ``exhibit custody verify`` of a case
     never triaged does not import the triage engine."""
-    from sqlalchemy import inspect
-
-    if not options and not options_files and not inspect(case.engine).has_table("triage_runs"):
+    if not options and not options_files and not case.database.has_table("triage_runs"):
         return
     from triage.engine.verify import check
 

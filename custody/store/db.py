@@ -1,12 +1,8 @@
-"""Opening a case database: engine set-up, migrations, and the append lock.
+"""The case database through SQLAlchemy: engine set-up and migrations.
 
-SQLite and PostgreSQL differ in how a writer takes the ledger for itself; both are hidden
-behind :func:`ledger_lock`, which every append calls first inside its transaction:
-
-- SQLite: every transaction starts with ``BEGIN IMMEDIATE``, so two writers never interleave;
-- PostgreSQL: ``pg_advisory_xact_lock`` on a fixed key, released at commit or rollback.
-
-The unique ``prev_hash`` column is the last line of defence against a forked chain.
+Every SQLite transaction of the engine starts with ``BEGIN IMMEDIATE``, as custody's own
+connections do (custody/store/sql.py, where the ledger's append lock is), so two writers never
+interleave.
 """
 
 from __future__ import annotations
@@ -35,13 +31,12 @@ from sqlalchemy.exc import ArgumentError, DisconnectionError, OperationalError
 from sqlalchemy.pool import QueuePool
 
 from custody.errors import CaseError, CaseNotFound, DiskFull, environment_error
+from custody.store import CUSTODY_VERSION
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = str(Path(__file__).with_name("migrations"))
-LEDGER_LOCK_KEY = 0x45584849  # "EXHI": the advisory lock every PostgreSQL append takes
-WRITER_ROLE = "exhibit_writer"
 
 
 SUPPORTED = ("sqlite", "postgresql")  # the dialects the migrations and tests cover
@@ -123,24 +118,6 @@ def _sqlite_setup(engine: Engine) -> None:
 MIGRATE_LOCK_KEY = 0x45584D4947  # "EXMIG": serialises schema migrations of one database
 
 
-def ledger_lock(conn: Connection) -> None:
-    """Serialise appends (SQLite already holds its write lock from BEGIN IMMEDIATE)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LEDGER_LOCK_KEY})
-
-
-def drop_to_writer_role(conn: Connection) -> None:
-    """On PostgreSQL, append as the INSERT/SELECT-only role when this login may assume it."""
-    if conn.dialect.name != "postgresql":
-        return
-    allowed = conn.execute(
-        text("SELECT pg_has_role(current_user, :r, 'MEMBER') FROM pg_roles WHERE rolname = :r"),
-        {"r": WRITER_ROLE},
-    ).scalar()
-    if allowed:
-        conn.execute(text(f"SET LOCAL ROLE {WRITER_ROLE}"))
-
-
 def alembic_config(conn: Connection, script_location: str = MIGRATIONS) -> Config:
     from alembic.config import Config
 
@@ -151,7 +128,7 @@ def alembic_config(conn: Connection, script_location: str = MIGRATIONS) -> Confi
     return cfg
 
 
-HEADS = {MIGRATIONS: ("custody_alembic_version", "c0002")}
+HEADS = {MIGRATIONS: CUSTODY_VERSION}
 
 
 def register_head(script_location: str, version_table: str, head: str) -> None:
@@ -161,9 +138,11 @@ def register_head(script_location: str, version_table: str, head: str) -> None:
 
 def _at_head(engine: Engine, script_location: str) -> bool:
     known = HEADS.get(script_location)
-    if known is None:
-        return False
-    table, head = known
+    return known is not None and at_head(engine, *known)
+
+
+def at_head(engine: Engine, table: str, head: str) -> bool:
+    """Whether the version table ``table`` holds exactly the revision ``head``."""
     try:
         with engine.connect() as conn:
             found = conn.execute(text(f"SELECT version_num FROM {table}")).scalars().all()

@@ -56,12 +56,12 @@ def test_timestamp_of_the_latest_checkpoint_verifies_here_and_with_openssl(
     ca = timestamps.load_ca(tsa.ca)
     checkpoint = acquired.ledger.latest_checkpoint()
     assert checkpoint is not None
-    token = timestamps.timestamp_checkpoint(acquired.engine, checkpoint, tsa.url, ca)
+    token = timestamps.timestamp_checkpoint(acquired.database, checkpoint, tsa.url, ca)
     assert token.tree_size == checkpoint.tree_size == acquired.ledger.count()
     assert verify_case(acquired).ok
     # the oracle: OpenSSL verifies the stored response over the checkpoint's canonical body
     (tmp_path / "cp.txt").write_bytes(checkpoint.body.encode())
-    (tmp_path / "t.tsr").write_bytes(timestamps.stored(acquired.engine)[0].token)
+    (tmp_path / "t.tsr").write_bytes(timestamps.stored(acquired.database)[0].token)
     done = subprocess.run(
         ["openssl", "ts", "-verify", "-data", "cp.txt", "-in", "t.tsr", "-CAfile", str(tsa.ca)],
         cwd=tmp_path,
@@ -95,10 +95,10 @@ def test_a_token_of_another_tsa_or_another_checkpoint_is_invalid(
     # a token signed by another TSA, whose CA is not the one given: refused when received
     with pytest.raises(timestamps.TimestampError, match="does not verify"):
         timestamps.timestamp_checkpoint(
-            acquired.engine, checkpoint, other_tsa.url, timestamps.load_ca(tsa.ca)
+            acquired.database, checkpoint, other_tsa.url, timestamps.load_ca(tsa.ca)
         )
-    assert timestamps.stored(acquired.engine) == []
-    timestamps.timestamp_checkpoint(acquired.engine, checkpoint, tsa.url, timestamps.load_ca(tsa.ca))
+    assert timestamps.stored(acquired.database) == []
+    timestamps.timestamp_checkpoint(acquired.database, checkpoint, tsa.url, timestamps.load_ca(tsa.ca))
     assert verify_case(acquired).ok
     # an attacker swaps the kept CA for another one: the chain no longer verifies
     tamper(acquired, "UPDATE checkpoint_timestamps SET ca_pem = %s", (other_tsa.ca.read_text(),))
@@ -109,7 +109,9 @@ def test_a_token_of_another_tsa_or_another_checkpoint_is_invalid(
 def test_an_edited_token_or_checkpoint_reference_is_invalid(acquired: Case, tsa: LocalTsa) -> None:
     checkpoint = acquired.ledger.latest_checkpoint()
     assert checkpoint is not None
-    stored = timestamps.timestamp_checkpoint(acquired.engine, checkpoint, tsa.url, timestamps.load_ca(tsa.ca))
+    stored = timestamps.timestamp_checkpoint(
+        acquired.database, checkpoint, tsa.url, timestamps.load_ca(tsa.ca)
+    )
     token = bytearray(stored.token)
     token[-40] ^= 0x01  # inside the signature
     tamper(acquired, "UPDATE checkpoint_timestamps SET token = %s", (bytes(token),))
@@ -135,14 +137,14 @@ def test_entries_whose_clock_contradicts_the_tsa_are_clock_anomalies(
     clock) is held by a checkpoint the TSA stamped earlier; one recorded in the past comes after a
     stamp that is later than it. Neither is out of order or in the future for the ledger's own
     clock checks, which cannot see them."""
-    timestamps.configure(acquired.engine, tsa.url, timestamps.load_ca(tsa.ca), auto=True)
+    timestamps.configure(acquired.database, tsa.url, timestamps.load_ca(tsa.ca), auto=True)
     now = datetime.now(UTC)
     honest = record_event(acquired, "move", "EX-001", actor="jdoe", location="shelf 1").seq
-    assert len(timestamps.stored(acquired.engine)) == 1
+    assert len(timestamps.stored(acquired.database)) == 1
     assert verify_case(acquired).ok
     set_clock(now + timedelta(minutes=30))
     ahead = record_event(acquired, "move", "EX-001", actor="jdoe", location="shelf 2").seq
-    assert len(timestamps.stored(acquired.engine)) == 2
+    assert len(timestamps.stored(acquired.database)) == 2
     report = verify_case(acquired, now=now + timedelta(hours=1))
     assert [(p.code, p.seq) for p in report.problems] == [("CLOCK_ANOMALY", ahead)], report.problems
     assert "time-stamped at" in report.problems[0].detail and report.problems[0].exhibit == "EX-001"
@@ -154,7 +156,7 @@ def test_back_dated_entry_after_a_time_stamp_is_a_clock_anomaly(
 ) -> None:
     checkpoint = acquired.ledger.latest_checkpoint()
     assert checkpoint is not None
-    timestamps.timestamp_checkpoint(acquired.engine, checkpoint, tsa.url, timestamps.load_ca(tsa.ca))
+    timestamps.timestamp_checkpoint(acquired.database, checkpoint, tsa.url, timestamps.load_ca(tsa.ca))
     set_clock(datetime.now(UTC) - timedelta(hours=1))
     back = record_event(acquired, "move", "EX-001", actor="jdoe", location="back-dated").seq
     problems = [(p.code, p.seq) for p in verify_case(acquired).problems]
@@ -225,7 +227,7 @@ def test_cli_init_with_a_tsa_stamps_every_checkpoint(
     r = cli(capsys, "actor", "add", "bcole", "--name", "Bo Cole", "--role", "examiner", "--case", str(root))
     assert r.code == 0 and "not time-stamped" in r.message and "exhibit custody timestamp" in r.message
     with open_case(root) as case:
-        assert case.ledger.count() == 3 and len(timestamps.stored(case.engine)) == 2
+        assert case.ledger.count() == 3 and len(timestamps.stored(case.database)) == 2
     tsa.fail = False
     r = cli(capsys, "custody", "timestamp", "--case", str(root))
     assert r.code == 0 and "Checkpoint 3" in r.out, r.err
@@ -274,7 +276,7 @@ def test_cli_refusals(
     )
     assert r.clean_failure and "cannot reach the TSA" in r.message
     with open_case(root) as case:
-        assert timestamps.stored(case.engine) == []
+        assert timestamps.stored(case.database) == []
 
 
 def test_an_export_carries_its_tokens_and_is_checked_without_the_database(
@@ -287,7 +289,7 @@ def test_an_export_carries_its_tokens_and_is_checked_without_the_database(
 
     checkpoint = acquired.ledger.latest_checkpoint()
     assert checkpoint is not None
-    timestamps.timestamp_checkpoint(acquired.engine, checkpoint, tsa.url, timestamps.load_ca(tsa.ca))
+    timestamps.timestamp_checkpoint(acquired.database, checkpoint, tsa.url, timestamps.load_ca(tsa.ca))
     document = json.loads(export_json(acquired))
     assert verify_export(document).ok
     token = bytearray(base64.b64decode(document["timestamps"][0]["token_der_base64"]))

@@ -1,0 +1,192 @@
+"""Custody's statements on the case database (custody/store/sql.py): the same rows through
+:mod:`sqlite3` and through SQLAlchemy, transactions that commit or leave nothing, connections that
+are pooled like the engine's and never cross a fork, and URLs read as SQLAlchemy reads them."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from custody.case import Case
+from custody.errors import LedgerError
+from custody.ledger import Draft
+from custody.store import sql
+from custody.store.sql import Database
+
+
+def _sessions(case: Case) -> list[Database]:
+    """The case's own database and one that runs the same statements through SQLAlchemy."""
+    through_engine = Database(case.db_url)
+    through_engine._file = None  # as for a URL sqlite_file() declines: every statement via the engine
+    return [case.database, through_engine]
+
+
+def test_both_paths_read_the_same_rows(case: Case) -> None:
+    with case.engine.connect() as conn:
+        expected = [tuple(row) for row in conn.execute(text("SELECT * FROM entries ORDER BY seq"))]
+    assert len(expected) == 2  # two actors registered
+    for database in _sessions(case):
+        try:
+            with database.read() as session:
+                assert [tuple(r) for r in session.rows("SELECT * FROM entries ORDER BY seq")] == expected
+                assert tuple(session.first("SELECT count(*) FROM entries") or ()) == (2,)
+                assert session.first("SELECT seq FROM entries WHERE seq = :s", {"s": 99}) is None
+                listed, params = sql.in_list("k", ["actor.add", "nothing"])
+                assert [
+                    r[0] for r in session.rows(f"SELECT seq FROM entries WHERE kind IN {listed}", params)
+                ] == [1, 2]
+            assert database.has_table("entries") and not database.has_table("no_such_table")
+            assert database.at_head()
+            assert not database.at_head(("custody_alembic_version", "c9999"))
+        finally:
+            if database is not case.database:
+                database.close()
+
+
+def test_a_write_commits_at_the_end_or_leaves_nothing(case: Case) -> None:
+    before = case.ledger.count()
+    for database in _sessions(case):
+        with database.read() as session:
+            settings = (session.first("SELECT count(*) FROM tsa_config") or (None,))[0]
+        try:
+            with pytest.raises(RuntimeError), database.write() as session:
+                session.run(
+                    "INSERT INTO tsa_config (url, ca_pem, auto, added_utc) VALUES (:u, 'pem', :a, 'now')",
+                    {"u": "http://tsa.invalid", "a": True},
+                )
+                assert tuple(session.first("SELECT count(*) FROM tsa_config") or ()) == (settings + 1,)
+                raise RuntimeError("the block failed")
+            with database.read() as session:
+                assert tuple(session.first("SELECT count(*) FROM tsa_config") or ()) == (settings,)
+            with database.write() as session:
+                session.run_many(
+                    "INSERT INTO tsa_config (url, ca_pem, auto, added_utc) VALUES (:u, 'pem', :a, 'now')",
+                    [{"u": "http://one.invalid", "a": False}, {"u": "http://two.invalid", "a": True}],
+                )
+            setting = case.tsa()
+            assert setting is not None and setting.url == "http://two.invalid" and setting.auto is True
+        finally:
+            if database is not case.database:
+                database.close()
+    assert case.ledger.count() == before
+
+
+def test_a_taken_key_is_the_ledgers_refusal(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An append whose row takes a sequence number already there (as a second writer's would, were
+    the lock bypassed): the database's key refuses it, reported as the ledger's error with what to
+    do, and nothing of the append is kept, on both databases."""
+    from custody.actors import signing_keys
+
+    keys = signing_keys(case, ["jdoe"])
+    before = case.ledger.count()
+    monkeypatch.setattr(
+        type(case.ledger),
+        "_append_locked",
+        lambda self, session, *rest: session.run(
+            "INSERT INTO entries (seq, entry_hash, prev_hash, kind, exhibit, actor, recorded_utc, body, "
+            "signatures) SELECT seq, entry_hash, prev_hash, kind, exhibit, actor, recorded_utc, body, "
+            "signatures FROM entries WHERE seq = 1"
+        ),
+    )
+    with pytest.raises(LedgerError, match="refused the append"):
+        case.ledger.append([Draft(kind="note", actor="jdoe", data={})], keys, checkpoint_signer="jdoe")
+    assert case.ledger.count() == before
+
+
+def test_integrity_errors_of_both_drivers() -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    assert sql.integrity_error(sqlite3.IntegrityError("UNIQUE constraint failed"))
+    assert sql.integrity_error(IntegrityError("INSERT", {}, Exception("duplicate key")))
+    assert not sql.integrity_error(sqlite3.OperationalError("database is locked"))
+    assert not sql.integrity_error(ValueError("x"))
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:////tmp/case/case.sqlite",
+        "sqlite:////tmp/x y/c#d.sqlite",
+        "sqlite:////tmp/a@b:c/d.sqlite",
+        "sqlite:////tmp/é/ü.sqlite",
+        "sqlite:///relative/case.sqlite",
+    ],
+)
+def test_a_plain_sqlite_url_names_the_file_sqlalchemy_opens(url: str) -> None:
+    assert sql.sqlite_file(url) == make_url(url).database
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:////tmp/50%25/case.sqlite",  # SQLAlchemy decodes escapes: left to it
+        "sqlite:////tmp/case.sqlite?timeout=5",
+        "sqlite://",
+        "sqlite:///",
+        "postgresql://postgres@127.0.0.1/exhibit",
+    ],
+)
+def test_other_urls_go_through_sqlalchemy(url: str) -> None:
+    assert sql.sqlite_file(url) is None
+
+
+def _connection(database: Database) -> sqlite3.Connection:
+    with database.read() as session:
+        conn: sqlite3.Connection = session._conn  # type: ignore[attr-defined]
+        return conn
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_connections_are_pooled_like_the_engines(case: Case) -> None:
+    """One connection serves the command; a statement run while another still reads gets a second,
+    which is closed afterwards (only one is kept)."""
+    first = _connection(case.database)
+    assert _connection(case.database) is first
+    with case.database.read() as outer:
+        rows = outer.rows("SELECT seq FROM entries ORDER BY seq")
+        next(rows)
+        with case.database.write() as inner:
+            assert inner._conn is not first  # type: ignore[attr-defined]
+            second = inner._conn  # type: ignore[attr-defined]
+            inner.run("INSERT INTO tsa_config (url, ca_pem, auto, added_utc) VALUES ('u', 'p', 0, 'now')")
+        assert [r[0] for r in rows] == [2]
+    assert _connection(case.database) in (first, second)
+    with pytest.raises(sqlite3.ProgrammingError):  # the one not kept was closed
+        (second if _connection(case.database) is first else first).execute("SELECT 1")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_forked_process_opens_its_own_sqlite_connection(case: Case) -> None:
+    parent = _connection(case.database)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report what it used, then leave without running finalizers
+        try:
+            fresh = _connection(case.database) is not parent
+            os.write(write, f"{fresh} {case.ledger.count()}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 100).decode()
+    os.waitpid(pid, 0)
+    assert answer == "True 2"
+    assert _connection(case.database) is parent  # untouched by the child
+    assert case.ledger.count() == 2
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_opening_a_case_at_its_head_needs_no_sqlalchemy_engine(case: Case, tmp_path: Path) -> None:
+    from custody.case import open_case
+
+    again = open_case(case.root)
+    try:
+        assert again.database._engine is None  # type: ignore[attr-defined]
+        assert again.ledger.count() == 2 and again.identity == case.identity
+        assert again.engine.dialect.name == "sqlite"  # made when asked for
+    finally:
+        again.close()
