@@ -241,7 +241,7 @@ def test_a_run_stopped_after_signing_is_completed_from_its_entry(
     again = run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=1))
     assert again.resumed_from is None
     with case.engine.connect() as conn:
-        first = conn.execute(select(Run).where(Run.id == entry.data["run"])).one()
+        first = conn.execute(select(Run).where(Run.c.id == entry.data["run"])).one()
     assert first.status == "complete" and first.finished_utc == entry.recorded_utc
     assert json.loads(first.counts) == {**entry.data["counts"], "derived": entry.data["derived"]}
     report = verify_case(case)
@@ -414,11 +414,11 @@ def test_the_files_some_plugin_read_are_found_by_the_stored_text(case: Case) -> 
     with case.engine.begin() as conn:
         writes.store_files(conn, rows)
         found = conn.execute(
-            select(File.key).where(File.exhibit == "EX-1", writes.read_by_a_plugin(File.plugins))
+            select(File.c.key).where(File.c.exhibit == "EX-1", writes.read_by_a_plugin(File.c.plugins))
         ).scalars()
         parsed = {
             r.key
-            for r in conn.execute(select(File.key, File.plugins).where(File.exhibit == "EX-1"))
+            for r in conn.execute(select(File.c.key, File.c.plugins).where(File.c.exhibit == "EX-1"))
             if r.plugins and any(o["outcome"] != "not-my-format" for o in json.loads(r.plugins))
         }
     assert set(found) == parsed == {"read", "failed", "mixed"}

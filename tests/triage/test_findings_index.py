@@ -104,7 +104,7 @@ def test_a_case_from_before_the_index_is_upgraded_with_its_findings(engine: Engi
         command.upgrade(alembic_config(conn, MIGRATIONS), "t0008")
     rows = [_row(n, f"sms._id={n}" if n % 2 else None) for n in range(1, 21)]
     with engine.begin() as conn:
-        table: Any = Finding.__table__
+        table: Any = Finding
         assert insert_new(conn, table, rows, "fingerprint") == 20
         before = conn.execute(
             text("SELECT id, fingerprint, locator, data FROM triage_findings ORDER BY id")

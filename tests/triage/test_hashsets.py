@@ -325,7 +325,9 @@ def _lists(tmp_path: Path) -> tuple[Path, Path]:
 
 def _hits(case: Case) -> list[dict[str, object]]:
     with case.engine.connect() as conn:
-        rows = conn.execute(select(Finding.path, Finding.data).where(Finding.record_type == HIT_TYPE)).all()
+        rows = conn.execute(
+            select(Finding.c.path, Finding.c.data).where(Finding.c.record_type == HIT_TYPE)
+        ).all()
     return sorted(
         (json.loads(d) | {"path": p} for p, d in rows), key=lambda d: (str(d["path"]), str(d["set_name"]))
     )
@@ -469,7 +471,7 @@ def test_match_after_the_fact_signs_the_new_digest(tmp_path: Path, monkeypatch: 
         assert verify_case(case).ok
         [entry] = [e for e in case.ledger.entries(exhibit="EX-001") if e.kind == "hashset.match"]
         with case.engine.connect() as conn:
-            stored = len(conn.execute(select(Finding.id).where(Finding.exhibit == "EX-001")).all())
+            stored = len(conn.execute(select(Finding.c.id).where(Finding.c.exhibit == "EX-001")).all())
         assert entry.data["digest"]["tables"]["triage_findings"]["rows"] == stored
         with case.engine.begin() as conn:
             conn.execute(

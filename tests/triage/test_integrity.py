@@ -133,13 +133,12 @@ def _documented_object(table: Any, row: Any) -> dict[str, Any]:
 def test_the_canonical_form_is_rfc8785(case: Case) -> None:
     """The fast encoder gives RFC 8785's bytes on every real row of every digested table."""
     with case.engine.connect() as conn:
-        for model in (File, Finding, RunWarning):
-            rows = conn.execute(select(model.__table__)).all()  # type: ignore[arg-type]
+        for table in (File, Finding, RunWarning):
+            rows = conn.execute(select(table)).all()
             assert rows
             for row in rows:
-                table = model.__table__
-                mapping = _documented_object(table, row)  # type: ignore[arg-type]
-                assert integrity.canonical_row(table, row) == rfc8785.dumps(mapping)  # type: ignore[arg-type]
+                mapping = _documented_object(table, row)
+                assert integrity.canonical_row(table, row) == rfc8785.dumps(mapping)
         # and the leaves the digest is made of (the batch encoder) are the leaves of those bytes
         for spec in integrity.TABLES:
             rows = conn.execute(select(spec.table)).all()
@@ -244,8 +243,8 @@ def test_altered_anchors_cannot_hide_an_edit(case: Case) -> None:
     key = one_key(case, "triage_files", "key", f"path = '{SMS_DB}'")
     sql(case, "UPDATE triage_files SET sha256 = ? WHERE key = ?", ZEROS, key)
     with case.engine.connect() as conn:
-        row = conn.execute(select(File.__table__).where(File.key == key)).one()
-    leaf = integrity.leaf_of(File.__table__, row).hex()  # type: ignore[arg-type]
+        row = conn.execute(select(File).where(File.c.key == key)).one()
+    leaf = integrity.leaf_of(File, row).hex()
     # the anchors are stored in chunks: keys "\n"-separated, leaf hashes concatenated in hex
     with case.engine.connect() as conn:
         position, keys, leaves = conn.execute(

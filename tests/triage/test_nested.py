@@ -121,7 +121,7 @@ def test_sms_in_a_zip_in_a_tar_gives_messages_with_their_chain(
         assert f.as_dict()["source"]["parent"] == zip_ref
     # the rows: each member names its archive's row, whose hash is the archive's
     with c.engine.connect() as conn:
-        rows = {r.path: r for r in conn.execute(select(File).where(File.exhibit == "EX-001"))}
+        rows = {r.path: r for r in conn.execute(select(File).where(File.c.exhibit == "EX-001"))}
     db_row = rows[MEMBER]
     assert db_row.fs_type == "zip" and db_row.sha256 == sha(sms_db)
     assert rows["/Users/a/backup.tgz!/phone.zip"].key == db_row.parent
@@ -246,7 +246,7 @@ def test_bombs_and_limits_are_warnings_naming_the_archive(tmp_path: Path) -> Non
         assert about("/many.zip", "12 members, over the limit of 10: only the first 10 are walked"), said
         assert about("/deep.zip!/level2.zip!/level1.zip", "beyond the limit of 2"), said
         with c.engine.connect() as conn:
-            rows = {r.path: r for r in conn.execute(select(File).where(File.exhibit == "EX-001"))}
+            rows = {r.path: r for r in conn.execute(select(File).where(File.c.exhibit == "EX-001"))}
         for name in ("ratio.zip", "big.zip", "big.tgz"):
             assert rows[f"/{name}"].sha256 == sha((ev / name).read_bytes())  # still hashed as files
             assert not [p for p in rows if p.startswith(f"/{name}!")]
@@ -288,7 +288,7 @@ def test_hostile_member_names_are_names_never_paths(tmp_path: Path) -> None:
         assert any("/evil.tar: member #0" in m and "'..' component" in m for m in said), said
         assert any("/evil.tar: member #1" in m and "absolute" in m for m in said), said
         with c.engine.connect() as conn:
-            rows = {r.path: r for r in conn.execute(select(File).where(File.exhibit == "EX-001"))}
+            rows = {r.path: r for r in conn.execute(select(File).where(File.c.exhibit == "EX-001"))}
         assert rows["/evil.zip!/../../escaped.txt"].sha256 == sha(b"1")
         assert rows["/evil.zip!/etc/absolute.txt"].sha256 == sha(b"2")
         assert rows["/evil.tar!/../../up.txt"].sha256 == sha(b"5")
@@ -325,7 +325,7 @@ def test_damaged_and_encrypted_archives_are_warnings_and_still_hashed(tmp_path: 
         assert any(": /locked.zip: 1 member(s) of the zip archive are encrypted" in m for m in said), said
         assert not any("/notes.gz" in m for m in said), said
         with c.engine.connect() as conn:
-            rows = {r.path: r for r in conn.execute(select(File).where(File.exhibit == "EX-001"))}
+            rows = {r.path: r for r in conn.execute(select(File).where(File.c.exhibit == "EX-001"))}
         assert rows["/damaged.zip"].sha256 == sha(damaged) and rows["/damaged.zip"].error is None
         assert rows["/locked.zip"].sha256 == sha(bytes(enc))
         assert rows["/locked.zip!/secret.txt"].sha256 is None or rows["/locked.zip!/secret.txt"].error
@@ -339,7 +339,7 @@ def test_digest_rows_keep_their_old_form_unless_they_are_members(case: tuple[Cas
     """docs/custody.md: ``parent`` is a member of a row's canonical form only when not NULL, so
     rows stored before the column existed keep the bytes their digest was signed over."""
     c, _ = case
-    table = File.__table__
+    table = File
     with c.engine.connect() as conn:
         for row in conn.execute(select(table)):  # type: ignore[arg-type]
             text = integrity.canonical_row(table, row).decode()  # type: ignore[arg-type]
@@ -366,7 +366,7 @@ def test_depth_zero_opens_nothing(tmp_path: Path, laptop: dict[str, bytes]) -> N
     c, _ = triaged(tmp_path, tmp_path / "ev", TriageOptions(workers=1, nested=NestLimits(depth=0)))
     try:
         with c.engine.connect() as conn:
-            paths = [r.path for r in conn.execute(select(File.path).where(File.exhibit == "EX-001"))]
+            paths = [r.path for r in conn.execute(select(File.c.path).where(File.c.exhibit == "EX-001"))]
         assert "/Users/a/backup.tgz" in paths and not [p for p in paths if "!" in p]
         assert not list(iter_findings(c.engine, "EX-001", "chat/android/sms"))
     finally:

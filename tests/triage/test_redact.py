@@ -140,7 +140,7 @@ def test_pseudonyms_stay_with_the_case(tmp_path: Path) -> None:
     assert later.pseudonyms[("name", "a. smith")] == "V1"  # same line as a known value: same person
     engine = create_engine(f"sqlite:///{tmp_path / 'case.sqlite'}")
     with engine.connect() as conn:
-        rows = conn.execute(select(Pseudonym.value, Pseudonym.pseudonym)).all()
+        rows = conn.execute(select(Pseudonym.c.value, Pseudonym.c.pseudonym)).all()
     engine.dispose()
     assert ("a. smith", "V1") in rows and len(rows) == 7
 

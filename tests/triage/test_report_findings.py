@@ -601,7 +601,9 @@ def test_postgresql_case_pages_as_sqlite(tmp_path: Path, pg_database: str) -> No
                 f"threads.html#{c['anchor']}" if page == 1 else f"threads-{page}.html#{c['anchor']}"
             )
         with case.engine.connect() as conn:
-            ids = [r[0] for r in conn.execute(select(Finding.id).order_by(Finding.record_type, Finding.id))]
+            ids = [
+                r[0] for r in conn.execute(select(Finding.c.id).order_by(Finding.c.record_type, Finding.c.id))
+            ]
         paged = [
             f.id for f in findings_in_order(case.engine, None, {"chat/android/sms"}, order="type", batch=50)
         ]

@@ -66,7 +66,7 @@ def _wait_for(condition: object, timeout: float = 60) -> None:
 def _lock_holder(case: Case) -> str | None:
     try:
         with case.engine.connect() as conn:
-            return conn.execute(select(ExhibitLock.run_id)).scalar()
+            return conn.execute(select(ExhibitLock.c.run_id)).scalar()
     except Exception:  # the table does not exist yet
         return None
 
@@ -75,7 +75,7 @@ def _runs(case: Case) -> int:
     """Triage runs started (the row exists before the run walks the evidence)."""
     try:
         with case.engine.connect() as conn:
-            return len(conn.execute(select(Run.id)).all())
+            return len(conn.execute(select(Run.c.id)).all())
     except Exception:  # the table does not exist yet
         return 0
 

@@ -24,7 +24,7 @@ from custody.case import init_case, open_case
 from custody.store.db import alembic_config
 from tests.conftest import PG_ADMIN, pg_available, pg_connect
 from triage.store import HEAD, MIGRATIONS, ensure_schema
-from triage.store.models import TriageBase
+from triage.store.models import metadata
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -57,7 +57,7 @@ def two_cases(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[
 
 
 #: Every table the triage migrations make: the models' and the version table.
-TABLES = sorted({*TriageBase.metadata.tables, "triage_alembic_version"})
+TABLES = sorted({*metadata.tables, "triage_alembic_version"})
 
 
 def _schema(engine: Engine) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from custody import timefmt
 from triage.errors import DistributedError
 from triage.store.models import BrokerChange
 
-TABLE = BrokerChange.__tablename__
+TABLE = BrokerChange.name
 FROM_OPTION = "--broker"  # ``broker_from`` of a run given --broker
 FROM_SETTING = "case setting"  # ... of a run that used the case's setting
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
@@ -102,7 +102,7 @@ def history(engine: Engine) -> list[Change]:
     """Every change, oldest first (none in a case whose triage tables predate the setting)."""
     if not inspect(engine).has_table(TABLE):
         return []
-    t = BrokerChange.__table__
+    t = BrokerChange
     with engine.connect() as conn:
         return [_change(r) for r in conn.execute(select(t).order_by(t.c.id))]
 
@@ -111,7 +111,7 @@ def current(engine: Engine) -> Change | None:
     """The setting in force: the latest change, unless it cleared the setting."""
     if not inspect(engine).has_table(TABLE):  # a case not migrated yet has never had one
         return None
-    t = BrokerChange.__table__
+    t = BrokerChange
     with engine.connect() as conn:
         row = conn.execute(select(t).order_by(t.c.id.desc()).limit(1)).first()
     if row is None or row.url is None:
@@ -186,7 +186,7 @@ def clear_broker(engine: Engine, *, actor: str) -> Change | None:
 
 def _append(engine: Engine, **values: Any) -> Change:
     stamp = timefmt.stamp()
-    t = BrokerChange.__table__
+    t = BrokerChange
     with engine.begin() as conn:
         new = conn.execute(
             insert(BrokerChange).values(**values, changed_utc=stamp.utc, changed_offset=stamp.offset)

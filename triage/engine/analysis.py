@@ -172,7 +172,7 @@ def _run_ids(engine: Engine, run_id: str) -> tuple[int, int] | None:
         return None
     with engine.connect() as conn:
         low, high = conn.execute(
-            select(func.min(Finding.id), func.max(Finding.id)).where(Finding.run_id == run_id)
+            select(func.min(Finding.c.id), func.max(Finding.c.id)).where(Finding.c.run_id == run_id)
         ).one()
     return None if low is None else (int(low), int(high))
 
@@ -193,19 +193,22 @@ def _records(
     engine: Engine, run_id: str, reads: Sequence[str], ids: tuple[int, int] | None = None
 ) -> Iterator[StoredRecord]:
     wanted = or_(
-        *(or_(Finding.record_type == r, Finding.record_type.startswith(r.rstrip("/") + "/")) for r in reads)
+        *(
+            or_(Finding.c.record_type == r, Finding.c.record_type.startswith(r.rstrip("/") + "/"))
+            for r in reads
+        )
     )
     last, upto = ids if ids is not None else (0, None)
     sources = _Sources()
     while True:
         query = (
-            select(Finding.id, Finding.record_type, Finding.data, Finding.locator, Finding.plugin)
-            .where(Finding.run_id == run_id, Finding.id > last, wanted)
-            .order_by(Finding.id)
+            select(Finding.c.id, Finding.c.record_type, Finding.c.data, Finding.c.locator, Finding.c.plugin)
+            .where(Finding.c.run_id == run_id, Finding.c.id > last, wanted)
+            .order_by(Finding.c.id)
             .limit(PAGE)
         )
         if upto is not None:
-            query = query.where(Finding.id <= upto)
+            query = query.where(Finding.c.id <= upto)
         with engine.connect() as conn:  # one short read per page
             page = conn.execute(query).all()
         if not page:

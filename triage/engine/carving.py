@@ -122,9 +122,9 @@ def stored_carves(conn: Connection, exhibit: str) -> dict[tuple[int | None, str]
     each one's latest carve finding."""
     out: dict[tuple[int | None, str], dict[str, Any]] = {}
     rows = conn.execute(
-        select(Finding.partition, Finding.path, Finding.data)
-        .where(Finding.exhibit == exhibit, Finding.record_type == RECORD_TYPE)
-        .order_by(Finding.id)
+        select(Finding.c.partition, Finding.c.path, Finding.c.data)
+        .where(Finding.c.exhibit == exhibit, Finding.c.record_type == RECORD_TYPE)
+        .order_by(Finding.c.id)
     )
     for r in rows:
         try:

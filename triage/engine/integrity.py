@@ -55,9 +55,9 @@ class TableSpec:
 
 
 TABLES: tuple[TableSpec, ...] = (
-    TableSpec("triage_files", File.__table__, "key", False),  # type: ignore[arg-type]
-    TableSpec("triage_findings", Finding.__table__, "fingerprint", False),  # type: ignore[arg-type]
-    TableSpec("triage_warnings", RunWarning.__table__, "id", True),  # type: ignore[arg-type]
+    TableSpec("triage_files", File, "key", False),
+    TableSpec("triage_findings", Finding, "fingerprint", False),
+    TableSpec("triage_warnings", RunWarning, "id", True),
 )
 BY_NAME = {spec.name: spec for spec in TABLES}
 #: Columns added after format 1 was specified: members of a row's canonical form only when not
@@ -418,7 +418,7 @@ def store_anchors(conn: Connection, exhibit: str, run_id: str, state: dict[str, 
     Stored in chunks of :data:`ANCHOR_CHUNK` rows (see :class:`triage.store.models.Anchor`),
     inserted a few chunks at a time (a million rows' text at once is ~130 MB).
     """
-    conn.execute(delete(Anchor).where(Anchor.exhibit == exhibit))
+    conn.execute(delete(Anchor).where(Anchor.c.exhibit == exhibit))
     rows = []
     for name, leaves in state.items():
         for position, start in enumerate(range(0, len(leaves), ANCHOR_CHUNK)):
@@ -443,12 +443,12 @@ def store_anchors(conn: Connection, exhibit: str, run_id: str, state: dict[str, 
 def _anchored(conn: Connection, spec: TableSpec, exhibit: str) -> Leaves | None:
     """The anchored ``(key, leaf)`` of ``spec``'s rows, in order; ``None`` when the chunks are
     malformed (then they were altered: the caller reports the table without naming a row)."""
-    if not inspect(conn).has_table(Anchor.__tablename__):
+    if not inspect(conn).has_table(Anchor.name):
         return None  # dropped (or never made: a case from before the digest, which signs none)
     chunks = conn.execute(
-        select(Anchor.row_key, Anchor.leaf)
-        .where(Anchor.exhibit == exhibit, Anchor.tbl == spec.name)
-        .order_by(Anchor.position)
+        select(Anchor.c.row_key, Anchor.c.leaf)
+        .where(Anchor.c.exhibit == exhibit, Anchor.c.tbl == spec.name)
+        .order_by(Anchor.c.position)
     ).all()
     anchored = Leaves()
     for keys_text, leaves_hex in chunks:

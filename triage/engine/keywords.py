@@ -320,13 +320,13 @@ def run_search(
         except BaseException:
             with engine.begin() as conn:
                 conn.execute(
-                    update(Run).where(Run.id == run_id).values(status="failed", counts=json.dumps(counts))
+                    update(Run).where(Run.c.id == run_id).values(status="failed", counts=json.dumps(counts))
                 )
             raise
         with engine.begin() as conn:
             conn.execute(
                 update(Run)
-                .where(Run.id == run_id)
+                .where(Run.c.id == run_id)
                 .values(status="complete", finished_utc=timefmt.stamp().utc, counts=json.dumps(counts))
             )
     return summary
@@ -340,9 +340,9 @@ def _archive_arguments(engine: Engine, exhibit: str) -> Any:
 
     with engine.connect() as conn:
         rows = conn.execute(
-            select(Run.arguments)
-            .where(Run.exhibit == exhibit, Run.status == "complete")
-            .order_by(Run.started_utc.desc())
+            select(Run.c.arguments)
+            .where(Run.c.exhibit == exhibit, Run.c.status == "complete")
+            .order_by(Run.c.started_utc.desc())
         ).all()
     for (text,) in rows:
         try:

@@ -100,13 +100,13 @@ def acquire(engine: Engine, exhibit: str, run_id: str) -> None:
         except IntegrityError:
             pass  # held already: see by whom, below
         with engine.begin() as conn:
-            holder = conn.execute(select(ExhibitLock).where(ExhibitLock.exhibit == exhibit)).first()
+            holder = conn.execute(select(ExhibitLock).where(ExhibitLock.c.exhibit == exhibit)).first()
             if holder is None:
                 continue  # released meanwhile: try again
             if _stale(holder, datetime.now(UTC)):
                 conn.execute(
                     delete(ExhibitLock).where(
-                        ExhibitLock.exhibit == exhibit, ExhibitLock.run_id == holder.run_id
+                        ExhibitLock.c.exhibit == exhibit, ExhibitLock.c.run_id == holder.run_id
                     )
                 )
                 continue
@@ -127,14 +127,16 @@ def heartbeat(conn: Connection, exhibit: str, run_id: str) -> None:
     """Show the lock is alive (inside the caller's transaction)."""
     conn.execute(
         update(ExhibitLock)
-        .where(ExhibitLock.exhibit == exhibit, ExhibitLock.run_id == run_id)
+        .where(ExhibitLock.c.exhibit == exhibit, ExhibitLock.c.run_id == run_id)
         .values(heartbeat_utc=timefmt.stamp().utc)
     )
 
 
 def release(engine: Engine, exhibit: str, run_id: str) -> None:
     with engine.begin() as conn:
-        conn.execute(delete(ExhibitLock).where(ExhibitLock.exhibit == exhibit, ExhibitLock.run_id == run_id))
+        conn.execute(
+            delete(ExhibitLock).where(ExhibitLock.c.exhibit == exhibit, ExhibitLock.c.run_id == run_id)
+        )
 
 
 @contextmanager

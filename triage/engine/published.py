@@ -85,7 +85,7 @@ class Published:
             stored.update(path for path in result.spill if path in self.stored)
         settled = [p for r in results for p in (*r.spill, *r.dropped) if p in self.stored]
         if settled:
-            conn.execute(delete(PendingBatch).where(PendingBatch.batch.in_(settled)))
+            conn.execute(delete(PendingBatch).where(PendingBatch.c.batch.in_(settled)))
         return stored, withdrawn
 
     def forget(self, results: Iterable[FileResult]) -> None:
@@ -105,7 +105,7 @@ class Published:
             for span in self.stored.values():
                 removed += self._withdraw(conn, span)
             if self.stored:
-                conn.execute(delete(PendingBatch).where(PendingBatch.batch.in_(list(self.stored))))
+                conn.execute(delete(PendingBatch).where(PendingBatch.c.batch.in_(list(self.stored))))
         self.ignored.update(batch_stem(path) for path in self.stored)
         self.ignored.update(self.next)
         self.stored.clear()
@@ -121,7 +121,7 @@ class Published:
     def _withdraw(self, conn: Connection, span: tuple[int, int]) -> int:
         above, upto = span
         result = conn.execute(
-            delete(Finding).where(Finding.run_id == self.run_id, Finding.id > above, Finding.id <= upto)
+            delete(Finding).where(Finding.c.run_id == self.run_id, Finding.c.id > above, Finding.c.id <= upto)
         )
         return max(int(result.rowcount or 0), 0)
 
@@ -132,20 +132,20 @@ def withdraw_abandoned(conn: Connection, exhibit: str) -> int:
     Called by a run holding the exhibit's lock before it reads anything; returns how many."""
     removed = 0
     pending = conn.execute(
-        select(PendingBatch.run_id, PendingBatch.above, PendingBatch.upto).where(
-            PendingBatch.exhibit == exhibit
+        select(PendingBatch.c.run_id, PendingBatch.c.above, PendingBatch.c.upto).where(
+            PendingBatch.c.exhibit == exhibit
         )
     ).all()
     for run_id, above, upto in pending:
         result = conn.execute(
-            delete(Finding).where(Finding.run_id == run_id, Finding.id > above, Finding.id <= upto)
+            delete(Finding).where(Finding.c.run_id == run_id, Finding.c.id > above, Finding.c.id <= upto)
         )
         removed += max(int(result.rowcount or 0), 0)
     if pending:
-        conn.execute(delete(PendingBatch).where(PendingBatch.exhibit == exhibit))
+        conn.execute(delete(PendingBatch).where(PendingBatch.c.exhibit == exhibit))
     return removed
 
 
 def _last_id(conn: Connection) -> int:
     """The largest finding id stored (0 for none): a batch's rows get the ids after it."""
-    return int(conn.execute(select(func.max(Finding.id))).scalar() or 0)
+    return int(conn.execute(select(func.max(Finding.c.id))).scalar() or 0)

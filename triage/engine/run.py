@@ -392,9 +392,9 @@ class TriageRun:
         """
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(Run.id, Run.status)
-                .where(Run.exhibit == self.exhibit, Run.status.in_(("running", "interrupted", "failed")))
-                .order_by(Run.started_utc)
+                select(Run.c.id, Run.c.status)
+                .where(Run.c.exhibit == self.exhibit, Run.c.status.in_(("running", "interrupted", "failed")))
+                .order_by(Run.c.started_utc)
             ).all()
         if not rows:
             return None
@@ -421,11 +421,11 @@ class TriageRun:
                 counts = {**data["counts"], "derived": data.get("derived")}
                 conn.execute(
                     update(Run)
-                    .where(Run.id == run_id)
+                    .where(Run.c.id == run_id)
                     .values(status="complete", finished_utc=entry.recorded_utc, counts=json.dumps(counts))
                 )
             if running:
-                conn.execute(update(Run).where(Run.id.in_(running)).values(status="interrupted"))
+                conn.execute(update(Run).where(Run.c.id.in_(running)).values(status="interrupted"))
         return running[-1] if running else None
 
     def _walk_archives(self, walked: _Walked, counts: dict[str, int]) -> _Walked:
@@ -547,8 +547,8 @@ class TriageRun:
                 done = {
                     r.key
                     for r in conn.execute(
-                        select(File.key, File.plugins).where(
-                            File.exhibit == self.exhibit, File.type == "file", File.sha256.is_not(None)
+                        select(File.c.key, File.c.plugins).where(
+                            File.c.exhibit == self.exhibit, File.c.type == "file", File.c.sha256.is_not(None)
                         )
                     )
                     if not (optioned and r.plugins and optioned & _plugins_in(r.plugins))
@@ -809,15 +809,15 @@ class TriageRun:
         query = (
             select(File)
             .where(
-                File.exhibit == self.exhibit,
+                File.c.exhibit == self.exhibit,
                 # an outcome other than not-my-format (checked again below), or carved
                 or_(
-                    writes.read_by_a_plugin(File.plugins),
-                    File.fs_type == CARVED_FS,
+                    writes.read_by_a_plugin(File.c.plugins),
+                    File.c.fs_type == CARVED_FS,
                 ),
-                File.sha256.is_not(None),
+                File.c.sha256.is_not(None),
             )
-            .order_by(File.path, File.partition, File.inode, File.key)
+            .order_by(File.c.path, File.c.partition, File.c.inode, File.c.key)
         )
         drafts = []
         carves: dict[tuple[int | None, str], dict[str, Any]] | None = None
@@ -881,7 +881,7 @@ class TriageRun:
         with self.engine.begin() as conn:
             conn.execute(
                 update(Run)
-                .where(Run.id == self.run_id)
+                .where(Run.c.id == self.run_id)
                 .values(status=status, finished_utc=timefmt.stamp().utc, counts=json.dumps(counts))
             )
 
@@ -918,9 +918,9 @@ def _archive_chain(conn: Connection, exhibit: str, key: str | None) -> list[dict
     while key is not None and key not in seen:
         seen.add(key)
         row = conn.execute(
-            select(File.path, File.partition, File.inode, File.stream, File.sha256, File.parent).where(
-                File.exhibit == exhibit, File.key == key
-            )
+            select(
+                File.c.path, File.c.partition, File.c.inode, File.c.stream, File.c.sha256, File.c.parent
+            ).where(File.c.exhibit == exhibit, File.c.key == key)
         ).first()
         if row is None:
             break

@@ -82,7 +82,7 @@ def _check_runs(case: Case, report: Report, exhibit: str | None) -> None:
             continue
         run_id = data.get("run")
         with case.engine.connect() as conn:
-            row = conn.execute(select(Run).where(Run.id == run_id)).first()
+            row = conn.execute(select(Run).where(Run.c.id == run_id)).first()
         if row is None:
             report.add(CODE, entry.seq, entry.exhibit, f"run {run_id}: its triage_runs row was deleted")
             continue
@@ -131,7 +131,7 @@ def _archive_limits(case: Case, run_id: str) -> NestLimits | None:
     """The limits the run followed archives in the evidence with, when not the defaults (its
     recorded arguments), so the re-hash walks the same members; None: the defaults."""
     with case.engine.connect() as conn:
-        text = conn.execute(select(Run.arguments).where(Run.id == run_id)).scalar()
+        text = conn.execute(select(Run.c.arguments).where(Run.c.id == run_id)).scalar()
     try:
         given = json.loads(text or "{}").get("archives")
         return NestLimits(**given) if isinstance(given, dict) else None
@@ -150,7 +150,9 @@ def _rehash_files(
     carved: dict[str, tuple[int | None, str]] = {}  # carved files: read from their stored extents
     with case.engine.connect() as conn:
         for f in conn.execute(
-            select(File).where(File.exhibit == anchor.exhibit, File.type == "file", File.sha256.is_not(None))
+            select(File).where(
+                File.c.exhibit == anchor.exhibit, File.c.type == "file", File.c.sha256.is_not(None)
+            )
         ):
             hashes = {name: value for name in HASHES if (value := getattr(f, name)) is not None}
             wanted[f.key] = (f.path, hashes)

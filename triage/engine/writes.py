@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Table, func, insert
 
@@ -32,11 +32,8 @@ from triage.store.models import File, Finding, Job, RunWarning
 #: The hash columns of ``triage_files``: the algorithms a run may be asked for.
 HASHES = ("md5", "sha1", "sha256")
 
-_files = cast(Table, File.__table__)
-_findings = cast(Table, Finding.__table__)
-_jobs = cast(Table, Job.__table__)
 #: Every column of ``triage_files`` a run writes (all but the row id).
-FILE_COLUMNS = tuple(c.name for c in _files.columns if c.name != "id")
+FILE_COLUMNS = tuple(c.name for c in File.columns if c.name != "id")
 #: What reading a file adds to its row: the columns a stored row gets anew when its file is read.
 RESULT_COLUMNS = ("md5", "sha1", "sha256", "mime", "ext_mismatch", "error", "plugins", "run_id")
 _BATCH = 5000  # rows per statement where the driver would otherwise hold them all at once
@@ -295,10 +292,10 @@ def store_listed(conn: Connection, rows: Iterable[dict[str, Any]]) -> None:
     """Store file rows unless their key is stored already (an earlier run's row is kept as is)."""
     if conn.dialect.name != "sqlite":
         for batch in _batches(rows):
-            insert_new(conn, _files, batch, "key")
+            insert_new(conn, File, batch, "key")
         return
     for batch in _batches(rows):
-        _driver_insert(conn, _files, FILE_COLUMNS, f"ON CONFLICT ({_quote(conn, 'key')}) DO NOTHING", batch)
+        _driver_insert(conn, File, FILE_COLUMNS, f"ON CONFLICT ({_quote(conn, 'key')}) DO NOTHING", batch)
 
 
 def store_files(conn: Connection, rows: list[dict[str, Any]]) -> None:
@@ -313,11 +310,11 @@ def store_files(conn: Connection, rows: list[dict[str, Any]]) -> None:
     if conn.dialect.name == "sqlite":
         q = conn.dialect.identifier_preparer.quote
         sets = ", ".join(f"{q(c)} = excluded.{q(c)}" for c in RESULT_COLUMNS)
-        _driver_insert(conn, _files, FILE_COLUMNS, f"ON CONFLICT ({q('key')}) DO UPDATE SET {sets}", rows)
+        _driver_insert(conn, File, FILE_COLUMNS, f"ON CONFLICT ({q('key')}) DO UPDATE SET {sets}", rows)
         return
     from sqlalchemy.dialects import postgresql  # here: the PostgreSQL dialect costs ~50 ms to import
 
-    stmt = postgresql.insert(_files)
+    stmt = postgresql.insert(File)
     stmt = stmt.on_conflict_do_update(
         index_elements=["key"], set_={c: stmt.excluded[c] for c in RESULT_COLUMNS}
     )
@@ -336,14 +333,14 @@ def store_findings(conn: Connection, rows: list[dict[str, Any]]) -> int:
     if not rows:
         return 0
     if conn.dialect.name != "sqlite":
-        return insert_new(conn, _findings, rows, "fingerprint", any_unique=True)
-    result = _driver_insert(conn, _findings, list(rows[0]), "ON CONFLICT DO NOTHING", rows)
+        return insert_new(conn, Finding, rows, "fingerprint", any_unique=True)
+    result = _driver_insert(conn, Finding, list(rows[0]), "ON CONFLICT DO NOTHING", rows)
     return max(int(result.rowcount or 0), 0)
 
 
 def store_job(conn: Connection, row: dict[str, Any]) -> None:
     """Store a job's row unless it is stored already."""
-    insert_new(conn, _jobs, [row], "id")
+    insert_new(conn, Job, [row], "id")
 
 
 def store_warnings(conn: Connection, rows: list[dict[str, Any]]) -> None:

@@ -82,7 +82,7 @@ class Known:
 def load_known(engine: Engine, exhibits: Iterable[str] | None = None) -> Known:
     """The status of every file and record with a hit in ``exhibits`` (None: the whole case)."""
     known = Known()
-    if not inspect(engine).has_table(Finding.__tablename__) or not store.has_tables(engine):
+    if not inspect(engine).has_table(Finding.name) or not store.has_tables(engine):
         return known
     with engine.connect() as conn:
         current = {(s.name, s.source_sha256) for s in store.ready_sets(conn).values()}
@@ -90,11 +90,16 @@ def load_known(engine: Engine, exhibits: Iterable[str] | None = None) -> Known:
             return known
         known.current = current
         query = select(
-            Finding.exhibit, Finding.partition, Finding.inode, Finding.path, Finding.locator, Finding.data
-        ).where(Finding.record_type == HIT_TYPE)
+            Finding.c.exhibit,
+            Finding.c.partition,
+            Finding.c.inode,
+            Finding.c.path,
+            Finding.c.locator,
+            Finding.c.data,
+        ).where(Finding.c.record_type == HIT_TYPE)
         chosen = list(exhibits) if exhibits is not None else None
         if chosen:
-            query = query.where(Finding.exhibit.in_(chosen))
+            query = query.where(Finding.c.exhibit.in_(chosen))
         for exhibit, partition, inode, path, locator, data in conn.execute(
             query.execution_options(yield_per=5000)
         ):

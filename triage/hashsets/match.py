@@ -175,7 +175,7 @@ def _store(conn: Connection, exhibit: str, run_id: str, hits: list[HashHit], sum
     for h in hits:
         summary.by_kind[h.kind] = summary.by_kind.get(h.kind, 0) + 1
     # the unique index is on the locator and the fingerprint, which a fingerprint determines
-    summary.new += insert_new(conn, Finding.__table__, rows, "fingerprint", any_unique=True)  # type: ignore[arg-type]
+    summary.new += insert_new(conn, Finding, rows, "fingerprint", any_unique=True)
 
 
 def _file_pages(conn: Connection, exhibit: str) -> Iterator[Sequence[Any]]:
@@ -183,10 +183,17 @@ def _file_pages(conn: Connection, exhibit: str) -> Iterator[Sequence[Any]]:
     while True:
         page = conn.execute(
             select(
-                File.id, File.path, File.partition, File.inode, File.stream, File.md5, File.sha1, File.sha256
+                File.c.id,
+                File.c.path,
+                File.c.partition,
+                File.c.inode,
+                File.c.stream,
+                File.c.md5,
+                File.c.sha1,
+                File.c.sha256,
             )
-            .where(File.exhibit == exhibit, File.id > last, File.sha256.is_not(None))
-            .order_by(File.id)
+            .where(File.c.exhibit == exhibit, File.c.id > last, File.c.sha256.is_not(None))
+            .order_by(File.c.id)
             .limit(PAGE)
         ).all()
         if not page:
@@ -240,22 +247,22 @@ def _match_files(
 
 def _finding_pages(conn: Connection, exhibit: str, types: Sequence[str]) -> Iterator[Sequence[Any]]:
     last = 0
-    cond = or_(*(Finding.record_type == t for t in types))
+    cond = or_(*(Finding.c.record_type == t for t in types))
     while True:
         page = conn.execute(
             select(
-                Finding.id,
-                Finding.record_type,
-                Finding.path,
-                Finding.partition,
-                Finding.inode,
-                Finding.stream,
-                Finding.file_sha256,
-                Finding.locator,
-                Finding.data,
+                Finding.c.id,
+                Finding.c.record_type,
+                Finding.c.path,
+                Finding.c.partition,
+                Finding.c.inode,
+                Finding.c.stream,
+                Finding.c.file_sha256,
+                Finding.c.locator,
+                Finding.c.data,
             )
-            .where(Finding.exhibit == exhibit, Finding.id > last, cond)
-            .order_by(Finding.id)
+            .where(Finding.c.exhibit == exhibit, Finding.c.id > last, cond)
+            .order_by(Finding.c.id)
             .limit(PAGE)
         ).all()
         if not page:

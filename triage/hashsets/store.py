@@ -93,20 +93,20 @@ def _info(r: Any) -> SetInfo:
 
 
 def has_tables(engine_or_conn: Engine | Connection) -> bool:
-    return inspect(engine_or_conn).has_table(HashSet.__tablename__)
+    return inspect(engine_or_conn).has_table(HashSet.name)
 
 
 def list_sets(engine: Engine) -> list[SetInfo]:
     if not has_tables(engine):
         return []
     with engine.connect() as conn:
-        return [_info(r) for r in conn.execute(select(HashSet).order_by(HashSet.name))]
+        return [_info(r) for r in conn.execute(select(HashSet).order_by(HashSet.c.name))]
 
 
 def ready_sets(conn: Connection) -> dict[int, SetInfo]:
     if not has_tables(conn):
         return {}
-    return {r.id: _info(r) for r in conn.execute(select(HashSet).where(HashSet.status == "ready"))}
+    return {r.id: _info(r) for r in conn.execute(select(HashSet).where(HashSet.c.status == "ready"))}
 
 
 def algorithms_in_sets(engine: Engine) -> set[str]:
@@ -169,7 +169,7 @@ def import_set(
     engine = case.engine
     ensure_schema(engine)
     with engine.connect() as conn:
-        taken = conn.execute(select(HashSet.id).where(HashSet.name == name)).first()
+        taken = conn.execute(select(HashSet.c.id).where(HashSet.c.name == name)).first()
     if taken is not None:
         raise HashSetError(
             f"a hash set named {name!r} exists already",
@@ -182,7 +182,7 @@ def import_set(
     with engine.connect() as conn:
         with conn.begin():
             inserted = conn.execute(
-                HashSet.__table__.insert().values(  # type: ignore[attr-defined]
+                HashSet.insert().values(
                     name=name,
                     kind=kind,
                     category=category,
@@ -210,10 +210,10 @@ def import_set(
                         hint=_samples_hint(report),
                     )
                 counts = {**report.counts(), "imported": imported, "duplicates": report.hashes - imported}
-                conn.execute(update(HashSet).where(HashSet.id == set_id).values(counts=json.dumps(counts)))
+                conn.execute(update(HashSet).where(HashSet.c.id == set_id).values(counts=json.dumps(counts)))
         except BaseException:
             with conn.begin():
-                conn.execute(delete(HashSet).where(HashSet.id == set_id))
+                conn.execute(delete(HashSet).where(HashSet.c.id == set_id))
             raise
     samples: list[dict[str, Any]] = [{"line": n, "text": t, "problem": p} for n, t, p in report.samples]
     data = {
@@ -233,8 +233,8 @@ def import_set(
         _delete_set(engine, int(set_id))
         raise
     with engine.begin() as conn:
-        conn.execute(update(HashSet).where(HashSet.id == set_id).values(status="ready"))
-        row = conn.execute(select(HashSet).where(HashSet.id == set_id)).one()
+        conn.execute(update(HashSet).where(HashSet.c.id == set_id).values(status="ready"))
+        row = conn.execute(select(HashSet).where(HashSet.c.id == set_id)).one()
     return ImportSummary(_info(row), entry.seq, samples)
 
 
@@ -292,8 +292,8 @@ def _load(
 
 def _delete_set(engine: Engine, set_id: int) -> None:
     with engine.begin() as conn:
-        conn.execute(delete(HashSetEntry).where(HashSetEntry.set_id == set_id))
-        conn.execute(delete(HashSet).where(HashSet.id == set_id))
+        conn.execute(delete(HashSetEntry).where(HashSetEntry.c.set_id == set_id))
+        conn.execute(delete(HashSet).where(HashSet.c.id == set_id))
 
 
 def remove_set(
@@ -329,7 +329,7 @@ def remove_set(
 def lookup(conn: Connection, algo: str, digests: Sequence[bytes]) -> Iterator[tuple[bytes, int, str | None]]:
     """``(digest, set_id, category)`` of every entry among ``digests`` (any set; callers keep the ready ones)."""
     code = ALGOS[algo]
-    t = HashSetEntry.__table__
+    t = HashSetEntry
     for start in range(0, len(digests), LOOKUP_BATCH):
         chunk = list(dict.fromkeys(digests[start : start + LOOKUP_BATCH]))
         rows = conn.execute(
@@ -345,7 +345,7 @@ def pdq_blocks(
     """The PDQ hashes of ``set_ids``, ``block`` at a time (keyset pagination on the primary key)."""
     if not set_ids:
         return
-    t = HashSetEntry.__table__
+    t = HashSetEntry
     last: tuple[bytes, int] | None = None
     while True:
         q = select(t.c.digest, t.c.set_id, t.c.category).where(

@@ -48,13 +48,13 @@ def record_hits(
     """Hits in the text fields of the exhibit's stored findings (only ``run_id``'s when given)."""
     last = 0
     while True:
-        query = select(Finding.id, Finding.record_type, Finding.data, Finding.locator, Finding.plugin).where(
-            Finding.exhibit == exhibit, Finding.id > last
-        )
+        query = select(
+            Finding.c.id, Finding.c.record_type, Finding.c.data, Finding.c.locator, Finding.c.plugin
+        ).where(Finding.c.exhibit == exhibit, Finding.c.id > last)
         if run_id is not None:
-            query = query.where(Finding.run_id == run_id)
+            query = query.where(Finding.c.run_id == run_id)
         with engine.connect() as conn:  # one short read per page
-            page = conn.execute(query.order_by(Finding.id).limit(PAGE)).all()
+            page = conn.execute(query.order_by(Finding.c.id).limit(PAGE)).all()
         if not page:
             return
         for row in page:

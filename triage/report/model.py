@@ -373,7 +373,7 @@ def _custody_rows(
 def _partitions(case: Case, exhibit: str) -> list[dict[str, Any]]:
     if not inspect(case.engine).has_table("triage_files"):
         return []
-    t = File.__table__
+    t = File
     query = (
         select(t.c.partition, t.c.fs_type, func.count(), func.count(t.c.sha256), func.sum(t.c.size))
         .where(t.c.exhibit == exhibit)
@@ -390,7 +390,7 @@ def _partitions(case: Case, exhibit: str) -> list[dict[str, Any]]:
 def _warnings(case: Case, run: str) -> tuple[list[dict[str, Any]], int]:
     if not inspect(case.engine).has_table("triage_warnings"):
         return [], 0
-    t = RunWarning.__table__
+    t = RunWarning
     with case.engine.connect() as conn:
         count = int(conn.execute(select(func.count()).where(t.c.run_id == run)).scalar_one())
         rows = conn.execute(

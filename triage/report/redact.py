@@ -270,7 +270,9 @@ class Redactor:
         with engine.begin() as conn:
             known = {
                 (row.category, row.value): row.pseudonym
-                for row in conn.execute(select(Pseudonym.category, Pseudonym.value, Pseudonym.pseudonym))
+                for row in conn.execute(
+                    select(Pseudonym.c.category, Pseudonym.c.value, Pseudonym.c.pseudonym)
+                )
             }
             highest = max((int(p[1:]) for p in known.values() if p[1:].isdigit()), default=0)
             for person in listed.people:

@@ -17,7 +17,7 @@ def ensure_schema(engine: Engine) -> None:
     """The triage tables at their newest schema: a case without them gets them from the models
     (custody.store.db.migrate), an older one is migrated by Alembic."""
     from triage.store.grants import grant_examiner
-    from triage.store.models import TriageBase
+    from triage.store.models import metadata
 
     # tables made from the models get the privileges each migration grants as it makes its tables
-    migrate(engine, MIGRATIONS, TriageBase.metadata, made=grant_examiner)
+    migrate(engine, MIGRATIONS, metadata, made=grant_examiner)

@@ -28,9 +28,9 @@ def list_carved(engine: Engine, exhibit: str) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         carves: dict[tuple[int | None, str], dict[str, Any]] = {}  # the latest carve finding of each
         for r in conn.execute(
-            select(Finding.partition, Finding.path, Finding.data)
-            .where(Finding.exhibit == exhibit, Finding.record_type == CARVE_RECORD)
-            .order_by(Finding.id)
+            select(Finding.c.partition, Finding.c.path, Finding.c.data)
+            .where(Finding.c.exhibit == exhibit, Finding.c.record_type == CARVE_RECORD)
+            .order_by(Finding.c.id)
         ):
             try:
                 carves[(r.partition, r.path)] = json.loads(r.data)
@@ -38,17 +38,17 @@ def list_carved(engine: Engine, exhibit: str) -> list[dict[str, Any]]:
                 continue
         files = conn.execute(
             select(File)
-            .where(File.exhibit == exhibit, File.fs_type == CARVED_FS)
-            .order_by(File.partition, File.inode)
+            .where(File.c.exhibit == exhibit, File.c.fs_type == CARVED_FS)
+            .order_by(File.c.partition, File.c.inode)
         ).all()
         if not files:
             return []
         exif: dict[tuple[int | None, str], dict[str, Any]] = {}
         for r in conn.execute(
-            select(Finding.partition, Finding.path, Finding.data).where(
-                Finding.exhibit == exhibit,
-                Finding.record_type == "media/photo/exif",
-                Finding.path.like("/$Carved/%"),
+            select(Finding.c.partition, Finding.c.path, Finding.c.data).where(
+                Finding.c.exhibit == exhibit,
+                Finding.c.record_type == "media/photo/exif",
+                Finding.c.path.like("/$Carved/%"),
             )
         ):
             try:
@@ -60,8 +60,8 @@ def list_carved(engine: Engine, exhibit: str) -> list[dict[str, Any]]:
         named: dict[str, list[str]] = {}
         if hashes:
             for n in conn.execute(
-                select(File.sha256, File.path, File.deleted).where(
-                    File.exhibit == exhibit, File.fs_type != CARVED_FS, File.sha256.in_(hashes)
+                select(File.c.sha256, File.c.path, File.c.deleted).where(
+                    File.c.exhibit == exhibit, File.c.fs_type != CARVED_FS, File.c.sha256.in_(hashes)
                 )
             ):
                 named.setdefault(str(n.sha256), []).append(n.path + (" (deleted)" if n.deleted else ""))

@@ -544,17 +544,17 @@ _FILE_TIMES = (
 def _write_files(case: Case, out: JsonLdWriter, ids: Ids, exhibits: list[str]) -> int:
     """Each file that is a derived item: a plugin read it (an outcome other than every plugin
     declining it) or it was carved, with a SHA-256 (the rule triage/engine/run.py records by)."""
-    if not exhibits or not inspect(case.engine).has_table(File.__tablename__):
+    if not exhibits or not inspect(case.engine).has_table(File.name):
         return 0
     count = 0
     query = (
         select(File)
         .where(
-            File.exhibit.in_(exhibits),
-            or_(File.plugins.is_not(None), File.fs_type == CARVED_FS),
-            File.sha256.is_not(None),
+            File.c.exhibit.in_(exhibits),
+            or_(File.c.plugins.is_not(None), File.c.fs_type == CARVED_FS),
+            File.c.sha256.is_not(None),
         )
-        .order_by(File.id)
+        .order_by(File.c.id)
         .execution_options(yield_per=2000)
     )
     with case.engine.connect() as conn:

@@ -202,8 +202,8 @@ def _write_dfxml(case: Case, wanted: list[str] | None, handle: IO[bytes]) -> int
         xml.ignorableWhitespace("\n")
         query = (
             select(File)
-            .where(File.exhibit == exhibit, File.parent.is_(None), File.fs_type != CARVED_FS)
-            .order_by(File.partition, File.id)
+            .where(File.c.exhibit == exhibit, File.c.parent.is_(None), File.c.fs_type != CARVED_FS)
+            .order_by(File.c.partition, File.c.id)
             .execution_options(yield_per=5000)
         )
         volume: object = ()  # no volume open yet

@@ -92,10 +92,10 @@ def iter_findings(engine: Engine, exhibit: str, kind: str | None = None) -> Iter
     """Findings of ``exhibit``; ``kind`` selects a record type or a namespace prefix ("chat")."""
     if not _has_tables(engine):
         return
-    query = select(Finding).where(Finding.exhibit == exhibit).order_by(Finding.id)
+    query = select(Finding).where(Finding.c.exhibit == exhibit).order_by(Finding.c.id)
     if kind:
         query = query.where(
-            or_(Finding.record_type == kind, Finding.record_type.startswith(kind.rstrip("/") + "/"))
+            or_(Finding.c.record_type == kind, Finding.c.record_type.startswith(kind.rstrip("/") + "/"))
         )
     with engine.connect() as conn:
         for r in conn.execute(query):
@@ -127,25 +127,25 @@ def stream_findings(
     """
     if not _has_tables(engine) or (record_types is not None and not record_types):
         return
-    query = select(*FINDING_COLUMNS).order_by(Finding.id)
+    query = select(*FINDING_COLUMNS).order_by(Finding.c.id)
     if exhibits:
-        query = query.where(Finding.exhibit.in_(list(exhibits)))
+        query = query.where(Finding.c.exhibit.in_(list(exhibits)))
     if record_types is not None:
-        query = query.where(Finding.record_type.in_(sorted(record_types)))
+        query = query.where(Finding.c.record_type.in_(sorted(record_types)))
     if prefixes:
         query = query.where(
             or_(
                 *(
                     or_(
-                        Finding.record_type == p.rstrip("/"),
-                        Finding.record_type.startswith(p.rstrip("/") + "/", autoescape=True),
+                        Finding.c.record_type == p.rstrip("/"),
+                        Finding.c.record_type.startswith(p.rstrip("/") + "/", autoescape=True),
                     )
                     for p in prefixes
                 )
             )
         )
     if mentioning is not None and _stored_as_is(mentioning):
-        query = query.where(Finding.data.contains(mentioning, autoescape=True))
+        query = query.where(Finding.c.data.contains(mentioning, autoescape=True))
     with engine.connect() as conn:
         for r in conn.execute(query.execution_options(yield_per=2000)):
             # by position: reading a Row's attributes costs more than decoding its JSON
@@ -183,19 +183,19 @@ def stream_findings(
 
 #: The columns of a finding, in :class:`StoredFinding`'s order (see :func:`stored_finding`).
 FINDING_COLUMNS = (
-    Finding.id,
-    Finding.exhibit,
-    Finding.record_type,
-    Finding.plugin,
-    Finding.plugin_version,
-    Finding.partition,
-    Finding.inode,
-    Finding.path,
-    Finding.stream,
-    Finding.file_sha256,
-    Finding.locator,
-    Finding.data,
-    Finding.run_id,
+    Finding.c.id,
+    Finding.c.exhibit,
+    Finding.c.record_type,
+    Finding.c.plugin,
+    Finding.c.plugin_version,
+    Finding.c.partition,
+    Finding.c.inode,
+    Finding.c.path,
+    Finding.c.stream,
+    Finding.c.file_sha256,
+    Finding.c.locator,
+    Finding.c.data,
+    Finding.c.run_id,
 )
 
 
@@ -232,15 +232,15 @@ def known_files(engine: Engine, exhibit: str) -> dict[tuple[Any, ...], KnownFile
     if not _has_tables(engine):
         return {}
     query = select(
-        File.partition,
-        File.inode,
-        File.attr_type,
-        File.attr_id,
-        File.path,
-        File.sha256,
-        File.mime,
-        File.ext_mismatch,
-    ).where(File.exhibit == exhibit, File.sha256.is_not(None))
+        File.c.partition,
+        File.c.inode,
+        File.c.attr_type,
+        File.c.attr_id,
+        File.c.path,
+        File.c.sha256,
+        File.c.mime,
+        File.c.ext_mismatch,
+    ).where(File.c.exhibit == exhibit, File.c.sha256.is_not(None))
     with engine.connect() as conn:
         return {
             (r[0], r[1], r[2], r[3], r[4]): KnownFile(str(r[5]), r[6], bool(r[7]))
@@ -256,13 +256,13 @@ def known_hashes(engine: Engine, exhibit: str) -> dict[tuple[Any, ...], str]:
 def list_runs(engine: Engine, exhibit: str | None = None) -> list[dict[str, Any]]:
     if not _has_tables(engine):
         return []
-    query = select(Run).order_by(Run.started_utc)
+    query = select(Run).order_by(Run.c.started_utc)
     if exhibit:
-        query = query.where(Run.exhibit == exhibit)
+        query = query.where(Run.c.exhibit == exhibit)
     with engine.connect() as conn:
         workers = _workers_by_run(conn) if inspect(conn).has_table("triage_jobs") else {}
         warnings: dict[str, list[dict[str, Any]]] = {}
-        for w in conn.execute(select(RunWarning).order_by(RunWarning.id)):
+        for w in conn.execute(select(RunWarning).order_by(RunWarning.c.id)):
             warnings.setdefault(w.run_id, []).append(
                 {"plugin": w.plugin, "path": w.path, "message": w.message, "traceback": w.traceback}
             )
@@ -290,8 +290,13 @@ def _workers_by_run(conn: Connection) -> dict[str, dict[str, dict[str, int]]]:
     """Per run, what each worker read: jobs, files, bytes (from ``triage_jobs``)."""
     out: dict[str, dict[str, dict[str, int]]] = {}
     query = select(
-        Job.run_id, Job.worker, func.count(), func.sum(Job.files), func.sum(Job.bytes), func.max(Job.attempts)
-    ).group_by(Job.run_id, Job.worker)
+        Job.c.run_id,
+        Job.c.worker,
+        func.count(),
+        func.sum(Job.c.files),
+        func.sum(Job.c.bytes),
+        func.max(Job.c.attempts),
+    ).group_by(Job.c.run_id, Job.c.worker)
     for run_id, worker, jobs, files, size, attempts in conn.execute(query):
         out.setdefault(run_id, {})[worker] = {
             "jobs": int(jobs),

@@ -167,22 +167,22 @@ def timeline(
 def _file_events(
     case: Case, wanted: list[str] | None, inside: Any, known: Known, show_known: bool
 ) -> Iterator[tuple[bytes, dict[str, Any]]]:
-    if not inspect(case.engine).has_table(File.__tablename__):
+    if not inspect(case.engine).has_table(File.name):
         return
     query = select(
-        File.exhibit,
-        File.path,
-        File.partition,
-        File.inode,
-        File.stream,
-        File.sha256,
-        File.deleted,
-        File.type,
-        File.times_local,
-        *(getattr(File, t) for t in FILE_TIMES),
-    ).order_by(File.id)
+        File.c.exhibit,
+        File.c.path,
+        File.c.partition,
+        File.c.inode,
+        File.c.stream,
+        File.c.sha256,
+        File.c.deleted,
+        File.c.type,
+        File.c.times_local,
+        *(File.c[t] for t in FILE_TIMES),
+    ).order_by(File.c.id)
     if wanted:
-        query = query.where(File.exhibit.in_(wanted))
+        query = query.where(File.c.exhibit.in_(wanted))
     with case.engine.connect() as conn:
         for r in conn.execute(query.execution_options(yield_per=2000)):
             status = known.file_status(r.exhibit, r.partition, r.inode, r.path) if known else None

@@ -35,12 +35,12 @@ def wanted_exhibits(ctx: ReportContext) -> list[str] | None:
 def type_counts(ctx: ReportContext) -> dict[str, int]:
     """How many findings of each record type the report's exhibits hold (types ``--kind`` keeps)."""
     engine = ctx.case.engine
-    if not inspect(engine).has_table(Finding.__tablename__):
+    if not inspect(engine).has_table(Finding.name):
         return {}
-    query = select(Finding.record_type, func.count()).group_by(Finding.record_type)
+    query = select(Finding.c.record_type, func.count()).group_by(Finding.c.record_type)
     wanted = wanted_exhibits(ctx)
     if wanted:
-        query = query.where(Finding.exhibit.in_(wanted))
+        query = query.where(Finding.c.exhibit.in_(wanted))
     with engine.connect() as conn:
         counts = {str(t): int(n) for t, n in conn.execute(query)}
     return {t: n for t, n in sorted(counts.items()) if ctx.wants(t)}

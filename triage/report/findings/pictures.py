@@ -244,8 +244,8 @@ class EvidenceFiles:
         """The SHA-256 triage recorded for the file at ``path`` of ``exhibit`` (``None``: not hashed)."""
         key = (exhibit, path)
         if key not in self._hashes:
-            query = select(File.sha256).where(
-                File.exhibit == exhibit, File.path == path, File.sha256.is_not(None)
+            query = select(File.c.sha256).where(
+                File.c.exhibit == exhibit, File.c.path == path, File.c.sha256.is_not(None)
             )
             with self._case.engine.connect() as conn:
                 found = sorted({str(r[0]) for r in conn.execute(query)})

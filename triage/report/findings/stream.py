@@ -27,17 +27,17 @@ def findings_in_order(
 ) -> Iterator[StoredFinding]:
     """Findings of ``record_types`` (of ``exhibits``; ``None``: all) by ``order``: ``path``
     (exhibit, path, id) or ``type`` (record type, id), fetched ``batch`` rows at a time."""
-    if not record_types or not inspect(engine).has_table(Finding.__tablename__):
+    if not record_types or not inspect(engine).has_table(Finding.name):
         return
-    keys = (Finding.exhibit, Finding.path) if order == "path" else (Finding.record_type,)
+    keys = (Finding.c.exhibit, Finding.c.path) if order == "path" else (Finding.c.record_type,)
     last: tuple[Any, ...] | None = None
     while True:
-        query = select(*FINDING_COLUMNS).where(Finding.record_type.in_(sorted(record_types)))
+        query = select(*FINDING_COLUMNS).where(Finding.c.record_type.in_(sorted(record_types)))
         if exhibits:
-            query = query.where(Finding.exhibit.in_(list(exhibits)))
+            query = query.where(Finding.c.exhibit.in_(list(exhibits)))
         if last is not None:
-            query = query.where(_after((*keys, Finding.id), last))
-        query = query.order_by(*keys, Finding.id).limit(batch)
+            query = query.where(_after((*keys, Finding.c.id), last))
+        query = query.order_by(*keys, Finding.c.id).limit(batch)
         with engine.connect() as conn:
             rows = list(conn.execute(query))
         for r in rows:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from alembic import context
 
-from triage.store.models import TriageBase
+from triage.store.models import metadata
 
 context.configure(
     connection=context.config.attributes["connection"],
-    target_metadata=TriageBase.metadata,
+    target_metadata=metadata,
     render_as_batch=True,
     version_table="triage_alembic_version",
 )
