@@ -157,6 +157,10 @@ class Database:
         self._idle: list[sqlite3.Connection] = []
         self._pid = os.getpid()
         self._lock = threading.Lock()
+        #: a forked child's connections of its parent: kept referenced and never closed, since
+        #: SQLite must neither use nor close in a child what its parent opened (closing the file
+        #: there would release the locks the child's own connection holds on it)
+        self._inherited: list[sqlite3.Connection] = []
 
     @property
     def dialect(self) -> str:
@@ -219,10 +223,10 @@ class Database:
 
     def close(self) -> None:
         with self._lock:
+            self._after_fork()
             idle, self._idle = self._idle, []
-        if os.getpid() == self._pid:
-            for conn in idle:
-                conn.close()
+        for conn in idle:
+            conn.close()
         if self._engine is not None:
             self._engine.dispose()
 
@@ -231,27 +235,43 @@ class Database:
         """A connection in a transaction begun with ``begin``; whatever is not committed when the
         block ends is rolled back, and a connection that cannot roll back is closed, not kept."""
         with self._lock:
-            if os.getpid() != self._pid:  # forked: the parent's connections are not ours to use
-                self._idle, self._pid = [], os.getpid()
+            self._after_fork()
             conn = self._idle.pop() if self._idle else None
         if conn is None:
             conn = self._connect()
-        keep = False
+        owner = os.getpid()
         try:
             conn.execute(begin)
             yield conn
         finally:
-            try:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                keep = True
-            finally:
-                with self._lock:
-                    keep = keep and os.getpid() == self._pid and not self._idle
-                    if keep:
-                        self._idle.append(conn)
-                if not keep:
-                    conn.close()
+            self._give_back(conn, owner)
+
+    def _give_back(self, conn: sqlite3.Connection, owner: int) -> None:
+        """Roll back what was not committed and keep ``conn`` for the next session, unless one is
+        kept already or it cannot roll back: then close it. In a child forked while it was in use
+        (``owner``, the process it was taken in, is the parent), it is set aside untouched."""
+        if os.getpid() != owner:
+            with self._lock:
+                self._inherited.append(conn)
+            return
+        keep = False
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            keep = True
+        finally:
+            with self._lock:
+                keep = keep and not self._idle
+                if keep:
+                    self._idle.append(conn)
+            if not keep:
+                conn.close()
+
+    def _after_fork(self) -> None:
+        """In a forked child (under the lock): set the parent's connections aside."""
+        if os.getpid() != self._pid:
+            self._inherited += self._idle
+            self._idle, self._pid = [], os.getpid()
 
     def _connect(self) -> sqlite3.Connection:
         assert self._file is not None

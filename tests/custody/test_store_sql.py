@@ -168,13 +168,17 @@ def test_a_forked_process_opens_its_own_sqlite_connection(case: Case) -> None:
     if pid == 0:  # the child: report what it used, then leave without running finalizers
         try:
             fresh = _connection(case.database) is not parent
-            os.write(write, f"{fresh} {case.ledger.count()}".encode())
+            count = case.ledger.count()
+            case.database.close()  # closes the child's own connection, not its parent's
+            kept = case.database._inherited == [parent]  # type: ignore[attr-defined]
+            parent.total_changes  # noqa: B018 (raises ProgrammingError had the child closed it)
+            os.write(write, f"{fresh} {count} {kept}".encode())
         finally:
             os._exit(0)
     os.close(write)
     answer = os.read(read, 100).decode()
     os.waitpid(pid, 0)
-    assert answer == "True 2"
+    assert answer == "True 2 True"
     assert _connection(case.database) is parent  # untouched by the child
     assert case.ledger.count() == 2
 
