@@ -25,6 +25,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from custody.cli import _load_subcommands, app
+from tests.procs import in_forked_child
 from triage.launch import (
     ACQUIRE_FLAGS,
     ACQUIRE_VALUE_OPTIONS,
@@ -642,19 +643,14 @@ def test_a_forked_process_opens_its_own_connection(tmp_path: Path) -> None:
     try:
         with case.engine.connect() as conn:
             parent_connection = conn.connection.dbapi_connection
-        read, write = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the child: report what it used, then leave without running finalizers
-            try:
-                with case.engine.connect() as conn:
-                    fresh = conn.connection.dbapi_connection is not parent_connection
-                    count = case.ledger.count()
-                os.write(write, f"{fresh} {count}".encode())
-            finally:
-                os._exit(0)
-        os.close(write)
-        answer = os.read(read, 100).decode()
-        os.waitpid(pid, 0)
+
+        def child() -> str:
+            with case.engine.connect() as conn:
+                fresh = conn.connection.dbapi_connection is not parent_connection
+                count = case.ledger.count()
+            return f"{fresh} {count}"
+
+        answer = in_forked_child(child)
         assert answer == "True 0"
         with case.engine.connect() as conn:
             assert conn.connection.dbapi_connection is parent_connection

@@ -4,7 +4,6 @@ are pooled like the engine's and never cross a fork, and URLs read as SQLAlchemy
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from custody.errors import LedgerError
 from custody.ledger import Draft
 from custody.store import sql
 from custody.store.sql import Database
+from tests.procs import in_forked_child
 
 
 def _sessions(case: Case) -> list[Database]:
@@ -163,21 +163,16 @@ def test_connections_are_pooled_like_the_engines(case: Case) -> None:
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_a_forked_process_opens_its_own_sqlite_connection(case: Case) -> None:
     parent = _connection(case.database)
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report what it used, then leave without running finalizers
-        try:
-            fresh = _connection(case.database) is not parent
-            count = case.ledger.count()
-            case.database.close()  # closes the child's own connection, not its parent's
-            kept = case.database._inherited == [parent]  # type: ignore[attr-defined]
-            parent.total_changes  # noqa: B018 (raises ProgrammingError had the child closed it)
-            os.write(write, f"{fresh} {count} {kept}".encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    answer = os.read(read, 100).decode()
-    os.waitpid(pid, 0)
+
+    def child() -> str:
+        fresh = _connection(case.database) is not parent
+        count = case.ledger.count()
+        case.database.close()  # closes the child's own connection, not its parent's
+        kept = case.database._inherited == [parent]  # type: ignore[attr-defined]
+        parent.total_changes  # noqa: B018 (raises ProgrammingError had the child closed it)
+        return f"{fresh} {count} {kept}"
+
+    answer = in_forked_child(child)
     assert answer == "True 2 True"
     assert _connection(case.database) is parent  # untouched by the child
     assert case.ledger.count() == 2
