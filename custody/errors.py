@@ -6,6 +6,8 @@ root that other packages' trees (``triage.errors``) derive from, so one CLI hand
 
     UserError
     ├── DiskFull                  the disk or quota ran out while writing (see environment_error)
+    ├── DatabaseBusy              another command held the SQLite case's lock longer than a command waits
+    ├── DatabaseGone              the database server went away during a command
     └── CustodyError
         ├── CaseNotFound          no case folder/database where one was looked for
         ├── CaseExists            ``init`` on a folder that already holds a case
@@ -84,7 +86,12 @@ class DiskFull(UserError):
     """The disk (or quota) ran out while writing; nothing half-done was committed to the ledger."""
 
 
+class DatabaseBusy(UserError):
+    """Another command held the SQLite case database's lock for longer than a command waits."""
+
+
 _SQLITE_FULL = 13
+_SQLITE_BUSY = 5  # "database is locked" (SQLITE_BUSY and its extended codes: the low byte)
 _PG_DISK_FULL = "53100"
 _PG_GONE = {"57P01", "57P02", "57P03"}  # admin_shutdown, crash_shutdown, cannot_connect_now
 
@@ -158,6 +165,14 @@ def environment_error(exc: BaseException) -> UserError | None:
             f"the disk is full{place}: the command stopped and nothing was recorded for the unfinished step",
             hint=f"free space{place} (or raise the quota) and run the command again",
         )
+    for cause in causes:
+        code = getattr(cause, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF == _SQLITE_BUSY:
+            return DatabaseBusy(
+                "the case database is locked: another command (a triage run, an acquisition) kept it "
+                "busy for longer than this one waits; nothing was recorded for the unfinished step",
+                hint="run the command again when the other one has finished",
+            )
     for cause in causes:
         if isinstance(cause, UnicodeEncodeError) and "surrogate" in str(cause.reason):
             return UserError(

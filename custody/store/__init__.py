@@ -3,3 +3,7 @@ the tables (models)."""
 
 #: custody's Alembic version table and the revision its models are at (custody/store/migrations)
 CUSTODY_VERSION = ("custody_alembic_version", "c0002")
+
+#: how long a statement waits for another connection's lock on an SQLite case before "database is
+#: locked" (custody.errors.DatabaseBusy), on custody's connections and the engine's alike
+BUSY_SECONDS = 60.0

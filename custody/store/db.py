@@ -31,7 +31,7 @@ from sqlalchemy.exc import ArgumentError, DisconnectionError, OperationalError
 from sqlalchemy.pool import QueuePool
 
 from custody.errors import CaseError, CaseNotFound, DiskFull, environment_error
-from custody.store import CUSTODY_VERSION
+from custody.store import BUSY_SECONDS, CUSTODY_VERSION
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -69,7 +69,11 @@ def make_engine(url: str) -> Engine:
             # PRAGMAs below, and closing the last one checkpoints the WAL (a command opened seven to
             # nine in turn). No limit on connections held at once (max_overflow=-1).
             engine = create_engine(
-                parsed, poolclass=QueuePool, pool_size=1, max_overflow=-1, connect_args={"timeout": 60}
+                parsed,
+                poolclass=QueuePool,
+                pool_size=1,
+                max_overflow=-1,
+                connect_args={"timeout": BUSY_SECONDS},
             )
             _sqlite_setup(engine)
             _not_across_fork(engine)
@@ -107,7 +111,7 @@ def _sqlite_setup(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -25,7 +25,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
-from custody.store import CUSTODY_VERSION
+from custody.store import BUSY_SECONDS, CUSTODY_VERSION
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -193,8 +193,11 @@ class Database:
             with self.engine.begin() as conn:
                 yield _EngineSession(conn)
             return
+        owner = os.getpid()
         with self._connection("BEGIN IMMEDIATE") as conn:
             yield _SqliteSession(conn)
+            if os.getpid() != owner:  # a child forked inside the block: the transaction is its parent's
+                raise RuntimeError("a write session begun in another process cannot be committed here")
             conn.execute("COMMIT")
 
     def has_table(self, name: str) -> bool:
@@ -254,18 +257,20 @@ class Database:
             with self._lock:
                 self._inherited.append(conn)
             return
-        keep = False
         try:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            keep = True
-        finally:
-            with self._lock:
-                keep = keep and not self._idle
-                if keep:
-                    self._idle.append(conn)
-            if not keep:
-                conn.close()
+        except sqlite3.Error:
+            # the error that ended the session (if any) is the one to report; a connection that
+            # cannot roll back is closed, which discards its transaction
+            conn.close()
+            return
+        with self._lock:
+            keep = not self._idle
+            if keep:
+                self._idle.append(conn)
+        if not keep:
+            conn.close()
 
     def _after_fork(self) -> None:
         """In a forked child (under the lock): set the parent's connections aside."""
@@ -275,12 +280,14 @@ class Database:
 
     def _connect(self) -> sqlite3.Connection:
         assert self._file is not None
-        conn = sqlite3.connect(self._file, timeout=60, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(
+            self._file, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False
+        )
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA busy_timeout=60000")
+            conn.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
         except BaseException:
             conn.close()
             raise

@@ -4,6 +4,7 @@ are pooled like the engine's and never cross a fork, and URLs read as SQLAlchemy
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -189,3 +190,57 @@ def test_opening_a_case_at_its_head_needs_no_sqlalchemy_engine(case: Case, tmp_p
         assert again.engine.dialect.name == "sqlite"  # made when asked for
     finally:
         again.close()
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_case_locked_too_long_is_the_users_error(
+    case: Case, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another command holding the SQLite case's write lock longer than a command waits (60 s;
+    here 0.2 s): exit 2 with what to do, nothing recorded, not an internal error."""
+    from tests.custody.clihelp import cli
+
+    monkeypatch.setattr(sql, "BUSY_SECONDS", 0.2)
+    before = case.ledger.count()
+    holder = sqlite3.connect(sql.sqlite_file(case.db_url) or "", isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        args = ("actor", "add", "bsmith", "--name", "B Smith", "--role", "examiner", "--case", str(case.root))
+        done = cli(capsys, *args)
+    finally:
+        holder.close()
+    assert done.clean_failure and "case database is locked" in done.message, done.err
+    assert "run the command again" in done.message
+    assert case.ledger.count() == before
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_child_forked_inside_a_write_does_not_commit_it(case: Case) -> None:
+    """A child forked in the middle of a write session that leaves the block normally is refused
+    the commit (the transaction is its parent's), and the parent's rollback stands."""
+    insert = (
+        "INSERT INTO tsa_config (url, ca_pem, auto, added_utc) VALUES ('http://x.invalid', 'p', 0, 'now')"
+    )
+    read, write = os.pipe()
+    pid = -1
+    try:
+        with case.database.write() as session:
+            session.run(insert)
+            pid = os.fork()
+            if pid:
+                raise RuntimeError("the parent's failure")
+        outcome = "committed"
+    except RuntimeError as exc:
+        outcome = f"refused: {exc}"
+    if pid == 0:  # the child: report, then leave without running finalizers
+        try:
+            os.write(write, outcome.encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 500).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert outcome == "refused: the parent's failure"
+    assert answer == "refused: a write session begun in another process cannot be committed here"
+    assert case.tsa() is None
