@@ -155,24 +155,25 @@ def verify_case(
     unread, to the checks of other packages (:func:`run_extensions`): what opening an exhibit's
     evidence needs to re-read the files triage hashed (an encrypted backup's password).
     """
-    checkpoints = case.ledger.checkpoints()
-    report = _verify_rows(
-        case.ledger.entry_rows(),
-        checkpoints,
-        ledger_id=case.ledger.ledger_id,
-        case_number=case.ledger.case_number,
-        progress=progress,
-        raw_signatures=True,
-        now=now,
-    )
-    check_revocations(case, report)
-    check_timestamps(case, checkpoints, report)
-    if against is not None:
-        check_against(case, against, report)
-    if rehash:
-        rehash_items(case, report, exhibit)
-    if extensions:
-        run_extensions(case, report, exhibit, rehash, options=options, options_files=options_files)
+    with case.database.snapshot():  # one view of the ledger, whatever is appended meanwhile
+        checkpoints = case.ledger.checkpoints()
+        report = _verify_rows(
+            case.ledger.entry_rows(),
+            checkpoints,
+            ledger_id=case.ledger.ledger_id,
+            case_number=case.ledger.case_number,
+            progress=progress,
+            raw_signatures=True,
+            now=now,
+        )
+        check_revocations(case, report)
+        check_timestamps(case, checkpoints, report)
+        if against is not None:
+            check_against(case, against, report)
+        if rehash:
+            rehash_items(case, report, exhibit)
+        if extensions:
+            run_extensions(case, report, exhibit, rehash, options=options, options_files=options_files)
     if exhibit is not None:
         report.problems = [p for p in report.problems if p.exhibit in (None, exhibit)]
         report.open_checkouts = [o for o in report.open_checkouts if o["exhibit"] == exhibit]

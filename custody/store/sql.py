@@ -157,6 +157,7 @@ class Database:
         self._idle: list[sqlite3.Connection] = []
         self._pid = os.getpid()
         self._lock = threading.Lock()
+        self._local = threading.local()  # ``pinned``: (process, session) of :meth:`snapshot`
         #: a forked child's connections of its parent: kept referenced and never closed, since
         #: SQLite must neither use nor close in a child what its parent opened (closing the file
         #: there would release the locks the child's own connection holds on it)
@@ -176,10 +177,38 @@ class Database:
         return self._engine
 
     @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read of this thread inside the block (:meth:`read`) sees the same committed rows,
+        whatever other commands write meanwhile: verification reads the entries and the
+        checkpoints in several passes, and an append between two of them would look like entries
+        no checkpoint covers."""
+        if self._pinned() is not None:
+            yield
+            return
+        with self.read() as session:
+            self._local.pinned = (os.getpid(), session)
+            try:
+                yield
+            finally:
+                self._local.pinned = None
+
+    def _pinned(self) -> Session | None:
+        pinned = getattr(self._local, "pinned", None)
+        return pinned[1] if pinned is not None and pinned[0] == os.getpid() else None
+
+    @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for reading: one snapshot of the database while it lasts."""
+        """A session for reading: one snapshot of the database while it lasts (on PostgreSQL, a
+        ``REPEATABLE READ`` transaction: every statement sees the same committed rows); inside
+        :meth:`snapshot`, that one's."""
+        pinned = self._pinned()
+        if pinned is not None:
+            yield pinned
+            return
         if self._file is None:
             with self.engine.connect() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.execution_options(isolation_level="REPEATABLE READ")
                 yield _EngineSession(conn)
             return
         with self._connection("BEGIN") as conn:

@@ -244,3 +244,37 @@ def test_a_child_forked_inside_a_write_does_not_commit_it(case: Case) -> None:
     assert outcome == "refused: the parent's failure"
     assert answer == "refused: a write session begun in another process cannot be committed here"
     assert case.tsa() is None
+
+
+def test_verification_sees_one_state_of_the_ledger_while_another_command_appends(
+    case: Case, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Verification reads the checkpoints, then the entries, then the entries again: another
+    command appending between two of those reads (here: right after the checkpoints are read)
+    must not look like entries no checkpoint covers. Both reads come from one snapshot."""
+    from custody.actors import add_actor
+    from custody.case import open_case
+    from custody.verify import verify_case
+
+    real = type(case.ledger).checkpoints
+    appended: list[int] = []
+
+    def checkpoints_then_another_append(ledger):  # type: ignore[no-untyped-def]
+        found = real(ledger)
+        if ledger is case.ledger and not appended:
+            other = open_case(case.root)
+            try:
+                add_actor(other, "cjones", name="Carol Jones", role="examiner")
+                appended.append(other.ledger.count())
+            finally:
+                other.close()
+        return found
+
+    before = case.ledger.count()
+    monkeypatch.setattr(type(case.ledger), "checkpoints", checkpoints_then_another_append)
+    report = verify_case(case, extensions=False)
+    assert appended == [before + 1]
+    assert report.ok, report.problems
+    assert report.entries == before  # what the snapshot held
+    again = verify_case(case, extensions=False)  # a new verification sees the new entry, verified
+    assert again.ok and again.entries == before + 1
