@@ -13,8 +13,10 @@ import os
 import sqlite3
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from custody.errors import CaseNotFound, ItemError
+from custody.store.sql import sqlite_file
 
 CASE_FILE = "exhibit-case.json"
 
@@ -42,10 +44,15 @@ def find_case_dir(explicit: Path | None = None) -> Path:
 
 
 def db_url_for(root: Path, stored: str) -> str:
-    """The stored URL with a relative SQLite path resolved against the case folder."""
+    """The stored URL with a relative SQLite path resolved against the case folder.
+
+    The folder's path is written so that the URL names that file and no other: SQLAlchemy reads
+    what follows a ``?`` as options and decodes ``%XX``, so a case folder named ``q?x=1`` put its
+    database in a file ``q`` beside the folder, and one named ``p%41c`` in a folder ``pAc``."""
     if stored.startswith("sqlite:///") and not stored.startswith("sqlite:////"):
         relative = stored.removeprefix("sqlite:///")
-        return f"sqlite:///{(root / relative).resolve()}"
+        path = str((root / relative).resolve())
+        return "sqlite:///" + path.replace("%", "%25").replace("?", "%3F")
     return stored
 
 
@@ -74,7 +81,8 @@ class QuickCase:
     """A read-only view of a SQLite case: one exhibit's acquisition and triage's file index."""
 
     def __init__(self, database: Path, timeout: float = 30) -> None:
-        self.conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=timeout)
+        # the path escaped as a URI's (SQLite decodes %XX and ends the path at "?" or "#")
+        self.conn = sqlite3.connect(f"file:{quote(str(database))}?mode=ro", uri=True, timeout=timeout)
 
     def acquisition(self, exhibit: str) -> dict[str, Any]:
         check_utf8(exhibit)
@@ -111,10 +119,10 @@ def quick_case(explicit: Path | None = None, timeout: float = 30) -> QuickCase |
     """A :class:`QuickCase` for a SQLite case that exists; ``None`` for other databases.
     ``timeout``: how long to wait for a database another process has locked."""
     root = find_case_dir(explicit)
-    url = case_db_url(root)
-    if not url.startswith("sqlite:///"):
+    file = sqlite_file(case_db_url(root))
+    if file is None:
         return None
-    database = Path(url.removeprefix("sqlite:///"))
+    database = Path(file)
     if not database.is_file():
         raise CaseNotFound(f"the case database {database} is missing", hint="check the case folder")
     try:

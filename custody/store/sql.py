@@ -24,6 +24,7 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import unquote
 
 from custody.store import BUSY_SECONDS, CUSTODY_VERSION
 
@@ -81,11 +82,11 @@ def in_list(name: str, values: Sequence[Any]) -> tuple[str, dict[str, Any]]:
 
 
 def sqlite_file(url: str) -> str | None:
-    """The file of a plain ``sqlite:///path`` URL, as SQLAlchemy reads it; None for any other URL
-    (another database, an in-memory one, a query string or %-escapes, which SQLAlchemy decodes)."""
-    if not url.startswith("sqlite:///") or "?" in url or "%" in url:
+    """The file of a plain ``sqlite:///path`` URL, as SQLAlchemy reads it (``%XX`` decoded); None
+    for any other URL (another database, an in-memory one, one with options after a ``?``)."""
+    if not url.startswith("sqlite:///") or "?" in url:
         return None
-    path = url.removeprefix("sqlite:///")
+    path = unquote(url.removeprefix("sqlite:///"))
     return path or None
 
 

@@ -116,6 +116,9 @@ def test_integrity_errors_of_both_drivers() -> None:
         "sqlite:////tmp/a@b:c/d.sqlite",
         "sqlite:////tmp/é/ü.sqlite",
         "sqlite:///relative/case.sqlite",
+        "sqlite:////tmp/50%25/case.sqlite",  # SQLAlchemy decodes escapes, and so does sqlite_file
+        "sqlite:////tmp/q%3Fx=1/case.sqlite",
+        "sqlite:////tmp/a%zzb/a+b.sqlite",  # not an escape; a plus is a plus
     ],
 )
 def test_a_plain_sqlite_url_names_the_file_sqlalchemy_opens(url: str) -> None:
@@ -125,7 +128,6 @@ def test_a_plain_sqlite_url_names_the_file_sqlalchemy_opens(url: str) -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        "sqlite:////tmp/50%25/case.sqlite",  # SQLAlchemy decodes escapes: left to it
         "sqlite:////tmp/case.sqlite?timeout=5",
         "sqlite://",
         "sqlite:///",
@@ -278,3 +280,30 @@ def test_verification_sees_one_state_of_the_ledger_while_another_command_appends
     assert report.entries == before  # what the snapshot held
     again = verify_case(case, extensions=False)  # a new verification sees the new entry, verified
     assert again.ok and again.entries == before + 1
+
+
+@pytest.mark.parametrize("folder", ["q?x=1", "p%41c", "50% off", "a#b c"])
+def test_a_case_folders_database_is_inside_it_whatever_its_name(tmp_path: Path, folder: str) -> None:
+    """A folder name holding what a URL reads as options (``?``) or escapes (``%41``): the
+    database is made, opened and listed from inside the folder, and nothing is written beside it."""
+    from custody.actors import add_actor
+    from custody.case import init_case, open_case
+    from custody.locate import quick_case
+
+    root = tmp_path / folder
+    case = init_case(root, case_number="P-1", title="paths")
+    try:
+        add_actor(case, "jdoe", name="Jane Doe", role="examiner")
+    finally:
+        case.close()
+    assert [p.name for p in tmp_path.iterdir()] == [folder]
+    assert (root / "case.sqlite").is_file()
+    again = open_case(root)
+    try:
+        assert again.ledger.count() == 1
+        assert again.engine.url.database == str(root.resolve() / "case.sqlite")
+    finally:
+        again.close()
+    quick = quick_case(root)
+    assert quick is not None
+    quick.close()

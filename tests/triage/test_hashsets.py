@@ -174,10 +174,12 @@ def _rdsv3(path: Path, rows: list[tuple[bytes, str]], *, as_view: bool = False) 
     return path
 
 
-@pytest.mark.parametrize("as_view", [False, True])
-def test_nsrl_rdsv3_sqlite(tmp_path: Path, as_view: bool) -> None:
+@pytest.mark.parametrize(("as_view", "folder"), [(False, "."), (True, "."), (False, "RDS 50%41?x#y")])
+def test_nsrl_rdsv3_sqlite(tmp_path: Path, as_view: bool, folder: str) -> None:
+    """Also from a folder whose name SQLite's URIs would read as an escape, options, a fragment."""
+    (tmp_path / folder).mkdir(exist_ok=True)
     path = _rdsv3(
-        tmp_path / "rds.db",
+        tmp_path / folder / "rds.db",
         [(GOOD, "kernel32.dll"), (GOOD, "copy.dll"), (OTHER, "readme.txt")],
         as_view=as_view,
     )

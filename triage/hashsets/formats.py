@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import quote
 
 from triage.hashsets.errors import HashSetError
 
@@ -285,7 +286,7 @@ def _hashdeep(path: Path, report: ParseReport) -> Iterator[Parsed]:
 def _nsrl(
     path: Path, report: ParseReport, algorithms: tuple[str, ...] = ("sha256", "sha1", "md5")
 ) -> Iterator[Parsed]:
-    uri = f"file:{path.resolve().as_posix()}?mode=ro&immutable=1"
+    uri = f"file:{quote(path.resolve().as_posix())}?mode=ro&immutable=1"  # SQLite decodes %XX, stops at "?"
     try:
         conn = sqlite3.connect(uri, uri=True)
     except sqlite3.Error as exc:
