@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from custody import timefmt
-from custody.errors import CaseError, CaseExists, CaseNotFound
+from custody.errors import CaseError, CaseExists, CaseNotFound, damaged_sqlite
 from custody.ledger import Ledger
 from custody.locate import CASE_FILE, case_db_url, db_url_for, find_case_dir
-from custody.store.sql import Database
+from custody.store.sql import Database, sqlite_file
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -67,9 +67,16 @@ class Case:
                     "SELECT ledger_id, case_number, title, agency, created_utc, created_offset "
                     "FROM case_info ORDER BY id LIMIT 1"
                 )
-        except BaseException:
+        except BaseException as exc:
             self.database.close()
-            raise
+            damage = damaged_sqlite(exc)
+            if damage is None:
+                raise
+            where = sqlite_file(db_url) or "of the case"
+            raise CaseError(
+                f"the case database {where} is not an SQLite database or is damaged ({damage})",
+                hint="restore the case folder from its backup copy, then run 'exhibit custody verify'",
+            ) from None
         if row is None:
             self.database.close()
             raise CaseNotFound(

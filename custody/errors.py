@@ -137,6 +137,19 @@ def _connect_failed(cause: BaseException) -> bool:
     return any(words in text for words in _SERVER_AWAY)
 
 
+_SQLITE_DAMAGED = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+
+def damaged_sqlite(exc: BaseException) -> str | None:
+    """SQLite's words when ``exc`` (or the driver error it wraps) says the database file is not
+    a database or is damaged, else ``None``."""
+    for cause in _causes(exc):
+        code = getattr(cause, "sqlite_errorcode", None)
+        if isinstance(code, int) and code & 0xFF in _SQLITE_DAMAGED:
+            return str(cause).strip().splitlines()[0][:200] if str(cause).strip() else "damaged"
+    return None
+
+
 def environment_error(exc: BaseException) -> UserError | None:
     """A user-facing error for what the machine did rather than a bug in Exhibit, else ``None``.
 

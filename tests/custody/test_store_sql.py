@@ -307,3 +307,27 @@ def test_a_case_folders_database_is_inside_it_whatever_its_name(tmp_path: Path, 
     quick = quick_case(root)
     assert quick is not None
     quick.close()
+
+
+@pytest.mark.parametrize("damage", ["text", "header"])
+def test_a_damaged_case_database_is_named_with_what_to_do(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    """A case database replaced by a text file, or whose header was overwritten: exit 2 naming
+    the file and what to do, not an internal error (SQLite's "file is not a database")."""
+    from custody.case import init_case
+    from tests.custody.clihelp import cli
+
+    root = tmp_path / "case"
+    init_case(root, case_number="D-1", title="damaged").close()
+    database = root / "case.sqlite"
+    if damage == "text":
+        database.write_text("not a database\n" * 100)
+    else:
+        with database.open("r+b") as fh:
+            fh.write(b"\xff" * 100)
+    for args in (("items",), ("custody", "verify"), ("custody", "log")):
+        done = cli(capsys, *args, "--case", str(root))
+        assert done.clean_failure, (args, done.err)
+        assert "is not an SQLite database or is damaged" in done.message and str(database) in done.message
+        assert "restore the case folder" in done.message
