@@ -8,8 +8,11 @@ writes its few statements as SQL text and runs them on a :class:`Session`:
   library's :mod:`sqlite3`, with the settings :func:`custody.store.db.make_engine` gives SQLAlchemy's
   connections (WAL, ``synchronous=FULL``, foreign keys, a 60 s busy timeout) and ``BEGIN
   IMMEDIATE`` before every write, so two writers never interleave;
-- any other URL (PostgreSQL, an SQLite URL with a query or escapes): SQLAlchemy's engine, which
-  binds the same ``:name`` parameters for its driver.
+- any other URL (PostgreSQL, an SQLite URL with options after a ``?``): SQLAlchemy's engine,
+  which binds the same ``:name`` parameters for its driver.
+
+Reads take a snapshot (an SQLite read transaction, PostgreSQL ``REPEATABLE READ``), and
+:meth:`Database.snapshot` makes every read of a block share one (verification).
 
 SQLAlchemy stays the case's engine for everything else (triage's tables, migrations, tests that
 play the attacker): :attr:`Database.engine` makes it on first use, a second connection to the same
