@@ -8,6 +8,7 @@ else ``$EXHIBIT_CASE``, else the current folder and its parents.
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +57,12 @@ class Case:
     def __init__(self, root: Path, db_url: str) -> None:
         self.root = root
         self.db_url = db_url
+        file = sqlite_file(db_url)
+        if file is not None and not os.path.isfile(file):  # opening it would make an empty one
+            raise CaseNotFound(
+                f"the case database {file} is missing",
+                hint="restore the case folder from its backup copy, then run 'exhibit custody verify'",
+            )
         self.database = Database(db_url)
         try:
             if not self.database.at_head():

@@ -331,3 +331,25 @@ def test_a_damaged_case_database_is_named_with_what_to_do(
         assert done.clean_failure, (args, done.err)
         assert "is not an SQLite database or is damaged" in done.message and str(database) in done.message
         assert "restore the case folder" in done.message
+
+
+def test_a_missing_case_database_is_named_not_made_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A case folder whose database file is gone: exit 2 naming it, and no empty database made
+    in its place (which a second command would then call a folder holding no case)."""
+    from custody.case import init_case
+    from tests.custody.clihelp import cli
+
+    root = tmp_path / "case"
+    init_case(root, case_number="M-1", title="missing").close()
+    database = root / "case.sqlite"
+    for leftover in root.glob("case.sqlite*"):
+        leftover.unlink()
+    for args in (("items",), ("custody", "verify"), ("actor", "list")):
+        done = cli(capsys, *args, "--case", str(root))
+        assert done.clean_failure and f"the case database {database} is missing" in done.message, (
+            args,
+            done.err,
+        )
+        assert not database.exists()
