@@ -31,7 +31,7 @@ from sqlalchemy.exc import ArgumentError, DisconnectionError, OperationalError
 from sqlalchemy.pool import QueuePool
 
 from custody.errors import CaseError, CaseNotFound, DiskFull, environment_error
-from custody.store import BUSY_SECONDS, CUSTODY_VERSION
+from custody.store import BUSY_SECONDS, CUSTODY_VERSION, SQLITE_PRAGMAS
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -108,10 +108,8 @@ def _sqlite_setup(engine: Engine) -> None:
         # Take transaction control from the driver so BEGIN IMMEDIATE is ours to emit.
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
+        for pragma in SQLITE_PRAGMAS:
+            cur.execute(pragma)
         cur.close()
 
     @event.listens_for(engine, "begin")

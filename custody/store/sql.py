@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote
 
-from custody.store import BUSY_SECONDS, CUSTODY_VERSION
+from custody.store import BUSY_SECONDS, CUSTODY_VERSION, SQLITE_PRAGMAS
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -97,9 +98,8 @@ def integrity_error(exc: BaseException) -> bool:
     """Whether the database refused a statement for a constraint (a unique key taken)."""
     if isinstance(exc, sqlite3.IntegrityError):
         return True
-    from sqlalchemy.exc import IntegrityError  # only raised where SQLAlchemy is already loaded
-
-    return isinstance(exc, IntegrityError)
+    errors = sys.modules.get("sqlalchemy.exc")  # its errors come only where it is loaded
+    return errors is not None and isinstance(exc, errors.IntegrityError)
 
 
 class _SqliteSession:
@@ -166,10 +166,6 @@ class Database:
         #: SQLite must neither use nor close in a child what its parent opened (closing the file
         #: there would release the locks the child's own connection holds on it)
         self._inherited: list[sqlite3.Connection] = []
-
-    @property
-    def dialect(self) -> str:
-        return "sqlite" if self._file is not None else self.engine.dialect.name
 
     @property
     def engine(self) -> Engine:
@@ -317,10 +313,8 @@ class Database:
             self._file, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False
         )
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
+            for pragma in SQLITE_PRAGMAS:
+                conn.execute(pragma)
         except BaseException:
             conn.close()
             raise
