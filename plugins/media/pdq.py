@@ -250,6 +250,10 @@ class PdqPlugin(Plugin):
                 try:
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                        # Pillow's advice to the program converting a palette with per-entry
+                        # transparency to RGB, which the reference pipeline does too: not news
+                        # about the file
+                        warnings.filterwarnings("ignore", "Palette images with Transparency", UserWarning)
                         image.thumbnail(THUMBNAIL)
                         image.load()  # decoded here, inside the file and this try (thumbnail may not)
                         rgb = image if image.mode == "RGB" else image.convert("RGB")

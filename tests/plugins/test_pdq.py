@@ -325,6 +325,22 @@ def test_broken_images_warn(tmp_path: Path) -> None:
     assert _run(text, tmp_path)[2] == "not-my-format"
 
 
+def test_a_palette_with_transparency_is_hashed_without_a_word(tmp_path: Path) -> None:
+    """Converting a palette whose entries carry their own transparency to RGB makes Pillow advise
+    the program to convert to RGBA: advice to us, not news about the file, so neither a warning
+    of the plugin nor a line on the terminal. Pillow does say it for this picture (checked first,
+    so the test cannot pass because Pillow changed)."""
+    picture = Image.new("P", (64, 48))
+    picture.putpalette([i % 256 for i in range(768)])
+    picture.putdata([(x * 7) % 256 for x in range(64 * 48)])
+    path = tmp_path / "sticker.png"
+    picture.save(path, transparency=bytes(range(0, 256)))
+    with Image.open(path) as opened, pytest.warns(UserWarning, match="Palette images with Transparency"):
+        opened.convert("RGB")
+    records, messages, outcome = _run(path, tmp_path)
+    assert outcome == "ok" and len(records) == 1 and messages == [], messages
+
+
 def test_triage_stores_pdq_findings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Through ``exhibit triage`` and ``exhibit findings --json``: one finding per image, with the
     reference hash, also for a picture whose name hides it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -204,3 +205,48 @@ def test_run_isolates_failures(ctx: ParseContext) -> None:
     assert by_plugin["good"].locator == "row=2"
     assert "Other" in by_plugin["sneaky"].message
     assert len(result.records) == 4
+
+
+class Noisy(_Base):
+    """Calls a library that warns, as Pillow does on a file it finds odd (twice), then yields."""
+
+    name = "noisy"
+
+    def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[Record]:
+        for _ in range(2):
+            warnings.warn("odd header", UserWarning, stacklevel=1)  # the same words for every file
+        warnings.warn("an old call", DeprecationWarning, stacklevel=1)  # ignored, as Python's default
+        yield Thing(source=item.source, n=1)
+
+
+class NoisyNotMine(_Base):
+    """Warns, then finds the file is not its format."""
+
+    name = "noisy-not-mine"
+
+    def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[Record]:
+        warnings.warn("odd header", UserWarning, stacklevel=1)
+        raise NotMyFormat("not mine")
+
+
+def test_library_warnings_are_the_plugins_warnings_for_the_file(
+    ctx: ParseContext, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A Python warning raised while a plugin reads a file is that plugin's warning for that file
+    (each file's, not only the first's: Python's default shows one once per place in the code),
+    counted once; nothing reaches the terminal; a file the plugin declines gets none; a warning
+    raised outside a plugin's run is shown as before."""
+    with warnings.catch_warnings():
+        warnings.resetwarnings()  # as a user's process starts, not pytest's "always" for this test
+        warnings.simplefilter("ignore", DeprecationWarning)
+        shown: list[str] = []  # the process's own hook: what would print
+        warnings.showwarning = lambda message, *_args, **_kw: shown.append(str(message))
+        for path in ("/a/one.thing", "/a/two.thing"):
+            result = run_plugins(FileItem.from_bytes(b"x", path=path), [Noisy(), NoisyNotMine()], ctx)
+            assert [r.outcome for r in result.runs] == ["ok", "not-my-format"]
+            assert [(w.plugin, w.path, w.message) for w in result.warnings] == [
+                ("noisy", path, "test_dispatch warned: odd header (UserWarning), 2 times")
+            ]
+        assert capfd.readouterr().err == "" and shown == []
+        warnings.warn("outside any plugin", UserWarning, stacklevel=1)
+        assert shown == ["outside any plugin"]

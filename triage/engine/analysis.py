@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import Engine, func, or_, select
 
 from triage.engine import writes
+from triage.engine.dispatch import library_warnings
 from triage.engine.results import TriageWarning
 from triage.plugin.analyzer import AnalysisContext, Analyzer, StoredRecord
 from triage.plugin.options import PluginOptions
@@ -97,6 +98,7 @@ class _Pass:
         failed = False
         warnings: list[TriageWarning] = []
         batch: list[dict[str, Any]] = []
+        library_warnings.start()
         try:
             for record in cls().analyze(_records(engine, self.run_id, cls.reads, ids), ctx):
                 batch.append(_row(self.exhibit, self.run_id, cls, record))
@@ -110,8 +112,11 @@ class _Pass:
                     cls.name, None, f"analyzer failed: {type(exc).__name__}: {exc}", traceback.format_exc()
                 )
             )
+        finally:
+            kept = library_warnings.stop()
         stored += store(batch)
         warnings.extend(TriageWarning(w.plugin, w.path or None, w.message, None) for w in ctx.warnings)
+        warnings.extend(TriageWarning(cls.name, None, text, None) for text in kept)
         return failed, stored, warnings
 
     def in_halves(self, ids: tuple[int, int], scratch: Path) -> tuple[int, list[TriageWarning]]:

@@ -18,6 +18,7 @@ import functools
 import re
 import sqlite3
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -36,6 +37,7 @@ __all__ = [
     "cheap_match",
     "confirm_candidates",
     "glob_matches",
+    "library_warnings",
     "match_plugins",
     "run_plugins",
 ]
@@ -415,6 +417,61 @@ class _Kept:
         self.records.clear()
 
 
+class _LibraryWarnings:
+    """Python warnings a library raises while a plugin reads a file (Pillow's "Truncated File
+    Read" or "Corrupt EXIF data", a parser's note on a malformed header), kept as that plugin's
+    warnings for that file instead of lines printed on the examiner's terminal with no file named.
+
+    Installed once per process (again if something, such as a test's ``catch_warnings``, put the
+    previous hook back): a ``showwarning`` that keeps what is shown while a plugin runs and
+    passes the rest on, and an ``always`` filter at the end of the list, so the second file that
+    raises the same warning gets it too (Python's default shows one once per place in the code).
+    Filters set before it (``ignore`` for deprecations, ``-W``, ``PYTHONWARNINGS``) still apply.
+    """
+
+    def __init__(self) -> None:
+        self.kept: list[str] | None = None  # while a plugin runs
+        self._shown: Callable[..., object] | None = None
+
+    def _show(self, message: Warning | str, category: type[Warning], filename: str, lineno: int,
+              file: object = None, line: str | None = None) -> None:  # fmt: skip
+        if self.kept is None:
+            if self._shown is not None:
+                self._shown(message, category, filename, lineno, file, line)
+            return
+        self.kept.append(f"{_library(filename)} warned: {message} ({category.__name__})")
+
+    def start(self) -> None:
+        if warnings.showwarning != self._show:
+            self._shown = warnings.showwarning
+            warnings.showwarning = self._show
+            warnings.filterwarnings("always", append=True)
+        self.kept = []
+
+    def stop(self) -> list[str]:
+        """The warnings kept since :meth:`start`, each once with how many times it came."""
+        kept, self.kept = self.kept or [], None
+        if not kept:
+            return []
+        counts: dict[str, int] = {}
+        for text in kept:
+            counts[text] = counts.get(text, 0) + 1
+        return [text if n == 1 else f"{text}, {n} times" for text, n in counts.items()]
+
+
+def _library(filename: str) -> str:
+    """The package a warning came from, by its file: ``.../site-packages/PIL/Image.py`` -> ``PIL``."""
+    parts = filename.replace("\\", "/").split("/")
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts[:-1]:
+            return parts[parts.index(marker) + 1].removesuffix(".py")
+    return parts[-1].removesuffix(".py") or "a library"
+
+
+#: The process's keeper of library warnings (:class:`_LibraryWarnings`).
+library_warnings = _LibraryWarnings()
+
+
 def run_plugins(
     item: FileItem,
     plugins: Iterable[Plugin],
@@ -427,6 +484,8 @@ def run_plugins(
     - any other exception -> outcome ``failed`` and a warning with the traceback; records yielded
       before the failure are kept (they were read correctly) and the warning says how many.
     - a record of a type the plugin does not declare in ``emits`` is dropped with a warning.
+    - a Python warning a library raises during the run becomes the plugin's warning for the file
+      (:class:`_LibraryWarnings`), not a line on the terminal.
 
     Records go to ``sink(plugin)`` as they are yielded when a sink is given (nothing is kept in
     ``PluginRun.records``: a million-row table is never a list here), else to ``records``.
@@ -439,6 +498,7 @@ def run_plugins(
         out: RecordSink = _Kept(run.records) if sink is None else sink(plugin)
         allowed = tuple(plugin.emits)
         count = 0
+        library_warnings.start()
         try:
             for record in plugin.parse(item, pctx):
                 if not isinstance(record, allowed):
@@ -460,6 +520,10 @@ def run_plugins(
                     traceback="".join(traceback.format_exception(exc)),
                 )
             )
+        kept = library_warnings.stop()
+        if run.outcome != "not-my-format":  # a library's words on a file the plugin declined: not news
+            for text in kept:
+                pctx.warn(text)
         run.count = count
         run.warnings = list(pctx.warnings)
         result.runs.append(run)
