@@ -44,7 +44,9 @@ from triage.plugin.sqlite_table import _plan  # noqa: E402  (the SELECT the plug
 from triage.store.models import Finding  # noqa: E402
 
 
-def _store(db: Path, case: Path, select: str, columns: list[str], *, indexes: bool, fingerprint: str) -> float:
+def _store(
+    db: Path, case: Path, select: str, columns: list[str], *, indexes: bool, fingerprint: str
+) -> float:
     """CPU seconds of one INSERT ... SELECT of every message as a findings row into a fresh table."""
     from sqlalchemy import create_engine
 
