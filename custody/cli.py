@@ -25,7 +25,7 @@ from custody import events as events_mod
 from custody import timefmt, tool_version
 from custody.console import LiteralConsole, LiteralTable, label_column, styled
 from custody.errors import UserError, environment_error
-from custody.safetext import escape, is_utf8
+from custody.safetext import escape, is_utf8, json_visible
 
 
 class _Lazy(ModuleType):
@@ -146,7 +146,10 @@ def ask_passphrase(actor_id: str) -> str | None:
 
 
 def emit_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False) + "\n")
+    """``value`` as indented JSON on stdout, every character a terminal acts on or hides written
+    as its ``\\u`` escape (:func:`custody.safetext.json_visible`, a line at a time)."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n".join(json_visible(line) for line in text.split("\n")) + "\n")
 
 
 @contextmanager

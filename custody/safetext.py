@@ -22,8 +22,9 @@ Mongolian and other variation selectors, braille blank).
 
 Backslashes are left alone: this is one-way display text, not an encoding, and paths that
 :func:`triage.sanitize.display_name` already escaped (``bs_\\x08.txt``, ``back\\\\slash``) pass
-through unchanged, so escaping is idempotent on them. ``--json`` never goes through here: it
-carries the real values.
+through unchanged, so escaping is idempotent on them. ``--json`` carries the real values: in its
+text the same characters are written as JSON's own ``\\u`` escapes (:func:`json_visible`), which
+decode to exactly those values and put nothing on a terminal that it acts on or hides.
 
 Rich markup is the other half of the problem (``[/]`` crashes, ``[link=...]`` makes a link,
 ``[cash]`` vanishes); :mod:`custody.console` builds consoles, tables and progress bars that never parse it and escape
@@ -91,3 +92,25 @@ def escape(value: object) -> str:
     if not needs_escape(text):
         return text
     return "".join(char_escape(ch) if is_unsafe(ch) else ch for ch in text)
+
+
+def _json_escape(ch: str) -> str:
+    code = ord(ch)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000  # JSON writes a code point above the BMP as its UTF-16 surrogate pair
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+
+
+def json_visible(line: str) -> str:
+    """One line of JSON text (as ``json.dumps(..., ensure_ascii=False)`` writes it) with every
+    character :func:`escape` would escape written as a JSON ``\\u`` escape: C1 controls (U+009B
+    starts a terminal command as ESC [ does), bidi overrides and isolates, zero-width and other
+    invisible characters, separators. The JSON decodes to the same value. Only characters from
+    DEL (U+007F) up are looked at: ``json.dumps`` has already escaped the C0 controls inside
+    strings, and the line must hold no structural line break (give an indented document a line
+    at a time). Ordinary text, in any script, costs one ``isprintable`` test and one small regex
+    search and comes back as it is."""
+    if not needs_escape(line):
+        return line
+    return "".join(_json_escape(ch) if ch > "\x7e" and is_unsafe(ch) else ch for ch in line)

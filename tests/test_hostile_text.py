@@ -23,14 +23,14 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from custody.safetext import escape, is_unsafe
+from custody.safetext import escape, is_unsafe, json_visible
 from tests.conftest import CORPUS, need, need_tool
 from triage.sanitize import display_name, display_to_bytes
 
 ESC_CLEAR = "\x1b[2J\x1b[H"
 RLO, ZWSP, LSEP = "\u202e", "\u200b", "\u2028"
 #: Characters that must never reach a human output raw.
-RAW_FORBIDDEN = ("\x1b", RLO, ZWSP, LSEP, "\u2066", "\ufeff", "\x85", "\x08")
+RAW_FORBIDDEN = ("\x1b", RLO, ZWSP, LSEP, "\u2066", "\ufeff", "\x85", "\x9b", "\x08")
 
 BODIES = [
     "Meet [at pier 7] 22:00, bring [cash]",
@@ -38,6 +38,7 @@ BODIES = [
     "[link=https://evil.example]click here[/link]",
     f"{ESC_CLEAR}OK: 0 problems",
     f"rtl {RLO}evil{ZWSP}x{LSEP}y :smile:",
+    "c1 \x9b31mred\x9b0m \u2066isolated\u2069",  # U+009B: CSI in one character
 ]
 NAMES = [
     f"{ESC_CLEAR}OK",
@@ -166,7 +167,7 @@ def test_findings_show_every_word_of_the_evidence(hostile: Hostile) -> None:
     assert "Meet [at pier 7] 22:00, bring [cash]" in shown  # no word vanishes
     assert "\\x1b[2J\\x1b[HOK: 0 problems" in shown and "\\u202eevil\\u200bx\\u2028y :smile:" in shown
     assert "/[/x].jpg" in shown  # the photo's findings, under its hostile path
-    exact = json.loads(run("findings", "EX-1", "--json", env=hostile.env).stdout)
+    exact = json.loads(assert_literal(run("findings", "EX-1", "--json", env=hostile.env)))
     assert sorted(f["data"]["body"] for f in exact if "body" in f["data"]) == sorted(
         BODIES
     )  # --json is exact
@@ -186,8 +187,12 @@ def test_views_show_every_word_of_the_evidence(hostile: Hostile) -> None:
     assert escape(BODIES[4]) in timeline and "chat/android/sms timestamp" in timeline
     for command in (("calls",), ("contacts",), ("links",), ("timeline", "--files")):
         assert_literal(run(*command, env=hostile.env))
-    exact = [json.loads(line) for line in run("chats", "--json", env=hostile.env).stdout.splitlines()]
+    exact = [
+        json.loads(line) for line in assert_literal(run("chats", "--json", env=hostile.env)).splitlines()
+    ]
     assert sorted(m["body"] for m in exact) == sorted(BODIES)
+    for command in (("timeline", "--json"), ("calls", "--json"), ("contacts", "--json"), ("links", "--json")):
+        assert_literal(run(*command, env=hostile.env))  # the real values, as JSON escapes
     assert {m["sender"] for m in exact} == {f"+1555[b]{RLO}"}
 
 
@@ -345,6 +350,21 @@ def test_escaped_text_holds_no_hidden_character(text: str) -> None:
     shown = escape(text)
     assert not any(is_unsafe(ch) for ch in shown)
     assert escape(shown) == shown
+
+
+@settings(deadline=None)
+@given(st.text(alphabet=st.characters(codec=None)))
+@example(f"{RLO}\x9b\x7f\U000e0001 中文 é\n\ud800")
+def test_json_text_holds_no_hidden_character_and_the_same_value(text: str) -> None:
+    value = {"body": text, "list": [text, 1]}
+    for line in (
+        json.dumps(value, ensure_ascii=False),
+        *json.dumps(value, ensure_ascii=False, indent=2).split("\n"),
+    ):
+        shown = json_visible(line)
+        assert not any(is_unsafe(ch) for ch in shown if ch > "\x7e"), ascii(shown)
+        assert "\n" not in shown
+    assert json.loads(json_visible(json.dumps(value, ensure_ascii=False))) == value
 
 
 @settings(deadline=None)

@@ -28,6 +28,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from custody.safetext import json_visible
+
 __all__ = [
     "SortedRows",
     "Spool",
@@ -40,7 +42,6 @@ __all__ = [
 
 _ISO = re.compile(r"^(-?\d{1,6})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,12}))?(Z|[+-]00:00)?$")
 _RUN_BYTES = 16 * 1024 * 1024
-_LINE_BREAKS = re.compile("[\x85\u2028\u2029]")
 
 
 def sort_key(text: object) -> str | None:
@@ -74,19 +75,19 @@ def encode_key(*parts: str | None) -> bytes:
 
 
 def json_line(value: Any) -> str:
-    """One line of JSON (JSON Lines): UTF-8 text as is, except the characters some readers take for
-    a line break inside a string (U+0085, U+2028, U+2029: Python's ``str.splitlines``, older
-    JavaScript), written as ``\\u`` escapes. A value holding a lone surrogate (bytes that were not
-    UTF-8, kept by the evidence's decoding) is written all in ``\\u`` escapes. Either way the JSON
-    decodes to exactly the value."""
+    """One line of JSON (JSON Lines): UTF-8 text as is, except the characters a terminal acts on or
+    hides and those some readers take for a line break inside a string (U+0085, U+2028, U+2029:
+    Python's ``str.splitlines``, older JavaScript), written as ``\\u`` escapes
+    (:func:`custody.safetext.json_visible`: an SMS body holding U+009B or a right-to-left override
+    prints as its escape). A value holding a lone surrogate (bytes that were not UTF-8, kept by
+    the evidence's decoding) is written all in ``\\u`` escapes. Either way the JSON decodes to
+    exactly the value."""
     text = json.dumps(value, ensure_ascii=False)
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
         return json.dumps(value, ensure_ascii=True)
-    if "\u2028" in text or "\u2029" in text or "\x85" in text:  # `in` is far faster than a regex
-        text = _LINE_BREAKS.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-    return text
+    return json_visible(text)
 
 
 class SortedRows:
