@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from custody.errors import CaseNotFound, ItemError
+from custody.errors import CaseError, CaseNotFound, ItemError, damaged_sqlite
 from custody.store.sql import sqlite_file
 
 CASE_FILE = "exhibit-case.json"
@@ -81,17 +81,33 @@ class QuickCase:
     """A read-only view of a SQLite case: one exhibit's acquisition and triage's file index."""
 
     def __init__(self, database: Path, timeout: float = 30) -> None:
+        self.database = database
         # the path escaped as a URI's (SQLite decodes %XX and ends the path at "?" or "#")
         self.conn = sqlite3.connect(f"file:{quote(str(database))}?mode=ro", uri=True, timeout=timeout)
 
+    def rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        """The rows of one query; a file that is not an SQLite database, or is damaged, is named
+        with what to do (as opening the case for any other command says it)."""
+        try:
+            return self.conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            damage = damaged_sqlite(exc)
+            if damage is None:
+                raise
+            raise CaseError(
+                f"the case database {self.database} is not an SQLite database or is damaged ({damage})",
+                hint="restore the case folder from its backup copy, then run 'exhibit custody verify'",
+            ) from None
+
     def acquisition(self, exhibit: str) -> dict[str, Any]:
         check_utf8(exhibit)
-        row = self.conn.execute(
-            "SELECT body FROM entries WHERE exhibit = ? AND kind = 'item.acquire'", (exhibit,)
-        ).fetchone()
+        rows = self.rows("SELECT body FROM entries WHERE exhibit = ? AND kind = 'item.acquire'", (exhibit,))
+        row = rows[0] if rows else None
         if row is None:
+            numbers = self.rows("SELECT case_number FROM case_info ORDER BY id LIMIT 1")
+            number = numbers[0] if numbers else None
             raise ItemError(
-                f"no exhibit {exhibit!r} in this case",
+                f"no exhibit {exhibit!r} in " + (f"case {number[0]}" if number else "this case"),
                 hint="'exhibit items' lists the exhibits; 'exhibit acquire' adds one",
             )
         acquisition: dict[str, Any] = json.loads(row[0])["data"]["acquisition"]
@@ -100,16 +116,13 @@ class QuickCase:
     def known_files(self, exhibit: str) -> list[tuple[Any, ...]]:
         """(partition, inode, attr_type, attr_id, path, sha256, mime, ext_mismatch) of hashed files."""
         check_utf8(exhibit)
-        has = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'triage_files'"
-        ).fetchone()
-        if not has:
+        if not self.rows("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'triage_files'"):
             return []
-        return self.conn.execute(
+        return self.rows(
             "SELECT partition, inode, attr_type, attr_id, path, sha256, mime, ext_mismatch FROM triage_files "
             "WHERE exhibit = ? AND sha256 IS NOT NULL",
             (exhibit,),
-        ).fetchall()
+        )
 
     def close(self) -> None:
         self.conn.close()

@@ -166,6 +166,8 @@ def parse_ls(argv: list[str]) -> LsArgs | None:
 
 def _fast_ls(args: LsArgs) -> int | None:
     """Run ``exhibit ls``; ``None`` when the full CLI should take over (nothing written yet)."""
+    import sqlite3
+
     from custody.errors import UserError
     from custody.safetext import escape
     from triage.errors import WalkAbandoned
@@ -201,6 +203,10 @@ def _fast_ls(args: LsArgs) -> int | None:
         if exc.hint:
             print(escape(f"hint: {exc.hint}"), file=sys.stderr)
         return 2
+    except sqlite3.DatabaseError:
+        if not written:
+            return None  # a damaged or locked case database: the full CLI names it and says what to do
+        raise
     except BrokenPipeError:  # `exhibit ls -r | head`: the reader has gone, which is fine
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -326,11 +328,20 @@ def test_a_damaged_case_database_is_named_with_what_to_do(
     else:
         with database.open("r+b") as fh:
             fh.write(b"\xff" * 100)
-    for args in (("items",), ("custody", "verify"), ("custody", "log")):
+    for args in (("items",), ("custody", "verify"), ("custody", "log"), ("ls", "EX-1")):
         done = cli(capsys, *args, "--case", str(root))
         assert done.clean_failure, (args, done.err)
         assert "is not an SQLite database or is damaged" in done.message and str(database) in done.message
         assert "restore the case folder" in done.message
+    # `exhibit ls` as a user runs it takes the launcher's short path first (triage/launch.py)
+    ran = subprocess.run(
+        [sys.executable, "-m", "triage.launch", "ls", "EX-1", "--case", str(root)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "EXHIBIT_CONFIG_DIR": str(tmp_path / "config")},
+    )
+    assert ran.returncode == 2 and "Traceback" not in ran.stderr, ran.stderr
+    assert "is not an SQLite database or is damaged" in ran.stderr and "restore the case folder" in ran.stderr
 
 
 def test_a_missing_case_database_is_named_not_made_again(

@@ -89,14 +89,14 @@ def has_hash_hits(case: Path | None, exhibit: str) -> bool:
     if quick is None:
         return True
     try:
-        if not quick.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hashsets'"
-        ).fetchone():
+        if not quick.rows("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hashsets'"):
             return False
-        row = quick.conn.execute(
-            "SELECT 1 FROM triage_findings WHERE record_type = 'hash/hit' AND exhibit = ? LIMIT 1", (exhibit,)
-        ).fetchone()
-        return row is not None
+        return bool(
+            quick.rows(
+                "SELECT 1 FROM triage_findings WHERE record_type = 'hash/hit' AND exhibit = ? LIMIT 1",
+                (exhibit,),
+            )
+        )
     finally:
         quick.close()
 
