@@ -723,6 +723,38 @@ def custody_log(
     out.print(table)
 
 
+def _write_new(path: Path, text: str) -> None:
+    """Write ``text`` to a file that must not exist yet: an exported ledger or checkpoint kept
+    outside the lab is evidence of its own, never replaced by the next export. A device or a
+    pipe that exists (``/dev/stdout``, a FIFO) is written to, as a stream."""
+    import stat
+
+    try:
+        handle = path.open("x", encoding="utf-8")
+        made = True
+    except FileExistsError:
+        if path.is_dir():
+            raise UserError(
+                f"{path} is a folder", hint="give the name of a new file (inside it, for instance)"
+            ) from None
+        try:
+            streams = not stat.S_ISREG(path.stat().st_mode)
+        except OSError:
+            streams = False
+        if not streams:
+            raise UserError(
+                f"{path} already exists", hint="give the name of a new file: nothing is overwritten"
+            ) from None
+        handle, made = path.open("w", encoding="utf-8"), False
+    try:
+        with handle:
+            handle.write(text)
+    except BaseException:
+        if made:
+            path.unlink(missing_ok=True)  # no half-written file keeps the name
+        raise
+
+
 @custody_app.command(
     "export",
     epilog=example(
@@ -742,7 +774,7 @@ def custody_export(
     if out_file is None:
         sys.stdout.write(text)
     else:
-        out_file.write_text(text, encoding="utf-8")
+        _write_new(out_file, text)
         err.print(f"Wrote {out_file}")
 
 
@@ -768,7 +800,7 @@ def custody_checkpoint(
     """Export the latest signed checkpoint, to keep outside the database."""
     with opened(case) as c:
         data = verify.export_checkpoint(c)
-    out_file.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    _write_new(out_file, json.dumps(data, indent=2) + "\n")
     cp = data["checkpoint"]
     out.print(f"Wrote {out_file}: tree size {cp['tree_size']}, root {cp['root']}")
 

@@ -289,16 +289,26 @@ def test_non_utf8_exhibit_number(sqlite_case: Case) -> None:
 
 
 def test_writing_to_a_full_disk_or_unwritable_place(sqlite_case: Case, tmp_path: Path) -> None:
+    """A full disk, a missing folder, a folder, and a file that exists (an earlier export or
+    checkpoint, kept as evidence: never replaced): exit 2 with what to do."""
     root = str(sqlite_case.root)
+    kept = tmp_path / "checkpoint-kept.json"
+    kept.write_text("an earlier checkpoint\n")
     for args, says in (
         (("custody", "export", "--out", "/dev/full"), "the disk is full"),
         (("custody", "checkpoint", "--out", "/dev/full"), "the disk is full"),
         (("custody", "export", "--out", str(tmp_path / "no" / "such" / "x.json")), "No such file"),
-        (("custody", "export", "--out", str(tmp_path)), "Is a directory"),
+        (("custody", "export", "--out", str(tmp_path)), "is a folder"),
+        (("custody", "export", "--out", str(kept)), "already exists"),
+        (("custody", "checkpoint", "--out", str(kept)), "already exists"),
     ):
         result = cli_child(*args, "--case", root)
         assert result.clean_failure, (args, result)
         assert says in " ".join(result.err.split()), (args, result.err)
+    assert kept.read_text() == "an earlier checkpoint\n"
+    written = tmp_path / "new-checkpoint.json"
+    assert cli_child("custody", "checkpoint", "--out", str(written), "--case", root).code == 0
+    assert json.loads(written.read_text())["checkpoint"]["tree_size"] >= 1
 
 
 FULL_DISK_SCRIPT = r"""
