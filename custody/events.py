@@ -46,6 +46,9 @@ EVENTS: dict[str, EventSpec] = {
 
 KIND_PREFIX = "custody."
 
+#: The command-line option of each field an event may require, where the names differ.
+_OPTIONS = {"receiver": "to", "corrects": "entry"}
+
 
 def record_event(
     case: Case,
@@ -85,9 +88,10 @@ def record_event(
     }
     for needed in spec.requires:
         if given.get(needed) in (None, ""):
+            option = _OPTIONS.get(needed, needed)
             raise ItemError(
-                f"'{event}' needs --{needed}",
-                hint=f"e.g. exhibit custody {event} {exhibit} --{needed} ...",
+                f"'{event}' needs --{option}",
+                hint=f"e.g. exhibit custody {event} {exhibit} --{option} ...",
             )
     get_item(case, exhibit)
     if receiver is not None and receiver == actor:

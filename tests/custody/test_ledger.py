@@ -9,14 +9,16 @@ import stat
 from pathlib import Path
 
 import pytest
+import typer
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from custody import merkle
 from custody.actors import add_actor, list_actors
 from custody.case import Case, find_case_dir, open_case
+from custody.cli import custody_app
 from custody.errors import ActorError, CaseNotFound, ItemError
-from custody.events import record_event
+from custody.events import EVENTS, record_event
 from custody.exports import export_csv, export_json
 from custody.items import acquire, get_item, list_items, record_derived
 from custody.keys import key_path, load_private_key
@@ -110,8 +112,17 @@ def test_custody_events_and_log(case: Case, evidence: Path) -> None:
     assert examine.data["occurred"] == {"utc": "2026-01-02T09:00:00.000000Z", "offset": "+01:00"}
     report = verify_case(case)
     assert report.ok, report.problems
-    with pytest.raises(ItemError, match="needs --receiver"):
+    with pytest.raises(ItemError, match="needs --to"):
         record_event(case, "transfer", "EX-001", actor="jdoe")
+    for event, spec in EVENTS.items():  # each missing field is named by the option that gives it
+        options = {o for p in typer.main.get_command(custody_app).commands[event].params for o in p.opts}
+        for needed in spec.requires:
+            with pytest.raises(ItemError, match="needs --") as refused:
+                record_event(
+                    case, event, "EX-001", actor="jdoe", **{f: "x" for f in spec.requires if f != needed}
+                )
+            named = refused.value.args[0].split("needs ", 1)[1]
+            assert named in options and named in str(refused.value.hint), (event, needed, named)
     with pytest.raises(ItemError, match="does not exist"):
         record_event(case, "correct", "EX-001", actor="jdoe", corrects=999, reason="x")
     with pytest.raises(ItemError, match="no exhibit"):
