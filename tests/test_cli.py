@@ -130,6 +130,9 @@ def test_errors_are_messages_not_tracebacks(case_dir: Path, tmp_path: Path) -> N
         ("triage", "EX-404", "--case", str(case_dir)),
         ("custody", "verify", "EX-404", "--case", str(case_dir)),
         ("custody", "log", "EX-404", "--case", str(case_dir)),
+        ("runs", "EX-404", "--case", str(case_dir)),
+        ("runs", "EX-404", "--json", "--case", str(case_dir)),
+        ("findings", "EX-404", "--case", str(case_dir)),
         ("acquire", str(case_dir), "--exhibit", "bad number!", "--description", "x", "--case", str(case_dir)),
     ]
     for args in bad:

@@ -38,6 +38,7 @@ from custody.cli import (
     utf8_text,
 )
 from custody.console import LiteralTable, label_column
+from custody.errors import UserError
 from custody.safetext import escape
 from triage.distributed.cli import BrokerOpt, JobFilesOpt, LocalOpt, QueueOpt
 from triage.views.listing import evidence_of, is_member_path, member_listing, run_listing, stdout_bytes
@@ -160,7 +161,6 @@ def cat(
     case: CaseOpt = None,
 ) -> None:
     """Write a file's raw content to stdout, like icat."""
-    from custody.errors import UserError
     from triage.sources.lookup import find_entry
     from triage.sources.open import open_source
 
@@ -223,6 +223,18 @@ def _cat_member(
             err.print(f"warning: {w}")
 
 
+def _names(given: str, option: str, example: str) -> list[str]:
+    """The comma-separated names of ``option``; an empty one (``--plugins ''`` from an unset shell
+    variable, ``md5,,sha1``) is refused rather than read as "all" or skipped."""
+    names = [n.strip() for n in given.split(",")]
+    if not all(names):
+        raise UserError(
+            f"{option} {given!r} holds an empty name",
+            hint=f"give names separated by commas, e.g. {option} {example}",
+        )
+    return names
+
+
 def triage_command(
     exhibit: Annotated[str, typer.Argument(help="Exhibit number.", callback=utf8_text)],
     actor: ActorOpt,
@@ -233,7 +245,7 @@ def triage_command(
         str, typer.Option("--hash", help="Hashes per file: md5,sha1,sha256 (sha256 always).")
     ] = "sha256",
     workers: Annotated[
-        int | None, typer.Option("--workers", help="Worker processes (default: one per core).")
+        int | None, typer.Option("--workers", min=1, help="Worker processes (default: one per core).")
     ] = None,
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Re-process files an interrupted run already stored.")
@@ -318,8 +330,8 @@ def triage_command(
 
     check_flags(broker=broker, local=local, queue=queue, job_files=job_files)
     options = TriageOptions(
-        plugins=[p.strip() for p in plugins.split(",") if p.strip()] if plugins else None,
-        hashes=[h.strip() for h in hashes.split(",") if h.strip()],
+        plugins=None if plugins is None else _names(plugins, "--plugins", "sms_android,photos_exif"),
+        hashes=_names(hashes, "--hash", "md5,sha1,sha256"),
         workers=workers,
         fresh=fresh,
         scratch_limit=None if scratch_limit is None else parse_size(scratch_limit),
@@ -501,9 +513,12 @@ def runs(
     as_json: JsonOpt = False,
 ) -> None:
     """List triage runs with their versions, arguments, counts and status."""
+    from custody.items import get_item
     from triage.views.findings import list_runs
 
     with opened(case) as c:
+        if exhibit is not None:
+            get_item(c, exhibit)  # an exhibit the case does not hold is named, not an empty list
         found = list_runs(c.engine, exhibit)
     if as_json:
         emit_json(found)

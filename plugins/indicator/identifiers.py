@@ -468,22 +468,13 @@ class IdentifiersAnalyzer(Analyzer):
     options = (
         Option(
             "region",
-            "text",
+            "region",
             "two-letter country of numbers written without +, e.g. US (default: only +numbers)",
         ),
     )
 
     def analyze(self, records: Iterable[StoredRecord], ctx: AnalysisContext) -> Iterator[Record]:
-        region = ctx.options.get("region")
-        if isinstance(region, str) and region.strip():
-            region = region.strip().upper()
-            import phonenumbers
-
-            if region not in phonenumbers.SUPPORTED_REGIONS:
-                ctx.warn(f"unknown region {region!r}: only numbers written with + are read")
-                region = None
-        else:
-            region = None
+        region = ctx.options.get("region") or None  # checked and upper-cased before the run (Option kind)
         for record in records:
             for field in TEXT_FIELDS:
                 text = record.data.get(field)

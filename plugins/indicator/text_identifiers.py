@@ -207,7 +207,7 @@ class TextIdentifiersPlugin(Plugin):
     options = (
         Option(
             "region",
-            "text",
+            "region",
             "two-letter country of numbers written without +, e.g. US (default: only +numbers)",
         ),
     )
@@ -218,8 +218,7 @@ class TextIdentifiersPlugin(Plugin):
         return document_kind(head) is not None or not (size > MAX_TEXT_FILE or _binary_file(head, size))
 
     def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[Record]:
-        region = ctx.options.get("region")
-        region = region.strip().upper() if isinstance(region, str) and region.strip() else None
+        region = ctx.options.get("region") or None  # checked and upper-cased before the run (Option kind)
         kind = document_kind(item.head)
         if kind is not None:
             yield from self._document(item, ctx, kind, region)

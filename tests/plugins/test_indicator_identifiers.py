@@ -21,9 +21,11 @@ from custody.actors import add_actor
 from custody.case import init_case
 from custody.items import acquire
 from plugins.indicator.identifiers import IdentifiersAnalyzer, Indicator, find_identifiers
+from plugins.indicator.text_identifiers import TextIdentifiersPlugin
 from tests.plugins.triage_e2e import exhibit
 from triage.plugin import AnalysisContext, SourceRef, StoredRecord
 from triage.plugin.analyzer import analyzer_problems
+from triage.plugin.options import OptionError, parse_options
 
 SMS_DIR = "data/data/com.android.providers.telephony/databases"
 CHROME_DIR = "data/data/com.android.chrome/app_chrome/Default"
@@ -157,7 +159,7 @@ def _stored(record_type: str, data: dict[str, Any]) -> StoredRecord:
 
 
 def test_analyze_one_record() -> None:
-    ctx = AnalysisContext(exhibit="EX-9", run_id="r", analyzer="identifiers", options={"region": "us"})
+    ctx = AnalysisContext(exhibit="EX-9", run_id="r", analyzer="identifiers", options={"region": "US"})
     records = [
         _stored("chat/android/sms", {"body": f"call (202) 456-1111 or pay {BTC} / {BTC}"}),
         _stored("browser/chrome/visit", {"url": "https://example.org/", "title": "no identifiers"}),
@@ -174,11 +176,14 @@ def test_analyze_one_record() -> None:
     assert ctx.warnings == []
 
 
-def test_unknown_region_is_a_warning() -> None:
-    ctx = AnalysisContext(exhibit="EX-9", run_id="r", analyzer="identifiers", options={"region": "ZZ"})
-    out = list(IdentifiersAnalyzer().analyze([_stored("chat/x/y", {"body": "+44 20 7946 0958"})], ctx))
-    assert [r.value for r in out if isinstance(r, Indicator)] == ["+442079460958"]
-    assert len(ctx.warnings) == 1 and "unknown region" in ctx.warnings[0].message
+def test_the_region_is_checked_before_the_run() -> None:
+    """``--option identifiers.region=ZZ`` (or ``text_identifiers.region``) is refused before
+    anything runs, as ``--region ZZ`` of the views is; a known one reaches the plugin upper-cased."""
+    for plugin in (IdentifiersAnalyzer, TextIdentifiersPlugin):
+        with pytest.raises(OptionError, match="is not a two-letter country code") as refused:
+            parse_options([plugin], [f"{plugin.name}.region=ZZ"])
+        assert refused.value.hint
+        assert parse_options([plugin], [f"{plugin.name}.region= gb"]).of(plugin.name) == {"region": "GB"}
 
 
 def test_find_identifiers_in_text() -> None:

@@ -326,6 +326,18 @@ def test_a_bad_scratch_limit_is_a_usage_error(tmp_path: Path, case: Path) -> Non
     assert proc.returncode == 2 and "'lots' is not a size" in proc.stderr and "Traceback" not in proc.stderr
     proc, _ = exhibit("triage", "EV-1", case=case, env={"EXHIBIT_SCRATCH_LIMIT": "x"})
     assert proc.returncode == 2 and "EXHIBIT_SCRATCH_LIMIT: 'x' is not a size" in proc.stderr
+    # the other values a careless command line gives (found in review: each was run as if valid)
+    for args, env, says in (
+        (("--workers", "0"), {}, "0 is not in the range"),
+        (("--workers", "-3"), {}, "-3 is not in the range"),
+        (("--plugins", ""), {}, "--plugins '' holds an empty name"),  # "$PLUGINS" unset: not "all plugins"
+        (("--hash", "md5,,sha1"), {}, "holds an empty name"),
+        ((), {"EXHIBIT_MAX_EXPANSION": "abc"}, "EXHIBIT_MAX_EXPANSION='abc' is not a positive whole number"),
+        (("--option", "identifiers.region=XX"), {}, "is not a two-letter country code"),
+    ):
+        proc, _ = exhibit("triage", "EV-1", *args, case=case, env=env)
+        assert proc.returncode == 2 and says in " ".join(proc.stderr.split()), (args, env, proc.stderr)
+        assert "Traceback" not in proc.stderr
     runs, _ = exhibit("runs", "EV-1", "--json", case=case)
     assert json.loads(runs.stdout) == []  # refused before a run was started
 

@@ -67,6 +67,7 @@ from triage.plugin.registry import load_analyzers, load_plugins
 from triage.plugin.scratch import Scratch, scratch_limit
 from triage.sources.carve import CARVED_FS, CarveLimits
 from triage.sources.entry import FileEntry, Source
+from triage.sources.logical import max_expansion
 from triage.sources.nested import NestedSource, NestLimits
 from triage.sources.open import IMAGE_KINDS, open_source
 from triage.store import ensure_schema
@@ -219,6 +220,7 @@ class TriageRun:
             self.plugin_classes = list(available.values())
         self.scratch_limit = scratch_limit(options.scratch_limit)  # a bad EXHIBIT_SCRATCH_LIMIT fails here
         stall_seconds()  # and a bad EXHIBIT_READ_STALL_SECONDS (the workers read it again)
+        max_expansion()  # and a bad EXHIBIT_MAX_EXPANSION (read again by each archive opened)
         # a misspelt plugin or option, or a value of the wrong type, fails here: before the run
         self.plugin_options = run_options(
             [*self.plugin_classes, *self.analyzer_classes], options.option_values, options.option_files

@@ -25,7 +25,7 @@ from triage.errors import TriageError
 
 __all__ = ["Option", "OptionError", "PluginOptions", "for_record", "parse_options"]
 
-Kind = Literal["text", "int", "bool", "hex", "path"]
+Kind = Literal["text", "int", "bool", "hex", "path", "region"]
 #: Largest options file read (a mistaken path to an image must not be read whole).
 MAX_FILE_BYTES = 1 << 20
 SECRET_SHOWN = "<secret: given, not recorded>"
@@ -43,7 +43,8 @@ class Option:
 
     ``text`` as given; ``int`` a whole number; ``bool`` true/false/yes/no/1/0; ``hex`` an even
     number of hex digits, given to the plugin as bytes (a key); ``path`` a file on the examiner's
-    machine (it must exist; it is never written).
+    machine (it must exist; it is never written); ``region`` a country whose phone numbers
+    ``phonenumbers`` knows, by its two-letter code, given upper-cased (``us`` -> ``US``).
     """
 
     name: str
@@ -71,6 +72,14 @@ class Option:
                 value = binascii.unhexlify(digits)
             except (binascii.Error, ValueError):
                 raise self._bad(where, "is not an even number of hex digits", text) from None
+        elif self.kind == "region":
+            import phonenumbers
+
+            value = text.strip().upper()
+            if value not in phonenumbers.SUPPORTED_REGIONS:
+                raise self._bad(
+                    where, "is not a two-letter country code phonenumbers knows (US, GB, NL...)", text
+                )
         elif self.kind == "path":
             path = Path(text).expanduser()
             if not path.exists():
