@@ -75,9 +75,19 @@ class ImageSource:
             self.filesystems: list[FileSystem] = []
             for vol in scan.volumes:
                 try:
-                    self.filesystems.append(open_filesystem(self.img, vol.offset, self.name))
+                    fs = open_filesystem(self.img, vol.offset, self.name)
                 except NoFileSystem as exc:  # opened in the probe, fails now: report, go on
                     self.warnings.append(WalkWarning(self.name, f"offset {vol.offset}", str(exc)))
+                    continue
+                self.filesystems.append(fs)
+                # one warning a volume: its file system cut short, else its partition (the slack after it)
+                cut = self._check_length(
+                    fs.offset, fs.offset + fs.size, f"partition@{fs.offset}", "its file system"
+                )
+                if not cut and vol.length is not None:
+                    self._check_length(
+                        vol.offset, vol.offset + vol.length, f"partition@{fs.offset}", "the partition"
+                    )
             if not self.filesystems:
                 raise NoFileSystem(f"{self.name}: no file system could be opened")
         except (EvidenceError, NoFileSystem, SourceUnreadable):
@@ -86,6 +96,24 @@ class ImageSource:
         except (OSError, RuntimeError) as exc:
             self.close()
             raise SourceUnreadable(f"{self.name}: cannot read the image: {exc}") from exc
+
+    def _check_length(self, start: int, end: int, where: str, what: str) -> bool:
+        """A warning when the image ends before ``end``: a truncated image, or an incomplete
+        acquisition, whose missing part holds files and free space that cannot be read (every
+        file read there fails on its own, but only this says why)."""
+        size = self.reader.size
+        if end > size:
+            self.warnings.append(
+                WalkWarning(
+                    self.name,
+                    where,
+                    f"the image ends at byte {size}, {end - size} bytes before the end of {what} "
+                    f"(bytes {start} to {end}): the image is truncated or the acquisition incomplete; "
+                    "files and free space in the missing part cannot be read",
+                )
+            )
+            return True
+        return False
 
     # -- file systems ---------------------------------------------------------------------------
 

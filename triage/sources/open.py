@@ -93,8 +93,8 @@ def list_entries(
     """Yield entries of an image, a reader or a logical source (``exhibit ls``).
 
     A path or reader is opened here and closed when the iteration ends; a :class:`Source` passed in
-    stays open (its owner closes it). Warnings go to ``warnings`` when given, otherwise they stay on
-    the source's ``warnings`` list. ``options``: as :func:`open_source` takes them.
+    stays open (its owner closes it). Warnings go to ``warnings`` when given (those of opening it
+    too, when it is opened here), otherwise they stay on the source's ``warnings`` list. ``options``: as :func:`open_source` takes them.
     """
     owned = not hasattr(image_path_or_reader, "entries")
     if owned:
@@ -106,7 +106,7 @@ def list_entries(
             src = ImageSource(image_path_or_reader)  # type: ignore[arg-type]
     else:
         src = image_path_or_reader  # type: ignore[assignment]
-    before = len(src.warnings)
+    before = 0 if owned else len(src.warnings)  # opened here: what opening found too (an image cut short)
     try:
         yield from src.entries(path, recursive=recursive, deleted_only=deleted_only, partition=partition)
     finally:

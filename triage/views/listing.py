@@ -187,6 +187,7 @@ def write_listing(
             from triage.sources.image_source import ImageSource
 
             source = ImageSource(p, fast_walk=False, kind=kind)  # the pytsk3 walk, the reference
+            warnings.extend(source.warnings)  # what opening it found, as the other paths report it
         try:
             entries = list_entries(
                 source,
@@ -213,7 +214,7 @@ def write_listing(
 
     abandoned: list[WalkAbandoned] = []
     with ImageSource(p, kind=kind) as src:
-        before = len(src.warnings)
+        before = 0  # what opening found too (a damaged partition table, an image cut short)
         targets = src.filesystems if partition is None else [src.filesystem(partition)]
         for fsys in targets:
             mine: dict[tuple[Any, ...], str] | None = None
