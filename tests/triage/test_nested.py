@@ -28,7 +28,7 @@ from tests.custody.clihelp import cli
 from tests.triage.test_engine import build_ext4
 from triage.engine import integrity
 from triage.engine.run import RunSummary, TriageOptions, run_triage
-from triage.sources.nested import NestLimits, hostile_name, sniff_archive
+from triage.sources.nested import NestLimits, damaged_stream, hostile_name, sniff_archive
 from triage.store.models import File
 from triage.views.findings import iter_findings
 
@@ -318,9 +318,21 @@ def test_damaged_and_encrypted_archives_are_warnings_and_still_hashed(tmp_path: 
     (ev / "locked.zip").write_bytes(bytes(enc))
     (ev / "notes.gz").write_bytes(gzip.compress(b"not a tar at all\n" * 40))
     (ev / "holiday.jpg").write_bytes(zip_bytes({"inside.txt": b"by content, not by name"}))
+    # found in review: a gzip header over data that is not deflate was "not an archive", unsaid
+    noise = hashlib.sha256(b"seed").digest() * 16
+    (ev / "broken.tar.gz").write_bytes(gzip.compress(b"x" * 100)[:10] + noise)
+    (ev / "broken.tar.xz").write_bytes(b"\xfd7zXZ\x00" + noise)
+    (ev / "random.bin").write_bytes(b"\x1f\x8b\x08\xff" + noise)  # reserved flag bits: not a gzip header
     c, summary = triaged(tmp_path, ev)
     try:
         said = messages(summary)
+        by_path = {(w["path"] or "", w["message"]) for w in summary.warnings}
+        for name, kind in (("broken.tar.gz", "gzip"), ("broken.tar.xz", "xz")):
+            assert any(
+                p == f"/{name}" and f"a {kind} stream whose data cannot be decompressed" in m
+                for p, m in by_path
+            ), said
+        assert not any("/random.bin" in p + m for p, m in by_path), said
         assert any(": /damaged.zip: looks like an archive but cannot be opened" in m for m in said), said
         assert any(": /locked.zip: 1 member(s) of the zip archive are encrypted" in m for m in said), said
         assert not any("/notes.gz" in m for m in said), said
@@ -357,6 +369,12 @@ def test_sniffing_and_names() -> None:
     assert sniff_archive(tar_bytes({"a": b"b"}, "w:xz")[:4096]) == "tar"
     assert sniff_archive(gzip.compress(b"plain text")) is None
     assert sniff_archive(b"SQLite format 3\x00") is None
+    assert (
+        damaged_stream(gzip.compress(b"plain text")) is None
+        and damaged_stream(b"SQLite format 3\x00") is None
+    )
+    assert damaged_stream(tar_bytes({"a": b"b"}, "w:bz2")[:4096]) is None
+    assert "bzip2 stream" in str(damaged_stream(b"BZh91AY&SY" + bytes(range(200))))
     assert hostile_name(b"data/ok.db") == []
     assert hostile_name(b"C:\\Windows\\x") == ["absolute"]
     assert hostile_name(b"a\\..\\b") == ["'..' component"]

@@ -49,7 +49,7 @@ from triage.plugin.scratch import Scratch, ScratchFull, write_sparse
 from triage.sources.carve import CarvedSource
 from triage.sources.entry import FileEntry, Source
 from triage.sources.filetype import HEAD_SIZE, extension_mismatch, sniff_mime
-from triage.sources.nested import Members, NestedSource, chain_of, sniff_archive
+from triage.sources.nested import Members, NestedSource, chain_of, damaged_stream, sniff_archive
 
 IN_MEMORY_LIMIT = 64 * 1024 * 1024  # bigger files a plugin wants are spooled to the scratch folder
 SPILL_RECORDS = 5000  # a file's records kept in memory; beyond, they go to batch files (SpilledRecords)
@@ -486,6 +486,12 @@ class FileProcessor:
                     dropped,
                     warnings,
                 )
+            archive = error is None and sniff_archive(head) is not None
+            damage = None if archive or error is not None else damaged_stream(head)
+            if damage is not None:  # a .tar.gz (or any compressed file) broken from its start
+                warnings.append(
+                    TriageWarning(None, entry.path, f"{damage}: whether it holds an archive cannot be told")
+                )
             return FileResult(
                 key=job.key,
                 bytes_read=size,
@@ -500,7 +506,7 @@ class FileProcessor:
                 warnings=tuple(warnings),
                 spill=spill,
                 dropped=dropped,
-                archive=error is None and sniff_archive(head) is not None,
+                archive=archive,
             )
         finally:
             for made in spools:

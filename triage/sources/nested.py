@@ -147,6 +147,32 @@ def sniff_archive(head: bytes) -> str | None:
     return "tar" if block[257:262] == b"ustar" else None
 
 
+def damaged_stream(head: bytes) -> str | None:
+    """What is wrong when ``head`` opens a gzip, bzip2 or xz stream (its header whole: a gzip's
+    method and flags, a bzip2's block size, the magic numbers) whose data cannot be decompressed
+    from its start, else ``None``. Such a file may be a compressed tar (``.tar.gz``) or anything
+    else compressed; either way it is damaged, which :func:`sniff_archive`'s "not an archive"
+    would leave unsaid. The whole header makes random bytes a false alarm about one time in a
+    hundred million."""
+    decompressor: Any
+    if head[:3] == b"\x1f\x8b\x08" and len(head) > 3 and not head[3] & 0xE0:
+        kind, decompressor = "gzip", zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif head[:3] == b"BZh" and head[3:4].isdigit() and head[3:4] != b"0":
+        kind, decompressor = "bzip2", bz2.BZ2Decompressor()
+    elif head[:6] == b"\xfd7zXZ\x00":
+        kind, decompressor = "xz", lzma.LZMADecompressor()
+    else:
+        return None
+    try:
+        if isinstance(decompressor, bz2.BZ2Decompressor | lzma.LZMADecompressor):
+            decompressor.decompress(head, max_length=512)
+        else:
+            decompressor.decompress(head, 512)
+    except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError) as exc:
+        return f"a {kind} stream whose data cannot be decompressed ({exc})"
+    return None
+
+
 def hostile_name(raw: bytes) -> list[str]:
     """Why a stored member name could not be used as a host path (empty: it could)."""
     why = []
@@ -338,8 +364,14 @@ class NestedSource:
         self.warnings.append(WalkWarning(self.name, archive.path, problem))
 
     def _expand(self, archive: FileEntry, depth: int) -> Iterator[FileEntry]:
-        kind = sniff_archive(self._head(archive))
+        head = self._head(archive)
+        kind = sniff_archive(head)
         if kind is None:
+            damage = damaged_stream(head)
+            if damage is not None:  # a .tar.gz, or any compressed file, broken from its start
+                self._warn(
+                    archive, f"{damage}: whether it holds an archive cannot be told (hashed as a file)"
+                )
             return
         limits = self.limits
         if depth > limits.depth:
