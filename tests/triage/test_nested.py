@@ -287,6 +287,11 @@ def test_hostile_member_names_are_names_never_paths(tmp_path: Path) -> None:
         assert any("/evil.zip: member #3" in m and "2002 bytes long" in m for m in said), said
         assert any("/evil.tar: member #0" in m and "'..' component" in m for m in said), said
         assert any("/evil.tar: member #1" in m and "absolute" in m for m in said), said
+        # the name as ls shows it: escaped once, "/" between its parts (found in review: "..\\x2f..")
+        assert any("member #0 has a hostile name '../../escaped.txt' ('..' component)" in m for m in said), (
+            said
+        )
+        assert any("has a hostile name 'a\\x00b.txt' (NUL byte)" in m for m in said), said
         with c.engine.connect() as conn:
             rows = {r.path: r for r in conn.execute(select(File).where(File.c.exhibit == "EX-001"))}
         assert rows["/evil.zip!/../../escaped.txt"].sha256 == sha(b"1")
@@ -333,7 +338,8 @@ def test_damaged_and_encrypted_archives_are_warnings_and_still_hashed(tmp_path: 
                 for p, m in by_path
             ), said
         assert not any("/random.bin" in p + m for p, m in by_path), said
-        assert any(": /damaged.zip: looks like an archive but cannot be opened" in m for m in said), said
+        opened = [m for m in said if ": /damaged.zip: looks like an archive but cannot be opened" in m]
+        assert len(opened) == 1 and opened[0].count("/damaged.zip") == 1, said  # named once
         assert any(": /locked.zip: 1 member(s) of the zip archive are encrypted" in m for m in said), said
         assert not any("/notes.gz" in m for m in said), said
         with c.engine.connect() as conn:

@@ -433,9 +433,10 @@ class NestedSource:
         for inner in listing:
             raw = source.member_name(inner)
             if raw is not None and (why := hostile_name(raw)):
+                named = "/".join(display_name(part) for part in raw[:200].split(b"/"))  # as ls shows it
                 self._warn(
                     archive,
-                    f"member #{inner.inode} has a hostile name {display_name(raw[:200])!r}"
+                    f"member #{inner.inode} has a hostile name '{named}'"
                     f"{'...' if len(raw) > 200 else ''} ({', '.join(why)}): recorded as a name only, "
                     "never used as a path",
                 )
@@ -530,9 +531,10 @@ class NestedSource:
         except Exception as exc:  # zipfile, tarfile, the scratch budget, the evidence's reader
             if not walking:
                 raise
+            said = str(exc).removeprefix(f"{self.name}: {archive.path}: ")  # the warning names both already
             self._warn(
                 archive,
-                f"looks like an archive but cannot be opened: {exc}; its members are not walked "
+                f"looks like an archive but cannot be opened: {said}; its members are not walked "
                 "(the archive is hashed as a file)",
             )
             return None
