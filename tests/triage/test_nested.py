@@ -196,6 +196,27 @@ def test_export_of_a_member(case: tuple[Case, RunSummary], tmp_path: Path, sms_d
     assert (tmp_path / "out" / done["exported_as"]).read_bytes() == sms_db
 
 
+def test_a_file_and_a_folder_of_one_name_cannot_share_an_export(tmp_path: Path) -> None:
+    """A tar holding a file ``link`` and a file ``link/escaped.txt`` (found in review: the second
+    export into the same folder said to free space on the target)."""
+    from triage.errors import TriageError
+    from triage.views.export import export_files
+
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    (ev / "two.tar").write_bytes(tar_bytes({"link": b"a file", "link/escaped.txt": b"in a folder"}, "w"))
+    c, _ = triaged(tmp_path, ev)
+    try:
+        export_files(c, "EX-001", ["/two.tar!/link"], tmp_path / "out", actor="asmith")
+        with pytest.raises(TriageError, match="a file of that name is already there") as refused:
+            export_files(c, "EX-001", ["/two.tar!/link/escaped.txt"], tmp_path / "out", actor="asmith")
+        assert "free space" not in str(refused.value.hint) and "separate --to" in str(refused.value.hint)
+        [done] = export_files(c, "EX-001", ["/two.tar!/link/escaped.txt"], tmp_path / "out2", actor="asmith")
+        assert (tmp_path / "out2" / done["exported_as"]).read_bytes() == b"in a folder"
+    finally:
+        c.close()
+
+
 def test_in_a_real_disk_image(tmp_path: Path, sms_db: bytes) -> None:
     """The same database in a zip on an ext4 file system (mke2fs -d): the chain starts at the
     partition, and custody verify --rehash re-reads the member through the image."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import filecmp
 import hashlib
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -487,6 +488,21 @@ def test_bad_options(built: Built, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     bad.write_text("colour: red\n")
     ran = exhibit("report", "--format", "pdf", "--out", str(tmp_path / "z.pdf"), "--redact", str(bad))
     assert ran.code == 2 and "line 1" in ran.err and "list.txt" in ran.err
+    ran = exhibit(
+        "report", "--format", "pdf", "--out", str(bad / "r.pdf")
+    )  # found in review: "does not exist"
+    assert ran.code == 2 and f"{bad} is a file, not a folder" in ran.err
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.geteuid() != 0:  # root writes anywhere; /proc refuses even root
+        ran = exhibit("report", "--format", "pdf", "--out", str(locked / "r.pdf"))
+        assert (
+            ran.code == 2 and f"cannot write in the folder {locked}" in ran.err and ".partial" not in ran.err
+        )
+    ran = exhibit("report", "--format", "pdf", "--out", "/proc/r.pdf")
+    assert ran.code == 2 and "cannot write in the folder /proc" in ran.err and ".partial" not in ran.err, (
+        ran.err
+    )
     assert not list(tmp_path.glob("*.pdf"))
 
 

@@ -103,6 +103,8 @@ def _check_out(fmt: str, out: Path) -> None:
             f"{out} already exists", hint="give the name of a new file or folder: nothing is overwritten"
         )
     if not out.parent.is_dir():
+        if out.parent.exists():
+            raise ReportError(f"{out.parent} is a file, not a folder", hint="give an --out inside a folder")
         raise ReportError(
             f"the folder {out.parent} does not exist", hint="create it first, or give another --out"
         )
@@ -138,7 +140,13 @@ def write_report(
     env = environment(text=redactor.text if redactor.active else None)
     partial = out.parent / f".{out.name}.{os.getpid()}.partial"
     shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir()
+    try:
+        partial.mkdir()  # the report is written beside its final name, then renamed to it
+    except OSError as exc:
+        raise ReportError(
+            f"cannot write in the folder {out.parent}: {exc.strerror or exc}",
+            hint="give an --out in a folder you can write to; nothing was recorded",
+        ) from None
     try:
         media = FolderMedia(partial)
         ctx = ReportContext(case, tuple(chosen), kinds_tuple, media, redactor)

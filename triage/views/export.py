@@ -193,6 +193,12 @@ def export_files(
                     raise TriageError(f"refusing to write {entry.path!r} outside {root}")
                 try:
                     target.parent.mkdir(parents=True, exist_ok=True)
+                except FileExistsError as exc:  # a tar holding both "link" and "link/x", or an earlier export
+                    raise TriageError(
+                        f"cannot create the folder {target.parent}: a file of that name is already there",
+                        hint="export into an empty folder; export the file and the folder of the same "
+                        "name with separate --to folders",
+                    ) from exc
                 except OSError as exc:
                     raise TriageError(
                         f"cannot create {target.parent}: {exc.strerror or exc}",
