@@ -309,6 +309,24 @@ def test_errors_quote_user_values_literally(hostile: Hostile) -> None:
     assert "nope[red]x" in missing and "\\u202e" in missing
 
 
+def test_a_name_is_found_typed_with_its_real_characters_or_as_ls_prints_it(hostile: Hostile) -> None:
+    """Found in review: ``cat`` and ``export`` found a name only in the escaped form ``ls`` prints
+    (``\\x1b[2J...``); typed with its real characters (bash's ``$'\\e[2J...'``) it was "no entry",
+    shown as Python writes a string. Both forms find it now; a name not there is shown escaped,
+    once, with what to type."""
+    env = hostile.env
+    for i, name in enumerate(NAMES):
+        if name.startswith("[link"):
+            continue  # no control character: one form only
+        for typed in (f"/{name}", "/" + escape(name)):
+            done = run("cat", "EX-1", typed, env=env)
+            assert done.returncode == 0 and done.stdout == f"file {i}\n", (ascii(typed), ascii(done.stderr))
+    listed = [json.loads(line)["path"] for line in run("ls", "EX-1", "--json", env=env).stdout.splitlines()]
+    assert all(not is_unsafe(ch) for p in listed for ch in p)  # what ls prints holds nothing to convert
+    missing = assert_literal(run("cat", "EX-1", f"/gone{ESC_CLEAR}\udcff", env=env), code=2)
+    assert "no entry '/gone\\x1b[2J\\x1b[H\\xff'" in missing and "as ls prints it" in missing, ascii(missing)
+
+
 @pytest.mark.parametrize("fast", [True, False], ids=["fast-ls", "full-cli"])
 def test_ls_of_a_non_utf8_exhibit_id_is_a_usage_error(hostile: Hostile, fast: bool) -> None:
     env = {**hostile.env, **({} if fast else {"EXHIBIT_NO_FAST_LS": "1"})}

@@ -66,6 +66,17 @@ def display_name(raw: bytes) -> str:
     return "".join(_escape_char(ch) for ch in text)
 
 
+def as_listed(path: str) -> str:
+    """A path given on the command line in the form ``exhibit ls`` lists it. ``ls`` escapes what
+    a name holds that is not printable UTF-8 (``bad\\xff.jpg``, ``\\x1b[31mred``): typed that way
+    it is already the listed form; typed with the real bytes (``$'bad\\xff.jpg'`` in bash, which
+    arrive as lone surrogates) or the real control characters, which the listed form never holds,
+    each part is escaped as ``ls`` escapes it, so both ways of typing a name find it."""
+    if not needs_escape(path):
+        return path
+    return "/".join(display_name(part.encode("utf-8", "surrogateescape")) for part in path.split("/"))
+
+
 _UNESCAPE = re.compile(r"\\(\\|x[0-9a-f]{2}|u[0-9a-f]{4}|U(?:000[0-9a-f]|0010)[0-9a-f]{4})")
 
 

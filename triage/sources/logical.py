@@ -203,7 +203,7 @@ class FolderSource(_Logical):
         prefix = _norm_prefix(path)
         start, _ = self._resolve(prefix)
         if not os.path.lexists(start):
-            raise EntryNotFound(f"{self.name}: no entry {prefix!r}")
+            raise EntryNotFound(f"{self.name}: no entry '{prefix}'")
         if not stat.S_ISDIR(os.lstat(start).st_mode):
             raise EntryNotFound(f"{self.name}: {prefix} is not a folder")
         stack = [(start, "" if prefix == "/" else prefix)]
@@ -281,13 +281,13 @@ class SingleFileSource(_Logical):
         if prefix == self.entry.path:
             raise EntryNotFound(f"{self.name}: {prefix} is a file, not a folder")
         if prefix != "/":
-            raise EntryNotFound(f"{self.name}: no entry {prefix!r}")
+            raise EntryNotFound(f"{self.name}: no entry '{prefix}'")
         if not deleted_only:
             yield self.entry
 
     def read(self, entry: FileEntry, *, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
         if entry.path != self.entry.path:
-            raise EntryNotFound(f"{self.name}: no entry {entry.path!r}")
+            raise EntryNotFound(f"{self.name}: no entry '{entry.path}'")
         yield from _read_evidence_file(str(self.path), chunk_size)
 
 

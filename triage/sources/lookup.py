@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from triage.errors import EntryNotFound
+from triage.sanitize import as_listed
 from triage.sources.entry import FileEntry, Source
 
 
@@ -15,12 +16,14 @@ def find_entry(
             if e.inode == inode and e.stream is None and e.type != "dir":
                 return e
         raise EntryNotFound(f"no file with meta address {inode}", hint="'exhibit ls EX -r' lists addresses")
-    clean = "/" + path.strip("/")
+    clean = "/" + as_listed(path).strip("/")
     parent = clean.rsplit("/", 1)[0] or "/"
     matches = [e for e in source.entries(parent, partition=partition) if e.path == clean]
     if not matches:
         raise EntryNotFound(
-            f"no entry {clean!r} in the evidence", hint="'exhibit ls EX [DIR]' lists a folder"
+            f"no entry '{clean}' in the evidence",
+            hint="'exhibit ls EX [DIR]' lists a folder; give a name as ls prints it (escapes such as \\xff "
+            "typed as they are)",
         )
     matches.sort(key=lambda e: (e.deleted, e.realloc))
     return matches[0]

@@ -168,7 +168,7 @@ def _resolve(fsys: FileSystem, path: str, source: str) -> tuple[Any, str, bytes]
                 found = candidate  # prefer the allocated name when deleted twins exist
         if found is None:
             raise EntryNotFound(
-                f"{source}: no entry {path!r} in the file system at byte {fsys.offset}",
+                f"{source}: no entry '{path}' in the file system at byte {fsys.offset}",
                 hint="list the parent directory to see the exact names",
             )
         current = found

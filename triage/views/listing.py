@@ -281,8 +281,10 @@ def run_listing(
     ``options``: what opening the evidence needs (an encrypted backup's password). ``hashes``:
     the hash-set status of the exhibit's files (triage/hashsets/known.py): known-good files are
     left out unless ``show_known``, known-bad ones marked (``"hashset": "known-bad"`` in JSON)."""
+    from triage.sanitize import as_listed
     from triage.sources.open import list_entries
 
+    path = None if path is None else as_listed(path)  # the real bytes typed, or the form ls prints
     warnings: list[WalkWarning] = []
     if hashes and not mismatch:
         entries = list_entries(
