@@ -143,6 +143,34 @@ def test_errors_are_messages_not_tracebacks(case_dir: Path, tmp_path: Path) -> N
     assert nowhere.returncode == 2 and "already holds a case" in nowhere.stderr
 
 
+def test_evidence_moved_after_acquisition_is_said_so(case_dir: Path, tmp_path: Path) -> None:
+    """Found in review: a folder moved after it was acquired gave "not a folder", an image "no such
+    file": each command now says the evidence is no longer where it was acquired, and what to do."""
+    env = {"EXHIBIT_ACTOR": "ex", "EXHIBIT_CASE": str(case_dir)}
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("pier 7\n")
+    image = tmp_path / "disk.dd"
+    shutil.copyfile(need(CORPUS / "disk/dfvfs/ímynd.dd"), image)
+    for path, exhibit in ((folder, "EX-1"), (image, "EX-2")):
+        done = run("acquire", str(path), "--exhibit", exhibit, "--description", "x", env=env)
+        assert done.returncode == 0, done.stderr
+    folder.rename(tmp_path / "phone.moved")
+    image.rename(tmp_path / "disk.moved")
+    for exhibit, path in (("EX-1", folder), ("EX-2", image)):
+        for args in (
+            ("ls", exhibit),
+            ("ls", exhibit, "-r", "--json"),
+            ("triage", exhibit),
+            ("cat", exhibit, "/x"),
+        ):
+            done = run(*args, env=env)
+            said = " ".join(done.stderr.split())
+            assert done.returncode == 2 and "Traceback" not in said, (args, said)
+            assert f"{path}: the evidence is no longer at the path it was acquired from" in said, (args, said)
+            assert "mount the drive" in said, (args, said)
+
+
 def test_triage_commands_on_a_real_image(case_dir: Path, tmp_path: Path) -> None:
     image = need(CORPUS / "disk/dfvfs/ext2.E01")
     env = {"EXHIBIT_ACTOR": "ex", "EXHIBIT_CASE": str(case_dir)}

@@ -7,6 +7,7 @@ re-raises them unchanged so the user sees the same message whichever command the
 
     TriageError                 base; ``hint`` says what to do next
     ├── SourceUnreadable        the image/folder/archive cannot be read at all (truncated, I/O error)
+    │   └── EvidenceMissing     nothing is at the path an exhibit was acquired from (moved, unmounted)
     ├── NoFileSystem            no volume system and no file system TSK knows (random bytes, wiped)
     ├── EntryNotFound           the path / inode / stream asked for does not exist in the source
     ├── UnsupportedArchive      a logical source that is neither a folder, a zip nor a tar
@@ -39,6 +40,10 @@ class TriageError(UserError):
 
 class SourceUnreadable(TriageError):
     """The source as a whole cannot be read (truncated image, I/O error, unreadable archive)."""
+
+
+class EvidenceMissing(SourceUnreadable):
+    """Nothing is at the path the exhibit was acquired from: moved, renamed, or its drive not mounted."""
 
 
 class NoFileSystem(TriageError):

@@ -8,11 +8,12 @@ Run ``python -m triage.sources.open IMAGE [PATH]`` to print a recursive listing 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from triage.errors import EntryNotFound, UnsupportedArchive, WalkWarning
+from triage.errors import EntryNotFound, EvidenceMissing, UnsupportedArchive, WalkWarning
 from triage.sources.content import DEFAULT_CHUNK, read_stream
 from triage.sources.entry import FileEntry, Source, entry_to_json_line
 
@@ -37,6 +38,18 @@ def evidence_kind(path: Path) -> str:
     return detect_source(path)
 
 
+def check_present(path: Path) -> None:
+    """:class:`EvidenceMissing` when nothing is at ``path``, the path an exhibit was acquired from
+    (moved, renamed, its drive not mounted), rather than a message about what kind of thing the
+    path is not."""
+    if not os.path.lexists(path):
+        raise EvidenceMissing(
+            f"{path}: the evidence is no longer at the path it was acquired from",
+            hint="put it back there, or mount the drive it is on, and run the command again; "
+            "then 'exhibit custody verify --rehash' checks that it is unchanged",
+        )
+
+
 def open_source(
     path: Path | str, kind: str | None = None, *, options: Mapping[str, object] | None = None
 ) -> Source:
@@ -58,6 +71,8 @@ def open_source(
     :class:`triage.errors.TriageError` (no file system, unreadable, password needed) naming ``path``.
     """
     p = Path(path)
+    if kind is not None:  # the path and kind recorded at acquisition
+        check_present(p)
     kind = kind or evidence_kind(p)
     opts = dict(options or {})
     if kind == "ios-backup":

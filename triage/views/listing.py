@@ -176,9 +176,11 @@ def write_listing(
     walk's process may write there itself (see :mod:`triage.sources.walkguard`). ``kind``: as
     recorded at acquisition (decided from ``source_path`` when not given).
     """
-    from triage.sources.open import IMAGE_KINDS, evidence_kind, list_entries
+    from triage.sources.open import IMAGE_KINDS, check_present, evidence_kind, list_entries
 
     p = Path(source_path)
+    if kind is not None:
+        check_present(p)
     kind = kind or evidence_kind(p)
     image = kind in IMAGE_KINDS
     if not (fast and fast_walk_available()) or not image:
