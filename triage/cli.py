@@ -969,6 +969,13 @@ def plugins_list(as_json: JsonOpt = False) -> None:
         record_types = "\n".join(escape(t) for t in i.record_types)  # one per line: our own newlines
         table.add_row(i.name, i.version, Text(record_types), targets[:80], i.origin)
     out.print(table)
+    options = [(i.name, o) for i in infos for o in i.options]
+    if options:
+        out.print("Options (exhibit triage EX --option PLUGIN.NAME=VALUE, or an --options-file):")
+        for name, o in options:
+            kind = o["kind"] + (", secret" if o["secret"] else "")
+            choices = f" (one of {', '.join(o['choices'])})" if o["choices"] else ""
+            out.print(f"  {name}.{o['name']} ({kind}): {o['help']}{choices}")
     for w in warnings:
         err.print(f"warning: {escape(w)}")
 

@@ -165,3 +165,19 @@ def test_declarations_are_checked_by_the_contract() -> None:
 
     assert any("share a name" in p for p in plugin_problems(Twice))
     assert any("tuple of triage.plugin.Option" in p for p in plugin_problems(NotOptions))
+
+
+def test_the_options_are_listed_and_a_near_name_is_suggested() -> None:
+    """Found in review: the hint of a wrong plugin name sent the examiner to 'exhibit plugins list',
+    which did not show options, and ``signal.key`` did not point at ``signal_android``."""
+    from triage.plugin.registry import catalogue, load_plugins
+
+    infos, _ = catalogue()
+    listed = {(i.name, o["name"]): o for i in infos for o in i.options}
+    assert listed[("signal_android", "key")]["kind"] == "hex" and listed[("signal_android", "key")]["secret"]
+    assert listed[("identifiers", "region")]["kind"] == "region"
+    with pytest.raises(
+        OptionError, match=r"no plugin named 'signal' in this run \(did you mean signal_android\?\)"
+    ) as info:
+        parse_options(load_plugins().plugins, ["signal.key=00"])
+    assert "signal_android" in str(info.value.hint)

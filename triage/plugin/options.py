@@ -122,9 +122,19 @@ def _lookup(declared: Mapping[str, Mapping[str, Option]], full: str, where: str)
             f"{where}: {full!r} is not PLUGIN.NAME", hint="for example: --option signal_android.key=HEX"
         )
     if plugin not in declared:
+        import difflib
+
+        near = (
+            difflib.get_close_matches(plugin, list(declared), n=3, cutoff=0.5)
+            or [n for n in declared if n.startswith(plugin) or plugin in n][:3]
+        )
+        with_options = sorted(n for n, opts in declared.items() if opts)
         raise OptionError(
-            f"{where}: no plugin named {plugin!r} in this run",
-            hint="'exhibit plugins list' shows the plugins and their options",
+            f"{where}: no plugin named {plugin!r} in this run"
+            + (f" (did you mean {' or '.join(near)}?)" if near else ""),
+            hint="plugins with options: "
+            + (", ".join(with_options) or "none")
+            + "; 'exhibit plugins list' shows each option",
         )
     options = declared[plugin]
     if name not in options:

@@ -54,6 +54,8 @@ class PluginInfo:
     targets: dict[str, Any]
     record_types: tuple[str, ...]
     origin: str  # "builtin" or "entry-point <name> (<distribution>)"
+    #: what ``exhibit triage --option NAME.OPTION=VALUE`` takes: name, kind, help, secret, choices
+    options: tuple[dict[str, Any], ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,7 +65,15 @@ class PluginInfo:
             "targets": self.targets,
             "record_types": list(self.record_types),
             "origin": self.origin,
+            "options": [dict(o) for o in self.options],
         }
+
+
+def _options(cls: type[Any]) -> tuple[dict[str, Any], ...]:
+    return tuple(
+        {"name": o.name, "kind": o.kind, "help": o.help, "secret": o.secret, "choices": list(o.choices)}
+        for o in getattr(cls, "options", ())
+    )
 
 
 @dataclass
@@ -91,6 +101,7 @@ def plugin_info(cls: type[Plugin], origin: str = "builtin") -> PluginInfo:
         targets=cls.targets.to_dict(),
         record_types=tuple(r.record_type for r in cls.emits),
         origin=origin,
+        options=_options(cls),
     )
 
 
@@ -209,6 +220,7 @@ def analyzer_info(cls: type[Analyzer], origin: str = "builtin") -> PluginInfo:
         targets={"reads": list(cls.reads)},
         record_types=tuple(r.record_type for r in cls.emits),
         origin=f"{origin} analyzer",
+        options=_options(cls),
     )
 
 
