@@ -15,7 +15,8 @@ differs from run to run:
   ``~/.config/exhibit``;
 * UUIDs, hex strings of 12 or more digits (digests, keys, signatures, run ids; also when Rich cut
   them with ``…``) and base64 strings of 40 or more characters are wildcards of their kind;
-* a date or date and time in the output that is within two days of the test run (the time of the
+* a date or date and time in the output (ISO 8601, or ``ls -l``'s ``Dec  7 09:11``) that is
+  within two days of the test run (the time of the
   run, not of the evidence) matches any date or date and time on the page at that place; other
   dates and times (those of the evidence, given on the command line ...) are compared;
 * durations and speeds (``1.2 s``, ``0:00:03``, ``3.5 ms``, ``12.3 MB/s``, ``4 files/s``) are
@@ -117,8 +118,10 @@ def documented_commands(text: str) -> list[Command]:
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
 HEX = re.compile(r"(?<![\w-])(?=[0-9]*[a-fA-F])(?:[0-9a-f]{12,}|[0-9A-F]{12,})(?:…|\b)")
 BASE64 = re.compile(r"(?<![\w+/=])(?=[A-Za-z_+/-]*[0-9])(?=[0-9+/_-]*[A-Za-z])[A-Za-z0-9+/_-]{40,}={0,2}(?:…)?")
+MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 WHEN = re.compile(
     r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?:…)?"
+    rf"|\b(?:{'|'.join(MONTHS)}) +\d{{1,2}} +\d{{2}}:\d{{2}}\b"  # ls -l
 )
 DURATION = re.compile(
     r"\b\d+\.\d+\s?(?:ms|µs|s|sec|seconds?|min|minutes?|h)\b(?!/)"
@@ -133,12 +136,13 @@ def _recent(stamp: str, now: float) -> bool:
     """Is this date (and time) of the output the time of the run (within two days of it)?"""
     import datetime as dt
 
-    day = dt.date.fromisoformat(stamp[:10]) if re.match(r"\d{4}-\d{2}-\d{2}$", stamp[:10]) else None
-    if day is None:
-        return False
+    today = dt.datetime.fromtimestamp(now, dt.timezone.utc).date()
     try:
-        today = dt.datetime.fromtimestamp(now, dt.timezone.utc).date()
-    except (OverflowError, ValueError):
+        if stamp[:3] in MONTHS:  # ls -l: "Dec  7 09:11", this year
+            day = dt.date(today.year, MONTHS.index(stamp[:3]) + 1, int(stamp[3:].split()[0]))
+        else:
+            day = dt.date.fromisoformat(stamp[:10])
+    except ValueError:
         return False
     return abs((day - today).days) <= 2
 
@@ -169,7 +173,7 @@ def _same(shown: str, real: str) -> bool:
     if "<when>" not in real:
         return False
     pattern = "".join(
-        WHEN.pattern if part == "<when>" else re.escape(part) for part in re.split(r"(<when>)", real)
+        f"(?:{WHEN.pattern})" if part == "<when>" else re.escape(part) for part in re.split(r"(<when>)", real)
     )
     return re.fullmatch(pattern, shown) is not None
 

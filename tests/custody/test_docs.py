@@ -50,20 +50,24 @@ def test_outputs_are_compared() -> None:
         "Acquired EX-001 (raw, 1048576 bytes) as entry 3 at 2026-11-29T10:00:01.5Z\n"
         "  sha256 0b1e8d9f0c5a6b7c8d9e0f1a2b3c4d5e\n"
         "│ a │ 9f86d081884c7d65… │ /tmp/pytest-7/walkthrough/x │ 2020-01-02T03:04:05Z │\n"
+        "-r--r--r-- 1 root root 32 Nov 29 09:11 x\n"
     )
     same = (
         "Acquired EX-001 (raw, 1048576 bytes) as entry 3 at 2026-03-01T08:00:00.0Z",
         "  sha256 ffff8d9f0c5a6b7c8d9e0f1a2b3c4d5e",
         "│ a     │ 2c26b46b68ffc68f… │ /tmp/walkthrough/x   │ 2020-01-02T03:04:05Z │",
+        "-r--r--r-- 1 root root 32 Mar  1 14:31 x",
     )
     assert output_differs(same, real, places=places, now=now) is None
     assert output_differs((same[0], "..."), real, places=places, now=now) is None
+    assert output_differs(("...", same[2], "..."), real, places=places, now=now) is None
     assert output_differs(("...",), "", places=places, now=now) is None
     for wrong in (
         (same[0].replace("entry 3", "entry 4"), *same[1:]),  # a count
-        (same[0], same[1]),  # a line missing
-        (*same[:2], same[2].replace("2020-01-02", "2020-01-03")),  # a time of the evidence
-        (*same[:2], same[2].replace("│ a", "│ b")),  # a cell
+        same[:3],  # a line missing
+        (*same[:2], same[2].replace("2020-01-02", "2020-01-03"), same[3]),  # a time of the evidence
+        (*same[:2], same[2].replace("│ a", "│ b"), same[3]),  # a cell
+        (*same[:3], same[3].replace(" 32 ", " 33 ")),  # a size
     ):
         assert output_differs(wrong, real, places=places, now=now) is not None, wrong
 
