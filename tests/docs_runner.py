@@ -34,8 +34,9 @@ exceptions, to use sparingly:
   order in which workers finish).
 
 To refresh a page after a deliberate change, run the test with ``EXHIBIT_DOCS_REFRESH=DIR``: the
-runner writes ``DIR/<page>`` with every differing output replaced by the real one (outputs with a
-``...`` line are left for a person to abridge again), to be reviewed and copied over the page.
+runner writes ``DIR/<page>`` with every compared output replaced by the one of this run, so that
+the IDs and hashes shown agree with each other (outputs with a ``...`` line are left for a person
+to abridge again), to be reviewed and copied over the page.
 
 ``exhibit ...`` lines run in this process (fast); the others run in ``bash -c``. Also:
 
@@ -275,6 +276,7 @@ def run_page(
     if config:
         places = {config: "<config>", **places}
     wrong: list[tuple[Command, str, str]] = []
+    outputs: list[tuple[Command, str]] = []
     for name, body in saved_files(text).items():
         (work / name).write_text(body, encoding="utf-8")
     monkeypatch.chdir(work)
@@ -316,9 +318,11 @@ def run_page(
         done.append(Ran(command, code, output, time.monotonic() - started))
         if not command.varies:
             diff = output_differs(command.shown, output, places=places, now=now)
+            outputs.append((command, output))
             if diff is not None:
                 wrong.append((command, output, f"{where}\n{diff}"))
-    _refresh(doc, text, names or {}, wrong, {str(work): f"/tmp/{work.name}", config or "~": "~/.config/exhibit"})
+    paths = {str(work): f"/tmp/{work.name}", config or "~": "~/.config/exhibit"}
+    _refresh(doc, text, names or {}, outputs, paths)
     assert not wrong, f"{len(wrong)} shown outputs of {doc.name} differ from what the commands print:\n\n" + (
         "\n\n".join(why for _, _, why in wrong)
     )
@@ -326,14 +330,14 @@ def run_page(
 
 
 def _refresh(
-    doc: Path, text: str, names: dict[str, str], wrong: list[tuple[Command, str, str]], paths: dict[str, str]
+    doc: Path, text: str, names: dict[str, str], outputs: list[tuple[Command, str]], paths: dict[str, str]
 ) -> None:
     """With ``$EXHIBIT_DOCS_REFRESH`` set to a folder: write the page there with the real outputs
     in place of the differing ones (see the module's docstring)."""
     folder = os.environ.get("EXHIBIT_DOCS_REFRESH")
-    if not folder or not wrong:
+    if not folder:
         return
-    for command, output, _ in sorted(wrong, key=lambda w: w[0].span, reverse=True):
+    for command, output in sorted(outputs, key=lambda w: w[0].span, reverse=True):
         if "..." in (line.strip() for line in command.shown):
             continue  # abridged by a person: left for a person
         for real, shown in paths.items():
