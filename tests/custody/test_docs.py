@@ -1,8 +1,8 @@
 """Run the walk-through in docs/evidence-officer.md, so the documented commands cannot rot.
 
 Convention (also stated at the top of that document): in every fenced ```console block, a line
-starting with ``$ `` is a command; other lines are the output of the command above them (shown for
-the reader, not compared). A command must exit with status 0 unless its line ends with a comment
+starting with ``$ `` is a command; other lines are the output of the command above them, compared
+with what it prints after the normalisation tests/docs_runner.py describes. A command must exit with status 0 unless its line ends with a comment
 ``# exit status N``. Blocks in any other language (```text, ```sh ...) are not run.
 
 All blocks of the document run in order, in one empty temporary folder, like a person following
