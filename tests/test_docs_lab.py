@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -82,7 +83,12 @@ def test_lab_trial_on_one_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     database, queue = f"exhibit_trial_{tag}", f"lab-trial-{tag}"
     work = tmp_path / "lab"
     work.mkdir()
-    names = {"exhibit_trial": database, "lab-trial": queue, "trial@%h": f"trial-{tag}@%h"}
+    names = {
+        "exhibit_trial": database,
+        "lab-trial": queue,
+        "trial@%h": f"trial-{tag}@%h",
+        "trial@vm": f"trial-{tag}@{socket.gethostname()}",  # the worker as the page shows it
+    }
     try:
         ran = run_page(LAB, work, monkeypatch, names=names, timeout=180)
     finally:

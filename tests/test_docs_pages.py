@@ -3,9 +3,9 @@
 Same convention as tests/custody/test_docs.py (see tests/docs_runner.py): every ``$ `` line of a
 ```console block runs, in order, in one temporary folder, and must exit with status 0 unless the
 line ends with ``# exit status N``. ``exhibit ...`` lines run in this process (fast); the others
-run in ``bash -c``. Besides the exit statuses, a few checks below make sure the pages still show
-what their text claims (the outputs printed in the pages are otherwise not compared: IDs, keys
-and times differ on every run).
+run in ``bash -c``. Each command's output is compared with the lines the page shows, after the
+normalisation tests/docs_runner.py describes (IDs, keys, hashes, times of the run and paths
+differ on every run); a few checks below also look into the files the pages write.
 """
 
 from __future__ import annotations
