@@ -12,7 +12,8 @@ differs from run to run:
 
 * the run's folder is ``/tmp/NAME`` on the page (NAME: the last part of the test's folder, e.g.
   ``/tmp/lantern``), and the test's config folder (``$EXHIBIT_CONFIG_DIR``) is
-  ``~/.config/exhibit``;
+  ``~/.config/exhibit``; a path into either that a table or a summary cut short with ``…``
+  is ``<work>…`` (where the cut falls depends on how long the folder's path is);
 * UUIDs, hex strings of 12 or more digits (digests, keys, signatures, run ids; also when Rich cut
   them with ``…``) and base64 strings of 40 or more characters are wildcards of their kind;
 * a date or date and time in the output (ISO 8601, or ``ls -l``'s ``Dec  7 09:11``) that is
@@ -49,6 +50,7 @@ to abridge again), to be reviewed and copied over the page.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import re
@@ -118,8 +120,10 @@ def documented_commands(text: str) -> list[Command]:
 
 UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.I)
 HEX = re.compile(r"(?<![\w-])(?=[0-9]*[a-fA-F])(?:[0-9a-f]{12,}|[0-9A-F]{12,})(?:…|\b)")
-BASE64 = re.compile(r"(?<![\w+/=])(?=[A-Za-z_+/-]*[0-9])(?=[0-9+/_-]*[A-Za-z])[A-Za-z0-9+/_-]{40,}={0,2}(?:…)?")
-MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+BASE64 = re.compile(
+    r"(?<![\w+/=])(?=[A-Za-z_+/-]*[0-9])(?=[0-9+/_-]*[A-Za-z])[A-Za-z0-9+/_-]{40,}={0,2}(?:…)?"
+)
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 WHEN = re.compile(
     r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?(?:…)?"
     rf"|\b(?:{'|'.join(MONTHS)}) +\d{{1,2}} +\d{{2}}:\d{{2}}\b"  # ls -l
@@ -128,7 +132,9 @@ DURATION = re.compile(
     r"\b\d+\.\d+\s?(?:ms|µs|s|sec|seconds?|min|minutes?|h)\b(?!/)"
     r"|\b\d+(?:\.\d+)?\s?(?:[KMGT]i?B|B|files|items|entries)/s\b|\b\d+:\d{2}:\d{2}(?:\.\d+)?\b"
 )
-BORDER = re.compile(r"^[\s─━═┄┅┈┉╌╍┌┍┎┏┐┑┒┓└┕┖┗┘┙┚┛├┝┞┟┠┡┢┣┤┥┦┧┨┩┪┫┬┭┮┯┰┱┲┳┴┵┶┷┸┹┺┻┼┽┾┿╀╁╂╃╄╅╆╇╈╉╊╋╭╮╯╰╞╡╪╤╧╘╛╒╕╔╗╚╝╠╣╦╩╬]+$")
+BORDER = re.compile(
+    r"^[\s─━═┄┅┈┉╌╍┌┍┎┏┐┑┒┓└┕┖┗┘┙┚┛├┝┞┟┠┡┢┣┤┥┦┧┨┩┪┫┬┭┮┯┰┱┲┳┴┵┶┷┸┹┺┻┼┽┾┿╀╁╂╃╄╅╆╇╈╉╊╋╭╮╯╰╞╡╪╤╧╘╛╒╕╔╗╚╝╠╣╦╩╬]+$"
+)
 BAR = re.compile(r"\s*[│┃║]\s*")
 VARIABLE = re.compile("|".join(f"(?P<{n}>{r.pattern})" for n, r in [("uuid", UUID), ("when", WHEN)]))
 
@@ -137,7 +143,7 @@ def _recent(stamp: str, now: float) -> bool:
     """Is this date (and time) of the output the time of the run (within two days of it)?"""
     import datetime as dt
 
-    today = dt.datetime.fromtimestamp(now, dt.timezone.utc).date()
+    today = dt.datetime.fromtimestamp(now, dt.UTC).date()
     try:
         if stamp[:3] in MONTHS:  # ls -l: "Dec  7 09:11", this year
             day = dt.date(today.year, MONTHS.index(stamp[:3]) + 1, int(stamp[3:].split()[0]))
@@ -148,10 +154,25 @@ def _recent(stamp: str, now: float) -> bool:
     return abs((day - today).days) <= 2
 
 
+#: A path cut short by a table or a summary ("to=/tmp/lantern/expo…").
+CUT_PATH = re.compile(r"(/[^\s|│…]*)…")
+
+
+def _cut_place(match: re.Match[str], places: dict[str, str]) -> str:
+    """A cut path in or of a test folder as ``<name>…``: where the cut falls depends on how long
+    the folder's path is on this machine (the page's ``/tmp/lantern`` against pytest's)."""
+    cut = match.group(1)
+    for path, name in places.items():
+        if cut.startswith(path) or (len(cut) >= 5 and path.startswith(cut)):
+            return name + "…"
+    return match.group()
+
+
 def normalise(line: str, *, places: dict[str, str], now: float | None = None) -> str:
     """One output line as compared: see the module's docstring. ``now`` is given for a real
     output line (its run's dates and times become ``<when>``); a page's line gets ``None`` and is
     matched against the real line's ``<when>`` places by :func:`_same`."""
+    line = CUT_PATH.sub(lambda m: _cut_place(m, places), line)
     for path, name in places.items():
         line = line.replace(path, name)
     line = UUID.sub("<uuid>", line)
@@ -186,9 +207,7 @@ def output_differs(shown: tuple[str, ...], output: str, *, places: dict[str, str
     page = [line for line in page if line]
     real = [line for line in real if line]
 
-    from functools import lru_cache
-
-    @lru_cache(maxsize=None)
+    @functools.cache
     def match(i: int, j: int) -> bool:
         if i == len(page):
             return j == len(real)
@@ -204,7 +223,9 @@ def output_differs(shown: tuple[str, ...], output: str, *, places: dict[str, str
     import difflib
 
     return "\n".join(
-        difflib.unified_diff(page, real, "shown on the page (normalised)", "printed (normalised)", lineterm="")
+        difflib.unified_diff(
+            page, real, "shown on the page (normalised)", "printed (normalised)", lineterm=""
+        )
     )
 
 
@@ -233,8 +254,10 @@ def _run_inprocess(
     out = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
     # stderr in the same stream, in the order printed (as a terminal shows them), unless stdout
     # goes to a file
-    err: io.TextIOBase = io.StringIO() if stdout_path is not None else io.TextIOWrapper(
-        raw, encoding="utf-8", errors="backslashreplace", write_through=True
+    err: io.TextIOBase = (
+        io.StringIO()
+        if stdout_path is not None
+        else io.TextIOWrapper(raw, encoding="utf-8", errors="backslashreplace", write_through=True)
     )
     monkeypatch.setattr(sys, "argv", ["exhibit", *args])
     code: int
@@ -284,6 +307,11 @@ def run_page(
     venv_bin = str(Path(sys.executable).parent)
     monkeypatch.setenv("PATH", venv_bin + os.pathsep + os.environ.get("PATH", ""))
     monkeypatch.setenv("PYTHONUNBUFFERED", "1")  # stdout and stderr of a subprocess in order
+    # as the pages show it, whatever the terminal (pytest-xdist's workers set COLUMNS=80): 160
+    # columns, for the commands run here and in subprocesses alike
+    monkeypatch.setenv("COLUMNS", "160")
+    for console in (cli.out, cli.err):
+        monkeypatch.setattr(console, "_width", 160)
     cli._load_subcommands()  # once: main() would load the add-on commands again for every command
     monkeypatch.setattr(cli, "_load_subcommands", lambda: None)
 
