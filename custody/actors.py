@@ -131,7 +131,10 @@ def add_actor(
     if not name.strip():
         raise ActorError("the actor's full name is empty", hint='pass --name "Full Name"')
     if any(a.id == actor_id for a in list_actors(case)):
-        raise ActorError(f"actor {actor_id!r} is already registered in this case")
+        raise ActorError(
+            f"actor {actor_id!r} is already registered in this case",
+            hint="choose another ID for a new person; 'exhibit actor list' shows who is registered",
+        )
     key, created = keys.create_or_load_key(actor_id, passphrase)
     public_key = keys.public_hex(key)
     _refuse_shared_key(actor_id, public_key, list_actors(case))
@@ -148,7 +151,10 @@ def add_actor(
         # Re-checked under the ledger lock: two concurrent registrations cannot both pass.
         registered = entries_in(session, kinds=["actor.add"])
         if any(e.data.get("id") == actor_id for e in registered):
-            raise ActorError(f"actor {actor_id!r} is already registered in this case")
+            raise ActorError(
+                f"actor {actor_id!r} is already registered in this case",
+                hint="choose another ID for a new person; 'exhibit actor list' shows who is registered",
+            )
         _refuse_shared_key(actor_id, public_key, [_actor(e) for e in registered])
 
     [entry] = case.ledger.append(

@@ -107,7 +107,10 @@ def read_key_file(path: Path) -> bytes:
     except FileNotFoundError:
         raise  # the caller says whose key is missing
     except OSError as exc:
-        raise ActorError(f"cannot read the keys folder {folder}: {exc.strerror}") from None
+        raise ActorError(
+            f"cannot read the keys folder {folder}: {exc.strerror}",
+            hint="EXHIBIT_CONFIG_DIR (default ~/.config/exhibit) must name a folder: the signing keys are kept in it",
+        ) from None
     if folder_mode & (stat.S_IWGRP | stat.S_IWOTH):
         raise ActorError(
             f"the keys folder {folder} is writable by other users, who could replace a key",

@@ -61,7 +61,11 @@ def case_db_url(root: Path) -> str:
         config = json.loads((root / CASE_FILE).read_text(encoding="utf-8"))
         url = str(config["database"])
     except (OSError, ValueError, KeyError) as exc:
-        raise CaseNotFound(f"{root / CASE_FILE} is unreadable: {exc}") from None
+        raise CaseNotFound(
+            f"{root / CASE_FILE} is unreadable: {exc}",
+            hint="this file names the case's database: restore the case folder from its backup copy, "
+            "then run 'exhibit custody verify'",
+        ) from None
     return db_url_for(root, url)
 
 

@@ -1153,7 +1153,9 @@ def read_small_file(path: Path, limit: int, what: str) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
-        raise CheckpointError(f"cannot open {what} {path}: {exc.strerror}") from None
+        raise CheckpointError(
+            f"cannot open {what} {path}: {exc.strerror}", hint=f"check the path: it should name {what}"
+        ) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

@@ -143,6 +143,58 @@ def test_errors_are_messages_not_tracebacks(case_dir: Path, tmp_path: Path) -> N
     assert nowhere.returncode == 2 and "already holds a case" in nowhere.stderr
 
 
+def test_errors_found_in_review_say_what_to_do(case_dir: Path, tmp_path: Path) -> None:
+    """Each of these ended with an error and no hint (and the PostgreSQL one with the server's
+    line breaks shown as \\x0a\\x09)."""
+    env = {"EXHIBIT_ACTOR": "ex", "EXHIBIT_CASE": str(case_dir)}
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("x")
+    garbage = tmp_path / "garbage-case"
+    garbage.mkdir()
+    (garbage / "exhibit-case.json").write_text("{garbage")
+    for args, extra, says, hint in (
+        (
+            ("actor", "add", "ex", "--name", "Again", "--role", "examiner"),
+            {},
+            "already registered",
+            "actor list",
+        ),
+        (
+            ("custody", "verify", "--against", str(tmp_path / "nope.json")),
+            {},
+            "cannot open a checkpoint file",
+            "path",
+        ),
+        (
+            ("actor", "add", "ex2", "--name", "Another", "--role", "examiner"),
+            {"EXHIBIT_CONFIG_DIR": str(a_file)},
+            "not-a-folder/keys: Not a directory",
+            "",
+        ),
+        (("items", "--case", str(garbage)), {}, "exhibit-case.json is unreadable", "backup copy"),
+        (
+            (
+                "init",
+                str(tmp_path / "pg"),
+                "--case-number",
+                "P",
+                "--title",
+                "t",
+                "--db",
+                "postgresql://postgres@127.0.0.1:1/x",
+            ),
+            {},
+            "Connection refused Is the server running",
+            "server runs",
+        ),
+    ):
+        done = run(*args, env={**env, **extra})
+        said = done.stderr
+        assert done.returncode == 2 and "Traceback" not in said, (args, said)
+        assert says in said and "hint:" in said and hint in said.split("hint:", 1)[1], (args, said)
+        assert "\\x0a" not in said, (args, said)
+
+
 def test_evidence_moved_after_acquisition_is_said_so(case_dir: Path, tmp_path: Path) -> None:
     """Found in review: a folder moved after it was acquired gave "not a folder", an image "no such
     file": each command now says the evidence is no longer where it was acquired, and what to do."""

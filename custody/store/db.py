@@ -191,7 +191,8 @@ def migrate(
     except OperationalError as exc:
         _raise_if_disk_full(engine, exc)
         raise CaseNotFound(
-            f"cannot open the case database {engine.url.render_as_string(hide_password=True)}: {exc.orig}",
+            f"cannot open the case database {engine.url.render_as_string(hide_password=True)}: "
+            + " ".join(str(exc.orig).split()),  # the server's message on one line
             hint="check the database URL, that the server runs and that the database exists",
         ) from None
 
