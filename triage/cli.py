@@ -439,10 +439,11 @@ def findings(
     """
     from custody.items import get_item
     from triage.hashsets.known import load_known
-    from triage.views.findings import iter_findings, labels_for
+    from triage.views.findings import check_kinds, iter_findings, labels_for
 
     with opened(case) as c:
         get_item(c, exhibit)
+        check_kinds(c.engine, [kind] if kind else None)
         known = load_known(c.engine, [exhibit])
         found = []
         hidden = 0

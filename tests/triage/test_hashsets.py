@@ -461,6 +461,12 @@ def test_match_after_the_fact_signs_the_new_digest(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("EXHIBIT_CASE", str(tmp_path / "case"))
     monkeypatch.setenv("EXHIBIT_ACTOR", "asmith")
     assert exhibit("hashset", "match", "EX-001").code != 0  # no set yet: says what to do
+    # found in review: a file holding no hash was imported as a set of 0 hashes and recorded
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(b"\x00\x01 not hashes\n" * 50)
+    ran = exhibit("hashset", "import", str(garbage), "--name", "g", "--kind", "known-bad")
+    assert ran.code == 2 and "no hash found in it" in ran.err and "nothing imported" in ran.err, ran.err
+    assert "g" not in [s["name"] for s in json.loads(exhibit("hashset", "list", "--json").out)]
     ran = exhibit("hashset", "import", str(bad), "--name", "case-17", "--kind", "known-bad", "--json")
     assert ran.code == 0 and "1 lines are not hashes" in ran.err and "line 3" in ran.err
     matched = json.loads(exhibit("hashset", "match", "EX-001", "--json").out)

@@ -475,3 +475,12 @@ def test_a_term_found_everywhere_is_capped_and_bounded() -> None:
     )
     assert found is not None, warning
     assert len(data) - MAX_HITS <= int(found.group(1)) <= len(data) - MAX_HITS + 4 * keywords.overlap
+
+
+def test_the_views_know_the_record_type_of_keyword_hits() -> None:
+    """triage.views (which does not import triage.keywords) accepts ``--kind keyword/hit`` by a
+    constant of its own: it must be the record's."""
+    from triage.keywords.records import KeywordHit
+    from triage.views.findings import KEYWORD_HIT
+
+    assert KeywordHit.record_type == KEYWORD_HIT

@@ -488,9 +488,10 @@ def test_bad_options(built: Built, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     bad.write_text("colour: red\n")
     ran = exhibit("report", "--format", "pdf", "--out", str(tmp_path / "z.pdf"), "--redact", str(bad))
     assert ran.code == 2 and "line 1" in ran.err and "list.txt" in ran.err
-    ran = exhibit(
-        "report", "--format", "pdf", "--out", str(bad / "r.pdf")
-    )  # found in review: "does not exist"
+    ran = exhibit("report", "--format", "pdf", "--out", str(tmp_path / "k.pdf"), "--kind", "nosuch")
+    assert ran.code == 2 and "no record type is or lies below 'nosuch'" in ran.err  # not a report of nothing
+    # found in review: "does not exist"
+    ran = exhibit("report", "--format", "pdf", "--out", str(bad / "r.pdf"))
     assert ran.code == 2 and f"{bad} is a file, not a folder" in ran.err
     locked = tmp_path / "locked"
     locked.mkdir(mode=0o500)

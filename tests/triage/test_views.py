@@ -416,6 +416,37 @@ def test_chats_filter_by_exhibit_conversation_and_app(views: Views) -> None:
     assert bad_region.code == 2 and "unknown region" in bad_region.err
 
 
+def test_filters_that_name_nothing_are_refused(views: Views) -> None:
+    """Found in review: a misspelt --app or --kind, or --from after --to, printed nothing (or "0
+    messages") with exit 0, as if the case held no such thing. Each names what it takes instead;
+    a kind the case holds none of yet (keyword hits before any search) is still a question."""
+    for args, says, hint in (
+        (("chats", "--app", "nosuchapp"), "no app named 'nosuchapp' has messages", "sms"),
+        (("calls", "--app", "sms"), "no app named 'sms' has calls", "whatsapp"),
+        (("contacts", "--app", "nosuchapp"), "no app named 'nosuchapp' has contacts", "whatsapp"),
+        (
+            ("findings", "EX-001", "--kind", "nosuchkind"),
+            "no record type is or lies below 'nosuchkind'",
+            "chat",
+        ),
+        (
+            ("timeline", "--kind", "chat/nosuch"),
+            "no record type is or lies below 'chat/nosuch'",
+            "plugins list",
+        ),
+        (
+            ("timeline", "--from", "2026-03-01T00:00Z", "--to", "2026-01-01T00:00Z"),
+            "--from 2026-03-01T00:00Z is after --to 2026-01-01T00:00Z",
+            "swap",
+        ),
+    ):
+        done = exhibit(*args)
+        said = " ".join(done.err.split())
+        assert done.code == 2 and says in said and hint in said.split("hint:", 1)[1], (args, said)
+    for kind in ("keyword", "hash/hit", "chat/android", "indicator/identifier"):
+        assert exhibit("findings", "EX-001", "--kind", kind).code == 0, kind
+
+
 def test_chats_read_like_a_thread(views: Views) -> None:
     shown = assert_literal(exhibit("chats", "EX-001", "--region", "US"))
     lines = shown.splitlines()

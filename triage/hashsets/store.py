@@ -203,6 +203,12 @@ def import_set(
                 imported = _load(
                     conn, int(set_id), read_hashes(path, fmt, report), category, progress, report
                 )
+                if report.hashes == 0:  # a file of another kind, or the wrong --format: not an empty set
+                    raise HashSetError(
+                        f"{path}: no hash found in it as {fmt} ({report.garbage} lines that are not one); "
+                        "nothing imported",
+                        hint=_samples_hint(report) if report.garbage else "check the file and its --format",
+                    )
                 if max_garbage is not None and report.garbage > max_garbage:
                     raise HashSetError(
                         f"{path}: {report.garbage} garbage lines (more than --max-garbage {max_garbage}); "

@@ -35,6 +35,7 @@ from triage.report.model import (
 from triage.report.parts import appendix_sections, body_sections, findings_sections, front_sections, view_of
 from triage.report.redact import Redactor, parse_file
 from triage.report.sections import Section
+from triage.views.findings import check_kinds
 
 FORMATS = ("pdf", "html")
 Progress = Callable[[str, int], None]
@@ -126,6 +127,7 @@ def write_report(
     from custody.actors import signing_keys
 
     _check_out(fmt, out)
+    check_kinds(case.engine, kinds)  # a misspelt --kind: refused, not a signed report of nothing
     listed = parse_file(redact_file) if redact_file is not None else None
     keys = keys if keys is not None else signing_keys(case, [actor])
     size = state_size(case)

@@ -40,6 +40,7 @@ from typing import Any
 
 from custody.case import Case
 from custody.items import get_item
+from triage.errors import TriageError
 from triage.plugin.records import CallFields, ContactFields, MessageFields, Record, label_for
 from triage.plugin.registry import LoadedPlugins, load_plugins
 from triage.views.findings import StoredFinding, stream_findings
@@ -90,8 +91,15 @@ class Schema:
     classes: dict[str, type[Record]]
 
     def types(self, kind: str, app: str | None = None) -> set[str]:
-        """Record types of ``kind`` (of ``app`` only, when given)."""
-        return {t for t, k in self.kinds.items() if k == kind and (app is None or self.apps[t] == app)}
+        """Record types of ``kind`` (of ``app`` only, when given); an ``app`` that has none is
+        the user's error (a misspelt ``--app``), not an empty answer."""
+        found = {t for t, k in self.kinds.items() if k == kind and (app is None or self.apps[t] == app)}
+        if app is not None and not found:
+            apps = sorted({self.apps[t] for t, k in self.kinds.items() if k == kind})
+            raise TriageError(
+                f"no app named {app!r} has {kind}s", hint=f"--app takes one of: {', '.join(apps)}"
+            )
+        return found
 
     def label(self, record_type: str, field: str, value: object) -> str | None:
         """The render-time label the record class declares for a raw value, if any."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, inspect, or_, select
 
+from triage.errors import TriageError
 from triage.plugin.records import Record, label_for
 from triage.store.models import File, Finding, Job, Run, RunWarning
 
@@ -86,6 +87,48 @@ def labels_for(record_type: str, data: dict[str, Any]) -> dict[str, str]:
             if label is not None:
                 found[field_name] = label
     return found
+
+
+#: The record type of a keyword search's hits (``triage.keywords.records.KeywordHit``, which the
+#: views do not import; tests/triage/test_keywords.py checks the two agree).
+KEYWORD_HIT = "keyword/hit"
+
+
+def check_kinds(engine: Engine, kinds: Sequence[str] | None) -> None:
+    """Refuse a ``--kind`` that no record type is or lies below, neither one a plugin or an
+    analyzer emits nor one stored in the case (a misspelt kind would list nothing, or write a
+    report of nothing, and say nothing)."""
+    if not kinds:
+        return
+    from triage.hashsets.match import HIT_TYPE
+    from triage.plugin.registry import load_analyzers, load_plugins
+
+    plugins = load_plugins()
+    analyzers = load_analyzers(taken=[cls.name for cls in plugins.plugins])
+    emitted = {r.record_type for cls in plugins.plugins for r in cls.emits}
+    emitted |= {r.record_type for cls in analyzers.analyzers for r in cls.emits}
+    emitted |= {HIT_TYPE, KEYWORD_HIT}  # made by the run itself: hash-set and keyword hits
+    for kind in kinds:
+        prefix = kind.rstrip("/")
+        if any(t == prefix or t.startswith(prefix + "/") for t in emitted):
+            continue
+        if _has_tables(engine):
+            with engine.connect() as conn:
+                stored = conn.execute(
+                    select(Finding.c.id)
+                    .where(
+                        or_(Finding.c.record_type == prefix, Finding.c.record_type.startswith(prefix + "/"))
+                    )
+                    .limit(1)
+                ).first()
+            if stored is not None:
+                continue
+        families = sorted({t.split("/", 1)[0] for t in emitted})
+        raise TriageError(
+            f"no record type is or lies below {kind!r}",
+            hint=f"give a record type or a family of them, e.g. {', '.join(families)}; "
+            "'exhibit plugins list' shows every record type",
+        )
 
 
 def iter_findings(engine: Engine, exhibit: str, kind: str | None = None) -> Iterator[StoredFinding]:

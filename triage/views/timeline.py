@@ -35,10 +35,11 @@ from sqlalchemy import inspect, select
 
 from custody.case import Case
 from custody.timefmt import parse_stamp
+from triage.errors import TriageError
 from triage.hashsets.known import Known, load_known
 from triage.store.models import File
 from triage.views.conversations import check_exhibits, source_of
-from triage.views.findings import stream_findings
+from triage.views.findings import check_kinds, stream_findings
 from triage.views.spool import SortedRows, encode_key, sort_key
 
 __all__ = ["FILE_TIMES", "SUMMARY_FIELDS", "summary_of", "time_fields", "timeline"]
@@ -115,7 +116,12 @@ def timeline(
     (triage/hashsets/known.py).
     """
     wanted = check_exhibits(case, exhibits)
+    check_kinds(case.engine, kinds)
     low, high = _bound(start, "--from"), _bound(end, "--to")
+    if low is not None and high is not None and low > high:
+        raise TriageError(
+            f"--from {start} is after --to {end}: no event can lie between them", hint="swap the two times"
+        )
     known = load_known(case.engine, wanted)
 
     def inside(key: str) -> bool:
