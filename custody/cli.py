@@ -58,9 +58,25 @@ else:
 
 PASSPHRASE_ENV = "EXHIBIT_KEY_PASSPHRASE"  # custody.keys.PASSPHRASE_ENV (a test keeps them equal)
 
+
+def example(*lines: str) -> str:
+    """A command's or a group's examples for its ``--help`` epilog. Each is one line however
+    narrow the terminal (``\\b`` keeps Click from re-wrapping it), so a pasted line is the whole
+    command."""
+    return "Example:\n\n" + "\n\n".join(f"\b\n  $ {line}" for line in lines)
+
+
 app = typer.Typer(
     name="exhibit",
     help="Exhibit: digital-evidence chain of custody and forensic triage.",
+    epilog=example(
+        "exhibit init case-2026-017 --case-number 2026/017 --title 'Harbour'",
+        "exhibit actor add jdoe --name 'Jane Doe' --role evidence-officer",
+        "exhibit acquire usb.dd --exhibit EX-001 --description 'USB stick' --actor jdoe",
+        "exhibit triage EX-001 --actor asmith",
+        "exhibit chats EX-001",
+        "exhibit custody verify --rehash",
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -85,9 +101,19 @@ def _root(
     pass
 
 
-actor_app = typer.Typer(help="Register the people who record entries.", no_args_is_help=True)
+actor_app = typer.Typer(
+    help="Register the people who record entries.",
+    epilog=example("exhibit actor add jdoe --name 'Jane Doe' --role evidence-officer", "exhibit actor list"),
+    no_args_is_help=True,
+)
 custody_app = typer.Typer(
-    help="Record custody events; log, export, prove and verify the ledger.", no_args_is_help=True
+    help="Record custody events; log, export, prove and verify the ledger.",
+    epilog=example(
+        "exhibit custody transfer EX-001 --to asmith --reason 'analysis' --actor jdoe",
+        "exhibit custody log EX-001",
+        "exhibit custody verify --rehash",
+    ),
+    no_args_is_help=True,
 )
 app.add_typer(actor_app, name="actor")
 app.add_typer(custody_app, name="custody")
@@ -128,11 +154,7 @@ ActorOpt = Annotated[
         callback=utf8_text,
     ),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
-
-
-def example(*lines: str) -> str:
-    return "Example:\n\n" + "\n\n".join(f"  $ {line}" for line in lines)
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output: one JSON document.")]
 
 
 def ask_passphrase(actor_id: str) -> str | None:

@@ -47,7 +47,11 @@ if TYPE_CHECKING:
     from custody.case import Case
     from triage.distributed.chosen import ChosenRunner
 
-plugins_app = typer.Typer(help="The artifact plugins.", no_args_is_help=True)
+plugins_app = typer.Typer(
+    help="The artifact plugins.",
+    epilog=example("exhibit plugins list", "exhibit plugins list --json"),
+    no_args_is_help=True,
+)
 
 ShowKnownOpt = Annotated[
     bool,

@@ -24,7 +24,13 @@ from custody.console import LiteralTable
 from custody.safetext import escape
 
 hashset_app = typer.Typer(
-    help="Known-bad and known-good hash sets: import, list, remove, match.", no_args_is_help=True
+    help="Known-bad and known-good hash sets: import, list, remove, match.",
+    epilog=example(
+        "exhibit hashset import vics.json --name vic-export --kind known-bad",
+        "exhibit hashset list",
+        "exhibit hashset match EX-001",
+    ),
+    no_args_is_help=True,
 )
 
 

@@ -79,6 +79,10 @@ def worker(
 
 broker_app = typer.Typer(
     help="The case's broker: where 'exhibit triage' reads the files when not given --broker.",
+    epilog=example(
+        "exhibit broker set redis://10.0.0.5:6379/0 --password-env EXHIBIT_BROKER_PASSWORD --actor asmith",
+        "exhibit broker show",
+    ),
     no_args_is_help=True,
 )
 
