@@ -605,6 +605,11 @@ def _coordinate(
 ) -> float | None:
     parts = _rationals(tags, key)
     if parts is None:
+        if key in tags:  # there, but not numbers (a zero denominator, text where numbers belong)
+            shown = str(getattr(tags[key], "printable", ""))[:80]
+            ctx.warn(
+                f"{key} cannot be read as degrees, minutes, seconds ({shown!r}): no position", locator=locator
+            )
         return None
     if len(parts) != 3:
         ctx.warn(f"{key} has {len(parts)} values instead of 3 (degrees, minutes, seconds)", locator=locator)
@@ -729,6 +734,9 @@ def _record(
     modified = None
     if "Image DateTime" in tags:
         modified = from_exif_datetime(_text(tags, "Image DateTime"), _text(tags, "EXIF OffsetTime"))
+    for key, value in (("EXIF DateTimeOriginal", taken), ("Image DateTime", modified)):
+        if value is not None and value.note in ("not an EXIF date-time", "invalid calendar date"):
+            ctx.warn(f"{key} is {value.raw!r}: {value.note}; kept raw, no time", locator=locator)
     altitude = None
     alt = _rationals(tags, "GPS GPSAltitude")
     alt_ref = _int_value(tags, "GPS GPSAltitudeRef")

@@ -478,3 +478,37 @@ def test_truncated_heic_warns(corpus: Path, tmp_path: Path) -> None:
     records, warnings, outcome = _run(FileItem.from_bytes(data, path="/cut.heic"), tmp_path)
     assert outcome == "ok" and records == []
     assert len(warnings) == 1 and warnings[0].startswith("HEIF container unreadable")
+
+
+def _gps_and_date_tiff() -> bytes:
+    """IFD0 with DateTime ``9999:99:99 99:99:99`` and a GPS IFD whose latitude is three rationals
+    over zero and whose longitude is ASCII text where rationals belong (found in review: both were
+    dropped without a word)."""
+    date = b"9999:99:99 99:99:99\x00"
+    ifd0_at, gps_at = 8, 8 + 2 + 2 * 12 + 4
+    data_at = gps_at + 2 + 4 * 12 + 4
+    ifd0 = struct.pack("<H", 2)
+    ifd0 += struct.pack("<HHII", 0x0132, 2, len(date), data_at + 24)  # DateTime, after the rationals
+    ifd0 += struct.pack("<HHII", 0x8825, 4, 1, gps_at) + struct.pack("<I", 0)
+    gps = struct.pack("<H", 4)
+    gps += struct.pack("<HHI", 1, 2, 2) + b"N\x00\x00\x00"  # GPSLatitudeRef
+    gps += struct.pack("<HHII", 2, 5, 3, data_at)  # GPSLatitude: 10/0, 20/0, 30/0
+    gps += struct.pack("<HHI", 3, 2, 2) + b"E\x00\x00\x00"  # GPSLongitudeRef
+    gps += struct.pack("<HHI", 4, 2, 4) + b"AAA\x00"  # GPSLongitude as ASCII
+    gps += struct.pack("<I", 0)
+    return (
+        b"II*\x00" + struct.pack("<I", ifd0_at) + ifd0 + gps + struct.pack("<6I", 10, 0, 20, 0, 30, 0) + date
+    )
+
+
+def test_unreadable_gps_and_dates_are_warnings_not_silence(tmp_path: Path) -> None:
+    item = FileItem.from_bytes(_wrap("jpg", _gps_and_date_tiff()), path="/DCIM/odd.jpg")
+    records, warnings, outcome = _run(item, tmp_path)
+    assert outcome == "ok"
+    [rec] = records
+    assert rec.latitude is None and rec.longitude is None
+    assert rec.modified is not None and rec.modified.utc is None and rec.modified.raw == "9999:99:99 99:99:99"
+    said = " | ".join(warnings)
+    assert "GPS GPSLatitude cannot be read as degrees, minutes, seconds" in said, warnings
+    assert "GPS GPSLongitude cannot be read as degrees, minutes, seconds" in said, warnings
+    assert "Image DateTime is '9999:99:99 99:99:99'" in said and "kept raw, no time" in said, warnings
