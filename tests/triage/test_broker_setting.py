@@ -69,7 +69,8 @@ class Cli:
     def __call__(self, *args: str, code: int = 0) -> str:
         """Everything the command wrote (stdout, then stderr), runs of white space made one space
         (the console wraps long lines at its width)."""
-        done, said = _run_inprocess([*args, "--case", str(self.case)], self.stdout, self.monkeypatch)
+        done, err = _run_inprocess([*args, "--case", str(self.case)], self.stdout, self.monkeypatch)
+        said = self.stdout.read_text(encoding="utf-8", errors="replace") + err  # stdout went to the file
         assert done == code, (args, said)
         assert "Traceback" not in said, said
         return " ".join(said.split())
