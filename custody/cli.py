@@ -638,6 +638,8 @@ def custody_verify(
             err.print(styled((p.code, "red"), f" {where} {p.exhibit or ''}: {p.detail}"))
         for o in report.open_checkouts:
             out.print(f"note: {o['exhibit']} is checked out (entry {o['seq']}) and not yet checked in")
+        for note in report.notes:
+            out.print(f"note: {note}")
         verdict = (
             styled(("OK", "green"))
             if report.ok

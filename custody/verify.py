@@ -75,6 +75,8 @@ class Report:
     checkpoints: int = 0
     rehashed: list[str] = field(default_factory=list)
     open_checkouts: list[dict[str, Any]] = field(default_factory=list)
+    #: facts worth knowing that are not problems (rows of a triage run that has not completed yet)
+    notes: list[str] = field(default_factory=list)
     #: each actor's keys in ledger order: (the seq after which the key signs entries, key hex)
     key_history: dict[str, list[tuple[int, str]]] = field(default_factory=dict, repr=False)
     #: revoked keys: key hex -> (seq of the actor.revoke entry, effective UTC, actor ID)
@@ -113,6 +115,7 @@ class Report:
             "checkpoints": self.checkpoints,
             "rehashed": self.rehashed,
             "open_checkouts": self.open_checkouts,
+            "notes": self.notes,
         }
 
 

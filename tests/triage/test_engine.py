@@ -273,11 +273,17 @@ def test_kill_9_midway_then_restart(case: Case, tmp_path: Path) -> None:
     assert proc.poll() is None, "the run ended before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert verify_case(case).ok  # nothing half-written in the ledger
+    killed = verify_case(case)
+    assert killed.ok, killed.problems  # nothing half-written in the ledger
+    # the rows the killed run stored are said to be unsigned (a note, not a problem: docs/custody.md)
+    assert [n for n in killed.notes if "of run " in n and "(running)" in n and "not signed yet" in n], (
+        killed.notes
+    )
     summary = run_triage(case, "EX-001", actor="asmith", options=TriageOptions(workers=2))
     assert summary.resumed_from is not None
     assert summary.counts["files"] + summary.counts["skipped"] == 4000
-    assert verify_case(case).ok
+    done = verify_case(case)
+    assert done.ok and done.notes == []
 
 
 def test_bogus_image_is_a_clear_error(case: Case) -> None:

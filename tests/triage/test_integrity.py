@@ -220,6 +220,31 @@ def test_tampering_is_reported_naming_run_and_row(case: Case, name: str) -> None
     assert verify_case(case, exhibit="EX-002").ok  # another exhibit's verification is not affected
 
 
+@pytest.mark.parametrize("target", ["EX-002", "EX-999"])
+def test_rows_of_an_exhibit_no_signed_run_covers_are_reported(case: Case, phone: Path, target: str) -> None:
+    """Found in review: a finding inserted for an exhibit acquired but never triaged (EX-002), or
+    never acquired at all (EX-999), passed ``custody verify`` (``exhibit report`` refused it)."""
+    acquire(case, phone, exhibit="EX-002", actor="asmith", description="a second copy, not triaged")
+    assert verify_case(case).ok
+    sql(
+        case,
+        "INSERT INTO triage_findings (fingerprint, exhibit, record_type, plugin, plugin_version, partition, inode, "
+        "path, stream, file_sha256, locator, data, run_id) SELECT 'f' || substr(fingerprint, 2), ?, record_type, "
+        "plugin, plugin_version, partition, inode, path, stream, file_sha256, 'planted', "
+        "replace(data, '\"body\": \"', '\"body\": \"I have the gun '), 'no-run' "
+        "FROM triage_findings WHERE record_type LIKE 'chat%' LIMIT 1",
+        target,
+    )
+    report = verify_case(case)
+    [problem] = [p for p in report.problems if p.code == "TRIAGE_DATA_MISMATCH"]
+    assert problem.exhibit == target and problem.seq is None
+    assert "1 stored triage rows are covered by no signed triage run" in problem.detail
+    assert "no-run (no such run)" in problem.detail and f"'exhibit triage {target}'" in problem.detail
+    assert verify_case(case, exhibit="EX-001").ok  # the exhibit that was triaged is not affected
+    if target == "EX-002":
+        assert not verify_case(case, exhibit=target).ok  # and verifying that exhibit alone says so
+
+
 RUN_EDITS = {
     "counts": ("UPDATE triage_runs SET counts = replace(counts, '\"errors\": 0', '\"errors\": 7')", "counts"),
     "status": ("UPDATE triage_runs SET status = 'failed'", "status"),

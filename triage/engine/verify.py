@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import func, inspect, select
 
 from custody.case import Case
 from custody.errors import CustodyError, EvidenceError
@@ -66,9 +66,66 @@ def check(
             diffs = integrity.compare(conn, anchor.exhibit, anchor)
             for line in integrity.summarise(diffs):
                 report.add(CODE, anchor.seq, anchor.exhibit, f"run {anchor.run}: {line}")
+    _check_unsigned(case, report, exhibit, anchors)
     if rehash:
         for anchor in anchors.values():
             _rehash_files(case, report, anchor, opening)
+
+
+#: A run that stored rows and has not signed them (yet): resumed, and signed, by the next run.
+_UNFINISHED = frozenset({"running", "interrupted", "failed"})
+
+
+def _check_unsigned(
+    case: Case, report: Report, exhibit: str | None, anchors: dict[str, integrity.AnchorEntry]
+) -> None:
+    """Stored triage rows of an exhibit that no signed run covers: an exhibit with no ``triage.run``
+    entry at all (never triaged to the end, or never even acquired) whose files, findings or
+    warnings rows are there anyway. Rows of a run recorded as not finished (killed, interrupted,
+    failed) are a note: the docs say they are not protected until the run that completes them
+    signs them. Rows of no recorded run, or of one recorded as complete without its signed entry,
+    are a problem (found in review: a finding inserted for an exhibit that had not been triaged
+    passed, while ``exhibit report`` refused it). Exhibits whose runs were signed before the
+    digest existed are left out, as their rows are (nothing to check them against)."""
+    signed = {
+        e.exhibit for e in case.ledger.entries(exhibit=exhibit, kinds=[integrity.RUN_KIND]) if e.exhibit
+    }
+    rows: dict[tuple[str, str], int] = {}  # (exhibit, run id) -> rows
+    with case.engine.connect() as conn:
+        for spec in integrity.TABLES:
+            table = spec.table
+            query = select(table.c.exhibit, table.c.run_id, func.count()).group_by(
+                table.c.exhibit, table.c.run_id
+            )
+            if exhibit is not None:
+                query = query.where(table.c.exhibit == exhibit)
+            for ex, run_id, n in conn.execute(query):
+                if ex not in anchors and ex not in signed:
+                    rows[(ex, str(run_id))] = rows.get((ex, str(run_id)), 0) + int(n)
+        recorded = conn.execute(select(Run.c.id, Run.c.status, Run.c.exhibit)).all() if rows else []
+    status = {str(r.id): str(r.status) for r in recorded}
+    owner = {str(r.id): str(r.exhibit) for r in recorded}
+    unsigned: dict[str, list[str]] = {}
+    counts: dict[str, int] = {}
+    for (ex, run_id), n in sorted(rows.items()):
+        state = status.get(run_id)
+        if state in _UNFINISHED and owner.get(run_id) == ex:
+            report.notes.append(
+                f"{ex}: {n} stored triage rows of run {run_id} ({state}) are not signed yet: they are "
+                f"evidence only once 'exhibit triage {ex}' completes the run and signs them"
+            )
+            continue
+        unsigned.setdefault(ex, []).append(f"{run_id} ({state or 'no such run'})")
+        counts[ex] = counts.get(ex, 0) + n
+    for ex, runs in unsigned.items():
+        report.add(
+            CODE,
+            None,
+            ex,
+            f"{counts[ex]} stored triage rows are covered by no signed triage run (rows of run(s) "
+            f"{', '.join(runs)}): added outside Exhibit; 'exhibit triage {ex}' reads the evidence "
+            "again and signs what it finds",
+        )
 
 
 def _check_runs(case: Case, report: Report, exhibit: str | None) -> None:
