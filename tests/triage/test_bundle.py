@@ -19,6 +19,7 @@ with a ``/``) acquired and never triaged. Then:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -33,7 +34,7 @@ import pytest
 
 from tests.conftest import CORPUS, need, need_tool
 from tests.plugins.triage_e2e import Ran, exhibit
-from triage.bundle import zipio
+from triage.bundle import layout, zipio
 
 ODD = "odd\\name\nwith newline.txt"  # sha256sum escapes such a name: the lists must too
 
@@ -263,7 +264,9 @@ def test_the_readme_instructions_run(made: dict[str, Path], tmp_path: Path) -> N
     )
     assert proofs.returncode == 0 and "NOT PROVEN" not in proofs.stdout, proofs.stdout + proofs.stderr
     assert proofs.stdout.count("included") >= 7
-    consistent = _run([python, "check_consistency.py", "ledger/consistency.json"], folder)
+    consistent = _run(
+        [python, "check_consistency.py", "ledger/consistency.json", "ledger/checkpoint.json"], folder
+    )
     assert consistent.returncode == 0 and "extended" in consistent.stdout, (
         consistent.stdout + consistent.stderr
     )
@@ -454,3 +457,99 @@ def test_a_bundle_after_a_key_rotation_and_with_time_stamps_verifies(
     (folder / "ca.pem").write_text(token["ca_pem"], encoding="utf-8")
     done = _run(["openssl", "ts", "-verify", "-data", "cp.txt", "-in", "t.tsr", "-CAfile", "ca.pem"], folder)
     assert done.returncode == 0 and "Verification: OK" in done.stdout, done.stderr
+
+
+def _resealed(members: dict[str, bytes], changes: dict[str, bytes]) -> dict[str, bytes]:
+    """The bundle's members with ``changes`` made and MANIFEST and bundle.json made to match, as
+    whoever can write the zip can (the defence review's tool): only the ledger's signatures and
+    what a verifier brings from outside can tell."""
+    out = {**members, **changes}
+    index = json.loads(out["bundle.json"])
+    listed = {r["name"]: r for r in index["reports"]}  # named as in the zip: reports/NAME
+    for name in sorted(n for n in changes if n.startswith("reports/")):
+        report = listed.get(name) or {"name": name}
+        report.update(sha256=hashlib.sha256(out[name]).hexdigest(), size=len(out[name]), ledger_entries=[])
+        if name not in listed:
+            index["reports"] = sorted([*index["reports"], report], key=lambda r: str(r["name"]))
+    parts = {n: hashlib.sha256(d).hexdigest() for n, d in out.items() if n not in ("MANIFEST", "bundle.json")}
+    index["parts"] = dict(sorted(parts.items()))
+    out["bundle.json"] = layout.dumps(index)
+    parts["bundle.json"] = hashlib.sha256(out["bundle.json"]).hexdigest()
+    out["MANIFEST"] = b"".join(layout.checksum_line(parts[n], n.encode()) for n in sorted(parts))
+    return out
+
+
+def _zip(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in sorted(members):
+            z.writestr(name, members[name])
+    return path
+
+
+@pytest.mark.slow  # a PDF report is written: 5-10 s
+def test_a_cut_ledger_and_a_replaced_report_are_caught(made: dict[str, Path], tmp_path: Path) -> None:
+    """Found in review (a defence expert's attacks): (1) the README's hand procedure accepted a
+    consistency.json whose latest checkpoint was not the bundle's, and a ledger cut short with
+    it; (2) verify-bundle could not be given the checkpoint kept outside; (3) a court report
+    replaced in the zip, MANIFEST and bundle.json made to match, was 'OK'."""
+    kept = tmp_path / "kept.json"
+    _ok(exhibit("custody", "checkpoint", "--out", str(kept)))
+    pdf = tmp_path / "r.pdf"
+    _ok(exhibit("report", "--format", "pdf", "--out", str(pdf), "--actor", "asmith"))
+    bundle = tmp_path / "b.zip"
+    _ok(exhibit("bundle", "--out", str(bundle), "--report", str(pdf)))
+    _ok(exhibit("custody", "examine", "EX-001", "--reason", "after the bundle", "--actor", "asmith"))
+    later = tmp_path / "later.json"
+    _ok(exhibit("custody", "checkpoint", "--out", str(later)))
+
+    # verify-bundle --against: the checkpoint kept before the bundle is held; one made after it is not
+    held = exhibit("verify-bundle", str(bundle), "--against", str(kept))
+    assert held.code == 0 and "OK      --against kept.json: your checkpoint of" in held.out, held.out
+    cut = exhibit("verify-bundle", str(bundle), "--against", str(later))
+    assert cut.code == 1 and "FAILED  --against later.json" in cut.out and "it was cut short" in cut.out, (
+        cut.out
+    )
+
+    with zipfile.ZipFile(bundle) as z:
+        members = {i.filename: z.read(i) for i in z.infolist()}
+    folder = tmp_path / "unzipped"
+    folder.mkdir()
+    for name, data in members.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    scripts = _readme_scripts(members["README.txt"].decode())
+    for name, text in scripts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    python = sys.executable
+    ledger, checkpoint = "ledger/ledger.json", "ledger/checkpoint.json"
+    assert _run([python, "check_ledger.py", ledger, checkpoint, str(kept)], folder).returncode == 0
+    by_hand = _run([python, "check_ledger.py", ledger, checkpoint, str(later)], folder)
+    assert by_hand.returncode == 1 and "DIFFERS from your kept checkpoint" in by_hand.stdout, by_hand.stdout
+    assert (
+        _run([python, "check_consistency.py", "ledger/consistency.json", checkpoint], folder).returncode == 0
+    )
+    # consistency.json made to end at another checkpoint (the attack: one that vouches for nothing)
+    doc = json.loads(members["ledger/consistency.json"])
+    doc["checkpoint_canonical"] = doc["proofs"][0]["checkpoint_canonical"]
+    doc["proofs"] = []
+    (folder / "ledger/consistency.json").write_bytes(layout.dumps(doc))
+    swapped = _run([python, "check_consistency.py", "ledger/consistency.json", checkpoint], folder)
+    assert swapped.returncode == 1 and "ANOTHER checkpoint" in swapped.stdout, swapped.stdout
+
+    # the report replaced, MANIFEST and bundle.json made to match: the signed entry names its hash
+    forged = _zip(tmp_path / "forged.zip", _resealed(members, {"reports/r.pdf": b"%PDF-1.7 another report"}))
+    code, report = _verify(forged)
+    assert code == 1 and report["failed"] == ["reports/r.pdf"], report["failed"]
+    [part] = [p for p in report["parts"] if p["part"] == "reports/r.pdf"]
+    assert "records a report named r.pdf with SHA-256" in part["detail"]
+    # a report no entry records (added to the zip): verified, but not 'bundle OK' and nothing more
+    added = _zip(tmp_path / "added.zip", _resealed(members, {"reports/addendum.txt": b"suspect confessed\n"}))
+    ran = exhibit("verify-bundle", str(added))
+    assert ran.code == 0 and "only this bundle vouches for: reports/addendum.txt" in ran.out.splitlines()[-1]
+    assert json.loads(exhibit("verify-bundle", str(added), "--json").out)["alone"] == ["reports/addendum.txt"]
+
+
+def test_bundles_name_the_report_entry_as_reports_do() -> None:
+    from triage.report.model import REPORT_KIND
+
+    assert layout.REPORT_KIND == REPORT_KIND

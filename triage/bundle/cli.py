@@ -58,6 +58,14 @@ def bundle_command(
 
 def verify_bundle_command(
     bundle: Annotated[Path, typer.Argument(help="The bundle zip.")],
+    against: Annotated[
+        Path | None,
+        typer.Option(
+            "--against",
+            help="A checkpoint file you kept since ('exhibit custody checkpoint --out'): the bundle's "
+            "ledger must hold it, else it was cut short or rewritten after it.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check every part of a bundle from the zip alone, offline: signatures, hash chain, Merkle
@@ -69,7 +77,7 @@ def verify_bundle_command(
     """
     from triage.bundle.verify import print_report, verify_bundle
 
-    report = verify_bundle(bundle)
+    report = verify_bundle(bundle, against=against)
     if as_json:
         emit_json(report.as_dict())
     else:
@@ -88,6 +96,8 @@ def register(app: typer.Typer) -> None:
     app.command(
         "verify-bundle",
         epilog=example(
-            "exhibit verify-bundle bundle-2026-017.zip", "exhibit verify-bundle bundle.zip --json"
+            "exhibit verify-bundle bundle-2026-017.zip",
+            "exhibit verify-bundle bundle-2026-017.zip --against checkpoint-2026-017.json",
+            "exhibit verify-bundle bundle.zip --json",
         ),
     )(verify_bundle_command)

@@ -48,6 +48,9 @@ EXPORTS_SHA256 = "exports.sha256"
 TABLES = tuple(spec.name for spec in integrity.TABLES)
 ANCHOR_KINDS = (integrity.RUN_KIND, integrity.MATCH_KIND)
 EXPORT_KIND = "item.export"
+#: The kind of a court report's ledger entry (``triage.report.model.REPORT_KIND``, which bundles do
+#: not import; tests/triage/test_bundle.py checks the two agree): its ``file`` and ``sha256``.
+REPORT_KIND = "report.write"
 ACQUIRE_KIND = "item.acquire"
 STREAM_KINDS = ("split-raw", "e01")  # hashes of a byte stream no single file holds: listed as "-"
 

@@ -100,7 +100,16 @@ signed = keys.get(head["signer"]) == checkpoint["signer_public_key"] and signatu
 )
 print(f"Merkle root of the {len(leaves)} entries: {computed}", "= checkpoint" if root_ok else "DIFFERS")
 print(f"checkpoint signed by {head['signer']}:", "OK" if signed else "SIGNATURE INVALID or key not registered")
-sys.exit(0 if bad == 0 and root_ok and signed else 1)
+kept_ok = True
+if len(sys.argv) > 3:  # a checkpoint file kept outside since: the ledger must extend it
+    kept = json.loads(json.load(open(sys.argv[3], encoding="utf-8"))["checkpoint_canonical"])
+    size = kept["tree_size"]
+    kept_ok = size <= len(leaves) and root(leaves[:size]).hex() == kept["root"]
+    print(
+        f"Merkle root of the first {size} entries:",
+        "= your kept checkpoint" if kept_ok else "DIFFERS from your kept checkpoint: cut short or rewritten",
+    )
+sys.exit(0 if bad == 0 and root_ok and signed and kept_ok else 1)
 '''
 
 CHECK_INCLUSION = '''"""Check one exhibit's inclusion proofs against the bundle's checkpoint (RFC 9162, 2.1.3.2)."""
@@ -178,8 +187,10 @@ def consistent(m, n, old_root, new_root, proof):
 
 
 doc = json.load(open(sys.argv[1], encoding="utf-8"))
+bundled = json.load(open(sys.argv[2], encoding="utf-8"))  # ledger/checkpoint.json, which check_ledger.py checked
 latest = json.loads(doc["checkpoint_canonical"])
-good = True
+good = doc["checkpoint_canonical"] == bundled["checkpoint_canonical"]
+print("proofs to ledger/checkpoint.json" if good else "proofs to ANOTHER checkpoint than ledger/checkpoint.json")
 for p in doc["proofs"]:
     old = json.loads(p["checkpoint_canonical"])
     path = [bytes.fromhex(x) for x in p["consistency_path"]]
@@ -374,11 +385,20 @@ def readme(index: dict[str, Any], ledger: dict[str, Any]) -> bytes:
         "5. CONSISTENCY PROOFS: THE LEDGER ONLY GREW",
         "",
         "ledger/consistency.json holds, for every earlier checkpoint of the case, a proof that the",
-        "latest tree extends it: nothing it vouched for was changed or removed later. If you kept a",
-        "checkpoint file from earlier, its size and root must be among them.",
+        "latest tree (ledger/checkpoint.json's, which step 3 checked) extends it: nothing it vouched",
+        "for was changed or removed later. The proofs must lead to ledger/checkpoint.json:",
         "",
         _script("check_consistency.py"),
-        "    $ python3 check_consistency.py ledger/consistency.json",
+        "    $ python3 check_consistency.py ledger/consistency.json ledger/checkpoint.json",
+        "",
+        "If you kept a checkpoint file from earlier (it is the one thing these files cannot vouch",
+        "for themselves: whoever holds every key can rewrite a ledger that agrees with itself),",
+        "give it to check_ledger.py as a third file: the Merkle root of as many of the ledger's first",
+        "entries as it covers must be its root.",
+        "",
+        "    $ python3 check_ledger.py ledger/ledger.json ledger/checkpoint.json my-checkpoint.json",
+        "",
+        "('exhibit verify-bundle BUNDLE --against my-checkpoint.json' checks the same.)",
         "",
         "",
         "6. FINDINGS DIGESTS",

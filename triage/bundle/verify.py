@@ -34,7 +34,7 @@ from custody import merkle
 from custody.errors import CustodyError
 from custody.ledger import checkpoint_message
 from custody.proofs import CONSISTENCY_FORMAT
-from custody.verify import parse_checkpoint_file, verify_export
+from custody.verify import MAX_CHECKPOINT_FILE, parse_checkpoint_file, read_small_file, verify_export
 from triage.bundle import layout
 from triage.bundle.zipio import Members, read_members
 from triage.engine import integrity
@@ -55,6 +55,7 @@ class PartResult:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     witnessed: bool = False  # its SHA-256 equals both MANIFEST's and bundle.json's
+    alone: bool = False  # a report no signed entry records: only the bundle vouches for it
 
     @property
     def ok(self) -> bool:
@@ -96,20 +97,34 @@ class BundleReport:
     def failed(self) -> list[str]:
         return [p.part for p in self.parts if not p.ok]
 
+    @property
+    def alone(self) -> list[str]:
+        """Parts verified, but vouched for by this bundle alone (no signed entry records them)."""
+        return [p.part for p in self.parts if p.ok and p.alone]
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
             "bundle": self.bundle,
             "failed": self.failed,
+            "alone": self.alone,
             "parts": [p.as_dict() for p in self.parts],
         }
 
 
-def verify_bundle(path: Path, *, now: datetime | None = None) -> BundleReport:
+def verify_bundle(path: Path, *, now: datetime | None = None, against: Path | None = None) -> BundleReport:
     """Check the bundle at ``path``. :class:`triage.bundle.errors.BundleError` when the file is
-    refused (not a zip, hostile); otherwise a report with one verdict per part."""
+    refused (not a zip, hostile); otherwise a report with one verdict per part. ``against``: a
+    checkpoint file kept outside the lab since (``exhibit custody checkpoint --out``): the
+    bundle's ledger must hold it, or it was cut short or rewritten after it (its own checks
+    cannot tell: a rewrite by the holder of the keys is consistent with itself)."""
     members = read_members(path)
-    return BundleReport(str(path), _Verifier(members, now or datetime.now(UTC)).run())
+    kept = (
+        None
+        if against is None
+        else (against, read_small_file(against, MAX_CHECKPOINT_FILE, "a checkpoint file"))
+    )
+    return BundleReport(str(path), _Verifier(members, now or datetime.now(UTC), kept).run())
 
 
 # -- parsing helpers ------------------------------------------------------------------------------
@@ -182,7 +197,8 @@ class _Checkpoint:
 
 
 class _Verifier:
-    def __init__(self, members: Members, now: datetime) -> None:
+    def __init__(self, members: Members, now: datetime, kept: tuple[Path, bytes] | None = None) -> None:
+        self.kept = kept
         self.raw = members.data
         self.damaged = members.damaged
         self.now = now
@@ -230,6 +246,8 @@ class _Verifier:
             checkpoint if checkpoint is not None and not self.failed(layout.CHECKPOINT) else None
         )
         self._consistency(trusted, good_checkpoint)
+        if self.kept is not None:
+            self._against(trusted)
         for exhibit, folder in self._exhibits(ledger, index):
             self._proofs(exhibit, folder, trusted, good_checkpoint)
             self._digest(exhibit, folder, trusted)
@@ -465,6 +483,38 @@ class _Verifier:
             "with the key the ledger registers"
         )
         return _Checkpoint(data, body)
+
+    def _against(self, trusted: _Ledger | None) -> None:
+        """The checkpoint kept outside the lab must be one the bundle's ledger holds (every one of
+        its checkpoints' roots was recomputed from the entries when the ledger was verified)."""
+        assert self.kept is not None
+        path, raw = self.kept
+        result = self.result(f"--against {path.name}")
+        if trusted is None:
+            result.fail("not compared: ledger/ledger.json failed")
+            return
+        try:
+            data = parse_checkpoint_file(raw, str(path), trusted.ledger_id, trusted.case_number)
+        except CustodyError as exc:
+            result.fail(str(exc))
+            return
+        body = json.loads(data["checkpoint_canonical"])
+        size, root = body["tree_size"], body["root"]
+        held = [c for c in trusted.checkpoints if c.get("canonical") == data["checkpoint_canonical"]]
+        if not held:
+            result.fail(
+                f"the bundle's ledger does not hold your checkpoint of {size} entries (root {root}): "
+                + (
+                    f"it has only {len(trusted.bodies)} entries, it was cut short"
+                    if len(trusted.bodies) < size
+                    else "its entries were changed or replaced after your checkpoint was made"
+                )
+            )
+            return
+        result.checked.append(
+            f"your checkpoint of {size} entries (root {root}, signed by {body['signer']}) is one the "
+            f"bundle's ledger holds: its {len(trusted.bodies)} entries extend it"
+        )
 
     def _consistency(self, ledger: _Ledger | None, checkpoint: _Checkpoint | None) -> None:
         doc = self._json(layout.CONSISTENCY)
@@ -745,7 +795,21 @@ class _Verifier:
                 result.checked.append(
                     f"SHA-256 {h}, recorded in ledger entries {', '.join(map(str, recorded))}"
                 )
-            else:
+                continue
+            # found in review: a report replaced (MANIFEST and bundle.json made to match) passed
+            base = name.rsplit("/", 1)[-1]
+            clash = [
+                b
+                for b in ledger.bodies
+                if b.get("kind") == layout.REPORT_KIND and (b.get("data") or {}).get("file") == base
+            ]
+            for b in clash:
+                result.fail(
+                    f"ledger entry {b.get('seq')} records a report named {base} with SHA-256 "
+                    f"{(b.get('data') or {}).get('sha256')}; this file's is {h}"
+                )
+            if not clash:
+                result.alone = True
                 result.checked.append(
                     f"SHA-256 {h}; not recorded in the ledger: only this bundle vouches for it"
                 )
@@ -835,6 +899,15 @@ def print_report(report: BundleReport, write: Callable[[str], None]) -> None:
     for part in report.parts:
         write(f"{'OK' if part.ok else 'FAILED':<7} {part.part}: {part.detail}")
     if report.ok:
-        write(f"bundle OK: {len(report.parts)} parts verified")
+        alone = report.alone
+        write(
+            f"bundle OK: {len(report.parts)} parts verified"
+            + (
+                f"; but {len(alone)} of them no signed ledger entry records, only this bundle vouches for: "
+                + ", ".join(alone)
+                if alone
+                else ""
+            )
+        )
     else:
         write(f"bundle FAILED: {len(report.failed)} of {len(report.parts)} parts: {', '.join(report.failed)}")
