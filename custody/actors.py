@@ -62,6 +62,36 @@ def _actor(entry: StoredEntry) -> Actor:
     )
 
 
+def _folded(name: str) -> str:
+    import unicodedata
+
+    return "".join(ch for ch in unicodedata.normalize("NFKC", name).casefold() if ch.isalnum())
+
+
+def _scripts(name: str) -> set[str]:
+    """The scripts of a name's letters, by their Unicode names (LATIN, CYRILLIC, GREEK...)."""
+    import unicodedata
+
+    return {unicodedata.name(ch, "?").split(" ", 1)[0] for ch in name if ch.isalpha()}
+
+
+def look_alikes(case: Case, actor_id: str, name: str) -> list[str]:
+    """Why a newly registered actor could be taken for someone else: another actor whose name is
+    the same but for case, spacing or punctuation, and letters of more than one script in the
+    name ("Jane Dоe" with a Cyrillic "о"). Registration is not refused (two people may share a
+    name), but whoever reads the ledger must be told (found in review: "jd0e", "Jane Doe" signed
+    corrections that a report showed as Jane Doe's)."""
+    found = [
+        f"{a.id!r} is registered with the name {a.name!r} too (entry {a.registered_seq})"
+        for a in list_actors(case)
+        if a.id != actor_id and _folded(a.name) == _folded(name)
+    ]
+    scripts = _scripts(name)
+    if len(scripts) > 1:
+        found.append(f"the name mixes letters of {', '.join(sorted(scripts))} scripts")
+    return found
+
+
 def list_actors(case: Case) -> list[Actor]:
     """Registered actors with their current keys (``exhibit custody verify`` checks that each
     rotation is signed by the key it replaces and by the new one)."""

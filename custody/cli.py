@@ -288,8 +288,11 @@ def actor_add(
         actor, entry, created = actors_mod.add_actor(
             c, actor_id, name=name, role=role, org=org, passphrase=secret
         )
+        alike = actors_mod.look_alikes(c, actor.id, actor.name)
     where = "new key created" if created else "existing key reused"
     out.print(f"Registered {actor.id} ({actor.name}, {actor.role}) as entry {entry.seq}; {where}")
+    for why in alike:
+        err.print(f"warning: {actor.id}: {why}: check that this is the person meant")
 
 
 @actor_app.command("list", epilog=example("exhibit actor list --json"))

@@ -79,8 +79,8 @@ class Report:
     notes: list[str] = field(default_factory=list)
     #: each actor's keys in ledger order: (the seq after which the key signs entries, key hex)
     key_history: dict[str, list[tuple[int, str]]] = field(default_factory=dict, repr=False)
-    #: revoked keys: key hex -> (seq of the actor.revoke entry, effective UTC, actor ID)
-    revocations: dict[str, tuple[int, str, str]] = field(default_factory=dict, repr=False)
+    #: revoked keys: key hex -> (seq of the actor.revoke entry, effective UTC, actor ID, revoked by)
+    revocations: dict[str, tuple[int, str, str, str]] = field(default_factory=dict, repr=False)
 
     def key_at(self, actor: str, seq: int) -> str | None:
         """The key ``actor`` signed entry ``seq`` with (checkpoint of size n: ``key_at(a, n + 1)``)."""
@@ -776,7 +776,7 @@ def _revoke_key(seq: int, body: dict[str, Any], actor_keys: dict[str, str], repo
     effective = data.get("effective")
     utc = effective.get("utc") if isinstance(effective, dict) else None
     recorded = (body.get("recorded") or {}).get("utc")
-    report.revocations.setdefault(key, (seq, str(utc or recorded), actor_id))
+    report.revocations.setdefault(key, (seq, str(utc or recorded), actor_id, str(body.get("actor"))))
 
 
 def check_revocations(case: Case, report: Report) -> None:
@@ -805,7 +805,7 @@ def revocation_problems(rows: Iterable[_Row], report: Report) -> None:
             revoked = report.revocations.get(key or "")
             if revoked is None:
                 continue
-            revoke_seq, effective, owner = revoked
+            revoke_seq, effective, owner, revoker = revoked
             try:
                 since = parse_utc(effective)
             except ValueError:
@@ -816,8 +816,8 @@ def revocation_problems(rows: Iterable[_Row], report: Report) -> None:
                         "KEY_REVOKED",
                         int(seq),
                         exhibit,
-                        f"signed by {who!r} with the key of {owner!r} revoked at entry {revoke_seq}, "
-                        f"effective {effective}",
+                        f"signed by {who!r} with the key of {owner!r} revoked at entry {revoke_seq} "
+                        f"by {revoker!r}, effective {effective}",
                     )
                 )
                 break

@@ -212,6 +212,21 @@ def test_errors_found_in_review_say_what_to_do(case_dir: Path, tmp_path: Path) -
         assert "\\x0a" not in said, (args, said)
 
 
+def test_an_actor_who_looks_like_another_is_registered_with_a_warning(case_dir: Path) -> None:
+    """Found in review: 'jd0e' named "Jane Doe" beside 'jdoe', or a name with a Cyrillic letter,
+    was registered without a word; a report then showed its signatures as Jane Doe's."""
+    env = {"EXHIBIT_CASE": str(case_dir)}
+    first = run("actor", "add", "jdoe", "--name", "Jane Doe", "--role", "evidence-officer", env=env)
+    assert first.returncode == 0 and "warning" not in first.stderr
+    twin = run("actor", "add", "jd0e", "--name", "jane  DOE", "--role", "examiner", env=env)
+    assert (
+        twin.returncode == 0
+        and "warning: jd0e: 'jdoe' is registered with the name 'Jane Doe' too" in twin.stderr
+    )
+    mixed = run("actor", "add", "jx", "--name", "Jane D\u043ee", "--role", "examiner", env=env)
+    assert mixed.returncode == 0 and "mixes letters of CYRILLIC, LATIN scripts" in mixed.stderr, mixed.stderr
+
+
 def test_evidence_moved_after_acquisition_is_said_so(case_dir: Path, tmp_path: Path) -> None:
     """Found in review: a folder moved after it was acquired gave "not a folder", an image "no such
     file": each command now says the evidence is no longer where it was acquired, and what to do."""

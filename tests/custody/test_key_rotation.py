@@ -138,6 +138,8 @@ def test_revocation_flags_entries_signed_with_the_key_since_it_was_compromised(
     assert flagged == [("KEY_REVOKED", suspect), ("KEY_REVOKED", thief.seq)], report.problems
     assert honest < suspect < by_other < entry.seq
     assert "laptop" not in report.problems[0].detail and "revoked at entry" in report.problems[0].detail
+    # who revoked it is said (found in review: any registered actor may revoke, even back in time)
+    assert f"revoked at entry {entry.seq} by 'asmith'" in report.problems[0].detail
     # Exhibit itself refuses to sign with a revoked key
     with pytest.raises(ActorError, match="revoked"):
         record_event(acquired, "move", "EX-001", actor="jdoe", location="x")
