@@ -282,7 +282,12 @@ def _read_report(path: Path) -> Part:
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
-            raise BundleError(f"report {path} is not a regular file", hint="give the report file itself")
+            raise BundleError(
+                f"report {path} is not a regular file",
+                hint="give the report file itself: for a court report, the PDF (an HTML report's folder "
+                "is not bundled; its report.write entry signs the manifest of the whole folder, which "
+                "docs/prosecutor.md says how to check)",
+            )
         with os.fdopen(fd, "rb") as source:
             while chunk := source.read(1024 * 1024):
                 spool.write(chunk)
