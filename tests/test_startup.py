@@ -397,6 +397,7 @@ def test_every_command_works_in_a_fresh_process(tmp_path: Path) -> None:
     assert "Broker cleared" in ok("broker", "clear")
     ok("search", "EX-1", "--keywords", str(tmp_path / "terms.txt"))
     ok("report", "--format", "html", "--out", str(tmp_path / "report"))
+    ok("verify-report", str(tmp_path / "report"))
     ok("bundle", "--out", str(tmp_path / "bundle.zip"))
     ok("verify-bundle", str(tmp_path / "bundle.zip"))
     ok("custody", "return", "EX-2", "--reason", "case closed")

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 COMMANDS: dict[str, str] = {
     "search": "triage.keyword_cli:register",
     "report": "triage.report.cli:register",
+    "verify-report": "triage.report.cli:register",
     **dict.fromkeys(
         (
             "ls", "cat", "triage", "findings", "export", "runs", "chats", "calls", "contacts", "timeline",

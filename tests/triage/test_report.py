@@ -434,6 +434,28 @@ def test_report_is_recorded(built: Built, monkeypatch: pytest.MonkeyPatch) -> No
     assert json.loads(verify.out)["problems"] == []
 
 
+def test_verify_report_checks_every_page_of_a_folder(
+    built: Built, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Found in review: only index.html's SHA-256 was checkable, and a seal number changed in
+    another page of the HTML report went unseen. verify-report checks a folder by the manifest
+    of all its files (the one report.write signs), a file by its SHA-256."""
+    _setup_env(monkeypatch, built)
+    for path in (built.pdf, built.html):
+        ran = exhibit("verify-report", str(path))
+        assert ran.code == 0 and ran.out.startswith(f"OK: {path}: its "), ran.out + ran.err
+    copy = tmp_path / "report"
+    shutil.copytree(built.html, copy)
+    page = next(p for p in sorted(copy.rglob("*.html")) if p.name != "index.html")
+    page.write_bytes(page.read_bytes().replace(b"EX-001", b"EX-00l", 1))
+    changed = exhibit("verify-report", str(copy), "--json")
+    found = json.loads(changed.out)
+    assert changed.code == 1 and not found["ok"] and found["kind"] == "folder", found
+    assert [n["file"] for n in found["named"]] == ["report"]  # the entry of that name signed another
+    assert exhibit("verify-report", str(copy / "index.html")).code == 1  # index.html is not the report
+    assert exhibit("verify-report", str(tmp_path / "nope")).code == 2
+
+
 @pytest.mark.slow
 def test_same_case_state_same_bytes(built: Built, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     _setup_env(monkeypatch, built)

@@ -71,7 +71,7 @@ class ReportResult:
         }
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -92,7 +92,7 @@ def folder_manifest(folder: Path) -> tuple[str, int, int]:
     for name, path in found:
         size = path.stat().st_size
         total += size
-        manifest.update(f"{_sha256(path)}  {size}  ".encode() + name + b"\n")
+        manifest.update(f"{file_sha256(path)}  {size}  ".encode() + name + b"\n")
     return manifest.hexdigest(), len(found), total
 
 
@@ -161,7 +161,7 @@ def write_report(
         if fmt == "html":
             write_html(partial, env, view, front_sections(), body)
             index = partial / "index.html"
-            sha256, size_bytes = _sha256(index), index.stat().st_size
+            sha256, size_bytes = file_sha256(index), index.stat().st_size
             manifest, files, _ = folder_manifest(partial)
             pages = None
             os.rename(partial, out)
@@ -190,7 +190,7 @@ def write_report(
                     "creator": model.tool,
                 },
             )
-            sha256, size_bytes = _sha256(target), target.stat().st_size
+            sha256, size_bytes = file_sha256(target), target.stat().st_size
             manifest, files = None, 1
             os.link(target, out)  # fails, rather than replaces, if out appeared meanwhile
             shutil.rmtree(partial)

@@ -24,7 +24,7 @@ from custody.cli import (
 from custody.console import label_column
 from custody.safetext import escape
 
-__all__ = ["register", "report"]
+__all__ = ["register", "report", "verify_report"]
 
 
 def report(
@@ -101,6 +101,43 @@ def report(
         out.print("  redacted: listed values replaced by pseudonyms (the key stays in the case)")
 
 
+def verify_report(
+    path: Annotated[Path, typer.Argument(help="A report file, or an HTML report folder.")],
+    case: CaseOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check that a report is one the ledger records, unchanged: a file by its SHA-256, an HTML
+    report folder by the manifest of every file in it (index.html alone covers no other page).
+    Exit status 0 when a signed report.write entry records it, 1 when none does."""
+    from triage.report.check import check_report
+
+    with opened(case) as c:
+        found = check_report(c, path)
+    if as_json:
+        emit_json(found.as_dict())
+    else:
+        what = f"manifest of {found.files} files" if found.kind == "folder" else "SHA-256"
+        for r in found.recorded:
+            out.print(
+                escape(
+                    f"OK: {path}: its {what} {found.sha256} is the one report.write entry {r['seq']} signed ({r['actor']}, {r['format']})"
+                )
+            )
+        if not found.recorded:
+            out.print(
+                escape(
+                    f"NOT RECORDED: {path}: its {what} {found.sha256} is in no report.write entry of this case"
+                )
+            )
+            for r in found.named:
+                if r["format"] == "html" and found.kind == "file":
+                    said = f"  it is the index.html of the HTML report of entry {r['seq']}: give the whole folder"
+                else:
+                    said = f"  entry {r['seq']} recorded a report named {r['file']} with another one: changed since, or another report"
+                out.print(escape(said))
+    raise typer.Exit(0 if found.ok else 1)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``report`` to the ``exhibit`` app (entry point ``exhibit.cli``)."""
     app.command(
@@ -110,3 +147,9 @@ def register(app: typer.Typer) -> None:
             "exhibit report --format html --out report-2026-017 --exhibit EX-001 --kind chat --redact victims.txt --actor asmith",
         ),
     )(report)
+    app.command(
+        "verify-report",
+        epilog=example(
+            "exhibit verify-report report-2026-017.pdf", "exhibit verify-report report-2026-017 --json"
+        ),
+    )(verify_report)
