@@ -366,8 +366,8 @@ def test_a_database_without_kik_tables_is_not_read(tmp_path: Path) -> None:
             "kik_android",
             None,
             "database skipped by kik_android: it lacks the tables and columns the plugin reads:"
-            " KIKcontactsTable(_id, display_name, jid, user_name);"
-            " messagesTable(_id, body, partner_jid, timestamp, was_me)",
+            " table KIKcontactsTable(_id, display_name, jid, user_name);"
+            " messagesTable: no column partner_jid, timestamp, was_me",
         )
     ]
 

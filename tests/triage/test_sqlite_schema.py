@@ -359,9 +359,38 @@ def test_a_named_database_keeps_its_warning(tmp_path: Path, copies: list[str]) -
     chosen, warnings = _match(db, [plugin], tmp_path, "/data/mmssms.db")
     assert chosen == []
     assert warnings == [
-        "database skipped by sms: it lacks the tables and columns the plugin reads: sms(_id, body)"
+        "database skipped by sms: it lacks the tables and columns the plugin reads: table sms(_id, body)"
     ]
     assert copies == ["/data/mmssms.db"]
+
+
+def test_the_warning_names_only_what_is_missing(tmp_path: Path) -> None:
+    """Found in review: a contacts2.db without raw_contacts was said to lack data and mimetypes too,
+    which it had."""
+    from triage.plugin import SqliteSignature
+
+    signature = SqliteSignature(
+        {
+            "data": ("_id", "mimetype_id", "raw_contact_id"),
+            "mimetypes": ("_id", "mimetype"),
+            "raw_contacts": ("_id", "contact_id"),
+        }
+    )
+    schema = {"DATA": frozenset({"_id", "MIMETYPE_ID", "data1"}), "mimetypes": frozenset({"_id", "mimetype"})}
+    assert signature.missing(schema) == [
+        "data: no column raw_contact_id",
+        "table raw_contacts(_id, contact_id)",
+    ]
+    assert (
+        signature.missing(
+            {
+                **schema,
+                "data": frozenset({"_id", "mimetype_id", "raw_contact_id"}),
+                "raw_contacts": frozenset({"_id", "contact_id"}),
+            }
+        )
+        == []
+    )
 
 
 def test_a_hot_journal_leaves_the_decision_to_sqlite(tmp_path: Path, copies: list[str]) -> None:

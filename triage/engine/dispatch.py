@@ -301,8 +301,8 @@ def confirm_candidates(
                 if flags is None:
                     flags = named()
                 if flags[i]:
-                    wanted = "; ".join(f"{t}({', '.join(c)})" for t, c in targets.sqlite.to_dict().items())
-                    why = problem or f"it lacks the tables and columns the plugin reads: {wanted}"
+                    lacking = "; ".join(targets.sqlite.missing(schema or {}))
+                    why = problem or f"it lacks the tables and columns the plugin reads: {lacking}"
                     ctx.warnings.append(
                         ParseWarning(plugin.name, item.path, f"database skipped by {plugin.name}: {why}")
                     )

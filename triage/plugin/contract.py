@@ -77,6 +77,19 @@ class SqliteSignature:
                 return False
         return True
 
+    def missing(self, schema: Mapping[str, frozenset[str]]) -> list[str]:
+        """What ``schema`` lacks of the signature, table by table: ``raw_contacts`` (a table
+        missing, with the columns wanted of it) or ``data: no column mimetype_id``."""
+        lowered = {t.lower(): frozenset(c.lower() for c in cols) for t, cols in schema.items()}
+        found = []
+        for table, cols in sorted(self.tables.items()):
+            have = lowered.get(table.lower())
+            if have is None:
+                found.append(f"table {table}({', '.join(sorted(cols))})")
+            elif lacking := sorted(c for c in cols if c.lower() not in have):
+                found.append(f"{table}: no column {', '.join(lacking)}")
+        return found
+
     def to_dict(self) -> dict[str, list[str]]:
         return {t: sorted(c) for t, c in sorted(self.tables.items())}
 
