@@ -680,6 +680,9 @@ def _chat_lines(found: Iterable[dict[str, Any]]) -> Iterator[str]:
         body = escape(m["body"]) if m["body"] is not None else "(no text)"
         mark = f"[{m['hashset']}] " if m.get("hashset") else ""
         yield f"{_when(m):<27}  {_ARROWS[m['direction']]}  {mark}{sender}: {body}{_at(m)}"
+        other = m.get("body_other")
+        if other:  # the database holds a second, different text of this message
+            yield escape(f"   the database's {other['field']} differs: {other['text']}")
         for a in m["attachments"]:
             yield _attachment(a)
 

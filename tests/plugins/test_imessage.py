@@ -159,6 +159,37 @@ def test_typedstream_reader_on_the_corpus_archives(corpus: Path) -> None:
     assert len(attributed_string_text(rows[0][2]).encode()) == 336
 
 
+def test_chats_show_both_texts_where_the_database_holds_two(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows 6 and 10 of the corpus database say "Open Office" in ``text`` and "Microsoft Office" in
+    ``attributedBody`` (the oracle: the two columns read here). Found in review: ``exhibit chats``
+    showed only the first; both are in its --json (``body_other``) and its listing."""
+    import json
+
+    from tests.plugins.triage_e2e import exhibit, triaged_folder
+
+    db = need(corpus / "chats" / "imessage_chat.db")
+    con = sqlite3.connect(f"file:{db}?mode=ro&immutable=1", uri=True)
+    differ = {
+        text: attributed_string_text(blob)
+        for _rowid, text, blob in con.execute(
+            "SELECT ROWID, text, attributedBody FROM message ORDER BY ROWID"
+        )
+        if blob is not None and attributed_string_text(blob) != text
+    }
+    con.close()
+    assert len(differ) == 2 and all("Open Office" in t for t in differ)
+    with triaged_folder(tmp_path, monkeypatch, {"Library/SMS/sms.db": db}, "imessage"):
+        lines = [json.loads(x) for x in exhibit("chats", "--json").out.splitlines()]
+        listing = exhibit("chats").out
+    shown = {m["body"]: m["body_other"] for m in lines if m["body_other"]}
+    assert shown == {text: {"field": "attributed_body_text", "text": other} for text, other in differ.items()}
+    assert sum(m["body_other"] is None for m in lines) == len(lines) - 2
+    for other in differ.values():
+        assert f"the database's attributed_body_text differs: {other}" in " ".join(listing.split())
+
+
 # --- the typedstream reader ---------------------------------------------------------------------------
 
 

@@ -217,12 +217,28 @@ def message_view(f: StoredFinding, app: str, norm: Normaliser) -> dict[str, Any]
         "timestamp": None if time is None else time.get("utc"),
         "time": time,
         "body": _text(d.get("body")),
+        "body_other": _other_body(d),
         "attachments": attachments if isinstance(attachments, list) else [],
         "status": d.get("status"),
         "deleted": bool(d.get("deleted")),
         "recovered": _text(d.get("recovered")),
         **_provenance(f),
     }
+
+
+#: Fields in which a plugin keeps a second text of the same message when the database holds two
+#: that differ (iMessage: ``text`` and the archived ``attributedBody``).
+_OTHER_BODIES = ("attributed_body_text",)
+
+
+def _other_body(d: dict[str, Any]) -> dict[str, str] | None:
+    """The message's other stored text, when it differs from ``body``: ``{"field", "text"}``.
+    Found in review: the chats view showed only one of an iMessage's two differing texts."""
+    for name in _OTHER_BODIES:
+        text = _text(d.get(name))
+        if text is not None and text != _text(d.get("body")):
+            return {"field": name, "text": text}
+    return None
 
 
 def _mark_known(view: dict[str, Any], hashes: Any) -> None:
