@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from triage.plugin.timeconv import (
+    LATE_NOTE,
     TimeValue,
     from_cocoa_ns,
     from_cocoa_seconds,
@@ -136,12 +137,28 @@ def test_integer_times_match_datetime_arithmetic(
             want = None
         got = convert(raw)
         assert got.utc == want, raw
-        assert got.note == (None if want else "out of range for its encoding"), raw
+        late = want is not None and want >= "2100"  # kept, with a note that no clock gives such a time
+        assert got.note == (LATE_NOTE if late else None if want else "out of range for its encoding"), raw
         assert got.offset == ("+00:00" if want else None), raw
         if want is not None:  # made without __init__: the same value, field for field and in order
-            made = TimeValue(utc=want, raw=raw, encoding=got.encoding, offset="+00:00")
+            made = TimeValue(
+                utc=want, raw=raw, encoding=got.encoding, offset="+00:00", note=LATE_NOTE if late else None
+            )
             assert (
                 got == made
                 and hash(got) == hash(made)
                 and list(vars(got).items()) == list(vars(made).items())
             )
+
+
+def test_a_time_no_clock_gives_is_kept_with_a_note() -> None:
+    """Found in review: a Skype message's timestamp ten times the true one (13727168620 for
+    1372716862) was shown as 2404-12-30 with nothing said. Kept as converted, with a note."""
+    bad, good = from_unix_seconds(13727168620), from_unix_seconds(1372716862)
+    assert bad.utc == "2404-12-30T06:23:40.000000Z" and bad.note == LATE_NOTE and bad.raw == 13727168620
+    assert good.utc == "2013-07-01T22:14:22.000000Z" and good.note is None
+    assert from_unix_seconds(13727168620.5).note == LATE_NOTE  # a float takes the other path
+    assert from_cocoa_ns(4_000_000_000 * 10**9).note == LATE_NOTE
+    assert (
+        from_unix_ms(4102444799999).note is None and from_unix_ms(4102444800000).note == LATE_NOTE
+    )  # 2100-01-01

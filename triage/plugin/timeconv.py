@@ -140,6 +140,22 @@ def _iso_from_us(us: int) -> str:
     return f"{date}{hour:02d}:{minute:02d}:{second:02d}.{micro:06d}Z"
 
 
+#: Times from this year on are kept as converted, with a note: no device's clock gives them, so
+#: the stored value is damaged or not in the unit its column holds (found in review: a Skype
+#: message in 2404, its timestamp ten times the one of the same message in another table).
+_LATE = "2100"
+LATE_NOTE = "later than the year 2100: converted as stored; check the raw value and its unit"
+
+
+def _late(value: TimeValue) -> TimeValue:
+    """``value`` with :data:`LATE_NOTE` when its instant is in or after 2100 (one string test)."""
+    if value.utc is not None and value.utc >= _LATE:
+        return TimeValue(
+            utc=value.utc, raw=value.raw, encoding=value.encoding, offset="+00:00", note=LATE_NOTE
+        )
+    return value
+
+
 def _utc_time(utc: str, raw: int, encoding: str) -> TimeValue:
     """``TimeValue(utc=utc, raw=raw, encoding=encoding, offset="+00:00")``, made without the frozen
     dataclass's ``__init__`` (which sets each field through ``object.__setattr__``): three of these
@@ -168,7 +184,10 @@ def _convert(raw: int | float | str | None, encoding: str, epoch: datetime, unit
             offset = _EPOCH_US[epoch] = (epoch - UNIX_EPOCH) // timedelta(microseconds=1)
         us = offset + raw * unit_us
         if _MIN_US <= us <= _MAX_US:
-            return _utc_time(_iso_from_us(us), raw, encoding)
+            text = _iso_from_us(us)
+            if text >= _LATE:
+                return _late(_utc_time(text, raw, encoding))
+            return _utc_time(text, raw, encoding)
         return TimeValue(utc=None, raw=raw, encoding=encoding, note="out of range for its encoding")
     if _absent(raw):
         return TimeValue(utc=None, raw=raw, encoding=encoding, note="no time stored (null or zero)")
@@ -177,8 +196,13 @@ def _convert(raw: int | float | str | None, encoding: str, epoch: datetime, unit
         return TimeValue(utc=None, raw=raw, encoding=encoding, note="not a number")
     micro = number * unit_us if isinstance(number, int) else round(number * unit_us)
     try:
-        return TimeValue(
-            utc=iso_utc(epoch + timedelta(microseconds=micro)), raw=raw, encoding=encoding, offset="+00:00"
+        return _late(
+            TimeValue(
+                utc=iso_utc(epoch + timedelta(microseconds=micro)),
+                raw=raw,
+                encoding=encoding,
+                offset="+00:00",
+            )
         )
     except (OverflowError, ValueError):
         return TimeValue(utc=None, raw=raw, encoding=encoding, note="out of range for its encoding")
@@ -212,11 +236,13 @@ def from_cocoa_ns(raw: int | float | str | None) -> TimeValue:
         return TimeValue(utc=None, raw=raw, encoding=COCOA_NS, note="not a number")
     micro = number // 1000 if isinstance(number, int) else math.floor(number / 1000)
     try:
-        return TimeValue(
-            utc=iso_utc(COCOA_EPOCH + timedelta(microseconds=micro)),
-            raw=raw,
-            encoding=COCOA_NS,
-            offset="+00:00",
+        return _late(
+            TimeValue(
+                utc=iso_utc(COCOA_EPOCH + timedelta(microseconds=micro)),
+                raw=raw,
+                encoding=COCOA_NS,
+                offset="+00:00",
+            )
         )
     except (OverflowError, ValueError):
         return TimeValue(utc=None, raw=raw, encoding=COCOA_NS, note="out of range for its encoding")
