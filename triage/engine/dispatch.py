@@ -520,7 +520,8 @@ def run_plugins(
                     traceback="".join(traceback.format_exception(exc)),
                 )
             )
-        kept = library_warnings.stop()
+        finally:  # also when the run itself is ending (an interrupt): warnings print again after
+            kept = library_warnings.stop()
         if run.outcome != "not-my-format":  # a library's words on a file the plugin declined: not news
             for text in kept:
                 pctx.warn(text)
