@@ -677,7 +677,14 @@ def _chat_lines(found: Iterable[dict[str, Any]]) -> Iterator[str]:
         sender = _who(
             m["sender"], m["sender_e164"], "(owner)" if m["direction"] == "outgoing" else "(unknown)"
         )
-        body = escape(m["body"]) if m["body"] is not None else "(no text)"
+        where = m.get("location")
+        body = (
+            escape(m["body"])
+            if m["body"] is not None
+            else f"(location {where['latitude']}, {where['longitude']})"
+            if where
+            else "(no text)"
+        )
         mark = f"[{m['hashset']}] " if m.get("hashset") else ""
         yield f"{_when(m):<27}  {_ARROWS[m['direction']]}  {mark}{sender}: {body}{_at(m)}"
         other = m.get("body_other")

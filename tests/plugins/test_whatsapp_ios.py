@@ -510,3 +510,24 @@ def test_a_big_message_table_is_streamed_in_bounded_memory(
             tracemalloc.stop()
     assert count == ROWS and ctx.warnings == []
     assert peak < bound
+
+
+def test_chats_show_the_position_a_message_shares(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """iLEAPP's expected rows give four shared positions (the oracle). Found in review: ``exhibit
+    chats`` read those messages as "(no text)"; it shows their position, and --json has it."""
+    from tests.plugins.triage_e2e import exhibit, triaged_folder
+
+    db = need(corpus / "chats" / "whatsapp_ios_ChatStorage.sqlite")
+    expected = json.loads(need(corpus / "chats" / "expected" / "whatsapp_ios_messages.json").read_text())
+    rows = [dict(zip(expected["headers"], row, strict=True)) for row in expected["data"]]
+    positions = sorted((r["Latitude"], r["Longitude"]) for r in rows if r["Latitude"] != "")
+    assert len(positions) == 4
+    with triaged_folder(tmp_path, monkeypatch, {FS_PATH.lstrip("/"): db}, "whatsapp_ios"):
+        lines = [json.loads(x) for x in exhibit("chats", "--json").out.splitlines()]
+        listing = exhibit("chats").out
+    shown = sorted((m["location"]["latitude"], m["location"]["longitude"]) for m in lines if m["location"])
+    assert shown == positions
+    for lat, lon in positions:
+        assert f"(location {lat}, {lon})" in listing

@@ -218,6 +218,7 @@ def message_view(f: StoredFinding, app: str, norm: Normaliser) -> dict[str, Any]
         "time": time,
         "body": _text(d.get("body")),
         "body_other": _other_body(d),
+        "location": _location(d),
         "attachments": attachments if isinstance(attachments, list) else [],
         "status": d.get("status"),
         "deleted": bool(d.get("deleted")),
@@ -229,6 +230,15 @@ def message_view(f: StoredFinding, app: str, norm: Normaliser) -> dict[str, Any]
 #: Fields in which a plugin keeps a second text of the same message when the database holds two
 #: that differ (iMessage: ``text`` and the archived ``attributedBody``).
 _OTHER_BODIES = ("attributed_body_text",)
+
+
+def _location(d: dict[str, Any]) -> dict[str, float] | None:
+    """A shared position the message carries (WhatsApp, Telegram: ``latitude``/``longitude``, WGS-84
+    degrees as the app stored them), or None. Found in review: such a message read "(no text)"."""
+    lat, lon = d.get("latitude"), d.get("longitude")
+    if isinstance(lat, int | float) and isinstance(lon, int | float) and not isinstance(lat, bool):
+        return {"latitude": lat, "longitude": lon}
+    return None
 
 
 def _other_body(d: dict[str, Any]) -> dict[str, str] | None:
