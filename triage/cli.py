@@ -443,7 +443,7 @@ def findings(
     """
     from custody.items import get_item
     from triage.hashsets.known import load_known
-    from triage.views.findings import check_kinds, iter_findings, labels_for
+    from triage.views.findings import check_kinds, iter_findings, labels_for, unfinished
 
     with opened(case) as c:
         get_item(c, exhibit)
@@ -463,6 +463,14 @@ def findings(
                 hidden += 1
                 continue
             found.append((f, status))
+        unsigned = unfinished(c.engine, (f for f, _ in found))
+    for run_id, (state, n) in sorted(unsigned.items()):  # a triage stopped part-way: partial, not signed
+        err.print(
+            escape(
+                f"note: {n} of these findings come from run {run_id} ({state}), not signed yet: "
+                f"'exhibit triage {exhibit}' completes the run and signs them"
+            )
+        )
     if as_json:
         emit_json([{**f.as_dict(), **({"hashset": status} if status else {})} for f, status in found])
         return

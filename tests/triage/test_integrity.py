@@ -12,6 +12,8 @@ import json
 import multiprocessing
 import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -243,6 +245,16 @@ def test_rows_of_an_exhibit_no_signed_run_covers_are_reported(case: Case, phone:
     assert verify_case(case, exhibit="EX-001").ok  # the exhibit that was triaged is not affected
     if target == "EX-002":
         assert not verify_case(case, exhibit=target).ok  # and verifying that exhibit alone says so
+        # the listing says where such a finding comes from: no run that signed it
+        shown = subprocess.run(
+            [sys.executable, "-m", "triage.launch", "findings", target, "--case", str(case.root)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert shown.returncode == 0 and "I have the gun" in shown.stdout
+        said = " ".join(shown.stderr.split())
+        assert "note: 1 of these findings come from run no-run (no such run), not signed yet" in said, said
 
 
 RUN_EDITS = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -294,6 +294,23 @@ def known_files(engine: Engine, exhibit: str) -> dict[tuple[Any, ...], KnownFile
 def known_hashes(engine: Engine, exhibit: str) -> dict[tuple[Any, ...], str]:
     """SHA-256 of files a triage run hashed, by (partition, inode, attr_type, attr_id, path)."""
     return {key: known.sha256 for key, known in known_files(engine, exhibit).items()}
+
+
+def unfinished(engine: Engine, found: Iterable[StoredFinding]) -> dict[str, tuple[str, int]]:
+    """Of ``found``, those of a run that did not complete (running, interrupted, failed, or no such
+    run): run id -> (its status, how many), their rows not signed yet (``custody verify`` notes
+    them). Hash-set hits carry the id of the match that made them, not of a run: left out."""
+    from triage.hashsets.match import HIT_TYPE
+
+    counts: dict[str, int] = {}
+    for f in found:
+        if f.record_type != HIT_TYPE:
+            counts[f.run_id] = counts.get(f.run_id, 0) + 1
+    if not counts or not _has_tables(engine):
+        return {}
+    with engine.connect() as conn:
+        known = dict(conn.execute(select(Run.c.id, Run.c.status).where(Run.c.id.in_(list(counts)))).all())
+    return {r: (str(known.get(r, "no such run")), n) for r, n in counts.items() if known.get(r) != "complete"}
 
 
 def list_runs(engine: Engine, exhibit: str | None = None) -> list[dict[str, Any]]:
