@@ -195,17 +195,17 @@ def _convert(raw: int | float | str | None, encoding: str, epoch: datetime, unit
     if number is None or (isinstance(number, float) and not math.isfinite(number)):
         return TimeValue(utc=None, raw=raw, encoding=encoding, note="not a number")
     micro = number * unit_us if isinstance(number, int) else round(number * unit_us)
+    return _instant(epoch, micro, raw, encoding)
+
+
+def _instant(epoch: datetime, micro: int, raw: int | float | str | None, encoding: str) -> TimeValue:
+    """``epoch`` + ``micro`` microseconds in UTC (with the note of a time no clock gives), or
+    "out of range" outside the years 1 to 9999."""
     try:
-        return _late(
-            TimeValue(
-                utc=iso_utc(epoch + timedelta(microseconds=micro)),
-                raw=raw,
-                encoding=encoding,
-                offset="+00:00",
-            )
-        )
+        utc = iso_utc(epoch + timedelta(microseconds=micro))
     except (OverflowError, ValueError):
         return TimeValue(utc=None, raw=raw, encoding=encoding, note="out of range for its encoding")
+    return _late(TimeValue(utc=utc, raw=raw, encoding=encoding, offset="+00:00"))
 
 
 def from_unix_seconds(raw: int | float | str | None) -> TimeValue:
@@ -235,17 +235,7 @@ def from_cocoa_ns(raw: int | float | str | None) -> TimeValue:
     if number is None or (isinstance(number, float) and not math.isfinite(number)):
         return TimeValue(utc=None, raw=raw, encoding=COCOA_NS, note="not a number")
     micro = number // 1000 if isinstance(number, int) else math.floor(number / 1000)
-    try:
-        return _late(
-            TimeValue(
-                utc=iso_utc(COCOA_EPOCH + timedelta(microseconds=micro)),
-                raw=raw,
-                encoding=COCOA_NS,
-                offset="+00:00",
-            )
-        )
-    except (OverflowError, ValueError):
-        return TimeValue(utc=None, raw=raw, encoding=COCOA_NS, note="out of range for its encoding")
+    return _instant(COCOA_EPOCH, micro, raw, COCOA_NS)
 
 
 def from_webkit_us(raw: int | float | str | None) -> TimeValue:
