@@ -362,55 +362,124 @@ def _logical(
     )
 
 
-def _acquire_folder(path: Path, progress: Progress | None, kind: str = "folder") -> Acquisition:
-    members: list[Member] = []
-    skipped: list[Skipped] = []
-    counter = _Counter(progress)
+def _unreadable(path: Path, exc: OSError) -> EvidenceError:
+    """A folder's entry that cannot be read, named from the folder with the system's reason."""
+    where = (
+        f"{path}/{exc.filename}"
+        if isinstance(exc.filename, str) and not os.path.isabs(exc.filename)
+        else path
+    )
+    return EvidenceError(
+        f"{where}: cannot be read ({exc.strerror or exc}): the folder was not acquired",
+        hint="acquire as a user who may read every file in it (the evidence is only read), "
+        "or acquire an image of the disk it is on",
+    )
+
+
+def _tree_state(path: Path) -> list[tuple[str, int, int, int, int, int]]:
+    """(relative path, mode, inode, size, mtime ns, ctime ns) of every entry under ``path``, in
+    walk order, symbolic links not followed: what a folder's acquisition compares before and
+    after it reads, so that a member changed, added or removed meanwhile is refused (found in
+    review: a file read first and rewritten while a later one was hashed was signed as read)."""
+    state: list[tuple[str, int, int, int, int, int]] = []
 
     def walk(dir_fd: int, prefix: str) -> None:
         with os.scandir(dir_fd) as it:
             names = sorted((e.name for e in it), key=_path_key)
         for name in names:
-            rel = prefix + name
-            st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-            if stat.S_ISDIR(st.st_mode):
-                sub = open_readonly(name, dir_fd=dir_fd, directory=True)
-                try:
-                    walk(sub, rel + "/")
-                finally:
-                    os.close(sub)
-            elif stat.S_ISREG(st.st_mode):
-                fd = open_readonly(name, dir_fd=dir_fd)
-                try:
-                    size = os.fstat(fd).st_size
-                    digests = hash_stream(iter_fd(fd), DEFAULT_ALGORITHMS, counter.stream())
-                    counter.base += size
-                    if os.fstat(fd).st_mtime_ns != st.st_mtime_ns:
-                        raise EvidenceError(f"{path / rel}: changed while being acquired")
-                finally:
-                    os.close(fd)
-                members.append(_member(rel, size, digests, _utc_ns(st.st_mtime_ns), None))
-            elif stat.S_ISLNK(st.st_mode):
-                skipped.append(Skipped(path=rel, type="symlink", target=os.readlink(name, dir_fd=dir_fd)))
-            else:
-                kind = (
-                    "device"
-                    if stat.S_ISBLK(st.st_mode) or stat.S_ISCHR(st.st_mode)
-                    else "fifo"
-                    if stat.S_ISFIFO(st.st_mode)
-                    else "socket"
-                    if stat.S_ISSOCK(st.st_mode)
-                    else "other"
+            try:
+                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                state.append(
+                    (prefix + name, st.st_mode, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
                 )
-                skipped.append(Skipped(path=rel, type=kind, target=None))
+                if stat.S_ISDIR(st.st_mode):
+                    sub = open_readonly(name, dir_fd=dir_fd, directory=True)
+                    try:
+                        walk(sub, prefix + name + "/")
+                    finally:
+                        os.close(sub)
+            except OSError as exc:  # named from the folder: sub/z, not z
+                if exc.filename == name:
+                    exc.filename = prefix + name
+                raise
+
+    root = open_readonly(path, directory=True)
+    try:
+        walk(root, "")
+    finally:
+        os.close(root)
+    return state
+
+
+def _acquire_folder(path: Path, progress: Progress | None, kind: str = "folder") -> Acquisition:
+    members: list[Member] = []
+    skipped: list[Skipped] = []
+    counter = _Counter(progress)
+    try:
+        before = _tree_state(path)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+
+    def walk(dir_fd: int, prefix: str) -> None:
+        with os.scandir(dir_fd) as it:
+            names = sorted((e.name for e in it), key=_path_key)
+        for name in names:
+            try:
+                rel = prefix + name
+                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+                if stat.S_ISDIR(st.st_mode):
+                    sub = open_readonly(name, dir_fd=dir_fd, directory=True)
+                    try:
+                        walk(sub, rel + "/")
+                    finally:
+                        os.close(sub)
+                elif stat.S_ISREG(st.st_mode):
+                    fd = open_readonly(name, dir_fd=dir_fd)
+                    try:
+                        size = os.fstat(fd).st_size
+                        digests = hash_stream(iter_fd(fd), DEFAULT_ALGORITHMS, counter.stream())
+                        counter.base += size
+                        if os.fstat(fd).st_mtime_ns != st.st_mtime_ns:
+                            raise EvidenceError(f"{path / rel}: changed while being acquired")
+                    finally:
+                        os.close(fd)
+                    members.append(_member(rel, size, digests, _utc_ns(st.st_mtime_ns), None))
+                elif stat.S_ISLNK(st.st_mode):
+                    skipped.append(Skipped(path=rel, type="symlink", target=os.readlink(name, dir_fd=dir_fd)))
+                else:
+                    kind = (
+                        "device"
+                        if stat.S_ISBLK(st.st_mode) or stat.S_ISCHR(st.st_mode)
+                        else "fifo"
+                        if stat.S_ISFIFO(st.st_mode)
+                        else "socket"
+                        if stat.S_ISSOCK(st.st_mode)
+                        else "other"
+                    )
+                    skipped.append(Skipped(path=rel, type=kind, target=None))
+            except OSError as exc:  # named from the folder: sub/z, not z
+                if exc.filename == name:
+                    exc.filename = prefix + name
+                raise
 
     root = open_readonly(path, directory=True)
     try:
         walk(root, "")
     except OSError as exc:
-        raise EvidenceError(f"{path}: cannot read folder: {exc}") from exc
+        raise _unreadable(path, exc) from None
     finally:
         os.close(root)
+    try:
+        after = _tree_state(path)
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    if after != before:
+        changed = sorted({e[0] for e in set(before) ^ set(after)}, key=_path_key)
+        raise EvidenceError(
+            f"{path}: changed while being acquired: {', '.join(escape_undecodable(c) for c in changed[:5])}"
+            + (f" and {len(changed) - 5} more" if len(changed) > 5 else ""),
+            hint="something is writing to the evidence: stop it, then acquire again",
+        )
     members.sort(key=lambda m: _path_key(m["path"]))
     return _logical(kind, path, members, skipped, hash_bytes(manifest_text(members)))
 
@@ -549,6 +618,8 @@ def acquire_source(
     :class:`UnsupportedSource`.
     """
     path = Path(path)
+    if ".." in path.parts:  # the system resolves "link/.." from the link's target, not from the text
+        path = Path(os.path.realpath(path))  # (found in review: one folder was read, another recorded)
     if kind is None:
         kind = detect_source(path)
     elif kind not in SOURCE_KINDS:
@@ -608,6 +679,18 @@ def differences(recorded: Acquisition | Mapping[str, Any], current: Acquisition)
             elif (n["sha256"], n["size"]) != (m["sha256"], m["size"]):
                 out.append(f"member changed: {m['path']}")
         out.extend(f"member added: {p}" for p in sorted(now_members, key=_path_key))
+    if old.skipped is not None and current.skipped is not None:
+        # links and special files are recorded, not read: one re-pointed, replaced or gone is a
+        # change of the evidence too (found in review: a link re-pointed at /etc/shadow passed)
+        was_skipped = {s["path"]: (s["type"], s.get("target")) for s in old.skipped}
+        now_skipped = {s["path"]: (s["type"], s.get("target")) for s in current.skipped}
+        for name in sorted(was_skipped.keys() | now_skipped.keys(), key=_path_key):
+            if was_skipped.get(name) != now_skipped.get(name):
+                was, is_ = was_skipped.get(name), now_skipped.get(name)
+                out.append(
+                    f"skipped entry {'missing' if is_ is None else 'added' if was is None else 'changed'}: {name}"
+                    + (f" ({was[0]} -> {was[1]} is now {is_[0]} -> {is_[1]})" if was and is_ else "")
+                )
     for alg, ok in (current.e01_hash_match or {}).items():
         if not ok:
             out.append(f"e01 stored {alg} does not match the media data")

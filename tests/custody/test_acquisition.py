@@ -299,3 +299,90 @@ def test_folder_with_undecodable_names_is_recorded(tmp_path: Path) -> None:
         assert verify_case(case, rehash=True).ok
     finally:
         case.close()
+
+
+def test_a_path_through_a_link_and_dotdot_records_the_folder_read(tmp_path: Path) -> None:
+    """Found in review: ``other/jump/..`` (jump -> ../real/inner) read ``real`` (the system goes up
+    from the link's target) but recorded ``other``; the next --rehash failed on unchanged evidence."""
+    (tmp_path / "real" / "inner").mkdir(parents=True)
+    (tmp_path / "real" / "file.txt").write_text("in real\n")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "o.txt").write_text("in other\n")
+    (tmp_path / "other" / "jump").symlink_to("../real/inner")
+    got = acquire_source(tmp_path / "other" / "jump" / "..")
+    assert got.source_path == str(tmp_path / "real")
+    assert [m["path"] for m in got.members or []] == ["file.txt"]
+    assert differences(got, rehash(got.kind, got.source_path)) == []
+
+
+def test_a_folder_that_changes_while_it_is_read_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: a member read first and rewritten while a later one was hashed, or a file
+    added meanwhile, was signed as read: the tree is compared before and after reading."""
+    import custody.acquisition as acq
+
+    folder = tmp_path / "ev"
+    folder.mkdir()
+    (folder / "0.txt").write_text("first\n")
+    (folder / "a.bin").write_bytes(b"x" * 100)
+    real = acq.hash_stream
+    calls = []
+
+    def rewriting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 2:  # while the second file is hashed, the first is rewritten and one added
+            (folder / "0.txt").write_text("changed after it was read\n")
+            (folder / "late.txt").write_text("added\n")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(acq, "hash_stream", rewriting)
+    with pytest.raises(EvidenceError, match=r"changed while being acquired: 0\.txt, late\.txt") as refused:
+        acquire_source(folder)
+    assert "stop it" in str(refused.value.hint)
+    monkeypatch.setattr(acq, "hash_stream", real)
+    assert acquire_source(folder).members is not None  # unchanged now: acquired
+
+
+def test_a_folders_links_and_special_files_are_compared_on_rehash(tmp_path: Path) -> None:
+    """Found in review: a link re-pointed (at /etc/shadow), a FIFO gone or a device replaced after
+    the acquisition passed --rehash: they are recorded, not read, but they are the evidence too."""
+    folder = tmp_path / "ev"
+    folder.mkdir()
+    (folder / "real.txt").write_text("x\n")
+    (folder / "link-file").symlink_to("real.txt")
+    os.mkfifo(folder / "pipe")
+    got = acquire_source(folder)
+    assert differences(got, rehash(got.kind, got.source_path)) == []
+    (folder / "link-file").unlink()
+    (folder / "link-file").symlink_to("/etc/shadow")
+    (folder / "pipe").unlink()
+    said = differences(got, rehash(got.kind, got.source_path))
+    assert said == [
+        "skipped entry changed: link-file (symlink -> real.txt is now symlink -> /etc/shadow)",
+        "skipped entry missing: pipe",
+    ], said
+
+
+def test_an_unreadable_member_is_named_from_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found in review: "cannot read folder: [Errno 13] Permission denied: 'z'" named neither the
+    sub-folder nor what to do (root reads everything, so the refusal is made here)."""
+    import custody.acquisition as acq
+
+    folder = tmp_path / "ev"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "z").write_text("secret\n")
+    real = acq.open_readonly
+
+    def refusing(name, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if name == "z":
+            raise PermissionError(13, "Permission denied", "z")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(acq, "open_readonly", refusing)
+    with pytest.raises(EvidenceError) as refused:
+        acquire_source(folder)
+    assert str(refused.value).startswith(f"{folder}/sub/z: cannot be read (Permission denied)"), refused.value
+    assert "may read every file" in str(refused.value.hint)
