@@ -618,8 +618,10 @@ def acquire_source(
     :class:`UnsupportedSource`.
     """
     path = Path(path)
-    if ".." in path.parts:  # the system resolves "link/.." from the link's target, not from the text
-        path = Path(os.path.realpath(path))  # (found in review: one folder was read, another recorded)
+    if ".." in path.parts or (path.is_symlink() and path.is_dir()):
+        # the system resolves "link/.." from the link's target, not from the text (found in review:
+        # one folder was read, another recorded); a link to a folder is the folder it points to
+        path = Path(os.path.realpath(path))
     if kind is None:
         kind = detect_source(path)
     elif kind not in SOURCE_KINDS:

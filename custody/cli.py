@@ -422,9 +422,21 @@ def acquire(
                     progress=advance,
                     early=early,
                 )
+            twins = [
+                other
+                for other in items.list_items(c)
+                if other.exhibit != item.exhibit and other.hashes.get("sha256") == item.hashes.get("sha256")
+            ]
     finally:
         if early is not None:
             early.cancel()  # nothing to stop when its result was taken
+    for other in twins:  # found in review: the same evidence under a second number passed unsaid
+        err.print(
+            escape(
+                f"warning: {item.exhibit} has the SHA-256 of {other.exhibit} ({other.description}): "
+                "the same evidence acquired twice, or an exact copy of it"
+            )
+        )
     if as_json:
         emit_json({**item.as_dict(), "entry_hash": entry.entry_hash})
         return

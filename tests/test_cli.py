@@ -227,6 +227,18 @@ def test_an_actor_who_looks_like_another_is_registered_with_a_warning(case_dir: 
     assert mixed.returncode == 0 and "mixes letters of CYRILLIC, LATIN scripts" in mixed.stderr, mixed.stderr
 
 
+def test_the_same_evidence_under_a_second_number_is_said(case_dir: Path, tmp_path: Path) -> None:
+    env = {"EXHIBIT_ACTOR": "ex", "EXHIBIT_CASE": str(case_dir)}
+    item = tmp_path / "usb.dd"
+    item.write_bytes(b"\x00" * 4096)
+    assert (
+        run("acquire", str(item), "--exhibit", "EX-1", "--description", "USB stick", env=env).returncode == 0
+    )
+    again = run("acquire", str(item), "--exhibit", "EX-2", "--description", "the same stick", env=env)
+    assert again.returncode == 0
+    assert "warning: EX-2 has the SHA-256 of EX-1 (USB stick)" in " ".join(again.stderr.split())
+
+
 def test_evidence_moved_after_acquisition_is_said_so(case_dir: Path, tmp_path: Path) -> None:
     """Found in review: a folder moved after it was acquired gave "not a folder", an image "no such
     file": each command now says the evidence is no longer where it was acquired, and what to do."""

@@ -386,3 +386,13 @@ def test_an_unreadable_member_is_named_from_the_folder(
         acquire_source(folder)
     assert str(refused.value).startswith(f"{folder}/sub/z: cannot be read (Permission denied)"), refused.value
     assert "may read every file" in str(refused.value.hint)
+
+
+def test_a_link_to_a_folder_acquires_the_folder(tmp_path: Path) -> None:
+    """Found in review: refused as "Not a directory" with a hint about permissions."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "a.txt").write_text("a\n")
+    (tmp_path / "link").symlink_to("real")
+    got = acquire_source(tmp_path / "link")
+    assert got.kind == "folder" and got.source_path == str(tmp_path / "real")
+    assert [m["path"] for m in got.members or []] == ["a.txt"]
