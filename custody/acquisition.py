@@ -376,101 +376,77 @@ def _unreadable(path: Path, exc: OSError) -> EvidenceError:
     )
 
 
-def _tree_state(path: Path) -> list[tuple[str, int, int, int, int, int]]:
-    """(relative path, mode, inode, size, mtime ns, ctime ns) of every entry under ``path``, in
-    walk order, symbolic links not followed: what a folder's acquisition compares before and
-    after it reads, so that a member changed, added or removed meanwhile is refused (found in
-    review: a file read first and rewritten while a later one was hashed was signed as read)."""
-    state: list[tuple[str, int, int, int, int, int]] = []
+def _entries(path: Path) -> Iterator[tuple[str, int, str, os.stat_result]]:
+    """Every entry under the folder ``path`` in manifest order (names sorted by their bytes, a
+    folder's entries right after it), links not followed: (relative path, its folder's fd, its
+    name, its lstat). An OSError of the walk names the entry from the folder (``sub/z``)."""
 
-    def walk(dir_fd: int, prefix: str) -> None:
+    def walk(dir_fd: int, prefix: str) -> Iterator[tuple[str, int, str, os.stat_result]]:
         with os.scandir(dir_fd) as it:
             names = sorted((e.name for e in it), key=_path_key)
         for name in names:
             try:
                 st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-                state.append(
-                    (prefix + name, st.st_mode, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-                )
+                yield prefix + name, dir_fd, name, st
                 if stat.S_ISDIR(st.st_mode):
                     sub = open_readonly(name, dir_fd=dir_fd, directory=True)
                     try:
-                        walk(sub, prefix + name + "/")
+                        yield from walk(sub, prefix + name + "/")
                     finally:
                         os.close(sub)
-            except OSError as exc:  # named from the folder: sub/z, not z
+            except OSError as exc:
                 if exc.filename == name:
                     exc.filename = prefix + name
                 raise
 
     root = open_readonly(path, directory=True)
     try:
-        walk(root, "")
+        yield from walk(root, "")
     finally:
         os.close(root)
-    return state
+
+
+def _state(rel: str, st: os.stat_result) -> tuple[str, int, int, int, int, int]:
+    return (rel, st.st_mode, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _skipped_kind(mode: int) -> str:
+    if stat.S_ISBLK(mode) or stat.S_ISCHR(mode):
+        return "device"
+    return "fifo" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "other"
 
 
 def _acquire_folder(path: Path, progress: Progress | None, kind: str = "folder") -> Acquisition:
+    """Hash every regular file of the folder, listing links and special files. Each entry's
+    state (type, inode, size, mtime, ctime) as the walk met it, before its file was read, is
+    compared with a second listing made once all are read: a member changed, added or removed
+    meanwhile refuses the acquisition (found in review: a file read first and rewritten while a
+    later one was hashed was signed as read)."""
     members: list[Member] = []
     skipped: list[Skipped] = []
     counter = _Counter(progress)
+    before: list[tuple[str, int, int, int, int, int]] = []
     try:
-        before = _tree_state(path)
-    except OSError as exc:
-        raise _unreadable(path, exc) from None
-
-    def walk(dir_fd: int, prefix: str) -> None:
-        with os.scandir(dir_fd) as it:
-            names = sorted((e.name for e in it), key=_path_key)
-        for name in names:
-            try:
-                rel = prefix + name
-                st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-                if stat.S_ISDIR(st.st_mode):
-                    sub = open_readonly(name, dir_fd=dir_fd, directory=True)
-                    try:
-                        walk(sub, rel + "/")
-                    finally:
-                        os.close(sub)
-                elif stat.S_ISREG(st.st_mode):
+        for rel, dir_fd, name, st in _entries(path):
+            before.append(_state(rel, st))
+            if stat.S_ISREG(st.st_mode):
+                try:
                     fd = open_readonly(name, dir_fd=dir_fd)
-                    try:
-                        size = os.fstat(fd).st_size
-                        digests = hash_stream(iter_fd(fd), DEFAULT_ALGORITHMS, counter.stream())
-                        counter.base += size
-                        if os.fstat(fd).st_mtime_ns != st.st_mtime_ns:
-                            raise EvidenceError(f"{path / rel}: changed while being acquired")
-                    finally:
-                        os.close(fd)
-                    members.append(_member(rel, size, digests, _utc_ns(st.st_mtime_ns), None))
-                elif stat.S_ISLNK(st.st_mode):
-                    skipped.append(Skipped(path=rel, type="symlink", target=os.readlink(name, dir_fd=dir_fd)))
-                else:
-                    kind = (
-                        "device"
-                        if stat.S_ISBLK(st.st_mode) or stat.S_ISCHR(st.st_mode)
-                        else "fifo"
-                        if stat.S_ISFIFO(st.st_mode)
-                        else "socket"
-                        if stat.S_ISSOCK(st.st_mode)
-                        else "other"
-                    )
-                    skipped.append(Skipped(path=rel, type=kind, target=None))
-            except OSError as exc:  # named from the folder: sub/z, not z
-                if exc.filename == name:
-                    exc.filename = prefix + name
-                raise
-
-    root = open_readonly(path, directory=True)
-    try:
-        walk(root, "")
-    except OSError as exc:
-        raise _unreadable(path, exc) from None
-    finally:
-        os.close(root)
-    try:
-        after = _tree_state(path)
+                except OSError as exc:
+                    exc.filename = rel
+                    raise
+                try:
+                    size = os.fstat(fd).st_size
+                    digests = hash_stream(iter_fd(fd), DEFAULT_ALGORITHMS, counter.stream())
+                    counter.base += size
+                finally:
+                    os.close(fd)
+                members.append(_member(rel, size, digests, _utc_ns(st.st_mtime_ns), None))
+            elif stat.S_ISLNK(st.st_mode):
+                skipped.append(Skipped(path=rel, type="symlink", target=os.readlink(name, dir_fd=dir_fd)))
+            elif not stat.S_ISDIR(st.st_mode):
+                skipped.append(Skipped(path=rel, type=_skipped_kind(st.st_mode), target=None))
+        after = [_state(rel, st) for rel, _fd, _name, st in _entries(path)]
     except OSError as exc:
         raise _unreadable(path, exc) from None
     if after != before:
