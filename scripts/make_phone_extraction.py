@@ -8,7 +8,8 @@ the same the plugin tests use) and filled with a short, fictional story:
   storage under ``data/user_de/0``, contacts and WhatsApp under ``data/data``):
   ``com.android.providers.telephony/databases/mmssms.db`` (SMS), ``com.android.providers.contacts/
   databases/calllog.db`` (calls) and ``contacts2.db`` (contacts), ``com.whatsapp/databases/
-  msgstore.db`` (messages) and ``wa.db`` (WhatsApp contacts);
+  msgstore.db`` (messages) and ``wa.db`` (WhatsApp contacts), with the app's preferences naming
+  Kai's own account (``com.whatsapp/shared_prefs/com.whatsapp_preferences_light.xml``);
 - ``iphone/``: Dani's iPhone (iOS 16 or later): ``private/var/mobile/Library/SMS/sms.db``
   (SMS and iMessage) and ``private/var/mobile/Library/AddressBook/AddressBook.sqlitedb``.
 
@@ -54,6 +55,7 @@ DANI = "+447700900456"  # the iPhone's owner (the recruiter)
 VIKTOR = "+12025550147"  # "V", who pays
 LENA = "+447700900789"  # a worker's sister
 VIKTOR_JID = "12025550147@s.whatsapp.net"
+KAI_JID = "447700900123@s.whatsapp.net"
 DANI_JID = "447700900456@s.whatsapp.net"
 
 #: Kai and Dani's SMS conversation: (UTC time, sent by Kai, text). On both phones.
@@ -256,8 +258,18 @@ def android_contacts(root: Path) -> None:
 
 
 def android_whatsapp(root: Path) -> None:
-    """msgstore.db (2021 layout) with the chat with V, and wa.db with V and Dani."""
+    """msgstore.db (2021 layout) with the chat with V, wa.db with V and Dani, and the app's
+    preferences with Kai's own account (the SharedPreferences keys the app writes)."""
     databases = root / "data/data/com.whatsapp/databases"
+    prefs = root / "data/data/com.whatsapp/shared_prefs/com.whatsapp_preferences_light.xml"
+    prefs.parent.mkdir(parents=True)
+    prefs.write_text(
+        "<?xml version='1.0' encoding='utf-8' standalone='yes' ?>\n<map>\n"
+        f'    <string name="registration_jid">{KAI_JID}</string>\n'
+        '    <string name="cc">44</string>\n    <string name="ph">7700900123</string>\n'
+        '    <string name="push_name">Kai</string>\n</map>\n',
+        encoding="utf-8",
+    )
     con = database(databases / "msgstore.db", WHATSAPP_MSGSTORE + WHATSAPP_MEDIA)
     insert(
         con,
@@ -443,7 +455,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     for folder in build(args.out):
         files = sorted(p for p in folder.rglob("*") if p.is_file())
-        print(f"wrote {folder}: {len(files)} databases, {sum(p.stat().st_size for p in files)} bytes")
+        print(f"wrote {folder}: {len(files)} files, {sum(p.stat().st_size for p in files)} bytes")
 
 
 if __name__ == "__main__":

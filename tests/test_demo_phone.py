@@ -47,8 +47,8 @@ LINKS = [
     "phone    +12025550147  exhibits: EX-002, EX-003  apps: addressbook, contacts, imessage, phone, whatsapp  "
     "records: 11 (findings <ids>)  as stored: +1 (202) 555-0147, +1 202-555-0147, +12025550147, "
     "12025550147@s.whatsapp.net",
-    "phone    +447700900123  exhibits: EX-002, EX-003  apps: addressbook, imessage, phone  "
-    "records: 9 (findings <ids>)  as stored: +44 7700 900123, +447700900123",
+    "phone    +447700900123  exhibits: EX-002, EX-003  apps: addressbook, imessage, phone, whatsapp  "
+    "records: 13 (findings <ids>)  as stored: +44 7700 900123, +447700900123, 447700900123@s.whatsapp.net",
     "phone    +447700900456  exhibits: EX-002, EX-003  apps: contacts, imessage, phone, sms, whatsapp  "
     "records: 20 (findings <ids>)  as stored: +447700900456, 07700 900456, 07700900456, "
     "447700900456@s.whatsapp.net",
@@ -127,7 +127,7 @@ def demo_case(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for step in steps:
             ran = exhibit(*step)
             assert ran.code == 0, ran.out + ran.err
-        for ex, findings in (("EX-002", 16), ("EX-003", 13)):
+        for ex, findings in (("EX-002", 17), ("EX-003", 13)):
             ran = exhibit("triage", ex, "--actor", "asmith", "--workers", "1")
             summary = " ".join(ran.out.split())
             assert ran.code == 0 and f"{findings} new findings" in summary, ran.out + ran.err
@@ -170,8 +170,10 @@ def test_the_links_the_demo_prints(demo_case: Path, monkeypatch: pytest.MonkeyPa
         ("+12025550147", "EX-002", "phone"): 1,
         ("+12025550147", "EX-003", "imessage"): 3,
         ("+12025550147", "EX-003", "addressbook"): 1,
-        # Kai: the owner's line on his own call log; Dani's SMS thread and address book
+        # Kai: the owner's line on his own call log, his WhatsApp account (the app's preferences)
+        # on every WhatsApp message; Dani's SMS thread and address book
         ("+447700900123", "EX-002", "phone"): 2,
+        ("+447700900123", "EX-002", "whatsapp"): 4,
         ("+447700900123", "EX-003", "imessage"): 6,
         ("+447700900123", "EX-003", "addressbook"): 1,
         # Dani: Kai's SMS thread, call, contacts, wa.db; the owner's account on every iPhone message

@@ -29,9 +29,13 @@
 
 Times are Unix milliseconds (``timestamp``, ``received_timestamp``, ``send_timestamp``,
 ``receipt_server_timestamp``), converted with ``from_unix_ms``. ``from_me`` is the owner's side;
-``sender`` is the member JID (groups), the chat JID (one-to-one), or ``None`` for the owner, whose
-own JID is not stored in msgstore.db (``account`` stays ``None``). ``recipients`` is the chat JID
-for the owner's messages. ``party`` is the chat JID of one-to-one chats only. Names come from
+``sender`` is the member JID (groups), the chat JID (one-to-one), or ``None`` for the owner.
+The owner's own JID is not stored in msgstore.db: ``account`` (with ``account_name``, the profile
+name, and ``account_from``, the file) is read from the app's preferences beside it
+(``../shared_prefs/com.whatsapp_preferences_light.xml`` and the older names, see
+:func:`plugins.chat._whatsapp.android_owner`) and is ``None`` when the extraction lacks them; the
+views show it as the sender of the owner's messages, marked as derived. ``recipients`` is the
+chat JID for the owner's messages. ``party`` is the chat JID of one-to-one chats only. Names come from
 ``wa.db`` found beside the database (``item.find("wa.db")``: ``display_name``, else ``wa_name``);
 ``names_from`` names that file. ``message_type`` labels follow ALEAPP's WhatsApp module.
 
@@ -53,7 +57,7 @@ own provenance (source, hash, ``wa_contacts._id=N``), and wa.db is evidence even
 is missing or encrypted. ``status_timestamp`` is Unix ms.
 
 Not read: encrypted backups (``msgstore.db.crypt12/14/15``: a warning says so), reactions,
-quoted messages, receipts per recipient, the owner's JID (``shared_prefs``). No public
+quoted messages, receipts per recipient. No public
 msgstore.db is redistributable, so the tests build msgstore.db and wa.db from the published
 schemas (the app's own ``CREATE TABLE`` statements as dumped from transitional databases, and
 ALEAPP's queries).
@@ -68,7 +72,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from plugins.chat._whatsapp import MediaIndex, as_int, as_text, table_columns_by_name
+from plugins.chat._whatsapp import (
+    MediaIndex,
+    OwnerFields,
+    android_owner,
+    as_int,
+    as_text,
+    owner_fields,
+    table_columns_by_name,
+)
 from triage.plugin import (
     SQLITE_MAGIC,
     Attachment,
@@ -140,6 +152,8 @@ class WhatsAppAndroidMessage(MessageFields, GeoFields, Record):
     media_duration: int | None = None
     place_name: str | None = None
     names_from: str | None = None
+    account_name: str | None = None
+    account_from: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -158,6 +172,8 @@ class WhatsAppAndroidCall(CallFields, Record):
     participants: tuple[str, ...] = ()
     bytes_transferred: int | None = None
     names_from: str | None = None
+    account_name: str | None = None
+    account_from: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -317,6 +333,7 @@ class Lookups:
     names_from: str | None
     participants: dict[object, tuple[str, ...]]
     media: MediaIndex
+    owner: OwnerFields  # account, account_name, account_from (empty when unknown)
 
 
 # --- the message store ----------------------------------------------------------------------------
@@ -328,7 +345,7 @@ class WhatsAppAndroidPlugin(SqliteTablePlugin[Lookups]):
     media files resolved in the same evidence."""
 
     name = "whatsapp_android"
-    version = "1.1.0"
+    version = "1.2.0"
     description = (
         "WhatsApp messages and calls on Android (msgstore.db: message/messages, call_log; wa.db names)"
     )
@@ -419,6 +436,7 @@ class WhatsAppAndroidPlugin(SqliteTablePlugin[Lookups]):
         names, names_from = _wa_names(self._item, ctx)
         media = MediaIndex.build(self._item, ctx, "/**/WhatsApp/Media/**", _media_key)
         return Lookups(
+            owner=owner_fields(android_owner(self._item, ctx)),
             jids=jids,
             chats=chats,
             subjects=subjects,
@@ -567,6 +585,7 @@ def _message(row: sqlite3.Row, at: RowContext[Lookups]) -> WhatsAppAndroidMessag
         media_duration=as_int(row["message_media.media_duration"]),
         place_name=as_text(row["message_location.place_name"]),
         names_from=lk.names_from,
+        **lk.owner,
     )
 
 
@@ -627,6 +646,7 @@ def _legacy_message(row: sqlite3.Row, at: RowContext[Lookups]) -> WhatsAppAndroi
         media_hash=as_text(row["media_hash"]),
         media_duration=as_int(row["media_duration"]),
         names_from=lk.names_from,
+        **lk.owner,
     )
 
 
@@ -652,6 +672,7 @@ def _call(row: sqlite3.Row, at: RowContext[Lookups]) -> WhatsAppAndroidCall:
         participants=lk.participants.get(row["_id"], ()),
         bytes_transferred=as_int(row["bytes_transferred"]),
         names_from=lk.names_from,
+        **lk.owner,
     )
 
 

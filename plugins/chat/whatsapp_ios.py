@@ -10,8 +10,11 @@ as a position only when the message type is 5, location). ``ZWAGROUPMEMBER`` nam
 groups, and each of its rows is also reported as a group member (``chat/ios/whatsapp/group-member``:
 chat, member JID, name, admin and active flags). Times are Core Data TIMESTAMP columns: seconds
 since 2001-01-01 UTC (Cocoa), often fractional. ``sender`` is the group member (or ``ZFROMJID``,
-or the chat's JID) for received messages and ``None`` for the owner's, whose own JID the store
-does not hold (``account`` stays ``None``); ``recipients`` is the chat's JID for the owner's
+or the chat's JID) for received messages and ``None`` for the owner's. The store does not hold
+the owner's own JID: ``account`` (with ``account_name`` and ``account_from``, the file) is read
+from the app group's ``Library/Preferences/group.net.whatsapp.WhatsApp.shared.plist``
+(``OwnJabberID``, see :func:`plugins.chat._whatsapp.ios_owner`), for messages and calls, and is
+``None`` when the extraction lacks it; ``recipients`` is the chat's JID for the owner's
 messages; ``party`` is the chat's JID in one-to-one chats only; ``status`` is the raw
 ``ZMESSAGESTATUS``. A media item's ``ZMEDIALOCALPATH`` (``Media/<jid>/x/y/<uuid>.jpg``) is relative
 to the app group's ``Message/`` folder: the files are found with one ``find`` of
@@ -54,7 +57,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from plugins.chat._whatsapp import MediaIndex, as_int, as_text
+from plugins.chat._whatsapp import MediaIndex, OwnerFields, as_int, as_text, ios_owner, owner_fields
 from triage.plugin import (
     SQLITE_MAGIC,
     Attachment,
@@ -124,6 +127,8 @@ class WhatsAppIosMessage(MessageFields, GeoFields, Record):
     media_url: str | None = None
     media_size: int | None = None
     media_title: str | None = None
+    account_name: str | None = None
+    account_from: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -198,13 +203,14 @@ class Lookups:
     members: dict[object, sqlite3.Row]
     media: dict[object, sqlite3.Row]
     files: MediaIndex
+    owner: OwnerFields  # account, account_name, account_from (empty when unknown)
 
 
 class WhatsAppIosPlugin(SqliteTablePlugin[Lookups]):
     """Reads WhatsApp messages, chats, group senders, group members and media files on iOS."""
 
     name = "whatsapp_ios"
-    version = "1.2.0"
+    version = "1.3.0"
     description = (
         "WhatsApp messages and group members on iOS (ChatStorage.sqlite: ZWAMESSAGE + chat, member, media)"
     )
@@ -241,6 +247,7 @@ class WhatsAppIosPlugin(SqliteTablePlugin[Lookups]):
             members={row["Z_PK"]: row for row in read_rows(con, ctx, MEMBERS)},
             media={row["Z_PK"]: row for row in read_rows(con, ctx, MEDIA)},
             files=files,
+            owner=owner_fields(ios_owner(self._item, ctx)),
         )
 
     def record(self, row: sqlite3.Row, at: RowContext[Lookups]) -> Record:
@@ -304,6 +311,7 @@ class WhatsAppIosPlugin(SqliteTablePlugin[Lookups]):
             media_title=_str(_get(media, "ZTITLE")),
             latitude=_float(_get(media, "ZLATITUDE")) if is_location else None,
             longitude=_float(_get(media, "ZLONGITUDE")) if is_location else None,
+            **at.lookups.owner,
         )
 
     def _member(self, row: sqlite3.Row, at: RowContext[Lookups]) -> WhatsAppIosGroupMember:
@@ -446,6 +454,8 @@ class WhatsAppIosCall(CallFields, Record):
     missed_reason: int | None = None
     bytes_sent: int | None = None
     bytes_received: int | None = None
+    account_name: str | None = None
+    account_from: str | None = None
 
 
 CALL_EVENTS = Table(
@@ -476,6 +486,7 @@ class CallLookups:
 
     aggregates: dict[object, sqlite3.Row]
     participants: dict[object, tuple[str, ...]]
+    owner: OwnerFields  # account, account_name, account_from (empty when unknown)
 
 
 class WhatsAppIosCallsPlugin(SqliteTablePlugin[CallLookups]):
@@ -483,13 +494,20 @@ class WhatsAppIosCallsPlugin(SqliteTablePlugin[CallLookups]):
     outcome, video, participants."""
 
     name = "whatsapp_ios_calls"
-    version = "1.1.0"
+    version = "1.2.0"
     description = "WhatsApp calls on iOS (CallHistory.sqlite: ZWACDCALLEVENT + aggregate, participants)"
     tables = (CALL_EVENTS,)
     targets = Targets(
         globs=("**/CallHistory.sqlite",), magic=(SQLITE_MAGIC,), sqlite=sqlite_signature(*tables)
     )
     emits = (WhatsAppIosCall,)
+    _item: FileItem | None = None  # the file being parsed (set on a per-file copy by parse)
+
+    def parse(self, item: FileItem, ctx: ParseContext) -> Iterator[Record]:
+        """As the base, on a per-file copy that knows the file (for the owner's preferences)."""
+        run = copy.copy(self)
+        run._item = item
+        yield from super(WhatsAppIosCallsPlugin, run).parse(item, ctx)
 
     def lookups(self, con: sqlite3.Connection, ctx: ParseContext) -> CallLookups:
         """The aggregate events and the participants (small next to the calls)."""
@@ -501,6 +519,7 @@ class WhatsAppIosCallsPlugin(SqliteTablePlugin[CallLookups]):
         return CallLookups(
             aggregates={row["Z_PK"]: row for row in read_rows(con, ctx, AGGREGATES)},
             participants={k: tuple(v) for k, v in grouped.items()},
+            owner=owner_fields(ios_owner(self._item, ctx) if self._item is not None else None),
         )
 
     def record(self, row: sqlite3.Row, at: RowContext[CallLookups]) -> WhatsAppIosCall:
@@ -540,6 +559,7 @@ class WhatsAppIosCallsPlugin(SqliteTablePlugin[CallLookups]):
             missed_reason=_get(aggregate, "ZMISSEDREASON"),
             bytes_sent=as_int(row["ZBYTESSENT"]),
             bytes_received=as_int(row["ZBYTESRECEIVED"]),
+            **at.lookups.owner,
         )
 
 
