@@ -11,24 +11,19 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import IO, Any, ClassVar
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from triage.plugin import Record, TimeValue
+from triage.plugin import Record, TimeValue, bad_offset_note, iso_utc, utc_offset
 
 #: Most bytes read from any one metadata part (a zip member, an OLE stream, a PDF XMP stream).
 #: Real ``docProps/core.xml`` / ``meta.xml`` are a few KiB; a zip bomb stops here.
 MAX_PART_BYTES = 4 << 20
 
 FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
-
-
-def iso_utc(dt: datetime) -> str:
-    """The project-wide UTC form ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` of an aware datetime."""
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # Encoding names stored in TimeValue.encoding (part of the record format: do not rename).
@@ -78,17 +73,6 @@ _ISO = re.compile(
 )
 
 
-def _tz(text: str | None) -> tuple[timezone | None, str | None]:
-    if not text:
-        return None, None
-    if text == "Z":
-        return UTC, "+00:00"
-    sign = -1 if text[0] == "-" else 1
-    digits = text[1:].replace(":", "")
-    hours, minutes = int(digits[:2]), int(digits[2:])
-    return timezone(sign * timedelta(hours=hours, minutes=minutes)), f"{text[0]}{digits[:2]}:{digits[2:]}"
-
-
 def _timevalue(
     raw: str, encoding: str, parts: tuple[int, int, int, int, int, int], micro: int, zone: str | None
 ) -> TimeValue:
@@ -97,14 +81,23 @@ def _timevalue(
         wall = datetime(year, month, day, hour, minute, second, micro)
     except ValueError:
         return TimeValue(utc=None, raw=raw, encoding=encoding, note="invalid calendar date")
-    tz, offset = _tz(zone)
     local = wall.isoformat(timespec="microseconds")
-    if tz is None:
+    if not zone:
         return TimeValue(
             utc=None, raw=raw, encoding=encoding, local=local, note="local time, UTC offset unknown"
         )
+    parsed = utc_offset(zone)
+    if parsed is None:
+        return TimeValue(utc=None, raw=raw, encoding=encoding, local=local, note=bad_offset_note(zone))
+    tz, offset = parsed
+    try:
+        utc = iso_utc(wall.replace(tzinfo=tz))
+    except (OverflowError, ValueError):
+        return TimeValue(
+            utc=None, raw=raw, encoding=encoding, local=local, note="out of range for its encoding"
+        )
     return TimeValue(
-        utc=iso_utc(wall.replace(tzinfo=tz)),
+        utc=utc,
         raw=raw,
         encoding=encoding,
         offset=offset,
@@ -128,8 +121,9 @@ def from_w3cdtf(raw: str | None) -> TimeValue | None:
     return _timevalue(raw, W3CDTF, parts, micro, zone)
 
 
-_PDF_DATE = re.compile(
-    r"^(?:D:)?(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:(Z)|([+-])(\d{2})'?(?:(\d{2})'?)?)?$"
+_PDF_DATE = re.compile(  # "Z00'00'" is UTC written with its (zero) offset, as many producers do
+    r"^(?:D:)?(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?"
+    r"(?:(Z)(?:00'?(?:00'?)?)?|([+-])(\d{2})'?(?:(\d{2})'?)?)?$"
 )
 
 

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import re
 import struct
 import zlib
@@ -615,6 +616,19 @@ def _coordinate(
         ctx.warn(f"{key} has {len(parts)} values instead of 3 (degrees, minutes, seconds)", locator=locator)
         return None
     decimal = parts[0] + parts[1] / 60 + parts[2] / 3600
+    limit = 90 if key.endswith("Latitude") else 180
+    shown = str(getattr(tags[key], "printable", parts))[:80]
+    if not 0 <= decimal <= limit or not all(math.isfinite(p) and p >= 0 for p in parts):
+        ctx.warn(
+            f"{key} is {shown} ({decimal:g} degrees): no place has it (0 to {limit}); no position",
+            locator=locator,
+        )
+        return None
+    if parts[1] >= 60 or parts[2] >= 60:
+        ctx.warn(
+            f"{key} is {shown}: minutes or seconds of 60 or more, read as {decimal:g} degrees",
+            locator=locator,
+        )
     ref = (_text(tags, ref_key) or "").upper()
     if ref in ("S", "W"):
         decimal = -decimal
@@ -742,6 +756,9 @@ def _record(
     alt_ref = _int_value(tags, "GPS GPSAltitudeRef")
     if alt:
         altitude = -alt[0] if alt_ref == 1 else alt[0]
+    elif "GPS GPSAltitude" in tags:  # there, but not a number (a zero denominator)
+        shown = str(getattr(tags["GPS GPSAltitude"], "printable", ""))[:80]
+        ctx.warn(f"GPS GPSAltitude cannot be read as a number ({shown!r}): no altitude", locator=locator)
     direction = _rationals(tags, "GPS GPSImgDirection")
     return PhotoExif(
         source=item.source,

@@ -602,3 +602,31 @@ def test_exhibit_triage_then_findings(corpus: Path, tmp_path: Path, monkeypatch:
     assert docx["record_type"] == "document/ooxml" and docx["data"]["last_modified_by"] == "Nides"
     assert by_path["invoice.pdf"]["data"]["producer"] == "LibreOffice 7.4"
     assert by_path["notes.odt"]["data"]["application"].startswith("LibreOffice/7.4")
+
+
+def test_impossible_offsets_keep_the_record_and_z00_is_utc(tmp_path: Path) -> None:
+    """Review: an offset of +25'00' (PDF) or +25:00 (OOXML) raised from ``datetime.timezone`` and
+    the document's whole record was lost ("damaged PDF"); ``Z00'00'``, UTC written with its zero
+    offset as many producers do, was "not a PDF date". exiftool reads all of it (checked here)."""
+    pdf = tmp_path / "odd.pdf"
+    pdf.write_bytes(
+        fx.pdf_with_info(
+            b"/Author (Jane Roe) /CreationDate (D:20200101120000Z00'00') /ModDate (D:20200101120000+25'00')"
+        )
+    )
+    oracle = _exiftool(pdf)
+    assert oracle["PDF:Author"] == "Jane Roe" and oracle["PDF:CreateDate"].startswith("2020:01:01 12:00:00")
+    [rec], warnings, _ = _run(FileItem.from_path(pdf, fs_path="/d/odd.pdf"), tmp_path)
+    assert warnings == [] and rec.creator == "Jane Roe"
+    assert rec.created is not None and rec.created.utc == "2020-01-01T12:00:00.000000Z"
+    assert rec.modified is not None and rec.modified.utc is None
+    assert rec.modified.local == "2020-01-01T12:00:00.000000"
+    assert rec.modified.note is not None and "'+25:00' is not a valid offset" in rec.modified.note
+    core = fx.CORE_XML.replace("2021-01-02T03:04:05Z", "2020-01-01T12:00:00+25:00")
+    docx = tmp_path / "odd.xlsx"
+    docx.write_bytes(fx.ooxml(core=core))
+    [sheet], warnings, _ = _run(FileItem.from_path(docx, fs_path="/d/odd.xlsx"), tmp_path)
+    assert warnings == [] and sheet.creator == "Jane Roe"
+    assert sheet.created is not None and sheet.created.utc is None
+    assert sheet.created.note is not None and "is not a valid offset" in sheet.created.note
+    assert sheet.modified is not None and sheet.modified.utc == "2021-02-03T04:05:06.000000Z"

@@ -512,3 +512,42 @@ def test_unreadable_gps_and_dates_are_warnings_not_silence(tmp_path: Path) -> No
     assert "GPS GPSLatitude cannot be read as degrees, minutes, seconds" in said, warnings
     assert "GPS GPSLongitude cannot be read as degrees, minutes, seconds" in said, warnings
     assert "Image DateTime is '9999:99:99 99:99:99'" in said and "kept raw, no time" in said, warnings
+
+
+def _impossible_photo(path: Path) -> Path:
+    """Made with Pillow: an offset of +25:00, latitude 95° N, longitude 10° 75' E (11.25°) and an
+    altitude of 0/0. exiftool reads every tag (``OffsetTimeOriginal: +25:00``, ``GPSLatitude: 95
+    deg``, ``GPSAltitude: undef``); in review the offset lost the whole record, the latitude was
+    stored as a position and the altitude dropped without a word."""
+    from PIL import Image
+    from PIL.TiffImagePlugin import IFDRational
+
+    exif = Image.Exif()
+    exif[0x010F] = "TestMake"
+    sub = exif.get_ifd(0x8769)
+    sub[0x9003], sub[0x9011] = "2020:02:01 10:00:00", "+25:00"
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (IFDRational(95, 1), IFDRational(0, 1), IFDRational(0, 1))
+    gps[3], gps[4] = "E", (IFDRational(10, 1), IFDRational(75, 1), IFDRational(0, 1))
+    gps[5], gps[6] = b"\x00", IFDRational(0, 0)
+    Image.new("RGB", (8, 8)).save(path, exif=exif)
+    return path
+
+
+def test_impossible_offsets_and_positions_are_said_and_the_record_kept(tmp_path: Path) -> None:
+    path = _impossible_photo(tmp_path / "odd.jpg")
+    oracle = _exiftool(path)
+    assert oracle["ExifIFD:OffsetTimeOriginal"] == "+25:00" and oracle["IFD0:Make"] == "TestMake"
+    records, warnings, outcome = _run(FileItem.from_path(path, fs_path="/DCIM/odd.jpg"), tmp_path)
+    assert outcome == "ok"
+    [rec] = records
+    assert rec.make == "TestMake"
+    assert rec.taken is not None and rec.taken.utc is None and rec.taken.local == "2020-02-01T10:00:00.000000"
+    assert rec.taken.note is not None and "'+25:00' is not a valid offset" in rec.taken.note
+    assert rec.latitude is None  # 95 degrees is no place
+    assert rec.longitude == pytest.approx(oracle["GPS:GPSLongitude"], abs=GPS_TOLERANCE)  # 11.25, as exiftool
+    assert rec.altitude is None
+    said = " | ".join(warnings)
+    assert "GPS GPSLatitude is" in said and "no place has it (0 to 90); no position" in said, warnings
+    assert "GPS GPSLongitude is" in said and "minutes or seconds of 60 or more" in said, warnings
+    assert "GPS GPSAltitude cannot be read as a number" in said, warnings

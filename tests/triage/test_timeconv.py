@@ -14,11 +14,13 @@ from triage.plugin.timeconv import (
     from_cocoa_ns,
     from_cocoa_seconds,
     from_exif_datetime,
+    from_iso8601_text,
     from_prtime_us,
     from_unix_ms,
     from_unix_seconds,
     from_webkit_us,
     iso_utc,
+    utc_offset,
 )
 
 
@@ -162,3 +164,29 @@ def test_a_time_no_clock_gives_is_kept_with_a_note() -> None:
     assert (
         from_unix_ms(4102444799999).note is None and from_unix_ms(4102444800000).note == LATE_NOTE
     )  # 2100-01-01
+
+
+@pytest.mark.parametrize("offset", ["+25:00", "-24:00", "+05:99", "+99:99"])
+def test_an_offset_no_clock_has_keeps_the_local_time_with_a_note(offset: str) -> None:
+    """Review: ``OffsetTimeOriginal=+25:00`` raised from ``datetime.timezone`` and the photo's whole
+    record was lost; ``+05:99`` was read as 06:39. Now the time is local, with the offset named."""
+    for value in (
+        from_exif_datetime("2020:02:01 10:00:00", offset),
+        from_iso8601_text(f"2020-02-01T10:00:00{offset}"),
+    ):
+        assert value.utc is None and value.offset is None
+        assert value.local == "2020-02-01T10:00:00.000000"
+        assert value.note is not None and value.note.startswith(
+            f"UTC offset '{offset}' is not a valid offset"
+        )
+
+
+@pytest.mark.parametrize(
+    "text, offset, minutes",
+    [("Z", "+00:00", 0), ("+23:59", "+23:59", 1439), ("-0530", "-05:30", -330), ("+02", "+02:00", 120)],
+)
+def test_utc_offsets_at_their_edges(text: str, offset: str, minutes: int) -> None:
+    parsed = utc_offset(text)
+    assert parsed is not None and parsed[1] == offset
+    assert parsed[0].utcoffset(None) == timedelta(minutes=minutes)
+    assert utc_offset("+24:00") is None and utc_offset("+0560") is None and utc_offset("2:00") is None

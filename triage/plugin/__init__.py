@@ -54,6 +54,7 @@ from triage.plugin.sqlite_table import (
 )
 from triage.plugin.timeconv import (
     TimeValue,
+    bad_offset_note,
     from_cocoa_ns,
     from_cocoa_seconds,
     from_exif_datetime,
@@ -63,6 +64,8 @@ from triage.plugin.timeconv import (
     from_unix_ms,
     from_unix_seconds,
     from_webkit_us,
+    iso_utc,
+    utc_offset,
 )
 from triage.text import (
     ByteOffsets,
@@ -113,6 +116,7 @@ __all__ = [
     "TimeValue",
     "UndecodableText",
     "UrlVisitFields",
+    "bad_offset_note",
     "build_record",
     "clean",
     "column_int",
@@ -130,10 +134,12 @@ __all__ = [
     "from_unix_ms",
     "from_unix_seconds",
     "from_webkit_us",
+    "iso_utc",
     "plugin_problems",
     "read_rows",
     "select_list",
     "sqlite_signature",
     "table_columns",
+    "utc_offset",
     "views",
 ]

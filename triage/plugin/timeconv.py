@@ -26,6 +26,7 @@ __all__ = [
     "UNIX_EPOCH",
     "WEBKIT_EPOCH",
     "TimeValue",
+    "bad_offset_note",
     "from_cocoa_ns",
     "from_cocoa_seconds",
     "from_exif_datetime",
@@ -36,6 +37,7 @@ __all__ = [
     "from_unix_seconds",
     "from_webkit_us",
     "iso_utc",
+    "utc_offset",
 ]
 
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -89,6 +91,31 @@ def iso_utc(dt: datetime) -> str:
     if dt.tzinfo is None:
         raise ValueError("naive datetime: refuse to guess its time zone")
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_OFFSET_TEXT = re.compile(r"^([+-])(\d{2}):?(\d{2})?$")
+
+
+def utc_offset(text: str) -> tuple[timezone, str] | None:
+    """``Z``, ``+HH:MM``, ``+HHMM`` or ``+HH`` as a time zone and its ``+HH:MM`` form, or ``None``
+    when the text is no offset a clock can have (hours over 23, minutes over 59: ``+25:00`` is
+    written by broken firmware and hostile files alike). Callers keep the local time and say so."""
+    if text == "Z":
+        return UTC, "+00:00"
+    m = _OFFSET_TEXT.match(text)
+    if m is None:
+        return None
+    hours, minutes = int(m[2]), int(m[3] or 0)
+    if hours > 23 or minutes > 59:
+        return None
+    return timezone((-1 if m[1] == "-" else 1) * timedelta(hours=hours, minutes=minutes)), (
+        f"{m[1]}{m[2]}:{minutes:02d}"
+    )
+
+
+def bad_offset_note(text: str) -> str:
+    """The note of a time whose UTC offset is not one (see :func:`utc_offset`)."""
+    return f"UTC offset {text!r} is not a valid offset (hours 0-23, minutes 0-59): local time, UTC unknown"
 
 
 def _absent(raw: object) -> bool:
@@ -284,11 +311,18 @@ def from_exif_datetime(raw: str | None, offset: str | None = None, subsec: str |
             local=local,
             note="local time, UTC offset unknown",
         )
-    sign = -1 if om.group(1) == "-" else 1
-    tz = timezone(sign * timedelta(hours=int(om.group(2)), minutes=int(om.group(3))))
-    return TimeValue(
-        utc=iso_utc(wall.replace(tzinfo=tz)), raw=raw, encoding=EXIF_LOCAL, offset=off, local=local
-    )
+    zone = utc_offset(om.group(0))
+    if zone is None:
+        return TimeValue(
+            utc=None, raw=raw, encoding=EXIF_LOCAL, local=local, note=bad_offset_note(om.group(0))
+        )
+    try:
+        utc = iso_utc(wall.replace(tzinfo=zone[0]))
+    except (OverflowError, ValueError):
+        return TimeValue(
+            utc=None, raw=raw, encoding=EXIF_LOCAL, local=local, note="out of range for its encoding"
+        )
+    return TimeValue(utc=utc, raw=raw, encoding=EXIF_LOCAL, offset=off, local=local)
 
 
 def from_mac1904_seconds(raw: int | float | str | None) -> TimeValue:
@@ -329,13 +363,10 @@ def from_iso8601_text(raw: str | None) -> TimeValue:
         return TimeValue(
             utc=None, raw=raw, encoding=ISO8601_TEXT, local=local, note="local time, UTC offset unknown"
         )
-    if zone == "Z":
-        offset = "+00:00"
-    else:
-        digits = zone[1:].replace(":", "")
-        offset = f"{zone[0]}{digits[:2]}:{digits[2:]}"
-    sign = -1 if offset[0] == "-" else 1
-    tz = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[4:6])))
+    parsed = utc_offset(zone)
+    if parsed is None:
+        return TimeValue(utc=None, raw=raw, encoding=ISO8601_TEXT, local=local, note=bad_offset_note(zone))
+    tz, offset = parsed
     try:
         utc = iso_utc(wall.replace(tzinfo=tz))
     except (OverflowError, ValueError):
