@@ -338,8 +338,45 @@ def email(text: str) -> str | None:
         )
     except email_validator.EmailNotValidError:
         return None
+    tld = result.ascii_domain.rsplit(".", 1)[-1].lower()
+    if len(tld) < 2 or tld.isdigit() or tld in _FILE_EXTENSIONS:
+        return None  # a@b.c, or a picture name such as logo@2x.png (its "top-level domain" is no TLD)
     normalized: str = result.normalized
     return normalized
+
+
+#: File-name extensions that are no top-level domain (checked against the Public Suffix List):
+#: ``name@2x.png`` names a picture at twice the resolution, a common sight in web text and
+#: caches. Extensions that are also TLDs (``.zip``, ``.mov``, ``.py``, ``.sh``, ``.md``) are not here.
+_FILE_EXTENSIONS = frozenset(
+    [
+        "avif",
+        "bmp",
+        "css",
+        "dll",
+        "exe",
+        "gif",
+        "heic",
+        "htm",
+        "html",
+        "ico",
+        "jpeg",
+        "jpg",
+        "js",
+        "json",
+        "log",
+        "mp4",
+        "pdf",
+        "php",
+        "png",
+        "svg",
+        "tif",
+        "tiff",
+        "txt",
+        "webp",
+        "xml",
+    ]
+)
 
 
 # --- URLs -----------------------------------------------------------------------------------------

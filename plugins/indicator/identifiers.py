@@ -85,7 +85,10 @@ _URL = re.compile(
     r"(?<![\w.])(?:h[tx]{2}ps?|ftp|fxp)(?:://|\[:\]//|\[://\])[^\s<>\"'`]+",
     re.IGNORECASE,
 )
-_EMAIL = re.compile(r"(?<![\w.+-])[\w.!#$%&'*+/=?^`{|}~-]{1,64}@[\w-]+(?:\.[\w-]+)+")
+# The local part as people write it (letters, digits, ``. _ % + ' -``): RFC 5322 also allows
+# ``/ = ? ! # $ & * ^ { | } ~``, which in text are far more often the URL or markup around an
+# address (``?to=ann@example.net`` is ``ann@example.net``, not ``?to=ann@...``).
+_EMAIL = re.compile(r"(?<![\w.%+'-])[\w.%+'-]{1,64}@[\w-]+(?:\.[\w-]+)+")
 _BECH32 = re.compile(r"(?<![0-9A-Za-z])(?:bc|tb|BC|TB)1[02-9AC-HJ-NP-Zac-hj-np-z]{6,87}(?![0-9A-Za-z])")
 # A base58 address, an Ethereum address and a card number start with a character of a small
 # class; the character before it is tested by a two-character look-behind after it (the same
@@ -148,6 +151,17 @@ def _url_matches(text: str) -> Iterator[re.Match[str]]:
             yield m
             pos = m.end()
         at = find("//", pos)
+
+
+_AUTHORITY_END = re.compile(r"[/?#\s]")
+
+
+def _in_url_authority(text: str, at: int) -> bool:
+    """Whether the "@" at ``at`` is in the authority of a URL (after ``://``, before its path):
+    the user and password of ``http://user:pass@host/`` read as an e-mail address ``pass@host``."""
+    before = text[max(0, at - 512) : at]
+    scheme = before.rfind("://")
+    return scheme >= 0 and _AUTHORITY_END.search(before, scheme + 3) is None
 
 
 def _email_matches(text: str) -> Iterator[re.Match[str]]:
@@ -363,6 +377,8 @@ def _find(text: str, region: str | None, screen: _Screen | None) -> list[Found]:
             add("bitcoin", btc[0], m.start(), m.end(), btc[1])
     for m in (_email_matches(text) if quick else _EMAIL.finditer(text)) if "@" in text else ():
         raw = m.group().rstrip(".-")
+        if _in_url_authority(text, m.start() + raw.index("@")):
+            continue  # http://user:password@host/: credentials and a host, not an address
         address = validate.email(raw)
         if address is not None:
             add("email", address.lower(), m.start(), m.start() + len(raw), None)

@@ -242,3 +242,23 @@ def test_without_a_region_plus_less_text_skips_the_phone_matcher(monkeypatch: py
         "+442079460958"
     ]
     assert calls == ["GB", None, None]
+
+
+def test_what_only_looks_like_an_e_mail_address_is_not_one() -> None:
+    """Review: picture names of web text (``logo@2x.png``), a one-letter top-level domain, and the
+    user and password of a URL (``http://user:pass@host/``) were stored as e-mail addresses, and an
+    address in a URL's query came with the query before it (``//x.example/?to=ann@...``)."""
+    text = (
+        "see logo@2x.png and icon@3x.webp, a@b.c, http://user:pass@host.example.com/x and "
+        "http://bob@host.example.org/ but mail jane.roe@example.com, https://x.example/?to=ann@example.net, "
+        "o'brien+tag@example.ie, mailto:max@example.de and the .zip TLD: user@files.zip"
+    )
+    found = [(i.kind, i.value) for i in find_identifiers(text)]
+    assert [v for k, v in found if k == "email"] == [
+        "jane.roe@example.com",
+        "ann@example.net",
+        "o'brien+tag@example.ie",
+        "max@example.de",
+        "user@files.zip",
+    ]
+    assert ("url", "http://user:pass@host.example.com/x") in found  # the URL itself is still one
