@@ -165,6 +165,7 @@ class AndroidMms(MessageFields, Record):
     """
 
     record_type: ClassVar[str] = "chat/android/mms"
+    timestamp_is: ClassVar[str] = "device"  # ``date``: when this phone sent or received it
     app: ClassVar[str] = "sms"
     labels: ClassVar[Mapping[str, Mapping[object, str]]] = {
         "msg_box": MSG_BOX_LABELS,

@@ -77,6 +77,7 @@ class AndroidSms(MessageFields, Record):
     """
 
     record_type: ClassVar[str] = "chat/android/sms"
+    timestamp_is: ClassVar[str] = "device"  # ``date``: when this phone sent or received it
     app: ClassVar[str] = "sms"
     labels: ClassVar[Mapping[str, Mapping[object, str]]] = {
         "sms_type": SMS_TYPE_LABELS,

@@ -261,13 +261,23 @@ def test_case_uco_export_validates_and_matches_the_case(case_folder: Path, tmp_p
         sender = facet.get("uco-observable:from")
         assert (accounts[sender["@id"]] if sender else None) == chat["sender"]
         assert [accounts[r["@id"]] for r in facet.get("uco-observable:to", [])] == chat["recipients"]
-        assert (facet.get("uco-observable:sentTime") or {}).get("@value") == chat["timestamp"]
+        assert (facet.get("uco-observable:sentTime") or {}).get("@value") == chat["sent_timestamp"]
     first = [
         f
         for f in by_place.values()
         if f.get("uco-observable:messageText") == "Yo Fred this is my new number."
     ]
     assert [f["uco-observable:sentTime"]["@value"] for f in first] == ["2013-10-29T16:56:28.038000Z"]
+    # a received SMS: "date" is when the phone received it, "date_sent" when it was sent (review:
+    # the export called the receiving time sentTime); the corpus row 3, type 1, date_sent 1383066340000
+    [received] = [
+        m
+        for m in found
+        if _facet(m, "uco-observable:MessageFacet").get("uco-observable:messageText") == "What message?"
+    ]
+    facet = _facet(received, "uco-observable:MessageFacet")
+    assert facet["uco-observable:sentTime"]["@value"] == "2013-10-29T17:05:40.000000Z"
+    assert "received by this device 2013-10-29T17:05:41.303000Z" in received["uco-core:description"]
 
     # the investigation gathers every provenance record and action
     [investigation] = _typed(nodes, "case-investigation:Investigation")

@@ -164,3 +164,32 @@ def test_dfxml_lists_the_files_fiwalk_lists(tmp_path: Path, monkeypatch: pytest.
         h.text for h in ElementTree.parse(out).getroot().iter(f"{ns}hashdigest") if h.get("type") == "sha256"
     ]
     assert len(digests) >= len(theirs) and all(d and len(d) == 64 for d in digests)
+
+
+def test_a_placemark_has_the_time_the_chats_give_the_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: a WhatsApp iOS location message's placemark took its ``sent_time`` (first in field
+    order) while ``exhibit chats`` and CASE give its ``timestamp``; a folder's file was described
+    with "partition None, inode None"."""
+    store = need(CORPUS / "chats" / "whatsapp_ios_ChatStorage.sqlite")
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    shutil.copy(store, folder / "ChatStorage.sqlite")
+    acquired_case(tmp_path, monkeypatch, {"EX-001": folder}, title="placemarks")
+    assert exhibit("triage", "EX-001", "--plugins", "whatsapp_ios", "--workers", "1").code == 0
+    chats = {c["locator"]: c for c in exhibit("chats", "--json").lines() if c["location"]}
+    out = tmp_path / "positions.kml"
+    assert exhibit("export-case", "--format", "kml", "--out", str(out)).code == 0
+    marks = list(ElementTree.parse(out).getroot().iter(f"{KML}Placemark"))
+    assert len(marks) == len(chats) > 0
+    stored = json.loads(exhibit("findings", "EX-001", "--json").out)
+    sent = {f["locator"]: (f["data"].get("sent_time") or {}).get("utc") for f in stored}
+    differs = 0
+    for mark in marks:
+        description = mark.findtext(f"{KML}description") or ""
+        locator = description.split(" at ", 1)[1].split(" (", 1)[0]
+        assert mark.findtext(f"{KML}TimeStamp/{KML}when") == chats[locator]["timestamp"], locator
+        assert "None" not in description and "partition -, inode -" in description
+        differs += sent[locator] not in (None, chats[locator]["timestamp"])
+    assert differs > 0  # the corpus has a location message whose sent time is another time

@@ -294,6 +294,28 @@ def test_pdf_text_stays_on_the_page(built: Built) -> None:
     assert "Signed" in done.stdout and "Authority" in done.stdout
 
 
+def test_pdf_words_are_never_printed_over_each_other(built: Built) -> None:
+    """No two words of a line overlap (review: the derived files' SHA-256 column ran under "Read
+    by", its widths being inline styles the pages' own Content-Security-Policy refuses), and no
+    page of the HTML report carries an inline style the policy would refuse."""
+    need_tool("pdftotext")
+    done = subprocess.run(
+        ["pdftotext", "-bbox", str(built.pdf), "-"], capture_output=True, text=True, check=True
+    )
+    word = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">(.*?)</word>')
+    overlaps = []
+    for number, body in enumerate(re.findall(r"<page [^>]*>(.*?)</page>", done.stdout, re.S), 1):
+        words = [(float(a), float(b), float(c), text) for a, b, c, text in word.findall(body)]
+        for i, (x0, y0, x1, text) in enumerate(words):
+            for u0, v0, _u1, other in words[i + 1 : i + 60]:
+                if abs(y0 - v0) < 2 and x0 < u0 < x1 - 1.5:
+                    overlaps.append((number, text, other))
+    assert not overlaps, overlaps[:10]
+    assert ">Read</word>" in done.stdout  # the derived files table is in the report
+    for page in built.html.glob("*.html"):
+        assert " style=" not in page.read_text(encoding="utf-8"), page.name
+
+
 def test_pdf_outline_and_metadata(built: Built) -> None:
     reader = PdfReader(built.pdf)
     outline = [o.title for o in reader.outline]

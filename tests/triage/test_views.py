@@ -285,7 +285,7 @@ def test_the_schema_comes_from_the_registry(views: Views) -> None:
 CHAT_FIELDS = {
     "id", "exhibit", "record_type", "app", "account", "account_e164", "conversation", "conversation_title",
     "party", "party_e164", "sender", "sender_e164", "sender_field", "recipients", "recipients_e164",
-    "direction", "timestamp", "time", "body", "body_other", "location", "attachments", "status", "deleted", "recovered", "source",
+    "direction", "timestamp", "time", "sent_timestamp", "body", "body_other", "location", "attachments", "status", "deleted", "recovered", "source",
     "locator", "plugin", "plugin_version",
 }  # fmt: skip
 SOURCE_FIELDS = {"item", "path", "partition", "inode", "stream", "sha256"}

@@ -173,10 +173,16 @@ class MessageFields:
     deleted space of the database; ``recovered`` (see :class:`Record`) tells the second kind
     from the first, and its ``locator`` says where it was found.
 
-    A record class using these fields names its app in the class attribute ``app``.
+    A record class using these fields names its app in the class attribute ``app``, and says in
+    ``timestamp_is`` what its ``timestamp`` is: ``"message"`` (the default), the time the app
+    gives the message, for most apps when it was sent; or ``"device"``, when this device sent or
+    received it (Android's SMS and MMS ``date``: for a received message its sending time is then
+    the record's own ``sent_time``), so an exchange format never calls a receiving time a sending
+    time.
     """
 
     app: ClassVar[str] = ""
+    timestamp_is: ClassVar[str] = "message"
     timestamp: TimeValue | None = None
     body: str | None = None
     from_me: bool | None = None

@@ -40,10 +40,10 @@ def visible(text: str) -> str:
     return "".join(char_escape(ch) if ch not in _KEEP and is_unsafe(ch) else ch for ch in text)
 
 
-def _hexwrap(value: Any) -> Any:
-    """A long hex string (a hash, a signature) with a line-break opportunity every 32 digits."""
+def _hexwrap(value: Any, every: int = 32) -> Any:
+    """A long hex string (a hash, a signature) with a line-break opportunity every ``every`` digits."""
     if isinstance(value, str) and _HEX_RUN.fullmatch(value):
-        return Markup("<wbr>").join(value[i : i + 32] for i in range(0, len(value), 32))
+        return Markup("<wbr>").join(value[i : i + every] for i in range(0, len(value), every))
     return value
 
 

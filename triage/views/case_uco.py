@@ -581,7 +581,12 @@ def _write_files(case: Case, out: JsonLdWriter, ids: Ids, exhibits: list[str]) -
                 if stamp := date_time(getattr(f, column)):
                     facet[term] = stamp
             hashes = {name: getattr(f, name) for name in HASH_NAMES}
-            notes = [f"exhibit {f.exhibit}", f"partition {f.partition}", f"inode {f.inode}"]
+            notes = [f"exhibit {f.exhibit}"]  # no "partition None": a folder's files have neither
+            notes += [
+                f"{name} {value}"
+                for name, value in (("partition", f.partition), ("inode", f.inode))
+                if value is not None
+            ]
             if f.deleted:
                 notes.append("deleted")
             if f.times_local:
@@ -657,7 +662,7 @@ def _write_messages(case: Case, out: JsonLdWriter, ids: Ids, wanted: list[str] |
             facet["uco-observable:from"] = ref(account(app, m["sender"]))
         if m["recipients"]:
             facet["uco-observable:to"] = [ref(account(app, r)) for r in m["recipients"]]
-        if sent := date_time(m["timestamp"]):
+        if sent := date_time(m["sent_timestamp"]):  # a received SMS's "date" is not when it was sent
             facet["uco-observable:sentTime"] = sent
         if m["locator"]:
             facet["uco-observable:messageID"] = m["locator"]
@@ -670,6 +675,8 @@ def _write_messages(case: Case, out: JsonLdWriter, ids: Ids, wanted: list[str] |
             notes.append(f"conversation {m['conversation']}")
         if m["direction"]:
             notes.append(m["direction"])
+        if m["timestamp"] and m["timestamp"] != m["sent_timestamp"]:
+            notes.append(f"received by this device {m['timestamp']}")
         if m["sender_field"] not in (None, "sender"):
             notes.append(f"sender taken from {m['sender_field']}")
         if m["deleted"]:

@@ -21,6 +21,10 @@ What the views add to the stored raw values, and nothing else:
   mistaken for a recorded one. Recipients are given only as recorded.
 * ``timestamp``: the ``utc`` of the record's ``timestamp`` time (ISO 8601) or ``null``; ``time``
   is the whole stored time value (``raw``, ``encoding`` ...), so the conversion can be checked.
+  ``sent_timestamp``: when the message was sent, as far as the record says: the ``timestamp``,
+  except for a received message of a record class whose ``timestamp`` is the device's own time
+  (``timestamp_is = "device"``: Android SMS and MMS), where it is the record's ``sent_time``
+  (``null`` when the app did not record it).
 * ``*_e164``: beside each identifier, its E.164 phone number when it is one
   (:mod:`triage.views.identifiers`): ``sender_e164``, ``party_e164``, ``account_e164``, and
   ``recipients_e164`` / ``phones_e164``, lists parallel to ``recipients`` / ``phones`` with
@@ -190,12 +194,22 @@ def _provenance(f: StoredFinding) -> dict[str, Any]:
     }
 
 
-def message_view(f: StoredFinding, app: str, norm: Normaliser) -> dict[str, Any]:
-    """One message in the common shape of ``exhibit chats --json``."""
+def message_view(
+    f: StoredFinding, app: str, norm: Normaliser, timestamp_is: str = "message"
+) -> dict[str, Any]:
+    """One message in the common shape of ``exhibit chats --json`` (``timestamp_is``: the record
+    class's, see :class:`~triage.plugin.records.MessageFields`)."""
     d = f.data
     sender, sender_field = _sender(d)
     recipients = _texts(d.get("recipients"))
     time = _time(d.get("timestamp"))
+    direction = _direction(d.get("from_me"))
+    utc = None if time is None else time.get("utc")
+    if timestamp_is == "device" and direction == "incoming":
+        sent = _time(d.get("sent_time"))
+        sent_utc = None if sent is None else sent.get("utc")
+    else:
+        sent_utc = utc
     attachments = d.get("attachments")
     return {
         "id": f.id,
@@ -213,9 +227,10 @@ def message_view(f: StoredFinding, app: str, norm: Normaliser) -> dict[str, Any]
         "sender_field": sender_field,
         "recipients": recipients,
         "recipients_e164": norm.all_e164(recipients),
-        "direction": _direction(d.get("from_me")),
-        "timestamp": None if time is None else time.get("utc"),
+        "direction": direction,
+        "timestamp": utc,
         "time": time,
+        "sent_timestamp": sent_utc,
         "body": _text(d.get("body")),
         "body_other": _other_body(d),
         "location": _location(d),
@@ -342,7 +357,8 @@ def messages(
 
     def views() -> Iterator[tuple[bytes, dict[str, Any]]]:
         for f in stream_findings(case.engine, wanted, types, mentioning=conversation):
-            view = message_view(f, known.apps[f.record_type], norm)
+            cls = known.classes.get(f.record_type)
+            view = message_view(f, known.apps[f.record_type], norm, getattr(cls, "timestamp_is", "message"))
             if conversation is not None and view["conversation"] != conversation:
                 continue
             if hashes:  # a known-bad attachment, or a media hash the app recorded (hash sets)

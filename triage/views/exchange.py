@@ -121,11 +121,23 @@ def _position(data: dict[str, Any]) -> tuple[float, float] | None:
     return float(lat), float(lon)
 
 
+#: The record's own time first (a message's or call's ``timestamp``, a photo's ``taken``), so a
+#: placemark has the time every other view gives the record (review: a WhatsApp message's
+#: ``sent_time``, earlier in field order, was taken instead).
+_MAIN_TIMES = ("timestamp", "taken")
+
+
 def _first_utc(data: dict[str, Any]) -> str | None:
-    for _field, _value, shown, local in time_fields(data):
-        if not local:
-            return shown
-    return None
+    """The UTC time of the record: its main time when it has a UTC one, else its first UTC time."""
+    found = {field: shown for field, _value, shown, local in time_fields(data) if not local}
+    for field in _MAIN_TIMES:
+        if field in found:
+            return found[field]
+    return next(iter(found.values()), None)
+
+
+def _or_dash(value: object) -> str:
+    return "-" if value is None else str(value)
 
 
 def _text_element(xml: XMLGenerator, name: str, text: str) -> None:
@@ -153,7 +165,8 @@ def _write_kml(case: Case, wanted: list[str] | None, handle: IO[bytes]) -> int:
             xml,
             "description",
             f"{f.record_type} at {f.locator or '-'} ({f.plugin}@{f.plugin_version}); exhibit {f.exhibit}, "
-            f"partition {f.partition}, inode {f.inode}, file SHA-256 {f.file_sha256}; finding {f.id}",
+            f"partition {_or_dash(f.partition)}, inode {_or_dash(f.inode)}, file SHA-256 {_or_dash(f.file_sha256)}; "
+            f"finding {f.id}",
         )
         when = _first_utc(f.data)
         if when is not None:
