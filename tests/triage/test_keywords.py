@@ -52,6 +52,8 @@ def test_keyword_file_format() -> None:
         ("ok\nre:([a-z\n", "line 2: regular expression '([a-z' does not compile"),
         ("re:\n", "line 1: empty term"),
         ("# only a comment\n", "no terms"),
+        ("ok\n" + "x" * 1001 + "\n", "line 2: a term of 1,001 characters (at most 1,000)"),
+        ("re:" + "a" * 1001 + "\n", "line 1: a term of 1,001 characters"),
     ],
 )
 def test_bad_keyword_files_name_the_line(text: str, message: str) -> None:
@@ -129,6 +131,27 @@ def test_a_hit_across_a_chunk_boundary_is_found_once() -> None:
     assert [(s, e) for _, s, _, e, _ in got] == [
         (2 * (3000 + i * (3000 + len(term))), "utf-16le") for i in range(5)
     ]
+
+
+def test_utf16_text_ending_at_a_window_end_is_one_hit() -> None:
+    """Review: UTF-16LE text whose hit ended one byte past a window was stored twice, as
+    UTF-16BE at the offset before (kept by the first window, its twin not yet seen) and as
+    UTF-16LE (the next window). Every phase around the end of the first window (window 1000
+    bytes, overlap 4096), in both byte orders: the one hit a search without a window boundary
+    gives (for UTF-16LE, at the offset the bytes hold)."""
+    keywords = KeywordSet(parse_keywords("needle\n"))
+    window_end = 1000 + keywords.overlap
+    for order in ("utf-16le", "utf-16be"):
+        encoded = " needle ".encode(order)
+        for hit_end in range(window_end - 6, window_end + 7):
+            data = bytearray(b"x" * (3 * window_end))
+            at = hit_end - 14 - (2 if order == "utf-16le" else 1)  # where " needle " starts
+            data[at : at + len(encoded)] = encoded
+            got = scan("needle\n", bytes(data), chunk=333, window=1000)
+            whole = scan("needle\n", bytes(data), chunk=333, window=len(data))  # no window boundary
+            assert got == whole and len(got) == 1, (order, hit_end)
+            if order == "utf-16le":
+                assert [(s, e) for _, s, _, e, _ in got] == [(bytes(data).find(encoded[2:14]), order)]
 
 
 def test_regex_terms() -> None:

@@ -192,6 +192,9 @@ class ContentScanner:
     _buffer: bytearray = field(default_factory=bytearray)
     _buffer_at: int = 0  # absolute offset of _buffer[0]
     _searched_to: int = 0  # absolute offset up to which hits were reported (their ends)
+    # UTF-16BE hits ending at the last byte of a window: their UTF-16LE twin, one byte later,
+    # can only be seen by the next window, which decides whether they are kept (see _search)
+    _held: list[Hit] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._buffer_at = self._searched_to = self.base
@@ -204,12 +207,15 @@ class ContentScanner:
     def finish(self) -> list[Hit]:
         """Search what is left; the hits, in order of offset (then term)."""
         if self._buffer and self._buffer_at + len(self._buffer) > self._searched_to:
-            self._search(len(self._buffer))
+            self._search(len(self._buffer), last=True)
+        for hit in self._held:  # no byte follows: no twin can
+            self._keep(hit)
+        self._held = []
         self._buffer = bytearray()
         self.hits.sort(key=lambda h: (h.start, h.term, h.encoding or ""))
         return self.hits
 
-    def _search(self, size: int) -> None:
+    def _search(self, size: int, *, last: bool = False) -> None:
         data = bytes(self._buffer[:size])
         report_from = self._searched_to
         found: dict[tuple[int, int], Hit] = {}
@@ -233,14 +239,22 @@ class ContentScanner:
             for term, n in counts.items():
                 if n > 0:
                     self.dropped[term] = self.dropped.get(term, 0) + n
+        end = self._buffer_at + size
+        for held in self._held:  # a twin of a hit held back by the window before?
+            twin = found.get((held.term, held.start + 1))
+            if twin is None or twin.encoding != "utf-16le":
+                self._keep(held)
+        self._held = []
         for (term, start), hit in found.items():
             # ASCII text in UTF-16LE also reads as UTF-16BE one byte earlier (the zero byte before
             # each letter taken as its high byte): the same text, kept once, as UTF-16LE
             twin = found.get((term, start + 1))
             if hit.encoding == "utf-16be" and twin is not None and twin.encoding == "utf-16le":
                 continue
+            if hit.encoding == "utf-16be" and hit.start + hit.length == end and not last:
+                self._held.append(hit)  # its twin would end one byte past this window
+                continue
             self._keep(hit)
-        end = self._buffer_at + size
         self._searched_to = end
         keep = min(self.keywords.overlap, size)
         del self._buffer[: size - keep]
