@@ -486,7 +486,8 @@ def findings(
         table.add_row(str(f.id), f.record_type, f.path, f.locator or "", mark + summary)
     out.print(table)
     out.print(
-        f"{len(found)} findings" + (f" ({hidden} of known-good files hidden: --show-known)" if hidden else "")
+        f"{len(found)} findings"
+        + (f" ({hidden} more hidden as known-good: --show-known lists them)" if hidden else "")
     )
 
 

@@ -111,6 +111,15 @@ def import_command(
                 f"sha256 {info.source_sha256}; ledger entry {done.seq}"
             )
         )
+    overlap = int(info.counts.get("in_sets_of_the_other_kind", 0))
+    if overlap:
+        other = "known-good" if info.kind == "known-bad" else "known-bad"
+        err.print(
+            escape(
+                f"warning: {overlap} of these hashes are also in a {other} set; a file with one of them "
+                "is flagged known-bad (never hidden as known-good): 'exhibit hashset list' names the sets"
+            )
+        )
     garbage = int(info.counts.get("garbage", 0))
     if garbage:
         err.print(escape(f"warning: {file}: {garbage} lines are not hashes and were not imported"))

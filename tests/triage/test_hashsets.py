@@ -27,6 +27,7 @@ Oracles and fixtures:
 from __future__ import annotations
 
 import base64
+import codecs
 import hashlib
 import json
 import os
@@ -116,6 +117,33 @@ def test_plain_lists_from_the_coreutils_tools_with_garbage_counted(tmp_path: Pat
     assert report.hashes == 11 and report.garbage == 3 and report.comments == 1 and report.blank == 1
     assert report.by_algo == {"md5": 4, "sha1": 3, "sha256": 4}
     assert [n for n, _t, _p in report.samples] == [13, 14, 15]  # line numbers of the garbage
+
+
+@pytest.mark.parametrize("encoding", ["utf-16le", "utf-16be"])
+def test_a_utf16_list_with_its_byte_order_mark_is_read(tmp_path: Path, encoding: str) -> None:
+    """Windows PowerShell 5.1's ``Out-File`` writes UTF-16LE with a byte-order mark by default;
+    found in review: such a list was refused as "no hash found", the message naming no encoding.
+    The same list as UTF-8 is the oracle: same hashes, same counts, same line numbers."""
+    sha = hashlib.sha256(BAD).hexdigest()
+    md5 = hashlib.md5(GOOD).hexdigest()
+    text = f"# Get-FileHash export\r\n{sha}  bad.bin\r\n\r\nnot a hash\r\n{md5.upper()} good.bin\r\n"
+    utf8 = tmp_path / "list-utf8.txt"
+    utf8.write_bytes(text.encode("utf-8"))
+    utf16 = tmp_path / f"list-{encoding}.txt"
+    bom = codecs.BOM_UTF16_LE if encoding == "utf-16le" else codecs.BOM_UTF16_BE
+    utf16.write_bytes(bom + text.encode(encoding))
+    assert formats.detect_format(utf16) == "plain"
+    parsed, report = _report(utf16, "plain")
+    oracle, oracle_report = _report(utf8, "plain")
+    assert _hex(parsed) == _hex(oracle) == {("sha256", sha), ("md5", md5)}
+    assert report.counts() == oracle_report.counts() and report.samples == oracle_report.samples
+    assert [n for n, _t, _p in report.samples] == [4]
+    deep = tmp_path / "deep.txt"  # hashdeep's own output, saved by PowerShell
+    deep.write_bytes(
+        bom + f"%%%% HASHDEEP-1.0\r\n%%%% size,sha256,filename\r\n3,{sha},/x\r\n".encode(encoding)
+    )
+    assert formats.detect_format(deep) == "hashdeep"
+    assert _hex(_report(deep, "hashdeep")[0]) == {("sha256", sha)}
 
 
 def test_a_binary_file_is_garbage_read_in_bounded_pieces(tmp_path: Path) -> None:
@@ -407,8 +435,9 @@ def test_triage_matches_files_and_recorded_hashes_hides_known_good(
     everything = json.loads(exhibit("findings", "EX-001", "--json", "--show-known").out)
     assert len(everything) == len(shown) + 3
     table = exhibit("findings", "EX-001")
-    assert "[known-bad]" in table.out and "3 of known-good files hidden: --show-known" in " ".join(
-        table.out.split()
+    assert (
+        "[known-bad]" in table.out
+        and "(3 more hidden as known-good: --show-known lists them)" in " ".join(table.out.split())
     )
     listed = [json.loads(line) for line in exhibit("ls", "EX-001", "-r", "--json").out.splitlines()]
     assert {e["path"] for e in listed if e.get("hashset") == "known-bad"} == {"/Pictures/IMG_0001.jpg"}
@@ -595,9 +624,41 @@ def test_postgresql_import_and_matching(tmp_path: Path, pg_database: str) -> Non
             ("/Windows/kernel32.dll", "nsrl-mini", "sha256"),
             (f"/{DB_DIR}/msgstore.db", "case-17", "sha256"),
         }
+        both = tmp_path / "both.txt"  # one hash known-bad already, one new
+        both.write_text(f"{hashlib.md5(BAD).hexdigest()}\n{hashlib.sha256(b'other').hexdigest()}\n")
+        counts = store.import_set(
+            case, both, name="vendor-good", kind="known-good", actor="asmith"
+        ).set.counts
+        assert counts["in_sets_of_the_other_kind"] == 1
         assert verify_case(case).ok
     finally:
         case.close()
+
+
+def test_a_hash_in_a_known_bad_and_a_known_good_set_is_said_at_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: importing as known-good a list that held a known-bad set's hash said nothing (the
+    file stays flagged known-bad: the import says so, and counts it in the ledger's entry)."""
+    case = _case(tmp_path)
+    bad, _ = _lists(tmp_path)
+    store.import_set(case, bad, name="case-17", kind="known-bad", actor="asmith")
+    case.close()
+    both = tmp_path / "both.txt"
+    both.write_text(f"{hashlib.md5(BAD).hexdigest()}\n{hashlib.sha256(GONE).hexdigest()}\n{'0' * 64}\n")
+    monkeypatch.setenv("EXHIBIT_CASE", str(tmp_path / "case"))
+    monkeypatch.setenv("EXHIBIT_ACTOR", "asmith")
+    ran = exhibit("hashset", "import", str(both), "--name", "vendor-good", "--kind", "known-good")
+    assert ran.code == 0, ran.out + ran.err
+    said = " ".join(ran.err.split())
+    assert "warning: 2 of these hashes are also in a known-bad set" in said, ran.err
+    listed = json.loads(exhibit("hashset", "list", "--json").out)
+    [good] = [s for s in listed if s["name"] == "vendor-good"]
+    assert good["counts"]["in_sets_of_the_other_kind"] == 2
+    alone = tmp_path / "alone.txt"
+    alone.write_text("1" * 64 + "\n")
+    ran = exhibit("hashset", "import", str(alone), "--name", "other-good", "--kind", "known-good")
+    assert ran.code == 0 and "also in a" not in ran.err
 
 
 def _peak_rss(tmp_path: Path, count: int, case_dir: Path) -> int:

@@ -27,6 +27,7 @@ Formats
 
 from __future__ import annotations
 
+import codecs
 import re
 import sqlite3
 from binascii import Error as HexError
@@ -88,12 +89,29 @@ class ParseReport:
         }
 
 
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def _open_lines(path: Path) -> Any:
+    """``path`` opened for reading as bytes; a UTF-16 text with its byte-order mark (Windows
+    PowerShell 5.1's ``Out-File`` writes one by default) is read as its UTF-8 re-encoding, so its
+    lines are the lines of the text (found in review: such a list was "no hash found")."""
+    fh = open(path, "rb")  # noqa: SIM115 (returned; the caller's ``with`` closes it)
+    if fh.read(2) in _UTF16_BOMS:
+        fh.seek(0)
+        return codecs.EncodedFile(fh, "utf-8", "utf-16", errors="replace")
+    fh.seek(0)
+    return fh
+
+
 def detect_format(path: Path) -> str:
     """``nsrl`` (SQLite), ``vics`` (JSON object), ``hashdeep`` (its header) or ``plain``."""
     with open(path, "rb") as fh:
         head = fh.read(4096)
     if head.startswith(SQLITE_MAGIC):
         return "nsrl"
+    if head[:2] in _UTF16_BOMS:
+        head = head.decode("utf-16", "ignore").encode("utf-8")
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if text.startswith(b"{"):
         return "vics"
@@ -175,7 +193,7 @@ def _lines(fh: Any, report: ParseReport) -> Iterator[tuple[int, list[bytes]]]:
 
 def _plain(path: Path, report: ParseReport, *, pdq: bool) -> Iterator[Parsed]:
     fast = {} if pdq else {n: ALGOS[a] for n, a in BY_LENGTH.items()}
-    with open(path, "rb") as fh:
+    with _open_lines(path) as fh:
         for first, lines in _lines(fh, report):
             fast_counts = dict.fromkeys(fast.values(), 0)
             for number, raw in enumerate(lines, first):
@@ -241,7 +259,7 @@ def _plain_line(number: int, line: bytes, report: ParseReport, pdq: bool) -> Ite
 
 def _hashdeep(path: Path, report: ParseReport) -> Iterator[Parsed]:
     columns: list[str] | None = None
-    with open(path, "rb") as fh:
+    with _open_lines(path) as fh:
         for number, raw in (
             (n, r) for first, lines in _lines(fh, report) for n, r in enumerate(lines, first)
         ):

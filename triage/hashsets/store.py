@@ -200,8 +200,8 @@ def import_set(
         set_id = int(inserted[0])
         try:
             with conn.begin():
-                imported = _load(
-                    conn, int(set_id), read_hashes(path, fmt, report), category, progress, report
+                imported, overlap = _load(
+                    conn, int(set_id), read_hashes(path, fmt, report), category, progress, report, kind
                 )
                 if report.hashes == 0:  # a file of another kind, or the wrong --format: not an empty set
                     raise HashSetError(
@@ -216,6 +216,8 @@ def import_set(
                         hint=_samples_hint(report),
                     )
                 counts = {**report.counts(), "imported": imported, "duplicates": report.hashes - imported}
+                if overlap:  # the same hash in a known-bad and a known-good set: known-bad wins, said
+                    counts["in_sets_of_the_other_kind"] = overlap
                 conn.execute(update(HashSet).where(HashSet.c.id == set_id).values(counts=json.dumps(counts)))
         except BaseException:
             with conn.begin():
@@ -256,8 +258,11 @@ def _load(
     default_category: str | None,
     progress: Progress | None,
     report: ParseReport,
-) -> int:
-    """Stage ``hashes`` and move them into ``hashset_hashes`` in index order; returns how many were new."""
+    kind: str = "known-bad",
+) -> tuple[int, int]:
+    """Stage ``hashes`` and move them into ``hashset_hashes`` in index order; returns how many were
+    new, and how many of the staged hashes sets of the other kind hold (a known-good set's hash
+    also known-bad: the file is flagged known-bad, and the import says so)."""
     pg = conn.dialect.name == "postgresql"
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {STAGE}")
     blob = "BYTEA" if pg else "BLOB"
@@ -290,10 +295,22 @@ def _load(
         f"SELECT algo, digest, {int(set_id)}, category FROM {STAGE} ORDER BY algo, digest"
     )
     inserted = max(int(result.rowcount or 0), 0)
+    other = "known-good" if kind == "known-bad" else "known-bad"
+    overlap = 0
+    if conn.execute(select(HashSet.c.id).where(HashSet.c.kind == other).limit(1)).first() is not None:
+        param = "%s" if pg else "?"
+        overlap = int(
+            conn.exec_driver_sql(
+                f"SELECT count(*) FROM (SELECT DISTINCT algo, digest FROM {STAGE}) st WHERE EXISTS ("
+                "SELECT 1 FROM hashset_hashes h JOIN hashsets k ON k.id = h.set_id "
+                f"WHERE h.algo = st.algo AND h.digest = st.digest AND k.kind = {param})",
+                (other,),
+            ).scalar_one()
+        )
     conn.exec_driver_sql(f"DROP TABLE {STAGE}")
     if progress is not None:
         progress(report)
-    return inserted
+    return inserted, overlap
 
 
 def _delete_set(engine: Engine, set_id: int) -> None:
