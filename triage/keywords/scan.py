@@ -41,15 +41,17 @@ def hit_rows(records: list[KeywordHit]) -> list[Row]:
     ]
 
 
-def problems(keywords: KeywordSet, dropped: dict[int, int], where: str) -> list[str]:
-    """Sentences for hits not kept (over the cap) and regular expressions that ran out of time."""
+def problems(keywords: KeywordSet, dropped: dict[int, int], where: str | None = None) -> list[str]:
+    """Sentences for hits not kept (over the cap) and regular expressions that ran out of time
+    (``where``: what they are about, when the warning does not name it already)."""
+    at = f"{where}: " if where else ""
     out = [
-        f"{where}: about {n} more hits of {keywords.terms[t].text!r} not stored "
+        f"{at}about {n} more hits of {keywords.terms[t].text!r} not stored "
         f"(at most {MAX_HITS} hits are kept per file)"
         for t, n in sorted(dropped.items())
     ]
     out += [
-        f"{where}: regular expression {keywords.terms[t].text!r} stopped after its time limit "
+        f"{at}regular expression {keywords.terms[t].text!r} stopped after its time limit "
         f"in {n} window(s): hits there may be missing"
         for t, n in sorted(keywords.regex_timeouts.items())
     ]
@@ -96,8 +98,9 @@ class FileSearch:
                         records.append(hit_record(self.keywords, hit, source, "document", part=part))
                     else:
                         dropped[hit.term] = dropped.get(hit.term, 0) + 1
-        warnings += problems(self.keywords, dropped, path)
-        return hit_rows(records), warnings
+        warnings += problems(self.keywords, dropped)
+        # the caller's warning names the file: say it once (found in review: "/a.txt: /a.txt: ...")
+        return hit_rows(records), [w.removeprefix(f"{path}: ") for w in warnings]
 
     def _document_hits(
         self, content: bytes | Path, head: bytes, path: str, warnings: list[str]
