@@ -98,6 +98,22 @@ def display_to_bytes(text: str) -> bytes:
     return bytes(out)
 
 
+def display_to_text(display: str) -> str | None:
+    """The name or ``/``-separated path a display form stands for, as text (a real ``\\`` or
+    U+202E, not its escape), for exchange formats that carry names as Unicode text; ``None`` when
+    that cannot be said in text: bytes that are not UTF-8, or a ``/`` inside one name."""
+    names = []
+    for part in display.split("/"):
+        raw = display_to_bytes(part)
+        if b"/" in raw:
+            return None
+        try:
+            names.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            return None
+    return "/".join(names)
+
+
 # --------------------------------------------------------------------------------------------------
 # export paths (one-way, safe)
 

@@ -14,6 +14,7 @@ whose time has no known offset (EXIF dates without an offset) are left out and c
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -193,3 +194,36 @@ def test_a_placemark_has_the_time_the_chats_give_the_message(
         assert "None" not in description and "partition -, inode -" in description
         differs += sent[locator] not in (None, chats[locator]["timestamp"])
     assert differs > 0  # the corpus has a location message whose sent time is another time
+
+
+def test_exports_carry_names_as_the_text_they_are(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review: DFXML's ``filename`` and CASE's ``fileName``/``filePath`` held Exhibit's display
+    form (a real backslash doubled, U+202E as six characters ``\\u202e``), though the same CASE
+    file carries U+202E as itself in message text. Now the names as text, as ``os.listdir``
+    gives them; a name whose bytes are not UTF-8 keeps its display form, said in CASE."""
+    folder = tmp_path / "evidence"
+    folder.mkdir()
+    names = ["back\\slash.txt", "inv\u202egpj.txt"]
+    text = b"write to ann@example.net\n"  # a text a plugin reads: CASE lists the files plugins read
+    for name in names:
+        (folder / name).write_bytes(text)
+    (folder / os.fsdecode(b"bad\xff.txt")).write_bytes(text)
+    acquired_case(tmp_path, monkeypatch, {"EX-001": folder}, title="names")
+    assert exhibit("triage", "EX-001", "--workers", "1").code == 0
+    out = tmp_path / "EX-001.xml"
+    assert exhibit("export-case", "--format", "dfxml", "--out", str(out), "--exhibit", "EX-001").code == 0
+    ns = "{http://www.forensicswiki.org/wiki/Category:Digital_Forensics_XML}"
+    listed = {fo.findtext(f"{ns}filename") for fo in ElementTree.parse(out).getroot().iter(f"{ns}fileobject")}
+    assert set(names) <= listed and "bad\\xff.txt" in listed, listed
+    case_out = tmp_path / "case.jsonld"
+    assert exhibit("export-case", "--format", "case", "--out", str(case_out)).code == 0
+    graph = json.loads(case_out.read_text(encoding="utf-8"))["@graph"]
+    files = {}
+    for node in graph:
+        for facet in node.get("uco-core:hasFacet", []):
+            if facet.get("@type") == "uco-observable:FileFacet":
+                files[facet["uco-observable:fileName"]] = (facet["uco-observable:filePath"], node)
+    for name in names:
+        assert files[name][0] == f"/{name}", files.keys()
+    path, node = files["bad\\xff.txt"]
+    assert path == "/bad\\xff.txt" and "display form" in node["uco-core:description"]

@@ -56,6 +56,7 @@ from custody.actors import list_actors
 from custody.case import Case
 from custody.items import ACQUIRE, DERIVE, Item, list_items
 from custody.ledger import StoredEntry
+from triage.sanitize import display_to_text
 from triage.sources.carve import CARVED_FS
 from triage.store.models import File
 from triage.views.conversations import messages
@@ -565,11 +566,13 @@ def _write_files(case: Case, out: JsonLdWriter, ids: Ids, exhibits: list[str]) -
             ):
                 continue
             node_id = _file_id(ids, f.exhibit, f.partition, f.inode, f.path, f.stream)
+            stored = f.path + (f":{f.stream}" if f.stream else "")
+            name, path = display_to_text(f.name), display_to_text(stored)
             facet: dict[str, Any] = {
                 "@id": ids("file-facet", node_id),
                 "@type": "uco-observable:FileFacet",
-                "uco-observable:fileName": f.name,
-                "uco-observable:filePath": f.path + (f":{f.stream}" if f.stream else ""),
+                "uco-observable:fileName": f.name if name is None else name,
+                "uco-observable:filePath": stored if path is None else path,
                 "uco-observable:fileSystemType": f.fs_type,
                 "uco-observable:isDirectory": f.type == "dir",
                 "uco-observable:sizeInBytes": int(f.size),
@@ -589,6 +592,10 @@ def _write_files(case: Case, out: JsonLdWriter, ids: Ids, exhibits: list[str]) -
             ]
             if f.deleted:
                 notes.append("deleted")
+            if name is None or path is None:
+                notes.append(
+                    "name in Exhibit's display form: bytes that are not UTF-8 written as \\xNN escapes"
+                )
             if f.times_local:
                 notes.append("times are wall-clock of unknown zone")
             out.node(

@@ -39,6 +39,7 @@ from sqlalchemy import select
 from custody.case import Case
 from custody.items import get_item, list_items
 from triage.errors import TriageError
+from triage.sanitize import display_to_text
 from triage.sources.carve import CARVED_FS
 from triage.store.models import File
 from triage.views.conversations import check_exhibits
@@ -244,8 +245,10 @@ def _write_dfxml(case: Case, wanted: list[str] | None, handle: IO[bytes]) -> int
 
 def _fileobject(xml: XMLGenerator, f: Any) -> None:
     xml.startElement("fileobject", {})  # type: ignore[arg-type]
-    path = f.path.lstrip("/") + (f":{f.stream}" if f.stream else "")
-    _text_element(xml, "filename", path)
+    # the name as text, as fiwalk writes it (found in review: a real "\\" came out doubled and
+    # U+202E as its six-character escape); Exhibit's display form only where text cannot say it
+    stored = f.path.lstrip("/") + (f":{f.stream}" if f.stream else "")
+    _text_element(xml, "filename", display_to_text(stored) or stored)
     _text_element(xml, "name_type", NAME_TYPES.get(f.type, "-"))
     _text_element(xml, "filesize", str(f.size))
     _text_element(xml, "alloc", "0" if f.deleted else "1")
