@@ -299,9 +299,10 @@ def test_the_password_is_read_where_the_setting_says_and_never_shown(
         assert "environment variable LAB_BROKER_PW, which is not set" in triage("EX-001", code=2)
         assert cli_run.json("runs", "EX-001") == []  # nothing recorded
         wrong = triage("EX-001", code=2, LAB_BROKER_PW="not-it")
-        assert (
-            f"the broker at {shown} does not answer" in wrong and "not-it" not in wrong
-        )  # the broker said no
+        assert (  # the broker said no: not "start the broker" (found in review)
+            f"the broker at {shown} refused the login" in wrong and "not-it" not in wrong
+        )
+        assert "start the broker" not in wrong and "check the user and password" in " ".join(wrong.split())
         assert f"reading on the workers at {shown} (from the case setting)" in triage(
             "EX-001", LAB_BROKER_PW=password
         )

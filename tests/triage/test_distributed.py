@@ -517,6 +517,26 @@ def _closed_port() -> int:
     return port
 
 
+def test_a_wrong_rabbitmq_password_is_a_refused_login_not_a_broker_away(tmp_path: Path, image: Path) -> None:
+    """Review: the real RabbitMQ's ACCESS_REFUSED to a wrong password was reported as a broker
+    that "does not answer", with the hint to start it."""
+    c = _case(tmp_path / "case", image)
+    c.close()
+    done = subprocess.run(
+        [EXHIBIT, "triage", "EX-001", "--actor", "asmith", "--case", str(tmp_path / "case"),
+         "--broker", "amqp://guest:not-the-password@127.0.0.1:5672//"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "EXHIBIT_KEY_PASSPHRASE": ""},
+    )  # fmt: skip
+    said = " ".join(done.stderr.split())
+    assert done.returncode == 2 and "refused the login" in said and "check the user and password" in said, (
+        said
+    )
+    assert "start the broker" not in said and "not-the-password" not in said and "Traceback" not in said
+
+
 @pytest.mark.parametrize("scheme", ["redis://127.0.0.1:{}/0", "amqp://guest:guest@127.0.0.1:{}//"])
 def test_a_broker_that_is_down_is_a_clear_error_and_nothing_is_recorded(
     tmp_path: Path, image: Path, scheme: str

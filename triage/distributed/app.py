@@ -104,6 +104,32 @@ def make_app(broker: str, backend: str | None = None) -> Celery:
     return app
 
 
+#: What brokers answer to a wrong user or password: RabbitMQ's ``ACCESS_REFUSED`` (amqp's
+#: ``AccessRefused``), Redis's ``WRONGPASS``/``NOAUTH`` (redis-py's ``AuthenticationError``).
+_LOGIN_REFUSED = (
+    "ACCESS_REFUSED",
+    "WRONGPASS",
+    "NOAUTH",
+    "invalid username-password",
+    "Authentication required",
+)
+
+
+def refused_login(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is a broker refusing the credentials, not a broker away."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        name = type(current).__name__
+        if name in ("AccessRefused", "AuthenticationError", "AuthenticationWrongNumberOfArgsError") or any(
+            marker in str(current) for marker in _LOGIN_REFUSED
+        ):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def check_broker(
     app: Celery, timeout: float = CONNECT_TIMEOUT, after: str = "; nothing was recorded"
 ) -> None:
@@ -114,6 +140,12 @@ def check_broker(
         with app.connection_for_write() as conn:
             conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
     except Exception as exc:  # kombu, socket and driver errors alike: the broker is not there
+        if refused_login(exc):  # it is there and said no (found in review: "start the broker")
+            raise DistributedError(
+                f"the broker at {redacted(url)} refused the login: {type(exc).__name__}: {exc}",
+                hint="check the user and password of --broker, or the secret --password-env or "
+                f"--password-file names (docs/lab.md){after}",
+            ) from exc
         raise DistributedError(
             f"the broker at {redacted(url)} does not answer: {type(exc).__name__}: {exc}",
             hint=f"start the broker (docs/lab.md) or give the right --broker URL{after}",
@@ -123,6 +155,11 @@ def check_broker(
         try:
             app.backend.client.ping()
         except Exception as exc:
+            if refused_login(exc):
+                raise DistributedError(
+                    f"the result backend at {redacted(backend)} refused the login: {type(exc).__name__}: {exc}",
+                    hint=f"check the Redis user and password of the result backend (docs/lab.md){after}",
+                ) from exc
             raise DistributedError(
                 f"the result backend at {redacted(backend)} does not answer: {type(exc).__name__}: {exc}",
                 hint=f"start Redis (docs/lab.md){after}",
