@@ -104,6 +104,9 @@ def test_a_token_of_another_tsa_or_another_checkpoint_is_invalid(
     tamper(acquired, "UPDATE checkpoint_timestamps SET ca_pem = %s", (other_tsa.ca.read_text(),))
     report = verify_case(acquired)
     assert [p.code for p in report.problems] == ["TIMESTAMP_INVALID"], report.problems
+    # said in plain words first, the verifier's own reason after (review: a raw OpenSSL error stack)
+    assert "does not chain to the kept CA certificate" in report.problems[0].detail, report.problems
+    assert "ErrorStack" not in report.problems[0].detail
 
 
 def test_an_edited_token_or_checkpoint_reference_is_invalid(acquired: Case, tsa: LocalTsa) -> None:
@@ -116,6 +119,8 @@ def test_an_edited_token_or_checkpoint_reference_is_invalid(acquired: Case, tsa:
     token[-40] ^= 0x01  # inside the signature
     tamper(acquired, "UPDATE checkpoint_timestamps SET token = %s", (bytes(token),))
     assert codes(acquired) == ["TIMESTAMP_INVALID"]
+    altered = verify_case(acquired).problems[0].detail
+    assert "does not match its content (the token was altered)" in altered, altered
     tamper(acquired, "UPDATE checkpoint_timestamps SET token = %s", (stored.token,))
     assert codes(acquired) == []
     # the token moved to another checkpoint (an earlier one): imprint mismatch
@@ -127,7 +132,8 @@ def test_an_edited_token_or_checkpoint_reference_is_invalid(acquired: Case, tsa:
     )
     report = verify_case(acquired)
     assert [p.code for p in report.problems] == ["TIMESTAMP_INVALID"]
-    assert "Mismatch between messages" in report.problems[0].detail
+    assert "its message imprint is not the SHA-256 of this checkpoint" in report.problems[0].detail
+    assert "Mismatch between messages" in report.problems[0].detail  # the verifier's words, kept
 
 
 def test_entries_whose_clock_contradicts_the_tsa_are_clock_anomalies(
