@@ -481,6 +481,51 @@ def test_a_worker_killed_in_the_middle_loses_nothing(tmp_path: Path, image: Path
         c.close()
 
 
+def test_a_job_lost_without_a_holder_is_sent_again_when_the_workers_are_idle(
+    tmp_path: Path, image: Path, workers: Workers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review: a run waited (an hour, Redis's visibility timeout) on a job whose message was lost
+    with a killed worker before any worker was seen starting it. Here the first send of the third
+    job goes where no worker listens (its message lost as such a worker loses it); the workers go
+    idle, the coordinator sends it again, and the run stores what a local run stores."""
+    from triage.distributed import runner as runner_module
+
+    expected = _local_run(tmp_path, image, ["slow_test.ms=0"])
+    monkeypatch.setattr(runner_module, "STALL_SECONDS", 3.0)
+    real_send = runner_module._Fanout._send
+    lost: list[int] = []
+
+    def send(self: Any, job: Any) -> None:
+        if job.start == 2 and not lost:
+            lost.append(job.start)
+            job.sent_at = time.monotonic()
+            job.tasks.append(
+                self.app.send_task(runner_module.TASK, args=["lost"], queue="nobody-listens-here")
+            )
+            return
+        real_send(self, job)
+
+    monkeypatch.setattr(runner_module._Fanout, "_send", send)
+    workers.start("s1")
+    workers.wait_listening()
+    c = _case(tmp_path / "remote-case", image)
+    marker = tmp_path / "started"
+    marker.mkdir()
+    started = time.monotonic()
+    coordinator, outcome = coordinate_in_background(c, workers.broker, workers.queue, 0, marker)
+    try:
+        coordinator.join(90)
+        assert not coordinator.is_alive(), "the run waited on the lost job"
+        assert lost == [2] and "error" not in outcome, outcome.get("error")
+        assert outcome["summary"].status == "complete"
+        assert _canonical(c) == expected
+        assert verify_case(c).ok
+        assert time.monotonic() - started < 60
+    finally:
+        coordinator.join(60)
+        c.close()
+
+
 @pytest.fixture
 def zip_image(tmp_path: Path) -> Path:
     """An ext4 holding a phone extraction zip alone, four slow notes among its members: the slow

@@ -222,6 +222,25 @@ def answering(app: Celery, nodes: list[str], timeout: float = 1.0) -> set[str]:
     return {node for reply in replies or [] for node in reply}
 
 
+def occupied(app: Celery, nodes: list[str], timeout: float = 1.0) -> set[str] | None:
+    """The ids of the tasks ``nodes`` run or hold reserved now; None unless every node answered
+    (a node that does not answer may hold anything)."""
+    if not nodes:
+        return set()
+    inspect = app.control.inspect(timeout=timeout, destination=nodes, limit=len(nodes))
+    active: dict[str, Any] | None = _retried(app, inspect.active)
+    reserved: dict[str, Any] | None = _retried(app, inspect.reserved)
+    if not active or not reserved or set(active) != set(nodes) or set(reserved) != set(nodes):
+        return None
+    return {
+        str(task.get("id"))
+        for replies in (active, reserved)
+        for tasks in replies.values()
+        for task in tasks or ()
+        if isinstance(task, dict)
+    }
+
+
 def connection_errors(app: Celery) -> tuple[type[Exception], ...]:
     """What a request raises when the broker or the result store is gone (or restarting)."""
     with app.connection_for_write() as conn:  # not connected: only its transport's error classes

@@ -20,6 +20,12 @@ to the broker fails, or the broker answers as another server than before (Redis'
 the coordinator waits for it to answer again (``broker_wait`` seconds, then the run stops with
 an error saying so and how to resume), and sends every job not yet collected again. The workers
 reconnect by themselves. A job whose first send finishes after all is collected once as above.
+
+A job's message can also be lost without a worker the coordinator saw holding it: one a killed
+worker had taken but not yet started (no worker is recorded as its holder), which Redis would
+give back only after its visibility timeout (an hour). So when nothing was collected for
+``STALL_SECONDS`` while every worker answers that it runs and holds nothing, the jobs sent
+before that and not collected are sent again (found in review: a run waited on such a job).
 """
 
 from __future__ import annotations
@@ -46,6 +52,7 @@ from triage.distributed.app import (
     connection_errors,
     listening,
     make_app,
+    occupied,
     redacted,
     release,
     seconds_from_env,
@@ -63,6 +70,8 @@ MAX_ATTEMPTS = 5  # sends of one job (a job that kills every worker it is given 
 BROKER_WAIT_SECONDS = 60.0  # a broker gone in the middle of a run is waited for this long
 BROKER_WAIT_ENV = "EXHIBIT_BROKER_WAIT_SECONDS"  # ... or for this many seconds
 POLL_SECONDS = 0.05
+#: Nothing collected for this long while every worker is idle: the jobs outstanding were lost.
+STALL_SECONDS = 15.0
 
 
 @dataclass
@@ -73,6 +82,7 @@ class _Job:
     holders: dict[str, str] = field(default_factory=dict)  # task id -> worker that started it
     lost: set[str] = field(default_factory=set)  # task ids whose worker was lost
     resent: int = 0  # sends because the broker lost the job (not counted against MAX_ATTEMPTS)
+    sent_at: float = 0.0  # monotonic time of the last send
 
 
 class CeleryRunner:
@@ -163,6 +173,8 @@ class _Fanout:
         self.checked = self.discovered = time.monotonic()
         self.no_worker_since: float | None = None
         self.misses: dict[str, int] = {}  # worker holding a job -> liveness checks it missed in a row
+        self.collected_at = time.monotonic()  # when a job was last collected (or the round began)
+        self.stall = STALL_SECONDS
 
     def _send(self, job: _Job) -> None:
         if len(job.tasks) - job.resent >= MAX_ATTEMPTS:
@@ -173,6 +185,7 @@ class _Fanout:
                 hint="look at the workers' logs (a file that crashes the reader, memory)",
             )
         message = encode_job(self.settings, self.jobs[job.start : job.stop], self.where)
+        job.sent_at = time.monotonic()
         job.tasks.append(
             self.app.send_task(
                 TASK, args=[message], queue=self.runner.queue, time_limit=self.runner.job_timeout
@@ -207,9 +220,11 @@ class _Fanout:
                     (self.jobs[job.start : job.stop], results, str(done[1]["worker"]), len(job.tasks))
                 )
                 progressed = True
+                self.collected_at = time.monotonic()
                 self._drop_others(job, done[0])
         if time.monotonic() - self.checked >= LIVENESS_SECONDS:
             self._watch_workers()
+            self._rescue_idle()
             identity = broker_identity(self.app)
             if identity != self.identity:
                 self._resend_all()  # restarted between two requests: it holds none of our jobs
@@ -319,6 +334,22 @@ class _Fanout:
                 f"with {len(self.pending) + len(self.todo)} job(s) left",
                 hint="start workers (exhibit worker) and run the same command again to resume",
             )
+
+    def _rescue_idle(self) -> None:
+        """Jobs outstanding while every worker is idle were lost (see the module docstring):
+        send them again, not counted against MAX_ATTEMPTS (no worker failed on them)."""
+        now = time.monotonic()
+        if not self.pending or not self.runner.workers or now - self.collected_at < self.stall:
+            return
+        busy = occupied(self.app, list(self.runner.workers))
+        if busy is None or busy:  # a worker did not answer, or one is still at work
+            return
+        for job in self.pending:
+            if now - job.sent_at >= self.stall:
+                job.lost.update(task.id for task in job.tasks)
+                job.resent += 1
+                self._send(job)
+        self.collected_at = now
 
     def _drop_others(self, job: _Job, kept: AsyncResult) -> None:
         """The other tasks of a finished job: revoked (not run if not started), results forgotten."""
