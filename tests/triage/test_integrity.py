@@ -257,6 +257,41 @@ def test_rows_of_an_exhibit_no_signed_run_covers_are_reported(case: Case, phone:
         assert "note: 1 of these findings come from run no-run (no such run), not signed yet" in said, said
 
 
+def test_views_say_which_rows_no_completed_run_signed(case: Case) -> None:
+    """Found in review: only ``exhibit findings`` said that rows it listed came from a run that
+    did not complete (not signed yet); chats, calls, contacts, timeline and links listed them
+    without a word. Each now notes the run on stderr, its standard output unchanged."""
+
+    def view(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "triage.launch", *args, "--case", str(case.root)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    before = {name: view(*args) for name, args in VIEWS.items()}
+    assert all(done.returncode == 0 and "not signed yet" not in done.stderr for done in before.values())
+    conn = sqlite3.connect(f"file:{case.root / 'case.sqlite'}?mode=ro", uri=True)
+    [(run_id,)] = conn.execute("SELECT id FROM triage_runs").fetchall()
+    conn.close()
+    sql(case, "UPDATE triage_runs SET status = 'interrupted'")
+    for name, args in VIEWS.items():
+        done = view(*args)
+        said = " ".join(done.stderr.split())
+        assert f"findings of run {run_id} of EX-001 (interrupted) are listed but not signed yet" in said, name
+        assert done.stdout == before[name].stdout, name
+
+
+VIEWS = {
+    "chats": ("chats", "EX-001", "--json"),
+    "calls": ("calls", "--json"),
+    "contacts": ("contacts", "EX-001"),
+    "timeline": ("timeline", "EX-001"),
+    "links": ("links", "--json"),
+}
+
+
 RUN_EDITS = {
     "counts": ("UPDATE triage_runs SET counts = replace(counts, '\"errors\": 0', '\"errors\": 7')", "counts"),
     "status": ("UPDATE triage_runs SET status = 'failed'", "status"),

@@ -313,6 +313,30 @@ def unfinished(engine: Engine, found: Iterable[StoredFinding]) -> dict[str, tupl
     return {r: (str(known.get(r, "no such run")), n) for r, n in counts.items() if known.get(r) != "complete"}
 
 
+def unsigned_runs(engine: Engine, exhibits: Sequence[str] | None = None) -> dict[str, tuple[str, str, int]]:
+    """Runs of ``exhibits`` (all when None) that did not complete and stored findings: run id ->
+    (exhibit, status, how many findings), rows a view lists although no signed digest covers them
+    yet. Only runs the case records (a row of no run at all is ``custody verify``'s to find: it
+    needs a scan of every row, this a look at the runs). Hash-set hits are left out."""
+    from triage.hashsets.match import HIT_TYPE
+
+    if not _has_tables(engine):
+        return {}
+    query = select(Run.c.id, Run.c.exhibit, Run.c.status).where(Run.c.status != "complete")
+    if exhibits:
+        query = query.where(Run.c.exhibit.in_(list(exhibits)))
+    with engine.connect() as conn:
+        runs = {r.id: (r.exhibit, r.status) for r in conn.execute(query)}
+        if not runs:
+            return {}
+        counted = conn.execute(
+            select(Finding.c.run_id, func.count())
+            .where(Finding.c.run_id.in_(list(runs)), Finding.c.record_type != HIT_TYPE)
+            .group_by(Finding.c.run_id)
+        ).all()
+    return {run: (*runs[run], int(n)) for run, n in counted if n}
+
+
 def list_runs(engine: Engine, exhibit: str | None = None) -> list[dict[str, Any]]:
     if not _has_tables(engine):
         return []
