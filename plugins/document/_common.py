@@ -17,7 +17,7 @@ from typing import IO, Any, ClassVar
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from triage.plugin import Record, TimeValue, bad_offset_note, iso_utc, utc_offset
+from triage.plugin import Record, TimeValue, iso_utc, wall_time
 
 #: Most bytes read from any one metadata part (a zip member, an OLE stream, a PDF XMP stream).
 #: Real ``docProps/core.xml`` / ``meta.xml`` are a few KiB; a zip bomb stops here.
@@ -81,28 +81,7 @@ def _timevalue(
         wall = datetime(year, month, day, hour, minute, second, micro)
     except ValueError:
         return TimeValue(utc=None, raw=raw, encoding=encoding, note="invalid calendar date")
-    local = wall.isoformat(timespec="microseconds")
-    if not zone:
-        return TimeValue(
-            utc=None, raw=raw, encoding=encoding, local=local, note="local time, UTC offset unknown"
-        )
-    parsed = utc_offset(zone)
-    if parsed is None:
-        return TimeValue(utc=None, raw=raw, encoding=encoding, local=local, note=bad_offset_note(zone))
-    tz, offset = parsed
-    try:
-        utc = iso_utc(wall.replace(tzinfo=tz))
-    except (OverflowError, ValueError):
-        return TimeValue(
-            utc=None, raw=raw, encoding=encoding, local=local, note="out of range for its encoding"
-        )
-    return TimeValue(
-        utc=utc,
-        raw=raw,
-        encoding=encoding,
-        offset=offset,
-        local=None if offset == "+00:00" else local,
-    )
+    return wall_time(raw, encoding, wall, zone, local_when_utc=False)
 
 
 def from_w3cdtf(raw: str | None) -> TimeValue | None:

@@ -29,10 +29,9 @@ from plugins.chat.whatsapp_ios import (
 from tests.conftest import need
 from tests.plugins.test_whatsapp_android import DB_DIR, MEDIA_SCHEMA, NEW_ROWS, NEW_SCHEMA, _phone
 from tests.plugins.test_whatsapp_ios import APP_GROUP, CALL_ROWS, CALLS_SCHEMA, OWNER
+from tests.plugins.test_whatsapp_ios import _run_all as _run
 from tests.plugins.triage_e2e import exhibit, triaged_folder
-from triage.engine.dispatch import match_plugins, run_plugins
-from triage.plugin import FileItem, ParseContext, Plugin, Record
-from triage.plugin.scratch import Scratch
+from triage.plugin import FileItem, Record
 
 PREFS = "data/data/com.whatsapp/shared_prefs"
 ME = "447700900999@s.whatsapp.net"
@@ -45,15 +44,6 @@ def _prefs(*entries: tuple[str, str]) -> str:
         '    <boolean name="input_enter_send" value="false" />\n'
         f"{strings}</map>\n"
     )
-
-
-def _run(item: FileItem, tmp_path: Path, plugin: Plugin) -> tuple[list[Record], list[str]]:
-    with Scratch(tmp_path) as scratch:
-        ctx = ParseContext(scratch=scratch)
-        assert match_plugins(item, [plugin], ctx) == [plugin]
-        result = run_plugins(item, [plugin], ctx)
-    assert result.failed == []
-    return list(result.records), [w.message for w in result.warnings]
 
 
 def _android(tmp_path: Path, files: dict[str, str]) -> tuple[list[Record], list[str]]:
@@ -145,7 +135,9 @@ def test_ios_owner_on_the_corpus_store(corpus: Path, tmp_path: Path) -> None:
     root = _app_group(tmp_path, plist)
     shutil.copy(db, root / APP_GROUP.lstrip("/") / "ChatStorage.sqlite")
     item = FileItem.from_path(
-        root / APP_GROUP.lstrip("/") / "ChatStorage.sqlite", fs_path=f"{APP_GROUP}/ChatStorage.sqlite", root=root
+        root / APP_GROUP.lstrip("/") / "ChatStorage.sqlite",
+        fs_path=f"{APP_GROUP}/ChatStorage.sqlite",
+        root=root,
     )
     records, warnings = _run(item, tmp_path, WhatsAppIosPlugin())
     assert warnings == []
@@ -157,26 +149,25 @@ def test_ios_owner_on_the_corpus_store(corpus: Path, tmp_path: Path) -> None:
     assert {m.to_jid for m in messages if m.from_me is False and m.to_jid} == {OWNER}
 
 
-def test_ios_owner_from_the_last_jid_of_an_xml_plist_for_calls(tmp_path: Path) -> None:
-    root = _app_group(tmp_path, plistlib.dumps({"LastOwnJabberID": "19195794674"}, fmt=plistlib.FMT_XML))
+def _calls(tmp_path: Path, plist: bytes) -> tuple[list[Record], list[str]]:
+    """CallHistory.sqlite (the calls tests' fixture) in an app group whose preferences are ``plist``."""
+    root = _app_group(tmp_path, plist)
     db = root / APP_GROUP.lstrip("/") / "CallHistory.sqlite"
     con = sqlite3.connect(db)
     con.executescript(CALLS_SCHEMA + CALL_ROWS)
     con.close()
     item = FileItem.from_path(db, fs_path=f"{APP_GROUP}/CallHistory.sqlite", root=root)
-    records, _ = _run(item, tmp_path, WhatsAppIosCallsPlugin())
+    return _run(item, tmp_path, WhatsAppIosCallsPlugin())
+
+
+def test_ios_owner_from_the_last_jid_of_an_xml_plist_for_calls(tmp_path: Path) -> None:
+    records, _ = _calls(tmp_path, plistlib.dumps({"LastOwnJabberID": "19195794674"}, fmt=plistlib.FMT_XML))
     calls = [r for r in records if isinstance(r, WhatsAppIosCall)]
     assert len(calls) == 5 and {c.account for c in calls} == {OWNER}  # a bare number gets its server
 
 
 def test_ios_a_plist_that_is_not_one_is_a_warning(tmp_path: Path) -> None:
-    root = _app_group(tmp_path, b"bplist00\xff\xff\xff not really")
-    db = root / APP_GROUP.lstrip("/") / "CallHistory.sqlite"
-    con = sqlite3.connect(db)
-    con.executescript(CALLS_SCHEMA + CALL_ROWS)
-    con.close()
-    item = FileItem.from_path(db, fs_path=f"{APP_GROUP}/CallHistory.sqlite", root=root)
-    records, warnings = _run(item, tmp_path, WhatsAppIosCallsPlugin())
+    records, warnings = _calls(tmp_path, b"bplist00\xff\xff\xff not really")
     where = f"{APP_GROUP}/Library/Preferences/group.net.whatsapp.WhatsApp.shared.plist"
     assert any(w.startswith(f"owner's account not read from {where}: not a property list") for w in warnings)
     assert len(records) == 5 and {r.account for r in records} == {None}  # type: ignore[attr-defined]

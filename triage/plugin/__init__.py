@@ -66,6 +66,7 @@ from triage.plugin.timeconv import (
     from_webkit_us,
     iso_utc,
     utc_offset,
+    wall_time,
 )
 from triage.text import (
     ByteOffsets,
@@ -142,4 +143,5 @@ __all__ = [
     "table_columns",
     "utc_offset",
     "views",
+    "wall_time",
 ]

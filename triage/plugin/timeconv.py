@@ -38,6 +38,7 @@ __all__ = [
     "from_webkit_us",
     "iso_utc",
     "utc_offset",
+    "wall_time",
 ]
 
 UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -357,18 +358,30 @@ def from_iso8601_text(raw: str | None) -> TimeValue:
         wall = datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6]), micro)
     except ValueError:
         return TimeValue(utc=None, raw=raw, encoding=ISO8601_TEXT, note="invalid calendar date")
+    return wall_time(raw, ISO8601_TEXT, wall, m[8])
+
+
+def wall_time(
+    raw: str, encoding: str, wall: datetime, zone: str | None, *, local_when_utc: bool = True
+) -> TimeValue:
+    """A wall-clock reading with the zone text written beside it (``Z``, ``+HH:MM``...; ``None``
+    when none was): the UTC instant when the zone is an offset a clock can have, else the local
+    time with a note saying why there is no UTC. ``local_when_utc``: keep ``local`` for a time
+    written in UTC too."""
     local = wall.isoformat(timespec="microseconds")
-    zone = m[8]
-    if zone is None:
+    if not zone:
         return TimeValue(
-            utc=None, raw=raw, encoding=ISO8601_TEXT, local=local, note="local time, UTC offset unknown"
+            utc=None, raw=raw, encoding=encoding, local=local, note="local time, UTC offset unknown"
         )
     parsed = utc_offset(zone)
     if parsed is None:
-        return TimeValue(utc=None, raw=raw, encoding=ISO8601_TEXT, local=local, note=bad_offset_note(zone))
+        return TimeValue(utc=None, raw=raw, encoding=encoding, local=local, note=bad_offset_note(zone))
     tz, offset = parsed
     try:
         utc = iso_utc(wall.replace(tzinfo=tz))
     except (OverflowError, ValueError):
-        return TimeValue(utc=None, raw=raw, encoding=ISO8601_TEXT, note="out of range for its encoding")
-    return TimeValue(utc=utc, raw=raw, encoding=ISO8601_TEXT, offset=offset, local=local)
+        return TimeValue(
+            utc=None, raw=raw, encoding=encoding, local=local, note="out of range for its encoding"
+        )
+    keep = local_when_utc or offset != "+00:00"
+    return TimeValue(utc=utc, raw=raw, encoding=encoding, offset=offset, local=local if keep else None)
