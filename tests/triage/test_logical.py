@@ -6,13 +6,14 @@ import hashlib
 import io
 import os
 import stat
+import subprocess
 import tarfile
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import CORPUS, need
+from tests.conftest import CORPUS, need, need_tool
 from triage.errors import EntryNotFound, SourceUnreadable
 from triage.sources.entry import FileEntry, entry_to_json
 from triage.sources.logical import FolderSource, TarSource, ZipSource
@@ -149,6 +150,43 @@ def test_tar_gz_with_symlink(tmp_path: Path) -> None:
         assert b"".join(src.read(entries["/data/evil"])) == b"../../../../etc/shadow"
     assert snapshot(tmp_path) == before
     assert entry_to_json(db)["path"] == "/data/data/com.whatsapp/databases/msgstore.db"
+
+
+def test_a_hard_link_in_a_tar_has_its_target_members_content(tmp_path: Path) -> None:
+    """Review: a hard link member was listed as a link of size 0 and read as its target's name,
+    so its content reached no hash, hash set or plugin. tar -x gives it the content of the earlier
+    member it names (oracle: ``tar -xf`` here, and tarfile's ``extractfile``); a hard link to a
+    name the archive does not hold stays a link, and a symbolic link is never followed."""
+    archive = tmp_path / "links.tar"
+    data = b"REAL CONTENT: meet at pier 7\n"
+    with tarfile.open(archive, "w") as tf:
+        info = tarfile.TarInfo("./notes/real.txt")
+        info.size = len(data)
+        tf.addfile(info, io.BytesIO(data))
+        for name, kind, target in (
+            ("notes/hl.txt", tarfile.LNKTYPE, "notes/real.txt"),
+            ("notes/dangling.txt", tarfile.LNKTYPE, "notes/not-in-the-archive.txt"),
+            ("notes/sym.txt", tarfile.SYMTYPE, "real.txt"),
+        ):
+            link = tarfile.TarInfo(name)
+            link.type, link.linkname = kind, target
+            tf.addfile(link)
+    out = tmp_path / "extracted"
+    out.mkdir()
+    need_tool("tar")
+    subprocess.run(["tar", "-xf", str(archive), "-C", str(out), "./notes/real.txt", "notes/hl.txt"], check=True)
+    assert (out / "notes/hl.txt").read_bytes() == data
+    with tarfile.open(archive) as tf:
+        extracted = tf.extractfile("notes/hl.txt")
+        assert extracted is not None and extracted.read() == data
+    entries = {e.path: e for e in list_entries(archive, recursive=True)}
+    hard = entries["/notes/hl.txt"]
+    assert (hard.type, hard.size) == ("file", len(data))
+    assert (entries["/notes/dangling.txt"].type, entries["/notes/sym.txt"].type) == ("link", "link")
+    with TarSource(archive) as src:
+        assert b"".join(src.read(hard)) == data
+        assert b"".join(src.read(entries["/notes/dangling.txt"])) == b"notes/not-in-the-archive.txt"
+        assert b"".join(src.read(entries["/notes/sym.txt"])) == b"real.txt"
 
 
 def test_plain_tar_detected_by_content(tmp_path: Path) -> None:

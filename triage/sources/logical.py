@@ -555,6 +555,13 @@ _TAR_TYPES = {
 }
 
 
+def _member_key(name: str) -> str:
+    """A member's name as tar compares link targets: without a leading ``./`` or trailing ``/``."""
+    while name.startswith("./"):
+        name = name[2:]
+    return name.rstrip("/")
+
+
 class TarSource(_ArchiveSource):
     """A tar archive, plain or compressed (gz, bz2, xz); ``fileobj`` and ``name`` as for ZipSource."""
 
@@ -573,11 +580,23 @@ class TarSource(_ArchiveSource):
             raise SourceUnreadable(f"{self.name}: unreadable tar archive: {exc}") from exc
         self._members = members
         self._count = len(members)
+        # A hard link member names an earlier member of the same archive: it has that member's
+        # content, as tar -x gives it (found in review: it was listed as a link and read as the
+        # target's name). Resolved inside the archive only; a symbolic link is never followed.
+        self._hard: dict[int, int] = {}
+        latest: dict[str, int] = {}
+        for index, m in enumerate(members):
+            if m.islnk():
+                target = latest.get(_member_key(m.linkname))
+                if target is not None and members[target].isfile():
+                    self._hard[index] = target
+            latest[_member_key(m.name)] = self._hard.get(index, index)
         for index, m in enumerate(members):
             raw = m.name.encode("utf-8", "surrogateescape")
             parts, display = _split_display(raw)
             if not parts:
                 continue  # "./" — the archive's own root
+            linked = self._hard.get(index)
             self._entries.append(
                 FileEntry(
                     None,
@@ -586,8 +605,8 @@ class TarSource(_ArchiveSource):
                     display.rsplit("/", 1)[-1],
                     parts[-1],
                     index,
-                    _TAR_TYPES.get(m.type, "unknown"),
-                    m.size,
+                    "file" if linked is not None else _TAR_TYPES.get(m.type, "unknown"),
+                    members[linked].size if linked is not None else m.size,
                     False,
                     False,
                     None,
@@ -610,9 +629,10 @@ class TarSource(_ArchiveSource):
         return self._members[index].name.encode("utf-8", "surrogateescape")
 
     def read(self, entry: FileEntry, *, chunk_size: int = DEFAULT_CHUNK) -> Iterator[bytes]:
-        m = self._members[self._member(entry)]
+        index = self._member(entry)
+        m = self._members[self._hard.get(index, index)]  # a hard link: the member it names
         if m.issym() or m.islnk():
-            yield m.linkname.encode("utf-8", "surrogateescape")  # never resolve links
+            yield m.linkname.encode("utf-8", "surrogateescape")  # never follow a symbolic link
             return
         if not m.isfile():
             return
