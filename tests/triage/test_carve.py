@@ -159,6 +159,37 @@ def test_whole_and_cut_jpeg_in_free_space() -> None:
     assert t.status == "truncated" and "EOI" in t.detail and t.length <= len(jpeg) // 2
 
 
+def test_a_carve_joined_across_allocated_blocks_says_so() -> None:
+    """Review: a deleted JPEG whose fourth block was reused by another file was carved with that
+    block left out (the free space joined across it), decoded, wrongly, and passed as valid with
+    nothing said (photorec recovers no JPEG there). The carve now names the allocated gap."""
+    jpeg = _jpeg_bytes()
+    reused = os.urandom(4096)
+    image = jpeg[:12288] + reused + jpeg[16384:] + b"\x00" * (4096 - len(jpeg) % 4096)
+    runs = [(0, 12288), (16384, len(image) - 16384)]  # the reused block is allocated
+    [c] = carve_stream(FreeStream(lambda off, n: image[off : off + n], runs), 0, 4096).carved
+    assert c.extents[0] == (0, 12288) and c.extents[1][0] == 16384
+    assert c.sha256 != hashlib.sha256(jpeg).hexdigest()  # not the file that was deleted
+    assert "joined across 1 allocated gap(s) of 4096 bytes" in c.detail, c.detail
+    assert "after image offset 12288 are assumed to continue the file" in c.detail
+    whole = jpeg + b"\x00" * (4096 - len(jpeg) % 4096)  # one free run: nothing joined
+    [w] = carve_stream(_stream(whole), 0, 4096).carved
+    assert (w.status, w.detail) == ("valid", "")
+
+
+def test_a_cut_jpeg_followed_by_zeros_ends_at_its_data() -> None:
+    """Review: a JPEG cut at 13 KB and followed by zeroed free space was carved as 16.7 MB to the
+    end of the free space (zeros read as entropy-coded data); photorec recovers none. The
+    truncated carve now ends at its last byte that is not zero, and says so."""
+    jpeg = _jpeg_bytes()
+    cut = jpeg[: len(jpeg) // 2].rstrip(b"\x00")
+    free = b"\x00" * 4096 + cut + b"\x00" * (3 << 20)
+    [t] = carve_stream(_stream(free), 0, 4096).carved
+    assert t.status == "truncated" and t.offset == 4096
+    assert t.length == len(cut) and t.sha256 == hashlib.sha256(cut).hexdigest()
+    assert "zero bytes after its last data left out" in t.detail, t.detail
+
+
 def test_jpeg_header_with_no_end_stops_at_cap() -> None:
     """A JPEG header followed by endless entropy-coded-looking data: carved up to the size cap,
     reported truncated with the cap named; memory stays around the cap."""

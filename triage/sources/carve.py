@@ -57,6 +57,7 @@ import zlib
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 from triage.errors import EntryNotFound, SourceUnreadable, WalkWarning
@@ -855,11 +856,29 @@ def carve_stream(
             status, detail = "truncated", parsed.detail
             if buf.exhausted and len(buf.data) >= limits.max_size[kind]:
                 detail += f" (size cap {limits.max_size[kind]} bytes)"
+            # what follows the data in free space is often zeros, which a JPEG's entropy-coded
+            # data cannot be told from: a truncated carve ends at its last byte that is not zero
+            # (found in review: a cut JPEG of 13 KB carved as 16.7 MB to the end of free space)
+            kept = len(data.rstrip(b"\x00"))
+            if len(data) - kept >= min(block, 4096):
+                detail += f"; the {len(data) - kept} zero bytes after its last data left out"
+                data = data[:kept]
         else:
             why = _decodes(kind, data)
             if why:
                 status, detail = "invalid", why
         extents = tuple(buf.extents(len(data)))
+        if len(extents) > 1 and not rebuilt:
+            # free space joined across allocated blocks: the carve assumes the file went on in the
+            # next free block, which nothing proves (found in review: a JPEG whose middle block
+            # was reused decoded, wrong, and passed as valid)
+            gaps = sum(b[0] - (a[0] + a[1]) for a, b in pairwise(extents))
+            note = (
+                f"joined across {len(extents) - 1} allocated gap(s) of {gaps} bytes in all: the bytes "
+                f"after image offset {extents[0][0] + extents[0][1]} are assumed to continue the file "
+                "(not proven; look at the picture)"
+            )
+            detail = f"{detail}; {note}" if detail else note
         if rebuilt:
             note = (
                 f"rebuilt through the ext2/ext3 indirect block {rebuilt[0]}"
