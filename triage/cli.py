@@ -165,6 +165,7 @@ def cat(
     case: CaseOpt = None,
 ) -> None:
     """Write a file's raw content to stdout, like icat."""
+    from triage.sources.carve import CARVED_DIR
     from triage.sources.lookup import find_entry
     from triage.sources.open import open_source
 
@@ -176,6 +177,9 @@ def cat(
     source_path, kind, _ = evidence_of(case, exhibit, with_known=False)
     if path is not None and "!/" in path:  # a member of an archive in the evidence (nested.MARK)
         _cat_member(case, source_path, kind, path, partition, options)
+        return
+    if path is not None and path.startswith(f"{CARVED_DIR}/"):  # carved from free space by triage
+        _cat_carved(case, exhibit, source_path, kind, path, partition, options)
         return
     with open_source(source_path, kind, options=options) as source:
         entry = find_entry(source, path or "", partition, inode)
@@ -190,6 +194,31 @@ def cat(
         sink.flush()
         for w in source.warnings:
             err.print(f"warning: {w}")
+
+
+def _cat_carved(
+    case: Path | None,
+    exhibit: str,
+    source_path: Path | str,
+    kind: str,
+    path: str,
+    partition: int | None,
+    options: dict[str, object],
+) -> None:
+    """``exhibit cat`` of a file carved from free space: read from the image by its extents."""
+    from triage.sources.open import open_source
+    from triage.views.carved import carved_file
+
+    with (
+        opened(case) as c,
+        c.engine.connect() as conn,
+        open_source(source_path, kind, options=options) as top,
+    ):
+        source, entry = carved_file(conn, exhibit, top, path, partition)
+        sink = sys.stdout.buffer
+        for chunk in source.read(entry):
+            sink.write(chunk)
+        sink.flush()
 
 
 def _cat_member(

@@ -12,12 +12,60 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Engine, inspect, select
+from sqlalchemy import Connection, Engine, inspect, select
 
-from triage.sources.carve import CARVE_RECORD, CARVED_FS
+from triage.errors import EntryNotFound
+from triage.sources.carve import CARVE_RECORD, CARVED_FS, CarvedSource, carved_entry
+from triage.sources.entry import FileEntry, Source
 from triage.store.models import File, Finding
 
 _EXIF_KEYS = ("make", "model", "taken", "latitude", "longitude")
+
+
+def _carves(conn: Connection, exhibit: str) -> dict[tuple[int | None, str], dict[str, Any]]:
+    """The latest carve finding of each carved file of ``exhibit``, by (partition, path)."""
+    carves: dict[tuple[int | None, str], dict[str, Any]] = {}
+    for r in conn.execute(
+        select(Finding.c.partition, Finding.c.path, Finding.c.data)
+        .where(Finding.c.exhibit == exhibit, Finding.c.record_type == CARVE_RECORD)
+        .order_by(Finding.c.id)
+    ):
+        try:
+            carves[(r.partition, r.path)] = json.loads(r.data)
+        except ValueError:
+            continue
+    return carves
+
+
+def carved_file(
+    conn: Connection, exhibit: str, top: Source, path: str, partition: int | None = None
+) -> tuple[CarvedSource, FileEntry]:
+    """The carved file of ``exhibit`` at ``path`` (``/$Carved/<offset>.<type>``, as ``exhibit
+    carved`` lists it) and a source reading it from the image ``top`` by its stored extents: what
+    ``exhibit cat`` and ``exhibit export`` take (found in review: they could not read the files
+    ``exhibit carved`` names). EntryNotFound when no run carved such a file."""
+    clean = "/" + path.strip("/")
+    found = [
+        (where, data)
+        for where, data in _carves(conn, exhibit).items()
+        if where[1] == clean and (partition is None or where[0] == partition)
+    ]
+    if not found:
+        raise EntryNotFound(
+            f"no carved file {clean} of {exhibit}",
+            hint=f"'exhibit carved {exhibit}' lists the files carved by its triage runs",
+        )
+    if len(found) > 1:
+        raise EntryNotFound(
+            f"{clean} was carved in {len(found)} file systems of {exhibit}",
+            hint="give --partition (the byte offset 'exhibit carved' shows)",
+        )
+    (part, _), data = found[0]
+    extents = tuple((int(a), int(n)) for a, n in data.get("extents") or [])
+    if part is None or not extents:
+        raise EntryNotFound(f"{clean} of {exhibit}: its carve record holds no extents")
+    entry = carved_entry(part, int(data["offset"]), sum(n for _, n in extents), str(data["type"]))
+    return CarvedSource(top, {(part, entry.path): extents}), entry
 
 
 def list_carved(engine: Engine, exhibit: str) -> list[dict[str, Any]]:
@@ -26,16 +74,7 @@ def list_carved(engine: Engine, exhibit: str) -> list[dict[str, Any]]:
         return []
     out: list[dict[str, Any]] = []
     with engine.connect() as conn:
-        carves: dict[tuple[int | None, str], dict[str, Any]] = {}  # the latest carve finding of each
-        for r in conn.execute(
-            select(Finding.c.partition, Finding.c.path, Finding.c.data)
-            .where(Finding.c.exhibit == exhibit, Finding.c.record_type == CARVE_RECORD)
-            .order_by(Finding.c.id)
-        ):
-            try:
-                carves[(r.partition, r.path)] = json.loads(r.data)
-            except ValueError:
-                continue
+        carves = _carves(conn, exhibit)
         files = conn.execute(
             select(File)
             .where(File.c.exhibit == exhibit, File.c.fs_type == CARVED_FS)

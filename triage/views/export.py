@@ -30,9 +30,11 @@ from custody.ledger import Draft
 from triage.errors import TriageError
 from triage.plugin.scratch import Scratch, write_sparse
 from triage.sanitize import display_to_bytes, safe_components
+from triage.sources.carve import CARVED_DIR, CarvedSource
 from triage.sources.entry import FileEntry, Source
 from triage.sources.nested import NestedSource
 from triage.sources.open import open_source
+from triage.views.carved import carved_file
 from triage.views.findings import known_hashes
 
 EXPORT = "item.export"
@@ -172,10 +174,19 @@ def export_files(
         Scratch(case.scratch_dir) as scratch,  # big archives a member is exported from
     ):
         # a member of an archive in the evidence is exported by its path: /a/chat.zip!/msgstore.db
-        source = NestedSource(top, scratch=scratch)
+        # a file carved from free space by triage (/$Carved/<offset>.<type>) is read by its extents
+        carved: dict[str, FileEntry] = {}
+        extents: dict[tuple[int | None, str], tuple[tuple[int, int], ...]] = {}
+        with case.engine.connect() as conn:
+            for wanted in paths:
+                if wanted.startswith(f"{CARVED_DIR}/"):
+                    reader, carved[wanted] = carved_file(conn, exhibit, top, wanted, partition)
+                    extents.update(reader.carved)
+        reading: Source = CarvedSource(top, extents) if carved else top
+        source = NestedSource(reading, scratch=scratch)
         # Resolve every path first: a typo in the last one must not leave earlier copies behind
         # with no ledger entry.
-        entries = [source.locate(path, partition) for path in paths]
+        entries = [carved[p] if p in carved else source.locate(p, partition) for p in paths]
         for entry in entries:
             if entry.type == "dir":
                 raise TriageError(f"{entry.path} is a folder", hint="export the files inside it")
