@@ -105,7 +105,10 @@ def test_zip_never_extracts(tmp_path: Path) -> None:
     with open_source(archive) as src:
         assert isinstance(src, ZipSource)
         entries = {e.path: e for e in src.entries(recursive=True)}
-        assert {"/sdcard", "/sdcard/DCIM", "/sdcard/DCIM/a.jpg", "/../../escape.txt"} <= set(entries)
+        # "..": a component shown escaped, never a path that climbs (as in iOS backups)
+        assert {"/sdcard", "/sdcard/DCIM", "/sdcard/DCIM/a.jpg", "/\\x2e\\x2e/\\x2e\\x2e/escape.txt"} <= set(
+            entries
+        )
         assert {"/abs/root.txt", "/emptydir", "/sdcard/link"} <= set(entries)
         jpeg = entries["/sdcard/DCIM/a.jpg"]
         assert (jpeg.fs_type, jpeg.partition, jpeg.type, jpeg.size, jpeg.times_local) == (
@@ -119,7 +122,7 @@ def test_zip_never_extracts(tmp_path: Path) -> None:
         assert b"".join(src.read(jpeg)) == b"\xff\xd8zip-jpeg"
         assert entries["/sdcard/link"].type == "link"
         assert b"".join(src.read(entries["/sdcard/link"])) == b"/etc/passwd"
-        assert b"".join(src.read(entries["/../../escape.txt"])) == b"traversal attempt"
+        assert b"".join(src.read(entries["/\\x2e\\x2e/\\x2e\\x2e/escape.txt"])) == b"traversal attempt"
         assert {e.path for e in src.entries("/sdcard")} == {"/sdcard/DCIM", "/sdcard/link"}
     assert snapshot(tmp_path) == before
     assert not (tmp_path.parent / "escape.txt").exists()
@@ -174,7 +177,9 @@ def test_a_hard_link_in_a_tar_has_its_target_members_content(tmp_path: Path) -> 
     out = tmp_path / "extracted"
     out.mkdir()
     need_tool("tar")
-    subprocess.run(["tar", "-xf", str(archive), "-C", str(out), "./notes/real.txt", "notes/hl.txt"], check=True)
+    subprocess.run(
+        ["tar", "-xf", str(archive), "-C", str(out), "./notes/real.txt", "notes/hl.txt"], check=True
+    )
     assert (out / "notes/hl.txt").read_bytes() == data
     with tarfile.open(archive) as tf:
         extracted = tf.extractfile("notes/hl.txt")
@@ -187,6 +192,29 @@ def test_a_hard_link_in_a_tar_has_its_target_members_content(tmp_path: Path) -> 
         assert b"".join(src.read(hard)) == data
         assert b"".join(src.read(entries["/notes/dangling.txt"])) == b"notes/not-in-the-archive.txt"
         assert b"".join(src.read(entries["/notes/sym.txt"])) == b"real.txt"
+
+
+def test_a_tar_of_a_folder_made_with_dot_lists_its_files_from_the_root(tmp_path: Path) -> None:
+    """``tar -C dir -cf x.tar .`` (how a phone's file system is often packed) names every member
+    ``./a/b``: listed as ``/a/b`` (it was under a folder ``/.``), as ``tar -t`` and ``tar -x``
+    read it; a ``./`` inside a zip name too."""
+    need_tool("tar")
+    tree = tmp_path / "tree" / "data" / "data"
+    tree.mkdir(parents=True)
+    (tree / "msgstore.db").write_bytes(b"db")
+    archive = tmp_path / "extraction.tar"
+    subprocess.run(["tar", "-C", str(tmp_path / "tree"), "-cf", str(archive), "."], check=True)
+    listed = subprocess.run(["tar", "-tf", str(archive)], capture_output=True, text=True, check=True).stdout
+    assert "./data/data/msgstore.db" in listed.split()
+    paths = {e.path: e for e in list_entries(archive, recursive=True)}
+    assert set(paths) == {"/data", "/data/data", "/data/data/msgstore.db"}
+    with TarSource(archive) as src:
+        assert b"".join(src.read(paths["/data/data/msgstore.db"])) == b"db"
+    zipped = tmp_path / "dots.zip"
+    with zipfile.ZipFile(zipped, "w") as zf:
+        zf.writestr("./c.txt", b"c")
+        zf.writestr("d/./e.txt", b"e")
+    assert {e.path for e in list_entries(zipped, recursive=True)} == {"/c.txt", "/d", "/d/e.txt"}
 
 
 def test_plain_tar_detected_by_content(tmp_path: Path) -> None:

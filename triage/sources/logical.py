@@ -88,9 +88,14 @@ def _stat_type(mode: int) -> str:
 
 
 def _split_display(raw: bytes) -> tuple[list[bytes], str]:
-    """Split a stored member path into components and its display path (always leading "/")."""
-    parts = [p for p in raw.split(b"/") if p]
-    return parts, "/" + "/".join(display_name(p) for p in parts)
+    """Split a stored member path into components and its display path (always leading "/").
+
+    ``.`` names the folder it is in: dropped, as tar and unzip read it (``tar -C dir .`` stores
+    every name as ``./a/b``, which was listed under a folder ``/.``). ``..``
+    stays a component but is shown as ``\\x2e\\x2e`` (as in iOS backups), so a listing never
+    shows a path that climbs out of the archive."""
+    parts = [p for p in raw.split(b"/") if p and p != b"."]
+    return parts, "/" + "/".join("\\x2e\\x2e" if p == b".." else display_name(p) for p in parts)
 
 
 def _under(prefix: str, path: str, recursive: bool) -> bool:
