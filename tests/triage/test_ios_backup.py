@@ -291,7 +291,7 @@ def test_hostile_relative_paths_stay_under_their_domain(tmp_path: Path) -> None:
         assert entry.path.startswith("/")
         assert all(c.isprintable() for c in path), path
         assert display_to_bytes(path.rsplit("/", 1)[-1]) == entry.name_bytes
-    assert any("'..' component" in w for w in warnings)
+    assert len([w for w in warnings if "'..' component" in w]) == 1  # one path: said once, not four times
     assert any("absolute" in w for w in warnings)
 
 

@@ -227,9 +227,9 @@ def domain_path(domain: bytes, relative: bytes) -> tuple[str, bytes, list[str]]:
             continue
         if component in (b".", b".."):
             shown = "\\x2e" * len(component)
-            problems.append(
-                f"relativePath has a {component.decode()!r} component: shown as {shown}, never resolved"
-            )
+            said = f"relativePath has a {component.decode()!r} component: shown as {shown}, never resolved"
+            if said not in problems:  # once per path, however many (found in review: 3 for ../../../)
+                problems.append(said)
         else:
             shown = display_name(component)
         parts.append(shown)
