@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import tarfile
+import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +30,7 @@ from tests.triage.test_engine import build_ext4
 from triage.engine import integrity
 from triage.engine.run import RunSummary, TriageOptions, run_triage
 from triage.sources.nested import NestLimits, damaged_stream, hostile_name, sniff_archive
-from triage.store.models import File
+from triage.store.models import File, RunWarning
 from triage.views.findings import iter_findings
 
 SMS = "data/data/com.android.providers.telephony/databases/mmssms.db"
@@ -479,3 +480,25 @@ def test_a_second_run_reads_no_member_again(case: tuple[Case, RunSummary]) -> No
     assert len(list(iter_findings(c.engine, "EX-001", "chat/android/sms"))) == 9
     report = verify_case(c, rehash=True)
     assert report.ok, report.problems
+
+
+def test_an_archive_warning_is_said_once(tmp_path: Path) -> None:
+    """Found in review: a zip's duplicate member name was warned about by the walk and again
+    for the member, whose reading opened the zip again (the same message twice)."""
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate name it writes
+        z.writestr("dup.txt", b"a")
+        z.writestr("dup.txt", b"b")
+    (ev / "d.zip").write_bytes(out.getvalue())
+    c, summary = triaged(tmp_path, ev)
+    try:
+        said = [m for m in messages(summary) if "has the same name as member #0" in m]
+        assert len(said) == 1, messages(summary)
+        with c.engine.connect() as conn:
+            stored = conn.execute(select(RunWarning.c.message)).scalars().all()
+        assert len([m for m in stored if "has the same name as member #0" in m]) == 1
+    finally:
+        c.close()
