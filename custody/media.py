@@ -301,7 +301,33 @@ def split_raw_segments(path: Path) -> list[Path] | None:
                 f"(have {len(found)} segments up to {found[max(found)].name})",
                 hint=hint,
             )
-    return [found[i] for i in sorted(found)]
+    segments = [found[i] for i in sorted(found)]
+    _check_sizes(segments, folder / parsed.stem)
+    return segments
+
+
+def _check_sizes(segments: list[Path], stem: Path) -> None:
+    """Every segment but the last is as long as the first (``split -b``, dc3dd, FTK Imager and
+    ewfexport cut them so): a shorter or longer one is a copy cut short or a file that is no
+    segment, and reading on would shift every byte after it (found in review: accepted silently)."""
+    try:
+        sizes = [p.stat().st_size for p in segments]
+    except OSError as exc:
+        raise EvidenceError(f"{stem}.*: cannot read the split raw set: {exc.strerror}") from exc
+    for path, size in zip(segments[1:-1], sizes[1:-1], strict=True):
+        if size != sizes[0]:
+            raise EvidenceError(
+                f"{path}: {size} bytes in a split raw set whose segments are {sizes[0]} bytes "
+                f"({segments[0].name}); only the last may be shorter",
+                hint="a segment cut short when it was copied: copy it again from the original; if these "
+                "files are not one image, acquire each alone with --kind raw (or file)",
+            )
+    if sizes[-1] > sizes[0]:
+        raise EvidenceError(
+            f"{segments[-1]}: {sizes[-1]} bytes, longer than the other segments of its split raw set "
+            f"({sizes[0]} bytes): not the last segment of that set",
+            hint="if these files are not one image, acquire each alone with --kind raw (or file)",
+        )
 
 
 class SplitRawReader:

@@ -228,6 +228,31 @@ def test_split_missing_middle_segment_is_named(tmp_path: Path) -> None:
             detect_source(tmp_path / name)
 
 
+def test_a_split_segment_cut_short_or_too_long_is_named(tmp_path: Path) -> None:
+    """Found in review: a set whose middle segment was cut short (a copy interrupted) was read as
+    one image, every byte after the cut shifted. Segments are all as long as the first (split -b,
+    dc3dd, FTK Imager, ewfexport) but the last, which may be shorter, never longer."""
+    data = payload(4096 * 3 + 100)
+    for i in range(4):
+        (tmp_path / f"img.{i:03d}").write_bytes(data[i * 4096 : (i + 1) * 4096])
+    assert open_image(tmp_path / "img.000").size == len(data)  # the last segment shorter: fine
+    (tmp_path / "img.001").write_bytes(data[4096:4196])
+    for name in ("img.000", "img.003"):
+        with pytest.raises(
+            EvidenceError, match=r"img\.001: 100 bytes in a split raw set whose segments are 4096"
+        ) as err:
+            open_image(tmp_path / name)
+        assert err.value.hint and "copy it again" in err.value.hint
+        with pytest.raises(EvidenceError, match=r"img\.001: 100 bytes"):
+            detect_source(tmp_path / name)
+    (tmp_path / "img.001").write_bytes(data[4096:8192])
+    (tmp_path / "img.003").write_bytes(data[12288:] + payload(8000))
+    with pytest.raises(EvidenceError, match=r"img\.003: .* longer than the other segments"):
+        open_image(tmp_path / "img.000")
+    with open_image(tmp_path / "img.001", kind="raw") as alone:  # type: ignore[attr-defined]
+        assert alone.size == 4096  # each file alone, as the hint says
+
+
 def test_split_missing_first_segment_is_named(tmp_path: Path) -> None:
     for i in (2, 3):
         (tmp_path / f"img.{i:03d}").write_bytes(b"x" * 512)
