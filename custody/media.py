@@ -282,6 +282,7 @@ def split_raw_segments(path: Path) -> list[Path] | None:
                 f"(have {run[0].name}..{run[-1].name}, all full-size, and more segments after the gap)",
                 hint=hint,
             )
+        _check_sizes(run, folder / parsed.stem)
         return run
     start = min(found)
     if start > 1:

@@ -251,6 +251,10 @@ def test_a_split_segment_cut_short_or_too_long_is_named(tmp_path: Path) -> None:
         open_image(tmp_path / "img.000")
     with open_image(tmp_path / "img.001", kind="raw") as alone:  # type: ignore[attr-defined]
         assert alone.size == 4096  # each file alone, as the hint says
+    for suffix, size in (("aa", 4096), ("ab", 1000), ("ac", 4096)):  # the letters' scheme too
+        (tmp_path / f"z.{suffix}").write_bytes(payload(size))
+    with pytest.raises(EvidenceError, match=r"z\.ab: 1000 bytes in a split raw set"):
+        open_image(tmp_path / "z.ac")
 
 
 def test_split_missing_first_segment_is_named(tmp_path: Path) -> None:
