@@ -178,3 +178,47 @@ def test_every_printed_value_is_redacted_and_visible(tmp_path: Path) -> None:
         a="<b>Alice Smith</b>", names=["Bo Jensen", "Cy"], path="gpj.\u202eexe\x07.jpg", b="07700 900123"
     )
     assert out == "&lt;b&gt;V1&lt;/b&gt;|V2, Cy|gpj.\\u202eexe\\x07.jpg|<i>V1</i>"
+
+
+def test_what_the_review_found_left_in_clear(tmp_path: Path) -> None:
+    """A review wrote a victim's name and number every way evidence holds them into a case and
+    searched the reports for them. Each form it found in clear, now replaced: dashes other than
+    the hyphen-minus (U+2010, en dash), full-width and Arabic-Indic digits, the name decomposed
+    (``e`` and U+0308), without its accent, with no gap or a URL's ``%20``, percent-encoded."""
+    r = _redactor(tmp_path, "region: GB\nname: Zoë Smith; name: Zoë; number: +44 7700 900123\n")
+    for written in (
+        "07700\u2013900\u2013123",
+        "07700\u2010900\u2010123",
+        "\uff10\uff17\uff17\uff10\uff10\uff19\uff10\uff10\uff11\uff12\uff13",
+        "\u0660\u0667\u0667\u0660\u0660\u0669\u0660\u0660\u0661\u0662\u0663",
+        "\uff0b44 7700 900123",
+    ):
+        assert r.text(f"call {written} now") == "call V1 now", written
+    for written in (
+        "Zoe\u0308 Smith",
+        "Zoe Smith",
+        "ZOE SMITH",
+        "ZoeSmith",
+        "zoe.smith",
+        "Zo%C3%AB%20Smith",
+    ):
+        assert r.text(f"to {written}!") == "to V1!", written
+    assert r.text("#ZoeSmith") == "#V1"
+    assert r.text("statement_zoe-smith_07700900123.docx") == "statement_V1_V1.docx"
+    # not her: another country's number with the same digits, another person, a longer number
+    for other in ("+1 770-090-0123", "+1 (770) 090-0123", "+33 7700900123", "+44 7700 900124", "Chloë Smith"):
+        assert r.text(f"see {other}") == f"see {other}", other
+
+
+def test_a_list_that_would_leak_or_merge_people_is_refused(tmp_path: Path) -> None:
+    """Review: a national number listed without 'region:' matched only its national form (the
+    '+44 ...' form stayed in clear, under a new pseudonym); a value on two lines gave two
+    people one pseudonym. Both refused, naming the line; a name typed decomposed is the same key."""
+    with pytest.raises(RedactionError, match=r"line 1: number '07700 900123' cannot be read") as err:
+        parse_text("number: 07700 900123\n")
+    assert err.value.hint and "region: GB" in err.value.hint
+    with pytest.raises(RedactionError, match=r"line 3: name 'mo' is also on line 2: one line is one person"):
+        parse_text("region: GB\nname: Mo; number: 07700 900111\nname: Mo; number: 07700 900222\n")
+    first = _redactor(tmp_path, "name: Zoë Smith\n")
+    again = _redactor(tmp_path, "name: Zoe\u0308 Smith\n")
+    assert first.pseudonyms == again.pseudonyms == {("name", "zoë smith"): "V1"}

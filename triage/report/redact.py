@@ -19,23 +19,31 @@ The file is UTF-8 text, one person per line; ``#`` starts a comment::
 ``blur:`` and ``hide:`` name a picture by its path in the exhibit (optionally ``EX:`` first to
 name the exhibit; without it the path is matched in every exhibit).
 
-Matching: a name matches case-insensitively as whole words, with spaces, ``_``, ``.`` or ``-``
-between its words (``alice_smith.jpg``); list every other form (a first name alone, a nickname)
-as another ``name`` of the same person. A number matches in any formatting (spaces, dashes, dots,
-brackets between digits): international (``+44 7700 900123``, ``0044...``, ``+44 (0)7700...``),
-the bare digits of a WhatsApp id (``447700900123@s.whatsapp.net``), national with the trunk
-prefix (``07700 900123``) and without it. An account matches case-insensitively as written.
+Matching: a name matches case-insensitively as whole words, with spaces, ``_``, ``.``, ``-``,
+``%20`` or ``+`` between its words or none (``alice_smith.jpg``, ``#AliceSmith``), in any Unicode
+form of its letters (``ë`` precomposed or as ``e`` and a combining mark), without its accents
+(``Zoe`` for ``Zoë``: file names and addresses drop them) and percent-encoded in a URL
+(``Zo%C3%AB``); list every other form (a first name alone, a nickname) as another ``name`` of the
+same person. A number matches in any formatting (spaces, dashes of any kind, dots, brackets
+between digits; ASCII, full-width or Arabic-Indic digits): international (``+44 7700 900123``,
+``0044...``, ``+44 (0)7700...``), the bare digits of a WhatsApp id
+(``447700900123@s.whatsapp.net``), national with the trunk prefix (``07700 900123``) and without
+it, but not after another country's code (``+1 770 090 0123`` is someone else). A number must be
+listed with its country code or under a ``region:`` line, so that every form of it is known;
+one value on two lines (two people) is refused. An account matches case-insensitively as written.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote
 
 import phonenumbers
 from PIL import Image, ImageFilter
@@ -49,9 +57,15 @@ Category = Literal["name", "number", "account"]
 PictureAction = Literal["show", "blur", "hide"]
 
 _CATEGORIES: tuple[Category, ...] = ("name", "number", "account")
-#: What may stand between two digits of a written phone number.
-_SEP = r"[\s\-.()/\u00a0]{0,3}"
-_NAME_GAP = r"[\s_.\-]+"
+#: What may stand between two digits of a written phone number: spaces, brackets, dots, slashes
+#: and every dash (hyphen, non-breaking hyphen, figure, en and em dashes, minus, full-width forms).
+_SEP = r"[\s\-.()/\u00a0\u2010-\u2015\u2212\uff08\uff09\uff0d\uff0e\uff0f]{0,3}"
+#: What may stand between the words of a name: none (``AliceSmith``) or spaces, ``_``, ``.``,
+#: ``-`` and a URL's ``%20`` or ``+``.
+_NAME_GAP = r"(?:[\s_.\-+]|%20)*"
+_PLUS = "[+\uff0b]"
+#: An international prefix just before a match: the digits that follow are another country's.
+_OTHER_COUNTRY = re.compile(r"(?:[+\uff0b]|\b00)\d{1,3}" + _SEP + r"$")
 _MAX_FILE = 1 << 20  # a redaction list is short; a larger file is a mistake
 
 
@@ -82,19 +96,20 @@ class RedactionList:
 
 
 def normalise_name(value: str) -> str:
-    return " ".join(value.split()).casefold()
+    """One key for a name however it was typed: spaces collapsed, NFC, case-folded."""
+    return unicodedata.normalize("NFC", " ".join(value.split())).casefold()
 
 
-def normalise_number(value: str, region: str | None) -> str:
-    """E.164 of a listed number (``+447700900123``), or its digits when it cannot be parsed."""
+def normalise_number(value: str, region: str | None) -> str | None:
+    """E.164 of a listed number (``+447700900123``); None when it cannot be read as a phone
+    number (written without its country code and no ``region:`` given, or not a number)."""
     try:
-        parsed = phonenumbers.parse(value, region)
+        parsed = phonenumbers.parse(unicodedata.normalize("NFKC", value), region)
     except phonenumbers.NumberParseException:
-        parsed = None
-    if parsed is not None and parsed.national_number:
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    digits = re.sub(r"\D", "", value)
-    return digits
+        return None
+    if not parsed.national_number:
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def parse_file(path: Path) -> RedactionList:
@@ -175,21 +190,56 @@ def parse_text(text: str, where: str = "redaction list") -> RedactionList:
             if category == "name":
                 norm = normalise_name(value)
             elif category == "number":
-                norm = normalise_number(value, region)
-                if len(re.sub(r"\D", "", norm)) < 5:
+                if len(re.sub(r"\D", "", unicodedata.normalize("NFKC", value))) < 5:
                     raise RedactionError(
                         f"{where}, line {number}: number {value!r} has fewer than 5 digits",
                         hint="give the full number, with its country code or a 'region:' line",
                     )
+                e164 = normalise_number(value, region)
+                if e164 is None:
+                    # its other forms (international, national) could not all be known: the ones
+                    # not matched would stay in clear (found in review: "+44 ..." left as written)
+                    raise RedactionError(
+                        f"{where}, line {number}: number {value!r} cannot be read as a phone number"
+                        + ("" if region else " without its country code"),
+                        hint="write it with its country code (+44 7700 900123), or add a line "
+                        "'region: GB' (the country it is dialled in) before the people",
+                    )
+                norm = e164
             else:
                 norm = value.casefold()
             normalised.append((category, norm))
         people.append(Person(tuple(normalised), number))
+    owner: dict[tuple[Category, str], int] = {}
+    for person in people:
+        for listed in person.values:
+            first = owner.setdefault(listed, person.line)
+            if first != person.line:  # two people sharing a value would share a pseudonym
+                raise RedactionError(
+                    f"{where}, line {person.line}: {listed[0]} {listed[1]!r} is also on line {first}: "
+                    "one line is one person",
+                    hint="if both lines are one person, put their values on one line; if they are two, "
+                    "tell them apart (a full name, another number)",
+                )
     return RedactionList(tuple(people), tuple(pictures), region)
 
 
+def _letter(ch: str) -> str:
+    """Every way a letter of a listed name may be written: as listed, decomposed (a base letter
+    and combining marks), without its marks, and percent-encoded as UTF-8 in a URL."""
+    forms = {ch, unicodedata.normalize("NFD", ch)}
+    base = "".join(c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c))
+    if base:
+        forms.add(base)
+    if not ch.isascii():
+        forms.add(quote(ch, safe=""))
+    if len(forms) == 1:
+        return re.escape(ch)
+    return "(?:" + "|".join(re.escape(f) for f in sorted(forms, key=lambda f: (-len(f), f))) + ")"
+
+
 def _name_pattern(name: str) -> str:
-    words = [re.escape(w) for w in name.split()]
+    words = ["".join(_letter(ch) for ch in w) for w in name.split()]
     # "_" counts as a gap, not a letter: alice_smith_0770.jpg
     return r"(?<![^\W_])" + _NAME_GAP.join(words) + r"(?![^\W_])"
 
@@ -211,7 +261,13 @@ def _inside_hash(text: str, start: int, end: int) -> bool:
 
 
 def _digits(digits: str) -> str:
-    return _SEP.join(digits)
+    """The digits as written with any separators between them, each in ASCII, full-width,
+    Arabic-Indic or Extended Arabic-Indic form."""
+    forms = []
+    for d in digits:
+        n = int(d)
+        forms.append(f"[{d}{chr(0xFF10 + n)}{chr(0x0660 + n)}{chr(0x06F0 + n)}]")
+    return _SEP.join(forms)
 
 
 def _number_pattern(e164: str) -> str:
@@ -230,7 +286,9 @@ def _number_pattern(e164: str) -> str:
             meta = phonenumbers.PhoneMetadata.metadata_for_region(region) if region != "ZZ" else None
             if meta is not None and meta.national_prefix:
                 trunk = meta.national_prefix
-            intl = r"(?:\+|00)" + _SEP + _digits(cc) + _SEP + (r"(?:\(?0\)?" + _SEP + ")?" if trunk else "")
+            intl = (
+                f"(?:{_PLUS}|00)" + _SEP + _digits(cc) + _SEP + (r"(?:\(?0\)?" + _SEP + ")?" if trunk else "")
+            )
             forms.append(intl + _digits(nsn))
             forms.append(_digits(cc + nsn))
             if trunk:
@@ -238,7 +296,7 @@ def _number_pattern(e164: str) -> str:
             forms.append(_digits(nsn))
     if not forms:
         forms.append(_digits(re.sub(r"\D", "", e164)))
-    return r"(?<![\d+])(?:" + "|".join(forms) + r")(?!\d)"
+    return r"(?<![\d+\uff0b])(?:" + "|".join(forms) + r")(?!\d)"
 
 
 @dataclass
@@ -332,8 +390,11 @@ class Redactor:
             if not m.lastgroup:
                 return m.group(0)
             index = int(m.lastgroup[1:])
-            if index in numbers and _inside_hash(value, m.start(), m.end()):
-                return m.group(0)  # digits inside a SHA-256 or another long hex string
+            if index in numbers:
+                if _inside_hash(value, m.start(), m.end()):
+                    return m.group(0)  # digits inside a SHA-256 or another long hex string
+                if m.group(0)[0] not in "+\uff0b0" and _OTHER_COUNTRY.search(value, 0, m.start()):
+                    return m.group(0)  # after another country's code: another number (review)
             return groups[index]
 
         return pattern.sub(replace, value)
