@@ -2176,8 +2176,10 @@ def _recover(
         try:
             scans.current(view)
             scans.freelist(view, trunks, free_leaves)
-            if wal_log is not None:
+            if wal_log is not None and wal_log.page_size == header.page_size:
                 scans.wal(FileSource(data, header.page_size), wal_log)
+            elif wal_log is not None:  # not this database's log (found in review: an IndexError
+                stats["wal_other_page_size"] = wal_log.page_size  # lost the main file's records)
             if journal is not None:
                 max_page = max(view.page_count, len(data) // header.page_size)
                 scans.journal(view, parse_journal(journal, header.page_size, max_page))

@@ -796,6 +796,12 @@ class SqliteTablePlugin(Plugin, Generic[L]):
         except Exception as exc:
             ctx.warn(f"deleted records not recovered: {type(exc).__name__}: {exc}")
             return
+        if result.stats.get("wal_other_page_size"):
+            ctx.warn(
+                f"the write-ahead log beside it says its pages are {result.stats['wal_other_page_size']} "
+                "bytes, not the database's: it is not this database's log and was not searched for "
+                "deleted records (the database itself was)"
+            )
         if result.stats.get("timed_out"):
             ctx.warn(
                 f"recovery of deleted records stopped after {self.recover_seconds} s: the records found "
