@@ -12,6 +12,7 @@ store's own received rows name as their recipient (``ZTOJID``, iLEAPP's "To ID")
 
 from __future__ import annotations
 
+import json
 import plistlib
 import shutil
 import sqlite3
@@ -189,3 +190,17 @@ def test_chats_show_the_owner_as_the_sender_of_outgoing_messages(
     out = [line for line in lines if line["direction"] == "outgoing"]
     assert out and {(line["sender"], line["sender_field"]) for line in out} == {(ME, "account")}
     assert {line["account_e164"] for line in lines} == {"+447700900999"}
+
+
+def test_a_row_warning_names_its_row_when_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in review: the row a plugin's warning is about (its locator) was dropped on the way
+    to the examiner; ``exhibit runs --json`` and the run's output now carry it in the message."""
+    root = _phone(tmp_path / "build", NEW_SCHEMA + MEDIA_SCHEMA + NEW_ROWS, media=False)
+    files = {str(p.relative_to(root)): p for p in root.rglob("*") if p.is_file()}
+    with triaged_folder(tmp_path, monkeypatch, files, "whatsapp_android") as ran:
+        said = " ".join((ran.out + ran.err).split())
+        [run] = json.loads(exhibit("runs", "EX-001", "--json").out)
+    assert "chat 99 not found (at message._id=8)" in said, said
+    assert any(w["message"] == "chat 99 not found (at message._id=8)" for w in run["warnings"]), run[
+        "warnings"
+    ]

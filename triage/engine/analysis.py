@@ -115,7 +115,7 @@ class _Pass:
         finally:
             kept = library_warnings.stop()
         stored += store(batch)
-        warnings.extend(TriageWarning(w.plugin, w.path or None, w.message, None) for w in ctx.warnings)
+        warnings.extend(TriageWarning(w.plugin, w.path or None, w.text, None) for w in ctx.warnings)
         warnings.extend(TriageWarning(cls.name, None, text, None) for text in kept)
         return failed, stored, warnings
 

@@ -701,7 +701,7 @@ class FileProcessor:
                 for run in run_plugins(item, chosen, ctx, found.for_plugin).runs:
                     outcomes.append(PluginOutcome(run.plugin, run.version, run.outcome))
                     warnings.extend(
-                        TriageWarning(w.plugin, w.path, w.message, w.traceback) for w in run.warnings
+                        TriageWarning(w.plugin, w.path, w.text, w.traceback) for w in run.warnings
                     )
             kept, spill, dropped = found.finish()
         except BaseException:
@@ -711,7 +711,7 @@ class FileProcessor:
             scratch.release(item)
             # warnings about the file itself, before any plugin ran
             warnings.extend(
-                TriageWarning(w.plugin or None, w.path or entry.path, w.message, w.traceback)
+                TriageWarning(w.plugin or None, w.path or entry.path, w.text, w.traceback)
                 for w in ctx.warnings
             )
             ctx.warnings.clear()

@@ -147,6 +147,14 @@ class ParseWarning:
             "traceback": self.traceback,
         }
 
+    @property
+    def text(self) -> str:
+        """The message with the row or part it is about, as the run stores and prints it (found
+        in review: the locator a plugin gave was lost on the way to the examiner)."""
+        if not self.locator or self.locator in self.message:
+            return self.message
+        return f"{self.message} (at {self.locator})"
+
 
 @dataclass
 class ParseContext:
