@@ -200,6 +200,7 @@ class _Reader:
         self.end = len(self.data)
         self.pos = 0
         self.over_budget = len(data) > max_bytes
+        self.bad_text: list[str] = []
 
     def _take(self, n: int, where: str) -> memoryview:
         if n > self.end - self.pos:
@@ -240,7 +241,12 @@ class _Reader:
         return data
 
     def read_string(self, where: str) -> str:
-        return self.read_bytes(where).decode("utf-8", "backslashreplace")
+        raw = self.read_bytes(where)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:  # kept visible, and said (found in review: silently escaped,
+            self.bad_text.append(where)  # so a stored "\xff" could not be told from typed text)
+            return raw.decode("utf-8", "backslashreplace")
 
     def object(self, expected: str, where: str, depth: int, out: dict[str, Any]) -> None:
         """A boxed object of type ``expected`` into ``out`` (filled as it is read, so a caller
@@ -354,6 +360,7 @@ class Decoded:
     ended_at: str | None = None
     read: int = 0
     size: int = 0
+    bad_text: tuple[str, ...] = ()  # fields whose bytes were not UTF-8 (kept with \x escapes)
 
 
 def decode(
@@ -376,6 +383,7 @@ def decode(
     except TLError as exc:
         result.error = exc
     result.read = reader.pos
+    result.bad_text = tuple(reader.bad_text)
     cid = out.get("_cid")
     result.constructor = schema.by_id.get(cid) if isinstance(cid, int) else None
     if result.constructor is None:

@@ -419,6 +419,12 @@ class SignalAndroidPlugin(Plugin):
                 raise NotMyFormat("a plain signal.db without recipient and thread tables")
             yield from self._read(con, item, ctx, PLAINTEXT)
             return
+        if not item.head.strip(b"\x00"):  # found in review: called encrypted; zeros are no cipher text
+            ctx.warn(
+                f"{item.path} is named like Signal's database but its first {len(item.head)} bytes are "
+                f"all zero (a wiped or unallocated copy): plugin {self.name} read nothing"
+            )
+            return
         key = ctx.options.get("key")
         if not isinstance(key, bytes) or not key:
             ctx.warn(

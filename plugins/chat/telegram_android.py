@@ -320,9 +320,20 @@ class _Tally:
         entry[0] += 1
         return f"text not reached: {where} is read only in part"
 
-    def no_blob(self, table: str, what: str, warn: Callable[[str], None]) -> str:
+    def bad_text(self, table: str, fields: tuple[str, ...], warn: Callable[[str], None]) -> str:
+        """Text that was not UTF-8, kept with ``\\x`` escapes: said (a stored ``\\xff`` and typed
+        text would otherwise read the same)."""
         n = self.corrupt[table] = self.corrupt.get(table, 0) + 1
-        text = f"{what} row has no data blob"
+        text = f"text that is not UTF-8 in {', '.join(fields)}: its bytes are shown as \\x escapes"
+        if n <= MAX_BLOB_WARNINGS:
+            warn(text)
+        return text
+
+    def no_blob(self, table: str, what: str, warn: Callable[[str], None], held: object = None) -> str:
+        n = self.corrupt[table] = self.corrupt.get(table, 0) + 1
+        # what the column held instead (found in review: text and integers were "no data blob")
+        kind = "NULL" if held is None else f"{type(held).__name__} {str(held)[:40]!r}"
+        text = f"{what} row has no data blob: its data column holds {kind}"
         if n <= MAX_BLOB_WARNINGS:
             warn(text)
         return text
@@ -459,7 +470,7 @@ def _read_user(row: sqlite3.Row, tally: _Tally, locator: str, ctx: ParseContext)
     search = row["name"] if isinstance(row["name"], str) else None
     blob = row["data"]
     if not isinstance(blob, bytes):
-        tally.no_blob(USERS.name, "user", _warner(ctx, locator))
+        tally.no_blob(USERS.name, "user", _warner(ctx, locator), blob)
         return _User(search_name=search)
     result = decode(blob, "User", SCHEMA, root="user")
     tally.problem(USERS.name, "user", result, locator, _warner(ctx, locator))
@@ -555,8 +566,10 @@ def _message(row: sqlite3.Row, at: RowContext[Lookups]) -> Record:
         unread = decoded.obj is not None and "body" not in view and "action" not in view
         if problem is None and unread and decoded.ended_at:  # a part-read constructor before the text
             problem = look.tally.text_not_reached(at.table, decoded.ended_at, where)
+        if problem is None and decoded.bad_text:
+            problem = look.tally.bad_text(at.table, decoded.bad_text, at.warn)
     else:
-        problem = look.tally.no_blob(at.table, "message", at.warn)
+        problem = look.tally.no_blob(at.table, "message", at.warn, blob)
     con = decoded.constructor if decoded else None
     common: dict[str, Any] = {
         "source": at.source,

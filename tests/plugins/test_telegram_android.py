@@ -713,7 +713,7 @@ def test_damaged_blobs_are_one_warning_each_and_the_rest_is_read(rich: tuple) ->
     assert len(damaged) == 1 and damaged[0][1] == "messages_v2.rowid=13"
     assert "message.message" in damaged[0][0]  # names the field it stopped in
     blobless = [(m, loc) for m, loc in zip(warnings, locators, strict=True) if "no data blob" in m]
-    assert blobless == [("message row has no data blob", "messages_v2.rowid=21")]
+    assert blobless == [("message row has no data blob: its data column holds NULL", "messages_v2.rowid=21")]
     assert messages[30].body is None and messages[30].timestamp is not None
     unreachable = messages[25]
     assert unreachable.body is None and unreachable.reply_to_peer == "user:1005"

@@ -267,3 +267,20 @@ def test_objects_serialised_by_telethon_decode_alike() -> None:
         "un",
         "1",
     )
+
+
+def test_text_that_is_not_utf8_is_kept_visible_and_said() -> None:
+    """Review: a string whose bytes are not UTF-8 was shown with ``\\x`` escapes and nothing
+    said, so the stored bytes ``ff fe`` and a message typed as the six characters ``\\xff\\xfe``
+    read the same. The escapes stay (nothing is dropped), and the field is named."""
+    good = w.message_l228(msg_id=1, peer=w.peer_user(1), date=1, text="\\xff\\xfe")
+    marker = b"MARKER"
+    bad = w.message_l228(msg_id=2, peer=w.peer_user(1), date=1, text="MARKER")
+    bad = bad.replace(w.tl_bytes(marker), w.tl_bytes(b"\xff\xfe\\x"))
+    typed, stored = (
+        decode(good, "Message", SCHEMA, root="message"),
+        decode(bad, "Message", SCHEMA, root="message"),
+    )
+    assert typed.obj is not None and stored.obj is not None
+    assert typed.bad_text == () and stored.bad_text == ("message.message",)
+    assert _message_view(stored.obj)["body"] == "\\xff\\xfe\\x"  # the bytes, visible

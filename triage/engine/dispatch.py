@@ -356,6 +356,10 @@ def _sibling_wal(item: FileItem) -> bytes | None:
 def _schema(item: FileItem, ctx: ParseContext) -> tuple[dict[str, frozenset[str]] | None, str | None]:
     """The scratch copy's schema, or ``None`` and why not."""
     if not item.head.startswith(SQLITE_HEADER):
+        if not item.head:
+            return None, "an empty file (0 bytes), not a SQLite 3 database"
+        if not item.head.strip(b"\x00"):
+            return None, f"not a SQLite 3 database: its first {len(item.head)} bytes are all zero"
         return None, f"not a SQLite 3 database (its first bytes are {item.head[:16].hex()})"
     try:
         return ctx.scratch.sqlite_schema(item), None
