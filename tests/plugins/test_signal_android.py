@@ -471,3 +471,15 @@ def test_the_engine_reads_signal_with_the_option_and_never_records_the_key(
         if stored.is_file():
             data = stored.read_bytes()
             assert SECRET.hex().encode() not in data and SECRET.hex().upper().encode() not in data, stored
+
+
+@pytest.mark.parametrize("key", [None, SECRET])
+def test_a_zero_filled_signal_db_is_said_to_be_zeros_not_encrypted(tmp_path: Path, key: bytes | None) -> None:
+    """Found in review: a signal.db of zeros (wiped, or carved from unallocated space) was called
+    'encrypted, no key given', and with a key 'the key does not open it'."""
+    path = tmp_path / "phone" / SIGNAL_PATH.lstrip("/")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(bytes(8192))
+    records, warnings, _ = parse(path, tmp_path, key)
+    assert records == []
+    assert len(warnings) == 1 and "are all zero" in warnings[0] and "encrypted" not in warnings[0], warnings
