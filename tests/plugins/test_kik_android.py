@@ -377,6 +377,7 @@ def test_damaged_copies_give_warnings_not_tracebacks(tmp_path: Path) -> None:
     found = check_bad_copies(KikAndroidPlugin(), good, "/" + APP_DIR, tmp_path)
     assert found["truncated"] == [
         "database skipped by kik_android: unreadable SQLite database: database disk image is malformed"
+        "; neither its rows nor its deleted records were read (copy it out with 'exhibit export' for a repair tool)"
     ]
 
 

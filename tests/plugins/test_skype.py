@@ -332,6 +332,7 @@ def test_damaged_copies_give_warnings_not_tracebacks(corpus: Path, tmp_path: Pat
     # half the pages: SQLite finds the copy malformed; one warning, no record, no traceback
     assert found["truncated"] == [
         "database skipped by skype: unreadable SQLite database: database disk image is malformed"
+        "; neither its rows nor its deleted records were read (copy it out with 'exhibit export' for a repair tool)"
     ]
 
 

@@ -363,8 +363,11 @@ def _schema(item: FileItem, ctx: ParseContext) -> tuple[dict[str, frozenset[str]
         return None, f"not a SQLite 3 database (its first bytes are {item.head[:16].hex()})"
     try:
         return ctx.scratch.sqlite_schema(item), None
-    except sqlite3.DatabaseError as exc:
-        return None, f"unreadable SQLite database: {exc}"
+    except sqlite3.DatabaseError as exc:  # nor are its deleted records searched (found in review)
+        return None, (
+            f"unreadable SQLite database: {exc}; neither its rows nor its deleted records were read "
+            "(copy it out with 'exhibit export' for a repair tool)"
+        )
 
 
 @dataclass
