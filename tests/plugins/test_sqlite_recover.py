@@ -452,6 +452,24 @@ def test_a_wal_of_another_page_size_is_left_out_and_the_file_still_searched(tmp_
     assert_exact(result, [make_row(i) for i in gone], live)
 
 
+def test_a_header_whose_page_size_the_file_contradicts_is_refused(tmp_path: Path) -> None:
+    """Review: a header saying 32768 on a file of 4096-byte pages made recovery read live rows
+    as "free" space and report them deleted. Its valid page count times 4096 is the file's
+    length: the page size is refused, and nothing is reported."""
+    db = tmp_path / "m.db"
+    con = connect(db)
+    con.execute(MESSAGES_SQL)
+    insert(con, (make_row(i) for i in range(1, 301)))
+    delete(con, [i for i in range(1, 301) if i % 7 == 2])
+    con.close()
+    assert recover.recover(db).candidates  # the same file with its true header
+    data = bytearray(db.read_bytes())
+    data[16:18] = (32768).to_bytes(2, "big")
+    db.write_bytes(bytes(data))
+    with pytest.raises(RecoveryError, match="page size 32768 does not fit the file"):
+        recover.recover(db)
+
+
 def test_wal_updates_and_deletes_after_checkpoint(tmp_path: Path) -> None:
     db = tmp_path / "m.db"
     con = connect(db, wal=True)

@@ -2290,12 +2290,28 @@ def _any_page(_pgno: int) -> bool:
     return True
 
 
+def _check_page_size(page1: bytes, page_size: int, length: int) -> None:
+    """Refuse a header whose page size the file contradicts: its valid page count times another
+    page size is exactly the file's length (found in review: a header saying 32768 on a file of
+    4096-byte pages made live rows be carved from "free" space and reported as deleted)."""
+    counted = u32(page1, 28)
+    if not counted or u32(page1, 92) != u32(page1, 24) or counted * page_size == length:
+        return
+    for other in (1 << n for n in range(9, 17)):
+        if other != page_size and counted * other == length:
+            raise RecoveryError(
+                f"the header's page size {page_size} does not fit the file: its {counted} pages make "
+                f"{length} bytes only at {other} bytes a page (a damaged or altered header)"
+            )
+
+
 def _open_view(data: Buffer, wal_log: Wal | None) -> tuple[DbHeader, PageView]:
     overlay, wal_size = wal_log.committed_overlay() if wal_log else ({}, None)
     page1 = overlay.get(1) or data[:100]
     if len(page1) < 100 or page1[:16] != SQLITE_MAGIC:
         raise RecoveryError("not an SQLite 3 database (bad header)")
     page_size = parse_db_header(page1).page_size
+    _check_page_size(bytes(page1[:100]), page_size, len(data))
     file_pages = len(data) // page_size
     if wal_log is not None and wal_log.page_size != page_size:
         overlay, wal_size = {}, None
