@@ -354,12 +354,15 @@ def _keyed(sqlcipher: Any, path: Path, key: bytes, how: str) -> Any:
     return con
 
 
-def _decrypt(sqlcipher3: Any, copy: Path, plain: Path, key: bytes) -> str | None:
-    """Decrypt ``copy`` into the plain SQLite file ``plain``; the settings that worked, or None.
+def _decrypt(sqlcipher3: Any, copy: Path, plain: Path, key: bytes) -> tuple[str, list[str]] | None:
+    """Decrypt ``copy`` into the plain SQLite file ``plain``: the settings that worked and what
+    could not be read (empty when the whole file was), or None when the key does not open it.
 
     A key that does not fit fails the HMAC of page 1: SQLite's "file is not a database", and the
     next settings are tried. Any other error means page 1 decrypted (the key is right) and the file
-    is damaged: ``sqlite3.DatabaseError``.
+    is damaged: ``sqlite3.DatabaseError`` when not even its schema can be read; otherwise the
+    tables are copied one by one, each as far as its pages can be read (found in review: one
+    damaged page lost the whole database).
     """
     for how in (SIGNAL_ANDROID, RAW_KEY):
         con = _keyed(sqlcipher3, copy, key, how)
@@ -374,12 +377,56 @@ def _decrypt(sqlcipher3: Any, copy: Path, plain: Path, key: bytes) -> str | None
             con.execute("ATTACH DATABASE ? AS plaintext KEY ''", (str(plain),))
             con.execute("SELECT sqlcipher_export('plaintext')").fetchone()
             con.execute("DETACH DATABASE plaintext")
+            damaged: list[str] = []
         except sqlcipher3.DatabaseError as exc:
-            raise sqlite3.DatabaseError(str(exc)) from None
+            con.close()  # a failed export leaves the connection unusable: a fresh one salvages
+            for leftover in (plain, plain.with_name(plain.name + "-journal")):
+                leftover.unlink(missing_ok=True)
+            damaged = _salvage(sqlcipher3, _keyed(sqlcipher3, copy, key, how), plain, str(exc))
         finally:
             con.close()
-        return how
+        return how, damaged
     return None
+
+
+def _salvage(sqlcipher3: Any, con: Any, plain: Path, why: str) -> list[str]:
+    """Copy each table of the keyed database of ``con`` into the new plain file ``plain`` row by
+    row, as far as its pages can be read; what was lost, as sentences. ``sqlite3.DatabaseError``
+    when not even its schema can be read."""
+    con.isolation_level = None  # each row its own write: a read failing later undoes none of them
+    try:
+        con.execute("ATTACH DATABASE ? AS plaintext KEY ''", (str(plain),))
+        con.execute("PRAGMA plaintext.journal_mode = OFF")  # a scratch copy: nothing to roll back
+        con.execute("PRAGMA plaintext.synchronous = OFF")
+        tables = con.execute(
+            "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        ).fetchall()
+    except (sqlcipher3.DatabaseError, MemoryError) as exc:
+        con.close()
+        raise sqlite3.DatabaseError(f"{why}; its schema cannot be read either: {exc}") from None
+    lost = [f"the decrypted copy could not be written whole ({why}): its tables were read one by one"]
+    for (name,) in tables:
+        quoted = _quoted(str(name))
+        try:
+            cursor = con.execute(f'SELECT * FROM main."{quoted}"')
+            columns = ", ".join(f'"{_quoted(d[0])}"' for d in cursor.description)
+            con.execute(f'CREATE TABLE plaintext."{quoted}" ({columns})')
+            marks = ", ".join("?" for _ in cursor.description)
+            copied = 0
+            try:
+                for row in cursor:
+                    con.execute(f'INSERT INTO plaintext."{quoted}" VALUES ({marks})', row)
+                    copied += 1
+            except (sqlcipher3.DatabaseError, MemoryError) as exc:  # SQLite's NOMEM: a damaged length
+                lost.append(f"table {name}: read up to {copied} row(s), then {type(exc).__name__}: {exc}")
+        except (sqlcipher3.DatabaseError, MemoryError) as exc:
+            lost.append(f"table {name}: not read: {type(exc).__name__}: {exc}")
+    con.close()
+    return lost
+
+
+def _quoted(name: str) -> str:
+    return name.replace('"', '""')
 
 
 # --- the plugin -----------------------------------------------------------------------------------
@@ -450,17 +497,20 @@ class SignalAndroidPlugin(Plugin):
                     scratch.copy(sibling, "signal.db" + suffix)
             plain = scratch.dir / "plain.db"
             try:
-                how = _decrypt(sqlcipher3, copy, plain, key)
+                decrypted = _decrypt(sqlcipher3, copy, plain, key)
             except sqlite3.DatabaseError as exc:
                 ctx.warn(f"{item.path}: the key given opens it, but it is damaged and was not read: {exc}")
                 return
-            if how is None:
+            if decrypted is None:
                 ctx.warn(
                     f"the {OPTION} given does not open {item.path} (neither as Signal-Android keys it "
                     "nor as a raw SQLCipher 4 key), or the file is damaged: not read. Check the key "
                     f"and pass the right one with --option {OPTION}=HEX"
                 )
                 return
+            how, damaged = decrypted
+            for lost in damaged:
+                ctx.warn(f"damaged: {lost}")
             scratch.charge(plain)
             con = sqlite3.connect(f"file:{quote(str(plain))}?mode=ro", uri=True)
             try:
