@@ -252,8 +252,13 @@ def _cat_member(
             sink.flush()
         finally:
             source.close_archives()
+        # what is about this member or its archives as a whole, not about the archive's other
+        # members (found in review: every cat of a member printed all of its archive's warnings)
+        inner = "/" + path.rsplit("!/", 1)[-1].strip("/")
         for w in source.warnings:
-            err.print(f"warning: {w}")
+            text = str(w)
+            if "member #" not in text or inner in text:
+                err.print(f"warning: {text}")
 
 
 def _names(given: str, option: str, example: str) -> list[str]:

@@ -502,3 +502,24 @@ def test_an_archive_warning_is_said_once(tmp_path: Path) -> None:
         assert len([m for m in stored if "has the same name as member #0" in m]) == 1
     finally:
         c.close()
+
+
+def test_cat_of_a_member_says_what_is_about_it_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in review: every ``exhibit cat`` of a member printed all of its archive's warnings,
+    such as a duplicate name of another member."""
+    from tests.plugins.triage_e2e import acquired_case, exhibit
+
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        z.writestr("dup.txt", b"a")
+        z.writestr("dup.txt", b"b")
+        z.writestr("other.txt", b"o")
+    (ev / "e.zip").write_bytes(out.getvalue())
+    acquired_case(tmp_path, monkeypatch, {"EX-001": ev}, title="cat")
+    other = exhibit("cat", "EX-001", "/e.zip!/other.txt")
+    assert other.code == 0 and other.out == "o" and "warning" not in other.err, other.err
+    dup = exhibit("cat", "EX-001", "/e.zip!/dup.txt")
+    assert dup.code == 0 and "has the same name as member #0" in dup.err
