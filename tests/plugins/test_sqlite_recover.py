@@ -10,7 +10,7 @@ import random
 import shutil
 import sqlite3
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import pytest
@@ -149,16 +149,24 @@ def kinds(candidates: Iterable[Candidate]) -> set[str]:
 # Main database file
 
 
-@pytest.mark.parametrize("page_size", [512, 1024, 4096, 65536])
-def test_scattered_deletes_are_recovered_exactly(tmp_path: Path, page_size: int) -> None:
+def _with_deletes(
+    tmp_path: Path, count: int, deleted: Callable[[int], bool], page_size: int = 4096
+) -> tuple[Path, list[int], set[Row]]:
+    """A database of ``count`` messages, those ``deleted`` says deleted: (file, deleted, live)."""
     db = tmp_path / "m.db"
     con = connect(db, page_size=page_size)
     con.execute(MESSAGES_SQL)
-    insert(con, (make_row(i) for i in range(1, 601)))
-    gone = [i for i in range(1, 601) if i % 9 == 4]
+    insert(con, (make_row(i) for i in range(1, count + 1)))
+    gone = [i for i in range(1, count + 1) if deleted(i)]
     delete(con, gone)
     live = live_rows(con)
     con.close()
+    return db, gone, live
+
+
+@pytest.mark.parametrize("page_size", [512, 1024, 4096, 65536])
+def test_scattered_deletes_are_recovered_exactly(tmp_path: Path, page_size: int) -> None:
+    db, gone, live = _with_deletes(tmp_path, 600, lambda i: i % 9 == 4, page_size)
     result = recover.recover(db)
     deleted = [make_row(i) for i in gone]
     recall = assert_exact(result, deleted, live, must_find=survivors(deleted, db))
@@ -428,18 +436,16 @@ def test_wal_only_database(tmp_path: Path) -> None:
     assert "wal" in kinds(result.candidates) | {loc.kind for c in result.candidates for loc in c.also_found}
 
 
+def _three_hundred_with_deletes(tmp_path: Path) -> tuple[Path, list[int], set[Row]]:
+    """A database of 300 messages, every seventh from the second deleted: (file, deleted, live)."""
+    return _with_deletes(tmp_path, 300, lambda i: i % 7 == 2)
+
+
 def test_a_wal_of_another_page_size_is_left_out_and_the_file_still_searched(tmp_path: Path) -> None:
     """Review: a ``-wal`` whose header gives another page size than the database's (512 for
     4096) made recovery fail with an IndexError, losing the deleted rows the main file holds. It
     is not this database's log: left out, said in the stats, the file searched as without it."""
-    db = tmp_path / "m.db"
-    con = connect(db)
-    con.execute(MESSAGES_SQL)
-    insert(con, (make_row(i) for i in range(1, 301)))
-    gone = [i for i in range(1, 301) if i % 7 == 2]
-    delete(con, gone)
-    live = live_rows(con)
-    con.close()
+    db, gone, live = _three_hundred_with_deletes(tmp_path)
     alone = recover.recover(db)
     wal = tmp_path / "m.db-wal"
     header = struct.pack(">IIIIII", 0x377F0682, 3007000, 512, 0, 1, 2)
@@ -456,12 +462,7 @@ def test_a_header_whose_page_size_the_file_contradicts_is_refused(tmp_path: Path
     """Review: a header saying 32768 on a file of 4096-byte pages made recovery read live rows
     as "free" space and report them deleted. Its valid page count times 4096 is the file's
     length: the page size is refused, and nothing is reported."""
-    db = tmp_path / "m.db"
-    con = connect(db)
-    con.execute(MESSAGES_SQL)
-    insert(con, (make_row(i) for i in range(1, 301)))
-    delete(con, [i for i in range(1, 301) if i % 7 == 2])
-    con.close()
+    db, _, _ = _three_hundred_with_deletes(tmp_path)
     assert recover.recover(db).candidates  # the same file with its true header
     data = bytearray(db.read_bytes())
     data[16:18] = (32768).to_bytes(2, "big")
