@@ -243,8 +243,8 @@ def test_an_independent_analyzer_over_a_large_run_is_split_in_two_processes_with
     assert [json.loads(d)["n"] for _, _, d in rows] == list(range(1, 1001))
     expected = [(None, "a run-wide note")]
     for n in range(1, 1001):
-        expected += [("/a.lines", f"line {n}")] if n % 100 == 0 else []
-        expected += [("/a.lines", "a long line")] if n % 250 == 0 else []
+        expected += [("/a.lines", f"line {n} (at line={n})")] if n % 100 == 0 else []  # the row named
+        expected += [("/a.lines", f"a long line (at line={n})")] if n % 250 == 0 else []
     assert notes == expected
     assert results["two"] == results["one"] == results["fallback"]  # same rows, order and warnings
     assert len(list(marks.iterdir())) == 1 and not (marks / str(os.getpid())).exists()  # another process
