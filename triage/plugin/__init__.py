@@ -54,7 +54,6 @@ from triage.plugin.sqlite_table import (
 )
 from triage.plugin.timeconv import (
     TimeValue,
-    bad_offset_note,
     from_cocoa_ns,
     from_cocoa_seconds,
     from_exif_datetime,
@@ -65,7 +64,6 @@ from triage.plugin.timeconv import (
     from_unix_seconds,
     from_webkit_us,
     iso_utc,
-    utc_offset,
     wall_time,
 )
 from triage.text import (
@@ -117,7 +115,6 @@ __all__ = [
     "TimeValue",
     "UndecodableText",
     "UrlVisitFields",
-    "bad_offset_note",
     "build_record",
     "clean",
     "column_int",
@@ -141,7 +138,6 @@ __all__ = [
     "select_list",
     "sqlite_signature",
     "table_columns",
-    "utc_offset",
     "views",
     "wall_time",
 ]

@@ -26,7 +26,6 @@ __all__ = [
     "UNIX_EPOCH",
     "WEBKIT_EPOCH",
     "TimeValue",
-    "bad_offset_note",
     "from_cocoa_ns",
     "from_cocoa_seconds",
     "from_exif_datetime",
@@ -114,7 +113,7 @@ def utc_offset(text: str) -> tuple[timezone, str] | None:
     )
 
 
-def bad_offset_note(text: str) -> str:
+def _bad_offset_note(text: str) -> str:
     """The note of a time whose UTC offset is not one (see :func:`utc_offset`)."""
     return f"UTC offset {text!r} is not a valid offset (hours 0-23, minutes 0-59): local time, UTC unknown"
 
@@ -301,29 +300,8 @@ def from_exif_datetime(raw: str | None, offset: str | None = None, subsec: str |
         wall = datetime(year, month, day, hour, minute, second, micro)
     except ValueError:
         return TimeValue(utc=None, raw=raw, encoding=EXIF_LOCAL, note="invalid calendar date")
-    local = wall.isoformat(timespec="microseconds")
     off = offset.strip(" \x00") if offset else None
-    om = _EXIF_OFFSET.match(off) if off else None
-    if not om:
-        return TimeValue(
-            utc=None,
-            raw=raw,
-            encoding=EXIF_LOCAL,
-            local=local,
-            note="local time, UTC offset unknown",
-        )
-    zone = utc_offset(om.group(0))
-    if zone is None:
-        return TimeValue(
-            utc=None, raw=raw, encoding=EXIF_LOCAL, local=local, note=bad_offset_note(om.group(0))
-        )
-    try:
-        utc = iso_utc(wall.replace(tzinfo=zone[0]))
-    except (OverflowError, ValueError):
-        return TimeValue(
-            utc=None, raw=raw, encoding=EXIF_LOCAL, local=local, note="out of range for its encoding"
-        )
-    return TimeValue(utc=utc, raw=raw, encoding=EXIF_LOCAL, offset=off, local=local)
+    return wall_time(raw, EXIF_LOCAL, wall, off if off and _EXIF_OFFSET.match(off) else None)
 
 
 def from_mac1904_seconds(raw: int | float | str | None) -> TimeValue:
@@ -375,7 +353,7 @@ def wall_time(
         )
     parsed = utc_offset(zone)
     if parsed is None:
-        return TimeValue(utc=None, raw=raw, encoding=encoding, local=local, note=bad_offset_note(zone))
+        return TimeValue(utc=None, raw=raw, encoding=encoding, local=local, note=_bad_offset_note(zone))
     tz, offset = parsed
     try:
         utc = iso_utc(wall.replace(tzinfo=tz))
