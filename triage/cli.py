@@ -252,13 +252,15 @@ def _cat_member(
             sink.flush()
         finally:
             source.close_archives()
-        # what is about this member or its archives as a whole, not about the archive's other
-        # members (found in review: every cat of a member printed all of its archive's warnings)
-        inner = "/" + path.rsplit("!/", 1)[-1].strip("/")
+        # what is about this member or the archives on its way as a whole, not about their other
+        # members (found in review: every cat of a member printed all of its archive's warnings):
+        # an archive's own warnings name its path (or "/", its root), a member's its inner path
+        parts = ("/" + path.strip("/")).split("!/")
+        about = {"/", *("!/".join(parts[: i + 1]) for i in range(len(parts)))}
+        about |= {"/" + part.strip("/") for part in parts[1:]}
         for w in source.warnings:
-            text = str(w)
-            if "member #" not in text or inner in text:
-                err.print(f"warning: {text}")
+            if getattr(w, "path", "/") in about:
+                err.print(f"warning: {w}")
 
 
 def _names(given: str, option: str, example: str) -> list[str]:
