@@ -10,7 +10,7 @@ by its manifest, a file by its SHA-256; the entries searched are the case's sign
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +35,7 @@ class ReportCheck:
         return bool(self.recorded)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "path": self.path,
-            "kind": self.kind,
-            "sha256": self.sha256,
-            "files": self.files,
-            "recorded": self.recorded,
-            "named": self.named,
-        }
+        return {"ok": self.ok, **asdict(self)}
 
 
 def check_report(case: Case, path: Path) -> ReportCheck:
