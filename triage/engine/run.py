@@ -231,9 +231,6 @@ class TriageRun:
         # stored with the walk's warnings: plugins and analyzers left out at load (a module they
         # need is not installed, a third-party one breaks the contract), rows dropped by _check_stored
         self._early_warnings: list[TriageWarning] = [TriageWarning(None, None, w) for w in self.load_warnings]
-        # what the walk said: a file read from an archive opens it again, and its opening warnings
-        # (a duplicate member name...) are not said a second time (found in review)
-        self._walk_said: set[str] = set()
         self._archives: set[str] = set()  # keys of the files read whose content is a zip's or tar's
 
     # ------------------------------------------------------------------------------------------
@@ -603,7 +600,6 @@ class TriageRun:
                 ),
             )
             writes.store_warnings(conn, writes.warning_rows(self.exhibit, self.run_id, walked.warnings))
-        self._walk_said.update(w.message for w in walked.warnings)
         summary.warnings.extend(w.as_dict() for w in walked.warnings)
         summary.counts["warnings"] += len(walked.warnings)
 
@@ -750,9 +746,7 @@ class TriageRun:
         for job, result in zip(chunk, results, strict=True):
             parent = parents.get(job.key) if parents else None
             files.append(writes.file_row(self.exhibit, job.key, job.entry, self.run_id, result, parent))
-            warnings.extend(
-                w for w in result.warnings if w.plugin is not None or w.message not in self._walk_said
-            )
+            warnings.extend(result.warnings)
             counts["files"] += 1
             counts["bytes"] += result.bytes_read
             if result.error:

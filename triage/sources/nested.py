@@ -527,7 +527,7 @@ class NestedSource:
             self._open.move_to_end(key)
             return child
         try:
-            child = self._open_archive(archive)
+            child = self._open_archive(archive, walking)
         except Exception as exc:  # zipfile, tarfile, the scratch budget, the evidence's reader
             if not walking:
                 raise
@@ -550,7 +550,7 @@ class NestedSource:
             old.close()
         return child
 
-    def _open_archive(self, archive: FileEntry) -> _Child:
+    def _open_archive(self, archive: FileEntry, walking: bool = True) -> _Child:
         from triage.sources.logical import TarSource, ZipSource
 
         label = f"{self.name}: {archive.path}"
@@ -577,8 +577,11 @@ class NestedSource:
                 source = TarSource(Path(archive.name), fileobj=fh, name=name)
             else:
                 raise SourceUnreadable(f"{label}: not a zip or tar archive")
-            # the child's warnings are the source's (a member read, a duplicate name)
-            self.warnings.extend(source.warnings)
+            # the child's warnings are the source's (a member read, a duplicate name); what its
+            # opening found is the walk's to say, not again for a member read from it (found in
+            # review: a duplicate name warned by the walk and for the member)
+            if walking:
+                self.warnings.extend(source.warnings)
             source.warnings = self.warnings
             return _Child(source, spools, digest.hexdigest())
         except BaseException:
